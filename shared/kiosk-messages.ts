@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+// Kiosk <-> server messages over MQTT (protocol v1). Every payload is one JSON object with `v: 1`,
+// a `type`, and a correlation id: `id` on requests, `re` (the request's id) on replies.
+// The kiosk id is never in the payload: the server takes it from the topic, which the broker's ACL
+// ties to the kiosk's identity.
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from './errors.ts';
+import { amountSchema, codeTextSchema, idSchema, timestampMsSchema } from './schemas.ts';
+
+/** Largest MQTT payload either side accepts, in bytes. */
+export const KIOSK_MESSAGE_BYTES_MAX = 256 * 1024;
+/** Largest settlement batch. */
+export const SETTLE_ITEMS_MAX = 100;
+
+const v = z.literal(1);
+const errorCodeSchema = z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]);
+
+// ---- kiosk -> server ----------------------------------------------------------------------------
+
+/** Pay with a scanned code while the kiosk is online. */
+export const payRequest = z.strictObject({
+  v, type: z.literal('pay'), id: idSchema,
+  /** The kiosk's own transaction id: the idempotency key. Never reused for another payment. */
+  txId: idSchema,
+  code: codeTextSchema,
+  amount: amountSchema,
+});
+
+/** Ask what became of a transaction id (after a timeout). */
+export const statusRequest = z.strictObject({ v, type: z.literal('status'), id: idSchema, txId: idSchema });
+
+/** Cancel a transaction id: refunds it if approved, and makes sure it can never be approved later. */
+export const voidRequest = z.strictObject({ v, type: z.literal('void'), id: idSchema, txId: idSchema });
+
+/** One offline payment that the kiosk approved and stored while its uplink was down. */
+export const settleItem = z.strictObject({
+  txId: idSchema,
+  code: codeTextSchema,
+  amount: amountSchema,
+  /** Kiosk's trusted time when it accepted the code. */
+  capturedAt: timestampMsSchema,
+});
+
+export const settleRequest = z.strictObject({
+  v, type: z.literal('settle'), id: idSchema,
+  items: z.array(settleItem).min(1).max(SETTLE_ITEMS_MAX),
+});
+
+/** NTP-style time request: t0 is the kiosk's clock when sending. */
+export const timeRequest = z.strictObject({ v, type: z.literal('time'), id: idSchema, t0: z.number().finite() });
+
+export const kioskRequest = z.discriminatedUnion('type', [payRequest, statusRequest, voidRequest, settleRequest, timeRequest]);
+export type KioskRequest = z.infer<typeof kioskRequest>;
+export type PayRequest = z.infer<typeof payRequest>;
+export type SettleRequest = z.infer<typeof settleRequest>;
+export type SettleItem = z.infer<typeof settleItem>;
+
+// ---- server -> kiosk ----------------------------------------------------------------------------
+
+/** The state of a kiosk transaction. `unknown`: the server never saw this txId. */
+export const txStatusSchema = z.enum(['approved', 'declined', 'voided', 'unknown']);
+export type TxStatus = z.infer<typeof txStatusSchema>;
+
+export const paymentKindSchema = z.enum(['online', 'offline-qr', 'offline-numeric']);
+export type PaymentKind = z.infer<typeof paymentKindSchema>;
+
+/** Answer to pay, status and void. The same txId always gets the same answer (until voided). */
+export const payResult = z.strictObject({
+  v, type: z.literal('pay.result'), re: idSchema,
+  txId: idSchema,
+  status: txStatusSchema,
+  /** Present when declined (and on a void of an unknown/declined tx, the original reason). */
+  reason: errorCodeSchema.optional(),
+  kind: paymentKindSchema.optional(),
+  amount: amountSchema.optional(),
+  paymentId: z.string().optional(),
+  /** Server time of the decision. */
+  at: z.number().optional(),
+});
+export type PayResult = z.infer<typeof payResult>;
+
+export const settleItemResult = z.strictObject({
+  txId: idSchema,
+  status: z.enum(['settled', 'declined']),
+  reason: errorCodeSchema.optional(),
+  paymentId: z.string().optional(),
+});
+export type SettleItemResult = z.infer<typeof settleItemResult>;
+
+export const settleResult = z.strictObject({
+  v, type: z.literal('settle.result'), re: idSchema,
+  items: z.array(settleItemResult),
+});
+export type SettleResult = z.infer<typeof settleResult>;
+
+export const timeResult = z.strictObject({
+  v, type: z.literal('time.result'), re: idSchema,
+  t0: z.number(), t1: z.number(), t2: z.number(),
+});
+export type TimeResult = z.infer<typeof timeResult>;
+
+/** A request the server could not take at all. `re` is null when the request had no readable id. */
+export const errorReply = z.strictObject({
+  v, type: z.literal('error'), re: idSchema.nullable(),
+  code: errorCodeSchema,
+  message: z.string(),
+});
+export type ErrorReply = z.infer<typeof errorReply>;
+
+export const kioskReply = z.discriminatedUnion('type', [payResult, settleResult, timeResult, errorReply]);
+export type KioskReply = z.infer<typeof kioskReply>;
+
+/** Which reply type answers which request type. */
+export interface KioskOperations {
+  pay: { request: PayRequest; reply: PayResult };
+  status: { request: z.infer<typeof statusRequest>; reply: PayResult };
+  void: { request: z.infer<typeof voidRequest>; reply: PayResult };
+  settle: { request: SettleRequest; reply: SettleResult };
+  time: { request: z.infer<typeof timeRequest>; reply: TimeResult };
+}
+
+// ---- retained broadcasts ------------------------------------------------------------------------
+
+export const issuerKeysMessage = z.strictObject({
+  v, type: z.literal('issuer-keys'),
+  keys: z.array(z.strictObject({
+    keyId: z.int().min(0).max(255),
+    /** Raw 32-byte Ed25519 public key, base64url. */
+    publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  })).max(16),
+  at: z.number(),
+});
+export type IssuerKeysMessage = z.infer<typeof issuerKeysMessage>;
+
+/**
+ * Revocation list. `body` is the JSON text that was signed (so nobody has to canonicalise JSON);
+ * `sig` is the issuer's Ed25519 signature over "kioskpay/revocations/v1\0" + body, base64url.
+ */
+export const revocationsMessage = z.strictObject({
+  v, type: z.literal('revocations'),
+  keyId: z.int().min(0).max(255),
+  body: z.string().max(200_000),
+  sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+});
+export type RevocationsMessage = z.infer<typeof revocationsMessage>;
+
+export const revocationsBody = z.strictObject({
+  /** Increases with every new list. */
+  seq: z.int().min(0),
+  issuedAt: z.number(),
+  /** Revoked credential ids, hex (16 characters). */
+  credentials: z.array(z.string().regex(/^[0-9a-f]{16}$/)).max(10_000),
+});
+export type RevocationsBody = z.infer<typeof revocationsBody>;
+
+/** Parses a raw MQTT payload into a typed value, or says precisely why it cannot. */
+export function parseJsonMessage<T>(schema: z.ZodType<T>, payload: Uint8Array | string, maxBytes = KIOSK_MESSAGE_BYTES_MAX):
+  { ok: true; value: T } | { ok: false; code: 'MALFORMED_MESSAGE' | 'MESSAGE_TOO_LARGE' | 'UNKNOWN_MESSAGE_TYPE'; message: string; id: string | null } {
+  const size = typeof payload === 'string' ? payload.length : payload.byteLength;
+  if (size > maxBytes) return { ok: false, code: 'MESSAGE_TOO_LARGE', message: `payload of ${size} bytes exceeds ${maxBytes}`, id: null };
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof payload === 'string' ? payload : new TextDecoder().decode(payload));
+  } catch {
+    return { ok: false, code: 'MALFORMED_MESSAGE', message: 'payload is not JSON', id: null };
+  }
+  const id = readId(json);
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  const unknownType = issue?.code === 'invalid_union' && issue.path.length === 1 && issue.path[0] === 'type';
+  return {
+    ok: false,
+    code: unknownType ? 'UNKNOWN_MESSAGE_TYPE' : 'MALFORMED_MESSAGE',
+    message: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid message',
+    id,
+  };
+}
+
+function readId(json: unknown): string | null {
+  if (typeof json !== 'object' || json === null) return null;
+  const id = (json as Record<string, unknown>)['id'];
+  return idSchema.safeParse(id).success ? (id as string) : null;
+}
