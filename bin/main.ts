@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `kioskpay` command: one entry point, a subcommand per process. Each subcommand's module is
+// loaded only when used, so `kioskpay wallet` never loads the server's native modules.
+
+const HELP = `Usage: kioskpay <command> [options]
+
+Commands:
+  up        run the whole system on this machine (broker, server, demo kiosk identities)
+  server    run the payment server (wallet HTTP API, kiosk MQTT API)
+  broker    run the embedded MQTT broker (authenticated, deny-by-default ACL)
+  wallet    the shopper's wallet on the command line (enroll, codes, history)
+  kiosk     a kiosk on the command line (pay with a code, status, void, settle)
+  console   the technician console (not yet available in this version)
+  demo      scripted end-to-end demo; exits 0 only if every outcome is the expected one
+
+Run 'kioskpay <command> --help' for a command's options.
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  up: async () => (await import('./up.ts')).upCommand,
+  server: async () => (await import('../server/main.ts')).serverCommand,
+  broker: async () => (await import('../broker/main.ts')).brokerCommand,
+  wallet: async () => (await import('../wallet/cli/main.ts')).walletCommand,
+  kiosk: async () => (await import('../device/cli/main.ts')).kioskCommand,
+  console: async () => async (argv) => {
+    process.stderr.write(`kioskpay console: the technician console ships with the broker and console work (see docs/roadmap.md); ${argv.includes('--help') ? '' : 'nothing was done'}\n`);
+    return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+  },
+  demo: async () => (await import('./demo.ts')).demoCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`kioskpay: unknown command '${name}'\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (e) {
+    process.stderr.write(`kioskpay ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}

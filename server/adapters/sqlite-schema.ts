@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+// SQLite schema, version 1. Amounts are INTEGER minor units; times are INTEGER Unix milliseconds.
+export const SQLITE_SCHEMA_VERSION = 1;
+
+export const SQLITE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS accounts (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('issuance','shopper','merchant')),
+  currency TEXT NOT NULL, balance INTEGER NOT NULL, created_at INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS transfers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, payment_id TEXT, debit_account TEXT NOT NULL REFERENCES accounts(id),
+  credit_account TEXT NOT NULL REFERENCES accounts(id), amount INTEGER NOT NULL CHECK (amount > 0),
+  currency TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL) STRICT;
+CREATE INDEX IF NOT EXISTS transfers_payment ON transfers(payment_id);
+CREATE TABLE IF NOT EXISTS wallets (
+  id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), token_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL, offline_blocked TEXT) STRICT;
+CREATE TABLE IF NOT EXISTS online_codes (
+  code_hash TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  used_by TEXT) STRICT;
+CREATE INDEX IF NOT EXISTS online_codes_wallet ON online_codes(wallet_id, expires_at);
+CREATE TABLE IF NOT EXISTS credentials (
+  id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, key_id INTEGER NOT NULL, bytes BLOB NOT NULL,
+  not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, numeric_handle TEXT NOT NULL UNIQUE,
+  numeric_secret BLOB NOT NULL, step_ms INTEGER NOT NULL, issued_at INTEGER NOT NULL,
+  revoked_at INTEGER, revoke_reason TEXT) STRICT;
+CREATE INDEX IF NOT EXISTS credentials_wallet ON credentials(wallet_id);
+CREATE TABLE IF NOT EXISTS offline_uses (
+  credential_id TEXT NOT NULL, form TEXT NOT NULL, counter INTEGER NOT NULL, payment_id TEXT NOT NULL,
+  PRIMARY KEY (credential_id, form, counter)) STRICT;
+CREATE TABLE IF NOT EXISTS payments (
+  id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, tx_id TEXT NOT NULL, kind TEXT, status TEXT NOT NULL,
+  reason TEXT, amount INTEGER NOT NULL, currency TEXT NOT NULL, wallet_id TEXT, merchant_account TEXT NOT NULL,
+  credential_id TEXT, counter INTEGER, at INTEGER NOT NULL, request_hash TEXT NOT NULL, replay INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (kiosk_id, tx_id)) STRICT;
+CREATE INDEX IF NOT EXISTS payments_wallet ON payments(wallet_id, at);
+CREATE TABLE IF NOT EXISTS kiosks (id TEXT PRIMARY KEY, merchant_account TEXT NOT NULL, created_at INTEGER NOT NULL) STRICT;
+`;

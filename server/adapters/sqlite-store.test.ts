@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from './sqlite-store.ts';
+
+let dir: string;
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'kp-sqlite-')); });
+afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+
+const account = (id: string, kind: 'issuance' | 'shopper' | 'merchant' = 'shopper') => ({ id, kind, currency: 'JPY' as const, balance: 0, createdAt: 1 });
+
+describe('SqliteStore', () => {
+  it('keeps committed units across a reopen, in WAL mode', async () => {
+    const path = join(dir, 'l.sqlite');
+    const s1 = new SqliteStore({ path });
+    await s1.unit(async (tx) => { await tx.createAccount(account('a')); await tx.createAccount(account('b')); });
+    await s1.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 5, currency: 'JPY', kind: 'topup', at: 1 }));
+    await s1.close();
+    const s2 = new SqliteStore({ path });
+    expect(await s2.unit(async (tx) => [(await tx.getAccount('a'))?.balance, (await tx.getAccount('b'))?.balance])).toEqual([-5, 5]);
+    await s2.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('rolls back a failing unit alone, even when committed in the same group', async () => {
+    const s = new SqliteStore({ path: ':memory:' });
+    await s.unit(async (tx) => { await tx.createAccount(account('a')); await tx.createAccount(account('b')); });
+    const move = (amount: number) => s.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount, currency: 'JPY', kind: 'topup', at: 1 }));
+    const failing = s.unit(async (tx) => {
+      await tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 100, currency: 'JPY', kind: 'topup', at: 1 });
+      throw new Error('boom');
+    });
+    const results = await Promise.allSettled([move(1), failing, move(2), move(-1)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    expect(await s.unit(async (tx) => (await tx.getAccount('b'))?.balance)).toBe(3);
+    expect(await s.unit((tx) => tx.balanceTotals())).toEqual(new Map([['JPY', 0]]));
+    await s.close();
+  });
+
+  it('refuses a transfer to a missing account or in another currency', async () => {
+    const s = new SqliteStore({ path: ':memory:' });
+    await s.unit((tx) => tx.createAccount(account('a')));
+    await expect(s.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'zz', amount: 1, currency: 'JPY', kind: 'topup', at: 1 }))).rejects.toThrow(/no JPY account zz/);
+    await expect(s.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'a', amount: 1, currency: 'USD', kind: 'topup', at: 1 }))).rejects.toThrow(/no USD account/);
+    await s.close();
+  });
+
+  it('claims an offline use only once', async () => {
+    const s = new SqliteStore({ path: ':memory:' });
+    expect(await s.unit((tx) => tx.claimOfflineUse('c', 'qr', 7, 'p1'))).toBe(true);
+    expect(await s.unit((tx) => tx.claimOfflineUse('c', 'qr', 7, 'p2'))).toBe(false);
+    expect(await s.unit((tx) => tx.claimOfflineUse('c', 'numeric', 7, 'p3'))).toBe(true);
+    expect(await s.unit((tx) => tx.getOfflineUse('c', 'qr', 7))).toBe('p1');
+    await s.close();
+  });
+
+  it('survives SIGKILL in the middle of a stream of transfers with every balance consistent', async () => {
+    const path = join(dir, 'crash.sqlite');
+    const script = `
+      import { SqliteStore } from ${JSON.stringify(new URL('./sqlite-store.ts', import.meta.url).pathname)};
+      const s = new SqliteStore({ path: ${JSON.stringify(path)} });
+      await s.unit(async (tx) => { await tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 });
+                                   await tx.createAccount({ id: 'b', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 }); });
+      let n = 0;
+      for (;;) {
+        const batch = [];
+        for (let i = 0; i < 20; i++) batch.push(s.unit((tx) => tx.transfer({ paymentId: 'p' + (++n), debitAccount: 'a', creditAccount: 'b', amount: 3, currency: 'JPY', kind: 'topup', at: n })));
+        await Promise.all(batch);
+        if (n === 200) process.stdout.write('ready\\n');
+      }`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('child never got ready')), 20_000);
+      child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) { clearTimeout(timer); resolve(); } });
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const s = new SqliteStore({ path });
+    const [a, b] = await s.unit(async (tx) => [(await tx.getAccount('a'))!.balance, (await tx.getAccount('b'))!.balance]);
+    expect(a! + b!).toBe(0);
+    expect(b! % 3).toBe(0);
+    expect(b!).toBeGreaterThanOrEqual(600);
+    await s.close();
+    const db = new Database(path);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(db.prepare('SELECT COUNT(*) * 3 FROM transfers').pluck().get()).toBe(b);
+    db.close();
+  });
+});

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+// The embedded store: SQLite through better-sqlite3, in WAL mode with synchronous=FULL, so a commit is
+// on disk before its promise resolves. Units are queued and committed in groups (one fsync for all
+// the units that arrived while the previous group was committing): each unit gets its own SAVEPOINT,
+// so one failing unit rolls back alone.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Currency } from '../../shared/money.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { PaymentKind } from '../../shared/kiosk-messages.ts';
+import type {
+  Account, CredentialRow, KioskRow, OnlineCodeRow, PaymentRow, PaymentStatus, Store, StoreTx, Transfer, Wallet,
+} from '../ports/store.ts';
+import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
+
+/** Units committed together at most; bounds the time one group holds the write lock. */
+const GROUP_UNITS_MAX = 256;
+
+interface Pending { fn: (tx: StoreTx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+
+export interface SqliteStoreOptions {
+  /** File path, or ':memory:' for tests that do not test durability. */
+  path: string;
+}
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #tx: StoreTx;
+  #queue: Pending[] = [];
+  #draining = false;
+  #closed = false;
+
+  constructor(o: SqliteStoreOptions) {
+    if (o.path !== ':memory:') mkdirSync(dirname(o.path), { recursive: true });
+    this.#db = new Database(o.path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.exec(SQLITE_SCHEMA);
+    const version = this.#db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get() as string | undefined;
+    if (version === undefined) this.#db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SQLITE_SCHEMA_VERSION));
+    else if (Number(version) !== SQLITE_SCHEMA_VERSION) throw new Error(`store schema version ${version} is not ${SQLITE_SCHEMA_VERSION}`);
+    this.#tx = sqliteTx(this.#db);
+  }
+
+  unit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue.splice(0, GROUP_UNITS_MAX);
+        await this.#commitGroup(group);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #commitGroup(group: Pending[]): Promise<void> {
+    const db = this.#db;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    db.exec('BEGIN IMMEDIATE');
+    for (const p of group) {
+      db.exec('SAVEPOINT unit');
+      try {
+        const value = await p.fn(this.#tx);
+        db.exec('RELEASE unit');
+        outcomes.push({ ok: true, value });
+      } catch (error) {
+        db.exec('ROLLBACK TO unit');
+        db.exec('RELEASE unit');
+        outcomes.push({ ok: false, error });
+      }
+    }
+    try {
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      for (const p of group) p.reject(error);
+      return;
+    }
+    group.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) p.resolve(o.value);
+      else p.reject(o.error);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#draining) await new Promise((r) => setImmediate(r));
+    this.#db.close();
+  }
+}
+
+type Row = Record<string, unknown>;
+
+function sqliteTx(db: Database.Database): StoreTx {
+  const st = <P extends unknown[] = unknown[]>(sql: string) => {
+    const s = db.prepare<P>(sql);
+    return s;
+  };
+  const q = {
+    getMeta: st(`SELECT value FROM meta WHERE key = ?`),
+    setMeta: st(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
+    createAccount: st(`INSERT INTO accounts (id, kind, currency, balance, created_at) VALUES (?, ?, ?, ?, ?)`),
+    getAccount: st(`SELECT * FROM accounts WHERE id = ?`),
+    addBalance: st(`UPDATE accounts SET balance = balance + ? WHERE id = ? AND currency = ?`),
+    insertTransfer: st(`INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    totals: st(`SELECT currency, SUM(balance) AS total FROM accounts GROUP BY currency`),
+    createWallet: st(`INSERT INTO wallets (id, account_id, token_hash, created_at, offline_blocked) VALUES (?, ?, ?, ?, ?)`),
+    getWallet: st(`SELECT * FROM wallets WHERE id = ?`),
+    walletByToken: st(`SELECT * FROM wallets WHERE token_hash = ?`),
+    setBlocked: st(`UPDATE wallets SET offline_blocked = ? WHERE id = ?`),
+    insertCode: st(`INSERT INTO online_codes (code_hash, wallet_id, issued_at, expires_at, used_by) VALUES (?, ?, ?, ?, ?)`),
+    getCode: st(`SELECT * FROM online_codes WHERE code_hash = ?`),
+    useCode: st(`UPDATE online_codes SET used_by = ? WHERE code_hash = ?`),
+    deleteExpired: st(`DELETE FROM online_codes WHERE expires_at < ?`),
+    countActive: st(`SELECT COUNT(*) FROM online_codes WHERE wallet_id = ? AND expires_at >= ? AND used_by IS NULL`),
+    insertCredential: st(`INSERT INTO credentials (id, wallet_id, key_id, bytes, not_before, not_after, numeric_handle, numeric_secret, step_ms, issued_at, revoked_at, revoke_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    getCredential: st(`SELECT * FROM credentials WHERE id = ?`),
+    credentialByHandle: st(`SELECT * FROM credentials WHERE numeric_handle = ?`),
+    revoke: st(`UPDATE credentials SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`),
+    listRevoked: st(`SELECT id FROM credentials WHERE revoked_at IS NOT NULL AND not_after >= ? ORDER BY id`),
+    claimUse: st(`INSERT INTO offline_uses (credential_id, form, counter, payment_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    getUse: st(`SELECT payment_id FROM offline_uses WHERE credential_id = ? AND form = ? AND counter = ?`),
+    insertPayment: st(`INSERT INTO payments (id, kiosk_id, tx_id, kind, status, reason, amount, currency, wallet_id, merchant_account, credential_id, counter, at, request_hash, replay, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    getPayment: st(`SELECT * FROM payments WHERE id = ?`),
+    paymentByTx: st(`SELECT * FROM payments WHERE kiosk_id = ? AND tx_id = ?`),
+    updatePayment: st(`UPDATE payments SET status = ?, reason = ?, updated_at = ? WHERE id = ?`),
+    paymentsByWallet: st(`SELECT * FROM payments WHERE wallet_id = ? ORDER BY at DESC, created_at DESC LIMIT ?`),
+    offlineUsage: st(`SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS count FROM payments WHERE wallet_id = ? AND at >= ? AND kind IN ('offline-qr', 'offline-numeric') AND status IN ('approved', 'settled')`),
+    getKiosk: st(`SELECT * FROM kiosks WHERE id = ?`),
+    upsertKiosk: st(`INSERT INTO kiosks (id, merchant_account, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET merchant_account = excluded.merchant_account`),
+  };
+  const one = <T>(s: Database.Statement, map: (r: Row) => T, ...args: unknown[]): T | undefined => {
+    const r = s.get(...args) as Row | undefined;
+    return r === undefined ? undefined : map(r);
+  };
+  return {
+    async getMeta(key) { return q.getMeta.pluck().get(key) as string | undefined; },
+    async setMeta(key, value) { q.setMeta.run(key, value); },
+    async createAccount(a) { q.createAccount.run(a.id, a.kind, a.currency, a.balance, a.createdAt); },
+    async getAccount(id) { return one(q.getAccount, toAccount, id); },
+    async transfer(t: Transfer) {
+      if (q.addBalance.run(-t.amount, t.debitAccount, t.currency).changes !== 1) throw new Error(`no ${t.currency} account ${t.debitAccount}`);
+      if (q.addBalance.run(t.amount, t.creditAccount, t.currency).changes !== 1) throw new Error(`no ${t.currency} account ${t.creditAccount}`);
+      q.insertTransfer.run(t.paymentId, t.debitAccount, t.creditAccount, t.amount, t.currency, t.kind, t.at);
+    },
+    async balanceTotals() {
+      const m = new Map<Currency, number>();
+      for (const r of q.totals.all() as Row[]) m.set(r['currency'] as Currency, Number(r['total']));
+      return m;
+    },
+    async createWallet(w) { q.createWallet.run(w.id, w.accountId, w.tokenHash, w.createdAt, w.offlineBlocked); },
+    async getWallet(id) { return one(q.getWallet, toWallet, id); },
+    async findWalletByTokenHash(hash) { return one(q.walletByToken, toWallet, hash); },
+    async setWalletOfflineBlocked(id, reason) { q.setBlocked.run(reason, id); },
+    async insertOnlineCode(c) { q.insertCode.run(c.codeHash, c.walletId, c.issuedAt, c.expiresAt, c.usedBy); },
+    async getOnlineCode(h) { return one(q.getCode, toCode, h); },
+    async markOnlineCodeUsed(h, paymentId) { q.useCode.run(paymentId, h); },
+    async deleteExpiredOnlineCodes(before) { return q.deleteExpired.run(before).changes; },
+    async countActiveOnlineCodes(walletId, now) { return Number(q.countActive.pluck().get(walletId, now)); },
+    async insertCredential(c) {
+      q.insertCredential.run(c.id, c.walletId, c.keyId, c.bytes, c.notBefore, c.notAfter, c.numericHandle, c.numericSecret, c.stepMs, c.issuedAt, c.revokedAt, c.revokeReason);
+    },
+    async getCredential(id) { return one(q.getCredential, toCredential, id); },
+    async findCredentialByHandle(h) { return one(q.credentialByHandle, toCredential, h); },
+    async revokeCredential(id, at, reason) { q.revoke.run(at, reason, id); },
+    async listRevokedCredentialIds(now) { return q.listRevoked.pluck().all(now) as string[]; },
+    async claimOfflineUse(credentialId, form, counter, paymentId) { return q.claimUse.run(credentialId, form, counter, paymentId).changes === 1; },
+    async getOfflineUse(credentialId, form, counter) { return q.getUse.pluck().get(credentialId, form, counter) as string | undefined; },
+    async insertPayment(p: PaymentRow) {
+      q.insertPayment.run(p.id, p.kioskId, p.txId, p.kind, p.status, p.reason, p.amount, p.currency, p.walletId, p.merchantAccount,
+        p.credentialId, p.counter, p.at, p.requestHash, p.replay ? 1 : 0, p.createdAt, p.updatedAt);
+    },
+    async getPayment(id) { return one(q.getPayment, toPayment, id); },
+    async getPaymentByTx(kioskId, txId) { return one(q.paymentByTx, toPayment, kioskId, txId); },
+    async updatePayment(id, status, reason, at) { q.updatePayment.run(status, reason, at, id); },
+    async listPaymentsByWallet(walletId, limit) { return (q.paymentsByWallet.all(walletId, limit) as Row[]).map(toPayment); },
+    async offlineUsage(walletId, since) {
+      const r = q.offlineUsage.get(walletId, since) as Row;
+      return { amount: Number(r['amount']), count: Number(r['count']) };
+    },
+    async getKiosk(id) { return one(q.getKiosk, toKiosk, id); },
+    async upsertKiosk(k) { q.upsertKiosk.run(k.id, k.merchantAccount, k.createdAt); },
+  };
+}
+
+const s = (r: Row, k: string) => r[k] as string;
+const n = (r: Row, k: string) => Number(r[k]);
+const ns = (r: Row, k: string) => (r[k] === null ? null : (r[k] as string));
+const nn = (r: Row, k: string) => (r[k] === null ? null : Number(r[k]));
+const u8 = (r: Row, k: string) => new Uint8Array(r[k] as Buffer);
+
+const toAccount = (r: Row): Account => ({ id: s(r, 'id'), kind: s(r, 'kind') as Account['kind'], currency: s(r, 'currency') as Currency, balance: n(r, 'balance'), createdAt: n(r, 'created_at') });
+const toWallet = (r: Row): Wallet => ({ id: s(r, 'id'), accountId: s(r, 'account_id'), tokenHash: s(r, 'token_hash'), createdAt: n(r, 'created_at'), offlineBlocked: ns(r, 'offline_blocked') });
+const toCode = (r: Row): OnlineCodeRow => ({ codeHash: s(r, 'code_hash'), walletId: s(r, 'wallet_id'), issuedAt: n(r, 'issued_at'), expiresAt: n(r, 'expires_at'), usedBy: ns(r, 'used_by') });
+const toCredential = (r: Row): CredentialRow => ({
+  id: s(r, 'id'), walletId: s(r, 'wallet_id'), keyId: n(r, 'key_id'), bytes: u8(r, 'bytes'), notBefore: n(r, 'not_before'), notAfter: n(r, 'not_after'),
+  numericHandle: s(r, 'numeric_handle'), numericSecret: u8(r, 'numeric_secret'), stepMs: n(r, 'step_ms'), issuedAt: n(r, 'issued_at'),
+  revokedAt: nn(r, 'revoked_at'), revokeReason: ns(r, 'revoke_reason'),
+});
+const toPayment = (r: Row): PaymentRow => ({
+  id: s(r, 'id'), kioskId: s(r, 'kiosk_id'), txId: s(r, 'tx_id'), kind: ns(r, 'kind') as PaymentKind | null, status: s(r, 'status') as PaymentStatus,
+  reason: ns(r, 'reason') as ErrorCode | null, amount: n(r, 'amount'), currency: s(r, 'currency') as Currency, walletId: ns(r, 'wallet_id'),
+  merchantAccount: s(r, 'merchant_account'), credentialId: ns(r, 'credential_id'), counter: nn(r, 'counter'), at: n(r, 'at'),
+  requestHash: s(r, 'request_hash'), replay: n(r, 'replay') === 1, createdAt: n(r, 'created_at'), updatedAt: n(r, 'updated_at'),
+});
+const toKiosk = (r: Row): KioskRow => ({ id: s(r, 'id'), merchantAccount: s(r, 'merchant_account'), createdAt: n(r, 'created_at') });

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+// Wires the payment server from a validated config: store, issuer key, HTTP API and MQTT side.
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { systemClock, type Clock } from '../shared/clock.ts';
+import { nodeEd25519 } from '../shared/crypto/ed25519-node.ts';
+import { cryptoRandom, type Random } from '../shared/random.ts';
+import type { ServerConfig } from './config.ts';
+import { loadOrCreateIssuerKey } from './adapters/issuer-key-file.ts';
+import { SqliteStore } from './adapters/sqlite-store.ts';
+import type { ServerContext } from './domain/context.ts';
+import { Issuer } from './domain/issuer.ts';
+import { merchantAccountId } from './domain/ids.ts';
+import { createWalletHttpServer, type StaticHandler } from './http/wallet-http.ts';
+import { startKioskMqtt, type KioskMqtt } from './mqtt/kiosk-mqtt.ts';
+import type { Store } from './ports/store.ts';
+
+export interface ServerDeps { clock?: Clock; random?: Random; log?: Logger; store?: Store; staticHandler?: StaticHandler }
+
+export interface RunningServer {
+  readonly ctx: ServerContext;
+  readonly httpUrl: string;
+  close(): Promise<void>;
+}
+
+/** Registers the configured kiosks and their merchant accounts (idempotent). */
+export async function registerKiosks(ctx: ServerContext): Promise<void> {
+  const now = ctx.clock.nowMs();
+  await ctx.store.unit(async (tx) => {
+    for (const k of ctx.config.kiosks) {
+      const account = merchantAccountId(k.merchant);
+      if (!(await tx.getAccount(account))) await tx.createAccount({ id: account, kind: 'merchant', currency: ctx.config.currency, balance: 0, createdAt: now });
+      await tx.upsertKiosk({ id: k.id, merchantAccount: account, createdAt: now });
+    }
+  });
+}
+
+/** The domain context alone, without network: for tests and the simulator. */
+export function createContext(config: ServerConfig, deps: ServerDeps = {}): ServerContext & { setOnRevocation(fn: () => void): void } {
+  const random = deps.random ?? cryptoRandom;
+  const key = loadOrCreateIssuerKey(join(config.dataDir, 'issuer-key.json'), random);
+  let onRevocation = () => {};
+  const ctx = {
+    config,
+    store: deps.store ?? new SqliteStore({ path: join(config.dataDir, 'ledger.sqlite') }),
+    clock: deps.clock ?? systemClock,
+    random,
+    ed: nodeEd25519,
+    issuer: new Issuer(key.keyId, key.seed, nodeEd25519),
+    log: deps.log ?? pino({ level: config.logLevel }),
+    onRevocation: () => onRevocation(),
+    setOnRevocation(fn: () => void) { onRevocation = fn; },
+  };
+  return ctx;
+}
+
+export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
+  const ctx = createContext(config, deps);
+  await registerKiosks(ctx);
+  const http = createWalletHttpServer(ctx, deps.staticHandler);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new Error(`HTTP port ${config.httpPort} on ${config.httpHost} is already in use; pick another with --http-port (0 = any free port)`) : e));
+    http.listen(config.httpPort, config.httpHost, resolve);
+  });
+  const { port } = http.address() as AddressInfo;
+  let mqtt: KioskMqtt;
+  try {
+    mqtt = await startKioskMqtt(ctx);
+  } catch (e) {
+    http.close();
+    await ctx.store.close();
+    throw e;
+  }
+  ctx.setOnRevocation(() => void mqtt.publishRevocations().catch((err: unknown) => ctx.log.error({ err }, 'revocation publish failed')));
+  const httpUrl = `http://${config.httpHost}:${port}`;
+  ctx.log.info({ httpUrl, mqttUrl: config.mqttUrl }, 'payment server ready');
+  return {
+    ctx,
+    httpUrl,
+    async close() {
+      await mqtt.close();
+      await new Promise<void>((r) => { http.close(() => r()); http.closeAllConnections(); });
+      await ctx.store.close();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// Server configuration: one schema, defaults with units in the names, validated and frozen at start-up.
+import { z } from 'zod';
+import { currencySchema } from '../shared/schemas.ts';
+import { isKioskId } from '../shared/topics.ts';
+
+const DAY_MS = 86_400_000;
+
+export const serverConfigSchema = z.strictObject({
+  dataDir: z.string().default('./data/server'),
+  httpHost: z.string().default('127.0.0.1'),
+  /** 0 picks a free port. */
+  httpPort: z.int().min(0).max(65535).default(8080),
+  mqttUrl: z.string().default('mqtt://127.0.0.1:1884'),
+  mqttUsername: z.string().default('server'),
+  mqttPassword: z.string().default(''),
+  /** Client id; replicas need distinct ids. */
+  mqttClientId: z.string().max(64).default('kioskpay-server'),
+  /** MQTT shared-subscription group for replicas ('' subscribes plainly). */
+  mqttShareGroup: z.string().default(''),
+  currency: currencySchema.default('JPY'),
+  /** Demo/dev only: lets any wallet top itself up with free money. */
+  topupEnabled: z.boolean().default(false),
+  /** One-time code validity (PayPay: 5 minutes). */
+  onlineCodeTtlMs: z.int().min(10_000).default(5 * 60_000),
+  /** Unused, unexpired one-time codes a wallet may hold; the oldest stop being issued past this. */
+  onlineCodesPerWalletMax: z.int().min(1).default(10),
+  /** Offline credential validity ("opened online within a week"). */
+  credentialTtlMs: z.int().min(60_000).default(7 * DAY_MS),
+  /** The wallet is told to renew this long before expiry. */
+  credentialRenewBeforeMs: z.int().min(0).default(2 * DAY_MS),
+  /** Offline code timestamps are accepted within this distance of the reference time (claim 8). */
+  offlineWindowMs: z.int().min(1000).default(5 * 60_000),
+  numericStepMs: z.int().min(1000).default(30_000),
+  /** A kiosk refuses offline codes once its revocation list is older than this (signed into the list's use). */
+  revocationMaxAgeMs: z.int().min(60_000).default(6 * 3_600_000),
+  /** The revocation list is re-signed and re-published this often even when unchanged. */
+  revocationRepublishMs: z.int().min(1000).default(10 * 60_000),
+  /** Offline limits written into every credential (PayPay's launch values, JPY). */
+  limits: z.strictObject({
+    perPayment: z.int().min(0).default(5_000),
+    daily: z.strictObject({ amount: z.int().min(0).default(10_000), count: z.int().min(0).max(255).default(2) }).prefault({}),
+    monthly: z.strictObject({ amount: z.int().min(0).default(50_000), count: z.int().min(0).max(255).default(10) }).prefault({}),
+  }).prefault({}),
+  /** Registered kiosks and the merchant account each one pays into. Unknown kiosks are refused. */
+  kiosks: z.array(z.strictObject({ id: z.string().refine(isKioskId, 'invalid kiosk id'), merchant: z.string().regex(/^[a-z0-9-]{1,32}$/) })).default([]),
+  /** Wallet HTTP API: requests per second per client address, and burst. */
+  httpRatePerSec: z.number().min(1).default(50),
+  httpRateBurst: z.int().min(1).default(200),
+  /** Failed bearer-token checks per client address per minute before it is refused (brute force). */
+  authFailuresPerMinuteMax: z.int().min(1).default(20),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type ServerConfig = Readonly<z.infer<typeof serverConfigSchema>>;
+
+export function parseServerConfig(input: unknown): ServerConfig {
+  return deepFreeze(serverConfigSchema.parse(input));
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// Identifiers and hashes the server mints. Random ids come from the injected Random.
+import { createHash } from 'node:crypto';
+import { toHex } from '../../shared/bytes.ts';
+import type { Random } from '../../shared/random.ts';
+import type { Currency } from '../../shared/money.ts';
+
+export const newId = (prefix: string, random: Random) => `${prefix}_${toHex(random.bytes(12))}`;
+export const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export const shopperAccountId = (walletId: string) => `shopper:${walletId}`;
+export const merchantAccountId = (merchant: string) => `merchant:${merchant}`;
+export const issuanceAccountId = (currency: Currency) => `issuance:${currency}`;
+
+/** What identifies a payment request's content; a txId repeated with another hash is a conflict. */
+export const requestHash = (code: string, value: number, currency: Currency) => sha256Hex(`${code}\n${value}\n${currency}`);

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+// Payments a kiosk asks for while it is online (claim 7): online one-time codes, and offline codes
+// (QR and numeric) checked against the offline authentication conditions (claims 8, 9).
+// Idempotent by (kiosk, txId): the first answer is stored and every repeat gets it back.
+import { decodeCode, type DecodedCode, type DecodedNumericOffline, type DecodedOfflineQr } from '../../shared/codes/decode.ts';
+import { parseCredential } from '../../shared/codes/credential.ts';
+import { checkOfflineTerms } from '../../shared/codes/offline-terms.ts';
+import { verifyNumericOfflineCode } from '../../shared/codes/numeric-offline.ts';
+import { verifyOfflineQr } from '../../shared/codes/verify-offline.ts';
+import { bytesEqual } from '../../shared/bytes.ts';
+import { KioskpayError, type DeclineCode } from '../../shared/errors.ts';
+import type { PayRequest, PayResult, PaymentKind, TxStatus } from '../../shared/kiosk-messages.ts';
+import type { Money } from '../../shared/money.ts';
+import type { KioskRow, PaymentRow, StoreTx } from '../ports/store.ts';
+import type { ServerContext } from './context.ts';
+import { merchantAccountId, newId, requestHash, sha256Hex } from './ids.ts';
+import { checkRollingLimits } from './offline-spend.ts';
+
+/** What an authorisation decided; the caller records it. */
+export type Decision =
+  | { approved: true; kind: PaymentKind; walletId: string; shopperAccount: string; credentialId?: string; counter?: number; consume: (tx: StoreTx, paymentId: string) => Promise<void> }
+  | { approved: false; kind: PaymentKind | null; reason: DeclineCode; walletId?: string; credentialId?: string; counter?: number };
+
+const decline = (reason: DeclineCode, kind: PaymentKind | null, extra: Partial<Extract<Decision, { approved: false }>> = {}): Decision => ({ approved: false, kind, reason, ...extra });
+
+export async function pay(ctx: ServerContext, kioskId: string, req: PayRequest): Promise<PayResult> {
+  const decoded = decodeCode(req.code);
+  // Signatures are checked before the store unit, so the unit holds the write lock only for lookups.
+  const signature = decoded.ok && decoded.code.kind === 'offline-qr' ? verifyOfflineQr(decoded.code, ctx.issuer.publicKeys(), ctx.ed) : { ok: true as const };
+  const hash = requestHash(req.code, req.amount.value, req.amount.currency);
+  return ctx.store.unit(async (tx) => {
+    const kiosk = await requireKiosk(tx, kioskId);
+    const existing = await tx.getPaymentByTx(kioskId, req.txId);
+    if (existing) return replyFor(req.id, existing, existing.requestHash === hash ? undefined : 'TX_CONFLICT');
+    const now = ctx.clock.nowMs();
+    let d: Decision;
+    if (!decoded.ok) d = decline('CODE_MALFORMED', null);
+    else if (!signature.ok) d = decline(signature.reason, decoded.code.kind);
+    else d = await authorize(ctx, tx, decoded.code, req.amount, now);
+    const row = await record(ctx, tx, kiosk, req.txId, hash, req.amount, d, now, 'approved');
+    return replyFor(req.id, row);
+  });
+}
+
+async function authorize(ctx: ServerContext, tx: StoreTx, code: DecodedCode, amount: Money, now: number): Promise<Decision> {
+  switch (code.kind) {
+    case 'online': return authorizeOnline(ctx, tx, code.text, amount, now);
+    case 'offline-qr': return authorizeOfflineQr(ctx, tx, code, amount, now);
+    case 'offline-numeric': return authorizeNumeric(ctx, tx, code, amount, now);
+  }
+}
+
+/** [PROTO-ONLINE] exists, unused, unexpired, same currency, funds suffice; consumed on approval. */
+async function authorizeOnline(_ctx: ServerContext, tx: StoreTx, text: string, amount: Money, now: number): Promise<Decision> {
+  const codeHash = sha256Hex(text);
+  const code = await tx.getOnlineCode(codeHash);
+  if (!code) return decline('CODE_UNKNOWN', 'online');
+  if (code.usedBy !== null) return decline('CODE_USED', 'online', { walletId: code.walletId });
+  if (now > code.expiresAt) return decline('CODE_EXPIRED', 'online', { walletId: code.walletId });
+  const funds = await checkFunds(tx, code.walletId, amount);
+  if (funds.reason) return decline(funds.reason, 'online', { walletId: code.walletId });
+  return {
+    approved: true, kind: 'online', walletId: code.walletId, shopperAccount: funds.account,
+    consume: (t, paymentId) => t.markOnlineCodeUsed(codeHash, paymentId),
+  };
+}
+
+/** [PROTO-OFFLINE] claims 8 and 9: stored credential, not revoked, time window, counter unused, limits, funds. */
+async function authorizeOfflineQr(ctx: ServerContext, tx: StoreTx, code: DecodedOfflineQr, amount: Money, now: number): Promise<Decision> {
+  const cred = code.credential;
+  const kind = 'offline-qr';
+  const stored = await tx.getCredential(cred.credentialId);
+  if (!stored || !bytesEqual(stored.bytes, code.credentialBytes)) return decline('CREDENTIAL_INVALID', kind);
+  const ids = { walletId: stored.walletId, credentialId: stored.id, counter: code.counter };
+  if (stored.revokedAt !== null) return decline('CREDENTIAL_REVOKED', kind, ids);
+  const terms = checkOfflineTerms({ credential: cred, timestampMs: code.timestampMs, amount, referenceTimeMs: now, windowMs: ctx.config.offlineWindowMs });
+  if (!terms.ok) return decline(terms.reason, kind, ids);
+  if (await tx.getOfflineUse(stored.id, 'qr', code.counter)) return decline('COUNTER_REUSED', kind, ids);
+  const limit = await checkRollingLimits(tx, stored.walletId, cred.limits, amount.value, now);
+  if (limit) return decline(limit, kind, ids);
+  const funds = await checkFunds(tx, stored.walletId, amount);
+  if (funds.reason) return decline(funds.reason, kind, ids);
+  return {
+    approved: true, kind, walletId: stored.walletId, shopperAccount: funds.account, credentialId: stored.id, counter: code.counter,
+    consume: async (t, paymentId) => { await t.claimOfflineUse(stored.id, 'qr', code.counter, paymentId); },
+  };
+}
+
+/** Numeric offline code: only the server can check it, with the secret it stored (claim 9). */
+async function authorizeNumeric(ctx: ServerContext, tx: StoreTx, code: DecodedNumericOffline, amount: Money, now: number): Promise<Decision> {
+  const kind = 'offline-numeric';
+  const stored = await tx.findCredentialByHandle(code.handle);
+  if (!stored) return decline('CREDENTIAL_INVALID', kind);
+  const parsed = parseCredential(stored.bytes);
+  if (!parsed.ok) throw new Error(`stored credential ${stored.id} does not parse: ${parsed.detail}`);
+  const mac = verifyNumericOfflineCode(code, stored.numericSecret, now, stored.stepMs, ctx.config.offlineWindowMs);
+  if (!mac.ok) return decline(mac.reason, kind, { walletId: stored.walletId, credentialId: stored.id });
+  const ids = { walletId: stored.walletId, credentialId: stored.id, counter: mac.step };
+  if (stored.revokedAt !== null) return decline('CREDENTIAL_REVOKED', kind, ids);
+  const terms = checkOfflineTerms({ credential: parsed.credential, timestampMs: mac.timestampMs, amount, referenceTimeMs: now, windowMs: ctx.config.offlineWindowMs });
+  if (!terms.ok) return decline(terms.reason, kind, ids);
+  if (await tx.getOfflineUse(stored.id, 'numeric', mac.step)) return decline('COUNTER_REUSED', kind, ids);
+  const limit = await checkRollingLimits(tx, stored.walletId, parsed.credential.limits, amount.value, now);
+  if (limit) return decline(limit, kind, ids);
+  const funds = await checkFunds(tx, stored.walletId, amount);
+  if (funds.reason) return decline(funds.reason, kind, ids);
+  return {
+    approved: true, kind, walletId: stored.walletId, shopperAccount: funds.account, credentialId: stored.id, counter: mac.step,
+    consume: async (t, paymentId) => { await t.claimOfflineUse(stored.id, 'numeric', mac.step, paymentId); },
+  };
+}
+
+async function checkFunds(tx: StoreTx, walletId: string, amount: Money): Promise<{ account: string; reason?: DeclineCode }> {
+  const wallet = await tx.getWallet(walletId);
+  const account = wallet && (await tx.getAccount(wallet.accountId));
+  if (!account) throw new Error(`wallet ${walletId} has no account`);
+  if (account.currency !== amount.currency) return { account: account.id, reason: 'CURRENCY_MISMATCH' };
+  if (account.balance < amount.value) return { account: account.id, reason: 'INSUFFICIENT_FUNDS' };
+  return { account: account.id };
+}
+
+/** Stores the decision, and on approval moves the money and consumes the code, in the same unit. */
+export async function record(ctx: ServerContext, tx: StoreTx, kiosk: KioskRow, txId: string, hash: string, amount: Money, d: Decision, at: number,
+  approvedStatus: 'approved' | 'settled', replay = false): Promise<PaymentRow> {
+  const now = ctx.clock.nowMs();
+  const row: PaymentRow = {
+    id: newId('pay', ctx.random), kioskId: kiosk.id, txId, kind: d.kind, status: d.approved ? approvedStatus : 'declined',
+    reason: d.approved ? null : d.reason, amount: amount.value, currency: amount.currency, walletId: d.walletId ?? null,
+    merchantAccount: kiosk.merchantAccount, credentialId: d.credentialId ?? null, counter: d.counter ?? null, at,
+    requestHash: hash, replay, createdAt: now, updatedAt: now,
+  };
+  await tx.insertPayment(row);
+  if (d.approved) {
+    await tx.transfer({ paymentId: row.id, debitAccount: d.shopperAccount, creditAccount: kiosk.merchantAccount, amount: amount.value, currency: amount.currency, kind: 'payment', at: now });
+    await d.consume(tx, row.id);
+  }
+  return row;
+}
+
+export async function requireKiosk(tx: StoreTx, kioskId: string): Promise<KioskRow> {
+  const kiosk = await tx.getKiosk(kioskId);
+  if (!kiosk) throw new KioskpayError('UNKNOWN_KIOSK', `kiosk ${kioskId} is not registered`);
+  return kiosk;
+}
+
+/** The kiosk-facing view of a stored payment. Settled offline payments read as approved. */
+export function replyFor(re: string, p: PaymentRow | undefined, override?: DeclineCode): PayResult {
+  if (!p) return { v: 1, type: 'pay.result', re, txId: '', status: 'unknown' };
+  if (override) return { v: 1, type: 'pay.result', re, txId: p.txId, status: 'declined', reason: override };
+  const status: TxStatus = p.status === 'settled' ? 'approved' : p.status;
+  return {
+    v: 1, type: 'pay.result', re, txId: p.txId, status, paymentId: p.id, at: p.updatedAt,
+    ...(p.kind ? { kind: p.kind } : {}),
+    ...(p.amount > 0 ? { amount: { value: p.amount, currency: p.currency } } : {}),
+    ...(p.reason ? { reason: p.reason } : {}),
+  };
+}
+
+/** What became of a txId. */
+export async function status(ctx: ServerContext, kioskId: string, re: string, txId: string): Promise<PayResult> {
+  const p = await ctx.store.unit(async (tx) => {
+    await requireKiosk(tx, kioskId);
+    return tx.getPaymentByTx(kioskId, txId);
+  });
+  return p ? replyFor(re, p) : { v: 1, type: 'pay.result', re, txId, status: 'unknown' };
+}
+
+/**
+ * Voids a txId: an approved online payment is refunded; an unknown txId gets a tombstone so a late
+ * copy of the request can never be approved. Declined stays declined; a settled offline payment
+ * (goods already handed out while offline) cannot be voided and reads as approved.
+ */
+export async function voidTx(ctx: ServerContext, kioskId: string, re: string, txId: string): Promise<PayResult> {
+  return ctx.store.unit(async (tx) => {
+    const kiosk = await requireKiosk(tx, kioskId);
+    const now = ctx.clock.nowMs();
+    const p = await tx.getPaymentByTx(kioskId, txId);
+    if (!p) {
+      const row: PaymentRow = {
+        id: newId('pay', ctx.random), kioskId, txId, kind: null, status: 'voided', reason: 'TX_VOIDED', amount: 0,
+        currency: ctx.config.currency, walletId: null, merchantAccount: kiosk.merchantAccount, credentialId: null,
+        counter: null, at: now, requestHash: '', replay: false, createdAt: now, updatedAt: now,
+      };
+      await tx.insertPayment(row);
+      return replyFor(re, row);
+    }
+    if (p.status === 'approved') {
+      const wallet = p.walletId ? await tx.getWallet(p.walletId) : undefined;
+      if (!wallet) throw new Error(`approved payment ${p.id} has no wallet`);
+      await tx.transfer({ paymentId: p.id, debitAccount: p.merchantAccount, creditAccount: wallet.accountId, amount: p.amount, currency: p.currency, kind: 'refund', at: now });
+      await tx.updatePayment(p.id, 'voided', 'TX_VOIDED', now);
+      return replyFor(re, { ...p, status: 'voided', reason: 'TX_VOIDED', updatedAt: now });
+    }
+    return replyFor(re, p);
+  });
+}
+
+export { merchantAccountId };

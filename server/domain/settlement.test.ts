@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SettleItem } from '../../shared/kiosk-messages.ts';
+import { makeWorld, type TestPhone, type World } from '../testing/world.ts';
+import { merchantAccountId, shopperAccountId } from './ids.ts';
+import { walletInfo, issueCredential } from './wallets.ts';
+
+let w: World;
+beforeEach(async () => { w = await makeWorld(); });
+afterEach(async () => { await w.close(); });
+
+const item = (txId: string, code: string, value: number, capturedAt: number): SettleItem => ({ txId, code, amount: { value, currency: 'JPY' }, capturedAt });
+
+async function phoneWithCredential(balance: number): Promise<TestPhone> {
+  const p = await w.phone(balance);
+  await w.credential(p);
+  return p;
+}
+
+describe('settling payments a kiosk stored while its uplink was down', () => {
+  it('settles each item once, even when the batch is sent again', async () => {
+    const p = await phoneWithCredential(20_000);
+    const at = w.clock.nowMs();
+    const items = [item('o-1', w.offlineCode(p), 1_000, at), item('o-2', w.offlineCode(p), 2_000, at)];
+    w.clock.advance(3 * 3_600_000); // the uplink came back three hours later
+    const first = await w.settle('k1', items);
+    expect(first.items.map((i) => i.status)).toEqual(['settled', 'settled']);
+    const again = await w.settle('k1', items);
+    expect(again.items).toEqual(first.items);
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(17_000);
+    expect(await w.balance(merchantAccountId('shop'))).toBe(3_000);
+  });
+
+  it('judges the time window against the capture time, not the settlement time', async () => {
+    const p = await phoneWithCredential(20_000);
+    const at = w.clock.nowMs();
+    const code = w.offlineCode(p);
+    w.clock.advance(20 * 3_600_000);
+    expect((await w.settle('k1', [item('o-1', code, 1_000, at)])).items[0]).toMatchObject({ status: 'settled' });
+    const late = w.offlineCode(p, { timestampMs: at });
+    expect((await w.settle('k1', [item('o-2', late, 1_000, at + w.config.offlineWindowMs + 1)])).items[0]).toMatchObject({ status: 'declined', reason: 'TIME_OUT_OF_WINDOW' });
+  });
+
+  it('refuses capture times in the future', async () => {
+    const p = await phoneWithCredential(20_000);
+    const future = w.clock.nowMs() + w.config.offlineWindowMs + 60_000;
+    const code = w.offlineCode(p, { timestampMs: future });
+    expect((await w.settle('k1', [item('o-1', code, 1_000, future)])).items[0]).toMatchObject({ reason: 'TIME_OUT_OF_WINDOW' });
+  });
+
+  it('declines online and numeric codes: they cannot be accepted offline', async () => {
+    const p = await phoneWithCredential(20_000);
+    const r = await w.settle('k1', [item('o-1', await w.onlineCode(p), 100, w.clock.nowMs()), item('o-2', w.numericCode(p), 100, w.clock.nowMs())]);
+    expect(r.items.map((i) => i.reason)).toEqual(['OFFLINE_FORM_REQUIRED', 'OFFLINE_FORM_REQUIRED']);
+  });
+
+  it('declines what the kiosk should have refused: over the per-payment limit, bad signature', async () => {
+    const p = await phoneWithCredential(20_000);
+    const code = w.offlineCode(p);
+    const i = code.length - 5;
+    const tampered = code.slice(0, i) + (code[i] === 'A' ? 'B' : 'A') + code.slice(i + 1);
+    const r = await w.settle('k1', [item('o-1', w.offlineCode(p), 5_001, w.clock.nowMs()), item('o-2', tampered, 100, w.clock.nowMs())]);
+    expect(r.items.map((x) => x.reason)).toEqual(['OFFLINE_LIMIT_PER_PAYMENT', 'SIGNATURE_INVALID']);
+  });
+
+  it('detects a code used at two kiosks, revokes the credential, and pays within the limits', async () => {
+    const p = await phoneWithCredential(20_000);
+    const at = w.clock.nowMs();
+    const code = w.offlineCode(p);
+    const a = await w.settle('k1', [item('a-1', code, 1_000, at)]);
+    const b = await w.settle('k2', [item('b-1', code, 1_000, at + 1_000)]);
+    expect(a.items[0]!.status).toBe('settled');
+    expect(b.items[0]!.status).toBe('settled');
+    expect(w.revocations).toBe(1);
+    const cred = await w.ctx.store.unit((tx) => tx.getCredential(p.credential!.credentialId));
+    expect(cred?.revokeReason).toBe('double-spend');
+    // A third copy exceeds the daily count (2): the merchant is not paid beyond the signed limits.
+    const c = await w.settle('k3', [item('c-1', code, 1_000, at + 2_000)]);
+    expect(c.items[0]).toMatchObject({ status: 'declined', reason: 'OFFLINE_LIMIT_DAILY' });
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(18_000);
+  });
+
+  it('charges below zero and then refuses new offline credentials until settled', async () => {
+    const p = await phoneWithCredential(5_000);
+    const at = w.clock.nowMs();
+    const code = w.offlineCode(p);
+    await w.pay('k1', await w.onlineCode(p), 4_000); // spent online meanwhile
+    expect((await w.settle('k1', [item('o-1', code, 3_000, at)])).items[0]!.status).toBe('settled');
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(-2_000);
+    const info = await walletInfo(w.ctx, p.walletId);
+    expect(info.offlineEligible).toBe(false);
+    await expect(issueCredential(w.ctx, p.walletId, new Uint8Array(32))).rejects.toMatchObject({ code: 'OFFLINE_NOT_ELIGIBLE' });
+    const totals = await w.totals();
+    expect(totals.get('JPY')).toBe(0);
+  });
+
+  it('honours a revocation the kiosk could know about, not one it could not', async () => {
+    const p = await phoneWithCredential(20_000);
+    const revokedAt = w.clock.nowMs();
+    await w.ctx.store.unit((tx) => tx.revokeCredential(p.credential!.credentialId, revokedAt, 'lost phone'));
+    const soon = revokedAt + 60_000;
+    const code1 = w.offlineCode(p, { timestampMs: soon });
+    expect((await w.settle('k1', [item('o-1', code1, 100, soon)])).items[0]!.status).toBe('settled');
+    const later = revokedAt + w.config.revocationMaxAgeMs + 60_000;
+    w.clock.advance(w.config.revocationMaxAgeMs + 120_000);
+    const code2 = w.offlineCode(p, { timestampMs: later });
+    expect((await w.settle('k1', [item('o-2', code2, 100, later)])).items[0]).toMatchObject({ status: 'declined', reason: 'CREDENTIAL_REVOKED' });
+  });
+
+  it('reports a txId reused with other content as a conflict', async () => {
+    const p = await phoneWithCredential(20_000);
+    const at = w.clock.nowMs();
+    await w.settle('k1', [item('o-1', w.offlineCode(p), 100, at)]);
+    expect((await w.settle('k1', [item('o-1', w.offlineCode(p), 100, at)])).items[0]).toMatchObject({ reason: 'TX_CONFLICT' });
+  });
+});

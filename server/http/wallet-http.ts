@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+// The wallet HTTP/JSON API (docs/openapi.yaml). Plain node:http: every body is size-capped, parsed,
+// and validated with the shared schemas; every failure is a typed JSON error, never a stack trace.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import { fromBase64url } from '../../shared/bytes.ts';
+import { ERRORS, KioskpayError, type ErrorCode } from '../../shared/errors.ts';
+import {
+  WALLET_BODY_BYTES_MAX, credentialRequest, enrollRequest, timeSyncRequest, topupRequest, walletRoutes,
+} from '../../shared/wallet-messages.ts';
+import type { ServerContext } from '../domain/context.ts';
+import { authenticate, enrollWallet, issueCredential, issueOnlineCode, paymentHistory, topUp, walletInfo } from '../domain/wallets.ts';
+import { RateLimiter } from './rate-limiter.ts';
+
+type Handler = (req: IncomingMessage, body: unknown, ctx: ServerContext, t1: number) => Promise<unknown>;
+interface Route { method: string; path: string; auth: boolean; handler: Handler }
+
+/** Extra static routes (e.g. the wallet web app) can be mounted by the process that serves them. */
+export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export function createWalletHttpServer(ctx: ServerContext, staticHandler?: StaticHandler): Server {
+  const requests = new RateLimiter(ctx.clock, ctx.config.httpRatePerSec, ctx.config.httpRateBurst);
+  const authFailures = new RateLimiter(ctx.clock, ctx.config.authFailuresPerMinuteMax / 60, ctx.config.authFailuresPerMinuteMax);
+  const routes = buildRoutes();
+  return createServer({ noDelay: true, requestTimeout: 10_000, headersTimeout: 10_000 }, (req, res) => {
+    void serve(ctx, routes, requests, authFailures, req, res, staticHandler).catch((err: unknown) => {
+      ctx.log.error({ err }, 'http handler failed');
+      if (!res.headersSent) sendError(res, 'INTERNAL');
+    });
+  });
+}
+
+function buildRoutes(): Route[] {
+  const r = walletRoutes;
+  const parsed = <T>(schema: z.ZodType<T>, body: unknown): T => {
+    const p = schema.safeParse(body);
+    if (!p.success) {
+      const issue = p.error.issues[0];
+      throw new KioskpayError('MALFORMED_MESSAGE', issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'invalid body');
+    }
+    return p.data;
+  };
+  const walletOf = (req: IncomingMessage) => (req as IncomingMessage & { walletId: string }).walletId;
+  return [
+    { ...r.enroll, auth: false, handler: (_q, b, ctx) => enrollWallet(ctx, parsed(enrollRequest, b ?? {}).currency) },
+    { ...r.time, auth: false, handler: async (_q, b, ctx, t1) => ({ t0: parsed(timeSyncRequest, b).t0, t1, t2: ctx.clock.nowMs() }) },
+    { ...r.info, auth: true, handler: (q, _b, ctx) => walletInfo(ctx, walletOf(q)) },
+    { ...r.topup, auth: true, handler: (q, b, ctx) => topUp(ctx, walletOf(q), parsed(topupRequest, b).amount) },
+    { ...r.onlineCode, auth: true, handler: (q, _b, ctx) => issueOnlineCode(ctx, walletOf(q)) },
+    {
+      ...r.credential, auth: true, handler: (q, b, ctx) => {
+        const key = fromBase64url(parsed(credentialRequest, b).publicKey);
+        if (!key || key.length !== 32) throw new KioskpayError('MALFORMED_MESSAGE', 'publicKey: must be 32 bytes');
+        return issueCredential(ctx, walletOf(q), key);
+      },
+    },
+    {
+      ...r.history, auth: true, handler: async (q, _b, ctx) => {
+        const limit = Number(new URL(q.url ?? '/', 'http://x').searchParams.get('limit') ?? '50');
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new KioskpayError('MALFORMED_MESSAGE', 'limit: must be an integer 1..500');
+        return { payments: await paymentHistory(ctx, walletOf(q), limit) };
+      },
+    },
+  ];
+}
+
+async function serve(ctx: ServerContext, routes: Route[], requests: RateLimiter, authFailures: RateLimiter,
+  req: IncomingMessage, res: ServerResponse, staticHandler?: StaticHandler): Promise<void> {
+  const t1 = ctx.clock.nowMs();
+  const client = req.socket.remoteAddress ?? 'unknown';
+  if (!requests.take(client)) return sendError(res, 'RATE_LIMITED');
+  const path = (req.url ?? '/').split('?')[0];
+  const route = routes.find((r) => r.path === path && r.method === req.method);
+  if (!route) {
+    if (staticHandler?.(req, res)) return;
+    return sendError(res, 'NOT_FOUND', `no route ${req.method} ${path}`);
+  }
+  try {
+    if (route.auth) {
+      if (!authFailures.peek(client)) return sendError(res, 'RATE_LIMITED', 'too many failed token checks');
+      const header = req.headers.authorization ?? '';
+      const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+      const walletId = token ? await authenticate(ctx, token) : undefined;
+      if (!walletId) {
+        authFailures.take(client);
+        return sendError(res, 'UNAUTHORIZED');
+      }
+      (req as IncomingMessage & { walletId: string }).walletId = walletId;
+    }
+    const body = req.method === 'POST' ? await readJson(req) : undefined;
+    send(res, 200, await route.handler(req, body, ctx, t1));
+  } catch (e) {
+    if (e instanceof KioskpayError) return sendError(res, e.code, e.message);
+    throw e;
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > WALLET_BODY_BYTES_MAX) throw new KioskpayError('MESSAGE_TOO_LARGE');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > WALLET_BODY_BYTES_MAX) throw new KioskpayError('MESSAGE_TOO_LARGE');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new KioskpayError('MALFORMED_MESSAGE', 'body is not JSON');
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, code: ErrorCode, message?: string): void {
+  send(res, ERRORS[code].http, { error: { code, message: message ?? ERRORS[code].meaning } });
+}

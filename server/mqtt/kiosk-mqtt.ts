@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// The server's MQTT side: takes kiosk requests, answers on each kiosk's reply topic, and keeps the
+// retained broadcasts (issuer keys, revocation list) current. MQTT 3.1.1, QoS 1, TCP_NODELAY.
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Socket } from 'node:net';
+import { kioskIdOfRequestTopic, topics } from '../../shared/topics.ts';
+import type { ServerContext } from '../domain/context.ts';
+import { handleKioskPayload } from '../domain/kiosk-api.ts';
+import { buildRevocations } from '../domain/revocations.ts';
+
+export interface KioskMqtt {
+  /** Re-signs and re-publishes the revocation list now. */
+  publishRevocations(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startKioskMqtt(ctx: ServerContext): Promise<KioskMqtt> {
+  const c = ctx.config;
+  const client: MqttClient = mqtt.connect(c.mqttUrl, {
+    protocolVersion: 4,
+    clientId: c.mqttClientId,
+    username: c.mqttUsername,
+    password: c.mqttPassword,
+    clean: true,
+    reconnectPeriod: 1000,
+    reconnectOnConnackError: true,
+    connectTimeout: 10_000,
+    queueQoSZero: false,
+  });
+  const log = ctx.log.child({ component: 'kiosk-mqtt' });
+  const filter = c.mqttShareGroup ? `$share/${c.mqttShareGroup}/${topics.allKioskRequests}` : topics.allKioskRequests;
+
+  const publishRetained = async (topic: string, body: unknown) => {
+    await client.publishAsync(topic, JSON.stringify(body), { qos: 1, retain: true });
+  };
+  const publishRevocations = async () => {
+    if (!client.connected) return;
+    await publishRetained(topics.revocations, await buildRevocations(ctx));
+  };
+
+  client.on('connect', () => {
+    (client.stream as Socket).setNoDelay?.(true);
+    log.info({ url: c.mqttUrl }, 'connected to broker');
+    void (async () => {
+      await client.subscribeAsync(filter, { qos: 1 });
+      await publishRetained(topics.issuerKeys, ctx.issuer.keysMessage(ctx.clock.nowMs()));
+      await publishRevocations();
+    })().catch((err: unknown) => log.error({ err }, 'could not subscribe or publish broadcasts'));
+  });
+  client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
+  client.on('offline', () => log.warn('broker unreachable; retrying'));
+
+  client.on('message', (topic, payload) => {
+    const kioskId = kioskIdOfRequestTopic(topic);
+    if (!kioskId) return;
+    void handleKioskPayload(ctx, kioskId, payload).then(
+      (reply) => client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify(reply), { qos: 1 }),
+    ).catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk'));
+  });
+
+  const republish = setInterval(() => void publishRevocations().catch((err: unknown) => log.error({ err }, 'revocation publish failed')), c.revocationRepublishMs);
+  republish.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`could not connect to the MQTT broker at ${c.mqttUrl} within 10 s`)), 10_000);
+    client.once('connect', () => { clearTimeout(timer); resolve(); });
+  }).catch(async (e: unknown) => {
+    client.end(true);
+    throw e;
+  });
+
+  return {
+    publishRevocations,
+    async close() {
+      clearInterval(republish);
+      await client.endAsync();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+// The server's persistence port. The domain talks only to this; SQLite is the embedded adapter and
+// PostgreSQL can be added behind the same contract (server/adapters/store-contract.ts runs against both).
+import type { Currency } from '../../shared/money.ts';
+import type { PaymentKind } from '../../shared/kiosk-messages.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+
+export type AccountKind = 'issuance' | 'shopper' | 'merchant';
+export interface Account { id: string; kind: AccountKind; currency: Currency; balance: number; createdAt: number }
+
+export type TransferKind = 'topup' | 'payment' | 'refund';
+export interface Transfer {
+  paymentId: string | null;
+  debitAccount: string;
+  creditAccount: string;
+  amount: number;
+  currency: Currency;
+  kind: TransferKind;
+  at: number;
+}
+
+export interface Wallet { id: string; accountId: string; tokenHash: string; createdAt: number; offlineBlocked: string | null }
+
+export interface OnlineCodeRow { codeHash: string; walletId: string; issuedAt: number; expiresAt: number; usedBy: string | null }
+
+export interface CredentialRow {
+  id: string; // 16 hex
+  walletId: string;
+  keyId: number;
+  /** The exact signed bytes handed to the phone (claim 9: the server stores what it issued). */
+  bytes: Uint8Array;
+  notBefore: number;
+  notAfter: number;
+  numericHandle: string;
+  numericSecret: Uint8Array;
+  stepMs: number;
+  issuedAt: number;
+  revokedAt: number | null;
+  revokeReason: string | null;
+}
+
+export type PaymentStatus = 'approved' | 'settled' | 'declined' | 'voided';
+export interface PaymentRow {
+  id: string;
+  kioskId: string;
+  txId: string;
+  /** null for a void tombstone of a txId the server never saw. */
+  kind: PaymentKind | null;
+  status: PaymentStatus;
+  reason: ErrorCode | null;
+  amount: number;
+  currency: Currency;
+  walletId: string | null;
+  merchantAccount: string;
+  credentialId: string | null;
+  /** Offline QR counter, or the numeric code's time step. */
+  counter: number | null;
+  /** Time the payment counts at for limits: decision time online, capture time when settled. */
+  at: number;
+  /** Hash of (code, amount, currency): a repeated txId with other content is a conflict. */
+  requestHash: string;
+  /** True when this offline code was already used by another payment (double spend). */
+  replay: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface KioskRow { id: string; merchantAccount: string; createdAt: number }
+
+/** Offline spending of one wallet in a time range: approved online-offline and settled payments. */
+export interface OfflineUsage { amount: number; count: number }
+
+export interface StoreTx {
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+
+  createAccount(a: Account): Promise<void>;
+  getAccount(id: string): Promise<Account | undefined>;
+  /** Moves money: debit account down, credit account up, and records the transfer. */
+  transfer(t: Transfer): Promise<void>;
+  /** Sum of all balances per currency (always zero: double entry). */
+  balanceTotals(): Promise<Map<Currency, number>>;
+
+  createWallet(w: Wallet): Promise<void>;
+  getWallet(id: string): Promise<Wallet | undefined>;
+  findWalletByTokenHash(hash: string): Promise<Wallet | undefined>;
+  setWalletOfflineBlocked(id: string, reason: string | null): Promise<void>;
+
+  insertOnlineCode(c: OnlineCodeRow): Promise<void>;
+  getOnlineCode(codeHash: string): Promise<OnlineCodeRow | undefined>;
+  markOnlineCodeUsed(codeHash: string, paymentId: string): Promise<void>;
+  /** Deletes codes that expired before `beforeMs`; returns how many. */
+  deleteExpiredOnlineCodes(beforeMs: number): Promise<number>;
+  countActiveOnlineCodes(walletId: string, nowMs: number): Promise<number>;
+
+  insertCredential(c: CredentialRow): Promise<void>;
+  getCredential(id: string): Promise<CredentialRow | undefined>;
+  findCredentialByHandle(handle: string): Promise<CredentialRow | undefined>;
+  revokeCredential(id: string, at: number, reason: string): Promise<void>;
+  /** Revoked credentials that have not expired by `nowMs`. */
+  listRevokedCredentialIds(nowMs: number): Promise<string[]>;
+
+  /** Records the first use of (credential, form, counter); false when it was used before. */
+  claimOfflineUse(credentialId: string, form: 'qr' | 'numeric', counter: number, paymentId: string): Promise<boolean>;
+  getOfflineUse(credentialId: string, form: 'qr' | 'numeric', counter: number): Promise<string | undefined>;
+
+  insertPayment(p: PaymentRow): Promise<void>;
+  getPayment(id: string): Promise<PaymentRow | undefined>;
+  getPaymentByTx(kioskId: string, txId: string): Promise<PaymentRow | undefined>;
+  updatePayment(id: string, status: PaymentStatus, reason: ErrorCode | null, at: number): Promise<void>;
+  listPaymentsByWallet(walletId: string, limit: number): Promise<PaymentRow[]>;
+  offlineUsage(walletId: string, sinceMs: number): Promise<OfflineUsage>;
+
+  getKiosk(id: string): Promise<KioskRow | undefined>;
+  upsertKiosk(k: KioskRow): Promise<void>;
+}
+
+export interface Store {
+  /**
+   * Runs `fn` atomically against the store. Units run one at a time in submission order; an adapter
+   * may commit several units together (group commit) but resolves each only once its commit is
+   * durable. If `fn` throws, only its own changes are undone and the promise rejects.
+   * `fn` must await only the StoreTx: no network or timers inside a unit.
+   */
+  unit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
