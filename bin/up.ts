@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// `kioskpay up`: the whole system on this machine for development and demos: the embedded broker
+// (fresh identities each start), the payment server (demo top-up on), and login files for kiosks.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startSystem } from './system.ts';
+
+const HELP = `Usage: kioskpay up [options]
+
+Runs the embedded MQTT broker and the payment server, registers demo kiosks, and writes
+their broker logins to DATA/up/<kiosk>.json for 'kioskpay kiosk --config'.
+Development only: the demo top-up endpoint is enabled.
+
+Options:
+  --data-dir DIR     data directory (default ./data)
+  --mqtt-port PORT   broker port (default 1884; 1883 is usually Mosquitto's; 0 = any free port)
+  --http-port PORT   wallet API port (default 8080; 0 = any free port)
+  --kiosks N         number of demo kiosks (default 2)
+  -h, --help
+`;
+
+export async function upCommand(argv: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args: argv, strict: true,
+    options: {
+      'data-dir': { type: 'string' }, 'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' },
+      kiosks: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) { process.stdout.write(HELP); return 0; }
+  const dataDir = resolve(v['data-dir'] ?? './data');
+  const count = Number(v.kiosks ?? 2);
+  if (!Number.isInteger(count) || count < 1 || count > 100) throw new Error('--kiosks must be 1..100');
+  const kioskIds = Array.from({ length: count }, (_, i) => `kiosk-${i + 1}`);
+  const system = await startSystem({
+    dataDir: join(dataDir, 'server'), mqttPort: Number(v['mqtt-port'] ?? 1884), httpPort: Number(v['http-port'] ?? 8080),
+    kioskIds, logLevel: 'info',
+  });
+  const loginDir = join(dataDir, 'up');
+  mkdirSync(loginDir, { recursive: true });
+  for (const k of system.kiosks) writeFileSync(join(loginDir, `${k.kioskId}.json`), JSON.stringify(k, null, 2) + '\n', { mode: 0o600 });
+  const api = system.server.httpUrl;
+  const kc = join(loginDir, 'kiosk-1.json');
+  process.stdout.write(`
+kioskpay is up.
+  broker      ${system.broker.url}
+  wallet API  ${api}
+  kiosks      ${kioskIds.join(', ')} (logins in ${loginDir})
+
+Try it:
+  npx kioskpay wallet enroll --server ${api}
+  npx kioskpay wallet topup 20000
+  npx kioskpay wallet credential
+  npx kioskpay wallet code                       # online code, or offline after 3 s without the server
+  npx kioskpay kiosk pay --config ${kc} --amount 1200 --code <the code>
+  npx kioskpay wallet history
+
+Ctrl-C stops everything.
+`);
+  await new Promise<void>((r) => { process.once('SIGINT', r); process.once('SIGTERM', r); });
+  await system.close();
+  return 0;
+}

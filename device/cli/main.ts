@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// `kioskpay kiosk`: a kiosk on the command line, for demos, scripts and field tests. It speaks the
+// real protocol over MQTT with the kiosk's own broker identity. (The full kiosk program with scanner,
+// GPIO and display is `kioskpay kiosk run`, built on the same uplink.)
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { timeSample } from '../../shared/time-sync.ts';
+import { isCurrency, money, formatMoney } from '../../shared/money.ts';
+import { ERRORS, isErrorCode } from '../../shared/errors.ts';
+import { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import { payOnline, voidTx, type OnlineOutcome } from '../domain/online-payment.ts';
+
+const HELP = `Usage: kioskpay kiosk <pay|status|void|time> [options]
+
+  pay --code TEXT --amount N [--currency JPY] [--tx ID]   pay with a scanned code (online)
+  status --tx ID                                         what became of a transaction
+  void --tx ID                                           cancel a transaction
+  time                                                   measure the clock offset to the server
+
+Connection (a file written by 'kioskpay up' holds all of them):
+  --config FILE      JSON {"url","kioskId","username","password"}
+  --url URL          broker URL
+  --kiosk-id ID      this kiosk's id (also its broker user name)
+  password: KIOSKPAY_KIOSK_PASSWORD, or the config file
+  --timeout MS       answer timeout per request (default 5000)
+  --json             machine-readable output
+`;
+
+interface Conn { url: string; kioskId: string; username: string; password: string }
+
+export async function kioskCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true, strict: true,
+      options: {
+        config: { type: 'string' }, url: { type: 'string' }, 'kiosk-id': { type: 'string' }, code: { type: 'string' },
+        amount: { type: 'string' }, currency: { type: 'string' }, tx: { type: 'string' }, timeout: { type: 'string' },
+        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`kioskpay kiosk: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  const sub = positionals[0];
+  if (v.help || !sub) { process.stdout.write(HELP); return v.help ? 0 : 2; }
+  const file = v.config ? (JSON.parse(readFileSync(v.config, 'utf8')) as Partial<Conn>) : {};
+  const conn: Conn = {
+    url: v.url ?? file.url ?? 'mqtt://127.0.0.1:1884',
+    kioskId: v['kiosk-id'] ?? file.kioskId ?? '',
+    username: v['kiosk-id'] ?? file.username ?? file.kioskId ?? '',
+    password: process.env['KIOSKPAY_KIOSK_PASSWORD'] ?? file.password ?? '',
+  };
+  if (!conn.kioskId) { process.stderr.write('kioskpay kiosk: --kiosk-id or --config is required\n'); return 2; }
+  const usage = (m: string) => { process.stderr.write(`kioskpay kiosk ${sub}: ${m}\n`); return 2; };
+  if (!['pay', 'status', 'void', 'time'].includes(sub)) return usage('unknown subcommand');
+  if (sub === 'pay' && (!v.code || !v.amount)) return usage('--code and --amount are required');
+  if ((sub === 'status' || sub === 'void') && !v.tx) return usage('--tx is required');
+  const currency = v.currency ?? 'JPY';
+  if (!isCurrency(currency)) return usage(`unknown currency ${currency}`);
+  const amountValue = Number(v.amount ?? '0');
+  if (sub === 'pay' && (!Number.isSafeInteger(amountValue) || amountValue < 1)) return usage('--amount must be a positive integer of minor units');
+
+  const uplink = await MqttUplink.connect({ ...conn, requestTimeoutMs: Number(v.timeout ?? 5000) });
+  try {
+    const nextId = () => randomUUID();
+    const print = (o: unknown, text: string) => process.stdout.write(v.json ? JSON.stringify(o) + '\n' : text + '\n');
+    switch (sub) {
+      case 'pay': {
+        const txId = v.tx ?? `${conn.kioskId}-${Date.now()}-${randomUUID().slice(0, 8)}`;
+        const out = await payOnline(uplink, { txId, code: v.code!.trim(), amount: money(amountValue, currency) }, { nextId });
+        print({ txId, ...out }, describe(txId, out));
+        return out.outcome === 'approved' ? 0 : 1;
+      }
+      case 'status': {
+        const r = await uplink.request<'status'>({ v: 1, type: 'status', id: nextId(), txId: v.tx! });
+        print(r, r.type === 'error' ? `error ${r.code}: ${r.message}` : `${v.tx}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`);
+        return r.type === 'error' ? 1 : 0;
+      }
+      case 'void': {
+        const out = await voidTx(uplink, v.tx!, nextId);
+        print({ txId: v.tx, ...out }, describe(v.tx!, out));
+        return out.outcome === 'voided' || out.outcome === 'declined' ? 0 : 1;
+      }
+      case 'time': {
+        const t0 = Date.now();
+        const r = await uplink.request<'time'>({ v: 1, type: 'time', id: nextId(), t0 });
+        const t3 = Date.now();
+        if (r.type === 'error') { print(r, `error ${r.code}`); return 1; }
+        const s = timeSample(r.t0, r.t1, r.t2, t3);
+        print(s, `offset ${s.offsetMs} ms, round trip ${s.roundTripMs} ms`);
+        return 0;
+      }
+    }
+    return 2;
+  } finally {
+    await uplink.close();
+  }
+}
+
+function describe(txId: string, o: OnlineOutcome): string {
+  switch (o.outcome) {
+    case 'approved': return `APPROVED ${txId}: ${o.result.amount ? formatMoney(o.result.amount) : ''} (${o.result.kind ?? ''}, ${o.result.paymentId ?? ''})`;
+    case 'declined':
+    case 'voided': {
+      const reason = o.result.reason;
+      return `${o.outcome.toUpperCase()} ${txId}: ${reason ?? ''}${reason && isErrorCode(reason) ? ` - ${ERRORS[reason].shopper}` : ''}`;
+    }
+    case 'error': return `ERROR ${o.code}: ${o.message}`;
+    case 'indeterminate': return `NO ANSWER for ${txId}: void it when the uplink is back ('kioskpay kiosk void --tx ${txId}')`;
+  }
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+import { describe, expect, it } from 'vitest';
+import type { KioskRequest, KioskReply } from '../../shared/kiosk-messages.ts';
+import { payOnline, type RequestUplink } from './online-payment.ts';
+
+class Timeout extends Error { override name = 'UplinkTimeoutError'; }
+
+/** A scripted uplink: each request type answers from a queue of replies or timeouts. */
+function scripted(script: Record<string, Array<'timeout' | ((r: KioskRequest) => KioskReply)>>) {
+  const sent: KioskRequest[] = [];
+  const uplink: RequestUplink = {
+    async request(req) {
+      sent.push(req as KioskRequest);
+      const next = script[req.type]?.shift();
+      if (!next || next === 'timeout') throw new Timeout('timeout');
+      return next(req as KioskRequest) as never;
+    },
+  };
+  return { uplink, sent };
+}
+
+const result = (status: 'approved' | 'declined' | 'voided' | 'unknown') => (r: KioskRequest): KioskReply =>
+  ({ v: 1, type: 'pay.result', re: r.id, txId: 'tx-1', status });
+
+let n = 0;
+const opts = { nextId: () => `c${++n}` };
+const payment = { txId: 'tx-1', code: '31000000000000000000', amount: { value: 100, currency: 'JPY' as const } };
+
+describe('online payment at the kiosk', () => {
+  it('returns the answer when it comes in time', async () => {
+    const { uplink, sent } = scripted({ pay: [result('approved')] });
+    expect((await payOnline(uplink, payment, opts)).outcome).toBe('approved');
+    expect(sent.map((s) => s.type)).toEqual(['pay']);
+  });
+
+  it('after a timeout asks the status of the same txId instead of paying again', async () => {
+    const { uplink, sent } = scripted({ pay: ['timeout'], status: [result('approved')] });
+    expect((await payOnline(uplink, payment, opts)).outcome).toBe('approved');
+    expect(sent.map((s) => [s.type, 'txId' in s ? s.txId : ''])).toEqual([['pay', 'tx-1'], ['status', 'tx-1']]);
+  });
+
+  it('voids a txId the server never saw', async () => {
+    const { uplink, sent } = scripted({ pay: ['timeout'], status: [result('unknown')], void: [result('voided')] });
+    expect((await payOnline(uplink, payment, opts)).outcome).toBe('voided');
+    expect(sent.map((s) => s.type)).toEqual(['pay', 'status', 'void']);
+  });
+
+  it('keeps trying status, then void, and reports indeterminate when nothing answers', async () => {
+    const { uplink, sent } = scripted({});
+    expect((await payOnline(uplink, payment, opts)).outcome).toBe('indeterminate');
+    expect(sent.map((s) => s.type)).toEqual(['pay', 'status', 'status', 'status', 'void', 'void', 'void']);
+    expect(new Set(sent.map((s) => ('txId' in s ? s.txId : '')))).toEqual(new Set(['tx-1']));
+  });
+
+  it('passes typed server errors through', async () => {
+    const { uplink } = scripted({ pay: [(r) => ({ v: 1, type: 'error', re: r.id, code: 'UNKNOWN_KIOSK', message: 'x' })] });
+    expect(await payOnline(uplink, payment, opts)).toEqual({ outcome: 'error', code: 'UNKNOWN_KIOSK', message: 'x' });
+  });
+});

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// The kiosk's online payment, as the protocol asks ([PROTO-IDEM-4]): send `pay` once; if no answer
+// comes in time, do not guess: ask `status` for the same txId; if the server never saw it (or still
+// cannot answer), `void` it so a late copy can never charge. Never re-send under a new txId.
+import type { KioskOperations, KioskReply, PayResult } from '../../shared/kiosk-messages.ts';
+import type { Money } from '../../shared/money.ts';
+
+/** The part of the uplink this flow needs; rejects with an error named 'UplinkTimeoutError' on timeout. */
+export interface RequestUplink {
+  request<K extends keyof KioskOperations>(req: KioskOperations[K]['request']): Promise<KioskOperations[K]['reply'] | Extract<KioskReply, { type: 'error' }>>;
+}
+
+export type OnlineOutcome =
+  | { outcome: 'approved' | 'declined' | 'voided'; result: PayResult }
+  | { outcome: 'error'; code: string; message: string }
+  /** Nothing could be learned or voided: the caller keeps the txId and voids it when the uplink is back. */
+  | { outcome: 'indeterminate' };
+
+export interface OnlinePaymentOptions {
+  /** Fresh correlation ids (not txIds). */
+  nextId: () => string;
+  /** How many `status` and `void` attempts after a timeout. */
+  followUpAttempts?: number;
+}
+
+const isTimeout = (e: unknown) => e instanceof Error && e.name === 'UplinkTimeoutError';
+
+export async function payOnline(uplink: RequestUplink, p: { txId: string; code: string; amount: Money }, o: OnlinePaymentOptions): Promise<OnlineOutcome> {
+  try {
+    return settleReply(await uplink.request<'pay'>({ v: 1, type: 'pay', id: o.nextId(), txId: p.txId, code: p.code, amount: p.amount }));
+  } catch (e) {
+    if (!isTimeout(e)) throw e;
+  }
+  const attempts = o.followUpAttempts ?? 3;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const r = await uplink.request<'status'>({ v: 1, type: 'status', id: o.nextId(), txId: p.txId });
+      if (r.type === 'error') return { outcome: 'error', code: r.code, message: r.message };
+      if (r.status !== 'unknown') return settleReply(r);
+      break;
+    } catch (e) {
+      if (!isTimeout(e)) throw e;
+    }
+  }
+  return voidTx(uplink, p.txId, o.nextId, attempts);
+}
+
+/** Voids a txId (the shopper walked away, or its fate is unknown); retried on timeouts. */
+export async function voidTx(uplink: RequestUplink, txId: string, nextId: () => string, attempts = 3): Promise<OnlineOutcome> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return settleReply(await uplink.request<'void'>({ v: 1, type: 'void', id: nextId(), txId }));
+    } catch (e) {
+      if (!isTimeout(e)) throw e;
+    }
+  }
+  return { outcome: 'indeterminate' };
+}
+
+function settleReply(r: PayResult | Extract<KioskReply, { type: 'error' }>): OnlineOutcome {
+  if (r.type === 'error') return { outcome: 'error', code: r.code, message: r.message };
+  if (r.status === 'unknown') return { outcome: 'indeterminate' };
+  return { outcome: r.status, result: r };
+}
