@@ -165,7 +165,9 @@ async function main(): Promise<void> {
     let settled = 0;
     await Promise.all(uplinks.slice(0, 10).map(async (u, k) => {
       for (let b = 0; b < batches; b++) {
-        const items = Array.from({ length: 100 }, () => ({ txId: `s${++tx}`, code: offlineCode(k), amount: money(100), capturedAt: now }));
+        // A different wallet per batch keeps every wallet inside its signed daily count (at most 255).
+        const wallet = (k * batches + b) % KIOSKS;
+        const items = Array.from({ length: 100 }, () => ({ txId: `s${++tx}`, code: offlineCode(wallet), amount: money(100), capturedAt: now }));
         const t = performance.now();
         const r = await u.request<'settle'>({ v: 1, type: 'settle', id: `q${tx}`, items });
         settleLat.push(performance.now() - t);
