@@ -110,6 +110,7 @@ function describe(txId: string, o: OnlineOutcome): string {
       return `${o.outcome.toUpperCase()} ${txId}: ${reason ?? ''}${reason && isErrorCode(reason) ? ` - ${ERRORS[reason].shopper}` : ''}`;
     }
     case 'error': return `ERROR ${o.code}: ${o.message}`;
+    case 'not-sent': return `NOT SENT ${txId}: the uplink is down; nothing was charged`;
     case 'indeterminate': return `NO ANSWER for ${txId}: void it when the uplink is back ('kioskpay kiosk void --tx ${txId}')`;
   }
 }

@@ -52,6 +52,14 @@ describe('online payment at the kiosk', () => {
     expect(new Set(sent.map((s) => ('txId' in s ? s.txId : '')))).toEqual(new Set(['tx-1']));
   });
 
+  it('reports not-sent when the uplink is down at the start: nothing to void', async () => {
+    class Offline extends Error { override name = 'UplinkOfflineError'; }
+    const sent: string[] = [];
+    const uplink: RequestUplink = { async request(req) { sent.push(req.type); throw new Offline('down'); } };
+    expect(await payOnline(uplink, payment, opts)).toEqual({ outcome: 'not-sent' });
+    expect(sent).toEqual(['pay']);
+  });
+
   it('passes typed server errors through', async () => {
     const { uplink } = scripted({ pay: [(r) => ({ v: 1, type: 'error', re: r.id, code: 'UNKNOWN_KIOSK', message: 'x' })] });
     expect(await payOnline(uplink, payment, opts)).toEqual({ outcome: 'error', code: 'UNKNOWN_KIOSK', message: 'x' });

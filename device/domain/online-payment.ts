@@ -13,6 +13,8 @@ export interface RequestUplink {
 export type OnlineOutcome =
   | { outcome: 'approved' | 'declined' | 'voided'; result: PayResult }
   | { outcome: 'error'; code: string; message: string }
+  /** The uplink was down: the request was not even sent, so nothing can have been charged. */
+  | { outcome: 'not-sent' }
   /** Nothing could be learned or voided: the caller keeps the txId and voids it when the uplink is back. */
   | { outcome: 'indeterminate' };
 
@@ -24,11 +26,16 @@ export interface OnlinePaymentOptions {
 }
 
 const isTimeout = (e: unknown) => e instanceof Error && e.name === 'UplinkTimeoutError';
+/** A request refused before sending because the uplink is down (the uplink's UplinkOfflineError). */
+const isOffline = (e: unknown) => e instanceof Error && e.name === 'UplinkOfflineError';
+/** After a timeout, a follow-up that was not sent (uplink dropped) is retried like one that timed out. */
+const isRetryable = (e: unknown) => isTimeout(e) || isOffline(e);
 
 export async function payOnline(uplink: RequestUplink, p: { txId: string; code: string; amount: Money }, o: OnlinePaymentOptions): Promise<OnlineOutcome> {
   try {
     return settleReply(await uplink.request<'pay'>({ v: 1, type: 'pay', id: o.nextId(), txId: p.txId, code: p.code, amount: p.amount }));
   } catch (e) {
+    if (isOffline(e)) return { outcome: 'not-sent' };
     if (!isTimeout(e)) throw e;
   }
   const attempts = o.followUpAttempts ?? 3;
@@ -39,7 +46,7 @@ export async function payOnline(uplink: RequestUplink, p: { txId: string; code: 
       if (r.status !== 'unknown') return settleReply(r);
       break;
     } catch (e) {
-      if (!isTimeout(e)) throw e;
+      if (!isRetryable(e)) throw e;
     }
   }
   return voidTx(uplink, p.txId, o.nextId, attempts);
@@ -51,7 +58,7 @@ export async function voidTx(uplink: RequestUplink, txId: string, nextId: () => 
     try {
       return settleReply(await uplink.request<'void'>({ v: 1, type: 'void', id: nextId(), txId }));
     } catch (e) {
-      if (!isTimeout(e)) throw e;
+      if (!isRetryable(e)) throw e;
     }
   }
   return { outcome: 'indeterminate' };

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: Apache-2.0
+// The embedded MQTT 3.1.1 broker: aedes 1.2 behind our own authentication (scrypt identities) and
+// a deny-by-default ACL (acl.ts). TCP_NODELAY on every socket (see docs pitfalls: Nagle).
+import { Aedes, type AuthenticateError, type Client, type Subscription } from 'aedes';
+import { createServer, type Server, type Socket } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
+import { canPublish, canSubscribe, isSharedSubscription, TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './acl.ts';
+import { hashPassword, IdentityTable, verifyPassword, type Identity } from './identities.ts';
+
+/** Every limit the broker enforces, with its unit. Frozen; override per instance through BrokerOptions.limits. */
+export const BROKER_DEFAULTS = Object.freeze({
+  /** Bind address. Loopback unless told otherwise. */
+  host: '127.0.0.1',
+  /** TCP port; 1883 is usually Mosquitto's on this machine. */
+  port: 1884,
+  /** Longest client id accepted, in UTF-8 bytes; longer ones get CONNACK 2 (identifier rejected). */
+  clientIdBytesMax: 64,
+  /** Largest PUBLISH payload accepted, in bytes; a larger one closes the connection. */
+  messageBytesMax: KIOSK_MESSAGE_BYTES_MAX,
+  /** Deepest topic or filter, in levels (also aedes' maxTopicLevels). */
+  topicLevelsMax: TOPIC_LEVELS_MAX,
+  /** Packets a client may send while its CONNECT is still being authenticated; more closes it. */
+  queueLimitPackets: 32,
+  /** How long a subscriber's socket may stay unwritable before it is disconnected, in ms. */
+  drainTimeoutMs: 10_000,
+  /** How long a new TCP connection may take to send CONNECT, in ms. */
+  connectTimeoutMs: 10_000,
+  /** Largest keepalive a client may ask for, in seconds; keepalive 0 (never) is refused too. */
+  keepaliveMaxS: 300,
+  /** Messages in flight through aedes at once (aedes `concurrency`). */
+  concurrency: 100,
+  /** Simultaneous TCP connections; further ones are dropped by the kernel accept path. */
+  connectionsMax: 2_000,
+  /** Password checks running at once (each is about 50 ms of scrypt); more get CONNACK 3 and retry. */
+  authInFlightMax: 32,
+});
+
+export type BrokerLimits = { -readonly [K in Exclude<keyof typeof BROKER_DEFAULTS, 'host' | 'port'>]: number };
+
+export interface BrokerOptions {
+  /** TCP port; 0 picks a free one (tests always use 0). */
+  port: number;
+  /** Bind address; default 127.0.0.1. */
+  host?: string;
+  /** A validated table, or identities as in the JSON file (validated here; throws on a bad entry). */
+  identities: IdentityTable | readonly Identity[];
+  logger?: Logger;
+  limits?: Partial<BrokerLimits>;
+}
+
+export interface RunningBroker {
+  readonly port: number;
+  /** `mqtt://host:port` */
+  readonly url: string;
+  /** Stops accepting, disconnects every client, and resolves when all sockets are closed. */
+  close(): Promise<void>;
+}
+
+/** CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3) that authentication uses. */
+const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+
+function authError(returnCode: (typeof CONNACK)[keyof typeof CONNACK], message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/** Topics and client ids go into logs truncated and JSON-escaped by pino; payloads never do. */
+function clip(text: string): string {
+  return text.length > TOPIC_BYTES_MAX ? `${text.slice(0, TOPIC_BYTES_MAX)}...` : text;
+}
+
+/**
+ * Destroys the socket as soon as an incoming MQTT packet announces a remaining length above
+ * `remainingLengthMax`, before aedes' parser buffers it (mqtt-packet has no size limit of its own
+ * and would otherwise hold up to 256 MB per connection). It listens to 'data', which a stream in
+ * 'readable' mode (aedes) emits for exactly the bytes each read() returns, without changing flow.
+ */
+function guardPacketSize(socket: Socket, remainingLengthMax: number, onTooLarge: (announcedBytes: number) => void): void {
+  let state: 'type' | 'length' | 'body' = 'type';
+  let length = 0;
+  let multiplier = 1;
+  let bodyLeft = 0;
+  socket.on('data', (chunk: Buffer) => {
+    let i = 0;
+    while (i < chunk.length && !socket.destroyed) {
+      if (state === 'type') {
+        i += 1;
+        state = 'length';
+        length = 0;
+        multiplier = 1;
+      } else if (state === 'length') {
+        const byte = chunk[i++]!;
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+        if (length > remainingLengthMax || (byte & 0x80 && multiplier > 128 ** 3)) {
+          onTooLarge(length);
+          socket.destroy();
+          return;
+        }
+        if ((byte & 0x80) === 0) {
+          bodyLeft = length;
+          state = bodyLeft === 0 ? 'type' : 'body';
+        }
+      } else {
+        const take = Math.min(bodyLeft, chunk.length - i);
+        i += take;
+        bodyLeft -= take;
+        if (bodyLeft === 0) state = 'type';
+      }
+    }
+  });
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') {
+        reject(new Error(`port ${port} on ${host} is already in use (on this machine Mosquitto usually owns 1883); `
+          + 'choose another port with --port N, or --port 0 for any free port'));
+      } else if (err.code === 'EACCES') {
+        reject(new Error(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges); choose another port with --port N`));
+      } else {
+        reject(err);
+      }
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+/** Starts the broker and resolves once it listens. Rejects with a clear Error when the port is taken. */
+export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
+  const host = opts.host ?? BROKER_DEFAULTS.host;
+  const limits: Readonly<BrokerLimits> = Object.freeze({ ...BROKER_DEFAULTS, ...opts.limits });
+  const log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'broker' });
+  const identities = opts.identities instanceof IdentityTable ? opts.identities : IdentityTable.fromJson(opts.identities, 'broker identities');
+
+  /** The identity each authenticated client connected as. Absent: not (yet) authenticated. */
+  const identityOf = new WeakMap<Client, Identity>();
+  /** The last will from each client's CONNECT packet, seen in preConnect, checked in authenticate. */
+  const willOf = new WeakMap<Client, { topic: string; retain?: boolean | undefined; payload: Buffer | string }>();
+  /** Live clients by client id, to stop one identity from taking over another's id [MQTT-3.1.4-2]. */
+  const liveClients = new Map<string, Client>();
+  /** Unknown usernames are verified against this, so they cost as much time as known ones. */
+  let decoyHash: Promise<string> | undefined;
+  let authInFlight = 0;
+
+  async function checkCredentials(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
+    if (Buffer.byteLength(client.id, 'utf8') > limits.clientIdBytesMax) {
+      throw authError(CONNACK.IDENTIFIER_REJECTED, `client id longer than ${limits.clientIdBytesMax} bytes`);
+    }
+    if (username === undefined || password === undefined) throw authError(CONNACK.NOT_AUTHORIZED, 'anonymous clients are not allowed');
+    const identity = identities.find(username);
+    const ok = await verifyPassword(password, identity?.passwordHash ?? await (decoyHash ??= hashPassword('decoy password for unknown usernames')));
+    if (!identity || !ok) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password');
+    const holder = liveClients.get(client.id);
+    const holderIdentity = holder ? identityOf.get(holder) : undefined;
+    if (holderIdentity && holderIdentity.username !== identity.username) {
+      throw authError(CONNACK.IDENTIFIER_REJECTED, 'client id is in use by another identity');
+    }
+    // The last will is published with this client's rights when it drops: refuse at CONNECT a will
+    // the ACL would refuse later, rather than silently dropping it then.
+    const will = willOf.get(client);
+    if (will && (!canPublish(identity, will.topic, will.retain === true) || Buffer.byteLength(will.payload) > limits.messageBytesMax)) {
+      throw authError(CONNACK.NOT_AUTHORIZED, 'last will not allowed for this identity');
+    }
+    return identity;
+  }
+
+  const aedes = await Aedes.createBroker({
+    concurrency: limits.concurrency,
+    connectTimeout: limits.connectTimeoutMs,
+    drainTimeout: limits.drainTimeoutMs,
+    queueLimit: limits.queueLimitPackets,
+    maxClientsIdLength: limits.clientIdBytesMax,
+    maxTopicLevels: limits.topicLevelsMax,
+    keepaliveLimit: limits.keepaliveMaxS,
+
+    preConnect(client, packet, done) {
+      if (packet.will) willOf.set(client, packet.will);
+      done(null, true);
+    },
+
+    authenticate(client, username, password, done) {
+      if (authInFlight >= limits.authInFlightMax) {
+        done(authError(CONNACK.SERVER_UNAVAILABLE, 'too many logins at once'), false);
+        return;
+      }
+      authInFlight += 1;
+      checkCredentials(client, username, password).then((identity) => {
+        identityOf.set(client, identity);
+        done(null, true);
+      }, (err: unknown) => {
+        // Anything but our own refusals (say, scrypt failing) is a fault on our side: "server unavailable".
+        const refusal = err instanceof Error && 'returnCode' in err ? (err as AuthenticateError) : authError(CONNACK.SERVER_UNAVAILABLE, 'authentication failed');
+        log.warn({ clientId: clip(client.id), username: username === undefined ? undefined : clip(username), returnCode: refusal.returnCode, reason: refusal.message }, 'connection refused');
+        done(refusal, false);
+      }).finally(() => {
+        authInFlight -= 1;
+      });
+    },
+
+    authorizePublish(client, packet, done) {
+      const identity = client ? identityOf.get(client) : undefined;
+      const bytes = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : (packet.payload?.length ?? 0);
+      const allowed = identity !== undefined && canPublish(identity, packet.topic, packet.retain) && bytes <= limits.messageBytesMax;
+      if (allowed) {
+        done(null);
+        return;
+      }
+      // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection on this error.
+      log.warn({ clientId: client ? clip(client.id) : undefined, username: identity?.username, topic: clip(packet.topic), retain: packet.retain, bytes }, 'publish denied');
+      done(new Error('publish not authorized'));
+    },
+
+    authorizeSubscribe(client, sub: Subscription, done) {
+      const identity = identityOf.get(client);
+      if (identity && canSubscribe(identity, sub.topic)) {
+        if (isSharedSubscription(sub.topic)) log.warn({ username: identity.username, filter: sub.topic }, 'shared subscription accepted, but aedes 1.2 delivers nothing to $share filters');
+        done(null, sub);
+        return;
+      }
+      log.warn({ clientId: clip(client.id), username: identity?.username, filter: clip(sub.topic) }, 'subscribe denied');
+      done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3]
+    },
+  });
+
+  aedes.on('client', (client) => liveClients.set(client.id, client));
+  aedes.on('clientDisconnect', (client) => {
+    if (liveClients.get(client.id) === client) liveClients.delete(client.id);
+    log.info({ clientId: clip(client.id), username: identityOf.get(client)?.username }, 'client disconnected');
+  });
+  aedes.on('clientReady', (client) => {
+    const identity = identityOf.get(client);
+    log.info({ clientId: clip(client.id), username: identity?.username, role: identity?.role }, 'client connected');
+  });
+  aedes.on('clientError', (client, err) => log.debug({ clientId: clip(client.id), err: err.message }, 'client error'));
+
+  // A PUBLISH's remaining length is its topic (2 + up to TOPIC_BYTES_MAX), packet id (2) and payload.
+  const remainingLengthMax = limits.messageBytesMax + TOPIC_BYTES_MAX + 4;
+  const server = createServer({ noDelay: true }, (socket) => {
+    aedes.handle(socket);
+    guardPacketSize(socket, remainingLengthMax, (bytes) => log.warn({ remote: socket.remoteAddress, bytes }, 'packet too large; connection closed'));
+  });
+  server.maxConnections = limits.connectionsMax;
+
+  try {
+    await listen(server, opts.port, host);
+  } catch (e) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw e;
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info({ url, identities: identities.size }, 'broker listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url,
+    close() {
+      closing ??= (async () => {
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        await serverClosed;
+        log.info({ url }, 'broker closed');
+      })();
+      return closing;
+    },
+  };
+}
