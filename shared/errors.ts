@@ -48,6 +48,7 @@ export const ERRORS = {
   OFFLINE_LIMIT_MONTHLY: { kind: 'decline', http: 422, meaning: 'The offline amount or count in the last 30 days would exceed the limit.', shopper: 'Offline limit for this month reached. Please pay online.' },
   // Transactions
   TX_CONFLICT: { kind: 'decline', http: 409, meaning: 'The kiosk transaction id was used before with a different code or amount.', shopper: 'Something went wrong. Please try again.' },
+  OFFLINE_FORM_REQUIRED: { kind: 'decline', http: 422, meaning: 'Only an offline QR code can be accepted by a kiosk without uplink and settled later; online and numeric codes need the server at the till.', shopper: 'Please show your offline QR code.' },
   TX_VOIDED: { kind: 'decline', http: 409, meaning: 'The kiosk voided this transaction id; it can never be approved.', shopper: 'This payment was cancelled.' },
 } as const satisfies Record<string, ErrorSpec>;
 
