@@ -27,7 +27,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
   // The server's clock can be moved forward to show an expired code without waiting five minutes.
   let skewMs = 0;
   const clock: Clock = { nowMs: () => Date.now() + skewMs, monotonicMs: () => performance.now() + skewMs };
-  const system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1', 'kiosk-2'], clock, log: pino({ level: 'warn' }) });
+  const system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1', 'kiosk-2'], clock, log: pino({ level: 'warn' }),
+    // PayPay's launch limits allow 2 offline payments a day; the demo makes 3.
+    server: { limits: { daily: { amount: 10_000, count: 5 } } } });
   const uplinks = await Promise.all(system.kiosks.map((k) => MqttUplink.connect({ ...k, requestTimeoutMs: 5000 })));
   const state = join(dir, 'wallet.json');
   const wallet = async (...args: string[]) => (await run(process.execPath, [bin, 'wallet', ...args, '--state', state], { timeout: 30_000 })).stdout;
@@ -36,7 +38,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   let failures = 0;
   const step = (name: string, ok: boolean, detail: string) => {
     if (!ok) failures++;
-    process.stdout.write(`${ok ? 'ok  ' : 'FAIL'}  ${name.padEnd(44)} ${detail}\n`);
+    process.stdout.write(`${ok ? 'ok  ' : 'FAIL'}  ${name.padEnd(50)} ${detail}\n`);
   };
   const pay = async (kiosk: number, code: string, value: number) => {
     const out = await payOnline(uplinks[kiosk]!, { txId: `demo-${randomUUID()}`, code, amount: money(value) }, { nextId });
@@ -79,7 +81,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const capturedAt = clock.nowMs();
     const settled = await uplinks[1]!.request<'settle'>({ v: 1, type: 'settle', id: nextId(), items: [{ txId: `demo-${randomUUID()}`, code: stored, amount: money(400), capturedAt }] });
     const item = settled.type === 'settle.result' ? settled.items[0] : undefined;
-    step('stored offline payment settled later, ¥400', item?.status === 'settled', item?.status ?? JSON.stringify(settled));
+    step('stored offline payment settled later, ¥400', item?.status === 'settled', item ? `${item.status} ${item.reason ?? ''}` : JSON.stringify(settled));
 
     const info = await walletJson('balance');
     const balance = (info['balance'] as { value: number } | undefined)?.value;
