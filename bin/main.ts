@@ -25,8 +25,9 @@ const commands: Record<string, () => Promise<Command>> = {
   wallet: async () => (await import('../wallet/cli/main.ts')).walletCommand,
   kiosk: async () => (await import('../device/cli/main.ts')).kioskCommand,
   console: async () => async (argv) => {
-    process.stderr.write(`kioskpay console: the technician console ships with the broker and console work (see docs/roadmap.md); ${argv.includes('--help') ? '' : 'nothing was done'}\n`);
-    return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+    const help = argv.includes('--help') || argv.includes('-h');
+    (help ? process.stdout : process.stderr).write('Usage: kioskpay console ...\n\nThe technician console is not in this version yet; until then use mosquitto_sub with a\ntechnician identity on kp/v1/server/# (see docs/protocol.md).\n');
+    return help ? 0 : 2;
   },
   demo: async () => (await import('./demo.ts')).demoCommand,
 };

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+// The server over the real broker: kiosk requests and replies, retained issuer keys, and a signed
+// revocation list that is re-published when a double spend revokes a credential.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSystem, type RunningSystem } from '../bin/system.ts';
+import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
+import { concatBytes, fromBase64url, utf8 } from '../shared/bytes.ts';
+import { makeOfflineCode } from '../shared/codes/offline-code.ts';
+import { naclEd25519 } from '../shared/crypto/ed25519-nacl.ts';
+import { nodeEd25519 } from '../shared/crypto/ed25519-node.ts';
+import { issuerKeysMessage, revocationsBody, revocationsMessage, type RevocationsMessage } from '../shared/kiosk-messages.ts';
+import { money } from '../shared/money.ts';
+import { topics } from '../shared/topics.ts';
+import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
+
+let dir: string;
+let system: RunningSystem;
+const uplinks: MqttUplink[] = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kp-srv-mqtt-'));
+  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['k1', 'k2'], log: pino({ level: 'silent' }) });
+  for (const k of system.kiosks) uplinks.push(await MqttUplink.connect({ ...k, requestTimeoutMs: 5000 }));
+});
+
+afterEach(async () => {
+  await Promise.all(uplinks.splice(0).map((u) => u.close()));
+  await system.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Subscribes as kiosk k1 to a retained topic and collects what arrives. */
+async function watch(topic: string) {
+  const k = system.kiosks[0]!;
+  const client = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `watch-${Math.random()}` });
+  const seen: Buffer[] = [];
+  client.on('message', (_t, p) => seen.push(p));
+  await client.subscribeAsync(topic, { qos: 1 });
+  const waitFor = async (n: number) => {
+    for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+    return seen;
+  };
+  return { seen, waitFor, close: () => client.endAsync() };
+}
+
+function verifyRevocations(m: RevocationsMessage, issuerKey: Uint8Array): boolean {
+  return nodeEd25519.verify(concatBytes(utf8('kioskpay/revocations/v1\0'), utf8(m.body)), fromBase64url(m.sig)!, issuerKey);
+}
+
+describe('server over MQTT', () => {
+  it('answers a kiosk payment on the kiosk reply topic', async () => {
+    const ctx = system.server.ctx;
+    const w = await enrollWallet(ctx);
+    await topUp(ctx, w.walletId, money(5_000));
+    const { code } = await issueOnlineCode(ctx, w.walletId);
+    const r = await uplinks[0]!.request({ v: 1, type: 'pay', id: 'c1', txId: 't1', code, amount: money(1_000) });
+    expect(r).toMatchObject({ type: 'pay.result', re: 'c1', status: 'approved' });
+    const again = await uplinks[0]!.request({ v: 1, type: 'pay', id: 'c2', txId: 't1', code, amount: money(1_000) });
+    expect(again).toMatchObject({ status: 'approved', paymentId: (r as { paymentId: string }).paymentId });
+  });
+
+  it('publishes retained issuer keys and a signed revocation list, re-published after a double spend', async () => {
+    const keys = await watch(topics.issuerKeys);
+    const [keyMsg] = await keys.waitFor(1);
+    const parsedKeys = issuerKeysMessage.parse(JSON.parse(keyMsg!.toString()));
+    const issuerKey = fromBase64url(parsedKeys.keys[0]!.publicKey)!;
+    await keys.close();
+
+    const rev = await watch(topics.revocations);
+    const [first] = await rev.waitFor(1);
+    const firstMsg = revocationsMessage.parse(JSON.parse(first!.toString()));
+    expect(verifyRevocations(firstMsg, issuerKey)).toBe(true);
+    expect(verifyRevocations({ ...firstMsg, body: firstMsg.body.replace('"credentials":[]', '"credentials":["0000000000000000"]') }, issuerKey)).toBe(false);
+    expect(revocationsBody.parse(JSON.parse(firstMsg.body)).credentials).toEqual([]);
+
+    // The same offline code stored by two offline kiosks and settled by both: a double spend.
+    const ctx = system.server.ctx;
+    const w = await enrollWallet(ctx);
+    await topUp(ctx, w.walletId, money(5_000));
+    const phone = naclEd25519.keyPairFromSeed(new Uint8Array(32).fill(9));
+    const cred = await issueCredential(ctx, w.walletId, phone.publicKey);
+    const now = Date.now();
+    const code = makeOfflineCode({ credential: fromBase64url(cred.credential)!, timestampMs: now, counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519);
+    for (const [i, u] of uplinks.entries()) {
+      const r = await u.request({ v: 1, type: 'settle', id: `s${i}`, items: [{ txId: `o${i}`, code, amount: money(100), capturedAt: now }] });
+      expect(r).toMatchObject({ type: 'settle.result', items: [{ status: 'settled' }] });
+    }
+    const all = await rev.waitFor(2);
+    const latest = revocationsMessage.parse(JSON.parse(all[all.length - 1]!.toString()));
+    expect(verifyRevocations(latest, issuerKey)).toBe(true);
+    const body = revocationsBody.parse(JSON.parse(latest.body));
+    expect(body.credentials).toEqual([cred.credentialId]);
+    expect(body.seq).toBeGreaterThan(revocationsBody.parse(JSON.parse(firstMsg.body)).seq);
+    await rev.close();
+  });
+});
