@@ -79,7 +79,7 @@ export const paymentRecord = z.strictObject({
   kioskId: z.string(),
   at: z.number(),
   reason: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]).optional(),
-  /** For offline codes: credential id and counter, so the phone can match its pending codes. */
+  /** For offline codes: credential id and counter (QR form) or time step (numeric form), so the phone can match its pending codes. */
   offline: z.strictObject({ credentialId: z.string(), counter: z.int() }).optional(),
 });
 export const historyResponse = z.strictObject({ payments: z.array(paymentRecord) });

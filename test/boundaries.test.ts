@@ -58,4 +58,15 @@ describe('import boundaries', () => {
     }
     expect(bad).toEqual([]);
   });
+
+  it('wallet/core imports no node: module and nothing from wallet/cli or wallet/testing (the browser wallet runs it)', () => {
+    const bad: string[] = [];
+    for (const f of files(join(root, 'wallet', 'core')).filter((x) => !x.endsWith('.test.ts'))) {
+      for (const spec of imports(f)) {
+        const target = spec.startsWith('.') ? relative(join(root, 'wallet'), resolve(dirname(f), spec)) : '';
+        if (spec.startsWith('node:') || target.startsWith('cli') || target.startsWith('testing')) bad.push(`${relative(root, f)} -> ${spec}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
 });

@@ -130,6 +130,6 @@ function toRecord(p: PaymentRow): PaymentRecord {
   return {
     paymentId: p.id, kind: p.kind!, status, amount: { value: p.amount, currency: p.currency }, kioskId: p.kioskId, at: p.at,
     ...(p.reason ? { reason: p.reason } : {}),
-    ...(p.credentialId !== null && p.counter !== null && p.kind === 'offline-qr' ? { offline: { credentialId: p.credentialId, counter: p.counter } } : {}),
+    ...(p.credentialId !== null && p.counter !== null && p.kind !== 'online' ? { offline: { credentialId: p.credentialId, counter: p.counter } } : {}),
   };
 }
