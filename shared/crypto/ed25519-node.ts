@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// Ed25519 over node:crypto (OpenSSL): strict (rejects non-canonical S, passes all Wycheproof
+// vectors) and fast. Node only; browsers use ed25519-nacl.ts.
+import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { assert } from '../assert.ts';
+import { bytesEqual, fromBase64url, toBase64url } from '../bytes.ts';
+import {
+  ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SEED_BYTES, ED25519_SIGNATURE_BYTES,
+  isSmallOrderPublicKey, type Ed25519, type Ed25519KeyPair,
+} from './ed25519.ts';
+
+/** Public KeyObjects kept for reuse: importing a key costs about as much as half a verification. */
+export const PUBLIC_KEY_CACHE_ENTRIES_MAX = 4096;
+const publicKeyCache = new Map<string, KeyObject>();
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const x = toBase64url(publicKey);
+  const hit = publicKeyCache.get(x);
+  if (hit) {
+    // Re-insert so the Map's insertion order is recency order (least recently used first).
+    publicKeyCache.delete(x);
+    publicKeyCache.set(x, hit);
+    return hit;
+  }
+  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+  if (publicKeyCache.size >= PUBLIC_KEY_CACHE_ENTRIES_MAX) publicKeyCache.delete(publicKeyCache.keys().next().value!);
+  publicKeyCache.set(x, key);
+  return key;
+}
+
+/** Imports a private key from its seed; `x` is required by Node's JWK import but not used by it. */
+function privateKeyObject(seed: Uint8Array, publicKey: Uint8Array): KeyObject {
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: toBase64url(seed), x: toBase64url(publicKey) }, format: 'jwk' });
+}
+
+function publicKeyOf(privateKey: KeyObject): Uint8Array {
+  const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
+  const pub = typeof jwk.x === 'string' ? fromBase64url(jwk.x) : undefined;
+  assert(pub !== undefined && pub.length === ED25519_PUBLIC_KEY_BYTES, 'node:crypto returned a malformed Ed25519 public key');
+  return pub;
+}
+
+export const nodeEd25519: Ed25519 = {
+  keyPairFromSeed(seed: Uint8Array): Ed25519KeyPair {
+    assert(seed instanceof Uint8Array && seed.length === ED25519_SEED_BYTES, 'Ed25519 seed must be 32 bytes');
+    // Any 32 bytes serve as the placeholder `x`: OpenSSL derives the public key from the seed.
+    const publicKey = publicKeyOf(privateKeyObject(seed, new Uint8Array(ED25519_PUBLIC_KEY_BYTES)));
+    const secretKey = new Uint8Array(ED25519_SECRET_KEY_BYTES);
+    secretKey.set(seed, 0);
+    secretKey.set(publicKey, ED25519_SEED_BYTES);
+    return { publicKey, secretKey };
+  },
+
+  sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+    assert(message instanceof Uint8Array, 'message must be a Uint8Array');
+    assert(secretKey instanceof Uint8Array && secretKey.length === ED25519_SECRET_KEY_BYTES, 'Ed25519 secret key must be 64 bytes');
+    const seed = secretKey.subarray(0, ED25519_SEED_BYTES);
+    const claimedPublic = secretKey.subarray(ED25519_SEED_BYTES);
+    const key = privateKeyObject(seed, claimedPublic);
+    assert(bytesEqual(publicKeyOf(key), claimedPublic), 'Ed25519 secret key: public half does not match the seed');
+    return new Uint8Array(cryptoSign(null, message, key));
+  },
+
+  verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+    if (!(message instanceof Uint8Array) || !(signature instanceof Uint8Array) || !(publicKey instanceof Uint8Array)) return false;
+    if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== ED25519_PUBLIC_KEY_BYTES) return false;
+    if (isSmallOrderPublicKey(publicKey)) return false;
+    try {
+      return cryptoVerify(null, message, publicKeyObject(publicKey), signature);
+    } catch {
+      return false;
+    }
+  },
+};
