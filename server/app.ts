@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../shared/clock.ts';
-import { nodeEd25519 } from '../shared/crypto/ed25519-node.ts';
+import { nodeEd25519, nodeVerifyAsync } from '../shared/crypto/ed25519-node.ts';
+import { OfflineQrVerifier } from '../shared/codes/offline-qr-verifier.ts';
 import { cryptoRandom, type Random } from '../shared/random.ts';
 import type { ServerConfig } from './config.ts';
 import { loadOrCreateIssuerKey } from './adapters/issuer-key-file.ts';
@@ -41,13 +42,15 @@ export function createContext(config: ServerConfig, deps: ServerDeps = {}): Serv
   const random = deps.random ?? cryptoRandom;
   const key = loadOrCreateIssuerKey(join(config.dataDir, 'issuer-key.json'), random);
   let onRevocation = () => {};
+  const issuer = new Issuer(key.keyId, key.seed, nodeEd25519);
   const ctx = {
     config,
     store: deps.store ?? new SqliteStore({ path: join(config.dataDir, 'ledger.sqlite') }),
     clock: deps.clock ?? systemClock,
     random,
     ed: nodeEd25519,
-    issuer: new Issuer(key.keyId, key.seed, nodeEd25519),
+    issuer,
+    offlineVerifier: new OfflineQrVerifier({ issuerKeys: issuer.publicKeys(), ed: nodeEd25519, verifyAsync: nodeVerifyAsync }),
     log: deps.log ?? pino({ level: config.logLevel }),
     onRevocation: () => onRevocation(),
     setOnRevocation(fn: () => void) { onRevocation = fn; },

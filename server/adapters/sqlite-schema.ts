@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS wallets (
 CREATE TABLE IF NOT EXISTS online_codes (
   code_hash TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   used_by TEXT) STRICT;
-CREATE INDEX IF NOT EXISTS online_codes_wallet ON online_codes(wallet_id, expires_at);
+CREATE INDEX IF NOT EXISTS online_codes_active ON online_codes(wallet_id, expires_at) WHERE used_by IS NULL;
 CREATE TABLE IF NOT EXISTS credentials (
   id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, key_id INTEGER NOT NULL, bytes BLOB NOT NULL,
   not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, numeric_handle TEXT NOT NULL UNIQUE,

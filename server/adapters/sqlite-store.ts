@@ -27,6 +27,7 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #tx: StoreTx;
+  readonly #control: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
   #queue: Pending[] = [];
   #draining = false;
   #closed = false;
@@ -43,6 +44,11 @@ export class SqliteStore implements Store {
     if (version === undefined) this.#db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SQLITE_SCHEMA_VERSION));
     else if (Number(version) !== SQLITE_SCHEMA_VERSION) throw new Error(`store schema version ${version} is not ${SQLITE_SCHEMA_VERSION}`);
     this.#tx = sqliteTx(this.#db);
+    // Prepared once: exec() would compile these on every unit.
+    this.#control = {
+      begin: this.#db.prepare('BEGIN IMMEDIATE'), commit: this.#db.prepare('COMMIT'),
+      savepoint: this.#db.prepare('SAVEPOINT unit'), release: this.#db.prepare('RELEASE unit'), rollbackTo: this.#db.prepare('ROLLBACK TO unit'),
+    };
   }
 
   unit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -67,22 +73,23 @@ export class SqliteStore implements Store {
 
   async #commitGroup(group: Pending[]): Promise<void> {
     const db = this.#db;
+    const c = this.#control;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    db.exec('BEGIN IMMEDIATE');
+    c.begin.run();
     for (const p of group) {
-      db.exec('SAVEPOINT unit');
+      c.savepoint.run();
       try {
         const value = await p.fn(this.#tx);
-        db.exec('RELEASE unit');
+        c.release.run();
         outcomes.push({ ok: true, value });
       } catch (error) {
-        db.exec('ROLLBACK TO unit');
-        db.exec('RELEASE unit');
+        c.rollbackTo.run();
+        c.release.run();
         outcomes.push({ ok: false, error });
       }
     }
     try {
-      db.exec('COMMIT');
+      c.commit.run();
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
       for (const p of group) p.reject(error);

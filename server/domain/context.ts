@@ -7,6 +7,7 @@ import type { Random } from '../../shared/random.ts';
 import type { ServerConfig } from '../config.ts';
 import type { Store } from '../ports/store.ts';
 import type { Issuer } from './issuer.ts';
+import type { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
 
 export interface ServerContext {
   readonly config: ServerConfig;
@@ -16,6 +17,8 @@ export interface ServerContext {
   /** Verification and signing on the server use node:crypto (strict on malleable signatures). */
   readonly ed: Ed25519;
   readonly issuer: Issuer;
+  /** Checks offline QR signatures against the issuer keys (credential results cached). */
+  readonly offlineVerifier: OfflineQrVerifier;
   readonly log: Logger;
   /** Called after a commit that revoked a credential, so the list is re-published. */
   readonly onRevocation: () => void;

@@ -6,7 +6,6 @@ import { decodeCode, type DecodedCode, type DecodedNumericOffline, type DecodedO
 import { parseCredential } from '../../shared/codes/credential.ts';
 import { checkOfflineTerms } from '../../shared/codes/offline-terms.ts';
 import { verifyNumericOfflineCode } from '../../shared/codes/numeric-offline.ts';
-import { verifyOfflineQr } from '../../shared/codes/verify-offline.ts';
 import { bytesEqual } from '../../shared/bytes.ts';
 import { KioskpayError, type DeclineCode } from '../../shared/errors.ts';
 import type { PayRequest, PayResult, PaymentKind, TxStatus } from '../../shared/kiosk-messages.ts';
@@ -26,7 +25,7 @@ const decline = (reason: DeclineCode, kind: PaymentKind | null, extra: Partial<E
 export async function pay(ctx: ServerContext, kioskId: string, req: PayRequest): Promise<PayResult> {
   const decoded = decodeCode(req.code);
   // Signatures are checked before the store unit, so the unit holds the write lock only for lookups.
-  const signature = decoded.ok && decoded.code.kind === 'offline-qr' ? verifyOfflineQr(decoded.code, ctx.issuer.publicKeys(), ctx.ed) : { ok: true as const };
+  const signature = decoded.ok && decoded.code.kind === 'offline-qr' ? await ctx.offlineVerifier.verifyAsync(decoded.code) : { ok: true as const };
   const hash = requestHash(req.code, req.amount.value, req.amount.currency);
   return ctx.store.unit(async (tx) => {
     const kiosk = await requireKiosk(tx, kioskId);

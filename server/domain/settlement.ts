@@ -13,7 +13,6 @@
 //  - The shopper is charged even below zero; a negative balance blocks new offline credentials.
 import { decodeCode, type DecodedOfflineQr } from '../../shared/codes/decode.ts';
 import { checkOfflineTerms } from '../../shared/codes/offline-terms.ts';
-import { verifyOfflineQr } from '../../shared/codes/verify-offline.ts';
 import { bytesEqual } from '../../shared/bytes.ts';
 import type { DeclineCode } from '../../shared/errors.ts';
 import type { SettleItem, SettleItemResult } from '../../shared/kiosk-messages.ts';
@@ -24,20 +23,22 @@ import { checkRollingLimits } from './offline-spend.ts';
 import { record, requireKiosk, type Decision } from './payments.ts';
 
 export async function settle(ctx: ServerContext, kioskId: string, items: readonly SettleItem[]): Promise<SettleItemResult[]> {
-  const results: SettleItemResult[] = [];
-  let revoked = false;
-  for (const item of items) {
-    const r = await settleOne(ctx, kioskId, item);
-    revoked ||= r.revoked;
-    results.push(r.result);
-  }
-  if (revoked) ctx.onRevocation();
-  return results;
+  // Signatures are checked concurrently (on every core); then one unit per item is queued in the
+  // batch's order, so rolling limits count items in the order the kiosk took them, and the units
+  // share commits.
+  const checked = await Promise.all(items.map(async (item) => {
+    const decoded = decodeCode(item.code);
+    const signature = decoded.ok && decoded.code.kind === 'offline-qr' ? await ctx.offlineVerifier.verifyAsync(decoded.code) : undefined;
+    return { item, decoded, signature };
+  }));
+  const outcomes = await Promise.all(checked.map((c) => settleOne(ctx, kioskId, c)));
+  if (outcomes.some((o) => o.revoked)) ctx.onRevocation();
+  return outcomes.map((o) => o.result);
 }
 
-async function settleOne(ctx: ServerContext, kioskId: string, item: SettleItem): Promise<{ result: SettleItemResult; revoked: boolean }> {
-  const decoded = decodeCode(item.code);
-  const signature = decoded.ok && decoded.code.kind === 'offline-qr' ? verifyOfflineQr(decoded.code, ctx.issuer.publicKeys(), ctx.ed) : undefined;
+interface Checked { item: SettleItem; decoded: ReturnType<typeof decodeCode>; signature: Awaited<ReturnType<ServerContext['offlineVerifier']['verifyAsync']>> | undefined }
+
+function settleOne(ctx: ServerContext, kioskId: string, { item, decoded, signature }: Checked): Promise<{ result: SettleItemResult; revoked: boolean }> {
   const hash = requestHash(item.code, item.amount.value, item.amount.currency);
   return ctx.store.unit(async (tx) => {
     const kiosk = await requireKiosk(tx, kioskId);

@@ -76,6 +76,7 @@ describe('wallet HTTP API', () => {
     expect(await call('POST', '/v1/wallet/topup', { amount: { value: 0.5, currency: 'JPY' } }, e.token)).toMatchObject({ status: 400 });
     expect(await call('POST', '/v1/wallet/topup', { amount: { value: 5, currency: 'JPY' }, extra: 1 }, e.token)).toMatchObject({ status: 400 });
     expect(await call('POST', '/v1/wallet/credentials', { publicKey: 'short' }, e.token)).toMatchObject({ status: 400 });
+    expect(await call('POST', '/v1/wallet/credentials', { publicKey: toBase64url(new Uint8Array(32)) }, e.token)).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_MESSAGE' } } });
     expect(await call('POST', '/v1/wallets', 'x'.repeat(20_000))).toMatchObject({ status: 413, body: { error: { code: 'MESSAGE_TOO_LARGE' } } });
     expect(await call('GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
     expect(await call('GET', '/v1/wallet/payments?limit=9999', undefined, e.token)).toMatchObject({ status: 400 });

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { fromBase64url } from '../../shared/bytes.ts';
+import { isSmallOrderPublicKey } from '../../shared/crypto/ed25519.ts';
 import { ERRORS, KioskpayError, type ErrorCode } from '../../shared/errors.ts';
 import {
   WALLET_BODY_BYTES_MAX, credentialRequest, enrollRequest, timeSyncRequest, topupRequest, walletRoutes,
@@ -51,6 +52,8 @@ function buildRoutes(): Route[] {
       ...r.credential, auth: true, handler: (q, b, ctx) => {
         const key = fromBase64url(parsed(credentialRequest, b).publicKey);
         if (!key || key.length !== 32) throw new KioskpayError('MALFORMED_MESSAGE', 'publicKey: must be 32 bytes');
+        // A small-order point is no real key: anybody could sign for it.
+        if (isSmallOrderPublicKey(key)) throw new KioskpayError('MALFORMED_MESSAGE', 'publicKey: not a usable Ed25519 public key');
         return issueCredential(ctx, walletOf(q), key);
       },
     },

@@ -22,19 +22,29 @@ export function verifyOfflineQr(
 ): { ok: true } | { ok: false; reason: OfflineQrFailure } {
   try {
     if (!verifyCredential(code.credentialBytes, issuerKeys, ed)) return { ok: false, reason: 'CREDENTIAL_INVALID' };
-    // The verified credential bytes are the source of truth; everything else must agree with them.
-    const credential = parseCredential(code.credentialBytes);
-    if (!credential.ok || !sameCredential(credential.credential, code.credential)) return { ok: false, reason: 'SIGNATURE_INVALID' };
-    const signed = code.signedBytes;
-    if (!(signed instanceof Uint8Array) || signed.length !== OFFLINE_CODE_SIGNED_BYTES) return { ok: false, reason: 'SIGNATURE_INVALID' };
-    if (!bytesEqual(signed.subarray(1, 1 + CREDENTIAL_BYTES), code.credentialBytes)) return { ok: false, reason: 'SIGNATURE_INVALID' };
-    const fields = readSignedFields(signed);
-    if (fields.timestampMs !== code.timestampMs || fields.counter !== code.counter) return { ok: false, reason: 'SIGNATURE_INVALID' };
-    const phoneKey = credential.credential.publicKey;
-    if (!ed.verify(offlineCodeSigningMessage(signed), code.signature, phoneKey)) return { ok: false, reason: 'SIGNATURE_INVALID' };
-    return { ok: true };
+    const input = phoneSignatureInput(code);
+    if (!input.ok) return input;
+    return ed.verify(input.message, input.signature, input.publicKey) ? { ok: true } : { ok: false, reason: 'SIGNATURE_INVALID' };
   } catch {
     // Only a hand-made DecodedOfflineQr with missing fields can get here; it is not a valid code.
     return { ok: false, reason: 'SIGNATURE_INVALID' };
   }
+}
+
+/**
+ * What the phone's signature must be checked over, once the credential bytes are known to be the
+ * issuer's: the verified credential bytes are the source of truth and every decoded field must agree
+ * with them. SIGNATURE_INVALID when they do not. Throws only on a hand-made DecodedOfflineQr.
+ */
+export function phoneSignatureInput(code: DecodedOfflineQr):
+  { ok: true; message: Uint8Array; signature: Uint8Array; publicKey: Uint8Array } | { ok: false; reason: 'SIGNATURE_INVALID' } {
+  const bad = { ok: false as const, reason: 'SIGNATURE_INVALID' as const };
+  const credential = parseCredential(code.credentialBytes);
+  if (!credential.ok || !sameCredential(credential.credential, code.credential)) return bad;
+  const signed = code.signedBytes;
+  if (!(signed instanceof Uint8Array) || signed.length !== OFFLINE_CODE_SIGNED_BYTES) return bad;
+  if (!bytesEqual(signed.subarray(1, 1 + CREDENTIAL_BYTES), code.credentialBytes)) return bad;
+  const fields = readSignedFields(signed);
+  if (fields.timestampMs !== code.timestampMs || fields.counter !== code.counter) return bad;
+  return { ok: true, message: offlineCodeSigningMessage(signed), signature: code.signature, publicKey: credential.credential.publicKey };
 }

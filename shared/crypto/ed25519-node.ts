@@ -40,6 +40,23 @@ function publicKeyOf(privateKey: KeyObject): Uint8Array {
   return pub;
 }
 
+/**
+ * Verification on libuv's thread pool: same rules and result as nodeEd25519.verify, but concurrent
+ * calls run on every core instead of blocking the event loop. Never rejects.
+ */
+export function nodeVerifyAsync(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+  if (!(message instanceof Uint8Array) || !(signature instanceof Uint8Array) || !(publicKey instanceof Uint8Array)) return Promise.resolve(false);
+  if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== ED25519_PUBLIC_KEY_BYTES) return Promise.resolve(false);
+  if (isSmallOrderPublicKey(publicKey)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      cryptoVerify(null, message, publicKeyObject(publicKey), signature, (err, ok) => resolve(!err && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 export const nodeEd25519: Ed25519 = {
   keyPairFromSeed(seed: Uint8Array): Ed25519KeyPair {
     assert(seed instanceof Uint8Array && seed.length === ED25519_SEED_BYTES, 'Ed25519 seed must be 32 bytes');
