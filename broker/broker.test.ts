@@ -8,22 +8,15 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
 import { topics } from '../shared/topics.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
-import { identitiesFromPasswords, type IdentityTable } from './identities.ts';
+import type { IdentityTable } from './identities.ts';
+import { testIdentities } from './testing/test-identities.ts';
 
 const WAIT_MS = 2_000;
-
-/** Cheap scrypt (1 MiB, about 3 ms) so each login does not cost 50 ms; identities.test.ts covers the defaults. */
-const CHEAP_SCRYPT = { N: 1024, r: 8, p: 1 };
 
 let identities: IdentityTable;
 beforeAll(async () => {
   // Hashed once: the table is immutable configuration.
-  identities = await identitiesFromPasswords([
-    { username: 'k1', password: 'pw-k1', role: 'kiosk', kioskId: 'k1' },
-    { username: 'k2', password: 'pw-k2', role: 'kiosk', kioskId: 'k2' },
-    { username: 'server', password: 'pw-server', role: 'server' },
-    { username: 'tech', password: 'pw-tech', role: 'technician' },
-  ], CHEAP_SCRYPT);
+  identities = await testIdentities([{ username: 'tech', password: 'pw-tech', role: 'technician' }]);
 });
 
 const passwords: Record<string, string> = { k1: 'pw-k1', k2: 'pw-k2', server: 'pw-server', tech: 'pw-tech' };

@@ -8,23 +8,17 @@ import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 // A cross-process test: it needs the real broker, so it reaches into broker/ (tests only).
 import { startBroker, type RunningBroker } from '../broker/broker.ts';
-import { identitiesFromPasswords, type IdentityTable } from '../broker/identities.ts';
+import type { IdentityTable } from '../broker/identities.ts';
+import { testIdentities } from '../broker/testing/test-identities.ts';
 import type { ErrorReply, KioskRequest, PayRequest, PayResult } from '../shared/kiosk-messages.ts';
 import { kioskIdOfRequestTopic, topics } from '../shared/topics.ts';
 import { MqttUplink, UplinkClosedError, UplinkConnectError, UplinkOfflineError, UplinkTimeoutError, type UplinkOptions } from '../device/uplink/mqtt-uplink.ts';
 
 const WAIT_MS = 2_000;
 
-/** Cheap scrypt (1 MiB, about 3 ms) so each login does not cost 50 ms; identities.test.ts covers the defaults. */
-const CHEAP_SCRYPT = { N: 1024, r: 8, p: 1 };
-
 let identities: IdentityTable;
 beforeAll(async () => {
-  identities = await identitiesFromPasswords([
-    { username: 'k1', password: 'pw-k1', role: 'kiosk', kioskId: 'k1' },
-    { username: 'k2', password: 'pw-k2', role: 'kiosk', kioskId: 'k2' },
-    { username: 'server', password: 'pw-server', role: 'server' },
-  ], CHEAP_SCRYPT);
+  identities = await testIdentities();
 });
 
 function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {

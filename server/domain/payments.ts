@@ -3,14 +3,14 @@
 // (QR and numeric) checked against the offline authentication conditions (claims 8, 9).
 // Idempotent by (kiosk, txId): the first answer is stored and every repeat gets it back.
 import { decodeCode, type DecodedCode, type DecodedNumericOffline, type DecodedOfflineQr } from '../../shared/codes/decode.ts';
-import { parseCredential } from '../../shared/codes/credential.ts';
+import { parseCredential, type OfflineCredential } from '../../shared/codes/credential.ts';
 import { checkOfflineTerms } from '../../shared/codes/offline-terms.ts';
 import { verifyNumericOfflineCode } from '../../shared/codes/numeric-offline.ts';
 import { bytesEqual } from '../../shared/bytes.ts';
 import { KioskpayError, type DeclineCode } from '../../shared/errors.ts';
 import type { PayRequest, PayResult, PaymentKind, TxStatus } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
-import type { KioskRow, PaymentRow, StoreTx } from '../ports/store.ts';
+import type { CredentialRow, KioskRow, PaymentRow, StoreTx } from '../ports/store.ts';
 import type { ServerContext } from './context.ts';
 import { merchantAccountId, newId, requestHash, sha256Hex } from './ids.ts';
 import { checkRollingLimits } from './offline-spend.ts';
@@ -66,23 +66,9 @@ async function authorizeOnline(_ctx: ServerContext, tx: StoreTx, text: string, a
 
 /** [PROTO-OFFLINE] claims 8 and 9: stored credential, not revoked, time window, counter unused, limits, funds. */
 async function authorizeOfflineQr(ctx: ServerContext, tx: StoreTx, code: DecodedOfflineQr, amount: Money, now: number): Promise<Decision> {
-  const cred = code.credential;
-  const kind = 'offline-qr';
-  const stored = await tx.getCredential(cred.credentialId);
-  if (!stored || !bytesEqual(stored.bytes, code.credentialBytes)) return decline('CREDENTIAL_INVALID', kind);
-  const ids = { walletId: stored.walletId, credentialId: stored.id, counter: code.counter };
-  if (stored.revokedAt !== null) return decline('CREDENTIAL_REVOKED', kind, ids);
-  const terms = checkOfflineTerms({ credential: cred, timestampMs: code.timestampMs, amount, referenceTimeMs: now, windowMs: ctx.config.offlineWindowMs });
-  if (!terms.ok) return decline(terms.reason, kind, ids);
-  if (await tx.getOfflineUse(stored.id, 'qr', code.counter)) return decline('COUNTER_REUSED', kind, ids);
-  const limit = await checkRollingLimits(tx, stored.walletId, cred.limits, amount.value, now);
-  if (limit) return decline(limit, kind, ids);
-  const funds = await checkFunds(tx, stored.walletId, amount);
-  if (funds.reason) return decline(funds.reason, kind, ids);
-  return {
-    approved: true, kind, walletId: stored.walletId, shopperAccount: funds.account, credentialId: stored.id, counter: code.counter,
-    consume: async (t, paymentId) => { await t.claimOfflineUse(stored.id, 'qr', code.counter, paymentId); },
-  };
+  const stored = await tx.getCredential(code.credential.credentialId);
+  if (!stored || !bytesEqual(stored.bytes, code.credentialBytes)) return decline('CREDENTIAL_INVALID', 'offline-qr');
+  return authorizeOfflineSpend(ctx, tx, { stored, credential: code.credential, form: 'qr', counter: code.counter, timestampMs: code.timestampMs }, amount, now);
 }
 
 /** Numeric offline code: only the server can check it, with the secret it stored (claim 9). */
@@ -94,18 +80,27 @@ async function authorizeNumeric(ctx: ServerContext, tx: StoreTx, code: DecodedNu
   if (!parsed.ok) throw new Error(`stored credential ${stored.id} does not parse: ${parsed.detail}`);
   const mac = verifyNumericOfflineCode(code, stored.numericSecret, now, stored.stepMs, ctx.config.offlineWindowMs);
   if (!mac.ok) return decline(mac.reason, kind, { walletId: stored.walletId, credentialId: stored.id });
-  const ids = { walletId: stored.walletId, credentialId: stored.id, counter: mac.step };
+  return authorizeOfflineSpend(ctx, tx, { stored, credential: parsed.credential, form: 'numeric', counter: mac.step, timestampMs: mac.timestampMs }, amount, now);
+}
+
+interface OfflineUse { stored: CredentialRow; credential: OfflineCredential; form: 'qr' | 'numeric'; counter: number; timestampMs: number }
+
+/** The conditions both offline forms share, once the code is known to come from a stored credential. */
+async function authorizeOfflineSpend(ctx: ServerContext, tx: StoreTx, u: OfflineUse, amount: Money, now: number): Promise<Decision> {
+  const kind = u.form === 'qr' ? 'offline-qr' : 'offline-numeric';
+  const { stored } = u;
+  const ids = { walletId: stored.walletId, credentialId: stored.id, counter: u.counter };
   if (stored.revokedAt !== null) return decline('CREDENTIAL_REVOKED', kind, ids);
-  const terms = checkOfflineTerms({ credential: parsed.credential, timestampMs: mac.timestampMs, amount, referenceTimeMs: now, windowMs: ctx.config.offlineWindowMs });
+  const terms = checkOfflineTerms({ credential: u.credential, timestampMs: u.timestampMs, amount, referenceTimeMs: now, windowMs: ctx.config.offlineWindowMs });
   if (!terms.ok) return decline(terms.reason, kind, ids);
-  if (await tx.getOfflineUse(stored.id, 'numeric', mac.step)) return decline('COUNTER_REUSED', kind, ids);
-  const limit = await checkRollingLimits(tx, stored.walletId, parsed.credential.limits, amount.value, now);
+  if (await tx.getOfflineUse(stored.id, u.form, u.counter)) return decline('COUNTER_REUSED', kind, ids);
+  const limit = await checkRollingLimits(tx, stored.walletId, u.credential.limits, amount.value, now);
   if (limit) return decline(limit, kind, ids);
   const funds = await checkFunds(tx, stored.walletId, amount);
   if (funds.reason) return decline(funds.reason, kind, ids);
   return {
-    approved: true, kind, walletId: stored.walletId, shopperAccount: funds.account, credentialId: stored.id, counter: mac.step,
-    consume: async (t, paymentId) => { await t.claimOfflineUse(stored.id, 'numeric', mac.step, paymentId); },
+    approved: true, kind, walletId: stored.walletId, shopperAccount: funds.account, credentialId: stored.id, counter: u.counter,
+    consume: async (t, paymentId) => { await t.claimOfflineUse(stored.id, u.form, u.counter, paymentId); },
   };
 }
 
