@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // npm run bench: payments through the real broker and server, each beside a baseline measured in the
-// same run on the same machine:
+// same run on the same machine. The broker runs on its own thread (in production it is its own
+// process); the server or the echo responder, and the 50 kiosk clients, share the main thread.
 //  1. raw MQTT echo (50 kiosk clients, a responder that answers every request at once) - the ceiling
 //     for any request/response over this broker;
 //  2. online payments, 50 concurrent simulated kiosks, closed loop (ratio against 1);
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { startBroker } from '../broker/broker.ts';
+import { startBrokerInWorker } from './broker-worker.ts';
 import { hashPassword } from '../broker/identities.ts';
 import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
 import { startSystem } from '../bin/system.ts';
@@ -73,8 +74,8 @@ async function echoBaseline(): Promise<RunStats> {
   const pw = 'bench-echo';
   const hash = await hashPassword(pw);
   const ids = Array.from({ length: KIOSKS }, (_, i) => `echo-${i}`);
-  const broker = await startBroker({
-    port: 0, logger: silent,
+  const broker = await startBrokerInWorker({
+    port: 0,
     identities: [{ username: 'server', passwordHash: hash, role: 'server' }, ...ids.map((id) => ({ username: id, passwordHash: hash, role: 'kiosk' as const, kioskId: id }))],
   });
   const responder = await mqtt.connectAsync(broker.url, { protocolVersion: 4, username: 'server', password: pw, clientId: 'echo-responder' });
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kioskpay-bench-'));
   const kioskIds = Array.from({ length: KIOSKS }, (_, i) => `bench-${i}`);
   const system = await startSystem({
-    dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds, log: silent,
+    dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds, log: silent, startBroker: startBrokerInWorker,
     server: { onlineCodesPerWalletMax: 1_000_000, limits: { perPayment: 100_000, daily: { amount: 1_000_000_000, count: 255 }, monthly: { amount: 1_000_000_000, count: 255 } } },
   });
   const ctx = system.server.ctx;

@@ -3,7 +3,7 @@
 // payment server with registered kiosks. Used by `kioskpay up`, `kioskpay demo` and the benchmark.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { startBroker, type RunningBroker } from '../broker/broker.ts';
+import { startBroker, type BrokerOptions, type RunningBroker } from '../broker/broker.ts';
 import { hashPassword } from '../broker/identities.ts';
 import { parseServerConfig } from '../server/config.ts';
 import { startServer, type RunningServer } from '../server/app.ts';
@@ -22,10 +22,12 @@ export interface SystemOptions {
   clock?: Clock;
   log?: Logger;
   logLevel?: string;
+  /** How to run the broker; the benchmark runs it on its own thread. */
+  startBroker?: (o: BrokerOptions) => Promise<Pick<RunningBroker, 'port' | 'url' | 'close'>>;
 }
 
 export interface RunningSystem {
-  broker: RunningBroker;
+  broker: Pick<RunningBroker, 'port' | 'url' | 'close'>;
   server: RunningServer;
   kiosks: KioskLogin[];
   /** A broker login with the server role, for tools that need one (benchmarks). */
@@ -41,7 +43,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     { username: 'server', passwordHash: await hashPassword(serverPassword), role: 'server' as const },
     ...(await Promise.all(o.kioskIds.map(async (id, i) => ({ username: id, passwordHash: await hashPassword(kioskPasswords[i]!), role: 'kiosk' as const, kioskId: id })))),
   ];
-  const broker = await startBroker({ port: o.mqttPort, host: '127.0.0.1', identities, ...(o.log ? { logger: o.log } : {}) });
+  const broker = await (o.startBroker ?? startBroker)({ port: o.mqttPort, host: '127.0.0.1', identities, ...(o.log ? { logger: o.log } : {}) });
   let server: RunningServer;
   try {
     const config = parseServerConfig({
