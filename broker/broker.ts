@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
 import { canPublish, canSubscribe, isSharedSubscription, TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './acl.ts';
-import { hashPassword, IdentityTable, verifyPassword, type Identity } from './identities.ts';
+import { hashPassword, IdentityTable, sameIdentity, verifyPassword, type Identity } from './identities.ts';
 
 /** Every limit the broker enforces, with its unit. Frozen; override per instance through BrokerOptions.limits. */
 export const BROKER_DEFAULTS = Object.freeze({
@@ -36,6 +36,73 @@ export const BROKER_DEFAULTS = Object.freeze({
   authInFlightMax: 32,
 });
 
+/**
+ * Rules for identities with role `test` in a protocol conformance run (never active unless passed
+ * in BrokerOptions.conformance, which only `kioskpay broker --conformance` does). Filters use MQTT
+ * matching: a filter starting with a wildcard does not match a topic starting with `$`, so a `$`
+ * topic is allowed only by a filter that names its first level. `$SYS` is always denied.
+ *
+ * - publish (and last wills): the topic matches some `allow` filter and no `deny` filter;
+ * - subscribe: any well-formed filter, unless a `deny` filter covers it (SUBACK 0x80);
+ * - delivery: a test identity receives a message only when its topic passes the publish rule, so a
+ *   wide subscription (`#`) never shows it kp/v1 traffic or anything denied.
+ * kiosk, server, technician and operator identities keep the kp/v1 ACL in conformance mode too.
+ */
+export interface ConformanceRules {
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
+}
+
+/**
+ * The rules for the Eclipse Paho MQTT 3.1.1 interoperability suite (client_test.py): its topics
+ * `TopicA`, `TopicA/B`, `Topic/C`, `TopicA/C`, `/TopicA`, its `$`-topic probe `$TopicA/B`, and its
+ * forbidden filter `test/nosubscribe`.
+ */
+export const PAHO_CONFORMANCE: ConformanceRules = Object.freeze({
+  allow: Object.freeze(['TopicA', 'TopicA/#', 'Topic/#', '/#', '$TopicA/#']),
+  deny: Object.freeze(['test/nosubscribe']),
+});
+
+/**
+ * True when every topic that `inner` (a topic name or a filter) matches is also matched by filter
+ * `outer`. For a topic name this is plain MQTT matching, including [MQTT-4.7.2-1]: a filter that
+ * starts with `#` or `+` never matches a name that starts with `$`.
+ */
+export function filterCovers(outer: string, inner: string): boolean {
+  const o = outer.split('/');
+  const i = inner.split('/');
+  const dollar = i[0]!.startsWith('$');
+  for (let n = 0; ; n += 1) {
+    if (n === o.length) return n === i.length;
+    const level = o[n]!;
+    if (level === '#') return !(n === 0 && dollar); // `a/#` also matches `a`
+    if (n === i.length) return false;
+    const want = i[n]!;
+    if (want === '#') return false;
+    if (level === '+') {
+      if (n === 0 && dollar) return false;
+    } else if (level !== want) {
+      return false;
+    }
+  }
+}
+
+function isConformanceTopicText(text: string, levelsMax: number): boolean {
+  return text.length > 0 && Buffer.byteLength(text, 'utf8') <= TOPIC_BYTES_MAX && !text.includes('\u0000')
+    && text.split('/').length <= levelsMax && text !== '$SYS' && !text.startsWith('$SYS/');
+}
+
+/** May a `test` identity publish to `topic` (or receive a message on it) under these rules? */
+export function conformanceCanPublish(rules: ConformanceRules, topic: string, levelsMax: number = TOPIC_LEVELS_MAX): boolean {
+  return isConformanceTopicText(topic, levelsMax) && !topic.includes('+') && !topic.includes('#')
+    && rules.allow.some((f) => filterCovers(f, topic)) && !rules.deny.some((f) => filterCovers(f, topic));
+}
+
+/** May a `test` identity subscribe with `filter` under these rules? Delivery is filtered per message. */
+export function conformanceCanSubscribe(rules: ConformanceRules, filter: string, levelsMax: number = TOPIC_LEVELS_MAX): boolean {
+  return isConformanceTopicText(filter, levelsMax) && !filter.startsWith('$share/') && !rules.deny.some((f) => filterCovers(f, filter));
+}
+
 export type BrokerLimits = { -readonly [K in Exclude<keyof typeof BROKER_DEFAULTS, 'host' | 'port'>]: number };
 
 export interface BrokerOptions {
@@ -47,12 +114,31 @@ export interface BrokerOptions {
   identities: IdentityTable | readonly Identity[];
   logger?: Logger;
   limits?: Partial<BrokerLimits>;
+  /**
+   * Conformance mode, for running a protocol test suite against this broker: identities with role
+   * `test` may log in, under these rules, and may ask for keepalive 0. Absent (the default): `test`
+   * identities get CONNACK 5 and keepalive 0 is refused for everyone.
+   */
+  conformance?: ConformanceRules;
+}
+
+/** What replacing the identity table did. */
+export interface IdentitiesReplaced {
+  /** Identities in the new table. */
+  readonly identities: number;
+  /** Live connections closed because their identity was removed or changed. */
+  readonly disconnected: number;
 }
 
 export interface RunningBroker {
   readonly port: number;
   /** `mqtt://host:port` */
   readonly url: string;
+  /**
+   * Makes `table` the identity table for every later login, and closes live connections whose
+   * identity is gone from it or changed (password hash, role or kiosk id): they must log in again.
+   */
+  replaceIdentities(table: IdentityTable): IdentitiesReplaced;
   /** Stops accepting, disconnects every client, and resolves when all sockets are closed. */
   close(): Promise<void>;
 }
@@ -139,19 +225,43 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const host = opts.host ?? BROKER_DEFAULTS.host;
   const limits: Readonly<BrokerLimits> = Object.freeze({ ...BROKER_DEFAULTS, ...opts.limits });
   const log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'broker' });
-  const identities = opts.identities instanceof IdentityTable ? opts.identities : IdentityTable.fromJson(opts.identities, 'broker identities');
+  let identities = opts.identities instanceof IdentityTable ? opts.identities : IdentityTable.fromJson(opts.identities, 'broker identities');
+  const conformance = opts.conformance
+    ? Object.freeze({ allow: Object.freeze([...opts.conformance.allow]), deny: Object.freeze([...opts.conformance.deny]) })
+    : undefined;
+  if (conformance) log.warn({ allow: conformance.allow, deny: conformance.deny }, 'conformance mode: identities with role test may log in under these rules');
 
   /** The identity each authenticated client connected as. Absent: not (yet) authenticated. */
   const identityOf = new WeakMap<Client, Identity>();
   /** The last will from each client's CONNECT packet, seen in preConnect, checked in authenticate. */
   const willOf = new WeakMap<Client, { topic: string; retain?: boolean | undefined; payload: Buffer | string }>();
+  /** What authenticate must know about each CONNECT packet beyond what aedes passes it. */
+  const connectOf = new WeakMap<Client, { emptyClientId: boolean; clean: boolean; keepalive: number }>();
   /** Live clients by client id, to stop one identity from taking over another's id [MQTT-3.1.4-2]. */
   const liveClients = new Map<string, Client>();
   /** Unknown usernames are verified against this, so they cost as much time as known ones. */
   let decoyHash: Promise<string> | undefined;
   let authInFlight = 0;
 
+  /** May this identity publish this topic (retained or not)? The kp/v1 ACL, or the conformance rules for role test. */
+  function mayPublish(identity: Identity, topic: string, retain: boolean): boolean {
+    if (identity.role === 'test') return conformance !== undefined && conformanceCanPublish(conformance, topic, limits.topicLevelsMax);
+    return canPublish(identity, topic, retain);
+  }
+
+  function maySubscribe(identity: Identity, filter: string): boolean {
+    if (identity.role === 'test') return conformance !== undefined && conformanceCanSubscribe(conformance, filter, limits.topicLevelsMax);
+    return canSubscribe(identity, filter);
+  }
+
   async function checkCredentials(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
+    const connect = connectOf.get(client);
+    // A zero-byte client id is accepted only with a clean session: aedes has already assigned it a
+    // unique `aedes_<uuid>` id [MQTT-3.1.3-6]. With CleanSession=0 there would be no session to
+    // resume: CONNACK 2 [MQTT-3.1.3-8]. (aedes 1.2 accepts both; aedes issue 1095.)
+    if (connect?.emptyClientId && !connect.clean) {
+      throw authError(CONNACK.IDENTIFIER_REJECTED, 'zero-length client id needs a clean session');
+    }
     if (Buffer.byteLength(client.id, 'utf8') > limits.clientIdBytesMax) {
       throw authError(CONNACK.IDENTIFIER_REJECTED, `client id longer than ${limits.clientIdBytesMax} bytes`);
     }
@@ -159,6 +269,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     const identity = identities.find(username);
     const ok = await verifyPassword(password, identity?.passwordHash ?? await (decoyHash ??= hashPassword('decoy password for unknown usernames')));
     if (!identity || !ok) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password');
+    if (identity.role === 'test' && !conformance) throw authError(CONNACK.NOT_AUTHORIZED, 'test identities log in only in conformance mode');
+    if (conformance) {
+      // aedes' own keepalive check (CONNACK 6) is off in conformance mode so that a test identity
+      // may ask for keepalive 0, which MQTT 3.1.1 allows; every other limit stays as without it.
+      const keepalive = connect?.keepalive ?? 0;
+      if (keepalive > limits.keepaliveMaxS || (keepalive === 0 && identity.role !== 'test')) {
+        throw authError(CONNACK.NOT_AUTHORIZED, `keepalive must be 1-${limits.keepaliveMaxS} s`);
+      }
+    }
     const holder = liveClients.get(client.id);
     const holderIdentity = holder ? identityOf.get(holder) : undefined;
     if (holderIdentity && holderIdentity.username !== identity.username) {
@@ -167,7 +286,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     // The last will is published with this client's rights when it drops: refuse at CONNECT a will
     // the ACL would refuse later, rather than silently dropping it then.
     const will = willOf.get(client);
-    if (will && (!canPublish(identity, will.topic, will.retain === true) || Buffer.byteLength(will.payload) > limits.messageBytesMax)) {
+    if (will && (!mayPublish(identity, will.topic, will.retain === true) || Buffer.byteLength(will.payload) > limits.messageBytesMax)) {
       throw authError(CONNACK.NOT_AUTHORIZED, 'last will not allowed for this identity');
     }
     return identity;
@@ -180,10 +299,12 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     queueLimit: limits.queueLimitPackets,
     maxClientsIdLength: limits.clientIdBytesMax,
     maxTopicLevels: limits.topicLevelsMax,
-    keepaliveLimit: limits.keepaliveMaxS,
+    // 0 turns aedes' check off; checkCredentials enforces the limit itself in conformance mode.
+    keepaliveLimit: conformance ? 0 : limits.keepaliveMaxS,
 
     preConnect(client, packet, done) {
       if (packet.will) willOf.set(client, packet.will);
+      connectOf.set(client, { emptyClientId: !packet.clientId, clean: packet.clean !== false, keepalive: packet.keepalive ?? 0 });
       done(null, true);
     },
 
@@ -194,6 +315,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       }
       authInFlight += 1;
       checkCredentials(client, username, password).then((identity) => {
+        // The table may have been replaced while the password was being checked.
+        const current = identities.find(identity.username);
+        if (!current || !sameIdentity(current, identity)) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'identity changed during login');
+        return identity;
+      }).then((identity) => {
         identityOf.set(client, identity);
         done(null, true);
       }, (err: unknown) => {
@@ -209,7 +335,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     authorizePublish(client, packet, done) {
       const identity = client ? identityOf.get(client) : undefined;
       const bytes = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : (packet.payload?.length ?? 0);
-      const allowed = identity !== undefined && canPublish(identity, packet.topic, packet.retain) && bytes <= limits.messageBytesMax;
+      const allowed = identity !== undefined && mayPublish(identity, packet.topic, packet.retain) && bytes <= limits.messageBytesMax;
       if (allowed) {
         done(null);
         return;
@@ -221,13 +347,21 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
 
     authorizeSubscribe(client, sub: Subscription, done) {
       const identity = identityOf.get(client);
-      if (identity && canSubscribe(identity, sub.topic)) {
+      if (identity && maySubscribe(identity, sub.topic)) {
         if (isSharedSubscription(sub.topic)) log.warn({ username: identity.username, filter: sub.topic }, 'shared subscription accepted, but aedes 1.2 delivers nothing to $share filters');
         done(null, sub);
         return;
       }
       log.warn({ clientId: clip(client.id), username: identity?.username, filter: clip(sub.topic) }, 'subscribe denied');
       done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3]
+    },
+
+    // Other roles subscribe only to exact, allowed filters; a test identity may subscribe wide, so
+    // each message it would receive is checked against the conformance rules.
+    authorizeForward(client, packet) {
+      const identity = identityOf.get(client);
+      if (identity?.role !== 'test') return packet;
+      return conformance && conformanceCanPublish(conformance, packet.topic, limits.topicLevelsMax) ? packet : null;
     },
   });
 
@@ -265,6 +399,21 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   return {
     port,
     url,
+    replaceIdentities(table) {
+      identities = table;
+      let disconnected = 0;
+      for (const client of [...liveClients.values()]) {
+        const old = identityOf.get(client);
+        const now = old ? table.find(old.username) : undefined;
+        if (old && (!now || !sameIdentity(old, now))) {
+          disconnected += 1;
+          log.warn({ clientId: clip(client.id), username: old.username }, now ? 'identity changed; connection closed' : 'identity removed; connection closed');
+          client.close();
+        }
+      }
+      log.info({ identities: table.size, disconnected }, 'identities replaced');
+      return { identities: table.size, disconnected };
+    },
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));

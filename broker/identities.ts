@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { isKioskId } from '../shared/topics.ts';
 
-export type Role = 'kiosk' | 'server' | 'technician' | 'operator';
+export type Role = 'kiosk' | 'server' | 'technician' | 'operator' | 'test';
 
 /** A kiosk's username is its kiosk id, so the ACL can tie topics to the authenticated name. */
 export interface KioskIdentity {
@@ -23,7 +23,22 @@ export interface StaffIdentity {
   readonly kioskId?: undefined;
 }
 
-export type Identity = KioskIdentity | StaffIdentity;
+/**
+ * An identity for protocol conformance runs only (the Paho interoperability suite): it may log in
+ * only when the broker runs with conformance rules (`kioskpay broker --conformance`), and then
+ * only those rules apply to it, never the kp/v1 ACL. Without conformance mode it gets CONNACK 5.
+ */
+export interface TestIdentity {
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly role: 'test';
+  readonly kioskId?: undefined;
+}
+
+export type Identity = KioskIdentity | StaffIdentity | TestIdentity;
+
+/** The roles an identities file may name. */
+export const ROLES: readonly Role[] = Object.freeze(['kiosk', 'server', 'technician', 'operator', 'test']);
 
 /** Parameters for new hashes: N=2^14, r=8, p=1 (16 MiB, about 50 ms here), 16-byte salt, 32-byte key. */
 export const SCRYPT_DEFAULTS = Object.freeze({ N: 16_384, r: 8, p: 1, saltBytes: 16, keyBytes: 32 });
@@ -103,7 +118,7 @@ export async function verifyPassword(password: string | Uint8Array, hash: string
 const identitySchema = z.strictObject({
   username: z.string().regex(USERNAME, 'must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit'),
   passwordHash: z.string().refine(isPasswordHash, 'must be scrypt$N$r$p$saltB64$hashB64 (see `kioskpay broker hash-password`)'),
-  role: z.enum(['kiosk', 'server', 'technician', 'operator']),
+  role: z.enum(['kiosk', 'server', 'technician', 'operator', 'test']),
   kioskId: z.string().optional(),
 }).superRefine((id, ctx) => {
   if (id.role === 'kiosk') {
@@ -170,8 +185,16 @@ export type IdentityWithPassword =
   | { username: string; password: string; role: 'kiosk'; kioskId: string }
   | { username: string; password: string; role: 'server' | 'technician' | 'operator' };
 
+/** A conformance-test identity with its clear-text password (tests only). */
+export interface TestIdentityWithPassword { username: string; password: string; role: 'test' }
+
+/** True when both describe the same login with the same rights (username, hash, role, kiosk id). */
+export function sameIdentity(a: Identity, b: Identity): boolean {
+  return a.username === b.username && a.passwordHash === b.passwordHash && a.role === b.role && a.kioskId === b.kioskId;
+}
+
 /** Builds an in-memory table by hashing clear-text passwords (about 50 ms per identity with the defaults). */
-export async function identitiesFromPasswords(entries: readonly IdentityWithPassword[], params: ScryptParams = SCRYPT_DEFAULTS): Promise<IdentityTable> {
+export async function identitiesFromPasswords(entries: readonly (IdentityWithPassword | TestIdentityWithPassword)[], params: ScryptParams = SCRYPT_DEFAULTS): Promise<IdentityTable> {
   const list = await Promise.all(entries.map(async ({ password, ...rest }) => ({ ...rest, passwordHash: await hashPassword(password, params) })));
   return IdentityTable.fromJson(list, 'in-memory identities');
 }

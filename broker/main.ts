@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// `kioskpay broker`: runs the embedded broker until SIGINT/SIGTERM, and `kioskpay broker
-// hash-password` turns a password read from stdin into the hash an identities file stores.
+// `kioskpay broker`: runs the embedded broker until SIGINT/SIGTERM (reloading its identities file
+// on SIGHUP); `kioskpay broker hash-password` turns a password read from stdin into the hash an
+// identities file stores; `add-identity` / `remove-identity` edit the identities file.
 import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
-import { BROKER_DEFAULTS, startBroker } from './broker.ts';
-import { hashPassword, loadIdentities, PASSWORD_BYTES_MAX } from './identities.ts';
+import { BROKER_DEFAULTS, PAHO_CONFORMANCE, startBroker, type RunningBroker } from './broker.ts';
+import { addIdentity, removeIdentity } from './identity-admin.ts';
+import { hashPassword, loadIdentities, PASSWORD_BYTES_MAX, ROLES, type Role } from './identities.ts';
 
 const HELP = `Usage: kioskpay broker [options]
        kioskpay broker hash-password < password-file
+       kioskpay broker add-identity --identities FILE --username U --role R [--kiosk-id K] < password-file
+       kioskpay broker mosquitto-config --identities-with-passwords FILE --out DIR [--port N]
+       kioskpay broker remove-identity --identities FILE --username U
 
 Runs the embedded MQTT 3.1.1 broker: every client authenticates with a username and password from
 the identities file, and a deny-by-default ACL decides what each role may publish and subscribe.
@@ -16,12 +21,22 @@ Options:
   --port N            TCP port, 0 for any free port (default ${BROKER_DEFAULTS.port}; 1883 is usually Mosquitto's)
   --host H            bind address (default ${BROKER_DEFAULTS.host})
   --identities FILE   JSON array of {username, passwordHash, role, kioskId?} (required);
-                      role is kiosk, server, technician or operator; a kiosk's username is its kioskId
+                      role is kiosk, server, technician, operator or test; a kiosk's username is
+                      its kioskId. Reloaded on SIGHUP: new logins use the new file, connections of
+                      removed or changed identities are closed; a bad file keeps the old table.
+  --conformance       conformance mode, for the Eclipse Paho MQTT 3.1.1 interoperability suite
+                      only: identities with role test may log in, publish and receive on
+                      TopicA, TopicA/#, Topic/#, /# and $TopicA/#, subscribe to any filter but
+                      test/nosubscribe, and use keepalive 0. Never use it in production.
   --log-level LEVEL   pino level (default info)
   -h, --help          show this help
 
 hash-password reads one password from stdin (a trailing newline is dropped) and prints its scrypt
 hash for the identities file.
+
+add-identity reads the new identity's password from stdin (a trailing newline is dropped), hashes
+it and adds the identity to FILE (created if absent); remove-identity removes one. Both replace
+the file atomically; send SIGHUP to a running broker to apply the change.
 `;
 
 /** Where the command reads and writes, and what stops it; process streams and signals by default. */
@@ -33,6 +48,34 @@ export interface BrokerCommandIo {
   shutdown?: AbortSignal;
   /** Default: pino to stdout at --log-level. */
   logger?: Logger;
+  /**
+   * Registers what to run when the identities file should be reloaded, and returns how to
+   * unregister it. Default: on every SIGHUP.
+   */
+  onReload?: (reload: () => void) => () => void;
+}
+
+function onSighup(reload: () => void): () => void {
+  const listener = () => reload();
+  process.on('SIGHUP', listener);
+  return () => process.off('SIGHUP', listener);
+}
+
+/**
+ * Reads `file` and makes it the broker's identity table. On any problem (unreadable, not JSON, an
+ * invalid entry) the broker keeps its current table, the error is logged, and this resolves false.
+ */
+export async function reloadIdentities(broker: RunningBroker, file: string, logger: Logger): Promise<boolean> {
+  let table;
+  try {
+    table = await loadIdentities(file);
+  } catch (e) {
+    logger.error({ file, err: e instanceof Error ? e.message : String(e) }, 'identities reload failed; keeping the current identities');
+    return false;
+  }
+  const { identities, disconnected } = broker.replaceIdentities(table);
+  logger.info({ file, identities, disconnected }, 'identities reloaded');
+  return true;
 }
 
 function signalShutdown(): AbortSignal {
@@ -96,7 +139,7 @@ async function runCommand(argv: string[], io: BrokerCommandIo): Promise<number> 
       args: argv,
       options: {
         port: { type: 'string' }, host: { type: 'string' }, identities: { type: 'string' },
-        'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        conformance: { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }));
@@ -120,15 +163,77 @@ async function runCommand(argv: string[], io: BrokerCommandIo): Promise<number> 
     return 2;
   }
   const logger = io.logger ?? pino({ level: values['log-level'] ?? 'info' });
-  const identities = await loadIdentities(values.identities);
+  const identitiesFile = values.identities;
+  const identities = await loadIdentities(identitiesFile);
   const shutdown = io.shutdown ?? signalShutdown();
-  const broker = await startBroker({ port, host: values.host ?? BROKER_DEFAULTS.host, identities, logger });
-  if (!shutdown.aborted) {
-    await new Promise<void>((resolve) => shutdown.addEventListener('abort', () => resolve(), { once: true }));
+  const broker = await startBroker({
+    port, host: values.host ?? BROKER_DEFAULTS.host, identities, logger,
+    ...(values.conformance ? { conformance: PAHO_CONFORMANCE } : {}),
+  });
+  // Reloads run one after another, so a burst of SIGHUPs ends with the file's latest content.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const stopReloads = (io.onReload ?? onSighup)(() => {
+    reloading = reloading.then(() => reloadIdentities(broker, identitiesFile, logger));
+  });
+  try {
+    if (!shutdown.aborted) {
+      await new Promise<void>((resolve) => shutdown.addEventListener('abort', () => resolve(), { once: true }));
+    }
+  } finally {
+    stopReloads();
   }
+  await reloading;
   logger.info('shutting down');
   await broker.close();
   return 0;
+}
+
+async function identityCommand(which: 'add-identity' | 'remove-identity', argv: string[], io: BrokerCommandIo): Promise<number> {
+  const fail = (code: number, message: string, withHelp = false) => {
+    io.stderr.write(`kioskpay broker ${which}: ${message}\n${withHelp ? `\n${HELP}` : ''}`);
+    return code;
+  };
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        identities: { type: 'string' }, username: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        ...(which === 'add-identity' ? { role: { type: 'string' }, 'kiosk-id': { type: 'string' } } : {}),
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    return fail(2, e instanceof Error ? e.message : String(e), true);
+  }
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const file = values.identities;
+  const username = values.username;
+  if (typeof file !== 'string' || file === '') return fail(2, '--identities FILE is required');
+  if (typeof username !== 'string' || username === '') return fail(2, '--username U is required');
+  try {
+    if (which === 'remove-identity') {
+      await removeIdentity(file, username);
+      io.stdout.write(`removed ${username} from ${file}; send SIGHUP to a running broker to apply\n`);
+      return 0;
+    }
+    const role = values.role;
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) return fail(2, `--role must be one of ${ROLES.join(', ')}`);
+    const kioskId = values['kiosk-id'];
+    if (typeof kioskId === 'boolean') return fail(2, '--kiosk-id needs a value');
+    if ((io.stdin as NodeJS.ReadStream).isTTY) io.stderr.write('Type the password, then Enter and Ctrl-D:\n');
+    const password = await readPassword(io.stdin);
+    if (password.length === 0) return fail(2, 'empty password on stdin');
+    await addIdentity(file, { username, password, role: role as Role, kioskId });
+    io.stdout.write(`added ${username} (${role}) to ${file}; send SIGHUP to a running broker to apply\n`);
+    return 0;
+  } catch (e) {
+    // Duplicates, unknown usernames, invalid entries and unreadable files: the file is unchanged.
+    return fail(1, e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** `kioskpay broker ...`; resolves with the exit code. Errors that stop the broker reject (bin/main.ts prints them). */
@@ -140,6 +245,10 @@ export async function brokerCommand(argv: string[], io: Partial<BrokerCommandIo>
     stderr: io.stderr ?? process.stderr,
     ...(io.shutdown ? { shutdown: io.shutdown } : {}),
     ...(io.logger ? { logger: io.logger } : {}),
+    ...(io.onReload ? { onReload: io.onReload } : {}),
   };
-  return first === 'hash-password' ? hashPasswordCommand(rest, full) : runCommand(argv, full);
+  if (first === 'hash-password') return hashPasswordCommand(rest, full);
+  if (first === 'add-identity' || first === 'remove-identity') return identityCommand(first, rest, full);
+  if (first === 'mosquitto-config') return (await import('./mosquitto-config.ts')).mosquittoConfigCommand(rest, full);
+  return runCommand(argv, full);
 }

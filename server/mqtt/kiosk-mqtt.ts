@@ -50,9 +50,15 @@ export async function startKioskMqtt(ctx: ServerContext): Promise<KioskMqtt> {
   client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
   client.on('offline', () => log.warn('broker unreachable; retrying'));
 
-  client.on('message', (topic, payload) => {
+  client.on('message', (topic, payload, packet) => {
     const kioskId = kioskIdOfRequestTopic(topic);
     if (!kioskId) return;
+    // A request kept as retained (Mosquitto's ACL cannot forbid the flag) would be replayed to every
+    // new subscriber; a request is live or nothing.
+    if (packet.retain) {
+      log.warn({ kioskId }, 'retained kiosk request ignored');
+      return;
+    }
     void handleKioskPayload(ctx, kioskId, payload).then(
       (reply) => client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify(reply), { qos: 1 }),
     ).catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk'));

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: Apache-2.0
+// Mosquitto 2 as the broker: its password file, ACL file and mosquitto.conf, generated from the same
+// identity list our embedded broker uses, so kiosks and the server run unchanged against either.
+//
+// Passwords: our identities file stores scrypt hashes, which Mosquitto cannot read, and Mosquitto's
+// PBKDF2 hashes cannot be turned back into passwords. So the generator takes identities WITH their
+// clear-text passwords (IdentityWithPassword): operators keep one source of passwords (a secrets
+// store, a vault export) and generate both the identities file (`kioskpay broker hash-password`)
+// and the Mosquitto files from it. The clear-text file never belongs next to the broker.
+//
+// ACL: broker/acl.ts is the source of truth; mosquittoAclFile() writes its rules per role as
+// Mosquitto `user`/`topic` lines. Mosquitto denies whatever no line grants, like acl.ts. Where
+// Mosquitto's language is coarser than acl.ts, the differences are listed in docs/mosquitto.md.
+import { pbkdf2 as pbkdf2Callback, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { z } from 'zod';
+import { assertUnreachable } from '../shared/assert.ts';
+import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
+import { topics } from '../shared/topics.ts';
+import { TOPIC_BYTES_MAX } from './acl.ts';
+import { BROKER_DEFAULTS } from './broker.ts';
+import { IdentityTable, PASSWORD_BYTES_MAX, type IdentityWithPassword } from './identities.ts';
+
+const pbkdf2 = promisify(pbkdf2Callback);
+
+/**
+ * Mosquitto 2's `$7$` password hash: PBKDF2-HMAC-SHA512, as `mosquitto_passwd` writes it
+ * (checked against mosquitto_passwd 2.0.11: 101 iterations, 12-byte salt, 64-byte hash, standard
+ * base64 with padding).
+ */
+export const MOSQUITTO_PBKDF2 = Object.freeze({ iterations: 101, saltBytes: 12, hashBytes: 64, digest: 'sha512' });
+
+/** Largest MQTT packet Mosquitto accepts: the largest payload plus its topic, packet id and fixed header. */
+export const MOSQUITTO_MAX_PACKET_BYTES = KIOSK_MESSAGE_BYTES_MAX + TOPIC_BYTES_MAX + 1024;
+
+/** Other limits written into mosquitto.conf, each matching the embedded broker where it has one. */
+export const MOSQUITTO_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 1883,
+  /** QoS 1/2 messages in flight to one client at once (Mosquitto's default is 20). */
+  maxInflightMessages: 20,
+  /** QoS 1/2 messages queued for one client beyond those in flight (Mosquitto's default 1000). */
+  maxQueuedMessages: 1000,
+  /** Simultaneous connections (BROKER_DEFAULTS.connectionsMax). */
+  maxConnections: BROKER_DEFAULTS.connectionsMax,
+});
+
+/** A well-formed scrypt hash that verifies nothing: lets IdentityTable validate names and roles without hashing. */
+const PLACEHOLDER_HASH = `scrypt$16384$8$1$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}`;
+
+const passwordSchema = z.string().refine((p) => {
+  const bytes = Buffer.byteLength(p, 'utf8');
+  return bytes > 0 && bytes <= PASSWORD_BYTES_MAX;
+}, `must be 1-${PASSWORD_BYTES_MAX} bytes of UTF-8`);
+
+const identityWithPasswordSchema = z.strictObject({
+  username: z.string(),
+  password: passwordSchema,
+  // Conformance `test` identities exist only for the embedded broker's conformance mode.
+  role: z.enum(['kiosk', 'server', 'technician', 'operator'], { error: 'must be kiosk, server, technician or operator (test identities are for the embedded broker only)' }),
+  kioskId: z.string().optional(),
+});
+
+/**
+ * Validates identities with passwords by the same rules as the identities file (usernames, roles,
+ * a kiosk's username equal to its kioskId, no duplicates); throws an Error naming the first problem.
+ */
+export function parseIdentitiesWithPasswords(json: unknown, source = 'identities with passwords'): IdentityWithPassword[] {
+  const parsed = z.array(identityWithPasswordSchema).safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${source}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`);
+  }
+  // Names, roles, kiosk ids and duplicates: exactly the identities file's rules, from identities.ts.
+  IdentityTable.fromJson(parsed.data.map(({ password: _password, ...rest }) => ({ ...rest, passwordHash: PLACEHOLDER_HASH })), source);
+  return parsed.data as IdentityWithPassword[];
+}
+
+/** `mosquittoPasswordLine` with a given salt: deterministic, for tests against mosquitto_passwd output. */
+export async function mosquittoPasswordLineWithSalt(username: string, password: string, salt: Uint8Array, iterations: number = MOSQUITTO_PBKDF2.iterations): Promise<string> {
+  if (!/^[^:\s]+$/.test(username)) throw new Error(`username ${JSON.stringify(username)} cannot appear in a Mosquitto password file`);
+  if (!passwordSchema.safeParse(password).success) throw new Error(`password must be 1-${PASSWORD_BYTES_MAX} bytes`);
+  if (!(Number.isInteger(iterations) && iterations >= 1)) throw new Error(`iterations must be a positive integer, not ${iterations}`);
+  const hash = await pbkdf2(Buffer.from(password, 'utf8'), salt, iterations, MOSQUITTO_PBKDF2.hashBytes, MOSQUITTO_PBKDF2.digest);
+  return `${username}:$7$${iterations}$${Buffer.from(salt).toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** One line of a Mosquitto 2 password file (no newline): `username:$7$101$<salt b64>$<hash b64>`, fresh random salt. */
+export function mosquittoPasswordLine(username: string, password: string): Promise<string> {
+  return mosquittoPasswordLineWithSalt(username, password, randomBytes(MOSQUITTO_PBKDF2.saltBytes));
+}
+
+/** A whole password file, one line per identity, in the given order. */
+export async function mosquittoPasswordFile(identities: readonly IdentityWithPassword[]): Promise<string> {
+  const checked = parseIdentitiesWithPasswords(identities);
+  const lines = await Promise.all(checked.map((id) => mosquittoPasswordLine(id.username, id.password)));
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+/**
+ * A per-kiosk topic with the kiosk id level as MQTT's '+' (topics.ts refuses '+' as a kiosk id, on
+ * purpose): `kp/v1/kiosk/+/res` from topics.kioskReplies. Checked against topics.allKioskRequests.
+ */
+function forAnyKiosk(topicOf: (kioskId: string) => string): string {
+  const levels = topicOf('k').split('/');
+  levels[levels.length - 2] = '+';
+  return levels.join('/');
+}
+if (forAnyKiosk(topics.kioskRequests) !== topics.allKioskRequests) throw new Error('topic layout changed: update broker/mosquitto-config.ts');
+
+/**
+ * Mosquitto ACL lines per role, mirroring canPublish/canSubscribe in broker/acl.ts. `write` grants
+ * publishing; `read` grants receiving. Mosquitto 2's acl_file never refuses a SUBSCRIBE (SUBACK
+ * grants any filter, even `#`): it checks `read` for every message it would deliver, by the
+ * message's topic, so a filter wider than the grants receives only what they allow.
+ */
+function aclLines(id: IdentityWithPassword): string[] {
+  const broadcasts = [topics.issuerKeys, topics.revocations];
+  switch (id.role) {
+    case 'kiosk':
+      return [
+        `topic write ${topics.kioskRequests(id.kioskId)}`,
+        `topic read ${topics.kioskReplies(id.kioskId)}`,
+        ...broadcasts.map((t) => `topic read ${t}`),
+      ];
+    case 'server':
+      return [
+        // Also covers `$share/GROUP/kp/v1/kiosk/+/req` (server config mqttShareGroup): Mosquitto
+        // checks each delivered message by its topic, not the subscription's filter.
+        `topic read ${topics.allKioskRequests}`,
+        `topic write ${forAnyKiosk(topics.kioskReplies)}`,
+        ...broadcasts.map((t) => `topic readwrite ${t}`),
+      ];
+    case 'technician':
+    case 'operator':
+      return broadcasts.map((t) => `topic read ${t}`);
+    default: {
+      // Exhaustive over roles; the identity itself is never printed (it holds a password).
+      const unknown: never = id;
+      return assertUnreachable((unknown as { role: never }).role);
+    }
+  }
+}
+
+/**
+ * The ACL file for Mosquitto's `acl_file`: one `user` block per identity, deny by default. Kiosks
+ * get explicit blocks rather than a `pattern ... %u` line, so the file grants exactly what the
+ * identity list names (a `pattern` line would apply to every user, staff included).
+ */
+export function mosquittoAclFile(identities: readonly IdentityWithPassword[]): string {
+  const checked = parseIdentitiesWithPasswords(identities);
+  const out = [
+    '# Generated by `kioskpay broker mosquitto-config` from the identity list; mirrors broker/acl.ts.',
+    '# Deny by default: a client may publish or subscribe only where a line below grants it.',
+    '# No lines before the first `user`: anonymous clients get nothing (and allow_anonymous is false).',
+    '',
+  ];
+  for (const id of checked) {
+    out.push(`# role ${id.role}`, `user ${id.username}`, ...aclLines(id), '');
+  }
+  return out.join('\n');
+}
+
+export interface MosquittoConfOptions {
+  port: number;
+  /** Absolute path of the password file. */
+  passwordFile: string;
+  /** Absolute path of the ACL file. */
+  aclFile: string;
+  /** Where Mosquitto keeps retained messages and sessions across restarts; none: in memory only. */
+  persistenceDir?: string;
+  /** Bind address; default 127.0.0.1. */
+  host?: string;
+  /**
+   * Mosquitto's `user`: started as root, it switches to this user (default `mosquitto`) BEFORE
+   * reading the password and ACL files, which that user must be able to read. No effect when
+   * Mosquitto is not started as root.
+   */
+  user?: string;
+}
+
+function confPath(p: string, what: string): string {
+  if (/[\r\n]/.test(p) || p.trim() !== p || p.length === 0) throw new Error(`${what} ${JSON.stringify(p)} cannot be written into mosquitto.conf`);
+  return p;
+}
+
+function confWord(w: string, what: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(w)) throw new Error(`${what} ${JSON.stringify(w)} is not a plain name`);
+  return w;
+}
+
+/** mosquitto.conf for one plain-TCP listener with our identities and ACL (Mosquitto 2.0 or later). */
+export function mosquittoConf(o: MosquittoConfOptions): string {
+  if (!(Number.isInteger(o.port) && o.port >= 1 && o.port <= 65_535)) throw new Error(`port must be 1..65535, not ${o.port}`);
+  const host = o.host ?? MOSQUITTO_DEFAULTS.host;
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new Error(`host ${JSON.stringify(host)} is not an address`);
+  const d = MOSQUITTO_DEFAULTS;
+  const lines = [
+    '# Generated by `kioskpay broker mosquitto-config`. See docs/mosquitto.md.',
+    '# One set of security settings for every listener.',
+    'per_listener_settings false',
+    ...(o.user !== undefined ? [`user ${confWord(o.user, 'user')}`] : []),
+    `listener ${o.port} ${host}`,
+    '# MQTT 3.1.1 clients authenticate; nobody connects without an identity.',
+    'allow_anonymous false',
+    `password_file ${confPath(o.passwordFile, 'password file')}`,
+    `acl_file ${confPath(o.aclFile, 'acl file')}`,
+    '# Nagle costs 40-90 ms per request/reply round trip on loopback (docs pitfalls).',
+    'set_tcp_nodelay true',
+    `# Largest kiosk message (${KIOSK_MESSAGE_BYTES_MAX} bytes) plus topic and headers; larger packets close the connection.`,
+    `max_packet_size ${MOSQUITTO_MAX_PACKET_BYTES}`,
+    `max_inflight_messages ${d.maxInflightMessages}`,
+    `max_queued_messages ${d.maxQueuedMessages}`,
+    `max_connections ${d.maxConnections}`,
+    '# Server replicas share kiosk requests with $share/GROUP/kp/v1/kiosk/+/req (server config mqttShareGroup).',
+    '# The retained issuer keys and revocation list are re-published by the server on every connect.',
+  ];
+  if (o.persistenceDir !== undefined) {
+    const dir = confPath(o.persistenceDir, 'persistence directory');
+    lines.push('persistence true', `persistence_location ${dir.endsWith('/') ? dir : `${dir}/`}`);
+  } else {
+    lines.push('persistence false');
+  }
+  lines.push('log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', 'connection_messages true', '');
+  return lines.join('\n');
+}
+
+const HELP = `Usage: kioskpay broker mosquitto-config --identities-with-passwords FILE --out DIR [options]
+
+Writes Mosquitto 2 files for the same identities the embedded broker uses:
+  DIR/passwd          password_file (PBKDF2-SHA512, as mosquitto_passwd writes it), mode 0600
+  DIR/acl             acl_file mirroring kioskpay's deny-by-default ACL
+  DIR/mosquitto.conf  a config using both; run it with: mosquitto -c DIR/mosquitto.conf
+
+Options:
+  --identities-with-passwords FILE
+                      JSON array of {username, password, role, kioskId?}: the identities file's
+                      entries with clear-text passwords instead of hashes. Generate the identities
+                      file (kioskpay broker hash-password) from the same passwords.
+  --out DIR           output directory (created if missing; existing files are replaced)
+  --port N            listener port (default ${MOSQUITTO_DEFAULTS.port})
+  --host H            listener address (default ${MOSQUITTO_DEFAULTS.host})
+  --persistence-dir D keep retained messages in D across restarts (default: in memory)
+  --user U            user Mosquitto switches to when started as root (default: Mosquitto's,
+                      \`mosquitto\`); it must be able to read passwd and acl
+  -h, --help          show this help
+
+See docs/mosquitto.md.
+`;
+
+/** Where the command writes its messages; process streams by default. */
+export interface MosquittoConfigIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** `kioskpay broker mosquitto-config ...`; resolves with the exit code (0 ok, 1 bad input file, 2 usage). */
+export async function mosquittoConfigCommand(argv: string[], io: Partial<MosquittoConfigIo> = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const fail = (code: number, message: string) => {
+    stderr.write(`kioskpay broker mosquitto-config: ${message}\n`);
+    return code;
+  };
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'identities-with-passwords': { type: 'string' }, out: { type: 'string' }, port: { type: 'string' },
+        host: { type: 'string' }, 'persistence-dir': { type: 'string' }, user: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    return fail(2, `${e instanceof Error ? e.message : String(e)}\n\n${HELP}`);
+  }
+  if (values.help) {
+    stdout.write(HELP);
+    return 0;
+  }
+  const source = values['identities-with-passwords'];
+  if (!source) return fail(2, '--identities-with-passwords FILE is required');
+  if (!values.out) return fail(2, '--out DIR is required');
+  const portText = values.port ?? String(MOSQUITTO_DEFAULTS.port);
+  const port = /^[0-9]{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 1 && port <= 65_535)) return fail(2, `--port must be 1..65535, not ${JSON.stringify(portText)}`);
+
+  let identities: IdentityWithPassword[];
+  try {
+    const text = await readFile(source, 'utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${source}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    }
+    identities = parseIdentitiesWithPasswords(json, source);
+  } catch (e) {
+    return fail(1, e instanceof Error ? e.message : String(e));
+  }
+
+  const out = resolve(values.out);
+  const passwordFile = resolve(out, 'passwd');
+  const aclFile = resolve(out, 'acl');
+  const confFile = resolve(out, 'mosquitto.conf');
+  let conf: string;
+  try {
+    conf = mosquittoConf({
+      port, passwordFile, aclFile,
+      ...(values.host !== undefined ? { host: values.host } : {}),
+      ...(values.user !== undefined ? { user: values.user } : {}),
+      ...(values['persistence-dir'] !== undefined ? { persistenceDir: resolve(values['persistence-dir']) } : {}),
+    });
+  } catch (e) {
+    return fail(2, e instanceof Error ? e.message : String(e));
+  }
+  const acl = mosquittoAclFile(identities);
+  const passwd = await mosquittoPasswordFile(identities);
+  await mkdir(out, { recursive: true });
+  // A fresh 0600 file renamed over the old one: the hashes are never readable by others, even briefly.
+  const tmp = `${passwordFile}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, passwd, { mode: 0o600, flag: 'wx' });
+  await rename(tmp, passwordFile);
+  await writeFile(aclFile, acl, { mode: 0o644 });
+  await writeFile(confFile, conf, { mode: 0o644 });
+  stdout.write(`wrote ${passwordFile} (${identities.length} identities), ${aclFile}, ${confFile}\nrun: mosquitto -c ${confFile}\n`);
+  return 0;
+}
