@@ -136,6 +136,9 @@ export type IssuerKeysMessage = z.infer<typeof issuerKeysMessage>;
  * Revocation list. `body` is the JSON text that was signed (so nobody has to canonicalise JSON);
  * `sig` is the issuer's Ed25519 signature over "kioskpay/revocations/v1\0" + body, base64url.
  */
+/** Domain-separation prefix of the revocation list signature. */
+export const REVOCATIONS_SIGNING_PREFIX = 'kioskpay/revocations/v1\0';
+
 export const revocationsMessage = z.strictObject({
   v, type: z.literal('revocations'),
   keyId: z.int().min(0).max(255),
