@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// The basket: the items chosen so far, in one currency, with a total in integer minor units.
+// Each scan is one item (scanning a product twice buys two), so the total is a plain sum with
+// shared/money.ts helpers: no multiplication, no floats, and an overflow past MONEY_MAX is refused.
+import { addMinor, isValidAmount, money, type Currency, type Money } from '../../../shared/money.ts';
+import type { CatalogItem } from './catalog.ts';
+
+export interface BasketItem {
+  readonly gtin: string;
+  readonly name: string;
+  readonly price: Money;
+  readonly slot?: number;
+}
+
+export interface Basket {
+  readonly currency: Currency;
+  readonly items: readonly BasketItem[];
+  /** Sum of the item prices, integer minor units. */
+  readonly total: Money;
+}
+
+export type AddItemResult = { ok: true; basket: Basket } | { ok: false; reason: 'basket-full' | 'currency-mismatch' | 'total-too-large' };
+
+export function emptyBasket(currency: Currency): Basket {
+  return { currency, items: [], total: money(0, currency) };
+}
+
+function toBasketItem(item: CatalogItem): BasketItem {
+  const base = { gtin: item.gtin, name: item.name, price: money(item.price.value, item.price.currency) };
+  return item.slot === undefined ? base : { ...base, slot: item.slot };
+}
+
+/** A new basket with the item added, or why not. The input basket is never changed. */
+export function addItem(basket: Basket, item: CatalogItem, itemsMax: number): AddItemResult {
+  if (basket.items.length >= itemsMax) return { ok: false, reason: 'basket-full' };
+  if (item.price.currency !== basket.currency) return { ok: false, reason: 'currency-mismatch' };
+  const sum = addMinor(basket.total.value, item.price.value);
+  if (!isValidAmount(sum)) return { ok: false, reason: 'total-too-large' };
+  return { ok: true, basket: { currency: basket.currency, items: [...basket.items, toBasketItem(item)], total: money(sum, basket.currency) } };
+}
+
+/** A one-item basket (vending: the selection replaces whatever was chosen before). */
+export function singleItemBasket(item: CatalogItem): Basket {
+  return { currency: item.price.currency, items: [toBasketItem(item)], total: money(item.price.value, item.price.currency) };
+}

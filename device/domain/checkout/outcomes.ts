@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+// The entries into states that several transitions share: going idle, asking for a code, starting
+// an authorisation, approving, declining. Each returns the new state and the effects of entering it.
+import { assert } from '../../../shared/assert.ts';
+import type { DecodedCode } from '../../../shared/codes/decode.ts';
+import { ERRORS, type ErrorCode } from '../../../shared/errors.ts';
+import type { Basket } from './basket.ts';
+import { relayOnMs } from './config.ts';
+import type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, Transition } from './types.ts';
+
+export type AuthorisingState = Extract<CheckoutState, { name: 'authorising' }>;
+
+/** The fields every state carries over. */
+export function common(s: CheckoutState): { uplinkOnline: boolean; pendingFault: CheckoutState['pendingFault'] } {
+  return { uplinkOnline: s.uplinkOnline, pendingFault: s.pendingFault };
+}
+
+export function log(level: 'info' | 'warn' | 'error', event: string, detail?: Record<string, string | number | boolean>): CheckoutEffect {
+  return detail === undefined ? { type: 'log', level, event } : { type: 'log', level, event, detail };
+}
+
+/** No transition; optional effects (hints, logs). */
+export function stay(state: CheckoutState, ...effects: CheckoutEffect[]): Transition {
+  return { state, effects };
+}
+
+/** An event that belongs to an attempt no longer in flight (late answers, stray results): logged, ignored. */
+export function stale(state: CheckoutState, event: CheckoutEvent): Transition {
+  const txId = 'txId' in event ? event.txId : '';
+  return stay(state, log('info', 'stale-event', { event: event.type, txId, state: state.name }));
+}
+
+/** Back to idle, or into a fault that was reported while a payment was in flight. */
+export function enterIdle(s: CheckoutState, ctx: CheckoutContext, ...effects: CheckoutEffect[]): Transition {
+  if (s.pendingFault !== undefined) {
+    const fault = s.pendingFault;
+    return { state: { uplinkOnline: s.uplinkOnline, name: 'fault', fault }, effects: [...effects, { type: 'show', screen: { name: 'fault', fault } }] };
+  }
+  return { state: { uplinkOnline: s.uplinkOnline, name: 'idle' }, effects: [...effects, { type: 'show', screen: { name: 'idle', mode: ctx.mode } }] };
+}
+
+export function enterBasket(s: CheckoutState, basket: Basket, now: number, ctx: CheckoutContext): Transition {
+  return {
+    state: { ...common(s), name: 'basket', basket, deadlineMs: now + ctx.config.basketIdleMs },
+    effects: [{ type: 'show', screen: { name: 'basket', basket } }],
+  };
+}
+
+export function enterAwaitingCode(s: CheckoutState, basket: Basket, declines: number, now: number, ctx: CheckoutContext): Transition {
+  return {
+    state: { ...common(s), name: 'awaitingCode', basket, declines, deadlineMs: now + ctx.config.codeWaitMs },
+    effects: [{ type: 'show', screen: { name: 'awaitingCode', basket } }],
+  };
+}
+
+/**
+ * A payment code was presented for `basket`. Online: mint a txId and send `pay`. Uplink down: an
+ * offline QR code goes to the local pre-check under a new txId; any other code cannot be checked
+ * here and is declined at once, with no txId (nothing is sent, so nothing needs voiding).
+ */
+export function startAuthorisation(s: CheckoutState, basket: Basket, declines: number, code: DecodedCode, now: number, ctx: CheckoutContext): Transition {
+  assert(basket.items.length > 0 && basket.total.value > 0, 'an authorisation needs a non-empty basket');
+  if (!s.uplinkOnline && code.kind !== 'offline-qr') return enterDeclined(s, basket, declines, 'OFFLINE_FORM_REQUIRED', now, ctx);
+  const txId = ctx.nextTxId();
+  const attempt = { txId, code: code.text, codeKind: code.kind, amount: basket.total };
+  const online = s.uplinkOnline;
+  const state: AuthorisingState = {
+    ...common(s), name: 'authorising', basket, declines, attempt, cancelled: false, tries: 1,
+    step: online ? 'paying' : 'prechecking',
+    deadlineMs: now + (online ? ctx.config.payAnswerMs : ctx.config.precheckMs),
+  };
+  const request: CheckoutEffect = online
+    ? { type: 'sendPay', txId, code: code.text, amount: basket.total }
+    : { type: 'precheckOffline', txId, code: code.text, amount: basket.total };
+  return {
+    state,
+    effects: [
+      { type: 'show', screen: { name: 'authorising', total: basket.total, offline: !online } },
+      request,
+      log('info', 'authorisation-started', { txId, codeKind: code.kind, amount: basket.total.value, currency: basket.total.currency, online }),
+    ],
+  };
+}
+
+/** Money is taken (online approval, or offline payment safely in the outbox). */
+export function enterApproved(s: AuthorisingState, now: number, ctx: CheckoutContext): Transition {
+  const { txId, amount } = s.attempt;
+  const approvedLog = log('info', 'approved', { txId, amount: amount.value, currency: amount.currency });
+  if (ctx.mode === 'vending') {
+    const item = s.basket.items[0];
+    assert(s.basket.items.length === 1 && item?.slot !== undefined, 'a vending basket holds exactly one item with a slot');
+    return {
+      state: { ...common(s), name: 'dispensing', txId, slot: item.slot, total: amount, deadlineMs: now + ctx.config.dispenseMs },
+      effects: [
+        { type: 'show', screen: { name: 'dispensing', slot: item.slot } },
+        { type: 'beep', pattern: 'accept' },
+        { type: 'pulseRelay', slot: item.slot, onMs: relayOnMs(ctx.config) },
+        approvedLog,
+      ],
+    };
+  }
+  return {
+    state: { ...common(s), name: 'approved', txId, total: amount, deadlineMs: now + ctx.config.resultShowMs },
+    effects: [{ type: 'show', screen: { name: 'approved', total: amount } }, { type: 'beep', pattern: 'accept' }, approvedLog],
+  };
+}
+
+/** Shows why, in the shopper's words, then (on timeout) offers a retry under a new txId. */
+export function enterDeclined(s: CheckoutState, basket: Basket, declines: number, reason: ErrorCode, now: number, ctx: CheckoutContext, ...effects: CheckoutEffect[]): Transition {
+  const txId = s.name === 'authorising' ? s.attempt.txId : '';
+  return {
+    state: { ...common(s), name: 'declined', basket, declines: declines + 1, reason, deadlineMs: now + ctx.config.declineShowMs },
+    effects: [
+      ...effects,
+      { type: 'show', screen: { name: 'declined', reason, text: ERRORS[reason].shopper } },
+      { type: 'beep', pattern: 'decline' },
+      log('info', 'declined', { txId, reason }),
+    ],
+  };
+}
