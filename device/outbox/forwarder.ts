@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+// Forwards the outbox to the server once the uplink is back (docs/protocol.md 3.6, flows.md 3.4).
+//
+// - Entries go in `settle` batches of at most SETTLE_ITEMS_MAX, oldest first, each entry at most
+//   once per run (an entry the server did not answer waits for the next run).
+// - An entry is acknowledged (removed) only after a settle.result item names its txId: settled and
+//   declined are both final. Declines are returned for the operator, never dropped silently.
+// - A timeout, an offline uplink or an error reply stops the run; what was not answered stays stored.
+//   The next run resends the same txIds ([PROTO-SETTLE-1]: the server is idempotent), including
+//   after a crash between the server's answer and our acknowledge. No new txId is ever made here.
+import { assert } from '../../shared/assert.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import {
+  SETTLE_ITEMS_MAX, type ErrorReply, type SettleItemResult, type SettleRequest, type SettleResult,
+} from '../../shared/kiosk-messages.ts';
+import type { Money } from '../../shared/money.ts';
+import type { OutboxEntry, OutboxStore } from './outbox-store.ts';
+
+/**
+ * The part of the uplink the forwarder needs (MqttUplink fits). Rejects with errors named
+ * 'UplinkTimeoutError', 'UplinkOfflineError' or 'UplinkClosedError' as MqttUplink documents.
+ */
+export interface SettleUplink {
+  request(req: SettleRequest): Promise<SettleResult | ErrorReply>;
+}
+
+export interface ForwardOptions {
+  /** Fresh correlation ids for requests (never used as txIds). */
+  nextId: () => string;
+  /** Items per batch, 1..SETTLE_ITEMS_MAX; default SETTLE_ITEMS_MAX. */
+  batchItemsMax?: number;
+  /** Batches per run at most; then the run stops with 'batch-limit'. Default 50 (5,000 items). */
+  batchesMax?: number;
+  /** Called after each answered batch, for the kiosk screen and telemetry. */
+  onProgress?: (p: ForwardProgress) => void;
+}
+
+export interface ForwardProgress {
+  batches: number;
+  settled: number;
+  declined: number;
+  /** Entries still stored. */
+  remaining: number;
+}
+
+/** A payment the server refused at settlement: the operator's to follow up. No code text. */
+export interface DeclinedPayment {
+  txId: string;
+  amount: Money;
+  capturedAt: number;
+  credentialId: string;
+  counter: number;
+  reason: ErrorCode | undefined;
+}
+
+/**
+ * How a run ended:
+ * - 'drained': the outbox is empty;
+ * - 'unanswered': every stored entry was sent, but some got no result item (they stay stored);
+ * - 'timeout' | 'offline' | 'closed': the uplink failed; unanswered entries stay stored;
+ * - 'server-error': the server answered with an error reply (in `error`);
+ * - 'batch-limit': batchesMax reached with entries left.
+ */
+export type ForwardEnd = 'drained' | 'unanswered' | 'timeout' | 'offline' | 'closed' | 'server-error' | 'batch-limit';
+
+export interface ForwardReport {
+  end: ForwardEnd;
+  error?: { code: ErrorCode; message: string };
+  batches: number;
+  settled: Array<{ txId: string; paymentId: string | undefined }>;
+  declined: DeclinedPayment[];
+  /** Sent in this run without a result item: still stored. */
+  unanswered: string[];
+  /** Result items naming a txId that was not in the batch: ignored, never acknowledged. */
+  ignoredResults: string[];
+  remaining: number;
+}
+
+const UPLINK_ENDS: Record<string, ForwardEnd> = {
+  UplinkTimeoutError: 'timeout',
+  UplinkOfflineError: 'offline',
+  UplinkClosedError: 'closed',
+};
+
+export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o: ForwardOptions): Promise<ForwardReport> {
+  const batchItemsMax = o.batchItemsMax ?? SETTLE_ITEMS_MAX;
+  const batchesMax = o.batchesMax ?? 50;
+  assert(Number.isSafeInteger(batchItemsMax) && batchItemsMax >= 1 && batchItemsMax <= SETTLE_ITEMS_MAX, `batchItemsMax must be 1..${SETTLE_ITEMS_MAX}`);
+  assert(Number.isSafeInteger(batchesMax) && batchesMax >= 1, 'batchesMax must be a positive integer');
+
+  const report: ForwardReport = { end: 'drained', batches: 0, settled: [], declined: [], unanswered: [], ignoredResults: [], remaining: 0 };
+  const sent = new Set<string>();
+  const finish = (end: ForwardEnd): ForwardReport => {
+    report.end = end;
+    report.remaining = store.list().length;
+    return report;
+  };
+
+  for (;;) {
+    const batch = store.list().filter((e) => !sent.has(e.txId)).slice(0, batchItemsMax);
+    if (batch.length === 0) return finish(store.list().length === 0 ? 'drained' : 'unanswered');
+    if (report.batches >= batchesMax) return finish('batch-limit');
+
+    let reply: SettleResult | ErrorReply;
+    try {
+      reply = await uplink.request({ v: 1, type: 'settle', id: o.nextId(), items: batch.map(settleItemOf) });
+    } catch (e) {
+      const end = e instanceof Error ? UPLINK_ENDS[e.name] : undefined;
+      if (end === undefined) throw e;
+      return finish(end);
+    }
+    report.batches++;
+    for (const e of batch) sent.add(e.txId);
+    if (reply.type === 'error') {
+      report.error = { code: reply.code, message: reply.message };
+      return finish('server-error');
+    }
+    await applyResult(store, batch, reply.items, report);
+    o.onProgress?.({ batches: report.batches, settled: report.settled.length, declined: report.declined.length, remaining: store.list().length });
+  }
+}
+
+function settleItemOf(e: OutboxEntry) {
+  return { txId: e.txId, code: e.code, amount: { value: e.amount.value, currency: e.amount.currency }, capturedAt: e.capturedAt };
+}
+
+/** Acknowledges exactly the batch entries that have a result item, then records them in the report. */
+async function applyResult(store: OutboxStore, batch: readonly OutboxEntry[], items: readonly SettleItemResult[], report: ForwardReport): Promise<void> {
+  const byTxId = new Map(batch.map((e) => [e.txId, e]));
+  const answered = new Map<string, SettleItemResult>();
+  for (const item of items) {
+    if (!byTxId.has(item.txId)) report.ignoredResults.push(item.txId);
+    // A repeated item answers nothing new: the first one counts.
+    else if (!answered.has(item.txId)) answered.set(item.txId, item);
+  }
+  // Durable removal first: if we crash here, the next run resends and the server answers the same.
+  await store.acknowledge([...answered.keys()]);
+  for (const e of batch) {
+    const item = answered.get(e.txId);
+    if (!item) report.unanswered.push(e.txId);
+    else if (item.status === 'settled') report.settled.push({ txId: e.txId, paymentId: item.paymentId });
+    else report.declined.push({ txId: e.txId, amount: e.amount, capturedAt: e.capturedAt, credentialId: e.credentialId, counter: e.counter, reason: item.reason });
+  }
+}
