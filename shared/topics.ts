@@ -3,8 +3,13 @@
 // Layout (protocol version 1):
 //   kp/v1/kiosk/{kioskId}/req      kiosk -> server   requests (QoS 1)
 //   kp/v1/kiosk/{kioskId}/res      server -> kiosk   replies (QoS 1)
+//   kp/v1/kiosk/{kioskId}/status   kiosk, retained   telemetry; its last will says offline
+//   kp/v1/kiosk/{kioskId}/events   kiosk -> all      payments, forwarding progress, faults (QoS 1)
+//   kp/v1/kiosk/{kioskId}/cmd      tech/server -> k  technician commands (QoS 1, never retained)
+//   kp/v1/kiosk/{kioskId}/ack      kiosk -> tech     command acknowledgements and progress (QoS 1)
 //   kp/v1/server/keys              server, retained  issuer public keys
 //   kp/v1/server/revocations       server, retained  signed revocation list
+//   kp/v1/server/catalog           server, retained  product catalog
 
 export const TOPIC_ROOT = 'kp/v1';
 const KIOSK_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -22,15 +27,35 @@ function kiosk(kioskId: string, leaf: string): string {
 export const topics = {
   kioskRequests: (kioskId: string) => kiosk(kioskId, 'req'),
   kioskReplies: (kioskId: string) => kiosk(kioskId, 'res'),
+  kioskStatus: (kioskId: string) => kiosk(kioskId, 'status'),
+  kioskEvents: (kioskId: string) => kiosk(kioskId, 'events'),
+  kioskCommands: (kioskId: string) => kiosk(kioskId, 'cmd'),
+  kioskAcks: (kioskId: string) => kiosk(kioskId, 'ack'),
   /** What the server subscribes to: every kiosk's requests. */
   allKioskRequests: `${TOPIC_ROOT}/kiosk/+/req`,
+  allKioskStatus: `${TOPIC_ROOT}/kiosk/+/status`,
+  allKioskEvents: `${TOPIC_ROOT}/kiosk/+/events`,
+  allKioskCommands: `${TOPIC_ROOT}/kiosk/+/cmd`,
+  allKioskAcks: `${TOPIC_ROOT}/kiosk/+/ack`,
   issuerKeys: `${TOPIC_ROOT}/server/keys`,
   revocations: `${TOPIC_ROOT}/server/revocations`,
+  catalog: `${TOPIC_ROOT}/server/catalog`,
 } as const;
+
+/** The leaves under a kiosk's topic, in the order of the layout above. */
+export type KioskTopicLeaf = 'req' | 'res' | 'status' | 'events' | 'cmd' | 'ack';
+const KIOSK_LEAVES: ReadonlySet<string> = new Set<KioskTopicLeaf>(['req', 'res', 'status', 'events', 'cmd', 'ack']);
+
+/** Splits `kp/v1/kiosk/{id}/{leaf}` into its kiosk id and leaf, or undefined for any other topic. */
+export function parseKioskTopic(topic: string): { kioskId: string; leaf: KioskTopicLeaf } | undefined {
+  const parts = topic.split('/');
+  if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[2] !== 'kiosk') return undefined;
+  const [, , , kioskId, leaf] = parts;
+  return isKioskId(kioskId) && KIOSK_LEAVES.has(leaf!) ? { kioskId, leaf: leaf as KioskTopicLeaf } : undefined;
+}
 
 /** The kiosk id in a request topic, or undefined when the topic is not a kiosk request topic. */
 export function kioskIdOfRequestTopic(topic: string): string | undefined {
-  const parts = topic.split('/');
-  if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[2] !== 'kiosk' || parts[4] !== 'req') return undefined;
-  return isKioskId(parts[3]) ? parts[3] : undefined;
+  const parsed = parseKioskTopic(topic);
+  return parsed?.leaf === 'req' ? parsed.kioskId : undefined;
 }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MONEY_MAX } from '../../../shared/money.ts';
 import { addItem, emptyBasket, singleItemBasket, type Basket } from './basket.ts';
-import type { CatalogItem } from './catalog.ts';
+import type { CatalogItem } from '../../../shared/catalog/catalog.ts';
 
 const item = (value: number, currency: 'JPY' | 'USD' = 'JPY', slot?: number): CatalogItem =>
   ({ gtin: '4901234567894', name: 'Item', price: { value, currency }, ...(slot === undefined ? {} : { slot }) });

@@ -3,7 +3,7 @@
 // Each scan is one item (scanning a product twice buys two), so the total is a plain sum with
 // shared/money.ts helpers: no multiplication, no floats, and an overflow past MONEY_MAX is refused.
 import { addMinor, isValidAmount, money, type Currency, type Money } from '../../../shared/money.ts';
-import type { CatalogItem } from './catalog.ts';
+import type { CatalogItem } from '../../../shared/catalog/catalog.ts';
 
 export interface BasketItem {
   readonly gtin: string;

@@ -3,7 +3,7 @@
 // or UPC-A), or neither. Payment codes are tried first; the two cannot collide, because every
 // payment code is 20 digits or starts with "KP", and a product code is 12 or 13 digits.
 import { decodeCode, type DecodedCode } from '../../../shared/codes/decode.ts';
-import { parseEan13 } from './ean13.ts';
+import { parseEan13 } from '../../../shared/catalog/ean13.ts';
 
 export type ScanClass =
   | { kind: 'payment'; code: DecodedCode }

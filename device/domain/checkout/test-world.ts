@@ -4,7 +4,7 @@
 import { ManualClock } from '../../../shared/clock.ts';
 import { luhnCheckDigit } from '../../../shared/codes/luhn.ts';
 import { fixture } from '../../../shared/codes/test-fixtures.ts';
-import { parseCatalog, type Catalog } from './catalog.ts';
+import { parseCatalog, type Catalog } from '../../../shared/catalog/catalog.ts';
 import { makeCheckoutConfig, type CheckoutConfig } from './config.ts';
 import { initialCheckoutState, reduce } from './machine.ts';
 import type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutMode, CheckoutState } from './types.ts';

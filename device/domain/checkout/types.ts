@@ -8,7 +8,7 @@ import type { TxStatus } from '../../../shared/kiosk-messages.ts';
 import type { Money } from '../../../shared/money.ts';
 import type { DecodedCode } from '../../../shared/codes/decode.ts';
 import type { Basket } from './basket.ts';
-import type { Catalog } from './catalog.ts';
+import type { Catalog } from '../../../shared/catalog/catalog.ts';
 import type { CheckoutConfig } from './config.ts';
 
 export type CheckoutMode = 'self-checkout' | 'vending';

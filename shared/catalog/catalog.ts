@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // The product catalog: published by the server as a retained MQTT message and cached by the kiosk.
-// The schema is written in the style of shared/kiosk-messages.ts (`v`, `type`, strict objects) so
-// that it can move to shared/ unchanged; until then it lives here. The kiosk never trusts a catalog
-// it did not validate: parseCatalog checks every field, the GTIN check digits, that every price is
-// in the catalog's currency, and that GTINs and slots are unique.
+// The schema follows shared/kiosk-messages.ts (`v`, `type`, strict objects). The kiosk never
+// trusts a catalog it did not validate: parseCatalog checks every field, the GTIN check digits,
+// that every price is in the catalog's currency, and that GTINs and slots are unique.
 import { z } from 'zod';
-import type { Currency } from '../../../shared/money.ts';
-import { amountSchema, currencySchema } from '../../../shared/schemas.ts';
+import type { Currency } from '../money.ts';
+import { amountSchema, currencySchema } from '../schemas.ts';
 import { isValidGtin13 } from './ean13.ts';
 
 /** Most items one catalog may hold; a larger one is refused whole. */

@@ -6,7 +6,7 @@
 // they would need their own catalog keys, and no product in our catalogs uses them yet.
 //
 // Scanners end a scan with CR/LF; surrounding spaces, tabs, CR and LF are removed, nothing else.
-import { assert } from '../../../shared/assert.ts';
+import { assert } from '../assert.ts';
 
 /** Longest text looked at; anything longer is refused before any parsing (a limit on everything). */
 export const PRODUCT_CODE_TEXT_MAX = 32;
