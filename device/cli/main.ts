@@ -11,7 +11,9 @@ import { ERRORS, isErrorCode } from '../../shared/errors.ts';
 import { MqttUplink } from '../uplink/mqtt-uplink.ts';
 import { payOnline, voidTx, type OnlineOutcome } from '../domain/online-payment.ts';
 
-const HELP = `Usage: kioskpay kiosk <pay|status|void|time> [options]
+const HELP = `Usage: kioskpay kiosk <run|pay|status|void|time> [options]
+
+  [run] --config kiosk.json [--sim]                      run the kiosk (see kioskpay kiosk run --help)
 
   pay --code TEXT --amount N [--currency JPY] [--tx ID]   pay with a scanned code (online)
   status --tx ID                                         what became of a transaction
@@ -30,6 +32,10 @@ Connection (a file written by 'kioskpay up' holds all of them):
 interface Conn { url: string; kioskId: string; username: string; password: string }
 
 export async function kioskCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'run') return (await import('./run.ts')).runCommand(argv.slice(1));
+  // `kioskpay kiosk --config kiosk.json [--sim]` with no subcommand runs the kiosk too.
+  const sub0 = argv.find((a) => !a.startsWith('-') && ['pay', 'status', 'void', 'time'].includes(a));
+  if (sub0 === undefined && argv.some((a) => a === '--config' || a.startsWith('--config='))) return (await import('./run.ts')).runCommand(argv);
   let parsed;
   try {
     parsed = parseArgs({

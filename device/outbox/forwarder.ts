@@ -33,6 +33,11 @@ export interface ForwardOptions {
   batchesMax?: number;
   /** Called after each answered batch, for the kiosk screen and telemetry. */
   onProgress?: (p: ForwardProgress) => void;
+  /**
+   * Called with a batch's declines BEFORE they leave the outbox, so the kiosk can keep them durably
+   * for review; if it rejects, nothing of the batch is acknowledged and the run stops (rejects).
+   */
+  keepDeclined?: (declined: readonly DeclinedPayment[]) => Promise<void>;
 }
 
 export interface ForwardProgress {
@@ -115,7 +120,7 @@ export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o:
       report.error = { code: reply.code, message: reply.message };
       return finish('server-error');
     }
-    await applyResult(store, batch, reply.items, report);
+    await applyResult(store, batch, reply.items, report, o.keepDeclined);
     o.onProgress?.({ batches: report.batches, settled: report.settled.length, declined: report.declined.length, remaining: store.list().length });
   }
 }
@@ -125,7 +130,10 @@ function settleItemOf(e: OutboxEntry) {
 }
 
 /** Acknowledges exactly the batch entries that have a result item, then records them in the report. */
-async function applyResult(store: OutboxStore, batch: readonly OutboxEntry[], items: readonly SettleItemResult[], report: ForwardReport): Promise<void> {
+async function applyResult(
+  store: OutboxStore, batch: readonly OutboxEntry[], items: readonly SettleItemResult[], report: ForwardReport,
+  keepDeclined: ForwardOptions['keepDeclined'],
+): Promise<void> {
   const byTxId = new Map(batch.map((e) => [e.txId, e]));
   const answered = new Map<string, SettleItemResult>();
   for (const item of items) {
@@ -133,12 +141,18 @@ async function applyResult(store: OutboxStore, batch: readonly OutboxEntry[], it
     // A repeated item answers nothing new: the first one counts.
     else if (!answered.has(item.txId)) answered.set(item.txId, item);
   }
-  // Durable removal first: if we crash here, the next run resends and the server answers the same.
+  const declined: DeclinedPayment[] = [];
+  for (const e of batch) {
+    const item = answered.get(e.txId);
+    if (item && item.status !== 'settled') declined.push({ txId: e.txId, amount: e.amount, capturedAt: e.capturedAt, credentialId: e.credentialId, counter: e.counter, reason: item.reason });
+  }
+  if (declined.length > 0 && keepDeclined) await keepDeclined(declined);
+  // Durable removal next: if we crash here, the next run resends and the server answers the same.
   await store.acknowledge([...answered.keys()]);
   for (const e of batch) {
     const item = answered.get(e.txId);
     if (!item) report.unanswered.push(e.txId);
     else if (item.status === 'settled') report.settled.push({ txId: e.txId, paymentId: item.paymentId });
-    else report.declined.push({ txId: e.txId, amount: e.amount, capturedAt: e.capturedAt, credentialId: e.credentialId, counter: e.counter, reason: item.reason });
   }
+  report.declined.push(...declined);
 }

@@ -11,7 +11,7 @@
 // - UplinkClosedError: close() was called while the request was pending, or afterwards.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, Socket } from 'node:net';
 import { MqttClient, type IClientOptions } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../../shared/clock.ts';
@@ -34,6 +34,19 @@ export interface UplinkOptions {
   /** Measures round trips (monotonic time); default the system clock. */
   clock?: Clock;
   logger?: Logger;
+  /** The MQTT last will (the kiosk's offline status, retained). */
+  will?: { topic: string; payload: string; retain: boolean };
+  /** Topics subscribed (QoS 1) on every connection besides the reply topic: commands, broadcasts. */
+  subscriptions?: readonly string[];
+  /** A simulated network cable: while it is cut, connections fail and the current one is dropped. */
+  link?: UplinkLink;
+}
+
+/** A network link the uplink's sockets go through; the simulated kiosk's "cut uplink" switch. */
+export interface UplinkLink {
+  isUp(): boolean;
+  /** Calls fn whenever the link goes up or down; returns an unsubscribe function. */
+  onChange(fn: (up: boolean) => void): () => void;
 }
 
 /** Every limit of the uplink, with its unit. */
@@ -112,7 +125,7 @@ function answers(request: KioskRequest, reply: AnyReply): boolean {
 }
 
 /** Parses `mqtt://host:port` and builds TCP sockets with TCP_NODELAY set from the start. */
-function tcpStreamBuilder(url: string): () => Socket {
+function tcpStreamBuilder(url: string, link?: UplinkLink): () => Socket {
   const parsed = new URL(url);
   if (parsed.protocol !== 'mqtt:' && parsed.protocol !== 'tcp:') {
     throw new Error(`unsupported uplink URL ${JSON.stringify(url)}: only mqtt://host:port for now`);
@@ -120,6 +133,12 @@ function tcpStreamBuilder(url: string): () => Socket {
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = parsed.port ? Number(parsed.port) : 1883;
   return () => {
+    // A cut link: a socket that fails at once, as a connect without a network does.
+    if (link && !link.isUp()) {
+      const dead = new Socket();
+      process.nextTick(() => dead.destroy(Object.assign(new Error('uplink cut (simulated)'), { code: 'ENETUNREACH' })));
+      return dead;
+    }
     const socket = createConnection({ host, port, noDelay: true });
     // Explicit as well: Nagle's algorithm costs 40-90 ms per round trip on loopback (docs pitfalls).
     socket.setNoDelay(true);
@@ -136,6 +155,8 @@ export class MqttUplink {
   readonly #replyTopic: string;
   readonly #pending = new Map<string, Pending>();
   readonly #events = new EventEmitter();
+  readonly #subscriptions: readonly string[];
+  readonly #unlink: (() => void) | undefined;
   /** Connected and subscribed to the reply topic: only then are requests sent. */
   #ready = false;
   #closing: Promise<void> | undefined;
@@ -149,6 +170,7 @@ export class MqttUplink {
     this.#requestTopic = topics.kioskRequests(o.kioskId);
     this.#replyTopic = topics.kioskReplies(o.kioskId);
     this.#log = (o.logger ?? pino({ level: 'silent' })).child({ component: 'uplink', kioskId: o.kioskId });
+    this.#subscriptions = [...(o.subscriptions ?? [])];
     const options: IClientOptions = {
       protocolVersion: 4,
       clean: true,
@@ -164,11 +186,16 @@ export class MqttUplink {
       resubscribe: false,
       queueQoSZero: false,
       manualConnect: true,
+      ...(o.will ? { will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1 as const, retain: o.will.retain } } : {}),
     };
-    this.#client = new MqttClient(tcpStreamBuilder(o.url), options);
+    this.#client = new MqttClient(tcpStreamBuilder(o.url, o.link), options);
+    // Cutting the link drops the connection as a pulled cable would (the broker then sends the will).
+    this.#unlink = o.link?.onChange((up) => {
+      if (!up) this.#client.stream?.destroy();
+    });
     this.#client.on('connect', () => this.#onConnect());
     this.#client.on('close', () => this.#onClose());
-    this.#client.on('message', (topic, payload) => this.#onMessage(topic, payload));
+    this.#client.on('message', (topic, payload, packet) => this.#onMessage(topic, payload, packet));
     this.#client.on('error', (err) => this.#onError(err));
     this.#client.connect();
   }
@@ -203,14 +230,31 @@ export class MqttUplink {
     return this.#pending.size;
   }
 
-  on(event: 'connected' | 'disconnected', listener: () => void): this {
+  on(event: 'connected' | 'disconnected', listener: () => void): this;
+  /** Messages on the extra subscriptions (never the reply topic), raw: the listener validates. */
+  on(event: 'message', listener: (topic: string, payload: Buffer, retained: boolean) => void): this;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): this {
     this.#events.on(event, listener);
     return this;
   }
 
-  off(event: 'connected' | 'disconnected', listener: () => void): this {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  off(event: 'connected' | 'disconnected' | 'message', listener: (...args: any[]) => void): this {
     this.#events.off(event, listener);
     return this;
+  }
+
+  /**
+   * Publishes one message (QoS 1) and resolves when the broker acknowledged it. Rejects with
+   * UplinkOfflineError when not connected (nothing sent), UplinkClosedError after close().
+   */
+  publish(topic: string, payload: string, o: { retain?: boolean } = {}): Promise<void> {
+    if (this.#closing) return Promise.reject(new UplinkClosedError());
+    if (!this.connected) return Promise.reject(new UplinkOfflineError());
+    return new Promise<void>((resolve, reject) => {
+      this.#client.publish(topic, payload, { qos: 1, retain: o.retain ?? false }, (err) => (err ? reject(err) : resolve()));
+    });
   }
 
   /**
@@ -243,9 +287,20 @@ export class MqttUplink {
     }) as Promise<KioskOperations[K]['reply'] | ErrorReply>;
   }
 
+  /** Subscribes to `topic` again, so the broker re-sends its retained message. */
+  resubscribe(topic: string): Promise<void> {
+    if (!this.connected) return Promise.reject(new UplinkOfflineError());
+    return new Promise<void>((resolve, reject) => {
+      this.#client.unsubscribe(topic, () => {
+        this.#client.subscribe(topic, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+      });
+    });
+  }
+
   /** Rejects pending requests with UplinkClosedError and disconnects. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#unlink?.();
       for (const [id, p] of this.#pending) {
         clearTimeout(p.timer);
         this.#pending.delete(id);
@@ -298,13 +353,17 @@ export class MqttUplink {
   }
 
   #onConnect(): void {
-    this.#client.subscribe(this.#replyTopic, { qos: 1 }, (err, granted) => {
+    const wanted = [this.#replyTopic, ...this.#subscriptions];
+    this.#client.subscribe(wanted, { qos: 1 }, (err, granted) => {
       if (this.#closing || !this.#client.connected) return;
-      const code = granted?.[0]?.qos;
+      const code = granted?.find((g) => g.topic === this.#replyTopic)?.qos;
       if (err || code === undefined || code === 128) {
         this.#log.error({ topic: this.#replyTopic, err: err?.message }, 'broker refused the reply subscription (check the kiosk identity and ACL)');
         this.#events.emit('refused', new UplinkConnectError(`broker refused the subscription to ${this.#replyTopic}`));
         return;
+      }
+      for (const g of granted ?? []) {
+        if (g.qos === 128) this.#log.error({ topic: g.topic }, 'broker refused a subscription (check the ACL)');
       }
       this.#ready = true;
       this.#lastError = '';
@@ -328,8 +387,11 @@ export class MqttUplink {
     this.#events.emit('disconnected');
   }
 
-  #onMessage(topic: string, payload: Buffer): void {
-    if (topic !== this.#replyTopic) return;
+  #onMessage(topic: string, payload: Buffer, packet?: { retain?: boolean }): void {
+    if (topic !== this.#replyTopic) {
+      this.#events.emit('message', topic, payload, packet?.retain === true);
+      return;
+    }
     const parsed = parseJsonMessage(kioskReply, payload);
     if (!parsed.ok) {
       this.#log.warn({ code: parsed.code, reason: parsed.message, bytes: payload.length }, 'invalid reply dropped');

@@ -59,6 +59,8 @@ export interface Catalog {
   readonly size: number;
   byGtin(gtin: string): CatalogItem | undefined;
   bySlot(slot: number): CatalogItem | undefined;
+  /** Every item, in the catalog's order. */
+  items(): readonly CatalogItem[];
 }
 
 /** Builds the lookups of a catalog that already passed the schema. */
@@ -76,6 +78,7 @@ export function indexCatalog(message: CatalogMessage): Catalog {
     size: gtins.size,
     byGtin: (gtin: string) => gtins.get(gtin),
     bySlot: (slot: number) => slots.get(slot),
+    items: () => [...gtins.values()],
   });
 }
 

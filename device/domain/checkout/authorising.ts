@@ -8,7 +8,7 @@
 // only then approved (the outbox entry is on disk before the screen says approved or a relay fires).
 import type { ErrorCode } from '../../../shared/errors.ts';
 import type { TxStatus } from '../../../shared/kiosk-messages.ts';
-import { enterApproved, enterDeclined, enterIdle, log, stale, stay, type AuthorisingState } from './outcomes.ts';
+import { enterApproved, enterDeclined, enterIdle, log, routeCode, stale, stay, type AuthorisingState } from './outcomes.ts';
 import type { AuthorisingStep, CheckoutContext, CheckoutEffect, CheckoutEvent, Transition } from './types.ts';
 
 function step(s: AuthorisingState, next: AuthorisingStep, tries: number, deadlineMs: number, ...effects: CheckoutEffect[]): Transition {
@@ -109,7 +109,8 @@ export function onAuthorisingResult(s: AuthorisingState, event: CheckoutEvent, n
       if (s.step !== 'paying') return stale(s, event);
       const offline = { ...s, uplinkOnline: false };
       const indicator: CheckoutEffect = { type: 'offlineIndicator', on: true };
-      if (s.attempt.codeKind !== 'offline-qr') return decline(offline, 'OFFLINE_FORM_REQUIRED', now, ctx, indicator);
+      const route = routeCode(s.attempt.codeKind, false, ctx.policyMode());
+      if (route !== 'precheck') return decline(offline, route === 'server' ? 'INTERNAL' : route, now, ctx, indicator);
       // `pay` never left the kiosk, so this txId is unused: the offline path may take it.
       const { txId, code, amount } = s.attempt;
       return {

@@ -4,6 +4,7 @@
 import { assert } from '../../../shared/assert.ts';
 import type { DecodedCode } from '../../../shared/codes/decode.ts';
 import { ERRORS, type ErrorCode } from '../../../shared/errors.ts';
+import type { PolicyMode } from '../../../shared/kiosk-policy.ts';
 import type { Basket } from './basket.ts';
 import { relayOnMs } from './config.ts';
 import type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, Transition } from './types.ts';
@@ -54,16 +55,21 @@ export function enterAwaitingCode(s: CheckoutState, basket: Basket, declines: nu
 }
 
 /**
- * A payment code was presented for `basket`. Online: mint a txId and send `pay`. Uplink down: an
- * offline QR code goes to the local pre-check under a new txId; any other code cannot be checked
- * here and is declined at once, with no txId (nothing is sent, so nothing needs voiding).
+ * A payment code was presented for `basket`. Where it goes depends on the uplink and the kiosk's
+ * policy (shared/kiosk-policy.ts):
+ *   online code or numeric offline code: to the server (`pay`); uplink down: declined at once
+ *     (OFFLINE_FORM_REQUIRED, or KIOSK_OFFLINE_UNAVAILABLE under require-online)
+ *   offline QR code: to the server while online; to the local pre-check while the uplink is down,
+ *     or always under force-offline; never stored under require-online
+ * A decline here has no txId: nothing was sent, so nothing needs voiding.
  */
 export function startAuthorisation(s: CheckoutState, basket: Basket, declines: number, code: DecodedCode, now: number, ctx: CheckoutContext): Transition {
   assert(basket.items.length > 0 && basket.total.value > 0, 'an authorisation needs a non-empty basket');
-  if (!s.uplinkOnline && code.kind !== 'offline-qr') return enterDeclined(s, basket, declines, 'OFFLINE_FORM_REQUIRED', now, ctx);
+  const route = routeCode(code.kind, s.uplinkOnline, ctx.policyMode());
+  if (route !== 'server' && route !== 'precheck') return enterDeclined(s, basket, declines, route, now, ctx);
   const txId = ctx.nextTxId();
   const attempt = { txId, code: code.text, codeKind: code.kind, amount: basket.total };
-  const online = s.uplinkOnline;
+  const online = route === 'server';
   const state: AuthorisingState = {
     ...common(s), name: 'authorising', basket, declines, attempt, cancelled: false, tries: 1,
     step: online ? 'paying' : 'prechecking',
@@ -80,6 +86,14 @@ export function startAuthorisation(s: CheckoutState, basket: Basket, declines: n
       log('info', 'authorisation-started', { txId, codeKind: code.kind, amount: basket.total.value, currency: basket.total.currency, online }),
     ],
   };
+}
+
+/** Where a code of this kind goes now, or the decline when it can go nowhere. */
+export function routeCode(kind: DecodedCode['kind'], uplinkOnline: boolean, policy: PolicyMode): 'server' | 'precheck' | ErrorCode {
+  if (kind === 'offline-qr' && policy === 'force-offline') return 'precheck';
+  if (uplinkOnline) return 'server';
+  if (policy === 'require-online') return 'KIOSK_OFFLINE_UNAVAILABLE';
+  return kind === 'offline-qr' ? 'precheck' : 'OFFLINE_FORM_REQUIRED';
 }
 
 /** Money is taken (online approval, or offline payment safely in the outbox). */

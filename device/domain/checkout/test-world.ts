@@ -5,6 +5,7 @@ import { ManualClock } from '../../../shared/clock.ts';
 import { luhnCheckDigit } from '../../../shared/codes/luhn.ts';
 import { fixture } from '../../../shared/codes/test-fixtures.ts';
 import { parseCatalog, type Catalog } from '../../../shared/catalog/catalog.ts';
+import type { PolicyMode } from '../../../shared/kiosk-policy.ts';
 import { makeCheckoutConfig, type CheckoutConfig } from './config.ts';
 import { initialCheckoutState, reduce } from './machine.ts';
 import type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutMode, CheckoutState } from './types.ts';
@@ -36,11 +37,13 @@ export interface WorldOptions {
   online?: boolean;
   config?: Partial<CheckoutConfig>;
   catalog?: Catalog | null;
+  policy?: PolicyMode;
 }
 
 export function world(o: WorldOptions = {}) {
   const clock = new ManualClock(WALL_T0_MS);
   const minted: string[] = [];
+  let policy: PolicyMode = o.policy ?? 'prefer-online';
   const catalog = o.catalog === null ? undefined : (o.catalog ?? catalogOf([TEA, GUM, WATER]));
   const ctx: CheckoutContext = {
     mode: o.mode ?? 'self-checkout',
@@ -52,6 +55,7 @@ export function world(o: WorldOptions = {}) {
       return id;
     },
     catalog: () => catalog,
+    policyMode: () => policy,
   };
   let state: CheckoutState = initialCheckoutState(o.online ?? true);
   const log: Array<{ event: CheckoutEvent; effects: readonly CheckoutEffect[] }> = [];
@@ -70,6 +74,9 @@ export function world(o: WorldOptions = {}) {
       return state;
     },
     send,
+    setPolicy: (p: PolicyMode) => {
+      policy = p;
+    },
     scan: (text: string) => send({ type: 'scan', text }),
     /** Moves the clock and ticks at the new time. */
     advance: (ms: number) => {

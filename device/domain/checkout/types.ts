@@ -9,6 +9,7 @@ import type { Money } from '../../../shared/money.ts';
 import type { DecodedCode } from '../../../shared/codes/decode.ts';
 import type { Basket } from './basket.ts';
 import type { Catalog } from '../../../shared/catalog/catalog.ts';
+import type { PolicyMode } from '../../../shared/kiosk-policy.ts';
 import type { CheckoutConfig } from './config.ts';
 
 export type CheckoutMode = 'self-checkout' | 'vending';
@@ -24,6 +25,8 @@ export interface CheckoutContext {
   readonly nextTxId: () => string;
   /** The cached catalog, if the kiosk has one. */
   readonly catalog: () => Catalog | undefined;
+  /** The kiosk's current payment policy mode (set by the server or a technician). */
+  readonly policyMode: () => PolicyMode;
 }
 
 /** One payment attempt. `code` is kept only while the attempt is in flight, and never logged. */

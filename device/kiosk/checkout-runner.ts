@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: Apache-2.0
+// The shell around the pure checkout machine (domain/checkout/machine.ts): feeds it events, performs
+// its effects on the real ports, feeds back what happened, and keeps one timer for the state's
+// deadline. Every effect's outcome comes back as an event; nothing here decides a payment.
+//   sendPay/Status/Void  -> uplink request -> txAnswer | txError | paySendFailed (timeouts: the machine's)
+//   precheckOffline      -> OfflineDesk.precheck -> precheckResult
+//   storeOffline         -> OfflineDesk.store (fsync'd) -> offlineStored | offlineStoreFailed
+//   discardOffline       -> OfflineDesk.discard;  voidLater -> the kiosk's durable void list
+//   show/hint/offlineIndicator -> the view;  beep/pulseRelay -> GPIO;  log -> the logger
+import type { Logger } from 'pino';
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { PayResult, ErrorReply } from '../../shared/kiosk-messages.ts';
+import type { Money } from '../../shared/money.ts';
+import { deadlineOf, initialCheckoutState, reduce } from '../domain/checkout/machine.ts';
+import type { AnswerTo, CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, Hint, Screen } from '../domain/checkout/types.ts';
+import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import type { OfflineDesk } from './offline-desk.ts';
+
+export interface TimerPort {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** What happened to one payment attempt, for telemetry (no code). */
+export interface PaymentOutcome {
+  txId: string;
+  amount: Money;
+  outcome: 'approved' | 'declined';
+  offline: boolean;
+  reason?: ErrorCode | undefined;
+}
+
+export interface CheckoutRunnerDeps {
+  ctx: CheckoutContext;
+  uplink: Pick<MqttUplink, 'connected' | 'request'>;
+  desk: OfflineDesk;
+  nextRequestId: () => string;
+  timers: TimerPort;
+  log: Logger;
+  /** The screen changed or a hint appeared (null hint: cleared). */
+  onScreen: (screen: Screen, hint: { hint: Hint; text: string } | null) => void;
+  onOfflineIndicator: (on: boolean) => void;
+  beep: (pattern: 'accept' | 'decline') => void;
+  pulseRelay: (slot: number, onMs: number) => void;
+  voidLater: (txId: string) => void;
+  onPayment: (o: PaymentOutcome) => void;
+  hintText: (hint: Hint, text: string | undefined) => string;
+}
+
+export class CheckoutRunner {
+  readonly #d: CheckoutRunnerDeps;
+  #state: CheckoutState;
+  #timer: unknown;
+  #stopped = false;
+  /** Events raised while an event is being handled run after it, in order. */
+  readonly #queue: CheckoutEvent[] = [];
+  #busy = false;
+
+  constructor(deps: CheckoutRunnerDeps) {
+    this.#d = deps;
+    this.#state = initialCheckoutState(deps.uplink.connected);
+  }
+
+  get state(): CheckoutState {
+    return this.#state;
+  }
+
+  send(event: CheckoutEvent): void {
+    if (this.#stopped) return;
+    this.#queue.push(event);
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      for (let e = this.#queue.shift(); e !== undefined; e = this.#queue.shift()) this.#step(e);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.#d.timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #step(event: CheckoutEvent): void {
+    const before = this.#state;
+    const t = reduce(before, event, this.#d.ctx);
+    this.#state = t.state;
+    for (const effect of t.effects) this.#perform(effect);
+    this.#reportOutcome(before, t.state);
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined) this.#d.timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const deadline = deadlineOf(this.#state);
+    if (deadline === undefined || this.#stopped) return;
+    const wait = Math.max(0, deadline - this.#d.ctx.clock.monotonicMs());
+    this.#timer = this.#d.timers.setTimeout(() => {
+      this.#timer = undefined;
+      this.send({ type: 'tick', nowMonotonicMs: this.#d.ctx.clock.monotonicMs() });
+    }, wait + 1);
+  }
+
+  #reportOutcome(before: CheckoutState, after: CheckoutState): void {
+    if (before.name !== 'authorising' || after.name === 'authorising') return;
+    const { txId, amount } = before.attempt;
+    const offline = before.step === 'prechecking' || before.step === 'storing';
+    if (after.name === 'approved' || after.name === 'dispensing') this.#d.onPayment({ txId, amount, outcome: 'approved', offline });
+    else if (after.name === 'declined') this.#d.onPayment({ txId, amount, outcome: 'declined', offline, reason: after.reason });
+  }
+
+  #perform(e: CheckoutEffect): void {
+    const d = this.#d;
+    switch (e.type) {
+      case 'show': return d.onScreen(e.screen, null);
+      case 'hint': return d.onScreen(screenOf(this.#state, d.ctx), { hint: e.hint, text: d.hintText(e.hint, e.text) });
+      case 'beep': return d.beep(e.pattern);
+      case 'offlineIndicator': return d.onOfflineIndicator(e.on);
+      case 'pulseRelay': return d.pulseRelay(e.slot, e.onMs);
+      case 'sendPay': return this.#request('pay', e.txId, { type: 'pay', code: e.code, amount: e.amount });
+      case 'sendStatus': return this.#request('status', e.txId, { type: 'status' });
+      case 'sendVoid': return this.#request('void', e.txId, { type: 'void' });
+      case 'precheckOffline': {
+        const r = d.desk.precheck(e.txId, e.code, e.amount);
+        if (!r.ok) d.log.info({ txId: e.txId, reason: r.reason, cause: r.cause }, 'offline pre-check declined');
+        // Delivered after this event's effects, like any other result.
+        return this.#later(r.ok ? { type: 'precheckResult', txId: e.txId, ok: true } : { type: 'precheckResult', txId: e.txId, ok: false, reason: r.reason });
+      }
+      case 'storeOffline':
+        d.desk.store(e.txId, e.code, e.amount).then(
+          () => this.send({ type: 'offlineStored', txId: e.txId }),
+          (err: unknown) => {
+            d.log.error({ txId: e.txId, err: (err as Error).message }, 'offline payment could not be stored');
+            this.send({ type: 'offlineStoreFailed', txId: e.txId });
+          },
+        );
+        return;
+      case 'discardOffline':
+        d.desk.discard(e.txId).catch((err: unknown) => d.log.error({ txId: e.txId, err: (err as Error).message }, 'discard failed'));
+        return;
+      case 'voidLater': return d.voidLater(e.txId);
+      case 'log': return void d.log[e.level]({ ...e.detail, event: e.event }, e.event);
+    }
+  }
+
+  #later(event: CheckoutEvent): void {
+    this.#queue.push(event);
+  }
+
+  #request(kind: AnswerTo, txId: string, body: { type: 'pay'; code: string; amount: Money } | { type: 'status' } | { type: 'void' }): void {
+    const d = this.#d;
+    const id = d.nextRequestId();
+    const req = body.type === 'pay'
+      ? d.uplink.request({ v: 1, type: 'pay', id, txId, code: body.code, amount: { value: body.amount.value, currency: body.amount.currency } })
+      : d.uplink.request({ v: 1, type: body.type, id, txId });
+    (req as Promise<PayResult | ErrorReply>).then(
+      (reply) => {
+        if (reply.type === 'error') this.send({ type: 'txError', txId, code: reply.code });
+        else this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason });
+      },
+      (err: unknown) => {
+        const name = (err as Error).name;
+        // Not connected: nothing left the kiosk. Only `pay` reports it; status/void retry on their timeouts.
+        if (name === 'UplinkOfflineError' && kind === 'pay') this.send({ type: 'paySendFailed', txId });
+        else d.log.warn({ txId, kind, err: (err as Error).message }, 'request failed; the checkout decides on its timeout');
+      },
+    );
+  }
+}
+
+/** The screen that the current state shows (for a hint over it). */
+function screenOf(s: CheckoutState, ctx: CheckoutContext): Screen {
+  switch (s.name) {
+    case 'idle': return { name: 'idle', mode: ctx.mode };
+    case 'basket': return { name: 'basket', basket: s.basket };
+    case 'awaitingCode': return { name: 'awaitingCode', basket: s.basket };
+    case 'authorising': return { name: 'authorising', total: s.attempt.amount, offline: s.step === 'prechecking' || s.step === 'storing' };
+    case 'dispensing': return { name: 'dispensing', slot: s.slot };
+    case 'approved': return { name: 'approved', total: s.total };
+    case 'declined': return { name: 'declined', reason: s.reason, text: '' };
+    case 'fault': return { name: 'fault', fault: s.fault };
+  }
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+// Chooses and opens the kiosk's hardware adapters from its config, once, at start: the real
+// adapters on a Pi, or their simulated twins (`--sim`, `npm start`). Nothing else in the kiosk knows
+// which it got. A real adapter that cannot open is a start-up error that names the config field.
+import type { Logger } from 'pino';
+import { createKioskGpio } from '../adapters/gpio/kiosk-gpio.ts';
+import type { KioskGpio } from '../adapters/gpio/gpio.ts';
+import type { GpioLines } from '../adapters/gpio/lines.ts';
+import { SimLines } from '../adapters/gpio/sim-lines.ts';
+import type { Scanner } from '../adapters/scanner/scanner.ts';
+import { SerialScanner } from '../adapters/scanner/serial-scanner.ts';
+import { SimScanner } from '../adapters/scanner/sim-scanner.ts';
+import type { Display } from '../display/display.ts';
+import type { KioskConfig } from './config.ts';
+
+/** The pin map the simulated GPIO uses (any distinct BCM numbers would do). */
+export const SIM_GPIO_PINS = Object.freeze({
+  leds: { ready: 5, offline: 6, fault: 13 }, buzzer: 12, relay: 16,
+  buttons: { cancel: 20, help: 21, pay: 26 }, slots: [4, 17, 27, 22, 23, 24],
+});
+
+export interface OpenedHardware {
+  scanner: Scanner;
+  /** The simulated scanner, when that is what the kiosk got (the sim controls feed it). */
+  simScanner: SimScanner | undefined;
+  gpio: KioskGpio | undefined;
+  lines: GpioLines | undefined;
+  lcd: Display | undefined;
+  simulated: boolean;
+  close(): Promise<void>;
+}
+
+export class HardwareError extends Error {
+  override readonly name = 'HardwareError';
+}
+
+export async function openHardware(cfg: Readonly<KioskConfig>, log: Logger): Promise<OpenedHardware> {
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    const sc = cfg.scanner;
+    const simScanner = sc.kind === 'sim' ? new SimScanner() : undefined;
+    const scanner: Scanner = sc.kind === 'serial' ? new SerialScanner({ path: sc.path, baudRate: sc.baudRate, suffix: sc.suffix, aim: sc.aim }) : simScanner!;
+    closers.push(() => scanner.stop());
+
+    const { gpio, lines } = await openGpio(cfg, log);
+    if (gpio) closers.push(() => gpio.close());
+
+    let lcd: Display | undefined;
+    if (cfg.display.lcd) {
+      const { createLcdDisplay } = await import('../adapters/display/lcd/lcd-display.ts');
+      const opened = await createLcdDisplay({ serialPath: cfg.display.lcd.serialPath, controller: cfg.display.lcd.controller, ...(cfg.display.lcd.address !== undefined ? { address: cfg.display.lcd.address } : {}), logger: log });
+      lcd = opened;
+      closers.push(() => opened.close());
+    }
+    const simulated = sc.kind === 'sim' && (cfg.gpio.backend === 'sim' || cfg.gpio.backend === 'none');
+    if (simulated) log.warn('SIMULATED HARDWARE: no scanner, GPIO or LCD is driven; use the kiosk web screen to scan and press buttons');
+    return {
+      scanner, simScanner, gpio, lines, lcd, simulated,
+      async close() {
+        for (const c of closers.reverse()) await c().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'hardware close failed'));
+      },
+    };
+  } catch (e) {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    throw e instanceof HardwareError ? e : new HardwareError(`cannot open the kiosk hardware: ${(e as Error).message}`);
+  }
+}
+
+async function openGpio(cfg: Readonly<KioskConfig>, log: Logger): Promise<{ gpio: KioskGpio | undefined; lines: GpioLines | undefined }> {
+  const g = cfg.gpio;
+  const onError = (err: unknown) => log.error({ err: (err as Error).message }, 'gpio error');
+  switch (g.backend) {
+    case 'none': return { gpio: undefined, lines: undefined };
+    case 'sim': {
+      const lines = new SimLines();
+      return { gpio: createKioskGpio(lines, { pins: SIM_GPIO_PINS }, { onError }), lines };
+    }
+    case 'sysfs': {
+      const { openSysfsLines } = await import('../adapters/gpio/sysfs-lines.ts');
+      const { backend: _b, sysfsRoot, ...gpioConfig } = g;
+      const lines = await openSysfsLines({ sysfsRoot, onError }).catch((e: unknown) => { throw new HardwareError(`gpio (sysfs): ${(e as Error).message}`); });
+      return { gpio: createKioskGpio(lines, gpioConfig, { onError }), lines };
+    }
+    case 'gpiod': {
+      const { openGpiodLines } = await import('../adapters/gpio/gpiod-lines.ts');
+      const { backend: _b, chip, ...gpioConfig } = g;
+      const lines = await openGpiodLines({ chip, onError }).catch((e: unknown) => { throw new HardwareError(`gpio (gpiod): ${(e as Error).message}`); });
+      return { gpio: createKioskGpio(lines, gpioConfig, { onError }), lines };
+    }
+  }
+}

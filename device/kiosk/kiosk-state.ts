@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// The kiosk's small durable state, beside the outbox (which holds the money): its policy, the
+// trusted clock's persisted lower bound, the last signed revocation list and catalog (so a kiosk that
+// boots without uplink can still sell), when it last reached the server, transaction ids to void
+// when the uplink returns, and stored payments the server declined at settlement (kept for review).
+// One DurableJsonFile (fsync, rename, backup); updates are serialised and coalesced: a burst of
+// changes costs one write, and save() resolves when a write holding the change is on disk.
+import { z } from 'zod';
+import { catalogMessage } from '../../shared/catalog/catalog.ts';
+import { revocationsMessage } from '../../shared/kiosk-messages.ts';
+import { DEFAULT_KIOSK_POLICY, kioskPolicySchema, type KioskPolicy } from '../../shared/kiosk-policy.ts';
+import { amountSchema, idSchema } from '../../shared/schemas.ts';
+import { DurableJsonFile, type Loaded } from '../outbox/durable-json-file.ts';
+
+export const KIOSK_STATE_FORMAT = 'kioskpay-kiosk-state/1';
+const KIOSK_STATE_BYTES_MAX = 4 * 1024 * 1024;
+/** Declines kept for review at most; the oldest is dropped first (each was also reported as an event). */
+export const DECLINED_KEPT_MAX = 1_000;
+/** Transaction ids waiting to be voided at most. */
+export const VOID_LATER_MAX = 1_000;
+
+export const declinedRecordSchema = z.strictObject({
+  txId: idSchema,
+  amount: amountSchema,
+  capturedAt: z.number().finite(),
+  reason: z.string().max(64),
+  /** Server time when the kiosk learned of the decline. */
+  at: z.number().finite(),
+});
+export type DeclinedRecord = z.infer<typeof declinedRecordSchema>;
+
+const bodySchema = z.strictObject({
+  policy: kioskPolicySchema,
+  /** TrustedClock.toState(), validated by TrustedClock.restore. */
+  clock: z.unknown(),
+  lastUplinkAtMs: z.number().finite().nullable(),
+  revocations: revocationsMessage.nullable(),
+  catalog: catalogMessage.nullable(),
+  voidLater: z.array(idSchema).max(VOID_LATER_MAX),
+  declined: z.array(declinedRecordSchema).max(DECLINED_KEPT_MAX),
+});
+export type KioskState = z.infer<typeof bodySchema>;
+
+export function initialKioskState(policy: KioskPolicy = DEFAULT_KIOSK_POLICY): KioskState {
+  return { policy, clock: null, lastUplinkAtMs: null, revocations: null, catalog: null, voidLater: [], declined: [] };
+}
+
+export class KioskStateStore {
+  readonly #file: DurableJsonFile;
+  #state: KioskState;
+  /** The write in progress, and the one queued behind it (which carries every later change). */
+  #writing: Promise<void> = Promise.resolve();
+  #queued: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(file: DurableJsonFile, state: KioskState) {
+    this.#file = file;
+    this.#state = state;
+  }
+
+  /** Opens the state file; a first start gets `initial`. A corrupt file with no good backup rejects (STORE_CORRUPT). */
+  static async open(path: string, initial: KioskState): Promise<{ store: KioskStateStore; loaded: Loaded<KioskState> }> {
+    const { file, loaded } = await DurableJsonFile.open(path, (b) => bodySchema.parse(b), { format: KIOSK_STATE_FORMAT, bytesMax: KIOSK_STATE_BYTES_MAX });
+    return { store: new KioskStateStore(file, loaded.body ?? initial), loaded };
+  }
+
+  get state(): Readonly<KioskState> {
+    return this.#state;
+  }
+
+  /** Changes the state in memory at once and resolves when it is durable. */
+  update(change: (s: KioskState) => KioskState): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('kiosk state is closed'));
+    this.#state = change(this.#state);
+    this.#queued ??= this.#writing.then(() => {
+      this.#queued = undefined;
+      return this.#file.write(this.#state);
+    }, () => {
+      this.#queued = undefined;
+      return this.#file.write(this.#state);
+    });
+    this.#writing = this.#queued;
+    return this.#queued;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#writing.catch(() => undefined);
+  }
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// The kiosk's offline desk: the I/O around the pure pre-check (domain/offline/offline-precheck.ts).
+// It reads the trusted clock, the revocation cache, the outbox's exposure and the policy caps, runs
+// the pre-check, and writes an accepted payment to the durable outbox. The checkout machine only
+// says "approved" after store() resolved, i.e. after the entry is fsync'd ([flows 3]).
+//
+// A store the machine gave up on (discard) must never settle: if its append lands late, the entry
+// is removed again at once; if the process dies before that, it settles and the shopper, who was
+// told "not paid", has paid: see docs/protocol.md 3.7 (the operator sees it in the kiosk's events).
+import type { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
+import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
+import type { Currency, Money } from '../../shared/money.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import { offlinePolicy, precheckOfflineCode, type OfflinePrecheckResult } from '../domain/offline/offline-precheck.ts';
+import type { RevocationCache } from '../domain/offline/revocation-cache.ts';
+import type { TrustedTime } from '../domain/offline/trusted-clock.ts';
+import type { KioskOfflineCause } from '../domain/offline/offline-unavailable.ts';
+import type { OutboxStore } from '../outbox/outbox-store.ts';
+
+export interface OfflineDeskDeps {
+  currency: Currency;
+  verifier: Pick<OfflineQrVerifier, 'verify'>;
+  revocations: Pick<RevocationCache, 'check'>;
+  outbox: OutboxStore;
+  /** The trusted clock read now. */
+  time: () => TrustedTime;
+  policy: () => KioskPolicy;
+  lastUplinkAtMs: () => number | null;
+  windowMs: number;
+  clockUncertaintyMaxMs: number;
+}
+
+export type PrecheckAnswer = { ok: true } | { ok: false; reason: ErrorCode; cause?: KioskOfflineCause | undefined };
+
+interface Accepted {
+  credentialId: string;
+  counter: number;
+  capturedAtMs: number;
+}
+
+export class OfflineDesk {
+  readonly #d: OfflineDeskDeps;
+  /** Pre-checked, not yet stored: txId -> what the store needs. */
+  readonly #accepted = new Map<string, Accepted>();
+  readonly #discarded = new Set<string>();
+
+  constructor(deps: OfflineDeskDeps) {
+    this.#d = deps;
+  }
+
+  /** The pure pre-check against the current exposure; remembers an accepted code for store(). */
+  precheck(txId: string, code: string, amount: Money): PrecheckAnswer & { result: OfflinePrecheckResult } {
+    const d = this.#d;
+    const caps = d.policy().caps;
+    const stats = d.outbox.stats();
+    const result = precheckOfflineCode({
+      text: code, amount, verifier: d.verifier, revocations: d.revocations, time: d.time(),
+      seenCounter: (credentialId, counter) => d.outbox.hasCounter(credentialId, counter),
+      exposure: {
+        storedCount: stats.count,
+        storedAmount: { value: stats.amountByCurrency[d.currency] ?? 0, currency: d.currency },
+        lastUplinkAtMs: d.lastUplinkAtMs(),
+      },
+      policy: offlinePolicy({
+        windowMs: d.windowMs, clockUncertaintyMaxMs: d.clockUncertaintyMaxMs,
+        storedCountMax: caps.storedCountMax, storedAmountMax: { value: caps.storedAmountMax, currency: d.currency },
+        offlineDurationMaxMs: caps.offlineDurationMaxMs,
+      }),
+    });
+    if (!result.ok) return { ok: false, reason: result.reason, cause: result.cause, result };
+    this.#accepted.set(txId, { credentialId: result.credentialId, counter: result.counter, capturedAtMs: result.capturedAtMs });
+    return { ok: true, result };
+  }
+
+  /** Appends the pre-checked payment to the outbox; resolves once it is durable. */
+  async store(txId: string, code: string, amount: Money): Promise<void> {
+    const a = this.#accepted.get(txId);
+    if (!a) throw new Error(`txId ${txId} was not pre-checked`);
+    this.#accepted.delete(txId);
+    await this.#d.outbox.append({ txId, code, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs, credentialId: a.credentialId, counter: a.counter });
+    if (this.#discarded.delete(txId)) await this.#d.outbox.acknowledge([txId]);
+  }
+
+  /** The machine gave up waiting for store(): make sure this txId never settles. */
+  async discard(txId: string): Promise<void> {
+    this.#accepted.delete(txId);
+    if (this.#d.outbox.list().some((e) => e.txId === txId)) await this.#d.outbox.acknowledge([txId]);
+    else this.#discarded.add(txId);
+  }
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+// Starts a whole kiosk from its validated config: durable stores first (the outbox must open, or the
+// kiosk does not start: it never sells on top of a store it could not read), then the hardware, the
+// uplink (which keeps reconnecting in the background: a kiosk boots without its uplink), the web
+// screen, and the kiosk itself. close() stops it in reverse order.
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { nodeEd25519 } from '../../shared/crypto/ed25519-node.ts';
+import { lastWill } from '../../shared/kiosk-telemetry.ts';
+import { topics } from '../../shared/topics.ts';
+import type { Display } from '../display/display.ts';
+import { FileOutbox } from '../outbox/file-outbox.ts';
+import { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import { bootClock, readBootId } from './boot-clock.ts';
+import { kioskPassword, type KioskConfig } from './config.ts';
+import { openHardware } from './hardware.ts';
+import { Kiosk } from './kiosk.ts';
+import { initialKioskState, KioskStateStore } from './kiosk-state.ts';
+import { SimLink } from './sim-link.ts';
+import { createWebDisplay, type WebDisplay } from '../display/web/web-display.ts';
+import type { SimControls } from '../display/web/sim-controls.ts';
+
+export interface RunningKiosk {
+  readonly kiosk: Kiosk;
+  readonly uplink: MqttUplink;
+  /** The kiosk's web screen, when configured. */
+  readonly webUrl: string | undefined;
+  /** Present on a simulated kiosk: what its screen's controls drive. */
+  readonly sim: SimControls | undefined;
+  close(): Promise<void>;
+}
+
+export const systemTimers = {
+  setTimeout: (fn: () => void, ms: number): unknown => setTimeout(fn, ms),
+  clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger } = {}): Promise<RunningKiosk> {
+  const log = (o.log ?? pino({ level: 'info' })).child({ kioskId: cfg.kioskId });
+  await mkdir(cfg.dataDir, { recursive: true });
+  const outbox = await FileOutbox.open({ path: join(cfg.dataDir, 'outbox.json') });
+  if (outbox.recovery.source === 'backup') log.error({ problems: outbox.recovery.problems }, 'outbox loaded from its backup');
+  const closers: Array<() => Promise<void>> = [() => outbox.close()];
+  const closeAll = async () => {
+    for (const c of closers.splice(0).reverse()) await c().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'close failed'));
+  };
+  try {
+    const { store: state, loaded } = await KioskStateStore.open(join(cfg.dataDir, 'kiosk-state.json'), initialKioskState(cfg.policy));
+    if (loaded.source === 'backup') log.error({ problems: loaded.problems }, 'kiosk state loaded from its backup');
+    closers.push(() => state.close());
+    const hardware = await openHardware(cfg, log);
+    closers.push(() => hardware.close());
+
+    const link = hardware.simulated ? new SimLink() : undefined;
+    const uplink = MqttUplink.open({
+      url: cfg.mqtt.url, kioskId: cfg.kioskId, username: cfg.mqtt.username ?? cfg.kioskId, password: kioskPassword(cfg),
+      requestTimeoutMs: cfg.timing.requestTimeoutMs, logger: log, clock: bootClock,
+      will: { topic: topics.kioskStatus(cfg.kioskId), payload: JSON.stringify(lastWill(cfg.firmware)), retain: true },
+      subscriptions: [topics.kioskCommands(cfg.kioskId), topics.revocations, topics.catalog],
+      ...(link ? { link } : {}),
+    });
+    closers.push(() => uplink.close());
+
+    let kiosk: Kiosk | undefined;
+    const sim: SimControls | undefined = hardware.simulated ? {
+      scan: (text) => hardware.simScanner?.emitScan(text),
+      press: (button) => kiosk?.press(button),
+      setUplink: (up) => link?.set(up),
+      uplinkUp: () => link?.isUp() ?? true,
+      products: () => kiosk?.catalog?.items() ?? [],
+    } : undefined;
+
+    const displays: Display[] = hardware.lcd ? [hardware.lcd] : [];
+    let web: WebDisplay | undefined;
+    if (cfg.display.web) {
+      web = await createWebDisplay({ host: cfg.display.web.host, port: cfg.display.web.port, logger: log, ...(sim ? { sim } : {}) });
+      const opened = web;
+      closers.push(() => opened.close());
+      displays.push(web);
+      log.info({ url: web.url }, 'kiosk screen');
+    }
+
+    const bootPrefix = randomBytes(8).toString('hex');
+    let n = 0;
+    kiosk = new Kiosk({
+      config: cfg, clock: bootClock, monotonicEpoch: readBootId(), uplink, outbox, state, ed: nodeEd25519,
+      hardware: { scanner: hardware.scanner, gpio: hardware.gpio, displays, simulated: hardware.simulated },
+      newId: () => `${bootPrefix}${(++n).toString(36)}`, timers: systemTimers, log,
+    });
+    kiosk.start();
+    const running = kiosk;
+    closers.push(() => running.stop());
+    return { kiosk: running, uplink, webUrl: web?.url, sim, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
