@@ -7,7 +7,8 @@
 //  2. online payments, 50 concurrent simulated kiosks, closed loop (ratio against 1);
 //  3. online payments at fixed rates up to 1,000/s, open loop, for latency;
 //  4. settlement of stored offline payments, batches of 100;
-//  5. offline code verification (issuer + phone signatures) beside raw crypto.verify.
+//  5. offline code verification (issuer + phone signatures) beside raw crypto.verify;
+//  6. the kiosk: pre-check latency, cold start, memory, forwarding (bench/kiosk.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,7 @@ import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
 import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
 import { HEADER, row, type RunStats } from './stats.ts';
+import { kioskBench } from './kiosk.ts';
 
 const KIOSKS = 50;
 const CLOSED_LOOP_MS = Number(process.env['BENCH_SECONDS'] ?? 4) * 1000;
@@ -211,3 +213,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+process.stdout.write('\nkiosk (issue 3): each beside a baseline measured in this run\n');
+await kioskBench((line) => process.stdout.write(`${line}\n`));
