@@ -17,6 +17,8 @@ export interface SystemOptions {
   httpPort: number;
   kioskIds: string[];
   merchant?: string;
+  /** Built wallet web app to serve at /wallet/ (wallet/web/build.ts). */
+  walletDir?: string;
   /** Extra server config (e.g. limits); topupEnabled is on: this is a dev/demo system. */
   server?: Record<string, unknown>;
   clock?: Clock;
@@ -32,15 +34,19 @@ export interface RunningSystem {
   kiosks: KioskLogin[];
   /** A broker login with the server role, for tools that need one (benchmarks). */
   serverLogin: { username: string; password: string };
+  /** A broker login with the technician role, for `kioskpay console`. */
+  technicianLogin: { url: string; username: string; password: string };
   close(): Promise<void>;
 }
 
 export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
   const secret = () => randomBytes(18).toString('base64url');
   const serverPassword = secret();
+  const technicianPassword = secret();
   const kioskPasswords = o.kioskIds.map(() => secret());
   const identities = [
     { username: 'server', passwordHash: await hashPassword(serverPassword), role: 'server' as const },
+    { username: 'technician', passwordHash: await hashPassword(technicianPassword), role: 'technician' as const },
     ...(await Promise.all(o.kioskIds.map(async (id, i) => ({ username: id, passwordHash: await hashPassword(kioskPasswords[i]!), role: 'kiosk' as const, kioskId: id })))),
   ];
   const broker = await (o.startBroker ?? startBroker)({ port: o.mqttPort, host: '127.0.0.1', identities, ...(o.log ? { logger: o.log } : {}) });
@@ -50,6 +56,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
       dataDir: o.dataDir, httpPort: o.httpPort, mqttUrl: broker.url, mqttUsername: 'server', mqttPassword: serverPassword,
       topupEnabled: true, logLevel: o.logLevel ?? 'warn',
       kiosks: o.kioskIds.map((id) => ({ id, merchant: o.merchant ?? 'demo-shop' })),
+      ...(o.walletDir === undefined ? {} : { walletDir: o.walletDir }),
       ...o.server,
     });
     server = await startServer(config, { ...(o.clock ? { clock: o.clock } : {}), ...(o.log ? { log: o.log } : {}) });
@@ -61,6 +68,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     broker, server,
     kiosks: o.kioskIds.map((id, i) => ({ url: broker.url, kioskId: id, username: id, password: kioskPasswords[i]! })),
     serverLogin: { username: 'server', password: serverPassword },
+    technicianLogin: { url: broker.url, username: 'technician', password: technicianPassword },
     async close() {
       await server.close();
       await broker.close();

@@ -13,6 +13,7 @@ import { SqliteStore } from './adapters/sqlite-store.ts';
 import type { ServerContext } from './domain/context.ts';
 import { Issuer } from './domain/issuer.ts';
 import { merchantAccountId } from './domain/ids.ts';
+import { createStaticDirHandler } from './http/static-dir.ts';
 import { createWalletHttpServer, type StaticHandler } from './http/wallet-http.ts';
 import { startKioskMqtt, type KioskMqtt } from './mqtt/kiosk-mqtt.ts';
 import type { Store } from './ports/store.ts';
@@ -61,7 +62,10 @@ export function createContext(config: ServerConfig, deps: ServerDeps = {}): Serv
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const ctx = createContext(config, deps);
   await registerKiosks(ctx);
-  const http = createWalletHttpServer(ctx, deps.staticHandler);
+  const walletStatic = config.walletDir === undefined ? undefined
+    : createStaticDirHandler({ dir: config.walletDir, prefix: '/wallet', onError: (err) => ctx.log.error({ err }, 'wallet static file failed') });
+  const statics = [walletStatic, deps.staticHandler].filter((h): h is StaticHandler => h !== undefined);
+  const http = createWalletHttpServer(ctx, statics.length === 0 ? undefined : (req, res) => statics.some((h) => h(req, res)));
   await new Promise<void>((resolve, reject) => {
     http.once('error', (e: NodeJS.ErrnoException) =>
       reject(e.code === 'EADDRINUSE' ? new Error(`HTTP port ${config.httpPort} on ${config.httpHost} is already in use; pick another with --http-port (0 = any free port)`) : e));

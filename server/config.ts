@@ -49,6 +49,8 @@ export const serverConfigSchema = z.strictObject({
   httpRateBurst: z.int().min(1).default(200),
   /** Failed bearer-token checks per client address per minute before it is refused (brute force). */
   authFailuresPerMinuteMax: z.int().min(1).default(20),
+  /** Built wallet web app (wallet/web/dist) served at /wallet/; unset serves none. */
+  walletDir: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+import { describe, expect, it } from 'vitest';
+import type { PaymentRecord } from '../../shared/wallet-messages.ts';
+import { TEST_LIMITS, T0 } from '../testing/fixtures.ts';
+import { OFFLINE_WINDOWS_MS, offlineLimitsLeft } from './offline-limits.ts';
+
+let seq = 0;
+const pay = (value: number, at: number, o: Partial<PaymentRecord> = {}): PaymentRecord => ({
+  paymentId: `p${++seq}`, kind: 'offline-qr', status: 'settled', amount: { value, currency: 'JPY' }, kioskId: 'kiosk-1', at, offline: { credentialId: 'c', counter: seq }, ...o,
+});
+
+describe('offlineLimitsLeft (TEST_LIMITS: 5,000 per payment; 10,000 and 2 per day; 50,000 and 10 per 30 days)', () => {
+  it('allows a payment while the daily count and amount have room', () => {
+    expect(offlineLimitsLeft(TEST_LIMITS, [pay(3_000, T0 - 1_000)], T0)).toEqual({ ok: true, daily: { amount: 3_000, count: 1 }, monthly: { amount: 3_000, count: 1 } });
+  });
+
+  it('says the daily count is used up after two offline payments within 24 hours', () => {
+    const r = offlineLimitsLeft(TEST_LIMITS, [pay(100, T0 - 5_000), pay(100, T0 - 1_000)], T0);
+    expect(r).toMatchObject({ ok: false, window: 'daily', by: 'count' });
+  });
+
+  it('counts only approved and settled offline payments in the same currency, inside the rolling window', () => {
+    const payments = [
+      pay(100, T0 - 1_000, { kind: 'online', offline: undefined }),
+      pay(100, T0 - 1_000, { status: 'declined' }),
+      pay(100, T0 - 1_000, { amount: { value: 100, currency: 'USD' } }),
+      pay(100, T0 - OFFLINE_WINDOWS_MS.daily - 1),
+    ];
+    expect(offlineLimitsLeft(TEST_LIMITS, payments, T0)).toEqual({ ok: true, daily: { amount: 0, count: 0 }, monthly: { amount: 100, count: 1 } });
+  });
+
+  it('says the monthly amount is used up when nothing is left of it', () => {
+    const payments = Array.from({ length: 9 }, (_, i) => pay(5_000 + (i === 0 ? 5_000 : 0), T0 - (i + 2) * OFFLINE_WINDOWS_MS.daily));
+    expect(offlineLimitsLeft(TEST_LIMITS, payments, T0)).toMatchObject({ ok: false, window: 'monthly', by: 'amount' });
+  });
+});
