@@ -10,7 +10,7 @@ Commands:
   broker    run the embedded MQTT broker (authenticated, deny-by-default ACL)
   wallet    the shopper's wallet on the command line (enroll, codes, history)
   kiosk     a kiosk on the command line (pay with a code, status, void, settle)
-  console   the technician console (not yet available in this version)
+  console   the technician console over MQTT (interactive, or one command for scripts)
   demo      scripted end-to-end demo; exits 0 only if every outcome is the expected one
 
 Run 'kioskpay <command> --help' for a command's options.
@@ -24,11 +24,7 @@ const commands: Record<string, () => Promise<Command>> = {
   broker: async () => (await import('../broker/main.ts')).brokerCommand,
   wallet: async () => (await import('../wallet/cli/main.ts')).walletCommand,
   kiosk: async () => (await import('../device/cli/main.ts')).kioskCommand,
-  console: async () => async (argv) => {
-    const help = argv.includes('--help') || argv.includes('-h');
-    (help ? process.stdout : process.stderr).write('Usage: kioskpay console ...\n\nThe technician console is not in this version yet; until then use mosquitto_sub with a\ntechnician identity on kp/v1/server/# (see docs/protocol.md).\n');
-    return help ? 0 : 2;
-  },
+  console: async () => (await import('../server/console/main.ts')).consoleCommand,
   demo: async () => (await import('./demo.ts')).demoCommand,
 };
 

@@ -3,10 +3,15 @@
 // retained broadcasts (issuer keys, revocation list) current. MQTT 3.1.1, QoS 1, TCP_NODELAY.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Socket } from 'node:net';
-import { kioskIdOfRequestTopic, topics } from '../../shared/topics.ts';
+import { kioskIdOfRequestTopic, parseKioskTopic, topics } from '../../shared/topics.ts';
+import type { ServerCatalog } from '../catalog/server-catalog.ts';
 import type { ServerContext } from '../domain/context.ts';
 import { handleKioskPayload } from '../domain/kiosk-api.ts';
 import { buildRevocations } from '../domain/revocations.ts';
+import type { AuditLog } from '../fleet/audit-log.ts';
+
+/** Optional parts: the command audit log (subscribes to every kiosk's cmd and ack) and the catalog. */
+export interface KioskMqttParts { audit?: AuditLog; catalog?: ServerCatalog }
 
 export interface KioskMqtt {
   /** Re-signs and re-publishes the revocation list now. */
@@ -14,7 +19,7 @@ export interface KioskMqtt {
   close(): Promise<void>;
 }
 
-export async function startKioskMqtt(ctx: ServerContext): Promise<KioskMqtt> {
+export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts = {}): Promise<KioskMqtt> {
   const c = ctx.config;
   const client: MqttClient = mqtt.connect(c.mqttUrl, {
     protocolVersion: 4,
@@ -37,6 +42,15 @@ export async function startKioskMqtt(ctx: ServerContext): Promise<KioskMqtt> {
     if (!client.connected) return;
     await publishRetained(topics.revocations, await buildRevocations(ctx));
   };
+  const publishCatalog = async () => {
+    if (parts.catalog && client.connected) await publishRetained(topics.catalog, parts.catalog.current());
+  };
+  parts.catalog?.onChange(() => void publishCatalog().catch((err: unknown) => log.error({ err }, 'catalog publish failed')));
+  const subscribeAudit = async () => {
+    if (!parts.audit) return;
+    const granted = await client.subscribeAsync([topics.allKioskCommands, topics.allKioskAcks], { qos: 1 });
+    if (granted.some((g) => g.qos === 128)) log.error({ granted }, 'broker refused the audit subscriptions; technician commands are not audited');
+  };
 
   client.on('connect', () => {
     (client.stream as Socket).setNoDelay?.(true);
@@ -45,12 +59,20 @@ export async function startKioskMqtt(ctx: ServerContext): Promise<KioskMqtt> {
       await client.subscribeAsync(filter, { qos: 1 });
       await publishRetained(topics.issuerKeys, ctx.issuer.keysMessage(ctx.clock.nowMs()));
       await publishRevocations();
+      await publishCatalog();
+      await subscribeAudit();
     })().catch((err: unknown) => log.error({ err }, 'could not subscribe or publish broadcasts'));
   });
   client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
   client.on('offline', () => log.warn('broker unreachable; retrying'));
 
   client.on('message', (topic, payload, packet) => {
+    const leaf = parseKioskTopic(topic);
+    if (parts.audit && leaf && !packet.retain && (leaf.leaf === 'cmd' || leaf.leaf === 'ack')) {
+      if (leaf.leaf === 'cmd') parts.audit.recordCommand(leaf.kioskId, payload);
+      else parts.audit.recordAck(leaf.kioskId, payload);
+      return;
+    }
     const kioskId = kioskIdOfRequestTopic(topic);
     if (!kioskId) return;
     // A request kept as retained (Mosquitto's ACL cannot forbid the flag) would be replayed to every

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+// Exit codes of one-shot `kioskpay console` commands, for scripts.
+export const EXIT = Object.freeze({
+  /** Done, and the kiosk acknowledged (when a kiosk was asked). */
+  OK: 0,
+  /** The kiosk answered with a refusal (ack ok:false). */
+  REFUSED: 1,
+  /** Bad command line: unknown command, missing or invalid argument. */
+  USAGE: 2,
+  /** Not connected to the broker, or no answer from the kiosk in time. */
+  NO_ANSWER: 3,
+});
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+// Words and tables for people: the fleet table, one kiosk's status, stored payments, events, and
+// what happened to a command ("k1 acknowledged: policy is now force-offline", "k1 refused:
+// COMMAND_EXPIRED (...)", "no answer from k1 in 10 s (it is offline since 12:03)"). Times are shown
+// as local HH:MM (today) or YYYY-MM-DD HH:MM; --json output uses raw milliseconds instead.
+import { COMMAND_ERRORS, storedPaymentSchema, type StoredPayment } from '../../shared/kiosk-commands.ts';
+import { kioskPolicySchema, type KioskPolicy } from '../../shared/kiosk-policy.ts';
+import type { KioskEventMessage, OnlineStatus } from '../../shared/kiosk-telemetry.ts';
+import { formatMoney, isCurrency } from '../../shared/money.ts';
+import type { CommandOutcome } from './command-client.ts';
+import type { SendVerb } from './console-commands.ts';
+import type { FleetEntry } from './fleet-view.ts';
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** Local clock time: `12:03` today, `2026-11-27 12:03` otherwise. */
+export function formatTime(ms: number, nowMs: number): string {
+  const d = new Date(ms);
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return new Date(nowMs).toDateString() === d.toDateString() ? hm : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
+}
+
+/** A status is stale when older than two heartbeats (docs/protocol.md section 9). */
+export function isStale(s: OnlineStatus, nowMs: number): boolean {
+  return nowMs - s.at > 2 * s.heartbeatMs;
+}
+
+/** The one-word state: online, stale or offline. */
+export function stateWord(e: FleetEntry, nowMs: number): string {
+  if (e.status.state === 'offline') return e.status.reason === 'shutdown' ? 'offline (shut down)' : 'offline';
+  return isStale(e.status, nowMs) ? 'stale' : 'online';
+}
+
+/** "it is offline since 12:03", "its last status is from 12:01", ... for timeout messages. */
+export function lastSeenPhrase(e: FleetEntry | undefined, nowMs: number): string {
+  if (!e) return 'no status was ever seen from it';
+  if (e.status.state === 'offline') {
+    const how = e.status.reason === 'shutdown' ? 'shut down' : 'offline';
+    return e.offlineSinceMs === null ? `it is ${how}` : `it is ${how} since ${formatTime(e.offlineSinceMs, nowMs)}`;
+  }
+  return isStale(e.status, nowMs) ? `its last status is from ${formatTime(e.status.at, nowMs)}` : `it was online at ${formatTime(e.status.at, nowMs)}`;
+}
+
+/** `10 s`, `0.3 s`. */
+export function formatSeconds(ms: number): string {
+  return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 100) / 10} s`;
+}
+
+/** Fixed-width columns, header first. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+export function formatFleet(entries: FleetEntry[], nowMs: number): string {
+  if (entries.length === 0) return 'no kiosk has published a status yet';
+  const rows = [['KIOSK', 'STATE', 'MODE', 'POLICY', 'QUEUE', 'AMOUNT', 'CLOCK', 'LAST SYNC', 'FAULTS']];
+  for (const e of entries) {
+    const s = e.status;
+    if (s.state === 'offline') { rows.push([e.kioskId, stateWord(e, nowMs), '-', '-', '-', '-', '-', '-', '-']); continue; }
+    rows.push([
+      e.kioskId, stateWord(e, nowMs), s.mode, s.policy.mode, String(s.queue.count), formatMoney(s.queue.amount),
+      s.clock.trusted ? 'trusted' : 'UNTRUSTED', s.clock.lastSyncAt === null ? 'never' : formatTime(s.clock.lastSyncAt, nowMs),
+      s.faults.length === 0 ? '-' : s.faults.join('; '),
+    ]);
+  }
+  return table(rows);
+}
+
+export function formatPolicy(p: KioskPolicy): string {
+  return `${p.mode}; at most ${p.caps.storedCountMax} stored payments, ${p.caps.storedAmountMax} minor units, ${p.caps.offlineDurationMaxMs / 3_600_000} h offline`;
+}
+
+export function formatStatus(kioskId: string, s: OnlineStatus, nowMs: number): string {
+  const q = s.queue;
+  const c = s.clock;
+  const lines = [
+    `${kioskId}: ${isStale(s, nowMs) ? 'stale' : 'online'}, ${s.mode}, checkout ${s.checkout}, firmware ${s.firmware}`,
+    `  policy    ${formatPolicy(s.policy)}`,
+    `  queue     ${q.count} stored, ${formatMoney(q.amount)}${q.oldestCapturedAt === null ? '' : `, oldest ${formatTime(q.oldestCapturedAt, nowMs)}`}, ${q.declined} declined kept${q.forwarding ? `, forwarding ${q.forwarding.done}/${q.forwarding.total}` : ''}`,
+    `  clock     ${c.trusted ? 'trusted' : 'NOT trusted'}${c.offsetMs === null ? '' : `, offset ${c.offsetMs} ms`}${c.uncertaintyMs === null ? '' : ` ±${c.uncertaintyMs} ms`}, last sync ${c.lastSyncAt === null ? 'never' : formatTime(c.lastSyncAt, nowMs)}`,
+    `  health    scanner ${s.health.scanner}, gpio ${s.health.gpio}, display ${s.health.display}`,
+    `  faults    ${s.faults.length === 0 ? 'none' : s.faults.join('; ')}`,
+    `  catalog   ${s.catalogVersion === null ? 'none' : `version ${s.catalogVersion}`}`,
+    `  as of     ${formatTime(s.at, nowMs)} (seq ${s.seq})`,
+  ];
+  return lines.join('\n');
+}
+
+export function formatStored(kioskId: string, items: StoredPayment[], nowMs: number): string {
+  if (items.length === 0) return `${kioskId} holds no stored payments`;
+  const rows = [['TX', 'AMOUNT', 'CAPTURED', 'STATE', 'REASON']];
+  for (const i of items) rows.push([i.txId, isCurrency(i.amount.currency) ? formatMoney({ value: i.amount.value, currency: i.amount.currency }) : `${i.amount.value} ${i.amount.currency}`, formatTime(i.capturedAt, nowMs), i.state, i.reason ?? '']);
+  return table(rows);
+}
+
+export function formatEvent(kioskId: string, e: KioskEventMessage, nowMs: number): string {
+  const at = formatTime(e.at, nowMs);
+  switch (e.kind) {
+    case 'payment': return `${at} ${kioskId} payment ${e.txId} ${formatMoney(e.amount)} ${e.outcome}${e.offline ? ' (offline, stored)' : ''}${e.reason ? ` ${e.reason}` : ''}`;
+    case 'forward': return `${at} ${kioskId} forward ${e.done}/${e.total}: ${e.settled} settled, ${e.declined} declined${e.finished ? `, finished${e.end ? ` (${e.end})` : ''}` : ''}`;
+    case 'settle-declined': return `${at} ${kioskId} settle declined ${e.txId} ${formatMoney(e.amount)}: ${e.reason}`;
+    case 'fault': return `${at} ${kioskId} fault ${e.fault} ${e.raised ? 'raised' : 'cleared'}`;
+    case 'uplink': return `${at} ${kioskId} uplink ${e.online ? 'back online' : 'down'}`;
+  }
+}
+
+/** What an ok ack means, in words, per console verb. */
+function acknowledged(verb: SendVerb, result: Record<string, unknown>): string {
+  switch (verb) {
+    case 'policy': {
+      const p = kioskPolicySchema.safeParse(result['policy']);
+      return p.success ? `policy is now ${formatPolicy(p.data)}` : 'policy changed';
+    }
+    case 'forward': {
+      const n = (k: string) => (typeof result[k] === 'number' ? result[k] : '?');
+      return `forwarding ended${typeof result['end'] === 'string' ? ` (${result['end']})` : ''}: ${n('settled')} settled, ${n('declined')} declined, ${n('remaining')} remaining`;
+    }
+    case 'message': return result['shown'] === true ? `message shown for ${String(result['seconds'])} s` : 'message cleared';
+    case 'test': return `${String(result['target'])} test done`;
+    case 'reload-catalog': return `catalog reloaded (version ${result['version'] === null ? 'none' : String(result['version'])})`;
+    case 'stored': return `${Array.isArray(result['items']) ? result['items'].length : 0} stored or declined payments`;
+  }
+}
+
+/** The one-line outcome of a sent command. */
+export function formatOutcome(kioskId: string, verb: SendVerb, o: CommandOutcome, fleet: FleetEntry | undefined, nowMs: number): string {
+  switch (o.kind) {
+    case 'ack':
+      return o.ack.ok ? `${kioskId} acknowledged: ${acknowledged(verb, o.ack.result)}`
+        : `${kioskId} refused: ${o.ack.error.code} (${o.ack.error.message || COMMAND_ERRORS[o.ack.error.code]})`;
+    case 'timeout': return `no answer from ${kioskId} in ${formatSeconds(o.timeoutMs)} (${lastSeenPhrase(fleet, nowMs)})`;
+    case 'not-sent': return `not sent to ${kioskId}: ${o.reason}`;
+  }
+}
+
+/** Stored items from a list-stored result, dropping any that break the schema. */
+export function storedItems(result: Record<string, unknown>): StoredPayment[] {
+  const items = Array.isArray(result['items']) ? result['items'] : [];
+  return items.flatMap((i) => { const p = storedPaymentSchema.safeParse(i); return p.success ? [p.data] : []; });
+}
