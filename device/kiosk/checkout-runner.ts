@@ -43,6 +43,10 @@ export interface CheckoutRunnerDeps {
   beep: (pattern: 'accept' | 'decline') => void;
   pulseRelay: (slot: number, onMs: number) => void;
   voidLater: (txId: string) => void;
+  /** Durably records an online payment about to be sent (so a power loss cannot forget it). */
+  beforePay: (txId: string, code: string) => Promise<void>;
+  /** The server decided this txId (or it went to voidLater): it is no longer in flight. */
+  txDone: (txId: string) => Promise<void>;
   onPayment: (o: PaymentOutcome) => void;
   hintText: (hint: Hint, text: string | undefined) => string;
 }
@@ -146,6 +150,10 @@ export class CheckoutRunner {
     }
   }
 
+  #done(txId: string): void {
+    this.#d.txDone(txId).catch((err: unknown) => this.#d.log.warn({ txId, err: (err as Error).message }, 'in-flight record not cleared'));
+  }
+
   #later(event: CheckoutEvent): void {
     this.#queue.push(event);
   }
@@ -154,17 +162,35 @@ export class CheckoutRunner {
     const d = this.#d;
     const id = d.nextRequestId();
     const req = body.type === 'pay'
-      ? d.uplink.request({ v: 1, type: 'pay', id, txId, code: body.code, amount: { value: body.amount.value, currency: body.amount.currency } })
+      ? d.beforePay(txId, body.code).then(
+        () => d.uplink.request({ v: 1, type: 'pay', id, txId, code: body.code, amount: { value: body.amount.value, currency: body.amount.currency } }),
+        // Not recorded, so not sent: nothing can be charged.
+        (err: unknown) => Promise.reject(Object.assign(new Error(`pay not recorded: ${(err as Error).message}`), { name: 'UplinkOfflineError' })))
       : d.uplink.request({ v: 1, type: body.type, id, txId });
     (req as Promise<PayResult | ErrorReply>).then(
       (reply) => {
-        if (reply.type === 'error') this.send({ type: 'txError', txId, code: reply.code });
-        else this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason });
+        if (reply.type === 'error') {
+          this.send({ type: 'txError', txId, code: reply.code });
+          return this.#done(txId);
+        }
+        // Approved: off the in-flight list (durably) before the screen says so, so that a power loss
+        // after "approved" never voids a payment whose goods were handed out.
+        if (reply.status === 'approved') {
+          d.txDone(reply.txId).then(() => this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason }),
+            (err: unknown) => {
+              d.log.error({ txId, err: (err as Error).message }, 'could not record the approval; the checkout decides on its timeout');
+            });
+          return;
+        }
+        this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason });
+        if (reply.status !== 'unknown') this.#done(txId);
       },
       (err: unknown) => {
         const name = (err as Error).name;
         // Not connected: nothing left the kiosk. Only `pay` reports it; status/void retry on their timeouts.
-        if (name === 'UplinkOfflineError' && kind === 'pay') this.send({ type: 'paySendFailed', txId });
+        // The txId leaves the in-flight list first: the offline path may now store it under this txId,
+        // and a void after a power loss must never hit a stored payment.
+        if (name === 'UplinkOfflineError' && kind === 'pay') void d.txDone(txId).catch(() => undefined).then(() => this.send({ type: 'paySendFailed', txId }));
         else d.log.warn({ txId, kind, err: (err as Error).message }, 'request failed; the checkout decides on its timeout');
       },
     );

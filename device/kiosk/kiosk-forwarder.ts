@@ -30,6 +30,7 @@ export class KioskForwarder {
   #running: Promise<ForwardReport> | undefined;
   #progress: { done: number; total: number } | undefined;
   #retry: { timer: unknown; timers: TimerPort } | undefined;
+  #voiding: Promise<void> | undefined;
 
   constructor(deps: KioskForwarderDeps) {
     this.#d = deps;
@@ -87,6 +88,9 @@ export class KioskForwarder {
     if (this.#retry) return;
     const tick = () => {
       this.#retry = { timer: timers.setTimeout(tick, everyMs), timers };
+      if (this.#d.uplink.connected && this.#d.state.state.voidLater.length > 0) {
+        this.voidPending().catch((e: unknown) => this.#d.log.debug({ err: (e as Error).message }, 'pending voids not sent'));
+      }
       if (this.#d.uplink.connected && this.#d.outbox.stats().count > 0 && !this.#running) {
         this.run().catch((e: unknown) => this.#d.log.debug({ err: (e as Error).message }, 'retry not started'));
       }
@@ -95,7 +99,14 @@ export class KioskForwarder {
   }
 
   /** Voids the transaction ids the checkout handed over (voidLater); keeps those that got no answer. */
-  async voidPending(): Promise<void> {
+  voidPending(): Promise<void> {
+    this.#voiding ??= this.#voidPending().finally(() => {
+      this.#voiding = undefined;
+    });
+    return this.#voiding;
+  }
+
+  async #voidPending(): Promise<void> {
     const d = this.#d;
     for (const txId of [...d.state.state.voidLater]) {
       if (!d.uplink.connected) return;

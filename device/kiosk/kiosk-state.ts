@@ -2,7 +2,7 @@
 // The kiosk's small durable state, beside the outbox (which holds the money): its policy, the
 // trusted clock's persisted lower bound, the last signed revocation list and catalog (so a kiosk that
 // boots without uplink can still sell), when it last reached the server, transaction ids to void
-// when the uplink returns, and stored payments the server declined at settlement (kept for review).
+// when the uplink returns, online payments in flight (voided after a power loss), and stored payments the server declined at settlement (kept for review).
 // One DurableJsonFile (fsync, rename, backup); updates are serialised and coalesced: a burst of
 // changes costs one write, and save() resolves when a write holding the change is on disk.
 import { z } from 'zod';
@@ -37,12 +37,14 @@ const bodySchema = z.strictObject({
   revocations: revocationsMessage.nullable(),
   catalog: catalogMessage.nullable(),
   voidLater: z.array(idSchema).max(VOID_LATER_MAX),
+  /** Online payments sent and not yet decided; after a power loss they are voided (moved to voidLater). */
+  inflight: z.array(idSchema).max(VOID_LATER_MAX).default([]),
   declined: z.array(declinedRecordSchema).max(DECLINED_KEPT_MAX),
 });
 export type KioskState = z.infer<typeof bodySchema>;
 
 export function initialKioskState(policy: KioskPolicy = DEFAULT_KIOSK_POLICY): KioskState {
-  return { policy, clock: null, lastUplinkAtMs: null, revocations: null, catalog: null, voidLater: [], declined: [] };
+  return { policy, clock: null, lastUplinkAtMs: null, revocations: null, catalog: null, voidLater: [], inflight: [], declined: [] };
 }
 
 export class KioskStateStore {

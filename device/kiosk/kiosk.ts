@@ -88,6 +88,12 @@ export class Kiosk {
     const clockOptions = { ...(deps.monotonicEpoch !== undefined ? { monotonicEpoch: deps.monotonicEpoch } : {}) };
     this.#trusted = TrustedClock.restore(st.clock, clock.nowMs(), clock.monotonicMs(), clockOptions);
     this.#revocations = new RevocationCache({ issuerKeys, ed: deps.ed, maxAgeMs: cfg.offline.revocationMaxAgeMs });
+    if (st.inflight.length > 0) {
+      // Online payments that were in flight when the kiosk lost power: nobody saw them approved, so
+      // they are voided as soon as the uplink allows (a void refunds one the server did approve).
+      log.warn({ txIds: st.inflight }, 'online payments interrupted by a restart will be voided');
+      void deps.state.update((s) => ({ ...s, voidLater: [...s.voidLater, ...s.inflight.filter((t) => !s.voidLater.includes(t))].slice(-1000), inflight: [] }));
+    }
     if (st.revocations) this.#revocations.accept(st.revocations);
     if (st.catalog) this.#takeCatalog(st.catalog, false);
     if (!this.#catalog) this.#faults.add('catalog-unavailable');
@@ -121,7 +127,17 @@ export class Kiosk {
       },
       beep: (pattern) => deps.hardware.gpio?.beep(pattern),
       pulseRelay: (slot, onMs) => this.#pulse(slot, onMs),
-      voidLater: (txId) => void deps.state.update((s) => ({ ...s, voidLater: [...s.voidLater, txId].slice(-1000) })),
+      voidLater: (txId) => {
+        void deps.state.update((s) => ({ ...s, voidLater: [...s.voidLater.filter((t) => t !== txId), txId].slice(-1000), inflight: s.inflight.filter((t) => t !== txId) }))
+          .then(() => this.#voidSoon());
+      },
+      beforePay: (txId, code) => {
+        desk.noteSentOnline(code);
+        return deps.state.update((s) => ({ ...s, inflight: [...s.inflight, txId].slice(-1000) }));
+      },
+      txDone: (txId) => (deps.state.state.inflight.includes(txId)
+        ? deps.state.update((s) => ({ ...s, inflight: s.inflight.filter((t) => t !== txId) }))
+        : Promise.resolve()),
       onPayment: (o) => this.#onPayment(o),
       hintText: (hint, text) => text ?? HINT_WORDS[hint],
     });
@@ -253,6 +269,12 @@ export class Kiosk {
   }
 
   // ---- uplink ------------------------------------------------------------------------------------
+
+  /** Voids handed-over txIds now if the uplink is up (else on the next connection). */
+  #voidSoon(): void {
+    if (this.#stopped || !this.#d.uplink.connected) return;
+    this.#forwarder.voidPending().catch((e: unknown) => this.#d.log.warn({ err: (e as Error).message }, 'pending voids failed'));
+  }
 
   #onUplink(online: boolean): void {
     if (this.#stopped) return;

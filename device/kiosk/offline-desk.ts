@@ -7,6 +7,7 @@
 // A store the machine gave up on (discard) must never settle: if its append lands late, the entry
 // is removed again at once; if the process dies before that, it settles and the shopper, who was
 // told "not paid", has paid: see docs/protocol.md 3.7 (the operator sees it in the kiosk's events).
+import { decodeCode } from '../../shared/codes/decode.ts';
 import type { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
 import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
 import type { Currency, Money } from '../../shared/money.ts';
@@ -30,6 +31,9 @@ export interface OfflineDeskDeps {
   clockUncertaintyMaxMs: number;
 }
 
+/** Offline codes sent online that the desk remembers (memory only; the server is the last word). */
+export const SENT_ONLINE_REMEMBERED_MAX = 1_000;
+
 export type PrecheckAnswer = { ok: true } | { ok: false; reason: ErrorCode; cause?: KioskOfflineCause | undefined };
 
 interface Accepted {
@@ -43,6 +47,8 @@ export class OfflineDesk {
   /** Pre-checked, not yet stored: txId -> what the store needs. */
   readonly #accepted = new Map<string, Accepted>();
   readonly #discarded = new Set<string>();
+  /** Offline QR codes this kiosk sent to the server online (credentialId:counter), most recent last. */
+  readonly #sentOnline = new Set<string>();
 
   constructor(deps: OfflineDeskDeps) {
     this.#d = deps;
@@ -55,7 +61,7 @@ export class OfflineDesk {
     const stats = d.outbox.stats();
     const result = precheckOfflineCode({
       text: code, amount, verifier: d.verifier, revocations: d.revocations, time: d.time(),
-      seenCounter: (credentialId, counter) => d.outbox.hasCounter(credentialId, counter),
+      seenCounter: (credentialId, counter) => d.outbox.hasCounter(credentialId, counter) || this.#sentOnline.has(`${credentialId}:${counter}`),
       exposure: {
         storedCount: stats.count,
         storedAmount: { value: stats.amountByCurrency[d.currency] ?? 0, currency: d.currency },
@@ -70,6 +76,19 @@ export class OfflineDesk {
     if (!result.ok) return { ok: false, reason: result.reason, cause: result.cause, result };
     this.#accepted.set(txId, { credentialId: result.credentialId, counter: result.counter, capturedAtMs: result.capturedAtMs });
     return { ok: true, result };
+  }
+
+  /**
+   * Remembers an offline QR code that went to the server online, so the same code is refused here
+   * if the uplink drops and it is shown again (the outbox only knows codes it stored). Bounded.
+   */
+  noteSentOnline(code: string): void {
+    const decoded = decodeCode(code);
+    if (!decoded.ok || decoded.code.kind !== 'offline-qr') return;
+    const key = `${decoded.code.credential.credentialId}:${decoded.code.counter}`;
+    this.#sentOnline.delete(key);
+    this.#sentOnline.add(key);
+    if (this.#sentOnline.size > SENT_ONLINE_REMEMBERED_MAX) this.#sentOnline.delete(this.#sentOnline.values().next().value!);
   }
 
   /** Appends the pre-checked payment to the outbox; resolves once it is durable. */

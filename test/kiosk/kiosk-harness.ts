@@ -40,13 +40,17 @@ export class WorldUplink {
   readonly published: Array<{ topic: string; payload: string; retain: boolean }> = [];
   connected = true;
   requests = 0;
+  /** While true, requests reach the server but their replies are lost (never resolve). */
+  loseReplies = false;
 
   constructor(private readonly world: World, private readonly kioskId: string) {}
 
   async request(req: { type: string }): Promise<never> {
     if (!this.connected) throw new UplinkOfflineError();
     this.requests++;
-    return (await this.world.send(this.kioskId, req)) as never;
+    const reply = await this.world.send(this.kioskId, req);
+    if (this.loseReplies) return new Promise<never>(() => {});
+    return reply as never;
   }
 
   async publish(topic: string, payload: string, o: { retain?: boolean } = {}): Promise<void> {

@@ -134,3 +134,62 @@ describe('kiosk: selling', () => {
     expect(h.outbox.stats().count).toBe(0);
   });
 });
+
+describe('kiosk: payments interrupted by a power loss', () => {
+  it('voids an online payment that was in flight when the kiosk lost power, once the uplink allows', async () => {
+    const k = await startHarness();
+    const phone = await k.world.phone(1_000);
+    await basket(k);
+    k.uplink.loseReplies = true;
+    await k.scan(await k.world.onlineCode(phone));
+    let balance = 1_000;
+    const end = Date.now() + 5_000;
+    while (balance === 1_000 && Date.now() < end) {
+      await k.flush();
+      balance = await k.world.balance(shopperAccountId(phone.walletId));
+    }
+    // The server charged it, but the answer never came back; the screen still says "paying".
+    expect(balance).toBe(850);
+    expect(k.kiosk.checkoutState).toBe('authorising');
+    expect(k.state.state.inflight).toHaveLength(1);
+    const txId = k.state.state.inflight[0]!;
+    const { dir, world } = k;
+    await k.stop(); // power loss: the process is gone, its state file stays
+    const again = await startHarness({ world, dir });
+    try {
+      await again.until(() => again.state.state.voidLater.length === 0 && again.state.state.inflight.length === 0, 'void sent');
+      const status = await world.send('k1', { v: 1, type: 'status', id: 'st-1', txId });
+      expect(status).toMatchObject({ type: 'pay.result', status: 'voided' });
+      expect(await world.balance(shopperAccountId(phone.walletId))).toBe(1_000);
+    } finally {
+      await again.close();
+      await world.close();
+    }
+  });
+
+  it('an approved online payment is off the in-flight list before the screen says approved', async () => {
+    h = await startHarness();
+    const phone = await h.world.phone(1_000);
+    await basket(h);
+    await h.scan(await h.world.onlineCode(phone));
+    await h.until(() => h!.kiosk.checkoutState === 'approved', 'approved');
+    expect(h.state.state.inflight).toEqual([]);
+    expect(h.state.state.voidLater).toEqual([]);
+  });
+
+  it('refuses offline an offline code it already sent to the server online', async () => {
+    h = await startHarness();
+    const phone = await h.world.phone(5_000);
+    await h.world.credential(phone);
+    const code = h.world.offlineCode(phone);
+    await basket(h);
+    await h.scan(code);
+    await h.until(() => h!.kiosk.checkoutState === 'approved', 'approved online');
+    h.kiosk.press('cancel');
+    await h.cut();
+    await basket(h);
+    await h.scan(code);
+    expect(h.display.last.screen).toMatchObject({ name: 'declined', reason: 'COUNTER_REUSED' });
+    expect(h.outbox.stats().count).toBe(0);
+  });
+});
