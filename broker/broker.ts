@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// The embedded MQTT 3.1.1 broker: aedes 1.2 behind our own authentication (scrypt identities) and
-// a deny-by-default ACL (acl.ts). TCP_NODELAY on every socket (see docs pitfalls: Nagle).
+// The embedded MQTT 3.1.1 broker: aedes 1.2 behind our own authentication (scrypt identities, and
+// optionally TLS client certificates: tls.ts) and a deny-by-default ACL (acl.ts), checked again on
+// every delivery. Retained messages and sessions in memory, or in Redis (persistence.ts).
+// TCP_NODELAY on every socket (see docs pitfalls: Nagle).
 import { Aedes, type AuthenticateError, type Client, type Subscription } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
-import { canPublish, canSubscribe, isSharedSubscription, TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './acl.ts';
+import { canPublish, canReceive, canSubscribe, isSharedSubscription, TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './acl.ts';
 import { hashPassword, IdentityTable, sameIdentity, verifyPassword, type Identity } from './identities.ts';
+import { createRedisPersistence, redactRedisUrl, type AedesPersistence, type RedisPersistenceOptions } from './persistence.ts';
+import { certificateRefusal, clientCertPolicy, tlsServerOptions, type BrokerTlsOptions } from './tls.ts';
 
 /** Every limit the broker enforces, with its unit. Frozen; override per instance through BrokerOptions.limits. */
 export const BROKER_DEFAULTS = Object.freeze({
@@ -120,6 +125,16 @@ export interface BrokerOptions {
    * identities get CONNACK 5 and keepalive 0 is refused for everyone.
    */
   conformance?: ConformanceRules;
+  /**
+   * Serve MQTT over TLS on `port` instead of plain TCP (there is no second, plain listener), with
+   * optional or required client certificates whose CN must equal the username (tls.ts).
+   */
+  tls?: BrokerTlsOptions;
+  /**
+   * Keep retained messages and persistent sessions in Redis, so they survive a restart. Absent:
+   * in memory, lost when the broker stops. Start-up fails if Redis cannot be reached.
+   */
+  redis?: RedisPersistenceOptions;
 }
 
 /** What replacing the identity table did. */
@@ -132,7 +147,7 @@ export interface IdentitiesReplaced {
 
 export interface RunningBroker {
   readonly port: number;
-  /** `mqtt://host:port` */
+  /** `mqtt://host:port`, or `mqtts://host:port` with TLS. */
   readonly url: string;
   /**
    * Makes `table` the identity table for every later login, and closes live connections whose
@@ -230,6 +245,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     ? Object.freeze({ allow: Object.freeze([...opts.conformance.allow]), deny: Object.freeze([...opts.conformance.deny]) })
     : undefined;
   if (conformance) log.warn({ allow: conformance.allow, deny: conformance.deny }, 'conformance mode: identities with role test may log in under these rules');
+  // Checked before anything starts: a bad certificate or key throws here.
+  const tlsOptions = opts.tls ? tlsServerOptions(opts.tls, limits.connectTimeoutMs) : undefined;
+  const certPolicy = opts.tls ? clientCertPolicy(opts.tls) : 'none';
 
   /** The identity each authenticated client connected as. Absent: not (yet) authenticated. */
   const identityOf = new WeakMap<Client, Identity>();
@@ -269,6 +287,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     const identity = identities.find(username);
     const ok = await verifyPassword(password, identity?.passwordHash ?? await (decoyHash ??= hashPassword('decoy password for unknown usernames')));
     if (!identity || !ok) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password');
+    const certRefusal = certificateRefusal(client.conn, certPolicy, identity.username);
+    if (certRefusal !== undefined) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, certRefusal);
     if (identity.role === 'test' && !conformance) throw authError(CONNACK.NOT_AUTHORIZED, 'test identities log in only in conformance mode');
     if (conformance) {
       // aedes' own keepalive check (CONNACK 6) is off in conformance mode so that a test identity
@@ -292,78 +312,96 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     return identity;
   }
 
-  const aedes = await Aedes.createBroker({
-    concurrency: limits.concurrency,
-    connectTimeout: limits.connectTimeoutMs,
-    drainTimeout: limits.drainTimeoutMs,
-    queueLimit: limits.queueLimitPackets,
-    maxClientsIdLength: limits.clientIdBytesMax,
-    maxTopicLevels: limits.topicLevelsMax,
-    // 0 turns aedes' check off; checkCredentials enforces the limit itself in conformance mode.
-    keepaliveLimit: conformance ? 0 : limits.keepaliveMaxS,
+  const persistence: AedesPersistence | undefined = opts.redis ? await createRedisPersistence(opts.redis) : undefined;
+  if (opts.redis) log.info({ redis: redactRedisUrl(opts.redis.url) }, 'retained messages and sessions kept in Redis');
+  else log.info('retained messages and sessions kept in memory: lost when the broker stops');
 
-    preConnect(client, packet, done) {
-      if (packet.will) willOf.set(client, packet.will);
-      connectOf.set(client, { emptyClientId: !packet.clientId, clean: packet.clean !== false, keepalive: packet.keepalive ?? 0 });
-      done(null, true);
-    },
+  function createAedes(): Promise<Aedes> {
+    return Aedes.createBroker({
+      ...(persistence ? { persistence } : {}),
+      concurrency: limits.concurrency,
+      connectTimeout: limits.connectTimeoutMs,
+      drainTimeout: limits.drainTimeoutMs,
+      queueLimit: limits.queueLimitPackets,
+      maxClientsIdLength: limits.clientIdBytesMax,
+      maxTopicLevels: limits.topicLevelsMax,
+      // 0 turns aedes' check off; checkCredentials enforces the limit itself in conformance mode.
+      keepaliveLimit: conformance ? 0 : limits.keepaliveMaxS,
 
-    authenticate(client, username, password, done) {
-      if (authInFlight >= limits.authInFlightMax) {
-        done(authError(CONNACK.SERVER_UNAVAILABLE, 'too many logins at once'), false);
-        return;
-      }
-      authInFlight += 1;
-      checkCredentials(client, username, password).then((identity) => {
-        // The table may have been replaced while the password was being checked.
-        const current = identities.find(identity.username);
-        if (!current || !sameIdentity(current, identity)) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'identity changed during login');
-        return identity;
-      }).then((identity) => {
-        identityOf.set(client, identity);
+      preConnect(client, packet, done) {
+        if (packet.will) willOf.set(client, packet.will);
+        connectOf.set(client, { emptyClientId: !packet.clientId, clean: packet.clean !== false, keepalive: packet.keepalive ?? 0 });
         done(null, true);
-      }, (err: unknown) => {
-        // Anything but our own refusals (say, scrypt failing) is a fault on our side: "server unavailable".
-        const refusal = err instanceof Error && 'returnCode' in err ? (err as AuthenticateError) : authError(CONNACK.SERVER_UNAVAILABLE, 'authentication failed');
-        log.warn({ clientId: clip(client.id), username: username === undefined ? undefined : clip(username), returnCode: refusal.returnCode, reason: refusal.message }, 'connection refused');
-        done(refusal, false);
-      }).finally(() => {
-        authInFlight -= 1;
-      });
-    },
+      },
 
-    authorizePublish(client, packet, done) {
-      const identity = client ? identityOf.get(client) : undefined;
-      const bytes = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : (packet.payload?.length ?? 0);
-      const allowed = identity !== undefined && mayPublish(identity, packet.topic, packet.retain) && bytes <= limits.messageBytesMax;
-      if (allowed) {
-        done(null);
-        return;
-      }
-      // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection on this error.
-      log.warn({ clientId: client ? clip(client.id) : undefined, username: identity?.username, topic: clip(packet.topic), retain: packet.retain, bytes }, 'publish denied');
-      done(new Error('publish not authorized'));
-    },
+      authenticate(client, username, password, done) {
+        if (authInFlight >= limits.authInFlightMax) {
+          done(authError(CONNACK.SERVER_UNAVAILABLE, 'too many logins at once'), false);
+          return;
+        }
+        authInFlight += 1;
+        checkCredentials(client, username, password).then((identity) => {
+          // The table may have been replaced while the password was being checked.
+          const current = identities.find(identity.username);
+          if (!current || !sameIdentity(current, identity)) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'identity changed during login');
+          return identity;
+        }).then((identity) => {
+          identityOf.set(client, identity);
+          done(null, true);
+        }, (err: unknown) => {
+          // Anything but our own refusals (say, scrypt failing) is a fault on our side: "server unavailable".
+          const refusal = err instanceof Error && 'returnCode' in err ? (err as AuthenticateError) : authError(CONNACK.SERVER_UNAVAILABLE, 'authentication failed');
+          log.warn({ clientId: clip(client.id), username: username === undefined ? undefined : clip(username), returnCode: refusal.returnCode, reason: refusal.message }, 'connection refused');
+          done(refusal, false);
+        }).finally(() => {
+          authInFlight -= 1;
+        });
+      },
 
-    authorizeSubscribe(client, sub: Subscription, done) {
-      const identity = identityOf.get(client);
-      if (identity && maySubscribe(identity, sub.topic)) {
-        if (isSharedSubscription(sub.topic)) log.warn({ username: identity.username, filter: sub.topic }, 'shared subscription accepted, but aedes 1.2 delivers nothing to $share filters');
-        done(null, sub);
-        return;
-      }
-      log.warn({ clientId: clip(client.id), username: identity?.username, filter: clip(sub.topic) }, 'subscribe denied');
-      done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3]
-    },
+      authorizePublish(client, packet, done) {
+        const identity = client ? identityOf.get(client) : undefined;
+        const bytes = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : (packet.payload?.length ?? 0);
+        const allowed = identity !== undefined && mayPublish(identity, packet.topic, packet.retain) && bytes <= limits.messageBytesMax;
+        if (allowed) {
+          done(null);
+          return;
+        }
+        // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection on this error.
+        log.warn({ clientId: client ? clip(client.id) : undefined, username: identity?.username, topic: clip(packet.topic), retain: packet.retain, bytes }, 'publish denied');
+        done(new Error('publish not authorized'));
+      },
 
-    // Other roles subscribe only to exact, allowed filters; a test identity may subscribe wide, so
-    // each message it would receive is checked against the conformance rules.
-    authorizeForward(client, packet) {
-      const identity = identityOf.get(client);
-      if (identity?.role !== 'test') return packet;
-      return conformance && conformanceCanPublish(conformance, packet.topic, limits.topicLevelsMax) ? packet : null;
-    },
-  });
+      authorizeSubscribe(client, sub: Subscription, done) {
+        const identity = identityOf.get(client);
+        if (identity && maySubscribe(identity, sub.topic)) {
+          if (isSharedSubscription(sub.topic)) log.warn({ username: identity.username, filter: sub.topic }, 'shared subscription accepted, but aedes 1.2 delivers nothing to $share filters');
+          done(null, sub);
+          return;
+        }
+        log.warn({ clientId: clip(client.id), username: identity?.username, filter: clip(sub.topic) }, 'subscribe denied');
+        done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3]
+      },
+
+      // Every delivery (live, queued for a persistent session, retained) is checked against what the
+      // receiver may read now: a session restored from persistence, or taken over with the same client
+      // id by another identity, keeps subscriptions its current identity might not be granted. A test
+      // identity may subscribe wide, so its deliveries are checked against the conformance rules.
+      authorizeForward(client, packet) {
+        const identity = identityOf.get(client);
+        if (identity === undefined) return null;
+        if (identity.role === 'test') return conformance && conformanceCanPublish(conformance, packet.topic, limits.topicLevelsMax) ? packet : null;
+        return canReceive(identity, packet.topic) ? packet : null;
+      },
+    });
+  }
+
+  let aedes: Aedes;
+  try {
+    aedes = await createAedes();
+  } catch (e) {
+    await persistence?.destroy().catch(() => {});
+    throw e;
+  }
 
   aedes.on('client', (client) => liveClients.set(client.id, client));
   aedes.on('clientDisconnect', (client) => {
@@ -378,22 +416,37 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
 
   // A PUBLISH's remaining length is its topic (2 + up to TOPIC_BYTES_MAX), packet id (2) and payload.
   const remainingLengthMax = limits.messageBytesMax + TOPIC_BYTES_MAX + 4;
-  const server = createServer({ noDelay: true }, (socket) => {
+  const onSocket = (socket: Socket) => {
+    socket.setNoDelay(true);
     aedes.handle(socket);
     guardPacketSize(socket, remainingLengthMax, (bytes) => log.warn({ remote: socket.remoteAddress, bytes }, 'packet too large; connection closed'));
-  });
+  };
+  let server: Server;
+  if (tlsOptions) {
+    // 'secureConnection' sockets are TLSSockets: aedes reads the decrypted stream, tls.ts the peer certificate.
+    const tlsServer = createTlsServer(tlsOptions, onSocket);
+    tlsServer.on('tlsClientError', (err, socket) => log.warn({ remote: socket.remoteAddress, err: err.message }, 'TLS handshake failed'));
+    server = tlsServer;
+  } else {
+    server = createServer({ noDelay: true }, onSocket);
+  }
   server.maxConnections = limits.connectionsMax;
 
+  const closeAedes = async () => {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    // aedes does not close its persistence: the Redis connections would keep the process alive.
+    await persistence?.destroy().catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'closing persistence failed'));
+  };
   try {
     await listen(server, opts.port, host);
   } catch (e) {
-    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await closeAedes();
     throw e;
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  const url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  log.info({ url, identities: identities.size }, 'broker listening');
+  const url = `${tlsOptions ? 'mqtts' : 'mqtt'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info({ url, identities: identities.size, clientCertificates: certPolicy }, 'broker listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -417,7 +470,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        await closeAedes();
         await serverClosed;
         log.info({ url }, 'broker closed');
       })();

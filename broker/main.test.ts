@@ -8,6 +8,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyPassword } from './identities.ts';
 import { brokerCommand } from './main.ts';
+import { hasOpenssl, makeTestCertificates } from './testing/test-certificates.ts';
 
 function capture(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -77,5 +78,67 @@ describe('kioskpay broker', () => {
     expect(await running).toBe(0);
     await clientClosed;
     await client.endAsync(true);
+  });
+});
+
+describe('kioskpay broker TLS and Redis flags', () => {
+  it('exits 2 when the TLS and Redis flags do not fit together', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--tls-cert', 'c.pem'], /--tls-cert and --tls-key go together/],
+      [['--tls-key', 'k.pem'], /--tls-cert and --tls-key go together/],
+      [['--require-client-cert'], /need --tls-cert/],
+      [['--tls-ca', 'ca.pem'], /need --tls-cert/],
+      [['--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--require-client-cert'], /need --tls-ca/],
+      [['--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--request-client-cert'], /need --tls-ca/],
+      [['--redis-prefix', 'x:'], /--redis-prefix needs --redis/],
+    ];
+    for (const [flags, message] of cases) {
+      const err = capture();
+      expect(await brokerCommand(['--port', '0', '--identities', 'ids.json', ...flags], { stderr: err.stream }), flags.join(' ')).toBe(2);
+      expect(err.text()).toMatch(message);
+    }
+    const help = capture();
+    await brokerCommand(['--help'], { stdout: help.stream });
+    for (const flag of ['--tls-cert', '--tls-key', '--tls-ca', '--require-client-cert', '--request-client-cert', '--redis URL']) expect(help.text()).toContain(flag);
+  });
+
+  it.skipIf(!hasOpenssl())('serves mqtts:// with --tls-cert, --tls-key, --tls-ca and --require-client-cert (skipped without openssl)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kp-broker-tls-'));
+    const certs = makeTestCertificates();
+    try {
+      const file = async (name: string, text: string) => {
+        await writeFile(join(dir!, name), text);
+        return join(dir!, name);
+      };
+      const ids = join(dir, 'ids.json');
+      const hashOut = capture();
+      await brokerCommand(['hash-password'], { stdin: Readable.from(['pw-k1']), stdout: hashOut.stream });
+      await writeFile(ids, JSON.stringify([{ username: 'k1', passwordHash: hashOut.text().trim(), role: 'kiosk', kioskId: 'k1' }]));
+      const flags = ['--tls-cert', await file('server.crt', certs.server.cert), '--tls-key', await file('server.key', certs.server.key),
+        '--tls-ca', await file('ca.crt', certs.ca), '--require-client-cert'];
+
+      const logs = new PassThrough();
+      const listening = new Promise<string>((resolve) => {
+        logs.on('data', (line: Buffer) => {
+          const entry = JSON.parse(String(line)) as { msg: string; url?: string };
+          if (entry.msg === 'broker listening' && entry.url) resolve(entry.url);
+        });
+      });
+      const shutdown = new AbortController();
+      const running = brokerCommand(['--port', '0', '--identities', ids, ...flags], { shutdown: shutdown.signal, logger: pino({ level: 'info' }, logs) });
+      const url = await listening;
+      expect(url).toMatch(/^mqtts:\/\//);
+      const k1 = certs.client('k1');
+      const client = await mqtt.connectAsync(url, {
+        protocolVersion: 4, username: 'k1', password: 'pw-k1', reconnectPeriod: 0, connectTimeout: 3_000,
+        ca: certs.ca, cert: k1.cert, key: k1.key, servername: 'localhost',
+      });
+      expect(client.connected).toBe(true);
+      await client.endAsync(true);
+      shutdown.abort();
+      expect(await running).toBe(0);
+    } finally {
+      certs.remove();
+    }
   });
 });

@@ -2,11 +2,14 @@
 // `kioskpay broker`: runs the embedded broker until SIGINT/SIGTERM (reloading its identities file
 // on SIGHUP); `kioskpay broker hash-password` turns a password read from stdin into the hash an
 // identities file stores; `add-identity` / `remove-identity` edit the identities file.
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { BROKER_DEFAULTS, PAHO_CONFORMANCE, startBroker, type RunningBroker } from './broker.ts';
 import { addIdentity, removeIdentity } from './identity-admin.ts';
 import { hashPassword, loadIdentities, PASSWORD_BYTES_MAX, ROLES, type Role } from './identities.ts';
+import { REDIS_PERSISTENCE_DEFAULTS } from './persistence.ts';
+import type { BrokerTlsOptions } from './tls.ts';
 
 const HELP = `Usage: kioskpay broker [options]
        kioskpay broker hash-password < password-file
@@ -28,6 +31,21 @@ Options:
                       only: identities with role test may log in, publish and receive on
                       TopicA, TopicA/#, Topic/#, /# and $TopicA/#, subscribe to any filter but
                       test/nosubscribe, and use keepalive 0. Never use it in production.
+  --tls-cert FILE     serve MQTT over TLS (mqtts://) on --port with this certificate chain (PEM);
+                      instead of plain TCP, not besides it (run a second broker for both)
+  --tls-key FILE      the certificate's private key (PEM); required with --tls-cert
+  --tls-ca FILE       CA certificate(s) (PEM) that sign client certificates
+  --request-client-cert
+                      ask clients for a certificate: one that is presented must be signed by
+                      --tls-ca and have the username as its CN; without one, the password alone
+  --require-client-cert
+                      refuse clients without a certificate signed by --tls-ca (at the TLS
+                      handshake); its CN must equal the username (CONNACK 4 otherwise). The
+                      password is checked as well
+  --redis URL         keep retained messages and persistent sessions in Redis
+                      (redis://[user:password@]host[:port][/db], rediss:// for TLS), so they
+                      survive a restart; without it they are in memory and lost on restart
+  --redis-prefix P    key prefix in Redis (default ${REDIS_PERSISTENCE_DEFAULTS.prefix}); one broker per prefix
   --log-level LEVEL   pino level (default info)
   -h, --help          show this help
 
@@ -132,6 +150,34 @@ function parsePort(text: string | undefined): number {
   return port;
 }
 
+interface TlsFlags {
+  'tls-cert'?: string | undefined;
+  'tls-key'?: string | undefined;
+  'tls-ca'?: string | undefined;
+  'request-client-cert'?: boolean | undefined;
+  'require-client-cert'?: boolean | undefined;
+}
+
+/** A usage problem with the TLS flags, or undefined when they fit together. */
+function tlsFlagProblem(v: TlsFlags): string | undefined {
+  if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) return '--tls-cert and --tls-key go together';
+  const certs = v['request-client-cert'] === true || v['require-client-cert'] === true;
+  if (v['tls-cert'] === undefined && (v['tls-ca'] !== undefined || certs)) return '--tls-ca and the client certificate flags need --tls-cert and --tls-key';
+  if (certs && v['tls-ca'] === undefined) return 'client certificates need --tls-ca FILE, the CA that signs them';
+  return undefined;
+}
+
+/** The TLS options the flags name, with the files read (an unreadable file rejects), or undefined. */
+async function readTlsFiles(v: TlsFlags): Promise<BrokerTlsOptions | undefined> {
+  if (v['tls-cert'] === undefined || v['tls-key'] === undefined) return undefined;
+  const [cert, key, ca] = await Promise.all([readFile(v['tls-cert']), readFile(v['tls-key']), v['tls-ca'] === undefined ? undefined : readFile(v['tls-ca'])]);
+  return {
+    cert, key, ...(ca !== undefined ? { ca } : {}),
+    ...(v['request-client-cert'] ? { requestClientCert: true } : {}),
+    ...(v['require-client-cert'] ? { requireClientCert: true } : {}),
+  };
+}
+
 async function runCommand(argv: string[], io: BrokerCommandIo): Promise<number> {
   let values;
   try {
@@ -140,6 +186,9 @@ async function runCommand(argv: string[], io: BrokerCommandIo): Promise<number> 
       options: {
         port: { type: 'string' }, host: { type: 'string' }, identities: { type: 'string' },
         conformance: { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
+        'request-client-cert': { type: 'boolean' }, 'require-client-cert': { type: 'boolean' },
+        redis: { type: 'string' }, 'redis-prefix': { type: 'string' },
       },
       strict: true,
     }));
@@ -162,13 +211,25 @@ async function runCommand(argv: string[], io: BrokerCommandIo): Promise<number> 
     io.stderr.write('kioskpay broker: --identities FILE is required (nobody could connect without identities)\n');
     return 2;
   }
+  const tlsUsage = tlsFlagProblem(values);
+  if (tlsUsage) {
+    io.stderr.write(`kioskpay broker: ${tlsUsage}\n`);
+    return 2;
+  }
+  if (values['redis-prefix'] !== undefined && values.redis === undefined) {
+    io.stderr.write('kioskpay broker: --redis-prefix needs --redis URL\n');
+    return 2;
+  }
   const logger = io.logger ?? pino({ level: values['log-level'] ?? 'info' });
+  const tls = await readTlsFiles(values);
   const identitiesFile = values.identities;
   const identities = await loadIdentities(identitiesFile);
   const shutdown = io.shutdown ?? signalShutdown();
   const broker = await startBroker({
     port, host: values.host ?? BROKER_DEFAULTS.host, identities, logger,
     ...(values.conformance ? { conformance: PAHO_CONFORMANCE } : {}),
+    ...(tls ? { tls } : {}),
+    ...(values.redis !== undefined ? { redis: { url: values.redis, ...(values['redis-prefix'] !== undefined ? { prefix: values['redis-prefix'] } : {}) } } : {}),
   });
   // Reloads run one after another, so a burst of SIGHUPs ends with the file's latest content.
   let reloading: Promise<unknown> = Promise.resolve();

@@ -18,8 +18,8 @@ import { parseArgs, promisify } from 'node:util';
 import { z } from 'zod';
 import { assertUnreachable } from '../shared/assert.ts';
 import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
-import { topics } from '../shared/topics.ts';
-import { TOPIC_BYTES_MAX } from './acl.ts';
+import { topics, type KioskTopicLeaf } from '../shared/topics.ts';
+import { KIOSK_TOPIC_GRANTS, SERVER_BROADCASTS, TOPIC_BYTES_MAX } from './acl.ts';
 import { BROKER_DEFAULTS } from './broker.ts';
 import { IdentityTable, PASSWORD_BYTES_MAX, type IdentityWithPassword } from './identities.ts';
 
@@ -99,6 +99,13 @@ export async function mosquittoPasswordFile(identities: readonly IdentityWithPas
   return lines.map((l) => `${l}\n`).join('');
 }
 
+/** The topic function of each leaf of `kp/v1/kiosk/{id}/{leaf}`, in the layout's order. */
+const KIOSK_TOPIC_OF: Readonly<Record<KioskTopicLeaf, (kioskId: string) => string>> = Object.freeze({
+  req: topics.kioskRequests, res: topics.kioskReplies, status: topics.kioskStatus,
+  events: topics.kioskEvents, cmd: topics.kioskCommands, ack: topics.kioskAcks,
+});
+const LEAVES = Object.keys(KIOSK_TOPIC_OF) as KioskTopicLeaf[];
+
 /**
  * A per-kiosk topic with the kiosk id level as MQTT's '+' (topics.ts refuses '+' as a kiosk id, on
  * purpose): `kp/v1/kiosk/+/res` from topics.kioskReplies. Checked against topics.allKioskRequests.
@@ -110,32 +117,35 @@ function forAnyKiosk(topicOf: (kioskId: string) => string): string {
 }
 if (forAnyKiosk(topics.kioskRequests) !== topics.allKioskRequests) throw new Error('topic layout changed: update broker/mosquitto-config.ts');
 
+/** `topic read|write|readwrite T` for each leaf read or written, in the layout's order. */
+function kioskTopicLines(topicOf: (leaf: KioskTopicLeaf) => string, read: ReadonlySet<KioskTopicLeaf>, write: ReadonlySet<KioskTopicLeaf>): string[] {
+  return LEAVES.filter((l) => read.has(l) || write.has(l))
+    .map((l) => `topic ${read.has(l) ? (write.has(l) ? 'readwrite' : 'read') : 'write'} ${topicOf(l)}`);
+}
+
 /**
- * Mosquitto ACL lines per role, mirroring canPublish/canSubscribe in broker/acl.ts. `write` grants
- * publishing; `read` grants receiving. Mosquitto 2's acl_file never refuses a SUBSCRIBE (SUBACK
- * grants any filter, even `#`): it checks `read` for every message it would deliver, by the
- * message's topic, so a filter wider than the grants receives only what they allow.
+ * Mosquitto ACL lines per role, from the same grants as canPublish/canSubscribe in broker/acl.ts
+ * (KIOSK_TOPIC_GRANTS, SERVER_BROADCASTS). `write` grants publishing; `read` grants receiving.
+ * Mosquitto 2's acl_file never refuses a SUBSCRIBE (SUBACK grants any filter, even `#`): it checks
+ * `read` for every message it would deliver, by the message's topic, so a filter wider than the
+ * grants receives only what they allow. It cannot forbid the retain flag on a topic it lets a
+ * client write (docs/mosquitto.md).
  */
 function aclLines(id: IdentityWithPassword): string[] {
-  const broadcasts = [topics.issuerKeys, topics.revocations];
   switch (id.role) {
-    case 'kiosk':
-      return [
-        `topic write ${topics.kioskRequests(id.kioskId)}`,
-        `topic read ${topics.kioskReplies(id.kioskId)}`,
-        ...broadcasts.map((t) => `topic read ${t}`),
-      ];
+    case 'kiosk': {
+      const g = KIOSK_TOPIC_GRANTS.kiosk;
+      return [...kioskTopicLines((l) => KIOSK_TOPIC_OF[l](id.kioskId), g.read, g.publish), ...SERVER_BROADCASTS.map((t) => `topic read ${t}`)];
+    }
     case 'server':
-      return [
-        // Also covers `$share/GROUP/kp/v1/kiosk/+/req` (server config mqttShareGroup): Mosquitto
-        // checks each delivered message by its topic, not the subscription's filter.
-        `topic read ${topics.allKioskRequests}`,
-        `topic write ${forAnyKiosk(topics.kioskReplies)}`,
-        ...broadcasts.map((t) => `topic readwrite ${t}`),
-      ];
     case 'technician':
-    case 'operator':
-      return broadcasts.map((t) => `topic read ${t}`);
+    case 'operator': {
+      // Also covers the server's `$share/GROUP/kp/v1/kiosk/+/req` (server config mqttShareGroup):
+      // Mosquitto checks each delivered message by its topic, not the subscription's filter.
+      const g = KIOSK_TOPIC_GRANTS[id.role];
+      const broadcastAccess = id.role === 'server' ? 'readwrite' : 'read';
+      return [...kioskTopicLines((l) => forAnyKiosk(KIOSK_TOPIC_OF[l]), g.readAny, g.publish), ...SERVER_BROADCASTS.map((t) => `topic ${broadcastAccess} ${t}`)];
+    }
     default: {
       // Exhaustive over roles; the identity itself is never printed (it holds a password).
       const unknown: never = id;
@@ -215,7 +225,7 @@ export function mosquittoConf(o: MosquittoConfOptions): string {
     `max_queued_messages ${d.maxQueuedMessages}`,
     `max_connections ${d.maxConnections}`,
     '# Server replicas share kiosk requests with $share/GROUP/kp/v1/kiosk/+/req (server config mqttShareGroup).',
-    '# The retained issuer keys and revocation list are re-published by the server on every connect.',
+    '# The retained issuer keys, revocation list and catalog are re-published by the server on every connect.',
   ];
   if (o.persistenceDir !== undefined) {
     const dir = confPath(o.persistenceDir, 'persistence directory');

@@ -9,13 +9,17 @@ import { OfflineQrVerifier } from '../shared/codes/offline-qr-verifier.ts';
 import { cryptoRandom, type Random } from '../shared/random.ts';
 import type { ServerConfig } from './config.ts';
 import { loadOrCreateIssuerKey } from './adapters/issuer-key-file.ts';
+import { PgStore } from './adapters/pg-store.ts';
 import { SqliteStore } from './adapters/sqlite-store.ts';
+import { ServerCatalog } from './catalog/server-catalog.ts';
 import type { ServerContext } from './domain/context.ts';
 import { Issuer } from './domain/issuer.ts';
 import { merchantAccountId } from './domain/ids.ts';
+import { AuditLog } from './fleet/audit-log.ts';
 import { createStaticDirHandler } from './http/static-dir.ts';
 import { createWalletHttpServer, type StaticHandler } from './http/wallet-http.ts';
 import { startKioskMqtt, type KioskMqtt } from './mqtt/kiosk-mqtt.ts';
+import { createOps } from './ops/ops.ts';
 import type { Store } from './ports/store.ts';
 
 export interface ServerDeps { clock?: Clock; random?: Random; log?: Logger; store?: Store; staticHandler?: StaticHandler }
@@ -38,21 +42,28 @@ export async function registerKiosks(ctx: ServerContext): Promise<void> {
   });
 }
 
+/** The ledger, chosen once: PostgreSQL when a database URL is configured, else SQLite in the data dir. */
+function openStore(config: ServerConfig, log: Logger): Store {
+  if (config.databaseUrl === undefined) return new SqliteStore({ path: join(config.dataDir, 'ledger.sqlite') });
+  return new PgStore({ connectionString: config.databaseUrl, onError: (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection failed; the pool replaces it') });
+}
+
 /** The domain context alone, without network: for tests and the simulator. */
 export function createContext(config: ServerConfig, deps: ServerDeps = {}): ServerContext & { setOnRevocation(fn: () => void): void } {
   const random = deps.random ?? cryptoRandom;
   const key = loadOrCreateIssuerKey(join(config.dataDir, 'issuer-key.json'), random);
   let onRevocation = () => {};
   const issuer = new Issuer(key.keyId, key.seed, nodeEd25519);
+  const log = deps.log ?? pino({ level: config.logLevel });
   const ctx = {
     config,
-    store: deps.store ?? new SqliteStore({ path: join(config.dataDir, 'ledger.sqlite') }),
+    store: deps.store ?? openStore(config, log),
     clock: deps.clock ?? systemClock,
     random,
     ed: nodeEd25519,
     issuer,
     offlineVerifier: new OfflineQrVerifier({ issuerKeys: issuer.publicKeys(), ed: nodeEd25519, verifyAsync: nodeVerifyAsync }),
-    log: deps.log ?? pino({ level: config.logLevel }),
+    log,
     onRevocation: () => onRevocation(),
     setOnRevocation(fn: () => void) { onRevocation = fn; },
   };
@@ -61,10 +72,19 @@ export function createContext(config: ServerConfig, deps: ServerDeps = {}): Serv
 
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const ctx = createContext(config, deps);
+  // An invalid catalogFile stops the start here, naming the file and field (CatalogFileError).
+  let catalog: ServerCatalog;
+  try {
+    catalog = new ServerCatalog({ path: config.catalogFile, pollMs: config.catalogPollMs, log: ctx.log.child({ component: 'catalog' }) });
+  } catch (e) {
+    await ctx.store.close();
+    throw e;
+  }
   await registerKiosks(ctx);
   const walletStatic = config.walletDir === undefined ? undefined
     : createStaticDirHandler({ dir: config.walletDir, prefix: '/wallet', onError: (err) => ctx.log.error({ err }, 'wallet static file failed') });
-  const statics = [walletStatic, deps.staticHandler].filter((h): h is StaticHandler => h !== undefined);
+  const ops = createOps(ctx);
+  const statics = [ops.handler, walletStatic, deps.staticHandler].filter((h): h is StaticHandler => h !== undefined);
   const http = createWalletHttpServer(ctx, statics.length === 0 ? undefined : (req, res) => statics.some((h) => h(req, res)));
   await new Promise<void>((resolve, reject) => {
     http.once('error', (e: NodeJS.ErrnoException) =>
@@ -72,10 +92,16 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     http.listen(config.httpPort, config.httpHost, resolve);
   });
   const { port } = http.address() as AddressInfo;
+  const audit = new AuditLog({ path: join(config.dataDir, 'audit.log'), clock: ctx.clock, bytesMax: config.auditLogBytesMax, onError: (err) => ctx.log.error({ err }, 'audit log write failed') });
   let mqtt: KioskMqtt;
   try {
-    mqtt = await startKioskMqtt(ctx);
+    mqtt = await startKioskMqtt(ctx, { audit, catalog });
+    catalog.start();
+    ops.start();
   } catch (e) {
+    catalog.close();
+    await ops.close();
+    audit.close();
     http.close();
     await ctx.store.close();
     throw e;
@@ -87,7 +113,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     ctx,
     httpUrl,
     async close() {
+      catalog.close();
+      await ops.close();
       await mqtt.close();
+      audit.close();
       await new Promise<void>((r) => { http.close(() => r()); http.closeAllConnections(); });
       await ctx.store.close();
     },

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { currencySchema } from '../shared/schemas.ts';
 import { isKioskId } from '../shared/topics.ts';
+import { isOperatorPasswordHash, OPERATOR_USERNAME } from './ops/operator-auth.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -51,6 +52,32 @@ export const serverConfigSchema = z.strictObject({
   authFailuresPerMinuteMax: z.int().min(1).default(20),
   /** Built wallet web app (wallet/web/dist) served at /wallet/; unset serves none. */
   walletDir: z.string().optional(),
+  /** PostgreSQL ledger for several replicas (docs/scaling.md), from env DATABASE_URL; unset keeps SQLite in dataDir. */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** Product catalog (JSON catalog message) published retained to kiosks; unset publishes the built-in demo catalog. */
+  catalogFile: z.string().optional(),
+  /** How often catalogFile is checked for changes, in ms; a valid change is re-published. */
+  catalogPollMs: z.int().min(100).default(2_000),
+  /** Technician command audit log (<dataDir>/audit.log): rotate past this size, in bytes. */
+  auditLogBytesMax: z.int().min(1024).default(10 * 1024 * 1024),
+  /** Operator dashboard logins (/ops): scrypt hashes as written by hashOperatorPassword or `kioskpay broker hash-password`. */
+  operators: z.array(z.strictObject({
+    username: z.string().regex(OPERATOR_USERNAME, 'must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit'),
+    passwordHash: z.string().refine(isOperatorPasswordHash, 'must be scrypt$N$r$p$saltB64$hashB64'),
+  })).max(100).default([]),
+  /** Operator dashboard (/ops): alerts, the sales day and live-update limits. */
+  ops: z.strictObject({
+    /** A kiosk offline (or never heard) this long raises an alert, in ms. */
+    offlineAlertMs: z.int().min(0).default(5 * 60_000),
+    /** UTC offset of the operator's day for today's sales, e.g. +09:00. */
+    utcOffset: z.string().regex(/^[+-](0[0-9]|1[0-4]):[0-5][0-9]$/, 'must be like +09:00').default('+09:00'),
+    /** Live-update (SSE) connections at once; more get 503. */
+    liveClientsMax: z.int().min(1).max(1_000).default(32),
+    /** Session cookie lifetime, in ms. */
+    sessionTtlMs: z.int().min(60_000).default(12 * 3_600_000),
+    /** Add the Secure flag to the session cookie (set it when /ops is served over HTTPS). */
+    cookieSecure: z.boolean().default(false),
+  }).prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

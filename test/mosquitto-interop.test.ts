@@ -2,7 +2,8 @@
 // The kiosk uplink and the payment server, unchanged, against a real Mosquitto 2 configured with
 // the files `kioskpay broker mosquitto-config` generates: payments, retained broadcasts, the ACL
 // (as Mosquitto enforces it: denied publishes are acknowledged and dropped, subscriptions are
-// granted but deliveries filtered) and refused logins. Needs /usr/sbin/mosquitto (CI installs it).
+// granted but deliveries filtered) and refused logins, and issue 5's ACL matrix (the same tests run
+// against the embedded broker in broker/acl-matrix.test.ts). Needs /usr/sbin/mosquitto (CI installs it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mosquittoConfigCommand } from '../broker/mosquitto-config.ts';
 import type { IdentityWithPassword } from '../broker/identities.ts';
+import { aclMatrixTests } from '../broker/testing/acl-matrix.ts';
 import { MqttUplink, UplinkConnectError } from '../device/uplink/mqtt-uplink.ts';
 import { parseServerConfig } from '../server/config.ts';
 import { startServer, type RunningServer } from '../server/app.ts';
@@ -31,6 +33,7 @@ const IDS = {
   k1: { username: 'k1', password: secret(), role: 'kiosk', kioskId: 'k1' },
   k2: { username: 'k2', password: secret(), role: 'kiosk', kioskId: 'k2' },
   tech: { username: 'tech', password: secret(), role: 'technician' },
+  ops: { username: 'ops', password: secret(), role: 'operator' },
 } as const satisfies Record<string, IdentityWithPassword>;
 
 let dir: string;
@@ -219,8 +222,14 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     await k2.c.publishAsync(topics.kioskRequests('k2'), timeRequest('own-2'), { qos: 1 });
     expect(await k2.waitFor(() => repliesTo(k2.seen, 'own-2').length === 1)).toBe(true);
     await sleep(300);
-    // k1 may receive the broadcasts its '#' covers (keys, revocations), nothing else.
-    expect(k1.seen.map((m) => m.topic).filter((t) => t !== topics.issuerKeys && t !== topics.revocations)).toEqual([]);
+    // k1 may receive the broadcasts its '#' covers (keys, revocations, catalog), nothing else.
+    const broadcasts: string[] = [topics.issuerKeys, topics.revocations, topics.catalog];
+    expect(k1.seen.map((m) => m.topic).filter((t) => !broadcasts.includes(t))).toEqual([]);
+  });
+
+  describe('the ACL matrix of issue 5, with the generated acl file', () => {
+    // Mosquitto acknowledges and drops refused publishes, and filters deliveries by `read` grants.
+    aclMatrixTests(() => ({ url, logins: IDS, denial: 'drop' }));
   });
 
   it('refuses anonymous and wrong-password logins (CONNACK 5, not authorised)', async () => {

@@ -84,7 +84,13 @@ export class SqliteStore implements Store {
     const db = this.#db;
     const c = this.#control;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    c.begin.run();
+    try {
+      c.begin.run();
+    } catch (error) {
+      // Another process held the write lock past busy_timeout: fail these units rather than leave them pending.
+      for (const p of group) p.reject(error);
+      return;
+    }
     for (const p of group) {
       c.savepoint.run();
       try {
@@ -164,6 +170,9 @@ function sqliteTx(db: Database.Database): StoreTx {
     updatePayment: st(`UPDATE payments SET status = ?, reason = ?, updated_at = ? WHERE id = ?`),
     paymentsByWallet: st(`SELECT * FROM payments WHERE wallet_id = ? ORDER BY at DESC, created_at DESC LIMIT ?`),
     offlineUsage: st(`SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS count FROM payments WHERE wallet_id = ? AND at >= ? AND kind IN ('offline-qr', 'offline-numeric') AND status IN ('approved', 'settled')`),
+    salesBuckets: st(`SELECT kiosk_id, currency, kind <> 'online' AS offline, (at - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS bucket, COUNT(*) AS count, SUM(amount) AS amount FROM payments WHERE at >= ? AND at < ? AND status IN ('approved', 'settled') GROUP BY kiosk_id, currency, offline, bucket ORDER BY kiosk_id, currency, offline, bucket`),
+    declineCounts: st(`SELECT reason, COUNT(*) AS count FROM payments WHERE at >= ? AND at < ? AND status = 'declined' GROUP BY reason ORDER BY count DESC, reason`),
+    storedPayments: st(`SELECT * FROM payments WHERE created_at >= ? AND kind = 'offline-qr' AND (status = 'settled' OR (status = 'declined' AND created_at - at >= ?)) ORDER BY created_at DESC, id LIMIT ?`),
     getKiosk: st(`SELECT * FROM kiosks WHERE id = ?`),
     upsertKiosk: st(`INSERT INTO kiosks (id, merchant_account, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET merchant_account = excluded.merchant_account`),
   };
@@ -216,6 +225,13 @@ function sqliteTx(db: Database.Database): StoreTx {
       const r = q.offlineUsage.get(walletId, since) as Row;
       return { amount: Number(r['amount']), count: Number(r['count']) };
     },
+    async salesBuckets(from, to, bucketMs) {
+      return (q.salesBuckets.all(from, bucketMs, from, to) as Row[]).map((r) => ({
+        kioskId: s(r, 'kiosk_id'), currency: s(r, 'currency') as Currency, offline: n(r, 'offline') === 1, bucket: n(r, 'bucket'), count: n(r, 'count'), amount: n(r, 'amount'),
+      }));
+    },
+    async declineCounts(from, to) { return (q.declineCounts.all(from, to) as Row[]).map((r) => ({ reason: ns(r, 'reason') as ErrorCode | null, count: n(r, 'count') })); },
+    async listStoredPayments(since, lead, limit) { return (q.storedPayments.all(since, lead, limit) as Row[]).map(toPayment); },
     async getKiosk(id) { return one(q.getKiosk, toKiosk, id); },
     async upsertKiosk(k) { q.upsertKiosk.run(k.id, k.merchantAccount, k.createdAt); },
   };

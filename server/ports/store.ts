@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The server's persistence port. The domain talks only to this; SQLite is the embedded adapter and
-// PostgreSQL can be added behind the same contract (server/adapters/store-contract.ts runs against both).
+// PostgreSQL (adapters/pg-store.ts) is the shared one; one contract suite (ports/store-contract.ts) runs against both.
 import type { Currency } from '../../shared/money.ts';
 import type { PaymentKind } from '../../shared/kiosk-messages.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
@@ -67,6 +67,10 @@ export interface PaymentRow {
 
 export interface KioskRow { id: string; merchantAccount: string; createdAt: number }
 
+/** Approved payments summed per kiosk, currency, form and time bucket (operator dashboard). */
+export interface SalesBucket { kioskId: string; currency: Currency; offline: boolean; bucket: number; count: number; amount: number }
+export interface DeclineCount { reason: ErrorCode | null; count: number }
+
 /** Offline spending of one wallet in a time range: approved online-offline and settled payments. */
 export interface OfflineUsage { amount: number; count: number }
 
@@ -110,6 +114,20 @@ export interface StoreTx {
   updatePayment(id: string, status: PaymentStatus, reason: ErrorCode | null, at: number): Promise<void>;
   listPaymentsByWallet(walletId: string, limit: number): Promise<PaymentRow[]>;
   offlineUsage(walletId: string, sinceMs: number): Promise<OfflineUsage>;
+
+  /**
+   * Approved and settled payments with `at` in [fromMs, toMs), grouped by kiosk, currency, form
+   * (offline = any offline kind) and bucket: floor((at - fromMs) / bucketMs).
+   */
+  salesBuckets(fromMs: number, toMs: number, bucketMs: number): Promise<SalesBucket[]>;
+  /** Declined payments with `at` in [fromMs, toMs), counted per reason. */
+  declineCounts(fromMs: number, toMs: number): Promise<DeclineCount[]>;
+  /**
+   * Offline payments that kiosks stored and forwarded for settlement, received (created) since
+   * `sinceMs`, newest first: settled ones, and offline-QR declines whose capture time is at least
+   * `captureLeadMs` before receipt (the ledger has no column for the path a decline came by).
+   */
+  listStoredPayments(sinceMs: number, captureLeadMs: number, limit: number): Promise<PaymentRow[]>;
 
   getKiosk(id: string): Promise<KioskRow | undefined>;
   upsertKiosk(k: KioskRow): Promise<void>;

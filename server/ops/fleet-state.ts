@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: Apache-2.0
+// The operator's model of the fleet, built from kiosk status and event messages (shared/
+// kiosk-telemetry.ts) as they arrive on kp/v1/kiosk/+/status and +/events. Pure: the caller feeds
+// messages and the clock is injected. Every message is validated with the shared schemas; anything
+// else is ignored and counted. Times named `...At` are the server's clock unless said otherwise.
+// An offline status keeps the kiosk's last known policy and queue: its stored payments are still
+// exposure while it is away.
+import type { Clock } from '../../shared/clock.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
+import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
+import {
+  kioskEventMessage, kioskStatusMessage, type ClockSummary, type KioskHealth, type KioskStatusMessage, type OnlineStatus, type QueueSummary,
+} from '../../shared/kiosk-telemetry.ts';
+import { addMinor, formatMoney, type Currency } from '../../shared/money.ts';
+import { parseKioskTopic } from '../../shared/topics.ts';
+import { dayStartMs } from './ops-time.ts';
+
+export const FLEET_DEFAULTS = Object.freeze({
+  /** Kiosks tracked at most; messages from further kiosks are ignored (and counted). */
+  kiosksMax: 10_000,
+  /** Largest status or event payload looked at, in bytes. */
+  payloadBytesMax: 16 * 1024,
+  /** A queue at or above this share of a cap raises an alert: numerator / denominator (80%). */
+  queueAlertNumerator: 4,
+  queueAlertDenominator: 5,
+});
+
+export type KioskLink = 'online' | 'offline' | 'unknown';
+
+export interface KioskView {
+  kioskId: string;
+  /** `unknown`: configured but never heard from since the server started. */
+  link: KioskLink;
+  /** When `link` last changed (or the server started, for `unknown`). */
+  since: number;
+  offlineReason: 'lost' | 'shutdown' | null;
+  /** Last message of any kind from this kiosk; null when never heard. */
+  lastHeardAt: number | null;
+  /** Last online status (its receipt, or its own time for a retained one); null when none. */
+  lastStatusAt: number | null;
+  /** Online, and the last status is older than twice the kiosk's heartbeat. */
+  stale: boolean;
+  firmware: string | null;
+  mode: OnlineStatus['mode'] | null;
+  checkout: OnlineStatus['checkout'] | null;
+  policy: KioskPolicy | null;
+  currency: Currency | null;
+  queue: QueueSummary | null;
+  clock: ClockSummary | null;
+  health: KioskHealth | null;
+  faults: string[];
+  heartbeatMs: number | null;
+}
+
+export type AlertKind = 'offline' | 'queue-near-cap' | 'clock-untrusted' | 'stale' | 'faults';
+export interface FleetAlert {
+  kind: AlertKind;
+  kioskId: string;
+  severity: 'critical' | 'warning';
+  /** Since when the condition holds, as far as the server knows. */
+  since: number;
+  message: string;
+}
+
+export interface DeclineCounts {
+  /** Start of the operator's day the counts cover. */
+  sinceMs: number;
+  /** Declines at the till (payment events with outcome declined), per reason. */
+  checkout: Record<string, number>;
+  /** Stored payments the server refused at settlement (settle-declined events), per reason. */
+  settlement: Record<string, number>;
+}
+
+export interface IgnoredCounts { topic: number; payload: number; kiosksMax: number }
+
+export interface FleetSnapshot {
+  at: number;
+  kiosks: KioskView[];
+  alerts: FleetAlert[];
+  /** Stored, unacknowledged offline payments across the fleet (last known), per currency. */
+  exposure: Array<{ currency: Currency; amount: number; count: number }>;
+  declines: DeclineCounts;
+  ignored: IgnoredCounts;
+}
+
+export type ApplyResult =
+  | { applied: 'status' | 'event'; kioskId: string; event?: 'payment' | 'forward' | 'settle-declined' | 'fault' | 'uplink' }
+  | { applied: false; cause: keyof IgnoredCounts };
+
+export interface FleetStateOptions {
+  clock: Clock;
+  /** Offline (or never heard) at least this long raises an alert, in ms. */
+  offlineAlertMs: number;
+  /** The operator's UTC offset in ms (+09:00 = 32_400_000): decline counts restart each local day. */
+  utcOffsetMs: number;
+  /** Configured kiosks, shown as `unknown` until heard from. */
+  knownKioskIds?: readonly string[];
+  kiosksMax?: number;
+}
+
+interface Entry {
+  view: KioskView;
+  /** When the clock became untrusted, the queue passed its threshold, faults appeared. */
+  untrustedSince: number | null;
+  queueHighSince: number | null;
+  faultsSince: number | null;
+}
+
+export class FleetState {
+  readonly #clock: Clock;
+  readonly #o: Required<Omit<FleetStateOptions, 'clock' | 'knownKioskIds'>>;
+  readonly #kiosks = new Map<string, Entry>();
+  readonly #ignored: IgnoredCounts = { topic: 0, payload: 0, kiosksMax: 0 };
+  #declines: DeclineCounts;
+
+  constructor(o: FleetStateOptions) {
+    this.#clock = o.clock;
+    this.#o = { offlineAlertMs: o.offlineAlertMs, utcOffsetMs: o.utcOffsetMs, kiosksMax: o.kiosksMax ?? FLEET_DEFAULTS.kiosksMax };
+    const now = this.#clock.nowMs();
+    for (const id of o.knownKioskIds ?? []) this.#entry(id, now);
+    this.#declines = { sinceMs: dayStartMs(now, o.utcOffsetMs), checkout: {}, settlement: {} };
+  }
+
+  /** Feeds one MQTT message. `retained`: delivered from the broker's store, so possibly old. */
+  apply(topic: string, payload: Uint8Array | string, opts: { retained?: boolean } = {}): ApplyResult {
+    const t = parseKioskTopic(topic);
+    if (!t || (t.leaf !== 'status' && t.leaf !== 'events')) return this.#ignore('topic');
+    const now = this.#clock.nowMs();
+    if (t.leaf === 'status') {
+      const p = parseJsonMessage(kioskStatusMessage, payload, FLEET_DEFAULTS.payloadBytesMax);
+      if (!p.ok) return this.#ignore('payload');
+      const e = this.#entry(t.kioskId, now);
+      if (!e) return this.#ignore('kiosksMax');
+      const heardAt = opts.retained && p.value.state === 'online' ? Math.min(now, p.value.at) : now;
+      this.#applyStatus(e, p.value, now, heardAt);
+      return { applied: 'status', kioskId: t.kioskId };
+    }
+    const p = parseJsonMessage(kioskEventMessage, payload, FLEET_DEFAULTS.payloadBytesMax);
+    if (!p.ok) return this.#ignore('payload');
+    const e = this.#entry(t.kioskId, now);
+    if (!e) return this.#ignore('kiosksMax');
+    e.view.lastHeardAt = now;
+    const ev = p.value;
+    this.#rollDay(now);
+    if (ev.kind === 'payment' && ev.outcome === 'declined') bump(this.#declines.checkout, ev.reason ?? 'UNSPECIFIED');
+    if (ev.kind === 'settle-declined') bump(this.#declines.settlement, ev.reason);
+    return { applied: 'event', kioskId: t.kioskId, event: ev.kind };
+  }
+
+  kiosk(kioskId: string): KioskView | undefined {
+    const e = this.#kiosks.get(kioskId);
+    return e ? this.#view(e, this.#clock.nowMs()) : undefined;
+  }
+
+  snapshot(): FleetSnapshot {
+    const now = this.#clock.nowMs();
+    this.#rollDay(now);
+    const entries = [...this.#kiosks.values()].sort((a, b) => (a.view.kioskId < b.view.kioskId ? -1 : 1));
+    const exposure = new Map<Currency, { amount: number; count: number }>();
+    for (const { view } of entries) {
+      if (!view.queue) continue;
+      const x = exposure.get(view.queue.amount.currency) ?? { amount: 0, count: 0 };
+      exposure.set(view.queue.amount.currency, { amount: addMinor(x.amount, view.queue.amount.value), count: x.count + view.queue.count });
+    }
+    return {
+      at: now,
+      kiosks: entries.map((e) => this.#view(e, now)),
+      alerts: entries.flatMap((e) => this.#alerts(e, now)),
+      exposure: [...exposure].sort(([a], [b]) => (a < b ? -1 : 1)).map(([currency, x]) => ({ currency, ...x })),
+      declines: structuredClone(this.#declines),
+      ignored: { ...this.#ignored },
+    };
+  }
+
+  #ignore(cause: keyof IgnoredCounts): ApplyResult {
+    this.#ignored[cause] += 1;
+    return { applied: false, cause };
+  }
+
+  #entry(kioskId: string, now: number): Entry | undefined {
+    const have = this.#kiosks.get(kioskId);
+    if (have) return have;
+    if (this.#kiosks.size >= this.#o.kiosksMax) return undefined;
+    const e: Entry = {
+      view: {
+        kioskId, link: 'unknown', since: now, offlineReason: null, lastHeardAt: null, lastStatusAt: null, stale: false,
+        firmware: null, mode: null, checkout: null, policy: null, currency: null, queue: null, clock: null, health: null, faults: [], heartbeatMs: null,
+      },
+      untrustedSince: null, queueHighSince: null, faultsSince: null,
+    };
+    this.#kiosks.set(kioskId, e);
+    return e;
+  }
+
+  #applyStatus(e: Entry, s: KioskStatusMessage, now: number, heardAt: number): void {
+    const v = e.view;
+    const link = s.state;
+    if (v.link !== link) v.since = link === 'online' ? heardAt : now;
+    v.link = link;
+    v.firmware = s.firmware;
+    v.lastHeardAt = Math.max(v.lastHeardAt ?? heardAt, heardAt);
+    if (s.state === 'offline') {
+      v.offlineReason = s.reason;
+      return;
+    }
+    v.offlineReason = null;
+    v.lastStatusAt = heardAt;
+    Object.assign(v, {
+      mode: s.mode, checkout: s.checkout, policy: s.policy, currency: s.currency, queue: s.queue, clock: s.clock,
+      health: s.health, faults: [...s.faults], heartbeatMs: s.heartbeatMs,
+    });
+    e.untrustedSince = s.clock.trusted ? null : (e.untrustedSince ?? now);
+    e.queueHighSince = queueNearCap(s.queue, s.policy) ? (e.queueHighSince ?? now) : null;
+    e.faultsSince = s.faults.length > 0 ? (e.faultsSince ?? now) : null;
+  }
+
+  #view(e: Entry, now: number): KioskView {
+    const v = e.view;
+    const stale = v.link === 'online' && v.lastStatusAt !== null && v.heartbeatMs !== null && now - v.lastStatusAt > 2 * v.heartbeatMs;
+    return structuredClone({ ...v, stale });
+  }
+
+  #alerts(e: Entry, now: number): FleetAlert[] {
+    const v = this.#view(e, now);
+    const out: FleetAlert[] = [];
+    const id = v.kioskId;
+    const minutes = (ms: number) => `${Math.floor(ms / 60_000)} min`;
+    if (v.link !== 'online' && now - v.since >= this.#o.offlineAlertMs) {
+      const what = v.link === 'unknown' ? 'not heard from since the server started' : `offline (${v.offlineReason === 'shutdown' ? 'shut down' : 'connection lost'})`;
+      out.push({ kind: 'offline', kioskId: id, severity: 'critical', since: v.since, message: `${id} ${what} for ${minutes(now - v.since)}` });
+    }
+    if (v.stale && v.lastStatusAt !== null) {
+      out.push({ kind: 'stale', kioskId: id, severity: 'warning', since: v.lastStatusAt, message: `${id} last status ${minutes(now - v.lastStatusAt)} ago (heartbeat ${Math.round((v.heartbeatMs ?? 0) / 1000)} s)` });
+    }
+    if (e.queueHighSince !== null && v.queue && v.policy) {
+      const c = v.policy.caps;
+      out.push({ kind: 'queue-near-cap', kioskId: id, severity: 'warning', since: e.queueHighSince, message: `${id} holds ${v.queue.count} of ${c.storedCountMax} stored payments, ${formatMoney(v.queue.amount)} of ${formatMoney({ value: c.storedAmountMax, currency: v.queue.amount.currency })}` });
+    }
+    if (v.link === 'online' && e.untrustedSince !== null) {
+      out.push({ kind: 'clock-untrusted', kioskId: id, severity: 'warning', since: e.untrustedSince, message: `${id} clock is not trusted: it cannot take offline payments` });
+    }
+    if (v.link === 'online' && e.faultsSince !== null) {
+      out.push({ kind: 'faults', kioskId: id, severity: 'warning', since: e.faultsSince, message: `${id}: ${v.faults.join('; ')}` });
+    }
+    return out;
+  }
+
+  #rollDay(now: number): void {
+    const day = dayStartMs(now, this.#o.utcOffsetMs);
+    if (day !== this.#declines.sinceMs) this.#declines = { sinceMs: day, checkout: {}, settlement: {} };
+  }
+}
+
+/** At or above 80% of either cap (integer arithmetic, no floats near money). */
+export function queueNearCap(queue: QueueSummary, policy: KioskPolicy): boolean {
+  const { queueAlertNumerator: n, queueAlertDenominator: d } = FLEET_DEFAULTS;
+  return queue.count * d >= policy.caps.storedCountMax * n || queue.amount.value * d >= policy.caps.storedAmountMax * n;
+}
+
+function bump(counts: Record<string, number>, reason: ErrorCode | 'UNSPECIFIED'): void {
+  counts[reason] = (counts[reason] ?? 0) + 1;
+}

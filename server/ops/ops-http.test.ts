@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: Apache-2.0
+// The /ops routes over real HTTP (port 0) against a test world: login, cookie flags, lockout,
+// every route behind the session, the JSON snapshot and the live stream. The MQTT feed is not
+// started: fleet messages are fed to the fleet state directly.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_KIOSK_POLICY } from '../../shared/kiosk-policy.ts';
+import { lastWill } from '../../shared/kiosk-telemetry.ts';
+import { topics } from '../../shared/topics.ts';
+import { makeWorld, type World } from '../testing/world.ts';
+import { hashOperatorPassword } from './operator-auth.ts';
+import { createOps, type Ops } from './ops.ts';
+
+const PASSWORD = 'a long operator password';
+/** Bounded wait for the live stream (real sockets and timers). */
+const STREAM_WAIT_MS = 5_000;
+
+let w: World;
+let ops: Ops;
+let http: Server;
+let base: string;
+
+beforeEach(async () => {
+  w = await makeWorld({
+    operators: [{ username: 'ops', passwordHash: await hashOperatorPassword(PASSWORD, { N: 1024, r: 8, p: 1 }) }],
+    ops: { liveClientsMax: 1 },
+  });
+  ops = createOps(w.ctx, { timings: { tickMs: 20, coalesceMs: 5 } });
+  http = createServer((req, res) => {
+    if (!ops.handler(req, res)) { res.statusCode = 404; res.end(); }
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+});
+
+afterEach(async () => {
+  await ops.close();
+  await new Promise<void>((r) => { http.close(() => r()); http.closeAllConnections(); });
+  await w.close();
+});
+
+const get = (path: string, cookie?: string) => fetch(base + path, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+const postLogin = (username: string, password: string, headers: Record<string, string> = {}) => fetch(`${base}/ops/login`, {
+  method: 'POST', redirect: 'manual', body: new URLSearchParams({ username, password }).toString(),
+  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+});
+
+async function login(): Promise<string> {
+  const r = await postLogin('ops', PASSWORD);
+  expect(r.status).toBe(303);
+  const set = r.headers.get('set-cookie') ?? '';
+  return set.split(';')[0]!;
+}
+
+describe('operator dashboard HTTP', () => {
+  it('sends a visitor without a session to the login page, and refuses the API and stream', async () => {
+    const page = await get('/ops');
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe('/ops/login');
+    for (const path of ['/ops/api/snapshot', '/ops/events', '/ops/anything']) expect((await get(path)).status).toBe(401);
+    expect((await get('/ops/api/snapshot', 'kp_ops=' + 'A'.repeat(43))).status).toBe(401);
+    const loginPage = await get('/ops/login');
+    expect(loginPage.status).toBe(200);
+    expect(await loginPage.text()).toContain('<form class="login" method="post" action="/ops/login">');
+    expect(loginPage.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+  });
+
+  it('sets an HttpOnly, SameSite=Strict session cookie on /ops for 12 hours on login', async () => {
+    const r = await postLogin('ops', PASSWORD);
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe('/ops');
+    const set = r.headers.get('set-cookie') ?? '';
+    expect(set).toMatch(/^kp_ops=[A-Za-z0-9_-]{43}; Max-Age=43200; Path=\/ops; HttpOnly; SameSite=Strict$/);
+    const page = await get('/ops', set.split(';')[0]);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('id="fleet"');
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
+  });
+
+  it('refuses a wrong password, then locks the account after five failures', async () => {
+    const wrong = await postLogin('ops', 'nope');
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    expect(await wrong.text()).toContain('Wrong username or password.');
+    for (let i = 0; i < 4; i++) await postLogin('ops', `nope ${i}`);
+    const locked = await postLogin('ops', PASSWORD);
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('set-cookie')).toBeNull();
+    expect(Number(locked.headers.get('retry-after'))).toBe(15 * 60);
+    w.clock.advance(15 * 60_000);
+    expect((await postLogin('ops', PASSWORD)).status).toBe(303);
+  });
+
+  it('refuses a login form from another origin, of another type, or too large', async () => {
+    expect((await postLogin('ops', PASSWORD, { origin: 'http://evil.example' })).status).toBe(403);
+    const json = await fetch(`${base}/ops/login`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(json.status).toBe(415);
+    expect((await postLogin('ops', 'x'.repeat(5000))).status).toBe(413);
+  });
+
+  it('serves the fleet and today\'s ledger as JSON to a logged-in operator', async () => {
+    const cookie = await login();
+    ops.fleet.apply(topics.kioskStatus('k1'), JSON.stringify(lastWill('kp-1')));
+    const r = await get('/ops/api/snapshot', cookie);
+    expect(r.status).toBe(200);
+    const body = await r.json() as { operator: string; fleet: { kiosks: Array<{ kioskId: string; link: string }> }; ledger: { day: string } };
+    expect(body.operator).toBe('ops');
+    expect(body.fleet.kiosks.map((k) => [k.kioskId, k.link])).toEqual([['k1', 'offline'], ['k2', 'unknown'], ['k3', 'unknown']]);
+    expect(body.ledger.day).toBe('2026-11-28');
+  });
+
+  it('streams a snapshot first, then the change when a kiosk goes offline; caps the streams', async () => {
+    const cookie = await login();
+    ops.fleet.apply(topics.kioskStatus('k2'), JSON.stringify({
+      v: 1, type: 'status', state: 'online', at: w.clock.nowMs(), seq: 1, firmware: 'kp-1', mode: 'vending', checkout: 'idle',
+      policy: DEFAULT_KIOSK_POLICY, currency: 'JPY', queue: { count: 0, amount: { value: 0, currency: 'JPY' }, oldestCapturedAt: null, declined: 0, forwarding: null },
+      clock: { trusted: true, offsetMs: 0, uncertaintyMs: 5, lastSyncAt: w.clock.nowMs() }, health: { scanner: 'ok', gpio: 'ok', display: 'ok' },
+      faults: [], catalogVersion: null, heartbeatMs: 30_000,
+    }));
+    const ac = new AbortController();
+    const r = await fetch(`${base}/ops/events`, { headers: { cookie }, signal: ac.signal });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const frames = sseFrames(r.body!);
+    const first = await nextFrame(frames, () => true);
+    expect(first.event).toBe('snapshot');
+    const snap = JSON.parse(first.data) as { fleet: { kiosks: Array<{ kioskId: string; link: string }> } };
+    expect(snap.fleet.kiosks.find((k) => k.kioskId === 'k2')?.link).toBe('online');
+
+    expect((await get('/ops/events', cookie)).status).toBe(503); // liveClientsMax is 1
+
+    ops.fleet.apply(topics.kioskStatus('k2'), JSON.stringify(lastWill('kp-1')));
+    const change = await nextFrame(frames, (f) => f.event === 'kiosk' && (JSON.parse(f.data) as { kioskId: string; link: string }).link === 'offline');
+    expect(JSON.parse(change.data)).toMatchObject({ kioskId: 'k2', link: 'offline', offlineReason: 'lost' });
+    ac.abort();
+  });
+
+  it('pushes the ledger again when a payment lands, and sends heartbeats on an idle stream', async () => {
+    await ops.close();
+    ops = createOps(w.ctx, { timings: { tickMs: 20, coalesceMs: 5, ledgerRefreshMs: 30, heartbeatMs: 30 } });
+    const cookie = await login();
+    const ac = new AbortController();
+    const r = await fetch(`${base}/ops/events`, { headers: { cookie }, signal: ac.signal });
+    const frames = sseFrames(r.body!, { comments: true });
+    expect((await nextFrame(frames, () => true)).event).toBe('snapshot');
+    await nextFrame(frames, (f) => f.event === 'comment' && f.data === 'heartbeat');
+    const phone = await w.phone(5_000);
+    expect((await w.pay('k3', await w.onlineCode(phone), 1_234)).status).toBe('approved');
+    const ledger = await nextFrame(frames, (f) => f.event === 'ledger' && f.data.includes('"value":1234'));
+    expect(JSON.parse(ledger.data)).toMatchObject({ totals: [{ currency: 'JPY', count: 1, amount: { value: 1234, text: '¥1,234' } }] });
+    ac.abort();
+  });
+
+  it('ends the session on logout', async () => {
+    const cookie = await login();
+    const out = await fetch(`${base}/ops/logout`, { method: 'POST', redirect: 'manual', headers: { cookie } });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('set-cookie')).toMatch(/^kp_ops=; Max-Age=0; Path=\/ops; HttpOnly; SameSite=Strict$/);
+    expect((await get('/ops/api/snapshot', cookie)).status).toBe(401);
+  });
+
+  it('leaves paths outside /ops alone', async () => {
+    expect((await get('/opsx')).status).toBe(404);
+    expect((await get('/wallet/')).status).toBe(404);
+  });
+});
+
+interface Frame { event: string; data: string }
+
+/** SSE frames; with `comments`, a comment line comes out as event `comment`. */
+async function* sseFrames(body: ReadableStream<Uint8Array>, o: { comments?: boolean } = {}): AsyncGenerator<Frame> {
+  const decoder = new TextDecoder();
+  let buf = '';
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buf += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event && data) yield { event, data };
+      else if (o.comments && block.startsWith(': ')) yield { event: 'comment', data: block.slice(2) };
+    }
+  }
+}
+
+async function nextFrame(frames: AsyncGenerator<Frame>, want: (f: Frame) => boolean): Promise<Frame> {
+  const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no such frame on the stream in time')), STREAM_WAIT_MS).unref());
+  const find = (async () => {
+    for (;;) {
+      const n = await frames.next();
+      if (n.done) throw new Error('stream ended');
+      if (want(n.value)) return n.value;
+    }
+  })();
+  return Promise.race([find, deadline]);
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+// The /ops routes. Only the login page (GET and POST /ops/login) answers without a session;
+// everything else under /ops needs the session cookie: pages redirect to the login page, the API
+// and the event stream answer 401. POSTs must come from our own origin (the cookie is also
+// SameSite=Strict). Every body is size-capped; every failure is a plain answer, never a stack trace.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { FleetState } from './fleet-state.ts';
+import type { OperatorAuth, OperatorSession } from './operator-auth.ts';
+import type { OpsLive } from './ops-live.ts';
+import { dashboardPage, loginPage, type Page } from './ops-page.ts';
+import type { LedgerSummary } from './sales-queries.ts';
+
+export const OPS_COOKIE = 'kp_ops';
+/** Largest login form accepted, in bytes. */
+export const LOGIN_BODY_BYTES_MAX = 4096;
+
+export interface OpsHttpOptions {
+  auth: OperatorAuth;
+  live: OpsLive;
+  fleet: FleetState;
+  ledger: () => Promise<LedgerSummary>;
+  cookieSecure: boolean;
+  /** The operator's UTC offset, as configured (+09:00) and in ms, for times on the page. */
+  utcOffset: string;
+  utcOffsetMs: number;
+  log: Logger;
+}
+
+/** Returns a handler that takes /ops and /ops/... (true) and leaves every other path (false). */
+export function createOpsHandler(o: OpsHttpOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path !== '/ops' && !path.startsWith('/ops/')) return false;
+    void route(o, req, res, path).catch((err: unknown) => {
+      o.log.error({ err }, 'ops handler failed');
+      if (!res.headersSent) text(res, 500, 'internal error');
+      else res.end();
+    });
+    return true;
+  };
+}
+
+async function route(o: OpsHttpOptions, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  const method = req.method ?? 'GET';
+  if (path === '/ops/login') {
+    if (method === 'GET') return sendPage(res, 200, loginPage({}));
+    if (method === 'POST') return login(o, req, res);
+    return text(res, 405, 'method not allowed', { allow: 'GET, POST' });
+  }
+  const token = readCookie(req, OPS_COOKIE);
+  const session = o.auth.session(token);
+  const wantsPage = path === '/ops' || path === '/ops/';
+  if (!session) {
+    if (wantsPage && method === 'GET') return redirect(res, '/ops/login');
+    return json(res, 401, { error: { code: 'UNAUTHORIZED', message: 'log in at /ops/login' } });
+  }
+  if (wantsPage && method === 'GET') return sendPage(res, 200, dashboardPage(session.username, o.utcOffsetMs, o.utcOffset));
+  if (path === '/ops/logout' && method === 'POST') {
+    if (!sameOrigin(req)) return text(res, 403, 'cross-origin request refused');
+    o.auth.logout(token);
+    res.setHeader('set-cookie', cookie(o, '', 0));
+    return redirect(res, '/ops/login');
+  }
+  if (path === '/ops/api/snapshot' && method === 'GET') return json(res, 200, await snapshot(o, session));
+  if (path === '/ops/events' && method === 'GET') {
+    if (!(await o.live.attach(req, res))) return text(res, 503, 'too many live dashboards; close one and retry', { 'retry-after': '10' });
+    return;
+  }
+  return json(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${method} ${path}` } });
+}
+
+async function snapshot(o: OpsHttpOptions, session: OperatorSession) {
+  return { operator: session.username, fleet: o.fleet.snapshot(), ledger: await o.ledger() };
+}
+
+async function login(o: OpsHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!sameOrigin(req)) return text(res, 403, 'cross-origin request refused');
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+  if (type !== 'application/x-www-form-urlencoded') return sendPage(res, 415, loginPage({ error: 'The login form must be sent as a form.' }));
+  const body = await readBody(req, LOGIN_BODY_BYTES_MAX);
+  if (body === undefined) return sendPage(res, 413, loginPage({ error: 'The login form is too large.' }));
+  const form = new URLSearchParams(body);
+  const username = form.get('username') ?? '';
+  const password = form.get('password') ?? '';
+  const r = await o.auth.login(username, password, req.socket.remoteAddress ?? 'unknown');
+  if (r.ok) {
+    o.log.info({ operator: r.username }, 'operator logged in');
+    res.setHeader('set-cookie', cookie(o, r.token, Math.floor(o.auth.sessionTtlMs / 1000)));
+    return redirect(res, '/ops');
+  }
+  if (r.reason === 'locked') {
+    o.log.warn({ username: username.slice(0, 64) }, 'operator login refused: locked');
+    res.setHeader('retry-after', String(Math.ceil(r.retryAfterMs / 1000)));
+    return sendPage(res, 429, loginPage({ error: `Too many failed logins. Try again in ${Math.ceil(r.retryAfterMs / 60_000)} min.`, username }));
+  }
+  o.log.warn({ username: username.slice(0, 64) }, 'operator login failed');
+  return sendPage(res, 401, loginPage({ error: 'Wrong username or password.', username }));
+}
+
+function cookie(o: OpsHttpOptions, value: string, maxAgeS: number): string {
+  return `${OPS_COOKIE}=${value}; Max-Age=${maxAgeS}; Path=/ops; HttpOnly; SameSite=Strict${o.cookieSecure ? '; Secure' : ''}`;
+}
+
+/** The value of one cookie, or undefined. Only base64url values are ours; anything else is ignored. */
+export function readCookie(req: IncomingMessage, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header || header.length > 8192) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** A POST without Origin (old browsers, curl) passes; one with another origin does not. */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<string | undefined> {
+  if (Number(req.headers['content-length'] ?? '0') > max) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'same-origin', 'cache-control': 'no-store',
+};
+
+function sendPage(res: ServerResponse, status: number, page: Page): void {
+  res.writeHead(status, {
+    ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(page.html), 'content-security-policy': page.csp,
+  });
+  res.end(page.html);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const t = JSON.stringify(body);
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(t) });
+  res.end(t);
+}
+
+function text(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, ...extra, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(303, { ...SECURITY_HEADERS, location, 'content-length': 0 });
+  res.end();
+}
