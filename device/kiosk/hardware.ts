@@ -8,7 +8,6 @@ import type { KioskGpio } from '../adapters/gpio/gpio.ts';
 import type { GpioLines } from '../adapters/gpio/lines.ts';
 import { SimLines } from '../adapters/gpio/sim-lines.ts';
 import type { Scanner } from '../adapters/scanner/scanner.ts';
-import { SerialScanner } from '../adapters/scanner/serial-scanner.ts';
 import { SimScanner } from '../adapters/scanner/sim-scanner.ts';
 import type { Display } from '../display/display.ts';
 import type { KioskConfig } from './config.ts';
@@ -39,7 +38,10 @@ export async function openHardware(cfg: Readonly<KioskConfig>, log: Logger): Pro
   try {
     const sc = cfg.scanner;
     const simScanner = sc.kind === 'sim' ? new SimScanner() : undefined;
-    const scanner: Scanner = sc.kind === 'serial' ? new SerialScanner({ path: sc.path, baudRate: sc.baudRate, suffix: sc.suffix, aim: sc.aim }) : simScanner!;
+    // serialport (and its native binding) is loaded only by a kiosk that has a serial scanner.
+    const scanner: Scanner = sc.kind === 'serial'
+      ? new (await import('../adapters/scanner/serial-scanner.ts')).SerialScanner({ path: sc.path, baudRate: sc.baudRate, suffix: sc.suffix, aim: sc.aim })
+      : simScanner!;
     closers.push(() => scanner.stop());
 
     const { gpio, lines } = await openGpio(cfg, log);

@@ -7,7 +7,6 @@ import { z } from 'zod';
 import { CATALOG_SLOT_MAX } from '../../../shared/catalog/catalog.ts';
 import { CODE_TEXT_MAX } from '../../../shared/schemas.ts';
 import { readBody, readJson, requireMediaType } from './http-body.ts';
-import { readQrFromPng } from './qr-image.ts';
 import type { SimControls } from './sim-controls.ts';
 import { WebScreenError } from './web-errors.ts';
 
@@ -76,6 +75,8 @@ async function scanImage(req: IncomingMessage, ctx: SimRouteContext): Promise<st
   if (ctx.imageBusy) throw new WebScreenError('BUSY');
   ctx.imageBusy = true;
   try {
+    // Loaded on first use: the QR reader (jsQR, pngjs) costs start-up time a kiosk does not need.
+    const { readQrFromPng } = await import('./qr-image.ts');
     const text = readQrFromPng(await readBody(req, SIM_IMAGE_BYTES_MAX));
     const parsed = scanText.safeParse(text);
     if (!parsed.success) throw new WebScreenError('NO_QR_FOUND', 'the QR code holds no text a scanner would deliver');
