@@ -17,6 +17,7 @@ Options:
   --http-port PORT      HTTP port, 0 for any free port (default 8080)
   --mqtt-url URL        broker URL (default mqtt://127.0.0.1:1884)
   --mqtt-username NAME  broker identity (default server); password from KIOSKPAY_MQTT_PASSWORD
+  (env DATABASE_URL)    postgres://… keeps the ledger in PostgreSQL instead of SQLite (docs/scaling.md)
   --kiosk ID:MERCHANT   register a kiosk paying into a merchant account (repeatable)
   --dev                 enable the demo top-up endpoint (never in production)
   --log-level LEVEL     pino level (default info)
@@ -42,6 +43,7 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv): Se
   if (values['mqtt-url']) merged['mqttUrl'] = values['mqtt-url'];
   if (values['mqtt-username']) merged['mqttUsername'] = values['mqtt-username'];
   if (env['KIOSKPAY_MQTT_PASSWORD']) merged['mqttPassword'] = env['KIOSKPAY_MQTT_PASSWORD'];
+  if (env['DATABASE_URL']) merged['databaseUrl'] = env['DATABASE_URL'];
   if (values.kiosk) {
     merged['kiosks'] = [...((file['kiosks'] as unknown[]) ?? []), ...values.kiosk.map((k) => {
       const [id, merchant] = k.split(':');

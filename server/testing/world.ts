@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // A server world for tests: in-memory SQLite, a manual clock, seeded randomness, and helpers that play
 // the phone (keys, credentials, codes) and the kiosk (raw MQTT payloads through the real dispatcher).
+// With KP_WORLD_DATABASE_URL set, the ledger is PostgreSQL instead, in a fresh schema dropped at close,
+// so the domain tests run against both adapters (docs/scaling.md).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +18,30 @@ import { seededRandom } from '../../shared/random.ts';
 import type { CredentialResponse } from '../../shared/wallet-messages.ts';
 import { parseServerConfig } from '../config.ts';
 import { createContext, registerKiosks } from '../app.ts';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PgStore } from '../adapters/pg-store.ts';
 import { SqliteStore } from '../adapters/sqlite-store.ts';
+import type { Store } from '../ports/store.ts';
 import { handleKioskPayload } from '../domain/kiosk-api.ts';
 import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../domain/wallets.ts';
 
 export const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
+
+/** The world's ledger, and how to remove it once closed. */
+function worldStore(seed: number): { store: Store; drop: () => Promise<void> } {
+  const url = process.env['KP_WORLD_DATABASE_URL'];
+  if (!url) return { store: new SqliteStore({ path: ':memory:' }), drop: async () => {} };
+  const schema = `kp_world_${randomBytes(6).toString('hex')}`;
+  return {
+    store: new PgStore({ connectionString: url, schema, random: seededRandom(seed) }),
+    drop: async () => {
+      const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+      await admin.connect();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => admin.end());
+    },
+  };
+}
 
 export interface TestPhone {
   walletId: string;
@@ -40,7 +61,8 @@ export async function makeWorld(overrides: Record<string, unknown> = {}, seed = 
     ...overrides,
   });
   let revocations = 0;
-  const ctx = createContext(config, { clock, random, log: pino({ level: 'silent' }), store: new SqliteStore({ path: ':memory:' }) });
+  const ledger = worldStore(seed);
+  const ctx = createContext(config, { clock, random, log: pino({ level: 'silent' }), store: ledger.store });
   ctx.setOnRevocation(() => { revocations++; });
   await registerKiosks(ctx);
   let seq = 0;
@@ -95,6 +117,7 @@ export async function makeWorld(overrides: Record<string, unknown> = {}, seed = 
     },
     async close() {
       await ctx.store.close();
+      await ledger.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// PostgreSQL schema, version 1: the same tables and constraints as the SQLite schema (sqlite-schema.ts).
+// Amounts and times are BIGINT (minor units, Unix milliseconds); a CHECK keeps every balance and amount
+// a safe JavaScript integer, so reading one back can never lose precision. Uniqueness is what makes
+// double settlement impossible across replicas: one payment per (kiosk, txId), one use per
+// (credential, form, counter). Applied idempotently at start under an advisory lock, so replicas that
+// start together do not race on CREATE.
+export const PG_SCHEMA_VERSION = 1;
+
+/** Key of the advisory lock held while migrating (any fixed 64-bit number; "kioskpay"). */
+export const PG_MIGRATION_LOCK_KEY = 0x6b696f736b706179n;
+
+const SAFE = '9007199254740991';
+const safe = (col: string) => `CHECK (${col} BETWEEN -${SAFE} AND ${SAFE})`;
+
+export const PG_SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('issuance','shopper','merchant')),
+  currency TEXT NOT NULL, balance BIGINT NOT NULL ${safe('balance')}, created_at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS transfers (
+  id BIGSERIAL PRIMARY KEY, payment_id TEXT, debit_account TEXT NOT NULL REFERENCES accounts(id),
+  credit_account TEXT NOT NULL REFERENCES accounts(id), amount BIGINT NOT NULL CHECK (amount > 0 AND amount <= ${SAFE}),
+  currency TEXT NOT NULL, kind TEXT NOT NULL, at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS transfers_payment ON transfers(payment_id);
+CREATE TABLE IF NOT EXISTS wallets (
+  id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), token_hash TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL, offline_blocked TEXT);
+CREATE TABLE IF NOT EXISTS online_codes (
+  code_hash TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, issued_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+  used_by TEXT);
+CREATE INDEX IF NOT EXISTS online_codes_active ON online_codes(wallet_id, expires_at) WHERE used_by IS NULL;
+CREATE TABLE IF NOT EXISTS credentials (
+  id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, key_id BIGINT NOT NULL, bytes BYTEA NOT NULL,
+  not_before BIGINT NOT NULL, not_after BIGINT NOT NULL, numeric_handle TEXT NOT NULL UNIQUE,
+  numeric_secret BYTEA NOT NULL, step_ms BIGINT NOT NULL, issued_at BIGINT NOT NULL,
+  revoked_at BIGINT, revoke_reason TEXT);
+CREATE INDEX IF NOT EXISTS credentials_wallet ON credentials(wallet_id);
+CREATE TABLE IF NOT EXISTS offline_uses (
+  credential_id TEXT NOT NULL, form TEXT NOT NULL, counter BIGINT NOT NULL, payment_id TEXT NOT NULL,
+  PRIMARY KEY (credential_id, form, counter));
+CREATE TABLE IF NOT EXISTS payments (
+  id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, tx_id TEXT NOT NULL, kind TEXT, status TEXT NOT NULL,
+  reason TEXT, amount BIGINT NOT NULL ${safe('amount')}, currency TEXT NOT NULL, wallet_id TEXT,
+  merchant_account TEXT NOT NULL, credential_id TEXT, counter BIGINT, at BIGINT NOT NULL,
+  request_hash TEXT NOT NULL, replay BOOLEAN NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+  UNIQUE (kiosk_id, tx_id));
+CREATE INDEX IF NOT EXISTS payments_wallet ON payments(wallet_id, at);
+CREATE TABLE IF NOT EXISTS kiosks (id TEXT PRIMARY KEY, merchant_account TEXT NOT NULL, created_at BIGINT NOT NULL);
+`;

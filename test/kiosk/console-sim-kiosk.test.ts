@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+// `kioskpay console` against the real simulated kiosks of `npm start` (issue 5, "Done when"): list,
+// status, forward (with stored offline payments), set policy, LED test, each acknowledged by the
+// kiosk; and the server's audit log holds every command and its ack.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimKiosks } from '../../bin/sim-kiosks.ts';
+import { startSystem, type RunningSystem } from '../../bin/system.ts';
+import type { RunningKiosk } from '../../device/kiosk/run-kiosk.ts';
+import { consoleCommand } from '../../server/console/main.ts';
+import { enrollWallet, issueCredential, topUp } from '../../server/domain/wallets.ts';
+import { fromBase64url } from '../../shared/bytes.ts';
+import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
+import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
+import { money } from '../../shared/money.ts';
+
+let dir: string;
+let system: RunningSystem;
+let kiosks: RunningKiosk[];
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+async function runConsole(...argv: string[]) {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const t = system.technicianLogin;
+  const code = await consoleCommand(argv, {
+    env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: t.password },
+    stdout, stderr, isTTY: false,
+  });
+  return { code, out: stdout.text, err: stderr.text };
+}
+
+async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kp-console-sim-'));
+  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1', 'kiosk-2'], log: pino({ level: 'silent' }) });
+  kiosks = await startSimKiosks(system, { dataDir: join(dir, 'kiosks'), screenPort: 0, count: 2, log: pino({ level: 'silent' }) });
+  await until('kiosks ready', () => kiosks.every((k) => k.uplink.connected && k.kiosk.status().clock.trusted && k.kiosk.catalog !== undefined));
+}, 30_000);
+
+afterAll(async () => {
+  for (const k of kiosks ?? []) await k.close();
+  await system?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('kioskpay console with the simulated kiosks of npm start', () => {
+  it('lists both kiosks online and shows one kiosk\'s status', async () => {
+    const list = await runConsole('list', '--json');
+    expect(list.code).toBe(0);
+    expect(list.out).toContain('kiosk-1');
+    expect(list.out).toContain('kiosk-2');
+    const status = await runConsole('status', 'kiosk-1', '--json');
+    expect(status.code).toBe(0);
+    const parsed = JSON.parse(status.out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(JSON.stringify(parsed)).toContain('"mode":"self-checkout"');
+  }, 30_000);
+
+  it('sets the policy and the kiosk acknowledges and keeps it', async () => {
+    const r = await runConsole('policy', 'kiosk-1', '--mode', 'force-offline', '--stored-count-max', '50');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/force-offline/);
+    expect(kiosks[0]!.kiosk.status().policy).toMatchObject({ mode: 'force-offline', caps: { storedCountMax: 50 } });
+  }, 30_000);
+
+  it('forwards stored offline payments on command, with acknowledgement', async () => {
+    const ctx = system.server.ctx;
+    const w = await enrollWallet(ctx);
+    await topUp(ctx, w.walletId, money(10_000));
+    const phone = naclEd25519.keyPairFromSeed(new Uint8Array(32).fill(6));
+    const credential = fromBase64url((await issueCredential(ctx, w.walletId, phone.publicKey)).credential)!;
+    const k = kiosks[0]!;
+    const gtin = k.kiosk.catalog!.items()[0]!.gtin;
+    // force-offline (previous test): the code is stored locally although the uplink is up.
+    k.sim!.scan(gtin);
+    k.sim!.press('pay');
+    k.sim!.scan(makeOfflineCode({ credential, timestampMs: Date.now(), counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519));
+    await until('stored', () => k.kiosk.status().queue.count === 1);
+    const r = await runConsole('forward', 'kiosk-1', '--json');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/"settled":1/);
+    expect(k.kiosk.status().queue.count).toBe(0);
+    const stored = await runConsole('stored', 'kiosk-1', '--json');
+    expect(stored.code).toBe(0);
+  }, 30_000);
+
+  it('runs the LED test on the simulated GPIO and refuses nothing it can do', async () => {
+    const r = await runConsole('test', 'kiosk-2', 'led');
+    expect(r.code).toBe(0);
+    expect(r.out.toLowerCase()).toContain('kiosk-2');
+  }, 30_000);
+
+  it('the server\'s audit log holds each command and its acknowledgement', async () => {
+    const audit = join(dir, 'server', 'audit.log');
+    await until('audit written', () => {
+      try {
+        return readFileSync(audit, 'utf8').includes('"test"');
+      } catch {
+        return false;
+      }
+    });
+    const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const text = JSON.stringify(lines);
+    for (const name of ['status', 'set-policy', 'forward', 'test']) expect(text).toContain(`"${name}"`);
+    expect(text).toContain('kiosk-1');
+  }, 30_000);
+});
