@@ -31,6 +31,7 @@ import { topics } from '../shared/topics.ts';
 import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
 import { HEADER, row, type RunStats } from './stats.ts';
 import { kioskBench } from './kiosk.ts';
+import { pgStoreBench } from './pg-store.ts';
 
 const KIOSKS = 50;
 const CLOSED_LOOP_MS = Number(process.env['BENCH_SECONDS'] ?? 4) * 1000;
@@ -215,3 +216,4 @@ async function main(): Promise<void> {
 await main();
 process.stdout.write('\nkiosk (issue 3): each beside a baseline measured in this run\n');
 await kioskBench((line) => process.stdout.write(`${line}\n`));
+process.stdout.write(`\nledger on PostgreSQL beside SQLite (issue 6)\n${await pgStoreBench()}\n`);

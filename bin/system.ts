@@ -7,6 +7,7 @@ import { startBroker, type BrokerOptions, type RunningBroker } from '../broker/b
 import { hashPassword } from '../broker/identities.ts';
 import { parseServerConfig } from '../server/config.ts';
 import { startServer, type RunningServer } from '../server/app.ts';
+import { hashOperatorPassword } from '../server/ops/operator-auth.ts';
 import type { Clock } from '../shared/clock.ts';
 
 export interface KioskLogin { url: string; kioskId: string; username: string; password: string }
@@ -36,6 +37,8 @@ export interface RunningSystem {
   serverLogin: { username: string; password: string };
   /** A broker login with the technician role, for `kioskpay console`. */
   technicianLogin: { url: string; username: string; password: string };
+  /** The operator dashboard's login (/ops). */
+  operatorLogin: { username: string; password: string };
   close(): Promise<void>;
 }
 
@@ -43,6 +46,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
   const secret = () => randomBytes(18).toString('base64url');
   const serverPassword = secret();
   const technicianPassword = secret();
+  const operatorPassword = secret();
   const kioskPasswords = o.kioskIds.map(() => secret());
   const identities = [
     { username: 'server', passwordHash: await hashPassword(serverPassword), role: 'server' as const },
@@ -56,6 +60,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
       dataDir: o.dataDir, httpPort: o.httpPort, mqttUrl: broker.url, mqttUsername: 'server', mqttPassword: serverPassword,
       topupEnabled: true, logLevel: o.logLevel ?? 'warn',
       kiosks: o.kioskIds.map((id) => ({ id, merchant: o.merchant ?? 'demo-shop' })),
+      operators: [{ username: 'operator', passwordHash: await hashOperatorPassword(operatorPassword) }],
       ...(o.walletDir === undefined ? {} : { walletDir: o.walletDir }),
       ...o.server,
     });
@@ -69,6 +74,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     kiosks: o.kioskIds.map((id, i) => ({ url: broker.url, kioskId: id, username: id, password: kioskPasswords[i]! })),
     serverLogin: { username: 'server', password: serverPassword },
     technicianLogin: { url: broker.url, username: 'technician', password: technicianPassword },
+    operatorLogin: { username: 'operator', password: operatorPassword },
     async close() {
       await server.close();
       await broker.close();

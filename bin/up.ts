@@ -50,6 +50,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   mkdirSync(loginDir, { recursive: true });
   for (const k of system.kiosks) writeFileSync(join(loginDir, `${k.kioskId}.json`), JSON.stringify(k, null, 2) + '\n', { mode: 0o600 });
   writeFileSync(join(loginDir, 'technician.json'), JSON.stringify(system.technicianLogin, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(join(loginDir, 'operator.json'), JSON.stringify({ url: `${system.server.httpUrl}/ops`, ...system.operatorLogin }, null, 2) + '\n', { mode: 0o600 });
   const simCount = Math.min(Number(v['sim-kiosks'] ?? 2), count);
   let sims: Awaited<ReturnType<typeof startSimKiosks>>;
   try {
@@ -68,12 +69,14 @@ kioskpay is up.
   kiosks      ${kioskIds.join(', ')} (logins in ${loginDir})
 ${sims.map((k) => `  screen      ${k.webUrl}  ${k.kiosk.status().mode}, simulated hardware: open it in a browser`).join('\n')}
   console     npx kioskpay console --login ${join(loginDir, 'technician.json')}
+  operators   ${api}/ops  (user operator, password ${system.operatorLogin.password}; also in ${join(loginDir, 'operator.json')})
 
 Try it:
   npx kioskpay wallet enroll --server ${api}
   npx kioskpay wallet topup 20000
   npx kioskpay wallet credential
   npx kioskpay wallet code                       # online code, or offline after 3 s without the server
+  open the kiosk screen, scan a product, press Pay, paste the code (or drop a PNG of it), or:
   npx kioskpay kiosk pay --config ${kc} --amount 1200 --code <the code>
   npx kioskpay wallet history
 
