@@ -56,6 +56,13 @@ export const kioskConfigSchema = z.strictObject({
     password: z.string().min(1).optional(),
     /** A file holding the password (preferred on a Pi: mode 0600, owned by the kiosk user). */
     passwordFile: z.string().min(1).optional(),
+    /** For mqtts://: PEM files of the broker's CA and this kiosk's client certificate (CN = kioskId). */
+    tls: z.strictObject({
+      caFile: z.string().min(1).optional(),
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
+      servername: z.string().min(1).optional(),
+    }).optional(),
   }).refine((m) => m.password !== undefined || m.passwordFile !== undefined, 'needs password or passwordFile'),
   /** The server's issuer public keys, pinned at provisioning (never learned over MQTT). */
   issuerKeys: z.array(z.strictObject({ keyId: z.int().min(0).max(255), publicKey: b64url32 })).min(1).max(16),
@@ -119,6 +126,21 @@ export function loadKioskConfig(path: string, o: { sim?: boolean } = {}): Readon
   }
   if (o.sim && typeof json === 'object' && json !== null) json = { ...json, sim: true };
   return parseKioskConfig(json, `kiosk config ${path}`, dirname(resolve(path)));
+}
+
+/** The uplink's TLS material, read from the configured files (mqtts:// only). */
+export function kioskTls(c: Readonly<KioskConfig>): { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string } | undefined {
+  const t = c.mqtt.tls;
+  if (!t) return undefined;
+  const read = (field: string, path: string | undefined) => {
+    if (path === undefined) return {};
+    try {
+      return { [field]: readFileSync(path) };
+    } catch (e) {
+      throw new KioskConfigError(`cannot read mqtt.tls.${field}File ${path}: ${(e as Error).message}`);
+    }
+  };
+  return { ...read('ca', t.caFile), ...read('cert', t.certFile), ...read('key', t.keyFile), ...(t.servername ? { servername: t.servername } : {}) };
 }
 
 /** The broker password, from the config or its password file. */

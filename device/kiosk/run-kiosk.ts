@@ -14,7 +14,7 @@ import type { Display } from '../display/display.ts';
 import { FileOutbox } from '../outbox/file-outbox.ts';
 import { MqttUplink } from '../uplink/mqtt-uplink.ts';
 import { bootClock, readBootId } from './boot-clock.ts';
-import { kioskPassword, type KioskConfig } from './config.ts';
+import { kioskPassword, kioskTls, type KioskConfig } from './config.ts';
 import { openHardware } from './hardware.ts';
 import { Kiosk } from './kiosk.ts';
 import { initialKioskState, KioskStateStore } from './kiosk-state.ts';
@@ -57,6 +57,7 @@ export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger } =
     const uplink = MqttUplink.open({
       url: cfg.mqtt.url, kioskId: cfg.kioskId, username: cfg.mqtt.username ?? cfg.kioskId, password: kioskPassword(cfg),
       requestTimeoutMs: cfg.timing.requestTimeoutMs, logger: log, clock: bootClock,
+      ...(kioskTls(cfg) ? { tls: kioskTls(cfg)! } : {}),
       will: { topic: topics.kioskStatus(cfg.kioskId), payload: JSON.stringify(lastWill(cfg.firmware)), retain: true },
       subscriptions: [topics.kioskCommands(cfg.kioskId), topics.revocations, topics.catalog],
       ...(link ? { link } : {}),

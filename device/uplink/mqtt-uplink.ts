@@ -11,7 +11,8 @@
 // - UplinkClosedError: close() was called while the request was pending, or afterwards.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createConnection, Socket } from 'node:net';
+import { createConnection, isIP, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { MqttClient, type IClientOptions } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../../shared/clock.ts';
@@ -22,8 +23,10 @@ import {
 import { topics } from '../../shared/topics.ts';
 
 export interface UplinkOptions {
-  /** `mqtt://host:port` (TLS arrives with the broker's TLS work). */
+  /** `mqtt://host:port`, or `mqtts://host:port` with `tls`. */
   url: string;
+  /** For mqtts://: the broker's CA, and this kiosk's client certificate (its CN is the kiosk id). */
+  tls?: UplinkTls;
   kioskId: string;
   username: string;
   password: string;
@@ -40,6 +43,14 @@ export interface UplinkOptions {
   subscriptions?: readonly string[];
   /** A simulated network cable: while it is cut, connections fail and the current one is dropped. */
   link?: UplinkLink;
+}
+
+export interface UplinkTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** The broker certificate's host name, when connecting by IP address. */
+  servername?: string;
 }
 
 /** A network link the uplink's sockets go through; the simulated kiosk's "cut uplink" switch. */
@@ -125,13 +136,14 @@ function answers(request: KioskRequest, reply: AnyReply): boolean {
 }
 
 /** Parses `mqtt://host:port` and builds TCP sockets with TCP_NODELAY set from the start. */
-function tcpStreamBuilder(url: string, link?: UplinkLink): () => Socket {
+function tcpStreamBuilder(url: string, link?: UplinkLink, tls?: UplinkTls): () => Socket {
   const parsed = new URL(url);
-  if (parsed.protocol !== 'mqtt:' && parsed.protocol !== 'tcp:') {
-    throw new Error(`unsupported uplink URL ${JSON.stringify(url)}: only mqtt://host:port for now`);
+  const secure = parsed.protocol === 'mqtts:';
+  if (parsed.protocol !== 'mqtt:' && parsed.protocol !== 'tcp:' && !secure) {
+    throw new Error(`unsupported uplink URL ${JSON.stringify(url)}: use mqtt://host:port or mqtts://host:port`);
   }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = parsed.port ? Number(parsed.port) : 1883;
+  const port = parsed.port ? Number(parsed.port) : secure ? 8883 : 1883;
   return () => {
     // A cut link: a socket that fails at once, as a connect without a network does.
     if (link && !link.isUp()) {
@@ -139,7 +151,10 @@ function tcpStreamBuilder(url: string, link?: UplinkLink): () => Socket {
       process.nextTick(() => dead.destroy(Object.assign(new Error('uplink cut (simulated)'), { code: 'ENETUNREACH' })));
       return dead;
     }
-    const socket = createConnection({ host, port, noDelay: true });
+    // Certificates are always verified (never rejectUnauthorized: false).
+    const socket = secure
+      ? tlsConnect({ host, port, ...(tls?.ca ? { ca: tls.ca } : {}), ...(tls?.cert ? { cert: tls.cert } : {}), ...(tls?.key ? { key: tls.key } : {}), ...(tls?.servername ?? (isIP(host) ? undefined : host) ? { servername: tls?.servername ?? host } : {}) })
+      : createConnection({ host, port, noDelay: true });
     // Explicit as well: Nagle's algorithm costs 40-90 ms per round trip on loopback (docs pitfalls).
     socket.setNoDelay(true);
     return socket;
@@ -188,7 +203,7 @@ export class MqttUplink {
       manualConnect: true,
       ...(o.will ? { will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1 as const, retain: o.will.retain } } : {}),
     };
-    this.#client = new MqttClient(tcpStreamBuilder(o.url, o.link), options);
+    this.#client = new MqttClient(tcpStreamBuilder(o.url, o.link, o.tls), options);
     // Cutting the link drops the connection as a pulled cable would (the broker then sends the will).
     this.#unlink = o.link?.onChange((up) => {
       if (!up) this.#client.stream?.destroy();
