@@ -156,6 +156,12 @@ describe.skipIf(!HAVE_REDIS)('broker persistence in Redis (skipped: no Redis on 
     await watch.disconnected(clientId);
     const server = await connect(first, 'server');
     await server.c.publishAsync(topics.kioskCommands('k1'), 'reboot please', { qos: 1 });
+    // aedes acknowledges a publish (PUBACK) before the offline client's queue entry reaches Redis:
+    // wait for the entry, as an orderly shutdown would, before stopping the broker.
+    for (const end = Date.now() + WAIT_MS; (await admin.keys(`${prefix}*outgoing:${clientId}*`)).length === 0;) {
+      if (Date.now() > end) throw new Error('the queued message never reached Redis');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     await stop(first);
 
     // A new broker (on another port: the kiosk would reconnect by URL) with the same Redis.
