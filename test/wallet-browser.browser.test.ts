@@ -1,24 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 // The wallet web app (issue 4) in Debian's headless Chromium against a whole local system (broker,
-// server serving the built app at /wallet/, a kiosk on MQTT). The kiosk is simulated with the kiosk's
-// own uplink and online-payment flow; every code it presents is read from a screenshot of the page
-// with jsQR, as a kiosk camera would. With KIOSKPAY_SCREENSHOTS=1 the screens are also saved to
+// server serving the built app at /wallet/) and the real kiosk program (device/kiosk) on simulated
+// hardware, as `npm start` runs it. The kiosk is driven through its screen's HTTP controls like a
+// shopper: scan a catalog product, press Pay, and hold the phone up: a PNG screenshot of the wallet's
+// QR code goes to /sim/image, which the kiosk decodes (its camera) and scans. Approval is read from
+// the kiosk's screen (GET /view). With KIOSKPAY_SCREENSHOTS=1 the wallet's screens are also saved to
 // docs/images/wallet-*.png for docs/wallet.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import jsQRModule from 'jsqr';
 import pino from 'pino';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { PNG } from 'pngjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startSimKiosks } from '../bin/sim-kiosks.ts';
 import { startSystem, type RunningSystem } from '../bin/system.ts';
-import { payOnline, type OnlineOutcome } from '../device/domain/online-payment.ts';
-import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
+import type { RunningKiosk } from '../device/kiosk/run-kiosk.ts';
+import type { CatalogItem } from '../shared/catalog/catalog.ts';
 import { decodeCode } from '../shared/codes/decode.ts';
-import { money } from '../shared/money.ts';
+import { formatMoney, type Money } from '../shared/money.ts';
 import { BROWSER_BUILD_OPTIONS, buildWallet } from '../wallet/web/build.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -29,8 +30,15 @@ const HAVE_ZBAR = existsSync(ZBARIMG);
 const repo = join(import.meta.dirname, '..');
 /** Bounded waits for things the app does on real time (network round trips, a 1 s wait for a code). */
 const UI_WAIT_MS = 15_000;
-/** jsqr is CommonJS whose types declare an ES default export; at run time the default is the function. */
-const jsQR = jsQRModule as unknown as (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
+/** Bounded wait for the kiosk to forward what it stored while its uplink was cut. */
+const FORWARD_WAIT_MS = 20_000;
+
+/** What the kiosk's GET /view answers (device/display/display.ts DisplayView), the parts read here. */
+interface KioskScreen {
+  screen: { name: string; reason?: string; total?: Money };
+  offline: boolean;
+  storedCount: number;
+}
 
 if (!HAVE_CHROMIUM) console.warn(`skipping the wallet browser tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
 
@@ -38,9 +46,10 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
   let dir: string;
   let system: RunningSystem;
   let browser: Browser;
-  let kiosk: MqttUplink;
+  let kiosk: RunningKiosk;
+  /** The kiosk's web screen and its simulation controls. */
+  let kioskUrl: string;
   let walletUrl: string;
-  let seq = 0;
   /** Uncaught errors in any page; every test ends with none. */
   const pageErrors: string[] = [];
 
@@ -52,10 +61,17 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       server: { walletDir: built.outDir },
     });
     walletUrl = `${system.server.httpUrl}/wallet/`;
-    kiosk = await MqttUplink.connect({ ...system.kiosks[0]!, requestTimeoutMs: 10_000 });
+    [kiosk] = (await startSimKiosks(system, { dataDir: join(dir, 'kiosks'), screenPort: 0, count: 1, log: pino({ level: 'silent' }) })) as [RunningKiosk];
+    if (!kiosk.webUrl) throw new Error('the simulated kiosk has no web screen');
+    kioskUrl = kiosk.webUrl;
     browser = await chromium.launch({
       executablePath: CHROMIUM, headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    // Ready to sell: idle, uplink up, and the server's catalog received.
+    await until('the kiosk to be ready', async () => {
+      const v = await kioskView();
+      return v.screen.name === 'idle' && !v.offline && (kiosk.kiosk.catalog?.items().length ?? 0) >= 4;
     });
   }, 60_000);
 
@@ -121,16 +137,71 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
     return p;
   }
 
-  /** What a kiosk camera reads off the code on screen. */
-  async function readQr(page: Page): Promise<string> {
-    const png = PNG.sync.read(await page.locator('.qr').screenshot());
-    const r = jsQR(new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length), png.width, png.height);
-    if (!r) throw new Error('no QR code readable in the screenshot');
-    return r.data;
+  async function until(what: string, cond: () => Promise<boolean>, ms = UI_WAIT_MS): Promise<void> {
+    const end = Date.now() + ms;
+    while (!(await cond().catch(() => false))) {
+      if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
-  function kioskPays(code: string, amount: number): Promise<OnlineOutcome> {
-    return payOnline(kiosk, { txId: `tx-${Date.now()}-${++seq}`, code, amount: money(amount) }, { nextId: () => `id-${++seq}` });
+  async function kioskView(): Promise<KioskScreen> {
+    const r = await fetch(`${kioskUrl}/view`, { signal: AbortSignal.timeout(5_000) });
+    if (!r.ok) throw new Error(`GET /view: HTTP ${r.status}`);
+    return (await r.json()) as KioskScreen;
+  }
+
+  /** One of the kiosk screen's controls; a refusal fails the test with the kiosk's error. */
+  async function kioskPost(path: string, body: unknown): Promise<Record<string, unknown>> {
+    const png = body instanceof Buffer;
+    const r = await fetch(`${kioskUrl}${path}`, {
+      method: 'POST', headers: { 'content-type': png ? 'image/png' : 'application/json' },
+      body: png ? new Uint8Array(body) : JSON.stringify(body), signal: AbortSignal.timeout(5_000),
+    });
+    const answer = (await r.json()) as Record<string, unknown>;
+    if (!r.ok || answer.ok !== true) throw new Error(`POST ${path}: HTTP ${r.status} ${JSON.stringify(answer)}`);
+    return answer;
+  }
+
+  const untilKioskScreen = (name: string) => until(`the kiosk screen '${name}'`, async () => (await kioskView()).screen.name === name);
+
+  /** The kiosk's demo catalog (from the server): the online and the offline purchase differ in price. */
+  function product(i: number): CatalogItem {
+    const item = kiosk.kiosk.catalog!.items()[i]!;
+    expect(Number.isSafeInteger(item.price.value) && item.price.value > 0).toBe(true);
+    return item;
+  }
+
+  /**
+   * A shopper at the kiosk: scans `item`, presses Pay, and holds the phone's QR code to the camera (a
+   * PNG screenshot of the wallet's code, decoded by the kiosk). Returns the text the kiosk read.
+   */
+  async function kioskScansPhone(page: Page, item: CatalogItem): Promise<string> {
+    if ((await kioskView()).screen.name !== 'idle') await kioskPost('/sim/button', { button: 'cancel' });
+    await untilKioskScreen('idle');
+    await kioskPost('/sim/scan', { text: item.gtin });
+    await untilKioskScreen('basket');
+    await kioskPost('/sim/button', { button: 'pay' });
+    await untilKioskScreen('awaitingCode');
+    const answer = await kioskPost('/sim/image', await page.locator('.qr').screenshot({ type: 'png' }));
+    expect(typeof answer.text).toBe('string');
+    return answer.text as string;
+  }
+
+  /** The kiosk's screen after a scanned code: 'approved' (for `item`'s price), or the test fails with its reason. */
+  async function kioskApproved(item: CatalogItem): Promise<KioskScreen> {
+    let v: KioskScreen | undefined;
+    await until('the kiosk to approve or decline', async () => {
+      v = await kioskView();
+      return v.screen.name === 'approved' || v.screen.name === 'declined';
+    });
+    if (v!.screen.name !== 'approved') throw new Error(`the kiosk declined: ${v!.screen.reason}`);
+    expect(v!.screen.total).toEqual(item.price);
+    return v!;
+  }
+
+  async function setKioskUplink(up: boolean): Promise<void> {
+    expect(await kioskPost('/sim/uplink', { up })).toMatchObject({ uplinkUp: up });
   }
 
   it('passes the published test vectors with the browser build of shared/ and tweetnacl', async () => {
@@ -157,10 +228,12 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       await page.getByRole('button', { name: 'Pay', exact: true }).click();
       await screenIs(page, 'online-code');
       await shot(page, 'online-code');
-      const online = await readQr(page);
+      const tea = product(0);
+      const online = await kioskScansPhone(page, tea);
       expect(online).toMatch(/^\d{20}$/);
-      expect(await kioskPays(online, 1_200)).toMatchObject({ outcome: 'approved' });
+      await kioskApproved(tea);
       await screenIs(page, 'paid');
+      expect(await page.locator('[data-paid]').textContent()).toContain(formatMoney(tea.price));
       await shot(page, 'paid');
       await page.getByRole('button', { name: 'Close' }).click();
 
@@ -177,10 +250,14 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       await screenIs(page, 'offline-code');
       await page.waitForSelector('.qr svg', { timeout: UI_WAIT_MS });
       await shot(page, 'offline-code');
-      const offline = await readQr(page);
+      // The kiosk loses its uplink too: it checks the offline code itself and stores the payment.
+      await setKioskUplink(false);
+      await until('the kiosk to show it is offline', async () => (await kioskView()).offline);
+      const water = product(1);
+      expect(water.price.value).not.toBe(tea.price.value);
+      const offline = await kioskScansPhone(page, water);
       expect(offline.startsWith('KP1.')).toBe(true);
-      // The kiosk is online here and asks the server, which checks the code as a kiosk would offline.
-      expect(await kioskPays(offline, 800)).toMatchObject({ outcome: 'approved', result: { kind: 'offline-qr' } });
+      expect((await kioskApproved(water)).storedCount).toBe(1);
 
       await page.getByRole('button', { name: 'Barcode (number) instead' }).click();
       await page.waitForSelector('.barcode svg', { timeout: UI_WAIT_MS });
@@ -202,18 +279,29 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       expect(await page.locator('[data-kind="offline-qr"]').count()).toBe(0);
       await shot(page, 'history-pending');
 
-      // Back online: the server's history confirms it, with what the kiosk charged.
+      // The kiosk's uplink returns: it forwards the stored payment and the server settles it.
+      await setKioskUplink(true);
+      await until('the kiosk to forward its stored payment', async () => {
+        const v = await kioskView();
+        return !v.offline && v.storedCount === 0;
+      }, FORWARD_WAIT_MS);
+
+      // Back online: the server's history confirms it (settled: stored by the kiosk, charged when
+      // forwarded), shown as paid with what the kiosk charged.
       await context.setOffline(false);
-      const confirmed = page.locator('[data-kind="offline-qr"][data-status="approved"]');
+      const confirmed = page.locator('[data-kind="offline-qr"][data-status="settled"]');
       await confirmed.waitFor({ timeout: UI_WAIT_MS });
-      expect(await confirmed.textContent()).toContain('¥800');
-      expect(await confirmed.textContent()).toContain('kiosk-1');
+      expect(await confirmed.locator('.tag.paid').count()).toBe(1);
+      expect(await confirmed.textContent()).toContain(formatMoney(water.price));
+      expect(await confirmed.textContent()).toContain(system.kiosks[0]!.kioskId);
       expect(await page.locator('[data-pending]').count()).toBe(0);
-      expect(await page.locator('[data-kind="online"][data-status="approved"]').textContent()).toContain('¥1,200');
+      expect(await page.locator('[data-kind="online"][data-status="approved"]').textContent()).toContain(formatMoney(tea.price));
       await shot(page, 'history');
     } finally {
       await context.setOffline(false);
       await context.close();
+      // Whatever happened above, the next test finds the kiosk connected.
+      await kioskPost('/sim/uplink', { up: true }).catch(() => undefined);
     }
   });
 
@@ -237,7 +325,10 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       await page.getByRole('button', { name: 'オフライン支払いを使う' }).click();
       await screenIs(page, 'offline-code');
       await page.waitForSelector('.qr svg', { timeout: UI_WAIT_MS });
-      expect(await kioskPays(await readQr(page), 500)).toMatchObject({ outcome: 'approved' });
+      // The kiosk is online: it asks the server, which checks the offline code as a kiosk would offline.
+      const item = product(2);
+      expect((await kioskScansPhone(page, item)).startsWith('KP1.')).toBe(true);
+      await kioskApproved(item);
       for (const release of held) release();
     } finally {
       await context.close();
@@ -255,12 +346,13 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       await context.setOffline(true);
       await page.getByRole('button', { name: 'Offline mode' }).click();
       await page.waitForSelector('.qr svg', { timeout: UI_WAIT_MS });
-      const code = await readQr(page);
+      const item = product(3);
+      const code = await kioskScansPhone(page, item);
       // The code carries server time, not the phone's: within a few seconds of the real time.
       const decoded = decodeCode(code);
       if (!decoded.ok || decoded.code.kind !== 'offline-qr') throw new Error('not an offline QR code');
       expect(Math.abs(decoded.code.timestampMs - Date.now())).toBeLessThan(30_000);
-      expect(await kioskPays(code, 700)).toMatchObject({ outcome: 'approved', result: { kind: 'offline-qr' } });
+      await kioskApproved(item);
     } finally {
       await context.setOffline(false);
       await context.close();
