@@ -217,3 +217,4 @@ await main();
 process.stdout.write('\nkiosk (issue 3): each beside a baseline measured in this run\n');
 await kioskBench((line) => process.stdout.write(`${line}\n`));
 process.stdout.write(`\nledger on PostgreSQL beside SQLite (issue 6)\n${await pgStoreBench()}\n`);
+process.stdout.write(`\nserver replicas behind Mosquitto (issue 6)\n${await (await import('./replicas.ts')).replicasBench()}\n`);

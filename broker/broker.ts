@@ -4,13 +4,14 @@
 // every delivery. Retained messages and sessions in memory, or in Redis (persistence.ts).
 // TCP_NODELAY on every socket (see docs pitfalls: Nagle).
 import { Aedes, type AuthenticateError, type Client, type Subscription } from 'aedes';
+import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
 import { canPublish, canReceive, canSubscribe, isSharedSubscription, TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './acl.ts';
 import { hashPassword, IdentityTable, sameIdentity, verifyPassword, type Identity } from './identities.ts';
-import { createRedisPersistence, redactRedisUrl, type AedesPersistence, type RedisPersistenceOptions } from './persistence.ts';
+import { BrokerPersistenceError, createRedisPersistence, redactRedisUrl, redisOptionsFromUrl, type AedesPersistence, type RedisPersistenceOptions } from './persistence.ts';
 import { certificateRefusal, clientCertPolicy, tlsServerOptions, type BrokerTlsOptions } from './tls.ts';
 
 /** Every limit the broker enforces, with its unit. Frozen; override per instance through BrokerOptions.limits. */
@@ -135,6 +136,19 @@ export interface BrokerOptions {
    * in memory, lost when the broker stops. Start-up fails if Redis cannot be reached.
    */
   redis?: RedisPersistenceOptions;
+  /**
+   * Cluster with the other brokers on the same Redis (needs `redis`, with the same prefix on every
+   * broker): messages are routed through Redis pub/sub (mqemitter-redis), so a client on one broker
+   * receives what a client on another publishes. Pub/sub channels are not prefixed: one Redis per cluster.
+   */
+  cluster?: boolean;
+}
+
+/** aedes' message router over Redis pub/sub, for a cluster of brokers (mqemitter-redis, CommonJS). */
+function createRedisEmitter(redis: RedisPersistenceOptions): { close(cb: () => void): void } {
+  const require = createRequire(import.meta.url);
+  const factory = require('mqemitter-redis') as (o: object) => { close(cb: () => void): void };
+  return factory({ ...redisOptionsFromUrl(redis.url), connectTimeout: 5_000, maxRetriesPerRequest: 3 });
 }
 
 /** What replacing the identity table did. */
@@ -312,13 +326,18 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     return identity;
   }
 
+  if (opts.cluster && !opts.redis) throw new BrokerPersistenceError('a broker cluster needs Redis (redis option / --redis URL)');
   const persistence: AedesPersistence | undefined = opts.redis ? await createRedisPersistence(opts.redis) : undefined;
   if (opts.redis) log.info({ redis: redactRedisUrl(opts.redis.url) }, 'retained messages and sessions kept in Redis');
   else log.info('retained messages and sessions kept in memory: lost when the broker stops');
+  // Created after createRedisPersistence checked that Redis answers; aedes closes it on close.
+  const mq = opts.cluster && opts.redis ? createRedisEmitter(opts.redis) : undefined;
+  if (mq) log.info('clustered: messages routed through Redis pub/sub to every broker on it');
 
   function createAedes(): Promise<Aedes> {
     return Aedes.createBroker({
       ...(persistence ? { persistence } : {}),
+      ...(mq ? { mq: mq as never } : {}),
       concurrency: limits.concurrency,
       connectTimeout: limits.connectTimeoutMs,
       drainTimeout: limits.drainTimeoutMs,
@@ -399,6 +418,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   try {
     aedes = await createAedes();
   } catch (e) {
+    mq?.close(() => {});
     await persistence?.destroy().catch(() => {});
     throw e;
   }

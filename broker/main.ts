@@ -45,7 +45,11 @@ Options:
   --redis URL         keep retained messages and persistent sessions in Redis
                       (redis://[user:password@]host[:port][/db], rediss:// for TLS), so they
                       survive a restart; without it they are in memory and lost on restart
-  --redis-prefix P    key prefix in Redis (default ${REDIS_PERSISTENCE_DEFAULTS.prefix}); one broker per prefix
+  --redis-prefix P    key prefix in Redis (default ${REDIS_PERSISTENCE_DEFAULTS.prefix}); one broker per prefix,
+                      or one cluster per prefix with --cluster
+  --cluster           with --redis: share messages, retained messages and sessions with every other
+                      broker started with --cluster on the same Redis and prefix (one Redis per cluster);
+                      clients may connect to any of them. No MQTT shared subscriptions ($share)
   --log-level LEVEL   pino level (default info)
   -h, --help          show this help
 
@@ -188,7 +192,7 @@ async function runCommand(argv: string[], io: BrokerCommandIo): Promise<number> 
         conformance: { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
         'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
         'request-client-cert': { type: 'boolean' }, 'require-client-cert': { type: 'boolean' },
-        redis: { type: 'string' }, 'redis-prefix': { type: 'string' },
+        redis: { type: 'string' }, 'redis-prefix': { type: 'string' }, cluster: { type: 'boolean' },
       },
       strict: true,
     }));
@@ -220,6 +224,10 @@ async function runCommand(argv: string[], io: BrokerCommandIo): Promise<number> 
     io.stderr.write('kioskpay broker: --redis-prefix needs --redis URL\n');
     return 2;
   }
+  if (values.cluster && values.redis === undefined) {
+    io.stderr.write('kioskpay broker: --cluster needs --redis URL (the brokers share state through Redis)\n');
+    return 2;
+  }
   const logger = io.logger ?? pino({ level: values['log-level'] ?? 'info' });
   const tls = await readTlsFiles(values);
   const identitiesFile = values.identities;
@@ -230,6 +238,7 @@ async function runCommand(argv: string[], io: BrokerCommandIo): Promise<number> 
     ...(values.conformance ? { conformance: PAHO_CONFORMANCE } : {}),
     ...(tls ? { tls } : {}),
     ...(values.redis !== undefined ? { redis: { url: values.redis, ...(values['redis-prefix'] !== undefined ? { prefix: values['redis-prefix'] } : {}) } } : {}),
+    ...(values.cluster ? { cluster: true } : {}),
   });
   // Reloads run one after another, so a burst of SIGHUPs ends with the file's latest content.
   let reloading: Promise<unknown> = Promise.resolve();

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: Apache-2.0
+// Server replicas behind Mosquitto (issue 6, scale-out): closed-loop online payments per second with
+// 1, 2 and 4 server replicas sharing kiosk requests through one MQTT shared subscription
+// ($share/replicas/kp/v1/kiosk/+/req) and one PostgreSQL ledger, each ratio against 1 replica. Each
+// replica runs on its own thread (in production, its own process), the kiosks on the main thread.
+// Also the harness test/replicas.test.ts uses: a Mosquitto on a free port with generated password and
+// ACL files, and a fresh PostgreSQL schema. Needs /usr/sbin/mosquitto and PostgreSQL
+// (KP_BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test).
+// Run: node --import tsx bench/replicas.ts
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import pg from 'pg';
+import pino from 'pino';
+import type { IdentityWithPassword } from '../broker/identities.ts';
+import { mosquittoAclFile, mosquittoConf, mosquittoPasswordFile } from '../broker/mosquitto-config.ts';
+import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
+import { PgStore } from '../server/adapters/pg-store.ts';
+import { createContext, registerKiosks, startServer } from '../server/app.ts';
+import { parseServerConfig } from '../server/config.ts';
+import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
+import { money } from '../shared/money.ts';
+import { HEADER, row, type RunStats } from './stats.ts';
+
+export const MOSQUITTO = '/usr/sbin/mosquitto';
+export const DATABASE_URL = process.env['KP_BENCH_DATABASE_URL'] ?? process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The share group every replica joins. */
+export const SHARE_GROUP = 'replicas';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** Why PostgreSQL cannot be used (undefined when it answers). */
+export async function probePostgres(url: string = DATABASE_URL): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return `PostgreSQL at ${url.replace(/\/\/[^@]*@/, '//')} is unreachable (${(err as Error).message})`;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** A fresh schema name for one run; drop() removes it and everything in it. */
+export function freshSchema(url: string = DATABASE_URL): { schema: string; drop(): Promise<void> } {
+  const schema = `kp_rep_${randomBytes(6).toString('hex')}`;
+  return {
+    schema,
+    async drop() {
+      const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+      await admin.connect();
+      try { await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`); } finally { await admin.end(); }
+    },
+  };
+}
+
+export interface Mosquitto { readonly url: string; readonly port: number; log(): string; close(): Promise<void> }
+
+/** A Mosquitto 2 on a free port, configured from our identities exactly as `kioskpay broker mosquitto-config` does. */
+export async function startMosquitto(dir: string, identities: readonly IdentityWithPassword[]): Promise<Mosquitto> {
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const passwordFile = join(dir, 'passwords');
+  const aclFile = join(dir, 'acl');
+  writeFileSync(passwordFile, await mosquittoPasswordFile(identities), { mode: 0o600 });
+  writeFileSync(aclFile, mosquittoAclFile(identities), { mode: 0o600 });
+  // Started as root, Mosquitto switches to user `mosquitto` before reading its files: keep ours.
+  const user = process.getuid?.() === 0 ? { user: userInfo().username } : {};
+  const confFile = join(dir, 'mosquitto.conf');
+  writeFileSync(confFile, mosquittoConf({ port, passwordFile, aclFile, ...user }));
+  let log = '';
+  const proc: ChildProcess = spawn(MOSQUITTO, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
+  proc.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  const close = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGTERM');
+    await Promise.race([exited, sleep(3000)]);
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGKILL');
+      await Promise.race([exited, sleep(1000)]);
+    }
+  };
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`mosquitto exited (${proc.exitCode}):\n${log}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ host: '127.0.0.1', port });
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline) {
+      await close();
+      throw new Error(`mosquitto did not listen on ${port} within 5 s:\n${log}`);
+    }
+    await sleep(50);
+  }
+  return { url: `mqtt://127.0.0.1:${port}`, port, log: () => log, close };
+}
+
+/** What a replica thread needs: everything else is the server's defaults. */
+interface ReplicaWorkerData {
+  self: string;
+  dataDir: string;
+  databaseUrl: string;
+  schema: string;
+  mqttUrl: string;
+  mqttPassword: string;
+  clientId: string;
+  kioskIds: string[];
+  /** Every kiosk pays into one merchant account (the ledger's hot row), or each into its own. */
+  merchants: Merchants;
+}
+
+export type Merchants = 'one' | 'per-kiosk';
+
+/** Limits high enough that the bench measures throughput, not the offline/online code limits. */
+export const BENCH_SERVER_CONFIG = Object.freeze({
+  topupEnabled: true,
+  onlineCodesPerWalletMax: 1_000_000,
+  limits: { perPayment: 100_000, daily: { amount: 1_000_000_000, count: 255 }, monthly: { amount: 1_000_000_000, count: 255 } },
+});
+
+function replicaConfig(d: Omit<ReplicaWorkerData, 'self' | 'schema'>) {
+  return parseServerConfig({
+    ...BENCH_SERVER_CONFIG,
+    dataDir: d.dataDir, databaseUrl: d.databaseUrl, httpPort: 0, mqttUrl: d.mqttUrl, mqttUsername: 'server', mqttPassword: d.mqttPassword,
+    mqttClientId: d.clientId, mqttShareGroup: SHARE_GROUP, logLevel: 'silent',
+    kiosks: d.kioskIds.map((id) => ({ id, merchant: d.merchants === 'one' ? 'shop' : `shop-${id}` })),
+  });
+}
+
+/** Worker entry as plain JS: it registers tsx itself, then loads this TypeScript file. */
+const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(require('node:worker_threads').workerData.self); })`;
+
+interface ReplicaThread { close(): Promise<void> }
+
+function startReplicaThread(d: Omit<ReplicaWorkerData, 'self'>): Promise<ReplicaThread> {
+  const worker = new Worker(BOOT, { eval: true, workerData: { ...d, self: import.meta.url } satisfies ReplicaWorkerData });
+  return new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (m: { ready: true } | { error: string }) => {
+      if ('error' in m) {
+        void worker.terminate();
+        reject(new Error(`replica ${d.clientId} did not start: ${m.error}`));
+        return;
+      }
+      resolve({
+        close: () => new Promise<void>((done) => {
+          const timer = setTimeout(() => void worker.terminate(), 10_000);
+          worker.once('exit', () => { clearTimeout(timer); done(); });
+          worker.postMessage('close');
+        }),
+      });
+    });
+  });
+}
+
+if (!isMainThread && parentPort && (workerData as Partial<ReplicaWorkerData>).schema !== undefined) {
+  const port = parentPort;
+  const d = workerData as ReplicaWorkerData;
+  try {
+    const store = new PgStore({ connectionString: d.databaseUrl, schema: d.schema });
+    const server = await startServer(replicaConfig(d), { store });
+    port.postMessage({ ready: true });
+    port.on('message', (m) => {
+      if (m === 'close') void server.close().finally(() => port.close());
+    });
+  } catch (e) {
+    port.postMessage({ error: (e as Error).message });
+  }
+}
+
+const silent = pino({ level: 'silent' });
+type Uplink = Awaited<ReturnType<typeof MqttUplink.connect>>;
+
+/** Closed-loop online payments through `replicas` replica threads; kiosks and wallets are fresh per run. */
+async function measure(replicas: number, kiosks: number, durationMs: number, merchants: Merchants): Promise<RunStats> {
+  const dir = mkdtempSync(join(tmpdir(), 'kioskpay-replicas-'));
+  const { schema, drop } = freshSchema();
+  const secret = () => randomBytes(12).toString('base64url');
+  const serverPassword = secret();
+  const kioskIds = Array.from({ length: kiosks }, (_, i) => `r${i}`);
+  const kioskLogins = kioskIds.map((id) => ({ username: id, password: secret(), role: 'kiosk' as const, kioskId: id }));
+  const broker = await startMosquitto(join(dir, 'mosquitto'), [{ username: 'server', password: serverPassword, role: 'server' }, ...kioskLogins]);
+  const threads: ReplicaThread[] = [];
+  const uplinks: Uplink[] = [];
+  // The main thread's own context on the same ledger and issuer key: wallets and codes (not measured).
+  const adminDir = join(dir, 'admin');
+  const admin = createContext(replicaConfig({ dataDir: adminDir, databaseUrl: DATABASE_URL, mqttUrl: broker.url, mqttPassword: serverPassword, clientId: 'admin', kioskIds, merchants }), {
+    store: new PgStore({ connectionString: DATABASE_URL, schema }), log: silent,
+  });
+  try {
+    await registerKiosks(admin);
+    for (let i = 0; i < replicas; i++) {
+      const dataDir = join(dir, `replica-${i}`);
+      mkdirSync(dataDir, { recursive: true });
+      copyFileSync(join(adminDir, 'issuer-key.json'), join(dataDir, 'issuer-key.json'));
+      threads.push(await startReplicaThread({ dataDir, databaseUrl: DATABASE_URL, schema, mqttUrl: broker.url, mqttPassword: serverPassword, clientId: `replica-${i}`, kioskIds, merchants }));
+    }
+    const perKiosk = Math.ceil((durationMs / 1000) * 400 / kiosks) + 50;
+    const codes = await Promise.all(kioskIds.map(async () => {
+      const w = await enrollWallet(admin);
+      await topUp(admin, w.walletId, money(1_000_000_000));
+      const out: string[] = [];
+      for (let i = 0; i < perKiosk; i += 50) out.push(...await Promise.all(Array.from({ length: 50 }, async () => (await issueOnlineCode(admin, w.walletId)).code)));
+      return out;
+    }));
+    for (const k of kioskLogins) uplinks.push(await MqttUplink.connect({ url: broker.url, kioskId: k.kioskId, username: k.username, password: k.password, logger: silent }));
+    let tx = 0;
+    const payOnce = async (u: Uplink, k: number) => {
+      const code = codes[k]!.pop();
+      if (!code) throw new Error('bench ran out of pre-issued codes');
+      const r = await u.request<'pay'>({ v: 1, type: 'pay', id: `p${++tx}`, txId: `b${tx}`, code, amount: money(100) });
+      if (r.type !== 'pay.result' || r.status !== 'approved') throw new Error(`payment not approved: ${JSON.stringify(r)}`);
+    };
+    // Warm-up (not measured): every replica subscribed, connected to PostgreSQL and through its first payments.
+    for (let round = 0; round < 3; round++) await Promise.all(uplinks.map((u, k) => payOnce(u, k)));
+    const lat: number[] = [];
+    let ops = 0;
+    const start = performance.now();
+    const end = start + durationMs;
+    await Promise.all(uplinks.map(async (u, k) => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        await payOnce(u, k);
+        lat.push(performance.now() - t);
+        ops++;
+      }
+    }));
+    const seconds = (performance.now() - start) / 1000;
+    const totals = await admin.store.unit((t) => t.balanceTotals());
+    if ([...totals.values()].some((v) => v !== 0)) throw new Error(`ledger does not sum to zero: ${JSON.stringify(Object.fromEntries(totals))}`);
+    const into = merchants === 'one' ? '1 merchant' : `${kiosks} merchants`;
+    return { name: `online, ${kiosks} kiosks, ${into}, ${replicas} replica${replicas === 1 ? '' : 's'}`, ops, seconds, latenciesMs: lat };
+  } finally {
+    await Promise.all(uplinks.map((u) => u.close()));
+    await Promise.all(threads.map((t) => t.close()));
+    await admin.store.close();
+    await broker.close();
+    await drop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Payments per second with 1, 2 and 4 replicas behind Mosquitto on PostgreSQL, as a table (ratio
+ * against 1 replica): all kiosks paying one merchant (every payment credits the same account row,
+ * so replicas conflict on it), then each kiosk its own merchant. A line saying why when Mosquitto
+ * or PostgreSQL is absent.
+ */
+export async function replicasBench(o: { kiosks?: number; durationMs?: number; counts?: readonly number[]; merchants?: readonly Merchants[] } = {}): Promise<string> {
+  const kiosks = o.kiosks ?? 50;
+  const durationMs = o.durationMs ?? Number(process.env['BENCH_SECONDS'] ?? 4) * 1000;
+  if (!existsSync(MOSQUITTO)) return `skipped: ${MOSQUITTO} is absent (apt-get install mosquitto)`;
+  const unreachable = await probePostgres();
+  if (unreachable !== undefined) return `skipped: ${unreachable}`;
+  const lines = [HEADER];
+  for (const merchants of o.merchants ?? ['one', 'per-kiosk'] as const) {
+    let base: RunStats | undefined;
+    for (const n of o.counts ?? [1, 2, 4]) {
+      const s = await measure(n, kiosks, durationMs, merchants);
+      base ??= s;
+      lines.push(row(s, base));
+    }
+  }
+  return lines.join('\n');
+}
+
+if (isMainThread && process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.stdout.write(`server replicas behind Mosquitto, one PostgreSQL ledger (issue 6)\n${await replicasBench()}\n`);
+}
