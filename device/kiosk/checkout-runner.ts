@@ -8,6 +8,7 @@
 //   discardOffline       -> OfflineDesk.discard;  voidLater -> the kiosk's durable void list
 //   show/hint/offlineIndicator -> the view;  beep/pulseRelay -> GPIO;  log -> the logger
 import type { Logger } from 'pino';
+import type { TimerHandle, Timers } from '../timers.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import type { PayResult, ErrorReply } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
@@ -16,10 +17,8 @@ import type { AnswerTo, CheckoutContext, CheckoutEffect, CheckoutEvent, Checkout
 import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
 import type { OfflineDesk } from './offline-desk.ts';
 
-export interface TimerPort {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+/** What the kiosk's services need of the device timers. */
+export type TimerPort = Pick<Timers, 'setTimeout' | 'clearTimeout'>;
 
 /** What happened to one payment attempt, for telemetry (no code). */
 export interface PaymentOutcome {
@@ -54,7 +53,7 @@ export interface CheckoutRunnerDeps {
 export class CheckoutRunner {
   readonly #d: CheckoutRunnerDeps;
   #state: CheckoutState;
-  #timer: unknown;
+  #timer: TimerHandle | undefined;
   #stopped = false;
   /** Events raised while an event is being handled run after it, in order. */
   readonly #queue: CheckoutEvent[] = [];

@@ -4,6 +4,7 @@
 // retry timer while payments wait, and the transaction ids the checkout could not void in time
 // (voidLater) voided once the uplink is back.
 import type { Logger } from 'pino';
+import type { TimerHandle } from '../timers.ts';
 import type { KioskEventMessage } from '../../shared/kiosk-telemetry.ts';
 import { CommandFailure } from './commands.ts';
 import type { TimerPort } from './checkout-runner.ts';
@@ -29,7 +30,7 @@ export class KioskForwarder {
   readonly #d: KioskForwarderDeps;
   #running: Promise<ForwardReport> | undefined;
   #progress: { done: number; total: number } | undefined;
-  #retry: { timer: unknown; timers: TimerPort } | undefined;
+  #retry: { timer: TimerHandle; timers: TimerPort } | undefined;
   #voiding: Promise<void> | undefined;
 
   constructor(deps: KioskForwarderDeps) {

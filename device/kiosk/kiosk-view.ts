@@ -2,6 +2,7 @@
 // What the kiosk shows, kept as one DisplayView and pushed to every Display on each change.
 // A technician's message expires by itself; a hint lasts until the next screen.
 import type { Logger } from 'pino';
+import type { TimerHandle } from '../timers.ts';
 import type { PolicyMode } from '../../shared/kiosk-policy.ts';
 import type { CheckoutMode, Hint, Screen } from '../domain/checkout/types.ts';
 import type { Display, DisplayView } from '../display/display.ts';
@@ -14,7 +15,7 @@ export class KioskView {
   readonly #timers: TimerPort;
   readonly #log: Logger;
   #view: Mutable<DisplayView>;
-  #messageTimer: unknown;
+  #messageTimer: TimerHandle | undefined;
 
   constructor(o: { kioskId: string; mode: CheckoutMode; policyMode: PolicyMode; displays: readonly Display[]; timers: TimerPort; log: Logger }) {
     this.#displays = o.displays;

@@ -3,6 +3,7 @@
 // and technician commands. Every adapter is chosen before this (kiosk-main.ts); here everything is a
 // port, so the same code runs on a Pi and as the simulated kiosk, and under tests.
 import type { Logger } from 'pino';
+import type { TimerHandle } from '../timers.ts';
 import { parseCatalog, isNewerCatalog, type Catalog, type CatalogMessage } from '../../shared/catalog/catalog.ts';
 import { fromBase64url } from '../../shared/bytes.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -74,8 +75,8 @@ export class Kiosk {
   readonly #faults = new Set<FaultKind>();
   readonly #cleanups: Array<() => void> = [];
   #catalog: Catalog | undefined;
-  #persistTimer: unknown;
-  #syncTimer: unknown;
+  #persistTimer: TimerHandle | undefined;
+  #syncTimer: TimerHandle | undefined;
   #stopped = false;
 
   constructor(deps: KioskDeps) {

@@ -19,6 +19,7 @@ import { openHardware } from './hardware.ts';
 import { Kiosk } from './kiosk.ts';
 import { initialKioskState, KioskStateStore } from './kiosk-state.ts';
 import { SimLink } from './sim-link.ts';
+import { systemTimers } from '../timers.ts';
 import { createWebDisplay, type WebDisplay } from '../display/web/web-display.ts';
 import type { SimControls } from '../display/web/sim-controls.ts';
 
@@ -31,11 +32,6 @@ export interface RunningKiosk {
   readonly sim: SimControls | undefined;
   close(): Promise<void>;
 }
-
-export const systemTimers = {
-  setTimeout: (fn: () => void, ms: number): unknown => setTimeout(fn, ms),
-  clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger } = {}): Promise<RunningKiosk> {
   const log = (o.log ?? pino({ level: 'info' })).child({ kioskId: cfg.kioskId });

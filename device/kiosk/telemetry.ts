@@ -4,6 +4,7 @@
 // while the uplink is down wait in a bounded memory queue and go out, in order, when it returns;
 // past the bound the oldest are dropped and counted (the status and the outbox remain the record).
 import type { Logger } from 'pino';
+import type { TimerHandle } from '../timers.ts';
 import type { KioskEventMessage, OnlineStatus } from '../../shared/kiosk-telemetry.ts';
 import { topics } from '../../shared/topics.ts';
 import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
@@ -30,8 +31,8 @@ export class Telemetry {
   readonly #d: TelemetryDeps;
   #seq = 0;
   #lastSentMono = -Infinity;
-  #pendingTimer: unknown;
-  #heartbeat: unknown;
+  #pendingTimer: TimerHandle | undefined;
+  #heartbeat: TimerHandle | undefined;
   readonly #queue: string[] = [];
   #dropped = 0;
   #flushing = false;

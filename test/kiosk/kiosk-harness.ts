@@ -14,7 +14,7 @@ import { topics } from '../../shared/topics.ts';
 import type { Display, DisplayView } from '../../device/display/display.ts';
 import { createKioskGpio } from '../../device/adapters/gpio/kiosk-gpio.ts';
 import { SimLines } from '../../device/adapters/gpio/sim-lines.ts';
-import { ManualTimers } from '../../device/adapters/gpio/timers.ts';
+import { ManualTimers } from '../../device/timers.ts';
 import { SimScanner } from '../../device/adapters/scanner/sim-scanner.ts';
 import { parseKioskConfig, type KioskConfigInput } from '../../device/kiosk/config.ts';
 import { SIM_GPIO_PINS } from '../../device/kiosk/hardware.ts';

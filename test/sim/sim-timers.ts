@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Timers on simulated time for one kiosk boot. Like ManualTimers (device/adapters/gpio/timers.ts),
+// Timers on simulated time for one kiosk boot. Like ManualTimers (device/timers.ts),
 // but they also say when the next one is due, so the simulator can jump straight to the next event
 // instead of ticking. A power loss simply abandons the instance: its timers never fire again.
-import type { TimerHandle, Timers } from '../../device/adapters/gpio/timers.ts';
+import type { TimerHandle, Timers } from '../../device/timers.ts';
 
 interface SimTimer {
   readonly at: number;

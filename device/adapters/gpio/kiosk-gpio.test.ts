@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BEEP_PATTERNS, GpioBusyError, GpioClosedError, RELAY_ON_MS_MAX, type GpioConfigInput, type KioskButton } from './gpio.ts';
 import { createKioskGpio } from './kiosk-gpio.ts';
 import { SimLines } from './sim-lines.ts';
-import { ManualTimers } from './timers.ts';
+import { ManualTimers } from '../../timers.ts';
 
 const PINS = {
   leds: { ready: 5, offline: 6, fault: 13 },

@@ -15,7 +15,7 @@ import {
   type LedName,
 } from './gpio.ts';
 import type { GpioLines, Level, OutLine } from './lines.ts';
-import { systemTimers, type TimerHandle, type Timers } from './timers.ts';
+import { systemTimers, type TimerHandle, type Timers } from '../../timers.ts';
 
 export interface KioskGpioOptions {
   timers?: Timers;

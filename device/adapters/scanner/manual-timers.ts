@@ -1,22 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-// Timers that fire only when told to, for reconnect/backoff tests (Timers from scanner.ts).
-import type { Timers } from './scanner.ts';
+// Timers that fire only when told to, for reconnect/backoff tests: fireAll() runs what is pending
+// now, whatever its delay (the device's ManualTimers in device/timers.ts advances a clock instead).
+import type { TimerHandle, Timers } from '../../timers.ts';
 
-export class ManualTimers implements Timers {
+export class ManualTimers implements Pick<Timers, 'setTimeout' | 'clearTimeout'> {
   #next = 1;
-  readonly #pending = new Map<number, { fn: () => void; ms: number }>();
+  readonly #pending = new Map<TimerHandle, { fn: () => void; ms: number }>();
   /** Every delay ever scheduled, in order. */
   readonly delays: number[] = [];
 
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.#next++;
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id: TimerHandle = { id: this.#next++ };
     this.#pending.set(id, { fn, ms });
     this.delays.push(ms);
     return id;
   }
 
-  clearTimeout(handle: unknown): void {
-    this.#pending.delete(handle as number);
+  clearTimeout(handle: TimerHandle): void {
+    this.#pending.delete(handle);
   }
 
   get pending(): number {

@@ -68,17 +68,6 @@ export interface Scanner {
   off<E extends keyof ScannerEvents>(event: E, listener: (...args: ScannerEvents[E]) => void): this;
 }
 
-/** Timer functions, injected so reconnect backoff is testable without real time. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-  clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof globalThis.setTimeout>),
-};
-
 export interface BackoffOptions {
   /** First reconnect delay; default 100 ms. */
   initialMs?: number;

@@ -7,7 +7,8 @@ import { SerialPort } from 'serialport';
 import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import { LineFramer, type FramerEvent, type LineFramerOptions } from './line-framer.ts';
-import { backoffDelay, realTimers, type BackoffOptions, type Scanner, type ScannerEvents, type ScannerStatus, type Timers } from './scanner.ts';
+import { systemTimers, type TimerHandle, type Timers } from '../../timers.ts';
+import { backoffDelay, type BackoffOptions, type Scanner, type ScannerEvents, type ScannerStatus } from './scanner.ts';
 
 export interface SerialScannerOptions extends LineFramerOptions {
   /** Prefer /dev/serial/by-id/... (stable across re-enumeration after an unplug). */
@@ -17,14 +18,14 @@ export interface SerialScannerOptions extends LineFramerOptions {
   /** Default: serialport's autodetected native binding. Tests pass MockBinding or UnplugBinding. */
   binding?: BindingInterface;
   /** Default: the global timers. */
-  timers?: Timers;
+  timers?: Pick<Timers, 'setTimeout' | 'clearTimeout'>;
   backoff?: BackoffOptions;
 }
 
 export class SerialScanner extends EventEmitter<ScannerEvents> implements Scanner {
   readonly #opts: SerialScannerOptions;
   readonly #binding: BindingInterface;
-  readonly #timers: Timers;
+  readonly #timers: Pick<Timers, 'setTimeout' | 'clearTimeout'>;
   readonly #framer: LineFramer;
   #status: ScannerStatus | undefined;
   #running = false;
@@ -32,14 +33,14 @@ export class SerialScanner extends EventEmitter<ScannerEvents> implements Scanne
   #generation = 0;
   #port: SerialPortStream | undefined;
   #opening: Promise<void> | undefined;
-  #timer: unknown;
+  #timer: TimerHandle | undefined;
   #attempt = 0;
 
   constructor(opts: SerialScannerOptions) {
     super();
     this.#opts = opts;
     this.#binding = opts.binding ?? SerialPort.binding;
-    this.#timers = opts.timers ?? realTimers;
+    this.#timers = opts.timers ?? systemTimers;
     this.#framer = new LineFramer(opts);
   }
 

@@ -5,17 +5,13 @@
 // A client whose socket is backed up skips frames and gets the latest when it drains; one that stays
 // backed up past `clientBufferBytesMax` is dropped (its page reconnects). Comment heartbeats keep idle
 // connections open. Timers are injected so tests drive them by hand.
+import { systemTimers, type TimerHandle, type Timers } from '../../timers.ts';
 import type { ServerResponse } from 'node:http';
 
-export interface HubTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+/** The device timers the hub needs (device/timers.ts). */
+export type HubTimers = Pick<Timers, 'setTimeout' | 'clearTimeout'>;
 
-export const realTimers: HubTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+export const realTimers: HubTimers = systemTimers;
 
 export interface SseHubOptions {
   readonly clientsMax: number;
@@ -39,8 +35,8 @@ export class SseHub {
   #frame: string | undefined;
   /** The latest frame has not been pushed yet. */
   #dirty = false;
-  #throttle: unknown;
-  #heartbeat: unknown;
+  #throttle: TimerHandle | undefined;
+  #heartbeat: TimerHandle | undefined;
   #closed = false;
 
   constructor(o: SseHubOptions) {

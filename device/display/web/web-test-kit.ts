@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Test helpers for the kiosk's web screen: a SimControls fake that records calls, hand-driven
 // timers, views for each screen, and a small SSE reader with bounded waits.
+import type { TimerHandle } from '../../timers.ts';
 import { request, type IncomingMessage } from 'node:http';
 import { money, type Money } from '../../../shared/money.ts';
 import type { KioskButton } from '../../adapters/gpio/gpio.ts';
@@ -42,14 +43,14 @@ export const PRODUCTS: SimProduct[] = [
 /** Timers fired by hand, by their delay. */
 export class ManualTimers implements HubTimers {
   #next = 1;
-  readonly #pending = new Map<number, { fn: () => void; ms: number }>();
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.#next++;
+  readonly #pending = new Map<TimerHandle, { fn: () => void; ms: number }>();
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id: TimerHandle = { id: this.#next++ };
     this.#pending.set(id, { fn, ms });
     return id;
   }
-  clearTimeout(handle: unknown): void {
-    this.#pending.delete(handle as number);
+  clearTimeout(handle: TimerHandle): void {
+    this.#pending.delete(handle);
   }
   /** How many timers with this delay are waiting. */
   pending(ms: number): number {

@@ -4,7 +4,7 @@
 // LCD, and the I2C requests that reach the wire are decoded into the HD44780 model.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { ManualTimers } from '../../gpio/timers.ts';
+import { ManualTimers } from '../../../timers.ts';
 import { UnplugBinding } from '../../scanner/unplug-binding.ts';
 import { Hd44780Model } from './hd44780-model.ts';
 import { createLcdDisplay, LCD_DEFAULTS } from './lcd-display.ts';

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
-import type { Timers } from '../../gpio/timers.ts';
+import type { Timers } from '../../../timers.ts';
 
 /** The part of a Firmata-compatible IO (firmata-io, mock-firmata, an IO plugin) we touch. */
 export interface FirmataLikeIo {

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ManualTimers } from '../../gpio/timers.ts';
+import { ManualTimers } from '../../../timers.ts';
 import type { IoConnection } from './firmata-link.ts';
 import { Hd44780Model } from './hd44780-model.ts';
 import { lcdContract } from './lcd-contract.ts';

@@ -14,7 +14,7 @@ import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import type { HealthState } from '../../../../shared/kiosk-telemetry.ts';
 import type { DisplayView } from '../../../display/display.ts';
-import { systemTimers, type TimerHandle, type Timers } from '../../gpio/timers.ts';
+import { systemTimers, type TimerHandle, type Timers } from '../../../timers.ts';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import { openFirmataSerial, type FirmataLikeIo, type IoConnection } from './firmata-link.ts';
 import { lcdRomCodes } from './lcd-charset.ts';

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Timers behind a tiny port, so buzzer patterns, relay pulses and debounce are testable without
-// real time passing (and without vitest's global fake timers).
+// Timers behind a tiny port for the whole kiosk (buzzer patterns, relay pulses, debounce, scanner
+// reconnects, the LCD, the checkout's deadlines, telemetry), so all of it is testable without real
+// time passing (and without vitest's global fake timers). The wallet has its own (wallet/core).
 
 export type TimerHandle = { readonly __timer: unique symbol } | object;
 
