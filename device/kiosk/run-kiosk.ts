@@ -50,10 +50,11 @@ export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger } =
     closers.push(() => hardware.close());
 
     const link = hardware.simulated ? new SimLink() : undefined;
+    const tls = kioskTls(cfg);
     const uplink = MqttUplink.open({
       url: cfg.mqtt.url, kioskId: cfg.kioskId, username: cfg.mqtt.username ?? cfg.kioskId, password: kioskPassword(cfg),
       requestTimeoutMs: cfg.timing.requestTimeoutMs, logger: log, clock: bootClock,
-      ...(kioskTls(cfg) ? { tls: kioskTls(cfg)! } : {}),
+      ...(tls ? { tls } : {}),
       will: { topic: topics.kioskStatus(cfg.kioskId), payload: JSON.stringify(lastWill(cfg.firmware)), retain: true },
       subscriptions: [topics.kioskCommands(cfg.kioskId), topics.revocations, topics.catalog],
       ...(link ? { link } : {}),

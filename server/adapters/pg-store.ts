@@ -17,11 +17,11 @@
 import pg from 'pg';
 import type { Currency } from '../../shared/money.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
-import type { PaymentKind } from '../../shared/kiosk-messages.ts';
 import { cryptoRandom, type Random } from '../../shared/random.ts';
 import type {
-  Account, CredentialRow, KioskRow, OnlineCodeRow, PaymentRow, PaymentStatus, Store, StoreTx, Transfer, Wallet,
+  PaymentRow, Store, StoreTx, Transfer,
 } from '../ports/store.ts';
+import { rowMappers, ns, s, type Row } from './row-mappers.ts';
 import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA, PG_SCHEMA_VERSION } from './pg-schema.ts';
 
 /** Units committed together at most; bounds the work one serialization failure throws away. */
@@ -257,7 +257,6 @@ function isRetryable(error: unknown): boolean {
   return false;
 }
 
-type Row = Record<string, unknown>;
 
 /** Each statement is prepared once per connection, under its name. */
 const SQL = {
@@ -369,23 +368,4 @@ function n(r: Row, k: string): number {
   if (!Number.isSafeInteger(x)) throw new Error(`column ${k} holds ${String(v)}, not a safe integer`);
   return x;
 }
-const s = (r: Row, k: string) => r[k] as string;
-const ns = (r: Row, k: string) => (r[k] === null ? null : (r[k] as string));
-const nn = (r: Row, k: string) => (r[k] === null ? null : n(r, k));
-const u8 = (r: Row, k: string) => new Uint8Array(r[k] as Buffer);
-
-const toAccount = (r: Row): Account => ({ id: s(r, 'id'), kind: s(r, 'kind') as Account['kind'], currency: s(r, 'currency') as Currency, balance: n(r, 'balance'), createdAt: n(r, 'created_at') });
-const toWallet = (r: Row): Wallet => ({ id: s(r, 'id'), accountId: s(r, 'account_id'), tokenHash: s(r, 'token_hash'), createdAt: n(r, 'created_at'), offlineBlocked: ns(r, 'offline_blocked') });
-const toCode = (r: Row): OnlineCodeRow => ({ codeHash: s(r, 'code_hash'), walletId: s(r, 'wallet_id'), issuedAt: n(r, 'issued_at'), expiresAt: n(r, 'expires_at'), usedBy: ns(r, 'used_by') });
-const toCredential = (r: Row): CredentialRow => ({
-  id: s(r, 'id'), walletId: s(r, 'wallet_id'), keyId: n(r, 'key_id'), bytes: u8(r, 'bytes'), notBefore: n(r, 'not_before'), notAfter: n(r, 'not_after'),
-  numericHandle: s(r, 'numeric_handle'), numericSecret: u8(r, 'numeric_secret'), stepMs: n(r, 'step_ms'), issuedAt: n(r, 'issued_at'),
-  revokedAt: nn(r, 'revoked_at'), revokeReason: ns(r, 'revoke_reason'),
-});
-const toPayment = (r: Row): PaymentRow => ({
-  id: s(r, 'id'), kioskId: s(r, 'kiosk_id'), txId: s(r, 'tx_id'), kind: ns(r, 'kind') as PaymentKind | null, status: s(r, 'status') as PaymentStatus,
-  reason: ns(r, 'reason') as ErrorCode | null, amount: n(r, 'amount'), currency: s(r, 'currency') as Currency, walletId: ns(r, 'wallet_id'),
-  merchantAccount: s(r, 'merchant_account'), credentialId: ns(r, 'credential_id'), counter: nn(r, 'counter'), at: n(r, 'at'),
-  requestHash: s(r, 'request_hash'), replay: r['replay'] === true, createdAt: n(r, 'created_at'), updatedAt: n(r, 'updated_at'),
-});
-const toKiosk = (r: Row): KioskRow => ({ id: s(r, 'id'), merchantAccount: s(r, 'merchant_account'), createdAt: n(r, 'created_at') });
+const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk } = rowMappers(n, (r, k) => r[k] === true);

@@ -13,10 +13,10 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Currency } from '../../shared/money.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
-import type { PaymentKind } from '../../shared/kiosk-messages.ts';
 import type {
-  Account, CredentialRow, KioskRow, OnlineCodeRow, PaymentRow, PaymentStatus, Store, StoreTx, Transfer, Wallet,
+  PaymentRow, Store, StoreTx, Transfer,
 } from '../ports/store.ts';
+import { rowMappers, ns, s, type Row } from './row-mappers.ts';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 
 /** Units committed together at most; bounds the time one group holds the write lock. */
@@ -133,7 +133,6 @@ export class SqliteStore implements Store {
   }
 }
 
-type Row = Record<string, unknown>;
 
 function sqliteTx(db: Database.Database): StoreTx {
   const st = <P extends unknown[] = unknown[]>(sql: string) => {
@@ -237,24 +236,5 @@ function sqliteTx(db: Database.Database): StoreTx {
   };
 }
 
-const s = (r: Row, k: string) => r[k] as string;
 const n = (r: Row, k: string) => Number(r[k]);
-const ns = (r: Row, k: string) => (r[k] === null ? null : (r[k] as string));
-const nn = (r: Row, k: string) => (r[k] === null ? null : Number(r[k]));
-const u8 = (r: Row, k: string) => new Uint8Array(r[k] as Buffer);
-
-const toAccount = (r: Row): Account => ({ id: s(r, 'id'), kind: s(r, 'kind') as Account['kind'], currency: s(r, 'currency') as Currency, balance: n(r, 'balance'), createdAt: n(r, 'created_at') });
-const toWallet = (r: Row): Wallet => ({ id: s(r, 'id'), accountId: s(r, 'account_id'), tokenHash: s(r, 'token_hash'), createdAt: n(r, 'created_at'), offlineBlocked: ns(r, 'offline_blocked') });
-const toCode = (r: Row): OnlineCodeRow => ({ codeHash: s(r, 'code_hash'), walletId: s(r, 'wallet_id'), issuedAt: n(r, 'issued_at'), expiresAt: n(r, 'expires_at'), usedBy: ns(r, 'used_by') });
-const toCredential = (r: Row): CredentialRow => ({
-  id: s(r, 'id'), walletId: s(r, 'wallet_id'), keyId: n(r, 'key_id'), bytes: u8(r, 'bytes'), notBefore: n(r, 'not_before'), notAfter: n(r, 'not_after'),
-  numericHandle: s(r, 'numeric_handle'), numericSecret: u8(r, 'numeric_secret'), stepMs: n(r, 'step_ms'), issuedAt: n(r, 'issued_at'),
-  revokedAt: nn(r, 'revoked_at'), revokeReason: ns(r, 'revoke_reason'),
-});
-const toPayment = (r: Row): PaymentRow => ({
-  id: s(r, 'id'), kioskId: s(r, 'kiosk_id'), txId: s(r, 'tx_id'), kind: ns(r, 'kind') as PaymentKind | null, status: s(r, 'status') as PaymentStatus,
-  reason: ns(r, 'reason') as ErrorCode | null, amount: n(r, 'amount'), currency: s(r, 'currency') as Currency, walletId: ns(r, 'wallet_id'),
-  merchantAccount: s(r, 'merchant_account'), credentialId: ns(r, 'credential_id'), counter: nn(r, 'counter'), at: n(r, 'at'),
-  requestHash: s(r, 'request_hash'), replay: n(r, 'replay') === 1, createdAt: n(r, 'created_at'), updatedAt: n(r, 'updated_at'),
-});
-const toKiosk = (r: Row): KioskRow => ({ id: s(r, 'id'), merchantAccount: s(r, 'merchant_account'), createdAt: n(r, 'created_at') });
+const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk } = rowMappers(n, (r, k) => n(r, k) === 1);
