@@ -16,13 +16,14 @@ const { MockBinding } = (await import(mockModuleName)) as { MockBinding: MockBin
 
 const PATH = '/dev/serial/by-id/usb-Scanner_Test-if00';
 
-function overUnplugBinding(opts: { suffix?: 'CR' | 'LF' | 'CRLF' } = {}) {
+function overUnplugBinding(opts: { suffix?: 'CR' | 'LF' | 'CRLF'; watch?: boolean } = {}) {
   const binding = new UnplugBinding();
   binding.createPort(PATH);
   const timers = new ManualTimers();
   const suffix = opts.suffix ?? 'CR';
   const term = suffix === 'CR' ? '\r' : suffix === 'LF' ? '\n' : '\r\n';
-  const scanner = new SerialScanner({ path: PATH, baudRate: 115200, binding, timers, suffix });
+  const watch = opts.watch ? { intervalMs: 1_000, nodeState: (p: string) => binding.nodeState(p) } : false;
+  const scanner = new SerialScanner({ path: PATH, baudRate: 115200, binding, timers, suffix, watch });
   return { binding, timers, scanner, term };
 }
 
@@ -33,6 +34,38 @@ scannerContract('SerialScanner over UnplugBinding', () => {
     sendScan: (text, symbology) => void binding.emitData(PATH, `${(symbology && aimForSymbology(symbology)) ?? ''}${text}${term}`),
     sendRawLine: (bytes) => void binding.emitData(PATH, Buffer.concat([bytes, Buffer.from(term)])),
     unplug: () => binding.unplug(PATH),
+    replug: () => binding.replug(PATH),
+    elapse: () => void timers.fireAll(),
+    pendingTimers: () => timers.pending,
+  };
+});
+
+// A hung-up tty that reads zero bytes: the stream alone would end silently and stay "ready".
+scannerContract('SerialScanner over UnplugBinding, unplug as zero-byte reads', () => {
+  const { binding, timers, scanner, term } = overUnplugBinding({ suffix: 'CR' });
+  return {
+    scanner,
+    sendScan: (text, symbology) => void binding.emitData(PATH, `${(symbology && aimForSymbology(symbology)) ?? ''}${text}${term}`),
+    sendRawLine: (bytes) => void binding.emitData(PATH, Buffer.concat([bytes, Buffer.from(term)])),
+    unplug: () => binding.hangUp(PATH, 'zero'),
+    replug: () => binding.replug(PATH),
+    elapse: () => void timers.fireAll(),
+    pendingTimers: () => timers.pending,
+  };
+});
+
+// bindings-cpp spinning on those zero bytes: the read never settles; only the node watchdog sees
+// the node vanish (unplug lets one watchdog interval pass).
+scannerContract('SerialScanner over UnplugBinding, unplug as a read that never settles (node watchdog)', () => {
+  const { binding, timers, scanner, term } = overUnplugBinding({ suffix: 'LF', watch: true });
+  return {
+    scanner,
+    sendScan: (text, symbology) => void binding.emitData(PATH, `${(symbology && aimForSymbology(symbology)) ?? ''}${text}${term}`),
+    sendRawLine: (bytes) => void binding.emitData(PATH, Buffer.concat([bytes, Buffer.from(term)])),
+    unplug: () => {
+      binding.hangUp(PATH, 'never');
+      timers.fireAll();
+    },
     replug: () => binding.replug(PATH),
     elapse: () => void timers.fireAll(),
     pendingTimers: () => timers.pending,
@@ -142,6 +175,45 @@ describe('SerialScanner over UnplugBinding: reconnect details', () => {
     await nextEvent(scanner, 'status', (s) => s === 'unavailable');
     expect(timers.delays).toEqual([100, 200, 100]);
     expect(binding.stats(PATH)).toMatchObject({ opens: 2, failedOpens: 1, isOpen: false });
+    await scanner.stop();
+    expect(timers.pending).toBe(0);
+  });
+
+  it('a zero-byte read is an unplug: partial line reported incomplete, unavailable, reopen', async () => {
+    const { binding, timers, scanner } = overUnplugBinding();
+    const events: string[] = [];
+    scanner.on('status', (s) => events.push(s));
+    scanner.on('dropped', (d) => events.push(`dropped:${d.reason}:${d.length}`));
+    scanner.start();
+    await nextEvent(scanner, 'status', (s) => s === 'ready');
+    binding.emitData(PATH, 'KP1.ab');
+    await settle();
+    binding.hangUp(PATH, 'zero');
+    await nextEvent(scanner, 'status', (s) => s === 'unavailable');
+    binding.replug(PATH);
+    timers.fireAll();
+    await nextEvent(scanner, 'status', (s) => s === 'ready');
+    expect(events).toEqual(['ready', 'dropped:incomplete:6', 'unavailable', 'ready']);
+    await scanner.stop();
+  });
+
+  it('the watchdog notices a node replaced under the same name (a quick replug) and reopens', async () => {
+    const { binding, timers, scanner } = overUnplugBinding({ watch: true });
+    const events: string[] = [];
+    scanner.on('status', (s) => events.push(s));
+    scanner.start();
+    await nextEvent(scanner, 'status', (s) => s === 'ready');
+    binding.hangUp(PATH, 'never');
+    binding.replug(PATH); // back before the watchdog looked: same path, new node
+    timers.fireAll(); // watchdog interval
+    await nextEvent(scanner, 'status', (s) => s === 'unavailable');
+    timers.fireAll(); // reconnect delay
+    await nextEvent(scanner, 'status', (s) => s === 'ready');
+    const scan = nextEvent(scanner, 'scan');
+    binding.emitData(PATH, 'again\r');
+    expect((await scan)[0].text).toBe('again');
+    expect(events).toEqual(['ready', 'unavailable', 'ready']);
+    expect(binding.stats(PATH)).toMatchObject({ opens: 2, isOpen: true });
     await scanner.stop();
     expect(timers.pending).toBe(0);
   });

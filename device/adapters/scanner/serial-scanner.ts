@@ -1,148 +1,57 @@
 // SPDX-License-Identifier: Apache-2.0
-// The real Scanner adapter: a scanner in USB-serial (CDC) mode, read with serialport.
-// serialport has no auto-reconnect: an unplug arrives as 'close' with err.disconnected, and we
-// open a new port object with exponential backoff. Failure semantics: see scanner.ts.
-import { EventEmitter } from 'node:events';
+// The Scanner adapter for a scanner in USB-serial (CDC-ACM) mode, read with serialport. Reconnects,
+// framing and the node watchdog are ReconnectingScanner's; this file only opens the port.
+// serialport has no auto-reconnect: an unplug arrives as 'close' with err.disconnected. The binding
+// is wrapped (hangup-safe-binding.ts) so a hung-up tty's zero-byte reads also end in 'close'.
 import { SerialPort } from 'serialport';
 import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
-import { LineFramer, type FramerEvent, type LineFramerOptions } from './line-framer.ts';
-import { systemTimers, type TimerHandle, type Timers } from '../../timers.ts';
-import { backoffDelay, type BackoffOptions, type Scanner, type ScannerEvents, type ScannerStatus } from './scanner.ts';
+import { hangupSafeBinding } from './hangup-safe-binding.ts';
+import { ReconnectingScanner, type DeviceSink, type OpenedDevice, type ReconnectingScannerOptions, type ScannerDevice } from './reconnecting-scanner.ts';
 
-export interface SerialScannerOptions extends LineFramerOptions {
-  /** Prefer /dev/serial/by-id/... (stable across re-enumeration after an unplug). */
+export interface SerialScannerOptions extends ReconnectingScannerOptions {
+  /** Prefer /dev/serial/by-id/... (stable across re-enumeration after an unplug); a pty works too. */
   path: string;
   /** Default 9600. */
   baudRate?: number;
-  /** Default: serialport's autodetected native binding. Tests pass MockBinding or UnplugBinding. */
+  /**
+   * Default: serialport's autodetected native binding, with the node watchdog on unless `watch`
+   * says otherwise. Tests pass MockBinding or UnplugBinding (no watchdog unless `watch` is given).
+   */
   binding?: BindingInterface;
-  /** Default: the global timers. */
-  timers?: Pick<Timers, 'setTimeout' | 'clearTimeout'>;
-  backoff?: BackoffOptions;
 }
 
-export class SerialScanner extends EventEmitter<ScannerEvents> implements Scanner {
-  readonly #opts: SerialScannerOptions;
+class SerialDevice implements ScannerDevice {
+  readonly path: string;
   readonly #binding: BindingInterface;
-  readonly #timers: Pick<Timers, 'setTimeout' | 'clearTimeout'>;
-  readonly #framer: LineFramer;
-  #status: ScannerStatus | undefined;
-  #running = false;
-  /** Bumped by start/stop so callbacks from an earlier run are ignored. */
-  #generation = 0;
-  #port: SerialPortStream | undefined;
-  #opening: Promise<void> | undefined;
-  #timer: TimerHandle | undefined;
-  #attempt = 0;
+  readonly #baudRate: number;
 
-  constructor(opts: SerialScannerOptions) {
-    super();
-    this.#opts = opts;
-    this.#binding = opts.binding ?? SerialPort.binding;
-    this.#timers = opts.timers ?? systemTimers;
-    this.#framer = new LineFramer(opts);
+  constructor(path: string, binding: BindingInterface, baudRate: number) {
+    this.path = path;
+    this.#binding = binding;
+    this.#baudRate = baudRate;
   }
 
-  get status(): ScannerStatus | undefined {
-    return this.#status;
-  }
-
-  /** Current reconnect attempt count (0 while open); for telemetry and tests. */
-  get reconnectAttempts(): number {
-    return this.#attempt;
-  }
-
-  start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#generation++;
-    this.#attempt = 0;
-    this.#open(this.#generation);
-  }
-
-  async stop(): Promise<void> {
-    if (!this.#running) {
-      await this.#opening;
-      return;
-    }
-    this.#running = false;
-    this.#generation++;
-    if (this.#timer !== undefined) {
-      this.#timers.clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    // An open in flight closes its port itself once it lands (it sees the new generation).
-    await this.#opening;
-    const port = this.#port;
-    this.#port = undefined;
-    if (port?.isOpen) {
-      await new Promise<void>((resolve) => port.close(() => resolve()));
-    }
-    this.#framer.reset(); // a partial line at stop is not reported: nobody is listening for it
-    this.#status = undefined;
-  }
-
-  #open(gen: number): void {
-    const port = new SerialPortStream({
-      binding: this.#binding,
-      path: this.#opts.path,
-      baudRate: this.#opts.baudRate ?? 9600,
-      autoOpen: false,
-    });
-    // Never let a stream 'error' go unhandled: failures are handled through open/close below.
+  async open(sink: DeviceSink): Promise<OpenedDevice> {
+    const port = new SerialPortStream({ binding: this.#binding, path: this.path, baudRate: this.#baudRate, autoOpen: false });
+    // Never let a stream 'error' go unhandled: failures arrive through open and 'close'.
     port.on('error', () => {});
-    this.#opening = new Promise<void>((resolve) => {
-      port.open((err) => {
-        this.#opening = undefined;
-        resolve();
-        if (gen !== this.#generation) {
-          // stop() (or stop+start) happened while opening: discard this port.
-          if (!err && port.isOpen) port.close();
-          return;
-        }
-        if (err) {
-          this.#setStatus('unavailable');
-          this.#scheduleReconnect(gen);
-          return;
-        }
-        this.#port = port;
-        this.#attempt = 0;
-        port.on('data', (chunk: Buffer) => {
-          if (gen === this.#generation && this.#port === port) this.#emitAll(this.#framer.push(chunk));
-        });
-        port.on('close', () => {
-          // Both an unplug (err.disconnected) and any other unexpected close mean: reconnect.
-          if (gen !== this.#generation || this.#port !== port) return;
-          this.#port = undefined;
-          this.#emitAll(this.#framer.reset());
-          this.#setStatus('unavailable');
-          this.#scheduleReconnect(gen);
-        });
-        this.#setStatus('ready');
-      });
-    });
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    port.on('data', (chunk: Buffer) => sink.data(chunk));
+    // An unplug (err.disconnected) or any close we did not ask for; our own closes are ignored
+    // by ReconnectingScanner because it forgets the link first.
+    port.on('close', () => sink.gone('port closed'));
+    port.on('end', () => sink.gone('end of stream'));
+    return {
+      close: () => new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve())),
+    };
   }
+}
 
-  #scheduleReconnect(gen: number): void {
-    const delay = backoffDelay(this.#attempt, this.#opts.backoff);
-    this.#attempt++;
-    this.#timer = this.#timers.setTimeout(() => {
-      this.#timer = undefined;
-      if (gen === this.#generation && this.#running) this.#open(gen);
-    }, delay);
-  }
-
-  #setStatus(s: ScannerStatus): void {
-    if (this.#status === s) return;
-    this.#status = s;
-    this.emit('status', s);
-  }
-
-  #emitAll(events: FramerEvent[]): void {
-    for (const e of events) {
-      if (e.kind === 'scan') this.emit('scan', e.scan);
-      else this.emit('dropped', e.dropped);
-    }
+export class SerialScanner extends ReconnectingScanner {
+  constructor(opts: SerialScannerOptions) {
+    const binding = hangupSafeBinding(opts.binding ?? SerialPort.binding);
+    const watch = opts.watch ?? (opts.binding === undefined ? {} : false);
+    super(new SerialDevice(opts.path, binding, opts.baudRate ?? 9600), { ...opts, watch });
   }
 }

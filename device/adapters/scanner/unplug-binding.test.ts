@@ -41,6 +41,39 @@ describe('UnplugBinding', () => {
     await new Promise<void>((r) => again.close(() => r()));
   });
 
+  it("hangUp 'zero': reads return zero bytes, so the bare stream just ends and never emits 'close'", async () => {
+    const binding = new UnplugBinding();
+    binding.createPort(PATH);
+    const port = await openStream(binding);
+    let closed = false;
+    port.on('close', () => (closed = true));
+    const ended = new Promise<void>((r) => port.once('end', () => r()));
+    port.on('data', () => {});
+    binding.hangUp(PATH, 'zero');
+    await ended;
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    expect(port.isOpen).toBe(true); // what a scanner relying on 'close' alone never leaves
+    expect(await binding.nodeState(PATH)).toEqual({ present: false });
+    await new Promise<void>((r) => port.close(() => r()));
+  });
+
+  it("hangUp 'never': the read stays pending until our close cancels it", async () => {
+    const binding = new UnplugBinding();
+    binding.createPort(PATH);
+    const port = await openStream(binding);
+    port.on('data', () => {});
+    binding.hangUp(PATH, 'never');
+    binding.emitData(PATH, 'lost');
+    await new Promise((r) => setImmediate(r));
+    expect(port.isOpen).toBe(true);
+    const closed = new Promise<unknown>((r) => port.once('close', r));
+    port.close();
+    expect(await closed).toBeNull();
+    binding.replug(PATH);
+    expect(await binding.nodeState(PATH)).toEqual({ present: true, id: `${PATH}#2` });
+  });
+
   it("an ordinary close cancels the pending read (canceled: true) and 'close' carries no error", async () => {
     const binding = new UnplugBinding();
     binding.createPort(PATH);

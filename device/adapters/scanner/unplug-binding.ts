@@ -6,6 +6,12 @@
 // unplug(path): the open port's pending read (or its next read) rejects with an error that has
 //   `disconnected: true` (not `canceled`), which @serialport/stream turns into 'close' with a
 //   DisconnectedError, exactly like a real USB unplug; open() then fails until replug(path).
+// hangUp(path, 'zero'): the node goes away but the open port is not told: every read resolves
+//   with zero bytes, as a hung-up tty's read(2) does (the stream alone takes that for end of stream
+//   and never emits 'close').
+// hangUp(path, 'never'): the same, seen from outside @serialport/bindings-cpp, whose read loops on
+//   those zero bytes: the pending read never settles. Only a watchdog on the node can tell.
+// nodeState(path): what stat() on the node would say, for that watchdog.
 // close(): pending reads reject with `canceled: true`, as the interface requires.
 import type {
   BindingInterface,
@@ -37,6 +43,8 @@ interface Device {
   opens: number;
   /** Number of failed opens (for tests). */
   failedOpens: number;
+  /** Bumped on every replug: a new node, as udev makes after a re-enumeration. */
+  node: number;
 }
 
 export class UnplugBinding implements BindingInterface<UnplugPortBinding> {
@@ -44,7 +52,7 @@ export class UnplugBinding implements BindingInterface<UnplugPortBinding> {
 
   /** Makes a device exist (plugged in). */
   createPort(path: string): void {
-    this.#devices.set(path, { path, present: true, opens: 0, failedOpens: 0 });
+    this.#devices.set(path, { path, present: true, opens: 0, failedOpens: 0, node: 1 });
   }
 
   async list(): Promise<PortInfo[]> {
@@ -101,10 +109,26 @@ export class UnplugBinding implements BindingInterface<UnplugPortBinding> {
     dev.open?.disconnect();
   }
 
+  /** The node vanishes without the open port failing: its reads return zero bytes or never settle. */
+  hangUp(path: string, reads: 'zero' | 'never'): void {
+    const dev = this.#devices.get(path);
+    if (!dev) throw new Error(`no such port ${path}`);
+    dev.present = false;
+    dev.open?.hangUp(reads);
+  }
+
   replug(path: string): void {
     const dev = this.#devices.get(path);
     if (!dev) throw new Error(`no such port ${path}`);
+    if (!dev.present) dev.node++;
     dev.present = true;
+  }
+
+  /** What a stat() of the node would tell (for the scanner's node watchdog). */
+  async nodeState(path: string): Promise<{ present: false } | { present: true; id: string }> {
+    await Promise.resolve();
+    const dev = this.#devices.get(path);
+    return dev?.present ? { present: true, id: `${path}#${dev.node}` } : { present: false };
   }
 
   stats(path: string): { opens: number; failedOpens: number; isOpen: boolean } {
@@ -123,6 +147,7 @@ export class UnplugPortBinding implements BindingPortInterface {
   #data: Buffer = Buffer.alloc(0);
   #pending: PendingRead | undefined;
   #disconnected = false;
+  #hungUp: 'zero' | 'never' | undefined;
   readonly #onClosed: () => void;
 
   constructor(openOptions: Required<OpenOptions>, onClosed: () => void) {
@@ -132,6 +157,7 @@ export class UnplugPortBinding implements BindingPortInterface {
 
   emitData(data: Uint8Array | string): void {
     if (!this.isOpen) throw new Error('Port must be open to pretend to receive data');
+    if (this.#hungUp) return; // the cable is out: nothing arrives
     this.#data = Buffer.concat([this.#data, typeof data === 'string' ? Buffer.from(data) : Buffer.from(data)]);
     this.#serve();
   }
@@ -144,8 +170,20 @@ export class UnplugPortBinding implements BindingPortInterface {
     p?.reject(new BindingError('Error: EIO: i/o error, read (device unplugged)', { disconnected: true }));
   }
 
+  /** Called by UnplugBinding.hangUp. */
+  hangUp(reads: 'zero' | 'never'): void {
+    this.#hungUp = reads;
+    this.#data = Buffer.alloc(0);
+    this.#serve();
+  }
+
   #serve(): void {
     const p = this.#pending;
+    if (p && this.#hungUp === 'zero') {
+      this.#pending = undefined;
+      p.resolve({ buffer: p.buffer, bytesRead: 0 });
+      return;
+    }
     if (!p || this.#data.length === 0) return;
     this.#pending = undefined;
     const n = Math.min(p.length, this.#data.length);
