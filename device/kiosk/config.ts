@@ -22,6 +22,13 @@ const scannerSchema = z.discriminatedUnion('kind', [
     suffix: z.enum(['CR', 'LF', 'CRLF']).default('CR'),
     aim: z.enum(['auto', 'off']).default('auto'),
   }),
+  z.strictObject({
+    kind: z.literal('hid'),
+    /** A scanner in USB HID keyboard mode: /dev/input/by-id/usb-...-event-kbd */
+    path: z.string().min(1),
+    keymap: z.enum(['us']).default('us'),
+    aim: z.enum(['auto', 'off']).default('auto'),
+  }),
   z.strictObject({ kind: z.literal('sim') }),
 ]);
 

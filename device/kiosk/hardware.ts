@@ -38,10 +38,12 @@ export async function openHardware(cfg: Readonly<KioskConfig>, log: Logger): Pro
   try {
     const sc = cfg.scanner;
     const simScanner = sc.kind === 'sim' ? new SimScanner() : undefined;
-    // serialport (and its native binding) is loaded only by a kiosk that has a serial scanner.
+    // serialport (and its native binding) is loaded only by a kiosk that has a real scanner.
     const scanner: Scanner = sc.kind === 'serial'
       ? new (await import('../adapters/scanner/serial-scanner.ts')).SerialScanner({ path: sc.path, baudRate: sc.baudRate, suffix: sc.suffix, aim: sc.aim })
-      : simScanner!;
+      : sc.kind === 'hid'
+        ? new (await import('../adapters/scanner/hid-scanner.ts')).HidScanner({ path: sc.path, keymap: sc.keymap, aim: sc.aim })
+        : simScanner!;
     closers.push(() => scanner.stop());
 
     const { gpio, lines } = await openGpio(cfg, log);

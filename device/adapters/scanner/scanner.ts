@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// The Scanner port: a 2-D barcode scanner (USB-serial / CDC mode in production, simulated in
-// tests and in the simulated kiosk). Adapters: SerialScanner (serialport) and SimScanner.
+// The Scanner port: a 2-D barcode scanner (USB-serial / CDC mode or USB HID keyboard mode in
+// production, simulated in tests and in the simulated kiosk). Adapters: SerialScanner (serialport),
+// HidScanner (evdev) and SimScanner; the real two share ReconnectingScanner.
 //
 // Failure semantics (every adapter; checked by scanner-contract.ts):
 // - start() never emits synchronously; 'status' events arrive later. Calling start() twice is a
 //   no-op. The first 'status' is 'ready' (device open) or 'unavailable' (it could not be opened).
 // - 'status' is emitted only on a change: 'ready' -> 'unavailable' -> 'ready' ...
-// - Unplug (serialport: 'close' with err.disconnected === true) -> 'unavailable'; the adapter
-//   then reopens by itself with exponential backoff (capped) and emits 'ready' when open again.
+// - Unplug -> 'unavailable'; the adapter then reopens by itself with exponential backoff (capped)
+//   and emits 'ready' when open again. An unplug is any of: a read error (EIO, ENODEV, ENXIO), a
+//   zero-byte read or end of file (a hung-up tty), serialport's 'close', or the device node
+//   vanishing or being replaced (the node watchdog).
 //   A partial line in flight at the unplug is discarded and reported as 'dropped' ('incomplete').
 // - A line over the size cap (bytes per line, or characters of text after the AIM prefix) is
 //   never delivered: it is discarded up to the next terminator and reported through 'dropped'
