@@ -42,12 +42,27 @@ const gpioSchema = z.discriminatedUnion('backend', [
 const displaySchema = z.strictObject({
   /** The kiosk's own web screen (HDMI panel in Chromium kiosk mode; the simulated kiosk's face). */
   web: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.int().min(0).max(65_535).default(8090) }).optional(),
-  /** A 20x4 I2C character LCD on an Arduino running StandardFirmata. */
-  lcd: z.strictObject({
-    serialPath: z.string().min(1),
-    controller: z.enum(['PCF8574', 'PCF8574A', 'PCF8574AT', 'MJKDZ', 'LCM1602', 'JHD1313M1']).default('PCF8574'),
-    address: z.int().min(0).max(127).optional(),
-  }).optional(),
+  /**
+   * A 20x4 I2C character LCD: `charlcd` through the kernel's /dev/lcd (dtoverlay=hd44780-i2c-lcd), or
+   * `firmata` on an Arduino running StandardFirmata. A config without `kind` means firmata.
+   */
+  lcd: z.preprocess(
+    (v) => (typeof v === 'object' && v !== null && !('kind' in v) ? { ...v, kind: 'firmata' } : v),
+    z.discriminatedUnion('kind', [
+      z.strictObject({
+        kind: z.literal('charlcd'),
+        path: z.string().min(1).default('/dev/lcd'),
+        cols: z.int().min(16).max(40).default(20),
+        rows: z.int().min(2).max(4).default(4),
+      }),
+      z.strictObject({
+        kind: z.literal('firmata'),
+        serialPath: z.string().min(1),
+        controller: z.enum(['PCF8574', 'PCF8574A', 'PCF8574AT', 'MJKDZ', 'LCM1602', 'JHD1313M1']).default('PCF8574'),
+        address: z.int().min(0).max(127).optional(),
+      }),
+    ]),
+  ).optional(),
 });
 
 export const kioskConfigSchema = z.strictObject({

@@ -50,9 +50,15 @@ export async function openHardware(cfg: Readonly<KioskConfig>, log: Logger): Pro
     if (gpio) closers.push(() => gpio.close());
 
     let lcd: Display | undefined;
-    if (cfg.display.lcd) {
+    const lc = cfg.display.lcd;
+    if (lc?.kind === 'charlcd') {
+      const { createCharlcdDisplay } = await import('../adapters/display/lcd/charlcd-display.ts');
+      const opened = await createCharlcdDisplay({ path: lc.path, cols: lc.cols, rows: lc.rows, logger: log });
+      lcd = opened;
+      closers.push(() => opened.close());
+    } else if (lc) {
       const { createLcdDisplay } = await import('../adapters/display/lcd/lcd-display.ts');
-      const opened = await createLcdDisplay({ serialPath: cfg.display.lcd.serialPath, controller: cfg.display.lcd.controller, ...(cfg.display.lcd.address !== undefined ? { address: cfg.display.lcd.address } : {}), logger: log });
+      const opened = await createLcdDisplay({ serialPath: lc.serialPath, controller: lc.controller, ...(lc.address !== undefined ? { address: lc.address } : {}), logger: log });
       lcd = opened;
       closers.push(() => opened.close());
     }

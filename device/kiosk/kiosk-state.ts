@@ -3,14 +3,16 @@
 // trusted clock's persisted lower bound, the last signed revocation list and catalog (so a kiosk that
 // boots without uplink can still sell), when it last reached the server, transaction ids to void
 // when the uplink returns, online payments in flight (voided after a power loss), and stored payments the server declined at settlement (kept for review).
-// One DurableJsonFile (fsync, rename, backup); updates are serialised and coalesced: a burst of
+// One lowdb document on our durable adapter (fsync, rename, backup, checksum: durable-json-adapter.ts);
+// updates are serialised and coalesced: a burst of
 // changes costs one write, and save() resolves when a write holding the change is on disk.
 import { z } from 'zod';
 import { catalogMessage } from '../../shared/catalog/catalog.ts';
 import { revocationsMessage } from '../../shared/kiosk-messages.ts';
 import { DEFAULT_KIOSK_POLICY, kioskPolicySchema, type KioskPolicy } from '../../shared/kiosk-policy.ts';
 import { amountSchema, idSchema } from '../../shared/schemas.ts';
-import { DurableJsonFile, type Loaded } from '../outbox/durable-json-file.ts';
+import type { Low } from 'lowdb';
+import { openDurableLow, type DurableJsonAdapter, type Recovery } from '../outbox/durable-json-adapter.ts';
 
 export const KIOSK_STATE_FORMAT = 'kioskpay-kiosk-state/1';
 const KIOSK_STATE_BYTES_MAX = 4 * 1024 * 1024;
@@ -48,38 +50,38 @@ export function initialKioskState(policy: KioskPolicy = DEFAULT_KIOSK_POLICY): K
 }
 
 export class KioskStateStore {
-  readonly #file: DurableJsonFile;
-  #state: KioskState;
+  readonly #db: Low<KioskState>;
+  readonly #adapter: DurableJsonAdapter<KioskState>;
   /** The write in progress, and the one queued behind it (which carries every later change). */
   #writing: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
   #closed = false;
 
-  private constructor(file: DurableJsonFile, state: KioskState) {
-    this.#file = file;
-    this.#state = state;
+  private constructor(db: Low<KioskState>, adapter: DurableJsonAdapter<KioskState>) {
+    this.#db = db;
+    this.#adapter = adapter;
   }
 
   /** Opens the state file; a first start gets `initial`. A corrupt file with no good backup rejects (STORE_CORRUPT). */
-  static async open(path: string, initial: KioskState): Promise<{ store: KioskStateStore; loaded: Loaded<KioskState> }> {
-    const { file, loaded } = await DurableJsonFile.open(path, (b) => bodySchema.parse(b), { format: KIOSK_STATE_FORMAT, bytesMax: KIOSK_STATE_BYTES_MAX });
-    return { store: new KioskStateStore(file, loaded.body ?? initial), loaded };
+  static async open(path: string, initial: KioskState): Promise<{ store: KioskStateStore; loaded: Recovery }> {
+    const { db, adapter } = await openDurableLow(path, initial, (b) => bodySchema.parse(b), { format: KIOSK_STATE_FORMAT, bytesMax: KIOSK_STATE_BYTES_MAX });
+    return { store: new KioskStateStore(db, adapter), loaded: adapter.recovery };
   }
 
   get state(): Readonly<KioskState> {
-    return this.#state;
+    return this.#db.data;
   }
 
   /** Changes the state in memory at once and resolves when it is durable. */
   update(change: (s: KioskState) => KioskState): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('kiosk state is closed'));
-    this.#state = change(this.#state);
+    this.#db.data = change(this.#db.data);
     this.#queued ??= this.#writing.then(() => {
       this.#queued = undefined;
-      return this.#file.write(this.#state);
+      return this.#db.write();
     }, () => {
       this.#queued = undefined;
-      return this.#file.write(this.#state);
+      return this.#db.write();
     });
     this.#writing = this.#queued;
     return this.#queued;
@@ -88,5 +90,6 @@ export class KioskStateStore {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#writing.catch(() => undefined);
+    await this.#adapter.close();
   }
 }

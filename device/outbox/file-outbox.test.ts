@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../shared/random.ts';
-import type { DurableWriteStep } from './durable-json-file.ts';
+import type { DurableWriteStep } from './durable-json-adapter.ts';
 import { FileOutbox, type FileOutboxOptions } from './file-outbox.ts';
 import { outboxContract, testEntry } from './outbox-contract.ts';
 import { isOutboxError, type OutboxEntry } from './outbox-store.ts';

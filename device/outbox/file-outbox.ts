@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// The real outbox: one JSON file, rewritten whole and fsync'd on every change (durable-json-file.ts).
-// A full rewrite is cheap at our caps (docs pitfalls: 1.4 ms for 1,000 entries before fsync), and a
-// bounded file that holds only unsettled entries needs no compaction.
+// The real outbox: a lowdb document on our durable adapter (durable-json-adapter.ts), rewritten whole
+// and fsync'd on every change. A full rewrite is cheap at our caps (1.4 ms for 1,000 entries before
+// fsync), and a bounded file that holds only unsettled entries needs no compaction.
 //
-// One FileOutbox per file per process: a second open() of the same path is a programmer error.
-// Nothing guards against a second process; the kiosk runs one daemon (systemd unit).
-import { resolve } from 'node:path';
+// One FileOutbox per file per process: a second open() of the same path is a programmer error (the
+// adapter refuses it). Nothing guards against a second process; the kiosk runs one daemon.
+import type { Low } from 'lowdb';
 import { z } from 'zod';
-import { assert } from '../../shared/assert.ts';
 import { OUTBOX_LIMITS, outboxEntrySchema, type OutboxLimits } from './outbox-store.ts';
 import { OutboxContents, checkLimits } from './outbox-contents.ts';
-import { DurableJsonFile, type DurableWriteStep, type Loaded } from './durable-json-file.ts';
+import { openDurableLow, type DurableJsonAdapter, type DurableWriteStep, type Recovery } from './durable-json-adapter.ts';
 import { SerialOutbox } from './serial-outbox.ts';
 
 export const OUTBOX_FILE_FORMAT = 'kioskpay-outbox/1';
@@ -27,12 +26,14 @@ const bodySchema = z.strictObject({
 });
 type Body = z.infer<typeof bodySchema>;
 
-function parseBody(body: unknown): OutboxContents {
+function parseBody(body: unknown): Body {
   const b = bodySchema.parse(body);
   const txIds = new Set(b.entries.map((e) => e.txId));
   if (txIds.size !== b.entries.length) throw new Error('duplicate txIds');
-  return new OutboxContents(b.entries, b.settledCounters);
+  return b;
 }
+
+const EMPTY: Body = { entries: [], settledCounters: [] };
 
 export interface FileOutboxOptions {
   /** The outbox file, e.g. /var/lib/kioskpay/outbox.json; its directory is created if missing. */
@@ -43,48 +44,35 @@ export interface FileOutboxOptions {
 }
 
 /** How the outbox was loaded; a `backup` source must reach the kiosk's fault telemetry. */
-export interface OutboxRecovery {
-  source: Loaded<unknown>['source'];
-  problems: string[];
-}
+export type OutboxRecovery = Recovery;
 
 export class FileOutbox extends SerialOutbox {
-  static readonly #open = new Set<string>();
-
-  readonly #file: DurableJsonFile;
-  readonly #path: string;
+  readonly #db: Low<Body>;
+  readonly #adapter: DurableJsonAdapter<Body>;
   readonly recovery: OutboxRecovery;
 
-  private constructor(path: string, file: DurableJsonFile, contents: OutboxContents, limits: OutboxLimits, recovery: OutboxRecovery) {
-    super(contents, limits);
-    this.#path = path;
-    this.#file = file;
-    this.recovery = recovery;
+  private constructor(db: Low<Body>, adapter: DurableJsonAdapter<Body>, limits: OutboxLimits) {
+    super(new OutboxContents(db.data.entries, db.data.settledCounters), limits);
+    this.#db = db;
+    this.#adapter = adapter;
+    this.recovery = adapter.recovery;
   }
 
   /** Loads the outbox (falling back to its backup if needed); rejects with STORE_CORRUPT if neither is valid. */
   static async open(o: FileOutboxOptions): Promise<FileOutbox> {
     const limits = checkLimits({ ...OUTBOX_LIMITS, ...o.limits });
-    const path = resolve(o.path);
-    assert(!FileOutbox.#open.has(path), `outbox ${path} is already open in this process`);
-    FileOutbox.#open.add(path);
-    try {
-      const { file, loaded } = await DurableJsonFile.open(path, parseBody, {
-        format: OUTBOX_FILE_FORMAT, bytesMax: OUTBOX_FILE_BYTES_MAX, ...(o.onWriteStep ? { onStep: o.onWriteStep } : {}),
-      });
-      return new FileOutbox(path, file, loaded.body ?? OutboxContents.empty, limits, { source: loaded.source, problems: loaded.problems });
-    } catch (e) {
-      FileOutbox.#open.delete(path);
-      throw e;
-    }
+    const { db, adapter } = await openDurableLow(o.path, EMPTY, parseBody, {
+      format: OUTBOX_FILE_FORMAT, bytesMax: OUTBOX_FILE_BYTES_MAX, ...(o.onWriteStep ? { onStep: o.onWriteStep } : {}),
+    });
+    return new FileOutbox(db, adapter, limits);
   }
 
   protected override persist(next: OutboxContents): Promise<void> {
-    const body: Body = { entries: [...next.entries], settledCounters: [...next.settledCounters] };
-    return this.#file.write(body);
+    this.#db.data = { entries: [...next.entries], settledCounters: [...next.settledCounters] };
+    return this.#db.write();
   }
 
-  protected override async release(): Promise<void> {
-    FileOutbox.#open.delete(this.#path);
+  protected override release(): Promise<void> {
+    return this.#adapter.close();
   }
 }

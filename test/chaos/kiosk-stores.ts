@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// A kiosk's durable stores (outbox.json, kiosk-state.json: DurableJsonFile envelopes) read from its
+// A kiosk's durable stores (outbox.json, kiosk-state.json: DurableJsonAdapter envelopes) read from its
 // data dir. peekKioskState() reads while the kiosk runs, without touching any file (the kiosk may be
 // renaming them this instant: the newest valid of main and backup wins, as on load).
 // openKioskStores() opens them with the kiosk's own classes and schemas, once the kiosk is stopped.

@@ -23,6 +23,18 @@ describe('kiosk config', () => {
     expect(c.display.web).toBeDefined();
   });
 
+  it('display.lcd: charlcd (/dev/lcd) or firmata; without kind it is firmata, as configs were before', () => {
+    const base = { kioskId: 'k1', dataDir: '/tmp/k1', mqtt: { url: 'mqtt://broker', password: 'x' }, issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }] };
+    const lcd = (l: unknown) => parseKioskConfig({ ...base, display: { lcd: l } }).display.lcd;
+    expect(lcd({ kind: 'charlcd' })).toEqual({ kind: 'charlcd', path: '/dev/lcd', cols: 20, rows: 4 });
+    expect(lcd({ kind: 'charlcd', path: '/dev/lcd', cols: 16, rows: 2 })).toEqual({ kind: 'charlcd', path: '/dev/lcd', cols: 16, rows: 2 });
+    expect(lcd({ serialPath: '/dev/ttyACM0', address: 63 })).toEqual({ kind: 'firmata', serialPath: '/dev/ttyACM0', controller: 'PCF8574', address: 63 });
+    expect(lcd({ kind: 'firmata', serialPath: '/dev/ttyACM0' })).toMatchObject({ kind: 'firmata', controller: 'PCF8574' });
+    expect(() => lcd({ kind: 'charlcd', serialPath: '/dev/ttyACM0' })).toThrow(KioskConfigError);
+    expect(() => lcd({ kind: 'charlcd', rows: 8 })).toThrow(KioskConfigError);
+    expect(() => lcd({ kind: 'hdmi' })).toThrow(KioskConfigError);
+  });
+
   it('names every bad field', () => {
     let message = '';
     try {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// A kiosk's disk in memory, with the durable semantics of DurableJsonFile (device/outbox/
-// durable-json-file.ts): a write replaces a file whole and resolves only once it is durable; a write
+// A kiosk's disk in memory, with the durable semantics of DurableJsonAdapter (device/outbox/
+// durable-json-adapter.ts): a write replaces a file whole and resolves only once it is durable; a write
 // that a power loss interrupts leaves either the old or the new version, never a torn mix (the file
 // adapter's temp file, fsync, rename and backup guarantee that; file-outbox-kill.test.ts shows it
 // under SIGKILL). Writes take simulated time on the current boot's timers, so a power loss can land
