@@ -34,7 +34,8 @@ const scannerSchema = z.discriminatedUnion('kind', [
 
 const gpioSchema = z.discriminatedUnion('backend', [
   GpioConfigSchema.extend({ backend: z.literal('sysfs'), sysfsRoot: z.string().default('/sys') }).strict(),
-  GpioConfigSchema.extend({ backend: z.literal('gpiod'), chip: z.string().default('gpiochip0') }).strict(),
+  /** `chip`: a name, number or /dev path; omitted, the header's chip is found by label (gpiochip0 on a Pi 4, RP1 on a Pi 5). */
+  GpioConfigSchema.extend({ backend: z.literal('gpiod'), chip: z.string().min(1).optional() }).strict(),
   z.strictObject({ backend: z.literal('sim') }),
   z.strictObject({ backend: z.literal('none') }),
 ]);

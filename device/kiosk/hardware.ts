@@ -4,7 +4,7 @@
 // which it got. A real adapter that cannot open is a start-up error that names the config field.
 import type { Logger } from 'pino';
 import { createKioskGpio } from '../adapters/gpio/kiosk-gpio.ts';
-import type { KioskGpio } from '../adapters/gpio/gpio.ts';
+import { buttonsBias, type KioskGpio } from '../adapters/gpio/gpio.ts';
 import type { GpioLines } from '../adapters/gpio/lines.ts';
 import { SimLines } from '../adapters/gpio/sim-lines.ts';
 import type { Scanner } from '../adapters/scanner/scanner.ts';
@@ -89,12 +89,15 @@ async function openGpio(cfg: Readonly<KioskConfig>, log: Logger): Promise<{ gpio
       const { openSysfsLines } = await import('../adapters/gpio/sysfs-lines.ts');
       const { backend: _b, sysfsRoot, ...gpioConfig } = g;
       const lines = await openSysfsLines({ sysfsRoot, onError }).catch((e: unknown) => { throw new HardwareError(`gpio (sysfs): ${(e as Error).message}`); });
+      // sysfs cannot set a pull: the firmware must (`gpio=...` in config.txt; `kioskpay kiosk doctor` checks it).
+      log.info({ buttonsBias: buttonsBias(gpioConfig) }, 'gpio (sysfs): button bias comes from config.txt, not from the kiosk');
       return { gpio: createKioskGpio(lines, gpioConfig, { onError }), lines };
     }
     case 'gpiod': {
       const { openGpiodLines } = await import('../adapters/gpio/gpiod-lines.ts');
       const { backend: _b, chip, ...gpioConfig } = g;
       const lines = await openGpiodLines({ chip, onError }).catch((e: unknown) => { throw new HardwareError(`gpio (gpiod): ${(e as Error).message}`); });
+      log.info({ chip: lines.chip, libgpiod: lines.version, buttonsBias: buttonsBias(gpioConfig) }, 'gpio (gpiod) opened');
       return { gpio: createKioskGpio(lines, gpioConfig, { onError }), lines };
     }
   }

@@ -17,6 +17,8 @@ export interface FakeGpioRecord {
 export class FakeOnoff {
   /** Every Gpio constructed, in order. */
   readonly created: FakeGpioRecord[] = [];
+  /** What readSync returns per sysfs number (an input's level); 0 when not set. */
+  readonly levels = new Map<number, BinaryValue>();
   /** sysfs numbers whose constructor should throw (like EINVAL for a wrong base). */
   readonly failOn = new Set<number>();
   readonly Gpio: OnoffGpioClass;
@@ -24,12 +26,17 @@ export class FakeOnoff {
   constructor() {
     const created = this.created;
     const failOn = this.failOn;
+    const levels = this.levels;
     this.Gpio = class FakeGpio implements OnoffGpioLike {
       readonly #rec: FakeGpioRecord;
       constructor(gpio: number, direction: Direction, edge?: Edge) {
         if (failOn.has(gpio)) throw Object.assign(new Error(`EINVAL: invalid argument, write '${gpio}'`), { code: 'EINVAL' });
         this.#rec = { gpio, direction, edge, writes: [], watchers: [], unexported: false };
         created.push(this.#rec);
+      }
+      readSync(): BinaryValue {
+        if (this.#rec.unexported) throw new Error('EBADF: gpio unexported');
+        return this.#rec.writes.at(-1) ?? levels.get(this.#rec.gpio) ?? 0;
       }
       writeSync(value: BinaryValue): void {
         if (this.#rec.unexported) throw new Error('EBADF: gpio unexported');

@@ -3,7 +3,7 @@
 // (kiosk-gpio.ts) is written once over GpioLines (lines.ts) and runs on sysfs/onoff, libgpiod tools
 // or simulated lines. Pin numbers in config are BCM numbers.
 import { z } from 'zod';
-import { BCM_MAX, BCM_MIN } from './lines.ts';
+import { BCM_MAX, BCM_MIN, GPIO_BIASES, type GpioBias } from './lines.ts';
 
 export type LedName = 'ready' | 'offline' | 'fault';
 export type BeepPattern = 'accept' | 'decline' | 'attention';
@@ -102,9 +102,24 @@ export const GpioConfigSchema = z
     debounceMs: z.number().int().min(0).max(1000).default(DEBOUNCE_MS_DEFAULT),
     /** Buttons wired to ground with a pull-up: pressed reads 0 (the usual wiring). */
     buttonsActiveLow: z.boolean().default(true),
+    /**
+     * The pull the button inputs ask for (libgpiod backend; sysfs cannot set one, see README.md).
+     * Default: pull-up for active-low buttons, else pull-down.
+     */
+    buttonsBias: z.enum(GPIO_BIASES as [GpioBias, ...GpioBias[]]).optional(),
     /** Many relay boards switch on when their input is low. */
     relayActiveLow: z.boolean().default(false),
   })
   .strict();
 export type GpioConfig = z.infer<typeof GpioConfigSchema>;
+
+/** The bias the button lines get: the configured one, else the one the wiring needs. */
+export function buttonsBias(cfg: Pick<GpioConfig, 'buttonsBias' | 'buttonsActiveLow'>): GpioBias {
+  return cfg.buttonsBias ?? (cfg.buttonsActiveLow ? 'pull-up' : 'pull-down');
+}
+
+/** Every button line of a pin map (cancel, help, pay, slots), in that order. */
+export function buttonPins(pins: GpioPinMap): number[] {
+  return [pins.buttons.cancel, pins.buttons.help, ...(pins.buttons.pay === undefined ? [] : [pins.buttons.pay]), ...pins.slots];
+}
 export type GpioConfigInput = z.input<typeof GpioConfigSchema>;

@@ -13,14 +13,20 @@ const PINS = {
   slots: [25, 26],
 };
 
-function setup(over: Partial<GpioConfigInput> = {}) {
+function setup(over: Partial<GpioConfigInput> = {}, held: Record<number, 0 | 1> = {}) {
   const lines = new SimLines();
+  for (const [bcm, level] of Object.entries(held)) lines.hold(Number(bcm), level);
   const timers = new ManualTimers();
   const errors: unknown[] = [];
   const gpio = createKioskGpio(lines, { pins: PINS, ...over }, { timers, onError: (e) => errors.push(e) });
   const pressed: KioskButton[] = [];
   gpio.onButton((b) => pressed.push(b));
   return { lines, timers, gpio, pressed, errors };
+}
+
+/** Lets settled promises' callbacks run, without waiting for real time. */
+async function flush(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
 }
 
 /** Settles a promise's state without waiting for real time. */
@@ -229,6 +235,55 @@ describe('KioskGpio over SimLines', () => {
   });
 
   describe('buttons', () => {
+    it('starts from each line\'s real level: a glitch while a button is held since boot is not a press', async () => {
+      // The old code assumed every line idle at start: a held button's glitch (release+press
+      // shorter than the window, then still held) settled as a fresh press.
+      const { lines, timers, pressed, errors } = setup({}, { 22: 0 });
+      await flush();
+      lines.drive(22, 1);
+      timers.advance(5);
+      lines.drive(22, 0);
+      timers.advance(100);
+      expect(pressed).toEqual([]);
+      lines.release(22);
+      timers.advance(100);
+      expect(pressed).toEqual([]);
+      lines.press(22);
+      timers.advance(30);
+      expect(pressed).toEqual(['cancel']);
+      expect(errors).toEqual([]);
+    });
+
+    it('asks for the bias the wiring needs: pull-up for active-low buttons unless configured', () => {
+      const seen: [number, string | undefined][] = [];
+      const spy = (over: Partial<GpioConfigInput>) => {
+        const lines = new SimLines();
+        const input = lines.input.bind(lines);
+        lines.input = (bcm, edge, o) => (seen.push([bcm, o?.bias]), input(bcm, edge, o));
+        createKioskGpio(lines, { pins: { ...PINS, buttons: { cancel: 22, help: 23 }, slots: [] }, ...over });
+      };
+      spy({});
+      spy({ buttonsActiveLow: false });
+      spy({ buttonsBias: 'as-is' });
+      expect(seen).toEqual([[22, 'pull-up'], [23, 'pull-up'], [22, 'pull-down'], [23, 'pull-down'], [22, 'as-is'], [23, 'as-is']]);
+    });
+
+    it('a line whose level cannot be read is reported and assumed idle', async () => {
+      const lines = new SimLines();
+      const input = lines.input.bind(lines);
+      lines.input = (bcm, edge, o) => ({ ...input(bcm, edge, o), initial: Promise.reject(new Error(`cannot read ${bcm}`)) });
+      const timers = new ManualTimers();
+      const errors: unknown[] = [];
+      const gpio = createKioskGpio(lines, { pins: PINS }, { timers, onError: (e) => errors.push(e) });
+      const pressed: KioskButton[] = [];
+      gpio.onButton((b) => pressed.push(b));
+      await flush();
+      expect(errors.map(String)).toContain('Error: cannot read 22');
+      lines.press(22);
+      timers.advance(30);
+      expect(pressed).toEqual(['cancel']);
+    });
+
     it('reports a press after the debounce window, once, despite contact bounce', () => {
       const { lines, timers, pressed } = setup();
       lines.bounce(22, [0, 1, 0, 1, 0]);

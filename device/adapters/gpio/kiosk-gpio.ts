@@ -4,6 +4,7 @@
 import { Debouncer } from './debounce.ts';
 import {
   BEEP_PATTERNS,
+  buttonsBias,
   GpioBusyError,
   GpioClosedError,
   GpioConfigSchema,
@@ -40,6 +41,7 @@ export function createKioskGpio(lines: GpioLines, config: GpioConfigInput, opts:
   const relayOn: Level = cfg.relayActiveLow ? 0 : 1;
   const pressed: Level = cfg.buttonsActiveLow ? 0 : 1;
   const idle: Level = cfg.buttonsActiveLow ? 1 : 0;
+  const bias = buttonsBias(cfg);
 
   const claimed: { close(): Promise<void> } = lines;
   let relay: OutLine;
@@ -82,8 +84,17 @@ export function createKioskGpio(lines: GpioLines, config: GpioConfigInput, opts:
 
   try {
     for (const [bcm, button] of buttons) {
-      const line = lines.input(bcm, 'both');
-      const deb = new Debouncer(cfg.debounceMs, () => timers.now(), idle);
+      const line = lines.input(bcm, 'both', { bias });
+      // Until the line's real level is read, assume it idle; then start from what it reads, so a
+      // button held at boot is not a press and a line that reads pressed is not pressed again.
+      let deb = new Debouncer(cfg.debounceMs, () => timers.now(), idle);
+      let edged = false;
+      line.initial.then(
+        (level) => {
+          if (!closed && !edged) deb = new Debouncer(cfg.debounceMs, () => timers.now(), level);
+        },
+        (err: unknown) => onError(err),
+      );
       let armed: TimerHandle | undefined;
       const seen = (changed: Level | null): void => {
         if (changed === pressed) emit(button);
@@ -98,6 +109,7 @@ export function createKioskGpio(lines: GpioLines, config: GpioConfigInput, opts:
         buttonTimers.add(h);
       };
       line.onEdge((level) => {
+        edged = true;
         if (!closed) seen(deb.feed(level));
       });
     }

@@ -10,6 +10,13 @@ export interface LinesUnderTest {
   level(bcm: number): Promise<Level | undefined>;
   /** Makes the outside world drive an input pin to `level` (one edge). */
   drive(bcm: number, level: Level): Promise<void>;
+  /** Makes the outside world hold a pin at `level` before it is claimed (a button held at boot). */
+  hold(bcm: number, level: Level): Promise<void>;
+  /**
+   * Resolves once edges on input `bcm` are watched (a real backend misses edges before that, as the
+   * kernel does before a line is requested). Omitted where watching starts at once.
+   */
+  watching?(bcm: number): Promise<void>;
   /** True once nothing is held any more: no exported line, no child process, no claim. */
   released(): Promise<boolean>;
   /** Extra cleanup after the test (temp dirs, ...). */
@@ -17,6 +24,7 @@ export interface LinesUnderTest {
 }
 
 const POLL = { timeout: 3000, interval: 10 };
+const PULL_UP = { bias: 'pull-up' } as const;
 
 export function linesContract(name: string, make: () => Promise<LinesUnderTest>): void {
   describe(`GpioLines contract: ${name}`, () => {
@@ -49,8 +57,10 @@ export function linesContract(name: string, make: () => Promise<LinesUnderTest>)
       withLines(async (u) => {
         const both: Level[] = [];
         const falling: Level[] = [];
-        u.lines.input(22, 'both').onEdge((l) => both.push(l));
-        u.lines.input(23, 'falling').onEdge((l) => falling.push(l));
+        u.lines.input(22, 'both', PULL_UP).onEdge((l) => both.push(l));
+        u.lines.input(23, 'falling', PULL_UP).onEdge((l) => falling.push(l));
+        await u.watching?.(22);
+        await u.watching?.(23);
         await u.drive(22, 0);
         await expect.poll(() => both, POLL).toEqual([0]);
         await u.drive(22, 1);
@@ -67,15 +77,26 @@ export function linesContract(name: string, make: () => Promise<LinesUnderTest>)
       withLines(async (u) => {
         const kept: Level[] = [];
         const dropped: Level[] = [];
-        const line = u.lines.input(22, 'both');
+        const line = u.lines.input(22, 'both', PULL_UP);
         line.onEdge((l) => kept.push(l));
         const off = line.onEdge((l) => dropped.push(l));
+        await u.watching?.(22);
         await u.drive(22, 0);
         await expect.poll(() => dropped, POLL).toEqual([0]);
         off();
         await u.drive(22, 1);
         await expect.poll(() => kept, POLL).toEqual([0, 1]);
         expect(dropped).toEqual([0]);
+      }),
+    );
+
+    it(
+      'an input reports the level it had when claimed',
+      withLines(async (u) => {
+        await u.hold(24, 0);
+        await u.hold(25, 1);
+        expect(await u.lines.input(24, 'both', PULL_UP).initial).toBe(0);
+        expect(await u.lines.input(25, 'both').initial).toBe(1);
       }),
     );
 
@@ -96,8 +117,9 @@ export function linesContract(name: string, make: () => Promise<LinesUnderTest>)
       withLines(async (u) => {
         const out = u.lines.output(17, 1);
         const got: Level[] = [];
-        u.lines.input(22, 'both').onEdge((l) => got.push(l));
+        u.lines.input(22, 'both', PULL_UP).onEdge((l) => got.push(l));
         await expect.poll(() => u.level(17), POLL).toBe(1);
+        await u.watching?.(22);
         await u.lines.close();
         expect(await u.released()).toBe(true);
         await u.lines.close();

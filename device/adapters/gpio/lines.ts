@@ -14,9 +14,22 @@
 // - An edge callback is never called after its unsubscribe function or `close()` ran.
 // - `close()` releases every line (unexport, kill the holding process, ...), is idempotent, and
 //   resolves once everything is released; it never rejects for a line that is already gone.
+// - `InLine.initial` is the input's level when it was claimed (read with the requested bias), before
+//   any edge is reported. It rejects (GpioLineError) if the level cannot be read; the line still
+//   reports edges then.
+// - An input's bias is applied where the backend can set it (libgpiod); sysfs cannot set a bias, so
+//   there it comes from the firmware (`gpio=...` in config.txt, see README.md) and is ignored here.
 
 export type Level = 0 | 1;
 export type Edge = 'rising' | 'falling' | 'both';
+/** The pull resistor an input asks for; 'as-is' leaves the pad as it is. */
+export type GpioBias = 'pull-up' | 'pull-down' | 'disable' | 'as-is';
+export const GPIO_BIASES: readonly GpioBias[] = ['pull-up', 'pull-down', 'disable', 'as-is'];
+
+export interface InputOptions {
+  /** Default 'as-is'. */
+  bias?: GpioBias;
+}
 
 export const BCM_MIN = 0;
 export const BCM_MAX = 27;
@@ -28,6 +41,8 @@ export interface OutLine {
 
 export interface InLine {
   readonly bcm: number;
+  /** The level when the line was claimed (see the failure semantics above). */
+  readonly initial: Promise<Level>;
   /** Calls `fn` with the new level on every edge of the requested kind. Returns an unsubscribe. */
   onEdge(fn: (level: Level) => void): () => void;
 }
@@ -36,7 +51,7 @@ export interface GpioLines {
   /** Claims `bcm` as an output, driven to `initial` (default 0) from the start. */
   output(bcm: number, initial?: Level): OutLine;
   /** Claims `bcm` as an input reporting edges of kind `edge`. */
-  input(bcm: number, edge: Edge): InLine;
+  input(bcm: number, edge: Edge, opts?: InputOptions): InLine;
   close(): Promise<void>;
 }
 

@@ -9,6 +9,7 @@ linesContract('SimLines', async () => {
     lines: sim,
     level: async (bcm) => sim.level(bcm),
     drive: async (bcm, level) => sim.drive(bcm, level),
+    hold: async (bcm, level) => sim.hold(bcm, level),
     released: async () => sim.closed && sim.claimed.length === 0,
   };
 });

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Simulated GPIO lines, with test controls on the instance: `level(bcm)`, `press(bcm)`,
 // `release(bcm)`, `drive(bcm, level)`, `history` of writes, `claimed`, `closed`.
-import { claimLine, GpioLineError, isEdge, type Edge, type GpioLines, type InLine, type Level, type OutLine } from './lines.ts';
+import { claimLine, GpioLineError, isEdge, type Edge, type GpioLines, type InLine, type InputOptions, type Level, type OutLine } from './lines.ts';
 
 export interface SimWrite {
   readonly bcm: number;
@@ -27,6 +27,7 @@ export class SimLines implements GpioLines {
   readonly #outputs = new Map<number, Level>();
   readonly #inputs = new Map<number, SimInput>();
   readonly #claimed = new Set<number>();
+  readonly #held = new Map<number, Level>();
   readonly #idle: Level;
   readonly #pressed: Level;
   #closed = false;
@@ -49,12 +50,14 @@ export class SimLines implements GpioLines {
     };
   }
 
-  input(bcm: number, edge: Edge): InLine {
+  /** `opts.bias` is not simulated: an input idles at `inputIdle` whatever it asks for. */
+  input(bcm: number, edge: Edge, _opts?: InputOptions): InLine {
     claimLine(this.#claimed, bcm, this.#closed);
-    const inp: SimInput = { edge, level: this.#idle, listeners: new Set() };
+    const inp: SimInput = { edge, level: this.#held.get(bcm) ?? this.#idle, listeners: new Set() };
     this.#inputs.set(bcm, inp);
     return {
       bcm,
+      initial: Promise.resolve(inp.level),
       onEdge: (fn) => {
         const wrapped = (l: Level): void => fn(l);
         inp.listeners.add(wrapped);
@@ -93,6 +96,11 @@ export class SimLines implements GpioLines {
     inp.level = level;
     if (this.#closed || !isEdge(inp.edge, prev, level)) return;
     for (const fn of [...inp.listeners]) fn(level);
+  }
+
+  /** Sets the level an input reads when it is claimed later (a button held at boot). */
+  hold(bcm: number, level: Level): void {
+    this.#held.set(bcm, level);
   }
 
   /** Holds a button down (drives the pressed level). */

@@ -13,6 +13,7 @@ for (const base of [512, 571, 0]) {
       drive: async (bcm, level) => {
         if (onoff.get(base + bcm)) onoff.emit(base + bcm, level);
       },
+      hold: async (bcm, level) => void onoff.levels.set(base + bcm, level),
       released: async () => onoff.created.every((r) => r.unexported && r.watchers.length === 0),
     };
   });

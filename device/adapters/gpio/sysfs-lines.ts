@@ -9,10 +9,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BinaryValue, Direction, Edge as OnoffEdge, ValueCallback } from 'onoff';
-import { claimLine, GpioLineError, type Edge, type GpioLines, type InLine, type Level, type OutLine } from './lines.ts';
+import { chooseMainChip, MAIN_GPIO_LABELS } from './gpio-chips.ts';
+import { claimLine, GpioLineError, type Edge, type GpioLines, type InLine, type InputOptions, type Level, type OutLine } from './lines.ts';
 
-/** Labels of the GPIO controller that drives the 40-pin header, best first. */
-export const MAIN_GPIO_LABELS: readonly string[] = ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835'];
+export { chooseMainChip, MAIN_GPIO_LABELS } from './gpio-chips.ts';
 
 export interface GpioChipInfo {
   /** Directory name, e.g. gpiochip512. */
@@ -50,15 +50,6 @@ export async function readGpioChips(sysfsRoot = '/sys'): Promise<GpioChipInfo[]>
   return chips;
 }
 
-/** Picks the chip of the main Pi GPIO controller among `chips`, or undefined. Pure. */
-export function chooseMainChip(chips: readonly GpioChipInfo[]): GpioChipInfo | undefined {
-  for (const label of MAIN_GPIO_LABELS) {
-    const found = chips.find((c) => c.label === label);
-    if (found) return found;
-  }
-  return undefined;
-}
-
 /** Finds the sysfs number of BCM 0. Throws GpioLineError(UNAVAILABLE) naming what it saw. */
 export async function findGpioBase(sysfsRoot = '/sys'): Promise<GpioChipInfo> {
   const chips = await readGpioChips(sysfsRoot);
@@ -74,6 +65,7 @@ export async function findGpioBase(sysfsRoot = '/sys'): Promise<GpioChipInfo> {
 
 /** The part of onoff's Gpio this adapter uses (onoff's class satisfies it). */
 export interface OnoffGpioLike {
+  readSync(): BinaryValue;
   writeSync(value: BinaryValue): void;
   watch(callback: ValueCallback): void;
   unwatchAll(): void;
@@ -132,8 +124,16 @@ export class SysfsLines implements GpioLines {
     };
   }
 
-  input(bcm: number, edge: Edge): InLine {
+  /** `opts.bias` is ignored: sysfs cannot set a pull; the firmware's `gpio=` line does. */
+  input(bcm: number, edge: Edge, _opts?: InputOptions): InLine {
     const g = this.#open1(bcm, 'in', edge);
+    let initial: Promise<Level>;
+    try {
+      initial = Promise.resolve(g.readSync() === 1 ? 1 : 0);
+    } catch (err) {
+      initial = Promise.reject(new GpioLineError(`BCM ${bcm}: cannot read its level: ${(err as Error).message}`, 'IO', { cause: err }));
+      initial.catch(() => {});
+    }
     const listeners = new Set<(level: Level) => void>();
     g.watch((err, value) => {
       if (this.#closed) return;
@@ -145,6 +145,7 @@ export class SysfsLines implements GpioLines {
     });
     return {
       bcm,
+      initial,
       onEdge: (fn) => {
         const wrapped = (l: Level): void => fn(l);
         listeners.add(wrapped);
