@@ -17,13 +17,17 @@ import { isReleaseTarget, RELEASE_TARGETS } from './release-node.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const KIOSK_DIST_DEFAULT = join(root, 'dist', 'kiosk');
 
+/** Server-side packages (native or heavy) a kiosk bundle must never contain. */
+const SERVER_ONLY = ['better-sqlite3', 'pg', 'aedes', 'ioredis', 'playwright-core'];
+
 // Bundled CommonJS packages call require() for Node built-ins and for the external native packages.
 const BANNER = "import { createRequire as __kioskpayCreateRequire } from 'node:module'; const require = __kioskpayCreateRequire(import.meta.url);";
 
 export async function buildKiosk(outDir = KIOSK_DIST_DEFAULT): Promise<{ outFile: string; selfCheck: string }> {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  await build({
+  const { metafile } = await build({
+    metafile: true,
     entryPoints: { kiosk: join(root, 'device', 'cli', 'kiosk-entry.ts'), 'self-check': join(root, 'bin', 'release-self-check.ts') },
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
@@ -37,6 +41,8 @@ export async function buildKiosk(outDir = KIOSK_DIST_DEFAULT): Promise<{ outFile
     legalComments: 'linked',
     logLevel: 'warning',
   });
+  const leaked = Object.keys(metafile.inputs).filter((f) => SERVER_ONLY.some((p) => f.includes(`node_modules/${p}/`)));
+  if (leaked.length > 0) throw new Error(`the kiosk bundle pulls in server-only packages: ${leaked.slice(0, 5).join(', ')}`);
   // The kiosk screen reads its page from `page/` next to the module (device/display/web/kiosk-page.ts).
   cpSync(join(root, 'device', 'display', 'web', 'page'), join(outDir, 'page'), { recursive: true });
   return { outFile: join(outDir, 'kiosk.mjs'), selfCheck: join(outDir, 'self-check.mjs') };

@@ -4,7 +4,9 @@
 //     bin/kioskpay-kiosk       launcher: the runtime below running app/kiosk.mjs
 //     node/bin/node, node/LICENSE   the pinned Node runtime (bin/release-node.ts)
 //     app/kiosk.mjs (+ .map, LEGAL.txt), app/self-check.mjs, app/page/   the bundle (bin/build-kiosk.ts)
-//     app/node_modules/        the target's native modules and their loaders only (bin/release-native.ts)
+//     app/node_modules/        the target's native modules and their loaders (bin/release-native.ts),
+//                              and each package the kiosk loads by a name known only at run time,
+//                              bundled into one file (LOADED_BY_NAME)
 //     deploy/                  deploy/pi/* (install.sh, systemd unit) and kiosk.json.example
 //     manifest.json            versions, target, commit, native modules, sha256 of every file
 //     SHA256SUMS               the same sums for `sha256sum -c`
@@ -15,6 +17,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installNativeModules } from './release-native.ts';
 import { fetchNodeRuntime, type ReleaseTarget } from './release-node.ts';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,6 +26,29 @@ const LAUNCHER = `#!/bin/sh
 here=$(dirname "$(readlink -f "$0")")/..
 exec "$here/node/bin/node" --enable-source-maps "$here/app/kiosk.mjs" "$@"
 `;
+
+/**
+ * Packages the kiosk loads by a name esbuild cannot see (a variable import, createRequire): the LCD
+ * adapter's johnny-five and firmata-io. Each is bundled on its own; the serial paths they would
+ * load themselves (serialport 8, firmata) are never taken, as the adapter hands them an open IO.
+ */
+const LOADED_BY_NAME = ['johnny-five', 'firmata-io'];
+const NEVER_LOADED = ['serialport', 'firmata', 'browser-serialport'];
+
+async function bundleLoadedByName(appDir: string): Promise<void> {
+  for (const name of LOADED_BY_NAME) {
+    const pkgDir = join(root, 'node_modules', name);
+    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string; main?: string; license?: string };
+    const dest = join(appDir, 'node_modules', name);
+    await build({
+      entryPoints: [join(pkgDir, pkg.main ?? 'index.js')],
+      outfile: join(dest, 'index.js'),
+      bundle: true, platform: 'node', format: 'cjs', target: 'node20',
+      external: NEVER_LOADED, legalComments: 'inline', logLevel: 'warning',
+    });
+    writeFileSync(join(dest, 'package.json'), JSON.stringify({ name, version: pkg.version, license: pkg.license, main: 'index.js' }, null, 2) + '\n');
+  }
+}
 
 export interface ReleaseResult {
   tarball: string;
@@ -80,6 +106,7 @@ export async function buildRelease(o: { target: ReleaseTarget; bundle: (dir: str
 
   await o.bundle(join(stage, 'app'));
   const native = installNativeModules(root, join(stage, 'app'), runtime);
+  await bundleLoadedByName(join(stage, 'app'));
 
   mkdirSync(join(stage, 'bin'));
   writeFileSync(join(stage, 'bin', 'kioskpay-kiosk'), LAUNCHER);

@@ -41,6 +41,15 @@ const checks: Check[] = [
       return `loaded (sysfs GPIO ${Gpio.accessible ? 'accessible' : 'not accessible here'})`;
     },
   },
+  // Plain JS the LCD adapter loads by name at run time (bundled apart: bin/release-artefact.ts).
+  ...['firmata-io', 'johnny-five'].map((name): Check => ({
+    name,
+    async run() {
+      const m = require(name) as unknown;
+      if (m === null || (typeof m !== 'object' && typeof m !== 'function')) throw new Error('loaded, but exports nothing');
+      return 'loaded';
+    },
+  })),
 ];
 
 let failed = 0;
