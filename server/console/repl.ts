@@ -28,9 +28,12 @@ export async function runRepl(o: ReplOptions): Promise<void> {
   });
   let current: AbortController | null = null;
   let historyBroken = false;
+  // Input can end while a command runs (a piped script); Node 24+ throws on prompt() after close.
+  let closed = false;
+  rl.once('close', () => { closed = true; });
   rl.on('SIGINT', () => {
     if (current) current.abort();
-    else { o.output.write('\n(type quit or press Ctrl-D to leave)\n'); rl.prompt(); }
+    else if (!closed) { o.output.write('\n(type quit or press Ctrl-D to leave)\n'); rl.prompt(); }
   });
   rl.setPrompt(o.prompt ?? 'kioskpay> ');
   rl.prompt();
@@ -53,7 +56,7 @@ export async function runRepl(o: ReplOptions): Promise<void> {
         if (r === 'quit') break;
       }
     }
-    rl.prompt();
+    if (!closed) rl.prompt();
   }
   rl.close();
 }

@@ -28,9 +28,15 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
   return key;
 }
 
-/** Imports a private key from its seed; `x` is required by Node's JWK import but not used by it. */
-function privateKeyObject(seed: Uint8Array, publicKey: Uint8Array): KeyObject {
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: toBase64url(seed), x: toBase64url(publicKey) }, format: 'jwk' });
+/** PKCS#8 DER of an Ed25519 private key up to its 32-byte seed (RFC 8410). */
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * Imports a private key from its seed alone. (JWK import needs the public `x` as well, and Node 26
+ * rejects a JWK whose `x` is not the seed's public key, so a placeholder no longer serves.)
+ */
+function privateKeyObject(seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
 function publicKeyOf(privateKey: KeyObject): Uint8Array {
@@ -60,8 +66,7 @@ export function nodeVerifyAsync(message: Uint8Array, signature: Uint8Array, publ
 export const nodeEd25519: Ed25519 = {
   keyPairFromSeed(seed: Uint8Array): Ed25519KeyPair {
     assert(seed instanceof Uint8Array && seed.length === ED25519_SEED_BYTES, 'Ed25519 seed must be 32 bytes');
-    // Any 32 bytes serve as the placeholder `x`: OpenSSL derives the public key from the seed.
-    const publicKey = publicKeyOf(privateKeyObject(seed, new Uint8Array(ED25519_PUBLIC_KEY_BYTES)));
+    const publicKey = publicKeyOf(privateKeyObject(seed));
     const secretKey = new Uint8Array(ED25519_SECRET_KEY_BYTES);
     secretKey.set(seed, 0);
     secretKey.set(publicKey, ED25519_SEED_BYTES);
@@ -73,7 +78,7 @@ export const nodeEd25519: Ed25519 = {
     assert(secretKey instanceof Uint8Array && secretKey.length === ED25519_SECRET_KEY_BYTES, 'Ed25519 secret key must be 64 bytes');
     const seed = secretKey.subarray(0, ED25519_SEED_BYTES);
     const claimedPublic = secretKey.subarray(ED25519_SEED_BYTES);
-    const key = privateKeyObject(seed, claimedPublic);
+    const key = privateKeyObject(seed);
     assert(bytesEqual(publicKeyOf(key), claimedPublic), 'Ed25519 secret key: public half does not match the seed');
     return new Uint8Array(cryptoSign(null, message, key));
   },
