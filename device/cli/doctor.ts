@@ -53,6 +53,9 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const { runDoctor, formatReport, jsonReport } = await import('../kiosk/doctor/doctor.ts');
   const { ALL_CHECKS } = await import('../kiosk/doctor/all-checks.ts');
   const report = await runDoctor(cfg, { root: values.root ?? '/', probeTimeoutMs }, ALL_CHECKS, { areaTimeoutMs: probeTimeoutMs * 5 });
-  process.stdout.write(values.json ? jsonReport(report) : `kioskpay kiosk doctor: ${cfg.kioskId}${cfg.sim ? ' (simulated hardware)' : ''}\n\n${formatReport(report)}`);
-  return report.exitCode;
+  const text = values.json ? jsonReport(report) : `kioskpay kiosk doctor: ${cfg.kioskId}${cfg.sim ? ' (simulated hardware)' : ''}\n\n${formatReport(report)}`;
+  // A one-shot command: exit once the report is out, whatever a probe left behind (after a refused
+  // login, MqttUplink's client keeps a reconnect timer running even after close()).
+  await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+  process.exit(report.exitCode);
 }
