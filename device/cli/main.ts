@@ -11,9 +11,10 @@ import { ERRORS, isErrorCode } from '../../shared/errors.ts';
 import { MqttUplink } from '../uplink/mqtt-uplink.ts';
 import { payOnline, voidTx, type OnlineOutcome } from '../domain/online-payment.ts';
 
-const HELP = `Usage: kioskpay kiosk <run|pay|status|void|time> [options]
+const HELP = `Usage: kioskpay kiosk <run|doctor|pay|status|void|time> [options]
 
   [run] --config kiosk.json [--sim]                      run the kiosk (see kioskpay kiosk run --help)
+  doctor --config kiosk.json [--sim] [--json]            check this machine before it sells (see kioskpay kiosk doctor --help)
 
   pay --code TEXT --amount N [--currency JPY] [--tx ID]   pay with a scanned code (online)
   status --tx ID                                         what became of a transaction
@@ -33,6 +34,10 @@ interface Conn { url: string; kioskId: string; username: string; password: strin
 
 export async function kioskCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'run') return (await import('./run.ts')).runCommand(argv.slice(1));
+  const doctorAt = argv.indexOf('doctor');
+  if (doctorAt >= 0 && argv.slice(0, doctorAt).every((a) => a.startsWith('-') && !['--config', '--timeout', '--root'].includes(a))) {
+    return (await import('./doctor.ts')).doctorCommand(argv.filter((_a, i) => i !== doctorAt));
+  }
   // `kioskpay kiosk --config kiosk.json [--sim]` with no subcommand runs the kiosk too.
   const sub0 = argv.find((a) => !a.startsWith('-') && ['pay', 'status', 'void', 'time'].includes(a));
   if (sub0 === undefined && argv.some((a) => a === '--config' || a.startsWith('--config='))) return (await import('./run.ts')).runCommand(argv);

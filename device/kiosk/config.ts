@@ -72,6 +72,8 @@ export const kioskConfigSchema = z.strictObject({
   currency: currencySchema.default('JPY'),
   /** Outbox, state and logs; relative paths are taken from the config file's folder. */
   dataDir: z.string().min(1),
+  /** Start even when dataDir is on tmpfs, ramfs, overlay or zram (tests, demos): payments there die with a reboot. */
+  allowVolatileDataDir: z.boolean().default(false),
   firmware: z.string().max(64).default('kioskpay-kiosk/0.1'),
   mqtt: z.strictObject({
     url: z.string().regex(/^mqtts?:\/\//, 'must start with mqtt:// (or mqtts://)'),

@@ -2,7 +2,8 @@
 // Starts a whole kiosk from its validated config: durable stores first (the outbox must open, or the
 // kiosk does not start: it never sells on top of a store it could not read), then the hardware, the
 // uplink (which keeps reconnecting in the background: a kiosk boots without its uplink), the web
-// screen, and the kiosk itself. close() stops it in reverse order.
+// screen, and the kiosk itself. close() stops it in reverse order. Under systemd (`service`), the
+// kiosk then reports READY=1 and feeds the watchdog while it is healthy, and STOPPING=1 on close.
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { openHardware } from './hardware.ts';
 import { Kiosk } from './kiosk.ts';
 import { initialKioskState, KioskStateStore } from './kiosk-state.ts';
 import { SimLink } from './sim-link.ts';
+import type { ServiceNotifier } from './service-notify.ts';
 import { systemTimers } from '../timers.ts';
 import { createWebDisplay, type WebDisplay } from '../display/web/web-display.ts';
 import type { SimControls } from '../display/web/sim-controls.ts';
@@ -33,7 +35,7 @@ export interface RunningKiosk {
   close(): Promise<void>;
 }
 
-export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger } = {}): Promise<RunningKiosk> {
+export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger; service?: ServiceNotifier | undefined } = {}): Promise<RunningKiosk> {
   const log = (o.log ?? pino({ level: 'info' })).child({ kioskId: cfg.kioskId });
   await mkdir(cfg.dataDir, { recursive: true });
   const outbox = await FileOutbox.open({ path: join(cfg.dataDir, 'outbox.json') });
@@ -89,8 +91,26 @@ export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger } =
     });
     kiosk.start();
     const running = kiosk;
-    closers.push(() => running.stop());
-    return { kiosk: running, uplink, webUrl: web?.url, sim, close: closeAll };
+    let stopped = false;
+    closers.push(async () => { stopped = true; await running.stop(); });
+    const service = o.service;
+    // Up: hardware open, screen serving; the uplink connects in the background (not waited for).
+    // Healthy: not stopping, and the kiosk still reads its stores, clock and checkout (status()).
+    await service?.ready(() => {
+      if (stopped) return false;
+      try {
+        running.status();
+        return true;
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'kiosk status failed');
+        return false;
+      }
+    });
+    const close = async () => {
+      await service?.stopping();
+      await closeAll();
+    };
+    return { kiosk: running, uplink, webUrl: web?.url, sim, close };
   } catch (e) {
     await closeAll();
     throw e;
