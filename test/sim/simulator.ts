@@ -140,8 +140,8 @@ class Simulation {
       this.#count('charged', report.charged);
       this.#count('settledOffline', report.settledOffline);
       this.#count('declinedAtSettlement', report.declinedAtSettlement);
-      this.#count('replaysCharged', report.replaysCharged);
-      this.#count('replaysSameKiosk', report.replaysSameKiosk);
+      this.#count('copiesRefused', report.copiesRefused);
+      this.#count('copiesSameKiosk', report.copiesSameKiosk);
       this.#count('chargedAfterPowerLossOnline', report.chargedAfterPowerLoss.online);
       this.#count('chargedAfterPowerLossOffline', report.chargedAfterPowerLoss.offline);
     }
