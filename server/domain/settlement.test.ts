@@ -162,6 +162,18 @@ describe('an offline code settles at most once (dishonest kiosks, copied codes)'
     expect((await w.totals()).get('JPY')).toBe(0);
   });
 
+  it('caps what a kiosk may claim at the amount the shopper signed into the code', async () => {
+    const p = await phoneWithCredential(20_000);
+    const at = w.clock.nowMs();
+    const capped = w.offlineCode(p, { amountCap: 300 });
+    expect(capped.startsWith('KP2.')).toBe(true);
+    const r = await w.settle('k1', [item('o-1', capped, 4_800, at), item('o-2', w.offlineCode(p, { amountCap: 300 }), 300, at)]);
+    expect(r.items.map((x) => [x.status, x.reason])).toEqual([['declined', 'OFFLINE_LIMIT_PER_PAYMENT'], ['settled', undefined]]);
+    // Online the cap holds too; and a code without a cap (version 1) still verifies.
+    expect((await w.pay('k2', w.offlineCode(p, { amountCap: 300 }), 301)).reason).toBe('OFFLINE_LIMIT_PER_PAYMENT');
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(19_700);
+  });
+
   it('leaves a settled copy alone when the earlier capture is itself invalid', async () => {
     const p = await phoneWithCredential(20_000);
     const at = w.clock.nowMs();

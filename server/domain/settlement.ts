@@ -98,7 +98,7 @@ async function decideStored(ctx: ServerContext, tx: StoreTx, code: DecodedOfflin
   // A capture time in the future is a kiosk clock fault; refuse rather than trust it.
   if (item.capturedAt > now + ctx.config.offlineWindowMs) return no('TIME_OUT_OF_WINDOW', ids);
   if (stored.revokedAt !== null && stored.revokedAt + ctx.config.revocationMaxAgeMs < item.capturedAt) return no('CREDENTIAL_REVOKED', ids);
-  const t = checkOfflineTerms({ credential, timestampMs: code.timestampMs, amount: item.amount, referenceTimeMs: item.capturedAt, windowMs: ctx.config.offlineWindowMs });
+  const t = checkOfflineTerms({ credential, timestampMs: code.timestampMs, amount: item.amount, amountCap: code.amountCap, referenceTimeMs: item.capturedAt, windowMs: ctx.config.offlineWindowMs });
   if (!t.ok) return no(t.reason, ids);
   const wallet = await tx.getWallet(stored.walletId);
   const account = wallet && (await tx.getAccount(wallet.accountId));
