@@ -12,6 +12,7 @@ import { loadOrCreateIssuerKey } from './adapters/issuer-key-file.ts';
 import { PgStore } from './adapters/pg-store.ts';
 import { SqliteStore } from './adapters/sqlite-store.ts';
 import { ServerCatalog } from './catalog/server-catalog.ts';
+import { AlertSink } from './domain/alerts.ts';
 import type { ServerContext } from './domain/context.ts';
 import { Issuer } from './domain/issuer.ts';
 import { merchantAccountId } from './domain/ids.ts';
@@ -65,6 +66,7 @@ export function createContext(config: ServerConfig, deps: ServerDeps = {}): Serv
     offlineVerifier: new OfflineQrVerifier({ issuerKeys: issuer.publicKeys(), ed: nodeEd25519, verifyAsync: nodeVerifyAsync }),
     log,
     onRevocation: () => onRevocation(),
+    alerts: new AlertSink(),
     setOnRevocation(fn: () => void) { onRevocation = fn; },
   };
   return ctx;

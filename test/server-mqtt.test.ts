@@ -88,7 +88,8 @@ describe('server over MQTT', () => {
     const code = makeOfflineCode({ credential: fromBase64url(cred.credential)!, timestampMs: now, counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519);
     for (const [i, u] of uplinks.entries()) {
       const r = await u.request({ v: 1, type: 'settle', id: `s${i}`, items: [{ txId: `o${i}`, code, amount: money(100), capturedAt: now }] });
-      expect(r).toMatchObject({ type: 'settle.result', items: [{ status: 'settled' }] });
+      // The first to settle is paid; the copy is declined and its merchant bears it (docs/protocol.md 3.6).
+      expect(r).toMatchObject({ type: 'settle.result', items: [i === 0 ? { status: 'settled' } : { status: 'declined', reason: 'COUNTER_REUSED' }] });
     }
     const all = await rev.waitFor(2);
     const latest = revocationsMessage.parse(JSON.parse(all[all.length - 1]!.toString()));

@@ -13,6 +13,7 @@ import { DEFAULT_KIOSK_POLICY, kioskPolicySchema, type KioskPolicy } from '../..
 import { amountSchema, idSchema } from '../../shared/schemas.ts';
 import type { Low } from 'lowdb';
 import { openDurableLow, type DurableJsonAdapter, type Recovery } from '../outbox/durable-json-adapter.ts';
+import { SPEND_KEPT_MAX } from '../domain/offline/credential-spend.ts';
 
 export const KIOSK_STATE_FORMAT = 'kioskpay-kiosk-state/1';
 const KIOSK_STATE_BYTES_MAX = 4 * 1024 * 1024;
@@ -31,6 +32,9 @@ export const declinedRecordSchema = z.strictObject({
 });
 export type DeclinedRecord = z.infer<typeof declinedRecordSchema>;
 
+/** An offline payment this kiosk stored, kept after forwarding for the per-credential counters. */
+const spendRecordSchema = z.strictObject({ txId: idSchema, credentialId: z.string().max(64), amount: amountSchema, capturedAt: z.number().finite() });
+
 const bodySchema = z.strictObject({
   policy: kioskPolicySchema,
   /** TrustedClock.toState(), validated by TrustedClock.restore. */
@@ -42,11 +46,13 @@ const bodySchema = z.strictObject({
   /** Online payments sent and not yet decided; after a power loss they are voided (moved to voidLater). */
   inflight: z.array(idSchema).max(VOID_LATER_MAX).default([]),
   declined: z.array(declinedRecordSchema).max(DECLINED_KEPT_MAX),
+  /** Stored offline payments of the last 30 days (domain/offline/credential-spend.ts); absent in older files. */
+  offlineSpend: z.array(spendRecordSchema).max(SPEND_KEPT_MAX).default([]),
 });
 export type KioskState = z.infer<typeof bodySchema>;
 
 export function initialKioskState(policy: KioskPolicy = DEFAULT_KIOSK_POLICY): KioskState {
-  return { policy, clock: null, lastUplinkAtMs: null, revocations: null, catalog: null, voidLater: [], inflight: [], declined: [] };
+  return { policy, clock: null, lastUplinkAtMs: null, revocations: null, catalog: null, voidLater: [], inflight: [], declined: [], offlineSpend: [] };
 }
 
 export class KioskStateStore {

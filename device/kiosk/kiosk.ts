@@ -29,6 +29,7 @@ import { CommandDesk, CommandFailure, type CommandActions } from './commands.ts'
 import type { KioskConfig } from './config.ts';
 import { KioskForwarder } from './kiosk-forwarder.ts';
 import type { KioskStateStore } from './kiosk-state.ts';
+import { spendRecords, withSpend } from '../domain/offline/credential-spend.ts';
 import { KioskView } from './kiosk-view.ts';
 import { OfflineDesk } from './offline-desk.ts';
 import { Telemetry } from './telemetry.ts';
@@ -110,6 +111,10 @@ export class Kiosk {
       lastUplinkAtMs: () => deps.state.state.lastUplinkAtMs,
       windowMs: cfg.offline.windowMs,
       clockUncertaintyMaxMs: cfg.offline.clockUncertaintyMaxMs,
+      spend: {
+        records: () => spendRecords(deps.outbox.list(), deps.state.state.offlineSpend, new Set(deps.state.state.declined.map((r) => r.txId))),
+        note: (r) => { void deps.state.update((s) => ({ ...s, offlineSpend: withSpend(s.offlineSpend, r, r.capturedAt) })).catch(() => undefined); },
+      },
     });
     const ctx: CheckoutContext = {
       mode: cfg.mode,

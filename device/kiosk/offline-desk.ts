@@ -11,12 +11,13 @@ import { decodeCode } from '../../shared/codes/decode.ts';
 import type { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
 import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
 import type { Currency, Money } from '../../shared/money.ts';
-import type { ErrorCode } from '../../shared/errors.ts';
+import { ERRORS, type ErrorCode } from '../../shared/errors.ts';
 import { offlinePolicy, precheckOfflineCode, type OfflinePrecheckResult } from '../domain/offline/offline-precheck.ts';
 import type { RevocationCache } from '../domain/offline/revocation-cache.ts';
 import type { TrustedTime } from '../domain/offline/trusted-clock.ts';
 import type { KioskOfflineCause } from '../domain/offline/offline-unavailable.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
+import { checkCredentialSpend, type SpendRecord } from '../domain/offline/credential-spend.ts';
 
 export interface OfflineDeskDeps {
   currency: Currency;
@@ -29,6 +30,8 @@ export interface OfflineDeskDeps {
   lastUplinkAtMs: () => number | null;
   windowMs: number;
   clockUncertaintyMaxMs: number;
+  /** Per-credential rolling counters (credential-spend.ts): what this kiosk took, and where to note more. */
+  spend?: { records(): readonly SpendRecord[]; note(r: SpendRecord): void };
 }
 
 /** Offline codes sent online that the desk remembers (memory only; the server is the last word). */
@@ -74,8 +77,18 @@ export class OfflineDesk {
       }),
     });
     if (!result.ok) return { ok: false, reason: result.reason, cause: result.cause, result };
+    const over = this.#overLimits(code, result.credentialId, amount, result.capturedAtMs);
+    if (over) return { ok: false, reason: over, result: { ok: false, reason: over, shopperText: ERRORS[over].shopper } };
     this.#accepted.set(txId, { credentialId: result.credentialId, counter: result.counter, capturedAtMs: result.capturedAtMs });
     return { ok: true, result };
+  }
+
+  /** The signed rolling limits against this kiosk's own stored payments from the same credential. */
+  #overLimits(code: string, credentialId: string, amount: Money, atMs: number): ErrorCode | undefined {
+    const spend = this.#d.spend;
+    const decoded = decodeCode(code);
+    if (!spend || !decoded.ok || decoded.code.kind !== 'offline-qr') return undefined;
+    return checkCredentialSpend(spend.records(), credentialId, decoded.code.credential.limits, amount, atMs);
   }
 
   /**
@@ -98,6 +111,8 @@ export class OfflineDesk {
     this.#accepted.delete(txId);
     await this.#d.outbox.append({ txId, code, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs, credentialId: a.credentialId, counter: a.counter });
     if (this.#discarded.delete(txId)) await this.#d.outbox.acknowledge([txId]);
+    // Kept beyond forwarding for the counters; until that write lands, the outbox entry counts.
+    else this.#d.spend?.note({ txId, credentialId: a.credentialId, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs });
   }
 
   /** The machine gave up waiting for store(): make sure this txId never settles. */

@@ -269,7 +269,7 @@ function buildOfflineCodes() {
       offlineInvalid('signed-without-domain', resignedBy(bytes(), phoneA, false), 'phone-a signed the 147 bytes without the domain string'),
       offlineInvalid('version-byte-2', (() => { const b = bytes(); b[0] = 2; return resignedBy(b, phoneA); })(), 'code byte 0 = 2, re-signed'),
       offlineInvalid('credential-version-0', flip(1), 'code byte 1 (credential version) XOR 0x01 = 0'),
-      offlineInvalid('prefix-kp2', 'KP2.' + good.slice(4), 'prefix KP2.'),
+      offlineInvalid('prefix-kp3', 'KP3.' + good.slice(4), 'prefix KP3.'),
       offlineInvalid('prefix-lowercase', 'kp1.' + good.slice(4), 'prefix kp1.'),
       offlineInvalid('truncated', good.slice(0, -1), '285 characters'),
       offlineInvalid('over-long', good + 'A', '287 characters'),

@@ -283,6 +283,7 @@ const SQL = {
   listRevoked: `SELECT id FROM credentials WHERE revoked_at IS NOT NULL AND not_after >= $1 ORDER BY id COLLATE "C"`,
   claimUse: `INSERT INTO offline_uses (credential_id, form, counter, payment_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
   getUse: `SELECT payment_id FROM offline_uses WHERE credential_id = $1 AND form = $2 AND counter = $3`,
+  reassignUse: `UPDATE offline_uses SET payment_id = $4 WHERE credential_id = $1 AND form = $2 AND counter = $3`,
   insertPayment: `INSERT INTO payments (id, kiosk_id, tx_id, kind, status, reason, amount, currency, wallet_id, merchant_account, credential_id, counter, at, request_hash, replay, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
   getPayment: `SELECT * FROM payments WHERE id = $1`,
   paymentByTx: `SELECT * FROM payments WHERE kiosk_id = $1 AND tx_id = $2`,
@@ -337,6 +338,9 @@ function pgTx(client: pg.PoolClient): StoreTx {
     async listRevokedCredentialIds(now) { return (await rows('listRevoked', [now])).map((r) => s(r, 'id')); },
     async claimOfflineUse(credentialId, form, counter, paymentId) { return (await changes('claimUse', [credentialId, form, counter, paymentId])) === 1; },
     async getOfflineUse(credentialId, form, counter) { return one('getUse', (r) => s(r, 'payment_id'), [credentialId, form, counter]); },
+    async reassignOfflineUse(credentialId, form, counter, paymentId) {
+      if ((await changes('reassignUse', [credentialId, form, counter, paymentId])) !== 1) throw new Error(`offline use ${credentialId}/${form}/${counter} does not exist`);
+    },
     async insertPayment(p: PaymentRow) {
       await run('insertPayment', [p.id, p.kioskId, p.txId, p.kind, p.status, p.reason, p.amount, p.currency, p.walletId, p.merchantAccount,
         p.credentialId, p.counter, p.at, p.requestHash, p.replay, p.createdAt, p.updatedAt]);

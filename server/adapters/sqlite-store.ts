@@ -163,6 +163,7 @@ function sqliteTx(db: Database.Database): StoreTx {
     listRevoked: st(`SELECT id FROM credentials WHERE revoked_at IS NOT NULL AND not_after >= ? ORDER BY id`),
     claimUse: st(`INSERT INTO offline_uses (credential_id, form, counter, payment_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
     getUse: st(`SELECT payment_id FROM offline_uses WHERE credential_id = ? AND form = ? AND counter = ?`),
+    reassignUse: st(`UPDATE offline_uses SET payment_id = ? WHERE credential_id = ? AND form = ? AND counter = ?`),
     insertPayment: st(`INSERT INTO payments (id, kiosk_id, tx_id, kind, status, reason, amount, currency, wallet_id, merchant_account, credential_id, counter, at, request_hash, replay, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     getPayment: st(`SELECT * FROM payments WHERE id = ?`),
     paymentByTx: st(`SELECT * FROM payments WHERE kiosk_id = ? AND tx_id = ?`),
@@ -212,6 +213,9 @@ function sqliteTx(db: Database.Database): StoreTx {
     async listRevokedCredentialIds(now) { return q.listRevoked.pluck().all(now) as string[]; },
     async claimOfflineUse(credentialId, form, counter, paymentId) { return q.claimUse.run(credentialId, form, counter, paymentId).changes === 1; },
     async getOfflineUse(credentialId, form, counter) { return q.getUse.pluck().get(credentialId, form, counter) as string | undefined; },
+    async reassignOfflineUse(credentialId, form, counter, paymentId) {
+      if (q.reassignUse.run(paymentId, credentialId, form, counter).changes !== 1) throw new Error(`offline use ${credentialId}/${form}/${counter} does not exist`);
+    },
     async insertPayment(p: PaymentRow) {
       q.insertPayment.run(p.id, p.kioskId, p.txId, p.kind, p.status, p.reason, p.amount, p.currency, p.walletId, p.merchantAccount,
         p.credentialId, p.counter, p.at, p.requestHash, p.replay ? 1 : 0, p.createdAt, p.updatedAt);

@@ -6,6 +6,7 @@ import type { Ed25519 } from '../../shared/crypto/ed25519.ts';
 import type { Random } from '../../shared/random.ts';
 import type { ServerConfig } from '../config.ts';
 import type { Store } from '../ports/store.ts';
+import type { AlertSink } from './alerts.ts';
 import type { Issuer } from './issuer.ts';
 import type { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
 
@@ -22,4 +23,6 @@ export interface ServerContext {
   readonly log: Logger;
   /** Called after a commit that revoked a credential, so the list is re-published. */
   readonly onRevocation: () => void;
+  /** Operator alerts raised by the server's decisions (domain/alerts.ts). */
+  readonly alerts: AlertSink;
 }

@@ -68,7 +68,7 @@ async function authorizeOnline(_ctx: ServerContext, tx: StoreTx, text: string, a
 async function authorizeOfflineQr(ctx: ServerContext, tx: StoreTx, code: DecodedOfflineQr, amount: Money, now: number): Promise<Decision> {
   const stored = await tx.getCredential(code.credential.credentialId);
   if (!stored || !bytesEqual(stored.bytes, code.credentialBytes)) return decline('CREDENTIAL_INVALID', 'offline-qr');
-  return authorizeOfflineSpend(ctx, tx, { stored, credential: code.credential, form: 'qr', counter: code.counter, timestampMs: code.timestampMs }, amount, now);
+  return authorizeOfflineSpend(ctx, tx, { stored, credential: code.credential, form: 'qr', counter: code.counter, timestampMs: code.timestampMs, amountCap: code.amountCap }, amount, now);
 }
 
 /** Numeric offline code: only the server can check it, with the secret it stored (claim 9). */
@@ -83,7 +83,7 @@ async function authorizeNumeric(ctx: ServerContext, tx: StoreTx, code: DecodedNu
   return authorizeOfflineSpend(ctx, tx, { stored, credential: parsed.credential, form: 'numeric', counter: mac.step, timestampMs: mac.timestampMs }, amount, now);
 }
 
-interface OfflineUse { stored: CredentialRow; credential: OfflineCredential; form: 'qr' | 'numeric'; counter: number; timestampMs: number }
+interface OfflineUse { stored: CredentialRow; credential: OfflineCredential; form: 'qr' | 'numeric'; counter: number; timestampMs: number; amountCap?: number | null }
 
 /** The conditions both offline forms share, once the code is known to come from a stored credential. */
 async function authorizeOfflineSpend(ctx: ServerContext, tx: StoreTx, u: OfflineUse, amount: Money, now: number): Promise<Decision> {
@@ -91,7 +91,7 @@ async function authorizeOfflineSpend(ctx: ServerContext, tx: StoreTx, u: Offline
   const { stored } = u;
   const ids = { walletId: stored.walletId, credentialId: stored.id, counter: u.counter };
   if (stored.revokedAt !== null) return decline('CREDENTIAL_REVOKED', kind, ids);
-  const terms = checkOfflineTerms({ credential: u.credential, timestampMs: u.timestampMs, amount, referenceTimeMs: now, windowMs: ctx.config.offlineWindowMs });
+  const terms = checkOfflineTerms({ credential: u.credential, timestampMs: u.timestampMs, amount, amountCap: u.amountCap, referenceTimeMs: now, windowMs: ctx.config.offlineWindowMs });
   if (!terms.ok) return decline(terms.reason, kind, ids);
   if (await tx.getOfflineUse(stored.id, u.form, u.counter)) return decline('COUNTER_REUSED', kind, ids);
   const limit = await checkRollingLimits(tx, stored.walletId, u.credential.limits, amount.value, now);

@@ -63,21 +63,25 @@ describe('settling payments a kiosk stored while its uplink was down', () => {
     expect(r.items.map((x) => x.reason)).toEqual(['OFFLINE_LIMIT_PER_PAYMENT', 'SIGNATURE_INVALID']);
   });
 
-  it('detects a code used at two kiosks, revokes the credential, and pays within the limits', async () => {
+  it('detects a code used at two kiosks, revokes the credential, and charges the shopper once', async () => {
     const p = await phoneWithCredential(20_000);
     const at = w.clock.nowMs();
     const code = w.offlineCode(p);
     const a = await w.settle('k1', [item('a-1', code, 1_000, at)]);
-    const b = await w.settle('k2', [item('b-1', code, 1_000, at + 1_000)]);
+    const b = await w.settle('k3', [item('b-1', code, 1_000, at + 1_000)]);
     expect(a.items[0]!.status).toBe('settled');
-    expect(b.items[0]!.status).toBe('settled');
+    expect(b.items[0]).toMatchObject({ status: 'declined', reason: 'COUNTER_REUSED' });
     expect(w.revocations).toBe(1);
     const cred = await w.ctx.store.unit((tx) => tx.getCredential(p.credential!.credentialId));
     expect(cred?.revokeReason).toBe('double-spend');
-    // A third copy exceeds the daily count (2): the merchant is not paid beyond the signed limits.
-    const c = await w.settle('k3', [item('c-1', code, 1_000, at + 2_000)]);
-    expect(c.items[0]).toMatchObject({ status: 'declined', reason: 'OFFLINE_LIMIT_DAILY' });
-    expect(await w.balance(shopperAccountId(p.walletId))).toBe(18_000);
+    const c = await w.settle('k2', [item('c-1', code, 1_000, at + 2_000)]);
+    expect(c.items[0]).toMatchObject({ status: 'declined', reason: 'COUNTER_REUSED' });
+    expect(w.revocations).toBe(1);
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(19_000);
+    const alerts = w.ctx.alerts.since(0);
+    expect(alerts.map((x) => [x.kind, x.kioskId, x.walletId, x.amount?.value])).toEqual([
+      ['offline-copy', 'k3', p.walletId, 1_000], ['credential-revoked', 'k3', p.walletId, 1_000], ['offline-copy', 'k2', p.walletId, 1_000],
+    ]);
   });
 
   it('charges below zero and then refuses new offline credentials until settled', async () => {
@@ -112,5 +116,72 @@ describe('settling payments a kiosk stored while its uplink was down', () => {
     const at = w.clock.nowMs();
     await w.settle('k1', [item('o-1', w.offlineCode(p), 100, at)]);
     expect((await w.settle('k1', [item('o-1', w.offlineCode(p), 100, at)])).items[0]).toMatchObject({ reason: 'TX_CONFLICT' });
+  });
+});
+
+describe('an offline code settles at most once (dishonest kiosks, copied codes)', () => {
+  it('charges once when a kiosk puts the same code twice in one batch', async () => {
+    const p = await phoneWithCredential(20_000);
+    const at = w.clock.nowMs();
+    const code = w.offlineCode(p);
+    const r = await w.settle('k1', [item('o-1', code, 1_000, at), item('o-2', code, 1_000, at + 10)]);
+    expect(r.items.map((i) => [i.status, i.reason])).toEqual([['settled', undefined], ['declined', 'COUNTER_REUSED']]);
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(19_000);
+    expect(w.revocations).toBe(0); // the shopper showed it once: a kiosk's duplicate is no reason to revoke
+    expect((await w.totals()).get('JPY')).toBe(0);
+  });
+
+  it('charges a copy to the kiosk that took it later, not to the shopper or their limits', async () => {
+    const p = await phoneWithCredential(20_000);
+    const at = w.clock.nowMs();
+    const code = w.offlineCode(p);
+    const next = w.offlineCode(p, { timestampMs: at + 60_000 });
+    expect((await w.settle('k1', [item('a-1', code, 1_000, at)])).items[0]!.status).toBe('settled');
+    expect((await w.settle('k3', [item('b-1', code, 1_000, at + 30_000)])).items[0]).toMatchObject({ status: 'declined', reason: 'COUNTER_REUSED' });
+    expect(w.revocations).toBe(1);
+    // The shopper's next honest code (daily count 2) still settles: the copy used none of it.
+    expect((await w.settle('k2', [item('a-2', next, 1_000, at + 60_000)])).items[0]!.status).toBe('settled');
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(18_000);
+    expect(await w.balance(merchantAccountId('other'))).toBe(0);
+  });
+
+  it('judges by capture time: the original arriving after its copy settles, and the copy is reversed', async () => {
+    const p = await phoneWithCredential(20_000);
+    const at = w.clock.nowMs();
+    const code = w.offlineCode(p);
+    // The copy (taken later at k3) reaches the server first.
+    const copy = await w.settle('k3', [item('b-1', code, 1_500, at + 30_000)]);
+    expect(copy.items[0]!.status).toBe('settled');
+    const orig = await w.settle('k1', [item('a-1', code, 1_000, at)]);
+    expect(orig.items[0]!.status).toBe('settled');
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(19_000);
+    expect(await w.balance(merchantAccountId('other'))).toBe(0);
+    expect(await w.balance(merchantAccountId('shop'))).toBe(1_000);
+    // The copy's record now says what became of it; a resent batch reads the same.
+    expect((await w.settle('k3', [item('b-1', code, 1_500, at + 30_000)])).items[0]).toMatchObject({ status: 'declined', reason: 'COUNTER_REUSED' });
+    expect((await w.totals()).get('JPY')).toBe(0);
+  });
+
+  it('caps what a kiosk may claim at the amount the shopper signed into the code', async () => {
+    const p = await phoneWithCredential(20_000);
+    const at = w.clock.nowMs();
+    const capped = w.offlineCode(p, { amountCap: 300 });
+    expect(capped.startsWith('KP2.')).toBe(true);
+    const r = await w.settle('k1', [item('o-1', capped, 4_800, at), item('o-2', w.offlineCode(p, { amountCap: 300 }), 300, at)]);
+    expect(r.items.map((x) => [x.status, x.reason])).toEqual([['declined', 'OFFLINE_LIMIT_PER_PAYMENT'], ['settled', undefined]]);
+    // Online the cap holds too; and a code without a cap (version 1) still verifies.
+    expect((await w.pay('k2', w.offlineCode(p, { amountCap: 300 }), 301)).reason).toBe('OFFLINE_LIMIT_PER_PAYMENT');
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(19_700);
+  });
+
+  it('leaves a settled copy alone when the earlier capture is itself invalid', async () => {
+    const p = await phoneWithCredential(20_000);
+    const at = w.clock.nowMs();
+    const code = w.offlineCode(p);
+    expect((await w.settle('k3', [item('b-1', code, 1_000, at + 30_000)])).items[0]!.status).toBe('settled');
+    // An "earlier" claim over the per-payment limit is declined for that and does not displace the copy.
+    expect((await w.settle('k1', [item('a-1', code, 5_001, at)])).items[0]).toMatchObject({ status: 'declined', reason: 'OFFLINE_LIMIT_PER_PAYMENT' });
+    expect(await w.balance(merchantAccountId('other'))).toBe(1_000);
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(19_000);
   });
 });

@@ -1,22 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
 // Settlement of offline payments that a kiosk accepted and stored while its own uplink was down
-// ("double offline"). Each item settles exactly once: idempotent on (kiosk, txId), and on the code's
-// (credential, counter). Loss rule (docs/protocol.md, "Who bears a loss"):
+// ("double offline"). Each item settles exactly once: idempotent on (kiosk, txId), and each code
+// (credential, counter) pays at most once, whatever batch, kiosk or order it arrives in. Loss rules
+// (docs/protocol.md, "Who bears a loss", with its case table):
 //  - The kiosk checked signatures, validity, time window and the per-payment limit; an item that
 //    fails one of those is declined (the kiosk should not have accepted it: the merchant bears it).
 //  - A revocation the kiosk could not yet know (revoked less than revocationMaxAgeMs before capture)
 //    does not stop settlement.
 //  - Rolling limits (24 h, 30 days) cannot be checked by one kiosk: items within them are paid, items
 //    past them are declined. That bounds the merchant's exposure to the credential's signed limits.
-//  - The same code settled by two kiosks (a copy replayed): the first settles; the copy is flagged as a
-//    replay, the credential is revoked, and the copy is still paid if it fits the rolling limits.
+//  - One code claimed twice: the capture that came first (capture time; ties by arrival) is paid, the
+//    later one is declined COUNTER_REUSED and its merchant bears it. When the earlier capture arrives
+//    after its copy was paid, the copy is reversed (refunded from its merchant to the shopper). The
+//    shopper pays once and the copy counts toward none of their limits. A copy at another kiosk means
+//    the code left the phone: the credential is revoked; the same kiosk claiming it twice does not.
 //  - The shopper is charged even below zero; a negative balance blocks new offline credentials.
 import { decodeCode, type DecodedOfflineQr } from '../../shared/codes/decode.ts';
 import { checkOfflineTerms } from '../../shared/codes/offline-terms.ts';
 import { bytesEqual } from '../../shared/bytes.ts';
+import { formatMoney } from '../../shared/money.ts';
 import type { DeclineCode } from '../../shared/errors.ts';
 import type { SettleItem, SettleItemResult } from '../../shared/kiosk-messages.ts';
 import type { PaymentRow, StoreTx } from '../ports/store.ts';
+import type { ServerAlert } from './alerts.ts';
 import type { ServerContext } from './context.ts';
 import { requestHash } from './ids.ts';
 import { checkRollingLimits } from './offline-spend.ts';
@@ -32,65 +38,102 @@ export async function settle(ctx: ServerContext, kioskId: string, items: readonl
     return { item, decoded, signature };
   }));
   const outcomes = await Promise.all(checked.map((c) => settleOne(ctx, kioskId, c)));
+  for (const a of outcomes.flatMap((o) => o.alerts)) ctx.alerts.raise(a);
   if (outcomes.some((o) => o.revoked)) ctx.onRevocation();
   return outcomes.map((o) => o.result);
 }
 
 interface Checked { item: SettleItem; decoded: ReturnType<typeof decodeCode>; signature: Awaited<ReturnType<ServerContext['offlineVerifier']['verifyAsync']>> | undefined }
+interface Outcome { result: SettleItemResult; revoked: boolean; alerts: ServerAlert[] }
 
-function settleOne(ctx: ServerContext, kioskId: string, { item, decoded, signature }: Checked): Promise<{ result: SettleItemResult; revoked: boolean }> {
+/** The payment that holds the code's use when this item arrived, and whether this item came first. */
+interface Rival { prior: PaymentRow; displaces: boolean }
+
+function settleOne(ctx: ServerContext, kioskId: string, { item, decoded, signature }: Checked): Promise<Outcome> {
   const hash = requestHash(item.code, item.amount.value, item.amount.currency);
-  return ctx.store.unit(async (tx) => {
+  return ctx.store.unit(async (tx): Promise<Outcome> => {
     const kiosk = await requireKiosk(tx, kioskId);
     const existing = await tx.getPaymentByTx(kioskId, item.txId);
-    if (existing) return { result: existing.requestHash === hash ? itemResult(existing) : { txId: item.txId, status: 'declined', reason: 'TX_CONFLICT' }, revoked: false };
+    if (existing) return { result: existing.requestHash === hash ? itemResult(existing) : { txId: item.txId, status: 'declined', reason: 'TX_CONFLICT' }, revoked: false, alerts: [] };
     const now = ctx.clock.nowMs();
     let d: Decision;
-    let replay = false;
+    let rival: Rival | undefined;
     if (!decoded.ok) d = { approved: false, kind: null, reason: 'CODE_MALFORMED' };
     else if (decoded.code.kind !== 'offline-qr') d = { approved: false, kind: decoded.code.kind, reason: 'OFFLINE_FORM_REQUIRED' };
     else if (signature && !signature.ok) d = { approved: false, kind: 'offline-qr', reason: signature.reason };
-    else {
-      const r = await decideStored(ctx, tx, decoded.code, item, now);
-      d = r.decision;
-      replay = r.replay;
-    }
+    else ({ decision: d, rival } = await decideStored(ctx, tx, decoded.code, item, now));
+    const replay = rival !== undefined && (d.approved || d.reason === 'COUNTER_REUSED');
     const row = await record(ctx, tx, kiosk, item.txId, hash, item.amount, d, item.capturedAt, 'settled', replay);
-    if (replay && d.credentialId) {
-      await tx.revokeCredential(d.credentialId, now, 'double-spend');
-      if (d.walletId) await tx.setWalletOfflineBlocked(d.walletId, 'double-spend');
-      ctx.log.warn({ kioskId, txId: item.txId, credentialId: d.credentialId }, 'offline code replayed across kiosks; credential revoked');
+    const alerts: ServerAlert[] = [];
+    if (!d.approved && (d.reason === 'OFFLINE_LIMIT_DAILY' || d.reason === 'OFFLINE_LIMIT_MONTHLY')) {
+      alerts.push(alert(now, 'offline-limit', 'warning', row, `${kioskId} stored ${fmt(row)} from wallet ${row.walletId} past the shopper's ${d.reason === 'OFFLINE_LIMIT_DAILY' ? '24 h' : '30 day'} offline limit: declined, the merchant bears it`));
     }
-    return { result: itemResult(row), revoked: replay };
+    if (!replay || !rival) return { result: itemResult(row), revoked: false, alerts };
+    // The later of the two captures is the copy; its kiosk bears it.
+    const copy = d.approved ? { ...rival.prior, status: 'declined' as const } : row;
+    const first = d.approved ? row : rival.prior;
+    const sameKiosk = copy.kioskId === first.kioskId;
+    const what = `${copy.kioskId} took ${fmt(copy)} from wallet ${copy.walletId} with a code ${sameKiosk ? 'it had already claimed' : `${first.kioskId} took first`} (captured ${new Date(first.at).toISOString()} and ${new Date(copy.at).toISOString()}): ${d.approved ? 'the copy is reversed' : 'declined'}, ${copy.kioskId}'s merchant bears it`;
+    alerts.push(alert(now, sameKiosk ? 'duplicate-claim' : 'offline-copy', 'critical', copy, what));
+    ctx.log.warn({ kioskId, txId: item.txId, copyKiosk: copy.kioskId, firstKiosk: first.kioskId, credentialId: row.credentialId }, sameKiosk ? 'kiosk claimed one offline code twice' : 'offline code copied to another kiosk');
+    if (sameKiosk || !row.credentialId) return { result: itemResult(row), revoked: false, alerts };
+    const cred = await tx.getCredential(row.credentialId);
+    if (cred && cred.revokedAt === null) {
+      await tx.revokeCredential(row.credentialId, now, 'double-spend');
+      if (row.walletId) await tx.setWalletOfflineBlocked(row.walletId, 'double-spend');
+      alerts.push(alert(now, 'credential-revoked', 'critical', copy, `credential ${row.credentialId} of wallet ${row.walletId} revoked after its code was used at ${first.kioskId} and ${copy.kioskId}; the wallet gets no new offline credential until support clears it`));
+      return { result: itemResult(row), revoked: true, alerts };
+    }
+    return { result: itemResult(row), revoked: false, alerts };
   });
 }
 
-async function decideStored(ctx: ServerContext, tx: StoreTx, code: DecodedOfflineQr, item: SettleItem, now: number): Promise<{ decision: Decision; replay: boolean }> {
+async function decideStored(ctx: ServerContext, tx: StoreTx, code: DecodedOfflineQr, item: SettleItem, now: number): Promise<{ decision: Decision; rival?: Rival }> {
   const kind = 'offline-qr' as const;
   const { counter, credential } = code;
-  const no = (reason: DeclineCode, extra: Partial<Extract<Decision, { approved: false }>> = {}) => ({ decision: { approved: false as const, kind, reason, ...extra }, replay: false });
+  const no = (reason: DeclineCode, extra: Partial<Extract<Decision, { approved: false }>> = {}) => ({ decision: { approved: false as const, kind, reason, ...extra } });
   const stored = await tx.getCredential(credential.credentialId);
   if (!stored || !bytesEqual(stored.bytes, code.credentialBytes)) return no('CREDENTIAL_INVALID');
   const ids = { walletId: stored.walletId, credentialId: stored.id, counter };
   // A capture time in the future is a kiosk clock fault; refuse rather than trust it.
   if (item.capturedAt > now + ctx.config.offlineWindowMs) return no('TIME_OUT_OF_WINDOW', ids);
   if (stored.revokedAt !== null && stored.revokedAt + ctx.config.revocationMaxAgeMs < item.capturedAt) return no('CREDENTIAL_REVOKED', ids);
-  const t = checkOfflineTerms({ credential, timestampMs: code.timestampMs, amount: item.amount, referenceTimeMs: item.capturedAt, windowMs: ctx.config.offlineWindowMs });
+  const t = checkOfflineTerms({ credential, timestampMs: code.timestampMs, amount: item.amount, amountCap: code.amountCap, referenceTimeMs: item.capturedAt, windowMs: ctx.config.offlineWindowMs });
   if (!t.ok) return no(t.reason, ids);
   const wallet = await tx.getWallet(stored.walletId);
   const account = wallet && (await tx.getAccount(wallet.accountId));
   if (!account) throw new Error(`credential ${stored.id} has no wallet account`);
   if (account.currency !== item.amount.currency) return no('CURRENCY_MISMATCH', ids);
-  const limit = await checkRollingLimits(tx, stored.walletId, credential.limits, item.amount.value, item.capturedAt);
-  const replay = (await tx.getOfflineUse(stored.id, 'qr', counter)) !== undefined;
-  if (limit) return { decision: { approved: false, kind, reason: limit, ...ids }, replay };
+  const useId = await tx.getOfflineUse(stored.id, 'qr', counter);
+  const prior = useId === undefined ? undefined : await tx.getPayment(useId);
+  if (useId !== undefined && !prior) throw new Error(`offline use ${stored.id}/${counter} names no payment ${useId}`);
+  // Only a paid claim captured strictly later gives way; ties go to the one that arrived first.
+  const displaces = prior !== undefined && (prior.status === 'approved' || prior.status === 'settled') && item.capturedAt < prior.at;
+  const rival = prior && { prior, displaces };
+  if (prior && !displaces) return { ...no('COUNTER_REUSED', ids), rival: { prior, displaces } };
+  const limit = await checkRollingLimits(tx, stored.walletId, credential.limits, item.amount.value, item.capturedAt, prior);
+  if (limit) return no(limit, ids);
   return {
     decision: {
       approved: true, kind, walletId: stored.walletId, shopperAccount: account.id, credentialId: stored.id, counter,
-      consume: async (t2, paymentId) => { await t2.claimOfflineUse(stored.id, 'qr', counter, paymentId); },
+      consume: async (t2, paymentId) => {
+        if (!prior) {
+          await t2.claimOfflineUse(stored.id, 'qr', counter, paymentId);
+          return;
+        }
+        await t2.transfer({ paymentId: prior.id, debitAccount: prior.merchantAccount, creditAccount: account.id, amount: prior.amount, currency: prior.currency, kind: 'refund', at: now });
+        await t2.updatePayment(prior.id, 'declined', 'COUNTER_REUSED', now);
+        await t2.reassignOfflineUse(stored.id, 'qr', counter, paymentId);
+      },
     },
-    replay,
+    ...(rival ? { rival } : {}),
   };
+}
+
+const fmt = (p: PaymentRow) => formatMoney({ value: p.amount, currency: p.currency });
+
+function alert(at: number, kind: ServerAlert['kind'], severity: ServerAlert['severity'], p: PaymentRow, message: string): ServerAlert {
+  return { kind, severity, at, kioskId: p.kioskId, walletId: p.walletId, amount: { value: p.amount, currency: p.currency }, message };
 }
 
 function itemResult(p: PaymentRow): SettleItemResult {

@@ -12,7 +12,8 @@ import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
 import {
   kioskEventMessage, kioskStatusMessage, type ClockSummary, type KioskHealth, type KioskStatusMessage, type OnlineStatus, type QueueSummary,
 } from '../../shared/kiosk-telemetry.ts';
-import { addMinor, formatMoney, type Currency } from '../../shared/money.ts';
+import { addMinor, formatMoney, type Currency, type Money } from '../../shared/money.ts';
+import type { ServerAlert, ServerAlertKind } from '../domain/alerts.ts';
 import { parseKioskTopic } from '../../shared/topics.ts';
 import { dayStartMs } from './ops-time.ts';
 
@@ -53,10 +54,14 @@ export interface KioskView {
   heartbeatMs: number | null;
 }
 
-export type AlertKind = 'offline' | 'queue-near-cap' | 'clock-untrusted' | 'stale' | 'faults';
+export type AlertKind = 'offline' | 'queue-near-cap' | 'clock-untrusted' | 'stale' | 'faults' | ServerAlertKind;
 export interface FleetAlert {
   kind: AlertKind;
+  /** Empty for a server alert that names no kiosk. */
   kioskId: string;
+  /** Server alerts (domain/alerts.ts): the wallet and amount concerned. */
+  walletId?: string;
+  amount?: Money;
   severity: 'critical' | 'warning';
   /** Since when the condition holds, as far as the server knows. */
   since: number;
@@ -97,6 +102,8 @@ export interface FleetStateOptions {
   /** Configured kiosks, shown as `unknown` until heard from. */
   knownKioskIds?: readonly string[];
   kiosksMax?: number;
+  /** Alerts from the server's own decisions (domain/alerts.ts), shown after the fleet's. */
+  serverAlerts?: () => readonly ServerAlert[];
 }
 
 interface Entry {
@@ -109,7 +116,8 @@ interface Entry {
 
 export class FleetState {
   readonly #clock: Clock;
-  readonly #o: Required<Omit<FleetStateOptions, 'clock' | 'knownKioskIds'>>;
+  readonly #o: Required<Omit<FleetStateOptions, 'clock' | 'knownKioskIds' | 'serverAlerts'>>;
+  readonly #serverAlerts: () => readonly ServerAlert[];
   readonly #kiosks = new Map<string, Entry>();
   readonly #ignored: IgnoredCounts = { topic: 0, payload: 0, kiosksMax: 0 };
   #declines: DeclineCounts;
@@ -117,6 +125,7 @@ export class FleetState {
   constructor(o: FleetStateOptions) {
     this.#clock = o.clock;
     this.#o = { offlineAlertMs: o.offlineAlertMs, utcOffsetMs: o.utcOffsetMs, kiosksMax: o.kiosksMax ?? FLEET_DEFAULTS.kiosksMax };
+    this.#serverAlerts = o.serverAlerts ?? (() => []);
     const now = this.#clock.nowMs();
     for (const id of o.knownKioskIds ?? []) this.#entry(id, now);
     this.#declines = { sinceMs: dayStartMs(now, o.utcOffsetMs), checkout: {}, settlement: {} };
@@ -166,7 +175,7 @@ export class FleetState {
     return {
       at: now,
       kiosks: entries.map((e) => this.#view(e, now)),
-      alerts: entries.flatMap((e) => this.#alerts(e, now)),
+      alerts: [...entries.flatMap((e) => this.#alerts(e, now)), ...this.#serverAlerts().map(fromServerAlert)],
       exposure: [...exposure].sort(([a], [b]) => (a < b ? -1 : 1)).map(([currency, x]) => ({ currency, ...x })),
       declines: structuredClone(this.#declines),
       ignored: { ...this.#ignored },
@@ -250,6 +259,13 @@ export class FleetState {
     const day = dayStartMs(now, this.#o.utcOffsetMs);
     if (day !== this.#declines.sinceMs) this.#declines = { sinceMs: day, checkout: {}, settlement: {} };
   }
+}
+
+function fromServerAlert(a: ServerAlert): FleetAlert {
+  return {
+    kind: a.kind, kioskId: a.kioskId ?? '', severity: a.severity, since: a.at, message: a.message,
+    ...(a.walletId === null ? {} : { walletId: a.walletId }), ...(a.amount === null ? {} : { amount: { ...a.amount } }),
+  };
 }
 
 /** At or above 80% of either cap (integer arithmetic, no floats near money). */

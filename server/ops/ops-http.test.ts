@@ -111,6 +111,22 @@ describe('operator dashboard HTTP', () => {
     expect(body.ledger.day).toBe('2026-11-28');
   });
 
+  it('shows a copied offline code and the revocation that follows as alerts with kiosk, wallet and amount', async () => {
+    const cookie = await login();
+    const p = await w.phone(20_000);
+    await w.credential(p);
+    const at = w.clock.nowMs();
+    const code = w.offlineCode(p);
+    await w.settle('k1', [{ txId: 'a-1', code, amount: { value: 1_000, currency: 'JPY' }, capturedAt: at }]);
+    await w.settle('k3', [{ txId: 'b-1', code, amount: { value: 1_000, currency: 'JPY' }, capturedAt: at + 5_000 }]);
+    const body = await (await get('/ops/api/snapshot', cookie)).json() as { fleet: { alerts: Array<Record<string, unknown>> } };
+    const money = body.fleet.alerts.filter((a) => a['kind'] === 'offline-copy' || a['kind'] === 'credential-revoked');
+    expect(money.map((a) => [a['kind'], a['kioskId'], a['walletId'], (a['amount'] as { value: number }).value, a['severity']])).toEqual([
+      ['offline-copy', 'k3', p.walletId, 1_000, 'critical'], ['credential-revoked', 'k3', p.walletId, 1_000, 'critical'],
+    ]);
+    expect(String(money[0]!['message'])).toContain('k1 took first');
+  });
+
   it('streams a snapshot first, then the change when a kiosk goes offline; caps the streams', async () => {
     const cookie = await login();
     ops.fleet.apply(topics.kioskStatus('k2'), JSON.stringify({

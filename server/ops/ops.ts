@@ -9,7 +9,7 @@ import { FleetState } from './fleet-state.ts';
 import { OperatorAuth } from './operator-auth.ts';
 import { createOpsHandler } from './ops-http.ts';
 import { OpsLive, type LiveTimings } from './ops-live.ts';
-import { parseUtcOffset } from './ops-time.ts';
+import { dayStartMs, parseUtcOffset } from './ops-time.ts';
 import { ledgerSummary } from './sales-queries.ts';
 
 export interface Ops {
@@ -30,11 +30,16 @@ export function createOps(ctx: ServerContext, o: OpsOptions = {}): Ops {
   const c = ctx.config;
   const log = ctx.log.child({ component: 'ops' });
   const utcOffsetMs = parseUtcOffset(c.ops.utcOffset);
-  const fleet = new FleetState({ clock: ctx.clock, offlineAlertMs: c.ops.offlineAlertMs, utcOffsetMs, knownKioskIds: c.kiosks.map((k) => k.id) });
+  // Server alerts (copies, revocations, limit declines, and any other part's) of the operator's day.
+  const fleet = new FleetState({
+    clock: ctx.clock, offlineAlertMs: c.ops.offlineAlertMs, utcOffsetMs, knownKioskIds: c.kiosks.map((k) => k.id),
+    serverAlerts: () => ctx.alerts.since(dayStartMs(ctx.clock.nowMs(), utcOffsetMs)),
+  });
   const ledger = () => ledgerSummary(ctx.store, ctx.clock, utcOffsetMs);
   const live = new OpsLive({ fleet, ledger, clientsMax: c.ops.liveClientsMax, log, ...(o.timings ? { timings: o.timings } : {}) });
   const auth = new OperatorAuth({ operators: c.operators, clock: ctx.clock, random: ctx.random, sessionTtlMs: c.ops.sessionTtlMs });
   const handler = createOpsHandler({ auth, live, fleet, ledger, cookieSecure: c.ops.cookieSecure, utcOffset: c.ops.utcOffset, utcOffsetMs, log });
+  const unsubscribe = ctx.alerts.onRaise(() => live.fleetChanged());
   let feed: FleetFeed | undefined;
   return {
     handler,
@@ -50,6 +55,7 @@ export function createOps(ctx: ServerContext, o: OpsOptions = {}): Ops {
       });
     },
     async close() {
+      unsubscribe();
       live.close();
       await feed?.close();
     },

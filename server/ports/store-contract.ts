@@ -255,6 +255,15 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         expect(await s.unit((tx) => tx.getOfflineUse('c', 'qr', 2 ** 32 + 1))).toBe('p1');
         expect(await s.unit((tx) => tx.getOfflineUse('c', 'qr', 1))).toBeUndefined();
       });
+
+      it('gives a claimed use to another payment, and refuses to invent one', async () => {
+        const s = await store();
+        await s.unit((tx) => tx.claimOfflineUse('c', 'qr', 7, 'p1'));
+        await s.unit((tx) => tx.reassignOfflineUse('c', 'qr', 7, 'p2'));
+        expect(await s.unit((tx) => tx.getOfflineUse('c', 'qr', 7))).toBe('p2');
+        await expect(s.unit((tx) => tx.reassignOfflineUse('c', 'qr', 8, 'p3'))).rejects.toThrow(/does not exist/);
+        expect(await s.unit((tx) => tx.getOfflineUse('c', 'qr', 8))).toBeUndefined();
+      });
     });
 
     describe('payments', () => {

@@ -107,6 +107,8 @@ export interface StoreTx {
   /** Records the first use of (credential, form, counter); false when it was used before. */
   claimOfflineUse(credentialId: string, form: 'qr' | 'numeric', counter: number, paymentId: string): Promise<boolean>;
   getOfflineUse(credentialId: string, form: 'qr' | 'numeric', counter: number): Promise<string | undefined>;
+  /** Gives a used (credential, form, counter) to another payment: an earlier capture displaces a copy. */
+  reassignOfflineUse(credentialId: string, form: 'qr' | 'numeric', counter: number, paymentId: string): Promise<void>;
 
   insertPayment(p: PaymentRow): Promise<void>;
   getPayment(id: string): Promise<PaymentRow | undefined>;

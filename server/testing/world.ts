@@ -85,12 +85,12 @@ export async function makeWorld(overrides: Record<string, unknown> = {}, seed = 
     async onlineCode(p: TestPhone): Promise<string> {
       return (await issueOnlineCode(ctx, p.walletId)).code;
     },
-    offlineCode(p: TestPhone, opts: { timestampMs?: number; counter?: number } = {}): string {
+    offlineCode(p: TestPhone, opts: { timestampMs?: number; counter?: number; amountCap?: number } = {}): string {
       if (!p.credential) throw new Error('phone has no credential');
       const counter = opts.counter ?? ++p.counter;
       return makeOfflineCode({
         credential: fromBase64url(p.credential.credential)!, timestampMs: opts.timestampMs ?? clock.nowMs(), counter,
-        phoneSecretKey: naclEd25519.keyPairFromSeed(p.seed).secretKey,
+        phoneSecretKey: naclEd25519.keyPairFromSeed(p.seed).secretKey, amountCap: opts.amountCap,
       }, naclEd25519);
     },
     numericCode(p: TestPhone, timeMs = clock.nowMs()): string {

@@ -77,7 +77,8 @@ describe('decodeCode', () => {
 
   it('rejects other text prefixes and other QR versions', () => {
     const body = f.offlineCode.slice(4);
-    expect(detailOf(decodeCode('KP2.' + body))).toBe('unsupported offline code version KP2');
+    expect(detailOf(decodeCode('KP3.' + body))).toBe('unsupported offline code version KP3');
+    expect(detailOf(decodeCode('KP2.' + body))).toBe('offline code must be 291 characters, got 286');
     expect(detailOf(decodeCode('KP10.' + body))).toBe('unsupported offline code version KP10');
     expect(detailOf(decodeCode('kp1.' + body))).toBe('not a kioskpay code');
     expect(detailOf(decodeCode('KP1' + body))).toBe('not a kioskpay code');

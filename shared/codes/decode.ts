@@ -5,12 +5,13 @@
 //   20 ASCII digits, Luhn-valid, "31..."  online one-time code        (online-code.ts)
 //   20 ASCII digits, Luhn-valid, "32..."  numeric offline code        (numeric-offline.ts)
 //   "KP1." + 282 base64url characters      offline QR code, version 1 (offline-code.ts)
+//   "KP2." + 287 base64url characters      offline QR code, version 2: with the shopper's amount cap
 // Surrounding spaces, tabs, CR and LF are removed (scanners end a scan with CR/LF); nothing else is.
 import type { ErrorCode } from '../errors.ts';
 import { CODE_TEXT_MAX } from '../schemas.ts';
 import { luhnValid } from './luhn.ts';
 import { parseNumericOfflineText, NUMERIC_OFFLINE_PREFIX, type DecodedNumericOffline } from './numeric-offline.ts';
-import { OFFLINE_QR_PREFIX, parseOfflineQrText, type DecodedOfflineQr } from './offline-code.ts';
+import { OFFLINE_QR_PREFIX, OFFLINE_QR_V2_PREFIX, parseOfflineQrText, type DecodedOfflineQr } from './offline-code.ts';
 import { ONLINE_CODE_DIGITS, ONLINE_CODE_PREFIX } from './online-code.ts';
 
 export type { DecodedNumericOffline } from './numeric-offline.ts';
@@ -62,7 +63,7 @@ function trimEnds(s: string): string {
 function decodeTrimmed(text: string): DecodeResult {
   if (text.length === 0) return malformed('code is empty');
   if (DIGITS.test(text)) return decodeDigits(text);
-  if (text.startsWith(OFFLINE_QR_PREFIX)) {
+  if (text.startsWith(OFFLINE_QR_PREFIX) || text.startsWith(OFFLINE_QR_V2_PREFIX)) {
     const parsed = parseOfflineQrText(text);
     return parsed.ok ? { ok: true, code: parsed.code } : malformed(parsed.detail);
   }

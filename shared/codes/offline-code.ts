@@ -3,7 +3,11 @@
 // certifies, so a kiosk can check it with nothing but the issuer's public keys. Bytes v1:
 //   [0] version = 1, [1..136] credential, [137..142] timestamp ms uint48, [143..146] counter uint32,
 //   [147..210] phone Ed25519 signature over utf8("kioskpay/offline-code/v1\0") ++ bytes[0..146].
-// Text: "KP1." + base64url(211 bytes), 286 characters, no padding, no CR/LF. docs/codes.md specifies it.
+// Text: "KP1." + base64url(211 bytes), 286 characters, no padding, no CR/LF.
+// Bytes v2 add the shopper's amount cap (the most a kiosk may claim for this code), signed:
+//   [0] version = 2, [1..146] as v1, [147..150] amount cap uint32 minor units (credential currency),
+//   [151..214] phone signature over utf8("kioskpay/offline-code/v2\0") ++ bytes[0..150].
+// Text: "KP2." + base64url(215 bytes), 291 characters. docs/codes.md specifies both.
 import { assert } from '../assert.ts';
 import { bytesEqual, concatBytes, fromBase64url, toBase64url, utf8 } from '../bytes.ts';
 import { ED25519_SECRET_KEY_BYTES, ED25519_SEED_BYTES, type Ed25519 } from '../crypto/ed25519.ts';
@@ -17,6 +21,21 @@ export const OFFLINE_CODE_SIGNED_BYTES = 147;
 export const OFFLINE_QR_TEXT_LENGTH = OFFLINE_QR_PREFIX.length + Math.ceil((OFFLINE_CODE_BYTES * 4) / 3); // 286
 export const OFFLINE_CODE_SIGNATURE_DOMAIN = 'kioskpay/offline-code/v1\0';
 const DOMAIN_BYTES = utf8(OFFLINE_CODE_SIGNATURE_DOMAIN);
+
+/** Version 2: v1 plus the amount cap the shopper signed. */
+export const OFFLINE_QR_V2_PREFIX = 'KP2.';
+export const OFFLINE_CODE_V2_BYTES = 215;
+export const OFFLINE_CODE_V2_SIGNED_BYTES = 151;
+export const OFFLINE_QR_V2_TEXT_LENGTH = OFFLINE_QR_V2_PREFIX.length + Math.ceil((OFFLINE_CODE_V2_BYTES * 4) / 3); // 291
+export const OFFLINE_CODE_V2_SIGNATURE_DOMAIN = 'kioskpay/offline-code/v2\0';
+const DOMAIN_V2_BYTES = utf8(OFFLINE_CODE_V2_SIGNATURE_DOMAIN);
+const CAP_OFFSET = OFFLINE_CODE_SIGNED_BYTES; // 147
+
+/** Layout per version: signed length, whole length, text length, prefix, signing domain. */
+const LAYOUT = {
+  1: { signed: OFFLINE_CODE_SIGNED_BYTES, bytes: OFFLINE_CODE_BYTES, textLength: OFFLINE_QR_TEXT_LENGTH, prefix: OFFLINE_QR_PREFIX, domain: DOMAIN_BYTES },
+  2: { signed: OFFLINE_CODE_V2_SIGNED_BYTES, bytes: OFFLINE_CODE_V2_BYTES, textLength: OFFLINE_QR_V2_TEXT_LENGTH, prefix: OFFLINE_QR_V2_PREFIX, domain: DOMAIN_V2_BYTES },
+} as const;
 
 const TIMESTAMP_OFFSET = 1 + CREDENTIAL_BYTES; // 137
 const COUNTER_OFFSET = TIMESTAMP_OFFSET + 6; // 143
@@ -33,20 +52,26 @@ export interface DecodedOfflineQr {
   /** The phone's clock when it made the code, Unix ms. */
   timestampMs: number;
   counter: number;
-  /** bytes[0..146]: what the phone signed, after the domain string (see offlineCodeSigningMessage). */
+  /** Version 2: the most a kiosk may claim, minor units of the credential's currency; v1: null. */
+  amountCap: number | null;
+  /** bytes[0..146] (v2: [0..150]): what the phone signed, after the domain string (see offlineCodeSigningMessage). */
   signedBytes: Uint8Array;
-  /** bytes[147..210]. */
+  /** bytes[147..210] (v2: [151..214]). */
   signature: Uint8Array;
 }
 
-/** The message the phone signs: the domain string, then the 147 signed bytes. */
+/** The message the phone signs: the domain string of the code's version, then the signed bytes. */
 export function offlineCodeSigningMessage(signedBytes: Uint8Array): Uint8Array {
-  return concatBytes(DOMAIN_BYTES, signedBytes);
+  const v2 = signedBytes[0] === 2 && signedBytes.length === OFFLINE_CODE_V2_SIGNED_BYTES;
+  return concatBytes(v2 ? DOMAIN_V2_BYTES : DOMAIN_BYTES, signedBytes);
 }
 
-/** Makes the QR text of an offline code. Throws (programmer error) on out-of-range input. */
+/**
+ * Makes the QR text of an offline code: version 1, or version 2 when `amountCap` is given. Throws
+ * (programmer error) on out-of-range input.
+ */
 export function makeOfflineCode(
-  p: { credential: Uint8Array; timestampMs: number; counter: number; phoneSecretKey: Uint8Array },
+  p: { credential: Uint8Array; timestampMs: number; counter: number; phoneSecretKey: Uint8Array; amountCap?: number | undefined },
   ed: Ed25519,
 ): string {
   const credential = parseCredential(p.credential);
@@ -57,16 +82,22 @@ export function makeOfflineCode(
   assert(Number.isSafeInteger(p.timestampMs) && p.timestampMs >= 0 && p.timestampMs <= UINT48_MAX, 'timestampMs must be an integer in uint48');
   assert(Number.isSafeInteger(p.counter) && p.counter >= 0 && p.counter <= UINT32_MAX, 'counter must be an integer in uint32');
 
-  const signed = new Uint8Array(OFFLINE_CODE_SIGNED_BYTES);
+  const version = p.amountCap === undefined ? 1 : 2;
+  const layout = LAYOUT[version];
+  const signed = new Uint8Array(layout.signed);
   const v = new DataView(signed.buffer);
-  signed[0] = OFFLINE_CODE_VERSION;
+  signed[0] = version;
+  if (p.amountCap !== undefined) {
+    assert(Number.isSafeInteger(p.amountCap) && p.amountCap >= 0 && p.amountCap <= UINT32_MAX, 'amountCap must be an integer in uint32');
+    v.setUint32(CAP_OFFSET, p.amountCap);
+  }
   signed.set(p.credential, 1);
   v.setUint16(TIMESTAMP_OFFSET, Math.floor(p.timestampMs / 2 ** 32));
   v.setUint32(TIMESTAMP_OFFSET + 2, p.timestampMs % 2 ** 32);
   v.setUint32(COUNTER_OFFSET, p.counter);
   const signature = ed.sign(offlineCodeSigningMessage(signed), p.phoneSecretKey);
-  const text = OFFLINE_QR_PREFIX + toBase64url(concatBytes(signed, signature));
-  assert(text.length === OFFLINE_QR_TEXT_LENGTH, 'offline code text has the wrong length');
+  const text = layout.prefix + toBase64url(concatBytes(signed, signature));
+  assert(text.length === layout.textLength, 'offline code text has the wrong length');
   return text;
 }
 
@@ -75,16 +106,18 @@ export function makeOfflineCode(
  * trimmed). Checks structure only, no signature. Never throws.
  */
 export function parseOfflineQrText(text: string): { ok: true; code: DecodedOfflineQr } | { ok: false; detail: string } {
-  if (text.length !== OFFLINE_QR_TEXT_LENGTH) return { ok: false, detail: `offline code must be ${OFFLINE_QR_TEXT_LENGTH} characters, got ${text.length}` };
-  const bytes = fromBase64url(text.slice(OFFLINE_QR_PREFIX.length));
+  const version = text.startsWith(OFFLINE_QR_V2_PREFIX) ? 2 : 1;
+  const layout = LAYOUT[version];
+  if (text.length !== layout.textLength) return { ok: false, detail: `offline code must be ${layout.textLength} characters, got ${text.length}` };
+  const bytes = fromBase64url(text.slice(layout.prefix.length));
   if (bytes === undefined) return { ok: false, detail: 'offline code is not canonical base64url' };
-  if (bytes.length !== OFFLINE_CODE_BYTES) return { ok: false, detail: `offline code must be ${OFFLINE_CODE_BYTES} bytes, got ${bytes.length}` };
-  if (bytes[0] !== OFFLINE_CODE_VERSION) return { ok: false, detail: `unsupported offline code version ${bytes[0]}` };
+  if (bytes.length !== layout.bytes) return { ok: false, detail: `offline code must be ${layout.bytes} bytes, got ${bytes.length}` };
+  if (bytes[0] !== version) return { ok: false, detail: `unsupported offline code version ${bytes[0]}` };
   const credentialBytes = bytes.slice(1, 1 + CREDENTIAL_BYTES);
   const credential = parseCredential(credentialBytes);
   if (!credential.ok) return { ok: false, detail: `offline code credential: ${credential.detail}` };
-  const signedBytes = bytes.slice(0, OFFLINE_CODE_SIGNED_BYTES);
-  const { timestampMs, counter } = readSignedFields(signedBytes);
+  const signedBytes = bytes.slice(0, layout.signed);
+  const { timestampMs, counter, amountCap } = readSignedFields(signedBytes);
   return {
     ok: true,
     code: {
@@ -94,14 +127,24 @@ export function parseOfflineQrText(text: string): { ok: true; code: DecodedOffli
       credential: credential.credential,
       timestampMs,
       counter,
+      amountCap,
       signedBytes,
-      signature: bytes.slice(OFFLINE_CODE_SIGNED_BYTES),
+      signature: bytes.slice(layout.signed),
     },
   };
 }
 
-/** Reads the timestamp and counter out of the 147 signed bytes (length checked by the caller). */
-export function readSignedFields(signedBytes: Uint8Array): { timestampMs: number; counter: number } {
+/** The signed length of a code of this version byte; undefined for an unknown version. */
+export function offlineSignedLength(version: number | undefined): number | undefined {
+  return version === 1 || version === 2 ? LAYOUT[version].signed : undefined;
+}
+
+/** Reads the timestamp, counter and (v2) amount cap out of the signed bytes (length checked by the caller). */
+export function readSignedFields(signedBytes: Uint8Array): { timestampMs: number; counter: number; amountCap: number | null } {
   const v = new DataView(signedBytes.buffer, signedBytes.byteOffset, signedBytes.byteLength);
-  return { timestampMs: v.getUint16(TIMESTAMP_OFFSET) * 2 ** 32 + v.getUint32(TIMESTAMP_OFFSET + 2), counter: v.getUint32(COUNTER_OFFSET) };
+  return {
+    timestampMs: v.getUint16(TIMESTAMP_OFFSET) * 2 ** 32 + v.getUint32(TIMESTAMP_OFFSET + 2),
+    counter: v.getUint32(COUNTER_OFFSET),
+    amountCap: signedBytes[0] === 2 ? v.getUint32(CAP_OFFSET) : null,
+  };
 }

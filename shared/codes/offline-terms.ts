@@ -17,6 +17,8 @@ export interface OfflineTermsInput {
   /** The code's own timestamp (the phone's clock), Unix ms. */
   timestampMs: number;
   amount: Money;
+  /** The code's own cap (offline QR version 2): the most the shopper let a kiosk claim. */
+  amountCap?: number | null | undefined;
   /** The checker's time: the server's clock, or the kiosk's trusted capture time. */
   referenceTimeMs: number;
   windowMs: number;
@@ -29,7 +31,7 @@ export interface OfflineTermsInput {
  * 1. CREDENTIAL_EXPIRED: timestampMs outside [notBeforeMs, notAfterMs] (inclusive);
  * 2. TIME_OUT_OF_WINDOW: |timestampMs - referenceTimeMs| > windowMs + uncertaintyMs;
  * 3. CURRENCY_MISMATCH: amount.currency differs from the credential's limits currency;
- * 4. OFFLINE_LIMIT_PER_PAYMENT: amount.value > limits.perPayment.
+ * 4. OFFLINE_LIMIT_PER_PAYMENT: amount.value > limits.perPayment, or > the code's amountCap.
  * Every comparison fails closed on NaN. Throws (programmer error) on a negative or non-finite
  * window, uncertainty or reference time.
  */
@@ -43,5 +45,6 @@ export function checkOfflineTerms(i: OfflineTermsInput): { ok: true } | { ok: fa
   if (!(Math.abs(i.timestampMs - i.referenceTimeMs) <= i.windowMs + uncertaintyMs)) return { ok: false, reason: 'TIME_OUT_OF_WINDOW' };
   if (i.amount.currency !== c.limits.currency) return { ok: false, reason: 'CURRENCY_MISMATCH' };
   if (!(i.amount.value <= c.limits.perPayment)) return { ok: false, reason: 'OFFLINE_LIMIT_PER_PAYMENT' };
+  if (i.amountCap !== undefined && i.amountCap !== null && !(i.amount.value <= i.amountCap)) return { ok: false, reason: 'OFFLINE_LIMIT_PER_PAYMENT' };
   return { ok: true };
 }

@@ -69,12 +69,11 @@ export const serverSettlementRows: AttackRow<ServerEnv>[] = [
     },
   },
   {
-    name: 'settlement: copy of an offline code at a third kiosk past the signed limits',
-    outcome: 'OFFLINE_LIMIT_DAILY',
+    name: 'settlement: copy of an offline code at a third kiosk',
+    outcome: 'COUNTER_REUSED',
     async arrange(e) {
-      // Two kiosks, both offline, took the same code: both copies settle within the signed daily
-      // count (the merchant is protected up to the limits) and the credential is revoked. A third
-      // copy is past the limits and moves nothing.
+      // Two kiosks, both offline, took the same code: the earlier capture settles, the later one is
+      // a copy its merchant bears, and the credential is revoked. A third copy moves nothing either.
       const p = await e.phoneWithCredential();
       const at = e.w.clock.nowMs();
       const code = e.w.offlineCode(p);

@@ -4,20 +4,25 @@
 //   1. money is conserved: the ledger sums to zero per currency;
 //   2. no payment the kiosk approved is lost: each one is charged exactly once under its txId, or
 //      (offline only) the server declined it at settlement and the kiosk kept the decline;
+//      An approval declined COUNTER_REUSED is the later capture of a code another payment holds:
+//      by the loss rule (docs/protocol.md) its merchant bears it; it must be flagged and later;
 //   3. nothing is charged twice: a charge belongs to a txId a kiosk started, an online code is
-//      charged at most once, an offline code more than once only by the documented loss rule (a
-//      copy accepted again, each time approved on screen), and then the credential is revoked and
-//      a copy is flagged as a replay;
+//      charged at most once, an offline code (credential, form, counter) at most once;
 //   4. every stored offline payment ended settled, or declined and kept in the kiosk's declines (or
 //      was discarded after the checkout gave up on its write); no outbox holds anything;
 //   5. balances match the ledger: each wallet's balance is its top-ups minus its charged payments,
 //      each merchant's is the sum of its charged payments;
 //   6. nothing is charged that the shopper was not shown as approved, except an attempt that a
-//      kiosk power loss interrupted (counted, see docs/simulation.md).
-import type { PaymentRow } from '../../server/ports/store.ts';
+//      kiosk power loss interrupted (counted, see docs/simulation.md);
+//   7. no loss to an honest party: the payment a copy lost to was captured no later than the copy
+//      (the honest first sale is never the one refused), the shopper is charged once (3, 5), and
+//      nothing the dishonest kiosk claims (copies, duplicates in a batch, inflated amounts) is
+//      charged (sim-dishonest.ts); 8. (simulator.ts) the server answers every flood message.
+import type { PaymentRow, StoreTx } from '../../server/ports/store.ts';
 import { merchantAccountId, shopperAccountId } from '../../server/domain/ids.ts';
 import type { Attempt, SimKiosk } from './sim-kiosk.ts';
 import type { SimServer } from './sim-server.ts';
+import { DISHONEST_KIOSK } from './sim-dishonest.ts';
 
 export interface PhoneLedger {
   walletId: string;
@@ -33,10 +38,10 @@ export interface InvariantReport {
    * never voids it (see docs/simulation.md, findings).
    */
   chargedAfterPowerLoss: { online: number; offline: number };
-  /** Offline codes charged twice by the loss rule (credential revoked). */
-  replaysCharged: number;
-  /** Of those, codes one kiosk took twice (first online, then offline within the window). */
-  replaysSameKiosk: number;
+  /** Approved copies of an offline code refused by the loss rule (their merchant bears them). */
+  copiesRefused: number;
+  /** Of those, copies one kiosk took twice (first online, then offline within the window). */
+  copiesSameKiosk: number;
   charged: number;
   settledOffline: number;
   declinedAtSettlement: number;
@@ -46,7 +51,7 @@ const charged = (p: PaymentRow) => p.status === 'approved' || p.status === 'sett
 
 export async function checkInvariants(server: SimServer, kiosks: readonly SimKiosk[], phones: readonly PhoneLedger[]): Promise<InvariantReport> {
   const v: string[] = [];
-  const report: InvariantReport = { violations: v, chargedAfterPowerLoss: { online: 0, offline: 0 }, replaysCharged: 0, replaysSameKiosk: 0, charged: 0, settledOffline: 0, declinedAtSettlement: 0 };
+  const report: InvariantReport = { violations: v, chargedAfterPowerLoss: { online: 0, offline: 0 }, copiesRefused: 0, copiesSameKiosk: 0, charged: 0, settledOffline: 0, declinedAtSettlement: 0 };
   const attempts = new Map<string, Attempt>();
   for (const k of kiosks) for (const [txId, a] of k.record.attempts) attempts.set(`${k.id}/${txId}`, a);
   const byKiosk = new Map(kiosks.map((k) => [k.id, k] as const));
@@ -68,7 +73,15 @@ export async function checkInvariants(server: SimServer, kiosks: readonly SimKio
         const row = await tx.getPaymentByTx(k.id, txId);
         const a = k.record.attempts.get(txId);
         if (!row) v.push(`[2] ${k.id} approved ${txId} but the server has no payment for it`);
-        else if (charged(row)) {
+        else if (row.reason === 'COUNTER_REUSED' && row.status === 'declined') {
+          const lost = await copyRuleBroken(tx, row);
+          if (lost) v.push(`[7] ${k.id} ${txId} was refused as a copy but ${lost}`);
+          else {
+            report.copiesRefused++;
+            const holder = await holderOf(tx, row);
+            if (holder?.kioskId === row.kioskId) report.copiesSameKiosk++;
+          }
+        } else if (charged(row)) {
           if (a && a.code && rowsFor(chargedRows, k.id, txId) !== 1) v.push(`[2] ${k.id} ${txId} is charged ${rowsFor(chargedRows, k.id, txId)} times`);
         } else if (row.status === 'declined' && k.record.stored.has(txId)) {
           if (!declinedKept.has(txId)) v.push(`[2] ${k.id} approved ${txId} offline; the server declined it (${row.reason}) and the kiosk did not keep the decline`);
@@ -86,6 +99,10 @@ export async function checkInvariants(server: SimServer, kiosks: readonly SimKio
     const byCounter = new Map<string, PaymentRow[]>();
     for (const row of chargedRows) {
       const a = attempts.get(`${row.kioskId}/${row.txId}`);
+      if (row.kioskId === DISHONEST_KIOSK.id) {
+        v.push(`[7] the dishonest kiosk's claim ${row.txId} is charged ${row.amount} to ${row.walletId}`);
+        continue;
+      }
       if (!a) {
         v.push(`[3] ${row.kioskId} ${row.txId} is charged ${row.amount} but no kiosk ever started that txId`);
         continue;
@@ -108,17 +125,7 @@ export async function checkInvariants(server: SimServer, kiosks: readonly SimKio
       if (list.length > 1) v.push(`[3] online code ${code.slice(0, 8)}… charged ${list.length} times: ${list.map((r) => `${r.kioskId}/${r.txId}`).join(', ')}`);
     }
     for (const [key, list] of byCounter) {
-      if (list.length < 2) continue;
-      const kiosksUsed = new Set(list.map((r) => r.kioskId));
-      const credential = await tx.getCredential(list[0]!.credentialId!);
-      const where = list.map((r) => `${r.kioskId}/${r.txId}`).join(', ');
-      // Each charge is its own attempt (check 6 holds every charged row to an approval on screen);
-      // one kiosk can take the same code twice when the first use went online (its outbox only
-      // remembers counters it stored), which the loss rule covers like two kiosks.
-      if (kiosksUsed.size !== list.length) report.replaysSameKiosk++;
-      if (!credential || credential.revokedAt === null) v.push(`[3] offline code ${key} charged ${list.length} times (${where}) and its credential is not revoked`);
-      else if (!list.some((r) => r.replay)) v.push(`[3] offline code ${key} charged ${list.length} times (${where}) and no payment is flagged as a replay`);
-      else report.replaysCharged += list.length - 1;
+      if (list.length > 1) v.push(`[3] offline code ${key} charged ${list.length} times: ${list.map((r) => `${r.kioskId}/${r.txId}`).join(', ')}`);
     }
 
     // 4. stored offline payments end settled or declined-and-kept
@@ -130,6 +137,7 @@ export async function checkInvariants(server: SimServer, kiosks: readonly SimKio
       for (const txId of k.record.stored) {
         const row = await tx.getPaymentByTx(k.id, txId);
         if (row && charged(row)) report.settledOffline++;
+        else if (row?.status === 'declined' && row.reason === 'COUNTER_REUSED' && !(await copyRuleBroken(tx, row))) continue;
         else if (row?.status === 'declined' && declinedKept.has(txId)) report.declinedAtSettlement++;
         else if (!row && k.record.storeTimeouts.has(txId)) continue;
         else if (!row) v.push(`[4] ${k.id} stored ${txId} and it vanished without reaching the server`);
@@ -153,6 +161,24 @@ export async function checkInvariants(server: SimServer, kiosks: readonly SimKio
     }
   });
   return report;
+}
+
+const formOf = (row: PaymentRow) => (row.kind === 'offline-numeric' ? 'numeric' : 'qr');
+
+async function holderOf(tx: StoreTx, row: PaymentRow): Promise<PaymentRow | undefined> {
+  if (row.credentialId === null || row.counter === null) return undefined;
+  const id = await tx.getOfflineUse(row.credentialId, formOf(row), row.counter);
+  return id === undefined ? undefined : tx.getPayment(id);
+}
+
+/** Why a payment refused as a copy breaks the loss rule, or undefined when it keeps it. */
+async function copyRuleBroken(tx: StoreTx, row: PaymentRow): Promise<string | undefined> {
+  const holder = await holderOf(tx, row);
+  if (!holder || holder.id === row.id) return 'no other payment holds its code';
+  // A voided holder (the kiosk gave the online payment up and it was refunded) still came first.
+  if (!charged(holder) && holder.status !== 'voided') return `the payment holding its code (${holder.kioskId}/${holder.txId}) is ${holder.status}`;
+  if (holder.at > row.at) return `the payment holding its code (${holder.kioskId}/${holder.txId}) was captured later (${holder.at} > ${row.at})`;
+  return undefined;
 }
 
 function rowsFor(rows: readonly PaymentRow[], kioskId: string, txId: string): number {

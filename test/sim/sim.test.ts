@@ -34,7 +34,7 @@ describe('deterministic simulation', () => {
     ].join('\n'));
     expect(described, described.join('\n\n')).toEqual([]);
     // The faults really happened (a run that exercises nothing would pass trivially).
-    for (const what of ['approved', 'settledOffline', 'declinedAtSettlement', 'powerLosses', 'tornWrites', 'messagesDropped', 'messagesDuplicated', 'serverRestarts']) {
+    for (const what of ['approved', 'settledOffline', 'declinedAtSettlement', 'powerLosses', 'tornWrites', 'messagesDropped', 'messagesDuplicated', 'serverRestarts', 'dishonestClaims', 'floodMessages', 'copiesRefused']) {
       expect(totals[what] ?? 0, what).toBeGreaterThan(0);
     }
     console.log(`simulation: ${SEEDS} seeds x ${STEPS} steps: ${JSON.stringify(totals)}`);

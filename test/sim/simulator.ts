@@ -17,6 +17,7 @@ import { SimTimers } from './sim-timers.ts';
 import { NO_NET_FAULTS, SimLink } from './sim-uplink.ts';
 import type { DiskFaults } from './sim-disk.ts';
 import { CATALOG, ITEMS, scenario, type ActionName, type Scenario } from './scenario.ts';
+import { DISHONEST_KIOSK, DishonestActors } from './sim-dishonest.ts';
 
 export interface SimOptions {
   seed: number;
@@ -65,7 +66,7 @@ class Simulation {
   private constructor(
     readonly o: SimOptions, readonly rng: SimRandom, readonly sc: Scenario, readonly server: SimServer, readonly world: SimTimers,
     readonly links: SimLink[], readonly kiosks: SimKiosk[], readonly phones: SimPhone[],
-    readonly retained: Map<string, string>,
+    readonly retained: Map<string, string>, readonly dishonest: DishonestActors,
   ) {}
 
   static async create(o: SimOptions): Promise<Simulation> {
@@ -76,7 +77,7 @@ class Simulation {
     const ids = Array.from({ length: sc.kiosks }, (_, i) => `k${i + 1}`);
     const server = await SimServer.start({
       startMs: T0, random: seededRandom(root.fork().int(2 ** 31)), limits: sc.limits, dispatcher: o.dispatcher,
-      kiosks: ids.map((id, i) => ({ id, merchant: i % 2 === 0 ? 'shop' : 'other' })),
+      kiosks: [...ids.map((id, i) => ({ id, merchant: i % 2 === 0 ? 'shop' : 'other' })), DISHONEST_KIOSK],
     });
     const world = new SimTimers(T0);
     const retained = new Map<string, string>();
@@ -103,7 +104,7 @@ class Simulation {
       await p.renewCredential(server.ctx);
       phones.push(p);
     }
-    self = new Simulation(o, rng, sc, server, world, links, kiosks, phones, retained);
+    self = new Simulation(o, rng, sc, server, world, links, kiosks, phones, retained, new DishonestActors(server, root.fork(), sc.limits.perPayment));
     return self;
   }
 
@@ -119,7 +120,7 @@ class Simulation {
       }
       await this.#heal();
       report = await checkInvariants(this.server, this.kiosks, this.phones);
-      violations.push(...report.violations);
+      violations.push(...report.violations, ...this.dishonest.faults.map((f) => `[8] ${f}`));
     } catch (e) {
       violations.push(`the run crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
@@ -136,12 +137,14 @@ class Simulation {
       this.#count('tornWrites', k.disk.tornWrites);
     }
     this.#count('serverRestarts', this.server.restarts);
+    this.#count('dishonestClaims', this.dishonest.claims);
+    this.#count('floodMessages', this.dishonest.floodMessages);
     if (report) {
       this.#count('charged', report.charged);
       this.#count('settledOffline', report.settledOffline);
       this.#count('declinedAtSettlement', report.declinedAtSettlement);
-      this.#count('replaysCharged', report.replaysCharged);
-      this.#count('replaysSameKiosk', report.replaysSameKiosk);
+      this.#count('copiesRefused', report.copiesRefused);
+      this.#count('copiesSameKiosk', report.copiesSameKiosk);
       this.#count('chargedAfterPowerLossOnline', report.chargedAfterPowerLoss.online);
       this.#count('chargedAfterPowerLossOffline', report.chargedAfterPowerLoss.offline);
     }
@@ -297,6 +300,12 @@ class Simulation {
         await this.#advance(ms);
         return;
       }
+      case 'dishonest':
+        this.#note(await this.dishonest.claimCopies(this.kiosks));
+        return;
+      case 'flood':
+        this.#note(await this.dishonest.flood());
+        return;
       case 'topUp': {
         const p = r.pick(this.phones);
         const value = r.pick([500, 1_000, 5_000]);

@@ -211,6 +211,34 @@ describe('kioskpay wallet', () => {
     expect(text.out).toMatch(/settled\s+offline-qr\s+¥500\s+kiosk k1\s+\(code #1\)/);
   });
 
+  it('counts every offline code it shows toward the rolling limits and refuses past them', async () => {
+    // TEST_LIMITS: 5,000 per payment; 10,000 and 2 payments per 24 h.
+    await wallet('enroll', '--server', fake.url);
+    await wallet('credential');
+    expect((await walletJson('code', '--offline')).counter).toBe(1);
+    expect((await walletJson('code', '--offline')).counter).toBe(2);
+    const third = await wallet('code', '--offline');
+    expect(third).toMatchObject({ code: 1, err: expect.stringContaining('OFFLINE_UNAVAILABLE: no offline code: the offline codes shown in the last 24 hours use up the offline limit') });
+    const balance = await wallet('balance');
+    expect(balance.out).toContain('No offline code possible now (offline-limit-daily)');
+    expect(balance.out).not.toContain('Offline code ready');
+    // History shows what the two codes were charged: the count (2) is still used up.
+    const state = await readState() as { credential: { credentialId: string } };
+    fake.payments = [1, 2].map((counter) => ({
+      paymentId: `p${counter}`, kind: 'offline-qr' as const, status: 'settled' as const, amount: { value: 300, currency: 'JPY' as const }, kioskId: 'k1', at: Date.now(),
+      offline: { credentialId: state.credential.credentialId, counter },
+    }));
+    await wallet('history');
+    expect((await wallet('code', '--offline')).code).toBe(1);
+    // One was declined after all (0 charged): one more code fits, capped or not.
+    fake.payments[1] = { ...fake.payments[1]!, status: 'declined' };
+    await wallet('history');
+    const capped = await walletJson('code', '--offline', '--max', '700');
+    expect(String(capped.text).startsWith('KP2.')).toBe(true);
+    expect((await wallet('code', '--offline', '--max', '100')).code).toBe(1);
+    expect((await wallet('code', '--offline', '--max', '5001')).code).toBe(1);
+  });
+
   it('renews the credential by itself once it is past renewAfter', async () => {
     fake.issue = { renewBeforeMs: 7 * 86_400_000 }; // renewAfter = notBefore: due at once
     await wallet('enroll', '--server', fake.url);

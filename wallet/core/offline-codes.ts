@@ -13,8 +13,9 @@ import type { Clock } from '../../shared/clock.ts';
 import { makeNumericOfflineCode } from '../../shared/codes/numeric-offline.ts';
 import { makeOfflineCode, offlineCodeSigningMessage, parseOfflineQrText } from '../../shared/codes/offline-code.ts';
 import type { Ed25519 } from '../../shared/crypto/ed25519.ts';
+import { offlineLimitsLeft } from './offline-limits.ts';
 import type { OfflineUnavailableReason } from './wallet-errors.ts';
-import { COUNTER_MAX, correctedNowMs, phoneKeyPair, withPendingCode, type StoredCredential, type WalletState } from './wallet-state.ts';
+import { COUNTER_MAX, correctedNowMs, phoneKeyPair, withPendingCode, type NextCodeOptions, type StoredCredential, type WalletState } from './wallet-state.ts';
 
 export type OfflineAvailability =
   | { available: true; credential: StoredCredential; correctedNowMs: number }
@@ -23,14 +24,23 @@ export type OfflineAvailability =
 /**
  * Whether an offline code can be made now. `localNowMs` is the phone's own wall clock; the stored
  * offset is applied here. Validity is judged on corrected time, as the server and kiosks judge it.
+ * The rolling limits are judged from the codes this phone has shown (offline-limits.ts), the next
+ * one counted at `amountCap` or, without one, at the per-payment limit.
  */
-export function offlineAvailability(state: WalletState, localNowMs: number): OfflineAvailability {
+export function offlineAvailability(state: WalletState, localNowMs: number, next: NextCodeOptions = {}): OfflineAvailability {
   if (state.enrollment === undefined) return { available: false, reason: 'never-enrolled' };
   if (state.credential === undefined || state.phoneKeySeed === undefined) return { available: false, reason: 'no-credential' };
   const now = correctedNowMs(state, localNowMs);
   if (now === undefined) return { available: false, reason: 'clock-never-synced' };
   if (now < state.credential.notBeforeMs) return { available: false, reason: 'credential-not-yet-valid' };
   if (now > state.credential.notAfterMs) return { available: false, reason: 'credential-expired' };
+  const limits = state.credential.limits;
+  const { amountCap } = next;
+  if (amountCap !== undefined && amountCap > limits.perPayment) return { available: false, reason: 'cap-over-per-payment' };
+  // A refresh joins the sitting already counted; a new sitting must fit.
+  const refresh = next.sameSitting === true && (state.shown?.length ?? 0) > 0;
+  const left = refresh ? undefined : offlineLimitsLeft(limits, [], now, state.shown ?? [], amountCap ?? limits.perPayment);
+  if (left && !left.ok) return { available: false, reason: left.window === 'daily' ? 'offline-limit-daily' : 'offline-limit-monthly' };
   return { available: true, credential: state.credential, correctedNowMs: now };
 }
 
@@ -38,9 +48,13 @@ export type OfflineCodeResult =
   | { ok: true; text: string; counter: number; timestampMs: number; credentialId: string; state: WalletState }
   | { ok: false; reason: Exclude<OfflineUnavailableReason, 'numeric-step-used'> };
 
-/** The next offline QR code ("KP1." + base64url). Persist `state` before showing `text`. */
-export function nextOfflineCode(state: WalletState, clock: Clock, ed: Ed25519): OfflineCodeResult {
-  const a = offlineAvailability(state, clock.nowMs());
+/**
+ * The next offline QR code: "KP1." + base64url, or "KP2." with `amountCap`, the most a kiosk may
+ * claim for it (minor units). Persist `state` before showing `text`.
+ */
+export function nextOfflineCode(state: WalletState, clock: Clock, ed: Ed25519, opts: NextCodeOptions = {}): OfflineCodeResult {
+  const a = offlineAvailability(state, clock.nowMs(), opts);
+  const { amountCap } = opts;
   if (!a.available) return { ok: false, reason: a.reason };
   const counter = state.nextCounter;
   assert(Number.isSafeInteger(counter) && counter >= 1 && counter <= COUNTER_MAX, `offline counter out of range: ${counter}`);
@@ -48,11 +62,12 @@ export function nextOfflineCode(state: WalletState, clock: Clock, ed: Ed25519): 
   assert(keys !== undefined, 'phone key seed present (checked by offlineAvailability)');
   const credential = fromBase64url(a.credential.bytes);
   assert(credential !== undefined, 'stored credential is base64url (checked when it was accepted)');
-  const text = makeOfflineCode({ credential, timestampMs: a.correctedNowMs, counter, phoneSecretKey: keys.secretKey }, ed);
+  const text = makeOfflineCode({ credential, timestampMs: a.correctedNowMs, counter, phoneSecretKey: keys.secretKey, amountCap }, ed);
   assertReadsBack(text, counter, a.correctedNowMs, keys.publicKey, ed);
   const next = withPendingCode(
     { ...state, nextCounter: counter + 1 },
     { form: 'qr', credentialId: a.credential.credentialId, counter, shownAtMs: a.correctedNowMs },
+    opts,
   );
   return { ok: true, text, counter, timestampMs: a.correctedNowMs, credentialId: a.credential.credentialId, state: next };
 }
@@ -66,8 +81,8 @@ export type NumericCodeResult =
  * once: asking again within the same step answers `numeric-step-used` with the wait until the next.
  * Persist `state` before showing `text`.
  */
-export function nextNumericCode(state: WalletState, clock: Clock): NumericCodeResult {
-  const a = offlineAvailability(state, clock.nowMs());
+export function nextNumericCode(state: WalletState, clock: Clock, opts: Pick<NextCodeOptions, 'sameSitting'> = {}): NumericCodeResult {
+  const a = offlineAvailability(state, clock.nowMs(), opts);
   if (!a.available) return { ok: false, reason: a.reason };
   const { handle, secret, stepMs } = a.credential.numeric;
   const now = a.correctedNowMs;
@@ -83,6 +98,7 @@ export function nextNumericCode(state: WalletState, clock: Clock): NumericCodeRe
   const next = withPendingCode(
     { ...state, lastNumericStep: { credentialId: a.credential.credentialId, step } },
     { form: 'numeric', credentialId: a.credential.credentialId, counter: step, shownAtMs: now },
+    opts,
   );
   return { ok: true, text, step, timestampMs: now, stepEndsAtMs: (step + 1) * stepMs, credentialId: a.credential.credentialId, state: next };
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { PaymentRecord } from '../../shared/wallet-messages.ts';
 import { TEST_LIMITS, T0 } from '../testing/fixtures.ts';
 import { OFFLINE_WINDOWS_MS, offlineLimitsLeft } from './offline-limits.ts';
+import type { ShownCode } from './wallet-state.ts';
 
 let seq = 0;
 const pay = (value: number, at: number, o: Partial<PaymentRecord> = {}): PaymentRecord => ({
@@ -32,5 +33,26 @@ describe('offlineLimitsLeft (TEST_LIMITS: 5,000 per payment; 10,000 and 2 per da
   it('says the monthly amount is used up when nothing is left of it', () => {
     const payments = Array.from({ length: 9 }, (_, i) => pay(5_000 + (i === 0 ? 5_000 : 0), T0 - (i + 2) * OFFLINE_WINDOWS_MS.daily));
     expect(offlineLimitsLeft(TEST_LIMITS, payments, T0)).toMatchObject({ ok: false, window: 'monthly', by: 'amount' });
+  });
+});
+
+describe('offlineLimitsLeft with the codes the phone has shown', () => {
+  const shown = (counter: number, at: number, o: Partial<ShownCode> = {}): ShownCode => ({ form: 'qr', credentialId: 'c', counter, shownAtMs: at, ...o });
+
+  it('counts a shown code at once, at its cap or else at the per-payment limit', () => {
+    expect(offlineLimitsLeft(TEST_LIMITS, [], T0, [shown(1, T0 - 1_000)], 5_000)).toMatchObject({ ok: true, daily: { amount: 5_000, count: 1 } });
+    expect(offlineLimitsLeft(TEST_LIMITS, [], T0, [shown(1, T0 - 1_000, { amountCap: 6_000 }), shown(2, T0 - 500, { amountCap: 100 })], 100))
+      .toMatchObject({ ok: false, window: 'daily', by: 'count' });
+    expect(offlineLimitsLeft({ ...TEST_LIMITS, daily: { amount: 10_000, count: 5 } }, [], T0, [shown(1, T0 - 1_000), shown(2, T0 - 500)], 1))
+      .toMatchObject({ ok: false, window: 'daily', by: 'amount' });
+  });
+
+  it('counts the codes one screen refreshed as one sitting, and a sitting history saw at its charge', () => {
+    const sitting = [shown(1, T0 - 9_000), shown(2, T0 - 4_000, { sameSitting: true }), shown(3, T0 - 1_000, { sameSitting: true })];
+    expect(offlineLimitsLeft(TEST_LIMITS, [], T0, sitting, 5_000)).toMatchObject({ ok: true, daily: { amount: 5_000, count: 1 } });
+    const seen = [sitting[0]!, { ...sitting[1]!, charged: 800 }, sitting[2]!];
+    const history = [pay(800, T0 - 4_000, { offline: { credentialId: 'c', counter: 2 } })];
+    expect(offlineLimitsLeft(TEST_LIMITS, history, T0, seen, 5_000)).toMatchObject({ ok: true, daily: { amount: 800, count: 1 } });
+    expect(offlineLimitsLeft(TEST_LIMITS, [], T0, [{ ...sitting[0]!, charged: 0 }], 5_000)).toMatchObject({ ok: true, daily: { amount: 0, count: 0 } });
   });
 });

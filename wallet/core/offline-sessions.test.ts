@@ -8,10 +8,10 @@ import { nextOfflineCode } from './offline-codes.ts';
 import { SESSION_GAP_MS_MAX, offlineSessions, sessionPayment, settleOfflineSessions } from './offline-sessions.ts';
 import { PENDING_CODE_AGE_MS_MAX, type WalletState } from './wallet-state.ts';
 
-/** Shows `n` offline QR codes `everyMs` apart, as the offline screen does. */
+/** Shows `n` offline QR codes `everyMs` apart, as the offline screen does (one sitting, refreshed). */
 function showCodes(s: WalletState, clock: ManualClock, n: number, everyMs: number): WalletState {
   for (let i = 0; i < n; i++) {
-    const r = nextOfflineCode(s, clock, naclEd25519);
+    const r = nextOfflineCode(s, clock, naclEd25519, { sameSitting: i > 0 });
     if (!r.ok) throw new Error(r.reason);
     s = r.state;
     clock.advance(everyMs);

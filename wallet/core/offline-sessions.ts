@@ -4,7 +4,7 @@
 // payment, not each code. A session is settled as soon as the server's history shows any of its
 // codes; the others were never scanned and can no longer be used (their counters are spent).
 import type { PaymentRecord } from '../../shared/wallet-messages.ts';
-import { PENDING_CODE_AGE_MS_MAX, type PendingCode, type WalletState } from './wallet-state.ts';
+import { PENDING_CODE_AGE_MS_MAX, reconcileShown, type PendingCode, type WalletState } from './wallet-state.ts';
 
 /** Codes shown further apart than this belong to different sittings. */
 export const SESSION_GAP_MS_MAX = 60_000;
@@ -49,5 +49,8 @@ export function settleOfflineSessions(state: WalletState, payments: readonly Pay
   const settled = new Set<PendingCode>();
   for (const s of offlineSessions(state.pending)) if (sessionPayment(s, payments) !== undefined) for (const c of s.codes) settled.add(c);
   const pending = state.pending.filter((c) => !settled.has(c) && correctedNowMs - c.shownAtMs <= PENDING_CODE_AGE_MS_MAX);
-  return pending.length === state.pending.length ? state : { ...state, pending };
+  // The rolling-limit record learns what each code cost (wallet-state.ts reconcileShown).
+  const shown = reconcileShown(state.shown, payments, correctedNowMs);
+  if (pending.length === state.pending.length && shown === state.shown) return state;
+  return { ...state, pending, ...(shown === undefined ? {} : { shown }) };
 }

@@ -39,6 +39,8 @@ export interface PayCodeDeps {
 
 export interface PayCodeOptions {
   mode?: PayCodeMode;
+  /** Offline QR only: the most a kiosk may claim for the code, signed into it (minor units). */
+  amountCap?: number;
   form?: OfflineForm;
   onlineTimeoutMs?: number;
   signal?: AbortSignal;
@@ -65,14 +67,14 @@ export async function payCode(state: WalletState, deps: PayCodeDeps, options: Pa
   const timeoutMs = options.onlineTimeoutMs ?? ONLINE_TIMEOUT_MS_DEFAULT;
   assert(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= ONLINE_TIMEOUT_MS_MAX, `online timeout must be 1..${ONLINE_TIMEOUT_MS_MAX} ms`);
   if (state.enrollment === undefined) throw new WalletError('NOT_ENROLLED', {});
-  if (mode === 'offline') return offlineCode(state, deps, form, undefined);
+  if (mode === 'offline') return offlineCode(state, deps, form, undefined, options.amountCap);
   const online = await fetchWithin(deps, timeoutMs, options.signal);
   if (online.ok) {
     const r = online.response;
     return { code: { kind: 'online', text: r.code, issuedAtMs: r.issuedAt, expiresAtMs: r.expiresAt }, state };
   }
   if (mode === 'online') throw online.error;
-  return offlineCode(state, deps, form, online);
+  return offlineCode(state, deps, form, online, options.amountCap);
 }
 
 /** Step 1: the waiting screen. The one-time code, or why the server could not give one in time. */
@@ -117,7 +119,7 @@ function fallbackCause(error: unknown): { cause: FallbackCause; error: WalletFai
 }
 
 /** Step 2: the offline code, persisted before it is returned (a shown counter is never reused). */
-async function offlineCode(state: WalletState, deps: PayCodeDeps, form: OfflineForm, online: Extract<OnlineOutcome, { ok: false }> | undefined): Promise<PayCodeResult> {
+async function offlineCode(state: WalletState, deps: PayCodeDeps, form: OfflineForm, online: Extract<OnlineOutcome, { ok: false }> | undefined, amountCap: number | undefined): Promise<PayCodeResult> {
   const fallback = online === undefined ? {} : { fallback: online.cause };
   const onlineFailure = online === undefined ? {} : { onlineFailure: `${online.error.code}: ${online.error.message}` };
   if (form === 'numeric') {
@@ -126,7 +128,7 @@ async function offlineCode(state: WalletState, deps: PayCodeDeps, form: OfflineF
     await deps.persist(r.state);
     return { code: { kind: 'offline-numeric', text: r.text, step: r.step, timestampMs: r.timestampMs, stepEndsAtMs: r.stepEndsAtMs, credentialId: r.credentialId, ...fallback }, state: r.state };
   }
-  const r = nextOfflineCode(state, deps.clock, deps.ed);
+  const r = nextOfflineCode(state, deps.clock, deps.ed, { amountCap });
   if (!r.ok) throw unavailable(r.reason, onlineFailure);
   await deps.persist(r.state);
   return { code: { kind: 'offline-qr', text: r.text, counter: r.counter, timestampMs: r.timestampMs, credentialId: r.credentialId, ...fallback }, state: r.state };
@@ -138,8 +140,16 @@ const REASON_TEXT = {
   'credential-expired': 'the offline credential has expired: go online once to renew it',
   'credential-not-yet-valid': 'the offline credential is not valid yet (check the clock)',
   'clock-never-synced': "the clock was never synced with the server's",
+  'offline-limit-daily': 'the offline codes shown in the last 24 hours use up the offline limit (count or amount; a code counts at its cap, else at the per-payment limit, until its payment shows in history): pay online, make a code with a smaller cap, or wait',
+  'offline-limit-monthly': 'the offline codes shown in the last 30 days use up the offline limit (count or amount): pay online, or wait',
+  'cap-over-per-payment': "the amount cap is above the credential's per-payment limit",
   'numeric-step-used': 'the numeric code for this time step was already shown',
 } as const;
+
+/** Why no offline code can be made, in words for the shopper. */
+export function offlineUnavailableText(reason: keyof typeof REASON_TEXT): string {
+  return REASON_TEXT[reason];
+}
 
 function unavailable(reason: keyof typeof REASON_TEXT, extra: { onlineFailure?: string; retryAfterMs?: number }): WalletError<'OFFLINE_UNAVAILABLE'> {
   const wait = extra.retryAfterMs === undefined ? '' : `; a new one in ${Math.ceil(extra.retryAfterMs / 1000)} s`;

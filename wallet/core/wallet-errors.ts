@@ -26,6 +26,11 @@ export type OfflineUnavailableReason =
   | 'credential-expired'
   | 'credential-not-yet-valid'
   | 'clock-never-synced'
+  /** The codes this phone has shown use up the 24-hour (or 30-day) offline count or amount. */
+  | 'offline-limit-daily'
+  | 'offline-limit-monthly'
+  /** The amount cap asked for is above the credential's per-payment limit. */
+  | 'cap-over-per-payment'
   /** The numeric code of the current time step was shown already; the next step brings a new one. */
   | 'numeric-step-used';
 

@@ -19,6 +19,8 @@ export const WALLET_STATE_VERSION = 1;
 export const COUNTER_MAX = 0xffff_ffff;
 /** Pending (shown, not yet seen in history) offline codes kept; the oldest are dropped first. */
 export const PENDING_CODES_MAX = 64;
+/** Shown offline codes remembered for the rolling limits (the 30-day count limit is far below). */
+export const SHOWN_CODES_MAX = 1_000;
 /** A pending code older than this is dropped: past every rolling limit window (30 days). */
 export const PENDING_CODE_AGE_MS_MAX = 31 * 86_400_000;
 /** Claim 5: the clock is re-synced when the last sync is older than this. */
@@ -49,6 +51,24 @@ const pendingCodeSchema = z.strictObject({
   shownAtMs: z.number(),
 });
 
+/**
+ * Every offline code this phone has shown in the last 31 days, for its own count of the rolling
+ * offline limits (offline-limits.ts): a code counts from the moment it is shown, at its amount cap
+ * (or the per-payment limit) until history says what it was charged.
+ */
+const shownCodeSchema = z.strictObject({
+  form: z.enum(['qr', 'numeric']),
+  credentialId: z.string(),
+  counter: z.int().min(0),
+  shownAtMs: z.number(),
+  /** The cap signed into the code (offline QR version 2). */
+  amountCap: z.int().min(0).optional(),
+  /** What the server charged for it, once history shows it (0: declined). */
+  charged: z.int().min(0).optional(),
+  /** A refresh of the code before it on the same screen (the shopper pays with one of them). */
+  sameSitting: z.literal(true).optional(),
+});
+
 export const walletStateSchema = z.strictObject({
   version: z.literal(WALLET_STATE_VERSION),
   serverUrl: z.string(),
@@ -75,11 +95,21 @@ export const walletStateSchema = z.strictObject({
     syncedAtMs: z.number(),
   }).optional(),
   pending: z.array(pendingCodeSchema).max(PENDING_CODES_MAX),
+  /** Absent in state files written before the wallet counted its own codes: read as none shown. */
+  shown: z.array(shownCodeSchema).max(SHOWN_CODES_MAX).optional(),
 });
 
 export type WalletState = z.infer<typeof walletStateSchema>;
 export type StoredCredential = z.infer<typeof storedCredentialSchema>;
 export type PendingCode = z.infer<typeof pendingCodeSchema>;
+export type ShownCode = z.infer<typeof shownCodeSchema>;
+
+/** How the next offline code is made: its amount cap, and whether it refreshes the code on screen. */
+export interface NextCodeOptions {
+  amountCap?: number | undefined;
+  /** The screen's periodic refresh: the new code replaces the one shown (one payment between them). */
+  sameSitting?: boolean | undefined;
+}
 export type Enrollment = NonNullable<WalletState['enrollment']>;
 
 /** Where the wallet state lives: a JSON file for the CLI, IndexedDB for the browser wallet. */
@@ -152,10 +182,20 @@ export function credentialRenewalDue(state: WalletState, localNowMs: number): bo
   return now >= state.credential.renewAfterMs;
 }
 
-/** Remembers a shown offline code until history shows it was used; keeps the newest PENDING_CODES_MAX. */
-export function withPendingCode(state: WalletState, code: PendingCode): WalletState {
+/**
+ * Remembers a shown offline code: until history shows it was used (pending), and for the rolling
+ * limits (shown). Keeps the newest PENDING_CODES_MAX and SHOWN_CODES_MAX.
+ */
+export function withPendingCode(state: WalletState, code: PendingCode, next: NextCodeOptions = {}): WalletState {
   const pending = [...state.pending, code];
-  return { ...state, pending: pending.slice(Math.max(0, pending.length - PENDING_CODES_MAX)) };
+  const shown = [...(state.shown ?? []), {
+    ...code, ...(next.amountCap === undefined ? {} : { amountCap: next.amountCap }), ...(next.sameSitting ? { sameSitting: true as const } : {}),
+  }];
+  return {
+    ...state,
+    pending: pending.slice(Math.max(0, pending.length - PENDING_CODES_MAX)),
+    shown: shown.slice(Math.max(0, shown.length - SHOWN_CODES_MAX)),
+  };
 }
 
 /** Drops pending codes that history shows as presented (any outcome) and those too old to matter. */
@@ -167,7 +207,30 @@ export function reconcilePending(state: WalletState, payments: readonly PaymentR
     seen.add(`${form}/${p.offline.credentialId}/${p.offline.counter}`);
   }
   const pending = state.pending.filter((c) => !seen.has(`${c.form}/${c.credentialId}/${c.counter}`) && correctedNow - c.shownAtMs <= PENDING_CODE_AGE_MS_MAX);
-  return pending.length === state.pending.length ? state : { ...state, pending };
+  const shown = reconcileShown(state.shown, payments, correctedNow);
+  if (pending.length === state.pending.length && shown === state.shown) return state;
+  return { ...state, pending, ...(shown === undefined ? {} : { shown }) };
+}
+
+/** Records what history says each shown code was charged, and forgets codes past every window. */
+export function reconcileShown(shown: readonly ShownCode[] | undefined, payments: readonly PaymentRecord[], correctedNow: number): ShownCode[] | undefined {
+  if (shown === undefined) return undefined;
+  const charged = new Map<string, number>();
+  for (const p of payments) {
+    if (p.offline === undefined) continue;
+    const key = `${p.kind === 'offline-numeric' ? 'numeric' : 'qr'}/${p.offline.credentialId}/${p.offline.counter}`;
+    const paid = p.status === 'approved' || p.status === 'settled' ? p.amount.value : 0;
+    charged.set(key, Math.max(charged.get(key) ?? 0, paid));
+  }
+  let changed = false;
+  const next = shown.flatMap((c) => {
+    if (correctedNow - c.shownAtMs > PENDING_CODE_AGE_MS_MAX) { changed = true; return []; }
+    const paid = charged.get(`${c.form}/${c.credentialId}/${c.counter}`);
+    if (paid === undefined || paid === c.charged) return [c];
+    changed = true;
+    return [{ ...c, charged: paid }];
+  });
+  return changed ? next : shown as ShownCode[];
 }
 
 /** A copy safe to print or log: secrets replaced by markers. */

@@ -153,7 +153,7 @@ function checkClock(time: TrustedTime, policy: Readonly<OfflinePolicy>): Decline
  */
 function checkTerms(code: DecodedOfflineQr, amount: Money, time: TrustedTime, policy: Readonly<OfflinePolicy>): Decline | undefined {
   const terms = checkOfflineTerms({
-    credential: code.credential, timestampMs: code.timestampMs, amount,
+    credential: code.credential, timestampMs: code.timestampMs, amount, amountCap: code.amountCap,
     referenceTimeMs: time.estimateMs, windowMs: policy.windowMs - time.uncertaintyMs, uncertaintyMs: 0,
   });
   return terms.ok ? undefined : decline(terms.reason);

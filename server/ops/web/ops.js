@@ -89,7 +89,10 @@
     if (!s) return;
     var list = clear($('alerts'));
     s.alerts.forEach(function (a) {
-      list.appendChild(el('li', { class: a.severity, 'data-kind': a.kind, 'data-kiosk-id': a.kioskId }, a.message));
+      var attrs = { class: a.severity, 'data-kind': a.kind, 'data-kiosk-id': a.kioskId };
+      if (a.walletId) attrs['data-wallet-id'] = a.walletId;
+      if (a.amount) attrs['data-amount'] = String(a.amount.value);
+      list.appendChild(el('li', attrs, a.message));
     });
     if (s.alerts.length === 0) list.appendChild(el('li', { class: 'empty' }, 'No alerts.'));
     var ex = clear($('exposure'));

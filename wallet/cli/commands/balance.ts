@@ -2,6 +2,7 @@
 // `kioskpay wallet balance`: the server's view of the account, and the phone's offline readiness.
 import { formatMoney } from '../../../shared/money.ts';
 import { offlineAvailability } from '../../core/offline-codes.ts';
+import { offlineUnavailableText } from '../../core/pay-code.ts';
 import { apiFor, isoTime, printJson, requireEnrolled, type Command } from '../command.ts';
 import { housekeeping } from '../housekeeping.ts';
 
@@ -36,7 +37,7 @@ Options:
     lines.push(info.offlineEligible ? 'Server allows offline payment.' : `Server does not allow offline payment: ${info.offlineIneligibleReason ?? 'no reason given'}`);
     lines.push(a.available
       ? `Offline code ready (credential ${a.credential.credentialId}, valid until ${isoTime(a.credential.notAfterMs)}).`
-      : `No offline code possible now: ${a.reason}.`);
+      : `No offline code possible now (${a.reason}): ${offlineUnavailableText(a.reason)}.`);
     if (state.pending.length > 0) lines.push(`${state.pending.length} offline code(s) shown and not yet seen in history.`);
     ctx.env.stdout(lines.join('\n') + '\n');
     return 0;

@@ -10,8 +10,8 @@ import { groupDigits, isDigitCode, terminalQr, writeCode128Png, writeQrPng } fro
 export const codeCommand: Command = {
   name: 'code',
   summary: 'show a payment code (online, falling back to offline after 3 s)',
-  help: `Usage: kioskpay wallet code [--online|--offline] [--numeric] [--png FILE] [--barcode FILE]
-                          [--json] [--timeout MS] [--state FILE] [--server URL]
+  help: `Usage: kioskpay wallet code [--online|--offline] [--numeric] [--max AMOUNT] [--png FILE]
+                          [--barcode FILE] [--json] [--timeout MS] [--state FILE] [--server URL]
 
 Shows a code for the kiosk to scan. By default it asks the server for a one-time code and, when none
 arrives within --timeout (3000 ms, as PayPay's app) or the server cannot be reached, shows an offline
@@ -19,10 +19,17 @@ code made on this machine from the offline credential and the synced clock. Ever
 a new counter, saved before the code is shown. The result of an offline payment shows up later in
 'kioskpay wallet history'.
 
+Offline limits: every offline code shown counts toward the credential's rolling limits (count and
+amount, 24 hours and 30 days) at once, at its --max amount or, without one, at the per-payment
+limit, until history shows what it was charged. Past a limit no offline code is made.
+
 Options:
   --online          only the online one-time code; fail if the server does not give one in time
   --offline         only an offline code; do not contact the server
   --numeric         the offline code in its 20-digit numeric form (for barcode scanners)
+  --max AMOUNT      offline QR only: the most a kiosk may charge for it, in minor units (signed into
+                    the code, which is then version 2, "KP2."); it also counts only this much
+                    toward the offline amount limits
   --png FILE        also write the code as a QR code PNG
   --barcode FILE    also write a 20-digit code (online or --numeric) as a Code 128 PNG
   --json            print {kind, text, expiresAt?, counter?} instead of drawing the QR code
@@ -35,18 +42,18 @@ Exit status: 0 a code was shown; 1 no code (the error code says why, e.g. OFFLIN
 `,
   options: {
     online: { type: 'boolean' }, offline: { type: 'boolean' }, numeric: { type: 'boolean' },
-    png: { type: 'string' }, barcode: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
+    png: { type: 'string' }, barcode: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, max: { type: 'string' },
   },
   positionals: [0, 0],
   async run(ctx) {
-    const { mode, timeoutMs } = parseCodeOptions(ctx);
+    const { mode, timeoutMs, amountCap } = parseCodeOptions(ctx);
     const state = requireEnrolled(await ctx.store.load());
     const api = apiFor(ctx, state);
     const r = await payCode(state, {
       fetchOnlineCode: (opts) => api.onlineCode(opts),
       persist: (s) => ctx.store.save(s),
       clock: ctx.env.clock, ed: ctx.env.ed, timers: ctx.env.timers,
-    }, { mode, form: ctx.values.numeric ? 'numeric' : 'qr', onlineTimeoutMs: timeoutMs });
+    }, { mode, form: ctx.values.numeric ? 'numeric' : 'qr', onlineTimeoutMs: timeoutMs, ...(amountCap === undefined ? {} : { amountCap }) });
     const code = r.code;
     if (code.kind !== 'online' && code.fallback !== undefined) {
       ctx.note(code.fallback === 'timeout'
@@ -61,13 +68,16 @@ Exit status: 0 a code was shown; 1 no code (the error code says why, e.g. OFFLIN
   },
 };
 
-function parseCodeOptions(ctx: CommandContext): { mode: PayCodeMode; timeoutMs: number } {
+function parseCodeOptions(ctx: CommandContext): { mode: PayCodeMode; timeoutMs: number; amountCap: number | undefined } {
   if (ctx.values.online && ctx.values.offline) throw new UsageError('--online and --offline exclude each other');
   const mode: PayCodeMode = ctx.values.online ? 'online' : ctx.values.offline ? 'offline' : 'auto';
   const t = stringOption(ctx.values, 'timeout');
   const timeoutMs = t === undefined ? ONLINE_TIMEOUT_MS_DEFAULT : Number(t);
   if (t !== undefined && (!/^\d+$/.test(t) || timeoutMs < 1 || timeoutMs > ONLINE_TIMEOUT_MS_MAX)) throw new UsageError(`--timeout must be an integer 1..${ONLINE_TIMEOUT_MS_MAX} (milliseconds)`);
-  return { mode, timeoutMs };
+  const max = stringOption(ctx.values, 'max');
+  if (max !== undefined && (!/^\d{1,10}$/.test(max) || Number(max) > 0xffff_ffff)) throw new UsageError('--max must be a whole amount in minor units, e.g. 500');
+  if (max !== undefined && ctx.values.numeric) throw new UsageError('--max applies to the offline QR code only, not --numeric');
+  return { mode, timeoutMs, amountCap: max === undefined ? undefined : Number(max) };
 }
 
 async function writeImages(ctx: CommandContext, code: PayCode): Promise<void> {

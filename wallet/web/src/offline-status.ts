@@ -19,13 +19,17 @@ export function offlineStatus(state: WalletState | undefined, info: WalletInfo |
     if (a.reason === 'no-credential' && info?.offlineEligible === false) {
       return { available: false, key: 'reason_no_credential_ineligible', params: { why: info.offlineIneligibleReason ?? '-' } };
     }
+    const l = state.credential?.limits;
+    if (l && (l.perPayment === 0 || l.daily.amount === 0 || l.monthly.amount === 0)) return { available: false, key: 'reason_limits_empty' };
+    // The phone's own count of the codes it has shown (wallet/core/offline-limits.ts); the web app makes no capped codes.
     const keys = {
       'never-enrolled': 'reason_never_enrolled', 'no-credential': 'reason_no_credential', 'credential-expired': 'reason_credential_expired',
       'credential-not-yet-valid': 'reason_credential_not_yet_valid', 'clock-never-synced': 'reason_clock_never_synced',
+      'offline-limit-daily': 'reason_limits_daily', 'offline-limit-monthly': 'reason_limits_monthly', 'cap-over-per-payment': 'reason_limits_daily',
     } as const satisfies Record<typeof a.reason, MessageKey>;
     return { available: false, key: keys[a.reason] };
   }
-  const limits = offlineLimitsLeft(a.credential.limits, payments, a.correctedNowMs);
+  const limits = offlineLimitsLeft(a.credential.limits, payments, a.correctedNowMs, state.shown ?? [], a.credential.limits.perPayment);
   const l = a.credential.limits;
   if (l.perPayment === 0 || l.daily.amount === 0 || l.monthly.amount === 0) return { available: false, key: 'reason_limits_empty' };
   if (!limits.ok) return { available: false, key: limits.window === 'daily' ? 'reason_limits_daily' : 'reason_limits_monthly' };

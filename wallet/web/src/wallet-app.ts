@@ -309,12 +309,13 @@ export class WalletApp {
     }
   }
 
-  async #nextOfflineCode(flow: number, form: 'qr' | 'numeric'): Promise<void> {
+  /** `refresh`: the screen's periodic new code, one sitting with the code it replaces (one payment). */
+  async #nextOfflineCode(flow: number, form: 'qr' | 'numeric', refresh = false): Promise<void> {
     if (flow !== this.#flow) return;
     const { clock, ed } = this.#deps;
     const r = await this.#mutateWith((cur) => {
       if (cur === undefined) return { state: cur, result: undefined };
-      const x = form === 'qr' ? nextOfflineCode(cur, clock, ed) : nextNumericCode(cur, clock);
+      const x = form === 'qr' ? nextOfflineCode(cur, clock, ed, { sameSitting: refresh }) : nextNumericCode(cur, clock, { sameSitting: refresh });
       return { state: x.ok ? x.state : cur, result: x };
     });
     const screen = this.#model.screen;
@@ -323,7 +324,7 @@ export class WalletApp {
     if (!r.ok) {
       if (r.reason === 'numeric-step-used' && r.retryAfterMs !== undefined) {
         this.#model.screen = { ...screen, retryAtLocalMs: now + r.retryAfterMs };
-        this.#screenTimers.push(this.#deps.timers.after(r.retryAfterMs + 50, () => void this.#nextOfflineCode(flow, form)));
+        this.#screenTimers.push(this.#deps.timers.after(r.retryAfterMs + 50, () => void this.#nextOfflineCode(flow, form, refresh)));
       } else {
         this.#model.screen = { ...screen, status: this.#offlineStatus() };
       }
@@ -338,7 +339,7 @@ export class WalletApp {
     const { retryAtLocalMs: _cleared, ...rest } = screen;
     this.#model.screen = { ...rest, code: { form, text: r.text, qrSvg: qr, ...(barcode ? { barcodeSvg: barcode } : {}), counter, timestampMs: r.timestampMs, nextAtLocalMs } };
     this.#emit();
-    this.#screenTimers.push(this.#deps.timers.after(Math.max(0, nextAtLocalMs - now), () => void this.#nextOfflineCode(flow, form)));
+    this.#screenTimers.push(this.#deps.timers.after(Math.max(0, nextAtLocalMs - now), () => void this.#nextOfflineCode(flow, form, true)));
   }
 
   // ---- plumbing ----
