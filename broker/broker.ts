@@ -10,6 +10,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
 import { canPublish, canReceive, canSubscribe, isSharedSubscription, TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './acl.ts';
+import { clientIdAllowed } from './client-ids.ts';
 import { hashPassword, IdentityTable, sameIdentity, verifyPassword, type Identity } from './identities.ts';
 import { BrokerPersistenceError, createRedisPersistence, redactRedisUrl, redisOptionsFromUrl, type AedesPersistence, type RedisPersistenceOptions } from './persistence.ts';
 import { certificateRefusal, clientCertPolicy, tlsServerOptions, type BrokerTlsOptions } from './tls.ts';
@@ -311,6 +312,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       if (keepalive > limits.keepaliveMaxS || (keepalive === 0 && identity.role !== 'test')) {
         throw authError(CONNACK.NOT_AUTHORIZED, `keepalive must be 1-${limits.keepaliveMaxS} s`);
       }
+    }
+    if (!connect?.emptyClientId && !clientIdAllowed(identity, client.id)) {
+      throw authError(CONNACK.IDENTIFIER_REJECTED, `client id not allowed for role ${identity.role} (broker/client-ids.ts)`);
     }
     const holder = liveClients.get(client.id);
     const holderIdentity = holder ? identityOf.get(holder) : undefined;

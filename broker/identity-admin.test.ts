@@ -44,7 +44,7 @@ afterEach(async () => {
 });
 
 async function connect(url: string, username: string, password: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: WAIT_MS, username, password });
+  const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: WAIT_MS, username, password, clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}` });
   clients.push(client);
   await within(new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
