@@ -352,6 +352,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       keepaliveLimit: conformance ? 0 : limits.keepaliveMaxS,
 
       preConnect(client, packet, done) {
+        // MQTT 3.1.1 only (protocol level 4). aedes also speaks 3.1 (level 3, `MQIsdp`), whose
+        // differences (23-byte client ids, no zero-length ids, no SUBACK failure code) nothing
+        // here is written for: refuse it with CONNACK 1, unacceptable protocol version
+        // [MQTT-3.1.2-2]. aedes sends that CONNACK itself for any level outside 3..4, so the level
+        // is moved out of its range.
+        if (packet.protocolVersion !== 4) {
+          log.warn({ remote: client.conn && 'remoteAddress' in client.conn ? (client.conn as Socket).remoteAddress : undefined, protocolVersion: packet.protocolVersion }, 'MQTT protocol version refused');
+          (packet as { protocolVersion: number }).protocolVersion = 0;
+        }
         if (packet.will) willOf.set(client, packet.will);
         connectOf.set(client, { emptyClientId: !packet.clientId, clean: packet.clean !== false, keepalive: packet.keepalive ?? 0 });
         done(null, true);
