@@ -50,7 +50,8 @@ function logSink(): { lines: string[]; logger: pino.Logger } {
 }
 
 async function broker(logger?: pino.Logger): Promise<RunningBroker> {
-  const b = await startBroker({ port: 0, identities, ...(logger ? { logger } : {}) });
+  // No login backoff: these tests log in wrongly and then again from one loopback address.
+  const b = await startBroker({ port: 0, identities, limits: { authBackoffBaseMs: 0 }, ...(logger ? { logger } : {}) });
   brokers.push(b);
   return b;
 }

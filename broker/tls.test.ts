@@ -36,7 +36,7 @@ describe.skipIf(!HAVE_OPENSSL)('the broker over TLS (skipped: the openssl CLI is
   });
 
   async function broker(tls: { requestClientCert?: boolean; requireClientCert?: boolean } = {}): Promise<RunningBroker> {
-    const b = await startBroker({ port: 0, identities, tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, ...tls } });
+    const b = await startBroker({ port: 0, identities, limits: { authBackoffBaseMs: 0 }, tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, ...tls } });
     brokers.push(b);
     return b;
   }
