@@ -18,7 +18,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import pg from 'pg';
 import pino from 'pino';
 import type { IdentityWithPassword } from '../broker/identities.ts';
-import { mosquittoAclFile, mosquittoConf, mosquittoPasswordFile } from '../broker/mosquitto-config.ts';
+import { mosquittoAclFile, mosquittoConf, mosquittoPasswordFiles } from '../broker/mosquitto-config.ts';
 import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
 import { PgStore } from '../server/adapters/pg-store.ts';
 import { createContext, registerKiosks, startServer } from '../server/app.ts';
@@ -69,20 +69,25 @@ export function freshSchema(url: string = DATABASE_URL): { schema: string; drop(
   };
 }
 
-export interface Mosquitto { readonly url: string; readonly port: number; log(): string; close(): Promise<void> }
+/** `url`/`port`: the kiosks' listener; `staffUrl`/`staffPort`: the server's, technicians' and operators'. */
+export interface Mosquitto { readonly url: string; readonly port: number; readonly staffUrl: string; readonly staffPort: number; log(): string; close(): Promise<void> }
 
 /** A Mosquitto 2 on a free port, configured from our identities exactly as `kioskpay broker mosquitto-config` does. */
 export async function startMosquitto(dir: string, identities: readonly IdentityWithPassword[]): Promise<Mosquitto> {
   const port = await freePort();
+  const staffPort = await freePort();
   mkdirSync(dir, { recursive: true });
-  const passwordFile = join(dir, 'passwords');
+  const kioskPasswordFile = join(dir, 'passwd-kiosks');
+  const staffPasswordFile = join(dir, 'passwd-staff');
   const aclFile = join(dir, 'acl');
-  writeFileSync(passwordFile, await mosquittoPasswordFile(identities), { mode: 0o600 });
+  const passwords = await mosquittoPasswordFiles(identities);
+  writeFileSync(kioskPasswordFile, passwords.kiosks, { mode: 0o600 });
+  writeFileSync(staffPasswordFile, passwords.staff, { mode: 0o600 });
   writeFileSync(aclFile, mosquittoAclFile(identities), { mode: 0o600 });
   // Started as root, Mosquitto switches to user `mosquitto` before reading its files: keep ours.
   const user = process.getuid?.() === 0 ? { user: userInfo().username } : {};
   const confFile = join(dir, 'mosquitto.conf');
-  writeFileSync(confFile, mosquittoConf({ port, passwordFile, aclFile, ...user }));
+  writeFileSync(confFile, mosquittoConf({ port, staffPort, kioskPasswordFile, staffPasswordFile, aclFile, ...user }));
   let log = '';
   const proc: ChildProcess = spawn(MOSQUITTO, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
@@ -112,7 +117,7 @@ export async function startMosquitto(dir: string, identities: readonly IdentityW
     }
     await sleep(50);
   }
-  return { url: `mqtt://127.0.0.1:${port}`, port, log: () => log, close };
+  return { url: `mqtt://127.0.0.1:${port}`, port, staffUrl: `mqtt://127.0.0.1:${staffPort}`, staffPort, log: () => log, close };
 }
 
 /** What a replica thread needs: everything else is the server's defaults. */
@@ -204,7 +209,7 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
   const uplinks: Uplink[] = [];
   // The main thread's own context on the same ledger and issuer key: wallets and codes (not measured).
   const adminDir = join(dir, 'admin');
-  const admin = createContext(replicaConfig({ dataDir: adminDir, databaseUrl: DATABASE_URL, mqttUrl: broker.url, mqttPassword: serverPassword, clientId: 'admin', kioskIds, merchants }), {
+  const admin = createContext(replicaConfig({ dataDir: adminDir, databaseUrl: DATABASE_URL, mqttUrl: broker.staffUrl, mqttPassword: serverPassword, clientId: 'admin', kioskIds, merchants }), {
     store: new PgStore({ connectionString: DATABASE_URL, schema }), log: silent,
   });
   try {
@@ -213,7 +218,7 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
       const dataDir = join(dir, `replica-${i}`);
       mkdirSync(dataDir, { recursive: true });
       copyFileSync(join(adminDir, 'issuer-key.json'), join(dataDir, 'issuer-key.json'));
-      threads.push(await startReplicaThread({ dataDir, databaseUrl: DATABASE_URL, schema, mqttUrl: broker.url, mqttPassword: serverPassword, clientId: `replica-${i}`, kioskIds, merchants }));
+      threads.push(await startReplicaThread({ dataDir, databaseUrl: DATABASE_URL, schema, mqttUrl: broker.staffUrl, mqttPassword: serverPassword, clientId: `replica-${i}`, kioskIds, merchants }));
     }
     const perKiosk = Math.ceil((durationMs / 1000) * 400 / kiosks) + 50;
     const codes = await Promise.all(kioskIds.map(async () => {

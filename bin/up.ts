@@ -9,6 +9,7 @@ import pino from 'pino';
 import { startSimKiosks } from './sim-kiosks.ts';
 import { buildWallet } from '../wallet/web/build.ts';
 import { startSystem } from './system.ts';
+import { ISSUER_KEYS_PATH, issuerKeyLines } from '../server/http/issuer-keys-route.ts';
 
 const HELP = `Usage: kioskpay up [options]
 
@@ -69,6 +70,7 @@ kioskpay is up.
   kiosks      ${kioskIds.join(', ')} (logins in ${loginDir})
 ${sims.map((k) => `  screen      ${k.webUrl}  ${k.kiosk.status().mode}, simulated hardware: open it in a browser`).join('\n')}
   console     npx kioskpay console --login ${join(loginDir, 'technician.json')}
+  ${issuerKeyLines(system.server.ctx.issuer).join('\n  ')}  (signed at ${api}${ISSUER_KEYS_PATH})
   operators   ${api}/ops  (user operator, password ${system.operatorLogin.password}; also in ${join(loginDir, 'operator.json')})
 
 Try it:

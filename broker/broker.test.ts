@@ -50,7 +50,8 @@ function logSink(): { lines: string[]; logger: pino.Logger } {
 }
 
 async function broker(logger?: pino.Logger): Promise<RunningBroker> {
-  const b = await startBroker({ port: 0, identities, ...(logger ? { logger } : {}) });
+  // No login backoff: these tests log in wrongly and then again from one loopback address.
+  const b = await startBroker({ port: 0, identities, limits: { authBackoffBaseMs: 0 }, ...(logger ? { logger } : {}) });
   brokers.push(b);
   return b;
 }
@@ -60,7 +61,7 @@ async function connect(b: RunningBroker, username: string | undefined, extra: IC
     protocolVersion: 4,
     reconnectPeriod: 0,
     connectTimeout: WAIT_MS,
-    ...(username ? { username, password: passwords[username] } : {}),
+    ...(username ? { username, password: passwords[username], clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}` } : {}),
     ...extra,
   });
   clients.push(client);
@@ -138,7 +139,7 @@ describe('authentication', () => {
   it('refuses client ids longer than 64 bytes with CONNACK 2', async () => {
     const b = await broker();
     expect(await connackError(b, 'k1', { clientId: 'c'.repeat(65) })).toBe(2);
-    await connect(b, 'k1', { clientId: 'c'.repeat(64) });
+    await connect(b, 'k1', { clientId: `kp-k1-${'c'.repeat(58)}` });
   });
 
   it('refuses a keepalive of 0 (never) or above 300 s, so dead kiosks are noticed', async () => {
@@ -155,11 +156,26 @@ describe('authentication', () => {
     expect(server.connected).toBe(true);
   });
 
+  it('binds client ids to identities: a kiosk cannot squat the server\'s id while the server is away (issue 12, finding 3)', async () => {
+    const b = await broker();
+    // The server is down. Before the binding, k1 got in as `kioskpay-server`, and the server coming
+    // back got CONNACK 2 for as long as k1 stayed.
+    expect(await connackError(b, 'k1', { clientId: 'kioskpay-server' })).toBe(2);
+    expect(await connackError(b, 'tech', { clientId: 'kioskpay-server' })).toBe(2);
+    expect(await connackError(b, 'k1', { clientId: 'kp-k2-1234abcd' })).toBe(2);
+    expect(await connackError(b, 'k1', { clientId: 'k2' })).toBe(2);
+    expect(await connackError(b, 'server', { clientId: 'kp-k1-1234abcd' })).toBe(2);
+    expect((await connect(b, 'server', { clientId: 'kioskpay-server' })).connected).toBe(true);
+    for (const id of ['k1', 'kp-k1', 'kp-k1-1234abcd']) expect((await connect(b, 'k1', { clientId: id })).connected).toBe(true);
+    expect((await connect(b, 'tech', { clientId: 'kp-console-0123456789ab' })).connected).toBe(true);
+    expect((await connect(b, 'tech', { clientId: 'kp-tech-laptop' })).connected).toBe(true);
+  });
+
   it('lets an identity take over its own client id, as a reconnecting kiosk does', async () => {
     const b = await broker();
-    const first = await connect(b, 'k1', { clientId: 'kiosk-k1' });
+    const first = await connect(b, 'k1', { clientId: 'kp-k1' });
     const firstClosed = closed(first);
-    await connect(b, 'k1', { clientId: 'kiosk-k1' });
+    await connect(b, 'k1', { clientId: 'kp-k1' });
     await firstClosed;
   });
 

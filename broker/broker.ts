@@ -10,6 +10,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
 import { canPublish, canReceive, canSubscribe, isSharedSubscription, TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './acl.ts';
+import { LoginAdmission } from './admission.ts';
+import { clientIdAllowed } from './client-ids.ts';
 import { hashPassword, IdentityTable, sameIdentity, verifyPassword, type Identity } from './identities.ts';
 import { BrokerPersistenceError, createRedisPersistence, redactRedisUrl, redisOptionsFromUrl, type AedesPersistence, type RedisPersistenceOptions } from './persistence.ts';
 import { certificateRefusal, clientCertPolicy, tlsServerOptions, type BrokerTlsOptions } from './tls.ts';
@@ -40,6 +42,14 @@ export const BROKER_DEFAULTS = Object.freeze({
   connectionsMax: 2_000,
   /** Password checks running at once (each is about 50 ms of scrypt); more get CONNACK 3 and retry. */
   authInFlightMax: 32,
+  /** Password checks running at once from one source address; more get CONNACK 3 (admission.ts). */
+  authPerAddressInFlightMax: 4,
+  /** After a failed login, that address and that username wait this long (doubling per failure) before their next password check, in ms. */
+  authBackoffBaseMs: 250,
+  /** Longest such wait, in ms. */
+  authBackoffMaxMs: 60_000,
+  /** Verified (username, password) pairs remembered, so a known client logs in again without waiting for a check slot. */
+  knownLoginsMax: 10_000,
 });
 
 /**
@@ -274,6 +284,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   /** Unknown usernames are verified against this, so they cost as much time as known ones. */
   let decoyHash: Promise<string> | undefined;
   let authInFlight = 0;
+  const admission = new LoginAdmission({
+    perAddressInFlightMax: limits.authPerAddressInFlightMax, backoffBaseMs: limits.authBackoffBaseMs,
+    backoffMaxMs: limits.authBackoffMaxMs, knownLoginsMax: limits.knownLoginsMax,
+  }, () => performance.now());
 
   /** May this identity publish this topic (retained or not)? The kp/v1 ACL, or the conformance rules for role test. */
   function mayPublish(identity: Identity, topic: string, retain: boolean): boolean {
@@ -286,7 +300,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     return canSubscribe(identity, filter);
   }
 
-  async function checkCredentials(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
+  async function checkCredentials(client: Client, username: string | undefined, password: Buffer | undefined, knownGood: boolean): Promise<Identity> {
     const connect = connectOf.get(client);
     // A zero-byte client id is accepted only with a clean session: aedes has already assigned it a
     // unique `aedes_<uuid>` id [MQTT-3.1.3-6]. With CleanSession=0 there would be no session to
@@ -299,7 +313,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     }
     if (username === undefined || password === undefined) throw authError(CONNACK.NOT_AUTHORIZED, 'anonymous clients are not allowed');
     const identity = identities.find(username);
-    const ok = await verifyPassword(password, identity?.passwordHash ?? await (decoyHash ??= hashPassword('decoy password for unknown usernames')));
+    const ok = knownGood || await verifyPassword(password, identity?.passwordHash ?? await (decoyHash ??= hashPassword('decoy password for unknown usernames')));
     if (!identity || !ok) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password');
     const certRefusal = certificateRefusal(client.conn, certPolicy, identity.username);
     if (certRefusal !== undefined) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, certRefusal);
@@ -311,6 +325,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       if (keepalive > limits.keepaliveMaxS || (keepalive === 0 && identity.role !== 'test')) {
         throw authError(CONNACK.NOT_AUTHORIZED, `keepalive must be 1-${limits.keepaliveMaxS} s`);
       }
+    }
+    if (!connect?.emptyClientId && !clientIdAllowed(identity, client.id)) {
+      throw authError(CONNACK.IDENTIFIER_REJECTED, `client id not allowed for role ${identity.role} (broker/client-ids.ts)`);
     }
     const holder = liveClients.get(client.id);
     const holderIdentity = holder ? identityOf.get(holder) : undefined;
@@ -348,33 +365,53 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       keepaliveLimit: conformance ? 0 : limits.keepaliveMaxS,
 
       preConnect(client, packet, done) {
+        // MQTT 3.1.1 only (protocol level 4). aedes also speaks 3.1 (level 3, `MQIsdp`), whose
+        // differences (23-byte client ids, no zero-length ids, no SUBACK failure code) nothing
+        // here is written for: refuse it with CONNACK 1, unacceptable protocol version
+        // [MQTT-3.1.2-2]. aedes sends that CONNACK itself for any level outside 3..4, so the level
+        // is moved out of its range.
+        if (packet.protocolVersion !== 4) {
+          log.warn({ remote: client.conn && 'remoteAddress' in client.conn ? (client.conn as Socket).remoteAddress : undefined, protocolVersion: packet.protocolVersion }, 'MQTT protocol version refused');
+          (packet as { protocolVersion: number }).protocolVersion = 0;
+        }
         if (packet.will) willOf.set(client, packet.will);
         connectOf.set(client, { emptyClientId: !packet.clientId, clean: packet.clean !== false, keepalive: packet.keepalive ?? 0 });
         done(null, true);
       },
 
       authenticate(client, username, password, done) {
-        if (authInFlight >= limits.authInFlightMax) {
-          done(authError(CONNACK.SERVER_UNAVAILABLE, 'too many logins at once'), false);
-          return;
+        const address = (client.conn as Partial<Socket> | undefined)?.remoteAddress ?? 'unknown';
+        const claimed = username === undefined ? undefined : identities.find(username);
+        // The known-good lane: no scrypt, no slot, no backoff (admission.ts).
+        const knownGood = claimed !== undefined && password !== undefined && admission.isKnown(claimed.username, claimed.passwordHash, password);
+        let end = () => {};
+        if (!knownGood) {
+          const refusal = authInFlight >= limits.authInFlightMax ? 'too many logins at once' : admission.refusal(address, username ?? '');
+          if (refusal !== undefined) {
+            log.debug({ remote: address, username: username === undefined ? undefined : clip(username), reason: refusal }, 'login deferred');
+            done(authError(CONNACK.SERVER_UNAVAILABLE, refusal), false);
+            return;
+          }
+          authInFlight += 1;
+          const endAddress = admission.start(address);
+          end = () => { authInFlight -= 1; endAddress(); };
         }
-        authInFlight += 1;
-        checkCredentials(client, username, password).then((identity) => {
+        checkCredentials(client, username, password, knownGood).then((identity) => {
           // The table may have been replaced while the password was being checked.
           const current = identities.find(identity.username);
           if (!current || !sameIdentity(current, identity)) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'identity changed during login');
           return identity;
         }).then((identity) => {
+          if (!knownGood && password !== undefined) admission.succeeded(address, identity.username, identity.passwordHash, password);
           identityOf.set(client, identity);
           done(null, true);
         }, (err: unknown) => {
           // Anything but our own refusals (say, scrypt failing) is a fault on our side: "server unavailable".
           const refusal = err instanceof Error && 'returnCode' in err ? (err as AuthenticateError) : authError(CONNACK.SERVER_UNAVAILABLE, 'authentication failed');
+          if (refusal.returnCode === CONNACK.BAD_USERNAME_OR_PASSWORD) admission.failed(address, username);
           log.warn({ clientId: clip(client.id), username: username === undefined ? undefined : clip(username), returnCode: refusal.returnCode, reason: refusal.message }, 'connection refused');
           done(refusal, false);
-        }).finally(() => {
-          authInFlight -= 1;
-        });
+        }).finally(end);
       },
 
       authorizePublish(client, packet, done) {

@@ -44,7 +44,7 @@ afterEach(async () => {
 });
 
 async function connect(url: string, username: string, password: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: WAIT_MS, username, password });
+  const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: WAIT_MS, username, password, clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}` });
   clients.push(client);
   await within(new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
@@ -146,7 +146,7 @@ describe('reloading identities', () => {
   it('new logins use the new table and live connections of removed identities are closed', async () => {
     await addIdentity(file, { username: 'k1', password: 'pw-k1', role: 'kiosk', kioskId: 'k1' }, CHEAP_SCRYPT);
     await addIdentity(file, { username: 'server', password: 'pw-server', role: 'server' }, CHEAP_SCRYPT);
-    const broker = await startBroker({ port: 0, identities: await loadIdentities(file) });
+    const broker = await startBroker({ port: 0, identities: await loadIdentities(file), limits: { authBackoffBaseMs: 0 } });
     brokers.push(broker);
     const k1 = await connect(broker.url, 'k1', 'pw-k1');
     const server = await connect(broker.url, 'server', 'pw-server');
@@ -167,7 +167,7 @@ describe('reloading identities', () => {
 
   it('a bad file keeps the old table and logs an error', async () => {
     await addIdentity(file, { username: 'k1', password: 'pw-k1', role: 'kiosk', kioskId: 'k1' }, CHEAP_SCRYPT);
-    const broker = await startBroker({ port: 0, identities: await loadIdentities(file) });
+    const broker = await startBroker({ port: 0, identities: await loadIdentities(file), limits: { authBackoffBaseMs: 0 } });
     brokers.push(broker);
     const k1 = await connect(broker.url, 'k1', 'pw-k1');
     for (const bad of ['[', '[{"username":"k1","role":"kiosk"}]', '{}']) {
@@ -184,7 +184,7 @@ describe('reloading identities', () => {
 
   it('closes connections whose identity changed role or password', async () => {
     await addIdentity(file, { username: 'ops', password: 'old', role: 'operator' }, CHEAP_SCRYPT);
-    const broker = await startBroker({ port: 0, identities: await loadIdentities(file) });
+    const broker = await startBroker({ port: 0, identities: await loadIdentities(file), limits: { authBackoffBaseMs: 0 } });
     brokers.push(broker);
     const ops = await connect(broker.url, 'ops', 'old');
     await removeIdentity(file, 'ops');

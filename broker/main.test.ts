@@ -72,7 +72,7 @@ describe('kioskpay broker', () => {
     const shutdown = new AbortController();
     const running = brokerCommand(['--port', '0', '--identities', ids], { shutdown: shutdown.signal, logger: pino({ level: 'info' }, logs) });
     const url = await listening;
-    const client = await mqtt.connectAsync(url, { protocolVersion: 4, username: 'k1', password: 'pw-k1', reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(url, { protocolVersion: 4, username: 'k1', password: 'pw-k1', clientId: 'kp-k1-main', reconnectPeriod: 0 });
     const clientClosed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     shutdown.abort();
     expect(await running).toBe(0);
@@ -130,7 +130,7 @@ describe('kioskpay broker TLS and Redis flags', () => {
       expect(url).toMatch(/^mqtts:\/\//);
       const k1 = certs.client('k1');
       const client = await mqtt.connectAsync(url, {
-        protocolVersion: 4, username: 'k1', password: 'pw-k1', reconnectPeriod: 0, connectTimeout: 3_000,
+        protocolVersion: 4, username: 'k1', password: 'pw-k1', clientId: 'kp-k1-tls', reconnectPeriod: 0, connectTimeout: 3_000,
         ca: certs.ca, cert: k1.cert, key: k1.key, servername: 'localhost',
       });
       expect(client.connected).toBe(true);

@@ -14,7 +14,7 @@ import type { BrokerTlsOptions } from './tls.ts';
 const HELP = `Usage: kioskpay broker [options]
        kioskpay broker hash-password < password-file
        kioskpay broker add-identity --identities FILE --username U --role R [--kiosk-id K] < password-file
-       kioskpay broker mosquitto-config --identities-with-passwords FILE --out DIR [--port N]
+       kioskpay broker mosquitto-config --identities-with-passwords FILE --out DIR [--port N] [--staff-port N]
        kioskpay broker remove-identity --identities FILE --username U
 
 Runs the embedded MQTT 3.1.1 broker: every client authenticates with a username and password from

@@ -174,28 +174,39 @@ describe('mosquittoAclFile', () => {
 });
 
 describe('mosquittoConf', () => {
-  it('writes a loopback listener with authentication, the ACL, TCP_NODELAY and our packet limit', () => {
-    const conf = mosquittoConf({ port: 18_830, passwordFile: '/etc/kp/passwd', aclFile: '/etc/kp/acl' });
+  const files = { kioskPasswordFile: '/etc/kp/passwd-kiosks', staffPasswordFile: '/etc/kp/passwd-staff', aclFile: '/etc/kp/acl' };
+  it('writes a kiosks\' and a staff listener with authentication, the ACL, TCP_NODELAY and our packet limit', () => {
+    const conf = mosquittoConf({ port: 18_830, staffPort: 18_831, ...files });
     const lines = conf.split('\n').filter((l) => l && !l.startsWith('#'));
     for (const l of [
-      'per_listener_settings false', 'listener 18830 127.0.0.1', 'allow_anonymous false', 'password_file /etc/kp/passwd',
+      'per_listener_settings true', 'listener 18830 127.0.0.1', 'listener 18831 127.0.0.1', 'allow_anonymous false',
+      'password_file /etc/kp/passwd-kiosks', 'password_file /etc/kp/passwd-staff', 'use_username_as_clientid true',
       'acl_file /etc/kp/acl', 'set_tcp_nodelay true', `max_packet_size ${MOSQUITTO_MAX_PACKET_BYTES}`, 'persistence false',
     ]) expect(lines).toContain(l);
     expect(MOSQUITTO_MAX_PACKET_BYTES).toBeGreaterThan(KIOSK_MESSAGE_BYTES_MAX);
     expect(lines.some((l) => /^max_inflight_messages [1-9][0-9]*$/.test(l))).toBe(true);
     expect(lines.some((l) => l.startsWith('user '))).toBe(false);
-    // per_listener_settings must come before the listener it applies to.
-    expect(lines.indexOf('per_listener_settings false')).toBeLessThan(lines.indexOf('listener 18830 127.0.0.1'));
+    // Each listener's settings follow its own `listener` line; per_listener_settings comes first.
+    const kiosks = lines.indexOf('listener 18830 127.0.0.1');
+    const staff = lines.indexOf('listener 18831 127.0.0.1');
+    expect(lines.indexOf('per_listener_settings true')).toBeLessThan(kiosks);
+    expect(lines.indexOf('password_file /etc/kp/passwd-kiosks')).toBeGreaterThan(kiosks);
+    expect(lines.indexOf('use_username_as_clientid true')).toBeGreaterThan(kiosks);
+    expect(lines.indexOf('use_username_as_clientid true')).toBeLessThan(staff);
+    expect(lines.indexOf('password_file /etc/kp/passwd-staff')).toBeGreaterThan(staff);
+    expect(lines.filter((l) => l === 'allow_anonymous false')).toHaveLength(2);
   });
 
-  it('adds persistence, host and user when asked, and refuses values that would inject lines', () => {
-    const conf = mosquittoConf({ port: 1883, passwordFile: '/p', aclFile: '/a', persistenceDir: '/var/lib/kp', host: '0.0.0.0', user: 'mosquitto' });
+  it('adds persistence, hosts and user when asked, and refuses values that would inject lines', () => {
+    const conf = mosquittoConf({ port: 1883, staffPort: 1885, ...files, persistenceDir: '/var/lib/kp', host: '0.0.0.0', staffHost: '10.0.0.1', user: 'mosquitto' });
     expect(conf).toContain('persistence true\npersistence_location /var/lib/kp/\n');
     expect(conf).toContain('listener 1883 0.0.0.0\n');
+    expect(conf).toContain('listener 1885 10.0.0.1\n');
     expect(conf).toContain('user mosquitto\n');
-    expect(() => mosquittoConf({ port: 1883, passwordFile: '/p\nallow_anonymous true', aclFile: '/a' })).toThrow();
-    expect(() => mosquittoConf({ port: 0, passwordFile: '/p', aclFile: '/a' })).toThrow(/port/);
-    expect(() => mosquittoConf({ port: 1883, passwordFile: '/p', aclFile: '/a', user: 'root\nx' })).toThrow();
+    expect(() => mosquittoConf({ port: 1883, staffPort: 1885, ...files, kioskPasswordFile: '/p\nallow_anonymous true' })).toThrow();
+    expect(() => mosquittoConf({ port: 0, staffPort: 1885, ...files })).toThrow(/port/);
+    expect(() => mosquittoConf({ port: 1883, staffPort: 1883, ...files })).toThrow(/different ports/);
+    expect(() => mosquittoConf({ port: 1883, staffPort: 1885, ...files, user: 'root\nx' })).toThrow();
   });
 });
 
@@ -212,20 +223,25 @@ describe('kioskpay broker mosquitto-config', () => {
     await writeFile(src, JSON.stringify(IDS));
     const out = join(dir, 'out');
     const stdout = capture();
-    expect(await mosquittoConfigCommand(['--identities-with-passwords', src, '--out', out, '--port', '18999'], { stdout: stdout.stream, stderr: capture().stream })).toBe(0);
-    const passwd = await readFile(join(out, 'passwd'), 'utf8');
-    expect(passwd.trim().split('\n').map((l) => l.split(':')[0])).toEqual(IDS.map((i) => i.username));
-    expect(passwd).not.toContain('k1-pw');
-    expect((await stat(join(out, 'passwd'))).mode & 0o777).toBe(0o600);
+    expect(await mosquittoConfigCommand(['--identities-with-passwords', src, '--out', out, '--port', '18999', '--staff-port', '18998'], { stdout: stdout.stream, stderr: capture().stream })).toBe(0);
+    const kiosks = await readFile(join(out, 'passwd-kiosks'), 'utf8');
+    const staff = await readFile(join(out, 'passwd-staff'), 'utf8');
+    const names = (text: string) => text.trim().split('\n').map((l) => l.split(':')[0]);
+    expect(names(kiosks)).toEqual(IDS.filter((i) => i.role === 'kiosk').map((i) => i.username));
+    expect(names(staff)).toEqual(IDS.filter((i) => i.role !== 'kiosk').map((i) => i.username));
+    expect(kiosks + staff).not.toContain('k1-pw');
+    for (const f of ['passwd-kiosks', 'passwd-staff']) expect((await stat(join(out, f))).mode & 0o777).toBe(0o600);
     expect(await readFile(join(out, 'acl'), 'utf8')).toBe(mosquittoAclFile(IDS));
     const conf = await readFile(join(out, 'mosquitto.conf'), 'utf8');
     expect(conf).toContain('listener 18999 127.0.0.1\n');
-    expect(conf).toContain(`password_file ${join(out, 'passwd')}\n`);
+    expect(conf).toContain('listener 18998 127.0.0.1\n');
+    expect(conf).toContain(`password_file ${join(out, 'passwd-kiosks')}\n`);
+    expect(conf).toContain(`password_file ${join(out, 'passwd-staff')}\n`);
     expect(stdout.text()).toContain('mosquitto -c');
     // Run again over existing files: still 0600, fresh salts.
     expect(await mosquittoConfigCommand(['--identities-with-passwords', src, '--out', out], { stdout: capture().stream, stderr: capture().stream })).toBe(0);
-    expect((await stat(join(out, 'passwd'))).mode & 0o777).toBe(0o600);
-    expect(await readFile(join(out, 'passwd'), 'utf8')).not.toBe(passwd);
+    expect((await stat(join(out, 'passwd-kiosks'))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(out, 'passwd-kiosks'), 'utf8')).not.toBe(kiosks);
   });
 
   it('prints help, and refuses missing options, bad ports and bad identity files', async () => {
@@ -240,6 +256,7 @@ describe('kioskpay broker mosquitto-config', () => {
     expect(await run(['--out', dir])).toMatchObject({ code: 2, err: expect.stringContaining('--identities-with-passwords') });
     expect(await run(['--identities-with-passwords', 'x.json'])).toMatchObject({ code: 2, err: expect.stringContaining('--out') });
     expect(await run(['--identities-with-passwords', 'x.json', '--out', dir, '--port', '70000'])).toMatchObject({ code: 2 });
+    expect(await run(['--identities-with-passwords', 'x.json', '--out', dir, '--staff-port', '0'])).toMatchObject({ code: 2 });
     expect(await run(['--bogus'])).toMatchObject({ code: 2 });
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify([{ username: 'k1', password: 'x', role: 'kiosk', kioskId: 'k2' }]));

@@ -57,7 +57,7 @@ async function stop(b: RunningBroker): Promise<void> {
 
 /** Connects, listening for messages from before CONNACK (a resumed session's queue comes right after it). */
 async function connect(b: RunningBroker, username: string, extra: IClientOptions = {}) {
-  const c = mqtt.connect(b.url, { protocolVersion: 4, username, password: `pw-${username}`, reconnectPeriod: 0, connectTimeout: WAIT_MS, ...extra });
+  const c = mqtt.connect(b.url, { protocolVersion: 4, username, password: `pw-${username}`, clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 0, connectTimeout: WAIT_MS, ...extra });
   clients.push(c);
   const seen: { topic: string; payload: string; retain: boolean }[] = [];
   c.on('message', (topic, payload, packet) => seen.push({ topic, payload: payload.toString(), retain: packet.retain }));
@@ -148,7 +148,7 @@ describe.skipIf(!HAVE_REDIS)('broker persistence in Redis (skipped: no Redis on 
     const cfg = redis();
     const watch = disconnectWatcher(WAIT_MS);
     const first = await broker(cfg, watch.logger);
-    const clientId = `k1-session-${randomBytes(4).toString('hex')}`;
+    const clientId = `kp-k1-session-${randomBytes(4).toString('hex')}`;
     const k1 = await connect(first, 'k1', { clientId, clean: false });
     expect((await k1.c.subscribeAsync(topics.kioskCommands('k1'), { qos: 1 }))[0]!.qos).toBe(1);
     await k1.c.endAsync();

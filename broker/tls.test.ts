@@ -36,7 +36,7 @@ describe.skipIf(!HAVE_OPENSSL)('the broker over TLS (skipped: the openssl CLI is
   });
 
   async function broker(tls: { requestClientCert?: boolean; requireClientCert?: boolean } = {}): Promise<RunningBroker> {
-    const b = await startBroker({ port: 0, identities, tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, ...tls } });
+    const b = await startBroker({ port: 0, identities, limits: { authBackoffBaseMs: 0 }, tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, ...tls } });
     brokers.push(b);
     return b;
   }
@@ -44,7 +44,7 @@ describe.skipIf(!HAVE_OPENSSL)('the broker over TLS (skipped: the openssl CLI is
   /** Connects over TLS trusting the test CA; resolves the client or rejects with the error. */
   async function connect(b: RunningBroker, username: string, extra: IClientOptions = {}): Promise<MqttClient> {
     const c = mqtt.connect(b.url, {
-      protocolVersion: 4, username, password: `pw-${username}`, reconnectPeriod: 0, connectTimeout: WAIT_MS,
+      protocolVersion: 4, username, password: `pw-${username}`, clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 0, connectTimeout: WAIT_MS,
       ca: certs.ca, servername: 'localhost', ...extra,
     });
     clients.push(c);

@@ -48,6 +48,10 @@ export const serverConfigSchema = z.strictObject({
   /** Wallet HTTP API: requests per second per client address, and burst. */
   httpRatePerSec: z.number().min(1).default(50),
   httpRateBurst: z.int().min(1).default(200),
+  /** Kiosk requests over MQTT: per kiosk, requests per second and burst, and requests being handled at once. More are refused with RATE_LIMITED. */
+  kioskRequestsPerSec: z.number().min(1).default(20),
+  kioskRequestBurst: z.int().min(1).default(40),
+  kioskInFlightMax: z.int().min(1).default(8),
   /** Failed bearer-token checks per client address per minute before it is refused (brute force). */
   authFailuresPerMinuteMax: z.int().min(1).default(20),
   /** Built wallet web app (wallet/web/dist) served at /wallet/; unset serves none. */

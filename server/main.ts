@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseServerConfig, type ServerConfig } from './config.ts';
 import { startServer } from './app.ts';
+import { ISSUER_KEYS_PATH, issuerKeyLines } from './http/issuer-keys-route.ts';
 
 const HELP = `Usage: kioskpay server [options]
 
@@ -68,6 +69,8 @@ export async function serverCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const server = await startServer(config);
+  // The keys an independent verifier checks codes with; the same as GET /v1/issuer-keys serves.
+  process.stdout.write(`${issuerKeyLines(server.ctx.issuer).join('\n')}\n(also at ${server.httpUrl}${ISSUER_KEYS_PATH})\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -51,6 +51,8 @@ export const ERRORS = {
   OFFLINE_FORM_REQUIRED: { kind: 'decline', http: 422, meaning: 'Only an offline QR code can be accepted by a kiosk without uplink and settled later; online and numeric codes need the server at the till.', shopper: 'Please show your offline QR code.' },
   KIOSK_OFFLINE_UNAVAILABLE: { kind: 'decline', http: 422, meaning: "Decided on the kiosk only: its uplink is down and it cannot accept offline codes now (revocation list missing or older than its policy allows, clock untrusted or too uncertain, or its offline exposure caps reached).", shopper: 'This kiosk cannot take offline payments right now. Please pay another way.' },
   TX_VOIDED: { kind: 'decline', http: 409, meaning: 'The kiosk voided this transaction id; it can never be approved.', shopper: 'This payment was cancelled.' },
+  BALANCE_LIMIT: { kind: 'decline', http: 422, meaning: 'The credit (top-up, payment to a merchant, refund, settlement) would take an account balance above 10^12 minor units.', shopper: 'This amount cannot be accepted. Please contact the operator.' },
+  UNSUPPORTED_MEDIA_TYPE: { kind: 'error', http: 415, meaning: 'A request body must be sent as content-type application/json.', shopper: 'Something went wrong. Please try again.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors.ts';
 import { amountSchema, codeTextSchema, idSchema, timestampMsSchema } from './schemas.ts';
+import { parseStrictJson, StrictJsonError } from './strict-json.ts';
 
 /** Largest MQTT payload either side accepts, in bytes. */
 export const KIOSK_MESSAGE_BYTES_MAX = 256 * 1024;
@@ -163,9 +164,9 @@ export function parseJsonMessage<T>(schema: z.ZodType<T>, payload: Uint8Array | 
   if (size > maxBytes) return { ok: false, code: 'MESSAGE_TOO_LARGE', message: `payload of ${size} bytes exceeds ${maxBytes}`, id: null };
   let json: unknown;
   try {
-    json = JSON.parse(typeof payload === 'string' ? payload : new TextDecoder().decode(payload));
-  } catch {
-    return { ok: false, code: 'MALFORMED_MESSAGE', message: 'payload is not JSON', id: null };
+    json = parseStrictJson(typeof payload === 'string' ? payload : new TextDecoder().decode(payload));
+  } catch (e) {
+    return { ok: false, code: 'MALFORMED_MESSAGE', message: `payload is ${e instanceof StrictJsonError && e.message.startsWith('duplicate') ? `refused: ${e.message}` : 'not JSON'}`, id: null };
   }
   const id = readId(json);
   const parsed = schema.safeParse(json);

@@ -147,7 +147,7 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
   it('shows the retained issuer keys, published on B, to new subscribers on both brokers', async () => {
     const expected = server!.ctx.issuer.keysMessage(Date.now()).keys.map((k) => k.publicKey);
     for (const broker of [a!, b!]) {
-      const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4, username: 'tech', password: passwords.tech, clientId: `tech-${secret()}`, reconnectPeriod: 0, connectTimeout: 3000 });
+      const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4, username: 'tech', password: passwords.tech, clientId: `kp-tech-${secret()}`, reconnectPeriod: 0, connectTimeout: 3000 });
       clients.push(c);
       const seen: { payload: Buffer; retain: boolean }[] = [];
       c.on('message', (topic, payload, packet) => { if (topic === topics.issuerKeys) seen.push({ payload, retain: packet.retain }); });
@@ -161,8 +161,8 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
 
   it('routes a live publish on one broker to a subscriber on the other', async () => {
     // A technician on B listens to k1's events; k1 (on A) publishes one.
-    const tech = await mqtt.connectAsync(b!.url, { protocolVersion: 4, username: 'tech', password: passwords.tech, clientId: `tech-${secret()}`, reconnectPeriod: 0, connectTimeout: 3000 });
-    const k1 = await mqtt.connectAsync(a!.url, { protocolVersion: 4, username: 'k1', password: passwords.k1, clientId: `k1-raw-${secret()}`, reconnectPeriod: 0, connectTimeout: 3000 });
+    const tech = await mqtt.connectAsync(b!.url, { protocolVersion: 4, username: 'tech', password: passwords.tech, clientId: `kp-tech-${secret()}`, reconnectPeriod: 0, connectTimeout: 3000 });
+    const k1 = await mqtt.connectAsync(a!.url, { protocolVersion: 4, username: 'k1', password: passwords.k1, clientId: `kp-k1-raw-${secret()}`, reconnectPeriod: 0, connectTimeout: 3000 });
     clients.push(tech, k1);
     const marker = secret();
     const seen: string[] = [];

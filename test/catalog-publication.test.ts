@@ -31,7 +31,7 @@ const start = (server: Record<string, unknown> = {}) =>
 /** Subscribes as kiosk k1 to the catalog topic; `next(n)` waits (bounded) for the n-th message. */
 async function subscribeCatalog(s: RunningSystem) {
   const k = s.kiosks[0]!;
-  const client = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `cat-${process.pid}-${Math.random()}` });
+  const client = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `kp-${k.username}-cat-${process.pid}-${Math.random()}` });
   const seen: Array<{ retain: boolean; catalog: CatalogMessage }> = [];
   client.on('message', (_t, p, packet) => seen.push({ retain: packet.retain, catalog: catalogMessage.parse(JSON.parse(p.toString())) }));
   const granted = await client.subscribeAsync(topics.catalog, { qos: 1 });

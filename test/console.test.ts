@@ -36,7 +36,7 @@ class FakeKiosk {
   static async start(s: RunningSystem, id: string): Promise<FakeKiosk> {
     const login = s.kiosks.find((k) => k.kioskId === id)!;
     const client = await mqtt.connectAsync(login.url, {
-      protocolVersion: 4, username: login.username, password: login.password, clientId: `fake-${id}`,
+      protocolVersion: 4, username: login.username, password: login.password, clientId: `kp-${id}-fake`,
       will: { topic: topics.kioskStatus(id), payload: Buffer.from(JSON.stringify(lastWill('fake/1'))), qos: 1, retain: true },
     });
     const k = new FakeKiosk(id, client);
@@ -121,7 +121,7 @@ beforeAll(async () => {
   k2.client.stream.destroy();
   k2.client.end(true);
   const t = system.technicianLogin;
-  const probe = await mqtt.connectAsync(t.url, { protocolVersion: 4, username: t.username, password: t.password, clientId: 'probe' });
+  const probe = await mqtt.connectAsync(t.url, { protocolVersion: 4, username: t.username, password: t.password, clientId: `kp-${t.username}-probe` });
   const offline = new Promise<void>((resolve) => probe.on('message', (_t, p) => { if (JSON.parse(p.toString()).state === 'offline') resolve(); }));
   await probe.subscribeAsync(topics.kioskStatus('k2'), { qos: 1 });
   await offline;

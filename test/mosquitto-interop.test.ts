@@ -39,7 +39,10 @@ const IDS = {
 let dir: string;
 let broker: ChildProcess | undefined;
 let brokerLog = '';
+/** The kiosks' listener. */
 let url: string;
+/** The staff listener: server, technician, operator. */
+let staffUrl: string;
 let server: RunningServer | undefined;
 const uplinks: MqttUplink[] = [];
 const clients: MqttClient[] = [];
@@ -74,7 +77,7 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 
 /** A raw MQTT 3.1.1 client logged in as one of IDS, collecting what arrives. */
 async function client(id: IdentityWithPassword, clientId = `t-${id.username}-${secret()}`) {
-  const c = await mqtt.connectAsync(url, { protocolVersion: 4, username: id.username, password: id.password, clientId, reconnectPeriod: 0, connectTimeout: 3000 });
+  const c = await mqtt.connectAsync(id.role === 'kiosk' ? url : staffUrl, { protocolVersion: 4, username: id.username, password: id.password, clientId, reconnectPeriod: 0, connectTimeout: 3000 });
   clients.push(c);
   const seen: { topic: string; payload: Buffer; retain: boolean }[] = [];
   c.on('message', (topic, payload, packet) => seen.push({ topic, payload, retain: packet.retain }));
@@ -94,13 +97,15 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     dir = mkdtempSync(join(tmpdir(), 'kp-mosq-'));
     const port = await freePort();
     url = `mqtt://127.0.0.1:${port}`;
+    const staffPort = await freePort();
+    staffUrl = `mqtt://127.0.0.1:${staffPort}`;
     const idsFile = join(dir, 'identities-with-passwords.json');
     writeFileSync(idsFile, JSON.stringify(Object.values(IDS)), { mode: 0o600 });
     const out = join(dir, 'mosquitto');
     const stderr: string[] = [];
     // Started as root, Mosquitto switches to user `mosquitto` before reading its files: keep ours.
     const asRoot = process.getuid?.() === 0 ? ['--user', userInfo().username] : [];
-    const code = await mosquittoConfigCommand(['--identities-with-passwords', idsFile, '--out', out, '--port', String(port), ...asRoot], {
+    const code = await mosquittoConfigCommand(['--identities-with-passwords', idsFile, '--out', out, '--port', String(port), '--staff-port', String(staffPort), ...asRoot], {
       stdout: new Writable({ write(_c, _e, done) { done(); } }),
       stderr: new Writable({ write(c, _e, done) { stderr.push(String(c)); done(); } }),
     });
@@ -110,9 +115,10 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     broker.stdout!.on('data', (d: Buffer) => { brokerLog += d.toString(); });
     broker.stderr!.on('data', (d: Buffer) => { brokerLog += d.toString(); });
     await waitForPort(port, 5000);
+    await waitForPort(staffPort, 5000);
 
     server = await startServer(parseServerConfig({
-      dataDir: join(dir, 'server'), httpPort: 0, mqttUrl: url,
+      dataDir: join(dir, 'server'), httpPort: 0, mqttUrl: staffUrl,
       mqttUsername: IDS.server.username, mqttPassword: IDS.server.password,
       // Replicas' shared subscription: Mosquitto honours it (aedes 1.2 would deliver nothing).
       mqttShareGroup: 'replicas',
@@ -156,6 +162,26 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     const again = await uplinks[0]!.request({ v: 1, type: 'pay', id: 'm2', txId: 'mt1', code, amount: money(1_200) });
     expect(again).toMatchObject({ status: 'approved', paymentId: (r as { paymentId: string }).paymentId });
     expect(await uplinks[1]!.request({ v: 1, type: 'time', id: 'm3', t0: Date.now() })).toMatchObject({ type: 'time.result', re: 'm3' });
+    // A kiosk has one connection on Mosquitto (its client id is its kiosk id): the tests below log
+    // in as k1 and k2 themselves.
+    await Promise.all(uplinks.splice(0).map((u) => u.close()));
+  });
+
+  it('binds client ids to identities: a kiosk cannot squat the server\'s id, nor log in on the staff listener (issue 12, finding 3)', async () => {
+    // On one shared listener (the old config) k1 connected as `kioskpay-server` and, Mosquitto
+    // letting the newest connection take an id over, kicked the server off at each reconnect.
+    const k1 = await client(IDS.k1, 'kioskpay-server');
+    const server = await client(IDS.server, 'kioskpay-server-probe');
+    await server.c.subscribeAsync(topics.kioskStatus('k1'), { qos: 1 });
+    // k1's id was replaced by its username: it cannot take the server's id, so both stay.
+    await sleep(300);
+    expect(k1.c.connected && server.c.connected).toBe(true);
+    const onStaff = mqtt.connectAsync(staffUrl, { protocolVersion: 4, username: IDS.k1.username, password: IDS.k1.password, clientId: 'kioskpay-server', reconnectPeriod: 0, connectTimeout: 3000 });
+    await expect(onStaff).rejects.toMatchObject({ code: 5 });
+    // The server's own client still answers: a kiosk request is served.
+    await k1.c.subscribeAsync(topics.kioskReplies('k1'), { qos: 1 });
+    await k1.c.publishAsync(topics.kioskRequests('k1'), timeRequest('after-squat'), { qos: 1 });
+    expect(await k1.waitFor(() => repliesTo(k1.seen, 'after-squat').length === 1)).toBe(true);
   });
 
   it('delivers the retained issuer keys to a kiosk, and nobody else can overwrite them', async () => {
@@ -229,7 +255,7 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
 
   describe('the ACL matrix of issue 5, with the generated acl file', () => {
     // Mosquitto acknowledges and drops refused publishes, and filters deliveries by `read` grants.
-    aclMatrixTests(() => ({ url, logins: IDS, denial: 'drop' }));
+    aclMatrixTests(() => ({ url, staffUrl, logins: IDS, denial: 'drop' }));
   });
 
   it('refuses anonymous and wrong-password logins (CONNACK 5, not authorised)', async () => {

@@ -11,8 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BENCH_SERVER_CONFIG, DATABASE_URL, MOSQUITTO, SHARE_GROUP, freshSchema, probePostgres, startMosquitto, type Mosquitto } from '../bench/replicas.ts';
@@ -98,13 +99,13 @@ async function world(kioskIds: string[], requestTimeoutMs: number) {
       kiosks: kioskIds.map((id) => ({ id, merchant: 'shop' })),
     });
     const adminDir = join(dir, 'admin');
-    const admin = createContext(config(adminDir, broker.port, 'admin'), { store: new PgStore({ connectionString: DATABASE_URL, schema }), log: silent });
+    const admin = createContext(config(adminDir, broker.staffPort, 'admin'), { store: new PgStore({ connectionString: DATABASE_URL, schema }), log: silent });
     cleanups.push(() => admin.store.close());
     await registerKiosks(admin);
 
     // The replicas publish the issuer keys right after subscribing: once the technician has seen both
     // publications, both share-group subscriptions are in place.
-    const spy = await mqtt.connectAsync(broker.url, { protocolVersion: 4, username: tech.username, password: tech.password, clientId: `spy-${secret()}`, reconnectPeriod: 0 });
+    const spy = await mqtt.connectAsync(broker.staffUrl, { protocolVersion: 4, username: tech.username, password: tech.password, clientId: `kp-${tech.username}-spy-${secret()}`, reconnectPeriod: 0 });
     cleanups.push(() => spy.endAsync(true));
     let keyPublications = 0;
     spy.on('message', (topic) => { if (topic === topics.issuerKeys) keyPublications++; });
@@ -115,7 +116,7 @@ async function world(kioskIds: string[], requestTimeoutMs: number) {
       const dataDir = join(dir, `replica-${name}`);
       mkdirSync(dataDir, { recursive: true });
       copyFileSync(join(adminDir, 'issuer-key.json'), join(dataDir, 'issuer-key.json'));
-      const r = await relay(broker.port);
+      const r = await relay(broker.staffPort);
       cleanups.push(() => r.close());
       const count: UnitCount = { units: 0 };
       const server = await startServer(config(dataDir, r.port, `replica-${name}`), { store: countingStore(new PgStore({ connectionString: DATABASE_URL, schema }), count), log: silent });
@@ -126,20 +127,21 @@ async function world(kioskIds: string[], requestTimeoutMs: number) {
     for (const end = Date.now() + 10_000; keyPublications < replicas.length && Date.now() < end;) await sleep(20);
     expect(keyPublications, `replicas did not subscribe; broker log:\n${broker.log()}`).toBeGreaterThanOrEqual(replicas.length);
 
-    // Per kiosk: its uplink, and a second connection of the same login that records every reply.
+    // Per kiosk: its uplink, whose log records every reply it receives (matched or dropped). On
+    // Mosquitto a kiosk has one connection: its client id is its kiosk id.
     const replies = new Map<string, number>();
     const uplinks: MqttUplink[] = [];
-    const listeners: MqttClient[] = [];
     for (const k of kiosks) {
-      const listener = await mqtt.connectAsync(broker.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `listen-${k.kioskId}`, reconnectPeriod: 0 });
-      listeners.push(listener);
-      cleanups.push(() => listener.endAsync(true));
-      listener.on('message', (_t, payload) => {
-        const re = (JSON.parse(payload.toString()) as { re?: string }).re ?? '?';
-        replies.set(`${k.kioskId}/${re}`, (replies.get(`${k.kioskId}/${re}`) ?? 0) + 1);
-      });
-      await listener.subscribeAsync(topics.kioskReplies(k.kioskId), { qos: 1 });
-      const u = await MqttUplink.connect({ url: broker.url, kioskId: k.kioskId, username: k.username, password: k.password, requestTimeoutMs, logger: silent });
+      const count = (re: string) => replies.set(`${k.kioskId}/${re}`, (replies.get(`${k.kioskId}/${re}`) ?? 0) + 1);
+      const replyLog = pino({ level: 'debug' }, new Writable({
+        write(chunk, _e, done) {
+          const line = JSON.parse(String(chunk)) as { msg?: string; id?: string; re?: string };
+          if (line.msg === 'reply' && line.id) count(line.id);
+          else if (line.msg?.startsWith('reply ') && line.re) count(line.re);
+          done();
+        },
+      }));
+      const u = await MqttUplink.connect({ url: broker.url, kioskId: k.kioskId, username: k.username, password: k.password, requestTimeoutMs, logger: replyLog });
       uplinks.push(u);
       cleanups.push(() => u.close());
     }

@@ -37,7 +37,7 @@ afterEach(async () => {
 /** Subscribes as kiosk k1 to a retained topic and collects what arrives. */
 async function watch(topic: string) {
   const k = system.kiosks[0]!;
-  const client = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `watch-${Math.random()}` });
+  const client = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `kp-${k.username}-watch-${Math.random()}` });
   const seen: Buffer[] = [];
   client.on('message', (_t, p) => seen.push(p));
   await client.subscribeAsync(topic, { qos: 1 });

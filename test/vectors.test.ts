@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The published vectors (docs/vectors/*.json) hold for both Ed25519 adapters, and regenerating
 // them changes nothing. A kiosk or wallet in another language should pass the same checks.
-import { createHmac } from 'node:crypto';
+import { createHmac, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import nacl from 'tweetnacl';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ import { parseCredential, signCredential, verifyCredential, type OfflineCredenti
 import { decodeCode, type DecodedCode } from '../shared/codes/decode.ts';
 import { luhnCheckDigit } from '../shared/codes/luhn.ts';
 import { makeNumericOfflineCode, numericMac, verifyNumericOfflineCode } from '../shared/codes/numeric-offline.ts';
-import { makeOfflineCode } from '../shared/codes/offline-code.ts';
+import { makeOfflineCode, offlineCodeSigningMessage } from '../shared/codes/offline-code.ts';
 import { checkOfflineTerms } from '../shared/codes/offline-terms.ts';
 import { makeOnlineCode } from '../shared/codes/online-code.ts';
 import { verifyOfflineQr } from '../shared/codes/verify-offline.ts';
@@ -251,5 +252,30 @@ describe('docs/vectors/generate.ts', () => {
   it('regenerates byte-identical files', () => {
     const files = renderVectorFiles();
     for (const [name, text] of Object.entries(files)) expect(readText(name as VectorFileName), name).toBe(text);
+  });
+});
+
+describe('refusal vectors that a bare Ed25519 library gets wrong (issue 12)', () => {
+  // The invalid vectors above include a small-order phone key with the R = identity, S = 0 forgery
+  // and signatures with S + L in place of S. Both adapters refuse them (checked above); these
+  // checks show the vectors bite: tweetnacl alone accepts both, OpenSSL alone the forgery.
+  const file = load('offline-codes.json');
+  const raw = (name: string) => {
+    const d = decodeQr(file.invalid.find((v: Json) => v.name === name).text);
+    const message = offlineCodeSigningMessage(d.signedBytes);
+    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(d.credential.publicKey)]);
+    return {
+      tweetnacl: nacl.sign.detached.verify(message, d.signature, d.credential.publicKey),
+      openssl: cryptoVerify(null, message, createPublicKey({ key: spki, format: 'der', type: 'spki' }), d.signature),
+      ours: ADAPTERS.map(([, ed]) => ed.verify(message, d.signature, d.credential.publicKey)),
+    };
+  };
+
+  it('small-order-phone-key: accepted by tweetnacl and OpenSSL alone, refused by both adapters', () => {
+    expect(raw('small-order-phone-key')).toEqual({ tweetnacl: true, openssl: true, ours: [false, false] });
+  });
+
+  it('phone-signature-s-plus-l: accepted by tweetnacl alone, refused by OpenSSL and both adapters', () => {
+    expect(raw('phone-signature-s-plus-l')).toEqual({ tweetnacl: true, openssl: false, ours: [false, false] });
   });
 });

@@ -31,6 +31,8 @@ export interface MatrixLogins {
 export interface MatrixTarget {
   /** `mqtt://...` or `mqtts://...` of the running broker. */
   readonly url: string;
+  /** Where staff (server, technician, operator) log in, when not at `url` (Mosquitto's staff listener). */
+  readonly staffUrl?: string;
   readonly logins: MatrixLogins;
   readonly denial: DenialStyle;
   /** Extra MQTT.js options (TLS CA, client certificates). */
@@ -61,8 +63,9 @@ export function aclMatrixTests(target: () => MatrixTarget): void {
 
   async function login(who: MatrixLogin): Promise<TestClient> {
     const t = target();
-    const c = await mqtt.connectAsync(t.url, {
-      protocolVersion: 4, username: who.username, password: who.password, clientId: `m-${who.username}-${tag()}`,
+    const staff = who.username !== t.logins.k1.username && who.username !== t.logins.k2.username;
+    const c = await mqtt.connectAsync(staff ? (t.staffUrl ?? t.url) : t.url, {
+      protocolVersion: 4, username: who.username, password: who.password, clientId: `kp-${who.username}-m-${tag()}`,
       reconnectPeriod: 0, connectTimeout: WAIT_MS, ...t.clientOptions,
     });
     open.push(c);

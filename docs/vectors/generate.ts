@@ -89,6 +89,30 @@ function sign(message: Uint8Array, k: NamedKey): Uint8Array {
   return ed.sign(message, k.pair.secretKey);
 }
 
+/**
+ * The same signature with S replaced by S + L (L the group order): still 32 bytes, and the same
+ * point equation holds, so a verifier that reduces S mod L accepts it. RFC 8032 5.1.7 requires
+ * S < L: every verifier must refuse it (signature malleability).
+ */
+function withSPlusL(signature: Uint8Array): Uint8Array {
+  const L = [0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
+  const out = signature.slice();
+  let carry = 0;
+  for (let i = 0; i < 32; i++) {
+    const sum = out[32 + i]! + L[i]! + carry;
+    out[32 + i] = sum & 0xff;
+    carry = sum >> 8;
+  }
+  if (carry !== 0) throw new Error('S + L does not fit 32 bytes');
+  return out;
+}
+
+/** The identity point (order 1): a small-order public key under which R = identity, S = 0 "signs" any message. */
+const SMALL_ORDER_KEY = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0));
+/** The signature that a lax verifier accepts for every message under SMALL_ORDER_KEY: R = identity, S = 0. */
+const SMALL_ORDER_FORGERY = concatBytes(SMALL_ORDER_KEY, new Uint8Array(32));
+
 /** A Random that records every byte it hands out. */
 function recording(inner: Random): Random & { taken: number[] } {
   const taken: number[] = [];
@@ -158,6 +182,7 @@ function buildCredentials() {
       credentialInvalid('truncated', good.subarray(0, 135), '135 bytes'),
       credentialInvalid('over-long', concatBytes(good, new Uint8Array(1)), '137 bytes'),
       credentialInvalid('unknown-currency', edit((b) => { b[56] = 0x03; b[57] = 0x3a; }), 'currency 826 (GBP) is not supported'),
+      credentialInvalid('signature-s-plus-l', concatBytes(good.subarray(0, CREDENTIAL_BODY_BYTES), withSPlusL(good.subarray(CREDENTIAL_BODY_BYTES))), 'the issuer signature with S + L in place of S (S >= L): a verifier that reduces S accepts it; RFC 8032 refuses it'),
       credentialInvalid('not-before-after-not-after', edit((b) => { b.set([0xff, 0xff, 0xff, 0xff], 48); }), 'notBefore = 2^32 - 1 seconds, after notAfter'),
     ],
   };
@@ -267,6 +292,18 @@ function buildOfflineCodes() {
       offlineInvalid('phone-signature-byte-changed', flip(200), 'code byte 200 (phone signature) XOR 0x01'),
       offlineInvalid('signed-by-uncertified-key', resignedBy(bytes(), thief), 'signed by a key the credential does not certify'),
       offlineInvalid('signed-without-domain', resignedBy(bytes(), phoneA, false), 'phone-a signed the 147 bytes without the domain string'),
+      offlineInvalid('phone-signature-s-plus-l', (() => { const b = bytes(); b.set(withSPlusL(b.subarray(OFFLINE_CODE_SIGNED_BYTES)), OFFLINE_CODE_SIGNED_BYTES); return text(b); })(), 'the phone signature with S + L in place of S (S >= L): a verifier that reduces S accepts it; RFC 8032 refuses it'),
+      offlineInvalid('credential-signature-s-plus-l', withCredential(concatBytes(jpy.subarray(0, CREDENTIAL_BODY_BYTES), withSPlusL(jpy.subarray(CREDENTIAL_BODY_BYTES)))), 'the credential\'s issuer signature with S + L (S >= L), code correctly signed by phone-a'),
+      offlineInvalid('small-order-phone-key', (() => {
+        // A credential the issuer signed for the identity point (a real issuer never does: the
+        // server refuses such keys and signCredential asserts), and a code "signed" with
+        // R = identity, S = 0, which an RFC 8032 equation check alone accepts for every message.
+        const body = jpy.slice(0, CREDENTIAL_BODY_BYTES);
+        body.set(SMALL_ORDER_KEY, 10);
+        const b = bytes();
+        b.set(concatBytes(body, sign(credentialSigningMessage(body), issuer1)), 1);
+        return text(concatBytes(b.subarray(0, OFFLINE_CODE_SIGNED_BYTES), SMALL_ORDER_FORGERY));
+      })(), 'credential (issuer-1) certifying the small-order key 01 00..00, code signature R = that point, S = 0: forgeable by anybody'),
       offlineInvalid('version-byte-2', (() => { const b = bytes(); b[0] = 2; return resignedBy(b, phoneA); })(), 'code byte 0 = 2, re-signed'),
       offlineInvalid('credential-version-0', flip(1), 'code byte 1 (credential version) XOR 0x01 = 0'),
       offlineInvalid('prefix-kp3', 'KP3.' + good.slice(4), 'prefix KP3.'),

@@ -109,11 +109,12 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     const s = db.open();
     try {
       await s.unit(async (tx) => {
-        await tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 });
-        await tx.createAccount({ id: 'b', kind: 'shopper', currency: 'JPY', balance: Number.MAX_SAFE_INTEGER, createdAt: 1 });
+        await tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: -Number.MAX_SAFE_INTEGER, createdAt: 1 });
+        await tx.createAccount({ id: 'b', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 });
       });
+      // Credits stop at 10^12 (BALANCE_LIMIT); the schema's check guards the debit side too.
       await expect(s.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 1, currency: 'JPY', kind: 'topup', at: 1 }))).rejects.toThrow(/check constraint/);
-      expect(await s.unit(async (tx) => (await tx.getAccount('b'))?.balance)).toBe(Number.MAX_SAFE_INTEGER);
+      expect(await s.unit(async (tx) => (await tx.getAccount('a'))?.balance)).toBe(-Number.MAX_SAFE_INTEGER);
     } finally {
       await s.close();
       await db.dispose();

@@ -15,8 +15,9 @@
 // Unique keys on (kiosk, txId) and (credential, form, counter) make a double settlement impossible
 // even if the isolation level were lowered by mistake.
 import pg from 'pg';
-import type { Currency } from '../../shared/money.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
+import { MONEY_MAX, type Currency } from '../../shared/money.ts';
+import { balanceLimit } from './balance-limit.ts';
 import { cryptoRandom, type Random } from '../../shared/random.ts';
 import type {
   PaymentRow, Store, StoreTx, Transfer,
@@ -265,6 +266,7 @@ const SQL = {
   createAccount: `INSERT INTO accounts (id, kind, currency, balance, created_at) VALUES ($1, $2, $3, $4, $5)`,
   getAccount: `SELECT * FROM accounts WHERE id = $1`,
   addBalance: `UPDATE accounts SET balance = balance + $1 WHERE id = $2 AND currency = $3`,
+  creditBalance: `UPDATE accounts SET balance = balance + $1 WHERE id = $2 AND currency = $3 AND balance <= $4::bigint - $1`,
   insertTransfer: `INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   totals: `SELECT currency, SUM(balance) AS total FROM accounts GROUP BY currency ORDER BY currency COLLATE "C"`,
   createWallet: `INSERT INTO wallets (id, account_id, token_hash, created_at, offline_blocked) VALUES ($1, $2, $3, $4, $5)`,
@@ -312,7 +314,9 @@ function pgTx(client: pg.PoolClient): StoreTx {
     async getAccount(id) { return one('getAccount', toAccount, [id]); },
     async transfer(t: Transfer) {
       if ((await changes('addBalance', [-t.amount, t.debitAccount, t.currency])) !== 1) throw new Error(`no ${t.currency} account ${t.debitAccount}`);
-      if ((await changes('addBalance', [t.amount, t.creditAccount, t.currency])) !== 1) throw new Error(`no ${t.currency} account ${t.creditAccount}`);
+      if ((await changes('creditBalance', [t.amount, t.creditAccount, t.currency, MONEY_MAX])) !== 1) {
+        throw (await rows('getAccount', [t.creditAccount])).length > 0 ? balanceLimit(t) : new Error(`no ${t.currency} account ${t.creditAccount}`);
+      }
       await run('insertTransfer', [t.paymentId, t.debitAccount, t.creditAccount, t.amount, t.currency, t.kind, t.at]);
     },
     async balanceTotals() {

@@ -11,8 +11,9 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Currency } from '../../shared/money.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
+import { MONEY_MAX, type Currency } from '../../shared/money.ts';
+import { balanceLimit } from './balance-limit.ts';
 import type {
   PaymentRow, Store, StoreTx, Transfer,
 } from '../ports/store.ts';
@@ -145,6 +146,7 @@ function sqliteTx(db: Database.Database): StoreTx {
     createAccount: st(`INSERT INTO accounts (id, kind, currency, balance, created_at) VALUES (?, ?, ?, ?, ?)`),
     getAccount: st(`SELECT * FROM accounts WHERE id = ?`),
     addBalance: st(`UPDATE accounts SET balance = balance + ? WHERE id = ? AND currency = ?`),
+    creditBalance: st(`UPDATE accounts SET balance = balance + ? WHERE id = ? AND currency = ? AND balance <= ? - ?`),
     insertTransfer: st(`INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
     totals: st(`SELECT currency, SUM(balance) AS total FROM accounts GROUP BY currency`),
     createWallet: st(`INSERT INTO wallets (id, account_id, token_hash, created_at, offline_blocked) VALUES (?, ?, ?, ?, ?)`),
@@ -187,7 +189,9 @@ function sqliteTx(db: Database.Database): StoreTx {
     async getAccount(id) { return one(q.getAccount, toAccount, id); },
     async transfer(t: Transfer) {
       if (q.addBalance.run(-t.amount, t.debitAccount, t.currency).changes !== 1) throw new Error(`no ${t.currency} account ${t.debitAccount}`);
-      if (q.addBalance.run(t.amount, t.creditAccount, t.currency).changes !== 1) throw new Error(`no ${t.currency} account ${t.creditAccount}`);
+      if (q.creditBalance.run(t.amount, t.creditAccount, t.currency, MONEY_MAX, t.amount).changes !== 1) {
+        throw q.getAccount.get(t.creditAccount) ? balanceLimit(t) : new Error(`no ${t.currency} account ${t.creditAccount}`);
+      }
       q.insertTransfer.run(t.paymentId, t.debitAccount, t.creditAccount, t.amount, t.currency, t.kind, t.at);
     },
     async balanceTotals() {

@@ -30,7 +30,8 @@ export async function pay(ctx: ServerContext, kioskId: string, req: PayRequest):
   return ctx.store.unit(async (tx) => {
     const kiosk = await requireKiosk(tx, kioskId);
     const existing = await tx.getPaymentByTx(kioskId, req.txId);
-    if (existing) return replyFor(req.id, existing, existing.requestHash === hash ? undefined : 'TX_CONFLICT');
+    // A voided txId can never charge: a late or altered pay for it is declined TX_VOIDED (protocol 3.4).
+    if (existing) return replyFor(req.id, existing, existing.requestHash === hash ? undefined : existing.status === 'voided' ? 'TX_VOIDED' : 'TX_CONFLICT');
     const now = ctx.clock.nowMs();
     let d: Decision;
     if (!decoded.ok) d = decline('CODE_MALFORMED', null);

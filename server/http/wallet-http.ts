@@ -11,6 +11,8 @@ import {
 } from '../../shared/wallet-messages.ts';
 import type { ServerContext } from '../domain/context.ts';
 import { authenticate, enrollWallet, issueCredential, issueOnlineCode, paymentHistory, topUp, walletInfo } from '../domain/wallets.ts';
+import { parseStrictJson } from '../../shared/strict-json.ts';
+import { ISSUER_KEYS_PATH, issuerKeysDocument, issuerKeysHeaders } from './issuer-keys-route.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
 type Handler = (req: IncomingMessage, body: unknown, ctx: ServerContext, t1: number) => Promise<unknown>;
@@ -73,6 +75,11 @@ async function serve(ctx: ServerContext, routes: Route[], requests: RateLimiter,
   const client = req.socket.remoteAddress ?? 'unknown';
   if (!requests.take(client)) return sendError(res, 'RATE_LIMITED');
   const path = (req.url ?? '/').split('?')[0];
+  if (path === ISSUER_KEYS_PATH && req.method === 'GET') {
+    const now = ctx.clock.nowMs();
+    const doc = issuerKeysDocument(ctx.issuer, now, (m) => ctx.ed.sign(m, ctx.issuer.secretKey));
+    return send(res, 200, doc, issuerKeysHeaders(doc, now));
+  }
   const route = routes.find((r) => r.path === path && r.method === req.method);
   if (!route) {
     if (staticHandler?.(req, res)) return;
@@ -81,8 +88,8 @@ async function serve(ctx: ServerContext, routes: Route[], requests: RateLimiter,
   try {
     if (route.auth) {
       if (!authFailures.peek(client)) return sendError(res, 'RATE_LIMITED', 'too many failed token checks');
-      const header = req.headers.authorization ?? '';
-      const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+      // The scheme is case-insensitive (RFC 9110 11.1): `bearer`, `BEARER` and `Bearer` all work.
+      const token = /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
       const walletId = token ? await authenticate(ctx, token) : undefined;
       if (!walletId) {
         authFailures.take(client);
@@ -109,16 +116,20 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return undefined;
+  // A body must say it is JSON: a form post or text/plain (which browsers send cross-site without
+  // a preflight) is refused before it is read as JSON.
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new KioskpayError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, not ${JSON.stringify(type || '(none)')}`);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new KioskpayError('MALFORMED_MESSAGE', 'body is not JSON');
+    return parseStrictJson(Buffer.concat(chunks).toString('utf8'));
+  } catch (e) {
+    throw new KioskpayError('MALFORMED_MESSAGE', `body: ${e instanceof Error ? e.message : 'not JSON'}`);
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
   res.end(text);
 }
 

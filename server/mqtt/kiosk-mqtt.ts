@@ -7,6 +7,8 @@ import { kioskIdOfRequestTopic, parseKioskTopic, topics } from '../../shared/top
 import type { ServerCatalog } from '../catalog/server-catalog.ts';
 import type { ServerContext } from '../domain/context.ts';
 import { handleKioskPayload } from '../domain/kiosk-api.ts';
+import { RateLimiter } from '../http/rate-limiter.ts';
+import { kioskRequest, parseJsonMessage } from '../../shared/kiosk-messages.ts';
 import { buildRevocations } from '../domain/revocations.ts';
 import type { AuditLog } from '../fleet/audit-log.ts';
 
@@ -66,6 +68,16 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
   client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
   client.on('offline', () => log.warn('broker unreachable; retrying'));
 
+  // Per-kiosk limits: one kiosk flooding requests must not take the store from the others.
+  const requestBudget = new RateLimiter(ctx.clock, c.kioskRequestsPerSec, c.kioskRequestBurst);
+  const inFlight = new Map<string, number>();
+  /** Why this kiosk's request is refused now, or undefined when it may be handled. */
+  const overLimit = (kioskId: string): string | undefined => {
+    if ((inFlight.get(kioskId) ?? 0) >= c.kioskInFlightMax) return `more than ${c.kioskInFlightMax} requests of this kiosk in progress; retry after ${Math.ceil(1000 / c.kioskRequestsPerSec)} ms`;
+    if (!requestBudget.take(kioskId)) return `more than ${c.kioskRequestsPerSec} requests per second from this kiosk; retry after ${Math.ceil(1000 / c.kioskRequestsPerSec)} ms`;
+    return undefined;
+  };
+
   client.on('message', (topic, payload, packet) => {
     const leaf = parseKioskTopic(topic);
     if (parts.audit && leaf && !packet.retain && (leaf.leaf === 'cmd' || leaf.leaf === 'ack')) {
@@ -81,9 +93,23 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
       log.warn({ kioskId }, 'retained kiosk request ignored');
       return;
     }
+    const refusal = overLimit(kioskId);
+    if (refusal !== undefined) {
+      const parsed = parseJsonMessage(kioskRequest, payload);
+      const re = parsed.ok ? parsed.value.id : parsed.id;
+      log.warn({ kioskId, reason: refusal }, 'kiosk request refused: rate limit');
+      void client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify({ v: 1, type: 'error', re, code: 'RATE_LIMITED', message: refusal }), { qos: 1 })
+        .catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk'));
+      return;
+    }
+    inFlight.set(kioskId, (inFlight.get(kioskId) ?? 0) + 1);
     void handleKioskPayload(ctx, kioskId, payload).then(
       (reply) => client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify(reply), { qos: 1 }),
-    ).catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk'));
+    ).catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk')).finally(() => {
+      const n = (inFlight.get(kioskId) ?? 1) - 1;
+      if (n <= 0) inFlight.delete(kioskId);
+      else inFlight.set(kioskId, n);
+    });
   });
 
   const republish = setInterval(() => void publishRevocations().catch((err: unknown) => log.error({ err }, 'revocation publish failed')), c.revocationRepublishMs);

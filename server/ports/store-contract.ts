@@ -6,7 +6,7 @@
 // tombstones, settlement exactly once, balances summing to zero, and two replicas on one database
 // racing to settle the same offline code.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Currency } from '../../shared/money.ts';
+import { MONEY_MAX, type Currency } from '../../shared/money.ts';
 import type { Account, CredentialRow, PaymentRow, Store, StoreTx } from './store.ts';
 
 /** One fresh, empty database for one test. */
@@ -115,11 +115,13 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         expect(await totals(s)).toEqual(new Map([['EUR', 0], ['JPY', 0]]));
       });
 
-      it('keeps the largest safe integer amounts exact', async () => {
+      it('credits up to the balance bound (10^12) exactly, and refuses a credit past it with BALANCE_LIMIT, changing nothing', async () => {
         const s = await store();
-        const big = Number.MAX_SAFE_INTEGER - 1;
-        await s.unit(async (tx) => { await tx.createAccount(account('a')); await tx.createAccount(account('b')); await move(tx, 'a', 'b', big); });
-        expect([await balance(s, 'a'), await balance(s, 'b')]).toEqual([-big, big]);
+        await s.unit(async (tx) => { await tx.createAccount(account('a')); await tx.createAccount(account('b')); await move(tx, 'a', 'b', MONEY_MAX - 1); });
+        await expect(s.unit((tx) => move(tx, 'a', 'b', 2))).rejects.toMatchObject({ code: 'BALANCE_LIMIT' });
+        expect([await balance(s, 'a'), await balance(s, 'b')]).toEqual([-(MONEY_MAX - 1), MONEY_MAX - 1]);
+        await s.unit((tx) => move(tx, 'a', 'b', 1));
+        expect([await balance(s, 'a'), await balance(s, 'b')]).toEqual([-MONEY_MAX, MONEY_MAX]);
       });
 
       it('refuses a transfer to a missing account, in another currency, or of no money, and changes nothing', async () => {

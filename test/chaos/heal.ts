@@ -50,7 +50,7 @@ export async function heal(cluster: ChaosCluster, driver: ChaosDriver): Promise<
 /** Reads every kiosk's retained status as a technician until each reports an empty queue and the declines its disk keeps. */
 export async function checkRetainedStatus(cluster: ChaosCluster): Promise<Map<string, OnlineStatus>> {
   const client = mqtt.connect(cluster.brokerUrl, {
-    protocolVersion: 4, clientId: `chaos-technician-${process.pid}`, clean: true, reconnectPeriod: 500, connectTimeout: 5_000,
+    protocolVersion: 4, clientId: `kp-${cluster.technician.username}-chaos-${process.pid}`, clean: true, reconnectPeriod: 500, connectTimeout: 5_000,
     username: cluster.technician.username, password: cluster.technician.password,
   });
   const latest = new Map<string, OnlineStatus>();

@@ -98,7 +98,7 @@ export async function startMqttEnv(): Promise<MqttEnv> {
     passwordOf: (who) => pw(who),
     async login(who, password = pw(who)) {
       const c = await mqtt.connectAsync(broker.url, {
-        protocolVersion: 4, username: who, password, clientId: `sec-${who}-${++seq}`, reconnectPeriod: 0, connectTimeout: WAIT_MS,
+        protocolVersion: 4, username: who, password, clientId: `kp-${who}-sec-${++seq}`, reconnectPeriod: 0, connectTimeout: WAIT_MS,
       });
       clients.push(c);
       let closed = false;

@@ -286,7 +286,7 @@ export const serverOnlineRows: AttackRow<ServerEnv>[] = [
   },
   {
     name: 'online: late copy of a payment its kiosk already voided',
-    outcome: 'TX_CONFLICT',
+    outcome: 'TX_VOIDED',
     async arrange(e) {
       const p = await e.phone();
       await e.w.send('k1', { v: 1, type: 'void', id: 'v-1', txId: 'tx-late' });

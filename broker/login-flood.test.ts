@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// Issue 12, finding 1: a flood of CONNECTs with wrong passwords must not lock the fleet out. Before
+// admission control, 64 parallel wrong-password logins filled the broker's 32 password-check
+// slots and a real kiosk reconnecting meanwhile got CONNACK 3 (server unavailable) and stayed off.
+// Real sockets on loopback, port 0, production scrypt cost for the kiosk; the flood is bounded.
+import mqtt from 'mqtt';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBroker, type RunningBroker } from './broker.ts';
+import { hashPassword, IdentityTable } from './identities.ts';
+
+/** How long the kiosk may wait for its CONNACK: a bound on the wait, not a measured threshold. */
+const ADMIT_WAIT_MS = 5_000;
+
+let broker: RunningBroker | undefined;
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await broker?.close();
+  broker = undefined;
+});
+
+const utf8 = (s: string) => { const b = Buffer.from(s, 'utf8'); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]); };
+function connectPacket(clientId: string, username: string, password: string): Buffer {
+  const body = Buffer.concat([utf8('MQTT'), Buffer.from([4, 0xc2, 0, 30]), utf8(clientId), utf8(username), utf8(password)]);
+  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+}
+
+/** `n` raw CONNECTs with wrong passwords, all written at once; resolves when all are written. */
+async function flood(port: number, n: number, username: string): Promise<void> {
+  await Promise.all(Array.from({ length: n }, (_, i) => new Promise<void>((resolve) => {
+    const s = tcpConnect(port, '127.0.0.1', () => s.write(connectPacket(`kp-${username}-flood-${i}`, username, `wrong-${i}`), () => resolve()));
+    s.on('error', () => resolve());
+    sockets.push(s);
+  })));
+}
+
+async function kioskLogin(port: number): Promise<number> {
+  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, username: 'k1', password: 'k1-secret', clientId: 'kp-k1-real', reconnectPeriod: 0, connectTimeout: ADMIT_WAIT_MS });
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      c.once('connect', () => resolve(0));
+      c.once('error', (e) => ((e as { code?: number }).code !== undefined ? resolve((e as { code: number }).code) : reject(e)));
+      c.once('close', () => resolve(-1));
+    });
+  } finally {
+    c.end(true);
+  }
+}
+
+describe('login flood (issue 12, finding 1)', () => {
+  it('backs off a username and an address after a failure, but not a known login', async () => {
+    const identities = IdentityTable.fromJson([
+      { username: 'k1', passwordHash: await hashPassword('k1-secret'), role: 'kiosk', kioskId: 'k1' },
+      { username: 'k2', passwordHash: await hashPassword('k2-secret'), role: 'kiosk', kioskId: 'k2' },
+    ]);
+    broker = await startBroker({ port: 0, identities, limits: { authBackoffBaseMs: 60_000 } });
+    expect(await kioskLogin(broker.port)).toBe(0);
+    const k2 = (password: string) => mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { protocolVersion: 4, username: 'k2', password, clientId: 'kp-k2-x', reconnectPeriod: 0, connectTimeout: ADMIT_WAIT_MS });
+    await expect(k2('wrong')).rejects.toMatchObject({ code: 4 });
+    // Within the backoff even the right password gets no password check: CONNACK 3, retry later.
+    await expect(k2('k2-secret')).rejects.toMatchObject({ code: 3 });
+    // A login that verified before is admitted at once.
+    expect(await kioskLogin(broker.port)).toBe(0);
+  });
+
+  it.each([64, 1_000])('admits a known kiosk while %i wrong-password CONNECTs arrive at once', async (n) => {
+    const identities = IdentityTable.fromJson([
+      { username: 'k1', passwordHash: await hashPassword('k1-secret'), role: 'kiosk', kioskId: 'k1' },
+      { username: 'k2', passwordHash: await hashPassword('k2-secret'), role: 'kiosk', kioskId: 'k2' },
+    ]);
+    broker = await startBroker({ port: 0, identities, limits: { connectionsMax: 2_000 } });
+    expect(await kioskLogin(broker.port)).toBe(0); // the kiosk was online before
+    await flood(broker.port, n, 'k2');
+    // The kiosk's connection dropped; it reconnects in the middle of the flood.
+    expect(await kioskLogin(broker.port)).toBe(0);
+  }, 30_000);
+});

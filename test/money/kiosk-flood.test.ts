@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// Per-kiosk request limits (issue 12): one kiosk flooding the server over MQTT gets RATE_LIMITED
+// for what is over its budget, while every request of another kiosk is answered normally. Real
+// broker and server on port 0; the flood is bounded (300 requests). Before the limits, every
+// flooding request was handled (no RATE_LIMITED at all).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSystem, type RunningSystem } from '../../bin/system.ts';
+import { topics } from '../../shared/topics.ts';
+
+const WAIT_MS = 10_000;
+let dir: string;
+let system: RunningSystem;
+const kiosks: { c: MqttClient; replies: Map<string, { type: string; code?: string }> }[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kp-flood-'));
+  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['k1', 'k2'], log: pino({ level: 'silent' }), logLevel: 'silent' });
+  for (const k of system.kiosks) {
+    const c = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `kp-${k.kioskId}-flood`, reconnectPeriod: 0 });
+    const replies = new Map<string, { type: string; code?: string }>();
+    c.on('message', (_t, p) => { const r = JSON.parse(p.toString()) as { re: string; type: string; code?: string }; replies.set(r.re, r); });
+    await c.subscribeAsync(topics.kioskReplies(k.kioskId), { qos: 1 });
+    kiosks.push({ c, replies });
+  }
+}, 20_000);
+
+afterAll(async () => {
+  await Promise.all(kiosks.map((k) => k.c.endAsync(true)));
+  await system?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function answered(k: (typeof kiosks)[number], ids: string[]): Promise<void> {
+  for (const end = Date.now() + WAIT_MS; ids.some((id) => !k.replies.has(id));) {
+    if (Date.now() > end) throw new Error(`${ids.filter((id) => !k.replies.has(id)).length} of ${ids.length} requests unanswered after ${WAIT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('per-kiosk request limits', () => {
+  it('refuses what a flooding kiosk sends over its budget, and answers every request of another kiosk', async () => {
+    const [flooder, other] = kiosks as [typeof kiosks[number], typeof kiosks[number]];
+    const time = (id: string) => JSON.stringify({ v: 1, type: 'time', id, t0: 1 });
+    const floodIds = Array.from({ length: 300 }, (_, i) => `f-${i}`);
+    const otherIds = Array.from({ length: 10 }, (_, i) => `o-${i}`);
+    // The other kiosk behaves as a kiosk does: one request at a time, during the whole flood.
+    const oneByOne = async () => {
+      for (const id of otherIds) {
+        await other.c.publishAsync(topics.kioskRequests('k2'), time(id), { qos: 1 });
+        await answered(other, [id]);
+      }
+    };
+    await Promise.all([...floodIds.map((id) => flooder.c.publishAsync(topics.kioskRequests('k1'), time(id), { qos: 1 })), oneByOne()]);
+    await answered(flooder, floodIds);
+    await answered(other, otherIds);
+    const limited = floodIds.filter((id) => flooder.replies.get(id)?.code === 'RATE_LIMITED').length;
+    expect(limited).toBeGreaterThan(0);
+    expect(floodIds.filter((id) => flooder.replies.get(id)?.type === 'time.result').length).toBeGreaterThan(0);
+    expect(otherIds.map((id) => other.replies.get(id)?.type)).toEqual(otherIds.map(() => 'time.result'));
+  }, 30_000);
+});
