@@ -9,7 +9,7 @@ Commands:
   server    run the payment server (wallet HTTP API, kiosk MQTT API)
   broker    run the embedded MQTT broker (authenticated, deny-by-default ACL)
   wallet    the shopper's wallet on the command line (enroll, codes, history)
-  kiosk     a kiosk on the command line (pay with a code, status, void, settle)
+  kiosk     the kiosk program (run, doctor) and a kiosk on the command line (pay, status, void, time)
   console   the technician console over MQTT (interactive, or one command for scripts)
   demo      scripted end-to-end demo; exits 0 only if every outcome is the expected one
 

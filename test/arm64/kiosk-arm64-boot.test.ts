@@ -109,7 +109,7 @@ beforeAll(async () => {
 
   fakeButtons = startFakeButtons();
   writeFileSync(join(dir, 'kiosk.json'), JSON.stringify({
-    kioskId: login.kioskId, dataDir: join(dir, 'kiosk'),
+    kioskId: login.kioskId, dataDir: join(dir, 'kiosk'), allowVolatileDataDir: true, // the temp dir may be tmpfs
     mqtt: { url: `mqtt://127.0.0.1:${proxy.port}`, username: login.username, password: login.password },
     issuerKeys: [...system.server.ctx.issuer.publicKeys()].map(([keyId, k]) => ({ keyId, publicKey: toBase64url(k) })),
     scanner: { kind: 'serial', path: join(dir, 'scanner'), suffix: 'CR', aim: 'off' },

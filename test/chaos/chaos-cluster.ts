@@ -117,7 +117,7 @@ export class ChaosCluster {
       const configPath = join(kioskDir, 'kiosk.json');
       const dataDir = join(kioskDir, 'data');
       writeFileSync(configPath, JSON.stringify({
-        kioskId, dataDir, sim: true,
+        kioskId, dataDir, sim: true, allowVolatileDataDir: true, // the temp dir may be tmpfs (Trixie's /tmp)
         mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, username: kioskId, password },
         issuerKeys, display: { web: { host: '127.0.0.1', port: 0 } },
         // Short screens and answer waits, so a shopper is served in seconds even while the server is down.

@@ -99,7 +99,7 @@ beforeAll(async () => {
   const login = system.kiosks[0]!;
   cfgPath = join(dir, 'kiosk.json');
   writeFileSync(cfgPath, JSON.stringify({
-    kioskId: login.kioskId, dataDir: join(dir, 'kiosk'), sim: true,
+    kioskId: login.kioskId, dataDir: join(dir, 'kiosk'), sim: true, allowVolatileDataDir: true, // the temp dir may be tmpfs (Trixie's /tmp)
     mqtt: { url: login.url, username: login.username, password: login.password },
     issuerKeys: [...system.server.ctx.issuer.publicKeys()].map(([keyId, k]) => ({ keyId, publicKey: toBase64url(k) })),
     display: { web: { host: '127.0.0.1', port: 0 } },
