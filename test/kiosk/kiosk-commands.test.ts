@@ -66,10 +66,11 @@ describe('kiosk: technician commands', () => {
       await world.credential(phone);
       await again.scan(TEA);
       again.kiosk.press('pay');
-      const before = again.uplink.requests;
+      const before = again.uplink.requestTypes.length;
       await again.scan(world.offlineCode(phone));
       await again.until(() => again.kiosk.checkoutState === 'approved', 'approved');
-      expect(again.uplink.requests).toBe(before); // no pay request: stored locally
+      // No pay request: stored locally. (The start-up forwarding may already have sent it in a settle.)
+      expect(again.uplink.requestTypes.slice(before)).not.toContain('pay');
       // ...and it is forwarded on the next run.
       const fwd = command(again, { name: 'forward' });
       const fwdAck = await ackOf(again, fwd);

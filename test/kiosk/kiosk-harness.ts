@@ -41,6 +41,8 @@ export class WorldUplink {
   readonly published: Array<{ topic: string; payload: string; retain: boolean }> = [];
   connected = true;
   requests = 0;
+  /** The type of every request that reached the server, in order. */
+  readonly requestTypes: string[] = [];
   /** While true, requests reach the server but their replies are lost (never resolve). */
   loseReplies = false;
 
@@ -49,6 +51,7 @@ export class WorldUplink {
   async request(req: { type: string }): Promise<never> {
     if (!this.connected) throw new UplinkOfflineError();
     this.requests++;
+    this.requestTypes.push(req.type);
     const reply = await this.world.send(this.kioskId, req);
     if (this.loseReplies) return new Promise<never>(() => {});
     return reply as never;
