@@ -50,7 +50,7 @@ export const untrustedClockSchema = z.strictObject({
 });
 export type UntrustedClockCaps = z.infer<typeof untrustedClockSchema>;
 
-/** A third of the full caps, for 3 days: a weekend without uplink (docs/security.md). */
+/** A quarter of the full caps, for 3 days: a weekend without uplink (docs/security.md). */
 export const DEFAULT_STALE_REVOCATIONS: StaleRevocationsCaps = Object.freeze({
   storedCountMax: 50,
   storedAmountMax: 50_000,
