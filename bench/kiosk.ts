@@ -94,7 +94,7 @@ export async function kioskBench(print: (line: string) => void): Promise<void> {
     const desk = new OfflineDesk({
       currency: 'JPY', verifier: new OfflineQrVerifier({ issuerKeys, ed: nodeEd25519 }), revocations, outbox,
       time: () => trusted.now(performance.now()), policy: () => DEFAULT_KIOSK_POLICY, lastUplinkAtMs: () => Date.now(),
-      windowMs: 300_000, clockUncertaintyMaxMs: 60_000,
+      windowMs: 300_000, clockUncertaintyMaxMs: 60_000, revocationFreshAgeMs: revocations.maxAgeMs,
     });
     const codes = Array.from({ length: 2_000 }, (_, i) => code(i));
     const pre: number[] = [];

@@ -18,6 +18,8 @@ export interface DisplayView {
   readonly hint?: { readonly hint: Hint; readonly text: string } | undefined;
   /** The kiosk's uplink is down: a discreet indicator, never alarming to the shopper. */
   readonly offline: boolean;
+  /** The uplink is down AND no offline code can be taken (clock, revocation list, caps, policy): say so before a scan. */
+  readonly offlineUnavailable?: boolean | undefined;
   readonly policyMode: PolicyMode;
   /** A technician's message (display-message command), shown over everything until it expires. */
   readonly message?: string | undefined;

@@ -32,16 +32,23 @@ export const FAULT_WORDS: Readonly<Record<FaultKind, string>> = Object.freeze({
   'catalog-unavailable': 'product list unavailable',
 });
 
+/** Shown before any scan while the uplink is down and no offline code can be taken either. */
+export const CANNOT_PAY_NOW = 'This kiosk cannot take payments right now.';
+
 export function screenWords(view: DisplayView): ScreenWords {
   const s = view.screen;
+  const cannotPay = view.offline && view.offlineUnavailable === true;
   switch (s.name) {
     case 'idle':
+      if (cannotPay) return { title: 'Sorry', lines: [CANNOT_PAY_NOW, 'Please try again later.'], tone: 'bad' };
       return s.mode === 'vending'
         ? { title: 'Welcome', lines: ['Press a product button to start.'], tone: 'neutral' }
         : { title: 'Welcome', lines: ['Scan your first product to start.'], tone: 'neutral' };
     case 'basket':
+      if (cannotPay) return { title: `Total ${formatMoney(s.basket.total)}`, lines: [`${s.basket.items.length} item(s)`, CANNOT_PAY_NOW], tone: 'bad' };
       return { title: `Total ${formatMoney(s.basket.total)}`, lines: [`${s.basket.items.length} item(s)`, 'Scan more products, or press Pay.'], tone: 'neutral' };
     case 'awaitingCode':
+      if (cannotPay) return { title: `Pay ${formatMoney(s.basket.total)}`, lines: [CANNOT_PAY_NOW, 'Please try again later.'], tone: 'bad' };
       return { title: `Pay ${formatMoney(s.basket.total)}`, lines: ['Scan your payment code.', view.offline ? 'Offline: please show your offline code.' : 'Show the QR code in your wallet app.'], tone: 'neutral' };
     case 'authorising':
       return { title: `Paying ${formatMoney(s.total)}`, lines: [s.offline ? 'Checking your offline code…' : 'Contacting your wallet…'], tone: 'busy' };

@@ -38,5 +38,5 @@ export async function syncClock(
   }
   const best = bestSample(taken);
   if (!best) return { ok: false, reason: failure };
-  return { ok: true, sample: best, taken: trusted.sync(best, clock.monotonicMs()) };
+  return { ok: true, sample: best, taken: trusted.sync(best, clock.monotonicMs(), clock.nowMs()) };
 }

@@ -9,6 +9,7 @@ import { kioskPolicySchema } from '../../shared/kiosk-policy.ts';
 import { currencySchema } from '../../shared/schemas.ts';
 import { isKioskId } from '../../shared/topics.ts';
 import { GpioConfigSchema } from '../adapters/gpio/gpio.ts';
+import { RTC_DRIFT_MS_PER_HOUR_DEFAULT } from '../domain/offline/trusted-clock.ts';
 
 const ms = (max: number) => z.int().min(1).max(max);
 const b64url32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a raw 32-byte Ed25519 public key in base64url (43 characters)');
@@ -102,8 +103,16 @@ export const kioskConfigSchema = z.strictObject({
   offline: z.strictObject({
     windowMs: ms(3_600_000).default(300_000),
     clockUncertaintyMaxMs: z.int().min(0).max(600_000).default(60_000),
+    /** Up to this age the revocation list is fresh (the server's revocationMaxAgeMs); the policy grades older lists. */
     revocationMaxAgeMs: ms(7 * 24 * 3_600_000).default(6 * 3_600_000),
-  }).default({ windowMs: 300_000, clockUncertaintyMaxMs: 60_000, revocationMaxAgeMs: 6 * 3_600_000 }),
+    /** Trusting the system clock after a reboot without uplink (device/domain/offline/README.md, "Clock policy"). */
+    clock: z.strictObject({
+      /** 'auto': trusted when /sys/class/rtc/rtc0 set the system clock at boot (hctosys = 1); 'present'/'absent' override. */
+      rtc: z.enum(['auto', 'present', 'absent']).default('auto'),
+      /** Uncertainty added per hour since the last server sync while the time comes from the RTC. */
+      driftAllowanceMsPerHour: z.int().min(0).max(60_000).default(RTC_DRIFT_MS_PER_HOUR_DEFAULT),
+    }).prefault({}),
+  }).prefault({}),
   timing: z.strictObject({
     heartbeatMs: ms(3_600_000).default(30_000),
     clockSyncMs: ms(24 * 3_600_000).default(300_000),

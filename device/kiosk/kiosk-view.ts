@@ -40,6 +40,13 @@ export class KioskView {
     if (this.#view.offline !== on) this.#set({ offline: on });
   }
 
+  /** Sets whether the kiosk, offline, can take no payment at all; returns whether that changed. */
+  offlineUnavailable(on: boolean): boolean {
+    if ((this.#view.offlineUnavailable ?? false) === on) return false;
+    this.#set({ offlineUnavailable: on });
+    return true;
+  }
+
   policy(mode: PolicyMode): void {
     if (this.#view.policyMode !== mode) this.#set({ policyMode: mode });
   }

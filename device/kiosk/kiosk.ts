@@ -51,6 +51,8 @@ export interface KioskDeps {
   clock: Clock;
   /** Names the monotonic clock's origin (the boot id) so a restart within one boot keeps the sync. */
   monotonicEpoch?: string | undefined;
+  /** A battery-backed RTC set the system clock at this boot (rtc.ts, from config offline.clock.rtc). */
+  rtc?: boolean | undefined;
   uplink: KioskUplinkPort;
   hardware: KioskHardware;
   outbox: OutboxStore;
@@ -73,6 +75,7 @@ export class Kiosk {
   readonly #telemetry: Telemetry;
   readonly #commands: CommandDesk;
   readonly #forwarder: KioskForwarder;
+  readonly #desk: OfflineDesk;
   readonly #faults = new Set<FaultKind>();
   readonly #cleanups: Array<() => void> = [];
   #catalog: Catalog | undefined;
@@ -87,7 +90,10 @@ export class Kiosk {
     this.#checkoutConfig = makeCheckoutConfig(cfg.checkout as Partial<CheckoutConfig>);
     const issuerKeys = new Map(cfg.issuerKeys.map((k) => [k.keyId, fromBase64url(k.publicKey)!] as const));
     const st = deps.state.state;
-    const clockOptions = { ...(deps.monotonicEpoch !== undefined ? { monotonicEpoch: deps.monotonicEpoch } : {}) };
+    const clockOptions = {
+      ...(deps.monotonicEpoch !== undefined ? { monotonicEpoch: deps.monotonicEpoch } : {}),
+      ...(deps.rtc === true ? { rtc: { driftAllowanceMsPerHour: cfg.offline.clock.driftAllowanceMsPerHour, uncertaintyMaxMs: cfg.offline.clockUncertaintyMaxMs } } : {}),
+    };
     this.#trusted = TrustedClock.restore(st.clock, clock.nowMs(), clock.monotonicMs(), clockOptions);
     this.#revocations = new RevocationCache({ issuerKeys, ed: deps.ed, maxAgeMs: cfg.offline.revocationMaxAgeMs });
     if (st.inflight.length > 0) {
@@ -101,7 +107,7 @@ export class Kiosk {
     if (!this.#catalog) this.#faults.add('catalog-unavailable');
 
     this.#view = new KioskView({ kioskId: cfg.kioskId, mode: cfg.mode, policyMode: st.policy.mode, displays: deps.hardware.displays, timers, log });
-    const desk = new OfflineDesk({
+    const desk = this.#desk = new OfflineDesk({
       currency: cfg.currency,
       verifier: new OfflineQrVerifier({ issuerKeys, ed: deps.ed }),
       revocations: this.#revocations,
@@ -115,6 +121,7 @@ export class Kiosk {
         records: () => spendRecords(deps.outbox.list(), deps.state.state.offlineSpend, new Set(deps.state.state.declined.map((r) => r.txId))),
         note: (r) => { void deps.state.update((s) => ({ ...s, offlineSpend: withSpend(s.offlineSpend, r, r.capturedAt) })).catch(() => undefined); },
       },
+      revocationFreshAgeMs: cfg.offline.revocationMaxAgeMs,
     });
     const ctx: CheckoutContext = {
       mode: cfg.mode,
@@ -126,7 +133,10 @@ export class Kiosk {
     };
     this.#runner = new CheckoutRunner({
       ctx, uplink: deps.uplink, desk, nextRequestId: deps.newId, timers, log,
-      onScreen: (screen, hint) => this.#view.screen(screen, hint),
+      onScreen: (screen, hint) => {
+        this.#view.screen(screen, hint);
+        this.#refreshOfflineAvailability();
+      },
       onOfflineIndicator: (on) => {
         this.#view.offline(on);
         deps.hardware.gpio?.setLed('offline', on);
@@ -185,6 +195,7 @@ export class Kiosk {
     this.#applyFaults();
     this.#runner.send({ type: 'uplinkChanged', online: uplink.connected });
     this.#view.offline(!uplink.connected);
+    this.#refreshOfflineAvailability();
     hardware.gpio?.setLed('ready', true);
     hardware.gpio?.setLed('offline', !uplink.connected);
     this.#telemetry.start();
@@ -246,12 +257,14 @@ export class Kiosk {
     const mono = this.#d.clock.monotonicMs();
     const connected = this.#d.uplink.connected;
     const t = this.#time();
-    return this.#d.state.update((s) => ({ ...s, clock: this.#trusted.toState(mono), lastUplinkAtMs: connected && t.trusted ? t.estimateMs : s.lastUplinkAtMs }));
+    const fromServer = connected && t.trusted && t.source === 'server';
+    return this.#d.state.update((s) => ({ ...s, clock: this.#trusted.toState(mono), lastUplinkAtMs: fromServer ? t.estimateMs : s.lastUplinkAtMs }));
   }
 
   #schedulePersist(): void {
     this.#persistTimer = this.#d.timers.setTimeout(() => {
       void this.#persistClock().catch((e: unknown) => this.#d.log.error({ err: (e as Error).message }, 'state not saved'));
+      this.#refreshOfflineAvailability();
       if (!this.#stopped) this.#schedulePersist();
     }, CLOCK_PERSIST_MS);
   }
@@ -274,6 +287,16 @@ export class Kiosk {
     }, this.#cfg.timing.clockSyncMs);
   }
 
+  /**
+   * While the uplink is down, whether any offline code could be taken now; when none could, the
+   * screen says so before the shopper scans (words.ts). Cheap: the clock, the list's age, the outbox's totals.
+   */
+  #refreshOfflineAvailability(): void {
+    if (this.#stopped) return;
+    const cause = this.#d.uplink.connected ? undefined : this.#desk.unavailableCause();
+    if (this.#view.offlineUnavailable(cause !== undefined)) this.#d.log.info({ cause }, cause === undefined ? 'offline payments possible again' : 'offline payments impossible now');
+  }
+
   // ---- uplink ------------------------------------------------------------------------------------
 
   /** Voids handed-over txIds now if the uplink is up (else on the next connection). */
@@ -286,6 +309,7 @@ export class Kiosk {
     if (this.#stopped) return;
     this.#runner.send({ type: 'uplinkChanged', online });
     this.#view.offline(!online);
+    this.#refreshOfflineAvailability();
     this.#d.hardware.gpio?.setLed('offline', !online);
     this.#telemetry.event({ kind: 'uplink', online });
     if (!online) return;
@@ -314,7 +338,10 @@ export class Kiosk {
     }
     if (topic === topics.revocations) {
       const r = this.#revocations.accept(json);
-      if (r.accepted) void this.#d.state.update((s) => ({ ...s, revocations: json as never }));
+      if (r.accepted) {
+        void this.#d.state.update((s) => ({ ...s, revocations: json as never }));
+        this.#refreshOfflineAvailability();
+      }
       else this.#d.log.info({ reason: r.reason }, 'revocation list not taken');
     } else if (topic === topics.catalog) {
       this.#takeCatalog(json, true);
@@ -368,6 +395,7 @@ export class Kiosk {
   #onPayment(o: PaymentOutcome): void {
     this.#telemetry.event({ kind: 'payment', txId: o.txId, amount: o.amount, outcome: o.outcome, offline: o.offline, ...(o.reason ? { reason: o.reason } : {}) });
     if (o.offline && o.outcome === 'approved') this.#view.stored(this.#d.outbox.stats().count, undefined);
+    this.#refreshOfflineAvailability();
     this.#telemetry.changed();
   }
 
@@ -437,6 +465,7 @@ export class Kiosk {
         }
         await this.#d.state.update((s) => ({ ...s, policy: next }));
         this.#view.policy(next.mode);
+        this.#refreshOfflineAvailability();
         this.#telemetry.changed();
         return next;
       },

@@ -12,7 +12,8 @@ import type { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.t
 import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
 import type { Currency, Money } from '../../shared/money.ts';
 import { ERRORS, type ErrorCode } from '../../shared/errors.ts';
-import { offlinePolicy, precheckOfflineCode, type OfflinePrecheckResult } from '../domain/offline/offline-precheck.ts';
+import { offlineUnavailableCause } from '../domain/offline/offline-mode.ts';
+import { offlinePolicy, precheckOfflineCode, type OfflineExposure, type OfflinePrecheckResult } from '../domain/offline/offline-precheck.ts';
 import type { RevocationCache } from '../domain/offline/revocation-cache.ts';
 import type { TrustedTime } from '../domain/offline/trusted-clock.ts';
 import type { KioskOfflineCause } from '../domain/offline/offline-unavailable.ts';
@@ -22,7 +23,7 @@ import { checkCredentialSpend, type SpendRecord } from '../domain/offline/creden
 export interface OfflineDeskDeps {
   currency: Currency;
   verifier: Pick<OfflineQrVerifier, 'verify'>;
-  revocations: Pick<RevocationCache, 'check'>;
+  revocations: Pick<RevocationCache, 'ageOf' | 'isRevoked'>;
   outbox: OutboxStore;
   /** The trusted clock read now. */
   time: () => TrustedTime;
@@ -32,6 +33,8 @@ export interface OfflineDeskDeps {
   clockUncertaintyMaxMs: number;
   /** Per-credential rolling counters (credential-spend.ts): what this kiosk took, and where to note more. */
   spend?: { records(): readonly SpendRecord[]; note(r: SpendRecord): void };
+  /** Up to this age the revocation list is fresh (config offline.revocationMaxAgeMs, the server's loss line). */
+  revocationFreshAgeMs: number;
 }
 
 /** Offline codes sent online that the desk remembers (memory only; the server is the last word). */
@@ -60,21 +63,10 @@ export class OfflineDesk {
   /** The pure pre-check against the current exposure; remembers an accepted code for store(). */
   precheck(txId: string, code: string, amount: Money): PrecheckAnswer & { result: OfflinePrecheckResult } {
     const d = this.#d;
-    const caps = d.policy().caps;
-    const stats = d.outbox.stats();
     const result = precheckOfflineCode({
       text: code, amount, verifier: d.verifier, revocations: d.revocations, time: d.time(),
       seenCounter: (credentialId, counter) => d.outbox.hasCounter(credentialId, counter) || this.#sentOnline.has(`${credentialId}:${counter}`),
-      exposure: {
-        storedCount: stats.count,
-        storedAmount: { value: stats.amountByCurrency[d.currency] ?? 0, currency: d.currency },
-        lastUplinkAtMs: d.lastUplinkAtMs(),
-      },
-      policy: offlinePolicy({
-        windowMs: d.windowMs, clockUncertaintyMaxMs: d.clockUncertaintyMaxMs,
-        storedCountMax: caps.storedCountMax, storedAmountMax: { value: caps.storedAmountMax, currency: d.currency },
-        offlineDurationMaxMs: caps.offlineDurationMaxMs,
-      }),
+      exposure: this.#exposure(), policy: this.#policy(),
     });
     if (!result.ok) return { ok: false, reason: result.reason, cause: result.cause, result };
     const over = this.#overLimits(code, result.credentialId, amount, result.capturedAtMs);
@@ -89,6 +81,38 @@ export class OfflineDesk {
     const decoded = decodeCode(code);
     if (!spend || !decoded.ok || decoded.code.kind !== 'offline-qr') return undefined;
     return checkCredentialSpend(spend.records(), credentialId, decoded.code.credential.limits, amount, atMs);
+  }
+
+  /**
+   * Why no offline code could be taken now, whatever is shown (undefined: one could). For the
+   * screen, before the shopper scans; the uplink being down is the caller's condition.
+   */
+  unavailableCause(): KioskOfflineCause | undefined {
+    const d = this.#d;
+    if (d.policy().mode === 'require-online') return 'POLICY_REQUIRES_ONLINE';
+    const time = d.time();
+    return offlineUnavailableCause(time, d.revocations.ageOf(time), this.#exposure(), this.#policy());
+  }
+
+  #exposure(): OfflineExposure {
+    const d = this.#d;
+    const stats = d.outbox.stats();
+    return {
+      storedCount: stats.count,
+      storedAmount: { value: stats.amountByCurrency[d.currency] ?? 0, currency: d.currency },
+      lastUplinkAtMs: d.lastUplinkAtMs(),
+    };
+  }
+
+  #policy() {
+    const d = this.#d;
+    const p = d.policy();
+    return offlinePolicy({
+      windowMs: d.windowMs, clockUncertaintyMaxMs: d.clockUncertaintyMaxMs,
+      storedCountMax: p.caps.storedCountMax, storedAmountMax: { value: p.caps.storedAmountMax, currency: d.currency },
+      offlineDurationMaxMs: p.caps.offlineDurationMaxMs,
+      revocationFreshAgeMs: d.revocationFreshAgeMs, staleRevocations: p.staleRevocations, untrustedClock: p.untrustedClock,
+    });
   }
 
   /**

@@ -18,6 +18,7 @@ import { bootClock, readBootId } from './boot-clock.ts';
 import { kioskPassword, kioskTls, type KioskConfig } from './config.ts';
 import { openHardware } from './hardware.ts';
 import { Kiosk } from './kiosk.ts';
+import { rtcSetSystemClock } from './rtc.ts';
 import { initialKioskState, KioskStateStore } from './kiosk-state.ts';
 import { SimLink } from './sim-link.ts';
 import type { ServiceNotifier } from './service-notify.ts';
@@ -82,10 +83,12 @@ export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger; se
       log.info({ url: web.url }, 'kiosk screen');
     }
 
+    const rtc = rtcSetSystemClock(cfg.offline.clock.rtc);
+    log.info({ rtc, setting: cfg.offline.clock.rtc }, rtc ? 'system clock set by a battery-backed RTC at boot' : 'no RTC set the system clock at boot');
     const bootPrefix = randomBytes(8).toString('hex');
     let n = 0;
     kiosk = new Kiosk({
-      config: cfg, clock: bootClock, monotonicEpoch: readBootId(), uplink, outbox, state, ed: nodeEd25519,
+      config: cfg, clock: bootClock, monotonicEpoch: readBootId(), rtc, uplink, outbox, state, ed: nodeEd25519,
       hardware: { scanner: hardware.scanner, gpio: hardware.gpio, displays, simulated: hardware.simulated },
       newId: () => `${bootPrefix}${(++n).toString(36)}`, timers: systemTimers, log,
     });

@@ -74,11 +74,11 @@ describe('fleet state', () => {
     const { fleet, status } = world();
     const caps = { storedCountMax: 10, storedAmountMax: 10_000, offlineDurationMaxMs: 3_600_000 };
     const q = (count: number, value: number) => ({ count, amount: { value, currency: 'JPY' as const }, oldestCapturedAt: T0, declined: 0, forwarding: null });
-    status('k1', online({ policy: { mode: 'prefer-online', caps }, queue: q(7, 7_999) }));
+    status('k1', online({ policy: { ...DEFAULT_KIOSK_POLICY, caps }, queue: q(7, 7_999) }));
     expect(fleet.snapshot().alerts).toEqual([]);
-    status('k1', online({ policy: { mode: 'prefer-online', caps }, queue: q(8, 100) }));
+    status('k1', online({ policy: { ...DEFAULT_KIOSK_POLICY, caps }, queue: q(8, 100) }));
     expect(fleet.snapshot().alerts.map((a) => a.kind)).toEqual(['queue-near-cap']);
-    status('k1', online({ policy: { mode: 'prefer-online', caps }, queue: q(1, 8_000) }));
+    status('k1', online({ policy: { ...DEFAULT_KIOSK_POLICY, caps }, queue: q(1, 8_000) }));
     expect(fleet.snapshot().alerts.map((a) => a.kind)).toEqual(['queue-near-cap']);
   });
 

@@ -269,7 +269,7 @@ function fromServerAlert(a: ServerAlert): FleetAlert {
 }
 
 /** At or above 80% of either cap (integer arithmetic, no floats near money). */
-export function queueNearCap(queue: QueueSummary, policy: KioskPolicy): boolean {
+export function queueNearCap(queue: QueueSummary, policy: Pick<KioskPolicy, 'caps'>): boolean {
   const { queueAlertNumerator: n, queueAlertDenominator: d } = FLEET_DEFAULTS;
   return queue.count * d >= policy.caps.storedCountMax * n || queue.amount.value * d >= policy.caps.storedAmountMax * n;
 }

@@ -2,6 +2,7 @@
 // Technician commands and telemetry on the running kiosk, and how it copes with its hardware:
 // expiry and replay refused, one ack per command, policy kept across restarts, a scanner that is
 // unplugged and comes back, garbage from the scanner, and the vending relay.
+import { shopperAccountId } from '../../server/domain/ids.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { topics } from '../../shared/topics.ts';
 import { kioskStatusMessage } from '../../shared/kiosk-telemetry.ts';
@@ -66,15 +67,19 @@ describe('kiosk: technician commands', () => {
       await world.credential(phone);
       await again.scan(TEA);
       again.kiosk.press('pay');
-      const before = again.uplink.requests;
+      const before = again.uplink.requestTypes.length;
       await again.scan(world.offlineCode(phone));
       await again.until(() => again.kiosk.checkoutState === 'approved', 'approved');
-      expect(again.uplink.requests).toBe(before); // no pay request: stored locally
+      // No pay request: stored locally. (The start-up forwarding may already have sent it in a settle.)
+      expect(again.uplink.requestTypes.slice(before)).not.toContain('pay');
       // ...and it is forwarded on the next run.
       const fwd = command(again, { name: 'forward' });
       const fwdAck = await ackOf(again, fwd);
-      expect(fwdAck).toMatchObject({ ok: true, result: { end: 'drained', settled: 1 } });
-      expect(again.uplink.messages('ack').some((a) => a['type'] === 'progress' && a['re'] === fwd)).toBe(true);
+      // The start-up forwarding (after the clock sync) may have settled it first; either way it is settled once.
+      expect(fwdAck).toMatchObject({ ok: true, result: { end: 'drained' } });
+      expect(again.uplink.requestTypes.filter((t) => t === 'settle').length).toBeGreaterThanOrEqual(1);
+      expect(again.outbox.stats().count).toBe(0);
+      expect(await world.balance(shopperAccountId(phone.walletId))).toBe(1_000 - 150);
     } finally {
       await again.close();
       await world.close();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { toBase64url } from '../../shared/bytes.ts';
+import type { Clock } from '../../shared/clock.ts';
 import { nodeEd25519 } from '../../shared/crypto/ed25519-node.ts';
 import { topics } from '../../shared/topics.ts';
 import type { Display, DisplayView } from '../../device/display/display.ts';
@@ -40,6 +41,8 @@ export class WorldUplink {
   readonly published: Array<{ topic: string; payload: string; retain: boolean }> = [];
   connected = true;
   requests = 0;
+  /** The type of every request that reached the server, in order. */
+  readonly requestTypes: string[] = [];
   /** While true, requests reach the server but their replies are lost (never resolve). */
   loseReplies = false;
 
@@ -48,6 +51,7 @@ export class WorldUplink {
   async request(req: { type: string }): Promise<never> {
     if (!this.connected) throw new UplinkOfflineError();
     this.requests++;
+    this.requestTypes.push(req.type);
     const reply = await this.world.send(this.kioskId, req);
     if (this.loseReplies) return new Promise<never>(() => {});
     return reply as never;
@@ -111,6 +115,13 @@ export interface HarnessOptions {
   epoch?: string;
   /** Start with the uplink down. */
   offline?: boolean;
+  /** A battery-backed RTC set the kiosk's wall clock at this boot (KioskDeps.rtc). */
+  rtc?: boolean;
+  /**
+   * The kiosk's own clock instead of the shared one: its wall clock this far from true time (a
+   * fake-hwclock boot sets it back by the power cut), its monotonic clock from 0 at this boot.
+   */
+  wallOffsetMs?: number;
 }
 
 export async function startHarness(o: HarnessOptions = {}) {
@@ -134,8 +145,13 @@ export async function startHarness(o: HarnessOptions = {}) {
   const outbox = await FileOutbox.open({ path: join(dir, 'outbox.json') });
   const { store: state } = await KioskStateStore.open(join(dir, 'kiosk-state.json'), initialKioskState(config.policy));
   let n = 0;
+  const monoAtBoot = world.clock.monotonicMs();
+  const clock: Clock = o.wallOffsetMs === undefined ? world.clock : {
+    nowMs: () => world.clock.nowMs() + o.wallOffsetMs!,
+    monotonicMs: () => world.clock.monotonicMs() - monoAtBoot,
+  };
   const kiosk = new Kiosk({
-    config, clock: world.clock, monotonicEpoch: o.epoch ?? 'test-boot', uplink: uplink as never, outbox, state, ed: nodeEd25519,
+    config, clock, monotonicEpoch: o.epoch ?? 'test-boot', rtc: o.rtc, uplink: uplink as never, outbox, state, ed: nodeEd25519,
     hardware: { scanner, gpio, displays: [display], simulated: true },
     newId: () => `id${++n}`, timers, log,
   });
@@ -147,10 +163,10 @@ export async function startHarness(o: HarnessOptions = {}) {
   const h = {
     world, kiosk, uplink, scanner, gpio, lines, display, outbox, state, timers, dir, config,
     flush,
-    /** Advances the shared manual clock in 100 ms steps, firing timers, letting I/O settle at the end. */
-    async advance(ms: number) {
-      for (let left = ms; left > 0; left -= 100) {
-        const step = Math.min(100, left);
+    /** Advances the shared manual clock in 100 ms steps (or `stepMs`), firing timers, letting I/O settle at the end. */
+    async advance(ms: number, stepMs = 100) {
+      for (let left = ms; left > 0; left -= stepMs) {
+        const step = Math.min(stepMs, left);
         world.clock.advance(step);
         timers.advance(step);
       }

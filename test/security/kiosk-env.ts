@@ -56,6 +56,7 @@ export async function startKioskEnv(): Promise<KioskEnv> {
     lastUplinkAtMs: () => lastUplinkAtMs,
     windowMs: w.config.offlineWindowMs,
     clockUncertaintyMaxMs: 60_000,
+    revocationFreshAgeMs: w.config.revocationMaxAgeMs,
   });
   const env: KioskEnv = {
     ...server,

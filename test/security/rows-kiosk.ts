@@ -99,7 +99,8 @@ export const kioskOfflineRows: AttackRow<KioskEnv>[] = [
     outcome: 'KIOSK_OFFLINE_UNAVAILABLE/REVOCATIONS_STALE',
     async arrange(e) {
       const p = await e.phoneWithCredential();
-      e.w.clock.advance(e.w.config.revocationMaxAgeMs + 1);
+      // Past the fresh age the kiosk sells under reduced caps; past the policy's hard bound, not at all.
+      e.w.clock.advance(e.policy.staleRevocations.maxAgeMs + 1);
       return () => e.scan(e.w.offlineCode(p), 1_000);
     },
   },

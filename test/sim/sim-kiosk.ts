@@ -140,8 +140,11 @@ export class SimKiosk {
     return this.#boot;
   }
 
-  /** Boots the kiosk on what its disk holds; the uplink connects after `connectDelayMs`. */
-  boot(connectDelayMs: number): void {
+  /**
+   * Boots the kiosk on what its disk holds; the uplink connects after `connectDelayMs`. `rtc`: a
+   * battery-backed RTC set its wall clock at this boot (it kept counting through the power cut).
+   */
+  boot(connectDelayMs: number, rtc = false): void {
     if (this.#kiosk) return;
     const boot = ++this.#boot;
     const rng = this.d.rng;
@@ -156,7 +159,7 @@ export class SimKiosk {
     const bootPrefix = `b${toHex(rng.bytes(4))}`;
     let n = 0;
     this.#kiosk = new Kiosk({
-      config: this.config, clock: this.#clock, monotonicEpoch: `boot-${boot}`, uplink: uplink as never,
+      config: this.config, clock: this.#clock, monotonicEpoch: `boot-${boot}`, rtc, uplink: uplink as never,
       outbox: this.#outbox, state: this.#state.asKioskStateStore(), ed: nodeEd25519,
       hardware: { scanner: this.#scanner, gpio: undefined, displays: [new CountingDisplay(() => this.record.approvedScreens++)], simulated: true },
       newId: () => `${bootPrefix}${(++n).toString(36)}`, timers: this.#timers, log: recordingLogger((e, detail) => this.#onEvent(boot, e, detail)),

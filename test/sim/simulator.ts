@@ -306,6 +306,7 @@ class Simulation {
       case 'flood':
         this.#note(await this.dishonest.flood());
         return;
+      case 'night': return this.#night(k);
       case 'topUp': {
         const p = r.pick(this.phones);
         const value = r.pick([500, 1_000, 5_000]);
@@ -333,10 +334,35 @@ class Simulation {
       this.#note(`${k.id} loses power (${k.disk.writesInFlight} writes in flight, checkout ${k.checkoutState}); back in ${downMs} ms`);
       k.powerLoss();
       this.world.setTimeout(() => {
-        if (r.chance(0.5)) k.jumpWall(-downMs); // fake-hwclock: the wall clock restarts where it stopped
-        k.boot(r.between(200, 3_000));
+        // Half the kiosks have a battery-backed RTC that kept counting; the others boot on
+        // fake-hwclock half the time (the wall clock restarts where it stopped).
+        const rtc = r.chance(0.5);
+        if (!rtc && r.chance(0.5)) k.jumpWall(-downMs);
+        this.#count(rtc ? 'bootsWithRtc' : 'bootsWithoutRtc');
+        k.boot(r.between(200, 3_000), rtc);
       }, downMs);
     }, delayMs);
+  }
+
+  /**
+   * A long night without uplink: the kiosk's uplink drops and stays down 6-14 hours while shoppers
+   * keep paying offline now and then; sometimes the power is cut in the middle (a reboot with or
+   * without RTC, no uplink). The invariants must still hold after healing.
+   */
+  async #night(k: SimKiosk): Promise<void> {
+    const r = this.rng;
+    const link = this.links[this.kiosks.indexOf(k)]!;
+    link.cut();
+    this.#count('nights');
+    const hours = r.between(6, 14);
+    this.#note(`${k.id} uplink cut for a night of ${hours} h`);
+    for (let h = 0; h < hours; h += 3) {
+      await this.#advance(Math.min(3, hours - h) * 3_600_000);
+      if (r.chance(0.2)) await this.#powerLoss(k);
+      await this.#advance(r.between(5_000, 130_000));
+      if (k.on) await this.#buy(k, 'offline');
+    }
+    link.restore(r.between(100, 3_000));
   }
 
   /** A shopper at kiosk `k`: fills a basket if needed, then shows a code. */

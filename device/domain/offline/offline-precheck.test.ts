@@ -51,7 +51,9 @@ const causeOf = (r: OfflinePrecheckResult) => (r.ok ? 'ok' : r.cause);
 describe('offline pre-check: acceptance', () => {
   it('accepts a valid offline QR code and returns what the outbox needs', () => {
     const { input } = world();
-    expect(precheckOfflineCode(input)).toEqual({ ok: true, credentialId: '0123456789abcdef', counter: 1, timestampMs: CODE_TS_MS, capturedAtMs: CODE_TS_MS + 2_000 });
+    expect(precheckOfflineCode(input)).toEqual({
+      ok: true, credentialId: '0123456789abcdef', counter: 1, timestampMs: CODE_TS_MS, capturedAtMs: CODE_TS_MS + 2_000, mode: { clock: 'server', list: 'fresh' },
+    });
   });
 
   it('accepts the code with the scanner line ending still attached', () => {
@@ -131,14 +133,27 @@ describe('offline pre-check: every rejection', () => {
     expect(causeOf(precheckOfflineCode({ ...input, revocations: empty }))).toBe('REVOCATIONS_MISSING');
   });
 
-  it('declines when the revocation list is older than 6 hours', () => {
+  it('grades the revocation list by age: full caps up to 6 hours, reduced caps up to 72 hours, then nothing', () => {
     const { input, code } = world();
-    // The list was issued at T0 - 1 h; at T0 + 5 h + 1 ms (plus 10 ms uncertainty) it is too old.
+    // The list was issued at T0 - 1 h; at T0 + 5 h + 1 ms (plus 10 ms uncertainty) it is older than fresh.
     const at = T0_MS + 5 * HOUR_MS;
-    const fresh = precheckOfflineCode({ ...input, text: code(at), time: trustedAt(at - 10) });
-    expect(fresh.ok).toBe(true);
-    const stale = precheckOfflineCode({ ...input, text: code(at), time: trustedAt(at - 9) });
-    expect(stale).toMatchObject({ ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: 'REVOCATIONS_STALE' });
+    const atCount = (storedCount: number) => ({ ...input.exposure, storedCount, lastUplinkAtMs: at - HOUR_MS });
+    const fresh = precheckOfflineCode({ ...input, text: code(at), time: trustedAt(at - 10), exposure: atCount(60) });
+    expect(fresh).toMatchObject({ ok: true, mode: { list: 'fresh' } });
+    const stale = precheckOfflineCode({ ...input, text: code(at), time: trustedAt(at - 9), exposure: atCount(49) });
+    expect(stale).toMatchObject({ ok: true, mode: { clock: 'server', list: 'stale' } });
+    // The 51st stored payment is past the stale list's 50.
+    const capped = precheckOfflineCode({ ...input, text: code(at), time: trustedAt(at - 9), exposure: atCount(50) });
+    expect(capped).toMatchObject({ ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: 'STORED_COUNT_CAP' });
+    const amount = precheckOfflineCode({ ...input, text: code(at), time: trustedAt(at - 9), exposure: { ...atCount(1), storedAmount: jpy(49_000) } });
+    expect(amount).toMatchObject({ ok: false, cause: 'STORED_AMOUNT_CAP' });
+    // Past the hard bound (72 h), even with a long offline duration allowed.
+    const late = T0_MS + 71 * HOUR_MS;
+    const policy = offlinePolicy({ offlineDurationMaxMs: 7 * 24 * HOUR_MS });
+    const lastUplink = { ...input.exposure, lastUplinkAtMs: T0_MS };
+    expect(precheckOfflineCode({ ...input, policy, text: code(late), time: trustedAt(late - 10), exposure: lastUplink }).ok).toBe(true);
+    const tooOld = precheckOfflineCode({ ...input, policy, text: code(late), time: trustedAt(late - 9), exposure: lastUplink });
+    expect(tooOld).toMatchObject({ ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: 'REVOCATIONS_STALE' });
   });
 
   it('declines a revoked credential', () => {
@@ -226,7 +241,9 @@ describe('offline pre-check: order and policy', () => {
   it('has the documented defaults, frozen', () => {
     expect(OFFLINE_POLICY_DEFAULTS).toEqual({
       windowMs: 300_000, clockUncertaintyMaxMs: 60_000, storedCountMax: 200,
-      storedAmountMax: { value: 200_000, currency: 'JPY' }, offlineDurationMaxMs: 86_400_000,
+      storedAmountMax: { value: 200_000, currency: 'JPY' }, offlineDurationMaxMs: 86_400_000, revocationFreshAgeMs: 6 * HOUR_MS,
+      staleRevocations: { storedCountMax: 50, storedAmountMax: 50_000, maxAgeMs: 72 * HOUR_MS },
+      untrustedClock: { storedCountMax: 20, storedAmountMax: 20_000, durationMaxMs: 12 * HOUR_MS },
     });
     expect(Object.isFrozen(OFFLINE_POLICY_DEFAULTS) && Object.isFrozen(OFFLINE_POLICY_DEFAULTS.storedAmountMax)).toBe(true);
   });
@@ -240,15 +257,65 @@ describe('offline pre-check: order and policy', () => {
     expect(offlinePolicy({ storedCountMax: 500 }).storedCountMax).toBe(500);
   });
 
-  it('works end to end with the real clock and list: declined after a reboot, accepted after a sync', () => {
+  it('works end to end with the real clock and list: declined after a reboot with no bound, accepted after a sync', () => {
     const { input } = world();
     let mono = 0;
-    const clock = TrustedClock.afterReboot(T0_MS - HOUR_MS, 0, mono);
+    const clock = TrustedClock.afterReboot(null, 0, mono);
     expect(causeOf(precheckOfflineCode({ ...input, time: clock.now(mono) }))).toBe('CLOCK_UNTRUSTED');
     // A sync measured on the monotonic clock: sent at 1000, answered 40 ms later at server time CODE_TS_MS.
     const t0 = 1_000, t3 = 1_040, t1 = CODE_TS_MS - 20;
     clock.sync(timeSample(t0, t1, t1, t3), t3);
     mono = t3 + 2_000;
     expect(precheckOfflineCode({ ...input, time: clock.now(mono) })).toMatchObject({ ok: true, capturedAtMs: CODE_TS_MS + 2_000 });
+  });
+});
+
+describe('offline pre-check: an untrusted clock (a reboot without uplink and no trusted RTC)', () => {
+  /** Rebooted 1 h after the bound was persisted; the kiosk knows only that server time is past it. */
+  const BOUND_MS = T0_MS - 30 * MIN_MS;
+  const untrusted = (untrustedForMs = 0, earliestMs: number | null = BOUND_MS + untrustedForMs): TrustedTime =>
+    ({ estimateMs: earliestMs ?? 0, uncertaintyMs: Infinity, trusted: false, source: 'none', earliestMs, untrustedForMs });
+
+  it('accepts a code newer than the persisted bound, captured at its own timestamp, within the untrusted caps', () => {
+    const { input } = world();
+    const r = precheckOfflineCode({ ...input, time: untrusted() });
+    expect(r).toMatchObject({ ok: true, capturedAtMs: CODE_TS_MS, mode: { clock: 'none', list: 'fresh' } });
+    // 20 stored payments, or ¥20,000: the untrusted caps, far below the full 200 and ¥200,000.
+    expect(causeOf(precheckOfflineCode({ ...input, time: untrusted(), exposure: { ...input.exposure, storedCount: 20 } }))).toBe('STORED_COUNT_CAP');
+    expect(causeOf(precheckOfflineCode({ ...input, time: untrusted(), exposure: { ...input.exposure, storedAmount: jpy(19_000) } }))).toBe('STORED_AMOUNT_CAP');
+  });
+
+  it('declines a code older than the persisted bound minus the window, in every clock mode', () => {
+    const { input, code } = world();
+    const old = code(BOUND_MS - 5 * MIN_MS - 1);
+    expect(precheckOfflineCode({ ...input, text: old, time: untrusted() })).toMatchObject({ ok: false, reason: 'TIME_OUT_OF_WINDOW' });
+    expect(precheckOfflineCode({ ...input, text: code(BOUND_MS - 5 * MIN_MS), time: untrusted() }).ok).toBe(true);
+    // A trusted (RTC) reading whose window would allow the code still honours the bound.
+    const rtc: TrustedTime = { estimateMs: BOUND_MS - 60_000, uncertaintyMs: 1_000, trusted: true, source: 'rtc', earliestMs: BOUND_MS + 5 * MIN_MS };
+    expect(precheckOfflineCode({ ...input, text: code(BOUND_MS - 60_000), time: rtc })).toMatchObject({ ok: false, reason: 'TIME_OUT_OF_WINDOW' });
+  });
+
+  it('captures at the earliest possible time when the code is older than it, so settlement sees it within the window', () => {
+    const { input, code } = world();
+    const r = precheckOfflineCode({ ...input, text: code(BOUND_MS - 2 * MIN_MS), time: untrusted() });
+    expect(r).toMatchObject({ ok: true, capturedAtMs: BOUND_MS });
+  });
+
+  it('stops after 12 hours of running on an untrusted clock, and without a persisted bound at all', () => {
+    const { input, code } = world();
+    const later = (ms: number) => ({ ...input, text: code(BOUND_MS + ms), time: untrusted(ms), exposure: { ...input.exposure, lastUplinkAtMs: BOUND_MS } });
+    expect(precheckOfflineCode(later(12 * HOUR_MS)).ok).toBe(true);
+    expect(causeOf(precheckOfflineCode(later(12 * HOUR_MS + 1)))).toBe('CLOCK_UNTRUSTED_TOO_LONG');
+    expect(causeOf(precheckOfflineCode({ ...input, time: untrusted(0, null) }))).toBe('CLOCK_UNTRUSTED');
+    const off = offlinePolicy({ untrustedClock: { storedCountMax: 0, storedAmountMax: 0, durationMaxMs: 0 } });
+    expect(causeOf(precheckOfflineCode({ ...input, policy: off, time: untrusted() }))).toBe('CLOCK_UNTRUSTED');
+  });
+
+  it('judges time since the last uplink and the list\'s age from the earliest possible time', () => {
+    const { input, code } = world();
+    expect(causeOf(precheckOfflineCode({ ...input, time: untrusted(), exposure: { ...input.exposure, lastUplinkAtMs: BOUND_MS - 24 * HOUR_MS - 1 } }))).toBe('OFFLINE_TOO_LONG');
+    // The list was issued at T0 - 1 h: 6.5 h after the bound it is stale by the earliest time, so the stale caps (50) apply too; the untrusted ones (20) are tighter.
+    const r = precheckOfflineCode({ ...input, text: code(BOUND_MS + 6 * HOUR_MS), time: untrusted(6 * HOUR_MS), exposure: { ...input.exposure, lastUplinkAtMs: BOUND_MS } });
+    expect(r).toMatchObject({ ok: true, mode: { clock: 'none', list: 'stale' } });
   });
 });

@@ -6,22 +6,26 @@
 //   1. amount       the basket's amount is valid and in the kiosk's currency
 //   2. codeForm     only the QR offline form can be checked here            [PROTO-SETTLE-2]
 //   3. signatures   issuer over the credential, phone over the code (pinned issuer keys)
-//   4. clock        synced since boot, uncertainty within clockUncertaintyMaxMs
-//   5. revocations  list present, younger than its max age, credential not on it
+//   4. clock        server-synced or RTC within clockUncertaintyMaxMs, or the untrusted-clock mode
+//   5. revocations  list present, its age graded (fresh, stale, too old), credential not on it
 //   6. terms        validity, time window, currency, per-payment limit      [PROTO-SETTLE-3]
+//                   and never older than the persisted lower bound minus the window
 //   7. counter      (credential, counter) never seen on this kiosk
-//   8. exposure     time since last uplink, stored count, stored amount
-// The clock comes before the revocation list because the list's age is measured with it.
+//   8. exposure     time since last uplink, stored count, stored amount (the caps of the mode)
+// The clock comes before the revocation list because the list's age is measured with it. Steps 4
+// and 5 decide the offline mode and its caps (offline-mode.ts).
 import { assert } from '../../../shared/assert.ts';
 import type { OfflineQrVerifier } from '../../../shared/codes/offline-qr-verifier.ts';
 import { checkOfflineTerms } from '../../../shared/codes/offline-terms.ts';
 import { decodeCode, type DecodedOfflineQr } from '../../../shared/codes/decode.ts';
 import { ERRORS, type ErrorCode } from '../../../shared/errors.ts';
+import { DEFAULT_STALE_REVOCATIONS, DEFAULT_UNTRUSTED_CLOCK } from '../../../shared/kiosk-policy.ts';
 import { isValidAmount, type Money } from '../../../shared/money.ts';
 import {
   KIOSK_OFFLINE_UNAVAILABLE, KIOSK_OFFLINE_UNAVAILABLE_SHOPPER_TEXT, type KioskOfflineCause,
 } from './offline-unavailable.ts';
-import type { RevocationCache } from './revocation-cache.ts';
+import { exposureCause, offlineMode, type OfflineMode } from './offline-mode.ts';
+import { REVOCATION_MAX_AGE_MS_DEFAULT, type RevocationCache } from './revocation-cache.ts';
 import type { TrustedTime } from './trusted-clock.ts';
 
 const HOUR_MS = 3_600_000;
@@ -38,6 +42,12 @@ export interface OfflinePolicy {
   storedAmountMax: Money;
   /** Since the last contact with the server, by trusted time. */
   offlineDurationMaxMs: number;
+  /** Up to this age the revocation list is fresh (the server's revocationMaxAgeMs, the settlement loss line). */
+  revocationFreshAgeMs: number;
+  /** Older than fresh: these caps, and no offline code past maxAgeMs. Amounts in the kiosk's currency. */
+  staleRevocations: { storedCountMax: number; storedAmountMax: number; maxAgeMs: number };
+  /** A clock with only a lower bound (no sync this boot, no trusted RTC): these caps, for durationMaxMs since boot. */
+  untrustedClock: { storedCountMax: number; storedAmountMax: number; durationMaxMs: number };
 }
 
 export const OFFLINE_POLICY_DEFAULTS: Readonly<OfflinePolicy> = Object.freeze({
@@ -46,6 +56,9 @@ export const OFFLINE_POLICY_DEFAULTS: Readonly<OfflinePolicy> = Object.freeze({
   storedCountMax: 200, // 2 settle batches; Moneris caps at 500 records
   storedAmountMax: Object.freeze({ value: 200_000, currency: 'JPY' as const }), // 40 payments at the 5,000 JPY per-payment default
   offlineDurationMaxMs: 24 * HOUR_MS, // Square forwards stored payments within 24 h
+  revocationFreshAgeMs: REVOCATION_MAX_AGE_MS_DEFAULT, // the server's revocationMaxAgeMs
+  staleRevocations: DEFAULT_STALE_REVOCATIONS, // the server's policy defaults
+  untrustedClock: DEFAULT_UNTRUSTED_CLOCK,
 });
 
 /** Validates and freezes a policy (defaults for what is not given). Throws on a contradiction: config is checked at start-up. */
@@ -58,7 +71,15 @@ export function offlinePolicy(overrides: Partial<OfflinePolicy> = {}): Readonly<
   assert(positive(p.storedCountMax), 'storedCountMax must be a positive integer');
   assert(isValidAmount(p.storedAmountMax.value) && p.storedAmountMax.value > 0, 'storedAmountMax must be a positive amount');
   assert(positive(p.offlineDurationMaxMs), 'offlineDurationMaxMs must be a positive integer');
-  return Object.freeze({ ...p, storedAmountMax: Object.freeze({ ...p.storedAmountMax }) });
+  assert(positive(p.revocationFreshAgeMs), 'revocationFreshAgeMs must be a positive integer');
+  const nonNegative = (x: number) => Number.isSafeInteger(x) && x >= 0;
+  const s = p.staleRevocations;
+  assert(nonNegative(s.storedCountMax) && isValidAmount(s.storedAmountMax) && positive(s.maxAgeMs), 'staleRevocations caps must be non-negative integers');
+  const u = p.untrustedClock;
+  assert(nonNegative(u.storedCountMax) && isValidAmount(u.storedAmountMax) && nonNegative(u.durationMaxMs), 'untrustedClock caps must be non-negative integers');
+  return Object.freeze({
+    ...p, storedAmountMax: Object.freeze({ ...p.storedAmountMax }), staleRevocations: Object.freeze({ ...s }), untrustedClock: Object.freeze({ ...u }),
+  });
 }
 
 /** What the outbox holds right now, and when the kiosk last reached the server. */
@@ -77,7 +98,7 @@ export interface OfflinePrecheckInput {
   amount: Money;
   /** Built with the PINNED issuer keys and nodeEd25519. */
   verifier: Pick<OfflineQrVerifier, 'verify'>;
-  revocations: Pick<RevocationCache, 'check'>;
+  revocations: Pick<RevocationCache, 'ageOf' | 'isRevoked'>;
   /** The trusted clock read now (TrustedClock.now(monotonicNow)). */
   time: TrustedTime;
   /** True when this kiosk has already accepted (credentialId, counter). */
@@ -91,12 +112,18 @@ export type PrecheckDeclineReason = ErrorCode;
 export type OfflinePrecheckResult =
   | {
     ok: true; credentialId: string; counter: number; timestampMs: number;
-    /** The settle item's capturedAt: the trusted clock's estimate at the check. */
+    /**
+     * The settle item's capturedAt: the trusted clock's estimate at the check; with an untrusted
+     * clock, the code's own timestamp, but never before the earliest possible time.
+     */
     capturedAtMs: number;
+    /** The mode the code was accepted in, for logs and telemetry. */
+    mode: { clock: OfflineModeOk['clock']; list: OfflineModeOk['list'] };
   }
   | { ok: false; reason: PrecheckDeclineReason; shopperText: string; cause?: KioskOfflineCause };
 
 type Decline = Extract<OfflinePrecheckResult, { ok: false }>;
+type OfflineModeOk = Extract<OfflineMode, { ok: true }>;
 
 const decline = (reason: ErrorCode): Decline => ({ ok: false, reason, shopperText: ERRORS[reason].shopper });
 const unavailable = (cause: KioskOfflineCause): Decline =>
@@ -111,16 +138,18 @@ export function precheckOfflineCode(input: OfflinePrecheckInput): OfflinePrechec
   const code = form.code;
   const signatures = input.verifier.verify(code);
   if (!signatures.ok) return decline(signatures.reason);
-  const clockDecline = checkClock(input.time, policy);
-  if (clockDecline) return clockDecline;
-  const revocation = input.revocations.check(code.credential.credentialId, input.time);
-  if (!revocation.ok) return revocation.reason === 'CREDENTIAL_REVOKED' ? decline(revocation.reason) : unavailable(revocation.cause);
-  const termsDecline = checkTerms(code, input.amount, input.time, policy);
-  if (termsDecline) return termsDecline;
+  const mode = offlineMode(input.time, input.revocations.ageOf(input.time), policy);
+  if (!mode.ok) return unavailable(mode.cause);
+  if (input.revocations.isRevoked(code.credential.credentialId)) return decline('CREDENTIAL_REVOKED');
+  const terms = checkTerms(code, input.amount, input.time, policy);
+  if (!terms.ok) return terms;
   if (input.seenCounter(code.credential.credentialId, code.counter)) return decline('COUNTER_REUSED');
-  const exposureDecline = checkExposure(input.exposure, input.amount, input.time, policy);
-  if (exposureDecline) return exposureDecline;
-  return { ok: true, credentialId: code.credential.credentialId, counter: code.counter, timestampMs: code.timestampMs, capturedAtMs: input.time.estimateMs };
+  const exposure = exposureCause(mode, input.exposure, input.amount, input.time, policy);
+  if (exposure) return unavailable(exposure);
+  return {
+    ok: true, credentialId: code.credential.credentialId, counter: code.counter, timestampMs: code.timestampMs, capturedAtMs: terms.capturedAtMs,
+    mode: { clock: mode.clock, list: mode.list },
+  };
 }
 
 /** Step 1. 1 <= value <= 10^12 minor units (protocol 3.1), in the currency the kiosk sells in. */
@@ -138,34 +167,23 @@ function checkCodeForm(text: string): { ok: true; code: DecodedOfflineQr } | Dec
   return { ok: true, code: decoded.code };
 }
 
-/** Step 4. An untrusted clock stops offline acceptance (flows.md, "Risk is bounded by limits"). */
-function checkClock(time: TrustedTime, policy: Readonly<OfflinePolicy>): Decline | undefined {
-  if (!time.trusted || !Number.isFinite(time.uncertaintyMs) || !Number.isFinite(time.estimateMs)) return unavailable('CLOCK_UNTRUSTED');
-  if (!(time.uncertaintyMs <= policy.clockUncertaintyMaxMs)) return unavailable('CLOCK_TOO_UNCERTAIN');
-  return undefined;
-}
-
 /**
  * Step 6. The server judges the window against capturedAt (= our estimate) with NO slack
  * [PROTO-SETTLE-3], so widening it by our uncertainty would accept codes the server then declines at
  * the merchant's cost (3.6). We narrow it instead: windowMs - uncertainty, so that the code is
  * within the window both of our estimate (what settlement checks) and of true server time.
+ * In every mode a code older than the earliest possible time minus the window is refused: the
+ * persisted lower bound never lets an old code back in. With an untrusted clock that is the only
+ * bound on its age; capturedAt is then max(code timestamp, earliest), which is within the window of
+ * the code by construction.
  */
-function checkTerms(code: DecodedOfflineQr, amount: Money, time: TrustedTime, policy: Readonly<OfflinePolicy>): Decline | undefined {
+function checkTerms(code: DecodedOfflineQr, amount: Money, time: TrustedTime, policy: Readonly<OfflinePolicy>): Decline | { ok: true; capturedAtMs: number } {
+  const earliest = time.earliestMs;
+  if (earliest !== undefined && earliest !== null && !(code.timestampMs >= earliest - policy.windowMs)) return decline('TIME_OUT_OF_WINDOW');
+  const capturedAtMs = time.trusted ? time.estimateMs : Math.max(code.timestampMs, earliest!);
   const terms = checkOfflineTerms({
     credential: code.credential, timestampMs: code.timestampMs, amount, amountCap: code.amountCap,
-    referenceTimeMs: time.estimateMs, windowMs: policy.windowMs - time.uncertaintyMs, uncertaintyMs: 0,
+    referenceTimeMs: capturedAtMs, windowMs: time.trusted ? policy.windowMs - time.uncertaintyMs : policy.windowMs, uncertaintyMs: 0,
   });
-  return terms.ok ? undefined : decline(terms.reason);
-}
-
-/** Step 8. The kiosk's own risk, whatever the shopper's credential allows. */
-function checkExposure(e: OfflineExposure, amount: Money, time: TrustedTime, policy: Readonly<OfflinePolicy>): Decline | undefined {
-  assert(Number.isSafeInteger(e.storedCount) && e.storedCount >= 0, 'storedCount must be a non-negative integer');
-  assert(e.storedAmount.currency === policy.storedAmountMax.currency && isValidAmount(e.storedAmount.value), 'storedAmount must be a valid amount in the kiosk currency');
-  // The longest we may have been offline: the late end of the clock's interval.
-  if (e.lastUplinkAtMs === null || !(time.estimateMs + time.uncertaintyMs - e.lastUplinkAtMs <= policy.offlineDurationMaxMs)) return unavailable('OFFLINE_TOO_LONG');
-  if (e.storedCount + 1 > policy.storedCountMax) return unavailable('STORED_COUNT_CAP');
-  if (e.storedAmount.value + amount.value > policy.storedAmountMax.value) return unavailable('STORED_AMOUNT_CAP');
-  return undefined;
+  return terms.ok ? { ok: true, capturedAtMs } : decline(terms.reason);
 }

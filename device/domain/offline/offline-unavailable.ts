@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Why THIS KIOSK cannot take an offline payment right now, whatever code is shown: its revocation
-// list is missing or too old, its clock is not trusted or too uncertain, or its own exposure caps
+// list is missing or too old, its clock is not known or too uncertain, or its own exposure caps
 // are reached (flows.md, "Risk is bounded by limits"). No code in shared/errors.ts says this: the
 // closest, TIME_OUT_OF_WINDOW and CREDENTIAL_REVOKED, blame the shopper's code and would send them
 // to refresh it in vain.
@@ -17,12 +17,16 @@ export const KIOSK_OFFLINE_UNAVAILABLE_SHOPPER_TEXT = ERRORS.KIOSK_OFFLINE_UNAVA
 export type KioskOfflineCause =
   /** No valid signed revocation list was ever received (or the saved one did not verify). */
   | 'REVOCATIONS_MISSING'
-  /** The cached list is older than revocationMaxAgeMs by the kiosk's trusted time. */
+  /** The cached list is older than the policy's hard bound (staleRevocations.maxAgeMs). */
   | 'REVOCATIONS_STALE'
-  /** No server sync since boot: the kiosk does not know the time. */
+  /** No server sync since boot, no trusted RTC, and no persisted lower bound (or the untrusted-clock mode is off). */
   | 'CLOCK_UNTRUSTED'
-  /** Synced, but the uncertainty has grown past clockUncertaintyMaxMs. */
+  /** Selling on an untrusted clock for longer than untrustedClock.durationMaxMs since boot. */
+  | 'CLOCK_UNTRUSTED_TOO_LONG'
+  /** Synced (or RTC), but the uncertainty has grown past clockUncertaintyMaxMs. */
   | 'CLOCK_TOO_UNCERTAIN'
+  /** The policy's mode is require-online: no stored payments at all. */
+  | 'POLICY_REQUIRES_ONLINE'
   | 'STORED_COUNT_CAP'
   | 'STORED_AMOUNT_CAP'
   /** More than offlineDurationMaxMs since the last contact with the server (or never). */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The kiosk's copy of the server's signed revocation list (docs/protocol.md section 3.7), and the
-// rule that a list too old stops offline acceptance (section 3.6: a revocation younger than
-// revocationMaxAgeMs at capture is the server's loss, an older one the merchant's, so the kiosk
-// must not accept with a list older than that).
+// list's age (section 3.6: a revocation younger than revocationMaxAgeMs at capture is the server's
+// loss, an older one the merchant's). The pre-check grades that age with the kiosk's policy
+// (offline-mode.ts): full caps while fresh, reduced caps while stale, nothing past a hard bound.
 //
 // A list is taken only when, in this order: the message matches its schema; its keyId names a
 // PINNED issuer key (provisioned, never learned from the keys topic); the Ed25519 signature over
@@ -37,6 +37,11 @@ export type RevocationCheck =
   | { ok: true; ageMs: number }
   | { ok: false; reason: 'CREDENTIAL_REVOKED' }
   | { ok: false; reason: 'KIOSK_OFFLINE_UNAVAILABLE'; cause: Extract<KioskOfflineCause, 'REVOCATIONS_MISSING' | 'REVOCATIONS_STALE' | 'CLOCK_UNTRUSTED'> };
+
+export type RevocationAge =
+  /** lowerBoundOnly: measured from the earliest possible time (untrusted clock); the list may be older. */
+  | { ok: true; ageMs: number; lowerBoundOnly: boolean }
+  | { ok: false; cause: Extract<KioskOfflineCause, 'REVOCATIONS_MISSING' | 'CLOCK_UNTRUSTED'> };
 
 export interface RevocationCacheOptions {
   /** Pinned at provisioning: keyId -> 32-byte Ed25519 public key. */
@@ -103,17 +108,35 @@ export class RevocationCache {
   }
 
   /**
-   * May a code on this credential be accepted offline now? The age is judged pessimistically:
-   * (estimate + uncertainty) - issuedAt, the oldest the list can be. A list issued "in the future"
-   * by the kiosk's clock has age 0. Without a trusted clock the age is unknown: CLOCK_UNTRUSTED.
+   * How old the list is. With a trusted clock the age is judged pessimistically: (estimate +
+   * uncertainty) - issuedAt, the oldest the list can be. With an untrusted clock only a lower bound
+   * is known, from the earliest time server time can be (`earliestMs`); the offline policy bounds
+   * that risk with its own caps. A list issued "in the future" by the kiosk's clock has age 0.
+   */
+  ageOf(now: TrustedTime): RevocationAge {
+    const l = this.#list;
+    if (l === null) return { ok: false, cause: 'REVOCATIONS_MISSING' };
+    if (now.trusted && Number.isFinite(now.uncertaintyMs)) return { ok: true, ageMs: Math.max(0, now.estimateMs + now.uncertaintyMs - l.issuedAtMs), lowerBoundOnly: false };
+    if (!now.trusted && now.earliestMs !== undefined && now.earliestMs !== null && Number.isFinite(now.earliestMs)) {
+      return { ok: true, ageMs: Math.max(0, now.earliestMs - l.issuedAtMs), lowerBoundOnly: true };
+    }
+    return { ok: false, cause: 'CLOCK_UNTRUSTED' };
+  }
+
+  isRevoked(credentialId: string): boolean {
+    return this.#list?.revoked.has(credentialId) ?? false;
+  }
+
+  /**
+   * May a code on this credential be accepted offline now, by this cache's maxAgeMs alone? (The
+   * kiosk's pre-check grades the age with its policy instead: offline-mode.ts.) Without a trusted
+   * clock the age is unknown: CLOCK_UNTRUSTED.
    */
   check(credentialId: string, now: TrustedTime): RevocationCheck {
-    const l = this.#list;
-    if (l === null) return { ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: 'REVOCATIONS_MISSING' };
-    if (!now.trusted || !Number.isFinite(now.uncertaintyMs)) return { ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: 'CLOCK_UNTRUSTED' };
-    const ageMs = Math.max(0, now.estimateMs + now.uncertaintyMs - l.issuedAtMs);
-    if (!(ageMs <= this.maxAgeMs)) return { ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: 'REVOCATIONS_STALE' };
-    if (l.revoked.has(credentialId)) return { ok: false, reason: 'CREDENTIAL_REVOKED' };
-    return { ok: true, ageMs };
+    const age = this.ageOf(now.trusted ? now : { ...now, earliestMs: null });
+    if (!age.ok) return { ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: age.cause };
+    if (!(age.ageMs <= this.maxAgeMs)) return { ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: 'REVOCATIONS_STALE' };
+    if (this.isRevoked(credentialId)) return { ok: false, reason: 'CREDENTIAL_REVOKED' };
+    return { ok: true, ageMs: age.ageMs };
   }
 }
