@@ -28,7 +28,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
   let skewMs = 0;
   const clock: Clock = { nowMs: () => Date.now() + skewMs, monotonicMs: () => performance.now() + skewMs };
   const system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1', 'kiosk-2'], clock, log: pino({ level: 'warn' }),
-    // PayPay's launch limits allow 2 offline payments a day; the demo makes 3.
+    // PayPay's launch limits allow 2 offline payments a day; the demo makes 3 (the QR codes capped at
+    // their amounts with --max, so the wallet's own count of shown codes leaves room for them).
     server: { limits: { daily: { amount: 10_000, count: 5 } } } });
   const uplinks = await Promise.all(system.kiosks.map((k) => MqttUplink.connect({ ...k, requestTimeoutMs: 5000 })));
   const state = join(dir, 'wallet.json');
@@ -56,7 +57,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     let r = await pay(0, online, 1_200);
     step('online code at kiosk-1, ¥1,200', r.outcome === 'approved', r.outcome);
 
-    const offline = String((await walletJson('code', '--offline')).text);
+    const offline = String((await walletJson('code', '--offline', '--max', '800')).text);
     r = await pay(0, offline, 800);
     step('offline QR code at kiosk-1, ¥800', r.outcome === 'approved', `${r.outcome} (${offline.length} characters)`);
 
@@ -77,7 +78,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     skewMs -= 6 * 60_000;
 
     // kiosk-2 loses its uplink, accepts an offline code on its own, and settles it when back.
-    const stored = String((await walletJson('code', '--offline')).text);
+    const stored = String((await walletJson('code', '--offline', '--max', '400')).text);
     const capturedAt = clock.nowMs();
     const settled = await uplinks[1]!.request<'settle'>({ v: 1, type: 'settle', id: nextId(), items: [{ txId: `demo-${randomUUID()}`, code: stored, amount: money(400), capturedAt }] });
     const item = settled.type === 'settle.result' ? settled.items[0] : undefined;

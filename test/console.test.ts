@@ -179,7 +179,7 @@ describe('kioskpay console, one-shot', () => {
     const r = await runConsole(['policy', 'k1', '--mode', 'force-offline', '--stored-count-max', '100', '--offline-duration-max-h', '12']);
     expect(r.code).toBe(0);
     expect(r.out).toBe('k1 acknowledged: policy is now force-offline; at most 100 stored payments, 200000 minor units, 12 h offline\n');
-    expect(kiosk.policy).toEqual({ mode: 'force-offline', caps: { storedCountMax: 100, storedAmountMax: 200_000, offlineDurationMaxMs: 12 * 3_600_000 } });
+    expect(kiosk.policy).toEqual({ ...DEFAULT_KIOSK_POLICY, mode: 'force-offline', caps: { storedCountMax: 100, storedAmountMax: 200_000, offlineDurationMaxMs: 12 * 3_600_000 } });
     const shown = await runConsole(['policy', 'k1']);
     expect(shown.out).toContain('k1 policy: force-offline; at most 100 stored payments');
   });

@@ -154,7 +154,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the kiosk web screen in headless Chromium', () 
     await page.locator('#sim-code').fill(code + '\n');
     await page.locator('#sim-scan').click();
     await expect.poll(() => sim.calls.at(-1), { timeout: UI_WAIT_MS }).toEqual({ scan: code });
-    expect(await page.locator('#sim-code').inputValue()).toBe('');
+    await expect.poll(() => page.locator('#sim-code').inputValue(), { timeout: UI_WAIT_MS }).toBe('');
 
     await page.locator('#sim-uplink').uncheck();
     await expect.poll(() => sim.calls.at(-1), { timeout: UI_WAIT_MS }).toEqual({ setUplink: false });
