@@ -16,7 +16,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { buildKiosk } from '../bin/build-kiosk.ts';
 import { startSystem } from '../bin/system.ts';
-import { OfflineDesk } from '../device/kiosk/offline-desk.ts';
+import { OfflineDesk, discardedInMemory } from '../device/kiosk/offline-desk.ts';
 import { RevocationCache } from '../device/domain/offline/revocation-cache.ts';
 import { TrustedClock } from '../device/domain/offline/trusted-clock.ts';
 import { MemoryOutbox } from '../device/outbox/memory-outbox.ts';
@@ -94,7 +94,7 @@ export async function kioskBench(print: (line: string) => void): Promise<void> {
     const desk = new OfflineDesk({
       currency: 'JPY', verifier: new OfflineQrVerifier({ issuerKeys, ed: nodeEd25519 }), revocations, outbox,
       time: () => trusted.now(performance.now()), policy: () => DEFAULT_KIOSK_POLICY, lastUplinkAtMs: () => Date.now(),
-      windowMs: 300_000, clockUncertaintyMaxMs: 60_000, revocationFreshAgeMs: revocations.maxAgeMs,
+      windowMs: 300_000, clockUncertaintyMaxMs: 60_000, revocationFreshAgeMs: revocations.maxAgeMs, discarded: discardedInMemory(),
     });
     const codes = Array.from({ length: 2_000 }, (_, i) => code(i));
     const pre: number[] = [];

@@ -5,7 +5,7 @@
 //   sendPay/Status/Void  -> uplink request -> txAnswer | txError | paySendFailed (timeouts: the machine's)
 //   precheckOffline      -> OfflineDesk.precheck -> precheckResult
 //   storeOffline         -> OfflineDesk.store (fsync'd) -> offlineStored | offlineStoreFailed
-//   discardOffline       -> OfflineDesk.discard;  voidLater -> the kiosk's durable void list
+//   discardOffline       -> OfflineDesk.discard (durable) -> offlineDiscarded;  voidLater -> the kiosk's durable void list
 //   show/hint/offlineIndicator -> the view;  beep/pulseRelay -> GPIO;  log -> the logger
 import type { Logger } from 'pino';
 import type { TimerHandle, Timers } from '../timers.ts';
@@ -110,7 +110,7 @@ export class CheckoutRunner {
   #reportOutcome(before: CheckoutState, after: CheckoutState): void {
     if (before.name !== 'authorising' || after.name === 'authorising') return;
     const { txId, amount } = before.attempt;
-    const offline = before.step === 'prechecking' || before.step === 'storing';
+    const offline = before.step === 'prechecking' || before.step === 'storing' || before.step === 'discarding';
     if (after.name === 'approved' || after.name === 'dispensing') this.#d.onPayment({ txId, amount, outcome: 'approved', offline });
     else if (after.name === 'declined') this.#d.onPayment({ txId, amount, outcome: 'declined', offline, reason: after.reason });
   }
@@ -142,7 +142,11 @@ export class CheckoutRunner {
         );
         return;
       case 'discardOffline':
-        d.desk.discard(e.txId).catch((err: unknown) => d.log.error({ txId: e.txId, err: (err as Error).message }, 'discard failed'));
+        // The machine declines only on offlineDiscarded; without it, it asks again on its timeout.
+        d.desk.discard(e.txId).then(
+          () => this.send({ type: 'offlineDiscarded', txId: e.txId }),
+          (err: unknown) => d.log.error({ txId: e.txId, err: (err as Error).message }, 'discard not recorded'),
+        );
         return;
       case 'voidLater': return d.voidLater(e.txId);
       case 'log': return void d.log[e.level]({ ...e.detail, event: e.event }, e.event);
@@ -202,7 +206,7 @@ function screenOf(s: CheckoutState, ctx: CheckoutContext): Screen {
     case 'idle': return { name: 'idle', mode: ctx.mode };
     case 'basket': return { name: 'basket', basket: s.basket };
     case 'awaitingCode': return { name: 'awaitingCode', basket: s.basket };
-    case 'authorising': return { name: 'authorising', total: s.attempt.amount, offline: s.step === 'prechecking' || s.step === 'storing' };
+    case 'authorising': return { name: 'authorising', total: s.attempt.amount, offline: s.step === 'prechecking' || s.step === 'storing' || s.step === 'discarding' };
     case 'dispensing': return { name: 'dispensing', slot: s.slot };
     case 'approved': return { name: 'approved', total: s.total };
     case 'declined': return { name: 'declined', reason: s.reason, text: '' };

@@ -63,6 +63,7 @@ export class KioskForwarder {
     progress?.(0, total);
     const report = await forwardOutbox(d.outbox, { request: (r) => d.uplink.request(r) }, {
       nextId: d.newId,
+      held: (txId) => d.state.state.discarded.includes(txId),
       keepDeclined: async (items) => {
         const at = d.nowMs();
         const records: DeclinedRecord[] = items.map((p) => ({ txId: p.txId, amount: { ...p.amount }, capturedAt: p.capturedAt, reason: p.reason ?? 'INTERNAL', at }));

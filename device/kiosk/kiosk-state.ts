@@ -2,7 +2,8 @@
 // The kiosk's small durable state, beside the outbox (which holds the money): its policy, the
 // trusted clock's persisted lower bound, the last signed revocation list and catalog (so a kiosk that
 // boots without uplink can still sell), when it last reached the server, transaction ids to void
-// when the uplink returns, online payments in flight (voided after a power loss), and stored payments the server declined at settlement (kept for review).
+// when the uplink returns, online payments in flight (voided after a power loss), offline payments declined while their
+// outbox write was in doubt (never forwarded), and stored payments the server declined at settlement (kept for review).
 // One lowdb document on our durable adapter (fsync, rename, backup, checksum: durable-json-adapter.ts);
 // updates are serialised and coalesced: a burst of
 // changes costs one write, and save() resolves when a write holding the change is on disk.
@@ -45,6 +46,11 @@ const bodySchema = z.strictObject({
   voidLater: z.array(idSchema).max(VOID_LATER_MAX),
   /** Online payments sent and not yet decided; after a power loss they are voided (moved to voidLater). */
   inflight: z.array(idSchema).max(VOID_LATER_MAX).default([]),
+  /**
+   * Offline payments the checkout gave up storing and declined: never forwarded, removed from the
+   * outbox if their write landed (offline-desk.ts); absent in older files.
+   */
+  discarded: z.array(idSchema).max(VOID_LATER_MAX).default([]),
   declined: z.array(declinedRecordSchema).max(DECLINED_KEPT_MAX),
   /** Stored offline payments of the last 30 days (domain/offline/credential-spend.ts); absent in older files. */
   offlineSpend: z.array(spendRecordSchema).max(SPEND_KEPT_MAX).default([]),
@@ -52,7 +58,7 @@ const bodySchema = z.strictObject({
 export type KioskState = z.infer<typeof bodySchema>;
 
 export function initialKioskState(policy: KioskPolicy = DEFAULT_KIOSK_POLICY): KioskState {
-  return { policy, clock: null, lastUplinkAtMs: null, revocations: null, catalog: null, voidLater: [], inflight: [], declined: [], offlineSpend: [] };
+  return { policy, clock: null, lastUplinkAtMs: null, revocations: null, catalog: null, voidLater: [], inflight: [], discarded: [], declined: [], offlineSpend: [] };
 }
 
 export class KioskStateStore {

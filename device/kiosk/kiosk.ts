@@ -28,7 +28,7 @@ import { syncClock } from './clock-sync.ts';
 import { CommandDesk, CommandFailure, type CommandActions } from './commands.ts';
 import type { KioskConfig } from './config.ts';
 import { KioskForwarder } from './kiosk-forwarder.ts';
-import type { KioskStateStore } from './kiosk-state.ts';
+import { VOID_LATER_MAX, type KioskStateStore } from './kiosk-state.ts';
 import { spendRecords, withSpend } from '../domain/offline/credential-spend.ts';
 import { KioskView } from './kiosk-view.ts';
 import { OfflineDesk } from './offline-desk.ts';
@@ -122,6 +122,12 @@ export class Kiosk {
         note: (r) => { void deps.state.update((s) => ({ ...s, offlineSpend: withSpend(s.offlineSpend, r, r.capturedAt) })).catch(() => undefined); },
       },
       revocationFreshAgeMs: cfg.offline.revocationMaxAgeMs,
+      discarded: {
+        has: (txId) => deps.state.state.discarded.includes(txId),
+        list: () => deps.state.state.discarded,
+        add: (txId) => deps.state.update((s) => ({ ...s, discarded: [...s.discarded.filter((t) => t !== txId), txId].slice(-VOID_LATER_MAX) })),
+        drop: (txIds) => deps.state.update((s) => ({ ...s, discarded: s.discarded.filter((t) => !txIds.includes(t)) })),
+      },
     });
     const ctx: CheckoutContext = {
       mode: cfg.mode,
@@ -191,6 +197,11 @@ export class Kiosk {
     scanner.start();
     if (hardware.gpio) this.#cleanups.push(hardware.gpio.onButton((b) => this.press(b)));
 
+    // Before any sale: discarded offline payments whose write landed before a power loss leave the outbox.
+    this.#desk.sweepDiscarded().then(
+      (txIds) => { if (txIds.length > 0) log.warn({ txIds }, 'declined offline payments removed from the outbox'); },
+      (e: unknown) => log.error({ err: (e as Error).message }, 'declined offline payments not removed; they stay unsent'),
+    );
     this.#view.stored(this.#d.outbox.stats().count, undefined);
     this.#applyFaults();
     this.#runner.send({ type: 'uplinkChanged', online: uplink.connected });

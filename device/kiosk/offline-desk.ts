@@ -4,9 +4,14 @@
 // the pre-check, and writes an accepted payment to the durable outbox. The checkout machine only
 // says "approved" after store() resolved, i.e. after the entry is fsync'd ([flows 3]).
 //
-// A store the machine gave up on (discard) must never settle: if its append lands late, the entry
-// is removed again at once; if the process dies before that, it settles and the shopper, who was
-// told "not paid", has paid: see docs/protocol.md 3.7 (the operator sees it in the kiosk's events).
+// A store the machine gave up on (discard) must never settle, whatever its write does later or a
+// power loss does to it. discard() records the txId in the kiosk's durable list of discarded txIds
+// and resolves only once that is durable; the machine declines only then. The forwarder never sends
+// a listed txId. A late append is removed again, and only then is the txId dropped from the list;
+// after a power loss, sweepDiscarded() at start removes any listed entry that did land. An append
+// that fails is listed too (a failed write may still be on disk when the outbox is reopened).
+// A write that lands while the screen still says "please wait" and then power is lost is the only
+// way left to charge a shopper who was not told "approved" (outbox-store.ts: an interrupted append).
 import { decodeCode } from '../../shared/codes/decode.ts';
 import type { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
 import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
@@ -17,7 +22,7 @@ import { offlinePolicy, precheckOfflineCode, type OfflineExposure, type OfflineP
 import type { RevocationCache } from '../domain/offline/revocation-cache.ts';
 import type { TrustedTime } from '../domain/offline/trusted-clock.ts';
 import type { KioskOfflineCause } from '../domain/offline/offline-unavailable.ts';
-import type { OutboxStore } from '../outbox/outbox-store.ts';
+import { isOutboxError, type OutboxErrorCode, type OutboxStore } from '../outbox/outbox-store.ts';
 import { checkCredentialSpend, type SpendRecord } from '../domain/offline/credential-spend.ts';
 
 export interface OfflineDeskDeps {
@@ -35,7 +40,34 @@ export interface OfflineDeskDeps {
   spend?: { records(): readonly SpendRecord[]; note(r: SpendRecord): void };
   /** Up to this age the revocation list is fresh (config offline.revocationMaxAgeMs, the server's loss line). */
   revocationFreshAgeMs: number;
+  /** The durable list of txIds that must never settle (the kiosk state's `discarded`). */
+  discarded: DiscardedTxIds;
 }
+
+/** txIds whose store the checkout gave up on; the forwarder never sends one. */
+export interface DiscardedTxIds {
+  /** Listed now (in memory at once, before the write is durable). */
+  has(txId: string): boolean;
+  list(): readonly string[];
+  /** Lists txId; resolves once durable. */
+  add(txId: string): Promise<void>;
+  /** Unlists txIds; resolves once durable. */
+  drop(txIds: readonly string[]): Promise<void>;
+}
+
+/** A list in memory only (benches, tests of the pre-check): it does not survive a restart. */
+export function discardedInMemory(): DiscardedTxIds {
+  let txIds: string[] = [];
+  return {
+    has: (txId) => txIds.includes(txId),
+    list: () => txIds,
+    add: async (txId) => { txIds = [...txIds.filter((t) => t !== txId), txId]; },
+    drop: async (gone) => { txIds = txIds.filter((t) => !gone.includes(t)); },
+  };
+}
+
+/** Appends the outbox refused without writing (DUPLICATE_TX: another entry holds the txId, keep it). */
+const REFUSALS: readonly OutboxErrorCode[] = ['OUTBOX_FULL', 'DUPLICATE_TX', 'COUNTER_SEEN', 'STORE_CLOSED'];
 
 /** Offline codes sent online that the desk remembers (memory only; the server is the last word). */
 export const SENT_ONLINE_REMEMBERED_MAX = 1_000;
@@ -52,7 +84,8 @@ export class OfflineDesk {
   readonly #d: OfflineDeskDeps;
   /** Pre-checked, not yet stored: txId -> what the store needs. */
   readonly #accepted = new Map<string, Accepted>();
-  readonly #discarded = new Set<string>();
+  /** txIds whose append has not settled yet. */
+  readonly #storing = new Set<string>();
   /** Offline QR codes this kiosk sent to the server online (credentialId:counter), most recent last. */
   readonly #sentOnline = new Set<string>();
 
@@ -133,16 +166,47 @@ export class OfflineDesk {
     const a = this.#accepted.get(txId);
     if (!a) throw new Error(`txId ${txId} was not pre-checked`);
     this.#accepted.delete(txId);
-    await this.#d.outbox.append({ txId, code, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs, credentialId: a.credentialId, counter: a.counter });
-    if (this.#discarded.delete(txId)) await this.#d.outbox.acknowledge([txId]);
+    this.#storing.add(txId);
+    try {
+      await this.#d.outbox.append({ txId, code, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs, credentialId: a.credentialId, counter: a.counter });
+    } catch (e) {
+      // Declined next. A failed write (not a refusal) may still be on disk after a reopen: listed first.
+      if (!REFUSALS.some((c) => isOutboxError(e, c))) await this.#d.discarded.add(txId);
+      throw e;
+    } finally {
+      this.#storing.delete(txId);
+    }
+    // The machine gave up first: the entry leaves again (listed, so it is never sent meanwhile).
+    if (this.#d.discarded.has(txId)) return this.#remove([txId]);
     // Kept beyond forwarding for the counters; until that write lands, the outbox entry counts.
-    else this.#d.spend?.note({ txId, credentialId: a.credentialId, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs });
+    this.#d.spend?.note({ txId, credentialId: a.credentialId, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs });
   }
 
-  /** The machine gave up waiting for store(): make sure this txId never settles. */
+  /**
+   * The machine gave up waiting for store(): lists this txId as never to settle and resolves once
+   * that is durable (the machine declines then). A write still pending removes its entry when it lands.
+   */
   async discard(txId: string): Promise<void> {
     this.#accepted.delete(txId);
-    if (this.#d.outbox.list().some((e) => e.txId === txId)) await this.#d.outbox.acknowledge([txId]);
-    else this.#discarded.add(txId);
+    await this.#d.discarded.add(txId);
+    if (!this.#storing.has(txId) && this.#d.outbox.list().some((e) => e.txId === txId)) void this.#remove([txId]).catch(() => undefined);
+  }
+
+  /**
+   * At start, before any sale: listed entries that landed before a power loss leave the outbox, then
+   * the list is emptied. An outbox that cannot write keeps the list (and the entries stay unsent).
+   */
+  async sweepDiscarded(): Promise<string[]> {
+    const listed = this.#d.discarded.list().filter((t) => !this.#storing.has(t));
+    if (listed.length === 0) return [];
+    const stored = new Set(this.#d.outbox.list().map((e) => e.txId));
+    await this.#remove(listed.filter((t) => stored.has(t)), listed);
+    return listed;
+  }
+
+  /** Removes entries durably, and only then unlists them (and any `alsoDrop`). */
+  async #remove(txIds: readonly string[], alsoDrop: readonly string[] = txIds): Promise<void> {
+    if (txIds.length > 0) await this.#d.outbox.acknowledge(txIds);
+    await this.#d.discarded.drop(alsoDrop);
   }
 }

@@ -104,6 +104,20 @@ describe('forwardOutbox', () => {
     await expect(forwardOutbox(store, uplink, { ...opts, batchItemsMax: 101 })).rejects.toThrow(/batchItemsMax/);
   });
 
+  it('never sends a held entry, also one that is stored while the run goes on', async () => {
+    const store = await filledStore(3);
+    const held = new Set(['tx-1', 'tx-3']);
+    const server = new FakeServer();
+    const { uplink, sent } = fakeUplink(server, [(req, s) => {
+      void store.append(testEntry(3)); // lands before the batch's acknowledge, so before the next batch
+      return s.settle(req);
+    }]);
+    const report = await forwardOutbox(store, uplink, { ...opts, batchItemsMax: 1, held: (txId) => held.has(txId) });
+    expect(sentTxIds(sent)).toEqual(['tx-0', 'tx-2']);
+    expect(report).toMatchObject({ end: 'drained', remaining: 2 });
+    expect(store.list().map((e) => e.txId)).toEqual(['tx-1', 'tx-3']);
+  });
+
   it('does nothing on an empty outbox', async () => {
     const { uplink, sent } = fakeUplink(new FakeServer());
     expect(await forwardOutbox(new MemoryOutbox(), uplink, opts)).toMatchObject({ end: 'drained', batches: 0 });

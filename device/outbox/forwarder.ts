@@ -5,6 +5,7 @@
 //   once per run (an entry the server did not answer waits for the next run).
 // - An entry is acknowledged (removed) only after a settle.result item names its txId: settled and
 //   declined are both final. Declines are returned for the operator, never dropped silently.
+// - An entry the kiosk holds (ForwardOptions.held: declined while its write was in doubt) is never sent.
 // - A timeout, an offline uplink or an error reply stops the run; what was not answered stays stored.
 //   The next run resends the same txIds ([PROTO-SETTLE-1]: the server is idempotent), including
 //   after a crash between the server's answer and our acknowledge. No new txId is ever made here.
@@ -38,6 +39,11 @@ export interface ForwardOptions {
    * for review; if it rejects, nothing of the batch is acknowledged and the run stops (rejects).
    */
   keepDeclined?: (declined: readonly DeclinedPayment[]) => Promise<void>;
+  /**
+   * Entries never to send: the checkout declined them while their write was in doubt, and the kiosk
+   * removes them. Asked before every batch, so an entry that lands during a run is held too.
+   */
+  held?: (txId: string) => boolean;
 }
 
 export interface ForwardProgress {
@@ -60,7 +66,7 @@ export interface DeclinedPayment {
 
 /**
  * How a run ended:
- * - 'drained': the outbox is empty;
+ * - 'drained': the outbox holds nothing to send (held entries aside);
  * - 'unanswered': every stored entry was sent, but some got no result item (they stay stored);
  * - 'timeout' | 'offline' | 'closed': the uplink failed; unanswered entries stay stored;
  * - 'server-error': the server answered with an error reply (in `error`);
@@ -102,8 +108,9 @@ export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o:
   };
 
   for (;;) {
-    const batch = store.list().filter((e) => !sent.has(e.txId)).slice(0, batchItemsMax);
-    if (batch.length === 0) return finish(store.list().length === 0 ? 'drained' : 'unanswered');
+    const sendable = store.list().filter((e) => !o.held?.(e.txId));
+    const batch = sendable.filter((e) => !sent.has(e.txId)).slice(0, batchItemsMax);
+    if (batch.length === 0) return finish(sendable.length === 0 ? 'drained' : 'unanswered');
     if (report.batches >= batchesMax) return finish('batch-limit');
 
     let reply: SettleResult | ErrorReply;

@@ -21,7 +21,7 @@ import { parseKioskConfig, type KioskConfigInput } from '../../device/kiosk/conf
 import { SIM_GPIO_PINS } from '../../device/kiosk/hardware.ts';
 import { Kiosk } from '../../device/kiosk/kiosk.ts';
 import { initialKioskState, KioskStateStore } from '../../device/kiosk/kiosk-state.ts';
-import { FileOutbox } from '../../device/outbox/file-outbox.ts';
+import { FileOutbox, type FileOutboxOptions } from '../../device/outbox/file-outbox.ts';
 import { UplinkOfflineError } from '../../device/uplink/mqtt-uplink.ts';
 import { buildRevocations } from '../../server/domain/revocations.ts';
 import { makeWorld, type World } from '../../server/testing/world.ts';
@@ -122,6 +122,8 @@ export interface HarnessOptions {
    * fake-hwclock boot sets it back by the power cut), its monotonic clock from 0 at this boot.
    */
   wallOffsetMs?: number;
+  /** The outbox file's write hook (FileOutboxOptions.onWriteStep): awaiting in it stalls a real write. */
+  outboxWriteStep?: FileOutboxOptions['onWriteStep'];
 }
 
 export async function startHarness(o: HarnessOptions = {}) {
@@ -142,7 +144,7 @@ export async function startHarness(o: HarnessOptions = {}) {
   const lines = new SimLines();
   const gpio = createKioskGpio(lines, { pins: SIM_GPIO_PINS }, { timers });
   const display = new RecordingDisplay();
-  const outbox = await FileOutbox.open({ path: join(dir, 'outbox.json') });
+  const outbox = await FileOutbox.open({ path: join(dir, 'outbox.json'), ...(o.outboxWriteStep ? { onWriteStep: o.outboxWriteStep } : {}) });
   const { store: state } = await KioskStateStore.open(join(dir, 'kiosk-state.json'), initialKioskState(config.policy));
   let n = 0;
   const monoAtBoot = world.clock.monotonicMs();

@@ -9,7 +9,7 @@ import { DEFAULT_KIOSK_POLICY, type KioskPolicy } from '../../shared/kiosk-polic
 import { money, type Money } from '../../shared/money.ts';
 import { RevocationCache } from '../../device/domain/offline/revocation-cache.ts';
 import type { TrustedTime } from '../../device/domain/offline/trusted-clock.ts';
-import { OfflineDesk } from '../../device/kiosk/offline-desk.ts';
+import { OfflineDesk, discardedInMemory } from '../../device/kiosk/offline-desk.ts';
 import { MemoryOutbox } from '../../device/outbox/memory-outbox.ts';
 import type { LedgerSnapshot } from './ledger-snapshot.ts';
 import type { Outcome } from './matrix.ts';
@@ -57,6 +57,7 @@ export async function startKioskEnv(): Promise<KioskEnv> {
     windowMs: w.config.offlineWindowMs,
     clockUncertaintyMaxMs: 60_000,
     revocationFreshAgeMs: w.config.revocationMaxAgeMs,
+    discarded: discardedInMemory(),
   });
   const env: KioskEnv = {
     ...server,

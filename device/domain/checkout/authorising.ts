@@ -6,6 +6,8 @@
 // guesses an outcome and never re-sends a payment under a new txId.
 // Uplink down: an offline QR code is pre-checked locally, then written to the durable outbox, and
 // only then approved (the outbox entry is on disk before the screen says approved or a relay fires).
+// A write that does not finish in time is declined only once the kiosk has durably recorded that
+// its txId never settles (discarding).
 import type { ErrorCode } from '../../../shared/errors.ts';
 import type { TxStatus } from '../../../shared/kiosk-messages.ts';
 import { enterApproved, enterDeclined, enterIdle, log, routeCode, stale, stay, type AuthorisingState } from './outcomes.ts';
@@ -71,8 +73,12 @@ export function onAuthorisingTimeout(s: AuthorisingState, now: number, ctx: Chec
       // Nothing was stored, so nothing can be charged: a plain decline.
       return decline(s, 'INTERNAL', now, ctx, log('error', 'precheck-timeout', { txId }));
     case 'storing':
-      // The write may still land: tell the outbox this txId must never settle, then decline.
-      return decline(s, 'INTERNAL', now, ctx, { type: 'discardOffline', txId }, log('error', 'store-timeout', { txId }));
+      // The write may still land: the decline waits until the kiosk has durably recorded that this
+      // txId never settles, else a power loss could leave a declined payment on disk to be settled.
+      return step(s, 'discarding', 1, now + c.storeOfflineMs, { type: 'discardOffline', txId }, log('error', 'store-timeout', { txId }));
+    case 'discarding':
+      // Not recorded yet (a stalled or failing disk): keep asking; the screen says please wait.
+      return step(s, 'discarding', s.tries + 1, now + c.storeOfflineMs, { type: 'discardOffline', txId }, log('error', 'discard-slow', { txId, tries: s.tries + 1 }));
   }
 }
 
@@ -88,6 +94,7 @@ export function onAuthorisingCancel(s: AuthorisingState, ctx: CheckoutContext, n
       return enterIdle(s, ctx, log('info', 'cancelled-before-store', { txId: s.attempt.txId }));
     case 'storing':
       // The payment may already be on disk and will be settled: the shopper gets the goods.
+    case 'discarding':
       return stay(s, { type: 'hint', hint: 'please-wait' });
   }
 }
@@ -128,6 +135,8 @@ export function onAuthorisingResult(s: AuthorisingState, event: CheckoutEvent, n
       return s.step === 'storing' ? enterApproved(s, now, ctx) : stale(s, event);
     case 'offlineStoreFailed':
       return s.step === 'storing' ? decline(s, 'INTERNAL', now, ctx, log('error', 'store-failed', { txId: s.attempt.txId })) : stale(s, event);
+    case 'offlineDiscarded':
+      return s.step === 'discarding' ? decline(s, 'INTERNAL', now, ctx) : stale(s, event);
     default:
       return stale(s, event);
   }

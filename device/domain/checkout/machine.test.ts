@@ -528,14 +528,23 @@ describe('checkout: authorising offline', () => {
     expect(fx).toContainEqual(expect.objectContaining({ type: 'log', level: 'error', event: 'store-failed' }));
   });
 
-  it('tells the outbox to discard the payment and declines when the write does not finish within storeOfflineMs', () => {
+  it('discards the payment when the write does not finish within storeOfflineMs, and declines only once that is recorded', () => {
     const { w, txId } = prechecking();
     w.send({ type: 'precheckResult', txId, ok: true });
     w.advance(C.storeOfflineMs - 1);
     expect(w.state).toMatchObject({ step: 'storing' });
     const fx = w.advance(1);
     expect(fx).toContainEqual({ type: 'discardOffline', txId });
+    expect(w.state).toMatchObject({ name: 'authorising', step: 'discarding' });
+    // The late write is stale: the payment is being discarded, never approved.
+    expect(w.send({ type: 'offlineStored', txId })).toEqual([expect.objectContaining({ event: 'stale-event' })]);
+    expect(w.send({ type: 'cancelPressed' })).toEqual([{ type: 'hint', hint: 'please-wait' }]);
+    // Not recorded in time (a stalled disk): asked again, still no decline.
+    expect(w.advance(C.storeOfflineMs)).toContainEqual({ type: 'discardOffline', txId });
+    expect(w.state).toMatchObject({ name: 'authorising', step: 'discarding', tries: 2 });
+    w.send({ type: 'offlineDiscarded', txId });
     expect(w.state).toMatchObject({ name: 'declined', reason: 'INTERNAL' });
+    expect(ofType(w.allEffects(), 'pulseRelay')).toEqual([]);
   });
 
   it('goes idle on cancel during the pre-check, and ignores its late result', () => {

@@ -18,7 +18,8 @@
 //              |                       |                         |              |                      |              | voiding: mark cancelled   | askingStatus: retry, then -> voiding      |
 //              |                       |                         |              |                      |              | prechecking: -> idle      | voiding: retry, then voidLater + decline  |
 //              |                       |                         |              |                      |              | storing: hint please-wait | prechecking: decline INTERNAL             |
-//              |                       |                         |              |                      |              |                           | storing: discardOffline + decline         |
+//              |                       |                         |              |                      |              | discarding: please-wait   | storing: discardOffline -> discarding     |
+//              |                       |                         |              |                      |              |                           | discarding: discardOffline again          |
 // dispensing(V)| hint please-wait      | hint please-wait        | log          | hint please-wait     | -            | hint please-wait          | dispenseMs -> approved                    | stale
 // approved     | hint please-wait      | hint please-wait        | log          | hint please-wait     | -            | -> idle                   | resultShowMs -> idle                      | stale
 // declined     | hint please-wait      | retry: authorise (NEW)  | log + hint   | V: reselect          | -            | -> idle                   | declineShowMs -> awaitingCode, or idle    | stale
@@ -39,6 +40,7 @@
 //                        answers to `pay`/`status` are stale (the void decides); txError -> voidLater + declined (idle if cancelled)
 //   prechecking          precheckResult ok -> storing (storeOffline); not ok -> declined(reason)
 //   storing              offlineStored -> approved/dispensing; offlineStoreFailed -> declined(INTERNAL)
+//   discarding           offlineDiscarded -> declined(INTERNAL); a late offlineStored is stale (the entry never settles)
 //
 // Decisions: a product scanned while awaitingCode is added (nothing was sent yet, so the amount is
 // still open) and renews the code deadline; in vending mode product barcodes are refused with a
@@ -87,6 +89,7 @@ export function reduce(state: CheckoutState, event: CheckoutEvent, ctx: Checkout
     case 'precheckResult':
     case 'offlineStored':
     case 'offlineStoreFailed':
+    case 'offlineDiscarded':
       return state.name === 'authorising' ? onAuthorisingResult(state, event, now, ctx) : stale(state, event);
     default: return assertUnreachable(event);
   }

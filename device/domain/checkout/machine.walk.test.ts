@@ -36,6 +36,7 @@ function randomEvent(r: () => number, w: ReturnType<typeof world>): CheckoutEven
     () => (r() < 0.7 ? { type: 'precheckResult', txId, ok: true } : { type: 'precheckResult', txId, ok: false, reason: 'COUNTER_REUSED' }),
     () => ({ type: 'offlineStored', txId }),
     () => ({ type: 'offlineStoreFailed', txId }),
+    () => ({ type: 'offlineDiscarded', txId }),
     () => (r() < 0.5 ? { type: 'faultRaised', fault: 'scanner-unavailable' } : { type: 'faultCleared' }),
   ])();
 }
@@ -48,12 +49,15 @@ describe('checkout: random walk', () => {
       const w = world({ mode, config: { relayPulseMs: 700, relayPulseMaxMs: 900 } });
       const paid = new Set<string>();
       const stored = new Set<string>();
+      /** txIds whose `pay` never left the kiosk (paySendFailed): the offline path may take them. */
+      const notSent = new Set<string>();
       const reached = new Set<string>();
       for (let i = 0; i < 20_000; i++) {
         const before = w.state;
         const e = randomEvent(r, w);
         const fx = 'advanceMs' in e ? w.advance(e.advanceMs) : w.send(e);
         const where = `seed ${seed}, step ${i}, ${before.name} + ${JSON.stringify(e)}`;
+        if ('type' in e && e.type === 'paySendFailed' && w.state.name === 'authorising' && w.state.step === 'prechecking' && before.name === 'authorising' && before.step === 'paying') notSent.add(e.txId);
         reached.add(w.state.name + ('step' in w.state ? `/${w.state.step}` : ''));
         for (const f of fx) {
           if (f.type === 'pulseRelay') {
@@ -68,7 +72,7 @@ describe('checkout: random walk', () => {
             paid.add(f.txId);
           }
           if (f.type === 'storeOffline') {
-            expect(paid.has(f.txId) || stored.has(f.txId), `${where}: txId reused offline`).toBe(false);
+            expect((paid.has(f.txId) && !notSent.has(f.txId)) || stored.has(f.txId), `${where}: txId reused offline`).toBe(false);
             stored.add(f.txId);
           }
           if (f.type === 'sendStatus' || f.type === 'sendVoid') expect(paid.has(f.txId), where).toBe(true);
@@ -79,7 +83,7 @@ describe('checkout: random walk', () => {
         if (mode === 'vending' && 'basket' in w.state) expect(w.state.basket.items.length, where).toBe(1);
       }
       // The walk must actually visit every state and authorising step, or it proves little.
-      const expected = ['idle', 'awaitingCode', 'authorising/paying', 'authorising/askingStatus', 'authorising/voiding', 'authorising/prechecking', 'authorising/storing', 'approved', 'declined', 'fault', ...(mode === 'vending' ? ['dispensing'] : ['basket'])];
+      const expected = ['idle', 'awaitingCode', 'authorising/paying', 'authorising/askingStatus', 'authorising/voiding', 'authorising/prechecking', 'authorising/storing', 'approved', 'declined', 'fault', ...(mode === 'vending' ? ['dispensing'] : ['basket', 'authorising/discarding'])];
       for (const name of expected) expect(reached, `seed ${seed}: never reached ${name}`).toContain(name);
     });
   }

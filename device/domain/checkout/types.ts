@@ -44,8 +44,10 @@ export interface Attempt {
  *  voiding       the fate is unknown or the shopper cancelled: `void` the same txId (attempt n)
  *  prechecking   uplink down, offline QR: the local pre-check is running
  *  storing       pre-check passed: the payment is being written to the durable outbox
+ *  discarding    the write did not finish in time: waiting until the kiosk has durably recorded
+ *                that this txId must never settle, so that the screen's decline is the truth
  */
-export type AuthorisingStep = 'paying' | 'askingStatus' | 'voiding' | 'prechecking' | 'storing';
+export type AuthorisingStep = 'paying' | 'askingStatus' | 'voiding' | 'prechecking' | 'storing' | 'discarding';
 
 interface Common {
   readonly uplinkOnline: boolean;
@@ -100,6 +102,8 @@ export type CheckoutEvent =
   /** The outbox entry is on disk and fsync'd. */
   | { readonly type: 'offlineStored'; readonly txId: string }
   | { readonly type: 'offlineStoreFailed'; readonly txId: string }
+  /** The kiosk has durably recorded that this txId never settles (discardOffline done). */
+  | { readonly type: 'offlineDiscarded'; readonly txId: string }
   | { readonly type: 'faultRaised'; readonly fault: FaultKind }
   | { readonly type: 'faultCleared' };
 
@@ -137,7 +141,10 @@ export type CheckoutEffect =
   | { readonly type: 'precheckOffline'; readonly txId: string; readonly code: string; readonly amount: Money }
   /** Write to the durable outbox and fsync, then answer offlineStored / offlineStoreFailed. */
   | { readonly type: 'storeOffline'; readonly txId: string; readonly code: string; readonly amount: Money; readonly capturedAtMs: number }
-  /** The store did not answer in time: the outbox must make sure this txId never settles (drop or void it). */
+  /**
+   * The store did not answer in time: durably record that this txId never settles (whether or not
+   * its write lands later), then answer offlineDiscarded. Repeated while no answer comes.
+   */
   | { readonly type: 'discardOffline'; readonly txId: string }
   /** Neither status nor void could settle this txId: the shell keeps it and voids it when the uplink is back. */
   | { readonly type: 'voidLater'; readonly txId: string }
