@@ -192,6 +192,10 @@ async function loginCheck(cfg: Readonly<KioskConfig>, timeoutMs: number): Promis
       return { id, title: `The broker refused ${username}'s login: bad user name or password (CONNACK 4)`, status: 'fail', detail: (e as Error).message,
         fix: `compare ${cfg.mqtt.passwordFile ?? 'mqtt.password'} with the broker's identity for ${username}${cfg.mqtt.tls?.certFile ? '; with TLS, also the client certificate (CN must be the user name)' : ''}` };
     }
+    if (code === 3) {
+      return { id, title: `The broker turned ${username}'s login away for now (CONNACK 3: server unavailable)`, status: 'fail', detail: (e as Error).message,
+        fix: 'the broker holds off an address and a user name for a while after failed logins (docs/broker.md, admission control): fix the password, wait a minute and run the doctor again' };
+    }
     if (code === 5) {
       return { id, title: `The broker refused ${username}: not authorised (CONNACK 5)`, status: 'fail', detail: (e as Error).message,
         fix: `give ${username} the kiosk role for kiosk id ${cfg.kioskId} in the broker's identities` };

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type RunningBroker } from '../../../broker/broker.ts';
-import { identitiesFromPasswords } from '../../../broker/identities.ts';
-import { hasOpenssl, makeTestCertificates, type TestCertificates } from '../../../broker/testing/test-certificates.ts';
-import { CHEAP_SCRYPT } from '../../../broker/testing/test-identities.ts';
-import { parseKioskConfig, type KioskConfig } from '../config.ts';
-import type { CheckResult } from './check.ts';
-import { makeUplinkChecks, uplinkChecks } from './uplink-checks.ts';
+import { startBroker, type RunningBroker } from '../../broker/broker.ts';
+import { identitiesFromPasswords } from '../../broker/identities.ts';
+import { hasOpenssl, makeTestCertificates, type TestCertificates } from '../../broker/testing/test-certificates.ts';
+import { CHEAP_SCRYPT } from '../../broker/testing/test-identities.ts';
+import { parseKioskConfig, type KioskConfig } from '../../device/kiosk/config.ts';
+import type { CheckResult } from '../../device/kiosk/doctor/check.ts';
+import { makeUplinkChecks, uplinkChecks } from '../../device/kiosk/doctor/uplink-checks.ts';
 
 const silent = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'kp-uplink-doctor-'));
@@ -41,7 +41,7 @@ const identities = () => identitiesFromPasswords([
 
 describe('uplinkChecks over plain MQTT', () => {
   let broker: RunningBroker;
-  beforeAll(async () => { broker = await startBroker({ port: 0, identities: await identities(), logger: silent }); });
+  beforeAll(async () => { broker = await startBroker({ port: 0, identities: await identities(), limits: { authBackoffBaseMs: 0 }, logger: silent }); });
   afterAll(async () => { await broker?.close(); });
 
   it('passes a kiosk whose password file is 0600 and whose login the broker accepts', async () => {
@@ -107,7 +107,7 @@ describe.skipIf(!hasOpenssl())('uplinkChecks over TLS (skipped without the opens
   let broker: RunningBroker;
   beforeAll(async () => {
     certs = makeTestCertificates();
-    broker = await startBroker({ port: 0, identities: await identities(), logger: silent, tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, requireClientCert: true } });
+    broker = await startBroker({ port: 0, identities: await identities(), limits: { authBackoffBaseMs: 0 }, logger: silent, tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, requireClientCert: true } });
   }, 30_000);
   afterAll(async () => {
     await broker?.close();

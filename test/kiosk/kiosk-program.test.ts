@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildKiosk } from '../../bin/build-kiosk.ts';
 import { startBroker, type RunningBroker } from '../../broker/broker.ts';
 import { testIdentities } from '../../broker/testing/test-identities.ts';
-import { hasTool, NotifyListener } from '../kiosk/testing/notify-listener.ts';
+import { hasTool, NotifyListener } from '../../device/kiosk/testing/notify-listener.ts';
 
 const bin = new URL('../../bin/kioskpay.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'kp-program-'));
