@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeEventDevice } from './fake-event-device.ts';
 import { HidScanner } from './hid-scanner.ts';
 import { EV_KEY, EV_SYN, KEY_PRESS, KEY_RELEASE, KEY_REPEAT, encodeInputEvent } from './input-event.ts';
@@ -130,7 +130,7 @@ describe('HidScanner', () => {
     await dev.unplug(); // end of file
     await gone;
     timers.fireAll(); // reopen fails: no node
-    await settle();
+    await vi.waitFor(() => expect(timers.pending).toBe(1), { timeout: 5_000, interval: 5 }); // the next backoff is set
     dev.plug();
     timers.fireAll();
     await nextEvent(scanner, 'status', (s) => s === 'ready');
@@ -164,8 +164,8 @@ describe('HidScanner', () => {
     scanner.start();
     await nextEvent(scanner, 'status', (s) => s === 'unavailable');
     timers.fireAll();
-    await settle();
-    expect(timers.delays).toEqual([100, 200]);
+    // The reopen fails on the thread pool: wait for its second backoff (bounded, load-proof).
+    await vi.waitFor(() => expect(timers.delays).toEqual([100, 200]), { timeout: 5_000, interval: 5 });
     await scanner.stop();
     expect(timers.pending).toBe(0);
   });
