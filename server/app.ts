@@ -13,6 +13,7 @@ import { PgStore } from './adapters/pg-store.ts';
 import { SqliteStore } from './adapters/sqlite-store.ts';
 import { ServerCatalog } from './catalog/server-catalog.ts';
 import { AlertSink } from './domain/alerts.ts';
+import { GuessLimiter } from './domain/guess-limits.ts';
 import type { ServerContext } from './domain/context.ts';
 import { Issuer } from './domain/issuer.ts';
 import { merchantAccountId } from './domain/ids.ts';
@@ -56,10 +57,11 @@ export function createContext(config: ServerConfig, deps: ServerDeps = {}): Serv
   let onRevocation = () => {};
   const issuer = new Issuer(key.keyId, key.seed, nodeEd25519);
   const log = deps.log ?? pino({ level: config.logLevel });
+  const clock = deps.clock ?? systemClock;
   const ctx = {
     config,
     store: deps.store ?? openStore(config, log),
-    clock: deps.clock ?? systemClock,
+    clock,
     random,
     ed: nodeEd25519,
     issuer,
@@ -67,6 +69,7 @@ export function createContext(config: ServerConfig, deps: ServerDeps = {}): Serv
     log,
     onRevocation: () => onRevocation(),
     alerts: new AlertSink(),
+    guessLimits: new GuessLimiter(clock, config.codeGuessLimits),
     setOnRevocation(fn: () => void) { onRevocation = fn; },
   };
   return ctx;

@@ -7,6 +7,13 @@ import { isOperatorPasswordHash, OPERATOR_USERNAME } from './ops/operator-auth.t
 
 const DAY_MS = 86_400_000;
 
+/** A sliding-window limit on failed code lookups; the lock must outlast the window (domain/guess-limits.ts). */
+const guessRule = (max: number, windowMs: number, lockMs: number) => z.strictObject({
+  max: z.int().min(1).default(max),
+  windowMs: z.int().min(1000).default(windowMs),
+  lockMs: z.int().min(1000).default(lockMs),
+}).refine((r) => r.lockMs >= r.windowMs, 'lockMs must be at least windowMs').prefault({});
+
 export const serverConfigSchema = z.strictObject({
   dataDir: z.string().default('./data/server'),
   httpHost: z.string().default('127.0.0.1'),
@@ -52,6 +59,12 @@ export const serverConfigSchema = z.strictObject({
   kioskRequestsPerSec: z.number().min(1).default(20),
   kioskRequestBurst: z.int().min(1).default(40),
   kioskInFlightMax: z.int().min(1).default(8),
+  /** Failed lookups of 20-digit codes (domain/guess-limits.ts): per numeric handle, per kiosk and in all; lockMs >= windowMs. */
+  codeGuessLimits: z.strictObject({
+    handle: guessRule(10, 3_600_000, 3_600_000),
+    kiosk: guessRule(20, 3_600_000, 3_600_000),
+    global: guessRule(100, 1_800_000, 1_800_000),
+  }).prefault({}),
   /** Failed bearer-token checks per client address per minute before it is refused (brute force). */
   authFailuresPerMinuteMax: z.int().min(1).default(20),
   /** Built wallet web app (wallet/web/dist) served at /wallet/; unset serves none. */

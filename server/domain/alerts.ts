@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Alerts an operator can act on that come from the server's own decisions (not from kiosk status):
 // a copied offline code, a kiosk claiming one code twice, a credential revoked, a stored payment
-// declined for the shopper's limits. Any part of the server raises them through `ctx.alerts`; the
+// declined for the shopper's limits, a kiosk or handle locked out for guessing 20-digit codes. Any part of the server raises them through `ctx.alerts`; the
 // operator dashboard (/ops) shows the recent ones with the fleet's alerts, and they are logged.
 // Kept in memory (the newest `max`); the ledger keeps the facts (payments flagged replay, the
 // revoked credential), so a restart loses only the notice, never the money trail.
 import type { Money } from '../../shared/money.ts';
 
-export type ServerAlertKind = 'offline-copy' | 'duplicate-claim' | 'credential-revoked' | 'offline-limit';
+export type ServerAlertKind = 'offline-copy' | 'duplicate-claim' | 'credential-revoked' | 'offline-limit' | 'code-guessing';
 
 export interface ServerAlert {
   kind: ServerAlertKind;

@@ -7,6 +7,7 @@ import type { Random } from '../../shared/random.ts';
 import type { ServerConfig } from '../config.ts';
 import type { Store } from '../ports/store.ts';
 import type { AlertSink } from './alerts.ts';
+import type { GuessLimiter } from './guess-limits.ts';
 import type { Issuer } from './issuer.ts';
 import type { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
 
@@ -25,4 +26,6 @@ export interface ServerContext {
   readonly onRevocation: () => void;
   /** Operator alerts raised by the server's decisions (domain/alerts.ts). */
   readonly alerts: AlertSink;
+  /** Failed lookups of 20-digit codes, and the lockouts they cause (domain/guess-limits.ts). */
+  readonly guessLimits: GuessLimiter;
 }

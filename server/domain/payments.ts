@@ -36,18 +36,42 @@ export async function pay(ctx: ServerContext, kioskId: string, req: PayRequest):
     let d: Decision;
     if (!decoded.ok) d = decline('CODE_MALFORMED', null);
     else if (!signature.ok) d = decline(signature.reason, decoded.code.kind);
-    else d = await authorize(ctx, tx, decoded.code, req.amount, now);
+    else d = await authorize(ctx, tx, kioskId, decoded.code, req.amount, now);
     const row = await record(ctx, tx, kiosk, req.txId, hash, req.amount, d, now, 'approved');
     return replyFor(req.id, row);
   });
 }
 
-async function authorize(ctx: ServerContext, tx: StoreTx, code: DecodedCode, amount: Money, now: number): Promise<Decision> {
+async function authorize(ctx: ServerContext, tx: StoreTx, kioskId: string, code: DecodedCode, amount: Money, now: number): Promise<Decision> {
   switch (code.kind) {
-    case 'online': return authorizeOnline(ctx, tx, code.text, amount, now);
+    case 'online': return guarded(ctx, kioskId, null, () => authorizeOnline(ctx, tx, code.text, amount, now));
     case 'offline-qr': return authorizeOfflineQr(ctx, tx, code, amount, now);
-    case 'offline-numeric': return authorizeNumeric(ctx, tx, code, amount, now);
+    case 'offline-numeric': return guarded(ctx, kioskId, code.handle, () => authorizeNumeric(ctx, tx, code, amount, now));
   }
+}
+
+/** Lookups that fail when the code was guessed: an online code never issued, a numeric MAC that matches no step, a handle never issued. */
+const GUESS_FAILURES: readonly DeclineCode[] = ['CODE_UNKNOWN', 'SIGNATURE_INVALID', 'CREDENTIAL_INVALID'];
+
+/**
+ * A 20-digit code can be guessed (docs/security.md, "Guessing numeric codes"): refused while its
+ * handle, its kiosk or the server is locked out; a failed lookup is counted, and a lockout it starts
+ * raises one alert. The handle counts only when it names a stored credential (the decline then names its wallet).
+ */
+async function guarded(ctx: ServerContext, kioskId: string, handle: string | null, lookup: () => Promise<Decision>): Promise<Decision> {
+  const kind = handle === null ? 'online' : 'offline-numeric';
+  if (ctx.guessLimits.locked(kioskId, handle)) return decline('CODE_GUESS_LOCKED', kind);
+  const d = await lookup();
+  if (d.approved || !GUESS_FAILURES.includes(d.reason)) return d;
+  const walletId = d.walletId ?? null;
+  for (const lock of ctx.guessLimits.fail(kioskId, walletId === null ? null : handle)) {
+    const what = lock.scope === 'global' ? 'every kiosk' : lock.scope === 'kiosk' ? `kiosk ${kioskId}` : `numeric handle ${lock.key} (wallet ${walletId})`;
+    ctx.alerts.raise({
+      kind: 'code-guessing', severity: 'critical', at: ctx.clock.nowMs(), kioskId, walletId, amount: null,
+      message: `too many failed 20-digit code lookups: ${what} refused until ${new Date(lock.untilMs).toISOString()} (last failure from kiosk ${kioskId})`,
+    });
+  }
+  return d;
 }
 
 /** [PROTO-ONLINE] exists, unused, unexpired, same currency, funds suffice; consumed on approval. */
