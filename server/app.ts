@@ -46,8 +46,8 @@ export async function registerKiosks(ctx: ServerContext): Promise<void> {
 
 /** The ledger, chosen once: PostgreSQL when a database URL is configured, else SQLite in the data dir. */
 function openStore(config: ServerConfig, log: Logger): Store {
-  if (config.databaseUrl === undefined) return new SqliteStore({ path: join(config.dataDir, 'ledger.sqlite') });
-  return new PgStore({ connectionString: config.databaseUrl, onError: (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection failed; the pool replaces it') });
+  if (config.databaseUrl === undefined) return new SqliteStore({ path: join(config.dataDir, 'ledger.sqlite'), queuedUnitsMax: config.storeQueuedUnitsMax });
+  return new PgStore({ connectionString: config.databaseUrl, queuedUnitsMax: config.storeQueuedUnitsMax, onError: (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection failed; the pool replaces it') });
 }
 
 /** The domain context alone, without network: for tests and the simulator. */

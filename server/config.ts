@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { currencySchema } from '../shared/schemas.ts';
 import { isKioskId } from '../shared/topics.ts';
+import { SETTLE_ITEMS_MAX } from '../shared/kiosk-messages.ts';
 import { isOperatorPasswordHash, OPERATOR_USERNAME } from './ops/operator-auth.ts';
 
 const DAY_MS = 86_400_000;
@@ -65,6 +66,8 @@ export const serverConfigSchema = z.strictObject({
     kiosk: guessRule(20, 3_600_000, 3_600_000),
     global: guessRule(100, 1_800_000, 1_800_000),
   }).prefault({}),
+  /** Store units waiting at most (the group-commit queue); requests past it get RATE_LIMITED with retryAfterMs. At least one full settle batch (one unit per item). */
+  storeQueuedUnitsMax: z.int().min(SETTLE_ITEMS_MAX).default(10_000),
   /** Failed bearer-token checks per client address per minute before it is refused (brute force). */
   authFailuresPerMinuteMax: z.int().min(1).default(20),
   /** Built wallet web app (wallet/web/dist) served at /wallet/; unset serves none. */

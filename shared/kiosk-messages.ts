@@ -105,7 +105,9 @@ export const errorReply = z.strictObject({
   v, type: z.literal('error'), re: idSchema.nullable(),
   code: errorCodeSchema,
   message: z.string(),
-});
+  /** With RATE_LIMITED: the request was not handled; send the same request again after this many ms. */
+  retryAfterMs: z.number().int().min(0).max(60_000).optional(),
+}).refine((r) => r.retryAfterMs === undefined || r.code === 'RATE_LIMITED', { message: 'retryAfterMs only with RATE_LIMITED', path: ['retryAfterMs'] });
 export type ErrorReply = z.infer<typeof errorReply>;
 
 export const kioskReply = z.discriminatedUnion('type', [payResult, settleResult, timeResult, errorReply]);

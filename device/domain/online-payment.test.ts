@@ -64,4 +64,18 @@ describe('online payment at the kiosk', () => {
     const { uplink } = scripted({ pay: [(r) => ({ v: 1, type: 'error', re: r.id, code: 'UNKNOWN_KIOSK', message: 'x' })] });
     expect(await payOnline(uplink, payment, opts)).toEqual({ outcome: 'error', code: 'UNKNOWN_KIOSK', message: 'x' });
   });
+
+  it('asks the status again when a status request is refused RATE_LIMITED (the pay is still unknown)', async () => {
+    const limited = (r: KioskRequest): KioskReply => ({ v: 1, type: 'error', re: r.id, code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 50 });
+    const { uplink, sent } = scripted({ pay: ['timeout'], status: [limited, result('approved')] });
+    expect((await payOnline(uplink, payment, opts)).outcome).toBe('approved');
+    expect(sent.map((s) => s.type)).toEqual(['pay', 'status', 'status']);
+  });
+
+  it('does not take a RATE_LIMITED void for done: tries again, then reports indeterminate', async () => {
+    const limited = (r: KioskRequest): KioskReply => ({ v: 1, type: 'error', re: r.id, code: 'RATE_LIMITED', message: 'slow down' });
+    const { uplink, sent } = scripted({ pay: ['timeout'], status: [result('unknown')], void: [limited, limited, limited] });
+    expect((await payOnline(uplink, payment, opts)).outcome).toBe('indeterminate');
+    expect(sent.map((s) => s.type)).toEqual(['pay', 'status', 'void', 'void', 'void']);
+  });
 });

@@ -28,6 +28,8 @@ export interface OnlinePaymentOptions {
 const isTimeout = (e: unknown) => e instanceof Error && e.name === 'UplinkTimeoutError';
 /** A request refused before sending because the uplink is down (the uplink's UplinkOfflineError). */
 const isOffline = (e: unknown) => e instanceof Error && e.name === 'UplinkOfflineError';
+/** A request the server refused without handling it (the uplink already resent it within its deadline). */
+const isRateLimited = (r: { type: string; code?: string }) => r.type === 'error' && r.code === 'RATE_LIMITED';
 /** After a timeout, a follow-up that was not sent (uplink dropped) is retried like one that timed out. */
 const isRetryable = (e: unknown) => isTimeout(e) || isOffline(e);
 
@@ -42,6 +44,8 @@ export async function payOnline(uplink: RequestUplink, p: { txId: string; code: 
   for (let i = 0; i < attempts; i++) {
     try {
       const r = await uplink.request<'status'>({ v: 1, type: 'status', id: o.nextId(), txId: p.txId });
+      // Refused unhandled: the payment's fate is still unknown, so ask again.
+      if (isRateLimited(r)) continue;
       if (r.type === 'error') return { outcome: 'error', code: r.code, message: r.message };
       if (r.status !== 'unknown') return settleReply(r);
       break;
@@ -56,7 +60,9 @@ export async function payOnline(uplink: RequestUplink, p: { txId: string; code: 
 export async function voidTx(uplink: RequestUplink, txId: string, nextId: () => string, attempts = 3): Promise<OnlineOutcome> {
   for (let i = 0; i < attempts; i++) {
     try {
-      return settleReply(await uplink.request<'void'>({ v: 1, type: 'void', id: nextId(), txId }));
+      const r = await uplink.request<'void'>({ v: 1, type: 'void', id: nextId(), txId });
+      // Refused unhandled: not voided yet, so try again.
+      if (!isRateLimited(r)) return settleReply(r);
     } catch (e) {
       if (!isRetryable(e)) throw e;
     }

@@ -172,6 +172,12 @@ export class CheckoutRunner {
       : d.uplink.request({ v: 1, type: body.type, id, txId });
     (req as Promise<PayResult | ErrorReply>).then(
       (reply) => {
+        // A status or void refused unhandled (after the uplink's resends) answered nothing about the
+        // payment: as with no answer, the checkout decides on its timeout. A refused pay charged nothing.
+        if (reply.type === 'error' && reply.code === 'RATE_LIMITED' && kind !== 'pay') {
+          d.log.warn({ txId, kind }, 'request refused (rate limited); the checkout decides on its timeout');
+          return;
+        }
         if (reply.type === 'error') {
           this.send({ type: 'txError', txId, code: reply.code });
           return this.#done(txId);

@@ -24,6 +24,8 @@ export interface KioskForwarderDeps {
   log: Logger;
   onProgress: (p: ForwardEvent) => void;
   onDeclined: (r: DeclinedRecord) => void;
+  /** Waits after RATE_LIMITED batches; default the system's. */
+  timers?: TimerPort;
 }
 
 export class KioskForwarder {
@@ -63,6 +65,7 @@ export class KioskForwarder {
     progress?.(0, total);
     const report = await forwardOutbox(d.outbox, { request: (r) => d.uplink.request(r) }, {
       nextId: d.newId,
+      ...(d.timers ? { timers: d.timers } : {}),
       held: (txId) => d.state.state.discarded.includes(txId),
       keepDeclined: async (items) => {
         const at = d.nowMs();
@@ -114,6 +117,11 @@ export class KioskForwarder {
       if (!d.uplink.connected) return;
       try {
         const reply = await d.uplink.request({ v: 1, type: 'void', id: d.newId(), txId });
+        // Refused unhandled: the txId is not voided yet; keep it for the next try.
+        if (reply.type === 'error' && reply.code === 'RATE_LIMITED') {
+          d.log.warn({ txId }, 'pending void refused (rate limited); kept');
+          return;
+        }
         d.log.info({ txId, answer: reply.type === 'error' ? reply.code : reply.status }, 'pending void answered');
         await d.state.update((s) => ({ ...s, voidLater: s.voidLater.filter((t) => t !== txId) }));
       } catch (e) {

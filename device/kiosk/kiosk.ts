@@ -168,7 +168,7 @@ export class Kiosk {
       heartbeatMs: cfg.timing.heartbeatMs, timers, log,
     }, () => clock.monotonicMs());
     this.#forwarder = new KioskForwarder({
-      outbox: deps.outbox, state: deps.state, uplink: deps.uplink, newId: deps.newId, log, nowMs: () => this.#time().estimateMs,
+      outbox: deps.outbox, state: deps.state, uplink: deps.uplink, newId: deps.newId, log, timers, nowMs: () => this.#time().estimateMs,
       onProgress: (p) => {
         this.#view.stored(deps.outbox.stats().count, p.finished ? undefined : { done: p.done, total: p.total });
         this.#telemetry.event({ kind: 'forward', ...p });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ErrorReply, SettleItemResult, SettleRequest, SettleResult } from '../../shared/kiosk-messages.ts';
+import { ManualTimers } from '../timers.ts';
 import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
 import { FileOutbox } from './file-outbox.ts';
 import { forwardOutbox, type ForwardProgress, type SettleUplink } from './forwarder.ts';
@@ -175,6 +176,47 @@ describe('forwardOutbox', () => {
     expect(report).toMatchObject({ end: 'server-error', error: { code: 'INTERNAL', message: 'database unavailable' }, batches: 2, remaining: 3 });
     expect(store.list().map((e) => e.txId)).toEqual(['tx-2', 'tx-3', 'tx-4']);
     expect(sent).toHaveLength(2);
+  });
+
+  it('backs off after RATE_LIMITED and resends the same batch, which then settles once', async () => {
+    const store = await filledStore(3);
+    const server = new FakeServer();
+    const limited = (req: SettleRequest): ErrorReply => ({ v: 1, type: 'error', re: req.id, code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 100 });
+    const { uplink, sent } = fakeUplink(server, [limited, limited, 'answer']);
+    const timers = new ManualTimers();
+    const run = forwardOutbox(store, uplink, { ...opts, timers, random: () => 0.5 });
+    const flush = async () => { for (let i = 0; i < 10; i++) await Promise.resolve(); };
+    await flush();
+    expect(sent).toHaveLength(1);
+    timers.advance(124); // first wait: 100 + 0.5 * 50
+    await flush();
+    expect(sent).toHaveLength(1);
+    timers.advance(1);
+    await flush();
+    expect(sent).toHaveLength(2);
+    timers.advance(149); // second wait is longer: 100 + 0.5 * 100
+    await flush();
+    expect(sent).toHaveLength(2);
+    timers.advance(1);
+    const report = await run;
+    expect(report).toMatchObject({ end: 'drained', batches: 1, remaining: 0 });
+    expect(report.error).toBeUndefined();
+    expect(sent.map((r) => r.items.map((i) => i.txId))).toEqual([range(0, 3), range(0, 3), range(0, 3)]);
+    expect([...server.bookings.values()]).toEqual([1, 1, 1]);
+  });
+
+  it('ends rate-limited after its resends, with every entry still stored', async () => {
+    const store = await filledStore(2);
+    const limited = (req: SettleRequest): ErrorReply => ({ v: 1, type: 'error', re: req.id, code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 10 });
+    const { uplink, sent } = fakeUplink(new FakeServer(), Array.from({ length: 10 }, () => limited));
+    const timers = new ManualTimers();
+    const run = forwardOutbox(store, uplink, { ...opts, timers, random: () => 0, rateLimitedResendsMax: 2 });
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 10; j++) await Promise.resolve();
+      timers.advance(10);
+    }
+    expect(await run).toMatchObject({ end: 'rate-limited', batches: 0, remaining: 2, error: { code: 'RATE_LIMITED' } });
+    expect(sent).toHaveLength(3);
   });
 
   it('reports declined items for the operator and removes them, since a decline is final', async () => {

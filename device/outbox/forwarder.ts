@@ -6,6 +6,8 @@
 // - An entry is acknowledged (removed) only after a settle.result item names its txId: settled and
 //   declined are both final. Declines are returned for the operator, never dropped silently.
 // - An entry the kiosk holds (ForwardOptions.held: declined while its write was in doubt) is never sent.
+// - A RATE_LIMITED reply means the server did not handle the batch: the run waits (the reply's
+//   retryAfterMs plus backoff with jitter) and sends the same batch again, a bounded number of times.
 // - A timeout, an offline uplink or an error reply stops the run; what was not answered stays stored.
 //   The next run resends the same txIds ([PROTO-SETTLE-1]: the server is idempotent), including
 //   after a crash between the server's answer and our acknowledge. No new txId is ever made here.
@@ -15,6 +17,8 @@ import {
   SETTLE_ITEMS_MAX, type ErrorReply, type SettleItemResult, type SettleRequest, type SettleResult,
 } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
+import { systemTimers, type Timers } from '../timers.ts';
+import { retryDelayMs, waitMs } from '../uplink/rate-limit-retry.ts';
 import type { OutboxEntry, OutboxStore } from './outbox-store.ts';
 
 /**
@@ -44,6 +48,11 @@ export interface ForwardOptions {
    * removes them. Asked before every batch, so an entry that lands during a run is held too.
    */
   held?: (txId: string) => boolean;
+  /** RATE_LIMITED batches: waits on these timers (default the system's), jitter from `random` (default Math.random). */
+  timers?: Pick<Timers, 'setTimeout' | 'clearTimeout'>;
+  random?: () => number;
+  /** Resends of one batch after RATE_LIMITED replies; then the run ends 'rate-limited'. Default 5. */
+  rateLimitedResendsMax?: number;
 }
 
 export interface ForwardProgress {
@@ -70,9 +79,10 @@ export interface DeclinedPayment {
  * - 'unanswered': every stored entry was sent, but some got no result item (they stay stored);
  * - 'timeout' | 'offline' | 'closed': the uplink failed; unanswered entries stay stored;
  * - 'server-error': the server answered with an error reply (in `error`);
+ * - 'rate-limited': the server kept refusing a batch with RATE_LIMITED; nothing of it was handled;
  * - 'batch-limit': batchesMax reached with entries left.
  */
-export type ForwardEnd = 'drained' | 'unanswered' | 'timeout' | 'offline' | 'closed' | 'server-error' | 'batch-limit';
+export type ForwardEnd = 'drained' | 'unanswered' | 'timeout' | 'offline' | 'closed' | 'server-error' | 'rate-limited' | 'batch-limit';
 
 export interface ForwardReport {
   end: ForwardEnd;
@@ -101,6 +111,8 @@ export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o:
 
   const report: ForwardReport = { end: 'drained', batches: 0, settled: [], declined: [], unanswered: [], ignoredResults: [], remaining: 0 };
   const sent = new Set<string>();
+  const resendsMax = o.rateLimitedResendsMax ?? 5;
+  let resends = 0;
   const finish = (end: ForwardEnd): ForwardReport => {
     report.end = end;
     report.remaining = store.list().length;
@@ -121,6 +133,14 @@ export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o:
       if (end === undefined) throw e;
       return finish(end);
     }
+    if (reply.type === 'error' && reply.code === 'RATE_LIMITED') {
+      report.error = { code: reply.code, message: reply.message };
+      if (resends >= resendsMax) return finish('rate-limited');
+      await waitMs(retryDelayMs(resends++, reply.retryAfterMs, o.random ?? Math.random), o.timers ?? systemTimers);
+      continue;
+    }
+    resends = 0;
+    delete report.error;
     report.batches++;
     for (const e of batch) sent.add(e.txId);
     if (reply.type === 'error') {

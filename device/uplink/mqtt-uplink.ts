@@ -9,6 +9,9 @@
 //   asks `status` for the same txId, then `void`s it. This class never re-sends, never invents new
 //   ids and never deduplicates: idempotency belongs to the caller's txId.
 // - UplinkClosedError: close() was called while the request was pending, or afterwards.
+// - A RATE_LIMITED error reply means the server did not handle the request: the uplink sends the
+//   SAME request again after the reply's retryAfterMs plus backoff with jitter (rate-limit-retry.ts),
+//   within the one request deadline. Only when no resend fits is the RATE_LIMITED reply returned.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createConnection, isIP, Socket } from 'node:net';
@@ -21,6 +24,8 @@ import {
   type ErrorReply, type KioskOperations, type KioskReply, type KioskRequest,
 } from '../../shared/kiosk-messages.ts';
 import { topics } from '../../shared/topics.ts';
+import { systemTimers, type TimerHandle, type Timers } from '../timers.ts';
+import { sendWithRateLimitRetry } from './rate-limit-retry.ts';
 
 export interface UplinkOptions {
   /** `mqtt://host:port`, or `mqtts://host:port` with `tls`. */
@@ -43,6 +48,10 @@ export interface UplinkOptions {
   subscriptions?: readonly string[];
   /** A simulated network cable: while it is cut, connections fail and the current one is dropped. */
   link?: UplinkLink;
+  /** Request deadlines and RATE_LIMITED backoff waits; default the system's. */
+  timers?: Timers;
+  /** Uniform in [0, 1): the backoff jitter; default Math.random. */
+  random?: () => number;
 }
 
 export interface UplinkTls {
@@ -122,7 +131,7 @@ interface Pending {
   readonly request: KioskRequest;
   readonly resolve: (reply: AnyReply) => void;
   readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: TimerHandle;
   readonly sentAtMs: number;
 }
 
@@ -172,6 +181,10 @@ export class MqttUplink {
   readonly #events = new EventEmitter();
   readonly #subscriptions: readonly string[];
   readonly #unlink: (() => void) | undefined;
+  readonly #timers: Timers;
+  readonly #random: () => number;
+  /** Backoff waits of RATE_LIMITED requests; close() ends them. */
+  readonly #waits = new Set<() => void>();
   /** Connected and subscribed to the reply topic: only then are requests sent. */
   #ready = false;
   #closing: Promise<void> | undefined;
@@ -180,6 +193,8 @@ export class MqttUplink {
 
   private constructor(o: UplinkOptions) {
     this.#clock = o.clock ?? systemClock;
+    this.#timers = o.timers ?? systemTimers;
+    this.#random = o.random ?? Math.random;
     this.#requestTimeoutMs = o.requestTimeoutMs ?? UPLINK_DEFAULTS.requestTimeoutMs;
     if (!(Number.isFinite(this.#requestTimeoutMs) && this.#requestTimeoutMs > 0)) throw new Error(`requestTimeoutMs must be positive, not ${o.requestTimeoutMs}`);
     this.#requestTopic = topics.kioskRequests(o.kioskId);
@@ -286,20 +301,30 @@ export class MqttUplink {
     if (this.#pending.size >= UPLINK_DEFAULTS.pendingRequestsMax) return Promise.reject(new Error(`more than ${UPLINK_DEFAULTS.pendingRequestsMax} requests pending`));
     const payload = JSON.stringify(req);
     if (Buffer.byteLength(payload) > KIOSK_MESSAGE_BYTES_MAX) return Promise.reject(new Error(`request of ${Buffer.byteLength(payload)} bytes exceeds ${KIOSK_MESSAGE_BYTES_MAX}`));
-    if (!this.connected) return Promise.reject(new UplinkOfflineError());
+    const request = checked.data;
+    return sendWithRateLimitRetry((timeoutMs) => this.#sendOnce(request, payload, timeoutMs), this.#requestTimeoutMs, {
+      timers: this.#timers,
+      random: this.#random,
+      waits: this.#waits,
+    }) as Promise<KioskOperations[K]['reply'] | ErrorReply>;
+  }
 
+  /** One attempt: publishes and waits at most timeoutMs for the reply. */
+  #sendOnce(req: KioskRequest, payload: string, timeoutMs: number): Promise<AnyReply> {
+    if (this.#closing) return Promise.reject(new UplinkClosedError());
+    if (!this.connected) return Promise.reject(new UplinkOfflineError());
     return new Promise<AnyReply>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#timers.setTimeout(() => {
         this.#pending.delete(req.id);
         this.#log.warn({ id: req.id, type: req.type, timeoutMs: this.#requestTimeoutMs }, 'request timed out');
         reject(new UplinkTimeoutError(req.id, this.#requestTimeoutMs));
-      }, this.#requestTimeoutMs);
-      this.#pending.set(req.id, { request: checked.data, resolve, reject, timer, sentAtMs: this.#clock.monotonicMs() });
+      }, timeoutMs);
+      this.#pending.set(req.id, { request: req, resolve, reject, timer, sentAtMs: this.#clock.monotonicMs() });
       this.#client.publish(this.#requestTopic, payload, { qos: 1 }, (err) => {
         // The request may or may not have left: leave it pending, so it ends as a reply or a timeout.
         if (err) this.#log.warn({ id: req.id, type: req.type, err: err.message }, 'publish failed');
       });
-    }) as Promise<KioskOperations[K]['reply'] | ErrorReply>;
+    });
   }
 
   /** Subscribes to `topic` again, so the broker re-sends its retained message. */
@@ -316,8 +341,9 @@ export class MqttUplink {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#unlink?.();
+      for (const end of [...this.#waits]) end();
       for (const [id, p] of this.#pending) {
-        clearTimeout(p.timer);
+        this.#timers.clearTimeout(p.timer);
         this.#pending.delete(id);
         p.reject(new UplinkClosedError());
       }
@@ -422,7 +448,7 @@ export class MqttUplink {
       this.#log.warn({ re: reply.re, type: reply.type, requestType: pending.request.type }, 'reply does not answer its request; dropped');
       return;
     }
-    clearTimeout(pending.timer);
+    this.#timers.clearTimeout(pending.timer);
     this.#pending.delete(reply.re!);
     this.#log.debug({ id: reply.re, type: reply.type, roundTripMs: this.#clock.monotonicMs() - pending.sentAtMs }, 'reply');
     pending.resolve(reply);

@@ -24,6 +24,7 @@ import type {
 } from '../ports/store.ts';
 import { rowMappers, ns, s, type Row } from './row-mappers.ts';
 import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA, PG_SCHEMA_VERSION } from './pg-schema.ts';
+import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 
 /** Units committed together at most; bounds the work one serialization failure throws away. */
 const GROUP_UNITS_MAX = 64;
@@ -55,6 +56,8 @@ export interface PgStoreOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Errors of idle connections (network loss, server restart); the pool replaces the connection. */
   onError?: (err: Error) => void;
+  /** Units waiting at most; more are refused with StoreBusyError (ports/store-busy.ts). */
+  queuedUnitsMax?: number;
 }
 
 /** A unit gave up after its retries: other replicas kept conflicting with it. Nothing was committed. */
@@ -86,6 +89,7 @@ export class PgStore implements Store {
   readonly #random: Random;
   readonly #sleep: (ms: number) => Promise<void>;
   #queue: Pending[] = [];
+  readonly #queuedUnitsMax: number;
   #draining: Promise<void> | undefined;
   #closed = false;
   #retries = 0;
@@ -93,6 +97,7 @@ export class PgStore implements Store {
   constructor(o: PgStoreOptions) {
     if (o.schema !== undefined && !SCHEMA_NAME.test(o.schema)) throw new Error(`invalid schema name ${JSON.stringify(o.schema)}`);
     const statementTimeoutMs = o.statementTimeoutMs ?? 10_000;
+    this.#queuedUnitsMax = o.queuedUnitsMax ?? STORE_QUEUE_DEFAULTS.queuedUnitsMax;
     this.#pool = new pg.Pool({
       connectionString: o.connectionString,
       max: o.poolSize ?? 2,
@@ -147,6 +152,8 @@ export class PgStore implements Store {
 
   unit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('store is closed'));
+    const busy = storeBusy(this.#queue.length, this.#queuedUnitsMax);
+    if (busy) return Promise.reject(busy);
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       this.#draining ??= this.#drain();

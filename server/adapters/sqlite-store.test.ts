@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { STORE_QUEUE_DEFAULTS, StoreBusyError } from '../ports/store-busy.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
 let dir: string;
@@ -14,6 +15,28 @@ afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
 const account = (id: string, kind: 'issuance' | 'shopper' | 'merchant' = 'shopper') => ({ id, kind, currency: 'JPY' as const, balance: 0, createdAt: 1 });
 
 describe('SqliteStore', () => {
+  it('refuses a unit past its queue bound with a typed busy error, and runs the queued ones', async () => {
+    const s = new SqliteStore({ path: ':memory:', queuedUnitsMax: 2 });
+    await s.unit((tx) => tx.createAccount(account('a')));
+    const ran: number[] = [];
+    const unit = (n: number) => s.unit(async (tx) => { ran.push(n); return (await tx.getAccount('a'))?.id; });
+    // Ten in one tick: at most two wait (plus one a group may already have taken); the rest are refused.
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => unit(i)));
+    const taken = results.filter((r) => r.status === 'fulfilled').length;
+    expect(taken).toBeGreaterThanOrEqual(2);
+    expect(taken).toBeLessThanOrEqual(3);
+    // Taken in order, refused after; every refusal is the typed busy error with its wait.
+    expect(results.map((r) => r.status)).toEqual(results.map((_, i) => (i < taken ? 'fulfilled' : 'rejected')));
+    for (const r of results.slice(taken)) {
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreBusyError);
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: STORE_QUEUE_DEFAULTS.busyRetryAfterMs });
+    }
+    expect(ran).toEqual(Array.from({ length: taken }, (_, i) => i));
+    // Once the queue drained, units are taken again.
+    expect(await unit(99)).toBe('a');
+    await s.close();
+  });
+
   it('keeps committed units across a reopen, in WAL mode', async () => {
     const path = join(dir, 'l.sqlite');
     const s1 = new SqliteStore({ path });

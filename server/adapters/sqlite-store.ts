@@ -19,6 +19,7 @@ import type {
 } from '../ports/store.ts';
 import { rowMappers, ns, s, type Row } from './row-mappers.ts';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
+import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 
 /** Units committed together at most; bounds the time one group holds the write lock. */
 const GROUP_UNITS_MAX = 256;
@@ -28,6 +29,8 @@ interface Pending { fn: (tx: StoreTx) => Promise<unknown>; resolve: (v: unknown)
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests that do not test durability. */
   path: string;
+  /** Units waiting at most; more are refused with StoreBusyError (ports/store-busy.ts). */
+  queuedUnitsMax?: number;
 }
 
 export class SqliteStore implements Store {
@@ -35,6 +38,7 @@ export class SqliteStore implements Store {
   readonly #tx: StoreTx;
   readonly #control: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
   #queue: Pending[] = [];
+  readonly #queuedUnitsMax: number;
   #draining = false;
   #closed = false;
   /** The WAL file, opened after the first commit; null for an in-memory database. */
@@ -42,6 +46,7 @@ export class SqliteStore implements Store {
   #wal: FileHandle | undefined;
 
   constructor(o: SqliteStoreOptions) {
+    this.#queuedUnitsMax = o.queuedUnitsMax ?? STORE_QUEUE_DEFAULTS.queuedUnitsMax;
     if (o.path !== ':memory:') mkdirSync(dirname(o.path), { recursive: true });
     this.#db = new Database(o.path);
     this.#db.pragma('journal_mode = WAL');
@@ -63,6 +68,8 @@ export class SqliteStore implements Store {
 
   unit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('store is closed'));
+    const busy = storeBusy(this.#queue.length, this.#queuedUnitsMax);
+    if (busy) return Promise.reject(busy);
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#draining) void this.#drain();

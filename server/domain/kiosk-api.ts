@@ -2,6 +2,7 @@
 // Dispatch of one kiosk request to its handler. Transport-neutral: the MQTT adapter feeds it raw
 // payloads and publishes what it returns. Never throws: every failure becomes a typed reply.
 import { KioskpayError } from '../../shared/errors.ts';
+import { StoreBusyError } from '../ports/store-busy.ts';
 import { kioskRequest, parseJsonMessage, type KioskReply, type KioskRequest } from '../../shared/kiosk-messages.ts';
 import type { ServerContext } from './context.ts';
 import { pay, status, voidTx } from './payments.ts';
@@ -15,6 +16,7 @@ export async function handleKioskPayload(ctx: ServerContext, kioskId: string, pa
   try {
     return await handle(ctx, kioskId, req, t1);
   } catch (e) {
+    if (e instanceof StoreBusyError) return { v: 1, type: 'error', re: req.id, code: e.code, message: e.message, retryAfterMs: e.retryAfterMs };
     if (e instanceof KioskpayError) return { v: 1, type: 'error', re: req.id, code: e.code, message: e.message };
     ctx.log.error({ err: e, kioskId, type: req.type }, 'kiosk request failed');
     return { v: 1, type: 'error', re: req.id, code: 'INTERNAL', message: 'internal error; nothing was charged by this request' };

@@ -4,6 +4,7 @@ import { makeWorld, T0, type World } from '../testing/world.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { signCredential } from '../../shared/codes/credential.ts';
 import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
+import { kioskReply, SETTLE_ITEMS_MAX } from '../../shared/kiosk-messages.ts';
 import { merchantAccountId, shopperAccountId, issuanceAccountId } from './ids.ts';
 
 let w: World;
@@ -282,5 +283,37 @@ describe('bad input from kiosks', () => {
 
   it('answers time requests with its receive and send times', async () => {
     expect(await w.send('k1', { v: 1, type: 'time', id: 't', t0: 5 })).toMatchObject({ type: 'time.result', re: 't', t0: 5, t1: w.clock.nowMs(), t2: w.clock.nowMs() });
+  });
+});
+
+describe('a full store queue', () => {
+  it('refuses pay requests past the bound with RATE_LIMITED and a retryAfterMs; a refused pay charged nothing and goes through when sent again', async () => {
+    const small = await makeWorld({ storeQueuedUnitsMax: SETTLE_ITEMS_MAX });
+    try {
+      // Set up one at a time (the bound applies to the setup as well).
+      const phones = [];
+      const codes: string[] = [];
+      for (let i = 0; i < SETTLE_ITEMS_MAX + 10; i++) {
+        phones.push(await small.phone(5_000));
+        codes.push(await small.onlineCode(phones[i]!));
+      }
+      const pay = (i: number) => ({ v: 1, type: 'pay', id: `p-${i}`, txId: `tx-q${i}`, code: codes[i]!, amount: { value: 100, currency: 'JPY' } });
+      // More at once than the queue holds (its smallest bound: one full settle batch).
+      const replies = await Promise.all(phones.map((_, i) => small.send('k1', pay(i))));
+      const refused = replies.flatMap((r, i) => (r.type === 'error' ? [i] : []));
+      expect(refused.length).toBeGreaterThan(0);
+      for (const i of refused) {
+        expect(replies[i]).toMatchObject({ type: 'error', code: 'RATE_LIMITED', retryAfterMs: 200 });
+        expect(kioskReply.safeParse(replies[i]).success).toBe(true);
+        expect(await small.balance(shopperAccountId(phones[i]!.walletId))).toBe(5_000);
+      }
+      for (const [i, r] of replies.entries()) if (!refused.includes(i)) expect(r).toMatchObject({ type: 'pay.result', status: 'approved' });
+      // The same requests again, one at a time: each is now handled, and charged once.
+      for (const i of refused) expect(await small.send('k1', pay(i))).toMatchObject({ type: 'pay.result', status: 'approved' });
+      for (const p of phones) expect(await small.balance(shopperAccountId(p.walletId))).toBe(4_900);
+      expect(await small.balance(shop)).toBe(100 * phones.length);
+    } finally {
+      await small.close();
+    }
   });
 });

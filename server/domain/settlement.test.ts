@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SettleItem } from '../../shared/kiosk-messages.ts';
+import { MONEY_MAX } from '../../shared/money.ts';
 import { makeWorld, type TestPhone, type World } from '../testing/world.ts';
-import { merchantAccountId, shopperAccountId } from './ids.ts';
+import { issuanceAccountId, merchantAccountId, shopperAccountId } from './ids.ts';
 import { walletInfo, issueCredential } from './wallets.ts';
 
 let w: World;
@@ -18,6 +19,26 @@ async function phoneWithCredential(balance: number): Promise<TestPhone> {
 }
 
 describe('settling payments a kiosk stored while its uplink was down', () => {
+  it('declines only the item whose credit would pass the balance bound; the rest of the batch settles', async () => {
+    const p = await phoneWithCredential(20_000);
+    // The merchant's balance is 1,500 short of 10^12 (filled straight in the store: setup only).
+    await w.ctx.store.unit(async (tx) => {
+      const issuance = issuanceAccountId('JPY');
+      if (!(await tx.getAccount(issuance))) await tx.createAccount({ id: issuance, kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 0 });
+      await tx.transfer({ paymentId: null, debitAccount: issuance, creditAccount: merchantAccountId('shop'), amount: MONEY_MAX - 1_500, currency: 'JPY', kind: 'topup', at: 0 });
+    });
+    const at = w.clock.nowMs();
+    const items = [item('o-1', w.offlineCode(p), 1_000, at), item('o-2', w.offlineCode(p), 1_000, at), item('o-3', w.offlineCode(p), 300, at)];
+    // Before: the whole batch was an error reply, and the same batch failed on every retry.
+    const first = await w.settle('k1', items);
+    expect(first.items.map((i) => [i.txId, i.status, i.reason])).toEqual([['o-1', 'settled', undefined], ['o-2', 'declined', 'BALANCE_LIMIT'], ['o-3', 'settled', undefined]]);
+    expect(await w.balance(merchantAccountId('shop'))).toBe(MONEY_MAX - 200);
+    expect(await w.balance(shopperAccountId(p.walletId))).toBe(20_000 - 1_300);
+    // The decline is the stored decision: the same batch again gets the same answers, books nothing.
+    expect((await w.settle('k1', items)).items).toEqual(first.items);
+    expect(await w.balance(merchantAccountId('shop'))).toBe(MONEY_MAX - 200);
+  });
+
   it('settles each item once, even when the batch is sent again', async () => {
     const p = await phoneWithCredential(20_000);
     const at = w.clock.nowMs();

@@ -15,11 +15,14 @@
 //    shopper pays once and the copy counts toward none of their limits. A copy at another kiosk means
 //    the code left the phone: the credential is revoked; the same kiosk claiming it twice does not.
 //  - The shopper is charged even below zero; a negative balance blocks new offline credentials.
+//  - An item whose credit would take an account past the balance bound (10^12 minor units: a full
+//    merchant balance, or a shopper's on a refund) is declined BALANCE_LIMIT on its own, recorded like
+//    any decline; the rest of the batch settles, so one full balance never jams a kiosk's outbox.
 import { decodeCode, type DecodedOfflineQr } from '../../shared/codes/decode.ts';
 import { checkOfflineTerms } from '../../shared/codes/offline-terms.ts';
 import { bytesEqual } from '../../shared/bytes.ts';
 import { formatMoney } from '../../shared/money.ts';
-import type { DeclineCode } from '../../shared/errors.ts';
+import { KioskpayError, type DeclineCode } from '../../shared/errors.ts';
 import type { SettleItem, SettleItemResult } from '../../shared/kiosk-messages.ts';
 import type { PaymentRow, StoreTx } from '../ports/store.ts';
 import type { ServerAlert } from './alerts.ts';
@@ -49,7 +52,33 @@ interface Outcome { result: SettleItemResult; revoked: boolean; alerts: ServerAl
 /** The payment that holds the code's use when this item arrived, and whether this item came first. */
 interface Rival { prior: PaymentRow; displaces: boolean }
 
-function settleOne(ctx: ServerContext, kioskId: string, { item, decoded, signature }: Checked): Promise<Outcome> {
+async function settleOne(ctx: ServerContext, kioskId: string, checked: Checked): Promise<Outcome> {
+  try {
+    return await settleUnit(ctx, kioskId, checked);
+  } catch (e) {
+    // The store refused a credit and rolled the unit back whole: nothing of this item was booked.
+    if (!(e instanceof KioskpayError && e.code === 'BALANCE_LIMIT')) throw e;
+    ctx.log.warn({ kioskId, txId: checked.item.txId, err: e.message }, 'settlement item declined: balance bound');
+    return declineUnit(ctx, kioskId, checked, 'BALANCE_LIMIT');
+  }
+}
+
+/** Records the item as declined for `reason` (or answers the decision already stored for its txId). */
+function declineUnit(ctx: ServerContext, kioskId: string, { item, decoded }: Checked, reason: DeclineCode): Promise<Outcome> {
+  const hash = requestHash(item.code, item.amount.value, item.amount.currency);
+  return ctx.store.unit(async (tx): Promise<Outcome> => {
+    const kiosk = await requireKiosk(tx, kioskId);
+    const existing = await tx.getPaymentByTx(kioskId, item.txId);
+    if (existing) return { result: existing.requestHash === hash ? itemResult(existing) : { txId: item.txId, status: 'declined', reason: 'TX_CONFLICT' }, revoked: false, alerts: [] };
+    const code = decoded.ok && decoded.code.kind === 'offline-qr' ? decoded.code : undefined;
+    const stored = code && (await tx.getCredential(code.credential.credentialId));
+    const ids = stored && code ? { walletId: stored.walletId, credentialId: stored.id, counter: code.counter } : {};
+    const row = await record(ctx, tx, kiosk, item.txId, hash, item.amount, { approved: false, kind: 'offline-qr', reason, ...ids }, item.capturedAt, 'settled');
+    return { result: itemResult(row), revoked: false, alerts: [] };
+  });
+}
+
+function settleUnit(ctx: ServerContext, kioskId: string, { item, decoded, signature }: Checked): Promise<Outcome> {
   const hash = requestHash(item.code, item.amount.value, item.amount.currency);
   return ctx.store.unit(async (tx): Promise<Outcome> => {
     const kiosk = await requireKiosk(tx, kioskId);

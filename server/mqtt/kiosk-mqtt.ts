@@ -8,7 +8,7 @@ import type { ServerCatalog } from '../catalog/server-catalog.ts';
 import type { ServerContext } from '../domain/context.ts';
 import { handleKioskPayload } from '../domain/kiosk-api.ts';
 import { RateLimiter } from '../http/rate-limiter.ts';
-import { kioskRequest, parseJsonMessage } from '../../shared/kiosk-messages.ts';
+import { kioskRequest, parseJsonMessage, type ErrorReply } from '../../shared/kiosk-messages.ts';
 import { buildRevocations } from '../domain/revocations.ts';
 import type { AuditLog } from '../fleet/audit-log.ts';
 
@@ -71,10 +71,12 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
   // Per-kiosk limits: one kiosk flooding requests must not take the store from the others.
   const requestBudget = new RateLimiter(ctx.clock, c.kioskRequestsPerSec, c.kioskRequestBurst);
   const inFlight = new Map<string, number>();
+  /** The wait a refused kiosk is told (ms, machine-readable): one request's worth of its budget. */
+  const retryAfterMs = Math.ceil(1000 / c.kioskRequestsPerSec);
   /** Why this kiosk's request is refused now, or undefined when it may be handled. */
   const overLimit = (kioskId: string): string | undefined => {
-    if ((inFlight.get(kioskId) ?? 0) >= c.kioskInFlightMax) return `more than ${c.kioskInFlightMax} requests of this kiosk in progress; retry after ${Math.ceil(1000 / c.kioskRequestsPerSec)} ms`;
-    if (!requestBudget.take(kioskId)) return `more than ${c.kioskRequestsPerSec} requests per second from this kiosk; retry after ${Math.ceil(1000 / c.kioskRequestsPerSec)} ms`;
+    if ((inFlight.get(kioskId) ?? 0) >= c.kioskInFlightMax) return `more than ${c.kioskInFlightMax} requests of this kiosk in progress; retry after ${retryAfterMs} ms`;
+    if (!requestBudget.take(kioskId)) return `more than ${c.kioskRequestsPerSec} requests per second from this kiosk; retry after ${retryAfterMs} ms`;
     return undefined;
   };
 
@@ -98,7 +100,7 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
       const parsed = parseJsonMessage(kioskRequest, payload);
       const re = parsed.ok ? parsed.value.id : parsed.id;
       log.warn({ kioskId, reason: refusal }, 'kiosk request refused: rate limit');
-      void client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify({ v: 1, type: 'error', re, code: 'RATE_LIMITED', message: refusal }), { qos: 1 })
+      void client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify({ v: 1, type: 'error', re, code: 'RATE_LIMITED', message: refusal, retryAfterMs } satisfies ErrorReply), { qos: 1 })
         .catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk'));
       return;
     }

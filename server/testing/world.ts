@@ -29,12 +29,12 @@ import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../domain
 export const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 
 /** The world's ledger, and how to remove it once closed. */
-function worldStore(seed: number): { store: Store; drop: () => Promise<void> } {
+function worldStore(seed: number, queuedUnitsMax: number): { store: Store; drop: () => Promise<void> } {
   const url = process.env['KP_WORLD_DATABASE_URL'];
-  if (!url) return { store: new SqliteStore({ path: ':memory:' }), drop: async () => {} };
+  if (!url) return { store: new SqliteStore({ path: ':memory:', queuedUnitsMax }), drop: async () => {} };
   const schema = `kp_world_${randomBytes(6).toString('hex')}`;
   return {
-    store: new PgStore({ connectionString: url, schema, random: seededRandom(seed) }),
+    store: new PgStore({ connectionString: url, schema, random: seededRandom(seed), queuedUnitsMax }),
     drop: async () => {
       const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
       await admin.connect();
@@ -61,7 +61,7 @@ export async function makeWorld(overrides: Record<string, unknown> = {}, seed = 
     ...overrides,
   });
   let revocations = 0;
-  const ledger = worldStore(seed);
+  const ledger = worldStore(seed, config.storeQueuedUnitsMax);
   const ctx = createContext(config, { clock, random, log: pino({ level: 'silent' }), store: ledger.store });
   ctx.setOnRevocation(() => { revocations++; });
   await registerKiosks(ctx);

@@ -2,7 +2,8 @@
 // Per-kiosk request limits (issue 12): one kiosk flooding the server over MQTT gets RATE_LIMITED
 // for what is over its budget, while every request of another kiosk is answered normally. Real
 // broker and server on port 0; the flood is bounded (300 requests). Before the limits, every
-// flooding request was handled (no RATE_LIMITED at all).
+// flooding request was handled (no RATE_LIMITED at all). A refusal carries the wait as a number
+// (retryAfterMs, one request's worth of the budget), valid by the shared reply schema.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,20 +11,22 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, type RunningSystem } from '../../bin/system.ts';
+import { errorReply } from '../../shared/kiosk-messages.ts';
 import { topics } from '../../shared/topics.ts';
 
 const WAIT_MS = 10_000;
 let dir: string;
 let system: RunningSystem;
-const kiosks: { c: MqttClient; replies: Map<string, { type: string; code?: string }> }[] = [];
+type Reply = { re: string; type: string; code?: string; retryAfterMs?: number };
+const kiosks: { c: MqttClient; replies: Map<string, Reply> }[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-flood-'));
   system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['k1', 'k2'], log: pino({ level: 'silent' }), logLevel: 'silent' });
   for (const k of system.kiosks) {
     const c = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `kp-${k.kioskId}-flood`, reconnectPeriod: 0 });
-    const replies = new Map<string, { type: string; code?: string }>();
-    c.on('message', (_t, p) => { const r = JSON.parse(p.toString()) as { re: string; type: string; code?: string }; replies.set(r.re, r); });
+    const replies = new Map<string, Reply>();
+    c.on('message', (_t, p) => { const r = JSON.parse(p.toString()) as Reply; replies.set(r.re, r); });
     await c.subscribeAsync(topics.kioskReplies(k.kioskId), { qos: 1 });
     kiosks.push({ c, replies });
   }
@@ -60,6 +63,11 @@ describe('per-kiosk request limits', () => {
     await answered(other, otherIds);
     const limited = floodIds.filter((id) => flooder.replies.get(id)?.code === 'RATE_LIMITED').length;
     expect(limited).toBeGreaterThan(0);
+    for (const id of floodIds.filter((i) => flooder.replies.get(i)?.code === 'RATE_LIMITED')) {
+      const r = flooder.replies.get(id)!;
+      expect(errorReply.safeParse(r).success).toBe(true);
+      expect(r.retryAfterMs).toBe(50); // 20 requests/s by default
+    }
     expect(floodIds.filter((id) => flooder.replies.get(id)?.type === 'time.result').length).toBeGreaterThan(0);
     expect(otherIds.map((id) => other.replies.get(id)?.type)).toEqual(otherIds.map(() => 'time.result'));
   }, 30_000);
