@@ -258,7 +258,8 @@ describe('docs/vectors/generate.ts', () => {
 describe('refusal vectors that a bare Ed25519 library gets wrong (issue 12)', () => {
   // The invalid vectors above include a small-order phone key with the R = identity, S = 0 forgery
   // and signatures with S + L in place of S. Both adapters refuse them (checked above); these
-  // checks show the vectors bite: tweetnacl alone accepts both, OpenSSL alone the forgery.
+  // checks show the vectors bite: tweetnacl alone accepts both. OpenSSL alone accepted the forgery
+  // up to 3.0 (Node 20-22) and refuses it from 3.5 (Node 26), so its verdict is not asserted.
   const file = load('offline-codes.json');
   const raw = (name: string) => {
     const d = decodeQr(file.invalid.find((v: Json) => v.name === name).text);
@@ -271,8 +272,8 @@ describe('refusal vectors that a bare Ed25519 library gets wrong (issue 12)', ()
     };
   };
 
-  it('small-order-phone-key: accepted by tweetnacl and OpenSSL alone, refused by both adapters', () => {
-    expect(raw('small-order-phone-key')).toEqual({ tweetnacl: true, openssl: true, ours: [false, false] });
+  it('small-order-phone-key: accepted by tweetnacl alone, refused by both adapters', () => {
+    expect(raw('small-order-phone-key')).toMatchObject({ tweetnacl: true, ours: [false, false] });
   });
 
   it('phone-signature-s-plus-l: accepted by tweetnacl alone, refused by OpenSSL and both adapters', () => {
