@@ -40,7 +40,8 @@ export async function sendWithRateLimitRetry<R extends { type: string }>(
 ): Promise<R> {
   const end = deps.timers.now() + deadlineMs;
   for (let attempt = 0; ; attempt++) {
-    const reply = await send(Math.max(1, end - deps.timers.now()));
+    // The first attempt gets the whole deadline exactly; a resend gets what is left of it.
+    const reply = await send(attempt === 0 ? deadlineMs : Math.max(1, end - deps.timers.now()));
     if (!isRateLimited(reply)) return reply;
     const delay = retryDelayMs(attempt, reply.retryAfterMs, deps.random);
     // A resend must have time left for its answer; otherwise "not handled" is the answer.
