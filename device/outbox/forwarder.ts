@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Forwards the outbox to the server once the uplink is back (docs/protocol.md 3.6, flows.md 3.4).
+// Forwards the outbox to the server once the uplink is back (docs/protocol.md 3.6).
 //
 // - Entries go in `settle` batches of at most SETTLE_ITEMS_MAX, oldest first, each entry at most
 //   once per run (an entry the server did not answer waits for the next run).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The kiosk's durable outbox: offline payments it approved while its uplink was down, kept until the
-// server's settle.result says each one is final (docs/protocol.md 3.6, flows.md 3.3-3.4).
+// server's settle.result says each one is final (docs/protocol.md 3.6).
 //
 // Failure semantics, which the checkout and the forwarder rely on:
 // - append() resolves only once the entry is durable (on disk and fsync'd for the file adapter). The

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The kiosk's decision, alone, on a code scanned while its own uplink is down (flows.md section 3,
+// The kiosk's decision, alone, on a code scanned while its own uplink is down (the "double offline" flow,
 // "double offline"; docs/protocol.md 3.6). Pure: every input is a value or an in-memory object, the
 // caller does the I/O (and writes an accepted payment to the durable outbox, synced, BEFORE the
 // screen says approved). Steps, the first failure is the answer:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Why THIS KIOSK cannot take an offline payment right now, whatever code is shown: its revocation
 // list is missing or too old, its clock is not known or too uncertain, or its own exposure caps
-// are reached (flows.md, "Risk is bounded by limits"). No code in shared/errors.ts says this: the
+// are reached (the exposure limits of docs/security.md). No code in shared/errors.ts says this: the
 // closest, TIME_OUT_OF_WINDOW and CREDENTIAL_REVOKED, blame the shopper's code and would send them
 // to refresh it in vain.
 // The decline is KIOSK_OFFLINE_UNAVAILABLE (shared/errors.ts). It is decided on the kiosk only; the

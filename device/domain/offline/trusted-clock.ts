@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// How much the kiosk trusts its own idea of server time (docs/protocol.md section 6; flows.md
-// "Clocks"). A Raspberry Pi has no battery clock and its wall clock can be set backwards or forwards
+// How much the kiosk trusts its own idea of server time (docs/protocol.md section 6,
+// "Clocks"). A Raspberry Pi 4 has no battery clock (a Pi 5 has one only with a battery fitted) and its wall clock can be set backwards or forwards
 // at any moment (fake-hwclock at boot, an operator, a late NTP step), so nothing here reads the wall
 // clock after a sync: server time is carried forward on the MONOTONIC clock from the last sync.
 //
