@@ -84,6 +84,19 @@ export const paymentRecord = z.strictObject({
 });
 export const historyResponse = z.strictObject({ payments: z.array(paymentRecord) });
 
+/**
+ * GET /v1/issuer-keys: the issuer's public keys, signed by the issuer. `body` is the JSON text of
+ * `{keys:[{keyId,publicKey}],issuedAt,validUntil}` (ms since the epoch) and `sig` the Ed25519
+ * signature, base64url, over "kioskpay/issuer-keys/v1\0" followed by the UTF-8 bytes of `body`.
+ */
+export const issuerKeysDocument = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('issuer-keys'),
+  body: z.string(),
+  keyId: z.int(),
+  sig: z.string(),
+});
+
 export const errorBody = z.strictObject({
   error: z.strictObject({ code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]), message: z.string() }),
 });
@@ -95,6 +108,7 @@ export type CredentialResponse = z.infer<typeof credentialResponse>;
 export type TimeSyncResponse = z.infer<typeof timeSyncResponse>;
 export type PaymentRecord = z.infer<typeof paymentRecord>;
 export type HistoryResponse = z.infer<typeof historyResponse>;
+export type IssuerKeysDocument = z.infer<typeof issuerKeysDocument>;
 
 /** The routes, written once for server and clients. */
 export const walletRoutes = {
@@ -105,4 +119,5 @@ export const walletRoutes = {
   credential: { method: 'POST', path: '/v1/wallet/credentials' },
   history: { method: 'GET', path: '/v1/wallet/payments' },
   time: { method: 'POST', path: '/v1/time' },
+  issuerKeys: { method: 'GET', path: '/v1/issuer-keys' },
 } as const;

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ERRORS, ERROR_CODES, isErrorCode } from '../shared/errors.ts';
 import {
-  credentialRequest, credentialResponse, enrollRequest, enrollResponse, errorBody, historyResponse, onlineCodeResponse,
+  credentialRequest, credentialResponse, enrollRequest, issuerKeysDocument, enrollResponse, errorBody, historyResponse, onlineCodeResponse,
   timeSyncRequest, timeSyncResponse, topupRequest, walletInfo, walletRoutes,
 } from '../shared/wallet-messages.ts';
 
@@ -23,6 +23,7 @@ const contract: Record<RouteName, { request?: z.ZodObject; response: z.ZodObject
   credential: { request: credentialRequest, response: credentialResponse },
   history: { response: historyResponse },
   time: { request: timeSyncRequest, response: timeSyncResponse },
+  issuerKeys: { response: issuerKeysDocument },
 };
 
 // ---- A parser for the YAML subset of docs/openapi.yaml --------------------------------------------

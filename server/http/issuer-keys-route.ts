@@ -7,25 +7,14 @@
 import { createHash } from 'node:crypto';
 import { concatBytes, toBase64url, utf8 } from '../../shared/bytes.ts';
 import { sha256Hex } from '../domain/ids.ts';
+import { walletRoutes, type IssuerKeysDocument } from '../../shared/wallet-messages.ts';
 import type { Issuer } from '../domain/issuer.ts';
 
-export const ISSUER_KEYS_PATH = '/v1/issuer-keys';
+export const ISSUER_KEYS_PATH = walletRoutes.issuerKeys.path;
 /** Domain separation for the document's signature (like the revocation list's prefix). */
 export const ISSUER_KEYS_SIGNING_PREFIX = 'kioskpay/issuer-keys/v1\0';
 /** How long a fetched document may be used (and cached), in ms. */
 export const ISSUER_KEYS_VALIDITY_MS = 3_600_000;
-
-/** The signed document: `body` is the JSON text that `sig` signs (after the prefix), with `keyId`. */
-export interface IssuerKeysDocument {
-  readonly v: 1;
-  readonly type: 'issuer-keys';
-  /** JSON text of { keys: [{ keyId, publicKey }], issuedAt, validUntil } (ms since the epoch). */
-  readonly body: string;
-  /** The key that signed: one of `keys`. */
-  readonly keyId: number;
-  /** Ed25519 over ISSUER_KEYS_SIGNING_PREFIX + body, base64url. */
-  readonly sig: string;
-}
 
 export function issuerKeysDocument(issuer: Issuer, nowMs: number, sign: (message: Uint8Array) => Uint8Array): IssuerKeysDocument {
   const body = JSON.stringify({

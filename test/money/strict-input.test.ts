@@ -16,6 +16,8 @@ import { concatBytes, fromBase64url, toBase64url, utf8 } from '../../shared/byte
 import { nodeEd25519 } from '../../shared/crypto/ed25519-node.ts';
 import { money } from '../../shared/money.ts';
 import { topics } from '../../shared/topics.ts';
+import { issuerKeysDocument } from '../../shared/wallet-messages.ts';
+import { WalletApiClient } from '../../wallet/core/api-client.ts';
 
 const WAIT_MS = 5_000;
 let dir: string;
@@ -99,7 +101,7 @@ describe('strict input over HTTP', () => {
     expect(r.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
     expect(r.headers.get('etag')).toMatch(/^"[0-9a-f]{32}"$/);
     expect(Date.parse(r.headers.get('expires') ?? '')).toBeGreaterThan(Date.now());
-    const doc = await r.json() as { body: string; keyId: number; sig: string };
+    const doc = issuerKeysDocument.parse(await r.json());
     const body = JSON.parse(doc.body) as { keys: { keyId: number; publicKey: string }[]; issuedAt: number; validUntil: number };
     const issuer = system.server.ctx.issuer;
     expect(body.keys).toEqual([{ keyId: issuer.keyId, publicKey: toBase64url(issuer.publicKey) }]);
@@ -107,5 +109,8 @@ describe('strict input over HTTP', () => {
     const signed = concatBytes(utf8(ISSUER_KEYS_SIGNING_PREFIX), utf8(doc.body));
     expect(nodeEd25519.verify(signed, fromBase64url(doc.sig)!, issuer.publicKey)).toBe(true);
     expect(nodeEd25519.verify(concatBytes(signed, utf8(' ')), fromBase64url(doc.sig)!, issuer.publicKey)).toBe(false);
+    // The wallet's API client reads the same document through the route written once in shared/.
+    const viaClient = await new WalletApiClient({ baseUrl: system.server.httpUrl }).issuerKeys();
+    expect(JSON.parse(viaClient.body).keys).toEqual(body.keys);
   });
 });

@@ -41,6 +41,7 @@ describe('WalletApiClient', () => {
       'POST /v1/wallet/credentials': issueTestCredential(pub, T0),
       'GET /v1/wallet/payments': { payments: [] },
       'POST /v1/time': { t0: 5, t1: 6, t2: 7 },
+      'GET /v1/issuer-keys': { v: 1, type: 'issuer-keys', body: '{}', keyId: 1, sig: 'c2ln' },
     };
     const { fetch, seen } = fakeFetch((r) => json(200, answers[`${r.method} ${new URL(r.url).pathname}`]));
     const api = new WalletApiClient({ baseUrl: 'http://srv.test/', fetch }).withToken('secret-token');
@@ -51,6 +52,7 @@ describe('WalletApiClient', () => {
     await api.credential('CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk');
     await api.history(10);
     expect(await api.time(5)).toEqual({ t0: 5, t1: 6, t2: 7 });
+    expect((await api.issuerKeys()).keyId).toBe(1);
     const called = new Set(seen.map((r) => `${r.method} ${new URL(r.url).pathname}`));
     expect(called).toEqual(new Set(Object.values(walletRoutes).map((r) => `${r.method} ${r.path}`)));
     expect(seen.find((r) => r.url.endsWith('/v1/wallets'))!.headers.authorization).toBeUndefined();

@@ -14,10 +14,10 @@ import type { z } from 'zod';
 import { assert } from '../../shared/assert.ts';
 import type { Currency, Money } from '../../shared/money.ts';
 import {
-  credentialRequest, credentialResponse, enrollRequest, enrollResponse, errorBody, historyResponse, onlineCodeResponse,
+  credentialRequest, credentialResponse, enrollRequest, enrollResponse, errorBody, issuerKeysDocument, historyResponse, onlineCodeResponse,
   timeSyncRequest, timeSyncResponse, topupRequest, walletInfo, walletRoutes,
   type CredentialResponse, type EnrollResponse, type HistoryResponse, type OnlineCodeResponse, type TimeSyncResponse,
-  type WalletInfo,
+  type IssuerKeysDocument, type WalletInfo,
 } from '../../shared/wallet-messages.ts';
 import { systemTimers, type Timers } from './timers.ts';
 import { WalletApiError, WalletNetworkError, WalletProtocolError } from './wallet-errors.ts';
@@ -62,6 +62,7 @@ const operations = {
   credential: { route: walletRoutes.credential, auth: true, request: credentialRequest, response: credentialResponse },
   history: { route: walletRoutes.history, auth: true, request: undefined, response: historyResponse },
   time: { route: walletRoutes.time, auth: false, request: timeSyncRequest, response: timeSyncResponse },
+  issuerKeys: { route: walletRoutes.issuerKeys, auth: false, request: undefined, response: issuerKeysDocument },
 } as const satisfies Record<keyof typeof walletRoutes, Operation>;
 
 type OperationName = keyof typeof operations;
@@ -101,6 +102,11 @@ export class WalletApiClient {
 
   enroll(currency?: Currency, opts: CallOptions = {}): Promise<EnrollResponse> {
     return this.#call('enroll', currency === undefined ? {} : { currency }, opts);
+  }
+
+  /** The issuer's signed public keys; verify `sig` before trusting `body` (docs/openapi.yaml). */
+  issuerKeys(opts: CallOptions = {}): Promise<IssuerKeysDocument> {
+    return this.#call('issuerKeys', undefined, opts);
   }
 
   info(opts: CallOptions = {}): Promise<WalletInfo> {
