@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { currencySchema } from '../shared/schemas.ts';
 import { isKioskId } from '../shared/topics.ts';
 import { SETTLE_ITEMS_MAX } from '../shared/kiosk-messages.ts';
+import { OFFLINE_WINDOW_MS_DEFAULT } from '../shared/codes/offline-terms.ts';
 import { isOperatorPasswordHash, OPERATOR_USERNAME } from './ops/operator-auth.ts';
 
 const DAY_MS = 86_400_000;
@@ -39,7 +40,7 @@ export const serverConfigSchema = z.strictObject({
   /** The wallet is told to renew this long before expiry. */
   credentialRenewBeforeMs: z.int().min(0).default(2 * DAY_MS),
   /** Offline code timestamps are accepted within this distance of the reference time (claim 8). */
-  offlineWindowMs: z.int().min(1000).default(5 * 60_000),
+  offlineWindowMs: z.int().min(1000).default(OFFLINE_WINDOW_MS_DEFAULT),
   numericStepMs: z.int().min(1000).default(30_000),
   /** A kiosk refuses offline codes once its revocation list is older than this (signed into the list's use). */
   revocationMaxAgeMs: z.int().min(60_000).default(6 * 3_600_000),

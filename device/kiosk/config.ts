@@ -10,6 +10,7 @@ import { currencySchema } from '../../shared/schemas.ts';
 import { isKioskId } from '../../shared/topics.ts';
 import { GpioConfigSchema } from '../adapters/gpio/gpio.ts';
 import { RTC_DRIFT_MS_PER_HOUR_DEFAULT } from '../domain/offline/trusted-clock.ts';
+import { OFFLINE_WINDOW_MS_DEFAULT } from '../../shared/codes/offline-terms.ts';
 
 const ms = (max: number) => z.int().min(1).max(max);
 const b64url32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a raw 32-byte Ed25519 public key in base64url (43 characters)');
@@ -101,7 +102,7 @@ export const kioskConfigSchema = z.strictObject({
   /** The policy until the server or a technician sets another (then the kiosk keeps that one). */
   policy: kioskPolicySchema.optional(),
   offline: z.strictObject({
-    windowMs: ms(3_600_000).default(300_000),
+    windowMs: ms(3_600_000).default(OFFLINE_WINDOW_MS_DEFAULT),
     clockUncertaintyMaxMs: z.int().min(0).max(600_000).default(60_000),
     /** Up to this age the revocation list is fresh (the server's revocationMaxAgeMs); the policy grades older lists. */
     revocationMaxAgeMs: ms(7 * 24 * 3_600_000).default(6 * 3_600_000),

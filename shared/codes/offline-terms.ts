@@ -8,6 +8,13 @@ import type { ErrorCode } from '../errors.ts';
 import type { Money } from '../money.ts';
 import type { OfflineCredential } from './credential.ts';
 
+/**
+ * How far a code's timestamp and the time it is taken may lie apart (the server's `offlineWindowMs`
+ * and a kiosk's `offline.windowMs` default to it): a code settles only if captured within this of
+ * the moment the phone made it.
+ */
+export const OFFLINE_WINDOW_MS_DEFAULT = 5 * 60_000;
+
 /** Reasons are keys of ERRORS (a compile error otherwise). */
 type Reasons<T extends ErrorCode> = T;
 export type OfflineTermsFailure = Reasons<'CREDENTIAL_EXPIRED' | 'TIME_OUT_OF_WINDOW' | 'OFFLINE_LIMIT_PER_PAYMENT' | 'CURRENCY_MISMATCH'>;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PaymentRecord } from '../../shared/wallet-messages.ts';
 import { TEST_LIMITS, T0 } from '../testing/fixtures.ts';
-import { OFFLINE_WINDOWS_MS, offlineLimitsLeft } from './offline-limits.ts';
+import { CAPTURE_SLACK_MS, OFFLINE_WINDOWS_MS, offlineLimitsLeft } from './offline-limits.ts';
 import type { ShownCode } from './wallet-state.ts';
 
 let seq = 0;
@@ -20,14 +20,17 @@ describe('offlineLimitsLeft (TEST_LIMITS: 5,000 per payment; 10,000 and 2 per da
     expect(r).toMatchObject({ ok: false, window: 'daily', by: 'count' });
   });
 
-  it('counts only approved and settled offline payments in the same currency, inside the rolling window', () => {
+  it('counts only approved and settled offline payments in the same currency, inside the rolling window and its slack', () => {
     const payments = [
       pay(100, T0 - 1_000, { kind: 'online', offline: undefined }),
       pay(100, T0 - 1_000, { status: 'declined' }),
       pay(100, T0 - 1_000, { amount: { value: 100, currency: 'USD' } }),
-      pay(100, T0 - OFFLINE_WINDOWS_MS.daily - 1),
+      pay(100, T0 - OFFLINE_WINDOWS_MS.daily - CAPTURE_SLACK_MS - 1),
     ];
     expect(offlineLimitsLeft(TEST_LIMITS, payments, T0)).toEqual({ ok: true, daily: { amount: 0, count: 0 }, monthly: { amount: 100, count: 1 } });
+    // Just past 24 h, but within the slack the server's capture times allow: still counted.
+    const edge = [pay(100, T0 - OFFLINE_WINDOWS_MS.daily - 1)];
+    expect(offlineLimitsLeft(TEST_LIMITS, edge, T0)).toMatchObject({ daily: { amount: 100, count: 1 } });
   });
 
   it('says the monthly amount is used up when nothing is left of it', () => {

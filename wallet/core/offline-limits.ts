@@ -8,11 +8,20 @@
 // (the shopper pays with one of them); each `wallet code` of the CLI is a sitting of its own.
 // Payments in history that this phone did not record count as charged.
 import type { OfflineLimits, PaymentRecord } from '../../shared/wallet-messages.ts';
+import { OFFLINE_WINDOW_MS_DEFAULT } from '../../shared/codes/offline-terms.ts';
 import type { ShownCode } from './wallet-state.ts';
 
 const DAY_MS = 86_400_000;
 /** Rolling windows, as the server counts them. */
 export const OFFLINE_WINDOWS_MS = { daily: DAY_MS, monthly: 30 * DAY_MS } as const;
+/**
+ * The server counts a stored payment at its capture time, which may lie up to the offline window
+ * after the code was shown, and judges the next code at its own capture time, which may lie up to
+ * the window before the phone made it. So a code (or a paid payment) stays in the phone's count
+ * for two windows longer than the rolling window: otherwise a code made just over 24 h after an
+ * earlier one could be declined at settlement though the phone let the shopper show it.
+ */
+export const CAPTURE_SLACK_MS = 2 * OFFLINE_WINDOW_MS_DEFAULT;
 
 export interface OfflineUsage { amount: number; count: number }
 
@@ -63,8 +72,8 @@ function usageSince(limits: OfflineLimits, payments: readonly PaymentRecord[], s
  */
 export function offlineLimitsLeft(limits: OfflineLimits, payments: readonly PaymentRecord[], correctedNowMs: number,
   shown: readonly ShownCode[] = [], nextAmount = 0): OfflineLimitsVerdict {
-  const daily = usageSince(limits, payments, shown, correctedNowMs - OFFLINE_WINDOWS_MS.daily);
-  const monthly = usageSince(limits, payments, shown, correctedNowMs - OFFLINE_WINDOWS_MS.monthly);
+  const daily = usageSince(limits, payments, shown, correctedNowMs - OFFLINE_WINDOWS_MS.daily - CAPTURE_SLACK_MS);
+  const monthly = usageSince(limits, payments, shown, correctedNowMs - OFFLINE_WINDOWS_MS.monthly - CAPTURE_SLACK_MS);
   for (const [window, used, limit] of [['daily', daily, limits.daily], ['monthly', monthly, limits.monthly]] as const) {
     if (used.count >= limit.count) return { ok: false, window, by: 'count', daily, monthly };
     if (used.amount + Math.max(nextAmount, 1) > limit.amount) return { ok: false, window, by: 'amount', daily, monthly };
