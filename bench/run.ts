@@ -8,7 +8,8 @@
 //  3. online payments at fixed rates up to 1,000/s, open loop, for latency;
 //  4. settlement of stored offline payments, batches of 100;
 //  5. offline code verification (issuer + phone signatures) beside raw crypto.verify;
-//  6. the kiosk: pre-check latency, cold start, memory, forwarding (bench/kiosk.ts).
+//  6. the kiosk: pre-check latency, cold start, memory, forwarding (bench/kiosk.ts);
+//  7. fairness: an honest kiosk's latency while another kiosk floods (bench/fairness.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -216,5 +217,6 @@ async function main(): Promise<void> {
 await main();
 process.stdout.write('\nkiosk (issue 3): each beside a baseline measured in this run\n');
 await kioskBench((line) => process.stdout.write(`${line}\n`));
+process.stdout.write(`\nfairness: one kiosk floods, another pays (issue 12)\n${await (await import('./fairness.ts')).fairnessBench()}\n`);
 process.stdout.write(`\nledger on PostgreSQL beside SQLite (issue 6)\n${await pgStoreBench()}\n`);
 process.stdout.write(`\nserver replicas behind Mosquitto (issue 6)\n${await (await import('./replicas.ts')).replicasBench()}\n`);

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+// Fairness under a flood (issue 12): one kiosk publishes pay requests as fast as the broker takes
+// them (well-formed 20-digit codes that were never issued: each costs a lookup and a recorded
+// decline), while an honest kiosk pays one code at a time. The honest kiosk's p50 latency with the
+// flood is printed as a ratio of its p50 alone, measured in the same run; then the same flood
+// against a server whose per-kiosk limits are lifted, to show what the limits buy.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { startSystem } from '../bin/system.ts';
+import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
+import { luhnCheckDigit } from '../shared/codes/luhn.ts';
+import { money } from '../shared/money.ts';
+import { topics } from '../shared/topics.ts';
+import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
+import { startBrokerInWorker } from './broker-worker.ts';
+import { percentile } from './stats.ts';
+
+const PAYS = 200;
+const silent = pino({ level: 'silent' });
+const LIFTED = { kioskRequestsPerSec: 1_000_000, kioskRequestBurst: 1_000_000, kioskInFlightMax: 1_000_000 };
+
+interface Phase { p50: number; p99: number; flooded: number }
+
+/** A well-formed online code (prefix 31, Luhn digit) that the server never issued. */
+function unknownCode(i: number): string {
+  const body = `31${String(i).padStart(17, '0')}`;
+  return body + luhnCheckDigit(body);
+}
+
+async function run(serverOverrides: Record<string, unknown>): Promise<{ alone: Phase; flood: Phase }> {
+  const dir = mkdtempSync(join(tmpdir(), 'kioskpay-fair-'));
+  const system = await startSystem({
+    dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['honest', 'flooder'], log: silent, startBroker: startBrokerInWorker,
+    server: { onlineCodesPerWalletMax: 1_000_000, ...serverOverrides },
+  });
+  try {
+    const ctx = system.server.ctx;
+    const [honestLogin, flooderLogin] = system.kiosks as [typeof system.kiosks[number], typeof system.kiosks[number]];
+    const honest = await MqttUplink.connect({ ...honestLogin, logger: silent });
+    const w = await enrollWallet(ctx);
+    await topUp(ctx, w.walletId, money(1_000_000));
+    const codes: string[] = [];
+    for (let i = 0; i < 2 * PAYS; i++) codes.push((await issueOnlineCode(ctx, w.walletId)).code);
+    let tx = 0;
+    const pays = async (): Promise<number[]> => {
+      const lat: number[] = [];
+      for (let i = 0; i < PAYS; i++) {
+        const t = performance.now();
+        const r = await honest.request<'pay'>({ v: 1, type: 'pay', id: `h${++tx}`, txId: `h${tx}`, code: codes.pop()!, amount: money(100) });
+        if (r.type !== 'pay.result' || r.status !== 'approved') throw new Error(`honest payment not approved: ${JSON.stringify(r)}`);
+        lat.push(performance.now() - t);
+      }
+      return lat.sort((a, b) => a - b);
+    };
+    const alone = await pays();
+
+    const flooder = await mqtt.connectAsync(flooderLogin.url, { protocolVersion: 4, username: flooderLogin.username, password: flooderLogin.password, clientId: 'kp-flooder-bench', reconnectPeriod: 0 });
+    let stop = false;
+    let flooded = 0;
+    const flood = (async () => {
+      while (!stop) {
+        for (let i = 0; i < 100; i++, flooded++) {
+          flooder.publish(topics.kioskRequests('flooder'), JSON.stringify({ v: 1, type: 'pay', id: `f${flooded}`, txId: `f${flooded}`, code: unknownCode(flooded), amount: money(100) }), { qos: 0 });
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500)); // the flood is under way before the honest kiosk pays
+    const withFlood = await pays();
+    stop = true;
+    await flood;
+    await flooder.endAsync(true);
+    await honest.close();
+    const phase = (lat: number[], n: number): Phase => ({ p50: percentile(lat, 50), p99: percentile(lat, 99), flooded: n });
+    return { alone: phase(alone, 0), flood: phase(withFlood, flooded) };
+  } finally {
+    await system.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function fairnessBench(): Promise<string> {
+  const lines = [
+    `| ${'honest kiosk, one payment at a time'.padEnd(52)} | ${'p50 / p99 ms'.padStart(16)} | ${'flood msgs'.padStart(10)} | ${'p50 ratio'.padStart(9)} |`,
+    `|${'-'.repeat(54)}|${'-'.repeat(18)}|${'-'.repeat(12)}|${'-'.repeat(11)}|`,
+  ];
+  const line = (name: string, p: Phase, base: Phase | undefined) =>
+    `| ${name.padEnd(52)} | ${`${p.p50.toFixed(2)} / ${p.p99.toFixed(2)}`.padStart(16)} | ${String(p.flooded).padStart(10)} | ${(base ? `${(p.p50 / base.p50).toFixed(2)}x` : '-').padStart(9)} |`;
+  const limited = await run({});
+  lines.push(line('alone (baseline)', limited.alone, undefined));
+  lines.push(line('while another kiosk floods, per-kiosk limits on', limited.flood, limited.alone));
+  const lifted = await run(LIFTED);
+  lines.push(line('alone, limits lifted (baseline)', lifted.alone, undefined));
+  lines.push(line('while another kiosk floods, limits lifted', lifted.flood, lifted.alone));
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(`${await fairnessBench()}\n`);
