@@ -9,8 +9,8 @@ export type BrokerHandle = Pick<RunningBroker, 'port' | 'url' | 'close'>;
 /** Worker entry as plain JS: it registers tsx itself, then loads this TypeScript file. */
 const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(require('node:worker_threads').workerData.self); })`;
 
-export function startBrokerInWorker(o: Pick<BrokerOptions, 'port' | 'host' | 'identities'>): Promise<BrokerHandle> {
-  const worker = new Worker(BOOT, { eval: true, workerData: { self: import.meta.url, port: o.port, host: o.host, identities: o.identities } });
+export function startBrokerInWorker(o: Pick<BrokerOptions, 'port' | 'host' | 'identities' | 'limits'>): Promise<BrokerHandle> {
+  const worker = new Worker(BOOT, { eval: true, workerData: { self: import.meta.url, port: o.port, host: o.host, identities: o.identities, limits: o.limits } });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
     worker.once('message', (m: { port: number; url: string }) => resolve({
@@ -27,8 +27,8 @@ export function startBrokerInWorker(o: Pick<BrokerOptions, 'port' | 'host' | 'id
 if (!isMainThread && parentPort) {
   const { startBroker } = await import('../broker/broker.ts');
   const port = parentPort;
-  const { port: listenPort, host, identities } = workerData as BrokerOptions;
-  const broker = await startBroker({ port: listenPort, ...(host ? { host } : {}), identities });
+  const { port: listenPort, host, identities, limits } = workerData as BrokerOptions;
+  const broker = await startBroker({ port: listenPort, ...(host ? { host } : {}), identities, ...(limits ? { limits } : {}) });
   port.postMessage({ port: broker.port, url: broker.url });
   port.on('message', (m) => {
     if (m === 'close') void broker.close().then(() => port.close());

@@ -11,6 +11,7 @@ import pino, { type Logger } from 'pino';
 import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
 import { canPublish, canReceive, canSubscribe, isSharedSubscription, TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './acl.ts';
 import { LoginAdmission } from './admission.ts';
+import { PublishBudget } from './publish-budget.ts';
 import { clientIdAllowed } from './client-ids.ts';
 import { hashPassword, IdentityTable, sameIdentity, verifyPassword, type Identity } from './identities.ts';
 import { BrokerPersistenceError, createRedisPersistence, redactRedisUrl, redisOptionsFromUrl, type AedesPersistence, type RedisPersistenceOptions } from './persistence.ts';
@@ -50,6 +51,14 @@ export const BROKER_DEFAULTS = Object.freeze({
   authBackoffMaxMs: 60_000,
   /** Verified (username, password) pairs remembered, so a known client logs in again without waiting for a check slot. */
   knownLoginsMax: 10_000,
+  /** Publishes a second one non-server connection may sustain; over it (after the burst) it is disconnected (publish-budget.ts). */
+  publishesPerSecMax: 50,
+  /** Publishes one non-server connection may send at once above that rate. */
+  publishBurstMax: 200,
+  /** How long a login that went over its publish budget is refused (CONNACK 3), in ms; doubles per repeat. */
+  publishPenaltyBaseMs: 1_000,
+  /** Longest such refusal, in ms. */
+  publishPenaltyMaxMs: 60_000,
 });
 
 /**
@@ -288,6 +297,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     perAddressInFlightMax: limits.authPerAddressInFlightMax, backoffBaseMs: limits.authBackoffBaseMs,
     backoffMaxMs: limits.authBackoffMaxMs, knownLoginsMax: limits.knownLoginsMax,
   }, () => performance.now());
+  const publishBudget = new PublishBudget({
+    perSec: limits.publishesPerSecMax, burst: limits.publishBurstMax, penaltyBaseMs: limits.publishPenaltyBaseMs, penaltyMaxMs: limits.publishPenaltyMaxMs,
+  }, () => performance.now());
+  /** Connections already refused for their publish budget (being closed). */
+  const overBudget = new WeakSet<Client>();
 
   /** May this identity publish this topic (retained or not)? The kp/v1 ACL, or the conformance rules for role test. */
   function mayPublish(identity: Identity, topic: string, retain: boolean): boolean {
@@ -384,6 +398,13 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         const claimed = username === undefined ? undefined : identities.find(username);
         // The known-good lane: no scrypt, no slot, no backoff (admission.ts).
         const knownGood = claimed !== undefined && password !== undefined && admission.isKnown(claimed.username, claimed.passwordHash, password);
+        // A login that flooded is refused for its penalty, even on the known-good lane.
+        const penalty = claimed === undefined ? undefined : publishBudget.refusal(claimed.username);
+        if (penalty !== undefined) {
+          log.debug({ remote: address, username: claimed!.username, reason: penalty }, 'login deferred');
+          done(authError(CONNACK.SERVER_UNAVAILABLE, penalty), false);
+          return;
+        }
         let end = () => {};
         if (!knownGood) {
           const refusal = authInFlight >= limits.authInFlightMax ? 'too many logins at once' : admission.refusal(address, username ?? '');
@@ -418,6 +439,17 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         const identity = client ? identityOf.get(client) : undefined;
         const bytes = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : (packet.payload?.length ?? 0);
         const allowed = identity !== undefined && mayPublish(identity, packet.topic, packet.retain) && bytes <= limits.messageBytesMax;
+        if (allowed && client && identity.role !== 'server' && !publishBudget.take(client)) {
+          // Over its publish budget: closed, and its logins refused for a while (publish-budget.ts).
+          // The rest of what it had sent in the same read is refused without counting again.
+          if (!overBudget.has(client)) {
+            overBudget.add(client);
+            const ms = publishBudget.penalise(identity.username);
+            log.warn({ clientId: clip(client.id), username: identity.username, penaltyMs: ms }, 'publish budget exceeded: disconnected');
+          }
+          done(new Error('publish budget exceeded'));
+          return;
+        }
         if (allowed) {
           done(null);
           return;
