@@ -227,3 +227,32 @@ describe('the kiosk telemetry and command topics (issue 5)', () => {
     expect(canReceive({ role: 'kiosk', kioskId: 'K+' }, topics.issuerKeys)).toBe(false);
   });
 });
+
+describe('the alert topics (issue 12)', () => {
+  it('lets staff read the server\'s alerts and kiosks not: they name wallets', () => {
+    for (const who of [server, technician, operator]) {
+      expect(canSubscribe(who, topics.serverAlerts), who.role).toBe(true);
+      expect(canReceive(who, topics.serverAlerts), who.role).toBe(true);
+    }
+    expect(canSubscribe(k1, topics.serverAlerts)).toBe(false);
+    expect(canReceive(k1, topics.serverAlerts)).toBe(false);
+  });
+
+  it('lets only the server publish its alerts, retained or not', () => {
+    for (const retain of [false, true]) {
+      expect(canPublish(server, topics.serverAlerts, retain)).toBe(true);
+      for (const who of [k1, technician, operator]) expect(canPublish(who, topics.serverAlerts, retain), who.role).toBe(false);
+    }
+  });
+
+  it('lets only the server read the broker\'s alerts, and no client publish them (the broker does)', () => {
+    expect(canSubscribe(server, topics.brokerAlerts)).toBe(true);
+    expect(canReceive(server, topics.brokerAlerts)).toBe(true);
+    for (const who of [k1, technician, operator]) {
+      expect(canSubscribe(who, topics.brokerAlerts), who.role).toBe(false);
+      expect(canReceive(who, topics.brokerAlerts), who.role).toBe(false);
+    }
+    for (const who of everybody) for (const retain of [false, true]) expect(canPublish(who, topics.brokerAlerts, retain), who.role).toBe(false);
+    for (const who of everybody) for (const f of ['kp/v1/broker/+', 'kp/v1/broker/#', 'kp/v1/+/alerts']) expect(canSubscribe(who, f), `${who.role} ${f}`).toBe(false);
+  });
+});

@@ -10,12 +10,16 @@
 // Grants (K is the kiosk's own id, {any} any valid kiosk id; "+" filters are `kp/v1/kiosk/+/leaf`):
 //   kiosk K     publish req (not retained), status (retained or not), events, ack (not retained);
 //               subscribe its own res and cmd, and the server broadcasts.
-//   server      publish the broadcasts (retained or not), {any}/res and {any}/cmd (not retained);
-//               subscribe +/req (also as $share/GROUP/...), +/status, +/events, +/cmd, +/ack, their
-//               per-kiosk forms except req, and the broadcasts.
-//   technician  publish {any}/cmd (not retained); subscribe the broadcasts, +/status, +/events,
-//               +/ack and their per-kiosk forms.
-//   operator    publish nothing; subscribe the broadcasts, +/status, +/events and their per-kiosk forms.
+//   server      publish the broadcasts and the staff broadcasts (retained or not), {any}/res and
+//               {any}/cmd (not retained); subscribe +/req (also as $share/GROUP/...), +/status,
+//               +/events, +/cmd, +/ack, their per-kiosk forms except req, the broadcasts, the staff
+//               broadcasts and the broker's topics.
+//   technician  publish {any}/cmd (not retained); subscribe the broadcasts, the staff broadcasts,
+//               +/status, +/events, +/ack and their per-kiosk forms.
+//   operator    publish nothing; subscribe the broadcasts, the staff broadcasts, +/status, +/events
+//               and their per-kiosk forms.
+// The broker's topics (kp/v1/broker/alerts) are published by the embedded broker itself, which no
+// ACL check stands in front of: no client may publish there.
 import { assertUnreachable } from '../shared/assert.ts';
 import { isKioskId, parseKioskTopic, topics, type KioskTopicLeaf } from '../shared/topics.ts';
 
@@ -37,6 +41,17 @@ const SHARE_GROUP = /^[A-Za-z0-9_-]{1,32}$/;
 
 /** Retained broadcasts from the server that every role may read and only the server may write. */
 export const SERVER_BROADCASTS: readonly string[] = Object.freeze([topics.issuerKeys, topics.revocations, topics.catalog]);
+/** Retained server topics that staff may read and kiosks may not (alerts name wallets); only the server writes them. */
+export const STAFF_BROADCASTS: readonly string[] = Object.freeze([topics.serverAlerts]);
+/** Topics the embedded broker publishes itself: only the server may read them, no client may write them. */
+export const BROKER_TOPICS: readonly string[] = Object.freeze([topics.brokerAlerts]);
+
+/** May `role` read `topic`, one of the staff broadcasts or the broker's topics? Undefined for any other topic. */
+function serverTopicRead(role: AclSubject['role'], topic: string): boolean | undefined {
+  if (STAFF_BROADCASTS.includes(topic)) return role !== 'kiosk';
+  if (BROKER_TOPICS.includes(topic)) return role === 'server';
+  return undefined;
+}
 
 type LeafSet = ReadonlySet<KioskTopicLeaf>;
 const leaves = (...l: KioskTopicLeaf[]): LeafSet => new Set(l);
@@ -110,7 +125,7 @@ export function canPublish(subject: AclSubject, topic: string, retain: boolean):
         && g.publish.has(kioskTopic.leaf) && (!retain || g.publishRetained.has(kioskTopic.leaf));
     }
     case 'server':
-      return SERVER_BROADCASTS.includes(topic) || (!retain && kioskTopic !== undefined && KIOSK_TOPIC_GRANTS.server.publish.has(kioskTopic.leaf));
+      return SERVER_BROADCASTS.includes(topic) || STAFF_BROADCASTS.includes(topic) || (!retain && kioskTopic !== undefined && KIOSK_TOPIC_GRANTS.server.publish.has(kioskTopic.leaf));
     case 'technician':
     case 'operator':
       return !retain && kioskTopic !== undefined && KIOSK_TOPIC_GRANTS[subject.role].publish.has(kioskTopic.leaf);
@@ -126,6 +141,8 @@ export function canPublish(subject: AclSubject, topic: string, retain: boolean):
 export function canSubscribe(subject: AclSubject, filter: string): boolean {
   if (!isSaneTopicText(filter) || !hasValidId(subject)) return false;
   if (SERVER_BROADCASTS.includes(filter)) return true;
+  const staffOrBroker = serverTopicRead(subject.role, filter);
+  if (staffOrBroker !== undefined) return staffOrBroker;
   switch (subject.role) {
     case 'kiosk': {
       const own = parseKioskTopic(filter);
@@ -154,6 +171,8 @@ export function canSubscribe(subject: AclSubject, filter: string): boolean {
 export function canReceive(subject: AclSubject, topic: string): boolean {
   if (!isPlainTopic(topic) || !hasValidId(subject)) return false;
   if (SERVER_BROADCASTS.includes(topic)) return true;
+  const staffOrBroker = serverTopicRead(subject.role, topic);
+  if (staffOrBroker !== undefined) return staffOrBroker;
   const kioskTopic = parseKioskTopic(topic);
   if (kioskTopic === undefined) return false;
   switch (subject.role) {

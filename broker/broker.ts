@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The embedded MQTT 3.1.1 broker: aedes 1.2 behind our own authentication (scrypt identities, and
 // optionally TLS client certificates: tls.ts) and a deny-by-default ACL (acl.ts), checked again on
-// every delivery. Retained messages and sessions in memory, or in Redis (persistence.ts).
+// every delivery. Retained messages and sessions in memory, or in Redis (persistence.ts). Login
+// floods it notices (flood-watch.ts) it publishes itself on kp/v1/broker/alerts for the server.
 // TCP_NODELAY on every socket (see docs pitfalls: Nagle).
 import { Aedes, type AuthenticateError, type Client, type Subscription } from 'aedes';
 import { createRequire } from 'node:module';
@@ -9,10 +10,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
+import { topics } from '../shared/topics.ts';
 import { canPublish, canReceive, canSubscribe, isSharedSubscription, TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './acl.ts';
 import { LoginAdmission } from './admission.ts';
 import { PublishBudget } from './publish-budget.ts';
 import { clientIdAllowed } from './client-ids.ts';
+import { loginFloodAlertMessage } from './flood-alert-message.ts';
+import { LoginFloodWatch, type FloodAlert } from './flood-watch.ts';
 import { hashPassword, IdentityTable, sameIdentity, verifyPassword, type Identity } from './identities.ts';
 import { BrokerPersistenceError, createRedisPersistence, redactRedisUrl, redisOptionsFromUrl, type AedesPersistence, type RedisPersistenceOptions } from './persistence.ts';
 import { certificateRefusal, clientCertPolicy, tlsServerOptions, type BrokerTlsOptions } from './tls.ts';
@@ -59,6 +63,12 @@ export const BROKER_DEFAULTS = Object.freeze({
   publishPenaltyBaseMs: 1_000,
   /** Longest such refusal, in ms. */
   publishPenaltyMaxMs: 60_000,
+  /** Failed or deferred logins of one address or username in one episode that publish a login-flood alert (flood-watch.ts). */
+  authFloodAlertAttempts: 10,
+  /** A flood episode ends after this long without a failed or deferred login, in ms. */
+  authFloodQuietMs: 300_000,
+  /** Login-flood alerts published at most per minute, over all addresses and usernames; the rest are counted in the next. */
+  authFloodAlertsPerMinute: 10,
 });
 
 /**
@@ -302,6 +312,18 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   }, () => performance.now());
   /** Connections already refused for their publish budget (being closed). */
   const overBudget = new WeakSet<Client>();
+  const floods = new LoginFloodWatch({
+    alertAttempts: limits.authFloodAlertAttempts, quietMs: limits.authFloodQuietMs, alertsPerMinute: limits.authFloodAlertsPerMinute,
+  }, () => performance.now());
+  /** Publishes a login-flood alert to the server (kp/v1/broker/alerts), from the broker itself. */
+  function publishFlood(alert: FloodAlert | undefined): void {
+    if (alert === undefined) return;
+    const message = loginFloodAlertMessage(alert, alert.username === undefined ? undefined : identities.find(alert.username), Date.now(), performance.now());
+    log.warn({ remote: message.address, username: message.username, trigger: message.trigger, addressCounts: message.addressCounts, usernameCounts: message.usernameCounts, suppressed: message.suppressed }, 'login flood');
+    aedes.publish({ cmd: 'publish', topic: topics.brokerAlerts, payload: Buffer.from(JSON.stringify(message)), qos: 1, retain: false, dup: false }, (err) => {
+      if (err) log.error({ err: err.message }, 'login-flood alert not published');
+    });
+  }
 
   /** May this identity publish this topic (retained or not)? The kp/v1 ACL, or the conformance rules for role test. */
   function mayPublish(identity: Identity, topic: string, retain: boolean): boolean {
@@ -410,6 +432,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
           const refusal = authInFlight >= limits.authInFlightMax ? 'too many logins at once' : admission.refusal(address, username ?? '');
           if (refusal !== undefined) {
             log.debug({ remote: address, username: username === undefined ? undefined : clip(username), reason: refusal }, 'login deferred');
+            publishFlood(floods.deferred(address, username));
             done(authError(CONNACK.SERVER_UNAVAILABLE, refusal), false);
             return;
           }
@@ -424,12 +447,16 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
           return identity;
         }).then((identity) => {
           if (!knownGood && password !== undefined) admission.succeeded(address, identity.username, identity.passwordHash, password);
+          if (!knownGood) floods.succeeded(identity.username);
           identityOf.set(client, identity);
           done(null, true);
         }, (err: unknown) => {
           // Anything but our own refusals (say, scrypt failing) is a fault on our side: "server unavailable".
           const refusal = err instanceof Error && 'returnCode' in err ? (err as AuthenticateError) : authError(CONNACK.SERVER_UNAVAILABLE, 'authentication failed');
-          if (refusal.returnCode === CONNACK.BAD_USERNAME_OR_PASSWORD) admission.failed(address, username);
+          if (refusal.returnCode === CONNACK.BAD_USERNAME_OR_PASSWORD) {
+            admission.failed(address, username);
+            publishFlood(floods.failed(address, username));
+          }
           log.warn({ clientId: clip(client.id), username: username === undefined ? undefined : clip(username), returnCode: refusal.returnCode, reason: refusal.message }, 'connection refused');
           done(refusal, false);
         }).finally(end);

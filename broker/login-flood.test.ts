@@ -6,6 +6,8 @@
 import mqtt from 'mqtt';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loginFloodMessage, type LoginFloodMessage } from '../shared/alert-messages.ts';
+import { topics } from '../shared/topics.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { hashPassword, IdentityTable } from './identities.ts';
 
@@ -75,4 +77,51 @@ describe('login flood (issue 12, finding 1)', () => {
     // The kiosk's connection dropped; it reconnects in the middle of the flood.
     expect(await kioskLogin(broker.port)).toBe(0);
   }, 30_000);
+
+  it('publishes exactly one login-flood alert for a flood on kp/v1/broker/alerts, naming address, username and kiosk', async () => {
+    const identities = IdentityTable.fromJson([
+      { username: 'k2', passwordHash: await hashPassword('k2-secret'), role: 'kiosk', kioskId: 'k2' },
+      { username: 'server', passwordHash: await hashPassword('server-secret'), role: 'server' },
+    ]);
+    broker = await startBroker({ port: 0, identities });
+    const server = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 4, username: 'server', password: 'server-secret', clientId: 'kioskpay-server', reconnectPeriod: 0 });
+    try {
+      const alerts: LoginFloodMessage[] = [];
+      let barrier!: () => void;
+      const barrierSeen = new Promise<void>((resolve) => { barrier = resolve; });
+      server.on('message', (topic, payload) => {
+        if (topic === topics.brokerAlerts) alerts.push(loginFloodMessage.parse(JSON.parse(payload.toString())));
+        else barrier();
+      });
+      expect((await server.subscribeAsync([topics.brokerAlerts, topics.kioskStatus('k2')], { qos: 1 })).map((g) => g.qos)).toEqual([1, 1]);
+      const k2Login = () => mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { protocolVersion: 4, username: 'k2', password: 'k2-secret', clientId: 'kp-k2-real', reconnectPeriod: 0 });
+      await (await k2Login()).endAsync(true); // k2 was online before the flood: known-good
+      // Every attempt answered: each socket got its CONNACK (4 bytes) or was closed.
+      const answered = (s: Socket) => new Promise<void>((resolve) => {
+        let bytes = 0;
+        s.on('data', (d: Buffer) => { bytes += d.length; if (bytes >= 4) resolve(); });
+        s.once('close', () => resolve());
+      });
+      await Promise.all((await floodSockets(broker.port, 64, 'k2')).map(answered));
+      // Barrier: a later message through the broker to the same subscriber, from the real kiosk.
+      const k2 = await k2Login();
+      await k2.publishAsync(topics.kioskStatus('k2'), 'x', { qos: 1 });
+      await barrierSeen;
+      await k2.endAsync(true);
+      expect(alerts).toHaveLength(1);
+      const [a] = alerts;
+      expect(a).toMatchObject({ address: expect.stringMatching(/127\.0\.0\.1$/), username: 'k2', usernameKnown: true, kioskId: 'k2', suppressed: 0 });
+      expect(a!.addressCounts.failed).toBeGreaterThanOrEqual(1);
+      expect(a!.addressCounts.failed + a!.addressCounts.deferred).toBeGreaterThanOrEqual(10);
+    } finally {
+      await server.endAsync(true);
+    }
+  }, 30_000);
 });
+
+/** Like flood(), but resolves with the sockets once every CONNECT is written. */
+async function floodSockets(port: number, n: number, username: string): Promise<Socket[]> {
+  const start = sockets.length;
+  await flood(port, n, username);
+  return sockets.slice(start);
+}

@@ -128,14 +128,17 @@ describe('mosquittoAclFile', () => {
       ['write', 'kp/v1/kiosk/k1/req'], ['read', 'kp/v1/kiosk/k1/res'], ['write', 'kp/v1/kiosk/k1/status'], ['write', 'kp/v1/kiosk/k1/events'],
       ['read', 'kp/v1/kiosk/k1/cmd'], ['write', 'kp/v1/kiosk/k1/ack'], ...broadcasts('read'),
     ]);
+    // The server's alerts are for staff only (they name wallets); the broker's alerts for the server only.
     expect(acl.get('server')).toEqual([
       ['read', 'kp/v1/kiosk/+/req'], ['write', 'kp/v1/kiosk/+/res'], ['read', 'kp/v1/kiosk/+/status'], ['read', 'kp/v1/kiosk/+/events'],
-      ['readwrite', 'kp/v1/kiosk/+/cmd'], ['read', 'kp/v1/kiosk/+/ack'], ...broadcasts('readwrite'),
+      ['readwrite', 'kp/v1/kiosk/+/cmd'], ['read', 'kp/v1/kiosk/+/ack'], ...broadcasts('readwrite'), ['readwrite', 'kp/v1/server/alerts'],
+      ['read', 'kp/v1/broker/alerts'],
     ]);
     expect(acl.get('tech.a')).toEqual([
       ['read', 'kp/v1/kiosk/+/status'], ['read', 'kp/v1/kiosk/+/events'], ['write', 'kp/v1/kiosk/+/cmd'], ['read', 'kp/v1/kiosk/+/ack'], ...broadcasts('read'),
+      ['read', 'kp/v1/server/alerts'],
     ]);
-    expect(acl.get('ops')).toEqual([['read', 'kp/v1/kiosk/+/status'], ['read', 'kp/v1/kiosk/+/events'], ...broadcasts('read')]);
+    expect(acl.get('ops')).toEqual([['read', 'kp/v1/kiosk/+/status'], ['read', 'kp/v1/kiosk/+/events'], ...broadcasts('read'), ['read', 'kp/v1/server/alerts']]);
   });
 
   it('is deny by default: no grant of #, of $ topics, or before the first user line', () => {
@@ -157,7 +160,7 @@ describe('mosquittoAclFile', () => {
     const sample = [
       ...['k1', 'kiosk-22', 'k3'].flatMap((k) => [topics.kioskRequests(k), topics.kioskReplies(k), topics.kioskStatus(k), topics.kioskEvents(k),
         topics.kioskCommands(k), topics.kioskAcks(k)]),
-      topics.issuerKeys, topics.revocations, topics.catalog, 'kp/v1/server/other', 'kp/v1/kiosk/k1/telemetry', 'kp/v1/kiosk/k1/req/x', 'kp/v1/kiosk/k1', 'other/topic', '$SYS/broker/uptime',
+      topics.issuerKeys, topics.revocations, topics.catalog, topics.serverAlerts, topics.brokerAlerts, 'kp/v1/broker/other', 'kp/v1/server/other', 'kp/v1/kiosk/k1/telemetry', 'kp/v1/kiosk/k1/req/x', 'kp/v1/kiosk/k1', 'other/topic', '$SYS/broker/uptime',
     ];
     for (const id of IDS) {
       const subject: AclSubject = id.role === 'kiosk' ? { role: 'kiosk', kioskId: id.kioskId } : { role: id.role };

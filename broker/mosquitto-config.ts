@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { assertUnreachable } from '../shared/assert.ts';
 import { KIOSK_MESSAGE_BYTES_MAX } from '../shared/kiosk-messages.ts';
 import { topics, type KioskTopicLeaf } from '../shared/topics.ts';
-import { KIOSK_TOPIC_GRANTS, SERVER_BROADCASTS, TOPIC_BYTES_MAX } from './acl.ts';
+import { BROKER_TOPICS, KIOSK_TOPIC_GRANTS, SERVER_BROADCASTS, STAFF_BROADCASTS, TOPIC_BYTES_MAX } from './acl.ts';
 import { BROKER_DEFAULTS } from './broker.ts';
 import { IdentityTable, PASSWORD_BYTES_MAX, type IdentityWithPassword } from './identities.ts';
 
@@ -128,7 +128,7 @@ function kioskTopicLines(topicOf: (leaf: KioskTopicLeaf) => string, read: Readon
 
 /**
  * Mosquitto ACL lines per role, from the same grants as canPublish/canSubscribe in broker/acl.ts
- * (KIOSK_TOPIC_GRANTS, SERVER_BROADCASTS). `write` grants publishing; `read` grants receiving.
+ * (KIOSK_TOPIC_GRANTS, SERVER_BROADCASTS, STAFF_BROADCASTS, BROKER_TOPICS). `write` grants publishing; `read` grants receiving.
  * Mosquitto 2's acl_file never refuses a SUBSCRIBE (SUBACK grants any filter, even `#`): it checks
  * `read` for every message it would deliver, by the message's topic, so a filter wider than the
  * grants receives only what they allow. It cannot forbid the retain flag on a topic it lets a
@@ -147,7 +147,13 @@ function aclLines(id: IdentityWithPassword): string[] {
       // Mosquitto checks each delivered message by its topic, not the subscription's filter.
       const g = KIOSK_TOPIC_GRANTS[id.role];
       const broadcastAccess = id.role === 'server' ? 'readwrite' : 'read';
-      return [...kioskTopicLines((l) => forAnyKiosk(KIOSK_TOPIC_OF[l]), g.readAny, g.publish), ...SERVER_BROADCASTS.map((t) => `topic ${broadcastAccess} ${t}`)];
+      return [
+        ...kioskTopicLines((l) => forAnyKiosk(KIOSK_TOPIC_OF[l]), g.readAny, g.publish),
+        ...[...SERVER_BROADCASTS, ...STAFF_BROADCASTS].map((t) => `topic ${broadcastAccess} ${t}`),
+        // Mosquitto never publishes the broker's topics itself (docs/mosquitto.md); the grant keeps
+        // the file equal to broker/acl.ts, and no client may write there.
+        ...(id.role === 'server' ? BROKER_TOPICS.map((t) => `topic read ${t}`) : []),
+      ];
     }
     default: {
       // Exhaustive over roles; the identity itself is never printed (it holds a password).

@@ -10,6 +10,8 @@
 //   kp/v1/server/keys              server, retained  issuer public keys
 //   kp/v1/server/revocations       server, retained  signed revocation list
 //   kp/v1/server/catalog           server, retained  product catalog
+//   kp/v1/server/alerts            server, retained  the server's newest operator alerts (staff only: they name wallets)
+//   kp/v1/broker/alerts            broker -> server  login floods, published by the embedded broker itself (no client may)
 
 export const TOPIC_ROOT = 'kp/v1';
 const KIOSK_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -40,6 +42,8 @@ export const topics = {
   issuerKeys: `${TOPIC_ROOT}/server/keys`,
   revocations: `${TOPIC_ROOT}/server/revocations`,
   catalog: `${TOPIC_ROOT}/server/catalog`,
+  serverAlerts: `${TOPIC_ROOT}/server/alerts`,
+  brokerAlerts: `${TOPIC_ROOT}/broker/alerts`,
 } as const;
 
 /** The leaves under a kiosk's topic, in the order of the layout above. */

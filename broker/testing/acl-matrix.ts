@@ -218,6 +218,30 @@ export function aclMatrixTests(target: () => MatrixTarget): void {
     expect(kiosk1.seen.filter((m) => m.payload === forged)).toEqual([]);
   });
 
+  it('the server\'s alerts reach technicians and operators, never a kiosk; only the server publishes them (issue 12)', async () => {
+    const { k1, server, tech, ops } = target().logins;
+    const srv = await login(server);
+    const original = `alerts-${tag()}`;
+    await srv.c.publishAsync(topics.serverAlerts, original, { qos: 1, retain: true });
+    // One k1 connection at a time: Mosquitto forces a kiosk's client id to its username.
+    for (const who of [k1, tech, ops]) await publishForbidden(who, topics.serverAlerts, `forged-${tag()}`, true);
+    // Nobody publishes the broker's alerts but the broker itself, not even the server.
+    for (const who of [k1, tech, ops, server]) await publishForbidden(who, topics.brokerAlerts, `forged-${tag()}`, false);
+    const kiosk1 = await login(k1);
+    await subscribeForbidden(kiosk1, [topics.serverAlerts, topics.brokerAlerts]);
+    await subscribeAllowed(kiosk1, [topics.kioskReplies('k1')]);
+    expect(await retainedOn(tech, topics.serverAlerts)).toBe(original);
+    expect(await retainedOn(ops, topics.serverAlerts)).toBe(original);
+    // Barrier: a reply published after the alerts reaches k1; the alerts never did.
+    const newer = `alerts-${tag()}`;
+    await srv.c.publishAsync(topics.serverAlerts, newer, { qos: 1, retain: true });
+    const barrier = `barrier-${tag()}`;
+    await srv.c.publishAsync(topics.kioskReplies('k1'), barrier, { qos: 1 });
+    await kiosk1.waitFor((m) => m.payload === barrier, 'its own reply');
+    expect(kiosk1.seen.filter((m) => m.topic === topics.serverAlerts || m.topic === topics.brokerAlerts)).toEqual([]);
+    await srv.c.publishAsync(topics.serverAlerts, '', { qos: 1, retain: true }); // leave no retained alerts for later tests
+  });
+
   it('each staff role receives what it may read: status and events for all, acks for technician and server', async () => {
     const { k1, server, tech, ops } = target().logins;
     const operator = await login(ops);

@@ -10,6 +10,7 @@ const OPTIONS: Readonly<Record<string, readonly string[]>> = {
   policy: ['--mode', '--stored-count-max', '--stored-amount-max', '--offline-duration-max-h'],
   message: ['--seconds'],
   watch: ['--count'],
+  alerts: ['--follow', '--count'],
 };
 
 export type Completer = (line: string) => [string[], string];

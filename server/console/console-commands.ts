@@ -17,6 +17,8 @@ export type ConsoleAction =
   | { kind: 'list' }
   | { kind: 'status'; kioskId: string }
   | { kind: 'watch'; kioskId: string | null; count: number | null }
+  /** The server's newest alerts; with `follow`, then new ones live (until Ctrl-C or `count` new ones). */
+  | { kind: 'alerts'; follow: boolean; count: number | null }
   /** `policy KIOSK` without options: show the policy from the kiosk's last status. */
   | { kind: 'show-policy'; kioskId: string }
   | { kind: 'send'; verb: SendVerb; kioskId: string; body: CommandBody }
@@ -36,6 +38,7 @@ export const CONSOLE_COMMANDS: readonly CommandSpec[] = Object.freeze([
   { name: 'list', usage: 'list', help: 'every kiosk with its live state: online/offline, mode, queue, clock, faults', takesKiosk: false },
   { name: 'status', usage: 'status KIOSK', help: 'ask one kiosk for its full status', takesKiosk: true },
   { name: 'watch', usage: 'watch [KIOSK] [--count N]', help: 'print events live (all kiosks, or one) until Ctrl-C or N events', takesKiosk: true },
+  { name: 'alerts', usage: 'alerts [--follow] [--count N]', help: "the server's newest alerts (copies, revocations, limit declines, code guessing, login floods); --follow prints new ones live until Ctrl-C or N", takesKiosk: false },
   { name: 'stored', usage: 'stored KIOSK', help: "the kiosk's stored offline payments and kept declines (no codes)", takesKiosk: true },
   { name: 'forward', usage: 'forward KIOSK', help: 'forward stored offline payments now, with a progress bar', takesKiosk: true },
   { name: 'policy', usage: 'policy KIOSK [--mode prefer-online|require-online|force-offline] [--stored-count-max N] [--stored-amount-max N] [--offline-duration-max-h N]', help: 'show or set the payment policy and offline caps', takesKiosk: true },
@@ -53,13 +56,14 @@ export const COMMAND_OPTIONS = {
   'offline-duration-max-h': { type: 'string' },
   seconds: { type: 'string' },
   count: { type: 'string' },
+  follow: { type: 'boolean' },
 } as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-type Values = { [K in keyof typeof COMMAND_OPTIONS]?: string | undefined };
+type Values = { [K in keyof typeof COMMAND_OPTIONS]?: ((typeof COMMAND_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string) | undefined };
 
 /** Parses the words of one command (e.g. from a REPL line). Throws UsageError. */
 export function parseCommandWords(words: string[]): ConsoleAction {
@@ -78,7 +82,7 @@ export function parseCommand(positionals: string[], values: Values): ConsoleActi
   if (name === undefined) throw new UsageError('no command given; try "help"');
   const spec = CONSOLE_COMMANDS.find((c) => c.name === name);
   if (!spec) throw new UsageError(`unknown command "${name}"; try "help"`);
-  const allowed = new Set<string>(name === 'policy' ? ['mode', 'stored-count-max', 'stored-amount-max', 'offline-duration-max-h'] : name === 'message' ? ['seconds'] : name === 'watch' ? ['count'] : []);
+  const allowed = new Set<string>(name === 'policy' ? ['mode', 'stored-count-max', 'stored-amount-max', 'offline-duration-max-h'] : name === 'message' ? ['seconds'] : name === 'watch' ? ['count'] : name === 'alerts' ? ['follow', 'count'] : []);
   for (const [k, v] of Object.entries(values)) if (v !== undefined && !allowed.has(k)) throw new UsageError(`${name} takes no --${k}; usage: ${spec.usage}`);
   const kiosk = (required: boolean): string | null => {
     const id = args.shift();
@@ -96,6 +100,12 @@ export function parseCommand(positionals: string[], values: Values): ConsoleActi
       const kioskId = kiosk(false);
       noMore();
       return { kind: 'watch', kioskId, count: values.count === undefined ? null : int(values.count, '--count', 1, 1_000_000) };
+    }
+    case 'alerts': {
+      noMore();
+      const follow = values.follow === true;
+      if (values.count !== undefined && !follow) throw new UsageError(`--count needs --follow; usage: ${spec.usage}`);
+      return { kind: 'alerts', follow, count: values.count === undefined ? null : int(values.count, '--count', 1, 1_000_000) };
     }
     case 'stored': { const kioskId = kiosk(true)!; noMore(); return { kind: 'send', verb: 'stored', kioskId, body: { name: 'list-stored' } }; }
     case 'forward': { const kioskId = kiosk(true)!; noMore(); return { kind: 'send', verb: 'forward', kioskId, body: { name: 'forward' } }; }

@@ -30,6 +30,8 @@ describe('completer', () => {
     expect(complete('policy k1 --mode f')).toEqual([['force-offline '], 'f']);
     expect(complete('policy k1 --mode force-offline --st')).toEqual([['--stored-count-max', '--stored-amount-max'], '--st']);
     expect(complete('help po')).toEqual([['policy '], 'po']);
+    expect(complete('alerts --')).toEqual([['--follow', '--count'], '--']);
+    expect(complete('alerts ')).toEqual([[], '']);
     expect(complete('list ')).toEqual([[], '']);
     expect(complete('status k1 ')).toEqual([[], '']);
     expect(complete('nonsense k')).toEqual([[], 'k']);
@@ -62,8 +64,11 @@ describe('words and commands', () => {
     expect(parseCommandWords(['message', 'k1', 'Hello'])).toMatchObject({ body: { text: 'Hello', seconds: 30 } });
     expect(parseCommandWords(['watch'])).toEqual({ kind: 'watch', kioskId: null, count: null });
     expect(parseCommandWords(['stored', 'k1'])).toMatchObject({ body: { name: 'list-stored' } });
+    expect(parseCommandWords(['alerts'])).toEqual({ kind: 'alerts', follow: false, count: null });
+    expect(parseCommandWords(['alerts', '--follow', '--count', '3'])).toEqual({ kind: 'alerts', follow: true, count: 3 });
     for (const bad of [['message', 'k1', 'x'.repeat(121)], ['message', 'k1'], ['status', 'k1', '--mode', 'force-offline'], ['policy', 'k1', '--offline-duration-max-h', '1.5'],
-      ['policy', 'k1', '--offline-duration-max-h', '169'], ['watch', 'k1', '--count', '0'], ['list', 'k1'], ['status', '+'], []]) {
+      ['policy', 'k1', '--offline-duration-max-h', '169'], ['watch', 'k1', '--count', '0'], ['list', 'k1'], ['status', '+'], [],
+      ['alerts', '--count', '3'], ['alerts', 'k1'], ['alerts', '--follow', '--count', '0'], ['watch', '--follow']]) {
       expect(() => parseCommandWords(bad), bad.join(' ')).toThrow(UsageError);
     }
   });

@@ -6,6 +6,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
 import { kioskEventMessage, onlineStatusSchema } from '../../shared/kiosk-telemetry.ts';
 import { parseKioskTopic, topics } from '../../shared/topics.ts';
+import { runAlerts } from './alerts-command.ts';
 import type { CommandClient, CommandOutcome } from './command-client.ts';
 import { CONSOLE_COMMANDS, type ConsoleAction, type SendVerb } from './console-commands.ts';
 import { EXIT, type ExitCode } from './exit-codes.ts';
@@ -60,6 +61,7 @@ export async function runAction(a: ConsoleAction, s: ConsoleSession, signal?: Ab
     case 'status': return status(a.kioskId, s, signal);
     case 'send': return send(a.verb, a.kioskId, a.body, s, signal);
     case 'watch': return watch(a.kioskId, a.count, s, signal);
+    case 'alerts': return runAlerts(a.follow, a.count, s, signal);
   }
 }
 

@@ -25,7 +25,7 @@ import { formatMoney } from '../../shared/money.ts';
 import { KioskpayError, type DeclineCode } from '../../shared/errors.ts';
 import type { SettleItem, SettleItemResult } from '../../shared/kiosk-messages.ts';
 import type { PaymentRow, StoreTx } from '../ports/store.ts';
-import type { ServerAlert } from './alerts.ts';
+import type { NewServerAlert } from './alerts.ts';
 import type { ServerContext } from './context.ts';
 import { requestHash } from './ids.ts';
 import { checkRollingLimits } from './offline-spend.ts';
@@ -47,7 +47,7 @@ export async function settle(ctx: ServerContext, kioskId: string, items: readonl
 }
 
 interface Checked { item: SettleItem; decoded: ReturnType<typeof decodeCode>; signature: Awaited<ReturnType<ServerContext['offlineVerifier']['verifyAsync']>> | undefined }
-interface Outcome { result: SettleItemResult; revoked: boolean; alerts: ServerAlert[] }
+interface Outcome { result: SettleItemResult; revoked: boolean; alerts: NewServerAlert[] }
 
 /** The payment that holds the code's use when this item arrived, and whether this item came first. */
 interface Rival { prior: PaymentRow; displaces: boolean }
@@ -93,7 +93,7 @@ function settleUnit(ctx: ServerContext, kioskId: string, { item, decoded, signat
     else ({ decision: d, rival } = await decideStored(ctx, tx, decoded.code, item, now));
     const replay = rival !== undefined && (d.approved || d.reason === 'COUNTER_REUSED');
     const row = await record(ctx, tx, kiosk, item.txId, hash, item.amount, d, item.capturedAt, 'settled', replay);
-    const alerts: ServerAlert[] = [];
+    const alerts: NewServerAlert[] = [];
     if (!d.approved && (d.reason === 'OFFLINE_LIMIT_DAILY' || d.reason === 'OFFLINE_LIMIT_MONTHLY')) {
       alerts.push(alert(now, 'offline-limit', 'warning', row, `${kioskId} stored ${fmt(row)} from wallet ${row.walletId} past the shopper's ${d.reason === 'OFFLINE_LIMIT_DAILY' ? '24 h' : '30 day'} offline limit: declined, the merchant bears it`));
     }
@@ -161,7 +161,7 @@ async function decideStored(ctx: ServerContext, tx: StoreTx, code: DecodedOfflin
 
 const fmt = (p: PaymentRow) => formatMoney({ value: p.amount, currency: p.currency });
 
-function alert(at: number, kind: ServerAlert['kind'], severity: ServerAlert['severity'], p: PaymentRow, message: string): ServerAlert {
+function alert(at: number, kind: NewServerAlert['kind'], severity: NewServerAlert['severity'], p: PaymentRow, message: string): NewServerAlert {
   return { kind, severity, at, kioskId: p.kioskId, walletId: p.walletId, amount: { value: p.amount, currency: p.currency }, message };
 }
 

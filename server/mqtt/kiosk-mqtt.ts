@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The server's MQTT side: takes kiosk requests, answers on each kiosk's reply topic, and keeps the
-// retained broadcasts (issuer keys, revocation list) current. MQTT 3.1.1, QoS 1, TCP_NODELAY.
+// retained broadcasts (issuer keys, revocation list, catalog, the alerts for staff) current; raises
+// the broker's login-flood reports as alerts. MQTT 3.1.1, QoS 1, TCP_NODELAY.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Socket } from 'node:net';
 import { kioskIdOfRequestTopic, parseKioskTopic, topics } from '../../shared/topics.ts';
@@ -11,6 +12,8 @@ import { RateLimiter } from '../http/rate-limiter.ts';
 import { kioskRequest, parseJsonMessage, type ErrorReply } from '../../shared/kiosk-messages.ts';
 import { buildRevocations } from '../domain/revocations.ts';
 import type { AuditLog } from '../fleet/audit-log.ts';
+import { startAlertBroadcast } from './alerts-broadcast.ts';
+import { raiseBrokerAlert } from './broker-alerts.ts';
 
 /** Optional parts: the command audit log (subscribes to every kiosk's cmd and ack) and the catalog. */
 export interface KioskMqttParts { audit?: AuditLog; catalog?: ServerCatalog }
@@ -48,6 +51,11 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
     if (parts.catalog && client.connected) await publishRetained(topics.catalog, parts.catalog.current());
   };
   parts.catalog?.onChange(() => void publishCatalog().catch((err: unknown) => log.error({ err }, 'catalog publish failed')));
+  const alerts = startAlertBroadcast(ctx, client, log);
+  const subscribeBrokerAlerts = async () => {
+    const granted = await client.subscribeAsync(topics.brokerAlerts, { qos: 1 });
+    if (granted.some((g) => g.qos === 128)) log.error({ granted }, 'broker refused the subscription to its alerts; login floods are not shown');
+  };
   const subscribeAudit = async () => {
     if (!parts.audit) return;
     const granted = await client.subscribeAsync([topics.allKioskCommands, topics.allKioskAcks], { qos: 1 });
@@ -62,6 +70,8 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
       await publishRetained(topics.issuerKeys, ctx.issuer.keysMessage(ctx.clock.nowMs()));
       await publishRevocations();
       await publishCatalog();
+      await alerts.publish();
+      await subscribeBrokerAlerts();
       await subscribeAudit();
     })().catch((err: unknown) => log.error({ err }, 'could not subscribe or publish broadcasts'));
   });
@@ -81,6 +91,7 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
   };
 
   client.on('message', (topic, payload, packet) => {
+    if (topic === topics.brokerAlerts) { raiseBrokerAlert(ctx, payload, packet.retain, log); return; }
     const leaf = parseKioskTopic(topic);
     if (parts.audit && leaf && !packet.retain && (leaf.leaf === 'cmd' || leaf.leaf === 'ack')) {
       if (leaf.leaf === 'cmd') parts.audit.recordCommand(leaf.kioskId, payload);
@@ -121,6 +132,7 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
     const timer = setTimeout(() => reject(new Error(`could not connect to the MQTT broker at ${c.mqttUrl} within 10 s`)), 10_000);
     client.once('connect', () => { clearTimeout(timer); resolve(); });
   }).catch(async (e: unknown) => {
+    alerts.close();
     client.end(true);
     throw e;
   });
@@ -129,6 +141,7 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
     publishRevocations,
     async close() {
       clearInterval(republish);
+      alerts.close();
       await client.endAsync();
     },
   };
