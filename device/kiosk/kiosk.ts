@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The running kiosk: wires the checkout, the offline desk, the uplink, the hardware ports, telemetry
-// and technician commands. Every adapter is chosen before this (kiosk-main.ts); here everything is a
+// and technician commands. Every adapter is chosen before this (hardware.ts, called by run-kiosk.ts); here everything is a
 // port, so the same code runs on a Pi and as the simulated kiosk, and under tests.
 import type { Logger } from 'pino';
 import type { TimerHandle } from '../timers.ts';
