@@ -65,21 +65,36 @@ export function isErrorCode(x: unknown): x is ErrorCode {
   return typeof x === 'string' && Object.hasOwn(ERRORS, x);
 }
 
+/**
+ * Machine-readable details that some codes carry beside code and message, written once: the wire
+ * (MQTT error replies, HTTP error bodies and headers) and KioskpayError take them from here.
+ */
+export interface ErrorDetails {
+  /** How long to wait before sending again, in ms. */
+  RATE_LIMITED: { readonly retryAfterMs: number };
+}
+/** The details of code C: an object for codes listed in ErrorDetails, never anything for the rest. */
+export type DetailsOf<C extends ErrorCode> = C extends keyof ErrorDetails ? ErrorDetails[C] : undefined;
+
 /** An operating error as a value that can cross a boundary (HTTP body, MQTT reply). */
 export interface WireError {
   readonly code: ErrorCode;
   readonly message: string;
+  /** RATE_LIMITED only (ErrorDetails). */
+  readonly retryAfterMs?: number;
 }
 
 /** Thrown inside request handlers and turned into a typed reply at the boundary. */
-export class KioskpayError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message?: string) {
+export class KioskpayError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  readonly details: DetailsOf<C> | undefined;
+  constructor(code: C, message?: string, ...details: C extends keyof ErrorDetails ? [DetailsOf<C>] : []) {
     super(message ?? ERRORS[code].meaning);
     this.name = 'KioskpayError';
     this.code = code;
+    this.details = details[0] as DetailsOf<C> | undefined;
   }
   toWire(): WireError {
-    return { code: this.code, message: this.message };
+    return { code: this.code, message: this.message, ...(this.details ?? {}) };
   }
 }

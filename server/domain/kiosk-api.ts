@@ -2,7 +2,6 @@
 // Dispatch of one kiosk request to its handler. Transport-neutral: the MQTT adapter feeds it raw
 // payloads and publishes what it returns. Never throws: every failure becomes a typed reply.
 import { KioskpayError } from '../../shared/errors.ts';
-import { StoreBusyError } from '../ports/store-busy.ts';
 import { kioskRequest, parseJsonMessage, type KioskReply, type KioskRequest } from '../../shared/kiosk-messages.ts';
 import type { ServerContext } from './context.ts';
 import { pay, status, voidTx } from './payments.ts';
@@ -16,8 +15,8 @@ export async function handleKioskPayload(ctx: ServerContext, kioskId: string, pa
   try {
     return await handle(ctx, kioskId, req, t1);
   } catch (e) {
-    if (e instanceof StoreBusyError) return { v: 1, type: 'error', re: req.id, code: e.code, message: e.message, retryAfterMs: e.retryAfterMs };
-    if (e instanceof KioskpayError) return { v: 1, type: 'error', re: req.id, code: e.code, message: e.message };
+    // The code's details (a wait for RATE_LIMITED) travel with it (shared/errors.ts ErrorDetails).
+    if (e instanceof KioskpayError) return { v: 1, type: 'error', re: req.id, ...e.toWire() };
     ctx.log.error({ err: e, kioskId, type: req.type }, 'kiosk request failed');
     return { v: 1, type: 'error', re: req.id, code: 'INTERNAL', message: 'internal error; nothing was charged by this request' };
   }

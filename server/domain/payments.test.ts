@@ -67,7 +67,7 @@ describe('online codes', () => {
   it('caps the number of unused one-time codes per wallet', async () => {
     const p = await w.phone();
     for (let i = 0; i < w.config.onlineCodesPerWalletMax; i++) await w.onlineCode(p);
-    await expect(w.onlineCode(p)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(w.onlineCode(p)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterMs: w.config.onlineCodeTtlMs } });
   });
 });
 

@@ -70,7 +70,7 @@ export async function issueOnlineCode(ctx: ServerContext, walletId: string): Pro
   const code = makeOnlineCode(ctx.random);
   const expiresAt = now + ctx.config.onlineCodeTtlMs;
   await ctx.store.unit(async (tx) => {
-    if ((await tx.countActiveOnlineCodes(walletId, now)) >= ctx.config.onlineCodesPerWalletMax) throw new KioskpayError('RATE_LIMITED', 'too many unused one-time codes; use or let one expire');
+    if ((await tx.countActiveOnlineCodes(walletId, now)) >= ctx.config.onlineCodesPerWalletMax) throw new KioskpayError('RATE_LIMITED', 'too many unused one-time codes; use or let one expire', { retryAfterMs: ctx.config.onlineCodeTtlMs });
     await tx.insertOnlineCode({ codeHash: sha256Hex(code), walletId, issuedAt: now, expiresAt, usedBy: null });
   });
   return { code, issuedAt: now, expiresAt };

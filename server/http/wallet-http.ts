@@ -100,7 +100,7 @@ async function serve(ctx: ServerContext, routes: Route[], requests: RateLimiter,
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     send(res, 200, await route.handler(req, body, ctx, t1));
   } catch (e) {
-    if (e instanceof KioskpayError) return sendError(res, e.code, e.message);
+    if (e instanceof KioskpayError) return sendError(res, e.code, e.message, e.toWire().retryAfterMs);
     throw e;
   }
 }
@@ -133,6 +133,8 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-function sendError(res: ServerResponse, code: ErrorCode, message?: string): void {
-  send(res, ERRORS[code].http, { error: { code, message: message ?? ERRORS[code].meaning } });
+/** An error body; a wait (RATE_LIMITED's retryAfterMs) goes in a Retry-After header, in whole seconds. */
+function sendError(res: ServerResponse, code: ErrorCode, message?: string, retryAfterMs?: number): void {
+  const headers = retryAfterMs === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+  send(res, ERRORS[code].http, { error: { code, message: message ?? ERRORS[code].meaning } }, headers);
 }

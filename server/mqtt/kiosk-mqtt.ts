@@ -10,6 +10,7 @@ import type { ServerContext } from '../domain/context.ts';
 import { handleKioskPayload } from '../domain/kiosk-api.ts';
 import { RateLimiter } from '../http/rate-limiter.ts';
 import { kioskRequest, parseJsonMessage, type ErrorReply } from '../../shared/kiosk-messages.ts';
+import { KioskpayError } from '../../shared/errors.ts';
 import { buildRevocations } from '../domain/revocations.ts';
 import type { AuditLog } from '../fleet/audit-log.ts';
 import { startAlertBroadcast } from './alerts-broadcast.ts';
@@ -111,7 +112,7 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
       const parsed = parseJsonMessage(kioskRequest, payload);
       const re = parsed.ok ? parsed.value.id : parsed.id;
       log.warn({ kioskId, reason: refusal }, 'kiosk request refused: rate limit');
-      void client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify({ v: 1, type: 'error', re, code: 'RATE_LIMITED', message: refusal, retryAfterMs } satisfies ErrorReply), { qos: 1 })
+      void client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify({ v: 1, type: 'error', re, ...new KioskpayError('RATE_LIMITED', refusal, { retryAfterMs }).toWire() } satisfies ErrorReply), { qos: 1 })
         .catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk'));
       return;
     }

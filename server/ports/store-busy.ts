@@ -12,9 +12,9 @@ export const STORE_QUEUE_DEFAULTS = Object.freeze({
   busyRetryAfterMs: 200,
 });
 
-export class StoreBusyError extends KioskpayError {
-  constructor(readonly queued: number, readonly retryAfterMs: number = STORE_QUEUE_DEFAULTS.busyRetryAfterMs) {
-    super('RATE_LIMITED', `the server is busy (${queued} store units waiting); retry after ${retryAfterMs} ms`);
+export class StoreBusyError extends KioskpayError<'RATE_LIMITED'> {
+  constructor(readonly queued: number, retryAfterMs: number = STORE_QUEUE_DEFAULTS.busyRetryAfterMs) {
+    super('RATE_LIMITED', `the server is busy (${queued} store units waiting); retry after ${retryAfterMs} ms`, { retryAfterMs });
   }
 }
 
