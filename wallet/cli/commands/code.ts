@@ -28,8 +28,7 @@ Options:
   --offline         only an offline code; do not contact the server
   --numeric         the offline code in its 20-digit numeric form (for barcode scanners)
   --max AMOUNT      offline QR only: the most a kiosk may charge for it, in minor units (signed into
-                    the code, which is then version 2, "KP2."); it also counts only this much
-                    toward the offline amount limits
+                    the code); it also counts only this much toward the offline amount limits
   --png FILE        also write the code as a QR code PNG
   --barcode FILE    also write a 20-digit code (online or --numeric) as a Code 128 PNG
   --json            print {kind, text, expiresAt?, counter?} instead of drawing the QR code
