@@ -61,6 +61,16 @@ describe('online codes', () => {
     expect((await w.pay('k1', code, 100, 'tx-usd', 'USD')).reason).toBe('CURRENCY_MISMATCH');
   });
 
+  it('takes the code typed as the wallet shows it, in groups with spaces or hyphens: the same code', async () => {
+    const p = await w.phone(10_000);
+    const code = await w.onlineCode(p);
+    const grouped = code.replace(/(\d{4})(?=\d)/g, '$1 ');
+    expect(await w.pay('k1', grouped, 1_200)).toMatchObject({ status: 'approved', kind: 'online' });
+    // Used is used, however it is written.
+    expect((await w.pay('k1', code.replace(/(\d{4})(?=\d)/g, '$1-'), 100, 'tx-hyphens')).reason).toBe('CODE_USED');
+    expect((await w.pay('k1', code, 100, 'tx-plain')).reason).toBe('CODE_USED');
+  });
+
   it('declines text that is no code at all', async () => {
     expect((await w.pay('k1', 'hello', 100)).reason).toBe('CODE_MALFORMED');
   });
@@ -243,6 +253,14 @@ describe('numeric offline codes', () => {
     await w.credential(p);
     const code = w.numericCode(p);
     expect(await w.pay('k1', code, 1_000)).toMatchObject({ status: 'approved', kind: 'offline-numeric' });
+    expect((await w.pay('k2', code, 1_000)).reason).toBe('COUNTER_REUSED');
+  });
+
+  it('takes a numeric offline code typed in groups, and its replay in another form is still a replay', async () => {
+    const p = await w.phone(20_000);
+    await w.credential(p);
+    const code = w.numericCode(p);
+    expect(await w.pay('k1', code.replace(/(\d{4})(?=\d)/g, '$1 '), 1_000)).toMatchObject({ status: 'approved', kind: 'offline-numeric' });
     expect((await w.pay('k2', code, 1_000)).reason).toBe('COUNTER_REUSED');
   });
 
