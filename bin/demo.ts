@@ -61,9 +61,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
     r = await pay(0, offline, 800);
     step('offline QR code at kiosk-1, ¥800', r.outcome === 'approved', `${r.outcome} (${offline.length} characters)`);
 
-    const numeric = String((await walletJson('code', '--offline', '--numeric')).text);
+    // Typed at the kiosk as the wallet shows it: in groups of four, with spaces.
+    const numeric = String((await walletJson('code', '--offline', '--numeric')).text).replace(/(\d{4})(?=\d)/g, '$1 ');
     r = await pay(1, numeric, 500);
-    step('offline numeric code at kiosk-2, ¥500', r.outcome === 'approved', `${r.outcome} (${numeric})`);
+    step('offline numeric code at kiosk-2 as shown, ¥500', r.outcome === 'approved', `${r.outcome} (${numeric})`);
 
     r = await pay(1, offline, 800);
     step('the same offline QR code replayed at kiosk-2', r.outcome === 'declined' && r.reason === 'COUNTER_REUSED', `${r.outcome} ${r.reason}`);

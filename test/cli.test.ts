@@ -24,6 +24,24 @@ describe('kioskpay command', () => {
     expect(r.out).toMatch(/usage|Usage/);
   });
 
+  it.each([
+    [['kiosk', 'pay'], 'Usage: kioskpay kiosk pay --code TEXT'],
+    [['kiosk', 'status'], 'Usage: kioskpay kiosk status --tx ID'],
+    [['kiosk', 'void'], 'Usage: kioskpay kiosk void --tx ID'],
+    [['kiosk', 'time'], 'Usage: kioskpay kiosk time'],
+    [['kiosk', 'run'], 'Usage: kioskpay kiosk run'],
+    [['kiosk', 'doctor'], 'Usage: kioskpay kiosk doctor'],
+    [['wallet', 'code'], 'Usage: kioskpay wallet code'],
+    [['console', 'status'], 'status KIOSK'],
+  ])('%j --help prints that subcommand\'s help, not the command\'s', async (words, usage) => {
+    for (const args of [[...words, '--help'], [words[0]!, '--help', words[1]!]]) {
+      const r = await kioskpay(...args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.out, args.join(' ')).toContain(usage);
+      expect(r.out, args.join(' ')).not.toMatch(/Usage: kioskpay (kiosk|wallet|console) (<|\[)/);
+    }
+  });
+
   it('lists the commands and refuses unknown ones', async () => {
     expect((await kioskpay('--help')).out).toContain('wallet');
     expect((await kioskpay('nope')).code).toBe(2);

@@ -30,10 +30,14 @@ const randomString = (r: Rng, alphabet: string, n: number) => Array.from({ lengt
 // ---- the valid codes that get mutated ----------------------------------------------------------
 
 const f = fixture();
-const valid: string[] = [f.offlineCode];
-for (let i = 0; i < 3; i++) {
-  valid.push(makeOfflineCode({ credential: f.credentialBytes, timestampMs: T0_MS + i * 7_919, counter: 100 + i, phoneSecretKey: f.phone.secretKey }, nodeEd25519));
+/** Offline QR codes of every version: 1 ("KP1."), 2 ("KP2.", capped), 3 (509 digits, capped or not). */
+const offlineValid: string[] = [f.offlineCode, f.offlineCodeV3];
+for (let i = 0; i < 2; i++) {
+  const p = { credential: f.credentialBytes, timestampMs: T0_MS + i * 7_919, counter: 100 + i, phoneSecretKey: f.phone.secretKey };
+  offlineValid.push(makeOfflineCode({ ...p, amountCap: 300 + i, version: 2 }, nodeEd25519));
+  offlineValid.push(makeOfflineCode({ ...p, amountCap: i === 0 ? 700 : undefined, version: 3 }, nodeEd25519));
 }
+const valid: string[] = [...offlineValid];
 {
   const r = seededRandom(SEED + 1);
   for (let i = 0; i < 4; i++) valid.push(makeOnlineCode(r));
@@ -44,7 +48,7 @@ for (let i = 0; i < 3; i++) {
 
 /** Random strings of every kind: alphabets near and far from the code formats, long and short. */
 function randomInput(r: Rng): string {
-  switch (r.int(10)) {
+  switch (r.int(12)) {
     case 0: return randomString(r, DIGITS, r.int(25));
     case 1: { const body = randomString(r, DIGITS, 19); return r.int(2) ? body + luhnCheckDigit(body) : body + pick(r, DIGITS); }
     case 2: { const body = (r.int(2) ? '31' : '32') + randomString(r, DIGITS, 17); return body + luhnCheckDigit(body); }
@@ -54,8 +58,23 @@ function randomInput(r: Rng): string {
     case 6: return String.fromCharCode(...r.bytes(r.int(600))); // random bytes as latin1
     case 7: return randomString(r, NASTY + DIGITS, r.int(40));
     case 8: return Array.from({ length: r.int(300) }, () => String.fromCharCode(r.int(0x10000))).join(''); // any UTF-16, lone surrogates too
-    default: return `KP${r.int(20)}.` + randomString(r, B64URL, 282);
+    case 9: return r.int(2) ? `KP${r.int(20)}.` + randomString(r, B64URL, 282) : '33' + randomString(r, DIGITS, 505 + r.int(5)); // other versions; version 3 of about the right length
+    case 10: return groupedDigits(r);
+    default: { const body = (r.int(2) ? '31' : '32') + randomString(r, DIGITS, 17); return grouped(r, body + luhnCheckDigit(body)); }
   }
+}
+
+/** Digits with spaces and hyphens between (and sometimes around) groups, as people type them. */
+function grouped(r: Rng, digits: string): string {
+  let out = '';
+  for (let i = 0; i < digits.length; i++) {
+    out += digits[i];
+    if (i < digits.length - 1 && r.int(4) === 0) out += randomString(r, ' -', 1 + r.int(2));
+  }
+  return r.int(8) ? out : pick(r, ' -') + out + pick(r, ' -');
+}
+function groupedDigits(r: Rng): string {
+  return grouped(r, randomString(r, DIGITS, r.int(30)));
 }
 
 /** Random 211 bytes shaped to get past the structure checks, so the deeper paths run. */
@@ -96,6 +115,13 @@ function mutate(r: Rng, s: string): string {
 
 const UINT32_MAX = 0xffff_ffff;
 
+/** The text a decoded code must carry: ends trimmed; digits in groups without their separators. */
+function expectedText(input: string): string {
+  const trimmed = input.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+  return /^[0-9]+([ -]+[0-9]+)+$/.test(trimmed) ? trimmed.replace(/[ -]/g, '') : trimmed;
+}
+const OFFLINE_SHAPE = { 1: { text: 286, signed: 147 }, 2: { text: 291, signed: 151 }, 3: { text: 509, signed: 152 } } as const;
+
 /** Asserts the exact typed shape of a decode result (no stray fields, right types and ranges). */
 function assertShape(r: DecodeResult, input: string): void {
   if (!r.ok) {
@@ -106,13 +132,17 @@ function assertShape(r: DecodeResult, input: string): void {
   }
   const c = r.code;
   const good = (() => {
-    if (typeof c.text !== 'string' || c.text !== input.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '')) return false;
+    if (typeof c.text !== 'string' || c.text !== expectedText(input)) return false;
     switch (c.kind) {
       case 'online': return /^31[0-9]{18}$/.test(c.text) && Object.keys(c).length === 2;
       case 'offline-numeric': return /^32[0-9]{18}$/.test(c.text) && /^[0-9]{8}$/.test(c.handle) && Number.isInteger(c.stepDigit) && c.stepDigit >= 0 && c.stepDigit <= 9 && /^[0-9]{8}$/.test(c.mac);
       case 'offline-qr': {
         const p = parseCredential(c.credentialBytes);
-        return c.text.length === 286 && c.credentialBytes.length === 136 && c.signedBytes.length === 147 && c.signature.length === 64 &&
+        const shape = OFFLINE_SHAPE[c.version];
+        const prefix = c.version === 3 ? /^33[0-9]{507}$/ : c.version === 2 ? /^KP2\./ : /^KP1\./;
+        const cap = c.amountCap === null || (Number.isInteger(c.amountCap) && c.amountCap >= 0 && c.amountCap <= UINT32_MAX && c.version !== 1);
+        return shape !== undefined && prefix.test(c.text) && c.text.length === shape.text && c.signedBytes.length === shape.signed && c.signature.length === 64 &&
+          c.signedBytes[0] === c.version && cap && c.credentialBytes.length === 136 &&
           Number.isSafeInteger(c.timestampMs) && c.timestampMs >= 0 && c.timestampMs < 2 ** 48 &&
           Number.isInteger(c.counter) && c.counter >= 0 && c.counter <= UINT32_MAX &&
           p.ok && bytesEqual(c.signedBytes.subarray(1, 137), c.credentialBytes) && c.credential.keyId === p.credential.keyId;
@@ -145,20 +175,23 @@ describe(`fuzzing the decoders (seed ${SEED}; set FUZZ_SEED to replay another)`,
   it('decodeCode survives 100,000+ random and mutated inputs with the typed shape', () => {
     const r = seededRandom(SEED);
     const faultsBefore = decodeStats.faults;
-    const counts = { random: 0, mutated: 0, overLong: 0, decoded: { online: 0, 'offline-numeric': 0, 'offline-qr': 0 } };
+    const counts = { random: 0, mutated: 0, overLong: 0, decoded: { online: 0, 'offline-numeric': 0, 'offline-qr': 0 }, version3: 0, grouped: 0 };
+    const tally = (input: string, res: DecodeResult) => {
+      if (input.length > CODE_TEXT_MAX) counts.overLong++;
+      if (!res.ok) return;
+      counts.decoded[res.code.kind]++;
+      if (res.code.kind === 'offline-qr' && res.code.version === 3) counts.version3++;
+      if (/[0-9][ -]+[0-9]/.test(input)) counts.grouped++;
+    };
     for (let i = 0; i < 60_000; i++) {
       const input = randomInput(r);
-      const res = check(input);
       counts.random++;
-      if (input.length > CODE_TEXT_MAX) counts.overLong++;
-      if (res.ok) counts.decoded[res.code.kind]++;
+      tally(input, check(input));
     }
     for (let i = 0; i < 45_000; i++) {
       const input = mutate(r, valid[i % valid.length]!);
-      const res = check(input);
       counts.mutated++;
-      if (input.length > CODE_TEXT_MAX) counts.overLong++;
-      if (res.ok) counts.decoded[res.code.kind]++;
+      tally(input, check(input));
     }
     for (const x of [undefined, null, 0, NaN, 1e21, true, {}, [], [f.offlineCode], new Uint8Array(286), () => f.offlineCode, Symbol('s'), 10n]) {
       expect(decodeCode(x)).toEqual({ ok: false, reason: 'CODE_MALFORMED', detail: 'code is not a string' });
@@ -168,6 +201,8 @@ describe(`fuzzing the decoders (seed ${SEED}; set FUZZ_SEED to replay another)`,
     // The generators must reach every branch: over-long inputs and every kind of code.
     expect(counts.overLong).toBeGreaterThan(1_000);
     for (const n of Object.values(counts.decoded)) expect(n).toBeGreaterThan(100);
+    expect(counts.version3).toBeGreaterThan(100);
+    expect(counts.grouped).toBeGreaterThan(100);
   });
 
   it('fromBase64url never throws, and whatever it accepts re-encodes to the same text', () => {
@@ -199,13 +234,13 @@ describe(`fuzzing the decoders (seed ${SEED}; set FUZZ_SEED to replay another)`,
 
   it('verifyOfflineQr never throws and never accepts a code whose bytes were changed', () => {
     const r = seededRandom(SEED + 4);
-    const originals = valid.filter((v) => v.startsWith('KP1.')).map((v) => fromBase64url(v.slice(4))!);
+    const originals = offlineValid.map((v) => { const d = decodeCode(v); if (!d.ok || d.code.kind !== 'offline-qr') throw new Error('not offline'); return d.code; });
     let verified = 0;
     for (let i = 0; i < 12_000 && verified < 2_500; i++) {
-      const res = check(mutate(r, valid[i % 4]!));
+      const res = check(mutate(r, offlineValid[i % offlineValid.length]!));
       if (!res.ok || res.code.kind !== 'offline-qr') continue;
       const code = res.code;
-      const unchanged = originals.some((o) => bytesEqual(o.subarray(0, 147), code.signedBytes) && bytesEqual(o.subarray(147), code.signature));
+      const unchanged = originals.some((o) => bytesEqual(o.signedBytes, code.signedBytes) && bytesEqual(o.signature, code.signature));
       const v = verifyOfflineQr(code, f.issuerKeys, nodeEd25519);
       verified++;
       if (unchanged) expect(v).toEqual({ ok: true });

@@ -120,7 +120,7 @@ describe('docs/vectors/offline-codes.json', () => {
     it(`${name} makes every valid code to the exact text and verifies it`, () => {
       const { byName, issuerKeys } = keysOf(file, ed);
       for (const v of file.valid) {
-        const text = makeOfflineCode({ credential: fromBase64url(v.credentialBase64url)!, timestampMs: v.timestampMs, counter: v.counter, phoneSecretKey: byName.get(v.phone).pair.secretKey }, ed);
+        const text = makeOfflineCode({ credential: fromBase64url(v.credentialBase64url)!, timestampMs: v.timestampMs, counter: v.counter, phoneSecretKey: byName.get(v.phone).pair.secretKey, version: 1 }, ed);
         expect(text, v.name).toBe(v.text);
         expect(text).toHaveLength(286);
         const code = decodeQr(text);
@@ -164,6 +164,80 @@ describe('docs/vectors/offline-codes.json', () => {
   });
 
   it('strips surrounding whitespace as published', () => {
+    for (const w of file.whitespace) {
+      const r = decodeCode(w.input);
+      expect(r.ok ? { ok: true, kind: r.code.kind, text: r.code.text } : r, w.name).toEqual(w.decoded);
+    }
+  });
+});
+
+describe('docs/vectors/offline-codes-v3.json', () => {
+  const file = load('offline-codes-v3.json');
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  const ORDER = ['A', 'cur', 'B', 'S1', 'C', 'cap', 'R2', 'S2'] as const;
+
+  it('has the domain string, radices and currency order the spec names', () => {
+    expect(Buffer.from(hex(file.signatureDomainHex)).toString('latin1')).toBe('kioskpay/offline-code/v3\0');
+    expect(file.radices).toEqual({ A: String(2n ** 440n), cur: '3', B: String(2n ** 368n), S1: String(L), C: String(2n ** 80n), cap: String(2n ** 32n + 1n), R2: String(2n ** 256n), S2: String(L) });
+    expect(file.currencyIndex).toEqual([392, 840, 978]);
+    expect([file.prefix, file.textLength, file.numberDigits]).toEqual(['33', 509, 507]);
+  });
+
+  for (const [name, ed] of ADAPTERS) {
+    it(`${name} makes every valid code to the exact text and verifies it`, () => {
+      const { byName, issuerKeys } = keysOf(file, ed);
+      for (const v of file.valid) {
+        const text = makeOfflineCode({ credential: fromBase64url(v.credentialBase64url)!, timestampMs: v.timestampMs, counter: v.counter, phoneSecretKey: byName.get(v.phone).pair.secretKey, amountCap: v.amountCap ?? undefined, version: 3 }, ed);
+        expect(text, v.name).toBe(v.text);
+        const code = decodeQr(text);
+        expect(toHex(offlineCodeSigningMessage(code.signedBytes))).toBe(v.signingMessageHex);
+        expect(v.signingMessageHex.startsWith(file.signatureDomainHex)).toBe(true);
+        expect(ed.verify(hex(v.signingMessageHex), hex(v.signatureHex), byName.get(v.phone).pair.publicKey)).toBe(true);
+        expect(verifyOfflineQr(code, issuerKeys, ed)).toEqual({ ok: true });
+        expect(v.verify).toEqual({ ok: true });
+      }
+    });
+
+    it(`${name} gives every invalid code the expected reason`, () => {
+      const { issuerKeys } = keysOf(file, ed);
+      for (const v of file.invalid) {
+        const r = decodeCode(v.text);
+        if (v.expected.reason === 'CODE_MALFORMED') {
+          expect(r, v.name).toEqual({ ok: false, reason: 'CODE_MALFORMED', detail: v.expected.detail });
+          continue;
+        }
+        expect(r.ok && r.code.kind, v.name).toBe('offline-qr');
+        expect(verifyOfflineQr(decodeQr(v.text), issuerKeys, ed), v.name).toEqual({ ok: false, reason: v.expected.reason });
+      }
+    });
+  }
+
+  it('packs as the spec says: the number is the eight fields in mixed radix, and the fields are the signed bytes and signature', () => {
+    // An independent reading of docs/codes.md 6.2, from the published signing message and signature.
+    const be = (b: Uint8Array) => BigInt('0x' + (toHex(b) || '0'));
+    const le = (b: Uint8Array) => be(b.slice().reverse());
+    for (const v of file.valid) {
+      const signed = hex(v.signingMessageHex).subarray(hex(file.signatureDomainHex).length);
+      const signature = hex(v.signatureHex);
+      const cred = signed.subarray(1, 137);
+      expect([signed.length, signed[0], cred[0]], v.name).toEqual([152, 3, 1]);
+      const fields = {
+        A: be(cred.subarray(1, 56)), cur: BigInt(file.currencyIndex.indexOf(cred[56]! * 256 + cred[57]!)), B: be(cred.subarray(58, 104)), S1: le(cred.subarray(104, 136)),
+        C: be(signed.subarray(137, 147)), cap: signed[147] === 1 ? be(signed.subarray(148, 152)) + 1n : 0n, R2: be(signature.subarray(0, 32)), S2: le(signature.subarray(32, 64)),
+      };
+      expect(Object.fromEntries(ORDER.map((k) => [k, String(fields[k])])), v.name).toEqual(v.fields);
+      const n = ORDER.reduce((acc, k) => acc * BigInt(file.radices[k]) + fields[k], 0n);
+      expect(String(n)).toBe(v.number);
+      expect(v.text).toBe('33' + String(n).padStart(507, '0'));
+      expect(v.amountCap === null ? signed.subarray(147).every((b) => b === 0) : signed[147] === 1).toBe(true);
+    }
+  });
+
+  it('decodes every valid code to the published summary, and grouped or wrapped text to the same code', () => {
+    for (const v of file.valid) {
+      const code = decodeQr(v.text);
+      expect({ ...decodeSummary(v.text), version: code.version, amountCap: code.amountCap }, v.name).toEqual(v.decoded);
+    }
     for (const w of file.whitespace) {
       const r = decodeCode(w.input);
       expect(r.ok ? { ok: true, kind: r.code.kind, text: r.code.text } : r, w.name).toEqual(w.decoded);

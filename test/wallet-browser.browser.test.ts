@@ -207,7 +207,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
   it('passes the published test vectors with the browser build of shared/ and tweetnacl', async () => {
     const bundle = await build({ ...BROWSER_BUILD_OPTIONS, entryPoints: [join(repo, 'wallet', 'web', 'testing', 'vector-check.ts')], format: 'iife', write: false });
     const read = (name: string) => JSON.parse(readFileSync(join(repo, 'docs', 'vectors', name), 'utf8'));
-    const files = { credentials: read('credentials.json'), offlineCodes: read('offline-codes.json'), numericCodes: read('numeric-codes.json'), onlineCodes: read('online-codes.json') };
+    const files = { credentials: read('credentials.json'), offlineCodes: read('offline-codes.json'), offlineCodesV3: read('offline-codes-v3.json'), numericCodes: read('numeric-codes.json'), onlineCodes: read('online-codes.json') };
     const { context, page } = await phone();
     try {
       await page.setContent('<!doctype html><title>vectors</title>');
@@ -256,7 +256,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       const water = product(1);
       expect(water.price.value).not.toBe(tea.price.value);
       const offline = await kioskScansPhone(page, water);
-      expect(offline.startsWith('KP1.')).toBe(true);
+      expect(offline).toMatch(/^33[0-9]{507}$/); // version 3: QR version 10
       expect((await kioskApproved(water)).storedCount).toBe(1);
 
       await page.getByRole('button', { name: 'Barcode (number) instead' }).click();
@@ -327,9 +327,76 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       await page.waitForSelector('.qr svg', { timeout: UI_WAIT_MS });
       // The kiosk is online: it asks the server, which checks the offline code as a kiosk would offline.
       const item = product(2);
-      expect((await kioskScansPhone(page, item)).startsWith('KP1.')).toBe(true);
+      expect(await kioskScansPhone(page, item)).toMatch(/^33[0-9]{507}$/);
       await kioskApproved(item);
       for (const release of held) release();
+    } finally {
+      await context.close();
+    }
+  });
+
+  /**
+   * Clicks the code screen's copy button and returns [the text the button copies, the clipboard, the
+   * status line]. The offline screen makes a new code every few seconds: a copy that straddles one
+   * is tried again.
+   */
+  async function copyCode(page: Page): Promise<[string, string, string]> {
+    for (let attempt = 1; ; attempt++) {
+      const button = page.getByRole('button', { name: 'Copy the code' });
+      const shown = (await button.getAttribute('data-copy'))!;
+      await page.evaluate(() => navigator.clipboard.writeText(''));
+      await button.click();
+      await page.waitForSelector('.copy-status[data-copied]', { timeout: UI_WAIT_MS });
+      const clipboard = await page.evaluate(() => navigator.clipboard.readText());
+      const status = (await page.locator('.copy-status').textContent()) ?? '';
+      if (clipboard === shown || attempt === 3) return [shown, clipboard, status];
+    }
+  }
+
+  it('shows the offline code as text with a copy button, copies the numeric code, and the kiosk takes it pasted as shown (with spaces)', async () => {
+    const { context, page } = await enrolledPhone();
+    try {
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(walletUrl).origin });
+      await page.getByRole('button', { name: 'Offline mode' }).click();
+      await page.waitForSelector('.qr svg', { timeout: UI_WAIT_MS });
+      // The offline code's text is on the screen, and the button copies exactly that text.
+      const [shown, copied, status] = await copyCode(page);
+      expect(shown).toMatch(/^33[0-9]{507}$/);
+      expect(copied).toBe(shown);
+      expect(status).toBe('Copied. Paste it where the kiosk asks for a code.');
+      expect(await page.locator('[data-code-text]').isVisible()).toBe(true);
+      const decoded = decodeCode(copied);
+      expect(decoded.ok && decoded.code.kind === 'offline-qr' && decoded.code.version).toBe(3);
+
+      // The numeric form: shown in groups of four, copied without the spaces.
+      await page.getByRole('button', { name: 'Barcode (number) instead' }).click();
+      await page.waitForSelector('.barcode svg', { timeout: UI_WAIT_MS });
+      const grouped = (await page.locator('.digits').textContent())!;
+      expect(grouped).toMatch(/^32\d{2}( \d{4}){4}$/);
+      const [numeric, numericCopied] = await copyCode(page);
+      expect(numeric).toBe(grouped.replaceAll(' ', ''));
+      expect(numericCopied).toBe(numeric);
+
+      // At the kiosk (online: a numeric code needs the server), typed into its code field as the
+      // wallet shows it, spaces and all.
+      const item = product(2);
+      if ((await kioskView()).screen.name !== 'idle') await kioskPost('/sim/button', { button: 'cancel' });
+      await untilKioskScreen('idle');
+      await kioskPost('/sim/scan', { text: item.gtin });
+      await untilKioskScreen('basket');
+      await kioskPost('/sim/button', { button: 'pay' });
+      await untilKioskScreen('awaitingCode');
+      const desk = await browser.newContext();
+      try {
+        const kioskPage = await desk.newPage();
+        kioskPage.on('pageerror', (e) => { pageErrors.push(e.message); });
+        await kioskPage.goto(kioskUrl);
+        await kioskPage.locator('#sim-code').fill(grouped);
+        await kioskPage.locator('#sim-scan').click();
+        await kioskApproved(item);
+      } finally {
+        await desk.close();
+      }
     } finally {
       await context.close();
     }

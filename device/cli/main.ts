@@ -11,6 +11,15 @@ import { ERRORS, isErrorCode } from '../../shared/errors.ts';
 import { MqttUplink } from '../uplink/mqtt-uplink.ts';
 import { payOnline, voidTx, type OnlineOutcome } from '../domain/online-payment.ts';
 
+const CONNECTION_HELP = `Connection (a file written by 'kioskpay up' holds all of them):
+  --config FILE      JSON {"url","kioskId","username","password"}
+  --url URL          broker URL
+  --kiosk-id ID      this kiosk's id (also its broker user name)
+  password: KIOSKPAY_KIOSK_PASSWORD, or the config file
+  --timeout MS       answer timeout per request (default 5000)
+  --json             machine-readable output
+`;
+
 const HELP = `Usage: kioskpay kiosk <run|doctor|pay|status|void|time> [options]
 
   [run] --config kiosk.json [--sim]                      run the kiosk (see kioskpay kiosk run --help)
@@ -21,14 +30,44 @@ const HELP = `Usage: kioskpay kiosk <run|doctor|pay|status|void|time> [options]
   void --tx ID                                           cancel a transaction
   time                                                   measure the clock offset to the server
 
-Connection (a file written by 'kioskpay up' holds all of them):
-  --config FILE      JSON {"url","kioskId","username","password"}
-  --url URL          broker URL
-  --kiosk-id ID      this kiosk's id (also its broker user name)
-  password: KIOSKPAY_KIOSK_PASSWORD, or the config file
-  --timeout MS       answer timeout per request (default 5000)
-  --json             machine-readable output
-`;
+'kioskpay kiosk <subcommand> --help' shows a subcommand's help.
+
+` + CONNECTION_HELP;
+
+
+/** `kioskpay kiosk <sub> --help`: each subcommand's own help. */
+const SUB_HELP: Record<string, string> = {
+  pay: `Usage: kioskpay kiosk pay --code TEXT --amount N [--currency JPY] [--tx ID] [connection]
+
+Pays with a scanned or typed code, online, as the kiosk does: the server decides. TEXT is the code's
+text as the wallet shows it: 20 digits (spaces or hyphens between the groups are fine, as in
+'3162 8705 ...'), or an offline QR code's text. N is in minor units (yen, cents). --tx names the
+transaction (default: a new id), so the same payment can be asked again or voided.
+
+Exit status: 0 approved; 1 declined, refused or no answer (void it once the uplink is back); 2 wrong
+usage.
+
+${CONNECTION_HELP}`,
+  status: `Usage: kioskpay kiosk status --tx ID [connection]
+
+What became of a transaction this kiosk asked for: approved, declined (with the reason), voided.
+Exit status: 0 answered; 1 refused; 2 wrong usage.
+
+${CONNECTION_HELP}`,
+  void: `Usage: kioskpay kiosk void --tx ID [connection]
+
+Cancels a transaction: a payment whose answer never came, or one the shopper walked away from. A
+voided transaction can never charge, even if its payment request arrives later.
+Exit status: 0 voided, or it was declined (nothing charged); 1 refused or no answer; 2 wrong usage.
+
+${CONNECTION_HELP}`,
+  time: `Usage: kioskpay kiosk time [connection]
+
+Measures this machine's clock offset to the server, and the round trip, as the kiosk syncs its clock.
+Exit status: 0 measured; 1 refused or no answer; 2 wrong usage.
+
+${CONNECTION_HELP}`,
+};
 
 interface Conn { url: string; kioskId: string; username: string; password: string }
 
@@ -57,7 +96,13 @@ export async function kioskCommand(argv: string[]): Promise<number> {
   }
   const { values: v, positionals } = parsed;
   const sub = positionals[0];
-  if (v.help || !sub) { process.stdout.write(HELP); return v.help ? 0 : 2; }
+  if (v.help) {
+    if (sub === 'run') return (await import('./run.ts')).runCommand(['--help']);
+    if (sub === 'doctor') return (await import('./doctor.ts')).doctorCommand(['--help']);
+    process.stdout.write((sub !== undefined ? SUB_HELP[sub] : undefined) ?? HELP);
+    return 0;
+  }
+  if (!sub) { process.stdout.write(HELP); return 2; }
   const file = v.config ? (JSON.parse(readFileSync(v.config, 'utf8')) as Partial<Conn>) : {};
   const conn: Conn = {
     url: v.url ?? file.url ?? 'mqtt://127.0.0.1:1884',

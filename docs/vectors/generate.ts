@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Writes the test vectors of docs/codes.md: docs/vectors/{credentials,offline-codes,numeric-codes,
-// online-codes}.json. Deterministic: every key, id and random byte comes from a fixed seed, and
+// Writes the test vectors of docs/codes.md: docs/vectors/{credentials,offline-codes,offline-codes-v3,
+// numeric-codes,online-codes}.json. Deterministic: every key, id and random byte comes from a fixed seed, and
 // Ed25519 signing is deterministic. Run: node --import tsx docs/vectors/generate.ts
 // test/vectors.test.ts checks the files against both Ed25519 adapters and that regenerating them
 // changes nothing.
@@ -19,8 +19,12 @@ import { decodeCode, type DecodedCode } from '../../shared/codes/decode.ts';
 import { luhnCheckDigit } from '../../shared/codes/luhn.ts';
 import { NUMERIC_MAC_DOMAIN, makeNumericOfflineCode, numericMac, verifyNumericOfflineCode } from '../../shared/codes/numeric-offline.ts';
 import {
-  OFFLINE_CODE_SIGNATURE_DOMAIN, OFFLINE_CODE_SIGNED_BYTES, makeOfflineCode, offlineCodeSigningMessage,
+  OFFLINE_CODE_SIGNATURE_DOMAIN, OFFLINE_CODE_SIGNED_BYTES, OFFLINE_CODE_V3_SIGNATURE_DOMAIN, makeOfflineCode, offlineCodeSigningMessage,
+  type DecodedOfflineQr,
 } from '../../shared/codes/offline-code.ts';
+import {
+  ED25519_GROUP_ORDER, OFFLINE_QR_V3_NUMBER_DIGITS, OFFLINE_QR_V3_PREFIX, OFFLINE_QR_V3_TEXT_LENGTH, V3_CURRENCIES, packV3Number,
+} from '../../shared/codes/offline-code-digits.ts';
 import { checkOfflineTerms } from '../../shared/codes/offline-terms.ts';
 import { makeOnlineCode } from '../../shared/codes/online-code.ts';
 import { verifyOfflineQr } from '../../shared/codes/verify-offline.ts';
@@ -31,7 +35,7 @@ const ed = nodeEd25519;
 /** 2025-01-01T00:00:00Z. */
 const T_MS = 1_735_689_600_000;
 const DAY_MS = 86_400_000;
-const FILES = ['credentials.json', 'offline-codes.json', 'numeric-codes.json', 'online-codes.json'] as const;
+const FILES = ['credentials.json', 'offline-codes.json', 'offline-codes-v3.json', 'numeric-codes.json', 'online-codes.json'] as const;
 export type VectorFileName = (typeof FILES)[number];
 
 // ---- keys --------------------------------------------------------------------------------------
@@ -216,7 +220,7 @@ function expiredCase(name: string, credentialName: string, phone: NamedKey, when
   const c = parseCredential(bytes);
   if (!c.ok) throw new Error(c.detail);
   const timestampMs = when(c.credential);
-  const text = makeOfflineCode({ credential: bytes, timestampMs, counter: 5, phoneSecretKey: phone.pair.secretKey }, ed);
+  const text = makeOfflineCode({ credential: bytes, timestampMs, counter: 5, phoneSecretKey: phone.pair.secretKey, version: 1 }, ed);
   const windowMs = 300_000;
   return { name, text, amount, referenceTimeMs: timestampMs, windowMs, expected: checkOfflineTerms({ credential: c.credential, timestampMs, amount, referenceTimeMs: timestampMs, windowMs }) };
 }
@@ -224,7 +228,7 @@ function expiredCase(name: string, credentialName: string, phone: NamedKey, when
 function buildOfflineCodes() {
   const made = OFFLINE_CODES.map((o) => ({
     ...o,
-    text: makeOfflineCode({ credential: signedCredential(o.credential), timestampMs: o.timestampMs, counter: o.counter, phoneSecretKey: o.phone.pair.secretKey }, ed),
+    text: makeOfflineCode({ credential: signedCredential(o.credential), timestampMs: o.timestampMs, counter: o.counter, phoneSecretKey: o.phone.pair.secretKey, version: 1 }, ed),
   }));
   const good = made[0]!.text;
   const bytes = () => fromBase64url(good.slice(4))!;
@@ -323,6 +327,110 @@ function buildOfflineCodes() {
   };
 }
 
+// ---- offline-codes-v3.json ---------------------------------------------------------------------
+
+const V3_CODES = [
+  { name: 'jpy-uncapped', credential: 'jpy-typical', phone: phoneA, timestampMs: T_MS + 12_345, counter: 1, amountCap: undefined },
+  { name: 'jpy-capped-1200', credential: 'jpy-typical', phone: phoneA, timestampMs: T_MS + 60_000, counter: 2, amountCap: 1_200 },
+  { name: 'usd-second-issuer-key-cap-0', credential: 'usd-second-issuer-key', phone: phoneB, timestampMs: T_MS + 5 * DAY_MS + 999, counter: 4_000_000_000, amountCap: 0 },
+  { name: 'eur-extremes', credential: 'eur-extremes', phone: phoneA, timestampMs: 2 ** 48 - 1, counter: 0xffff_ffff, amountCap: 0xffff_ffff },
+];
+
+/** The eight mixed-radix fields of a version-3 code, as decimal strings, read from its bytes as docs/codes.md 6.2 says. */
+function v3Fields(code: DecodedOfflineQr) {
+  const be = (b: Uint8Array) => BigInt('0x' + (toHex(b) || '0'));
+  const le = (b: Uint8Array) => be(b.slice().reverse());
+  const s = code.signedBytes;
+  const cred = s.subarray(1, 137);
+  return {
+    A: be(cred.subarray(1, 56)).toString(),
+    cur: String(V3_CURRENCIES.indexOf((cred[56]! << 8) | cred[57]!)),
+    B: be(cred.subarray(58, 104)).toString(),
+    S1: le(cred.subarray(104, 136)).toString(),
+    C: be(s.subarray(137, 147)).toString(),
+    cap: String(code.amountCap === null ? 0 : code.amountCap + 1),
+    R2: be(code.signature.subarray(0, 32)).toString(),
+    S2: le(code.signature.subarray(32, 64)).toString(),
+  };
+}
+
+function buildOfflineCodesV3() {
+  const made = V3_CODES.map((o) => ({
+    ...o,
+    text: makeOfflineCode({ credential: signedCredential(o.credential), timestampMs: o.timestampMs, counter: o.counter, phoneSecretKey: o.phone.pair.secretKey, amountCap: o.amountCap, version: 3 }, ed),
+  }));
+  const qr = (text: string) => {
+    const d = decodeCode(text);
+    if (!d.ok || d.code.kind !== 'offline-qr') throw new Error('does not decode');
+    return d.code;
+  };
+  const good = qr(made[1]!.text); // jpy-capped-1200
+  const repack = (signed: Uint8Array, signature: Uint8Array) => OFFLINE_QR_V3_PREFIX + packV3Number(signed, signature);
+  const edited = (f: (signed: Uint8Array) => void) => { const b = good.signedBytes.slice(); f(b); return b; };
+  const resigned = (signed: Uint8Array, k: NamedKey, domain = true) => repack(signed, sign(domain ? offlineCodeSigningMessage(signed) : signed, k));
+  const jpy = signedCredential('jpy-typical');
+  const withCredential = (credential: Uint8Array) => resigned(edited((b) => b.set(credential, 1)), phoneA);
+  const digit = (i: number) => good.text.slice(0, i) + String((Number(good.text[i]) + 1) % 10) + good.text.slice(i + 1);
+  const product = [2n ** 440n, 3n, 2n ** 368n, ED25519_GROUP_ORDER, 2n ** 80n, 2n ** 32n + 1n, 2n ** 256n, ED25519_GROUP_ORDER].reduce((a, b) => a * b, 1n);
+  const v2Signature = sign(offlineCodeSigningMessage(concatBytes(Uint8Array.of(2), good.signedBytes.subarray(1, 147), good.signedBytes.subarray(148, 152))), phoneA);
+  const grouped = good.text.slice(0, 170) + ' ' + good.text.slice(170, 340) + '-' + good.text.slice(340);
+
+  return {
+    description: 'Offline QR code v3 (docs/codes.md, "Version 3"): the information of version 2 as "33" and a 507-digit number, for QR numeric mode (version 10 at ECC M). valid: inputs, the eight mixed-radix fields (decimal), the number, the exact text, what decoding yields; invalid: the reason a verifier must give. detail texts are informative, not normative.',
+    prefix: OFFLINE_QR_V3_PREFIX,
+    textLength: OFFLINE_QR_V3_TEXT_LENGTH,
+    numberDigits: OFFLINE_QR_V3_NUMBER_DIGITS,
+    radices: { A: (2n ** 440n).toString(), cur: '3', B: (2n ** 368n).toString(), S1: ED25519_GROUP_ORDER.toString(), C: (2n ** 80n).toString(), cap: (2n ** 32n + 1n).toString(), R2: (2n ** 256n).toString(), S2: ED25519_GROUP_ORDER.toString() },
+    currencyIndex: V3_CURRENCIES,
+    signatureDomain: OFFLINE_CODE_V3_SIGNATURE_DOMAIN.replace('\0', '\\0'),
+    signatureDomainHex: toHex(utf8(OFFLINE_CODE_V3_SIGNATURE_DOMAIN)),
+    issuerKeys: ISSUERS.map((i) => keyJson(i.k, { keyId: i.keyId })),
+    phoneKeys: [keyJson(phoneA), keyJson(phoneB)],
+    valid: made.map((o) => {
+      const code = qr(o.text);
+      return {
+        name: o.name, credential: o.credential, credentialBase64url: toBase64url(signedCredential(o.credential)), phone: o.phone.name,
+        timestampMs: o.timestampMs, counter: o.counter, amountCap: o.amountCap ?? null,
+        signingMessageHex: toHex(offlineCodeSigningMessage(code.signedBytes)),
+        signatureHex: toHex(code.signature),
+        fields: v3Fields(code),
+        number: BigInt(o.text.slice(OFFLINE_QR_V3_PREFIX.length)).toString(),
+        text: o.text,
+        decoded: { ...decodeSummary(o.text), version: code.version, amountCap: code.amountCap },
+        verify: verifyOfflineQr(code, issuerKeys, ed),
+      };
+    }),
+    invalid: [
+      offlineInvalid('phone-signature-digit-changed', digit(OFFLINE_QR_V3_TEXT_LENGTH - 10), 'the tenth digit from the end plus 1 (mod 10): the phone signature changes'),
+      offlineInvalid('timestamp-changed', repack(edited((b) => { b[142]! ^= 0x01; }), good.signature), 'timestamp low bit flipped, signature kept'),
+      offlineInvalid('cap-raised', repack(edited((b) => { new DataView(b.buffer).setUint32(148, 5_000); }), good.signature), 'cap 1200 raised to 5000, signature kept'),
+      offlineInvalid('cap-removed', repack(edited((b) => { b.fill(0, 147); }), good.signature), 'cap removed (field 0), signature kept'),
+      offlineInvalid('version-2-signature', repack(good.signedBytes, v2Signature), 'the same fields, with the signature phone-a made over the version-2 bytes of this code'),
+      offlineInvalid('signed-without-domain', resigned(good.signedBytes.slice(), phoneA, false), 'phone-a signed the 152 bytes without the domain string'),
+      offlineInvalid('signed-by-uncertified-key', resigned(good.signedBytes.slice(), thief), 'signed by a key the credential does not certify'),
+      offlineInvalid('credential-limit-changed', repack(edited((b) => { b[1 + 61]! ^= 0x01; }), good.signature), 'credential byte 61 (perPayment, low byte) XOR 0x01: the issuer signature no longer covers it'),
+      offlineInvalid('credential-by-rogue-issuer', withCredential(concatBytes(jpy.subarray(0, CREDENTIAL_BODY_BYTES), sign(credentialSigningMessage(jpy.subarray(0, CREDENTIAL_BODY_BYTES)), rogueIssuer))), 'credential signed by a key that is not issuer-1, code correctly signed by phone-a'),
+      offlineInvalid('small-order-phone-key', (() => {
+        const body = jpy.slice(0, CREDENTIAL_BODY_BYTES);
+        body.set(SMALL_ORDER_KEY, 10);
+        return repack(edited((b) => b.set(concatBytes(body, sign(credentialSigningMessage(body), issuer1)), 1)), SMALL_ORDER_FORGERY);
+      })(), 'credential (issuer-1) certifying the small-order key 01 00..00, code signature R = that point, S = 0'),
+      offlineInvalid('not-before-after-not-after', repack(edited((b) => { b.set([0xff, 0xff, 0xff, 0xff], 1 + 48); }), good.signature), 'credential notBefore = 2^32 - 1 seconds, after notAfter'),
+      offlineInvalid('number-equals-product', OFFLINE_QR_V3_PREFIX + product.toString().padStart(OFFLINE_QR_V3_NUMBER_DIGITS, '0'), 'the number is the product of the radices: one past the largest code'),
+      offlineInvalid('all-nines', OFFLINE_QR_V3_PREFIX + '9'.repeat(OFFLINE_QR_V3_NUMBER_DIGITS), 'the number is above the product of the radices'),
+      offlineInvalid('truncated', good.text.slice(0, -1), '508 digits'),
+      offlineInvalid('over-long', good.text + '0', '510 digits'),
+      offlineInvalid('prefix-34', '34' + good.text.slice(2), '509 digits starting 34'),
+      offlineInvalid('letter-inside', good.text.slice(0, 100) + 'O' + good.text.slice(101), "the letter O in place of a digit"),
+      offlineInvalid('dot-separators', good.text.slice(0, 170) + '.' + good.text.slice(170), 'a dot between digits (only spaces and hyphens are separators)'),
+    ],
+    whitespace: [
+      { name: 'crlf-suffix', input: `${good.text}\r\n`, decoded: kindAndText(`${good.text}\r\n`) },
+      { name: 'groups-with-space-and-hyphen', input: grouped, decoded: kindAndText(grouped) },
+    ],
+  };
+}
+
 // ---- numeric-codes.json ------------------------------------------------------------------------
 
 const STEP_MS = 30_000;
@@ -413,13 +521,17 @@ function buildOnlineCodes() {
     whitespace: [
       { name: 'crlf-suffix', input: `${good}\r\n`, decoded: decodeSummary(`${good}\r\n`) },
       { name: 'leading-space', input: ` ${good}`, decoded: decodeSummary(` ${good}`) },
+      { name: 'groups-of-four-with-spaces', input: good.replace(/(\d{4})(?=\d)/g, '$1 '), decoded: decodeSummary(good.replace(/(\d{4})(?=\d)/g, '$1 ')) },
+      { name: 'groups-with-hyphens', input: good.replace(/(\d{4})(?=\d)/g, '$1-'), decoded: decodeSummary(good.replace(/(\d{4})(?=\d)/g, '$1-')) },
+      { name: 'inner-space', input: good.slice(0, 10) + ' ' + good.slice(10), decoded: decodeSummary(good.slice(0, 10) + ' ' + good.slice(10)) },
     ],
     invalid: [
       { name: 'check-digit-wrong', text: good.slice(0, 19) + String((Number(good[19]) + 1) % 10) },
       { name: 'adjacent-digits-swapped', text: good.slice(0, 5) + good[6] + good[5] + good.slice(7) },
       { name: 'twenty-one-digits', text: withLuhn(good.slice(0, 20)) },
       { name: 'unknown-prefix-30', text: withLuhn('30' + good.slice(2, 19)) },
-      { name: 'inner-space', text: good.slice(0, 10) + ' ' + good.slice(10) },
+      { name: 'inner-dot', text: good.slice(0, 10) + '.' + good.slice(10) },
+      { name: 'leading-hyphen', text: '-' + good },
       { name: 'empty', text: '' },
       { name: 'too-long', text: '3'.repeat(513) },
     ].filter((c) => c.text !== good).map((c) => {
@@ -437,6 +549,7 @@ export function buildVectors(): Record<VectorFileName, unknown> {
   return {
     'credentials.json': buildCredentials(),
     'offline-codes.json': buildOfflineCodes(),
+    'offline-codes-v3.json': buildOfflineCodesV3(),
     'numeric-codes.json': buildNumericCodes(),
     'online-codes.json': buildOnlineCodes(),
   };

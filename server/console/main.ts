@@ -69,7 +69,12 @@ export async function consoleCommand(argv: string[], deps: ConsoleDeps = {}): Pr
   let timeoutMs: number;
   try {
     ({ values, positionals } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...COMMAND_OPTIONS }, allowPositionals: true, strict: true }));
-    if (values.help) { out.write(HELP); return EXIT.OK; }
+    // `kioskpay console <command> --help`: that command's help.
+    if (values.help) {
+      if (positionals[0] !== undefined && CONSOLE_COMMANDS.some((c) => c.name === positionals[0])) return printHelp(positionals[0], (t) => out.write(t + '\n'));
+      out.write(HELP);
+      return EXIT.OK;
+    }
     timeoutMs = timeoutOf(values.timeout);
     if (positionals.length > 0) {
       const { url: _u, username: _n, password: _p, login: _l, json: _j, timeout: _t, history: _h, help: _x, ...commandValues } = values;

@@ -6,6 +6,7 @@ import { signCredential } from '../../shared/codes/credential.ts';
 import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
 import { kioskReply, SETTLE_ITEMS_MAX } from '../../shared/kiosk-messages.ts';
 import { merchantAccountId, shopperAccountId, issuanceAccountId } from './ids.ts';
+import { tamperCode } from '../../shared/codes/test-fixtures.ts';
 
 let w: World;
 beforeEach(async () => { w = await makeWorld(); });
@@ -58,6 +59,16 @@ describe('online codes', () => {
     const p = await w.phone(500);
     const code = await w.onlineCode(p);
     expect((await w.pay('k1', code, 100, 'tx-usd', 'USD')).reason).toBe('CURRENCY_MISMATCH');
+  });
+
+  it('takes the code typed as the wallet shows it, in groups with spaces or hyphens: the same code', async () => {
+    const p = await w.phone(10_000);
+    const code = await w.onlineCode(p);
+    const grouped = code.replace(/(\d{4})(?=\d)/g, '$1 ');
+    expect(await w.pay('k1', grouped, 1_200)).toMatchObject({ status: 'approved', kind: 'online' });
+    // Used is used, however it is written.
+    expect((await w.pay('k1', code.replace(/(\d{4})(?=\d)/g, '$1-'), 100, 'tx-hyphens')).reason).toBe('CODE_USED');
+    expect((await w.pay('k1', code, 100, 'tx-plain')).reason).toBe('CODE_USED');
   });
 
   it('declines text that is no code at all', async () => {
@@ -231,8 +242,7 @@ describe('offline QR codes with the kiosk online (claims 8, 9)', () => {
     const p = await w.phone(20_000);
     await w.credential(p);
     const code = w.offlineCode(p);
-    const i = code.length - 10;
-    const tampered = code.slice(0, i) + (code[i] === 'A' ? 'B' : 'A') + code.slice(i + 1);
+    const tampered = tamperCode(code, 10);
     expect((await w.pay('k1', tampered, 100)).reason).toBe('SIGNATURE_INVALID');
   });
 });
@@ -243,6 +253,14 @@ describe('numeric offline codes', () => {
     await w.credential(p);
     const code = w.numericCode(p);
     expect(await w.pay('k1', code, 1_000)).toMatchObject({ status: 'approved', kind: 'offline-numeric' });
+    expect((await w.pay('k2', code, 1_000)).reason).toBe('COUNTER_REUSED');
+  });
+
+  it('takes a numeric offline code typed in groups, and its replay in another form is still a replay', async () => {
+    const p = await w.phone(20_000);
+    await w.credential(p);
+    const code = w.numericCode(p);
+    expect(await w.pay('k1', code.replace(/(\d{4})(?=\d)/g, '$1 '), 1_000)).toMatchObject({ status: 'approved', kind: 'offline-numeric' });
     expect((await w.pay('k2', code, 1_000)).reason).toBe('COUNTER_REUSED');
   });
 

@@ -5,6 +5,7 @@ import { MONEY_MAX } from '../../shared/money.ts';
 import { makeWorld, type TestPhone, type World } from '../testing/world.ts';
 import { issuanceAccountId, merchantAccountId, shopperAccountId } from './ids.ts';
 import { walletInfo, issueCredential } from './wallets.ts';
+import { tamperCode } from '../../shared/codes/test-fixtures.ts';
 
 let w: World;
 beforeEach(async () => { w = await makeWorld(); });
@@ -78,8 +79,7 @@ describe('settling payments a kiosk stored while its uplink was down', () => {
   it('declines what the kiosk should have refused: over the per-payment limit, bad signature', async () => {
     const p = await phoneWithCredential(20_000);
     const code = w.offlineCode(p);
-    const i = code.length - 5;
-    const tampered = code.slice(0, i) + (code[i] === 'A' ? 'B' : 'A') + code.slice(i + 1);
+    const tampered = tamperCode(code, 5);
     const r = await w.settle('k1', [item('o-1', w.offlineCode(p), 5_001, w.clock.nowMs()), item('o-2', tampered, 100, w.clock.nowMs())]);
     expect(r.items.map((x) => x.reason)).toEqual(['OFFLINE_LIMIT_PER_PAYMENT', 'SIGNATURE_INVALID']);
   });
@@ -187,11 +187,14 @@ describe('an offline code settles at most once (dishonest kiosks, copied codes)'
     const p = await phoneWithCredential(20_000);
     const at = w.clock.nowMs();
     const capped = w.offlineCode(p, { amountCap: 300 });
-    expect(capped.startsWith('KP2.')).toBe(true);
+    expect(capped).toMatch(/^33[0-9]{507}$/); // version 3, what wallets make
     const r = await w.settle('k1', [item('o-1', capped, 4_800, at), item('o-2', w.offlineCode(p, { amountCap: 300 }), 300, at)]);
     expect(r.items.map((x) => [x.status, x.reason])).toEqual([['declined', 'OFFLINE_LIMIT_PER_PAYMENT'], ['settled', undefined]]);
-    // Online the cap holds too; and a code without a cap (version 1) still verifies.
+    // Online the cap holds too, and in a version-2 code ("KP2.", older wallets) as well.
     expect((await w.pay('k2', w.offlineCode(p, { amountCap: 300 }), 301)).reason).toBe('OFFLINE_LIMIT_PER_PAYMENT');
+    const older = w.offlineCode(p, { amountCap: 300, version: 2 });
+    expect(older.startsWith('KP2.')).toBe(true);
+    expect((await w.pay('k2', older, 301)).reason).toBe('OFFLINE_LIMIT_PER_PAYMENT');
     expect(await w.balance(shopperAccountId(p.walletId))).toBe(19_700);
   });
 

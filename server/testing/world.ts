@@ -10,7 +10,7 @@ import pino from 'pino';
 import { fromBase64url } from '../../shared/bytes.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
-import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
+import { makeOfflineCode, type OfflineCodeVersion } from '../../shared/codes/offline-code.ts';
 import { makeNumericOfflineCode } from '../../shared/codes/numeric-offline.ts';
 import type { KioskReply, PayResult, SettleItem, SettleResult } from '../../shared/kiosk-messages.ts';
 import { money, type Currency } from '../../shared/money.ts';
@@ -85,12 +85,13 @@ export async function makeWorld(overrides: Record<string, unknown> = {}, seed = 
     async onlineCode(p: TestPhone): Promise<string> {
       return (await issueOnlineCode(ctx, p.walletId)).code;
     },
-    offlineCode(p: TestPhone, opts: { timestampMs?: number; counter?: number; amountCap?: number } = {}): string {
+    /** An offline QR code of `opts.version` (default: version 3, what wallets make). */
+    offlineCode(p: TestPhone, opts: { timestampMs?: number; counter?: number; amountCap?: number; version?: OfflineCodeVersion } = {}): string {
       if (!p.credential) throw new Error('phone has no credential');
       const counter = opts.counter ?? ++p.counter;
       return makeOfflineCode({
         credential: fromBase64url(p.credential.credential)!, timestampMs: opts.timestampMs ?? clock.nowMs(), counter,
-        phoneSecretKey: naclEd25519.keyPairFromSeed(p.seed).secretKey, amountCap: opts.amountCap,
+        phoneSecretKey: naclEd25519.keyPairFromSeed(p.seed).secretKey, amountCap: opts.amountCap, version: opts.version,
       }, naclEd25519);
     },
     numericCode(p: TestPhone, timeMs = clock.nowMs()): string {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fromBase64url, toBase64url } from '../bytes.ts';
 import { CODE_TEXT_MAX } from '../schemas.ts';
 import { seededRandom } from '../random.ts';
-import { decodeCode, decodeStats, type DecodeResult } from './decode.ts';
+import { decodeCode, decodeStats, normalizeCodeText, type DecodeResult } from './decode.ts';
 import { luhnCheckDigit } from './luhn.ts';
 import { makeNumericOfflineCode } from './numeric-offline.ts';
 import { makeOnlineCode } from './online-code.ts';
@@ -27,14 +27,52 @@ describe('decodeCode', () => {
     expect(q.ok && q.code.kind).toBe('offline-qr');
   });
 
-  it('strips spaces, tabs, CR and LF at the ends only', () => {
-    for (const wrapped of [`${online}\r\n`, `\n${online}`, ` \t${online} \r`, `${f.offlineCode}\r`]) {
+  it('strips spaces, tabs, CR and LF at the ends', () => {
+    for (const wrapped of [`${online}\r\n`, `\n${online}`, ` \t${online} \r`, `${f.offlineCode}\r`, `${f.offlineCodeV3}\r\n`]) {
       const r = decodeCode(wrapped);
       expect(r.ok && r.code.text).toBe(wrapped.trim());
     }
-    expect(detailOf(decodeCode(`${online.slice(0, 10)} ${online.slice(10)}`))).toBe('not a kioskpay code');
     expect(detailOf(decodeCode(`\u00a0${online}`))).toBe('not a kioskpay code'); // NBSP is not stripped
     expect(detailOf(decodeCode(`${online}\u0000`))).toBe('not a kioskpay code');
+  });
+
+  it('takes digits as the wallet shows them or a person types them: groups with spaces or hyphens', () => {
+    const grouped = (digits: string, sep: string) => digits.replace(/(\d{4})(?=\d)/g, `$1${sep}`);
+    for (const [code, kind] of [[online, 'online'], [numeric, 'offline-numeric']] as const) {
+      for (const typed of [grouped(code, ' '), grouped(code, '-'), grouped(code, '  '), grouped(code, ' - '), ` ${grouped(code, ' ')}\r\n`, `${code.slice(0, 10)} ${code.slice(10)}`]) {
+        const r = decodeCode(typed);
+        expect(r.ok && r.code, JSON.stringify(typed)).toMatchObject({ kind, text: code });
+      }
+    }
+    expect(normalizeCodeText('3162 8705-1234 5678  9012')).toBe('31628705123456789012');
+    // The version-3 offline QR code, which is digits too, reads the same way (a few groups keep it under the length bound).
+    const v3 = decodeCode(`${f.offlineCodeV3.slice(0, 200)} ${f.offlineCodeV3.slice(200, 400)}-${f.offlineCodeV3.slice(400)}`);
+    expect(v3.ok && v3.code).toMatchObject({ kind: 'offline-qr', version: 3, text: f.offlineCodeV3 });
+  });
+
+  it('still checks the digits once the separators are gone: count, check digit, prefix', () => {
+    const g = online.replace(/(\d{4})(?=\d)/g, '$1 ');
+    expect(detailOf(decodeCode(g.slice(0, -1)))).toBe('numeric code must have 20 digits, got 19');
+    expect(detailOf(decodeCode(g.slice(0, -1) + String((Number(online[19]) + 1) % 10)))).toBe('numeric code check digit is wrong');
+    expect(detailOf(decodeCode(g.replace(/^31/, '30')))).toMatch(/check digit is wrong|unknown numeric code prefix/);
+  });
+
+  it('removes separators only between digits, and only spaces and hyphens', () => {
+    const g = online.replace(/(\d{4})(?=\d)/g, '$1 ');
+    for (const bad of [`-${online}`, `${online}-`, g.replaceAll(' ', '.'), g.replaceAll(' ', '/'), g.replaceAll(' ', '\t'), g.replaceAll(' ', '\u00a0'), g.replaceAll(' ', '\u2013'), `${g} x`]) {
+      expect(decodeCode(bad).ok, JSON.stringify(bad)).toBe(false);
+    }
+    // base64url uses '-' as data: a hyphen in a KP1. code is never removed, and case is never folded.
+    expect(f.offlineCode).toContain('-');
+    expect(normalizeCodeText(f.offlineCode)).toBe(f.offlineCode);
+    expect(decodeCode(f.offlineCode.toLowerCase()).ok).toBe(false);
+    expect(detailOf(decodeCode(f.offlineCode.slice(0, 100) + ' ' + f.offlineCode.slice(100)))).toMatch(/must be 286 characters/);
+  });
+
+  it('applies the length bound to the text as given, separators included', () => {
+    const spaced = f.offlineCodeV3.split('').join(' ');
+    expect(spaced.length).toBeGreaterThan(CODE_TEXT_MAX);
+    expect(detailOf(decodeCode(spaced))).toMatch(/too long/);
   });
 
   it('rejects what is not a string', () => {

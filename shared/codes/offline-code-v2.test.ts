@@ -11,7 +11,7 @@ import { fixture, T0_MS } from './test-fixtures.ts';
 import { verifyOfflineQr } from './verify-offline.ts';
 
 const f = fixture();
-const v2 = (amountCap: number) => makeOfflineCode({ credential: f.credentialBytes, timestampMs: T0_MS + 1_000, counter: 2, phoneSecretKey: f.phone.secretKey, amountCap }, nodeEd25519);
+const v2 = (amountCap: number) => makeOfflineCode({ credential: f.credentialBytes, timestampMs: T0_MS + 1_000, counter: 2, phoneSecretKey: f.phone.secretKey, amountCap, version: 2 }, nodeEd25519);
 function qr(text: string): DecodedOfflineQr {
   const d = decodeCode(text);
   if (!d.ok || d.code.kind !== 'offline-qr') throw new Error(`not an offline QR code: ${d.ok ? d.code.kind : d.detail}`);

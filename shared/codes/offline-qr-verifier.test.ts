@@ -33,6 +33,8 @@ describe('OfflineQrVerifier', () => {
     'tampered credential': tamper(f.offlineCode, 1 + 60),
     'tampered code body': tamper(f.offlineCode, 140),
     'tampered phone signature': tamper(f.offlineCode, 200),
+    'genuine, version 3': f.offlineCodeV3,
+    'version 3, a digit of the phone signature changed': f.offlineCodeV3.slice(0, -5) + String((Number(f.offlineCodeV3.at(-5)) + 1) % 10) + f.offlineCodeV3.slice(-4),
   };
 
   it.each(Object.entries(cases))('agrees with verifyOfflineQr, sync and async: %s', async (_name, text) => {

@@ -22,8 +22,10 @@ export interface Fixture {
   phone: Ed25519KeyPair;
   credential: OfflineCredential;
   credentialBytes: Uint8Array;
-  /** An offline QR code made at T0_MS + 1 s with counter 1. */
+  /** A version-1 offline QR code ("KP1.", as older wallets make it) made at T0_MS + 1 s with counter 1. */
   offlineCode: string;
+  /** The same code in version 3 (509 digits, what wallets make now). */
+  offlineCodeV3: string;
 }
 
 export function fixture(): Fixture {
@@ -39,6 +41,21 @@ export function fixture(): Fixture {
     limits: { currency: 'JPY', perPayment: 5_000, daily: { amount: 20_000, count: 10 }, monthly: { amount: 100_000, count: 60 } },
   };
   const credentialBytes = signCredential(credential, issuer.secretKey, nodeEd25519);
-  const offlineCode = makeOfflineCode({ credential: credentialBytes, timestampMs: T0_MS + 1_000, counter: 1, phoneSecretKey: phone.secretKey }, nodeEd25519);
-  return { issuer, issuerKeys: new Map([[ISSUER_KEY_ID, issuer.publicKey]]), phone, credential, credentialBytes, offlineCode };
+  const code = { credential: credentialBytes, timestampMs: T0_MS + 1_000, counter: 1, phoneSecretKey: phone.secretKey };
+  const offlineCode = makeOfflineCode({ ...code, version: 1 }, nodeEd25519);
+  const offlineCodeV3 = makeOfflineCode({ ...code, version: 3 }, nodeEd25519);
+  return { issuer, issuerKeys: new Map([[ISSUER_KEY_ID, issuer.publicKey]]), phone, credential, credentialBytes, offlineCode, offlineCodeV3 };
+}
+
+/**
+ * The same offline QR code text with one character changed `fromEnd` characters from its end (inside
+ * the phone's signature for small values), staying in its alphabet: a digit of a version-3 code
+ * becomes the next digit, a base64url character of a "KP1."/"KP2." code flips between A and B. The
+ * result decodes and fails the phone signature check.
+ */
+export function tamperCode(code: string, fromEnd = 10): string {
+  const i = code.length - fromEnd;
+  const c = code[i]!;
+  const changed = /[0-9]/.test(c) && /^[0-9]+$/.test(code) ? String((Number(c) + 1) % 10) : c === 'A' ? 'B' : 'A';
+  return code.slice(0, i) + changed + code.slice(i + 1);
 }

@@ -6,7 +6,7 @@ import { bytesEqual } from '../bytes.ts';
 import type { Ed25519 } from '../crypto/ed25519.ts';
 import type { ErrorCode } from '../errors.ts';
 import { CREDENTIAL_BYTES, parseCredential, sameCredential, verifyCredential } from './credential.ts';
-import { offlineCodeSigningMessage, offlineSignedLength, readSignedFields, type DecodedOfflineQr } from './offline-code.ts';
+import { offlineCodeSigningMessage, offlineSignedBytesWellFormed, readSignedFields, type DecodedOfflineQr } from './offline-code.ts';
 
 /** Reasons are keys of ERRORS (a compile error otherwise). */
 type Reasons<T extends ErrorCode> = T;
@@ -42,7 +42,7 @@ export function phoneSignatureInput(code: DecodedOfflineQr):
   const credential = parseCredential(code.credentialBytes);
   if (!credential.ok || !sameCredential(credential.credential, code.credential)) return bad;
   const signed = code.signedBytes;
-  if (!(signed instanceof Uint8Array) || signed.length !== offlineSignedLength(signed[0])) return bad;
+  if (!(signed instanceof Uint8Array) || !offlineSignedBytesWellFormed(signed)) return bad;
   if (!bytesEqual(signed.subarray(1, 1 + CREDENTIAL_BYTES), code.credentialBytes)) return bad;
   const fields = readSignedFields(signed);
   if (fields.timestampMs !== code.timestampMs || fields.counter !== code.counter || fields.amountCap !== code.amountCap) return bad;

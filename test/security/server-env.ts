@@ -5,6 +5,7 @@ import { issuanceAccountId, merchantAccountId, shopperAccountId } from '../../se
 import { makeWorld, type TestPhone, type World } from '../../server/testing/world.ts';
 import { ledgerSnapshot, type LedgerSnapshot } from './ledger-snapshot.ts';
 import type { AttackEnv } from './matrix.ts';
+import { tamperCode } from '../../shared/codes/test-fixtures.ts';
 
 export interface ServerEnv extends AttackEnv {
   readonly w: World;
@@ -36,8 +37,7 @@ export async function startServerEnv(overrides: Record<string, unknown> = {}, se
   return env;
 }
 
-/** The same code with one base64url character changed near its end (inside the phone's signature). */
+/** The same code with one character changed near its end (inside the phone's signature), in its own alphabet. */
 export function tamper(code: string, fromEnd = 10): string {
-  const i = code.length - fromEnd;
-  return code.slice(0, i) + (code[i] === 'A' ? 'B' : 'A') + code.slice(i + 1);
+  return tamperCode(code, fromEnd);
 }

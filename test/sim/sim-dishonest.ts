@@ -27,7 +27,7 @@ export class DishonestActors {
   /** Copies of an offline code an honest kiosk was paid for; returns a trace line. */
   async claimCopies(kiosks: readonly SimKiosk[]): Promise<string> {
     const r = this.rng;
-    const candidates = kiosks.flatMap((k) => [...k.record.attempts.values()].filter((a) => a.code.startsWith('KP')));
+    const candidates = kiosks.flatMap((k) => [...k.record.attempts.values()].filter((a) => a.codeKind === 'offline-qr'));
     if (candidates.length === 0 || !this.server.up) return 'dishonest kiosk finds no paid offline code to copy';
     const a = r.pick(candidates);
     const original = await this.server.store.unit((tx) => tx.getPaymentByTx(a.kioskId, a.txId));

@@ -23,6 +23,8 @@ export class UsageError extends Error {
 export interface CliEnv {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Whether stdout is a terminal: QR codes are drawn as text art only then. */
+  stdoutIsTerminal: boolean;
   clock: Clock;
   timers: Timers;
   random: Random;
@@ -30,7 +32,15 @@ export interface CliEnv {
   fetch?: typeof globalThis.fetch;
   /** Home directory, for the default state path. */
   homeDir: string;
+  /** Environment variables (XDG_DATA_HOME, LOCALAPPDATA) and platform, for the default state path. */
+  vars: Record<string, string | undefined>;
+  platform: NodeJS.Platform;
 }
+
+/** Stands for the state file's default path in command help texts; main.ts fills it in. */
+export const STATE_DEFAULT_MARK = '<default state file>';
+/** The --state line of every command's help. */
+export const STATE_OPTION_HELP = `  --state FILE      wallet state file (default ${STATE_DEFAULT_MARK})`;
 
 export type OptionValues = Record<string, string | boolean | undefined>;
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;

@@ -15,6 +15,7 @@ import { verifyOfflineQr } from '../../shared/codes/verify-offline.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { credentialRequest, enrollRequest, timeSyncRequest, topupRequest, walletRoutes, type PaymentRecord } from '../../shared/wallet-messages.ts';
 import { testIssuer, issueTestCredential, type IssueOptions } from '../testing/fixtures.ts';
+import type { CliEnv } from './command.ts';
 import { walletCommand } from './main.ts';
 
 const TOKEN = 'fake-token-0123456789abcdef';
@@ -87,14 +88,19 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs `kioskpay wallet ...` in-process with captured output and a private state file. */
-async function wallet(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+/** Runs `kioskpay wallet ...` in-process with captured output (not a terminal) and the environment given. */
+async function walletIn(env: Partial<CliEnv>, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await walletCommand([...args, '--state', join(dir, 'wallet.json')], {
-    stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, homeDir: dir,
+  const code = await walletCommand(args, {
+    stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, homeDir: dir, vars: {}, platform: 'linux', stdoutIsTerminal: false, ...env,
   });
   return { code, out, err };
+}
+
+/** Runs `kioskpay wallet ...` in-process with captured output and a private state file. */
+async function wallet(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return walletIn({}, ...args, '--state', join(dir, 'wallet.json'));
 }
 
 async function walletJson(...args: string[]): Promise<Record<string, unknown>> {
@@ -179,7 +185,7 @@ describe('kioskpay wallet', () => {
     await wallet('enroll', '--server', fake.url);
     await wallet('credential');
     const barcode = join(dir, 'barcode.png');
-    const r = await wallet('code', '--offline', '--numeric', '--barcode', barcode);
+    const r = await walletIn({ stdoutIsTerminal: true }, 'code', '--offline', '--numeric', '--barcode', barcode, '--state', join(dir, 'wallet.json'));
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/[█▀▄]/);
     expect(r.out).toMatch(/Offline code \d{4} \d{4} \d{4} \d{4} \d{4} \(numeric/);
@@ -187,9 +193,67 @@ describe('kioskpay wallet', () => {
     const digits = /Offline code ([\d ]{24})/.exec(r.out)![1]!.replaceAll(' ', '');
     if (existsSync(ZBARIMG)) expect(zbarDecode(barcode)).toBe(digits);
     // The same time step is never shown twice.
-    const again = await wallet('code', '--offline', '--numeric');
+    const again = await walletIn({ stdoutIsTerminal: true }, 'code', '--offline', '--numeric', '--state', join(dir, 'wallet.json'));
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/OFFLINE_UNAVAILABLE: .*already shown; a new one in \d+ s/);
+  });
+
+  it("prints the offline code's text; draws QR art only when stdout is a terminal", async () => {
+    // TEST_LIMITS allow two offline codes a day: one into a pipe, one onto a terminal.
+    await wallet('enroll', '--server', fake.url);
+    await wallet('credential');
+    const state = join(dir, 'wallet.json');
+    const piped = await walletIn({}, 'code', '--offline', '--state', state);
+    expect(piped.code, piped.err).toBe(0);
+    expect(piped.out).not.toMatch(/[█▀▄]|\u001b/);
+    expect(piped.out).toMatch(/^Offline code #1 \(server time [^)]+\); the result appears later in 'kioskpay wallet history'\nText: 33[0-9]{507}\n$/);
+    expectVerifiedOfflineCode(/Text: ([0-9]+)/.exec(piped.out)![1], 1);
+    const terminal = await walletIn({ stdoutIsTerminal: true }, 'code', '--offline', '--state', state);
+    expect(terminal.out).toMatch(/[█▀▄]/);
+    expect(terminal.out).toMatch(/\nOffline code #2 .*\nText: 33[0-9]{507}\n$/);
+  });
+
+  it('takes --state anywhere on the line: before the command, after it, or as --state=FILE', async () => {
+    const state = join(dir, 'elsewhere', 'w.json');
+    expect((await walletIn({}, '--state', state, 'enroll', '--server', fake.url)).code).toBe(0);
+    expect(existsSync(state)).toBe(true);
+    expect((await walletIn({}, '--server', fake.url, '--state', state, 'credential')).code).toBe(0);
+    const before = await walletIn({}, `--state=${state}`, 'code', '--offline', '--json');
+    expect(before.code, before.err).toBe(0);
+    expect(JSON.parse(before.out)).toMatchObject({ kind: 'offline-qr', counter: 1 });
+    const after = await walletIn({}, 'code', '--offline', '--state', state, '--json');
+    expect(JSON.parse(after.out)).toMatchObject({ counter: 2 });
+    // Options of a command may stand before it too, values and all.
+    const png = join(dir, 'c.png');
+    expect((await walletIn({}, '--png', png, '--state', state, 'code', '--online')).code).toBe(0);
+    expect(existsSync(png)).toBe(true);
+    // No state file in the default place was touched.
+    expect(existsSync(join(dir, '.local'))).toBe(false);
+  });
+
+  it("keeps the state in the platform's data directory ($XDG_DATA_HOME) and says where in --help", async () => {
+    const xdg = join(dir, 'xdg-data');
+    const env = { vars: { XDG_DATA_HOME: xdg } };
+    const help = await walletIn(env, '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toContain(`--state FILE      the wallet state file: private keys and counters, mode 0600. Default here:\n                    ${join(xdg, 'kioskpay', 'wallet.json')}\n`);
+    expect(help.out).toContain('$XDG_DATA_HOME/kioskpay/wallet.json');
+    expect((await walletIn(env, 'code', '--help')).out).toContain(`--state FILE      wallet state file (default ${join(xdg, 'kioskpay', 'wallet.json')})`);
+    expect((await walletIn(env, 'help', 'code')).out).toContain('Usage: kioskpay wallet code');
+    expect((await walletIn(env, 'enroll', '--server', fake.url)).code).toBe(0);
+    expect((await stat(join(xdg, 'kioskpay', 'wallet.json'))).mode & 0o777).toBe(0o600);
+    // Unset: ~/.local/share.
+    expect((await walletIn({}, '--help')).out).toContain(join(dir, '.local', 'share', 'kioskpay', 'wallet.json'));
+  });
+
+  it('keeps using a state file in the old place (~/.kioskpay) when the new one does not exist, and says so', async () => {
+    const legacy = join(dir, '.kioskpay', 'wallet.json');
+    expect((await walletIn({}, '--state', legacy, 'enroll', '--server', fake.url)).code).toBe(0);
+    const r = await walletIn({}, 'balance');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`using ${legacy}, where versions before this one kept the wallet; move it to ${join(dir, '.local', 'share', 'kioskpay', 'wallet.json')}`);
+    expect(existsSync(join(dir, '.local'))).toBe(false);
+    expect((await walletIn({}, '--help')).out).toContain(`In use: ${legacy}, the place before this version`);
   });
 
   it('tops up (demo), shows the balance, and forgets offline codes that history reports', async () => {
@@ -234,7 +298,7 @@ describe('kioskpay wallet', () => {
     fake.payments[1] = { ...fake.payments[1]!, status: 'declined' };
     await wallet('history');
     const capped = await walletJson('code', '--offline', '--max', '700');
-    expect(String(capped.text).startsWith('KP2.')).toBe(true);
+    expect(parseOfflineQrText(String(capped.text))).toMatchObject({ ok: true, code: { version: 3, amountCap: 700 } });
     expect((await wallet('code', '--offline', '--max', '100')).code).toBe(1);
     expect((await wallet('code', '--offline', '--max', '5001')).code).toBe(1);
   });
@@ -276,6 +340,7 @@ describe('kioskpay wallet', () => {
     for (const args of [['code', '--online', '--offline'], ['code', '--timeout', 'soon'], ['code', '--bogus'], ['topup'], ['topup', '12.5'], ['enroll'], ['enroll', '--server', 'ftp://x'], ['frobnicate'], []]) {
       expect((await wallet(...args)).code, args.join(' ')).toBe(2);
     }
+    expect((await walletIn({})).code).toBe(2);
     for (const name of ['enroll', 'topup', 'balance', 'history', 'sync', 'credential', 'code']) {
       const r = await wallet(name, '--help');
       expect(r.code).toBe(0);

@@ -10,7 +10,7 @@ import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { cryptoRandom } from '../../shared/random.ts';
 import { systemTimers } from '../core/timers.ts';
 import { isWalletFailure } from '../core/wallet-errors.ts';
-import { UsageError, type CliEnv, type Command, type CommandContext, type OptionValues, type OptionsConfig } from './command.ts';
+import { STATE_DEFAULT_MARK, UsageError, type CliEnv, type Command, type CommandContext, type OptionValues, type OptionsConfig } from './command.ts';
 import { balanceCommand } from './commands/balance.ts';
 import { codeCommand } from './commands/code.ts';
 import { credentialCommand } from './commands/credential.ts';
@@ -18,7 +18,7 @@ import { enrollCommand } from './commands/enroll.ts';
 import { historyCommand } from './commands/history.ts';
 import { syncCommand } from './commands/sync.ts';
 import { topupCommand } from './commands/topup.ts';
-import { WalletStateFile, defaultStatePath, lockStateFile } from './state-file.ts';
+import { WalletStateFile, defaultStatePlace, lockStateFile, resolveStatePath } from './state-file.ts';
 
 const COMMANDS: readonly Command[] = [enrollCommand, topupCommand, balanceCommand, historyCommand, syncCommand, credentialCommand, codeCommand];
 
@@ -28,7 +28,35 @@ const COMMON_OPTIONS: OptionsConfig = {
   help: { type: 'boolean', short: 'h' },
 };
 
-export const WALLET_HELP = `Usage: kioskpay wallet <command> [options]
+/** Options that take a value, in any command: what follows one of them is its value, not the command name. */
+const VALUE_OPTIONS = new Set(
+  [COMMON_OPTIONS, ...COMMANDS.map((c) => c.options)].flatMap((o) => Object.entries(o).filter(([, spec]) => spec.type === 'string').map(([name]) => `--${name}`)),
+);
+
+/** The command name (the first word that is neither an option nor an option's value) and every other argument. */
+export function splitCommandLine(argv: readonly string[]): { name: string | undefined; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (VALUE_OPTIONS.has(a)) { i++; continue; }
+    if (a.startsWith('-')) continue;
+    return { name: a, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return { name: undefined, rest: [...argv] };
+}
+
+/** The state file of a run and the platform's default, from --state (anywhere on the line) and the environment. */
+function statePathFor(env: CliEnv, flag: string | undefined) {
+  return resolveStatePath({ flag: flag === undefined ? undefined : resolve(flag), home: env.homeDir, env: env.vars, platform: env.platform });
+}
+
+export function walletHelp(env: CliEnv, stateFlag?: string): string {
+  const place = defaultStatePlace({ home: env.homeDir, env: env.vars, platform: env.platform });
+  const inUse = statePathFor(env, stateFlag);
+  const note = inUse.source === 'legacy'
+    ? `\n                    In use: ${inUse.path}, the place before this version (move it to the\n                    default above, or keep passing --state).`
+    : inUse.source === 'flag' ? `\n                    In use: ${inUse.path} (--state).` : '';
+  return `Usage: kioskpay wallet <command> [options]
 
 The shopper's wallet: enroll with a payment server, then show codes at a kiosk. Online codes come
 from the server; when it cannot be reached within 3 s, an offline code is made on this machine.
@@ -36,38 +64,53 @@ from the server; when it cannot be reached within 3 s, an offline code is made o
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`).join('\n')}
 
-Common options:
-  --state FILE      wallet state file (default ~/.kioskpay/wallet.json; holds private keys, mode 0600)
+Common options (anywhere on the line, before or after the command):
+  --state FILE      the wallet state file: private keys and counters, mode 0600. Default here:
+                    ${place.path}
+                    (${place.rule})${note}
   --server URL      payment server (stored at enroll; overrides the stored one for this run)
   -h, --help        help for a command
 
 Exit status: 0 ok, 1 operating error (typed code on stderr), 2 wrong usage.
 Run 'kioskpay wallet <command> --help' for a command's options.
 `;
+}
+
+/** A command's help, with the state file's default as it is on this machine. */
+function commandHelp(env: CliEnv, command: Command): string {
+  const place = defaultStatePlace({ home: env.homeDir, env: env.vars, platform: env.platform });
+  return command.help.replace(STATE_DEFAULT_MARK, place.path);
+}
 
 function defaultEnv(): CliEnv {
   return {
     stdout: (t) => { process.stdout.write(t); },
     stderr: (t) => { process.stderr.write(t); },
+    stdoutIsTerminal: process.stdout.isTTY === true,
     clock: systemClock,
     timers: systemTimers,
     random: cryptoRandom,
     ed: naclEd25519,
     homeDir: homedir(),
+    vars: process.env,
+    platform: process.platform,
   };
 }
 
 /** Runs `kioskpay wallet ...`. `env` replaces parts of the outside world (tests). */
 export async function walletCommand(argv: string[], env: Partial<CliEnv> = {}): Promise<number> {
   const e: CliEnv = { ...defaultEnv(), ...env };
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    (name === undefined ? e.stderr : e.stdout)(WALLET_HELP);
-    return name === undefined ? 2 : 0;
+  let { name, rest } = splitCommandLine(argv);
+  const stateFlag = (() => { try { return parseArgs({ args: rest, options: COMMON_OPTIONS, strict: false, allowPositionals: true }).values.state; } catch { return undefined; } })();
+  const asksHelp = rest.includes('--help') || rest.includes('-h');
+  if (name === 'help') ({ name, rest } = { name: rest.find((a) => !a.startsWith('-')), rest: ['--help'] });
+  if (name === undefined) {
+    (asksHelp || argv[0] === 'help' ? e.stdout : e.stderr)(walletHelp(e, typeof stateFlag === 'string' ? stateFlag : undefined));
+    return asksHelp || argv[0] === 'help' ? 0 : 2;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
-    e.stderr(`kioskpay wallet: unknown command '${name}'\n\n${WALLET_HELP}`);
+    e.stderr(`kioskpay wallet: unknown command '${name}'\n\n${walletHelp(e)}`);
     return 2;
   }
   let values: OptionValues;
@@ -78,7 +121,7 @@ export async function walletCommand(argv: string[], env: Partial<CliEnv> = {}): 
     return usageFailure(e, command, err);
   }
   if (values.help) {
-    e.stdout(command.help);
+    e.stdout(commandHelp(e, command));
     return 0;
   }
   return runLocked(e, command, values, positionals);
@@ -102,8 +145,10 @@ function parse(command: Command, args: string[]): { values: OptionValues; positi
 }
 
 async function runLocked(env: CliEnv, command: Command, values: OptionValues, positionals: string[]): Promise<number> {
-  const statePath = typeof values.state === 'string' ? resolve(values.state) : defaultStatePath(env.homeDir);
+  const state = statePathFor(env, typeof values.state === 'string' ? values.state : undefined);
+  const statePath = state.path;
   const note = (text: string) => env.stderr(`kioskpay wallet ${command.name}: ${text}\n`);
+  if (state.source === 'legacy') note(`using ${statePath}, where versions before this one kept the wallet; move it to ${state.defaultPath} (or pass --state)`);
   let release: (() => Promise<void>) | undefined;
   try {
     release = await lockStateFile(statePath);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testWalletState } from '../testing/fixtures.ts';
-import { WalletStateFile, defaultStatePath, lockStateFile } from './state-file.ts';
+import { WalletStateFile, defaultStatePlace, legacyStatePath, lockStateFile, resolveStatePath } from './state-file.ts';
 
 let dir: string;
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'kp-wallet-state-')); });
@@ -39,8 +39,27 @@ describe('WalletStateFile', () => {
     expect(await file.load()).toBeUndefined();
   });
 
-  it('defaults to ~/.kioskpay/wallet.json', () => {
-    expect(defaultStatePath('/home/ann')).toBe('/home/ann/.kioskpay/wallet.json');
+  it("defaults to the platform's data directory: XDG_DATA_HOME on Linux, Application Support on macOS, LOCALAPPDATA on Windows", () => {
+    const at = (platform: NodeJS.Platform, env: Record<string, string | undefined>, home = '/home/ann') => defaultStatePlace({ home, env, platform }).path;
+    expect(at('linux', {})).toBe('/home/ann/.local/share/kioskpay/wallet.json');
+    expect(at('linux', { XDG_DATA_HOME: '/data/ann' })).toBe('/data/ann/kioskpay/wallet.json');
+    expect(at('linux', { XDG_DATA_HOME: 'relative/dir' })).toBe('/home/ann/.local/share/kioskpay/wallet.json'); // the spec says: ignore it
+    expect(at('linux', { XDG_DATA_HOME: '' })).toBe('/home/ann/.local/share/kioskpay/wallet.json');
+    expect(at('freebsd', { XDG_DATA_HOME: '/x' })).toBe('/x/kioskpay/wallet.json');
+    expect(at('darwin', { XDG_DATA_HOME: '/x' }, '/Users/ann')).toBe('/Users/ann/Library/Application Support/kioskpay/wallet.json');
+    expect(at('win32', { LOCALAPPDATA: 'C:/Users/ann/AppData/Local' }, 'C:/Users/ann')).toMatch(/^C:\/Users\/ann\/AppData\/Local[\\/]kioskpay[\\/]wallet\.json$/);
+    expect(defaultStatePlace({ home: '/home/ann', env: {}, platform: 'linux' }).rule).toContain('$XDG_DATA_HOME/kioskpay/wallet.json');
+  });
+
+  it('keeps using the old ~/.kioskpay/wallet.json when only it exists, so an upgrade loses no keys; --state wins', () => {
+    const o = { home: '/home/ann', env: {}, platform: 'linux' as const };
+    const legacy = legacyStatePath('/home/ann');
+    const fresh = '/home/ann/.local/share/kioskpay/wallet.json';
+    expect(legacy).toBe('/home/ann/.kioskpay/wallet.json');
+    expect(resolveStatePath({ ...o, flag: undefined, exists: () => false })).toEqual({ path: fresh, source: 'default', defaultPath: fresh });
+    expect(resolveStatePath({ ...o, flag: undefined, exists: (p) => p === legacy })).toEqual({ path: legacy, source: 'legacy', defaultPath: fresh });
+    expect(resolveStatePath({ ...o, flag: undefined, exists: () => true })).toEqual({ path: fresh, source: 'default', defaultPath: fresh });
+    expect(resolveStatePath({ ...o, flag: '/tmp/w.json', exists: () => true })).toEqual({ path: '/tmp/w.json', source: 'flag', defaultPath: fresh });
   });
 });
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The CLI's WalletStateStore: one JSON file (default ~/.kioskpay/wallet.json), mode 0600 in a 0700
-// directory, because it holds the wallet's private key and token.
+// The CLI's WalletStateStore: one JSON file, mode 0600 in a 0700 directory, because it holds the
+// wallet's private key and token. Its default place follows the platform's convention for user data
+// (statePaths): $XDG_DATA_HOME/kioskpay/wallet.json on Linux (~/.local/share/kioskpay when unset).
 //
 // save() is atomic and durable: write a temp file, fsync it, rename it over the old file, fsync the
 // directory. After a crash the file is either the old state or the new one, never a mix; and once
@@ -9,9 +10,9 @@
 // Two CLI processes on one state file could hand out the same offline counter, so commands hold a
 // lock file (`<state>.lock`, created exclusively, holding the owner's pid) around load..save.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { WalletError } from '../core/wallet-errors.ts';
 import { walletStateSchema, type WalletState, type WalletStateStore } from '../core/wallet-state.ts';
 
@@ -23,8 +24,48 @@ const STATE_LOCK_POLL_MS = 25;
 /** A lock file that is empty (its owner died between create and write) this long is stale. */
 const STATE_LOCK_EMPTY_STALE_MS = 10_000;
 
-export function defaultStatePath(home: string = homedir()): string {
+/** Where the platform keeps a user's application data, and what names it. */
+export interface StatePlace {
+  /** The default state file. */
+  path: string;
+  /** How the default is derived, for help texts: "$XDG_DATA_HOME/kioskpay/wallet.json". */
+  rule: string;
+}
+
+/**
+ * The default state file for this platform: Linux and other Unix systems $XDG_DATA_HOME (an
+ * absolute path; a relative one is ignored, as the XDG Base Directory specification says) or
+ * ~/.local/share; macOS ~/Library/Application Support; Windows %LOCALAPPDATA% (the key must not roam).
+ */
+export function defaultStatePlace(o: { home: string; env: Record<string, string | undefined>; platform: NodeJS.Platform }): StatePlace {
+  if (o.platform === 'win32') {
+    const base = o.env['LOCALAPPDATA'] || join(o.home, 'AppData', 'Local');
+    return { path: join(base, 'kioskpay', 'wallet.json'), rule: '%LOCALAPPDATA%\\kioskpay\\wallet.json' };
+  }
+  if (o.platform === 'darwin') return { path: join(o.home, 'Library', 'Application Support', 'kioskpay', 'wallet.json'), rule: '~/Library/Application Support/kioskpay/wallet.json' };
+  const xdg = o.env['XDG_DATA_HOME'];
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(o.home, '.local', 'share');
+  return { path: join(base, 'kioskpay', 'wallet.json'), rule: '$XDG_DATA_HOME/kioskpay/wallet.json, ~/.local/share/kioskpay/wallet.json when unset' };
+}
+
+/** Where versions before this one kept the state: a dot directory in the home folder. */
+export function legacyStatePath(home: string): string {
   return join(home, '.kioskpay', 'wallet.json');
+}
+
+/**
+ * The state file a run uses: --state when given; else the platform's default, unless only the old
+ * default (~/.kioskpay/wallet.json) exists, which then stays in use (`legacy` set) so that no wallet
+ * loses its keys and counters to an upgrade.
+ */
+export function resolveStatePath(o: { flag: string | undefined; home: string; env: Record<string, string | undefined>; platform: NodeJS.Platform; exists?: (p: string) => boolean }):
+  { path: string; source: 'flag' | 'default' | 'legacy'; defaultPath: string } {
+  const defaultPath = defaultStatePlace(o).path;
+  if (o.flag !== undefined) return { path: o.flag, source: 'flag', defaultPath };
+  const exists = o.exists ?? existsSync;
+  const legacy = legacyStatePath(o.home);
+  if (!exists(defaultPath) && exists(legacy)) return { path: legacy, source: 'legacy', defaultPath };
+  return { path: defaultPath, source: 'default', defaultPath };
 }
 
 export class WalletStateFile implements WalletStateStore {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fromBase64url } from '../../shared/bytes.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { parseNumericOfflineText, verifyNumericOfflineCode } from '../../shared/codes/numeric-offline.ts';
-import { OFFLINE_QR_TEXT_LENGTH, parseOfflineQrText } from '../../shared/codes/offline-code.ts';
+import { OFFLINE_QR_V3_TEXT_LENGTH, parseOfflineQrText } from '../../shared/codes/offline-code.ts';
 import { checkOfflineTerms } from '../../shared/codes/offline-terms.ts';
 import { verifyOfflineQr } from '../../shared/codes/verify-offline.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
@@ -38,8 +38,9 @@ describe('nextOfflineCode', () => {
     const clock = new ManualClock(T0 + 1_000);
     const r = nextOfflineCode(s, clock, ed);
     if (!r.ok) throw new Error(r.reason);
-    expect(r.text).toHaveLength(OFFLINE_QR_TEXT_LENGTH);
-    expect(r.text.startsWith('KP1.')).toBe(true);
+    expect(r.text).toHaveLength(OFFLINE_QR_V3_TEXT_LENGTH);
+    expect(r.text).toMatch(/^33[0-9]{507}$/); // version 3
+    expect(parseOfflineQrText(r.text)).toMatchObject({ ok: true, code: { version: 3, amountCap: null } });
     expect(r.counter).toBe(1);
     expect(r.timestampMs).toBe(T0 + 1_000 + 4_321);
     const decoded = parseOfflineQrText(r.text);

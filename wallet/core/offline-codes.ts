@@ -49,8 +49,9 @@ export type OfflineCodeResult =
   | { ok: false; reason: Exclude<OfflineUnavailableReason, 'numeric-step-used'> };
 
 /**
- * The next offline QR code: "KP1." + base64url, or "KP2." with `amountCap`, the most a kiosk may
- * claim for it (minor units). Persist `state` before showing `text`.
+ * The next offline QR code, in the version wallets make (3: 509 digits, QR version 10), with
+ * `amountCap`, the most a kiosk may claim for it (minor units), signed in when given. Persist
+ * `state` before showing `text`.
  */
 export function nextOfflineCode(state: WalletState, clock: Clock, ed: Ed25519, opts: NextCodeOptions = {}): OfflineCodeResult {
   const a = offlineAvailability(state, clock.nowMs(), opts);

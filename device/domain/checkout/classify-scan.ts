@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // What a scanned line is: a payment code (shared/codes/decode.ts), a product barcode (EAN-13/JAN
 // or UPC-A), or neither. Payment codes are tried first; the two cannot collide, because every
-// payment code is 20 digits or starts with "KP", and a product code is 12 or 13 digits.
+// payment code is 20 or 509 digits (spaces or hyphens between groups allowed) or starts with "KP",
+// and a product code is 12 or 13 digits.
 import { decodeCode, type DecodedCode } from '../../../shared/codes/decode.ts';
 import { parseEan13 } from '../../../shared/catalog/ean13.ts';
 

@@ -108,8 +108,12 @@ describe('offline pre-check: every rejection', () => {
     expect(r).toMatchObject({ ok: false, reason: 'CREDENTIAL_INVALID', shopperText: 'This code is not valid. Please go online once in your app.' });
   });
 
-  it('declines a code whose phone signature does not verify', () => {
-    const { input } = world();
+  it('declines a code whose phone signature does not verify, in version 1 and version 3', () => {
+    const { f, input } = world();
+    expect(reasonOf(precheckOfflineCode({ ...input, text: f.offlineCodeV3 }))).toBe('ok');
+    // The last digit of a version-3 code is in the phone signature's S.
+    const v3 = f.offlineCodeV3.slice(0, -1) + String((Number(f.offlineCodeV3.at(-1)) + 1) % 10);
+    expect(reasonOf(precheckOfflineCode({ ...input, text: v3 }))).toBe('SIGNATURE_INVALID');
     const bytes = fromBase64url(input.text.slice(OFFLINE_QR_PREFIX.length))!;
     bytes[bytes.length - 1]! ^= 0x01;
     expect(reasonOf(precheckOfflineCode({ ...input, text: OFFLINE_QR_PREFIX + toBase64url(bytes) }))).toBe('SIGNATURE_INVALID');

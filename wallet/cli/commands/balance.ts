@@ -3,7 +3,7 @@
 import { formatMoney } from '../../../shared/money.ts';
 import { offlineAvailability } from '../../core/offline-codes.ts';
 import { offlineUnavailableText } from '../../core/pay-code.ts';
-import { apiFor, isoTime, printJson, requireEnrolled, type Command } from '../command.ts';
+import { STATE_OPTION_HELP, apiFor, isoTime, printJson, requireEnrolled, type Command } from '../command.ts';
 import { housekeeping } from '../housekeeping.ts';
 
 export const balanceCommand: Command = {
@@ -16,7 +16,7 @@ whether this phone could show an offline code right now (credential, clock sync)
 
 Options:
   --json            print {walletId, balance, offlineEligible, offlineIneligibleReason?, offline}
-  --state FILE      wallet state file (default ~/.kioskpay/wallet.json)
+${STATE_OPTION_HELP}
   --server URL      use this server instead of the stored one
 `,
   options: { json: { type: 'boolean' } },

@@ -3,7 +3,7 @@
 // what the app does: ask the server for a one-time code and, if none arrives within 3 s or the
 // server cannot be reached, show an offline code instead.
 import { ONLINE_TIMEOUT_MS_DEFAULT, ONLINE_TIMEOUT_MS_MAX, payCode, type PayCode, type PayCodeMode } from '../../core/pay-code.ts';
-import { UsageError, apiFor, isoTime, printJson, requireEnrolled, stringOption, type Command, type CommandContext } from '../command.ts';
+import { STATE_OPTION_HELP, UsageError, apiFor, isoTime, printJson, requireEnrolled, stringOption, type Command, type CommandContext } from '../command.ts';
 import { housekeeping } from '../housekeeping.ts';
 import { groupDigits, isDigitCode, terminalQr, writeCode128Png, writeQrPng } from '../render.ts';
 
@@ -13,9 +13,11 @@ export const codeCommand: Command = {
   help: `Usage: kioskpay wallet code [--online|--offline] [--numeric] [--max AMOUNT] [--png FILE]
                           [--barcode FILE] [--json] [--timeout MS] [--state FILE] [--server URL]
 
-Shows a code for the kiosk to scan. By default it asks the server for a one-time code and, when none
-arrives within --timeout (3000 ms, as PayPay's app) or the server cannot be reached, shows an offline
-code made on this machine from the offline credential and the synced clock. Every offline code uses
+Shows a code for the kiosk to scan: the QR code drawn on the terminal (only when stdout is one; into
+a pipe or a file the text alone), a caption and the code's text, which a kiosk's code field takes as
+well. By default it asks the server for a one-time code and, when none arrives within --timeout
+(3000 ms, as PayPay's app) or the server cannot be reached, shows an offline code made on this
+machine from the offline credential and the synced clock. Every offline code uses
 a new counter, saved before the code is shown. The result of an offline payment shows up later in
 'kioskpay wallet history'.
 
@@ -28,13 +30,12 @@ Options:
   --offline         only an offline code; do not contact the server
   --numeric         the offline code in its 20-digit numeric form (for barcode scanners)
   --max AMOUNT      offline QR only: the most a kiosk may charge for it, in minor units (signed into
-                    the code, which is then version 2, "KP2."); it also counts only this much
-                    toward the offline amount limits
+                    the code); it also counts only this much toward the offline amount limits
   --png FILE        also write the code as a QR code PNG
   --barcode FILE    also write a 20-digit code (online or --numeric) as a Code 128 PNG
   --json            print {kind, text, expiresAt?, counter?} instead of drawing the QR code
   --timeout MS      how long to wait for the online code, 1..${ONLINE_TIMEOUT_MS_MAX} (default ${ONLINE_TIMEOUT_MS_DEFAULT})
-  --state FILE      wallet state file (default ~/.kioskpay/wallet.json)
+${STATE_OPTION_HELP}
   --server URL      use this server instead of the stored one
 
 Exit status: 0 a code was shown; 1 no code (the error code says why, e.g. OFFLINE_UNAVAILABLE);
@@ -104,6 +105,8 @@ async function show(ctx: CommandContext, code: PayCode): Promise<void> {
   const caption =
     code.kind === 'online' ? `Online code ${groupDigits(code.text)} (one use, expires ${isoTime(code.expiresAtMs)})`
     : code.kind === 'offline-numeric' ? `Offline code ${groupDigits(code.text)} (numeric, server time ${isoTime(code.timestampMs)}); the result appears later in 'kioskpay wallet history'`
-    : `Offline code #${code.counter} (server time ${isoTime(code.timestampMs)}); the result appears later in 'kioskpay wallet history'`;
-  ctx.env.stdout(`${await terminalQr(code.text)}\n${caption}\n`);
+    : `Offline code #${code.counter} (server time ${isoTime(code.timestampMs)}); the result appears later in 'kioskpay wallet history'\nText: ${code.text}`;
+  // QR art only on a terminal: into a pipe or a file it is noise (the text above is the code; --png draws it).
+  const art = ctx.env.stdoutIsTerminal ? `${await terminalQr(code.text)}\n` : '';
+  ctx.env.stdout(`${art}${caption}\n`);
 }

@@ -3,7 +3,7 @@
 // use it makes the phone's key pair from fresh random bytes and saves it before the public key leaves.
 import { formatMoney } from '../../../shared/money.ts';
 import { ensurePhoneKey, fetchOfflineCredential } from '../../core/offline-credential.ts';
-import { apiFor, isoTime, printJson, requireEnrolled, type Command } from '../command.ts';
+import { STATE_OPTION_HELP, apiFor, isoTime, printJson, requireEnrolled, type Command } from '../command.ts';
 import { housekeeping } from '../housekeeping.ts';
 
 export const credentialCommand: Command = {
@@ -18,7 +18,7 @@ the credential by themselves once it is past the server's suggested renewal time
 
 Options:
   --json            print {credentialId, notBefore, notAfter, renewAfter, limits}
-  --state FILE      wallet state file (default ~/.kioskpay/wallet.json)
+${STATE_OPTION_HELP}
   --server URL      use this server instead of the stored one
 `,
   options: { json: { type: 'boolean' } },

@@ -4,7 +4,7 @@ import { isServerUrl } from '../../core/api-client.ts';
 import { currencySchema } from '../../../shared/schemas.ts';
 import { WalletError } from '../../core/wallet-errors.ts';
 import { newWalletState, withEnrollment } from '../../core/wallet-state.ts';
-import { UsageError, apiFor, printJson, stringOption, type Command } from '../command.ts';
+import { STATE_OPTION_HELP, UsageError, apiFor, printJson, stringOption, type Command } from '../command.ts';
 import { housekeeping } from '../housekeeping.ts';
 
 export const enrollCommand: Command = {
@@ -20,7 +20,7 @@ Options:
   --server URL      payment server, e.g. http://127.0.0.1:8080 (required)
   --currency CODE   account currency (default: the server's)
   --json            print {walletId, currency, serverUrl}
-  --state FILE      wallet state file (default ~/.kioskpay/wallet.json)
+${STATE_OPTION_HELP}
 `,
   options: { currency: { type: 'string' }, json: { type: 'boolean' } },
   positionals: [0, 0],

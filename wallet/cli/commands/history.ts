@@ -4,7 +4,7 @@
 import { formatMoney } from '../../../shared/money.ts';
 import { HISTORY_LIMIT_MAX } from '../../core/api-client.ts';
 import { correctedNowMs, reconcilePending } from '../../core/wallet-state.ts';
-import { UsageError, apiFor, isoTime, printJson, requireEnrolled, stringOption, type Command } from '../command.ts';
+import { STATE_OPTION_HELP, UsageError, apiFor, isoTime, printJson, requireEnrolled, stringOption, type Command } from '../command.ts';
 import { housekeeping } from '../housekeeping.ts';
 
 export const historyCommand: Command = {
@@ -18,7 +18,7 @@ seen. Offline codes that were shown but not yet seen are counted at the end.
 Options:
   --limit N         at most N payments, 1..${HISTORY_LIMIT_MAX} (default 50)
   --json            print {payments, pendingOfflineCodes}
-  --state FILE      wallet state file (default ~/.kioskpay/wallet.json)
+${STATE_OPTION_HELP}
   --server URL      use this server instead of the stored one
 `,
   options: { limit: { type: 'string' }, json: { type: 'boolean' } },

@@ -3,7 +3,7 @@
 // the corrected time, and the server accepts them only within a window around its own clock.
 import { syncClock } from '../../core/clock-sync.ts';
 import { withClockSync } from '../../core/wallet-state.ts';
-import { apiFor, printJson, requireEnrolled, type Command } from '../command.ts';
+import { STATE_OPTION_HELP, apiFor, printJson, requireEnrolled, type Command } from '../command.ts';
 import { housekeeping } from '../housekeeping.ts';
 
 export const syncCommand: Command = {
@@ -17,7 +17,7 @@ is more than an hour old.
 
 Options:
   --json            print {offsetMs, uncertaintyMs, roundTripMs, answered}
-  --state FILE      wallet state file (default ~/.kioskpay/wallet.json)
+${STATE_OPTION_HELP}
   --server URL      use this server instead of the stored one
 `,
   options: { json: { type: 'boolean' } },

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `kioskpay wallet topup AMOUNT`: demo/dev only; the server refuses unless top-up is enabled.
 import { CURRENCIES, MONEY_MAX, formatMoney, type Currency, type Money } from '../../../shared/money.ts';
-import { UsageError, apiFor, printJson, requireEnrolled, type Command } from '../command.ts';
+import { STATE_OPTION_HELP, UsageError, apiFor, printJson, requireEnrolled, type Command } from '../command.ts';
 import { housekeeping } from '../housekeeping.ts';
 
 export const topupCommand: Command = {
@@ -15,7 +15,7 @@ units with its usual decimals: "5000" (JPY), "12.50" (USD, EUR).
 
 Options:
   --json            print the wallet info as JSON
-  --state FILE      wallet state file (default ~/.kioskpay/wallet.json)
+${STATE_OPTION_HELP}
   --server URL      use this server instead of the stored one
 `,
   options: { json: { type: 'boolean' } },

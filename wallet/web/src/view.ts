@@ -142,6 +142,43 @@ function explain(c: Ctx, s: Extract<Screen, { name: 'offline-explain' }>): Node[
     h('button', { class: 'secondary', onclick: () => c.app.closeExplanation() }, t('back')))];
 }
 
+/**
+ * Puts `text` on the clipboard: the Clipboard API where the page may use it (a secure context with
+ * the permission), else a selected hidden text area and the copy command. True when it worked.
+ */
+async function copyToClipboard(text: string): Promise<boolean> {
+  try {
+    if (navigator.clipboard?.writeText) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    // Refused (no permission, page not focused): try the old way.
+  }
+  const area = h('textarea', { readonly: '', 'aria-hidden': 'true', class: 'offscreen' }) as HTMLTextAreaElement;
+  area.value = text;
+  document.body.append(area);
+  try {
+    area.select();
+    return document.execCommand('copy');
+  } catch {
+    return false;
+  } finally {
+    area.remove();
+  }
+}
+
+/** A button that copies a code's exact text (no spaces), and a line that says whether it worked. */
+function copyButton(c: Ctx, text: string): HTMLElement {
+  const status = h('p', { class: 'copy-status note', role: 'status' });
+  const copy = async () => {
+    const ok = await copyToClipboard(text);
+    status.textContent = c.t(ok ? 'copied' : 'copyFailed');
+    status.dataset.copied = String(ok);
+  };
+  return h('div', { class: 'copy' }, h('button', { class: 'secondary', 'data-copy': text, onclick: () => void copy() }, c.t('copyCode')), status);
+}
+
 function onlineCode(c: Ctx, s: Extract<Screen, { name: 'online-code' }>): Node[] {
   const { t } = c;
   return [bar(c, t('pay')), h('section', { class: 'code-screen' },
@@ -149,6 +186,7 @@ function onlineCode(c: Ctx, s: Extract<Screen, { name: 'online-code' }>): Node[]
     svgBox('qr', s.qrSvg, t('onlineCodeTitle')),
     s.barcodeSvg && svgBox('barcode', s.barcodeSvg, groupDigits(s.text)),
     h('p', { class: 'digits' }, groupDigits(s.text)),
+    copyButton(c, s.text),
     countdown('expiresIn', s.renewAtLocalMs),
     h('button', { class: 'secondary', onclick: () => c.app.home() }, t('close')))];
 }
@@ -161,10 +199,13 @@ function offlineCode(c: Ctx, s: Extract<Screen, { name: 'offline-code' }>): Node
   else if (s.retryAtLocalMs !== undefined) body.push(countdown('numericWait', s.retryAtLocalMs));
   else if (code?.form === 'numeric' && code.barcodeSvg) {
     body.push(svgBox('barcode', code.barcodeSvg, groupDigits(code.text)), h('p', { class: 'digits' }, groupDigits(code.text)),
+      copyButton(c, code.text),
       h('p', { class: 'note' }, t('numericNote', { time: formatTime(m.lang, code.nextAtLocalMs) })));
   } else if (code) {
     body.push(svgBox('qr', code.qrSvg, t('offlineCodeTitle')),
-      countdown('offlineCodeNote', code.nextAtLocalMs, { counter: code.counter, time: formatTime(m.lang, code.timestampMs) }));
+      countdown('offlineCodeNote', code.nextAtLocalMs, { counter: code.counter, time: formatTime(m.lang, code.timestampMs) }),
+      h('p', { class: 'code-text', 'aria-label': t('codeText'), 'data-code-text': '' }, code.text),
+      copyButton(c, code.text));
   }
   if (s.status.available) {
     const other = s.form === 'qr' ? 'numeric' : 'qr';

@@ -17,7 +17,7 @@ import type { Random } from '../../../shared/random.ts';
 
 /** The vector files are JSON written by docs/vectors/generate.ts; read loosely, checked exactly. */
 type Json = any;
-export interface VectorFiles { credentials: Json; offlineCodes: Json; numericCodes: Json; onlineCodes: Json }
+export interface VectorFiles { credentials: Json; offlineCodes: Json; offlineCodesV3: Json; numericCodes: Json; onlineCodes: Json }
 export interface VectorReport { checks: number; failures: string[] }
 
 const ed = naclEd25519;
@@ -34,7 +34,8 @@ export function runVectors(files: VectorFiles): VectorReport {
     try { fn(); } catch (e) { report.failures.push(`${name}: threw ${e instanceof Error ? e.message : String(e)}`); }
   };
   run('credentials', () => credentials(files.credentials, eq));
-  run('offline codes', () => offlineCodes(files.offlineCodes, eq));
+  run('offline codes', () => offlineCodes(files.offlineCodes, eq, 1));
+  run('offline codes v3', () => offlineCodes(files.offlineCodesV3, eq, 3));
   run('numeric codes', () => numericCodes(files.numericCodes, eq));
   run('online codes', () => onlineCodes(files.onlineCodes, eq));
   return report;
@@ -79,10 +80,10 @@ function credentials(file: Json, eq: Eq): void {
   }
 }
 
-function offlineCodes(file: Json, eq: Eq): void {
+function offlineCodes(file: Json, eq: Eq, version: 1 | 3): void {
   const { byName, issuerKeys } = keys(file, eq);
   for (const v of file.valid) {
-    const text = makeOfflineCode({ credential: fromBase64url(v.credentialBase64url)!, timestampMs: v.timestampMs, counter: v.counter, phoneSecretKey: byName.get(v.phone)!.secretKey }, ed);
+    const text = makeOfflineCode({ credential: fromBase64url(v.credentialBase64url)!, timestampMs: v.timestampMs, counter: v.counter, phoneSecretKey: byName.get(v.phone)!.secretKey, amountCap: v.amountCap ?? undefined, version }, ed);
     eq(`offline ${v.name} text`, text, v.text);
     const r = decodeCode(text);
     if (!r.ok || r.code.kind !== 'offline-qr') { eq(`offline ${v.name} decodes`, r.ok, true); continue; }
