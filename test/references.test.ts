@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The repository stands alone: every repository path that a tracked file names (in prose, comments
-// or code), every Markdown link to a local file, and every bare file name like `foo-bar.ts`, must
+// or code), every Markdown link to a local file, and every bare file name (such as `hardware.ts`) must
 // resolve to a file of this repository. The few names that are not files here are listed below,
 // each with the reason; anything else that does not resolve fails with the file that names it.
 import { execFileSync } from 'node:child_process';
