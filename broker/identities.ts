@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Broker identities: who may connect, with which password, in which role. Passwords are stored
 // only as scrypt hashes in the form `scrypt$N$r$p$saltB64$hashB64` and compared in constant time.
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { hashPassword, isPasswordHash, SCRYPT_DEFAULTS, type ScryptParams } from '../shared/crypto/password-hash.ts';
 import { isKioskId } from '../shared/topics.ts';
+
+// Password hashing is shared with the operator logins of /ops (shared/crypto/password-hash.ts).
+export { hashPassword, isPasswordHash, PASSWORD_BYTES_MAX, SCRYPT_DEFAULTS, verifyPassword, type ScryptParams } from '../shared/crypto/password-hash.ts';
 
 export type Role = 'kiosk' | 'server' | 'technician' | 'operator' | 'test';
 
@@ -40,80 +43,7 @@ export type Identity = KioskIdentity | StaffIdentity | TestIdentity;
 /** The roles an identities file may name. */
 export const ROLES: readonly Role[] = Object.freeze(['kiosk', 'server', 'technician', 'operator', 'test']);
 
-/** Parameters for new hashes: N=2^14, r=8, p=1 (16 MiB, about 50 ms here), 16-byte salt, 32-byte key. */
-export const SCRYPT_DEFAULTS = Object.freeze({ N: 16_384, r: 8, p: 1, saltBytes: 16, keyBytes: 32 });
-
-/** Bounds on parameters read from a hash, so a hostile identities file cannot make one login cost seconds. */
-const SCRYPT_BOUNDS = Object.freeze({ NMin: 1024, NMax: 1_048_576, rMax: 32, pMax: 16, saltBytesMin: 16, keyBytesMin: 16, keyBytesMax: 64 });
-/** Passwords longer than this (UTF-8 bytes) are refused before hashing. */
-export const PASSWORD_BYTES_MAX = 1024;
-
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-
-interface ParsedHash { N: number; r: number; p: number; salt: Buffer; key: Buffer }
-
-function scryptAsync(password: Uint8Array, salt: Buffer, keyBytes: number, opts: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keyBytes, opts, (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
-/** Memory limit for one scrypt call: its need (128 * N * r) with room to spare. */
-function maxmemFor(N: number, r: number): number {
-  return 128 * N * r * 2;
-}
-
-function parseHash(hash: string): ParsedHash | undefined {
-  const parts = hash.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return undefined;
-  const [, nText, rText, pText, saltText, keyText] = parts as [string, string, string, string, string, string];
-  const [N, r, p] = [nText, rText, pText].map((t) => (/^[1-9][0-9]{0,7}$/.test(t) ? Number(t) : NaN)) as [number, number, number];
-  const b = SCRYPT_BOUNDS;
-  if (!(N >= b.NMin && N <= b.NMax && (N & (N - 1)) === 0)) return undefined;
-  if (!(r >= 1 && r <= b.rMax && p >= 1 && p <= b.pMax)) return undefined;
-  if (!BASE64.test(saltText) || !BASE64.test(keyText)) return undefined;
-  const salt = Buffer.from(saltText, 'base64');
-  const key = Buffer.from(keyText, 'base64');
-  if (salt.length < b.saltBytesMin || key.length < b.keyBytesMin || key.length > b.keyBytesMax) return undefined;
-  return { N, r, p, salt, key };
-}
-
-/** True when `hash` is a well-formed scrypt hash this module can verify. */
-export function isPasswordHash(hash: unknown): hash is string {
-  return typeof hash === 'string' && parseHash(hash) !== undefined;
-}
-
-/** scrypt cost parameters: N (a power of two), r and p. */
-export interface ScryptParams { readonly N: number; readonly r: number; readonly p: number }
-
-/**
- * Hashes a password with a fresh random salt. Always use the defaults for real identities; tests
- * may pass cheaper parameters (at least N=1024) to keep logins fast.
- */
-export async function hashPassword(password: string, params: ScryptParams = SCRYPT_DEFAULTS): Promise<string> {
-  const bytes = Buffer.from(password, 'utf8');
-  if (bytes.length === 0) throw new Error('password must not be empty');
-  if (bytes.length > PASSWORD_BYTES_MAX) throw new Error(`password must be at most ${PASSWORD_BYTES_MAX} bytes`);
-  const { N, r, p } = params;
-  const { saltBytes, keyBytes } = SCRYPT_DEFAULTS;
-  const b = SCRYPT_BOUNDS;
-  if (!(N >= b.NMin && N <= b.NMax && (N & (N - 1)) === 0 && r >= 1 && r <= b.rMax && p >= 1 && p <= b.pMax)) {
-    throw new Error(`scrypt parameters out of bounds: N=${N} r=${r} p=${p}`);
-  }
-  const salt = randomBytes(saltBytes);
-  const key = await scryptAsync(bytes, salt, keyBytes, { N, r, p, maxmem: maxmemFor(N, r) });
-  return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-/** Constant-time check of a password against a stored hash. A malformed hash never verifies. */
-export async function verifyPassword(password: string | Uint8Array, hash: string): Promise<boolean> {
-  const parsed = parseHash(hash);
-  const bytes = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
-  if (!parsed || bytes.length === 0 || bytes.length > PASSWORD_BYTES_MAX) return false;
-  const key = await scryptAsync(bytes, parsed.salt, parsed.key.length, { N: parsed.N, r: parsed.r, p: parsed.p, maxmem: maxmemFor(parsed.N, parsed.r) });
-  return timingSafeEqual(key, parsed.key);
-}
 
 const identitySchema = z.strictObject({
   username: z.string().regex(USERNAME, 'must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit'),

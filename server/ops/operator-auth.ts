@@ -3,17 +3,15 @@
 // broker's identities (`scrypt$N$r$p$saltB64$hashB64`, written by `kioskpay broker hash-password`
 // too), server-side sessions behind a random 32-byte cookie, and a lockout after repeated failures
 // (per username and per client address, so neither guessing one name nor spraying many works).
-import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { hashPassword, isPasswordHash, PASSWORD_BYTES_MAX, SCRYPT_DEFAULTS, verifyPassword } from '../../shared/crypto/password-hash.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Random } from '../../shared/random.ts';
 
-/** N=2^14, r=8, p=1 (16 MiB, about 50 ms here), 16-byte salt, 32-byte key: the broker's defaults. */
-export const OPERATOR_SCRYPT_DEFAULTS = Object.freeze({ N: 16_384, r: 8, p: 1, saltBytes: 16, keyBytes: 32 });
-/** Bounds on parameters read from a hash, so a hostile config cannot make one login cost seconds. */
-const BOUNDS = Object.freeze({ NMin: 1024, NMax: 1_048_576, rMax: 32, pMax: 16, saltBytesMin: 16, keyBytesMin: 16, keyBytesMax: 64 });
-export const OPERATOR_PASSWORD_BYTES_MAX = 1024;
+/** The hash parameters and password bound are the broker's: one module hashes every login (shared/crypto/password-hash.ts). */
+export const OPERATOR_SCRYPT_DEFAULTS = SCRYPT_DEFAULTS;
+export const OPERATOR_PASSWORD_BYTES_MAX = PASSWORD_BYTES_MAX;
 export const OPERATOR_USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 export const OPERATOR_AUTH_DEFAULTS = Object.freeze({
   /** Session lifetime from login, in ms (12 h). */
@@ -28,54 +26,12 @@ export const OPERATOR_AUTH_DEFAULTS = Object.freeze({
   trackedKeysMax: 10_000,
 });
 
-interface ParsedHash { N: number; r: number; p: number; salt: Buffer; key: Buffer }
-
-function parseHash(hash: string): ParsedHash | undefined {
-  const parts = hash.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return undefined;
-  const [, nText, rText, pText, saltText, keyText] = parts as [string, string, string, string, string, string];
-  const [N, r, p] = [nText, rText, pText].map((t) => (/^[1-9][0-9]{0,7}$/.test(t) ? Number(t) : NaN)) as [number, number, number];
-  if (!(N >= BOUNDS.NMin && N <= BOUNDS.NMax && (N & (N - 1)) === 0)) return undefined;
-  if (!(r >= 1 && r <= BOUNDS.rMax && p >= 1 && p <= BOUNDS.pMax)) return undefined;
-  if (!BASE64.test(saltText) || !BASE64.test(keyText)) return undefined;
-  const salt = Buffer.from(saltText, 'base64');
-  const key = Buffer.from(keyText, 'base64');
-  if (salt.length < BOUNDS.saltBytesMin || key.length < BOUNDS.keyBytesMin || key.length > BOUNDS.keyBytesMax) return undefined;
-  return { N, r, p, salt, key };
-}
-
-function scryptAsync(password: Uint8Array, salt: Buffer, keyBytes: number, o: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scrypt(password, salt, keyBytes, o, (err, key) => (err ? reject(err) : resolve(key))));
-}
-
-const maxmem = (N: number, r: number) => 128 * N * r * 2;
-
 /** True when `hash` is a well-formed scrypt hash that verifyOperatorPassword can check. */
-export function isOperatorPasswordHash(hash: unknown): hash is string {
-  return typeof hash === 'string' && parseHash(hash) !== undefined;
-}
-
+export const isOperatorPasswordHash = isPasswordHash;
 /** Hashes an operator password (for config files and `npm start`). Tests may pass cheaper N (>= 1024). */
-export async function hashOperatorPassword(password: string, params: { N: number; r: number; p: number } = OPERATOR_SCRYPT_DEFAULTS): Promise<string> {
-  const bytes = Buffer.from(password, 'utf8');
-  if (bytes.length === 0 || bytes.length > OPERATOR_PASSWORD_BYTES_MAX) throw new Error(`password must be 1-${OPERATOR_PASSWORD_BYTES_MAX} bytes`);
-  const { N, r, p } = params;
-  if (!(N >= BOUNDS.NMin && N <= BOUNDS.NMax && (N & (N - 1)) === 0 && r >= 1 && r <= BOUNDS.rMax && p >= 1 && p <= BOUNDS.pMax)) {
-    throw new Error(`scrypt parameters out of bounds: N=${N} r=${r} p=${p}`);
-  }
-  const salt = randomBytes(OPERATOR_SCRYPT_DEFAULTS.saltBytes);
-  const key = await scryptAsync(bytes, salt, OPERATOR_SCRYPT_DEFAULTS.keyBytes, { N, r, p, maxmem: maxmem(N, r) });
-  return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
+export const hashOperatorPassword = hashPassword;
 /** Constant-time check; a malformed hash or an out-of-range password never verifies. */
-export async function verifyOperatorPassword(password: string, hash: string): Promise<boolean> {
-  const parsed = parseHash(hash);
-  const bytes = Buffer.from(password, 'utf8');
-  if (!parsed || bytes.length === 0 || bytes.length > OPERATOR_PASSWORD_BYTES_MAX) return false;
-  const key = await scryptAsync(bytes, parsed.salt, parsed.key.length, { N: parsed.N, r: parsed.r, p: parsed.p, maxmem: maxmem(parsed.N, parsed.r) });
-  return timingSafeEqual(key, parsed.key);
-}
+export const verifyOperatorPassword = (password: string, hash: string): Promise<boolean> => verifyPassword(password, hash);
 
 export interface OperatorLogin { readonly username: string; readonly passwordHash: string }
 
