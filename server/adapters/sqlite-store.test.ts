@@ -29,7 +29,7 @@ describe('SqliteStore', () => {
     expect(results.map((r) => r.status)).toEqual(results.map((_, i) => (i < taken ? 'fulfilled' : 'rejected')));
     for (const r of results.slice(taken)) {
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreBusyError);
-      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: STORE_QUEUE_DEFAULTS.busyRetryAfterMs });
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterMs: STORE_QUEUE_DEFAULTS.busyRetryAfterMs } });
     }
     expect(ran).toEqual(Array.from({ length: taken }, (_, i) => i));
     // Once the queue drained, units are taken again.
