@@ -5,7 +5,7 @@
 //   instead of bindings-cpp's, which spins on the zero-byte reads of a hung-up tty and never fails;
 // - any other port (test bindings) has a zero-byte read turned into a disconnect instead of the
 //   stream's silent end-of-stream (which would leave the stream open and the scanner "ready").
-import type { BindingInterface, BindingPortInterface, OpenOptions } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+import type { BindingInterface, BindingPortInterface, OpenOptions } from './binding-types.ts';
 import { DeviceReadError, readDevice, type FdSource } from './fd-reader.ts';
 
 function isFdSource(port: object): port is BindingPortInterface & FdSource {

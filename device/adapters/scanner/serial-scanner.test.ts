@@ -9,7 +9,7 @@ import { SerialScanner } from './serial-scanner.ts';
 import { UnplugBinding } from './unplug-binding.ts';
 // @serialport/binding-mock's export map has no types for its ESM entry (TS7016 under NodeNext):
 // take the types from its CJS declarations and the value from the ESM build.
-import type { MockBindingInterface, MockPortBinding } from '@serialport/binding-mock' with { 'resolution-mode': 'require' };
+import type { MockBindingInterface, MockPortBinding } from './binding-types.ts';
 
 const mockModuleName: string = '@serialport/binding-mock';
 const { MockBinding } = (await import(mockModuleName)) as { MockBinding: MockBindingInterface };

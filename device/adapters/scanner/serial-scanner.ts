@@ -5,7 +5,7 @@
 // is wrapped (hangup-safe-binding.ts) so a hung-up tty's zero-byte reads also end in 'close'.
 import { SerialPort } from 'serialport';
 import { SerialPortStream } from '@serialport/stream';
-import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+import type { BindingInterface } from './binding-types.ts';
 import { hangupSafeBinding } from './hangup-safe-binding.ts';
 import { ReconnectingScanner, type DeviceSink, type OpenedDevice, type ReconnectingScannerOptions, type ScannerDevice } from './reconnecting-scanner.ts';
 

@@ -21,7 +21,7 @@ import type {
   PortStatus,
   SetOptions,
   UpdateOptions,
-} from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+} from './binding-types.ts';
 
 export class BindingError extends Error {
   canceled?: true;

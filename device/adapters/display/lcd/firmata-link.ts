@@ -6,7 +6,7 @@
 // we hand it a serialport 13 stream and serialport 8 is never loaded.
 import { createRequire } from 'node:module';
 import { SerialPortStream } from '@serialport/stream';
-import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+import type { BindingInterface } from '../../scanner/binding-types.ts';
 import type { Timers } from '../../../timers.ts';
 
 /** The part of a Firmata-compatible IO (firmata-io, mock-firmata, an IO plugin) we touch. */

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { HealthState } from '../../../../shared/kiosk-telemetry.ts';
 import type { DisplayView } from '../../../display/display.ts';
 import { systemTimers, type TimerHandle, type Timers } from '../../../timers.ts';
-import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+import type { BindingInterface } from '../../scanner/binding-types.ts';
 import { openFirmataSerial, type FirmataLikeIo, type IoConnection } from './firmata-link.ts';
 import { lcdRomCodes } from './lcd-charset.ts';
 import { LCD_COLS_MAX, LCD_COLS_MIN, LCD_ROWS_MAX, LCD_ROWS_MIN, lcdLines } from './lcd-lines.ts';
