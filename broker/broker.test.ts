@@ -78,7 +78,7 @@ function inbox(client: MqttClient) {
   const waiters: Array<() => void> = [];
   client.on('message', (topic, payload, packet) => {
     messages.push({ topic, payload: payload.toString(), retain: packet.retain });
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
   });
   return {
     messages,

@@ -349,7 +349,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     }
     if (username === undefined || password === undefined) throw authError(CONNACK.NOT_AUTHORIZED, 'anonymous clients are not allowed');
     const identity = identities.find(username);
-    const ok = knownGood || await verifyPassword(password, identity?.passwordHash ?? await (decoyHash ??= hashPassword('decoy password for unknown usernames')));
+    // Unknown usernames are checked against a decoy hash, so they cost as much time as known ones.
+    decoyHash ??= hashPassword('decoy password for unknown usernames');
+    const ok = knownGood || await verifyPassword(password, identity?.passwordHash ?? await decoyHash);
     if (!identity || !ok) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password');
     const certRefusal = certificateRefusal(client.conn, certPolicy, identity.username);
     if (certRefusal !== undefined) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, certRefusal);

@@ -29,7 +29,7 @@ const brokers: RunningBroker[] = [];
 const clients: MqttClient[] = [];
 const sockets: Socket[] = [];
 afterEach(async () => {
-  sockets.splice(0).forEach((s) => s.destroy());
+  for (const s of sockets.splice(0)) s.destroy();
   await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
   await Promise.all(brokers.splice(0).map((b) => b.close()));
 });
@@ -79,7 +79,7 @@ function inbox(client: MqttClient) {
   const waiters: Array<() => void> = [];
   client.on('message', (topic, payload, packet) => {
     messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain });
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
   });
   return {
     messages,
@@ -154,7 +154,7 @@ async function rawClient(b: RunningBroker) {
   let closedFlag = false;
   const closed = new Promise<void>((resolve) => socket.once('close', () => {
     closedFlag = true;
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
     resolve();
   }));
   socket.on('error', () => {});
@@ -173,7 +173,7 @@ async function rawClient(b: RunningBroker) {
       packets.push({ type: buffered[0]! >> 4, flags: buffered[0]! & 0x0f, body: buffered.subarray(i + 1, i + 1 + length) });
       buffered = buffered.subarray(i + 1 + length);
     }
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
   });
   return {
     packets,

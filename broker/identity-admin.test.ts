@@ -203,7 +203,7 @@ describe('reloading identities', () => {
     const waiters: Array<() => void> = [];
     logs.on('data', (line: Buffer) => {
       entries.push(JSON.parse(String(line)) as { msg: string });
-      waiters.splice(0).forEach((w) => w());
+      for (const w of waiters.splice(0)) w();
     });
     const logged = (msg: string) => within(new Promise<(typeof entries)[number]>((resolve) => {
       const check = () => {

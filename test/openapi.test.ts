@@ -31,7 +31,7 @@ const contract: Record<RouteName, { request?: z.ZodObject; response: z.ZodObject
 type Yaml = null | boolean | number | string | Yaml[] | { [key: string]: Yaml };
 type YamlMap = { [key: string]: Yaml };
 
-const KEY = String.raw`'(?:[^']|'')*'|[A-Za-z0-9_$/.{}-]+`;
+const KEY = "'(?:[^']|'')*'|[A-Za-z0-9_$/.{}-]+";
 const ENTRY = new RegExp(`^(${KEY}):(?: (.*))?$`);
 const IS_ENTRY = new RegExp(`^(${KEY}):( |$)`);
 

@@ -171,7 +171,8 @@ const ledgerTotals = (w: World) => w.admin.store.unit(async (tx) => Object.fromE
 describe.skipIf(missing !== undefined)(`server replicas behind Mosquitto on PostgreSQL (skipped: ${missing ?? 'no'})`, () => {
   it('two replicas share online payments and offline settlement: each request answered once, no double charge', async () => {
     const kioskIds = ['k1', 'k2', 'k3', 'k4', 'k5', 'k6'];
-    const w = current = await world(kioskIds, 10_000);
+    current = await world(kioskIds, 10_000);
+    const w = current;
     const walletIds = await wallets(w, kioskIds.length);
     const phone = nodeEd25519.keyPairFromSeed(new Uint8Array(32).fill(9));
     const creds = await Promise.all(walletIds.map((id) => issueCredential(w.admin, id, phone.publicKey)));
@@ -233,7 +234,8 @@ describe.skipIf(missing !== undefined)(`server replicas behind Mosquitto on Post
   it('a replica cut off mid-load loses nothing: status/void and a fresh attempt charge every sale exactly once', async () => {
     const kioskIds = ['k1', 'k2', 'k3', 'k4', 'k5', 'k6'];
     // Short request timeout: a request that went to the lost replica is followed up quickly.
-    const w = current = await world(kioskIds, 1500);
+    current = await world(kioskIds, 1500);
+    const w = current;
     const walletIds = await wallets(w, kioskIds.length);
     const SALES = 10;
     const [survivor, victim] = w.replicas as [Replica, Replica];

@@ -3,7 +3,7 @@
 // acknowledges), each new value is persisted before it becomes visible, and a failed write stops
 // the store (fail-stop: memory and disk may disagree, so only a reopen may continue).
 import { OutboxError, type OutboxEntry, type OutboxLimits, type OutboxStats, type OutboxStore } from './outbox-store.ts';
-import { OutboxContents } from './outbox-contents.ts';
+import type { OutboxContents } from './outbox-contents.ts';
 
 export abstract class SerialOutbox implements OutboxStore {
   #contents: OutboxContents;

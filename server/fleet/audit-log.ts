@@ -67,7 +67,10 @@ export class AuditLog {
   /** Records a message from a kiosk's command topic. Never throws. */
   recordCommand(kioskId: string, payload: Uint8Array | string): void {
     const parsed = parseJsonMessage(kioskCommand, payload, AUDIT_DEFAULTS.payloadBytesMax);
-    if (!parsed.ok) return this.#write({ at: this.#now(), kind: 'malformed', kioskId, leaf: 'cmd', id: parsed.id, error: parsed.message });
+    if (!parsed.ok) {
+      this.#write({ at: this.#now(), kind: 'malformed', kioskId, leaf: 'cmd', id: parsed.id, error: parsed.message });
+      return;
+    }
     const cmd = parsed.value;
     this.#remember(cmd.id, cmd.name);
     this.#write({ at: this.#now(), kind: 'command', kioskId, id: cmd.id, name: cmd.name, by: cmd.by, expiresAt: cmd.expiresAt, args: argsOf(cmd) });
@@ -76,7 +79,10 @@ export class AuditLog {
   /** Records a final ack from a kiosk's ack topic; progress messages are skipped. Never throws. */
   recordAck(kioskId: string, payload: Uint8Array | string): void {
     const parsed = parseJsonMessage(commandReply, payload, AUDIT_DEFAULTS.payloadBytesMax);
-    if (!parsed.ok) return this.#write({ at: this.#now(), kind: 'malformed', kioskId, leaf: 'ack', id: readRe(payload), error: parsed.message });
+    if (!parsed.ok) {
+      this.#write({ at: this.#now(), kind: 'malformed', kioskId, leaf: 'ack', id: readRe(payload), error: parsed.message });
+      return;
+    }
     const reply = parsed.value;
     if (reply.type === 'progress') return;
     const name = this.#pending.get(reply.re) ?? null;

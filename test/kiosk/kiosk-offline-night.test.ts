@@ -14,7 +14,7 @@ const MIN_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
 let open: Harness[] = [];
-let worlds: World[] = [];
+const worlds: World[] = [];
 afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
   for (const w of worlds.splice(0)) await w.close();

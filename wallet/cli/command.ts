@@ -9,7 +9,7 @@ import { WalletApiClient, isServerUrl } from '../core/api-client.ts';
 import type { Timers } from '../core/timers.ts';
 import { WalletError } from '../core/wallet-errors.ts';
 import type { Enrollment, WalletState } from '../core/wallet-state.ts';
-import { WalletStateFile } from './state-file.ts';
+import type { WalletStateFile } from './state-file.ts';
 
 /** Wrong arguments: exit code 2, with a pointer to --help. */
 export class UsageError extends Error {

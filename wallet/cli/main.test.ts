@@ -205,6 +205,7 @@ describe('kioskpay wallet', () => {
     const state = join(dir, 'wallet.json');
     const piped = await walletIn({}, 'code', '--offline', '--state', state);
     expect(piped.code, piped.err).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the terminal escapes that must not reach a pipe
     expect(piped.out).not.toMatch(/[█▀▄]|\u001b/);
     expect(piped.out).toMatch(/^Offline code #1 \(server time [^)]+\); the result appears later in 'kioskpay wallet history'\nText: 33[0-9]{507}\n$/);
     expectVerifiedOfflineCode(/Text: ([0-9]+)/.exec(piped.out)![1], 1);

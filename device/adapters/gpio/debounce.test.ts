@@ -4,7 +4,7 @@ import { Debouncer } from './debounce.ts';
 
 function clock() {
   let t = 1000;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return { now: () => t, advance: (ms: number) => { t += ms; } };
 }
 
 describe('Debouncer', () => {

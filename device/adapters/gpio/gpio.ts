@@ -92,7 +92,7 @@ export const GpioPinMapSchema = z
     add(m.buttons.cancel, ['buttons', 'cancel']);
     add(m.buttons.help, ['buttons', 'help']);
     add(m.buttons.pay, ['buttons', 'pay']);
-    m.slots.forEach((p, i) => add(p, ['slots', i]));
+    for (const [i, p] of m.slots.entries()) add(p, ['slots', i]);
   });
 export type GpioPinMap = z.infer<typeof GpioPinMapSchema>;
 

@@ -259,7 +259,10 @@ describe('KioskGpio over SimLines', () => {
       const spy = (over: Partial<GpioConfigInput>) => {
         const lines = new SimLines();
         const input = lines.input.bind(lines);
-        lines.input = (bcm, edge, o) => (seen.push([bcm, o?.bias]), input(bcm, edge, o));
+        lines.input = (bcm, edge, o) => {
+          seen.push([bcm, o?.bias]);
+          return input(bcm, edge, o);
+        };
         createKioskGpio(lines, { pins: { ...PINS, buttons: { cancel: 22, help: 23 }, slots: [] }, ...over });
       };
       spy({});

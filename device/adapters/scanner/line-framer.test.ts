@@ -181,6 +181,7 @@ describe('LineFramer: seeded garbage fuzz', () => {
         for (const e of events) {
           if (e.kind === 'scan') {
             const t = e.scan.text;
+            // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for control characters that leaked through
             if (t.length === 0 || t.length > 40 || /[\u0000-\u001f\u007f-\u009f]/.test(t)) bad.push(t);
           } else if (!(e.dropped.length > 0) || Object.keys(e.dropped).join() !== 'length,reason') {
             bad.push(JSON.stringify(e.dropped));

@@ -78,6 +78,7 @@ export function aimForSymbology(symbology: string): string | undefined {
 
 const AIM_RE = /^\][A-Za-z][0-9]/;
 // C0 controls, DEL, C1 controls; also lone surrogates cannot occur after a fatal UTF-8 decode.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**

@@ -64,7 +64,7 @@ export class UnplugBinding implements BindingInterface<UnplugPortBinding> {
   async open(options: OpenOptions): Promise<UnplugPortBinding> {
     await Promise.resolve();
     const dev = this.#devices.get(options.path);
-    if (!dev || !dev.present) {
+    if (!dev?.present) {
       if (dev) dev.failedOpens++;
       throw new BindingError(`Error: No such file or directory, cannot open ${options.path}`);
     }

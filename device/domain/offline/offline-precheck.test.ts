@@ -64,7 +64,7 @@ describe('offline pre-check: acceptance', () => {
   it('asks the seen-counter store about exactly this credential and counter', () => {
     const { input, code } = world();
     const asked: Array<[string, number]> = [];
-    precheckOfflineCode({ ...input, text: code(CODE_TS_MS, 42), seenCounter: (id, n) => (asked.push([id, n]), false) });
+    precheckOfflineCode({ ...input, text: code(CODE_TS_MS, 42), seenCounter: (id, n) => { asked.push([id, n]); return false; } });
     expect(asked).toEqual([['0123456789abcdef', 42]]);
   });
 });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseKioskConfig } from '../config.ts';
 import { clockChecks } from './clock-checks.ts';
 
-let dirs: string[] = [];
+const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });

@@ -2,7 +2,7 @@
 // LcdDisplay with johnny-five over mock-firmata: the I2C writes johnny-five makes are fed to an
 // HD44780 model (hd44780-model.ts), so the tests read the glass, not the calls.
 import { createRequire } from 'node:module';
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ManualTimers } from '../../../timers.ts';
 import type { IoConnection } from './firmata-link.ts';

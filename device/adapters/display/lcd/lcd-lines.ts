@@ -40,7 +40,7 @@ export function lcdLines(view: DisplayView, cols = LCD_COLS, rows = LCD_ROWS): s
   const paragraphs = [view.message, view.hint?.text, ...words.lines].filter((p): p is string => p !== undefined && p.trim() !== '');
   const lines = [titleLine(view, words.title, cols), ...fillRows(paragraphs, rows - 1 - (hasStatus ? 1 : 0), cols)];
   if (hasStatus) lines.push(statusLine(view, cols));
-  return lines.map((l) => fit(l, cols));
+  return lines.map((l) => fitWidth(l, cols));
 }
 
 /** The amount a screen is about, if any (it must survive any shortening of the title). */
@@ -156,6 +156,6 @@ function statusLine(view: DisplayView, cols: number): string {
 }
 
 /** Exactly `cols` characters. */
-function fit(line: string, cols: number): string {
+function fitWidth(line: string, cols: number): string {
   return line.length > cols ? line.slice(0, cols) : line.padEnd(cols, ' ');
 }
