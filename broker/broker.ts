@@ -60,9 +60,9 @@ export const BROKER_DEFAULTS = Object.freeze({
   /** Publishes one non-server connection may send at once above that rate. */
   publishBurstMax: 200,
   /** How long a login that went over its publish budget is refused (CONNACK 3), in ms; doubles per repeat. */
-  publishPenaltyBaseMs: 1_000,
+  publishPenaltyBaseMs: 10_000,
   /** Longest such refusal, in ms. */
-  publishPenaltyMaxMs: 60_000,
+  publishPenaltyMaxMs: 600_000,
   /** Failed or deferred logins of one address or username in one episode that publish a login-flood alert (flood-watch.ts). */
   authFloodAlertAttempts: 10,
   /** A flood episode ends after this long without a failed or deferred login, in ms. */
