@@ -53,6 +53,10 @@ export const ERRORS = {
   TX_VOIDED: { kind: 'decline', http: 409, meaning: 'The kiosk voided this transaction id; it can never be approved.', shopper: 'This payment was cancelled.' },
   BALANCE_LIMIT: { kind: 'decline', http: 422, meaning: 'The credit (top-up, payment to a merchant, refund, settlement) would take an account balance above 10^12 minor units.', shopper: 'This amount cannot be accepted. Please contact the operator.' },
   UNSUPPORTED_MEDIA_TYPE: { kind: 'error', http: 415, meaning: 'A request body must be sent as content-type application/json.', shopper: 'Something went wrong. Please try again.' },
+  REFUND_NOT_ALLOWED: { kind: 'error', http: 409, meaning: 'Only an approved or settled payment can be refunded or voided by an operator; this one was declined, or is voided already.', shopper: 'Something went wrong. Please try again.' },
+  REFUND_EXCEEDS_PAID: { kind: 'error', http: 422, meaning: 'The refund is more than what is left of the payment: its amount less what was refunded before.', shopper: 'Something went wrong. Please try again.' },
+  REQUEST_KEY_CONFLICT: { kind: 'error', http: 409, meaning: 'The request key was used before for a different request; an operator request is repeated only with the same content.', shopper: 'Something went wrong. Please try again.' },
+  CSRF_REFUSED: { kind: 'error', http: 403, meaning: "A state-changing operator request came without the session's CSRF token, or from another origin.", shopper: 'Something went wrong. Please try again.' },
   CODE_GUESS_LOCKED: { kind: 'decline', http: 429, meaning: 'Too many failed lookups of 20-digit codes for this numeric-code handle, from this kiosk, or across the server: such codes are refused there until the lockout ends (docs/security.md).', shopper: 'This code cannot be checked right now. Please show your offline QR code or try again later.' },
 } as const satisfies Record<string, ErrorSpec>;
 

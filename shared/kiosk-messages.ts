@@ -4,7 +4,9 @@
 // The kiosk id is never in the payload: the server takes it from the topic, which the broker's ACL
 // ties to the kiosk's identity.
 import { z } from 'zod';
+import { CATALOG_SLOT_MAX, gtin13Schema } from './catalog/catalog.ts';
 import { ERROR_CODES, type ErrorCode } from './errors.ts';
+import type { Money } from './money.ts';
 import { amountSchema, codeTextSchema, idSchema, timestampMsSchema } from './schemas.ts';
 import { parseStrictJson, StrictJsonError } from './strict-json.ts';
 
@@ -18,6 +20,38 @@ const errorCodeSchema = z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]);
 
 // ---- kiosk -> server ----------------------------------------------------------------------------
 
+/** Most lines one sale lists. */
+export const SALE_LINES_MAX = 100;
+/** Most units of one product on one line. */
+export const SALE_LINE_QTY_MAX = 999;
+
+/**
+ * One line of what a payment bought, for the operator's sales reports: the product by GTIN, by
+ * vending slot, or both; how many; the unit price. Descriptive only: the amount is what is charged.
+ */
+export const saleLine = z.strictObject({
+  gtin: gtin13Schema.optional(),
+  slot: z.int().min(1).max(CATALOG_SLOT_MAX).optional(),
+  qty: z.int().min(1).max(SALE_LINE_QTY_MAX),
+  unitPrice: amountSchema,
+}).refine((l) => l.gtin !== undefined || l.slot !== undefined, { message: 'a line names a gtin, a slot, or both' });
+export type SaleLine = z.infer<typeof saleLine>;
+const saleLines = z.array(saleLine).min(1).max(SALE_LINES_MAX);
+
+/**
+ * True when the lines add up to the amount exactly, in its currency. The server records lines
+ * only then (a payment whose lines do not add up is recorded without them; it is never refused for it).
+ */
+export function linesMatchAmount(lines: readonly SaleLine[], amount: Money): boolean {
+  let sum = 0;
+  for (const l of lines) {
+    if (l.unitPrice.currency !== amount.currency) return false;
+    sum += l.qty * l.unitPrice.value;
+    if (!Number.isSafeInteger(sum)) return false;
+  }
+  return sum === amount.value;
+}
+
 /** Pay with a scanned code while the kiosk is online. */
 export const payRequest = z.strictObject({
   v, type: z.literal('pay'), id: idSchema,
@@ -25,6 +59,8 @@ export const payRequest = z.strictObject({
   txId: idSchema,
   code: codeTextSchema,
   amount: amountSchema,
+  /** What was sold (optional): recorded for the operator's sales by product and slot. */
+  lines: saleLines.optional(),
 });
 
 /** Ask what became of a transaction id (after a timeout). */
@@ -40,6 +76,8 @@ export const settleItem = z.strictObject({
   amount: amountSchema,
   /** Kiosk's trusted time when it accepted the code. */
   capturedAt: timestampMsSchema,
+  /** What was sold (optional), as in `pay`. */
+  lines: saleLines.optional(),
 });
 
 export const settleRequest = z.strictObject({

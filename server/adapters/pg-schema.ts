@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// PostgreSQL schema, version 1: the same tables and constraints as the SQLite schema (sqlite-schema.ts).
+// PostgreSQL schema, version 2: the same tables and constraints as the SQLite schema (sqlite-schema.ts).
 // Amounts and times are BIGINT (minor units, Unix milliseconds); a CHECK keeps every balance and amount
 // a safe JavaScript integer, so reading one back can never lose precision. Uniqueness is what makes
 // double settlement impossible across replicas: one payment per (kiosk, txId), one use per
 // (credential, form, counter). Applied idempotently at start under an advisory lock, so replicas that
-// start together do not race on CREATE.
-export const PG_SCHEMA_VERSION = 1;
+// start together do not race on CREATE. A version-1 schema is upgraded in that same locked
+// transaction: PG_SCHEMA_V2 adds the operator dashboard's tables (sale lines, operators' refunds and
+// voids) and an index on payments(at); building that index holds writes to payments for its duration.
+export const PG_SCHEMA_VERSION = 2;
 
 /** Key of the advisory lock held while migrating (any fixed 64-bit number; "kioskpay"). */
 export const PG_MIGRATION_LOCK_KEY = 0x6b696f736b706179n;
@@ -47,4 +49,21 @@ CREATE TABLE IF NOT EXISTS payments (
   UNIQUE (kiosk_id, tx_id));
 CREATE INDEX IF NOT EXISTS payments_wallet ON payments(wallet_id, at);
 CREATE TABLE IF NOT EXISTS kiosks (id TEXT PRIMARY KEY, merchant_account TEXT NOT NULL, created_at BIGINT NOT NULL);
+`;
+
+/** What version 2 added to version 1. */
+export const PG_SCHEMA_V2 = `
+CREATE INDEX IF NOT EXISTS payments_at ON payments(at);
+CREATE TABLE IF NOT EXISTS payment_lines (
+  payment_id TEXT NOT NULL REFERENCES payments(id), line_no BIGINT NOT NULL, gtin TEXT, slot BIGINT,
+  qty BIGINT NOT NULL CHECK (qty > 0), unit_price BIGINT NOT NULL CHECK (unit_price > 0 AND unit_price <= ${SAFE}),
+  PRIMARY KEY (payment_id, line_no));
+CREATE INDEX IF NOT EXISTS payment_lines_product ON payment_lines(gtin, slot);
+CREATE TABLE IF NOT EXISTS ops_actions (
+  id TEXT PRIMARY KEY, request_key TEXT NOT NULL UNIQUE, request_hash TEXT NOT NULL, at BIGINT NOT NULL,
+  operator TEXT NOT NULL, action TEXT NOT NULL CHECK (action IN ('refund','void')),
+  payment_id TEXT NOT NULL REFERENCES payments(id), amount BIGINT NOT NULL ${safe('amount')} CHECK (amount >= 0),
+  currency TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ops_actions_payment ON ops_actions(payment_id);
+CREATE INDEX IF NOT EXISTS ops_actions_at ON ops_actions(at);
 `;

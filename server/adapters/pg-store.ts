@@ -20,10 +20,11 @@ import { MONEY_MAX, type Currency } from '../../shared/money.ts';
 import { balanceLimit } from './balance-limit.ts';
 import { cryptoRandom, type Random } from '../../shared/random.ts';
 import type {
-  PaymentRow, Store, StoreTx, Transfer,
+  OpsActionRow, PaymentRow, SaleLineRow, Store, StoreTx, Transfer,
 } from '../ports/store.ts';
+import { numbered, REFUNDED_SQL, refundGroupsParams, refundGroupsSql, salesGroupsParams, salesGroupsSql, searchPaymentsParams, searchPaymentsSql } from './report-sql.ts';
 import { rowMappers, ns, s, type Row } from './row-mappers.ts';
-import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA, PG_SCHEMA_VERSION } from './pg-schema.ts';
+import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA, PG_SCHEMA_V2, PG_SCHEMA_VERSION } from './pg-schema.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 
 /** Units committed together at most; bounds the work one serialization failure throws away. */
@@ -136,11 +137,15 @@ export class PgStore implements Store {
       // deadlock with the units other replicas are running. The migration is one transaction, so a
       // schema is either complete (meta holds its version) or absent.
       const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('meta')::text AS t`);
-      if (exists.rows[0]?.t === null) await client.query(PG_SCHEMA);
+      if (exists.rows[0]?.t === null) await client.query(PG_SCHEMA + PG_SCHEMA_V2);
       const r = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
       const version = r.rows[0]?.value;
       if (version === undefined) await client.query(`INSERT INTO meta (key, value) VALUES ('schema_version', $1)`, [String(PG_SCHEMA_VERSION)]);
-      else if (Number(version) !== PG_SCHEMA_VERSION) throw new Error(`store schema version ${version} is not ${PG_SCHEMA_VERSION}`);
+      else if (version === '1') {
+        // The one upgrade there is: version 1 gains version 2's tables, once, under the lock.
+        await client.query(PG_SCHEMA_V2);
+        await client.query(`UPDATE meta SET value = $1 WHERE key = 'schema_version'`, [String(PG_SCHEMA_VERSION)]);
+      } else if (Number(version) !== PG_SCHEMA_VERSION) throw new Error(`store schema version ${version} is not ${PG_SCHEMA_VERSION}`);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
@@ -302,6 +307,18 @@ const SQL = {
   salesBuckets: `SELECT kiosk_id, currency, kind <> 'online' AS offline, (at - $1::bigint) / $3::bigint AS bucket, COUNT(*) AS count, SUM(amount) AS amount FROM payments WHERE at >= $1 AND at < $2 AND status IN ('approved', 'settled') GROUP BY kiosk_id, currency, offline, bucket ORDER BY kiosk_id COLLATE "C", currency COLLATE "C", offline, bucket`,
   declineCounts: `SELECT reason, COUNT(*) AS count FROM payments WHERE at >= $1 AND at < $2 AND status = 'declined' GROUP BY reason ORDER BY count DESC, reason COLLATE "C" NULLS FIRST`,
   storedPayments: `SELECT * FROM payments WHERE created_at >= $1 AND kind = 'offline-qr' AND (status = 'settled' OR (status = 'declined' AND created_at - at >= $2)) ORDER BY created_at DESC, id COLLATE "C" LIMIT $3`,
+  insertLines: `INSERT INTO payment_lines (payment_id, line_no, gtin, slot, qty, unit_price) SELECT $1, l.n, l.gtin, l.slot, l.qty, l.unit_price FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) AS l(n, gtin, slot, qty, unit_price)`,
+  listLines: `SELECT * FROM payment_lines WHERE payment_id = ANY($1::text[]) ORDER BY payment_id COLLATE "C", line_no`,
+  salesByKiosk: numbered(salesGroupsSql('kiosk')),
+  salesByProduct: numbered(salesGroupsSql('product')),
+  salesByQuarter: numbered(salesGroupsSql('quarter-hour')),
+  refundsByKiosk: numbered(refundGroupsSql('kiosk')),
+  refundsByQuarter: numbered(refundGroupsSql('quarter-hour')),
+  searchPayments: numbered(searchPaymentsSql('pg')),
+  refunded: numbered(REFUNDED_SQL),
+  insertAction: `INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  actionByKey: `SELECT * FROM ops_actions WHERE request_key = $1`,
+  listActions: `SELECT * FROM ops_actions WHERE ((at >= $1 AND at < $2) OR $3::text IS NOT NULL) AND ($3::text IS NULL OR payment_id = $3) ORDER BY at DESC, id COLLATE "C" DESC LIMIT $4`,
   getKiosk: `SELECT * FROM kiosks WHERE id = $1`,
   upsertKiosk: `INSERT INTO kiosks (id, merchant_account, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET merchant_account = excluded.merchant_account`,
 } as const;
@@ -371,6 +388,35 @@ function pgTx(client: pg.PoolClient): StoreTx {
     },
     async declineCounts(from, to) { return (await rows('declineCounts', [from, to])).map((r) => ({ reason: ns(r, 'reason') as ErrorCode | null, count: n(r, 'count') })); },
     async listStoredPayments(since, lead, limit) { return (await rows('storedPayments', [since, lead, limit])).map(toPayment); },
+    async insertPaymentLines(paymentId, lines) {
+      if (lines.length === 0) return;
+      await run('insertLines', [paymentId, lines.map((_, i) => i + 1), lines.map((l) => l.gtin), lines.map((l) => l.slot), lines.map((l) => l.qty), lines.map((l) => l.unitPrice)]);
+    },
+    async listPaymentLines(ids) {
+      const m = new Map<string, SaleLineRow[]>();
+      if (ids.length === 0) return m;
+      for (const r of await rows('listLines', [ids])) {
+        const list = m.get(s(r, 'payment_id')) ?? [];
+        list.push(toLine(r));
+        m.set(s(r, 'payment_id'), list);
+      }
+      return m;
+    },
+    async salesGroups(f, by) {
+      return (await rows(by === 'kiosk' ? 'salesByKiosk' : by === 'product' ? 'salesByProduct' : 'salesByQuarter', salesGroupsParams(f))).map(toSalesGroup);
+    },
+    async refundGroups(f, by) {
+      return (await rows(by === 'kiosk' ? 'refundsByKiosk' : 'refundsByQuarter', refundGroupsParams(f))).map(toRefundGroup);
+    },
+    async searchPayments(query, limit) {
+      return (await rows('searchPayments', searchPaymentsParams(query, limit))).map((r) => ({ ...toPayment(r), refunded: n(r, 'refunded') }));
+    },
+    async refundedAmount(paymentId) { return n((await rows('refunded', [paymentId]))[0]!, 'refunded'); },
+    async insertOpsAction(a: OpsActionRow) {
+      await run('insertAction', [a.id, a.requestKey, a.requestHash, a.at, a.operator, a.action, a.paymentId, a.amount, a.currency, a.reason]);
+    },
+    async getOpsActionByKey(key) { return one('actionByKey', toAction, [key]); },
+    async listOpsActions(query, limit) { return (await rows('listActions', [query.fromMs, query.toMs, query.paymentId, limit])).map(toAction); },
     async getKiosk(id) { return one('getKiosk', toKiosk, [id]); },
     async upsertKiosk(k) { await run('upsertKiosk', [k.id, k.merchantAccount, k.createdAt]); },
   };
@@ -383,4 +429,4 @@ function n(r: Row, k: string): number {
   if (!Number.isSafeInteger(x)) throw new Error(`column ${k} holds ${String(v)}, not a safe integer`);
   return x;
 }
-const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk } = rowMappers(n, (r, k) => r[k] === true);
+const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk, toLine, toSalesGroup, toRefundGroup, toAction } = rowMappers(n, (r, k) => r[k] === true);

@@ -5,7 +5,9 @@
 import type { ErrorCode } from '../../shared/errors.ts';
 import type { PaymentKind } from '../../shared/kiosk-messages.ts';
 import type { Currency } from '../../shared/money.ts';
-import type { Account, CredentialRow, KioskRow, OnlineCodeRow, PaymentRow, PaymentStatus, Wallet } from '../ports/store.ts';
+import type {
+  Account, CredentialRow, KioskRow, OnlineCodeRow, OpsActionRow, PaymentRow, PaymentStatus, RefundGroup, SaleLineRow, SalesGroup, Wallet,
+} from '../ports/store.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -31,5 +33,15 @@ export function rowMappers(n: (r: Row, k: string) => number, flag: (r: Row, k: s
       requestHash: s(r, 'request_hash'), replay: flag(r, 'replay'), createdAt: n(r, 'created_at'), updatedAt: n(r, 'updated_at'),
     }),
     toKiosk: (r: Row): KioskRow => ({ id: s(r, 'id'), merchantAccount: s(r, 'merchant_account'), createdAt: n(r, 'created_at') }),
+    toLine: (r: Row): SaleLineRow => ({ gtin: ns(r, 'gtin'), slot: nn(r, 'slot'), qty: n(r, 'qty'), unitPrice: n(r, 'unit_price') }),
+    toSalesGroup: (r: Row): SalesGroup => ({
+      kioskId: ns(r, 'kiosk_id'), gtin: ns(r, 'gtin'), slot: nn(r, 'slot'), quarter: nn(r, 'quarter'), currency: s(r, 'currency') as Currency,
+      payments: n(r, 'payments'), units: n(r, 'units'), amount: n(r, 'amount'),
+    }),
+    toRefundGroup: (r: Row): RefundGroup => ({ kioskId: ns(r, 'kiosk_id'), quarter: nn(r, 'quarter'), currency: s(r, 'currency') as Currency, amount: n(r, 'amount') }),
+    toAction: (r: Row): OpsActionRow => ({
+      id: s(r, 'id'), requestKey: s(r, 'request_key'), requestHash: s(r, 'request_hash'), at: n(r, 'at'), operator: s(r, 'operator'),
+      action: s(r, 'action') as OpsActionRow['action'], paymentId: s(r, 'payment_id'), amount: n(r, 'amount'), currency: s(r, 'currency') as Currency, reason: s(r, 'reason'),
+    }),
   };
 }

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// SQLite schema, version 1. Amounts are INTEGER minor units; times are INTEGER Unix milliseconds.
-export const SQLITE_SCHEMA_VERSION = 1;
+// SQLite schema, version 2. Amounts are INTEGER minor units; times are INTEGER Unix milliseconds.
+// Version 2 added what the operator dashboard needs: the lines of a sale (payment_lines), the
+// operators' refunds and voids (ops_actions) and an index on payments(at). Every statement is
+// idempotent, so opening a version-1 database adds them (and the store then records version 2).
+export const SQLITE_SCHEMA_VERSION = 2;
+/** Older versions the store upgrades in place when it opens them. */
+export const SQLITE_SCHEMA_UPGRADES_FROM: readonly number[] = [1];
 
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -35,4 +40,17 @@ CREATE TABLE IF NOT EXISTS payments (
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (kiosk_id, tx_id)) STRICT;
 CREATE INDEX IF NOT EXISTS payments_wallet ON payments(wallet_id, at);
 CREATE TABLE IF NOT EXISTS kiosks (id TEXT PRIMARY KEY, merchant_account TEXT NOT NULL, created_at INTEGER NOT NULL) STRICT;
+CREATE INDEX IF NOT EXISTS payments_at ON payments(at);
+CREATE TABLE IF NOT EXISTS payment_lines (
+  payment_id TEXT NOT NULL REFERENCES payments(id), line_no INTEGER NOT NULL, gtin TEXT, slot INTEGER,
+  qty INTEGER NOT NULL CHECK (qty > 0), unit_price INTEGER NOT NULL CHECK (unit_price > 0),
+  PRIMARY KEY (payment_id, line_no)) STRICT;
+CREATE INDEX IF NOT EXISTS payment_lines_product ON payment_lines(gtin, slot);
+CREATE TABLE IF NOT EXISTS ops_actions (
+  id TEXT PRIMARY KEY, request_key TEXT NOT NULL UNIQUE, request_hash TEXT NOT NULL, at INTEGER NOT NULL,
+  operator TEXT NOT NULL, action TEXT NOT NULL CHECK (action IN ('refund','void')),
+  payment_id TEXT NOT NULL REFERENCES payments(id), amount INTEGER NOT NULL CHECK (amount >= 0),
+  currency TEXT NOT NULL, reason TEXT NOT NULL) STRICT;
+CREATE INDEX IF NOT EXISTS ops_actions_payment ON ops_actions(payment_id);
+CREATE INDEX IF NOT EXISTS ops_actions_at ON ops_actions(at);
 `;

@@ -15,10 +15,11 @@ import type { ErrorCode } from '../../shared/errors.ts';
 import { MONEY_MAX, type Currency } from '../../shared/money.ts';
 import { balanceLimit } from './balance-limit.ts';
 import type {
-  PaymentRow, Store, StoreTx, Transfer,
+  OpsActionRow, PaymentRow, SaleLineRow, Store, StoreTx, Transfer,
 } from '../ports/store.ts';
+import { REFUNDED_SQL, refundGroupsParams, refundGroupsSql, salesGroupsParams, salesGroupsSql, searchPaymentsParams, searchPaymentsSql } from './report-sql.ts';
 import { rowMappers, ns, s, type Row } from './row-mappers.ts';
-import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
+import { SQLITE_SCHEMA, SQLITE_SCHEMA_UPGRADES_FROM, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 
 /** Units committed together at most; bounds the time one group holds the write lock. */
@@ -57,6 +58,8 @@ export class SqliteStore implements Store {
     this.#db.exec(SQLITE_SCHEMA);
     const version = this.#db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get() as string | undefined;
     if (version === undefined) this.#db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SQLITE_SCHEMA_VERSION));
+    // The schema above already added what a newer version has: record the upgrade.
+    else if (SQLITE_SCHEMA_UPGRADES_FROM.includes(Number(version))) this.#db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SQLITE_SCHEMA_VERSION));
     else if (Number(version) !== SQLITE_SCHEMA_VERSION) throw new Error(`store schema version ${version} is not ${SQLITE_SCHEMA_VERSION}`);
     this.#tx = sqliteTx(this.#db);
     // Prepared once: exec() would compile these on every unit.
@@ -182,6 +185,18 @@ function sqliteTx(db: Database.Database): StoreTx {
     salesBuckets: st(`SELECT kiosk_id, currency, kind <> 'online' AS offline, (at - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS bucket, COUNT(*) AS count, SUM(amount) AS amount FROM payments WHERE at >= ? AND at < ? AND status IN ('approved', 'settled') GROUP BY kiosk_id, currency, offline, bucket ORDER BY kiosk_id, currency, offline, bucket`),
     declineCounts: st(`SELECT reason, COUNT(*) AS count FROM payments WHERE at >= ? AND at < ? AND status = 'declined' GROUP BY reason ORDER BY count DESC, reason`),
     storedPayments: st(`SELECT * FROM payments WHERE created_at >= ? AND kind = 'offline-qr' AND (status = 'settled' OR (status = 'declined' AND created_at - at >= ?)) ORDER BY created_at DESC, id LIMIT ?`),
+    insertLine: st(`INSERT INTO payment_lines (payment_id, line_no, gtin, slot, qty, unit_price) VALUES (?, ?, ?, ?, ?, ?)`),
+    listLines: st(`SELECT * FROM payment_lines WHERE payment_id IN (SELECT value FROM json_each(?)) ORDER BY payment_id, line_no`),
+    salesByKiosk: st(salesGroupsSql('kiosk')),
+    salesByProduct: st(salesGroupsSql('product')),
+    salesByQuarter: st(salesGroupsSql('quarter-hour')),
+    refundsByKiosk: st(refundGroupsSql('kiosk')),
+    refundsByQuarter: st(refundGroupsSql('quarter-hour')),
+    searchPayments: st(searchPaymentsSql('sqlite')),
+    refunded: st(REFUNDED_SQL),
+    insertAction: st(`INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    actionByKey: st(`SELECT * FROM ops_actions WHERE request_key = ?`),
+    listActions: st(`SELECT * FROM ops_actions WHERE ((at >= ? AND at < ?) OR CAST(? AS TEXT) IS NOT NULL) AND (CAST(? AS TEXT) IS NULL OR payment_id = ?) ORDER BY at DESC, id DESC LIMIT ?`),
     getKiosk: st(`SELECT * FROM kiosks WHERE id = ?`),
     upsertKiosk: st(`INSERT INTO kiosks (id, merchant_account, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET merchant_account = excluded.merchant_account`),
   };
@@ -246,10 +261,42 @@ function sqliteTx(db: Database.Database): StoreTx {
     },
     async declineCounts(from, to) { return (q.declineCounts.all(from, to) as Row[]).map((r) => ({ reason: ns(r, 'reason') as ErrorCode | null, count: n(r, 'count') })); },
     async listStoredPayments(since, lead, limit) { return (q.storedPayments.all(since, lead, limit) as Row[]).map(toPayment); },
+    async insertPaymentLines(paymentId, lines) {
+      lines.forEach((l, i) => q.insertLine.run(paymentId, i + 1, l.gtin, l.slot, l.qty, l.unitPrice));
+    },
+    async listPaymentLines(ids) {
+      const m = new Map<string, SaleLineRow[]>();
+      if (ids.length === 0) return m;
+      for (const r of q.listLines.all(JSON.stringify(ids)) as Row[]) {
+        const list = m.get(s(r, 'payment_id')) ?? [];
+        list.push(toLine(r));
+        m.set(s(r, 'payment_id'), list);
+      }
+      return m;
+    },
+    async salesGroups(f, by) {
+      const stmt = by === 'kiosk' ? q.salesByKiosk : by === 'product' ? q.salesByProduct : q.salesByQuarter;
+      return (stmt.all(...salesGroupsParams(f)) as Row[]).map(toSalesGroup);
+    },
+    async refundGroups(f, by) {
+      return ((by === 'kiosk' ? q.refundsByKiosk : q.refundsByQuarter).all(...refundGroupsParams(f)) as Row[]).map(toRefundGroup);
+    },
+    async searchPayments(query, limit) {
+      return (q.searchPayments.all(...searchPaymentsParams(query, limit)) as Row[]).map((r) => ({ ...toPayment(r), refunded: n(r, 'refunded') }));
+    },
+    async refundedAmount(paymentId) { return n(q.refunded.get(paymentId) as Row, 'refunded'); },
+    async insertOpsAction(a: OpsActionRow) {
+      q.insertAction.run(a.id, a.requestKey, a.requestHash, a.at, a.operator, a.action, a.paymentId, a.amount, a.currency, a.reason);
+    },
+    async getOpsActionByKey(key) { return one(q.actionByKey, toAction, key); },
+    async listOpsActions(query, limit) {
+      return (q.listActions.all(query.fromMs, query.toMs, query.paymentId, query.paymentId, query.paymentId, limit) as Row[]).map(toAction);
+    },
     async getKiosk(id) { return one(q.getKiosk, toKiosk, id); },
     async upsertKiosk(k) { q.upsertKiosk.run(k.id, k.merchantAccount, k.createdAt); },
   };
 }
 
 const n = (r: Row, k: string) => Number(r[k]);
-const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk } = rowMappers(n, (r, k) => n(r, k) === 1);
+const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk, toLine, toSalesGroup, toRefundGroup, toAction } = rowMappers(n, (r, k) => n(r, k) === 1);
+

@@ -8,12 +8,13 @@ import { checkOfflineTerms } from '../../shared/codes/offline-terms.ts';
 import { verifyNumericOfflineCode } from '../../shared/codes/numeric-offline.ts';
 import { bytesEqual } from '../../shared/bytes.ts';
 import { KioskpayError, type DeclineCode } from '../../shared/errors.ts';
-import type { PayRequest, PayResult, PaymentKind, TxStatus } from '../../shared/kiosk-messages.ts';
+import { linesMatchAmount, type PayRequest, type PayResult, type PaymentKind, type SaleLine, type TxStatus } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import type { CredentialRow, KioskRow, PaymentRow, StoreTx } from '../ports/store.ts';
 import type { ServerContext } from './context.ts';
 import { merchantAccountId, newId, requestHash, sha256Hex } from './ids.ts';
 import { checkRollingLimits } from './offline-spend.ts';
+import { creditBack, refundable } from './refunds.ts';
 
 /** What an authorisation decided; the caller records it. */
 export type Decision =
@@ -37,7 +38,7 @@ export async function pay(ctx: ServerContext, kioskId: string, req: PayRequest):
     if (!decoded.ok) d = decline('CODE_MALFORMED', null);
     else if (!signature.ok) d = decline(signature.reason, decoded.code.kind);
     else d = await authorize(ctx, tx, kioskId, decoded.code, req.amount, now);
-    const row = await record(ctx, tx, kiosk, req.txId, hash, req.amount, d, now, 'approved');
+    const row = await record(ctx, tx, kiosk, req.txId, hash, req.amount, d, now, 'approved', false, req.lines);
     return replyFor(req.id, row);
   });
 }
@@ -138,9 +139,13 @@ async function checkFunds(tx: StoreTx, walletId: string, amount: Money): Promise
   return { account: account.id };
 }
 
-/** Stores the decision, and on approval moves the money and consumes the code, in the same unit. */
+/**
+ * Stores the decision, and on approval moves the money and consumes the code, in the same unit.
+ * The sale's lines, when the kiosk sent them, are stored with it if they add up to the amount
+ * (otherwise the payment is stored without them, and a warning logged).
+ */
 export async function record(ctx: ServerContext, tx: StoreTx, kiosk: KioskRow, txId: string, hash: string, amount: Money, d: Decision, at: number,
-  approvedStatus: 'approved' | 'settled', replay = false): Promise<PaymentRow> {
+  approvedStatus: 'approved' | 'settled', replay = false, lines?: readonly SaleLine[]): Promise<PaymentRow> {
   const now = ctx.clock.nowMs();
   const row: PaymentRow = {
     id: newId('pay', ctx.random), kioskId: kiosk.id, txId, kind: d.kind, status: d.approved ? approvedStatus : 'declined',
@@ -149,6 +154,11 @@ export async function record(ctx: ServerContext, tx: StoreTx, kiosk: KioskRow, t
     requestHash: hash, replay, createdAt: now, updatedAt: now,
   };
   await tx.insertPayment(row);
+  if (lines && linesMatchAmount(lines, amount)) {
+    await tx.insertPaymentLines(row.id, lines.map((l) => ({ gtin: l.gtin ?? null, slot: l.slot ?? null, qty: l.qty, unitPrice: l.unitPrice.value })));
+  } else if (lines) {
+    ctx.log.warn({ kioskId: kiosk.id, txId, amount }, 'sale lines do not add up to the amount; payment recorded without them');
+  }
   if (d.approved) {
     await tx.transfer({ paymentId: row.id, debitAccount: d.shopperAccount, creditAccount: kiosk.merchantAccount, amount: amount.value, currency: amount.currency, kind: 'payment', at: now });
     await d.consume(tx, row.id);
@@ -204,9 +214,9 @@ export async function voidTx(ctx: ServerContext, kioskId: string, re: string, tx
       return replyFor(re, row);
     }
     if (p.status === 'approved') {
-      const wallet = p.walletId ? await tx.getWallet(p.walletId) : undefined;
-      if (!wallet) throw new Error(`approved payment ${p.id} has no wallet`);
-      await tx.transfer({ paymentId: p.id, debitAccount: p.merchantAccount, creditAccount: wallet.accountId, amount: p.amount, currency: p.currency, kind: 'refund', at: now });
+      // What an operator refunded already is not given back twice.
+      const left = await refundable(tx, p);
+      if (left > 0) await creditBack(tx, p, left, now);
       await tx.updatePayment(p.id, 'voided', 'TX_VOIDED', now);
       return replyFor(re, { ...p, status: 'voided', reason: 'TX_VOIDED', updatedAt: now });
     }

@@ -30,6 +30,7 @@ import type { ServerContext } from './context.ts';
 import { requestHash } from './ids.ts';
 import { checkRollingLimits } from './offline-spend.ts';
 import { record, requireKiosk, type Decision } from './payments.ts';
+import { creditBack, refundable } from './refunds.ts';
 
 export async function settle(ctx: ServerContext, kioskId: string, items: readonly SettleItem[]): Promise<SettleItemResult[]> {
   // Signatures are checked concurrently (on every core); then one unit per item is queued in the
@@ -73,7 +74,7 @@ function declineUnit(ctx: ServerContext, kioskId: string, { item, decoded }: Che
     const code = decoded.ok && decoded.code.kind === 'offline-qr' ? decoded.code : undefined;
     const stored = code && (await tx.getCredential(code.credential.credentialId));
     const ids = stored && code ? { walletId: stored.walletId, credentialId: stored.id, counter: code.counter } : {};
-    const row = await record(ctx, tx, kiosk, item.txId, hash, item.amount, { approved: false, kind: 'offline-qr', reason, ...ids }, item.capturedAt, 'settled');
+    const row = await record(ctx, tx, kiosk, item.txId, hash, item.amount, { approved: false, kind: 'offline-qr', reason, ...ids }, item.capturedAt, 'settled', false, item.lines);
     return { result: itemResult(row), revoked: false, alerts: [] };
   });
 }
@@ -92,7 +93,7 @@ function settleUnit(ctx: ServerContext, kioskId: string, { item, decoded, signat
     else if (signature && !signature.ok) d = { approved: false, kind: 'offline-qr', reason: signature.reason };
     else ({ decision: d, rival } = await decideStored(ctx, tx, decoded.code, item, now));
     const replay = rival !== undefined && (d.approved || d.reason === 'COUNTER_REUSED');
-    const row = await record(ctx, tx, kiosk, item.txId, hash, item.amount, d, item.capturedAt, 'settled', replay);
+    const row = await record(ctx, tx, kiosk, item.txId, hash, item.amount, d, item.capturedAt, 'settled', replay, item.lines);
     const alerts: NewServerAlert[] = [];
     if (!d.approved && (d.reason === 'OFFLINE_LIMIT_DAILY' || d.reason === 'OFFLINE_LIMIT_MONTHLY')) {
       alerts.push(alert(now, 'offline-limit', 'warning', row, `${kioskId} stored ${fmt(row)} from wallet ${row.walletId} past the shopper's ${d.reason === 'OFFLINE_LIMIT_DAILY' ? '24 h' : '30 day'} offline limit: declined, the merchant bears it`));
@@ -150,7 +151,9 @@ async function decideStored(ctx: ServerContext, tx: StoreTx, code: DecodedOfflin
           await t2.claimOfflineUse(stored.id, 'qr', counter, paymentId);
           return;
         }
-        await t2.transfer({ paymentId: prior.id, debitAccount: prior.merchantAccount, creditAccount: account.id, amount: prior.amount, currency: prior.currency, kind: 'refund', at: now });
+        // The copy is reversed: its shopper gets back what an operator did not already refund.
+        const left = await refundable(t2, prior);
+        if (left > 0) await creditBack(t2, prior, left, now);
         await t2.updatePayment(prior.id, 'declined', 'COUNTER_REUSED', now);
         await t2.reassignOfflineUse(stored.id, 'qr', counter, paymentId);
       },

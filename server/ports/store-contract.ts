@@ -7,7 +7,7 @@
 // racing to settle the same offline code.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MONEY_MAX, type Currency } from '../../shared/money.ts';
-import type { Account, CredentialRow, PaymentRow, Store, StoreTx } from './store.ts';
+import type { Account, CredentialRow, OpsActionRow, PaymentRow, PaymentSearch, SalesFilter, SalesGroup, Store, StoreTx } from './store.ts';
 
 /** One fresh, empty database for one test. */
 export interface StoreDatabase {
@@ -379,6 +379,134 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         expect((await s.unit((tx) => tx.listStoredPayments(0, 5, 10))).map((p) => p.id)).toEqual(['p3', 'p8', 'pb']);
         expect((await s.unit((tx) => tx.listStoredPayments(8_500, 5, 10))).map((p) => p.id)).toEqual(['p3']);
         expect((await s.unit((tx) => tx.listStoredPayments(0, 5, 1))).map((p) => p.id)).toEqual(['p3']);
+      });
+    });
+
+    describe('operator reports', () => {
+      /**
+       * A shop's sales in [0, 3_000_000): p1 (k1, two lines), p2 (k2, a slot-only line), p3 (k1, no
+       * lines, a later quarter hour), p6 (USD, no lines); p4 declined, p5 voided and p7 after the
+       * range are no sales. p1 and p2 were partly refunded, p5 wholly (before its void).
+       */
+      const seedSales = (s: Store) => s.unit(async (tx) => {
+        await tx.createAccount(account('merchant:usd', 'merchant', 'USD'));
+        await tx.createAccount(account('shopper:usd', 'shopper', 'USD'));
+        const rows: PaymentRow[] = [
+          payment({ id: 'p1', kioskId: 'k1', txId: 't1', kind: 'online', status: 'approved', amount: 400, at: 1_000 }),
+          payment({ id: 'p2', kioskId: 'k2', txId: 't2', kind: 'offline-qr', status: 'settled', amount: 150, at: 1_100 }),
+          payment({ id: 'p3', kioskId: 'k1', txId: 't3', kind: 'online', status: 'approved', amount: 300, at: 2_000_000 }),
+          payment({ id: 'p4', kioskId: 'k1', txId: 't4', kind: 'online', status: 'declined', reason: 'INSUFFICIENT_FUNDS', amount: 999, at: 1_200 }),
+          payment({ id: 'p5', kioskId: 'k1', txId: 't5', kind: 'online', status: 'voided', reason: 'TX_VOIDED', amount: 500, at: 1_300 }),
+          payment({ id: 'p6', kioskId: 'k1', txId: 't6', kind: 'online', status: 'approved', amount: 250, currency: 'USD', walletId: 'w2', merchantAccount: 'merchant:usd', at: 1_400 }),
+          payment({ id: 'p7', kioskId: 'k1', txId: 't7', kind: 'online', status: 'approved', amount: 100, at: 5_000_000 }),
+        ];
+        for (const r of rows) await tx.insertPayment(r);
+        await tx.insertPaymentLines('p1', [{ gtin: '4901000000013', slot: null, qty: 2, unitPrice: 100 }, { gtin: '4901000000020', slot: 3, qty: 1, unitPrice: 200 }]);
+        await tx.insertPaymentLines('p2', [{ gtin: null, slot: 1, qty: 1, unitPrice: 150 }]);
+        await tx.insertPaymentLines('p4', [{ gtin: '4901000000013', slot: null, qty: 1, unitPrice: 999 }]);
+        const refund = (paymentId: string, amount: number) => tx.transfer({ paymentId, debitAccount: 'merchant:shop', creditAccount: 'shopper:w1', amount, currency: 'JPY', kind: 'refund', at: 9_000 });
+        await move(tx, 'shopper:w1', 'merchant:shop', 1_000);
+        await refund('p1', 100);
+        await refund('p1', 20);
+        await refund('p2', 50);
+        await refund('p5', 500);
+      });
+      const all: SalesFilter = { fromMs: 0, toMs: 3_000_000, kioskId: null, gtin: null, slot: null };
+      const sorted = (groups: SalesGroup[]) => [...groups].sort((a, b) => JSON.stringify(a) < JSON.stringify(b) ? -1 : 1);
+      const g = (o: Partial<SalesGroup>): SalesGroup => ({ kioskId: null, gtin: null, slot: null, quarter: null, currency: 'JPY', payments: 1, units: 0, amount: 0, ...o });
+
+      it('reads back the lines of each payment in order, and refuses lines of no payment', async () => {
+        const s = await store();
+        await shop(s);
+        await seedSales(s);
+        const lines = await s.unit((tx) => tx.listPaymentLines(['p1', 'p2', 'p3', 'nope']));
+        expect([...lines.keys()].sort()).toEqual(['p1', 'p2']);
+        expect(lines.get('p1')).toEqual([{ gtin: '4901000000013', slot: null, qty: 2, unitPrice: 100 }, { gtin: '4901000000020', slot: 3, qty: 1, unitPrice: 200 }]);
+        expect(lines.get('p2')).toEqual([{ gtin: null, slot: 1, qty: 1, unitPrice: 150 }]);
+        expect(await s.unit((tx) => tx.listPaymentLines([]))).toEqual(new Map());
+        await expect(s.unit((tx) => tx.insertPaymentLines('nope', [{ gtin: null, slot: 1, qty: 1, unitPrice: 1 }]))).rejects.toThrow();
+      });
+
+      it('groups sales per kiosk, per product and per quarter hour; a payment without lines counts whole, with no product', async () => {
+        const s = await store();
+        await shop(s);
+        await seedSales(s);
+        expect(sorted(await s.unit((tx) => tx.salesGroups(all, 'kiosk')))).toEqual(sorted([
+          g({ kioskId: 'k1', payments: 2, units: 3, amount: 700 }), g({ kioskId: 'k1', currency: 'USD', amount: 250 }), g({ kioskId: 'k2', units: 1, amount: 150 }),
+        ]));
+        expect(sorted(await s.unit((tx) => tx.salesGroups(all, 'product')))).toEqual(sorted([
+          g({ gtin: '4901000000013', units: 2, amount: 200 }), g({ gtin: '4901000000020', slot: 3, units: 1, amount: 200 }), g({ slot: 1, units: 1, amount: 150 }),
+          g({ amount: 300 }), g({ currency: 'USD', amount: 250 }),
+        ]));
+        expect(sorted(await s.unit((tx) => tx.salesGroups(all, 'quarter-hour')))).toEqual(sorted([
+          g({ quarter: 0, payments: 2, units: 4, amount: 550 }), g({ quarter: 0, currency: 'USD', amount: 250 }), g({ quarter: 2, amount: 300 }),
+        ]));
+        expect(await s.unit((tx) => tx.salesGroups({ ...all, toMs: 1_000 }, 'kiosk'))).toEqual([]);
+      });
+
+      it('narrows sales to one kiosk, one product or one slot, counting only that product\'s lines', async () => {
+        const s = await store();
+        await shop(s);
+        await seedSales(s);
+        expect(await s.unit((tx) => tx.salesGroups({ ...all, kioskId: 'k2' }, 'product'))).toEqual([g({ slot: 1, units: 1, amount: 150 })]);
+        expect(await s.unit((tx) => tx.salesGroups({ ...all, gtin: '4901000000013' }, 'kiosk'))).toEqual([g({ kioskId: 'k1', units: 2, amount: 200 })]);
+        expect(await s.unit((tx) => tx.salesGroups({ ...all, slot: 3 }, 'quarter-hour'))).toEqual([g({ quarter: 0, units: 1, amount: 200 })]);
+        expect(await s.unit((tx) => tx.salesGroups({ ...all, slot: 3, kioskId: 'k2' }, 'kiosk'))).toEqual([]);
+      });
+
+      it('sums refunds of the sales a filter covers, per kiosk and per quarter hour, leaving out voided payments', async () => {
+        const s = await store();
+        await shop(s);
+        await seedSales(s);
+        expect(await s.unit((tx) => tx.refundGroups(all, 'kiosk')).then((r) => [...r].sort((a, b) => (a.kioskId! < b.kioskId! ? -1 : 1)))).toEqual([
+          { kioskId: 'k1', quarter: null, currency: 'JPY', amount: 120 }, { kioskId: 'k2', quarter: null, currency: 'JPY', amount: 50 },
+        ]);
+        expect(await s.unit((tx) => tx.refundGroups({ ...all, kioskId: 'k2' }, 'quarter-hour'))).toEqual([{ kioskId: null, quarter: 0, currency: 'JPY', amount: 50 }]);
+        expect(await s.unit((tx) => tx.refundedAmount('p1'))).toBe(120);
+        expect(await s.unit((tx) => tx.refundedAmount('p3'))).toBe(0);
+      });
+
+      it('finds payments by id or txId, kiosk, wallet and amount, newest first, with what was refunded', async () => {
+        const s = await store();
+        await shop(s);
+        await seedSales(s);
+        const q: PaymentSearch = { fromMs: 0, toMs: 10_000_000, kioskId: null, text: null, walletId: null, amount: null };
+        const ids = async (o: Partial<PaymentSearch>, limit = 50) => (await s.unit((tx) => tx.searchPayments({ ...q, ...o }, limit))).map((p) => p.id);
+        expect(await ids({})).toEqual(['p7', 'p3', 'p6', 'p5', 'p4', 'p2', 'p1']);
+        expect(await ids({}, 2)).toEqual(['p7', 'p3']);
+        expect(await ids({ text: 'p2' })).toEqual(['p2']);
+        expect(await ids({ text: 't4' })).toEqual(['p4']);
+        expect(await ids({ kioskId: 'k2' })).toEqual(['p2']);
+        expect(await ids({ walletId: 'w2' })).toEqual(['p6']);
+        expect(await ids({ amount: 300 })).toEqual(['p3']);
+        expect(await ids({ fromMs: 1_100, toMs: 1_400 })).toEqual(['p5', 'p4', 'p2']);
+        expect(await ids({ kioskId: 'k1', amount: 150 })).toEqual([]);
+        const [p1] = await s.unit((tx) => tx.searchPayments({ ...q, text: 'p1' }, 5));
+        expect(p1).toEqual({ ...payment({ id: 'p1', kioskId: 'k1', txId: 't1', kind: 'online', status: 'approved', amount: 400, at: 1_000 }), refunded: 120 });
+      });
+
+      it('records operator actions once per request key, and lists them newest first by time or by payment', async () => {
+        const s = await store();
+        await shop(s);
+        await seedSales(s);
+        const action = (id: string, o: Partial<OpsActionRow>): OpsActionRow => ({
+          id, requestKey: `key-${id}`, requestHash: 'h', at: 10_000, operator: 'alice', action: 'refund', paymentId: 'p1', amount: 100, currency: 'JPY', reason: 'wrong item', ...o,
+        });
+        await s.unit(async (tx) => {
+          await tx.insertOpsAction(action('a1', {}));
+          await tx.insertOpsAction(action('a2', { at: 11_000, paymentId: 'p2', amount: 50, operator: 'bob', reason: 'machine jammed: "slot 1", refunded' }));
+          await tx.insertOpsAction(action('a3', { at: 12_000, action: 'void', amount: 0 }));
+        });
+        expect(await s.unit((tx) => tx.getOpsActionByKey('key-a2'))).toEqual(action('a2', { at: 11_000, paymentId: 'p2', amount: 50, operator: 'bob', reason: 'machine jammed: "slot 1", refunded' }));
+        expect(await s.unit((tx) => tx.getOpsActionByKey('nope'))).toBeUndefined();
+        await expect(s.unit((tx) => tx.insertOpsAction(action('a4', { requestKey: 'key-a1' })))).rejects.toThrow();
+        await expect(s.unit((tx) => tx.insertOpsAction(action('a5', { paymentId: 'nope' })))).rejects.toThrow();
+        const list = async (fromMs: number, toMs: number, paymentId: string | null, limit = 10) =>
+          (await s.unit((tx) => tx.listOpsActions({ fromMs, toMs, paymentId }, limit))).map((a) => a.id);
+        expect(await list(0, 20_000, null)).toEqual(['a3', 'a2', 'a1']);
+        expect(await list(11_000, 12_000, null)).toEqual(['a2']);
+        expect(await list(0, 20_000, null, 1)).toEqual(['a3']);
+        expect(await list(0, 1, 'p1')).toEqual(['a3', 'a1']);
       });
     });
 

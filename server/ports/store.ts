@@ -71,6 +71,77 @@ export interface KioskRow { id: string; merchantAccount: string; createdAt: numb
 export interface SalesBucket { kioskId: string; currency: Currency; offline: boolean; bucket: number; count: number; amount: number }
 export interface DeclineCount { reason: ErrorCode | null; count: number }
 
+/** One line of a sale as the kiosk listed it (shared/kiosk-messages.ts saleLine), in the payment's currency. */
+export interface SaleLineRow { gtin: string | null; slot: number | null; qty: number; unitPrice: number }
+
+/** Which payments a sales report covers: approved and settled ones with `at` in [fromMs, toMs), optionally of one kiosk or one product. */
+export interface SalesFilter {
+  fromMs: number;
+  toMs: number;
+  kioskId: string | null;
+  /** Only lines of this product (GTIN), or of this slot; the amounts are then those lines' amounts. */
+  gtin: string | null;
+  slot: number | null;
+}
+
+/** Sales grouped per kiosk, per product (gtin, slot) or per quarter hour of server time (floor(at / 900_000)). */
+export type SalesGrouping = 'kiosk' | 'product' | 'quarter-hour';
+export const QUARTER_HOUR_MS = 900_000;
+
+/**
+ * One group of a sales report, per currency. A payment without lines counts as one line of no
+ * product (gtin and slot null) worth its amount, with no units.
+ */
+export interface SalesGroup {
+  /** Set for 'kiosk'. */
+  kioskId: string | null;
+  /** Set for 'product' (both null: sales without lines). */
+  gtin: string | null;
+  slot: number | null;
+  /** Set for 'quarter-hour'. */
+  quarter: number | null;
+  currency: Currency;
+  /** Distinct payments in the group. */
+  payments: number;
+  units: number;
+  amount: number;
+}
+
+/** Refunds (ledger transfers of kind `refund`) of the payments a filter covers, per kiosk or quarter hour. */
+export interface RefundGroup { kioskId: string | null; quarter: number | null; currency: Currency; amount: number }
+
+/** Transaction search: every field set narrows it; `text` matches a payment id or a kiosk txId exactly. */
+export interface PaymentSearch {
+  fromMs: number;
+  toMs: number;
+  kioskId: string | null;
+  text: string | null;
+  walletId: string | null;
+  amount: number | null;
+}
+
+/** A payment found by a search, with what has been refunded of it. */
+export interface FoundPayment extends PaymentRow { refunded: number }
+
+export type OpsActionKind = 'refund' | 'void';
+/** An operator's refund or void: the operator audit log, one row per action that moved money or voided. */
+export interface OpsActionRow {
+  id: string;
+  /** The client's idempotency key: a repeat with the same key gets the same answer. */
+  requestKey: string;
+  /** Hash of what was asked (payment, action, amount, reason): the same key asking otherwise is refused. */
+  requestHash: string;
+  at: number;
+  /** The operator login that did it. */
+  operator: string;
+  action: OpsActionKind;
+  paymentId: string;
+  /** Minor units credited back to the shopper (0 for a void of a payment already refunded whole). */
+  amount: number;
+  currency: Currency;
+  reason: string;
+}
+
 /** Offline spending of one wallet in a time range: approved online-offline and settled payments. */
 export interface OfflineUsage { amount: number; count: number }
 
@@ -130,6 +201,24 @@ export interface StoreTx {
    * `captureLeadMs` before receipt (the ledger has no column for the path a decline came by).
    */
   listStoredPayments(sinceMs: number, captureLeadMs: number, limit: number): Promise<PaymentRow[]>;
+
+  /** Records the lines of a payment (numbered in order). */
+  insertPaymentLines(paymentId: string, lines: readonly SaleLineRow[]): Promise<void>;
+  /** The lines of each payment named, in order; payments without lines are absent from the map. */
+  listPaymentLines(paymentIds: readonly string[]): Promise<Map<string, SaleLineRow[]>>;
+  /** Sales of the filter, grouped. */
+  salesGroups(filter: SalesFilter, by: SalesGrouping): Promise<SalesGroup[]>;
+  /** Refunds of the payments the filter covers (its product part ignored), grouped. */
+  refundGroups(filter: Omit<SalesFilter, 'gtin' | 'slot'>, by: Exclude<SalesGrouping, 'product'>): Promise<RefundGroup[]>;
+  /** Payments matching the search, newest first (at, then id), at most `limit`. */
+  searchPayments(q: PaymentSearch, limit: number): Promise<FoundPayment[]>;
+  /** Sum of the ledger's refund transfers of a payment (0 when none). */
+  refundedAmount(paymentId: string): Promise<number>;
+
+  insertOpsAction(a: OpsActionRow): Promise<void>;
+  getOpsActionByKey(requestKey: string): Promise<OpsActionRow | undefined>;
+  /** Operator actions with `at` in [fromMs, toMs) (every action of the payment instead, when `paymentId` is set), newest first, at most `limit`. */
+  listOpsActions(q: { fromMs: number; toMs: number; paymentId: string | null }, limit: number): Promise<OpsActionRow[]>;
 
   getKiosk(id: string): Promise<KioskRow | undefined>;
   upsertKiosk(k: KioskRow): Promise<void>;
