@@ -88,7 +88,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   await registerKiosks(ctx);
   const walletStatic = config.walletDir === undefined ? undefined
     : createStaticDirHandler({ dir: config.walletDir, prefix: '/wallet', onError: (err) => ctx.log.error({ err }, 'wallet static file failed') });
-  const ops = createOps(ctx);
+  const ops = createOps(ctx, { catalog: () => catalog.current() });
   const statics = [ops.handler, walletStatic, deps.staticHandler].filter((h): h is StaticHandler => h !== undefined);
   const http = createWalletHttpServer(ctx, statics.length === 0 ? undefined : (req, res) => statics.some((h) => h(req, res)));
   await new Promise<void>((resolve, reject) => {

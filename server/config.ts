@@ -6,6 +6,7 @@ import { isKioskId } from '../shared/topics.ts';
 import { SETTLE_ITEMS_MAX } from '../shared/kiosk-messages.ts';
 import { OFFLINE_WINDOW_MS_DEFAULT } from '../shared/codes/offline-terms.ts';
 import { isOperatorPasswordHash, OPERATOR_USERNAME } from './ops/operator-auth.ts';
+import { isTimeZone, machineTimeZone } from './time-zone.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -29,6 +30,8 @@ export const serverConfigSchema = z.strictObject({
   /** MQTT shared-subscription group for replicas ('' subscribes plainly). */
   mqttShareGroup: z.string().default(''),
   currency: currencySchema.default('JPY'),
+  /** The deployment's time zone for every time shown (local days, hours, dates): an IANA name or a fixed offset like +09:00; default the machine's. */
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Tokyo, or a fixed offset such as +09:00').default(() => machineTimeZone()),
   /** Demo/dev only: lets any wallet top itself up with free money. */
   topupEnabled: z.boolean().default(false),
   /** One-time code validity (PayPay: 5 minutes). */
@@ -90,8 +93,10 @@ export const serverConfigSchema = z.strictObject({
   ops: z.strictObject({
     /** A kiosk offline (or never heard) this long raises an alert, in ms. */
     offlineAlertMs: z.int().min(0).default(5 * 60_000),
-    /** UTC offset of the operator's day for today's sales, e.g. +09:00. */
-    utcOffset: z.string().regex(/^[+-](0[0-9]|1[0-4]):[0-5][0-9]$/, 'must be like +09:00').default('+09:00'),
+    /** Replaced by the top-level `timeZone`; refused with that advice so an old config does not silently change its days. */
+    utcOffset: z.undefined({ error: 'ops.utcOffset is replaced by the top-level timeZone: an IANA name such as "Asia/Tokyo", or a fixed offset such as "+09:00"' }).optional(),
+    /** A kiosk's Help request stays on the dashboard this long, in ms. */
+    helpRequestMs: z.int().min(60_000).default(30 * 60_000),
     /** Live-update (SSE) connections at once; more get 503. */
     liveClientsMax: z.int().min(1).max(1_000).default(32),
     /** Session cookie lifetime, in ms. */

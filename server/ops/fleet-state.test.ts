@@ -4,10 +4,11 @@ import { ManualClock } from '../../shared/clock.ts';
 import { DEFAULT_KIOSK_POLICY } from '../../shared/kiosk-policy.ts';
 import { lastWill, type KioskEventMessage, type OnlineStatus } from '../../shared/kiosk-telemetry.ts';
 import { topics } from '../../shared/topics.ts';
+import { TimeZone } from '../time-zone.ts';
 import { FleetState } from './fleet-state.ts';
 
 const T0 = Date.UTC(2026, 10, 28, 3, 0, 0); // 12:00 in +09:00
-const JST = 9 * 3_600_000;
+const JST = TimeZone.parse('Asia/Tokyo');
 const MIN = 60_000;
 
 function online(over: Partial<OnlineStatus> = {}, at = T0): OnlineStatus {
@@ -25,7 +26,7 @@ const ev = (e: Omit<KioskEventMessage, 'v' | 'type' | 'at'> & Record<string, unk
 
 function world(o: { known?: string[] } = {}) {
   const clock = new ManualClock(T0);
-  const fleet = new FleetState({ clock, offlineAlertMs: 5 * MIN, utcOffsetMs: JST, knownKioskIds: o.known ?? [] });
+  const fleet = new FleetState({ clock, offlineAlertMs: 5 * MIN, timeZone: JST, knownKioskIds: o.known ?? [] });
   const status = (id: string, s: unknown, retained = false) => fleet.apply(topics.kioskStatus(id), JSON.stringify(s), { retained });
   return { clock, fleet, status };
 }
@@ -122,6 +123,26 @@ describe('fleet state', () => {
     expect(fleet.snapshot().declines).toEqual({ sinceMs: Date.UTC(2026, 10, 28, 15), checkout: {}, settlement: {} });
   });
 
+  it('lists Help requests newest first with their presses, until they expire or the kiosk clears them', () => {
+    const { fleet, clock } = world();
+    const help = (id: string, raised = true) => fleet.apply(topics.kioskEvents(id), ev({ kind: 'fault', fault: 'help-requested', raised }, clock.nowMs()));
+    expect(help('k1')).toEqual({ applied: 'event', kioskId: 'k1', event: 'fault' });
+    clock.advance(MIN);
+    help('k2');
+    clock.advance(MIN);
+    help('k1');
+    fleet.apply(topics.kioskEvents('k3'), ev({ kind: 'fault', fault: 'scanner', raised: true }));
+    expect(fleet.snapshot().help).toEqual([{ kioskId: 'k1', at: T0 + 2 * MIN, count: 2 }, { kioskId: 'k2', at: T0 + MIN, count: 1 }]);
+    help('k1', false);
+    expect(fleet.snapshot().help.map((h) => h.kioskId)).toEqual(['k2']);
+    clock.advance(29 * MIN - 1);
+    expect(fleet.snapshot().help.map((h) => h.kioskId)).toEqual(['k2']);
+    clock.advance(1);
+    expect(fleet.snapshot().help).toEqual([]);
+    help('k2');
+    expect(fleet.snapshot().help).toEqual([{ kioskId: 'k2', at: T0 + 31 * MIN, count: 1 }]);
+  });
+
   it('ignores and counts garbage: wrong topics, bad JSON, wrong schema, oversize payloads', () => {
     const { fleet } = world();
     expect(fleet.apply('kp/v1/kiosk/k1/req', '{}')).toEqual({ applied: false, cause: 'topic' });
@@ -137,7 +158,7 @@ describe('fleet state', () => {
 
   it('tracks at most kiosksMax kiosks', () => {
     const clock = new ManualClock(T0);
-    const fleet = new FleetState({ clock, offlineAlertMs: MIN, utcOffsetMs: JST, kiosksMax: 2 });
+    const fleet = new FleetState({ clock, offlineAlertMs: MIN, timeZone: JST, kiosksMax: 2 });
     for (const id of ['a1', 'a2', 'a3']) fleet.apply(topics.kioskStatus(id), JSON.stringify(online()));
     const snap = fleet.snapshot();
     expect(snap.kiosks.map((k) => k.kioskId)).toEqual(['a1', 'a2']);

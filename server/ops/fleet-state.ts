@@ -4,7 +4,9 @@
 // messages and the clock is injected. Every message is validated with the shared schemas; anything
 // else is ignored and counted. Times named `...At` are the server's clock unless said otherwise.
 // An offline status keeps the kiosk's last known policy and queue: its stored payments are still
-// exposure while it is away.
+// exposure while it is away. A shopper's Help button arrives as the event `fault` named
+// `help-requested`: it is listed as a Help request until `helpRequestMs` has passed (or the kiosk
+// clears it), newest first.
 import type { Clock } from '../../shared/clock.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
@@ -15,7 +17,7 @@ import {
 import { addMinor, formatMoney, type Currency, type Money } from '../../shared/money.ts';
 import type { ServerAlert, ServerAlertKind } from '../domain/alerts.ts';
 import { parseKioskTopic } from '../../shared/topics.ts';
-import { dayStartMs } from './ops-time.ts';
+import type { TimeZone } from '../time-zone.ts';
 
 export const FLEET_DEFAULTS = Object.freeze({
   /** Kiosks tracked at most; messages from further kiosks are ignored (and counted). */
@@ -25,7 +27,12 @@ export const FLEET_DEFAULTS = Object.freeze({
   /** A queue at or above this share of a cap raises an alert: numerator / denominator (80%). */
   queueAlertNumerator: 4,
   queueAlertDenominator: 5,
+  /** A Help request is listed this long after the kiosk sent it, in ms. */
+  helpRequestMs: 30 * 60_000,
 });
+
+/** The `fault` event name of a shopper's Help button (device/kiosk). */
+export const HELP_FAULT = 'help-requested';
 
 export type KioskLink = 'online' | 'offline' | 'unknown';
 
@@ -79,6 +86,15 @@ export interface DeclineCounts {
 
 export interface IgnoredCounts { topic: number; payload: number; kiosksMax: number }
 
+/** A shopper pressed Help at a kiosk. */
+export interface HelpRequest {
+  kioskId: string;
+  /** When the server received the latest press (server clock). */
+  at: number;
+  /** Presses since the request was first listed. */
+  count: number;
+}
+
 export interface FleetSnapshot {
   at: number;
   kiosks: KioskView[];
@@ -86,6 +102,8 @@ export interface FleetSnapshot {
   /** Stored, unacknowledged offline payments across the fleet (last known), per currency. */
   exposure: Array<{ currency: Currency; amount: number; count: number }>;
   declines: DeclineCounts;
+  /** Open Help requests, newest first. */
+  help: HelpRequest[];
   ignored: IgnoredCounts;
 }
 
@@ -97,8 +115,10 @@ export interface FleetStateOptions {
   clock: Clock;
   /** Offline (or never heard) at least this long raises an alert, in ms. */
   offlineAlertMs: number;
-  /** The operator's UTC offset in ms (+09:00 = 32_400_000): decline counts restart each local day. */
-  utcOffsetMs: number;
+  /** The deployment's time zone: decline counts restart each local day. */
+  timeZone: TimeZone;
+  /** A Help request is listed this long, in ms (default FLEET_DEFAULTS.helpRequestMs). */
+  helpRequestMs?: number;
   /** Configured kiosks, shown as `unknown` until heard from. */
   knownKioskIds?: readonly string[];
   kiosksMax?: number;
@@ -117,6 +137,7 @@ interface Entry {
 export class FleetState {
   readonly #clock: Clock;
   readonly #o: Required<Omit<FleetStateOptions, 'clock' | 'knownKioskIds' | 'serverAlerts'>>;
+  readonly #help = new Map<string, HelpRequest>();
   readonly #serverAlerts: () => readonly ServerAlert[];
   readonly #kiosks = new Map<string, Entry>();
   readonly #ignored: IgnoredCounts = { topic: 0, payload: 0, kiosksMax: 0 };
@@ -124,11 +145,13 @@ export class FleetState {
 
   constructor(o: FleetStateOptions) {
     this.#clock = o.clock;
-    this.#o = { offlineAlertMs: o.offlineAlertMs, utcOffsetMs: o.utcOffsetMs, kiosksMax: o.kiosksMax ?? FLEET_DEFAULTS.kiosksMax };
+    this.#o = {
+      offlineAlertMs: o.offlineAlertMs, timeZone: o.timeZone, kiosksMax: o.kiosksMax ?? FLEET_DEFAULTS.kiosksMax, helpRequestMs: o.helpRequestMs ?? FLEET_DEFAULTS.helpRequestMs,
+    };
     this.#serverAlerts = o.serverAlerts ?? (() => []);
     const now = this.#clock.nowMs();
     for (const id of o.knownKioskIds ?? []) this.#entry(id, now);
-    this.#declines = { sinceMs: dayStartMs(now, o.utcOffsetMs), checkout: {}, settlement: {} };
+    this.#declines = { sinceMs: o.timeZone.dayStartOf(now), checkout: {}, settlement: {} };
   }
 
   /** Feeds one MQTT message. `retained`: delivered from the broker's store, so possibly old. */
@@ -154,6 +177,15 @@ export class FleetState {
     this.#rollDay(now);
     if (ev.kind === 'payment' && ev.outcome === 'declined') bump(this.#declines.checkout, ev.reason ?? 'UNSPECIFIED');
     if (ev.kind === 'settle-declined') bump(this.#declines.settlement, ev.reason);
+    if (ev.kind === 'fault' && ev.fault === HELP_FAULT) {
+      const open = this.#openHelp(t.kioskId, now);
+      if (!ev.raised) this.#help.delete(t.kioskId);
+      else {
+        // Newest first: a new press moves the kiosk to the end of the map.
+        this.#help.delete(t.kioskId);
+        this.#help.set(t.kioskId, { kioskId: t.kioskId, at: now, count: (open?.count ?? 0) + 1 });
+      }
+    }
     return { applied: 'event', kioskId: t.kioskId, event: ev.kind };
   }
 
@@ -178,8 +210,19 @@ export class FleetState {
       alerts: [...entries.flatMap((e) => this.#alerts(e, now)), ...this.#serverAlerts().map(fromServerAlert)],
       exposure: [...exposure].sort(([a], [b]) => (a < b ? -1 : 1)).map(([currency, x]) => ({ currency, ...x })),
       declines: structuredClone(this.#declines),
+      help: [...this.#help.keys()].map((id) => this.#openHelp(id, now)).filter((h): h is HelpRequest => h !== undefined).reverse().map((h) => ({ ...h })),
       ignored: { ...this.#ignored },
     };
+  }
+
+  /** The kiosk's Help request if it is still open at `now` (an expired one is forgotten). */
+  #openHelp(kioskId: string, now: number): HelpRequest | undefined {
+    const h = this.#help.get(kioskId);
+    if (h && now - h.at >= this.#o.helpRequestMs) {
+      this.#help.delete(kioskId);
+      return undefined;
+    }
+    return h;
   }
 
   #ignore(cause: keyof IgnoredCounts): ApplyResult {
@@ -256,8 +299,9 @@ export class FleetState {
   }
 
   #rollDay(now: number): void {
-    const day = dayStartMs(now, this.#o.utcOffsetMs);
-    if (day !== this.#declines.sinceMs) this.#declines = { sinceMs: day, checkout: {}, settlement: {} };
+    // A new local day (of 23, 24 or 25 hours) starts the counts again.
+    if (this.#o.timeZone.localDate(now) === this.#o.timeZone.localDate(this.#declines.sinceMs)) return;
+    this.#declines = { sinceMs: this.#o.timeZone.dayStartOf(now), checkout: {}, settlement: {} };
   }
 }
 

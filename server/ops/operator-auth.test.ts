@@ -48,7 +48,23 @@ describe('operator sessions and lockout', () => {
     if (!r.ok) return;
     expect(Buffer.from(r.token, 'base64url')).toHaveLength(32);
     expect(r.expiresAt).toBe(T0 + 12 * 3_600_000);
-    expect(auth.session(r.token)).toEqual({ username: 'ops', expiresAt: r.expiresAt });
+    const session = auth.session(r.token)!;
+    expect(session).toEqual({ username: 'ops', expiresAt: r.expiresAt, csrfToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(session.csrfToken).not.toBe(r.token);
+  });
+
+  it("gives each session its own CSRF token and matches only that token", async () => {
+    const { auth } = await makeAuth();
+    const a = await auth.login('ops', 'correct horse', '127.0.0.1');
+    const b = await auth.login('ops', 'correct horse', '127.0.0.1');
+    if (!a.ok || !b.ok) throw new Error('login failed');
+    const sa = auth.session(a.token)!, sb = auth.session(b.token)!;
+    expect(sa.csrfToken).not.toBe(sb.csrfToken);
+    expect(OperatorAuth.csrfMatches(sa, sa.csrfToken)).toBe(true);
+    expect(OperatorAuth.csrfMatches(sa, sb.csrfToken)).toBe(false);
+    expect(OperatorAuth.csrfMatches(sa, undefined)).toBe(false);
+    expect(OperatorAuth.csrfMatches(sa, '')).toBe(false);
+    expect(OperatorAuth.csrfMatches(sa, a.token)).toBe(false);
   });
 
   it('refuses a wrong password and an unknown operator alike', async () => {

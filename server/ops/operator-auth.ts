@@ -3,7 +3,9 @@
 // broker's identities (`scrypt$N$r$p$saltB64$hashB64`, written by `kioskpay broker hash-password`
 // too), server-side sessions behind a random 32-byte cookie, and a lockout after repeated failures
 // (per username and per client address, so neither guessing one name nor spraying many works).
-import { createHash } from 'node:crypto';
+// Each session also has its own random CSRF token, which the page sends with every state-changing
+// request (a refund) and which no other site can read.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { hashPassword, isPasswordHash, PASSWORD_BYTES_MAX, SCRYPT_DEFAULTS, verifyPassword } from '../../shared/crypto/password-hash.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Random } from '../../shared/random.ts';
@@ -40,7 +42,7 @@ export type LoginResult =
   | { ok: false; reason: 'bad-credentials' }
   | { ok: false; reason: 'locked'; retryAfterMs: number };
 
-export interface OperatorSession { readonly username: string; readonly expiresAt: number }
+export interface OperatorSession { readonly username: string; readonly expiresAt: number; readonly csrfToken: string }
 
 export interface OperatorAuthOptions {
   operators: readonly OperatorLogin[];
@@ -93,7 +95,7 @@ export class OperatorAuth {
     }
     for (const k of keys) this.#failures.delete(k);
     const token = Buffer.from(this.#random.bytes(32)).toString('base64url');
-    const session: OperatorSession = { username, expiresAt: now + this.#o.sessionTtlMs };
+    const session: OperatorSession = { username, expiresAt: now + this.#o.sessionTtlMs, csrfToken: Buffer.from(this.#random.bytes(32)).toString('base64url') };
     if (this.#sessions.size >= this.#o.sessionsMax) this.#sessions.delete(this.#sessions.keys().next().value as string);
     this.#sessions.set(tokenKey(token), session);
     return { ok: true, token, username, expiresAt: session.expiresAt };
@@ -110,6 +112,14 @@ export class OperatorAuth {
       return undefined;
     }
     return s;
+  }
+
+  /** True when `presented` is the session's CSRF token (compared in constant time). */
+  static csrfMatches(session: OperatorSession, presented: string | undefined): boolean {
+    if (presented === undefined) return false;
+    const a = Buffer.from(presented, 'utf8');
+    const b = Buffer.from(session.csrfToken, 'utf8');
+    return a.length === b.length && timingSafeEqual(a, b);
   }
 
   logout(token: string | undefined): void {

@@ -169,6 +169,78 @@ describe('operator dashboard HTTP', () => {
     ac.abort();
   });
 
+  it('serves the sales report, the transaction search and the audit log as JSON with ISO 8601 times, and names a bad parameter', async () => {
+    const cookie = await login();
+    const phone = await w.phone(5_000);
+    const r = await w.send('k1', { v: 1, type: 'pay', id: 'c-l', txId: 'with-lines', code: await w.onlineCode(phone), amount: { value: 300, currency: 'JPY' }, lines: [{ slot: 2, qty: 2, unitPrice: { value: 150, currency: 'JPY' } }] });
+    expect(r).toMatchObject({ status: 'approved' });
+    const sales = await (await get('/ops/api/sales?product=slot:2', cookie)).json() as { from: string; timeZone: string; totals: Array<{ amount: { value: number } }>; byKiosk: Array<{ kioskId: string; amount: { value: number } }>; csv: { byDay: { text: string } } };
+    expect([sales.from, sales.timeZone, sales.totals[0]?.amount.value]).toEqual(['2026-11-28', 'Asia/Tokyo', 300]);
+    expect(sales.csv.byDay.text).toContain('2026-11-28,2026-11-28T00:00:00+09:00,JPY,1,2,300,,');
+    const tx = await (await get('/ops/api/transactions?q=with-lines', cookie)).json() as { items: Array<{ at: string; products: string }> };
+    expect(tx.items).toEqual([expect.objectContaining({ at: '2026-11-28T21:00:00+09:00', products: '2 × slot 2' })]);
+    expect(await (await get('/ops/api/audit', cookie)).json()).toMatchObject({ items: [], truncated: false });
+    const bad = await get('/ops/api/sales?from=yesterday', cookie);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: { code: 'MALFORMED_MESSAGE', message: 'from must be a date like 2026-11-28' } });
+    expect((await get('/ops/api/sales')).status).toBe(401);
+    expect((await fetch(`${base}/ops/api/sales`, { method: 'POST', headers: { cookie } })).status).toBe(405);
+  });
+
+  it("refunds only with the session's CSRF token, from the same origin, as JSON; the operator is the session's login", async () => {
+    const cookie = await login();
+    const html = await (await get('/ops', cookie)).text();
+    const csrf = /<meta name="kp-csrf" content="([A-Za-z0-9_-]{43})">/.exec(html)?.[1];
+    expect(csrf).toBeDefined();
+    const phone = await w.phone(5_000);
+    const paid = await w.pay('k1', await w.onlineCode(phone), 1_000);
+    const body = (o: Record<string, unknown> = {}) => JSON.stringify({ paymentId: paid.paymentId, action: 'refund', amount: 400, reason: 'coffee was cold', requestKey: 'http-refund-key-001', operator: undefined, ...o });
+    const post = (headers: Record<string, string>, text = body()) => fetch(`${base}/ops/api/refund`, { method: 'POST', body: text, headers: { cookie, 'content-type': 'application/json', ...headers } });
+    const refused = async (r: Response, status: number, code: string) => { expect(r.status).toBe(status); expect(((await r.json()) as { error: { code: string } }).error.code).toBe(code); };
+    await refused(await post({}), 403, 'CSRF_REFUSED');
+    await refused(await post({ 'x-csrf-token': 'A'.repeat(43) }), 403, 'CSRF_REFUSED');
+    await refused(await post({ 'x-csrf-token': csrf!, origin: 'http://evil.example' }), 403, 'CSRF_REFUSED');
+    await refused(await post({ 'x-csrf-token': csrf!, 'sec-fetch-site': 'cross-site' }), 403, 'CSRF_REFUSED');
+    await refused(await post({ 'x-csrf-token': csrf!, 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await refused(await post({ 'x-csrf-token': csrf! }, JSON.stringify({ paymentId: paid.paymentId, action: 'refund', amount: 1, reason: 'x', requestKey: 'http-refund-key-009', operator: 'mallory' })), 400, 'MALFORMED_MESSAGE');
+    expect((await fetch(`${base}/ops/api/refund`, { method: 'POST', body: body(), headers: { 'content-type': 'application/json', 'x-csrf-token': csrf! } })).status).toBe(401);
+    expect(await w.balance(`shopper:${phone.walletId}`)).toBe(4_000);
+
+    const ok = await post({ 'x-csrf-token': csrf!, origin: base, 'sec-fetch-site': 'same-origin' });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({
+      repeated: false, action: { operator: 'ops', action: 'refund', amount: { value: 400 }, reason: 'coffee was cold', at: '2026-11-28T21:00:00+09:00' },
+      refunded: { value: 400 }, remaining: { value: 600 }, shopperBalance: { value: 4_400, text: '¥4,400' },
+    });
+    expect(await (await post({ 'x-csrf-token': csrf! })).json()).toMatchObject({ repeated: true, shopperBalance: { value: 4_400 } });
+    await refused(await post({ 'x-csrf-token': csrf! }, body({ amount: 601, requestKey: 'http-refund-key-002' })), 422, 'REFUND_EXCEEDS_PAID');
+    await refused(await post({ 'x-csrf-token': csrf! }, body({ amount: 5 })), 409, 'REQUEST_KEY_CONFLICT');
+    await refused(await post({ 'x-csrf-token': csrf! }, body({ paymentId: 'pay_none', requestKey: 'http-refund-key-003' })), 404, 'NOT_FOUND');
+    const audit = await (await get('/ops/api/audit', cookie)).json() as { items: Array<{ operator: string; amount: { value: number } }> };
+    expect(audit.items.map((a) => [a.operator, a.amount.value])).toEqual([['ops', 400]]);
+  });
+
+  it("lists a kiosk's Help request in the snapshot and pushes it on the stream, with times in ISO 8601", async () => {
+    const cookie = await login();
+    const ac = new AbortController();
+    const r = await fetch(`${base}/ops/events`, { headers: { cookie }, signal: ac.signal });
+    const frames = sseFrames(r.body!);
+    const snap = JSON.parse((await nextFrame(frames, (f) => f.event === 'snapshot')).data) as { timeZone: string; reasons: Record<string, string>; fleet: { at: string; help: unknown[] } };
+    expect(snap.timeZone).toBe('Asia/Tokyo');
+    expect(snap.reasons['OFFLINE_LIMIT_DAILY']).toBe('The offline amount or count in the last 24 hours would exceed the limit.');
+    expect([snap.fleet.at, snap.fleet.help]).toEqual(['2026-11-28T21:00:00+09:00', []]);
+    w.clock.advance(5_000);
+    ops.fleet.apply(topics.kioskEvents('k2'), JSON.stringify({ v: 1, type: 'event', at: w.clock.nowMs(), kind: 'fault', fault: 'help-requested', raised: true }));
+    // One push: the kiosks that changed, then the summary.
+    const kiosk = await nextFrame(frames, (f) => f.event === 'kiosk' && f.data.includes('"kioskId":"k2"'));
+    expect(JSON.parse(kiosk.data)).toMatchObject({ kioskId: 'k2', lastHeardAt: '2026-11-28T21:00:05+09:00', since: '2026-11-28T21:00:00+09:00' });
+    const summary = await nextFrame(frames, (f) => f.event === 'summary' && f.data.includes('"help":[{'));
+    expect(JSON.parse(summary.data)).toMatchObject({ at: '2026-11-28T21:00:05+09:00', help: [{ kioskId: 'k2', at: '2026-11-28T21:00:05+09:00', count: 1 }] });
+    ac.abort();
+    const body = await (await get('/ops/api/snapshot', cookie)).json() as { fleet: { help: Array<{ kioskId: string }> } };
+    expect(body.fleet.help.map((h) => h.kioskId)).toEqual(['k2']);
+  });
+
   it('ends the session on logout', async () => {
     const cookie = await login();
     const out = await fetch(`${base}/ops/logout`, { method: 'POST', redirect: 'manual', headers: { cookie } });

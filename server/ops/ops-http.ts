@@ -2,28 +2,53 @@
 // The /ops routes. Only the login page (GET and POST /ops/login) answers without a session;
 // everything else under /ops needs the session cookie: pages redirect to the login page, the API
 // and the event stream answer 401. POSTs must come from our own origin (the cookie is also
-// SameSite=Strict). Every body is size-capped; every failure is a plain answer, never a stack trace.
+// SameSite=Strict); the refund, which moves money, must also carry the session's CSRF token in the
+// `x-csrf-token` header and be JSON (a form on another site can send neither). Every body is
+// size-capped; every failure is a plain answer, never a stack trace.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { z } from 'zod';
+import { ERRORS, KioskpayError } from '../../shared/errors.ts';
+import { parseStrictJson } from '../../shared/strict-json.ts';
+import { operatorRefund, type OperatorRefund, type OperatorRefundResult } from '../domain/refunds.ts';
+import type { ServerContext } from '../domain/context.ts';
+import type { TimeZone } from '../time-zone.ts';
 import type { FleetState } from './fleet-state.ts';
-import type { OperatorAuth, OperatorSession } from './operator-auth.ts';
+import { OperatorAuth, type OperatorSession } from './operator-auth.ts';
 import type { OpsLive } from './ops-live.ts';
 import { dashboardPage, loginPage, type Page } from './ops-page.ts';
+import { moneyView, presentFleet } from './present.ts';
+import { auditLog, parseSalesQuery, parseTransactionQuery, salesReport, searchTransactions, type ReportContext } from './reports.ts';
 import type { LedgerSummary } from './sales-queries.ts';
 
 export const OPS_COOKIE = 'kp_ops';
 /** Largest login form accepted, in bytes. */
 export const LOGIN_BODY_BYTES_MAX = 4096;
+/** Largest refund request accepted, in bytes. */
+export const REFUND_BODY_BYTES_MAX = 4096;
+export const CSRF_HEADER = 'x-csrf-token';
+
+/** POST /ops/api/refund: amount in minor units for a refund, null (or absent) for a void. */
+const refundBody = z.strictObject({
+  paymentId: z.string().min(1).max(64),
+  action: z.enum(['refund', 'void']),
+  amount: z.number().nullable().optional(),
+  reason: z.string().max(1000),
+  requestKey: z.string().max(64),
+});
 
 export interface OpsHttpOptions {
   auth: OperatorAuth;
   live: OpsLive;
   fleet: FleetState;
   ledger: () => Promise<LedgerSummary>;
+  reports: ReportContext;
+  /** The domain, for refunds. */
+  ctx: ServerContext;
+  tz: TimeZone;
+  /** Reference data for the page (reason sentences, filter choices, the time zone). */
+  extras: () => Record<string, unknown>;
   cookieSecure: boolean;
-  /** The operator's UTC offset, as configured (+09:00) and in ms, for times on the page. */
-  utcOffset: string;
-  utcOffsetMs: number;
   log: Logger;
 }
 
@@ -55,7 +80,7 @@ async function route(o: OpsHttpOptions, req: IncomingMessage, res: ServerRespons
     if (wantsPage && method === 'GET') return redirect(res, '/ops/login');
     return json(res, 401, { error: { code: 'UNAUTHORIZED', message: 'log in at /ops/login' } });
   }
-  if (wantsPage && method === 'GET') return sendPage(res, 200, dashboardPage(session.username, o.utcOffsetMs, o.utcOffset));
+  if (wantsPage && method === 'GET') return sendPage(res, 200, dashboardPage(session.username, session.csrfToken, o.tz.label(o.ctx.clock.nowMs())));
   if (path === '/ops/logout' && method === 'POST') {
     if (!sameOrigin(req)) return text(res, 403, 'cross-origin request refused');
     o.auth.logout(token);
@@ -63,6 +88,18 @@ async function route(o: OpsHttpOptions, req: IncomingMessage, res: ServerRespons
     return redirect(res, '/ops/login');
   }
   if (path === '/ops/api/snapshot' && method === 'GET') return json(res, 200, await snapshot(o, session));
+  if (path.startsWith('/ops/api/') && path !== '/ops/api/refund') {
+    const params = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const view = path === '/ops/api/sales' ? () => salesReport(o.reports, parseSalesQuery(params, o.reports))
+      : path === '/ops/api/transactions' ? () => searchTransactions(o.reports, parseTransactionQuery(params, o.reports))
+        : path === '/ops/api/audit' ? () => auditLog(o.reports, params) : undefined;
+    if (view && method === 'GET') return answer(res, view);
+    if (view) return text(res, 405, 'method not allowed', { allow: 'GET' });
+  }
+  if (path === '/ops/api/refund') {
+    if (method !== 'POST') return text(res, 405, 'method not allowed', { allow: 'POST' });
+    return answer(res, () => refund(o, session, req));
+  }
   if (path === '/ops/events' && method === 'GET') {
     if (!(await o.live.attach(req, res))) return text(res, 503, 'too many live dashboards; close one and retry', { 'retry-after': '10' });
     return;
@@ -71,7 +108,61 @@ async function route(o: OpsHttpOptions, req: IncomingMessage, res: ServerRespons
 }
 
 async function snapshot(o: OpsHttpOptions, session: OperatorSession) {
-  return { operator: session.username, fleet: o.fleet.snapshot(), ledger: await o.ledger() };
+  return { operator: session.username, ...o.extras(), fleet: presentFleet(o.fleet.snapshot(), o.tz), ledger: await o.ledger() };
+}
+
+/** A view as JSON, or a KioskpayError as its HTTP status with `{error: {code, message}}`. */
+async function answer(res: ServerResponse, view: () => Promise<unknown>): Promise<void> {
+  let body: unknown;
+  try {
+    body = await view();
+  } catch (e) {
+    if (!(e instanceof KioskpayError)) throw e;
+    const k: KioskpayError = e;
+    return json(res, ERRORS[k.code].http, { error: k.toWire() });
+  }
+  return json(res, 200, body);
+}
+
+/**
+ * POST /ops/api/refund. Refused (CSRF_REFUSED, 403) unless it comes from our own origin and carries
+ * the session's CSRF token; the operator is the session's login, never a field of the body.
+ */
+async function refund(o: OpsHttpOptions, session: OperatorSession, req: IncomingMessage) {
+  const header = req.headers[CSRF_HEADER];
+  const fetchSite = req.headers['sec-fetch-site'];
+  if (!sameOrigin(req) || (fetchSite !== undefined && fetchSite !== 'same-origin') || !OperatorAuth.csrfMatches(session, typeof header === 'string' ? header : undefined)) {
+    o.log.warn({ operator: session.username, origin: req.headers.origin, fetchSite }, 'refund refused: no CSRF token or another origin');
+    throw new KioskpayError('CSRF_REFUSED');
+  }
+  if ((req.headers['content-type'] ?? '').split(';')[0]!.trim() !== 'application/json') throw new KioskpayError('UNSUPPORTED_MEDIA_TYPE');
+  const text = await readBody(req, REFUND_BODY_BYTES_MAX);
+  if (text === undefined) throw new KioskpayError('MESSAGE_TOO_LARGE', `a refund request is at most ${REFUND_BODY_BYTES_MAX} bytes`);
+  let parsed: z.infer<typeof refundBody>;
+  try {
+    const r = refundBody.safeParse(parseStrictJson(text));
+    if (!r.success) throw new KioskpayError('MALFORMED_MESSAGE', `${r.error.issues[0]?.path.join('.') || '(root)'}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+    parsed = r.data;
+  } catch (e) {
+    if (e instanceof KioskpayError) throw e;
+    throw new KioskpayError('MALFORMED_MESSAGE', 'the body is not JSON');
+  }
+  const request: OperatorRefund = { ...parsed, amount: parsed.amount ?? null, operator: session.username };
+  const r = await operatorRefund(o.ctx, request);
+  if (!r.repeated) o.live.ledgerChanged(0);
+  return refundView(o, r);
+}
+
+function refundView(o: OpsHttpOptions, r: OperatorRefundResult) {
+  const c = r.payment.currency;
+  return {
+    repeated: r.repeated,
+    action: { id: r.action.id, at: o.tz.iso(r.action.at), operator: r.action.operator, action: r.action.action, paymentId: r.action.paymentId, amount: moneyView(r.action.amount, c), reason: r.action.reason },
+    payment: { paymentId: r.payment.id, txId: r.payment.txId, kioskId: r.payment.kioskId, status: r.payment.status, amount: moneyView(r.payment.amount, c), walletId: r.payment.walletId },
+    refunded: moneyView(r.refunded, c),
+    remaining: moneyView(r.remaining, c),
+    shopperBalance: moneyView(r.shopperBalance.value, r.shopperBalance.currency),
+  };
 }
 
 async function login(o: OpsHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {

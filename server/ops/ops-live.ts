@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // Live updates for the dashboard over Server-Sent Events (GET /ops/events). Each client first gets
-// `snapshot` (fleet and ledger), then changes: `kiosk` (one kiosk's view), `summary` (alerts,
-// exposure, live declines, ignored counts) and `ledger` (today's sales and stored payments).
+// `snapshot` (fleet, ledger and the page's reference data), then changes: `kiosk` (one kiosk's
+// view), `summary` (alerts, exposure, live declines, Help requests, ignored counts) and `ledger`
+// (today's sales, stored payments, refunds). Times are ISO 8601 with the deployment's offset.
 // Changes are found by comparing what was last sent with the state now: on every fleet message
 // (coalesced), on a tick (alerts and staleness change with time alone), and after payment events
 // (the ledger). Limits: clients at once, bytes buffered per client (a client that stops reading is
 // dropped), and a heartbeat comment so proxies and the browser notice a dead connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { FleetSnapshot, FleetState } from './fleet-state.ts';
+import type { TimeZone } from '../time-zone.ts';
+import type { FleetState } from './fleet-state.ts';
+import { presentFleet, presentKiosk, presentSummary, type PresentedSummary } from './present.ts';
 import type { LedgerSummary } from './sales-queries.ts';
 
 export const LIVE_DEFAULTS = Object.freeze({
@@ -31,19 +34,19 @@ export const LIVE_DEFAULTS = Object.freeze({
 /** Every timing and limit of the live stream, in the units its name says. */
 export type LiveTimings = { [K in keyof typeof LIVE_DEFAULTS]: number };
 
-export type Summary = Pick<FleetSnapshot, 'at' | 'alerts' | 'exposure' | 'declines' | 'ignored'>;
-
 export interface OpsLiveOptions {
   fleet: FleetState;
   ledger: () => Promise<LedgerSummary>;
+  tz: TimeZone;
+  /** Reference data sent with every snapshot (reason sentences, filter choices, the time zone). */
+  extras?: () => Record<string, unknown>;
   clientsMax: number;
   log: Logger;
   timings?: Partial<LiveTimings>;
 }
 
-const summaryOf = (s: FleetSnapshot): Summary => ({ at: s.at, alerts: s.alerts, exposure: s.exposure, declines: s.declines, ignored: s.ignored });
 /** Compared without `at`, which changes on every look. */
-const summaryKey = (s: Summary) => JSON.stringify({ ...s, at: 0 });
+const summaryKey = (s: PresentedSummary) => JSON.stringify({ ...s, at: '' });
 
 export class OpsLive {
   readonly #o: OpsLiveOptions;
@@ -91,7 +94,7 @@ export class OpsLive {
       res.write(`retry: ${this.#t.retryMs}\n\n`);
       const ledger = await this.#o.ledger();
       if (gone || this.#closed) return true;
-      this.#send(res, 'snapshot', { fleet: this.#o.fleet.snapshot(), ledger });
+      this.#send(res, 'snapshot', { ...this.#o.extras?.(), fleet: presentFleet(this.#o.fleet.snapshot(), this.#o.tz), ledger });
       this.#clients.add(res);
       // What was last sent is forgotten, so anything that changed while this snapshot was being
       // taken reaches this client too (the others get a harmless repeat).
@@ -138,12 +141,12 @@ export class OpsLive {
   #pushFleet(): void {
     const snap = this.#o.fleet.snapshot();
     for (const k of snap.kiosks) {
-      const json = JSON.stringify(k);
+      const json = JSON.stringify(presentKiosk(k, this.#o.tz));
       if (this.#sentKiosks.get(k.kioskId) === json) continue;
       this.#sentKiosks.set(k.kioskId, json);
       this.#broadcast(frame('kiosk', json));
     }
-    const summary = summaryOf(snap);
+    const summary = presentSummary(snap, this.#o.tz);
     const key = summaryKey(summary);
     if (key !== this.#sentSummary) {
       this.#sentSummary = key;

@@ -56,7 +56,7 @@ export async function makeWorld(overrides: Record<string, unknown> = {}, seed = 
   const clock = new ManualClock(T0);
   const random = seededRandom(seed);
   const config = parseServerConfig({
-    dataDir: dir, topupEnabled: true, logLevel: 'silent',
+    dataDir: dir, topupEnabled: true, logLevel: 'silent', timeZone: 'Asia/Tokyo',
     kiosks: [{ id: 'k1', merchant: 'shop' }, { id: 'k2', merchant: 'shop' }, { id: 'k3', merchant: 'other' }],
     ...overrides,
   });
