@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../shared/clock.ts';
 import { nodeEd25519, nodeVerifyAsync } from '../shared/crypto/ed25519-node.ts';
 import { OfflineQrVerifier } from '../shared/codes/offline-qr-verifier.ts';
 import { cryptoRandom, type Random } from '../shared/random.ts';
-import type { ServerConfig } from './config.ts';
+import { deploymentTimeZone, type ServerConfig } from './config.ts';
 import { loadOrCreateIssuerKey } from './adapters/issuer-key-file.ts';
 import { PgStore } from './adapters/pg-store.ts';
 import { SqliteStore } from './adapters/sqlite-store.ts';
@@ -113,7 +113,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   }
   ctx.setOnRevocation(() => void mqtt.publishRevocations().catch((err: unknown) => ctx.log.error({ err }, 'revocation publish failed')));
   const httpUrl = `http://${config.httpHost}:${port}`;
-  ctx.log.info({ httpUrl, mqttUrl: config.mqttUrl }, 'payment server ready');
+  ctx.log.info({ httpUrl, mqttUrl: config.mqttUrl, timeZone: deploymentTimeZone(config).label(ctx.clock.nowMs()) }, 'payment server ready');
   return {
     ctx,
     httpUrl,

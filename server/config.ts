@@ -6,7 +6,7 @@ import { isKioskId } from '../shared/topics.ts';
 import { SETTLE_ITEMS_MAX } from '../shared/kiosk-messages.ts';
 import { OFFLINE_WINDOW_MS_DEFAULT } from '../shared/codes/offline-terms.ts';
 import { isOperatorPasswordHash, OPERATOR_USERNAME } from './ops/operator-auth.ts';
-import { isTimeZone, machineTimeZone } from './time-zone.ts';
+import { isTimeZone, machineTimeZone, TimeZone } from './time-zone.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -30,8 +30,8 @@ export const serverConfigSchema = z.strictObject({
   /** MQTT shared-subscription group for replicas ('' subscribes plainly). */
   mqttShareGroup: z.string().default(''),
   currency: currencySchema.default('JPY'),
-  /** The deployment's time zone for every time shown (local days, hours, dates): an IANA name or a fixed offset like +09:00; default the machine's. */
-  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Tokyo, or a fixed offset such as +09:00').default(() => machineTimeZone()),
+  /** The deployment's time zone for every time shown (local days, hours, dates): an IANA name or a fixed offset like +09:00; unset: the machine's (deploymentTimeZone). */
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Tokyo, or a fixed offset such as +09:00').optional(),
   /** Demo/dev only: lets any wallet top itself up with free money. */
   topupEnabled: z.boolean().default(false),
   /** One-time code validity (PayPay: 5 minutes). */
@@ -108,6 +108,11 @@ export const serverConfigSchema = z.strictObject({
 });
 
 export type ServerConfig = Readonly<z.infer<typeof serverConfigSchema>>;
+
+/** The configured time zone, or the machine's when none is configured. */
+export function deploymentTimeZone(config: Pick<ServerConfig, 'timeZone'>): TimeZone {
+  return TimeZone.parse(config.timeZone ?? machineTimeZone());
+}
 
 export function parseServerConfig(input: unknown): ServerConfig {
   return deepFreeze(serverConfigSchema.parse(input));

@@ -21,6 +21,7 @@ Options:
   (env DATABASE_URL)    postgres://… keeps the ledger in PostgreSQL instead of SQLite (docs/scaling.md)
   --kiosk ID:MERCHANT   register a kiosk paying into a merchant account (repeatable)
   --dev                 enable the demo top-up endpoint (never in production)
+  --time-zone ZONE      time zone of /ops, e.g. Asia/Tokyo or +09:00 (default the machine's)
   --log-level LEVEL     pino level (default info)
   -h, --help            show this help
 `;
@@ -31,7 +32,7 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv): Se
     options: {
       config: { type: 'string' }, 'data-dir': { type: 'string' }, 'http-host': { type: 'string' }, 'http-port': { type: 'string' },
       'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, kiosk: { type: 'string', multiple: true },
-      dev: { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      dev: { type: 'boolean' }, 'log-level': { type: 'string' }, 'time-zone': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -53,6 +54,7 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv): Se
   }
   if (values.dev) merged['topupEnabled'] = true;
   if (values['log-level']) merged['logLevel'] = values['log-level'];
+  if (values['time-zone']) merged['timeZone'] = values['time-zone'];
   return parseServerConfig(merged);
 }
 

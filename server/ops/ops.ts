@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CatalogMessage } from '../../shared/catalog/catalog.ts';
 import type { ServerContext } from '../domain/context.ts';
-import { TimeZone } from '../time-zone.ts';
+import { deploymentTimeZone } from '../config.ts';
 import { startFleetFeed, type FleetFeed } from './fleet-feed.ts';
 import { FleetState } from './fleet-state.ts';
 import { OperatorAuth } from './operator-auth.ts';
@@ -35,7 +35,7 @@ export interface OpsOptions {
 export function createOps(ctx: ServerContext, o: OpsOptions = {}): Ops {
   const c = ctx.config;
   const log = ctx.log.child({ component: 'ops' });
-  const tz = TimeZone.parse(c.timeZone);
+  const tz = deploymentTimeZone(c);
   // Server alerts (copies, revocations, limit declines, and any other part's) of the operator's day.
   const fleet = new FleetState({
     clock: ctx.clock, offlineAlertMs: c.ops.offlineAlertMs, timeZone: tz, helpRequestMs: c.ops.helpRequestMs, knownKioskIds: c.kiosks.map((k) => k.id),

@@ -238,9 +238,11 @@
         svg.appendChild(svgEl('text', { x: labelW + len + 6, y: y + 14 }, r.text));
       });
     } else {
-      var h = 120, bw = Math.max(8, Math.min(26, Math.floor(900 / Math.max(rows.length, 1)) - 4)), gap = 4, top = 16, bottom = 18;
+      var h = 120, bw = Math.max(8, Math.min(44, Math.floor(900 / Math.max(rows.length, 1)) - 6)), gap = 6, top = 16, bottom = 18;
       var width = Math.max(rows.length * (bw + gap), 40);
-      var every = Math.max(1, Math.ceil(rows.length / 12));
+      // A label needs about 36 px; amounts go on top of the bars while there is room for them.
+      var every = Math.max(1, Math.ceil(36 / (bw + gap)));
+      var amounts = bw + gap >= 40;
       svg = svgEl('svg', { width: width, height: h + top + bottom, viewBox: '0 0 ' + width + ' ' + (h + top + bottom), role: 'img', 'aria-label': o.label });
       rows.forEach(function (r, i) {
         var x = i * (bw + gap), len = Math.round((r.total * h) / max), part = Math.round(((r.part || 0) * h) / max);
@@ -249,6 +251,7 @@
         svg.appendChild(rect);
         if (part > 0) svg.appendChild(svgEl('rect', { class: 'bar part', x: x, y: top + h - len, width: bw, height: part }));
         if (i % every === 0) svg.appendChild(svgEl('text', { x: x, y: top + h + 13 }, r.short || r.label));
+        if (amounts && r.total > 0) svg.appendChild(svgEl('text', { x: x, y: top + h - len - 4 }, r.text.split(' ')[0]));
       });
     }
     return svg;
@@ -324,8 +327,9 @@
     }), [1, 2, 3]);
   }
 
-  /** A table of text cells; `num` lists the right-aligned columns. */
-  function table(t, header, rows, num) {
+  /** A table of text cells; `num` lists the right-aligned columns, `wrap` those whose text may wrap. */
+  function table(t, header, rows, num, wrap) {
+    wrap = wrap || [];
     clear(t);
     var head = el('tr');
     header.forEach(function (h, i) { head.appendChild(el('th', num.indexOf(i) >= 0 ? { class: 'num' } : null, h)); });
@@ -333,7 +337,8 @@
     rows.forEach(function (row) {
       var tr = el('tr', row.attrs);
       row.cells.forEach(function (c, i) {
-        if (c instanceof Node) { var td = el('td'); td.appendChild(c); tr.appendChild(td); } else tr.appendChild(el('td', num.indexOf(i) >= 0 ? { class: 'num' } : null, c));
+        var cls = num.indexOf(i) >= 0 ? 'num' : wrap.indexOf(i) >= 0 ? 'wrap' : null;
+        if (c instanceof Node) { var td = el('td', cls ? { class: cls } : null); td.appendChild(c); tr.appendChild(td); } else tr.appendChild(el('td', cls ? { class: cls } : null, c));
       });
       t.appendChild(tr);
     });
@@ -359,7 +364,7 @@
     var r = state.tx;
     if (!r) return;
     $('tx-summary').textContent = r.items.length + (r.truncated ? '+ (the newest shown)' : '') + ' found, ' + r.from + ' to ' + r.to + ', ' + r.timeZoneLabel;
-    table($('tx-table'), ['Time', 'Kiosk', 'Transaction', 'Payment', 'Kind', 'Products', 'Amount', 'Refunded', 'Status', 'Wallet', ''], r.items.map(function (t) {
+    table($('tx-table'), ['Time', 'Kiosk', 'Transaction', 'Products', 'Amount', 'Refunded', 'Status', '', 'Payment', 'Wallet', 'Kind'], r.items.map(function (t) {
       var actions = el('span', { class: 'actions' });
       if (t.refundable.value > 0) {
         actions.appendChild(el('button', { type: 'button', 'data-refund': t.paymentId, 'data-action': 'refund' }, 'Refund\u2026'));
@@ -367,9 +372,9 @@
       }
       return {
         attrs: { 'data-payment-id': t.paymentId, 'data-tx-id': t.txId, 'data-status': t.status, class: 'status-' + t.status },
-        cells: [dateTimeOf(t.at), t.kioskId, t.txId, t.paymentId, t.kind || '\u2014', t.products || '\u2014', t.amount.text, t.refunded.value ? t.refunded.text : '', statusText(t), t.walletId || '\u2014', actions],
+        cells: [dateTimeOf(t.at), t.kioskId, t.txId, t.products || '\u2014', t.amount.text, t.refunded.value ? t.refunded.text : '', statusText(t), actions, t.paymentId, t.walletId || '\u2014', t.kind || '\u2014'],
       };
-    }), [6, 7]);
+    }), [4, 5], [3, 6]);
   }
 
   function newRequestKey() {
@@ -424,8 +429,8 @@
     }).then(function (b) {
       state.refunding = null;
       $('refund-form').hidden = true;
-      showRefundResult('ok', (b.action.action === 'void' ? 'Voided ' : 'Refunded ') + b.action.amount.text + ' of ' + b.payment.paymentId + ' (' + b.payment.kioskId + ', ' + b.payment.txId + ') for ' + b.action.operator
-        + '. Refunded so far ' + b.refunded.text + ' of ' + b.payment.amount.text + '; the shopper\u2019s balance is now ' + b.shopperBalance.text + '.', b);
+      showRefundResult('ok', (b.action.action === 'void' ? 'Voided ' : 'Refunded ') + b.action.amount.text + ' of ' + b.payment.paymentId + ' (' + b.payment.kioskId + ', ' + b.payment.txId + '), recorded under ' + b.action.operator
+        + '. So far ' + b.refunded.text + ' of ' + b.payment.amount.text + ' refunded; the shopper\u2019s balance is now ' + b.shopperBalance.text + '.', b);
       return Promise.all([loadTransactions(), loadAudit(), loadSales()]);
     }, function (e) {
       // The same request key is kept: sending again cannot give money back twice.
