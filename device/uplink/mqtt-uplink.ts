@@ -20,7 +20,7 @@ import { MqttClient, type IClientOptions } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import {
-  KIOSK_MESSAGE_BYTES_MAX, kioskReply, kioskRequest, parseJsonMessage,
+  answers, KIOSK_MESSAGE_BYTES_MAX, kioskReply, kioskRequest, parseJsonMessage,
   type ErrorReply, type KioskOperations, type KioskReply, type KioskRequest,
 } from '../../shared/kiosk-messages.ts';
 import { topics } from '../../shared/topics.ts';
@@ -120,11 +120,6 @@ export class UplinkConnectError extends UplinkError {
   }
 }
 
-/** Which reply type answers which request type (error replies answer any). */
-const REPLY_TYPE = {
-  pay: 'pay.result', status: 'pay.result', void: 'pay.result', settle: 'settle.result', time: 'time.result',
-} as const satisfies { [K in keyof KioskOperations]: KioskOperations[K]['reply']['type'] };
-
 type AnyReply = KioskReply;
 
 interface Pending {
@@ -133,15 +128,6 @@ interface Pending {
   readonly reject: (err: Error) => void;
   readonly timer: TimerHandle;
   readonly sentAtMs: number;
-}
-
-/** True when `reply` can be the answer to `request`: right type, and for payments the same txId. */
-function answers(request: KioskRequest, reply: AnyReply): boolean {
-  if (reply.type === 'error') return true;
-  if (reply.type !== REPLY_TYPE[request.type]) return false;
-  if (reply.type === 'pay.result' && 'txId' in request) return reply.txId === request.txId;
-  if (reply.type === 'time.result' && request.type === 'time') return reply.t0 === request.t0;
-  return true;
 }
 
 /** Parses `mqtt://host:port` and builds TCP sockets with TCP_NODELAY set from the start. */

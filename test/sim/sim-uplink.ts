@@ -11,7 +11,7 @@
 // the kiosk process's client and dies with it at a power loss (its pending requests never settle).
 import { EventEmitter } from 'node:events';
 import {
-  kioskReply, kioskRequest, parseJsonMessage, type KioskReply, type KioskRequest,
+  answers, kioskReply, kioskRequest, parseJsonMessage, type KioskReply, type KioskRequest,
 } from '../../shared/kiosk-messages.ts';
 import { UplinkOfflineError, UplinkTimeoutError } from '../../device/uplink/mqtt-uplink.ts';
 import type { SimRandom } from './sim-random.ts';
@@ -156,17 +156,6 @@ export class SimLink {
       this.d.world.setTimeout(deliver, delay);
     }
   }
-}
-
-/** Which reply type answers which request type (error replies answer any), as MqttUplink checks. */
-const REPLY_TYPE = { pay: 'pay.result', status: 'pay.result', void: 'pay.result', settle: 'settle.result', time: 'time.result' } as const;
-
-function answers(request: KioskRequest, reply: KioskReply): boolean {
-  if (reply.type === 'error') return true;
-  if (reply.type !== REPLY_TYPE[request.type]) return false;
-  if (reply.type === 'pay.result' && 'txId' in request) return reply.txId === request.txId;
-  if (reply.type === 'time.result' && request.type === 'time') return reply.t0 === request.t0;
-  return true;
 }
 
 interface Pending {
