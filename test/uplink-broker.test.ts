@@ -12,7 +12,8 @@ import type { IdentityTable } from '../broker/identities.ts';
 import { testIdentities } from '../broker/testing/test-identities.ts';
 import type { ErrorReply, KioskRequest, PayRequest, PayResult } from '../shared/kiosk-messages.ts';
 import { kioskIdOfRequestTopic, topics } from '../shared/topics.ts';
-import { MqttUplink, UplinkClosedError, UplinkConnectError, UplinkOfflineError, UplinkTimeoutError, type UplinkOptions } from '../device/uplink/mqtt-uplink.ts';
+import { MqttUplink, type UplinkOptions } from '../device/uplink/mqtt-uplink.ts';
+import { UplinkClosedError, UplinkConnectError, UplinkOfflineError, UplinkTimeoutError } from '../device/uplink/uplink.ts';
 
 const WAIT_MS = 2_000;
 

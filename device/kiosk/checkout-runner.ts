@@ -14,7 +14,7 @@ import type { PayResult, ErrorReply } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import { deadlineOf, initialCheckoutState, reduce } from '../domain/checkout/machine.ts';
 import type { AnswerTo, CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, Hint, Screen } from '../domain/checkout/types.ts';
-import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import { isUplinkError, UplinkOfflineError, type Uplink } from '../uplink/uplink.ts';
 import type { OfflineDesk } from './offline-desk.ts';
 
 /** What the kiosk's services need of the device timers. */
@@ -31,7 +31,7 @@ export interface PaymentOutcome {
 
 export interface CheckoutRunnerDeps {
   ctx: CheckoutContext;
-  uplink: Pick<MqttUplink, 'connected' | 'request'>;
+  uplink: Pick<Uplink, 'connected' | 'request'>;
   desk: OfflineDesk;
   nextRequestId: () => string;
   timers: TimerPort;
@@ -168,7 +168,7 @@ export class CheckoutRunner {
       ? d.beforePay(txId, body.code).then(
         () => d.uplink.request({ v: 1, type: 'pay', id, txId, code: body.code, amount: { value: body.amount.value, currency: body.amount.currency } }),
         // Not recorded, so not sent: nothing can be charged.
-        (err: unknown) => Promise.reject(Object.assign(new Error(`pay not recorded: ${(err as Error).message}`), { name: 'UplinkOfflineError' })))
+        (err: unknown) => Promise.reject(new UplinkOfflineError(`pay not recorded, so not sent: ${(err as Error).message}`)))
       : d.uplink.request({ v: 1, type: body.type, id, txId });
     (req as Promise<PayResult | ErrorReply>).then(
       (reply) => {
@@ -195,11 +195,10 @@ export class CheckoutRunner {
         if (reply.status !== 'unknown') this.#done(txId);
       },
       (err: unknown) => {
-        const name = (err as Error).name;
         // Not connected: nothing left the kiosk. Only `pay` reports it; status/void retry on their timeouts.
         // The txId leaves the in-flight list first: the offline path may now store it under this txId,
         // and a void after a power loss must never hit a stored payment.
-        if (name === 'UplinkOfflineError' && kind === 'pay') void d.txDone(txId).catch(() => undefined).then(() => this.send({ type: 'paySendFailed', txId }));
+        if (isUplinkError(err, 'offline') && kind === 'pay') void d.txDone(txId).catch(() => undefined).then(() => this.send({ type: 'paySendFailed', txId }));
         else d.log.warn({ txId, kind, err: (err as Error).message }, 'request failed; the checkout decides on its timeout');
       },
     );

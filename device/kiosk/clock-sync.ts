@@ -7,7 +7,7 @@
 import type { Clock } from '../../shared/clock.ts';
 import { bestSample, timeSample, type TimeSample } from '../../shared/time-sync.ts';
 import type { TrustedClock } from '../domain/offline/trusted-clock.ts';
-import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import type { Uplink } from '../uplink/uplink.ts';
 
 export const CLOCK_SYNC_SAMPLES = 4;
 
@@ -17,7 +17,7 @@ export type ClockSyncResult =
 
 /** Measures up to `samples` exchanges and offers the best to the trusted clock. Never throws. */
 export async function syncClock(
-  uplink: Pick<MqttUplink, 'request'>, trusted: TrustedClock, clock: Clock, nextId: () => string, samples = CLOCK_SYNC_SAMPLES,
+  uplink: Pick<Uplink, 'request'>, trusted: TrustedClock, clock: Clock, nextId: () => string, samples = CLOCK_SYNC_SAMPLES,
 ): Promise<ClockSyncResult> {
   const taken: TimeSample[] = [];
   let failure = 'no answer';

@@ -11,14 +11,14 @@ import type { TimerPort } from './checkout-runner.ts';
 import { DECLINED_KEPT_MAX, type DeclinedRecord, type KioskStateStore } from './kiosk-state.ts';
 import { forwardOutbox, type ForwardReport } from '../outbox/forwarder.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
-import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import type { Uplink } from '../uplink/uplink.ts';
 
 type ForwardEvent = Omit<Extract<KioskEventMessage, { kind: 'forward' }>, 'v' | 'type' | 'at' | 'kind'>;
 
 export interface KioskForwarderDeps {
   outbox: OutboxStore;
   state: KioskStateStore;
-  uplink: Pick<MqttUplink, 'connected' | 'request'>;
+  uplink: Pick<Uplink, 'connected' | 'request'>;
   newId: () => string;
   nowMs: () => number;
   log: Logger;

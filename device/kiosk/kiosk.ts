@@ -22,7 +22,7 @@ import { TrustedClock } from '../domain/offline/trusted-clock.ts';
 import type { Display } from '../display/display.ts';
 import { FAULT_WORDS, HINT_WORDS } from '../display/words.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
-import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import type { KioskUplink } from '../uplink/uplink.ts';
 import { CheckoutRunner, type PaymentOutcome, type TimerPort } from './checkout-runner.ts';
 import { syncClock } from './clock-sync.ts';
 import { CommandDesk, CommandFailure, type CommandActions } from './commands.ts';
@@ -44,8 +44,6 @@ export interface KioskHardware {
   simulated: boolean;
 }
 
-export type KioskUplinkPort = Pick<MqttUplink, 'connected' | 'request' | 'publish' | 'resubscribe' | 'on' | 'off'>;
-
 export interface KioskDeps {
   config: Readonly<KioskConfig>;
   clock: Clock;
@@ -53,7 +51,7 @@ export interface KioskDeps {
   monotonicEpoch?: string | undefined;
   /** A battery-backed RTC set the system clock at this boot (rtc.ts, from config offline.clock.rtc). */
   rtc?: boolean | undefined;
-  uplink: KioskUplinkPort;
+  uplink: KioskUplink;
   hardware: KioskHardware;
   outbox: OutboxStore;
   state: KioskStateStore;

@@ -22,7 +22,7 @@ import { SIM_GPIO_PINS } from '../../device/kiosk/hardware.ts';
 import { Kiosk } from '../../device/kiosk/kiosk.ts';
 import { initialKioskState, KioskStateStore } from '../../device/kiosk/kiosk-state.ts';
 import { FileOutbox, type FileOutboxOptions } from '../../device/outbox/file-outbox.ts';
-import { UplinkOfflineError } from '../../device/uplink/mqtt-uplink.ts';
+import { UplinkOfflineError } from '../../device/uplink/uplink.ts';
 import { buildRevocations } from '../../server/domain/revocations.ts';
 import { makeWorld, type World } from '../../server/testing/world.ts';
 

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import {
   answers, kioskReply, kioskRequest, parseJsonMessage, type KioskReply, type KioskRequest,
 } from '../../shared/kiosk-messages.ts';
-import { UplinkOfflineError, UplinkTimeoutError } from '../../device/uplink/mqtt-uplink.ts';
+import { UplinkOfflineError, UplinkTimeoutError } from '../../device/uplink/uplink.ts';
 import type { SimRandom } from './sim-random.ts';
 import type { SimTimers } from './sim-timers.ts';
 
