@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ErrorReply, SettleItemResult, SettleRequest, SettleResult } from '../../shared/kiosk-messages.ts';
 import { ManualTimers } from '../timers.ts';
 import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import type { SimUplink } from '../uplink/sim-uplink.ts';
 import { UplinkOfflineError, UplinkTimeoutError } from '../uplink/uplink.ts';
 import { FileOutbox } from './file-outbox.ts';
 import { forwardOutbox, type ForwardProgress, type SettleUplink } from './forwarder.ts';
@@ -13,9 +14,9 @@ import { MemoryOutbox } from './memory-outbox.ts';
 import { testEntry } from './outbox-contract.ts';
 import type { OutboxStore } from './outbox-store.ts';
 
-// The real uplink fits the forwarder's port (checked by the compiler).
-const _uplinkFits = (u: MqttUplink): SettleUplink => u;
-void _uplinkFits;
+// Both uplink adapters fit the forwarder's port (checked by the compiler).
+const _uplinksFit = (u: MqttUplink | SimUplink): SettleUplink => u;
+void _uplinksFit;
 
 /** An idempotent settlement server: the first request for a txId decides, every later one gets the same answer. */
 class FakeServer {
