@@ -2,7 +2,8 @@
 // The uplink against the real embedded broker (port 0) and a tiny fake server that answers on the
 // kiosk's reply topic with the server identity: first the Uplink contract (device/uplink/
 // uplink-contract.ts, which the simulated uplink passes too), then what only MQTT has: sockets,
-// logins, the ACL, a broker that restarts.
+// logins, the ACL, a broker that restarts, and a process that must be able to exit.
+import { spawn } from 'node:child_process';
 import mqtt, { type MqttClient } from 'mqtt';
 import net from 'node:net';
 import { Writable } from 'node:stream';
@@ -91,6 +92,20 @@ async function responder(b: RunningBroker, answer: (req: KioskRequest, r: Respon
 const amount = { value: 500, currency: 'JPY' as const };
 const pay = (id: string, txId = `tx-${id}`): PayRequest => ({ v: 1, type: 'pay', id, txId, code: 'SECRET-CODE-TEXT', amount });
 const approved = (req: KioskRequest): PayResult => ({ v: 1, type: 'pay.result', re: req.id, txId: (req as PayRequest).txId, status: 'approved', amount });
+
+/** The process's exit, or undefined if it did not exit within `ms` (then it is killed). */
+function exitOf(child: ReturnType<typeof spawn>, ms: number): Promise<number | null | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(undefined);
+    }, ms);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
 
 uplinkContract('MqttUplink over the embedded broker', async (o) => {
   const b = await startBroker({ port: 0, identities });
@@ -241,6 +256,19 @@ describe('MqttUplink', () => {
     // subscribe to k2's replies.
     expect((err as Error).message).toMatch(/Identifier rejected/);
   });
+
+  // close() right after a refused login once left MQTT.js reconnecting for ever, which kept the
+  // kiosk CLI (and `kiosk doctor`) from exiting. The child process closes everything and must exit.
+  it.each(['connect', 'open'])('lets the process exit after %s() is refused with CONNACK 4 and closed', async (mode) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./uplink-close-child.ts', import.meta.url).pathname, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => { out += String(d); });
+    child.stderr!.on('data', (d: Buffer) => { err += String(d); });
+    const code = await exitOf(child, 20_000);
+    expect(out.trim(), err).toBe('{"refused":4}');
+    expect(code, 'the child did not exit within 20 s of closing everything (killed)').toBe(0);
+  }, 30_000);
 
   it('rejects connect() after connectTimeoutMs when nothing listens', async () => {
     const b = await broker();

@@ -235,7 +235,8 @@ export class MqttUplink implements Uplink {
 
   /**
    * Rejects pending requests with UplinkClosedError and disconnects: a clean DISCONNECT when
-   * connected (never waiting longer than closeGraceMs), else the socket is dropped at once. Idempotent.
+   * connected (never waiting longer than closeGraceMs), else the socket is dropped at once. Every
+   * timer and socket is let go, so the process can exit. Idempotent.
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
@@ -244,6 +245,11 @@ export class MqttUplink implements Uplink {
     this.#requests.rejectAll(() => new UplinkClosedError());
     const wasReady = this.#ready;
     this.#ready = false;
+    // MQTT.js with manualConnect clears its "disconnecting" mark once end() is done; a socket that
+    // closes after that (as after a refused CONNACK, whose socket is still being destroyed) would then
+    // start its reconnect timer again, and keep the process alive for ever. With no reconnect period
+    // it never does.
+    this.#client.options.reconnectPeriod = 0;
     const graceful = this.#client.connected;
     this.#closing = new Promise<void>((resolve) => {
       const fallback = this.#timers.setTimeout(() => {
