@@ -20,7 +20,7 @@ import type { CheckoutContext, FaultKind } from '../domain/checkout/types.ts';
 import { RevocationCache } from '../domain/offline/revocation-cache.ts';
 import { TrustedClock } from '../domain/offline/trusted-clock.ts';
 import type { Display } from '../display/display.ts';
-import { FAULT_WORDS, HINT_WORDS } from '../display/words.ts';
+import { FAULT_WORDS } from '../display/words.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import type { KioskUplink } from '../uplink/uplink.ts';
 import { CheckoutRunner, type PaymentOutcome, type TimerPort } from './checkout-runner.ts';
@@ -28,8 +28,9 @@ import { syncClock } from './clock-sync.ts';
 import { CommandDesk, CommandFailure, type CommandActions } from './commands.ts';
 import type { KioskConfig } from './config.ts';
 import { KioskForwarder } from './kiosk-forwarder.ts';
-import { VOID_LATER_MAX, type KioskStateStore } from './kiosk-state.ts';
-import { spendRecords, withSpend } from '../domain/offline/credential-spend.ts';
+import { InflightLedger } from './inflight-ledger.ts';
+import type { KioskStatePort } from './kiosk-state.ts';
+import { deskRecords, KioskStateWriter, STATE_NOT_SAVED } from './state-writer.ts';
 import { KioskView } from './kiosk-view.ts';
 import { OfflineDesk } from './offline-desk.ts';
 import { Telemetry } from './telemetry.ts';
@@ -54,7 +55,7 @@ export interface KioskDeps {
   uplink: KioskUplink;
   hardware: KioskHardware;
   outbox: OutboxStore;
-  state: KioskStateStore;
+  state: KioskStatePort;
   ed: Ed25519;
   /** Fresh unique ids (request ids, transaction ids). */
   newId: () => string;
@@ -64,6 +65,7 @@ export interface KioskDeps {
 
 export class Kiosk {
   readonly #d: KioskDeps;
+  readonly #state: KioskStateWriter;
   readonly #cfg: Readonly<KioskConfig>;
   readonly #checkoutConfig: CheckoutConfig;
   readonly #trusted: TrustedClock;
@@ -94,12 +96,9 @@ export class Kiosk {
     };
     this.#trusted = TrustedClock.restore(st.clock, clock.nowMs(), clock.monotonicMs(), clockOptions);
     this.#revocations = new RevocationCache({ issuerKeys, ed: deps.ed, maxAgeMs: cfg.offline.revocationMaxAgeMs });
-    if (st.inflight.length > 0) {
-      // Online payments that were in flight when the kiosk lost power: nobody saw them approved, so
-      // they are voided as soon as the uplink allows (a void refunds one the server did approve).
-      log.warn({ txIds: st.inflight }, 'online payments interrupted by a restart will be voided');
-      void deps.state.update((s) => ({ ...s, voidLater: [...s.voidLater, ...s.inflight.filter((t) => !s.voidLater.includes(t))].slice(-1000), inflight: [] }));
-    }
+    const state = this.#state = new KioskStateWriter(deps.state, log, (raised) => this.#telemetry.event({ kind: 'fault', fault: STATE_NOT_SAVED, raised }));
+    const ledger = new InflightLedger({ state, log, onVoidQueued: () => this.#forwarder.voidSoon() });
+    ledger.recoverInterrupted();
     if (st.revocations) this.#revocations.accept(st.revocations);
     if (st.catalog) this.#takeCatalog(st.catalog, false);
     if (!this.#catalog) this.#faults.add('catalog-unavailable');
@@ -111,21 +110,10 @@ export class Kiosk {
       revocations: this.#revocations,
       outbox: deps.outbox,
       time: () => this.#time(),
-      policy: () => deps.state.state.policy,
-      lastUplinkAtMs: () => deps.state.state.lastUplinkAtMs,
       windowMs: cfg.offline.windowMs,
       clockUncertaintyMaxMs: cfg.offline.clockUncertaintyMaxMs,
-      spend: {
-        records: () => spendRecords(deps.outbox.list(), deps.state.state.offlineSpend, new Set(deps.state.state.declined.map((r) => r.txId))),
-        note: (r) => { void deps.state.update((s) => ({ ...s, offlineSpend: withSpend(s.offlineSpend, r, r.capturedAt) })).catch(() => undefined); },
-      },
       revocationFreshAgeMs: cfg.offline.revocationMaxAgeMs,
-      discarded: {
-        has: (txId) => deps.state.state.discarded.includes(txId),
-        list: () => deps.state.state.discarded,
-        add: (txId) => deps.state.update((s) => ({ ...s, discarded: [...s.discarded.filter((t) => t !== txId), txId].slice(-VOID_LATER_MAX) })),
-        drop: (txIds) => deps.state.update((s) => ({ ...s, discarded: s.discarded.filter((t) => !txIds.includes(t)) })),
-      },
+      ...deskRecords(state, deps.outbox),
     });
     const ctx: CheckoutContext = {
       mode: cfg.mode,
@@ -133,40 +121,30 @@ export class Kiosk {
       clock: { nowMs: () => this.#time().estimateMs, monotonicMs: () => clock.monotonicMs() },
       nextTxId: () => `${cfg.kioskId}-${deps.newId()}`,
       catalog: () => this.#catalog,
-      policyMode: () => deps.state.state.policy.mode,
+      policyMode: () => state.state.policy.mode,
     };
     this.#runner = new CheckoutRunner({
-      ctx, uplink: deps.uplink, desk, nextRequestId: deps.newId, timers, log,
-      onScreen: (screen, hint) => {
-        this.#view.screen(screen, hint);
-        this.#refreshOfflineAvailability();
+      ctx, uplink: deps.uplink, desk, ledger, nextRequestId: deps.newId, timers, log,
+      events: {
+        screen: (screen, hint) => {
+          this.#view.screen(screen, hint);
+          this.#refreshOfflineAvailability();
+        },
+        offlineIndicator: (on) => {
+          this.#view.offline(on);
+          deps.hardware.gpio?.setLed('offline', on);
+        },
+        beep: (pattern) => deps.hardware.gpio?.beep(pattern),
+        pulseRelay: (slot, onMs) => this.#pulse(slot, onMs),
+        payment: (o) => this.#onPayment(o),
       },
-      onOfflineIndicator: (on) => {
-        this.#view.offline(on);
-        deps.hardware.gpio?.setLed('offline', on);
-      },
-      beep: (pattern) => deps.hardware.gpio?.beep(pattern),
-      pulseRelay: (slot, onMs) => this.#pulse(slot, onMs),
-      voidLater: (txId) => {
-        void deps.state.update((s) => ({ ...s, voidLater: [...s.voidLater.filter((t) => t !== txId), txId].slice(-1000), inflight: s.inflight.filter((t) => t !== txId) }))
-          .then(() => this.#voidSoon());
-      },
-      beforePay: (txId, code) => {
-        desk.noteSentOnline(code);
-        return deps.state.update((s) => ({ ...s, inflight: [...s.inflight, txId].slice(-1000) }));
-      },
-      txDone: (txId) => (deps.state.state.inflight.includes(txId)
-        ? deps.state.update((s) => ({ ...s, inflight: s.inflight.filter((t) => t !== txId) }))
-        : Promise.resolve()),
-      onPayment: (o) => this.#onPayment(o),
-      hintText: (hint, text) => text ?? HINT_WORDS[hint],
     });
     this.#telemetry = new Telemetry({
       kioskId: cfg.kioskId, uplink: deps.uplink, snapshot: () => this.#status(), nowMs: () => this.#time().estimateMs,
       heartbeatMs: cfg.timing.heartbeatMs, timers, log,
     }, () => clock.monotonicMs());
     this.#forwarder = new KioskForwarder({
-      outbox: deps.outbox, state: deps.state, uplink: deps.uplink, newId: deps.newId, log, timers, nowMs: () => this.#time().estimateMs,
+      outbox: deps.outbox, state, ledger, uplink: deps.uplink, newId: deps.newId, log, timers, nowMs: () => this.#time().estimateMs,
       onProgress: (p) => {
         this.#view.stored(deps.outbox.stats().count, p.finished ? undefined : { done: p.done, total: p.total });
         this.#telemetry.event({ kind: 'forward', ...p });
@@ -253,7 +231,7 @@ export class Kiosk {
       const offline = { v: 1, type: 'status', state: 'offline', reason: 'shutdown', firmware: this.#cfg.firmware };
       await this.#d.uplink.publish(topics.kioskStatus(this.#cfg.kioskId), JSON.stringify(offline), { retain: true }).catch(() => undefined);
     }
-    await this.#persistClock().catch(() => undefined);
+    await this.#persistClock();
   }
 
   // ---- time --------------------------------------------------------------------------------------
@@ -262,17 +240,18 @@ export class Kiosk {
     return this.#trusted.now(this.#d.clock.monotonicMs());
   }
 
-  #persistClock(): Promise<void> {
+  /** Never rejects (state-writer.ts). */
+  #persistClock(): Promise<boolean> {
     const mono = this.#d.clock.monotonicMs();
     const connected = this.#d.uplink.connected;
     const t = this.#time();
     const fromServer = connected && t.trusted && t.source === 'server';
-    return this.#d.state.update((s) => ({ ...s, clock: this.#trusted.toState(mono), lastUplinkAtMs: fromServer ? t.estimateMs : s.lastUplinkAtMs }));
+    return this.#state.save('clock', (s) => ({ ...s, clock: this.#trusted.toState(mono), lastUplinkAtMs: fromServer ? t.estimateMs : s.lastUplinkAtMs }));
   }
 
   #schedulePersist(): void {
     this.#persistTimer = this.#d.timers.setTimeout(() => {
-      void this.#persistClock().catch((e: unknown) => this.#d.log.error({ err: (e as Error).message }, 'state not saved'));
+      void this.#persistClock();
       this.#refreshOfflineAvailability();
       if (!this.#stopped) this.#schedulePersist();
     }, CLOCK_PERSIST_MS);
@@ -308,12 +287,6 @@ export class Kiosk {
 
   // ---- uplink ------------------------------------------------------------------------------------
 
-  /** Voids handed-over txIds now if the uplink is up (else on the next connection). */
-  #voidSoon(): void {
-    if (this.#stopped || !this.#d.uplink.connected) return;
-    this.#forwarder.voidPending().catch((e: unknown) => this.#d.log.warn({ err: (e as Error).message }, 'pending voids failed'));
-  }
-
   #onUplink(online: boolean): void {
     if (this.#stopped) return;
     this.#runner.send({ type: 'uplinkChanged', online });
@@ -348,7 +321,7 @@ export class Kiosk {
     if (topic === topics.revocations) {
       const r = this.#revocations.accept(json);
       if (r.accepted) {
-        void this.#d.state.update((s) => ({ ...s, revocations: json as never }));
+        void this.#state.save('revocation list', (s) => ({ ...s, revocations: json as never }));
         this.#refreshOfflineAvailability();
       }
       else this.#d.log.info({ reason: r.reason }, 'revocation list not taken');
@@ -367,7 +340,7 @@ export class Kiosk {
     this.#catalog = parsed.catalog;
     if (parsed.catalog.currency !== this.#cfg.currency) this.#d.log.warn({ currency: parsed.catalog.currency }, 'catalog currency differs from the kiosk currency');
     if (persist) {
-      void this.#d.state.update((s) => ({ ...s, catalog: json as CatalogMessage }));
+      void this.#state.save('catalog', (s) => ({ ...s, catalog: json as CatalogMessage }));
       this.#setFault('catalog-unavailable', false);
       this.#telemetry.changed();
     }
@@ -422,7 +395,7 @@ export class Kiosk {
     const cfg = this.#cfg;
     const stats = this.#d.outbox.stats();
     const t = this.#time();
-    const st = this.#d.state.state;
+    const st = this.#state.state;
     const sync = this.#trusted.toState(this.#d.clock.monotonicMs()).sync;
     return {
       v: 1, type: 'status', state: 'online', at: t.estimateMs, firmware: cfg.firmware, mode: cfg.mode,
@@ -468,11 +441,11 @@ export class Kiosk {
       setPolicy: async (change) => {
         let next: KioskPolicy;
         try {
-          next = applyPolicyChange(this.#d.state.state.policy, change);
+          next = applyPolicyChange(this.#state.state.policy, change);
         } catch (e) {
           throw new CommandFailure('COMMAND_MALFORMED', `policy not valid: ${(e as Error).message}`);
         }
-        await this.#d.state.update((s) => ({ ...s, policy: next }));
+        await this.#state.update('policy', (s) => ({ ...s, policy: next }));
         this.#view.policy(next.mode);
         this.#refreshOfflineAvailability();
         this.#telemetry.changed();
@@ -493,7 +466,7 @@ export class Kiosk {
       },
       reloadCatalog: async () => {
         this.#catalog = undefined;
-        await this.#d.state.update((s) => ({ ...s, catalog: null }));
+        await this.#state.update('catalog dropped', (s) => ({ ...s, catalog: null }));
         this.#setFault('catalog-unavailable', true);
         // A fresh subscription makes the broker send the retained catalog again.
         await this.#d.uplink.resubscribe(topics.catalog);
@@ -504,7 +477,7 @@ export class Kiosk {
       },
       listStored: () => [
         ...this.#d.outbox.list().map((e) => ({ txId: e.txId, amount: { ...e.amount }, capturedAt: e.capturedAt, state: 'stored' as const })),
-        ...this.#d.state.state.declined.map((r) => ({ txId: r.txId, amount: { ...r.amount }, capturedAt: r.capturedAt, state: 'declined' as const, reason: r.reason })),
+        ...this.#state.state.declined.map((r) => ({ txId: r.txId, amount: { ...r.amount }, capturedAt: r.capturedAt, state: 'declined' as const, reason: r.reason })),
       ],
     };
   }
