@@ -109,4 +109,11 @@ export class Telemetry {
     this.#stopped = true;
     for (const t of [this.#pendingTimer, this.#heartbeat]) if (t !== undefined) this.#d.timers.clearTimeout(t);
   }
+
+  /** After stop(): the retained status says the kiosk shut down (its last will says "connection lost" instead). Never rejects. */
+  async publishShutdown(firmware: string): Promise<void> {
+    if (!this.#d.uplink.connected) return;
+    const offline = { v: 1, type: 'status', state: 'offline', reason: 'shutdown', firmware };
+    await this.#d.uplink.publish(topics.kioskStatus(this.#d.kioskId), JSON.stringify(offline), { retain: true }).catch(() => undefined);
+  }
 }
