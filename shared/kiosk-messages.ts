@@ -160,6 +160,24 @@ export interface KioskOperations {
   time: { request: z.infer<typeof timeRequest>; reply: TimeResult };
 }
 
+/** The reply type that answers each request type (an `error` reply answers any). */
+export const REPLY_TYPE = Object.freeze({
+  pay: 'pay.result', status: 'pay.result', void: 'pay.result', settle: 'settle.result', time: 'time.result',
+} as const satisfies { [K in keyof KioskOperations]: KioskOperations[K]['reply']['type'] });
+
+/**
+ * True when `reply` can be the answer to `request` (whose id its `re` names): an `error` reply, or
+ * the reply type of the request's operation that, for `pay`, `status` and `void`, names the same
+ * txId and, for `time`, echoes the same `t0`. Section 3.3 of docs/protocol.md.
+ */
+export function answers(request: KioskRequest, reply: KioskReply): boolean {
+  if (reply.type === 'error') return true;
+  if (reply.type !== REPLY_TYPE[request.type]) return false;
+  if (reply.type === 'pay.result' && 'txId' in request) return reply.txId === request.txId;
+  if (reply.type === 'time.result' && request.type === 'time') return reply.t0 === request.t0;
+  return true;
+}
+
 // ---- retained broadcasts ------------------------------------------------------------------------
 
 export const issuerKeysMessage = z.strictObject({

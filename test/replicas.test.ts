@@ -19,6 +19,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BENCH_SERVER_CONFIG, DATABASE_URL, MOSQUITTO, SHARE_GROUP, freshSchema, probePostgres, startMosquitto, type Mosquitto } from '../bench/replicas.ts';
 import { payOnline, voidTx, type OnlineOutcome, type RequestUplink } from '../device/domain/online-payment.ts';
 import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
+import { isUplinkError } from '../device/uplink/uplink.ts';
 import { PgStore } from '../server/adapters/pg-store.ts';
 import { createContext, registerKiosks, startServer, type RunningServer } from '../server/app.ts';
 import { parseServerConfig } from '../server/config.ts';
@@ -252,7 +253,7 @@ describe.skipIf(missing !== undefined)(`server replicas behind Mosquitto on Post
       const u: RequestUplink = {
         request<K extends keyof KioskOperations>(req: KioskOperations[K]['request']) {
           sent[req.type] = (sent[req.type] ?? 0) + 1;
-          return uplink.request<K>(req as KioskOperations[K]['request'] & { type: K }).catch((e: unknown) => { if ((e as Error).name === 'UplinkTimeoutError') timeouts++; throw e; });
+          return uplink.request<K>(req as KioskOperations[K]['request'] & { type: K }).catch((e: unknown) => { if (isUplinkError(e, 'timeout')) timeouts++; throw e; });
         },
       };
       let seq = 0;

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../broker/broker.ts';
 import { hasOpenssl, makeTestCertificates, type TestCertificates } from '../broker/testing/test-certificates.ts';
 import { testIdentities } from '../broker/testing/test-identities.ts';
-import { MqttUplink, UplinkConnectError } from '../device/uplink/mqtt-uplink.ts';
+import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
+import { UplinkConnectError } from '../device/uplink/uplink.ts';
 import { topics } from '../shared/topics.ts';
 import mqtt from 'mqtt';
 

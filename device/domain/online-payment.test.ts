@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
 import type { KioskRequest, KioskReply } from '../../shared/kiosk-messages.ts';
+import { UplinkOfflineError, UplinkTimeoutError } from '../uplink/uplink.ts';
 import { payOnline, type RequestUplink } from './online-payment.ts';
-
-class Timeout extends Error { override name = 'UplinkTimeoutError'; }
 
 /** A scripted uplink: each request type answers from a queue of replies or timeouts. */
 function scripted(script: Record<string, Array<'timeout' | ((r: KioskRequest) => KioskReply)>>) {
@@ -12,7 +11,7 @@ function scripted(script: Record<string, Array<'timeout' | ((r: KioskRequest) =>
     async request(req) {
       sent.push(req as KioskRequest);
       const next = script[req.type]?.shift();
-      if (!next || next === 'timeout') throw new Timeout('timeout');
+      if (!next || next === 'timeout') throw new UplinkTimeoutError(req.id, 5_000);
       return next(req as KioskRequest) as never;
     },
   };
@@ -53,11 +52,16 @@ describe('online payment at the kiosk', () => {
   });
 
   it('reports not-sent when the uplink is down at the start: nothing to void', async () => {
-    class Offline extends Error { override name = 'UplinkOfflineError'; }
     const sent: string[] = [];
-    const uplink: RequestUplink = { async request(req) { sent.push(req.type); throw new Offline('down'); } };
+    const uplink: RequestUplink = { async request(req) { sent.push(req.type); throw new UplinkOfflineError(); } };
     expect(await payOnline(uplink, payment, opts)).toEqual({ outcome: 'not-sent' });
     expect(sent).toEqual(['pay']);
+  });
+
+  it('tells uplink failures apart by their class, not their name: an Error merely named like one is thrown on', async () => {
+    const lookalike = Object.assign(new Error('down'), { name: 'UplinkOfflineError' });
+    const uplink: RequestUplink = { async request() { throw lookalike; } };
+    await expect(payOnline(uplink, payment, opts)).rejects.toBe(lookalike);
   });
 
   it('passes typed server errors through', async () => {

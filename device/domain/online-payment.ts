@@ -4,8 +4,9 @@
 // cannot answer), `void` it so a late copy can never charge. Never re-send under a new txId.
 import type { KioskOperations, KioskReply, PayResult } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
+import { isUplinkError } from '../uplink/uplink.ts';
 
-/** The part of the uplink this flow needs; rejects with an error named 'UplinkTimeoutError' on timeout. */
+/** The part of the uplink this flow needs; rejects with UplinkTimeoutError on timeout (device/uplink/uplink.ts). */
 export interface RequestUplink {
   request<K extends keyof KioskOperations>(req: KioskOperations[K]['request']): Promise<KioskOperations[K]['reply'] | Extract<KioskReply, { type: 'error' }>>;
 }
@@ -25,9 +26,9 @@ export interface OnlinePaymentOptions {
   followUpAttempts?: number;
 }
 
-const isTimeout = (e: unknown) => e instanceof Error && e.name === 'UplinkTimeoutError';
-/** A request refused before sending because the uplink is down (the uplink's UplinkOfflineError). */
-const isOffline = (e: unknown) => e instanceof Error && e.name === 'UplinkOfflineError';
+const isTimeout = (e: unknown) => isUplinkError(e, 'timeout');
+/** A request refused before sending because the uplink is down (UplinkOfflineError). */
+const isOffline = (e: unknown) => isUplinkError(e, 'offline');
 /** A request the server refused without handling it (the uplink already resent it within its deadline). */
 const isRateLimited = (r: { type: string; code?: string }) => r.type === 'error' && r.code === 'RATE_LIMITED';
 /** After a timeout, a follow-up that was not sent (uplink dropped) is retried like one that timed out. */

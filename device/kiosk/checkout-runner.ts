@@ -2,11 +2,12 @@
 // The shell around the pure checkout machine (domain/checkout/machine.ts): feeds it events, performs
 // its effects on the real ports, feeds back what happened, and keeps one timer for the state's
 // deadline. Every effect's outcome comes back as an event; nothing here decides a payment.
-//   sendPay/Status/Void  -> uplink request -> txAnswer | txError | paySendFailed (timeouts: the machine's)
+//   sendPay              -> in-flight ledger (durable) -> uplink request -> txAnswer | txError | paySendFailed
+//   sendStatus/Void      -> uplink request -> txAnswer | txError (timeouts: the machine's)
 //   precheckOffline      -> OfflineDesk.precheck -> precheckResult
 //   storeOffline         -> OfflineDesk.store (fsync'd) -> offlineStored | offlineStoreFailed
-//   discardOffline       -> OfflineDesk.discard (durable) -> offlineDiscarded;  voidLater -> the kiosk's durable void list
-//   show/hint/offlineIndicator -> the view;  beep/pulseRelay -> GPIO;  log -> the logger
+//   discardOffline       -> OfflineDesk.discard (durable) -> offlineDiscarded;  voidLater -> the ledger's void list
+//   show/hint/offlineIndicator/beep/pulseRelay, and each payment's outcome -> CheckoutEvents;  log -> the logger
 import type { Logger } from 'pino';
 import type { TimerHandle, Timers } from '../timers.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
@@ -14,7 +15,9 @@ import type { PayResult, ErrorReply } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import { deadlineOf, initialCheckoutState, reduce } from '../domain/checkout/machine.ts';
 import type { AnswerTo, CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, Hint, Screen } from '../domain/checkout/types.ts';
-import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import { HINT_WORDS } from '../display/words.ts';
+import { isUplinkError, UplinkOfflineError, type Uplink } from '../uplink/uplink.ts';
+import type { InflightRecords } from './inflight-ledger.ts';
 import type { OfflineDesk } from './offline-desk.ts';
 
 /** What the kiosk's services need of the device timers. */
@@ -29,25 +32,27 @@ export interface PaymentOutcome {
   reason?: ErrorCode | undefined;
 }
 
+/** What the checkout tells the kiosk around it: the screen, the lights, buzzer and relay, telemetry. */
+export interface CheckoutEvents {
+  /** The screen changed (hint null), or a hint appeared over it, with its words. */
+  screen(screen: Screen, hint: { hint: Hint; text: string } | null): void;
+  offlineIndicator(on: boolean): void;
+  beep(pattern: 'accept' | 'decline'): void;
+  pulseRelay(slot: number, onMs: number): void;
+  /** A payment attempt ended, approved or declined. */
+  payment(o: PaymentOutcome): void;
+}
+
 export interface CheckoutRunnerDeps {
   ctx: CheckoutContext;
-  uplink: Pick<MqttUplink, 'connected' | 'request'>;
+  uplink: Pick<Uplink, 'connected' | 'request'>;
   desk: OfflineDesk;
+  /** Online payments in flight and to void, durably (inflight-ledger.ts). */
+  ledger: InflightRecords;
   nextRequestId: () => string;
   timers: TimerPort;
   log: Logger;
-  /** The screen changed or a hint appeared (null hint: cleared). */
-  onScreen: (screen: Screen, hint: { hint: Hint; text: string } | null) => void;
-  onOfflineIndicator: (on: boolean) => void;
-  beep: (pattern: 'accept' | 'decline') => void;
-  pulseRelay: (slot: number, onMs: number) => void;
-  voidLater: (txId: string) => void;
-  /** Durably records an online payment about to be sent (so a power loss cannot forget it). */
-  beforePay: (txId: string, code: string) => Promise<void>;
-  /** The server decided this txId (or it went to voidLater): it is no longer in flight. */
-  txDone: (txId: string) => Promise<void>;
-  onPayment: (o: PaymentOutcome) => void;
-  hintText: (hint: Hint, text: string | undefined) => string;
+  events: CheckoutEvents;
 }
 
 export class CheckoutRunner {
@@ -111,18 +116,18 @@ export class CheckoutRunner {
     if (before.name !== 'authorising' || after.name === 'authorising') return;
     const { txId, amount } = before.attempt;
     const offline = before.step === 'prechecking' || before.step === 'storing' || before.step === 'discarding';
-    if (after.name === 'approved' || after.name === 'dispensing') this.#d.onPayment({ txId, amount, outcome: 'approved', offline });
-    else if (after.name === 'declined') this.#d.onPayment({ txId, amount, outcome: 'declined', offline, reason: after.reason });
+    if (after.name === 'approved' || after.name === 'dispensing') this.#d.events.payment({ txId, amount, outcome: 'approved', offline });
+    else if (after.name === 'declined') this.#d.events.payment({ txId, amount, outcome: 'declined', offline, reason: after.reason });
   }
 
   #perform(e: CheckoutEffect): void {
     const d = this.#d;
     switch (e.type) {
-      case 'show': return d.onScreen(e.screen, null);
-      case 'hint': return d.onScreen(screenOf(this.#state, d.ctx), { hint: e.hint, text: d.hintText(e.hint, e.text) });
-      case 'beep': return d.beep(e.pattern);
-      case 'offlineIndicator': return d.onOfflineIndicator(e.on);
-      case 'pulseRelay': return d.pulseRelay(e.slot, e.onMs);
+      case 'show': return d.events.screen(e.screen, null);
+      case 'hint': return d.events.screen(screenOf(this.#state, d.ctx), { hint: e.hint, text: e.text ?? HINT_WORDS[e.hint] });
+      case 'beep': return d.events.beep(e.pattern);
+      case 'offlineIndicator': return d.events.offlineIndicator(e.on);
+      case 'pulseRelay': return d.events.pulseRelay(e.slot, e.onMs);
       case 'sendPay': return this.#request('pay', e.txId, { type: 'pay', code: e.code, amount: e.amount });
       case 'sendStatus': return this.#request('status', e.txId, { type: 'status' });
       case 'sendVoid': return this.#request('void', e.txId, { type: 'void' });
@@ -148,13 +153,13 @@ export class CheckoutRunner {
           (err: unknown) => d.log.error({ txId: e.txId, err: (err as Error).message }, 'discard not recorded'),
         );
         return;
-      case 'voidLater': return d.voidLater(e.txId);
+      case 'voidLater': return void d.ledger.voidLater(e.txId);
       case 'log': return void d.log[e.level]({ ...e.detail, event: e.event }, e.event);
     }
   }
 
   #done(txId: string): void {
-    this.#d.txDone(txId).catch((err: unknown) => this.#d.log.warn({ txId, err: (err as Error).message }, 'in-flight record not cleared'));
+    this.#d.ledger.decided(txId).catch((err: unknown) => this.#d.log.warn({ txId, err: (err as Error).message }, 'in-flight record not cleared'));
   }
 
   #later(event: CheckoutEvent): void {
@@ -164,11 +169,13 @@ export class CheckoutRunner {
   #request(kind: AnswerTo, txId: string, body: { type: 'pay'; code: string; amount: Money } | { type: 'status' } | { type: 'void' }): void {
     const d = this.#d;
     const id = d.nextRequestId();
+    if (body.type === 'pay') d.desk.noteSentOnline(body.code);
+    // A pay is recorded in flight before it is sent, so that a power loss cannot forget it.
     const req = body.type === 'pay'
-      ? d.beforePay(txId, body.code).then(
+      ? d.ledger.sending(txId).then(
         () => d.uplink.request({ v: 1, type: 'pay', id, txId, code: body.code, amount: { value: body.amount.value, currency: body.amount.currency } }),
         // Not recorded, so not sent: nothing can be charged.
-        (err: unknown) => Promise.reject(Object.assign(new Error(`pay not recorded: ${(err as Error).message}`), { name: 'UplinkOfflineError' })))
+        (err: unknown) => Promise.reject(new UplinkOfflineError(`pay not recorded, so not sent: ${(err as Error).message}`)))
       : d.uplink.request({ v: 1, type: body.type, id, txId });
     (req as Promise<PayResult | ErrorReply>).then(
       (reply) => {
@@ -185,7 +192,7 @@ export class CheckoutRunner {
         // Approved: off the in-flight list (durably) before the screen says so, so that a power loss
         // after "approved" never voids a payment whose goods were handed out.
         if (reply.status === 'approved') {
-          d.txDone(reply.txId).then(() => this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason }),
+          d.ledger.decided(reply.txId).then(() => this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason }),
             (err: unknown) => {
               d.log.error({ txId, err: (err as Error).message }, 'could not record the approval; the checkout decides on its timeout');
             });
@@ -195,11 +202,10 @@ export class CheckoutRunner {
         if (reply.status !== 'unknown') this.#done(txId);
       },
       (err: unknown) => {
-        const name = (err as Error).name;
         // Not connected: nothing left the kiosk. Only `pay` reports it; status/void retry on their timeouts.
         // The txId leaves the in-flight list first: the offline path may now store it under this txId,
         // and a void after a power loss must never hit a stored payment.
-        if (name === 'UplinkOfflineError' && kind === 'pay') void d.txDone(txId).catch(() => undefined).then(() => this.send({ type: 'paySendFailed', txId }));
+        if (isUplinkError(err, 'offline') && kind === 'pay') void d.ledger.decided(txId).catch(() => undefined).then(() => this.send({ type: 'paySendFailed', txId }));
         else d.log.warn({ txId, kind, err: (err as Error).message }, 'request failed; the checkout decides on its timeout');
       },
     );

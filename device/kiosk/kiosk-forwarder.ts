@@ -8,17 +8,21 @@ import type { TimerHandle } from '../timers.ts';
 import type { KioskEventMessage } from '../../shared/kiosk-telemetry.ts';
 import { CommandFailure } from './commands.ts';
 import type { TimerPort } from './checkout-runner.ts';
-import { DECLINED_KEPT_MAX, type DeclinedRecord, type KioskStateStore } from './kiosk-state.ts';
+import type { InflightLedger } from './inflight-ledger.ts';
+import { DECLINED_KEPT_MAX, type DeclinedRecord } from './kiosk-state.ts';
+import type { KioskStateWriter } from './state-writer.ts';
 import { forwardOutbox, type ForwardReport } from '../outbox/forwarder.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
-import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import type { Uplink } from '../uplink/uplink.ts';
 
 type ForwardEvent = Omit<Extract<KioskEventMessage, { kind: 'forward' }>, 'v' | 'type' | 'at' | 'kind'>;
 
 export interface KioskForwarderDeps {
   outbox: OutboxStore;
-  state: KioskStateStore;
-  uplink: Pick<MqttUplink, 'connected' | 'request'>;
+  state: KioskStateWriter;
+  /** The txIds to void (voidLater). */
+  ledger: InflightLedger;
+  uplink: Pick<Uplink, 'connected' | 'request'>;
   newId: () => string;
   nowMs: () => number;
   log: Logger;
@@ -34,6 +38,7 @@ export class KioskForwarder {
   #progress: { done: number; total: number } | undefined;
   #retry: { timer: TimerHandle; timers: TimerPort } | undefined;
   #voiding: Promise<void> | undefined;
+  #stopped = false;
 
   constructor(deps: KioskForwarderDeps) {
     this.#d = deps;
@@ -70,7 +75,7 @@ export class KioskForwarder {
       keepDeclined: async (items) => {
         const at = d.nowMs();
         const records: DeclinedRecord[] = items.map((p) => ({ txId: p.txId, amount: { ...p.amount }, capturedAt: p.capturedAt, reason: p.reason ?? 'INTERNAL', at }));
-        await d.state.update((s) => ({ ...s, declined: [...s.declined, ...records].slice(-DECLINED_KEPT_MAX) }));
+        await d.state.update('settlement declines', (s) => ({ ...s, declined: [...s.declined, ...records].slice(-DECLINED_KEPT_MAX) }));
         for (const r of records) d.onDeclined(r);
       },
       onProgress: (p) => {
@@ -93,7 +98,7 @@ export class KioskForwarder {
     if (this.#retry) return;
     const tick = () => {
       this.#retry = { timer: timers.setTimeout(tick, everyMs), timers };
-      if (this.#d.uplink.connected && this.#d.state.state.voidLater.length > 0) {
+      if (this.#d.uplink.connected && this.#d.ledger.toVoid.length > 0) {
         this.voidPending().catch((e: unknown) => this.#d.log.debug({ err: (e as Error).message }, 'pending voids not sent'));
       }
       if (this.#d.uplink.connected && this.#d.outbox.stats().count > 0 && !this.#running) {
@@ -101,6 +106,12 @@ export class KioskForwarder {
       }
     };
     this.#retry = { timer: timers.setTimeout(tick, everyMs), timers };
+  }
+
+  /** Voids the handed-over txIds now if the uplink is up (else on the next connection); not after idle(). */
+  voidSoon(): void {
+    if (this.#stopped || !this.#d.uplink.connected) return;
+    this.voidPending().catch((e: unknown) => this.#d.log.warn({ err: (e as Error).message }, 'pending voids failed'));
   }
 
   /** Voids the transaction ids the checkout handed over (voidLater); keeps those that got no answer. */
@@ -113,7 +124,7 @@ export class KioskForwarder {
 
   async #voidPending(): Promise<void> {
     const d = this.#d;
-    for (const txId of [...d.state.state.voidLater]) {
+    for (const txId of [...d.ledger.toVoid]) {
       if (!d.uplink.connected) return;
       try {
         const reply = await d.uplink.request({ v: 1, type: 'void', id: d.newId(), txId });
@@ -123,7 +134,7 @@ export class KioskForwarder {
           return;
         }
         d.log.info({ txId, answer: reply.type === 'error' ? reply.code : reply.status }, 'pending void answered');
-        await d.state.update((s) => ({ ...s, voidLater: s.voidLater.filter((t) => t !== txId) }));
+        await d.ledger.voided(txId);
       } catch (e) {
         d.log.warn({ txId, err: (e as Error).message }, 'pending void not answered; kept');
         return;
@@ -131,8 +142,9 @@ export class KioskForwarder {
     }
   }
 
-  /** Resolves when no run is going on (for shutdown). */
+  /** Shutdown: no more retries or voids; resolves when no run is going on. */
   async idle(): Promise<void> {
+    this.#stopped = true;
     if (this.#retry) this.#retry.timers.clearTimeout(this.#retry.timer);
     this.#retry = undefined;
     await this.#running?.catch(() => undefined);

@@ -13,15 +13,17 @@ import { revocationsMessage } from '../../shared/kiosk-messages.ts';
 import { DEFAULT_KIOSK_POLICY, kioskPolicySchema, type KioskPolicy } from '../../shared/kiosk-policy.ts';
 import { amountSchema, idSchema } from '../../shared/schemas.ts';
 import type { Low } from 'lowdb';
-import { openDurableLow, type DurableJsonAdapter, type Recovery } from '../outbox/durable-json-adapter.ts';
+import { openDurableLow, type DurableJsonAdapter, type DurableJsonOptions, type Recovery } from '../outbox/durable-json-adapter.ts';
 import { SPEND_KEPT_MAX } from '../domain/offline/credential-spend.ts';
 
 export const KIOSK_STATE_FORMAT = 'kioskpay-kiosk-state/1';
 const KIOSK_STATE_BYTES_MAX = 4 * 1024 * 1024;
 /** Declines kept for review at most; the oldest is dropped first (each was also reported as an event). */
 export const DECLINED_KEPT_MAX = 1_000;
-/** Transaction ids waiting to be voided at most. */
+/** Transaction ids waiting to be voided at most (inflight-ledger.ts drops the oldest past it, logged). */
 export const VOID_LATER_MAX = 1_000;
+/** Online payments recorded as in flight at most (one checkout at a time: more is a bug, logged). */
+export const INFLIGHT_MAX = 1_000;
 
 export const declinedRecordSchema = z.strictObject({
   txId: idSchema,
@@ -45,7 +47,7 @@ const bodySchema = z.strictObject({
   catalog: catalogMessage.nullable(),
   voidLater: z.array(idSchema).max(VOID_LATER_MAX),
   /** Online payments sent and not yet decided; after a power loss they are voided (moved to voidLater). */
-  inflight: z.array(idSchema).max(VOID_LATER_MAX).default([]),
+  inflight: z.array(idSchema).max(INFLIGHT_MAX).default([]),
   /**
    * Offline payments the checkout gave up storing and declined: never forwarded, removed from the
    * outbox if their write landed (offline-desk.ts); absent in older files.
@@ -61,6 +63,9 @@ export function initialKioskState(policy: KioskPolicy = DEFAULT_KIOSK_POLICY): K
   return { policy, clock: null, lastUplinkAtMs: null, revocations: null, catalog: null, voidLater: [], inflight: [], discarded: [], declined: [], offlineSpend: [] };
 }
 
+/** What the running kiosk uses of the state store (the simulator has its own, on its simulated disk). */
+export type KioskStatePort = Pick<KioskStateStore, 'state' | 'update'>;
+
 export class KioskStateStore {
   readonly #db: Low<KioskState>;
   readonly #adapter: DurableJsonAdapter<KioskState>;
@@ -74,9 +79,14 @@ export class KioskStateStore {
     this.#adapter = adapter;
   }
 
-  /** Opens the state file; a first start gets `initial`. A corrupt file with no good backup rejects (STORE_CORRUPT). */
-  static async open(path: string, initial: KioskState): Promise<{ store: KioskStateStore; loaded: Recovery }> {
-    const { db, adapter } = await openDurableLow(path, initial, (b) => bodySchema.parse(b), { format: KIOSK_STATE_FORMAT, bytesMax: KIOSK_STATE_BYTES_MAX });
+  /**
+   * Opens the state file; a first start gets `initial`. A corrupt file with no good backup rejects
+   * (STORE_CORRUPT). `onStep`: the durable adapter's test hook; throwing in it fails that write.
+   */
+  static async open(path: string, initial: KioskState, o: Pick<DurableJsonOptions, 'onStep'> = {}): Promise<{ store: KioskStateStore; loaded: Recovery }> {
+    const { db, adapter } = await openDurableLow(path, initial, (b) => bodySchema.parse(b), {
+      format: KIOSK_STATE_FORMAT, bytesMax: KIOSK_STATE_BYTES_MAX, ...(o.onStep ? { onStep: o.onStep } : {}),
+    });
     return { store: new KioskStateStore(db, adapter), loaded: adapter.recovery };
   }
 

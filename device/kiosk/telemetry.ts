@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { TimerHandle } from '../timers.ts';
 import type { KioskEventMessage, OnlineStatus } from '../../shared/kiosk-telemetry.ts';
 import { topics } from '../../shared/topics.ts';
-import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import type { Uplink } from '../uplink/uplink.ts';
 import type { TimerPort } from './checkout-runner.ts';
 
 export const STATUS_MIN_INTERVAL_MS = 1_000;
@@ -17,7 +17,7 @@ type EventBody = KioskEventMessage extends infer E ? (E extends unknown ? Omit<E
 
 export interface TelemetryDeps {
   kioskId: string;
-  uplink: Pick<MqttUplink, 'connected' | 'publish'>;
+  uplink: Pick<Uplink, 'connected' | 'publish'>;
   /** The current status (online form) without `seq`; called whenever one is published. */
   snapshot: () => Omit<OnlineStatus, 'seq'>;
   /** Server time estimate for event stamps. */
@@ -108,5 +108,12 @@ export class Telemetry {
   stop(): void {
     this.#stopped = true;
     for (const t of [this.#pendingTimer, this.#heartbeat]) if (t !== undefined) this.#d.timers.clearTimeout(t);
+  }
+
+  /** After stop(): the retained status says the kiosk shut down (its last will says "connection lost" instead). Never rejects. */
+  async publishShutdown(firmware: string): Promise<void> {
+    if (!this.#d.uplink.connected) return;
+    const offline = { v: 1, type: 'status', state: 'offline', reason: 'shutdown', firmware };
+    await this.#d.uplink.publish(topics.kioskStatus(this.#d.kioskId), JSON.stringify(offline), { retain: true }).catch(() => undefined);
   }
 }

@@ -6,18 +6,17 @@ import { describe, expect, it } from 'vitest';
 import type { ErrorReply, SettleItemResult, SettleRequest, SettleResult } from '../../shared/kiosk-messages.ts';
 import { ManualTimers } from '../timers.ts';
 import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import type { SimUplink } from '../uplink/sim-uplink.ts';
+import { UplinkOfflineError, UplinkTimeoutError } from '../uplink/uplink.ts';
 import { FileOutbox } from './file-outbox.ts';
 import { forwardOutbox, type ForwardProgress, type SettleUplink } from './forwarder.ts';
 import { MemoryOutbox } from './memory-outbox.ts';
 import { testEntry } from './outbox-contract.ts';
 import type { OutboxStore } from './outbox-store.ts';
 
-// The real uplink fits the forwarder's port (checked by the compiler).
-const _uplinkFits = (u: MqttUplink): SettleUplink => u;
-void _uplinkFits;
-
-class UplinkTimeoutError extends Error { override name = 'UplinkTimeoutError'; }
-class UplinkOfflineError extends Error { override name = 'UplinkOfflineError'; }
+// Both uplink adapters fit the forwarder's port (checked by the compiler).
+const _uplinksFit = (u: MqttUplink | SimUplink): SettleUplink => u;
+void _uplinksFit;
 
 /** An idempotent settlement server: the first request for a txId decides, every later one gets the same answer. */
 class FakeServer {
@@ -57,10 +56,10 @@ function fakeUplink(server: FakeServer, script: Step[] = []) {
     async request(req) {
       sent.push(structuredClone(req));
       const step = script.shift() ?? 'answer';
-      if (step === 'offline') throw new UplinkOfflineError('offline');
+      if (step === 'offline') throw new UplinkOfflineError();
       if (step === 'lost-reply') {
         server.settle(req);
-        throw new UplinkTimeoutError('timeout');
+        throw new UplinkTimeoutError(req.id, 5_000);
       }
       return step === 'answer' ? server.settle(req) : step(req, server);
     },

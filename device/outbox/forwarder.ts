@@ -19,11 +19,12 @@ import {
 import type { Money } from '../../shared/money.ts';
 import { systemTimers, type Timers } from '../timers.ts';
 import { retryDelayMs, waitMs } from '../uplink/rate-limit-retry.ts';
+import { isUplinkError, type UplinkErrorCode } from '../uplink/uplink.ts';
 import type { OutboxEntry, OutboxStore } from './outbox-store.ts';
 
 /**
- * The part of the uplink the forwarder needs (MqttUplink fits). Rejects with errors named
- * 'UplinkTimeoutError', 'UplinkOfflineError' or 'UplinkClosedError' as MqttUplink documents.
+ * The part of the uplink the forwarder needs (any Uplink fits). Rejects with UplinkTimeoutError,
+ * UplinkOfflineError or UplinkClosedError as device/uplink/uplink.ts documents.
  */
 export interface SettleUplink {
   request(req: SettleRequest): Promise<SettleResult | ErrorReply>;
@@ -97,11 +98,8 @@ export interface ForwardReport {
   remaining: number;
 }
 
-const UPLINK_ENDS: Record<string, ForwardEnd> = {
-  UplinkTimeoutError: 'timeout',
-  UplinkOfflineError: 'offline',
-  UplinkClosedError: 'closed',
-};
+/** How an uplink failure ends the run; a connect failure cannot happen on a request. */
+const UPLINK_ENDS: Partial<Record<UplinkErrorCode, ForwardEnd>> = { timeout: 'timeout', offline: 'offline', closed: 'closed' };
 
 export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o: ForwardOptions): Promise<ForwardReport> {
   const batchItemsMax = o.batchItemsMax ?? SETTLE_ITEMS_MAX;
@@ -129,7 +127,7 @@ export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o:
     try {
       reply = await uplink.request({ v: 1, type: 'settle', id: o.nextId(), items: batch.map(settleItemOf) });
     } catch (e) {
-      const end = e instanceof Error ? UPLINK_ENDS[e.name] : undefined;
+      const end = isUplinkError(e) ? UPLINK_ENDS[e.code] : undefined;
       if (end === undefined) throw e;
       return finish(end);
     }

@@ -1,17 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// The kiosk's uplink to the payment server: request/response over MQTT 3.1.1 (QoS 1). Requests go
-// to the kiosk's request topic; replies come back on its reply topic and are matched by `re`.
+// The real Uplink adapter (uplink.ts, whose top says what a caller may rely on): request/reply over
+// MQTT 3.1.1 (QoS 1). Requests go to the kiosk's request topic; replies come back on its reply topic
+// and are matched by `re` (pending-requests.ts). A request that timed out may still reach the server:
+// MQTT.js even resends an unacknowledged QoS 1 publish after a reconnect.
 //
-// Failure semantics, which the caller relies on:
-// - UplinkOfflineError: not connected when asked; nothing was sent.
-// - UplinkTimeoutError: no matching reply in time; the request may or may not have reached the
-//   server (MQTT.js even resends an unacknowledged QoS 1 publish after a reconnect), so the caller
-//   asks `status` for the same txId, then `void`s it. This class never re-sends, never invents new
-//   ids and never deduplicates: idempotency belongs to the caller's txId.
-// - UplinkClosedError: close() was called while the request was pending, or afterwards.
-// - A RATE_LIMITED error reply means the server did not handle the request: the uplink sends the
-//   SAME request again after the reply's retryAfterMs plus backoff with jitter (rate-limit-retry.ts),
-//   within the one request deadline. Only when no resend fits is the RATE_LIMITED reply returned.
+// Time: request deadlines, RATE_LIMITED waits, connect()'s deadline and close()'s grace run on the
+// injected timers. MQTT.js keeps its own timers for what happens on the wire (the reconnect period,
+// the keepalive, the CONNACK wait), listed in UPLINK_DEFAULTS.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createConnection, isIP, Socket } from 'node:net';
@@ -19,13 +14,11 @@ import { connect as tlsConnect } from 'node:tls';
 import { MqttClient, type IClientOptions } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../../shared/clock.ts';
-import {
-  KIOSK_MESSAGE_BYTES_MAX, kioskReply, kioskRequest, parseJsonMessage,
-  type ErrorReply, type KioskOperations, type KioskReply, type KioskRequest,
-} from '../../shared/kiosk-messages.ts';
+import type { ErrorReply, KioskOperations, KioskRequest } from '../../shared/kiosk-messages.ts';
 import { topics } from '../../shared/topics.ts';
-import { systemTimers, type TimerHandle, type Timers } from '../timers.ts';
-import { sendWithRateLimitRetry } from './rate-limit-retry.ts';
+import { systemTimers, type Timers } from '../timers.ts';
+import { PendingRequests, REQUEST_DEFAULTS } from './pending-requests.ts';
+import { UplinkClosedError, UplinkConnectError, UplinkOfflineError, type Uplink, type UplinkEvent } from './uplink.ts';
 
 export interface UplinkOptions {
   /** `mqtt://host:port`, or `mqtts://host:port` with `tls`. */
@@ -48,7 +41,7 @@ export interface UplinkOptions {
   subscriptions?: readonly string[];
   /** A simulated network cable: while it is cut, connections fail and the current one is dropped. */
   link?: UplinkLink;
-  /** Request deadlines and RATE_LIMITED backoff waits; default the system's. */
+  /** Request deadlines, RATE_LIMITED backoff waits, connect()'s deadline and close()'s grace; default the system's. */
   timers?: Timers;
   /** Uniform in [0, 1): the backoff jitter; default Math.random. */
   random?: () => number;
@@ -71,7 +64,7 @@ export interface UplinkLink {
 
 /** Every limit of the uplink, with its unit. */
 export const UPLINK_DEFAULTS = Object.freeze({
-  requestTimeoutMs: 5_000,
+  ...REQUEST_DEFAULTS,
   connectTimeoutMs: 10_000,
   /** Wait between reconnection attempts, in ms (MQTT.js reconnectPeriod). */
   reconnectPeriodMs: 1_000,
@@ -79,70 +72,9 @@ export const UPLINK_DEFAULTS = Object.freeze({
   connackTimeoutMs: 5_000,
   /** MQTT keepalive, in seconds: a dead link is noticed within about 1.5 times this. */
   keepaliveS: 20,
-  /** Requests waiting for replies at once; one more is refused as a programmer error. */
-  pendingRequestsMax: 64,
   /** How long close() waits for a clean MQTT DISCONNECT before dropping the socket, in ms. */
   closeGraceMs: 1_000,
 });
-
-export class UplinkError extends Error {}
-
-/** No reply matched the request in time. Its fate is unknown: ask `status` for the same txId. */
-export class UplinkTimeoutError extends UplinkError {
-  override readonly name = 'UplinkTimeoutError';
-  constructor(readonly requestId: string, readonly timeoutMs: number) {
-    super(`no reply to request ${requestId} within ${timeoutMs} ms`);
-  }
-}
-
-/** The uplink was closed; pending and later requests fail with this. */
-export class UplinkClosedError extends UplinkError {
-  override readonly name = 'UplinkClosedError';
-  constructor() {
-    super('uplink closed');
-  }
-}
-
-/** Not connected to the broker: the request was not sent at all. */
-export class UplinkOfflineError extends UplinkError {
-  override readonly name = 'UplinkOfflineError';
-  constructor() {
-    super('uplink not connected; request not sent');
-  }
-}
-
-/** connect() could not establish the first connection (refused credentials, ACL, or timeout). */
-export class UplinkConnectError extends UplinkError {
-  override readonly name = 'UplinkConnectError';
-  /** The CONNACK return code when the broker refused the login (4 bad credentials, 5 not authorised). */
-  constructor(message: string, readonly returnCode?: number) {
-    super(message);
-  }
-}
-
-/** Which reply type answers which request type (error replies answer any). */
-const REPLY_TYPE = {
-  pay: 'pay.result', status: 'pay.result', void: 'pay.result', settle: 'settle.result', time: 'time.result',
-} as const satisfies { [K in keyof KioskOperations]: KioskOperations[K]['reply']['type'] };
-
-type AnyReply = KioskReply;
-
-interface Pending {
-  readonly request: KioskRequest;
-  readonly resolve: (reply: AnyReply) => void;
-  readonly reject: (err: Error) => void;
-  readonly timer: TimerHandle;
-  readonly sentAtMs: number;
-}
-
-/** True when `reply` can be the answer to `request`: right type, and for payments the same txId. */
-function answers(request: KioskRequest, reply: AnyReply): boolean {
-  if (reply.type === 'error') return true;
-  if (reply.type !== REPLY_TYPE[request.type]) return false;
-  if (reply.type === 'pay.result' && 'txId' in request) return reply.txId === request.txId;
-  if (reply.type === 'time.result' && request.type === 'time') return reply.t0 === request.t0;
-  return true;
-}
 
 /** Parses `mqtt://host:port` and builds TCP sockets with TCP_NODELAY set from the start. */
 function tcpStreamBuilder(url: string, link?: UplinkLink, tls?: UplinkTls): () => Socket {
@@ -170,36 +102,32 @@ function tcpStreamBuilder(url: string, link?: UplinkLink, tls?: UplinkTls): () =
   };
 }
 
-export class MqttUplink {
+export class MqttUplink implements Uplink {
   readonly #client: MqttClient;
   readonly #log: Logger;
-  readonly #clock: Clock;
-  readonly #requestTimeoutMs: number;
   readonly #requestTopic: string;
   readonly #replyTopic: string;
-  readonly #pending = new Map<string, Pending>();
+  readonly #requests: PendingRequests;
   readonly #events = new EventEmitter();
   readonly #subscriptions: readonly string[];
   readonly #unlink: (() => void) | undefined;
   readonly #timers: Timers;
-  readonly #random: () => number;
-  /** Backoff waits of RATE_LIMITED requests; close() ends them. */
-  readonly #waits = new Set<() => void>();
   /** Connected and subscribed to the reply topic: only then are requests sent. */
   #ready = false;
+  #closed = false;
   #closing: Promise<void> | undefined;
   /** The last MQTT error seen, so a broker that stays down does not log once a second. */
   #lastError = '';
 
   private constructor(o: UplinkOptions) {
-    this.#clock = o.clock ?? systemClock;
     this.#timers = o.timers ?? systemTimers;
-    this.#random = o.random ?? Math.random;
-    this.#requestTimeoutMs = o.requestTimeoutMs ?? UPLINK_DEFAULTS.requestTimeoutMs;
-    if (!(Number.isFinite(this.#requestTimeoutMs) && this.#requestTimeoutMs > 0)) throw new Error(`requestTimeoutMs must be positive, not ${o.requestTimeoutMs}`);
     this.#requestTopic = topics.kioskRequests(o.kioskId);
     this.#replyTopic = topics.kioskReplies(o.kioskId);
     this.#log = (o.logger ?? pino({ level: 'silent' })).child({ component: 'uplink', kioskId: o.kioskId });
+    this.#requests = new PendingRequests({
+      timers: this.#timers, random: o.random ?? Math.random, requestTimeoutMs: o.requestTimeoutMs,
+      clock: o.clock ?? systemClock, logger: this.#log,
+    });
     this.#subscriptions = [...(o.subscriptions ?? [])];
     const options: IClientOptions = {
       protocolVersion: 4,
@@ -250,85 +178,53 @@ export class MqttUplink {
     }
   }
 
-  /** Connected to the broker and subscribed to this kiosk's replies. */
   get connected(): boolean {
     return this.#ready && this.#client.connected;
   }
 
-  /** Requests waiting for their reply. */
   get pendingRequests(): number {
-    return this.#pending.size;
+    return this.#requests.size;
   }
 
   on(event: 'connected' | 'disconnected', listener: () => void): this;
-  /** Messages on the extra subscriptions (never the reply topic), raw: the listener validates. */
   on(event: 'message', listener: (topic: string, payload: Buffer, retained: boolean) => void): this;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  on(event: string, listener: (...args: any[]) => void): this {
+  on(event: UplinkEvent, listener: (...args: any[]) => void): this {
     this.#events.on(event, listener);
     return this;
   }
 
+  off(event: 'connected' | 'disconnected', listener: () => void): this;
+  off(event: 'message', listener: (topic: string, payload: Buffer, retained: boolean) => void): this;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  off(event: 'connected' | 'disconnected' | 'message', listener: (...args: any[]) => void): this {
+  off(event: UplinkEvent, listener: (...args: any[]) => void): this {
     this.#events.off(event, listener);
     return this;
   }
 
-  /**
-   * Publishes one message (QoS 1) and resolves when the broker acknowledged it. Rejects with
-   * UplinkOfflineError when not connected (nothing sent), UplinkClosedError after close().
-   */
   publish(topic: string, payload: string, o: { retain?: boolean } = {}): Promise<void> {
-    if (this.#closing) return Promise.reject(new UplinkClosedError());
+    if (this.#closed) return Promise.reject(new UplinkClosedError());
     if (!this.connected) return Promise.reject(new UplinkOfflineError());
     return new Promise<void>((resolve, reject) => {
       this.#client.publish(topic, payload, { qos: 1, retain: o.retain ?? false }, (err) => (err ? reject(err) : resolve()));
     });
   }
 
-  /**
-   * Sends one request (QoS 1) and resolves with the reply whose `re` is its id: the reply type for
-   * its operation, or an error reply. Rejects with UplinkOfflineError, UplinkTimeoutError or
-   * UplinkClosedError (see the top of this file). A malformed request, a duplicate pending id or
-   * more than pendingRequestsMax pending requests are programmer errors and reject with Error.
-   */
   request<K extends keyof KioskOperations>(req: KioskOperations[K]['request'] & { type: K }): Promise<KioskOperations[K]['reply'] | ErrorReply> {
-    if (this.#closing) return Promise.reject(new UplinkClosedError());
-    const checked = kioskRequest.safeParse(req);
-    if (!checked.success) return Promise.reject(new Error(`invalid ${String(req.type)} request: ${checked.error.issues[0]?.message ?? 'schema mismatch'}`));
-    if (this.#pending.has(req.id)) return Promise.reject(new Error(`request id ${req.id} is already pending`));
-    if (this.#pending.size >= UPLINK_DEFAULTS.pendingRequestsMax) return Promise.reject(new Error(`more than ${UPLINK_DEFAULTS.pendingRequestsMax} requests pending`));
-    const payload = JSON.stringify(req);
-    if (Buffer.byteLength(payload) > KIOSK_MESSAGE_BYTES_MAX) return Promise.reject(new Error(`request of ${Buffer.byteLength(payload)} bytes exceeds ${KIOSK_MESSAGE_BYTES_MAX}`));
-    const request = checked.data;
-    return sendWithRateLimitRetry((timeoutMs) => this.#sendOnce(request, payload, timeoutMs), this.#requestTimeoutMs, {
-      timers: this.#timers,
-      random: this.#random,
-      waits: this.#waits,
+    return this.#requests.request(req as KioskRequest, {
+      closed: () => this.#closed,
+      connected: () => this.connected,
+      send: (r, payload) => {
+        this.#client.publish(this.#requestTopic, payload, { qos: 1 }, (err) => {
+          // The request may or may not have left: leave it pending, so it ends as a reply or a timeout.
+          if (err) this.#log.warn({ id: r.id, type: r.type, err: err.message }, 'publish failed');
+        });
+      },
     }) as Promise<KioskOperations[K]['reply'] | ErrorReply>;
   }
 
-  /** One attempt: publishes and waits at most timeoutMs for the reply. */
-  #sendOnce(req: KioskRequest, payload: string, timeoutMs: number): Promise<AnyReply> {
-    if (this.#closing) return Promise.reject(new UplinkClosedError());
-    if (!this.connected) return Promise.reject(new UplinkOfflineError());
-    return new Promise<AnyReply>((resolve, reject) => {
-      const timer = this.#timers.setTimeout(() => {
-        this.#pending.delete(req.id);
-        this.#log.warn({ id: req.id, type: req.type, timeoutMs: this.#requestTimeoutMs }, 'request timed out');
-        reject(new UplinkTimeoutError(req.id, this.#requestTimeoutMs));
-      }, timeoutMs);
-      this.#pending.set(req.id, { request: req, resolve, reject, timer, sentAtMs: this.#clock.monotonicMs() });
-      this.#client.publish(this.#requestTopic, payload, { qos: 1 }, (err) => {
-        // The request may or may not have left: leave it pending, so it ends as a reply or a timeout.
-        if (err) this.#log.warn({ id: req.id, type: req.type, err: err.message }, 'publish failed');
-      });
-    });
-  }
-
-  /** Subscribes to `topic` again, so the broker re-sends its retained message. */
   resubscribe(topic: string): Promise<void> {
+    if (this.#closed) return Promise.reject(new UplinkClosedError());
     if (!this.connected) return Promise.reject(new UplinkOfflineError());
     return new Promise<void>((resolve, reject) => {
       this.#client.unsubscribe(topic, () => {
@@ -337,34 +233,37 @@ export class MqttUplink {
     });
   }
 
-  /** Rejects pending requests with UplinkClosedError and disconnects. Idempotent. */
+  /**
+   * Rejects pending requests with UplinkClosedError and disconnects: a clean DISCONNECT when
+   * connected (never waiting longer than closeGraceMs), else the socket is dropped at once. Every
+   * timer and socket is let go, so the process can exit. Idempotent.
+   */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#unlink?.();
-      for (const end of [...this.#waits]) end();
-      for (const [id, p] of this.#pending) {
-        this.#timers.clearTimeout(p.timer);
-        this.#pending.delete(id);
-        p.reject(new UplinkClosedError());
-      }
-      const wasReady = this.#ready;
-      this.#ready = false;
-      // Connected: a clean DISCONNECT once in-flight publishes are acknowledged, but never longer
-      // than closeGraceMs (MQTT.js would wait for ever on a silent broker). Otherwise: drop at once.
-      const graceful = this.#client.connected;
-      await new Promise<void>((resolve) => {
-        const fallback = setTimeout(() => {
-          this.#client.stream?.destroy();
-          resolve();
-        }, UPLINK_DEFAULTS.closeGraceMs);
-        this.#client.end(!graceful, () => {
-          clearTimeout(fallback);
-          resolve();
-        });
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    this.#unlink?.();
+    this.#requests.rejectAll(() => new UplinkClosedError());
+    const wasReady = this.#ready;
+    this.#ready = false;
+    // MQTT.js with manualConnect clears its "disconnecting" mark once end() is done; a socket that
+    // closes after that (as after a refused CONNACK, whose socket is still being destroyed) would then
+    // start its reconnect timer again, and keep the process alive for ever. With no reconnect period
+    // it never does.
+    this.#client.options.reconnectPeriod = 0;
+    const graceful = this.#client.connected;
+    this.#closing = new Promise<void>((resolve) => {
+      const fallback = this.#timers.setTimeout(() => {
+        this.#client.stream?.destroy();
+        resolve();
+      }, UPLINK_DEFAULTS.closeGraceMs);
+      this.#client.end(!graceful, () => {
+        this.#timers.clearTimeout(fallback);
+        resolve();
       });
+    }).then(() => {
       if (wasReady) this.#events.emit('disconnected');
       this.#log.info('uplink closed');
-    })();
+    });
     return this.#closing;
   }
 
@@ -372,7 +271,7 @@ export class MqttUplink {
     return new Promise<void>((resolve, reject) => {
       let lastError = '';
       const done = (err?: Error) => {
-        clearTimeout(timer);
+        this.#timers.clearTimeout(timer);
         this.#events.off('connected', onConnected);
         this.#events.off('refused', onRefused);
         this.#client.off('error', onError);
@@ -386,7 +285,7 @@ export class MqttUplink {
         // Bad credentials or not authorised: waiting will not help.
         if (err.code === 4 || err.code === 5) done(new UplinkConnectError(`broker at ${url} refused the login: ${err.message}`, err.code));
       };
-      const timer = setTimeout(() => done(new UplinkConnectError(`could not connect to ${url} within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}`)), timeoutMs);
+      const timer = this.#timers.setTimeout(() => done(new UplinkConnectError(`could not connect to ${url} within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}`)), timeoutMs);
       this.#events.on('connected', onConnected);
       this.#events.on('refused', onRefused);
       this.#client.on('error', onError);
@@ -396,7 +295,7 @@ export class MqttUplink {
   #onConnect(): void {
     const wanted = [this.#replyTopic, ...this.#subscriptions];
     this.#client.subscribe(wanted, { qos: 1 }, (err, granted) => {
-      if (this.#closing || !this.#client.connected) return;
+      if (this.#closed || !this.#client.connected) return;
       const code = granted?.find((g) => g.topic === this.#replyTopic)?.qos;
       if (err || code === undefined || code === 128) {
         this.#log.error({ topic: this.#replyTopic, err: err?.message }, 'broker refused the reply subscription (check the kiosk identity and ACL)');
@@ -424,33 +323,12 @@ export class MqttUplink {
   #onClose(): void {
     if (!this.#ready) return;
     this.#ready = false;
-    this.#log.warn({ pending: this.#pending.size }, 'uplink disconnected');
+    this.#log.warn({ pending: this.#requests.size }, 'uplink disconnected');
     this.#events.emit('disconnected');
   }
 
   #onMessage(topic: string, payload: Buffer, packet?: { retain?: boolean }): void {
-    if (topic !== this.#replyTopic) {
-      this.#events.emit('message', topic, payload, packet?.retain === true);
-      return;
-    }
-    const parsed = parseJsonMessage(kioskReply, payload);
-    if (!parsed.ok) {
-      this.#log.warn({ code: parsed.code, reason: parsed.message, bytes: payload.length }, 'invalid reply dropped');
-      return;
-    }
-    const reply = parsed.value;
-    const pending = reply.re === null ? undefined : this.#pending.get(reply.re);
-    if (!pending) {
-      this.#log.info({ re: reply.re, type: reply.type }, 'reply matches no pending request; dropped');
-      return;
-    }
-    if (!answers(pending.request, reply)) {
-      this.#log.warn({ re: reply.re, type: reply.type, requestType: pending.request.type }, 'reply does not answer its request; dropped');
-      return;
-    }
-    this.#timers.clearTimeout(pending.timer);
-    this.#pending.delete(reply.re!);
-    this.#log.debug({ id: reply.re, type: reply.type, roundTripMs: this.#clock.monotonicMs() - pending.sentAtMs }, 'reply');
-    pending.resolve(reply);
+    if (topic === this.#replyTopic) this.#requests.receive(payload);
+    else this.#events.emit('message', topic, payload, packet?.retain === true);
   }
 }

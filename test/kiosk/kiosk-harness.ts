@@ -21,8 +21,9 @@ import { parseKioskConfig, type KioskConfigInput } from '../../device/kiosk/conf
 import { SIM_GPIO_PINS } from '../../device/kiosk/hardware.ts';
 import { Kiosk } from '../../device/kiosk/kiosk.ts';
 import { initialKioskState, KioskStateStore } from '../../device/kiosk/kiosk-state.ts';
+import type { DurableJsonOptions } from '../../device/outbox/durable-json-adapter.ts';
 import { FileOutbox, type FileOutboxOptions } from '../../device/outbox/file-outbox.ts';
-import { UplinkOfflineError } from '../../device/uplink/mqtt-uplink.ts';
+import { UplinkOfflineError } from '../../device/uplink/uplink.ts';
 import { buildRevocations } from '../../server/domain/revocations.ts';
 import { makeWorld, type World } from '../../server/testing/world.ts';
 
@@ -124,6 +125,8 @@ export interface HarnessOptions {
   wallOffsetMs?: number;
   /** The outbox file's write hook (FileOutboxOptions.onWriteStep): awaiting in it stalls a real write. */
   outboxWriteStep?: FileOutboxOptions['onWriteStep'];
+  /** The kiosk state file's write hook (the durable adapter's onStep): throwing in it fails that write. */
+  stateWriteStep?: DurableJsonOptions['onStep'];
 }
 
 export async function startHarness(o: HarnessOptions = {}) {
@@ -145,7 +148,7 @@ export async function startHarness(o: HarnessOptions = {}) {
   const gpio = createKioskGpio(lines, { pins: SIM_GPIO_PINS }, { timers });
   const display = new RecordingDisplay();
   const outbox = await FileOutbox.open({ path: join(dir, 'outbox.json'), ...(o.outboxWriteStep ? { onWriteStep: o.outboxWriteStep } : {}) });
-  const { store: state } = await KioskStateStore.open(join(dir, 'kiosk-state.json'), initialKioskState(config.policy));
+  const { store: state } = await KioskStateStore.open(join(dir, 'kiosk-state.json'), initialKioskState(config.policy), o.stateWriteStep ? { onStep: o.stateWriteStep } : {});
   let n = 0;
   const monoAtBoot = world.clock.monotonicMs();
   const clock: Clock = o.wallOffsetMs === undefined ? world.clock : {

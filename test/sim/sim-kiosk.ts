@@ -22,7 +22,8 @@ import { KioskClock } from './sim-clock.ts';
 import { SimDisk, SimDiskOutbox, SimStateStore, type DiskFaults } from './sim-disk.ts';
 import type { SimRandom } from './sim-random.ts';
 import { SimTimers } from './sim-timers.ts';
-import { SimLink, SimUplink } from './sim-uplink.ts';
+import { SimUplink } from '../../device/uplink/sim-uplink.ts';
+import type { SimLink } from './sim-uplink.ts';
 
 /** One payment attempt as the kiosk started it. */
 export interface Attempt {
@@ -154,12 +155,15 @@ export class SimKiosk {
     this.disk.attach(this.#timers);
     this.#outbox = SimDiskOutbox.open(this.disk);
     this.#state = SimStateStore.open(this.disk, initialKioskState(this.config.policy));
-    const uplink = new SimUplink(this.d.link, this.#timers, this.d.requestTimeoutMs);
+    // The RATE_LIMITED backoff's jitter: its own stream, drawn from the kiosk's only if ever needed.
+    let jitter: SimRandom | undefined;
+    const random = () => (jitter ??= rng.fork()).int(2 ** 30) / 2 ** 30;
+    const uplink = new SimUplink(this.d.link, { timers: this.#timers, requestTimeoutMs: this.d.requestTimeoutMs, random });
     this.#scanner = new SimScanner();
     const bootPrefix = `b${toHex(rng.bytes(4))}`;
     let n = 0;
     this.#kiosk = new Kiosk({
-      config: this.config, clock: this.#clock, monotonicEpoch: `boot-${boot}`, rtc, uplink: uplink as never,
+      config: this.config, clock: this.#clock, monotonicEpoch: `boot-${boot}`, rtc, uplink,
       outbox: this.#outbox, state: this.#state.asKioskStateStore(), ed: nodeEd25519,
       hardware: { scanner: this.#scanner, gpio: undefined, displays: [new CountingDisplay(() => this.record.approvedScreens++)], simulated: true },
       newId: () => `${bootPrefix}${(++n).toString(36)}`, timers: this.#timers, log: recordingLogger((e, detail) => this.#onEvent(boot, e, detail)),

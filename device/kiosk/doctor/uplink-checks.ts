@@ -6,7 +6,8 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { createConnection, isIP } from 'node:net';
-import { MqttUplink, UplinkConnectError } from '../../uplink/mqtt-uplink.ts';
+import { MqttUplink } from '../../uplink/mqtt-uplink.ts';
+import { UplinkConnectError } from '../../uplink/uplink.ts';
 import { kioskPassword, kioskTls, type KioskConfig } from '../config.ts';
 import type { CheckResult, DoctorCheck } from './check.ts';
 
