@@ -54,7 +54,7 @@ interface Connected { client: MqttClient; sessionPresent: boolean }
 
 async function connectFull(b: RunningBroker, username = 'paho', extra: IClientOptions = {}): Promise<Connected> {
   const client = mqtt.connect(b.url, {
-    protocolVersion: 4, reconnectPeriod: 0, connectTimeout: WAIT_MS, username, password: passwords[username], clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`, ...extra,
+    protocolVersion: 4, reconnectPeriod: 0, connectTimeout: WAIT_MS, username, ...(passwords[username] === undefined ? {} : { password: passwords[username] }), clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`, ...extra,
   });
   clients.push(client);
   const sessionPresent = await within(new Promise<boolean>((resolve, reject) => {

@@ -45,7 +45,7 @@ if (missing !== undefined && process.env['CI']) {
 }
 
 /** Counts store units per replica (which replica handled kiosk requests); `onUnit` runs as one starts. */
-interface UnitCount { units: number; onUnit?: () => void }
+interface UnitCount { units: number; onUnit?: (() => void) | undefined }
 function countingStore(store: Store, count: UnitCount): Store {
   return {
     unit(fn) { count.units++; count.onUnit?.(); return store.unit(fn); },

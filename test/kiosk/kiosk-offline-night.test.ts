@@ -54,7 +54,7 @@ const policy = (change: Partial<KioskPolicy>): KioskPolicy => ({ ...DEFAULT_KIOS
  * pass, then the power is cut and stays off `offMs`. Returns the phone and what the reboot needs.
  */
 async function eveningThenPowerCut(w: World, config: HarnessOptions['config'], offMs: number) {
-  const first = await start({ world: w, config });
+  const first = await start({ world: w, ...(config ? { config } : {}) });
   const phone = await w.phone(20_000);
   await w.credential(phone);
   expect(first.kiosk.status().clock.trusted).toBe(true);

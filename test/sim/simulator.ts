@@ -76,7 +76,7 @@ class Simulation {
     const sc = scenario(root.fork());
     const ids = Array.from({ length: sc.kiosks }, (_, i) => `k${i + 1}`);
     const server = await SimServer.start({
-      startMs: T0, random: seededRandom(root.fork().int(2 ** 31)), limits: sc.limits, dispatcher: o.dispatcher,
+      startMs: T0, random: seededRandom(root.fork().int(2 ** 31)), limits: sc.limits, ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
       kiosks: [...ids.map((id, i) => ({ id, merchant: i % 2 === 0 ? 'shop' : 'other' })), DISHONEST_KIOSK],
     });
     const world = new SimTimers(T0);

@@ -10,7 +10,7 @@ export interface SimProduct {
   readonly gtin: string;
   readonly name: string;
   readonly price: Money;
-  readonly slot?: number;
+  readonly slot?: number | undefined;
 }
 
 /**
