@@ -149,6 +149,13 @@ describe('the kiosk web screen', () => {
     await expect(fetch(`${d.url}/healthz`)).rejects.toThrow();
     await d.close();
   });
+
+  it('says which setting moves it when its port is taken', async () => {
+    const first = await screen();
+    const port = Number(new URL(first.url).port);
+    await expect(createWebDisplay({ port })).rejects.toThrow(`the kiosk screen's port ${port} on 127.0.0.1 is already in use; choose another with display.web.port in the kiosk config (0 = any free port)`);
+    await expect(createWebDisplay({ port, portSetting: '--kiosk-port' })).rejects.toThrow('choose another with --kiosk-port (0 = any free port)');
+  });
 });
 
 describe('the simulated kiosk routes', () => {

@@ -39,6 +39,11 @@ export interface WebDisplayOptions {
   host?: string;
   /** 0 picks a free port (tests). */
   port: number;
+  /**
+   * What sets `port`, named when the port is taken: default `display.web.port in the kiosk config`;
+   * `kioskpay up` names its `--kiosk-port` flag.
+   */
+  portSetting?: string;
   /** Present only on a simulated kiosk: enables the panel and the /sim routes. */
   sim?: SimControls;
   logger?: Logger;
@@ -103,10 +108,6 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
   // Long-lived event streams must not be cut by an idle timeout; heartbeats keep them moving.
   server.timeout = 0;
   server.on('clientError', (_err, socket) => socket.destroy());
-  server.on('error', (e) => {
-    health = 'fault';
-    log.error({ err: e.message }, 'web screen server error');
-  });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     checkHost(req, host);
@@ -144,11 +145,21 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (e: NodeJS.ErrnoException) => {
+      const setting = o.portSetting ?? 'display.web.port in the kiosk config';
+      if (e.code === 'EADDRINUSE') reject(new Error(`the kiosk screen's port ${o.port} on ${host} is already in use; choose another with ${setting} (0 = any free port)`));
+      else if (e.code === 'EACCES') reject(new Error(`not allowed to listen on ${host}:${o.port} (ports below 1024 need privileges); choose another with ${setting}`));
+      else reject(e);
+    };
+    server.once('error', onError);
     server.listen(o.port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
+  });
+  server.on('error', (e) => {
+    health = 'fault';
+    log.error({ err: e.message }, 'web screen server error');
   });
   health = 'ok';
   const addr = server.address() as AddressInfo;
