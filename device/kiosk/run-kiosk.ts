@@ -67,6 +67,8 @@ export async function runKiosk(cfg: Readonly<KioskConfig>, o: RunKioskOptions = 
       setUplink: (up) => link?.set(up),
       uplinkUp: () => link?.isUp() ?? true,
       products: () => kiosk?.catalog?.items() ?? [],
+      outputs: () => hardware.simOutputs?.state(),
+      onChange: (fn) => hardware.simOutputs?.onChange(fn) ?? (() => undefined),
     } : undefined;
 
     const displays: Display[] = hardware.lcd ? [hardware.lcd] : [];

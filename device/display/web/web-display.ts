@@ -90,6 +90,14 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
     if (view) hub.publish(modelJson(view));
   };
   const simCtx: SimRouteContext | undefined = sim ? { sim, changed: publish, imageBusy: false } : undefined;
+  // The simulated LEDs, buzzer and relay change without a new view: push them too.
+  const offSimChange = sim?.onChange(() => {
+    try {
+      publish();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'web screen push failed');
+    }
+  });
 
   const server = createServer(
     { noDelay: true, requestTimeout: WEB_DEFAULTS.requestTimeoutMs, headersTimeout: WEB_DEFAULTS.headersTimeoutMs, maxHeaderSize: WEB_DEFAULTS.headerBytesMax },
@@ -138,7 +146,7 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
         return sendJson(res, 200, { ok: health === 'ok', health, clients: hub.size, rendered: view !== undefined });
       case '/sim/state':
         if (!sim) throw new WebScreenError('NOT_FOUND', 'this kiosk has no simulated controls');
-        return sendJson(res, 200, { ok: true, uplinkUp: sim.uplinkUp(), products: sim.products().slice(0, SIM_PRODUCTS_MAX) });
+        return sendJson(res, 200, { ok: true, uplinkUp: sim.uplinkUp(), products: sim.products().slice(0, SIM_PRODUCTS_MAX), outputs: sim.outputs() ?? null });
       default:
         throw new WebScreenError(SIM_POST_ROUTES.includes(path as SimPostRoute) ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND');
     }
@@ -183,6 +191,7 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
     close(): Promise<void> {
       closing ??= (async () => {
         health = 'fault';
+        offSimChange?.();
         hub.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
