@@ -15,6 +15,8 @@ export interface KioskLogin { url: string; kioskId: string; username: string; pa
 export interface SystemOptions {
   dataDir: string;
   mqttPort: number;
+  /** The flag that set mqttPort, named if the port is taken (default `--mqtt-port`, as in `kioskpay up`). */
+  mqttPortFlag?: string;
   httpPort: number;
   kioskIds: string[];
   merchant?: string;
@@ -53,7 +55,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     { username: 'technician', passwordHash: await hashPassword(technicianPassword), role: 'technician' as const },
     ...(await Promise.all(o.kioskIds.map(async (id, i) => ({ username: id, passwordHash: await hashPassword(kioskPasswords[i]!), role: 'kiosk' as const, kioskId: id })))),
   ];
-  const broker = await (o.startBroker ?? startBroker)({ port: o.mqttPort, host: '127.0.0.1', identities, ...(o.log ? { logger: o.log } : {}) });
+  const broker = await (o.startBroker ?? startBroker)({ port: o.mqttPort, portFlag: o.mqttPortFlag ?? '--mqtt-port', host: '127.0.0.1', identities, ...(o.log ? { logger: o.log } : {}) });
   let server: RunningServer;
   try {
     const config = parseServerConfig({

@@ -340,6 +340,16 @@ describe('startBroker', () => {
     await expect(startBroker({ port, identities })).rejects.toThrow(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*--port 0`));
   });
 
+  it('names the flag of the command that started it when the port is taken', async () => {
+    const squatter = createServer();
+    servers.push(squatter);
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as { port: number }).port;
+    const err = await startBroker({ port, identities, portFlag: '--mqtt-port' }).then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toContain('choose another port with --mqtt-port N, or --mqtt-port 0 for any free port');
+    expect(err?.message).not.toMatch(/--port\b/);
+  });
+
   it('reports its port and url, and close() disconnects clients', async () => {
     const b = await startBroker({ port: 0, identities });
     expect(b.port).toBeGreaterThan(0);

@@ -171,6 +171,11 @@ export interface BrokerOptions {
    * receives what a client on another publishes. Pub/sub channels are not prefixed: one Redis per cluster.
    */
   cluster?: boolean;
+  /**
+   * The command-line flag that sets `port`, named in the port-in-use message: `--port` for
+   * `kioskpay broker` (the default), `--mqtt-port` for `kioskpay up`.
+   */
+  portFlag?: string;
 }
 
 /** aedes' message router over Redis pub/sub, for a cluster of brokers (mqemitter-redis, CommonJS). */
@@ -255,15 +260,15 @@ function guardPacketSize(socket: Socket, remainingLengthMax: number, onTooLarge:
   });
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+function listen(server: Server, port: number, host: string, flag: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       if (err.code === 'EADDRINUSE') {
         reject(new Error(`port ${port} on ${host} is already in use (on this machine Mosquitto usually owns 1883); `
-          + 'choose another port with --port N, or --port 0 for any free port'));
+          + `choose another port with ${flag} N, or ${flag} 0 for any free port`));
       } else if (err.code === 'EACCES') {
-        reject(new Error(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges); choose another port with --port N`));
+        reject(new Error(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges); choose another port with ${flag} N`));
       } else {
         reject(err);
       }
@@ -556,7 +561,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     await persistence?.destroy().catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'closing persistence failed'));
   };
   try {
-    await listen(server, opts.port, host);
+    await listen(server, opts.port, host, opts.portFlag ?? '--port');
   } catch (e) {
     await closeAedes();
     throw e;

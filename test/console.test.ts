@@ -194,22 +194,42 @@ describe('kioskpay console, one-shot', () => {
     expect((await runConsole(['reload-catalog', 'k1'])).out).toBe('k1 acknowledged: catalog reloaded (version 1)\n');
   });
 
-  it('a refusal exits 1 and says why', async () => {
+  it('a refusal exits 1 and says why, and what shows more', async () => {
     const r = await runConsole(['test', 'k1', 'relay']);
     expect(r.code).toBe(1);
-    expect(r.out).toBe('k1 refused: COMMAND_UNSUPPORTED (this kiosk has no relay)\n');
+    expect(r.out).toBe('k1 refused: COMMAND_UNSUPPORTED (this kiosk has no relay); kioskpay console status k1 shows which hardware it has\n');
     const json = await runConsole(['test', 'k1', 'relay', '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.out)).toMatchObject({ outcome: 'refused', error: { code: 'COMMAND_UNSUPPORTED' } });
   });
 
-  it('no answer exits 3 and says the kiosk is offline', async () => {
+  it('no answer exits 3 and says the kiosk is offline, and how to see it return', async () => {
     const r = await runConsole(['status', 'k2', '--timeout', '0.3']);
     expect(r.code).toBe(3);
-    expect(r.out).toBe('no answer from k2 in 0.3 s (it is offline)\n');
-    const unknown = await runConsole(['forward', 'k9', '--timeout', '0.2', '--json']);
-    expect(unknown.code).toBe(3);
-    expect(JSON.parse(unknown.out)).toMatchObject({ kioskId: 'k9', outcome: 'timeout', timeoutMs: 200 });
+    expect(r.out).toBe('no answer from k2 in 0.3 s (it is offline); it takes commands only while connected: kioskpay console list shows when it is back\n');
+    const json = await runConsole(['forward', 'k2', '--timeout', '0.2', '--json']);
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.out)).toMatchObject({ kioskId: 'k2', outcome: 'timeout', timeoutMs: 200 });
+  });
+
+  it('an unknown kiosk exits 2 at once with the nearest known ids, sending nothing', async () => {
+    const before = kiosk.received.length;
+    // The longest --timeout there is: the answer must not wait for any of it.
+    const r = await runConsole(['status', 'k9', '--timeout', '600']);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toBe('kioskpay console: unknown kiosk k9; did you mean k1 or k2? (kioskpay console list shows every kiosk)\n');
+    for (const argv of [['forward', 'k3'], ['policy', 'kk1', '--mode', 'force-offline'], ['policy', 'k3'], ['test', 'k-1', 'led'], ['message', 'k9', 'hello'], ['watch', 'k9'], ['stored', 'k12']]) {
+      const u = await runConsole([...argv, '--timeout', '600']);
+      expect(u.code, argv.join(' ')).toBe(2);
+      expect(u.err, argv.join(' ')).toMatch(/^kioskpay console: unknown kiosk \S+; did you mean k1( or k2)?\? \(kioskpay console list shows every kiosk\)\n$/);
+    }
+    const far = await runConsole(['status', 'lobby-entrance']);
+    expect(far.err).toBe('kioskpay console: unknown kiosk lobby-entrance; the kiosks are k1, k2 (kioskpay console list shows them all)\n');
+    const json = await runConsole(['forward', 'k9', '--timeout', '600', '--json']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.out)).toEqual({ kioskId: 'k9', outcome: 'unknown-kiosk', suggestions: ['k1', 'k2'], message: 'unknown kiosk k9; did you mean k1 or k2? (kioskpay console list shows every kiosk)' });
+    expect(kiosk.received.length).toBe(before);
   });
 
   it('usage errors exit 2 before connecting; an unreachable broker exits 3', async () => {
@@ -218,13 +238,22 @@ describe('kioskpay console, one-shot', () => {
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err).toMatch(/^kioskpay console: /);
     }
+    // Each names what fixes it.
+    expect((await runConsole(['stauts', 'k1'])).err).toContain('unknown command "stauts"; did you mean status? "help" lists the commands');
+    expect((await runConsole(['status', 'K1'])).err).toContain('"K1" is not a kiosk id (1-32 of a-z, 0-9 and -); did you mean k1? ("list" shows the kiosks)');
+    expect((await runConsole(['policy', 'k1', '--mode', 'sideways'])).err).toContain('--mode must be one of prefer-online, require-online, force-offline');
     const stdout = new Capture();
     const stderr = new Capture();
     const down = await consoleCommand(['list'], { env: { KIOSKPAY_MQTT_URL: 'mqtt://127.0.0.1:1', KIOSKPAY_MQTT_USERNAME: 'x' }, stdout, stderr });
     expect(down).toBe(3);
-    expect(stderr.text).toMatch(/cannot connect to mqtt:\/\/127\.0\.0\.1:1/);
-    const noLogin = await consoleCommand(['list'], { env: {}, stdout, stderr });
-    expect(noLogin).toBe(2);
+    expect(stderr.text).toMatch(/cannot connect to mqtt:\/\/127\.0\.0\.1:1: .*; is the broker running there\? check --url/);
+    const t = system.technicianLogin;
+    const wrong = new Capture();
+    expect(await consoleCommand(['list'], { env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: 'wrong' }, stdout, stderr: wrong })).toBe(3);
+    expect(wrong.text).toMatch(/refused the login of technician .*; check --username and --password, or the --login file/);
+    const noLogin = new Capture();
+    expect(await consoleCommand(['list'], { env: {}, stdout, stderr: noLogin })).toBe(2);
+    expect(noLogin.text).toContain('no broker url: give --url or KIOSKPAY_MQTT_URL');
   });
 
   it('takes the login from a --login file', async () => {
@@ -266,8 +295,9 @@ describe('kioskpay console, one-shot', () => {
     expect(policy).toMatchObject({ kioskId: 'k1', by: system.technicianLogin.username, args: { policy: { mode: 'force-offline' } } });
     const refused = records.find((r) => r['kind'] === 'ack' && r['ok'] === false)!;
     expect(refused).toMatchObject({ name: 'test', error: { code: 'COMMAND_UNSUPPORTED' } });
-    // Commands to k2 and k9 were never answered: recorded, with no ack.
+    // Commands to the offline k2 were never answered: recorded, with no ack. Unknown kiosks got none.
     expect(records.some((r) => r['kind'] === 'command' && r['kioskId'] === 'k2')).toBe(true);
+    expect(records.filter((r) => !['k1', 'k2'].includes(r['kioskId'] as string))).toEqual([]);
   });
 });
 
@@ -291,10 +321,11 @@ describe('kioskpay console, interactive', () => {
   it('says what is wrong with a bad line and carries on', async () => {
     const stdin = new PassThrough();
     const run = runConsole(['--history', join(dir, 'history2')], { stdin });
-    stdin.end('policy k1 --mode sideways\nmessage k1 "unclosed\nlist\n');
+    stdin.end('policy k1 --mode sideways\nmessage k1 "unclosed\nstatus k9\nlist\n');
     const r = await run;
     expect(r.code).toBe(0);
     expect(r.out).toContain('--mode must be one of prefer-online, require-online, force-offline');
+    expect(r.out).toContain('unknown kiosk k9; did you mean k1 or k2? (list shows every kiosk)\n');
     expect(r.out).toContain('unclosed " quote');
     expect(r.out).toMatch(/\nk1\s+online/);
   });

@@ -9,10 +9,12 @@ import { timeSample } from '../../shared/time-sync.ts';
 import { isCurrency, money, formatMoney } from '../../shared/money.ts';
 import { ERRORS, isErrorCode } from '../../shared/errors.ts';
 import { MqttUplink } from '../uplink/mqtt-uplink.ts';
+import { kioskPassword, loadKioskConfig } from '../kiosk/config.ts';
 import { payOnline, voidTx, type OnlineOutcome } from '../domain/online-payment.ts';
 
-const CONNECTION_HELP = `Connection (a file written by 'kioskpay up' holds all of them):
-  --config FILE      JSON {"url","kioskId","username","password"}
+const CONNECTION_HELP = `Connection (a kiosk config written by 'kioskpay up' holds all of them):
+  --config FILE      a kiosk config (its kioskId and mqtt url, username, password or
+                     passwordFile), or JSON {"url","kioskId","username","password"}
   --url URL          broker URL
   --kiosk-id ID      this kiosk's id (also its broker user name)
   password: KIOSKPAY_KIOSK_PASSWORD, or the config file
@@ -103,7 +105,13 @@ export async function kioskCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!sub) { process.stdout.write(HELP); return 2; }
-  const file = v.config ? (JSON.parse(readFileSync(v.config, 'utf8')) as Partial<Conn>) : {};
+  let file: Partial<Conn>;
+  try {
+    file = v.config ? connectionOf(v.config) : {};
+  } catch (e) {
+    process.stderr.write(`kioskpay kiosk ${sub}: ${(e as Error).message}\n`);
+    return 2;
+  }
   const conn: Conn = {
     url: v.url ?? file.url ?? 'mqtt://127.0.0.1:1884',
     kioskId: v['kiosk-id'] ?? file.kioskId ?? '',
@@ -155,6 +163,20 @@ export async function kioskCommand(argv: string[]): Promise<number> {
   } finally {
     await uplink.close();
   }
+}
+
+/** The broker login in a kiosk config (`mqtt` section, password or passwordFile), or in a plain login file. */
+function connectionOf(path: string): Partial<Conn> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read --config ${path}: ${(e as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`--config ${path} is not a JSON object`);
+  if (!('mqtt' in json)) return json as Partial<Conn>;
+  const cfg = loadKioskConfig(path);
+  return { url: cfg.mqtt.url, kioskId: cfg.kioskId, username: cfg.mqtt.username ?? cfg.kioskId, password: kioskPassword(cfg) };
 }
 
 function describe(txId: string, o: OnlineOutcome): string {

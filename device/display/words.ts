@@ -52,10 +52,14 @@ export function screenWords(view: DisplayView): ScreenWords {
       return { title: `Pay ${formatMoney(s.basket.total)}`, lines: ['Scan your payment code.', view.offline ? 'Offline: please show your offline code.' : 'Show the QR code in your wallet app.'], tone: 'neutral' };
     case 'authorising':
       return { title: `Paying ${formatMoney(s.total)}`, lines: [s.offline ? 'Checking your offline code…' : 'Contacting your wallet…'], tone: 'busy' };
+    // In the order a shopper reads them: a vending machine says "Approved" while it dispenses and
+    // "Thank you" once the product is out; self-checkout says both on its one result screen.
     case 'dispensing':
-      return { title: 'Thank you!', lines: ['Your product is on its way.'], tone: 'good' };
+      return { title: 'Approved', lines: ['Your product is on its way.'], tone: 'good' };
     case 'approved':
-      return { title: 'Approved', lines: [`${formatMoney(s.total)} paid. Thank you!`], tone: 'good' };
+      return view.mode === 'vending'
+        ? { title: 'Thank you!', lines: [`${formatMoney(s.total)} paid. Please take your product.`], tone: 'good' }
+        : { title: 'Approved', lines: [`${formatMoney(s.total)} paid. Thank you!`], tone: 'good' };
     case 'declined':
       return { title: 'Not paid', lines: [s.text || ERRORS[s.reason].shopper], tone: 'bad' };
     case 'fault':

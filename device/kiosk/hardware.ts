@@ -7,6 +7,7 @@ import { createKioskGpio } from '../adapters/gpio/kiosk-gpio.ts';
 import { buttonsBias, type KioskGpio } from '../adapters/gpio/gpio.ts';
 import type { GpioLines } from '../adapters/gpio/lines.ts';
 import { SimLines } from '../adapters/gpio/sim-lines.ts';
+import { SimOutputs } from '../adapters/gpio/sim-outputs.ts';
 import type { Scanner } from '../adapters/scanner/scanner.ts';
 import { SimScanner } from '../adapters/scanner/sim-scanner.ts';
 import type { Display } from '../display/display.ts';
@@ -24,6 +25,8 @@ export interface OpenedHardware {
   simScanner: SimScanner | undefined;
   gpio: KioskGpio | undefined;
   lines: GpioLines | undefined;
+  /** The simulated GPIO's LEDs, buzzer and relay, when that is what the kiosk got (its screen shows them). */
+  simOutputs: SimOutputs | undefined;
   lcd: Display | undefined;
   simulated: boolean;
   close(): Promise<void>;
@@ -48,6 +51,8 @@ export async function openHardware(cfg: Readonly<KioskConfig>, log: Logger): Pro
 
     const { gpio, lines } = await openGpio(cfg, log);
     if (gpio) closers.push(() => gpio.close());
+    const simOutputs = lines instanceof SimLines ? new SimOutputs(lines, SIM_GPIO_PINS) : undefined;
+    if (simOutputs) closers.push(async () => simOutputs.close());
 
     let lcd: Display | undefined;
     const lc = cfg.display.lcd;
@@ -63,9 +68,9 @@ export async function openHardware(cfg: Readonly<KioskConfig>, log: Logger): Pro
       closers.push(() => opened.close());
     }
     const simulated = sc.kind === 'sim' && (cfg.gpio.backend === 'sim' || cfg.gpio.backend === 'none');
-    if (simulated) log.warn('SIMULATED HARDWARE: no scanner, GPIO or LCD is driven; use the kiosk web screen to scan and press buttons');
+    if (simulated) log.warn('SIMULATED HARDWARE: no scanner, GPIO or LCD is driven; use the kiosk web screen to scan and press buttons, and to see the LEDs, buzzer and relay');
     return {
-      scanner, simScanner, gpio, lines, lcd, simulated,
+      scanner, simScanner, gpio, lines, simOutputs, lcd, simulated,
       async close() {
         for (const c of closers.reverse()) await c().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'hardware close failed'));
       },

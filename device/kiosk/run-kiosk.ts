@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Starts a whole kiosk from its validated config: durable stores first (the outbox must open, or the
 // kiosk does not start: it never sells on top of a store it could not read), then the hardware, the
-// uplink (which keeps reconnecting in the background: a kiosk boots without its uplink), the web
-// screen, and the kiosk itself. close() stops it in reverse order. Under systemd (`service`), the
+// web screen, the uplink (which keeps reconnecting in the background: a kiosk boots without its
+// uplink), and the kiosk itself. close() stops it in reverse order. Under systemd (`service`), the
 // kiosk then reports READY=1 and feeds the watchdog while it is healthy, and STOPPING=1 on close.
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -36,7 +36,14 @@ export interface RunningKiosk {
   close(): Promise<void>;
 }
 
-export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger; service?: ServiceNotifier | undefined } = {}): Promise<RunningKiosk> {
+export interface RunKioskOptions {
+  log?: Logger;
+  service?: ServiceNotifier | undefined;
+  /** What sets the screen's port, named if it is taken (default: display.web.port in the kiosk config). */
+  screenPortSetting?: string;
+}
+
+export async function runKiosk(cfg: Readonly<KioskConfig>, o: RunKioskOptions = {}): Promise<RunningKiosk> {
   const log = (o.log ?? pino({ level: 'info' })).child({ kioskId: cfg.kioskId });
   await mkdir(cfg.dataDir, { recursive: true });
   const outbox = await FileOutbox.open({ path: join(cfg.dataDir, 'outbox.json') });
@@ -53,6 +60,32 @@ export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger; se
     closers.push(() => hardware.close());
 
     const link = hardware.simulated ? new SimLink() : undefined;
+    let kiosk: Kiosk | undefined;
+    const sim: SimControls | undefined = hardware.simulated ? {
+      scan: (text) => hardware.simScanner?.emitScan(text),
+      press: (button) => kiosk?.press(button),
+      setUplink: (up) => link?.set(up),
+      uplinkUp: () => link?.isUp() ?? true,
+      products: () => kiosk?.catalog?.items() ?? [],
+      outputs: () => hardware.simOutputs?.state(),
+      onChange: (fn) => hardware.simOutputs?.onChange(fn) ?? (() => undefined),
+    } : undefined;
+
+    const displays: Display[] = hardware.lcd ? [hardware.lcd] : [];
+    let web: WebDisplay | undefined;
+    if (cfg.display.web) {
+      web = await createWebDisplay({
+        host: cfg.display.web.host, port: cfg.display.web.port, logger: log, ...(sim ? { sim } : {}),
+        ...(o.screenPortSetting ? { portSetting: o.screenPortSetting } : {}),
+      });
+      const opened = web;
+      closers.push(() => opened.close());
+      displays.push(web);
+      log.info({ url: web.url }, 'kiosk screen');
+    }
+
+    // The uplink last: a screen port that is taken stops the start before this kiosk logs in to the
+    // broker (where it would take over the session of a kiosk already running with the same id).
     const tls = kioskTls(cfg);
     const uplink = MqttUplink.open({
       url: cfg.mqtt.url, kioskId: cfg.kioskId, username: cfg.mqtt.username ?? cfg.kioskId, password: kioskPassword(cfg),
@@ -63,25 +96,6 @@ export async function runKiosk(cfg: Readonly<KioskConfig>, o: { log?: Logger; se
       ...(link ? { link } : {}),
     });
     closers.push(() => uplink.close());
-
-    let kiosk: Kiosk | undefined;
-    const sim: SimControls | undefined = hardware.simulated ? {
-      scan: (text) => hardware.simScanner?.emitScan(text),
-      press: (button) => kiosk?.press(button),
-      setUplink: (up) => link?.set(up),
-      uplinkUp: () => link?.isUp() ?? true,
-      products: () => kiosk?.catalog?.items() ?? [],
-    } : undefined;
-
-    const displays: Display[] = hardware.lcd ? [hardware.lcd] : [];
-    let web: WebDisplay | undefined;
-    if (cfg.display.web) {
-      web = await createWebDisplay({ host: cfg.display.web.host, port: cfg.display.web.port, logger: log, ...(sim ? { sim } : {}) });
-      const opened = web;
-      closers.push(() => opened.close());
-      displays.push(web);
-      log.info({ url: web.url }, 'kiosk screen');
-    }
 
     const rtc = rtcSetSystemClock(cfg.offline.clock.rtc);
     log.info({ rtc, setting: cfg.offline.clock.rtc }, rtc ? 'system clock set by a battery-backed RTC at boot' : 'no RTC set the system clock at boot');

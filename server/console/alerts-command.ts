@@ -23,7 +23,7 @@ export async function runAlerts(follow: boolean, count: number | null, s: Consol
     if (count !== null && seen >= count) finish();
   };
   let lost = false;
-  const onClose = () => { lost = true; s.err.write('connection to the broker lost\n'); finish(); };
+  const onClose = () => { lost = true; s.err.write(`connection to the broker lost; run ${s.cmd(follow ? 'alerts --follow' : 'alerts')} again once it is back\n`); finish(); };
   try {
     let list;
     try {
@@ -33,7 +33,7 @@ export async function runAlerts(follow: boolean, count: number | null, s: Consol
       return EXIT.NO_ANSWER;
     }
     if (list === undefined) {
-      s.err.write(`no alert list from the server in ${formatSeconds(s.timeoutMs)} (is it running and connected to this broker?)\n`);
+      s.err.write(`no alert list from the server in ${formatSeconds(s.timeoutMs)}: is the payment server (kioskpay server, or kioskpay up) running and connected to this broker? (--url names the broker; --timeout S waits longer)\n`);
       if (!follow) return EXIT.NO_ANSWER;
     } else if (s.json) {
       s.out.write(JSON.stringify({ at: list.at, alerts: list.alerts }) + '\n');

@@ -64,12 +64,12 @@ export class CommandClient {
 
   /** Sends the command and resolves with its outcome. Never rejects. */
   async send(kioskId: string, command: KioskCommand, o: SendOptions): Promise<CommandOutcome> {
-    if (!this.#client.connected) return { kind: 'not-sent', command, reason: 'not connected to the broker' };
+    if (!this.#client.connected) return { kind: 'not-sent', command, reason: 'not connected to the broker; send it again once the console is connected (check --url if it never is)' };
     try {
       const ackTopic = topics.kioskAcks(kioskId);
       if (!this.#subscribed.has(ackTopic)) {
         const granted = await this.#client.subscribeAsync(ackTopic, { qos: 1 });
-        if (granted[0]?.qos === 128) return { kind: 'not-sent', command, reason: `the broker refused the subscription to ${ackTopic} (is this a technician login?)` };
+        if (granted[0]?.qos === 128) return { kind: 'not-sent', command, reason: `the broker refused the subscription to ${ackTopic}; only a technician may command kiosks: log in as one (--login FILE, or --username and --password)` };
         this.#subscribed.add(ackTopic);
       }
       const outcome = new Promise<CommandOutcome>((resolve) => {

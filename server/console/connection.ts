@@ -7,6 +7,9 @@ import type { Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { ConsoleLogin } from './login.ts';
 
+/** What to check when the broker cannot be reached at all. */
+const CHECK_URL = 'is the broker running there? check --url (or KIOSKPAY_MQTT_URL, or the url in the --login file)';
+
 export class NotConnectedError extends Error {
   override name = 'NotConnectedError';
 }
@@ -34,12 +37,14 @@ export async function connectConsole(login: ConsoleLogin, o: ConnectOptions): Pr
   client.on('connect', () => (client.stream as Socket).setNoDelay?.(true));
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new NotConnectedError(`could not reach the broker at ${login.url} within ${Math.round(o.connectTimeoutMs / 1000)} s`)), o.connectTimeoutMs);
+      const timer = setTimeout(() => reject(new NotConnectedError(`could not reach the broker at ${login.url} within ${Math.round(o.connectTimeoutMs / 1000)} s; ${CHECK_URL}`)), o.connectTimeoutMs);
       client.once('connect', () => { clearTimeout(timer); resolve(); });
       client.once('error', (err) => {
         clearTimeout(timer);
         const refused = /not authori[sz]ed|bad user ?name or password/i.test(err.message);
-        reject(new NotConnectedError(refused ? `the broker at ${login.url} refused the login of ${login.username} (${err.message})` : `cannot connect to ${login.url}: ${err.message}`));
+        reject(new NotConnectedError(refused
+          ? `the broker at ${login.url} refused the login of ${login.username} (${err.message}); check --username and --password, or the --login file (kioskpay up writes a fresh DATA/up/technician.json at every start)`
+          : `cannot connect to ${login.url}: ${err.message}; ${CHECK_URL}`));
       });
     });
   } catch (e) {

@@ -8,6 +8,7 @@ import { DISPLAY_MESSAGE_MAX } from '../../shared/kiosk-commands.ts';
 import { POLICY_MODES, exposureCapsSchema, type PolicyChange, type PolicyMode } from '../../shared/kiosk-policy.ts';
 import { isKioskId } from '../../shared/topics.ts';
 import type { CommandBody } from './command-client.ts';
+import { nearest, orList } from './nearest.ts';
 
 export const TEST_TARGETS = ['led', 'buzzer', 'relay'] as const;
 /** Seconds a message stays on a kiosk's screen unless --seconds says otherwise. */
@@ -79,15 +80,21 @@ export function parseCommandWords(words: string[]): ConsoleAction {
 /** Turns positionals (command name first) and option values into an action. Throws UsageError. */
 export function parseCommand(positionals: string[], values: Values): ConsoleAction {
   const [name, ...args] = positionals;
-  if (name === undefined) throw new UsageError('no command given; try "help"');
+  if (name === undefined) throw new UsageError('no command given; "help" lists the commands');
   const spec = CONSOLE_COMMANDS.find((c) => c.name === name);
-  if (!spec) throw new UsageError(`unknown command "${name}"; try "help"`);
+  if (!spec) {
+    const near = nearest(name, CONSOLE_COMMANDS.map((c) => c.name));
+    throw new UsageError(`unknown command "${name}"; ${near.length > 0 ? `did you mean ${orList(near)}? ` : ''}"help" lists the commands`);
+  }
   const allowed = new Set<string>(name === 'policy' ? ['mode', 'stored-count-max', 'stored-amount-max', 'offline-duration-max-h'] : name === 'message' ? ['seconds'] : name === 'watch' ? ['count'] : name === 'alerts' ? ['follow', 'count'] : []);
   for (const [k, v] of Object.entries(values)) if (v !== undefined && !allowed.has(k)) throw new UsageError(`${name} takes no --${k}; usage: ${spec.usage}`);
   const kiosk = (required: boolean): string | null => {
     const id = args.shift();
     if (id === undefined) { if (required) throw new UsageError(`which kiosk? usage: ${spec.usage}`); return null; }
-    if (!isKioskId(id)) throw new UsageError(`"${id}" is not a kiosk id (1-32 of a-z, 0-9 and -)`);
+    const fixed = id.trim().toLowerCase().replace(/[\s_]+/g, '-');
+    if (!isKioskId(id)) {
+      throw new UsageError(`"${id}" is not a kiosk id (1-32 of a-z, 0-9 and -)${isKioskId(fixed) ? `; did you mean ${fixed}?` : ''} ("list" shows the kiosks)`);
+    }
     return id;
   };
   const noMore = () => { if (args.length > 0) throw new UsageError(`unexpected "${args[0]}"; usage: ${spec.usage}`); };
@@ -120,7 +127,7 @@ export function parseCommand(positionals: string[], values: Values): ConsoleActi
     case 'message': {
       const kioskId = kiosk(true)!;
       const text = args.join(' ');
-      if (text.length > DISPLAY_MESSAGE_MAX) throw new UsageError(`message is ${text.length} characters, at most ${DISPLAY_MESSAGE_MAX}`);
+      if (text.length > DISPLAY_MESSAGE_MAX) throw new UsageError(`message is ${text.length} characters; shorten TEXT to at most ${DISPLAY_MESSAGE_MAX}`);
       const seconds = values.seconds === undefined ? MESSAGE_SECONDS_DEFAULT : int(values.seconds, '--seconds', 0, 3600);
       if (text === '' && seconds > 0) throw new UsageError(`which text? usage: ${spec.usage} (--seconds 0 clears the message)`);
       return { kind: 'send', verb: 'message', kioskId, body: { name: 'display-message', text, seconds } };

@@ -5,7 +5,7 @@ export const EXIT = Object.freeze({
   OK: 0,
   /** The kiosk answered with a refusal (ack ok:false). */
   REFUSED: 1,
-  /** Bad command line: unknown command, missing or invalid argument. */
+  /** Bad command line: unknown command, unknown kiosk (no retained status), missing or invalid argument, no usable login. */
   USAGE: 2,
   /** Not connected to the broker, or no answer from the kiosk in time. */
   NO_ANSWER: 3,

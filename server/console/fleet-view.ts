@@ -23,6 +23,11 @@ export interface FleetEntry {
   readonly offlineSinceMs: number | null;
 }
 
+/** The broker refused the subscription to every kiosk's status: not a technician or operator login. */
+export class FleetRefusedError extends Error {
+  override name = 'FleetRefusedError';
+}
+
 export class FleetView {
   readonly #client: MqttClient;
   readonly #clock: Clock;
@@ -40,11 +45,13 @@ export class FleetView {
   /**
    * Subscribes to every kiosk's status and waits until the retained ones have arrived: the broker
    * sends them right after the SUBACK, so this waits until `quietMs` pass without one (at most
-   * `waitMaxMs`). Throws when the broker refuses the subscription.
+   * `waitMaxMs`). Throws FleetRefusedError when the broker refuses the subscription.
    */
   async start(quietMs = 150, waitMaxMs = 3_000): Promise<void> {
     const granted = await this.#client.subscribeAsync(topics.allKioskStatus, { qos: 1 });
-    if (granted[0]?.qos === 128) throw new Error(`the broker refused the subscription to ${topics.allKioskStatus} (is this a technician login?)`);
+    if (granted[0]?.qos === 128) {
+      throw new FleetRefusedError(`the broker refused this login the kiosks' status (${topics.allKioskStatus}); log in as a technician or operator: --login FILE (kioskpay up writes DATA/up/technician.json), or --username and --password`);
+    }
     // Real timers, not the injected clock: this waits on the network, and a fake clock must not hang it.
     const stepMs = 25;
     let lastCount = -1;

@@ -3,13 +3,22 @@
 // what happened to a command ("k1 acknowledged: policy is now force-offline", "k1 refused:
 // COMMAND_EXPIRED (...)", "no answer from k1 in 10 s (it is offline since 12:03)"). Times are shown
 // as local HH:MM (today) or YYYY-MM-DD HH:MM; --json output uses raw milliseconds instead.
-import { COMMAND_ERRORS, storedPaymentSchema, type StoredPayment } from '../../shared/kiosk-commands.ts';
+import { COMMAND_ERRORS, storedPaymentSchema, type CommandErrorCode, type StoredPayment } from '../../shared/kiosk-commands.ts';
 import { kioskPolicySchema, type KioskPolicy } from '../../shared/kiosk-policy.ts';
 import type { KioskEventMessage, OnlineStatus } from '../../shared/kiosk-telemetry.ts';
 import { formatMoney, isCurrency } from '../../shared/money.ts';
 import type { CommandOutcome } from './command-client.ts';
 import type { SendVerb } from './console-commands.ts';
 import type { FleetEntry } from './fleet-view.ts';
+import { orList } from './nearest.ts';
+
+/**
+ * How a console command is written where a message names one: `kioskpay console list` from the
+ * shell, `list` at the console's prompt.
+ */
+export type CommandWords = (command: string) => string;
+export const shellCommand: CommandWords = (command) => `kioskpay console ${command}`;
+export const promptCommand: CommandWords = (command) => command;
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -123,15 +132,48 @@ function acknowledged(verb: SendVerb, result: Record<string, unknown>): string {
   }
 }
 
-/** The one-line outcome of a sent command. */
-export function formatOutcome(kioskId: string, verb: SendVerb, o: CommandOutcome, fleet: FleetEntry | undefined, nowMs: number): string {
+/** What to do about each refusal, naming the command that helps. */
+const REFUSAL_FIX: Readonly<Record<CommandErrorCode, (kioskId: string, cmd: CommandWords) => string>> = {
+  COMMAND_MALFORMED: (k, cmd) => `its firmware may not know this command or option: ${cmd(`status ${k}`)} shows its firmware`,
+  COMMAND_EXPIRED: (k, cmd) => `its clock or this computer's is off: ${cmd(`status ${k}`)} shows the kiosk's clock; then send it again`,
+  COMMAND_REPEATED: () => 'send it again (every send has a fresh id)',
+  COMMAND_BUSY: (k, cmd) => `send it again once that has ended (${cmd(`status ${k}`)} shows the progress)`,
+  COMMAND_UNSUPPORTED: (k, cmd) => `${cmd(`status ${k}`)} shows which hardware it has`,
+  COMMAND_FAILED: (k, cmd) => `${cmd(`watch ${k}`)} shows its faults as they happen`,
+};
+
+/**
+ * The one-line outcome of a sent command; a refusal or a timeout says what to do next, with
+ * commands written as `cmd` writes them (from the shell, or at the prompt).
+ */
+export function formatOutcome(kioskId: string, verb: SendVerb, o: CommandOutcome, fleet: FleetEntry | undefined, nowMs: number, cmd: CommandWords = shellCommand): string {
   switch (o.kind) {
     case 'ack':
       return o.ack.ok ? `${kioskId} acknowledged: ${acknowledged(verb, o.ack.result)}`
-        : `${kioskId} refused: ${o.ack.error.code} (${o.ack.error.message || COMMAND_ERRORS[o.ack.error.code]})`;
-    case 'timeout': return `no answer from ${kioskId} in ${formatSeconds(o.timeoutMs)} (${lastSeenPhrase(fleet, nowMs)})`;
+        : `${kioskId} refused: ${o.ack.error.code} (${o.ack.error.message || COMMAND_ERRORS[o.ack.error.code]}); ${REFUSAL_FIX[o.ack.error.code](kioskId, cmd)}`;
+    case 'timeout': return `no answer from ${kioskId} in ${formatSeconds(o.timeoutMs)} (${lastSeenPhrase(fleet, nowMs)}); ${timeoutFix(kioskId, fleet, cmd)}`;
     case 'not-sent': return `not sent to ${kioskId}: ${o.reason}`;
   }
+}
+
+/** What to do when a kiosk did not answer in time. */
+export function timeoutFix(kioskId: string, fleet: FleetEntry | undefined, cmd: CommandWords): string {
+  const longer = cmd === shellCommand ? 'give it longer with --timeout S' : 'start the console with --timeout S to wait longer';
+  if (fleet?.status.state === 'offline') return `it takes commands only while connected: ${cmd('list')} shows when it is back`;
+  return `${longer}, or see what it is doing with ${cmd(`watch ${kioskId}`)}`;
+}
+
+/**
+ * A kiosk id that no retained status names: the nearest known ids, or the known ones, or (no kiosk
+ * at all) that this may be the wrong broker.
+ */
+export function unknownKioskMessage(kioskId: string, known: readonly string[], suggestions: readonly string[], cmd: CommandWords, brokerUrl?: string): string {
+  if (known.length === 0) {
+    return `unknown kiosk ${kioskId}: no kiosk has published a status on ${brokerUrl ?? 'this broker'}; start it (kioskpay kiosk --config FILE), or give the kiosks' broker with --url`;
+  }
+  if (suggestions.length > 0) return `unknown kiosk ${kioskId}; did you mean ${orList(suggestions)}? (${cmd('list')} shows every kiosk)`;
+  const shown = known.slice(0, 5).join(', ') + (known.length > 5 ? ` and ${known.length - 5} more` : '');
+  return `unknown kiosk ${kioskId}; the kiosks are ${shown} (${cmd('list')} shows them all)`;
 }
 
 /** Stored items from a list-stored result, dropping any that break the schema. */

@@ -15,11 +15,13 @@ describe('resolveLogin', () => {
       .toEqual({ url: 'mqtt://file:1', username: 'flag-user', password: 'p' });
   });
 
-  it('says which field is missing or wrong', () => {
-    expect(() => resolveLogin({ flags: {}, env: {} })).toThrow(new LoginError('no broker url: give --url or KIOSKPAY_MQTT_URL (or --login file.json)'));
-    expect(() => resolveLogin({ flags: { url: 'http://x' }, env: {} })).toThrow(/broker url: must be an mqtt/);
+  it('says which field is missing or wrong, and where to fix it', () => {
+    expect(() => resolveLogin({ flags: {}, env: {} })).toThrow(new LoginError('no broker url: give --url or KIOSKPAY_MQTT_URL (or --login file.json; kioskpay up writes DATA/up/technician.json)'));
+    expect(() => resolveLogin({ flags: { url: 'http://x' }, env: {} })).toThrow('broker url from --url: must be an mqtt://, mqtts://, ws:// or wss:// URL; fix it there, or give --url');
+    expect(() => resolveLogin({ flags: { login: 'l.json' }, env, readFile: file('{"url":"http://x"}') })).toThrow('broker url from "url" in the login file l.json: must be');
+    expect(() => resolveLogin({ flags: {}, env: { ...env, KIOSKPAY_MQTT_URL: 'localhost:1884' } })).toThrow('broker url from KIOSKPAY_MQTT_URL: must be');
     expect(() => resolveLogin({ flags: { url: 'mqtt://x' }, env: {} })).toThrow(/no broker username/);
     expect(() => resolveLogin({ flags: { login: 'l.json' }, env, readFile: file('[1]') })).toThrow(/not a JSON object/);
-    expect(() => resolveLogin({ flags: { login: 'l.json' }, env, readFile: () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); } })).toThrow('cannot read login file l.json: ENOENT');
+    expect(() => resolveLogin({ flags: { login: 'l.json' }, env, readFile: () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); } })).toThrow('cannot read login file l.json: ENOENT; check the path given to --login');
   });
 });

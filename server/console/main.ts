@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `kioskpay console`: the technician console over MQTT. With a command it runs once and exits
-// (0 ok, 1 refused by the kiosk, 2 usage error, 3 timeout or not connected); without one it starts
+// (0 ok, 1 refused by the kiosk, 2 usage error or unknown kiosk, 3 timeout or not connected); without one it starts
 // the REPL. See docs/console.md.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,8 @@ import { makeCompleter } from './completer.ts';
 import { COMMAND_OPTIONS, CONSOLE_COMMANDS, parseCommand, parseCommandWords, UsageError, type ConsoleAction } from './console-commands.ts';
 import { connectConsole, NotConnectedError } from './connection.ts';
 import { EXIT, type ExitCode } from './exit-codes.ts';
-import { FleetView } from './fleet-view.ts';
+import { FleetRefusedError, FleetView } from './fleet-view.ts';
+import { promptCommand, shellCommand } from './format.ts';
 import { HISTORY_MAX_DEFAULT } from './history.ts';
 import { LoginError, resolveLogin } from './login.ts';
 import { runRepl } from './repl.ts';
@@ -24,8 +25,9 @@ const TIMEOUT_S_MAX = 600;
 const HELP = `Usage: kioskpay console [options] [COMMAND ...]
 
 The technician console over MQTT. Without a command it starts an interactive console (history,
-tab completion); with one it runs it and exits: 0 ok, 1 refused by the kiosk, 2 usage error,
-3 no answer in time or not connected.
+tab completion); with one it runs it and exits: 0 ok, 1 refused by the kiosk, 2 usage error
+(also an unknown kiosk: answered at once, with the nearest known ids), 3 no answer in time or
+not connected.
 
 Commands:
 ${CONSOLE_COMMANDS.map((c) => `  ${c.usage}\n      ${c.help}`).join('\n')}
@@ -104,11 +106,18 @@ export async function consoleCommand(argv: string[], deps: ConsoleDeps = {}): Pr
   }
   try {
     const fleet = new FleetView(client, clock);
-    await fleet.start();
+    try {
+      await fleet.start();
+    } catch (e) {
+      if (!(e instanceof FleetRefusedError)) throw e;
+      err.write(`kioskpay console: ${e.message}\n`);
+      return EXIT.USAGE;
+    }
     const session: ConsoleSession = {
       client, fleet, clock, timeoutMs, out, err, json: values.json === true,
       commands: new CommandClient(client, { by: login.username, clock }),
       isTTY: deps.isTTY ?? (out as { isTTY?: boolean }).isTTY === true,
+      cmd: action === null ? promptCommand : shellCommand, brokerUrl: login.url,
     };
     if (action !== null) return await oneShot(action, session, deps.signal);
     await repl(session, out, values.history ?? join(homedir(), '.kioskpay_console_history'), deps);

@@ -11,7 +11,8 @@ import type { CommandClient, CommandOutcome } from './command-client.ts';
 import { CONSOLE_COMMANDS, type ConsoleAction, type SendVerb } from './console-commands.ts';
 import { EXIT, type ExitCode } from './exit-codes.ts';
 import type { FleetView } from './fleet-view.ts';
-import { formatEvent, formatFleet, formatOutcome, formatPolicy, formatStatus, formatStored, lastSeenPhrase, stateWord, storedItems } from './format.ts';
+import { formatEvent, formatFleet, formatOutcome, formatPolicy, formatStatus, formatStored, lastSeenPhrase, stateWord, storedItems, shellCommand, unknownKioskMessage, type CommandWords } from './format.ts';
+import { nearest, orList } from './nearest.ts';
 import { progressSink } from './progress-bar.ts';
 
 export interface ConsoleOutput {
@@ -30,6 +31,10 @@ export interface ConsoleSession {
   /** Draw progress bars (stdout is a terminal and --json is off). */
   isTTY: boolean;
   json: boolean;
+  /** How messages write a console command: `kioskpay console list` (one-shot) or `list` (prompt). */
+  cmd: CommandWords;
+  /** The broker's URL, named when no kiosk at all is known there. */
+  brokerUrl?: string;
 }
 
 const EVENT_BYTES_MAX = 64 * 1024;
@@ -38,6 +43,9 @@ export async function runAction(a: ConsoleAction, s: ConsoleSession, signal?: Ab
   const say = (text: string) => s.out.write(text + '\n');
   const emit = (obj: unknown) => s.out.write(JSON.stringify(obj) + '\n');
   const now = s.clock.nowMs();
+  // A kiosk no retained status names would never answer: say so at once, with the nearest ids.
+  const kioskId = 'kioskId' in a ? a.kioskId : null;
+  if (kioskId !== null && s.fleet.get(kioskId) === undefined) return unknownKiosk(kioskId, s);
   switch (a.kind) {
     case 'help': return printHelp(a.topic, say);
     case 'quit': return EXIT.OK;
@@ -51,7 +59,7 @@ export async function runAction(a: ConsoleAction, s: ConsoleSession, signal?: Ab
       const e = s.fleet.get(a.kioskId);
       if (!e || e.status.state !== 'online') {
         if (s.json) emit({ kioskId: a.kioskId, outcome: 'unknown', reason: lastSeenPhrase(e, now) });
-        else say(`the policy of ${a.kioskId} is not known (${lastSeenPhrase(e, now)}); set one with --mode or a cap option`);
+        else say(`the policy of ${a.kioskId} is not known (${lastSeenPhrase(e, now)}); set one with ${s.cmd(`policy ${a.kioskId} --mode MODE`)} or a cap option`);
         return EXIT.NO_ANSWER;
       }
       if (s.json) emit({ kioskId: a.kioskId, policy: e.status.policy });
@@ -65,10 +73,26 @@ export async function runAction(a: ConsoleAction, s: ConsoleSession, signal?: Ab
   }
 }
 
+/** Exit 2 with the nearest known ids (and, with --json, one object on stdout saying the same). */
+function unknownKiosk(kioskId: string, s: ConsoleSession): ExitCode {
+  const known = s.fleet.ids();
+  const suggestions = nearest(kioskId, known);
+  const message = unknownKioskMessage(kioskId, known, suggestions, s.cmd, s.brokerUrl);
+  if (s.json) s.out.write(JSON.stringify({ kioskId, outcome: 'unknown-kiosk', suggestions, message }) + '\n');
+  // From the shell on stderr, as every usage error; at the prompt among the other answers.
+  if (s.cmd === shellCommand) s.err.write(`kioskpay console: ${message}\n`);
+  else if (!s.json) s.out.write(`${message}\n`);
+  return EXIT.USAGE;
+}
+
 /** `help` and `help COMMAND`; needs no broker. */
 export function printHelp(topic: string | null, say: (t: string) => void): ExitCode {
   const specs = topic === null ? CONSOLE_COMMANDS : CONSOLE_COMMANDS.filter((c) => c.name === topic);
-  if (specs.length === 0) { say(`no command "${topic}"; commands: ${CONSOLE_COMMANDS.map((c) => c.name).join(', ')}`); return EXIT.USAGE; }
+  if (specs.length === 0) {
+    const near = nearest(topic ?? '', CONSOLE_COMMANDS.map((c) => c.name));
+    say(`no command "${topic}"${near.length > 0 ? `; did you mean ${orList(near)}?` : ''}; commands: ${CONSOLE_COMMANDS.map((c) => c.name).join(', ')}`);
+    return EXIT.USAGE;
+  }
   for (const c of specs) say(`  ${c.usage}\n      ${c.help}`);
   return EXIT.OK;
 }
@@ -100,7 +124,7 @@ async function status(kioskId: string, s: ConsoleSession, signal?: AbortSignal):
   if (st?.success) s.out.write(formatStatus(kioskId, st.data, now) + '\n');
   else if (o.kind === 'ack' && o.ack.ok) s.out.write(`${kioskId} acknowledged with a status this console cannot read: ${JSON.stringify(o.ack.result).slice(0, 400)}\n`);
   else {
-    s.out.write(formatOutcome(kioskId, 'stored', o, fleet, now) + '\n');
+    s.out.write(formatOutcome(kioskId, 'stored', o, fleet, now, s.cmd) + '\n');
     if (fleet?.status.state === 'online') s.out.write(`last known status:\n${formatStatus(kioskId, fleet.status, now)}\n`);
   }
   return exitOf(o);
@@ -115,7 +139,7 @@ async function send(verb: SendVerb, kioskId: string, body: Parameters<CommandCli
   const now = s.clock.nowMs();
   if (s.json) { s.out.write(JSON.stringify(outcomeJson(kioskId, o)) + '\n'); return exitOf(o); }
   if (verb === 'stored' && o.kind === 'ack' && o.ack.ok) s.out.write(formatStored(kioskId, storedItems(o.ack.result), now) + '\n');
-  else s.out.write(formatOutcome(kioskId, verb, o, s.fleet.get(kioskId), now) + '\n');
+  else s.out.write(formatOutcome(kioskId, verb, o, s.fleet.get(kioskId), now, s.cmd) + '\n');
   return exitOf(o);
 }
 
@@ -135,11 +159,11 @@ async function watch(kioskId: string | null, count: number | null, s: ConsoleSes
     if (count !== null && seen >= count) finish();
   };
   let lost = false;
-  const onClose = () => { lost = true; s.err.write('connection to the broker lost\n'); finish(); };
+  const onClose = () => { lost = true; s.err.write(`connection to the broker lost; run ${s.cmd(kioskId === null ? 'watch' : `watch ${kioskId}`)} again once it is back\n`); finish(); };
   s.client.on('message', onMessage);
   try {
     const granted = await s.client.subscribeAsync(filter, { qos: 1 });
-    if (granted[0]?.qos === 128) { s.err.write(`the broker refused the subscription to ${filter}\n`); return EXIT.NO_ANSWER; }
+    if (granted[0]?.qos === 128) { s.err.write(`the broker refused the subscription to ${filter}; log in as a technician or operator (--login FILE, or --username and --password)\n`); return EXIT.NO_ANSWER; }
     if (!s.json && s.isTTY) s.err.write(`watching ${kioskId ?? 'all kiosks'}; Ctrl-C stops\n`);
     if (signal?.aborted) return EXIT.OK;
     signal?.addEventListener('abort', () => finish(), { once: true });

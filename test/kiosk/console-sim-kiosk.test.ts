@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // `kioskpay console` against the real simulated kiosks of `npm start` (issue 5, "Done when"): list,
-// status, forward (with stored offline payments), set policy, LED test, each acknowledged by the
-// kiosk; and the server's audit log holds every command and its ack.
+// status, forward (with stored offline payments), set policy, LED, buzzer and relay tests, each
+// acknowledged by the kiosk and the outputs visible on its screen's event stream; and the server's
+// audit log holds every command and its ack.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimKiosks } from '../../bin/sim-kiosks.ts';
 import { startSystem, type RunningSystem } from '../../bin/system.ts';
+import { SseReader } from '../../device/display/web/web-test-kit.ts';
 import type { RunningKiosk } from '../../device/kiosk/run-kiosk.ts';
 import { consoleCommand } from '../../server/console/main.ts';
 import { enrollWallet, issueCredential, topUp } from '../../server/domain/wallets.ts';
@@ -102,10 +104,31 @@ describe('kioskpay console with the simulated kiosks of npm start', () => {
     expect(stored.code).toBe(0);
   }, 30_000);
 
-  it('runs the LED test on the simulated GPIO and refuses nothing it can do', async () => {
-    const r = await runConsole('test', 'kiosk-2', 'led');
-    expect(r.code).toBe(0);
-    expect(r.out.toLowerCase()).toContain('kiosk-2');
+  it('runs the LED, buzzer and relay tests on the simulated GPIO, and the kiosk\'s screen shows them', async () => {
+    type Outputs = { leds: { ready: boolean; offline: boolean; fault: boolean }; buzzer: boolean; relay: boolean; beeps: number; pulses: number };
+    const screen = await SseReader.open(kiosks[1]!.webUrl!);
+    try {
+      const outputs = () => screen.frames.map((f) => (f as { sim: { outputs: Outputs } }).sim.outputs);
+      await screen.frame(0);
+      expect(outputs()[0]).toMatchObject({ leds: { ready: true, offline: false, fault: false } });
+      const before = outputs().at(-1)!;
+
+      const r = await runConsole('test', 'kiosk-2', 'led');
+      expect(r.code).toBe(0);
+      expect(r.out).toBe('kiosk-2 acknowledged: led test done\n');
+      // All three lit for the test, then back to what they mean.
+      const lit = outputs().findIndex((o) => o.leds.ready && o.leds.offline && o.leds.fault);
+      expect(lit).toBeGreaterThan(0);
+      await screen.until('LEDs back', () => outputs().slice(lit).some((o) => o.leds.ready && !o.leds.offline && !o.leds.fault));
+
+      expect((await runConsole('test', 'kiosk-2', 'buzzer')).code).toBe(0);
+      await screen.until('the attention pattern counted', () => outputs().at(-1)!.beeps === before.beeps + 3 && !outputs().at(-1)!.buzzer);
+      expect((await runConsole('test', 'kiosk-2', 'relay')).code).toBe(0);
+      expect(outputs().some((o) => o.relay)).toBe(true);
+      await screen.until('the relay pulse counted', () => outputs().at(-1)!.pulses === before.pulses + 1 && !outputs().at(-1)!.relay);
+    } finally {
+      screen.close();
+    }
   }, 30_000);
 
   it('the server\'s audit log holds each command and its acknowledgement', async () => {

@@ -20,6 +20,9 @@ import { money } from '../../shared/money.ts';
 let dir: string;
 let system: RunningSystem;
 let kiosks: RunningKiosk[];
+type LogLine = { level: number; kioskId?: string; msg: string; fault?: string };
+/** The kiosks' log lines (pino, info and up). */
+const kioskLog: LogLine[] = [];
 
 async function post(url: string, path: string, body: unknown): Promise<void> {
   const r = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
@@ -41,7 +44,7 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): P
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-simsys-'));
   system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1', 'kiosk-2'], log: pino({ level: 'silent' }) });
-  kiosks = await startSimKiosks(system, { dataDir: join(dir, 'kiosks'), screenPort: 0, count: 2, log: pino({ level: 'silent' }) });
+  kiosks = await startSimKiosks(system, { dataDir: join(dir, 'kiosks'), screenPort: 0, count: 2, log: pino({ level: 'info' }, { write: (line: string) => void kioskLog.push(JSON.parse(line) as LogLine) }) });
 }, 30_000);
 
 afterAll(async () => {
@@ -51,6 +54,18 @@ afterAll(async () => {
 });
 
 describe('the simulated kiosk of npm start', () => {
+  it('starts with an empty data directory without a catalog warning: it waits for the retained one', async () => {
+    for (const k of kiosks) await until(`${k.kiosk.status().mode} kiosk has the catalog`, async () => k.kiosk.catalog !== undefined);
+    const mine = (id: string) => kioskLog.filter((l) => l.kioskId === id);
+    for (const id of ['kiosk-1', 'kiosk-2']) {
+      const msgs = mine(id).map((l) => l.msg);
+      // Out of service for that moment, logged at info, then cleared when the catalog came.
+      expect(msgs, id).toContain('waiting-for-catalog');
+      expect(msgs.indexOf('fault-cleared'), id).toBeGreaterThan(msgs.indexOf('waiting-for-catalog'));
+      expect(mine(id).filter((l) => l.level >= 40 && l.msg !== 'SIMULATED HARDWARE: no scanner, GPIO or LCD is driven; use the kiosk web screen to scan and press buttons, and to see the LEDs, buzzer and relay'), id).toEqual([]);
+    }
+  });
+
   it('sells online, keeps selling offline after its uplink is cut from its screen, and forwards when it returns', async () => {
     const [k] = kiosks;
     const url = k!.webUrl!;

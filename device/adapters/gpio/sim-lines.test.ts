@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
 import { linesContract } from './lines-contract.ts';
-import { SimLines } from './sim-lines.ts';
+import { SIM_HISTORY_MAX, SimLines } from './sim-lines.ts';
 
 linesContract('SimLines', async () => {
   const sim = new SimLines();
@@ -41,5 +41,19 @@ describe('SimLines test controls', () => {
     expect(got).toEqual([0, 1]);
     expect(b.level(22)).toBe(1);
     expect(() => a.drive(4, 1)).toThrow(/not an input/);
+  });
+
+  it('tells onWrite listeners of each write until they unsubscribe, and keeps a bounded history', () => {
+    const sim = new SimLines();
+    const out = sim.output(4);
+    const seen: Array<{ bcm: number; level: number }> = [];
+    const off = sim.onWrite((w) => seen.push(w));
+    out.write(1);
+    off();
+    out.write(0);
+    expect(seen).toEqual([{ bcm: 4, level: 1 }]);
+    for (let i = 0; i < SIM_HISTORY_MAX + 5; i++) out.write(i % 2 === 0 ? 1 : 0);
+    expect(sim.history).toHaveLength(SIM_HISTORY_MAX);
+    expect(sim.history.at(-1)).toEqual({ bcm: 4, level: (SIM_HISTORY_MAX + 4) % 2 === 0 ? 1 : 0 });
   });
 });

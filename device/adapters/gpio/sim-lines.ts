@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Simulated GPIO lines, with test controls on the instance: `level(bcm)`, `press(bcm)`,
-// `release(bcm)`, `drive(bcm, level)`, `history` of writes, `claimed`, `closed`.
+// `release(bcm)`, `drive(bcm, level)`, `history` of writes, `onWrite(fn)`, `claimed`, `closed`.
 import { claimLine, GpioLineError, isEdge, type Edge, type GpioLines, type InLine, type InputOptions, type Level, type OutLine } from './lines.ts';
 
 export interface SimWrite {
@@ -21,9 +21,13 @@ interface SimInput {
   readonly listeners: Set<(level: Level) => void>;
 }
 
+/** Most writes kept in `history` (a simulated kiosk runs for days; older writes are dropped). */
+export const SIM_HISTORY_MAX = 10_000;
+
 export class SimLines implements GpioLines {
-  /** Every `write()` on an output line, in order (initial levels are not writes). */
+  /** The `write()`s on output lines, in order (initial levels are not writes); the newest SIM_HISTORY_MAX. */
   readonly history: SimWrite[] = [];
+  readonly #writeListeners = new Set<(w: SimWrite) => void>();
   readonly #outputs = new Map<number, Level>();
   readonly #inputs = new Map<number, SimInput>();
   readonly #claimed = new Set<number>();
@@ -45,7 +49,10 @@ export class SimLines implements GpioLines {
       write: (level: Level): void => {
         if (this.#closed) throw new GpioLineError(`BCM ${bcm}: GPIO lines are closed`, 'CLOSED');
         this.#outputs.set(bcm, level);
-        this.history.push({ bcm, level });
+        const w = { bcm, level };
+        this.history.push(w);
+        if (this.history.length > SIM_HISTORY_MAX) this.history.splice(0, this.history.length - SIM_HISTORY_MAX);
+        for (const fn of [...this.#writeListeners]) fn(w);
       },
     };
   }
@@ -68,11 +75,18 @@ export class SimLines implements GpioLines {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#writeListeners.clear();
     for (const inp of this.#inputs.values()) inp.listeners.clear();
     this.#claimed.clear();
   }
 
   // ---- test controls ----
+
+  /** Calls fn after every write on an output line (not after close). Returns an unsubscribe. */
+  onWrite(fn: (w: SimWrite) => void): () => void {
+    this.#writeListeners.add(fn);
+    return () => void this.#writeListeners.delete(fn);
+  }
 
   /** The current level of an output or input line, or undefined if the line is not claimed. */
   level(bcm: number): Level | undefined {

@@ -6,6 +6,7 @@ import { formatMoney } from '../../../shared/money.ts';
 import type { CheckoutMode } from '../../domain/checkout/types.ts';
 import type { DisplayView } from '../display.ts';
 import { screenWords, type ScreenWords } from '../words.ts';
+import type { SimOutputState } from '../../adapters/gpio/sim-outputs.ts';
 import type { SimControls } from './sim-controls.ts';
 
 /** Most basket lines sent to the page (it shows the latest ones; the total covers all). */
@@ -34,7 +35,8 @@ export interface ScreenModel {
   /** Small staff information: stored offline payments, forwarding progress, policy. */
   readonly staff: string;
   readonly faults: readonly string[];
-  readonly sim?: { readonly uplinkUp: boolean; readonly products: readonly SimProductButton[] };
+  /** The simulated kiosk's panel: uplink switch, product buttons, and its outputs (null without GPIO). */
+  readonly sim?: { readonly uplinkUp: boolean; readonly products: readonly SimProductButton[]; readonly outputs: SimOutputState | null };
 }
 
 function staffLine(view: DisplayView): string {
@@ -80,5 +82,5 @@ export function screenModel(view: DisplayView, sim?: SimControls): ScreenModel {
     staff: staffLine(view),
     faults: view.faults,
   };
-  return sim ? { ...model, sim: { uplinkUp: sim.uplinkUp(), products: simProducts(sim, view.mode) } } : model;
+  return sim ? { ...model, sim: { uplinkUp: sim.uplinkUp(), products: simProducts(sim, view.mode), outputs: sim.outputs() ?? null } } : model;
 }

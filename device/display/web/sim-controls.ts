@@ -4,6 +4,7 @@
 // screen then answers 404 to every /sim route.
 import type { Money } from '../../../shared/money.ts';
 import type { KioskButton } from '../../adapters/gpio/gpio.ts';
+import type { SimOutputState } from '../../adapters/gpio/sim-outputs.ts';
 
 /** A product the panel offers as a button: scanned by GTIN (self-checkout) or by slot (vending). */
 export interface SimProduct {
@@ -27,4 +28,8 @@ export interface SimControls {
   uplinkUp(): boolean;
   /** The kiosk's cached catalog, in catalog order (empty before the first catalog arrives). */
   products(): readonly SimProduct[];
+  /** The simulated LEDs, buzzer and relay; undefined when the kiosk has no GPIO (`"gpio": {"backend": "none"}`). */
+  outputs(): SimOutputState | undefined;
+  /** Calls fn whenever what the panel shows changes apart from the view (an output). Returns an unsubscribe. */
+  onChange(fn: () => void): () => void;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The kiosk's web screen in Debian's headless Chromium: rendered views change the page's text
-// (basket total, approved, decline reason, offline indicator, technician message), the simulated
-// kiosk's panel drives a fake SimControls, and the page reconnects by itself to a restarted kiosk.
+// (basket total, approved, decline reason, offline indicator, technician message, a vending sale's
+// "Approved" then "Thank you!"), the simulated kiosk's panel drives a fake SimControls and shows its
+// LEDs, buzzer and relay, and the page reconnects by itself to a restarted kiosk.
 // With KIOSKPAY_SCREENSHOTS=1 the screens are saved to docs/images/kiosk-*.png.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -168,6 +169,68 @@ describe.skipIf(!HAVE_CHROMIUM)('the kiosk web screen in headless Chromium', () 
     await expect.poll(() => page.locator('.sim-product').count(), { timeout: UI_WAIT_MS }).toBe(2);
     await page.getByRole('button', { name: /Rice ball/ }).click();
     await expect.poll(() => sim.calls.at(-1), { timeout: UI_WAIT_MS }).toEqual({ press: { slot: 2 } });
+    await done(page);
+  });
+
+  it('shows the simulated LEDs, buzzer and relay as the GPIO drives them', async () => {
+    const sim = new FakeSimControls();
+    const d = await display(sim);
+    const page = await openPage(d, 1280, 800);
+    d.render(idleView({ mode: 'vending', screen: { name: 'idle', mode: 'vending' } }));
+    await expect.poll(() => text(page, '#title'), { timeout: UI_WAIT_MS }).toBe('Welcome');
+    const out = async (id: string) => ({
+      on: ((await page.locator(`#${id}`).getAttribute('class')) ?? '').split(' ').includes('on'),
+      state: await text(page, `#${id} .state`),
+    });
+    for (const id of ['sim-led-ready', 'sim-led-offline', 'sim-led-fault', 'sim-relay']) expect(await out(id), id).toEqual({ on: false, state: 'off' });
+    expect(await out('sim-buzzer')).toEqual({ on: false, state: 'silent' });
+    expect(sim.listeners).toBe(1);
+
+    // The kiosk is ready; then `kioskpay console test KIOSK led` lights all three for a second.
+    sim.setOutputs({ leds: { ready: true, offline: false, fault: false } });
+    await expect.poll(() => out('sim-led-ready'), { timeout: UI_WAIT_MS }).toEqual({ on: true, state: 'on' });
+    expect(await out('sim-led-fault')).toEqual({ on: false, state: 'off' });
+    sim.setOutputs({ leds: { ready: true, offline: true, fault: true } });
+    await expect.poll(() => out('sim-led-fault'), { timeout: UI_WAIT_MS }).toEqual({ on: true, state: 'on' });
+    expect(await out('sim-led-offline')).toEqual({ on: true, state: 'on' });
+    const lamp = await page.locator('#sim-led-fault .lamp').evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(lamp).toBe('rgb(239, 68, 68)');
+
+    // A beep and a relay pulse: while on, and counted once off.
+    sim.setOutputs({ buzzer: true, beeps: 1, relay: true, pulses: 1 });
+    await expect.poll(() => out('sim-buzzer'), { timeout: UI_WAIT_MS }).toEqual({ on: true, state: 'sounding' });
+    expect(await out('sim-relay')).toEqual({ on: true, state: 'on' });
+    expect(await text(page, '#sim-buzzer .count')).toBe('1 beep');
+    expect(await text(page, '#sim-relay .count')).toBe('1 pulse');
+    await shot(page, 'sim-outputs', 1280, 800);
+    sim.setOutputs({ buzzer: false, beeps: 3, relay: false, pulses: 1 });
+    await expect.poll(() => text(page, '#sim-buzzer .count'), { timeout: UI_WAIT_MS }).toBe('3 beeps');
+    expect(await out('sim-buzzer')).toEqual({ on: false, state: 'silent' });
+    expect(await out('sim-relay')).toEqual({ on: false, state: 'off' });
+
+    // A kiosk without GPIO says so instead.
+    sim.out = undefined;
+    d.render(idleView({ mode: 'vending', screen: { name: 'idle', mode: 'vending' }, storedCount: 1 }));
+    await expect.poll(() => page.locator('#sim-outputs-none').isVisible(), { timeout: UI_WAIT_MS }).toBe(true);
+    expect(await page.locator('#sim-outputs').isVisible()).toBe(false);
+    await done(page);
+    await d.close();
+    expect(sim.listeners).toBe(0);
+  });
+
+  it('a vending sale reads "Approved" while dispensing, then "Thank you!"', async () => {
+    const d = await display(new FakeSimControls());
+    const page = await openPage(d, 1280, 800);
+    const vending = { mode: 'vending' as const };
+    d.render(idleView({ ...vending, screen: { name: 'authorising', total: money(150, 'JPY'), offline: false } }));
+    await expect.poll(() => text(page, '#title'), { timeout: UI_WAIT_MS }).toBe('Paying ¥150');
+    d.render(idleView({ ...vending, screen: { name: 'dispensing', slot: 1 } }));
+    await expect.poll(() => text(page, '#title'), { timeout: UI_WAIT_MS }).toBe('Approved');
+    expect(await text(page, '#lines')).toBe('Your product is on its way.');
+    expect(await page.locator('#screen').getAttribute('class')).toBe('tone-good');
+    d.render(idleView({ ...vending, screen: { name: 'approved', total: money(150, 'JPY') } }));
+    await expect.poll(() => text(page, '#title'), { timeout: UI_WAIT_MS }).toBe('Thank you!');
+    expect(await text(page, '#lines')).toBe('¥150 paid. Please take your product.');
     await done(page);
   });
 

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { money } from '../../../shared/money.ts';
 import { createWebDisplay, type WebDisplay } from './web-display.ts';
-import { basketOf, basketView, FakeSimControls, idleView, ManualTimers, postJson, SseReader } from './web-test-kit.ts';
+import { basketOf, basketView, FakeSimControls, idleView, ManualTimers, OUTPUTS_OFF, postJson, SseReader } from './web-test-kit.ts';
 
 const PUSH_MS = 33;
 const HEARTBEAT_MS = 15_000;
@@ -149,6 +149,13 @@ describe('the kiosk web screen', () => {
     await expect(fetch(`${d.url}/healthz`)).rejects.toThrow();
     await d.close();
   });
+
+  it('says which setting moves it when its port is taken', async () => {
+    const first = await screen();
+    const port = Number(new URL(first.url).port);
+    await expect(createWebDisplay({ port })).rejects.toThrow(`the kiosk screen's port ${port} on 127.0.0.1 is already in use; choose another with display.web.port in the kiosk config (0 = any free port)`);
+    await expect(createWebDisplay({ port, portSetting: '--kiosk-port' })).rejects.toThrow('choose another with --kiosk-port (0 = any free port)');
+  });
 });
 
 describe('the simulated kiosk routes', () => {
@@ -173,9 +180,27 @@ describe('the simulated kiosk routes', () => {
         { label: '1. Green tea 500 ml', price: '¥150', action: { slot: 1 } },
         { label: '2. Rice ball (salmon)', price: '¥180', action: { slot: 2 } },
       ],
+      outputs: OUTPUTS_OFF,
     });
     d.render(idleView());
     expect(((await r.frame(1)).sim as { products: unknown[] }).products).toContainEqual({ label: 'Chocolate bar', price: '¥120', action: { gtin: '5901234123457' } });
+  });
+
+  it('pushes a change of the simulated outputs without a new view, and stops listening when closed', async () => {
+    const sim = new FakeSimControls();
+    const d = await screen({ sim });
+    const r = await events(d);
+    d.render(idleView());
+    await r.frame(0);
+    sim.setOutputs({ leds: { ready: true, offline: false, fault: true }, buzzer: true, beeps: 1 });
+    expect((await r.frame(1)).sim).toMatchObject({ outputs: { leds: { ready: true, offline: false, fault: true }, buzzer: true, relay: false, beeps: 1, pulses: 0 } });
+    expect(await (await fetch(`${d.url}/sim/state`)).json()).toMatchObject({ outputs: { buzzer: true, beeps: 1 } });
+    sim.out = undefined; // a kiosk without GPIO
+    d.render(idleView());
+    await r.until('a frame without outputs', () => r.frames.some((f) => (f as { sim: { outputs: unknown } }).sim.outputs === null));
+    expect(sim.listeners).toBe(1);
+    await d.close();
+    expect(sim.listeners).toBe(0);
   });
 
   it('call the matching SimControls method for scan, button and uplink', async () => {

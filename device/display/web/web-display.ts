@@ -39,6 +39,11 @@ export interface WebDisplayOptions {
   host?: string;
   /** 0 picks a free port (tests). */
   port: number;
+  /**
+   * What sets `port`, named when the port is taken: default `display.web.port in the kiosk config`;
+   * `kioskpay up` names its `--kiosk-port` flag.
+   */
+  portSetting?: string;
   /** Present only on a simulated kiosk: enables the panel and the /sim routes. */
   sim?: SimControls;
   logger?: Logger;
@@ -85,6 +90,14 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
     if (view) hub.publish(modelJson(view));
   };
   const simCtx: SimRouteContext | undefined = sim ? { sim, changed: publish, imageBusy: false } : undefined;
+  // The simulated LEDs, buzzer and relay change without a new view: push them too.
+  const offSimChange = sim?.onChange(() => {
+    try {
+      publish();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'web screen push failed');
+    }
+  });
 
   const server = createServer(
     { noDelay: true, requestTimeout: WEB_DEFAULTS.requestTimeoutMs, headersTimeout: WEB_DEFAULTS.headersTimeoutMs, maxHeaderSize: WEB_DEFAULTS.headerBytesMax },
@@ -103,10 +116,6 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
   // Long-lived event streams must not be cut by an idle timeout; heartbeats keep them moving.
   server.timeout = 0;
   server.on('clientError', (_err, socket) => socket.destroy());
-  server.on('error', (e) => {
-    health = 'fault';
-    log.error({ err: e.message }, 'web screen server error');
-  });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     checkHost(req, host);
@@ -137,18 +146,28 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
         return sendJson(res, 200, { ok: health === 'ok', health, clients: hub.size, rendered: view !== undefined });
       case '/sim/state':
         if (!sim) throw new WebScreenError('NOT_FOUND', 'this kiosk has no simulated controls');
-        return sendJson(res, 200, { ok: true, uplinkUp: sim.uplinkUp(), products: sim.products().slice(0, SIM_PRODUCTS_MAX) });
+        return sendJson(res, 200, { ok: true, uplinkUp: sim.uplinkUp(), products: sim.products().slice(0, SIM_PRODUCTS_MAX), outputs: sim.outputs() ?? null });
       default:
         throw new WebScreenError(SIM_POST_ROUTES.includes(path as SimPostRoute) ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND');
     }
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (e: NodeJS.ErrnoException) => {
+      const setting = o.portSetting ?? 'display.web.port in the kiosk config';
+      if (e.code === 'EADDRINUSE') reject(new Error(`the kiosk screen's port ${o.port} on ${host} is already in use; choose another with ${setting} (0 = any free port)`));
+      else if (e.code === 'EACCES') reject(new Error(`not allowed to listen on ${host}:${o.port} (ports below 1024 need privileges); choose another with ${setting}`));
+      else reject(e);
+    };
+    server.once('error', onError);
     server.listen(o.port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
+  });
+  server.on('error', (e) => {
+    health = 'fault';
+    log.error({ err: e.message }, 'web screen server error');
   });
   health = 'ok';
   const addr = server.address() as AddressInfo;
@@ -172,6 +191,7 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
     close(): Promise<void> {
       closing ??= (async () => {
         health = 'fault';
+        offSimChange?.();
         hub.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

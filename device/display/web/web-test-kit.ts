@@ -5,6 +5,7 @@ import type { TimerHandle } from '../../timers.ts';
 import { request, type IncomingMessage } from 'node:http';
 import { money, type Money } from '../../../shared/money.ts';
 import type { KioskButton } from '../../adapters/gpio/gpio.ts';
+import type { SimOutputState } from '../../adapters/gpio/sim-outputs.ts';
 import type { Basket } from '../../domain/checkout/basket.ts';
 import type { DisplayView } from '../display.ts';
 import type { SimControls, SimProduct } from './sim-controls.ts';
@@ -32,7 +33,27 @@ export class FakeSimControls implements SimControls {
   products(): readonly SimProduct[] {
     return this.items;
   }
+  /** What outputs() answers; setOutputs() changes it and tells the screen. */
+  out: SimOutputState | undefined = OUTPUTS_OFF;
+  readonly #listeners = new Set<() => void>();
+  outputs(): SimOutputState | undefined {
+    return this.out;
+  }
+  onChange(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => void this.#listeners.delete(fn);
+  }
+  setOutputs(change: Partial<SimOutputState>): void {
+    this.out = { ...(this.out ?? OUTPUTS_OFF), ...change };
+    for (const fn of [...this.#listeners]) fn();
+  }
+  /** Screens listening for output changes. */
+  get listeners(): number {
+    return this.#listeners.size;
+  }
 }
+
+export const OUTPUTS_OFF: SimOutputState = Object.freeze({ leds: { ready: false, offline: false, fault: false }, buzzer: false, relay: false, beeps: 0, pulses: 0 });
 
 export const PRODUCTS: SimProduct[] = [
   { gtin: '4901234567894', name: 'Green tea 500 ml', price: money(150, 'JPY'), slot: 1 },

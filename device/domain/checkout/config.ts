@@ -36,6 +36,11 @@ export interface CheckoutConfig {
   readonly basketItemsMax: number;
   /** Declined payments per basket before the kiosk gives up and goes idle. */
   readonly declinesPerBasketMax: number;
+  /**
+   * Without a product list the kiosk waits this long (out of service, logged at info) before it
+   * warns: a new kiosk gets the server's retained catalog a moment after it connects.
+   */
+  readonly catalogWaitMs: number;
 }
 
 /** No configuration may set a relay on-time above this: a stuck motor or an open gate is a hazard. */
@@ -60,6 +65,7 @@ export const CHECKOUT_CONFIG_DEFAULTS: CheckoutConfig = Object.freeze({
   relayPulseMaxMs: 2_000,
   basketItemsMax: 50,
   declinesPerBasketMax: 3,
+  catalogWaitMs: 15_000,
 });
 
 const COUNTS = new Set<keyof CheckoutConfig>(['statusAttemptsMax', 'voidAttemptsMax', 'basketItemsMax', 'declinesPerBasketMax']);

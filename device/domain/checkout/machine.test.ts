@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ERRORS } from '../../../shared/errors.ts';
 import { MONEY_MAX } from '../../../shared/money.ts';
 import { CHECKOUT_CONFIG_DEFAULTS as C } from './config.ts';
+import { FAULT_HELP } from './fault-help.ts';
 import { deadlineOf } from './machine.ts';
 import { catalogOf, GUM, NUMERIC_OFFLINE_CODE, OFFLINE_QR_CODE, ofType, ONLINE_CODE, TEA, toAuthorising, toAwaitingCode, WALL_T0_MS, WATER, world } from './test-world.ts';
 
@@ -722,6 +723,51 @@ describe('checkout: faults', () => {
     w.send({ type: 'faultRaised', fault: 'scanner-unavailable' });
     w.send({ type: 'faultRaised', fault: 'catalog-unavailable' });
     expect(w.state).toMatchObject({ name: 'fault', fault: 'catalog-unavailable' });
+  });
+
+  it('warns of a fault at once, with what it means and what fixes it', () => {
+    const w = world();
+    const fx = w.send({ type: 'faultRaised', fault: 'scanner-unavailable' });
+    expect(fx).toContainEqual({ type: 'log', level: 'warn', event: 'fault', detail: { fault: 'scanner-unavailable', state: 'idle', ...FAULT_HELP['scanner-unavailable'] } });
+  });
+
+  it('waits for a first catalog without a warning, and warns once if it never comes', () => {
+    // A new kiosk: out of service until the retained catalog arrives, logged at info only.
+    const w = world();
+    const fx = w.send({ type: 'faultRaised', fault: 'catalog-unavailable' });
+    expect(fx).toEqual([
+      { type: 'log', level: 'info', event: 'waiting-for-catalog', detail: { state: 'idle', waitMs: C.catalogWaitMs } },
+      { type: 'show', screen: { name: 'fault', fault: 'catalog-unavailable' } },
+    ]);
+    expect(w.state).toMatchObject({ name: 'fault', fault: 'catalog-unavailable' });
+    expect(w.advance(C.catalogWaitMs - 1)).toEqual([]);
+    // Raised again while waiting (another fault changed): no new log, the same deadline.
+    expect(w.send({ type: 'faultRaised', fault: 'catalog-unavailable' })).toEqual([]);
+    const cleared = w.send({ type: 'faultCleared' });
+    expect(cleared.filter((e) => e.type === 'log' && e.level === 'warn')).toEqual([]);
+    expect(w.state.name).toBe('idle');
+    expect(w.advance(C.catalogWaitMs)).toEqual([]);
+
+    // It never comes: one warning at the end of the wait, saying what to check.
+    w.send({ type: 'faultRaised', fault: 'catalog-unavailable' });
+    w.advance(C.catalogWaitMs - 1);
+    const warned = w.advance(1);
+    expect(warned).toEqual([{ type: 'log', level: 'warn', event: 'fault', detail: { fault: 'catalog-unavailable', state: 'fault', waitedMs: C.catalogWaitMs, ...FAULT_HELP['catalog-unavailable'] } }]);
+    expect(FAULT_HELP['catalog-unavailable'].fix).toContain('kioskpay console reload-catalog KIOSK');
+    expect(w.advance(10 * C.catalogWaitMs)).toEqual([]);
+    expect(w.state).toEqual({ name: 'fault', fault: 'catalog-unavailable', uplinkOnline: true });
+    w.send({ type: 'faultCleared' });
+    expect(w.state.name).toBe('idle');
+  });
+
+  it('warns at once of a catalog lost during a payment (reload-catalog), and enters the fault after it', () => {
+    const w = world();
+    const txId = toAuthorising(w);
+    const fx = w.send({ type: 'faultRaised', fault: 'catalog-unavailable' });
+    expect(fx).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn', event: 'fault' }));
+    w.send(answer(txId, 'approved'));
+    w.advance(C.resultShowMs);
+    expect(w.state).toEqual({ name: 'fault', fault: 'catalog-unavailable', uplinkOnline: true });
   });
 
   it('treats attempt results as stale in fault', () => {

@@ -24,12 +24,16 @@
 // approved     | hint please-wait      | hint please-wait        | log          | hint please-wait     | -            | -> idle                   | resultShowMs -> idle                      | stale
 // declined     | hint please-wait      | retry: authorise (NEW)  | log + hint   | V: reselect          | -            | -> idle                   | declineShowMs -> awaitingCode, or idle    | stale
 //              |                       |  if declines < max      |              |                      |              |                           |   after declinesPerBasketMax declines     |
-// fault        | log                   | log                     | log          | log                  | -            | -                         | (none)                                    | stale
+// fault        | log                   | log                     | log          | log                  | -            | -                         | catalog: catalogWaitMs -> warn (once)     | stale
 //
 // In every state: uplinkChanged updates the uplink flag (offlineIndicator effect on a change);
 // faultRaised enters `fault` from idle, basket, awaitingCode and declined (the basket is voided; no
 // money is in flight there) and is kept as pendingFault in authorising, dispensing and approved,
 // entered when the kiosk would go idle; faultCleared leaves `fault` for idle, or clears pendingFault.
+// A fault is logged as a warning with what it means and what fixes it (fault-help.ts), except a missing
+// catalog entered from idle and the like: every new kiosk starts without one and gets the server's
+// retained catalog a moment after it connects, so that is logged at info and warned about only if
+// it is still missing catalogWaitMs later.
 //
 // Results of the attempt in `authorising` (events whose txId is not the attempt's are stale):
 //   paying/askingStatus  txAnswer approved -> approved (SC) or dispensing (V, relay pulse)
@@ -52,7 +56,8 @@ import { addItem, emptyBasket, singleItemBasket, type Basket } from './basket.ts
 import { onAuthorisingCancel, onAuthorisingResult, onAuthorisingTimeout } from './authorising.ts';
 import { classifyScan, type ScanClass } from './classify-scan.ts';
 import { enterAwaitingCode, enterBasket, enterIdle, log, stale, startAuthorisation, stay } from './outcomes.ts';
-import type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, Hint, Transition } from './types.ts';
+import { FAULT_HELP } from './fault-help.ts';
+import type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, FaultKind, Hint, Transition } from './types.ts';
 
 export type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, Transition } from './types.ts';
 
@@ -79,7 +84,7 @@ export function reduce(state: CheckoutState, event: CheckoutEvent, ctx: Checkout
     case 'uplinkChanged':
       if (event.online === state.uplinkOnline) return stay(state);
       return stay({ ...state, uplinkOnline: event.online }, { type: 'offlineIndicator', on: !event.online }, log('info', 'uplink-changed', { online: event.online }));
-    case 'faultRaised': return onFault(state, event.fault, ctx);
+    case 'faultRaised': return onFault(state, event.fault, now, ctx);
     case 'faultCleared':
       if (state.name === 'fault') return enterIdle({ ...state, pendingFault: undefined }, ctx, log('info', 'fault-cleared', { fault: state.fault }));
       return stay({ ...state, pendingFault: undefined });
@@ -202,15 +207,28 @@ function onTimeout(s: CheckoutState, now: number, ctx: CheckoutContext): Transit
     case 'declined':
       if (s.declines < ctx.config.declinesPerBasketMax) return enterAwaitingCode(s, s.basket, s.declines, now, ctx);
       return enterIdle(s, ctx, log('info', 'declines-exhausted', { declines: s.declines }));
+    case 'fault': {
+      // Still no catalog when the wait ended: warn once, saying what it means and what fixes it.
+      const { deadlineMs: _waited, ...waiting } = s;
+      return stay(waiting, log('warn', 'fault', { fault: s.fault, state: 'fault', waitedMs: ctx.config.catalogWaitMs, ...FAULT_HELP[s.fault] }));
+    }
     case 'idle':
-    case 'fault':
       return stay(s);
     default: return assertUnreachable(s);
   }
 }
 
-function onFault(s: CheckoutState, fault: Extract<CheckoutEvent, { type: 'faultRaised' }>['fault'], ctx: CheckoutContext): Transition {
-  const logged = log('warn', 'fault', { fault, state: s.name });
+function onFault(s: CheckoutState, fault: FaultKind, now: number, ctx: CheckoutContext): Transition {
+  const logged = log('warn', 'fault', { fault, state: s.name, ...FAULT_HELP[fault] });
   if (s.name === 'authorising' || s.name === 'dispensing' || s.name === 'approved') return stay({ ...s, pendingFault: fault }, logged);
+  if (fault === 'catalog-unavailable') {
+    // No product list yet is what every new kiosk starts with: the server's retained catalog comes a
+    // moment after the first connection. Out of service meanwhile, but a warning only if it stays.
+    if (s.name === 'fault' && s.fault === fault) return stay(s);
+    return {
+      state: { uplinkOnline: s.uplinkOnline, name: 'fault', fault, deadlineMs: now + ctx.config.catalogWaitMs },
+      effects: [log('info', 'waiting-for-catalog', { state: s.name, waitMs: ctx.config.catalogWaitMs }), { type: 'show', screen: { name: 'fault', fault } }],
+    };
+  }
   return enterIdle({ ...s, pendingFault: fault }, ctx, logged);
 }

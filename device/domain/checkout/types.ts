@@ -75,7 +75,8 @@ export type CheckoutState = Common &
     | { readonly name: 'dispensing'; readonly txId: string; readonly slot: number; readonly total: Money; readonly deadlineMs: number }
     | { readonly name: 'approved'; readonly txId: string; readonly total: Money; readonly deadlineMs: number }
     | { readonly name: 'declined'; readonly basket: Basket; readonly declines: number; readonly reason: ErrorCode; readonly deadlineMs: number }
-    | { readonly name: 'fault'; readonly fault: FaultKind }
+    /** `deadlineMs`: waiting for the first catalog; at the deadline the kiosk warns (once). */
+    | { readonly name: 'fault'; readonly fault: FaultKind; readonly deadlineMs?: number }
   );
 
 export type StateName = CheckoutState['name'];

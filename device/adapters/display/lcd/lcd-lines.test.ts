@@ -19,7 +19,7 @@ describe('lcdLines: every screen on a 20x4 LCD', () => {
     basket: ['Total ¥1,200', '2 item(s)', 'Scan more product...', ''],
     awaitingCode: ['Pay ¥1,200', 'Scan your payment', 'code.', ''],
     authorising: ['Paying ¥1,200', 'Contacting your', 'wallet...', ''],
-    dispensing: ['Thank you!', 'Your product is on', 'its way.', ''],
+    dispensing: ['Approved', 'Your product is on', 'its way.', ''],
     approved: ['Approved', '¥1,200 paid. Thank', 'you!', ''],
     declined: ['Not paid', 'This code cannot be', 'read. Please...', ''],
     fault: ['Out of service', 'Sorry, this kiosk', 'cannot take...', ''],
@@ -31,6 +31,12 @@ describe('lcdLines: every screen on a 20x4 LCD', () => {
       expect(lines).toEqual(expected[name as keyof typeof SCREENS].map((l) => l.padEnd(20)));
     });
   }
+
+  it('a vending machine says Approved while it dispenses, then Thank you', () => {
+    expect(lcdLines(viewOf(SCREENS.dispensing, { mode: 'vending' }))[0]).toBe('Approved            ');
+    expect(lcdLines(viewOf({ name: 'approved', total: money(150, 'JPY') }, { mode: 'vending' })).slice(0, 3))
+      .toEqual(['Thank you!          ', '¥150 paid. Please   ', 'take your product.  ']);
+  });
 
   it('idle in vending mode asks for a product button', () => {
     expect(lcdLines(viewOf({ name: 'idle', mode: 'vending' }))[1]).toBe('Press a product     ');

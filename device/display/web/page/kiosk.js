@@ -111,7 +111,28 @@
     }
   }
 
+  // The simulated LEDs, buzzer and relay: a lamp each, its state in words, and how often the
+  // buzzer and relay switched on (a beep is shorter than a glance).
+  function renderOutputs(o) {
+    show($('sim-outputs'), o !== null);
+    show($('sim-outputs-none'), o === null);
+    if (o === null) return;
+    const set = (id, on, onWord, offWord) => {
+      const el = $(id);
+      el.classList.toggle('on', on);
+      setText(el.querySelector('.state'), on ? onWord : offWord);
+    };
+    set('sim-led-ready', o.leds.ready, 'on', 'off');
+    set('sim-led-offline', o.leds.offline, 'on', 'off');
+    set('sim-led-fault', o.leds.fault, 'on', 'off');
+    set('sim-buzzer', o.buzzer, 'sounding', 'silent');
+    set('sim-relay', o.relay, 'on', 'off');
+    setText($('sim-buzzer').querySelector('.count'), o.beeps === 1 ? '1 beep' : `${o.beeps} beeps`);
+    setText($('sim-relay').querySelector('.count'), o.pulses === 1 ? '1 pulse' : `${o.pulses} pulses`);
+  }
+
   function renderSim(sim) {
+    renderOutputs(sim.outputs);
     const box = $('sim-uplink');
     box.checked = sim.uplinkUp;
     const label = $('sim-uplink-label');
