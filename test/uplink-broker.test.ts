@@ -68,7 +68,7 @@ async function uplink(b: RunningBroker, extra: Partial<UplinkOptions> = {}): Pro
 /** A fake payment server. `answer` returns the raw payloads to send back (strings or objects), in order. */
 interface Responder { received: KioskRequest[]; reply(kioskId: string, payload: unknown): Promise<void> }
 
-async function responder(b: RunningBroker, answer: (req: KioskRequest, r: Responder) => unknown[] | void): Promise<Responder> {
+async function responder(b: RunningBroker, answer: (req: KioskRequest, r: Responder) => unknown[] | undefined): Promise<Responder> {
   const client = await mqtt.connectAsync(b.url, { protocolVersion: 4, username: 'server', password: 'pw-server', reconnectPeriod: 0 });
   responders.push(client);
   const r: Responder = {

@@ -63,7 +63,10 @@ export class KioskView {
   message(text: string, seconds: number): void {
     if (this.#messageTimer !== undefined) this.#timers.clearTimeout(this.#messageTimer);
     this.#messageTimer = undefined;
-    if (seconds <= 0 || text.length === 0) return this.#set({ message: undefined });
+    if (seconds <= 0 || text.length === 0) {
+      this.#set({ message: undefined });
+      return;
+    }
     this.#set({ message: text });
     this.#messageTimer = this.#timers.setTimeout(() => {
       this.#messageTimer = undefined;

@@ -235,6 +235,7 @@ export class SimUplink implements Uplink {
   on(event: 'connected' | 'disconnected', listener: () => void): this;
   on(event: 'message', listener: (topic: string, payload: Buffer, retained: boolean) => void): this;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the EventEmitter signature, narrowed per event by the overloads above
   on(event: UplinkEvent, listener: (...args: any[]) => void): this {
     this.#events.on(event, listener);
     return this;
@@ -243,6 +244,7 @@ export class SimUplink implements Uplink {
   off(event: 'connected' | 'disconnected', listener: () => void): this;
   off(event: 'message', listener: (topic: string, payload: Buffer, retained: boolean) => void): this;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the EventEmitter signature, narrowed per event by the overloads above
   off(event: UplinkEvent, listener: (...args: any[]) => void): this {
     this.#events.off(event, listener);
     return this;

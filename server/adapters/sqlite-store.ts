@@ -262,7 +262,7 @@ function sqliteTx(db: Database.Database): StoreTx {
     async declineCounts(from, to) { return (q.declineCounts.all(from, to) as Row[]).map((r) => ({ reason: ns(r, 'reason') as ErrorCode | null, count: n(r, 'count') })); },
     async listStoredPayments(since, lead, limit) { return (q.storedPayments.all(since, lead, limit) as Row[]).map(toPayment); },
     async insertPaymentLines(paymentId, lines) {
-      lines.forEach((l, i) => q.insertLine.run(paymentId, i + 1, l.gtin, l.slot, l.qty, l.unitPrice));
+      for (const [i, l] of lines.entries()) q.insertLine.run(paymentId, i + 1, l.gtin, l.slot, l.qty, l.unitPrice);
     },
     async listPaymentLines(ids) {
       const m = new Map<string, SaleLineRow[]>();

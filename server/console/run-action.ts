@@ -57,7 +57,7 @@ export async function runAction(a: ConsoleAction, s: ConsoleSession, signal?: Ab
     }
     case 'show-policy': {
       const e = s.fleet.get(a.kioskId);
-      if (!e || e.status.state !== 'online') {
+      if (e?.status.state !== 'online') {
         if (s.json) emit({ kioskId: a.kioskId, outcome: 'unknown', reason: lastSeenPhrase(e, now) });
         else say(`the policy of ${a.kioskId} is not known (${lastSeenPhrase(e, now)}); set one with ${s.cmd(`policy ${a.kioskId} --mode MODE`)} or a cap option`);
         return EXIT.NO_ANSWER;

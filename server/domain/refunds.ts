@@ -60,6 +60,7 @@ export interface OperatorRefundResult {
   shopperBalance: Money;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Checks an operator's refund or void and carries it out in one store unit. Throws KioskpayError. */

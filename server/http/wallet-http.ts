@@ -53,7 +53,7 @@ function buildRoutes(): Route[] {
     {
       ...r.credential, auth: true, handler: (q, b, ctx) => {
         const key = fromBase64url(parsed(credentialRequest, b).publicKey);
-        if (!key || key.length !== 32) throw new KioskpayError('MALFORMED_MESSAGE', 'publicKey: must be 32 bytes');
+        if (key?.length !== 32) throw new KioskpayError('MALFORMED_MESSAGE', 'publicKey: must be 32 bytes');
         // A small-order point is no real key: anybody could sign for it.
         if (isSmallOrderPublicKey(key)) throw new KioskpayError('MALFORMED_MESSAGE', 'publicKey: not a usable Ed25519 public key');
         return issueCredential(ctx, walletOf(q), key);

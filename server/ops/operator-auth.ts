@@ -87,7 +87,8 @@ export class OperatorAuth {
     if (lockedUntil > now) return { ok: false, reason: 'locked', retryAfterMs: lockedUntil - now };
     const op = OPERATOR_USERNAME.test(username) ? this.#operators.get(username) : undefined;
     // Unknown usernames cost a scrypt too, so timing does not tell which names exist.
-    const hash = op?.passwordHash ?? await (this.#decoy ??= hashOperatorPassword('decoy for unknown operator names', { N: 16_384, r: 8, p: 1 }));
+    this.#decoy ??= hashOperatorPassword('decoy for unknown operator names', { N: 16_384, r: 8, p: 1 });
+    const hash = op?.passwordHash ?? await this.#decoy;
     const ok = (await verifyOperatorPassword(password, hash)) && op !== undefined;
     if (!ok) {
       for (const k of keys) this.#fail(k, now);

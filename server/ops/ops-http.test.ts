@@ -266,8 +266,7 @@ async function* sseFrames(body: ReadableStream<Uint8Array>, o: { comments?: bool
     const { done, value } = await reader.read();
     if (done) return;
     buf += decoder.decode(value, { stream: true });
-    let end: number;
-    while ((end = buf.indexOf('\n\n')) >= 0) {
+    for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
       const block = buf.slice(0, end);
       buf = buf.slice(end + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];

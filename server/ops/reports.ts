@@ -230,7 +230,7 @@ export async function salesReport(rc: ReportContext, q: SalesQuery): Promise<Sal
     for (const g of byQuarter) add(get(hourSums, key2(String(hourOf(g.quarter! * QUARTER_HOUR_MS)), g.currency)), g);
     for (const r of refundsByQuarter) add(get(hourSums, key2(String(hourOf(r.quarter! * QUARTER_HOUR_MS)), r.currency)), { refunded: r.amount });
     for (const c of currencies) {
-      hours.forEach((t, i) => hourRows.push({ hour: `${String(rc.tz.localHour(t)).padStart(2, '0')}:00`, startsAt: rc.tz.iso(t), ...row(c, hourSums.get(key2(String(i), c)) ?? zero()) }));
+      for (const [i, t] of hours.entries()) hourRows.push({ hour: `${String(rc.tz.localHour(t)).padStart(2, '0')}:00`, startsAt: rc.tz.iso(t), ...row(c, hourSums.get(key2(String(i), c)) ?? zero()) });
     }
   }
 
@@ -288,8 +288,8 @@ export async function salesReport(rc: ReportContext, q: SalesQuery): Promise<Sal
 }
 
 function get<K>(m: Map<K, Sum>, k: K): Sum {
-  let s = m.get(k);
-  if (!s) m.set(k, (s = zero()));
+  const s = m.get(k) ?? zero();
+  m.set(k, s);
   return s;
 }
 

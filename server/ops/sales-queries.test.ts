@@ -3,7 +3,7 @@
 // domain (online codes, offline codes paid online, stored offline payments settled later, a void).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { operatorRefund } from '../domain/refunds.ts';
-import { makeWorld, T0, type World } from '../testing/world.ts';
+import { makeWorld, type World } from '../testing/world.ts';
 import { TimeZone } from '../time-zone.ts';
 import { ledgerSummary } from './sales-queries.ts';
 

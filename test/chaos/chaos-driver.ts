@@ -153,7 +153,7 @@ export class ChaosDriver {
 
   async #cutUplink(): Promise<void> {
     const slot = this.#pickKiosk();
-    if (!slot || !slot.uplinkUp || slot.url === undefined) return;
+    if (!slot?.uplinkUp || slot.url === undefined) return;
     const url = slot.url;
     const proc = slot.proc;
     const cutMs = 2_000 + this.rng.int(6_000);

@@ -138,7 +138,7 @@ function check(db: Database.Database, i: InvariantInput): { violations: string[]
     for (const d of s.state.declined) {
       declinesKept++;
       const p = payments.find((x) => x.kiosk_id === kioskId && x.tx_id === d.txId);
-      if (!p || p.status !== 'declined' || p.reason !== d.reason) {
+      if (p?.status !== 'declined' || p.reason !== d.reason) {
         v.push(`${kioskId}: keeps decline ${d.txId} (${d.reason}) but the ledger has ${p ? `${p.status} ${p.reason ?? ''}` : 'no such payment'}`);
       }
     }

@@ -66,12 +66,14 @@ export class WorldUplink {
   async resubscribe(): Promise<void> {}
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the EventEmitter signature, narrowed per event by the overloads above
   on(event: string, fn: (...args: any[]) => void): this {
     this.#events.on(event, fn);
     return this;
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the EventEmitter signature, narrowed per event by the overloads above
   off(event: string, fn: (...args: any[]) => void): this {
     this.#events.off(event, fn);
     return this;

@@ -82,7 +82,7 @@ export async function checkInvariants(server: SimServer, kiosks: readonly SimKio
             if (holder?.kioskId === row.kioskId) report.copiesSameKiosk++;
           }
         } else if (charged(row)) {
-          if (a && a.code && rowsFor(chargedRows, k.id, txId) !== 1) v.push(`[2] ${k.id} ${txId} is charged ${rowsFor(chargedRows, k.id, txId)} times`);
+          if (a?.code && rowsFor(chargedRows, k.id, txId) !== 1) v.push(`[2] ${k.id} ${txId} is charged ${rowsFor(chargedRows, k.id, txId)} times`);
         } else if (row.status === 'declined' && k.record.stored.has(txId)) {
           if (!declinedKept.has(txId)) v.push(`[2] ${k.id} approved ${txId} offline; the server declined it (${row.reason}) and the kiosk did not keep the decline`);
         } else v.push(`[2] ${k.id} approved ${txId} but the server holds it as ${row.status} (${row.reason ?? ''})`);

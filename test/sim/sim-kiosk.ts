@@ -157,7 +157,10 @@ export class SimKiosk {
     this.#state = SimStateStore.open(this.disk, initialKioskState(this.config.policy));
     // The RATE_LIMITED backoff's jitter: its own stream, drawn from the kiosk's only if ever needed.
     let jitter: SimRandom | undefined;
-    const random = () => (jitter ??= rng.fork()).int(2 ** 30) / 2 ** 30;
+    const random = () => {
+      jitter ??= rng.fork();
+      return jitter.int(2 ** 30) / 2 ** 30;
+    };
     const uplink = new SimUplink(this.d.link, { timers: this.#timers, requestTimeoutMs: this.d.requestTimeoutMs, random });
     this.#scanner = new SimScanner();
     const bootPrefix = `b${toHex(rng.bytes(4))}`;

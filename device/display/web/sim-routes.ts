@@ -19,6 +19,7 @@ export const SIM_IMAGE_BYTES_MAX = 5 * 1024 * 1024;
 const scanText = z
   .string()
   .transform((s) => s.trim())
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is this pattern's job
   .pipe(z.string().min(1).max(CODE_TEXT_MAX).regex(/^[^\x00-\x1f\x7f]+$/, 'must not contain control characters'));
 
 export const simScanBody = z.strictObject({ text: scanText });

@@ -69,6 +69,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the kiosk web screen in headless Chromium', () 
     expect(pageErrors.get(page)!.filter((e) => !expected?.test(e))).toEqual([]);
   }
 
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the text as rendered, which is what the test reads
   const text = (page: Page, selector: string) => page.locator(selector).innerText({ timeout: UI_WAIT_MS });
 
   /** Checks the screenshot is a PNG of the viewport's size, then saves it when asked to. */

@@ -7,7 +7,7 @@
 // with `sim`: GET /sim/state, POST /sim/scan, /sim/button, /sim/uplink (JSON) and /sim/image (PNG).
 // Failure semantics: render() never throws; a handler error is a typed JSON error (web-errors.ts),
 // never a crash; health is 'ok' while listening and 'fault' after close() or a server error.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { HealthState } from '../../../shared/kiosk-telemetry.ts';

@@ -109,8 +109,7 @@ export class SseReader {
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       this.#buffer += chunk;
-      let end: number;
-      while ((end = this.#buffer.indexOf('\n\n')) >= 0) {
+      for (let end = this.#buffer.indexOf('\n\n'); end >= 0; end = this.#buffer.indexOf('\n\n')) {
         const block = this.#buffer.slice(0, end);
         this.#buffer = this.#buffer.slice(end + 2);
         for (const line of block.split('\n')) {

@@ -33,7 +33,7 @@
   /** Integer minor units to text, as shared/money.ts formatMoney does. */
   function money(value, currency) {
     var exp = EXP[currency] || 0;
-    var abs = Math.abs(value), unit = Math.pow(10, exp);
+    var abs = Math.abs(value), unit = 10 ** exp;
     var major = Math.floor(abs / unit).toLocaleString('en-US');
     var minor = exp > 0 ? '.' + String(abs % unit).padStart(exp, '0') : '';
     var sign = value < 0 ? '-' : '';
@@ -44,11 +44,11 @@
     var exp = EXP[currency] || 0;
     var m = /^(\d{1,13})(?:\.(\d+))?$/.exec(String(text).replace(/,/g, '').trim());
     if (!m || (m[2] !== undefined && m[2].length > exp)) return null;
-    return Number(m[1]) * Math.pow(10, exp) + Number((m[2] || '').padEnd(exp, '0') || '0');
+    return Number(m[1]) * 10 ** exp + Number((m[2] || '').padEnd(exp, '0') || '0');
   }
   function majorText(value, currency) {
     var exp = EXP[currency] || 0;
-    return exp === 0 ? String(value) : (value / Math.pow(10, exp)).toFixed(exp);
+    return exp === 0 ? String(value) : (value / 10 ** exp).toFixed(exp);
   }
 
   // ---- time: the server's ISO 8601 with offset, shown as local time with the offset ----------------
@@ -121,7 +121,7 @@
         if (!k.clock.trusted) c.className = 'warn';
         b.appendChild(c);
       }
-      if (k.faults && k.faults.length) b.appendChild(el('div', { class: 'bad' }, k.faults.join('; ')));
+      if (k.faults?.length) b.appendChild(el('div', { class: 'bad' }, k.faults.join('; ')));
       var heard = el('div', { class: 'heard' });
       if (k.lastHeardAt === null) heard.textContent = 'never heard';
       else heard.appendChild(ageEl('span', k.lastHeardAt, 'last heard ', ' ago'));
@@ -185,7 +185,7 @@
     var box = clear($('declines'));
     var l = state.ledger, s = state.summary;
     box.appendChild(el('h3', null, 'Recorded by the server today'));
-    if (l && l.declines.length) box.appendChild(reasonTable(l.declines)); else box.appendChild(el('p', { class: 'empty' }, 'None.'));
+    if (l?.declines.length) box.appendChild(reasonTable(l.declines)); else box.appendChild(el('p', { class: 'empty' }, 'None.'));
     box.appendChild(el('h3', null, 'Reported live by kiosks (including declines decided on the kiosk)'));
     var live = s ? entries(s.declines.checkout).concat(entries(s.declines.settlement).map(function (r) { return { reason: r.reason + ' (settlement)', code: r.reason, suffix: ' At settlement.', count: r.count }; })) : [];
     if (live.length) box.appendChild(reasonTable(live)); else box.appendChild(el('p', { class: 'empty' }, 'None.'));
@@ -262,7 +262,7 @@
     return fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } }).then(function (r) {
       if (r.status === 401) { location.assign('/ops/login'); throw new Error('logged out'); }
       return r.json().then(function (b) {
-        if (!r.ok) throw new Error(b && b.error ? b.error.message + ' (' + b.error.code + ')' : 'HTTP ' + r.status);
+        if (!r.ok) throw new Error(b?.error ? b.error.message + ' (' + b.error.code + ')' : 'HTTP ' + r.status);
         return b;
       });
     });
@@ -386,7 +386,7 @@
   }
 
   function openRefund(paymentId, action) {
-    var t = state.tx && state.tx.items.filter(function (x) { return x.paymentId === paymentId; })[0];
+    var t = state.tx?.items.filter(function (x) { return x.paymentId === paymentId; })[0];
     if (!t) return;
     state.refunding = { item: t, requestKey: newRequestKey() };
     $('refund-title').textContent = (action === 'void' ? 'Void ' : 'Refund ') + t.paymentId;
@@ -423,7 +423,7 @@
       body: JSON.stringify(payload),
     }).then(function (resp) {
       return resp.json().then(function (b) {
-        if (!resp.ok) throw new Error(b && b.error ? b.error.message + ' (' + b.error.code + ')' : 'HTTP ' + resp.status);
+        if (!resp.ok) throw new Error(b?.error ? b.error.message + ' (' + b.error.code + ')' : 'HTTP ' + resp.status);
         return b;
       });
     }).then(function (b) {
@@ -462,9 +462,9 @@
 
   // ---- exports ------------------------------------------------------------------------------------
   function exportOf(which) {
-    if (which === 'tx') return state.tx && state.tx.csv;
-    if (which === 'audit') return state.audit && state.audit.csv;
-    return state.sales && state.sales.csv[which.slice('sales-'.length)];
+    if (which === 'tx') return state.tx?.csv;
+    if (which === 'audit') return state.audit?.csv;
+    return state.sales?.csv[which.slice('sales-'.length)];
   }
   function download(csv) {
     // A byte order mark, so spreadsheets read the UTF-8 (product names, yen signs) as such.
