@@ -1,12 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects: `unit` is every test beside its code (one module or one process at a time: some
+// open real sockets, none starts the whole system); `e2e` is test/ (whole systems, real processes,
+// browsers, simulation). `npm test` runs both; `npm run test:unit` and `test:e2e` run one.
+const common = { testTimeout: 30_000, hookTimeout: 30_000, pool: 'forks' } as const;
+
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    // test/arm64: the arm64 boot test, its own CI step (npm run test:arm64).
-    exclude: ['node_modules/**', 'test/arm64/**'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    pool: 'forks',
+    projects: [
+      { test: { ...common, name: 'unit', include: ['{shared,server,device,broker,wallet,bin,bench,docs}/**/*.test.ts'], exclude: ['**/node_modules/**'] } },
+      // test/arm64: the arm64 boot test, its own CI step (npm run test:arm64).
+      { test: { ...common, name: 'e2e', include: ['test/**/*.test.ts'], exclude: ['test/arm64/**', '**/node_modules/**'] } },
+    ],
   },
 });
