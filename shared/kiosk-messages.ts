@@ -36,7 +36,8 @@ export const saleLine = z.strictObject({
   unitPrice: amountSchema,
 }).refine((l) => l.gtin !== undefined || l.slot !== undefined, { message: 'a line names a gtin, a slot, or both' });
 export type SaleLine = z.infer<typeof saleLine>;
-const saleLines = z.array(saleLine).min(1).max(SALE_LINES_MAX);
+/** The lines of one sale: 1 to SALE_LINES_MAX (also how a kiosk's outbox keeps them with a stored payment). */
+export const saleLinesSchema = z.array(saleLine).min(1).max(SALE_LINES_MAX);
 
 /**
  * True when the lines add up to the amount exactly, in its currency. The server records lines
@@ -60,7 +61,7 @@ export const payRequest = z.strictObject({
   code: codeTextSchema,
   amount: amountSchema,
   /** What was sold (optional): recorded for the operator's sales by product and slot. */
-  lines: saleLines.optional(),
+  lines: saleLinesSchema.optional(),
 });
 
 /** Ask what became of a transaction id (after a timeout). */
@@ -77,7 +78,7 @@ export const settleItem = z.strictObject({
   /** Kiosk's trusted time when it accepted the code. */
   capturedAt: timestampMsSchema,
   /** What was sold (optional), as in `pay`. */
-  lines: saleLines.optional(),
+  lines: saleLinesSchema.optional(),
 });
 
 export const settleRequest = z.strictObject({

@@ -10,7 +10,7 @@
 // its txId never settles (discarding).
 import type { ErrorCode } from '../../../shared/errors.ts';
 import type { TxStatus } from '../../../shared/kiosk-messages.ts';
-import { enterApproved, enterDeclined, enterIdle, log, routeCode, stale, stay, type AuthorisingState } from './outcomes.ts';
+import { enterApproved, enterDeclined, enterIdle, log, routeCode, stale, stay, withLines, type AuthorisingState } from './outcomes.ts';
 import type { AuthorisingStep, CheckoutContext, CheckoutEffect, CheckoutEvent, Transition } from './types.ts';
 
 function step(s: AuthorisingState, next: AuthorisingStep, tries: number, deadlineMs: number, ...effects: CheckoutEffect[]): Transition {
@@ -128,8 +128,8 @@ export function onAuthorisingResult(s: AuthorisingState, event: CheckoutEvent, n
     case 'precheckResult': {
       if (s.step !== 'prechecking') return stale(s, event);
       if (!event.ok) return decline(s, event.reason, now, ctx);
-      const { txId, code, amount } = s.attempt;
-      return step(s, 'storing', 1, now + ctx.config.storeOfflineMs, { type: 'storeOffline', txId, code, amount, capturedAtMs: ctx.clock.nowMs() });
+      const { txId, code, amount, lines } = s.attempt;
+      return step(s, 'storing', 1, now + ctx.config.storeOfflineMs, { type: 'storeOffline', txId, code, amount, capturedAtMs: ctx.clock.nowMs(), ...withLines(lines) });
     }
     case 'offlineStored':
       return s.step === 'storing' ? enterApproved(s, now, ctx) : stale(s, event);

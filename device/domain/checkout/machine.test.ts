@@ -115,7 +115,7 @@ describe('checkout: basket (self-checkout)', () => {
     w.scan(TEA.gtin);
     const fx = w.scan(ONLINE_CODE);
     expect(w.state).toMatchObject({ name: 'authorising', step: 'paying', attempt: { txId: 'tx-1' } });
-    expect(ofType(fx, 'sendPay')).toEqual([{ type: 'sendPay', txId: 'tx-1', code: ONLINE_CODE, amount: { value: 150, currency: 'JPY' } }]);
+    expect(ofType(fx, 'sendPay')).toEqual([{ type: 'sendPay', txId: 'tx-1', code: ONLINE_CODE, amount: { value: 150, currency: 'JPY' }, lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }] }]);
   });
 
   it('clears the basket on cancel and goes idle', () => {
@@ -228,7 +228,7 @@ describe('checkout: awaiting a payment code', () => {
     const w = world();
     toAwaitingCode(w);
     const fx = w.scan(NUMERIC_OFFLINE_CODE);
-    expect(ofType(fx, 'sendPay')).toEqual([{ type: 'sendPay', txId: 'tx-1', code: NUMERIC_OFFLINE_CODE, amount: { value: 150, currency: 'JPY' } }]);
+    expect(ofType(fx, 'sendPay')).toEqual([{ type: 'sendPay', txId: 'tx-1', code: NUMERIC_OFFLINE_CODE, amount: { value: 150, currency: 'JPY' }, lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }] }]);
     expect(fx).toContainEqual({ type: 'show', screen: { name: 'authorising', total: { value: 150, currency: 'JPY' }, offline: false } });
     expect(deadlineOf(w.state)).toBe(C.payAnswerMs);
   });
@@ -462,6 +462,26 @@ describe('checkout: authorising online', () => {
     expect(w.minted).toEqual(['tx-1']);
   });
 
+  it('lists what the basket sold on pay, and keeps the same lines for the offline path of the same txId', () => {
+    const w = world();
+    for (const gtin of [TEA.gtin, GUM.gtin, TEA.gtin]) w.scan(gtin);
+    const yen = (value: number) => ({ value, currency: 'JPY' });
+    const lines = [{ gtin: TEA.gtin, qty: 2, unitPrice: yen(150) }, { gtin: GUM.gtin, qty: 1, unitPrice: yen(120) }];
+    const fx = w.scan(OFFLINE_QR_CODE);
+    expect(ofType(fx, 'sendPay')).toEqual([{ type: 'sendPay', txId: 'tx-1', code: OFFLINE_QR_CODE, amount: yen(420), lines }]);
+    w.send({ type: 'paySendFailed', txId: 'tx-1' });
+    w.clock.advance(5);
+    expect(ofType(w.send({ type: 'precheckResult', txId: 'tx-1', ok: true }), 'storeOffline')).toEqual([
+      { type: 'storeOffline', txId: 'tx-1', code: OFFLINE_QR_CODE, amount: yen(420), capturedAtMs: WALL_T0_MS + 5, lines },
+    ]);
+  });
+
+  it('names a vending sale by the GTIN and slot of the selection', () => {
+    const w = world({ mode: 'vending' });
+    w.send({ type: 'slotPressed', slot: 2 });
+    expect(ofType(w.scan(ONLINE_CODE), 'sendPay')).toEqual([expect.objectContaining({ amount: GUM.price, lines: [{ gtin: GUM.gtin, slot: 2, qty: 1, unitPrice: GUM.price }] })]);
+  });
+
   it('treats a send failure after pay was sent as stale (the timeouts handle follow-ups)', () => {
     const w = world();
     const txId = toAuthorising(w);
@@ -491,7 +511,7 @@ describe('checkout: authorising offline', () => {
     const { w, txId } = prechecking();
     w.clock.advance(700);
     const fx = w.send({ type: 'precheckResult', txId, ok: true });
-    expect(fx).toEqual([{ type: 'storeOffline', txId, code: OFFLINE_QR_CODE, amount: { value: 150, currency: 'JPY' }, capturedAtMs: WALL_T0_MS + 700 }]);
+    expect(fx).toEqual([{ type: 'storeOffline', txId, code: OFFLINE_QR_CODE, amount: { value: 150, currency: 'JPY' }, capturedAtMs: WALL_T0_MS + 700, lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }] }]);
     expect(w.state).toMatchObject({ name: 'authorising', step: 'storing', deadlineMs: 700 + C.storeOfflineMs });
     w.send({ type: 'offlineStored', txId });
     expect(w.state.name).toBe('approved');

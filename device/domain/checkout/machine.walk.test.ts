@@ -2,6 +2,7 @@
 // A seeded random walk over the machine: thousands of events of every kind, in any state, checked
 // against the invariants that must hold whatever the shopper, the network or the hardware does.
 import { describe, expect, it } from 'vitest';
+import { linesMatchAmount } from '../../../shared/kiosk-messages.ts';
 import type { CheckoutEvent } from './types.ts';
 import { NUMERIC_OFFLINE_CODE, OFFLINE_QR_CODE, ONLINE_CODE, TEA, GUM, world } from './test-world.ts';
 
@@ -66,6 +67,12 @@ describe('checkout: random walk', () => {
             expect(before.name, where).toBe('authorising');
             const ok = 'type' in e && ((e.type === 'txAnswer' && e.status === 'approved') || e.type === 'offlineStored');
             expect(ok, where).toBe(true);
+          }
+          if (f.type === 'sendPay' || f.type === 'storeOffline') {
+            // Every sale says what it sold, and the lines add up to exactly what is charged.
+            expect(f.lines !== undefined && linesMatchAmount(f.lines, f.amount), `${where}: lines ${JSON.stringify(f.lines)}`).toBe(true);
+            if (mode === 'vending') expect(f.lines?.every((l) => l.slot !== undefined), where).toBe(true);
+            else expect(f.lines?.every((l) => l.slot === undefined && l.gtin !== undefined), where).toBe(true);
           }
           if (f.type === 'sendPay') {
             expect(paid.has(f.txId), `${where}: pay sent twice for ${f.txId}`).toBe(false);

@@ -4,8 +4,9 @@
 import { assert } from '../../../shared/assert.ts';
 import type { DecodedCode } from '../../../shared/codes/decode.ts';
 import { ERRORS, type ErrorCode } from '../../../shared/errors.ts';
+import type { SaleLine } from '../../../shared/kiosk-messages.ts';
 import type { PolicyMode } from '../../../shared/kiosk-policy.ts';
-import type { Basket } from './basket.ts';
+import { saleLinesOf, type Basket } from './basket.ts';
 import { relayOnMs } from './config.ts';
 import type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, Transition } from './types.ts';
 
@@ -68,7 +69,8 @@ export function startAuthorisation(s: CheckoutState, basket: Basket, declines: n
   const route = routeCode(code.kind, s.uplinkOnline, ctx.policyMode());
   if (route !== 'server' && route !== 'precheck') return enterDeclined(s, basket, declines, route, now, ctx);
   const txId = ctx.nextTxId();
-  const attempt = { txId, code: code.text, codeKind: code.kind, amount: basket.total };
+  const lines = saleLinesOf(basket, ctx.mode === 'vending' ? 'slot' : 'scan');
+  const attempt = { txId, code: code.text, codeKind: code.kind, amount: basket.total, lines };
   const online = route === 'server';
   const state: AuthorisingState = {
     ...common(s), name: 'authorising', basket, declines, attempt, cancelled: false, tries: 1,
@@ -76,16 +78,22 @@ export function startAuthorisation(s: CheckoutState, basket: Basket, declines: n
     deadlineMs: now + (online ? ctx.config.payAnswerMs : ctx.config.precheckMs),
   };
   const request: CheckoutEffect = online
-    ? { type: 'sendPay', txId, code: code.text, amount: basket.total }
+    ? { type: 'sendPay', txId, code: code.text, amount: basket.total, ...withLines(lines) }
     : { type: 'precheckOffline', txId, code: code.text, amount: basket.total };
   return {
     state,
     effects: [
       { type: 'show', screen: { name: 'authorising', total: basket.total, offline: !online } },
       request,
-      log('info', 'authorisation-started', { txId, codeKind: code.kind, amount: basket.total.value, currency: basket.total.currency, online }),
+      log('info', 'authorisation-started', { txId, codeKind: code.kind, amount: basket.total.value, currency: basket.total.currency, online, lines: lines?.length ?? 0 }),
+      ...(lines === undefined ? [log('warn', 'sale-lines-omitted', { txId, items: basket.items.length })] : []),
     ],
   };
+}
+
+/** `{ lines }` when the sale has lines, else nothing: an effect or request carries no empty `lines`. */
+export function withLines(lines: readonly SaleLine[] | undefined): { lines?: readonly SaleLine[] } {
+  return lines === undefined ? {} : { lines };
 }
 
 /** Where a code of this kind goes now, or the decline when it can go nowhere. */

@@ -4,7 +4,7 @@
 // (without codes), compared in tests, and replayed.
 import type { Clock } from '../../../shared/clock.ts';
 import type { ErrorCode } from '../../../shared/errors.ts';
-import type { TxStatus } from '../../../shared/kiosk-messages.ts';
+import type { SaleLine, TxStatus } from '../../../shared/kiosk-messages.ts';
 import type { Money } from '../../../shared/money.ts';
 import type { DecodedCode } from '../../../shared/codes/decode.ts';
 import type { Basket } from './basket.ts';
@@ -35,6 +35,8 @@ export interface Attempt {
   readonly code: string;
   readonly codeKind: CodeKind;
   readonly amount: Money;
+  /** What the basket sold, adding up to `amount` (basket.ts saleLinesOf); absent when it cannot be listed. */
+  readonly lines?: readonly SaleLine[] | undefined;
 }
 
 /**
@@ -136,12 +138,13 @@ export type CheckoutEffect =
   | { readonly type: 'offlineIndicator'; readonly on: boolean }
   /** Never longer than config.relayPulseMaxMs. */
   | { readonly type: 'pulseRelay'; readonly slot: number; readonly onMs: number }
-  | { readonly type: 'sendPay'; readonly txId: string; readonly code: string; readonly amount: Money }
+  /** `lines`, when present, go on the `pay` request (they add up to `amount`). */
+  | { readonly type: 'sendPay'; readonly txId: string; readonly code: string; readonly amount: Money; readonly lines?: readonly SaleLine[] }
   | { readonly type: 'sendStatus'; readonly txId: string }
   | { readonly type: 'sendVoid'; readonly txId: string }
   | { readonly type: 'precheckOffline'; readonly txId: string; readonly code: string; readonly amount: Money }
-  /** Write to the durable outbox and fsync, then answer offlineStored / offlineStoreFailed. */
-  | { readonly type: 'storeOffline'; readonly txId: string; readonly code: string; readonly amount: Money; readonly capturedAtMs: number }
+  /** Write to the durable outbox (with the sale's lines, when present) and fsync, then answer offlineStored / offlineStoreFailed. */
+  | { readonly type: 'storeOffline'; readonly txId: string; readonly code: string; readonly amount: Money; readonly capturedAtMs: number; readonly lines?: readonly SaleLine[] }
   /**
    * The store did not answer in time: durably record that this txId never settles (whether or not
    * its write lands later), then answer offlineDiscarded. Repeated while no answer comes.
