@@ -2,16 +2,16 @@
 // The shell around the pure checkout machine (domain/checkout/machine.ts): feeds it events, performs
 // its effects on the real ports, feeds back what happened, and keeps one timer for the state's
 // deadline. Every effect's outcome comes back as an event; nothing here decides a payment.
-//   sendPay              -> in-flight ledger (durable) -> uplink request -> txAnswer | txError | paySendFailed
+//   sendPay              -> in-flight ledger (durable) -> uplink request (with the sale's lines) -> txAnswer | txError | paySendFailed
 //   sendStatus/Void      -> uplink request -> txAnswer | txError (timeouts: the machine's)
 //   precheckOffline      -> OfflineDesk.precheck -> precheckResult
-//   storeOffline         -> OfflineDesk.store (fsync'd) -> offlineStored | offlineStoreFailed
+//   storeOffline         -> OfflineDesk.store (fsync'd, with the sale's lines) -> offlineStored | offlineStoreFailed
 //   discardOffline       -> OfflineDesk.discard (durable) -> offlineDiscarded;  voidLater -> the ledger's void list
 //   show/hint/offlineIndicator/beep/pulseRelay, and each payment's outcome -> CheckoutEvents;  log -> the logger
 import type { Logger } from 'pino';
 import type { TimerHandle, Timers } from '../timers.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
-import type { PayResult, ErrorReply } from '../../shared/kiosk-messages.ts';
+import type { PayResult, ErrorReply, SaleLine } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import { deadlineOf, initialCheckoutState, reduce } from '../domain/checkout/machine.ts';
 import type { AnswerTo, CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, Hint, Screen } from '../domain/checkout/types.ts';
@@ -128,7 +128,7 @@ export class CheckoutRunner {
       case 'beep': return d.events.beep(e.pattern);
       case 'offlineIndicator': return d.events.offlineIndicator(e.on);
       case 'pulseRelay': return d.events.pulseRelay(e.slot, e.onMs);
-      case 'sendPay': return this.#request('pay', e.txId, { type: 'pay', code: e.code, amount: e.amount });
+      case 'sendPay': return this.#request('pay', e.txId, { type: 'pay', code: e.code, amount: e.amount, lines: e.lines });
       case 'sendStatus': return this.#request('status', e.txId, { type: 'status' });
       case 'sendVoid': return this.#request('void', e.txId, { type: 'void' });
       case 'precheckOffline': {
@@ -138,7 +138,7 @@ export class CheckoutRunner {
         return this.#later(r.ok ? { type: 'precheckResult', txId: e.txId, ok: true } : { type: 'precheckResult', txId: e.txId, ok: false, reason: r.reason });
       }
       case 'storeOffline':
-        d.desk.store(e.txId, e.code, e.amount).then(
+        d.desk.store(e.txId, e.code, e.amount, e.lines).then(
           () => this.send({ type: 'offlineStored', txId: e.txId }),
           (err: unknown) => {
             d.log.error({ txId: e.txId, err: (err as Error).message }, 'offline payment could not be stored');
@@ -166,14 +166,14 @@ export class CheckoutRunner {
     this.#queue.push(event);
   }
 
-  #request(kind: AnswerTo, txId: string, body: { type: 'pay'; code: string; amount: Money } | { type: 'status' } | { type: 'void' }): void {
+  #request(kind: AnswerTo, txId: string, body: { type: 'pay'; code: string; amount: Money; lines: readonly SaleLine[] | undefined } | { type: 'status' } | { type: 'void' }): void {
     const d = this.#d;
     const id = d.nextRequestId();
     if (body.type === 'pay') d.desk.noteSentOnline(body.code);
     // A pay is recorded in flight before it is sent, so that a power loss cannot forget it.
     const req = body.type === 'pay'
       ? d.ledger.sending(txId).then(
-        () => d.uplink.request({ v: 1, type: 'pay', id, txId, code: body.code, amount: { value: body.amount.value, currency: body.amount.currency } }),
+        () => d.uplink.request({ v: 1, type: 'pay', id, txId, code: body.code, amount: { value: body.amount.value, currency: body.amount.currency }, ...linesField(body.lines) }),
         // Not recorded, so not sent: nothing can be charged.
         (err: unknown) => Promise.reject(new UplinkOfflineError(`pay not recorded, so not sent: ${(err as Error).message}`)))
       : d.uplink.request({ v: 1, type: body.type, id, txId });
@@ -210,6 +210,12 @@ export class CheckoutRunner {
       },
     );
   }
+}
+
+/** A request's own copy of the sale's lines, or no `lines` field at all. */
+export function linesField(lines: readonly SaleLine[] | undefined): { lines?: SaleLine[] } {
+  if (lines === undefined) return {};
+  return { lines: lines.map((l) => ({ ...l, unitPrice: { value: l.unitPrice.value, currency: l.unitPrice.currency } })) };
 }
 
 /** The screen that the current state shows (for a hint over it). */

@@ -14,6 +14,7 @@
 // way left to charge a shopper who was not told "approved" (outbox-store.ts: an interrupted append).
 import { decodeCode } from '../../shared/codes/decode.ts';
 import type { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
+import type { SaleLine } from '../../shared/kiosk-messages.ts';
 import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
 import type { Currency, Money } from '../../shared/money.ts';
 import { ERRORS, type ErrorCode } from '../../shared/errors.ts';
@@ -161,14 +162,17 @@ export class OfflineDesk {
     if (this.#sentOnline.size > SENT_ONLINE_REMEMBERED_MAX) this.#sentOnline.delete(this.#sentOnline.values().next().value!);
   }
 
-  /** Appends the pre-checked payment to the outbox; resolves once it is durable. */
-  async store(txId: string, code: string, amount: Money): Promise<void> {
+  /** Appends the pre-checked payment, with what it sold (if listed), to the outbox; resolves once it is durable. */
+  async store(txId: string, code: string, amount: Money, lines?: readonly SaleLine[]): Promise<void> {
     const a = this.#accepted.get(txId);
     if (!a) throw new Error(`txId ${txId} was not pre-checked`);
     this.#accepted.delete(txId);
     this.#storing.add(txId);
     try {
-      await this.#d.outbox.append({ txId, code, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs, credentialId: a.credentialId, counter: a.counter });
+      await this.#d.outbox.append({
+        txId, code, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs, credentialId: a.credentialId, counter: a.counter,
+        ...(lines === undefined ? {} : { lines }),
+      });
     } catch (e) {
       // Declined next. A failed write (not a refusal) may still be on disk after a reopen: listed first.
       if (!REFUSALS.some((c) => isOutboxError(e, c))) await this.#d.discarded.add(txId);

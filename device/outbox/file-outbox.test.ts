@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../shared/random.ts';
 import type { DurableWriteStep } from './durable-json-adapter.ts';
@@ -29,6 +29,30 @@ outboxContract('FileOutbox', async (limits) => {
 });
 
 describe('FileOutbox on disk', () => {
+  // testdata/outbox-before-lines.json was written by FileOutbox before entries could hold sale lines
+  // (the commit before they were added): entries tx-1..tx-3 of testEntry appended, tx-1 acknowledged.
+  const BEFORE_LINES = new URL('./testdata/outbox-before-lines.json', import.meta.url);
+
+  it('loads an outbox written before entries held sale lines, and writes entries without lines byte for byte as before', async () => {
+    const old = await readFile(BEFORE_LINES, 'utf8');
+    const path = await freshPath();
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, old);
+    const store = await FileOutbox.open({ path });
+    expect(store.recovery).toEqual({ source: 'main', problems: [] });
+    expect(store.list()).toEqual([testEntry(2), testEntry(3)]);
+    expect(store.list().some((e) => 'lines' in e)).toBe(false);
+    expect(store.hasCounter('c0c0c0c0c0c0c0c0', 1)).toBe(true);
+    await store.close();
+
+    const fresh = await freshPath();
+    const now = await FileOutbox.open({ path: fresh });
+    for (const i of [1, 2, 3]) await now.append(testEntry(i));
+    await now.acknowledge(['tx-1']);
+    await now.close();
+    expect(await readFile(fresh, 'utf8')).toBe(old);
+  });
+
   it('keeps the previous version as the backup and leaves no temp file', async () => {
     const path = await freshPath();
     const store = await FileOutbox.open({ path });

@@ -5,16 +5,23 @@
 //
 // One FileOutbox per file per process: a second open() of the same path is a programmer error (the
 // adapter refuses it). Nothing guards against a second process; the kiosk runs one daemon.
+//
+// An entry may hold the sale's lines (OutboxEntry.lines). They were added as an optional field under
+// the same format name: a file written before them loads as it is, and an entry without lines is
+// written byte for byte as before (file-outbox.test.ts checks both against a file the earlier code
+// wrote). The reverse does not hold: kiosk software from before sale lines refuses an outbox that
+// holds an entry with lines (STORE_CORRUPT), so a rollback past them waits until the outbox is
+// forwarded (docs/decisions.md).
 import type { Low } from 'lowdb';
 import { z } from 'zod';
-import { OUTBOX_LIMITS, outboxEntrySchema, type OutboxLimits } from './outbox-store.ts';
+import { OUTBOX_LIMITS, outboxEntrySchema, type OutboxEntry, type OutboxLimits } from './outbox-store.ts';
 import { OutboxContents, checkLimits } from './outbox-contents.ts';
 import { openDurableLow, type DurableJsonAdapter, type DurableWriteStep, type Recovery } from './durable-json-adapter.ts';
 import { SerialOutbox } from './serial-outbox.ts';
 
 export const OUTBOX_FILE_FORMAT = 'kioskpay-outbox/1';
 
-/** Largest outbox file, in bytes: 500 entries of the largest code are about 350 KB. */
+/** Largest outbox file, in bytes: 500 entries of the largest code are about 350 KB; with 100 sale lines each, about 6.5 MB. */
 export const OUTBOX_FILE_BYTES_MAX = 8 * 1024 * 1024;
 
 /** What a file may hold, whatever the current limits: a lowered entriesMax never drops entries. */
@@ -24,7 +31,7 @@ const bodySchema = z.strictObject({
   entries: z.array(outboxEntrySchema).max(FILE_ENTRIES_MAX),
   settledCounters: z.array(z.string().regex(/^[0-9a-f]{16}:\d{1,10}$/)).max(FILE_ENTRIES_MAX),
 });
-type Body = z.infer<typeof bodySchema>;
+interface Body { entries: OutboxEntry[]; settledCounters: string[] }
 
 function parseBody(body: unknown): Body {
   const b = bodySchema.parse(body);

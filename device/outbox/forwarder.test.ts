@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ErrorReply, SettleItemResult, SettleRequest, SettleResult } from '../../shared/kiosk-messages.ts';
+import { ean13CheckDigit } from '../../shared/catalog/ean13.ts';
+import {
+  KIOSK_MESSAGE_BYTES_MAX, kioskRequest, parseJsonMessage, SALE_LINE_QTY_MAX, SALE_LINES_MAX, SETTLE_ITEMS_MAX,
+  type ErrorReply, type SettleItemResult, type SettleRequest, type SettleResult,
+} from '../../shared/kiosk-messages.ts';
 import { ManualTimers } from '../timers.ts';
 import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
 import type { SimUplink } from '../uplink/sim-uplink.ts';
@@ -92,6 +96,62 @@ describe('forwardOutbox', () => {
     expect(store.list()).toEqual([]);
     expect(progress.map((p) => p.remaining)).toEqual([150, 50, 0]);
     expect([...server.bookings.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('sends the sale lines each entry stored, and no lines for an entry stored without them', async () => {
+    const store = new MemoryOutbox();
+    const lines = [{ gtin: '4901000000013', qty: 2, unitPrice: { value: 40, currency: 'JPY' as const } }, { gtin: '4901000000020', slot: 2, qty: 1, unitPrice: { value: 21, currency: 'JPY' as const } }];
+    await store.append(testEntry(1, { lines }));
+    await store.append(testEntry(2));
+    const { uplink, sent } = fakeUplink(new FakeServer());
+    expect(await forwardOutbox(store, uplink, opts)).toMatchObject({ end: 'drained', remaining: 0 });
+    const e1 = testEntry(1), e2 = testEntry(2);
+    expect(sent[0]!.items).toEqual([
+      { txId: e1.txId, code: e1.code, amount: e1.amount, capturedAt: e1.capturedAt, lines },
+      { txId: e2.txId, code: e2.code, amount: e2.amount, capturedAt: e2.capturedAt },
+    ]);
+    expect('lines' in sent[0]!.items[1]!).toBe(false);
+  });
+
+  it('forwards an outbox written before entries held sale lines, without lines', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kp-fwd-'));
+    try {
+      const path = join(dir, 'outbox.json');
+      await copyFile(new URL('./testdata/outbox-before-lines.json', import.meta.url), path);
+      const store = await FileOutbox.open({ path });
+      const { uplink, sent } = fakeUplink(new FakeServer());
+      expect(await forwardOutbox(store, uplink, opts)).toMatchObject({ end: 'drained', remaining: 0, settled: [{ txId: 'tx-2' }, { txId: 'tx-3' }] });
+      expect(sent[0]!.items).toEqual([2, 3].map((i) => ({ txId: `tx-${i}`, code: testEntry(i).code, amount: testEntry(i).amount, capturedAt: testEntry(i).capturedAt })));
+      for (const r of sent) expect(parseJsonMessage(kioskRequest, JSON.stringify(r)).ok).toBe(true);
+      await store.close();
+      const reopened = await FileOutbox.open({ path });
+      expect(reopened.list()).toEqual([]);
+      await reopened.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps each batch of long baskets within the message size limit, in order, and sends the rest in later batches', async () => {
+    const store = new MemoryOutbox();
+    // 100 entries of 100 lines each (the most a sale lists): about 10 KB an entry, 1 MB in all.
+    const gtins = Array.from({ length: SALE_LINES_MAX }, (_, i) => { const body = `490100000${String(i).padStart(3, '0')}`; return body + ean13CheckDigit(body); });
+    const lines = gtins.map((gtin, i) => ({ gtin, slot: i + 1, qty: SALE_LINE_QTY_MAX, unitPrice: { value: 1_000_000, currency: 'JPY' as const } }));
+    for (let i = 0; i < SETTLE_ITEMS_MAX; i++) await store.append(testEntry(i, { amount: { value: SALE_LINES_MAX * SALE_LINE_QTY_MAX * 1_000_000, currency: 'JPY' }, lines }));
+    const everything = JSON.stringify({ v: 1, type: 'settle', id: 'req-x', items: store.list() });
+    expect(Buffer.byteLength(everything)).toBeGreaterThan(3 * KIOSK_MESSAGE_BYTES_MAX);
+    const { uplink, sent } = fakeUplink(new FakeServer());
+    expect(await forwardOutbox(store, uplink, opts)).toMatchObject({ end: 'drained', remaining: 0 });
+    expect(sent.length).toBeGreaterThan(3);
+    for (const r of sent) {
+      const json = JSON.stringify(r);
+      expect(Buffer.byteLength(json)).toBeLessThanOrEqual(KIOSK_MESSAGE_BYTES_MAX);
+      expect(parseJsonMessage(kioskRequest, json).ok).toBe(true);
+      expect(r.items.every((item) => item.lines?.length === SALE_LINES_MAX)).toBe(true);
+    }
+    // Each batch is as full as the limit allows: one more item would not have fitted.
+    for (const r of sent.slice(0, -1)) expect(Buffer.byteLength(JSON.stringify({ ...r, items: [...r.items, r.items[0]] }))).toBeGreaterThan(KIOSK_MESSAGE_BYTES_MAX);
+    expect(sentTxIds(sent)).toEqual(range(0, SETTLE_ITEMS_MAX));
   });
 
   it('uses fresh request ids and only the stored txIds', async () => {

@@ -2,7 +2,11 @@
 // Forwards the outbox to the server once the uplink is back (docs/protocol.md 3.6).
 //
 // - Entries go in `settle` batches of at most SETTLE_ITEMS_MAX, oldest first, each entry at most
-//   once per run (an entry the server did not answer waits for the next run).
+//   once per run (an entry the server did not answer waits for the next run). A batch also stays
+//   within KIOSK_MESSAGE_BYTES_MAX: an entry's sale lines make it up to about 10 KB, so a batch of
+//   long baskets holds fewer entries, and the rest go in the next batch.
+// - Each item carries what the entry stored: its sale lines when it has them (an entry stored
+//   before kiosks listed their sales has none, and is sent without).
 // - An entry is acknowledged (removed) only after a settle.result item names its txId: settled and
 //   declined are both final. Declines are returned for the operator, never dropped silently.
 // - An entry the kiosk holds (ForwardOptions.held: declined while its write was in doubt) is never sent.
@@ -14,7 +18,7 @@
 import { assert } from '../../shared/assert.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import {
-  SETTLE_ITEMS_MAX, type ErrorReply, type SettleItemResult, type SettleRequest, type SettleResult,
+  KIOSK_MESSAGE_BYTES_MAX, SETTLE_ITEMS_MAX, type ErrorReply, type SettleItem, type SettleItemResult, type SettleRequest, type SettleResult,
 } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import { systemTimers, type Timers } from '../timers.ts';
@@ -119,13 +123,15 @@ export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o:
 
   for (;;) {
     const sendable = store.list().filter((e) => !o.held?.(e.txId));
-    const batch = sendable.filter((e) => !sent.has(e.txId)).slice(0, batchItemsMax);
-    if (batch.length === 0) return finish(sendable.length === 0 ? 'drained' : 'unanswered');
+    const unsent = sendable.filter((e) => !sent.has(e.txId));
+    if (unsent.length === 0) return finish(sendable.length === 0 ? 'drained' : 'unanswered');
     if (report.batches >= batchesMax) return finish('batch-limit');
 
+    const id = o.nextId();
+    const { batch, items } = fitBatch(unsent, batchItemsMax, KIOSK_MESSAGE_BYTES_MAX - jsonBytes({ v: 1, type: 'settle', id, items: [] }));
     let reply: SettleResult | ErrorReply;
     try {
-      reply = await uplink.request({ v: 1, type: 'settle', id: o.nextId(), items: batch.map(settleItemOf) });
+      reply = await uplink.request({ v: 1, type: 'settle', id, items });
     } catch (e) {
       const end = isUplinkError(e) ? UPLINK_ENDS[e.code] : undefined;
       if (end === undefined) throw e;
@@ -150,8 +156,32 @@ export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o:
   }
 }
 
-function settleItemOf(e: OutboxEntry) {
-  return { txId: e.txId, code: e.code, amount: { value: e.amount.value, currency: e.amount.currency }, capturedAt: e.capturedAt };
+function settleItemOf(e: OutboxEntry): SettleItem {
+  const item: SettleItem = { txId: e.txId, code: e.code, amount: { value: e.amount.value, currency: e.amount.currency }, capturedAt: e.capturedAt };
+  if (e.lines !== undefined) item.lines = e.lines.map((l) => ({ ...l, unitPrice: { value: l.unitPrice.value, currency: l.unitPrice.currency } }));
+  return item;
+}
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/**
+ * The oldest entries that fit one batch: at most itemsMax, and items whose JSON (with the commas
+ * between them) takes at most bytesMax. The first entry always goes (one item is far below the limit).
+ */
+function fitBatch(entries: readonly OutboxEntry[], itemsMax: number, bytesMax: number): { batch: OutboxEntry[]; items: SettleItem[] } {
+  const batch: OutboxEntry[] = [];
+  const items: SettleItem[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    if (items.length >= itemsMax) break;
+    const item = settleItemOf(e);
+    const size = jsonBytes(item) + (items.length > 0 ? 1 : 0);
+    if (items.length > 0 && bytes + size > bytesMax) break;
+    bytes += size;
+    batch.push(e);
+    items.push(item);
+  }
+  return { batch, items };
 }
 
 /** Acknowledges exactly the batch entries that have a result item, then records them in the report. */

@@ -52,6 +52,7 @@ export class OutboxContents {
     const copy: OutboxEntry = Object.freeze({
       txId: e.txId, code: e.code, amount: Object.freeze({ value: e.amount.value, currency: e.amount.currency }),
       capturedAt: e.capturedAt, credentialId: e.credentialId, counter: e.counter,
+      ...(e.lines === undefined ? {} : { lines: Object.freeze(e.lines.map((l) => Object.freeze({ ...l, unitPrice: Object.freeze({ ...l.unitPrice }) }))) }),
     });
     return new OutboxContents([...this.entries, copy], this.settledCounters);
   }

@@ -14,6 +14,7 @@
 //   STORE_FAILED, because memory and disk may now disagree. Reopen the store to continue.
 // - list(), stats() and hasCounter() read the last durable state and never touch the disk.
 import { z } from 'zod';
+import { saleLinesSchema, type SaleLine } from '../../shared/kiosk-messages.ts';
 import type { Currency, Money } from '../../shared/money.ts';
 import { amountSchema, codeTextSchema, idSchema, timestampMsSchema } from '../../shared/schemas.ts';
 
@@ -30,6 +31,11 @@ export interface OutboxEntry {
   readonly credentialId: string;
   /** The code's counter (uint32): with credentialId, what makes a code single-use. */
   readonly counter: number;
+  /**
+   * What the payment sold (shared/kiosk-messages.ts SaleLine), sent with it in the settle item.
+   * Absent in entries stored before kiosks listed their sales, and when a sale could not be listed.
+   */
+  readonly lines?: readonly SaleLine[] | undefined;
 }
 
 export const outboxEntrySchema = z.strictObject({
@@ -39,6 +45,8 @@ export const outboxEntrySchema = z.strictObject({
   capturedAt: timestampMsSchema,
   credentialId: z.string().regex(/^[0-9a-f]{16}$/),
   counter: z.int().min(0).max(0xffff_ffff),
+  // Optional, so that an outbox written before entries held lines loads and forwards unchanged.
+  lines: saleLinesSchema.optional(),
 });
 
 export interface OutboxStats {
