@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // What `npm start` gives a person, end to end through the real broker, server and the simulated
 // kiosk's web screen (the same HTTP controls its page uses): sell online, cut the kiosk's uplink with
-// the screen's switch, keep selling with offline codes, restore it, and see everything forwarded.
+// the screen's switch, keep selling with offline codes, restore it, and see everything forwarded;
+// the operator's sales by product (and by slot for the vending kiosk) list what each sale sold.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,24 @@ async function post(url: string, path: string, body: unknown): Promise<void> {
 
 async function view(url: string): Promise<{ screen: { name: string; reason?: string }; storedCount: number; offline: boolean }> {
   return (await (await fetch(url + '/view', { signal: AbortSignal.timeout(5_000) })).json()) as never;
+}
+
+/** The operator's sales by product or slot, from the dashboard's JSON API (a login, then /ops/api/sales). */
+async function salesByProduct(group: 'product' | 'slot', kiosk?: string): Promise<Array<{ label: string; payments: number; units: number; amount: number }>> {
+  const base = system.server.httpUrl;
+  const login = await fetch(`${base}/ops/login`, {
+    method: 'POST', redirect: 'manual', body: new URLSearchParams(system.operatorLogin).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' }, signal: AbortSignal.timeout(5_000),
+  });
+  expect(login.status).toBe(303);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  // A range of local dates around now, whatever the deployment's time zone.
+  const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+  const q = new URLSearchParams({ group, from: day(-2), to: day(2), ...(kiosk ? { kiosk } : {}) });
+  const r = await fetch(`${base}/ops/api/sales?${q}`, { headers: { cookie }, signal: AbortSignal.timeout(5_000) });
+  expect(r.status).toBe(200);
+  const report = (await r.json()) as { byProduct: Array<{ label: string; payments: number; units: number; amount: { value: number } }> };
+  return report.byProduct.map((p) => ({ label: p.label, payments: p.payments, units: p.units, amount: p.amount.value }));
 }
 
 async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
@@ -81,7 +100,9 @@ describe('the simulated kiosk of npm start', () => {
     await post(url, '/sim/scan', { text: (await issueOnlineCode(ctx, w.walletId)).code });
     await until('online approval', async () => (await view(url)).screen.name === 'approved');
     const afterOnline = await ctx.store.unit(async (tx) => (await tx.getAccount(shopperAccountId(w.walletId)))!.balance);
-    expect(afterOnline).toBeLessThan(10_000);
+    expect(afterOnline).toBe(10_000 - 150);
+    // The kiosk said what it sold: the operator sees it by product.
+    expect(await salesByProduct('product')).toEqual([{ label: 'Green tea 500ml (4901000000013)', payments: 1, units: 1, amount: 150 }]);
     await post(url, '/sim/button', { button: 'cancel' });
 
     // Cut the uplink from the screen, sell with an offline code.
@@ -103,13 +124,27 @@ describe('the simulated kiosk of npm start', () => {
     await until('settled', async () => (await ctx.store.unit(async (tx) => (await tx.getAccount(shopperAccountId(w.walletId)))!.balance)) < afterOnline);
     const totals = await ctx.store.unit((tx) => tx.balanceTotals());
     expect([...totals.values()].every((t) => t === 0)).toBe(true);
+    // The stored payment kept its lines through the outbox and the settle request.
+    expect(await salesByProduct('product')).toEqual([{ label: 'Green tea 500ml (4901000000013)', payments: 2, units: 2, amount: 300 }]);
   }, 60_000);
 
-  it('the second simulated kiosk is a vending machine: a slot button starts the sale', async () => {
+  it('the second simulated kiosk is a vending machine: a slot button starts the sale, reported by its slot', async () => {
     const url = kiosks[1]!.webUrl!;
-    await until('kiosk ready', async () => (await view(url)).screen.name === 'idle');
+    await until('kiosk ready', async () => (await view(url)).screen.name === 'idle' && !(await view(url)).offline);
     await post(url, '/sim/button', { button: { slot: 1 } });
     await until('awaiting code', async () => (await view(url)).screen.name === 'awaitingCode');
     await post(url, '/sim/button', { button: 'cancel' });
+    await until('idle again', async () => (await view(url)).screen.name === 'idle');
+
+    const ctx = system.server.ctx;
+    const w = await enrollWallet(ctx);
+    await topUp(ctx, w.walletId, money(1_000));
+    await post(url, '/sim/button', { button: { slot: 2 } });
+    await until('awaiting code', async () => (await view(url)).screen.name === 'awaitingCode');
+    await post(url, '/sim/scan', { text: (await issueOnlineCode(ctx, w.walletId)).code });
+    await until('paid', async () => ['dispensing', 'approved'].includes((await view(url)).screen.name));
+    expect(await salesByProduct('slot', 'kiosk-2')).toEqual([{ label: 'Slot 2: Mineral water 500ml', payments: 1, units: 1, amount: 110 }]);
+    // The relay pulse is over once the screen says approved (the kiosk is closed after this test).
+    await until('approved after dispensing', async () => (await view(url)).screen.name === 'approved');
   }, 30_000);
 });
