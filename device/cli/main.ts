@@ -11,6 +11,7 @@ import { ERRORS, isErrorCode } from '../../shared/errors.ts';
 import { MqttUplink } from '../uplink/mqtt-uplink.ts';
 import { kioskPassword, loadKioskConfig } from '../kiosk/config.ts';
 import { payOnline, voidTx, type OnlineOutcome } from '../domain/online-payment.ts';
+import { linesTotal, parseLineArgs } from './sale-line-arg.ts';
 
 const CONNECTION_HELP = `Connection (a kiosk config written by 'kioskpay up' holds all of them):
   --config FILE      a kiosk config (its kioskId and mqtt url, username, password or
@@ -27,7 +28,8 @@ const HELP = `Usage: kioskpay kiosk <run|doctor|pay|status|void|time> [options]
   [run] --config kiosk.json [--sim]                      run the kiosk (see kioskpay kiosk run --help)
   doctor --config kiosk.json [--sim] [--json]            check this machine before it sells (see kioskpay kiosk doctor --help)
 
-  pay --code TEXT --amount N [--currency JPY] [--tx ID]   pay with a scanned code (online)
+  pay --code TEXT --amount N [--line SPEC]... [--currency JPY] [--tx ID]
+                                                         pay with a scanned code (online)
   status --tx ID                                         what became of a transaction
   void --tx ID                                           cancel a transaction
   time                                                   measure the clock offset to the server
@@ -39,12 +41,17 @@ const HELP = `Usage: kioskpay kiosk <run|doctor|pay|status|void|time> [options]
 
 /** `kioskpay kiosk <sub> --help`: each subcommand's own help. */
 const SUB_HELP: Record<string, string> = {
-  pay: `Usage: kioskpay kiosk pay --code TEXT --amount N [--currency JPY] [--tx ID] [connection]
+  pay: `Usage: kioskpay kiosk pay --code TEXT --amount N [--line SPEC]... [--currency JPY] [--tx ID] [connection]
 
 Pays with a scanned or typed code, online, as the kiosk does: the server decides. TEXT is the code's
 text as the wallet shows it: 20 digits (spaces or hyphens between the groups are fine, as in
 '3162 8705 ...'), or an offline QR code's text. N is in minor units (yen, cents). --tx names the
 transaction (default: a new id), so the same payment can be asked again or voided.
+
+--line SPEC says what was sold, one product per --line, for the operator's sales by product and
+slot. SPEC is gtin=GTIN13 and/or slot=N, qty=N (default 1), price=N (the unit price in minor
+units), e.g. --line gtin=4901000000013,qty=2,price=150. With --line, --amount may be left out: it
+is what the lines add up to (given, it must be equal). Without --line the sale is not itemised.
 
 Exit status: 0 approved; 1 declined, refused or no answer (void it once the uplink is back); 2 wrong
 usage.
@@ -89,6 +96,7 @@ export async function kioskCommand(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string' }, url: { type: 'string' }, 'kiosk-id': { type: 'string' }, code: { type: 'string' },
         amount: { type: 'string' }, currency: { type: 'string' }, tx: { type: 'string' }, timeout: { type: 'string' },
+        line: { type: 'string', multiple: true },
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -121,12 +129,19 @@ export async function kioskCommand(argv: string[]): Promise<number> {
   if (!conn.kioskId) { process.stderr.write('kioskpay kiosk: --kiosk-id or --config is required\n'); return 2; }
   const usage = (m: string) => { process.stderr.write(`kioskpay kiosk ${sub}: ${m}\n`); return 2; };
   if (!['pay', 'status', 'void', 'time'].includes(sub)) return usage('unknown subcommand');
-  if (sub === 'pay' && (!v.code || !v.amount)) return usage('--code and --amount are required');
+  if (v.line && sub !== 'pay') return usage('--line is for pay only');
+  if (sub === 'pay' && (!v.code || (!v.amount && !v.line))) return usage('--code and --amount (or --line) are required');
   if ((sub === 'status' || sub === 'void') && !v.tx) return usage('--tx is required');
   const currency = v.currency ?? 'JPY';
   if (!isCurrency(currency)) return usage(`unknown currency ${currency}`);
-  const amountValue = Number(v.amount ?? '0');
+  const parsedLines = v.line ? parseLineArgs(v.line, currency) : undefined;
+  if (parsedLines && !parsedLines.ok) return usage(parsedLines.message);
+  const lines = parsedLines?.ok ? parsedLines.lines : undefined;
+  const linesSum = lines ? linesTotal(lines) : undefined;
+  if (lines && linesSum === undefined) return usage('the --line values add up to more than a payment may be');
+  const amountValue = v.amount !== undefined ? Number(v.amount) : (linesSum ?? 0);
   if (sub === 'pay' && (!Number.isSafeInteger(amountValue) || amountValue < 1)) return usage('--amount must be a positive integer of minor units');
+  if (lines && linesSum !== amountValue) return usage(`the --line values add up to ${linesSum}, not --amount ${amountValue}`);
 
   const uplink = await MqttUplink.connect({ ...conn, requestTimeoutMs: Number(v.timeout ?? 5000) });
   try {
@@ -135,7 +150,7 @@ export async function kioskCommand(argv: string[]): Promise<number> {
     switch (sub) {
       case 'pay': {
         const txId = v.tx ?? `${conn.kioskId}-${Date.now()}-${randomUUID().slice(0, 8)}`;
-        const out = await payOnline(uplink, { txId, code: v.code!.trim(), amount: money(amountValue, currency) }, { nextId });
+        const out = await payOnline(uplink, { txId, code: v.code!.trim(), amount: money(amountValue, currency), lines }, { nextId });
         print({ txId, ...out }, describe(txId, out));
         return out.outcome === 'approved' ? 0 : 1;
       }

@@ -32,6 +32,16 @@ describe('online payment at the kiosk', () => {
     expect(sent.map((s) => s.type)).toEqual(['pay']);
   });
 
+  it('puts the sale lines on the pay request when given, and sends no lines field otherwise', async () => {
+    const lines = [{ gtin: '4901000000013', qty: 2, unitPrice: { value: 50, currency: 'JPY' as const } }];
+    const a = scripted({ pay: [result('approved')] });
+    await payOnline(a.uplink, { ...payment, lines }, opts);
+    expect(a.sent[0]).toMatchObject({ type: 'pay', txId: 'tx-1', amount: payment.amount, lines });
+    const b = scripted({ pay: [result('approved')] });
+    await payOnline(b.uplink, payment, opts);
+    expect('lines' in b.sent[0]!).toBe(false);
+  });
+
   it('after a timeout asks the status of the same txId instead of paying again', async () => {
     const { uplink, sent } = scripted({ pay: ['timeout'], status: [result('approved')] });
     expect((await payOnline(uplink, payment, opts)).outcome).toBe('approved');

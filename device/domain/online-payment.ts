@@ -2,7 +2,7 @@
 // The kiosk's online payment, as the protocol asks ([PROTO-IDEM-4]): send `pay` once; if no answer
 // comes in time, do not guess: ask `status` for the same txId; if the server never saw it (or still
 // cannot answer), `void` it so a late copy can never charge. Never re-send under a new txId.
-import type { KioskOperations, KioskReply, PayResult } from '../../shared/kiosk-messages.ts';
+import type { KioskOperations, KioskReply, PayResult, SaleLine } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import { isUplinkError } from '../uplink/uplink.ts';
 
@@ -34,9 +34,10 @@ const isRateLimited = (r: { type: string; code?: string }) => r.type === 'error'
 /** After a timeout, a follow-up that was not sent (uplink dropped) is retried like one that timed out. */
 const isRetryable = (e: unknown) => isTimeout(e) || isOffline(e);
 
-export async function payOnline(uplink: RequestUplink, p: { txId: string; code: string; amount: Money }, o: OnlinePaymentOptions): Promise<OnlineOutcome> {
+/** `lines`, when given, say what was sold (they should add up to `amount`; the server records them only then). */
+export async function payOnline(uplink: RequestUplink, p: { txId: string; code: string; amount: Money; lines?: SaleLine[] | undefined }, o: OnlinePaymentOptions): Promise<OnlineOutcome> {
   try {
-    return settleReply(await uplink.request<'pay'>({ v: 1, type: 'pay', id: o.nextId(), txId: p.txId, code: p.code, amount: p.amount }));
+    return settleReply(await uplink.request<'pay'>({ v: 1, type: 'pay', id: o.nextId(), txId: p.txId, code: p.code, amount: p.amount, ...(p.lines ? { lines: p.lines } : {}) }));
   } catch (e) {
     if (isOffline(e)) return { outcome: 'not-sent' };
     if (!isTimeout(e)) throw e;
