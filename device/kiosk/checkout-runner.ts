@@ -213,7 +213,7 @@ export class CheckoutRunner {
 }
 
 /** A request's own copy of the sale's lines, or no `lines` field at all. */
-export function linesField(lines: readonly SaleLine[] | undefined): { lines?: SaleLine[] } {
+function linesField(lines: readonly SaleLine[] | undefined): { lines?: SaleLine[] } {
   if (lines === undefined) return {};
   return { lines: lines.map((l) => ({ ...l, unitPrice: { value: l.unitPrice.value, currency: l.unitPrice.currency } })) };
 }
