@@ -11,7 +11,7 @@ import { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
 import type { Ed25519 } from '../../shared/crypto/ed25519.ts';
 import type { OnlineStatus } from '../../shared/kiosk-telemetry.ts';
 import { topics } from '../../shared/topics.ts';
-import type { KioskButton, KioskGpio } from '../adapters/gpio/gpio.ts';
+import { GpioClosedError, type KioskButton, type KioskGpio } from '../adapters/gpio/gpio.ts';
 import type { Scanner } from '../adapters/scanner/scanner.ts';
 import { makeCheckoutConfig, type CheckoutConfig } from '../domain/checkout/config.ts';
 import { RevocationCache } from '../domain/offline/revocation-cache.ts';
@@ -274,6 +274,7 @@ export class Kiosk {
     const gpio = this.#d.hardware.gpio;
     if (!gpio) return;
     gpio.pulseRelay(onMs).catch((e: unknown) => {
+      if (this.#stopped || e instanceof GpioClosedError) return; // switched off under the pulse: not a relay fault
       this.#d.log.error({ slot, err: (e as Error).message }, 'relay pulse failed');
       this.#faults.set('relay-unavailable', true);
     });
