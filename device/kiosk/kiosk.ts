@@ -77,11 +77,13 @@ export class Kiosk {
 
   constructor(deps: KioskDeps) {
     this.#d = deps;
-    const cfg = (this.#cfg = deps.config);
+    this.#cfg = deps.config;
+    const cfg = this.#cfg;
     const { clock, log, timers, uplink, outbox } = deps;
     const checkoutConfig = makeCheckoutConfig(cfg.checkout as Partial<CheckoutConfig>);
     const issuerKeys = new Map(cfg.issuerKeys.map((k) => [k.keyId, fromBase64url(k.publicKey)!] as const));
-    const state = this.#state = new KioskStateWriter(deps.state, log, (raised) => this.#telemetry.event({ kind: 'fault', fault: STATE_NOT_SAVED, raised }));
+    const state = new KioskStateWriter(deps.state, log, (raised) => this.#telemetry.event({ kind: 'fault', fault: STATE_NOT_SAVED, raised }));
+    this.#state = state;
     const st = state.state;
     const revocations = new RevocationCache({ issuerKeys, ed: deps.ed, maxAgeMs: cfg.offline.revocationMaxAgeMs });
     this.#clock = new ClockKeeper({
@@ -105,11 +107,12 @@ export class Kiosk {
     this.#broadcasts.restore(st);
 
     this.#view = new KioskView({ kioskId: cfg.kioskId, mode: cfg.mode, policyMode: st.policy.mode, displays: deps.hardware.displays, timers, log });
-    const desk = this.#desk = new OfflineDesk({
+    const desk = new OfflineDesk({
       currency: cfg.currency, verifier: new OfflineQrVerifier({ issuerKeys, ed: deps.ed }), revocations, outbox, time: () => this.#clock.now(),
       windowMs: cfg.offline.windowMs, clockUncertaintyMaxMs: cfg.offline.clockUncertaintyMaxMs, revocationFreshAgeMs: cfg.offline.revocationMaxAgeMs,
       ...deskRecords(state, outbox),
     });
+    this.#desk = desk;
     this.#runner = new CheckoutRunner({
       ctx: {
         mode: cfg.mode, config: checkoutConfig, clock: { nowMs: now, monotonicMs: () => clock.monotonicMs() },
