@@ -8,7 +8,14 @@ const common = { testTimeout: 30_000, hookTimeout: 30_000, pool: 'forks' } as co
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...common, name: 'unit', include: ['{shared,server,device,broker,wallet,bin,bench,docs}/**/*.test.ts'], exclude: ['**/node_modules/**'] } },
+      {
+        test: {
+          ...common,
+          name: 'unit',
+          include: ['{shared,server,device,broker,wallet,bin,bench,docs}/**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+        },
+      },
       // test/arm64: the arm64 boot test, its own CI step (npm run test:arm64).
       { test: { ...common, name: 'e2e', include: ['test/**/*.test.ts'], exclude: ['test/arm64/**', '**/node_modules/**'] } },
     ],

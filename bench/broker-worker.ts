@@ -10,17 +10,23 @@ export type BrokerHandle = Pick<RunningBroker, 'port' | 'url' | 'close'>;
 const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(require('node:worker_threads').workerData.self); })`;
 
 export function startBrokerInWorker(o: Pick<BrokerOptions, 'port' | 'host' | 'identities' | 'limits'>): Promise<BrokerHandle> {
-  const worker = new Worker(BOOT, { eval: true, workerData: { self: import.meta.url, port: o.port, host: o.host, identities: o.identities, limits: o.limits } });
+  const worker = new Worker(BOOT, {
+    eval: true,
+    workerData: { self: import.meta.url, port: o.port, host: o.host, identities: o.identities, limits: o.limits },
+  });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
-    worker.once('message', (m: { port: number; url: string }) => resolve({
-      port: m.port,
-      url: m.url,
-      close: () => new Promise<void>((done) => {
-        worker.once('exit', () => done());
-        worker.postMessage('close');
+    worker.once('message', (m: { port: number; url: string }) =>
+      resolve({
+        port: m.port,
+        url: m.url,
+        close: () =>
+          new Promise<void>((done) => {
+            worker.once('exit', () => done());
+            worker.postMessage('close');
+          }),
       }),
-    }));
+    );
   });
 }
 

@@ -24,20 +24,29 @@ const LIFTED = {
   broker: { publishesPerSecMax: 1_000_000, publishBurstMax: 1_000_000 },
 };
 
-interface Phase { p50: number; p99: number; flooded: number; timedOut: number }
+interface Phase {
+  p50: number;
+  p99: number;
+  flooded: number;
+  timedOut: number;
+}
 /** The honest kiosk's request timeout: a payment not answered by then counts at this latency. */
 const REQUEST_TIMEOUT_MS = 5_000;
 
 async function run(lifted: typeof LIFTED | undefined): Promise<{ alone: Phase; flood: Phase }> {
   const dir = mkdtempSync(join(tmpdir(), 'kioskpay-fair-'));
   const system = await startSystem({
-    dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['honest', 'flooder'], log: silent,
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['honest', 'flooder'],
+    log: silent,
     startBroker: (o) => startBrokerInWorker({ ...o, ...(lifted ? { limits: lifted.broker } : {}) }),
     server: { onlineCodesPerWalletMax: 1_000_000, ...lifted?.server },
   });
   try {
     const ctx = system.server.ctx;
-    const [honestLogin, flooderLogin] = system.kiosks as [typeof system.kiosks[number], typeof system.kiosks[number]];
+    const [honestLogin, flooderLogin] = system.kiosks as [(typeof system.kiosks)[number], (typeof system.kiosks)[number]];
     const honest = await MqttUplink.connect({ ...honestLogin, logger: silent, requestTimeoutMs: REQUEST_TIMEOUT_MS });
     const w = await enrollWallet(ctx);
     await topUp(ctx, w.walletId, money(1_000_000));
@@ -50,7 +59,14 @@ async function run(lifted: typeof LIFTED | undefined): Promise<{ alone: Phase; f
       for (let i = 0; i < PAYS; i++) {
         const t = performance.now();
         try {
-          const r = await honest.request<'pay'>({ v: 1, type: 'pay', id: `h${++tx}`, txId: `h${tx}`, code: codes.pop()!, amount: money(100) });
+          const r = await honest.request<'pay'>({
+            v: 1,
+            type: 'pay',
+            id: `h${++tx}`,
+            txId: `h${tx}`,
+            code: codes.pop()!,
+            amount: money(100),
+          });
           if (r.type !== 'pay.result' || r.status !== 'approved') throw new Error(`honest payment not approved: ${JSON.stringify(r)}`);
           lat.push(performance.now() - t);
         } catch (e) {
@@ -64,12 +80,22 @@ async function run(lifted: typeof LIFTED | undefined): Promise<{ alone: Phase; f
     const alone = await pays();
     const timedOutAlone = timedOut;
 
-    const flood = await startFlood({ url: flooderLogin.url, username: flooderLogin.username, password: flooderLogin.password, kioskId: 'flooder' });
+    const flood = await startFlood({
+      url: flooderLogin.url,
+      username: flooderLogin.username,
+      password: flooderLogin.password,
+      kioskId: 'flooder',
+    });
     await new Promise((r) => setTimeout(r, 500)); // the flood is under way before the honest kiosk pays
     const withFlood = await pays();
     const flooded = await flood.stop();
     await honest.close();
-    const phase = (lat: number[], n: number, t: number): Phase => ({ p50: percentile(lat, 50), p99: percentile(lat, 99), flooded: n, timedOut: t });
+    const phase = (lat: number[], n: number, t: number): Phase => ({
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      flooded: n,
+      timedOut: t,
+    });
     return { alone: phase(alone, 0, timedOutAlone), flood: phase(withFlood, flooded, timedOut - timedOutAlone) };
   } finally {
     await system.close();

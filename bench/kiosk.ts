@@ -61,20 +61,30 @@ function rssMb(pid: number): number {
 export async function kioskBench(print: (line: string) => void): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kioskpay-bench-kiosk-'));
   const system = await startSystem({
-    dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['bench-k1', 'bench-k2'], log: silent,
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['bench-k1', 'bench-k2'],
+    log: silent,
     server: { limits: { perPayment: 100_000, daily: { amount: 100_000_000, count: 255 }, monthly: { amount: 100_000_000, count: 255 } } },
   });
   const ctx = system.server.ctx;
   try {
     // Wallets with credentials, and a factory of offline codes.
     const phone = naclEd25519.keyPairFromSeed(new Uint8Array(32).fill(7));
-    const wallets = await Promise.all(Array.from({ length: 10 }, async () => {
-      const w = await enrollWallet(ctx);
-      await topUp(ctx, w.walletId, money(100_000_000));
-      return fromBase64url((await issueCredential(ctx, w.walletId, phone.publicKey)).credential)!;
-    }));
+    const wallets = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const w = await enrollWallet(ctx);
+        await topUp(ctx, w.walletId, money(100_000_000));
+        return fromBase64url((await issueCredential(ctx, w.walletId, phone.publicKey)).credential)!;
+      }),
+    );
     let counter = 0;
-    const code = (i: number) => makeOfflineCode({ credential: wallets[i % wallets.length]!, timestampMs: Date.now(), counter: ++counter, phoneSecretKey: phone.secretKey }, nodeEd25519);
+    const code = (i: number) =>
+      makeOfflineCode(
+        { credential: wallets[i % wallets.length]!, timestampMs: Date.now(), counter: ++counter, phoneSecretKey: phone.secretKey },
+        nodeEd25519,
+      );
 
     // 1. Pre-check latency, against one raw verify.
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -89,12 +99,23 @@ export async function kioskBench(print: (line: string) => void): Promise<void> {
     const issuerKeys = ctx.issuer.publicKeys();
     const revocations = new RevocationCache({ issuerKeys, ed: nodeEd25519 });
     revocations.accept(await buildRevocations(ctx));
-    const trusted = TrustedClock.fromSync({ offsetMs: Date.now() - performance.now(), roundTripMs: 2, uncertaintyMs: 1 }, performance.now());
+    const trusted = TrustedClock.fromSync(
+      { offsetMs: Date.now() - performance.now(), roundTripMs: 2, uncertaintyMs: 1 },
+      performance.now(),
+    );
     const outbox = new MemoryOutbox();
     const desk = new OfflineDesk({
-      currency: 'JPY', verifier: new OfflineQrVerifier({ issuerKeys, ed: nodeEd25519 }), revocations, outbox,
-      time: () => trusted.now(performance.now()), policy: () => DEFAULT_KIOSK_POLICY, lastUplinkAtMs: () => Date.now(),
-      windowMs: 300_000, clockUncertaintyMaxMs: 60_000, revocationFreshAgeMs: revocations.maxAgeMs, discarded: discardedInMemory(),
+      currency: 'JPY',
+      verifier: new OfflineQrVerifier({ issuerKeys, ed: nodeEd25519 }),
+      revocations,
+      outbox,
+      time: () => trusted.now(performance.now()),
+      policy: () => DEFAULT_KIOSK_POLICY,
+      lastUplinkAtMs: () => Date.now(),
+      windowMs: 300_000,
+      clockUncertaintyMaxMs: 60_000,
+      revocationFreshAgeMs: revocations.maxAgeMs,
+      discarded: discardedInMemory(),
     });
     const codes = Array.from({ length: 2_000 }, (_, i) => code(i));
     const pre: number[] = [];
@@ -106,19 +127,31 @@ export async function kioskBench(print: (line: string) => void): Promise<void> {
     }
     raw.sort((a, b) => a - b);
     pre.sort((a, b) => a - b);
-    print(`| offline pre-check (whole kiosk decision)        | p50 ${ms(pre, 50)} ms, p99 ${ms(pre, 99)} ms | baseline one crypto.verify p50 ${ms(raw, 50)} ms | ${(percentile(pre, 50) / percentile(raw, 50)).toFixed(2)}x | target < 2 ms |`);
+    print(
+      `| offline pre-check (whole kiosk decision)        | p50 ${ms(pre, 50)} ms, p99 ${ms(pre, 99)} ms | baseline one crypto.verify p50 ${ms(raw, 50)} ms | ${(percentile(pre, 50) / percentile(raw, 50)).toFixed(2)}x | target < 2 ms |`,
+    );
 
     // 2 and 3. Cold start to ready, and memory, of a real simulated kiosk process.
     const login = system.kiosks[0]!;
     const cfgPath = join(dir, 'kiosk.json');
-    writeFileSync(cfgPath, JSON.stringify({
-      kioskId: login.kioskId, dataDir: join(dir, 'kiosk'), sim: true,
-      mqtt: { url: login.url, username: login.username, password: login.password },
-      issuerKeys: [...issuerKeys].map(([keyId, k]) => ({ keyId, publicKey: toBase64url(k) })),
-      display: { web: { host: '127.0.0.1', port: 0 } },
-    }));
+    writeFileSync(
+      cfgPath,
+      JSON.stringify({
+        kioskId: login.kioskId,
+        dataDir: join(dir, 'kiosk'),
+        sim: true,
+        mqtt: { url: login.url, username: login.username, password: login.password },
+        issuerKeys: [...issuerKeys].map(([keyId, k]) => ({ keyId, publicKey: toBase64url(k) })),
+        display: { web: { host: '127.0.0.1', port: 0 } },
+      }),
+    );
     const launcher = await timeProcess([bin, '--help']);
-    const watcher = await mqtt.connectAsync(login.url, { protocolVersion: 4, username: system.serverLogin.username, password: system.serverLogin.password, clientId: `bench-watch-${process.pid}` });
+    const watcher = await mqtt.connectAsync(login.url, {
+      protocolVersion: 4,
+      username: system.serverLogin.username,
+      password: system.serverLogin.password,
+      clientId: `bench-watch-${process.pid}`,
+    });
     await watcher.subscribeAsync(topics.kioskStatus(login.kioskId), { qos: 1 });
     const coldStart = async (args: string[]): Promise<{ readyMs: number; rss: number }> => {
       const t0 = performance.now();
@@ -150,10 +183,18 @@ export async function kioskBench(print: (line: string) => void): Promise<void> {
     const idleRss = rssMb(idle.pid!);
     idle.kill();
     await watcher.endAsync();
-    print(`| kiosk cold start to ready, precompiled (deploy) | ${bundled.readyMs.toFixed(0)} ms | baseline launcher --help ${launcher.toFixed(0)} ms | ${(bundled.readyMs / launcher).toFixed(2)}x | target < 2000 ms |`);
-    print(`| kiosk cold start to ready, via tsx (npm start)  | ${viaTsx.readyMs.toFixed(0)} ms | baseline launcher --help ${launcher.toFixed(0)} ms | ${(viaTsx.readyMs / launcher).toFixed(2)}x | (dev path) |`);
-    print(`| kiosk resident memory when ready, precompiled   | ${bundled.rss.toFixed(1)} MB | baseline idle node ${idleRss.toFixed(1)} MB | ${(bundled.rss / idleRss).toFixed(2)}x | target < 100 MB |`);
-    print(`| kiosk resident memory when ready, via tsx       | ${viaTsx.rss.toFixed(1)} MB | baseline idle node ${idleRss.toFixed(1)} MB | ${(viaTsx.rss / idleRss).toFixed(2)}x | (dev path) |`);
+    print(
+      `| kiosk cold start to ready, precompiled (deploy) | ${bundled.readyMs.toFixed(0)} ms | baseline launcher --help ${launcher.toFixed(0)} ms | ${(bundled.readyMs / launcher).toFixed(2)}x | target < 2000 ms |`,
+    );
+    print(
+      `| kiosk cold start to ready, via tsx (npm start)  | ${viaTsx.readyMs.toFixed(0)} ms | baseline launcher --help ${launcher.toFixed(0)} ms | ${(viaTsx.readyMs / launcher).toFixed(2)}x | (dev path) |`,
+    );
+    print(
+      `| kiosk resident memory when ready, precompiled   | ${bundled.rss.toFixed(1)} MB | baseline idle node ${idleRss.toFixed(1)} MB | ${(bundled.rss / idleRss).toFixed(2)}x | target < 100 MB |`,
+    );
+    print(
+      `| kiosk resident memory when ready, via tsx       | ${viaTsx.rss.toFixed(1)} MB | baseline idle node ${idleRss.toFixed(1)} MB | ${(viaTsx.rss / idleRss).toFixed(2)}x | (dev path) |`,
+    );
 
     // 4. Forwarding 1,000 stored payments, against settling 1,000 items by plain requests.
     const uplink = await MqttUplink.connect({ ...system.kiosks[1]!, logger: silent, requestTimeoutMs: 30_000 });
@@ -169,16 +210,26 @@ export async function kioskBench(print: (line: string) => void): Promise<void> {
       const text = code(i);
       const d = decodeCode(text);
       if (!d.ok || d.code.kind !== 'offline-qr') throw new Error('bad code');
-      await box.append({ txId: `f${i}`, code: text, amount: money(100), capturedAt: Date.now(), credentialId: d.code.credential.credentialId, counter: d.code.counter });
+      await box.append({
+        txId: `f${i}`,
+        code: text,
+        amount: money(100),
+        capturedAt: Date.now(),
+        credentialId: d.code.credential.credentialId,
+        counter: d.code.counter,
+      });
     }
     let id = 0;
     const tf = performance.now();
     const report = await forwardOutbox(box, uplink, { nextId: () => `fw${++id}` });
     const forwardMs = performance.now() - tf;
-    if (report.end !== 'drained' || report.settled.length !== 1_000) throw new Error(`forwarding ended ${report.end} with ${report.settled.length} settled`);
+    if (report.end !== 'drained' || report.settled.length !== 1_000)
+      throw new Error(`forwarding ended ${report.end} with ${report.settled.length} settled`);
     await box.close();
     await uplink.close();
-    print(`| forward 1,000 stored payments (outbox, fsync)    | ${forwardMs.toFixed(0)} ms | baseline 1,000 items by plain settle requests ${directMs.toFixed(0)} ms | ${(forwardMs / directMs).toFixed(2)}x | target < 3000 ms |`);
+    print(
+      `| forward 1,000 stored payments (outbox, fsync)    | ${forwardMs.toFixed(0)} ms | baseline 1,000 items by plain settle requests ${directMs.toFixed(0)} ms | ${(forwardMs / directMs).toFixed(2)}x | target < 3000 ms |`,
+    );
   } finally {
     await system.close();
     rmSync(dir, { recursive: true, force: true });

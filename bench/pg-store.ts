@@ -30,7 +30,10 @@ type Ctx = ReturnType<typeof createContext>;
 
 function context(dir: string, store: Store, seed: number): Ctx {
   const config = parseServerConfig({
-    dataDir: dir, topupEnabled: true, logLevel: 'silent', onlineCodesPerWalletMax: 10_000,
+    dataDir: dir,
+    topupEnabled: true,
+    logLevel: 'silent',
+    onlineCodesPerWalletMax: 10_000,
     kiosks: Array.from({ length: LANES }, (_, i) => ({ id: `k${i}`, merchant: 'shop' })),
   });
   return createContext(config, { store, random: seededRandom(seed), log: pino({ level: 'silent' }) });
@@ -39,28 +42,39 @@ function context(dir: string, store: Store, seed: number): Ctx {
 /** One wallet per lane with enough money, and one unused code per payment to come. */
 async function prepare(ctx: Ctx): Promise<string[][]> {
   await registerKiosks(ctx);
-  return Promise.all(Array.from({ length: LANES }, async () => {
-    const w = await enrollWallet(ctx, 'JPY');
-    await topUp(ctx, w.walletId, money(1_000_000_000, 'JPY'));
-    const codes: string[] = [];
-    for (let i = 0; i < PAYMENTS_PER_LANE; i++) codes.push((await issueOnlineCode(ctx, w.walletId)).code);
-    return codes;
-  }));
+  return Promise.all(
+    Array.from({ length: LANES }, async () => {
+      const w = await enrollWallet(ctx, 'JPY');
+      await topUp(ctx, w.walletId, money(1_000_000_000, 'JPY'));
+      const codes: string[] = [];
+      for (let i = 0; i < PAYMENTS_PER_LANE; i++) codes.push((await issueOnlineCode(ctx, w.walletId)).code);
+      return codes;
+    }),
+  );
 }
 
 /** Every lane pays its codes one after another, all lanes at once; lanes are spread over the contexts. */
 async function payAll(name: string, ctxs: Ctx[], codes: string[][]): Promise<RunStats> {
   const lat: number[] = [];
   const start = performance.now();
-  await Promise.all(codes.map(async (laneCodes, lane) => {
-    const ctx = ctxs[lane % ctxs.length]!;
-    for (const [i, code] of laneCodes.entries()) {
-      const t = performance.now();
-      const r = await pay(ctx, `k${lane}`, { v: 1, type: 'pay', id: `c${lane}-${i}`, txId: `t${lane}-${i}`, code, amount: { value: 100, currency: 'JPY' } });
-      if (r.status !== 'approved') throw new Error(`payment declined: ${JSON.stringify(r)}`);
-      lat.push(performance.now() - t);
-    }
-  }));
+  await Promise.all(
+    codes.map(async (laneCodes, lane) => {
+      const ctx = ctxs[lane % ctxs.length]!;
+      for (const [i, code] of laneCodes.entries()) {
+        const t = performance.now();
+        const r = await pay(ctx, `k${lane}`, {
+          v: 1,
+          type: 'pay',
+          id: `c${lane}-${i}`,
+          txId: `t${lane}-${i}`,
+          code,
+          amount: { value: 100, currency: 'JPY' },
+        });
+        if (r.status !== 'approved') throw new Error(`payment declined: ${JSON.stringify(r)}`);
+        lat.push(performance.now() - t);
+      }
+    }),
+  );
   return { name, ops: lat.length, seconds: (performance.now() - start) / 1000, latenciesMs: lat };
 }
 
@@ -84,7 +98,11 @@ export async function pgStoreBench(): Promise<string> {
     await sqliteCtx.store.close();
     const one = await withSchema(async (schema) => {
       const ctx = context(join(dir, 'pg1'), new PgStore({ connectionString: DATABASE_URL, schema }), 2);
-      try { return await payAll('online payments, PostgreSQL ledger, 1 replica', [ctx], await prepare(ctx)); } finally { await ctx.store.close(); }
+      try {
+        return await payAll('online payments, PostgreSQL ledger, 1 replica', [ctx], await prepare(ctx));
+      } finally {
+        await ctx.store.close();
+      }
     });
     const two = await withSchema(async (schema) => {
       const a = context(join(dir, 'pg2'), new PgStore({ connectionString: DATABASE_URL, schema, random: seededRandom(3) }), 3);
@@ -94,7 +112,9 @@ export async function pgStoreBench(): Promise<string> {
         const stats = await payAll('online payments, PostgreSQL ledger, 2 replicas', [a, b], codes);
         const retries = (a.store as PgStore).retries + (b.store as PgStore).retries;
         return { ...stats, name: `${stats.name} (${retries} retries)` };
-      } finally { await Promise.all([a.store.close(), b.store.close()]); }
+      } finally {
+        await Promise.all([a.store.close(), b.store.close()]);
+      }
     });
     return [HEADER, row(sqlite), row(one, sqlite), row(two, sqlite)].join('\n');
   } finally {
@@ -103,6 +123,8 @@ export async function pgStoreBench(): Promise<string> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(`${LANES} concurrent payers x ${PAYMENTS_PER_LANE} payments each, through the domain (no network); PostgreSQL at ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`);
+  console.log(
+    `${LANES} concurrent payers x ${PAYMENTS_PER_LANE} payments each, through the domain (no network); PostgreSQL at ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`,
+  );
   console.log(await pgStoreBench());
 }

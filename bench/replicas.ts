@@ -28,7 +28,8 @@ import { money } from '../shared/money.ts';
 import { HEADER, row, type RunStats } from './stats.ts';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
-export const DATABASE_URL = process.env['KP_BENCH_DATABASE_URL'] ?? process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const DATABASE_URL =
+  process.env['KP_BENCH_DATABASE_URL'] ?? process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** The share group every replica joins. */
 export const SHARE_GROUP = 'replicas';
 
@@ -64,13 +65,24 @@ export function freshSchema(url: string = DATABASE_URL): { schema: string; drop(
     async drop() {
       const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
       await admin.connect();
-      try { await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`); } finally { await admin.end(); }
+      try {
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      } finally {
+        await admin.end();
+      }
     },
   };
 }
 
 /** `url`/`port`: the kiosks' listener; `staffUrl`/`staffPort`: the server's, technicians' and operators'. */
-export interface Mosquitto { readonly url: string; readonly port: number; readonly staffUrl: string; readonly staffPort: number; log(): string; close(): Promise<void> }
+export interface Mosquitto {
+  readonly url: string;
+  readonly port: number;
+  readonly staffUrl: string;
+  readonly staffPort: number;
+  log(): string;
+  close(): Promise<void>;
+}
 
 /** A Mosquitto 2 on a free port, configured from our identities exactly as `kioskpay broker mosquitto-config` does. */
 export async function startMosquitto(dir: string, identities: readonly IdentityWithPassword[]): Promise<Mosquitto> {
@@ -90,8 +102,12 @@ export async function startMosquitto(dir: string, identities: readonly IdentityW
   writeFileSync(confFile, mosquittoConf({ port, staffPort, kioskPasswordFile, staffPasswordFile, aclFile, ...user }));
   let log = '';
   const proc: ChildProcess = spawn(MOSQUITTO, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
-  proc.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  proc.stdout!.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
   const close = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -107,7 +123,10 @@ export async function startMosquitto(dir: string, identities: readonly IdentityW
     if (proc.exitCode !== null) throw new Error(`mosquitto exited (${proc.exitCode}):\n${log}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) break;
@@ -146,8 +165,15 @@ export const BENCH_SERVER_CONFIG = Object.freeze({
 function replicaConfig(d: Omit<ReplicaWorkerData, 'self' | 'schema'>) {
   return parseServerConfig({
     ...BENCH_SERVER_CONFIG,
-    dataDir: d.dataDir, databaseUrl: d.databaseUrl, httpPort: 0, mqttUrl: d.mqttUrl, mqttUsername: 'server', mqttPassword: d.mqttPassword,
-    mqttClientId: d.clientId, mqttShareGroup: SHARE_GROUP, logLevel: 'silent',
+    dataDir: d.dataDir,
+    databaseUrl: d.databaseUrl,
+    httpPort: 0,
+    mqttUrl: d.mqttUrl,
+    mqttUsername: 'server',
+    mqttPassword: d.mqttPassword,
+    mqttClientId: d.clientId,
+    mqttShareGroup: SHARE_GROUP,
+    logLevel: 'silent',
     kiosks: d.kioskIds.map((id) => ({ id, merchant: d.merchants === 'one' ? 'shop' : `shop-${id}` })),
   });
 }
@@ -155,7 +181,9 @@ function replicaConfig(d: Omit<ReplicaWorkerData, 'self' | 'schema'>) {
 /** Worker entry as plain JS: it registers tsx itself, then loads this TypeScript file. */
 const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(require('node:worker_threads').workerData.self); })`;
 
-interface ReplicaThread { close(): Promise<void> }
+interface ReplicaThread {
+  close(): Promise<void>;
+}
 
 function startReplicaThread(d: Omit<ReplicaWorkerData, 'self'>): Promise<ReplicaThread> {
   const worker = new Worker(BOOT, { eval: true, workerData: { ...d, self: import.meta.url } satisfies ReplicaWorkerData });
@@ -168,11 +196,15 @@ function startReplicaThread(d: Omit<ReplicaWorkerData, 'self'>): Promise<Replica
         return;
       }
       resolve({
-        close: () => new Promise<void>((done) => {
-          const timer = setTimeout(() => void worker.terminate(), 10_000);
-          worker.once('exit', () => { clearTimeout(timer); done(); });
-          worker.postMessage('close');
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            const timer = setTimeout(() => void worker.terminate(), 10_000);
+            worker.once('exit', () => {
+              clearTimeout(timer);
+              done();
+            });
+            worker.postMessage('close');
+          }),
       });
     });
   });
@@ -204,31 +236,63 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
   const serverPassword = secret();
   const kioskIds = Array.from({ length: kiosks }, (_, i) => `r${i}`);
   const kioskLogins = kioskIds.map((id) => ({ username: id, password: secret(), role: 'kiosk' as const, kioskId: id }));
-  const broker = await startMosquitto(join(dir, 'mosquitto'), [{ username: 'server', password: serverPassword, role: 'server' }, ...kioskLogins]);
+  const broker = await startMosquitto(join(dir, 'mosquitto'), [
+    { username: 'server', password: serverPassword, role: 'server' },
+    ...kioskLogins,
+  ]);
   const threads: ReplicaThread[] = [];
   const uplinks: Uplink[] = [];
   // The main thread's own context on the same ledger and issuer key: wallets and codes (not measured).
   const adminDir = join(dir, 'admin');
-  const admin = createContext(replicaConfig({ dataDir: adminDir, databaseUrl: DATABASE_URL, mqttUrl: broker.staffUrl, mqttPassword: serverPassword, clientId: 'admin', kioskIds, merchants }), {
-    store: new PgStore({ connectionString: DATABASE_URL, schema }), log: silent,
-  });
+  const admin = createContext(
+    replicaConfig({
+      dataDir: adminDir,
+      databaseUrl: DATABASE_URL,
+      mqttUrl: broker.staffUrl,
+      mqttPassword: serverPassword,
+      clientId: 'admin',
+      kioskIds,
+      merchants,
+    }),
+    {
+      store: new PgStore({ connectionString: DATABASE_URL, schema }),
+      log: silent,
+    },
+  );
   try {
     await registerKiosks(admin);
     for (let i = 0; i < replicas; i++) {
       const dataDir = join(dir, `replica-${i}`);
       mkdirSync(dataDir, { recursive: true });
       copyFileSync(join(adminDir, 'issuer-key.json'), join(dataDir, 'issuer-key.json'));
-      threads.push(await startReplicaThread({ dataDir, databaseUrl: DATABASE_URL, schema, mqttUrl: broker.staffUrl, mqttPassword: serverPassword, clientId: `replica-${i}`, kioskIds, merchants }));
+      threads.push(
+        await startReplicaThread({
+          dataDir,
+          databaseUrl: DATABASE_URL,
+          schema,
+          mqttUrl: broker.staffUrl,
+          mqttPassword: serverPassword,
+          clientId: `replica-${i}`,
+          kioskIds,
+          merchants,
+        }),
+      );
     }
-    const perKiosk = Math.ceil((durationMs / 1000) * 400 / kiosks) + 50;
-    const codes = await Promise.all(kioskIds.map(async () => {
-      const w = await enrollWallet(admin);
-      await topUp(admin, w.walletId, money(1_000_000_000));
-      const out: string[] = [];
-      for (let i = 0; i < perKiosk; i += 50) out.push(...await Promise.all(Array.from({ length: 50 }, async () => (await issueOnlineCode(admin, w.walletId)).code)));
-      return out;
-    }));
-    for (const k of kioskLogins) uplinks.push(await MqttUplink.connect({ url: broker.url, kioskId: k.kioskId, username: k.username, password: k.password, logger: silent }));
+    const perKiosk = Math.ceil(((durationMs / 1000) * 400) / kiosks) + 50;
+    const codes = await Promise.all(
+      kioskIds.map(async () => {
+        const w = await enrollWallet(admin);
+        await topUp(admin, w.walletId, money(1_000_000_000));
+        const out: string[] = [];
+        for (let i = 0; i < perKiosk; i += 50)
+          out.push(...(await Promise.all(Array.from({ length: 50 }, async () => (await issueOnlineCode(admin, w.walletId)).code))));
+        return out;
+      }),
+    );
+    for (const k of kioskLogins)
+      uplinks.push(
+        await MqttUplink.connect({ url: broker.url, kioskId: k.kioskId, username: k.username, password: k.password, logger: silent }),
+      );
     let tx = 0;
     const payOnce = async (u: Uplink, k: number) => {
       const code = codes[k]!.pop();
@@ -242,17 +306,20 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
     let ops = 0;
     const start = performance.now();
     const end = start + durationMs;
-    await Promise.all(uplinks.map(async (u, k) => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        await payOnce(u, k);
-        lat.push(performance.now() - t);
-        ops++;
-      }
-    }));
+    await Promise.all(
+      uplinks.map(async (u, k) => {
+        while (performance.now() < end) {
+          const t = performance.now();
+          await payOnce(u, k);
+          lat.push(performance.now() - t);
+          ops++;
+        }
+      }),
+    );
     const seconds = (performance.now() - start) / 1000;
     const totals = await admin.store.unit((t) => t.balanceTotals());
-    if ([...totals.values()].some((v) => v !== 0)) throw new Error(`ledger does not sum to zero: ${JSON.stringify(Object.fromEntries(totals))}`);
+    if ([...totals.values()].some((v) => v !== 0))
+      throw new Error(`ledger does not sum to zero: ${JSON.stringify(Object.fromEntries(totals))}`);
     const into = merchants === 'one' ? '1 merchant' : `${kiosks} merchants`;
     return { name: `online, ${kiosks} kiosks, ${into}, ${replicas} replica${replicas === 1 ? '' : 's'}`, ops, seconds, latenciesMs: lat };
   } finally {
@@ -271,14 +338,16 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
  * so replicas conflict on it), then each kiosk its own merchant. A line saying why when Mosquitto
  * or PostgreSQL is absent.
  */
-export async function replicasBench(o: { kiosks?: number; durationMs?: number; counts?: readonly number[]; merchants?: readonly Merchants[] } = {}): Promise<string> {
+export async function replicasBench(
+  o: { kiosks?: number; durationMs?: number; counts?: readonly number[]; merchants?: readonly Merchants[] } = {},
+): Promise<string> {
   const kiosks = o.kiosks ?? 50;
   const durationMs = o.durationMs ?? Number(process.env['BENCH_SECONDS'] ?? 4) * 1000;
   if (!existsSync(MOSQUITTO)) return `skipped: ${MOSQUITTO} is absent (apt-get install mosquitto)`;
   const unreachable = await probePostgres();
   if (unreachable !== undefined) return `skipped: ${unreachable}`;
   const lines = [HEADER];
-  for (const merchants of o.merchants ?? ['one', 'per-kiosk'] as const) {
+  for (const merchants of o.merchants ?? (['one', 'per-kiosk'] as const)) {
     let base: RunStats | undefined;
     for (const n of o.counts ?? [1, 2, 4]) {
       const s = await measure(n, kiosks, durationMs, merchants);

@@ -42,23 +42,36 @@ const silent = pino({ level: 'silent' });
 
 type Uplink = Awaited<ReturnType<typeof MqttUplink.connect>>;
 
-async function closedLoop(name: string, uplinks: Uplink[], durationMs: number, one: (u: Uplink, i: number) => Promise<void>): Promise<RunStats> {
+async function closedLoop(
+  name: string,
+  uplinks: Uplink[],
+  durationMs: number,
+  one: (u: Uplink, i: number) => Promise<void>,
+): Promise<RunStats> {
   const lat: number[] = [];
   let ops = 0;
   const start = performance.now();
   const end = start + durationMs;
-  await Promise.all(uplinks.map(async (u, k) => {
-    for (let i = 0; performance.now() < end; i++) {
-      const t = performance.now();
-      await one(u, k * 1_000_000 + i);
-      lat.push(performance.now() - t);
-      ops++;
-    }
-  }));
+  await Promise.all(
+    uplinks.map(async (u, k) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const t = performance.now();
+        await one(u, k * 1_000_000 + i);
+        lat.push(performance.now() - t);
+        ops++;
+      }
+    }),
+  );
   return { name, ops, seconds: (performance.now() - start) / 1000, latenciesMs: lat };
 }
 
-async function openLoop(name: string, uplinks: Uplink[], ratePerS: number, durationMs: number, one: (u: Uplink, i: number) => Promise<void>): Promise<RunStats> {
+async function openLoop(
+  name: string,
+  uplinks: Uplink[],
+  ratePerS: number,
+  durationMs: number,
+  one: (u: Uplink, i: number) => Promise<void>,
+): Promise<RunStats> {
   const lat: number[] = [];
   const inflight: Promise<void>[] = [];
   const start = performance.now();
@@ -68,7 +81,11 @@ async function openLoop(name: string, uplinks: Uplink[], ratePerS: number, durat
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     // Latency counts from the scheduled time, so a stalled system cannot hide queueing (no coordinated omission).
-    inflight.push(one(uplinks[i % uplinks.length]!, i).then(() => { lat.push(performance.now() - due); }));
+    inflight.push(
+      one(uplinks[i % uplinks.length]!, i).then(() => {
+        lat.push(performance.now() - due);
+      }),
+    );
   }
   await Promise.all(inflight);
   return { name, ops: total, seconds: (performance.now() - start) / 1000, latenciesMs: lat };
@@ -80,20 +97,51 @@ async function echoBaseline(): Promise<RunStats> {
   const ids = Array.from({ length: KIOSKS }, (_, i) => `echo-${i}`);
   const broker = await startBrokerInWorker({
     port: 0,
-    identities: [{ username: 'server', passwordHash: hash, role: 'server' }, ...ids.map((id) => ({ username: id, passwordHash: hash, role: 'kiosk' as const, kioskId: id }))],
+    identities: [
+      { username: 'server', passwordHash: hash, role: 'server' },
+      ...ids.map((id) => ({ username: id, passwordHash: hash, role: 'kiosk' as const, kioskId: id })),
+    ],
   });
-  const responder = await mqtt.connectAsync(broker.url, { protocolVersion: 4, username: 'server', password: pw, clientId: 'echo-responder' });
+  const responder = await mqtt.connectAsync(broker.url, {
+    protocolVersion: 4,
+    username: 'server',
+    password: pw,
+    clientId: 'echo-responder',
+  });
   (responder.stream as import('node:net').Socket).setNoDelay(true);
   await responder.subscribeAsync(topics.allKioskRequests, { qos: 1 });
   responder.on('message', (topic, payload) => {
     const kioskId = topic.split('/')[3]!;
     const req = JSON.parse(payload.toString()) as { id: string; txId: string };
     // The same shape and size as a real pay.result.
-    responder.publish(topics.kioskReplies(kioskId), JSON.stringify({ v: 1, type: 'pay.result', re: req.id, txId: req.txId, status: 'approved', kind: 'online', amount: { value: 100, currency: 'JPY' }, paymentId: 'pay_000000000000000000000000', at: Date.now() }), { qos: 1 });
+    responder.publish(
+      topics.kioskReplies(kioskId),
+      JSON.stringify({
+        v: 1,
+        type: 'pay.result',
+        re: req.id,
+        txId: req.txId,
+        status: 'approved',
+        kind: 'online',
+        amount: { value: 100, currency: 'JPY' },
+        paymentId: 'pay_000000000000000000000000',
+        at: Date.now(),
+      }),
+      { qos: 1 },
+    );
   });
-  const uplinks = await Promise.all(ids.map((id) => MqttUplink.connect({ url: broker.url, kioskId: id, username: id, password: pw, logger: silent })));
+  const uplinks = await Promise.all(
+    ids.map((id) => MqttUplink.connect({ url: broker.url, kioskId: id, username: id, password: pw, logger: silent })),
+  );
   const stats = await closedLoop('raw MQTT echo, 50 kiosks (baseline)', uplinks, CLOSED_LOOP_MS, async (u, i) => {
-    await u.request<'pay'>({ v: 1, type: 'pay', id: `e${i}`, txId: `t${i}`, code: '31000000000000000000', amount: { value: 100, currency: 'JPY' } });
+    await u.request<'pay'>({
+      v: 1,
+      type: 'pay',
+      id: `e${i}`,
+      txId: `t${i}`,
+      code: '31000000000000000000',
+      amount: { value: 100, currency: 'JPY' },
+    });
   });
   await Promise.all(uplinks.map((u) => u.close()));
   await responder.endAsync();
@@ -108,28 +156,51 @@ async function verifyBench(codes: DecodedOfflineQr[], issuerKeys: ReadonlyMap<nu
   const sig = nodeSign(null, msg, privateKey);
   let t = performance.now();
   for (let i = 0; i < n; i++) if (!nodeVerify(null, msg, publicKey, sig)) throw new Error('raw verify failed');
-  const raw: RunStats = { name: 'raw crypto.verify, 1 signature (baseline)', ops: n, seconds: (performance.now() - t) / 1000, latenciesMs: [] };
+  const raw: RunStats = {
+    name: 'raw crypto.verify, 1 signature (baseline)',
+    ops: n,
+    seconds: (performance.now() - t) / 1000,
+    latenciesMs: [],
+  };
   t = performance.now();
-  for (let i = 0; i < n / 4; i++) if (!verifyOfflineQr(codes[i % codes.length]!, issuerKeys, nodeEd25519).ok) throw new Error('verify failed');
-  const plain: RunStats = { name: 'offline codes, verifyOfflineQr (2 signatures)', ops: n / 4, seconds: (performance.now() - t) / 1000, latenciesMs: [] };
+  for (let i = 0; i < n / 4; i++)
+    if (!verifyOfflineQr(codes[i % codes.length]!, issuerKeys, nodeEd25519).ok) throw new Error('verify failed');
+  const plain: RunStats = {
+    name: 'offline codes, verifyOfflineQr (2 signatures)',
+    ops: n / 4,
+    seconds: (performance.now() - t) / 1000,
+    latenciesMs: [],
+  };
   // What the server does: credentials verified once, phone signatures on the thread pool, 64 at a time.
   const verifier = new OfflineQrVerifier({ issuerKeys, ed: nodeEd25519, verifyAsync: nodeVerifyAsync });
   t = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 64 }, async () => {
-    while (next < n) {
-      const i = next++;
-      if (!(await verifier.verifyAsync(codes[i % codes.length]!)).ok) throw new Error('verifier failed');
-    }
-  }));
-  const server: RunStats = { name: 'offline codes, server verifier (cached, async)', ops: n, seconds: (performance.now() - t) / 1000, latenciesMs: [] };
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < n) {
+        const i = next++;
+        if (!(await verifier.verifyAsync(codes[i % codes.length]!)).ok) throw new Error('verifier failed');
+      }
+    }),
+  );
+  const server: RunStats = {
+    name: 'offline codes, server verifier (cached, async)',
+    ops: n,
+    seconds: (performance.now() - t) / 1000,
+    latenciesMs: [],
+  };
   return [raw, plain, server];
 }
 
 async function main(): Promise<void> {
   const lines: string[] = [];
-  const print = (s: string) => { lines.push(s); process.stdout.write(s + '\n'); };
-  print(`kioskpay bench: ${KIOSKS} kiosks, closed loop ${CLOSED_LOOP_MS / 1000} s, open loop ${OPEN_RATE_PER_S}/s for ${OPEN_LOOP_MS / 1000} s (node ${process.version})\n`);
+  const print = (s: string) => {
+    lines.push(s);
+    process.stdout.write(s + '\n');
+  };
+  print(
+    `kioskpay bench: ${KIOSKS} kiosks, closed loop ${CLOSED_LOOP_MS / 1000} s, open loop ${OPEN_RATE_PER_S}/s for ${OPEN_LOOP_MS / 1000} s (node ${process.version})\n`,
+  );
   print(HEADER);
   const echo = await echoBaseline();
   print(row(echo));
@@ -137,24 +208,37 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kioskpay-bench-'));
   const kioskIds = Array.from({ length: KIOSKS }, (_, i) => `bench-${i}`);
   const system = await startSystem({
-    dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds, log: silent, startBroker: startBrokerInWorker,
-    server: { onlineCodesPerWalletMax: 1_000_000, limits: { perPayment: 100_000, daily: { amount: 1_000_000_000, count: 255 }, monthly: { amount: 1_000_000_000, count: 255 } } },
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds,
+    log: silent,
+    startBroker: startBrokerInWorker,
+    server: {
+      onlineCodesPerWalletMax: 1_000_000,
+      limits: { perPayment: 100_000, daily: { amount: 1_000_000_000, count: 255 }, monthly: { amount: 1_000_000_000, count: 255 } },
+    },
   });
   const ctx = system.server.ctx;
   try {
     const uplinks = await Promise.all(system.kiosks.map((k) => MqttUplink.connect({ ...k, logger: silent })));
     // One wallet per kiosk, with enough money and pre-issued one-time codes (issuing is not measured).
-    const wallets = await Promise.all(kioskIds.map(async () => {
-      const w = await enrollWallet(ctx);
-      await topUp(ctx, w.walletId, money(1_000_000_000));
-      return w.walletId;
-    }));
+    const wallets = await Promise.all(
+      kioskIds.map(async () => {
+        const w = await enrollWallet(ctx);
+        await topUp(ctx, w.walletId, money(1_000_000_000));
+        return w.walletId;
+      }),
+    );
     const codesPerKiosk = 2_000;
-    const codes: string[][] = await Promise.all(wallets.map(async (wid) => {
-      const out: string[] = [];
-      for (let i = 0; i < codesPerKiosk; i += 100) out.push(...(await Promise.all(Array.from({ length: 100 }, async () => (await issueOnlineCode(ctx, wid)).code))));
-      return out;
-    }));
+    const codes: string[][] = await Promise.all(
+      wallets.map(async (wid) => {
+        const out: string[] = [];
+        for (let i = 0; i < codesPerKiosk; i += 100)
+          out.push(...(await Promise.all(Array.from({ length: 100 }, async () => (await issueOnlineCode(ctx, wid)).code))));
+        return out;
+      }),
+    );
     const used = new Array<number>(KIOSKS).fill(0);
     let tx = 0;
     const payOnce = async (u: Uplink, k: number) => {
@@ -164,7 +248,9 @@ async function main(): Promise<void> {
       const r = await u.request<'pay'>({ v: 1, type: 'pay', id: `p${++tx}`, txId: `b${tx}`, code, amount: money(100) });
       if (r.type !== 'pay.result' || r.status !== 'approved') throw new Error(`payment not approved: ${JSON.stringify(r)}`);
     };
-    const closed = await closedLoop('online payments, 50 kiosks, closed loop', uplinks, CLOSED_LOOP_MS, (u, i) => payOnce(u, Math.floor(i / 1_000_000)));
+    const closed = await closedLoop('online payments, 50 kiosks, closed loop', uplinks, CLOSED_LOOP_MS, (u, i) =>
+      payOnce(u, Math.floor(i / 1_000_000)),
+    );
     print(row(closed, echo));
     for (const rate of [OPEN_RATE_PER_S / 4, OPEN_RATE_PER_S / 2, OPEN_RATE_PER_S]) {
       const open = await openLoop(`online payments at ${rate}/s, open loop`, uplinks, rate, OPEN_LOOP_MS, (u, i) => payOnce(u, i % KIOSKS));
@@ -177,24 +263,43 @@ async function main(): Promise<void> {
     const creds = await Promise.all(wallets.map((wid) => issueCredential(ctx, wid, phone.publicKey)));
     const now = ctx.clock.nowMs();
     let counter = 0;
-    const offlineCode = (k: number) => makeOfflineCode({ credential: fromBase64url(creds[k]!.credential)!, timestampMs: now, counter: ++counter, phoneSecretKey: phone.secretKey }, nodeEd25519);
+    const offlineCode = (k: number) =>
+      makeOfflineCode(
+        { credential: fromBase64url(creds[k]!.credential)!, timestampMs: now, counter: ++counter, phoneSecretKey: phone.secretKey },
+        nodeEd25519,
+      );
     const batches = 4;
     const settleStart = performance.now();
     const settleLat: number[] = [];
     let settled = 0;
-    await Promise.all(uplinks.slice(0, 10).map(async (u, k) => {
-      for (let b = 0; b < batches; b++) {
-        // A different wallet per batch keeps every wallet inside its signed daily count (at most 255).
-        const wallet = (k * batches + b) % KIOSKS;
-        const items = Array.from({ length: 100 }, () => ({ txId: `s${++tx}`, code: offlineCode(wallet), amount: money(100), capturedAt: now }));
-        const t = performance.now();
-        const r = await u.request<'settle'>({ v: 1, type: 'settle', id: `q${tx}`, items });
-        settleLat.push(performance.now() - t);
-        if (r.type !== 'settle.result' || r.items.some((i) => i.status !== 'settled')) throw new Error(`settlement failed: ${JSON.stringify(r).slice(0, 300)}`);
-        settled += r.items.length;
-      }
-    }));
-    print(row({ name: 'offline settlement, 10 kiosks x 100-item batches', ops: settled, seconds: (performance.now() - settleStart) / 1000, latenciesMs: settleLat }));
+    await Promise.all(
+      uplinks.slice(0, 10).map(async (u, k) => {
+        for (let b = 0; b < batches; b++) {
+          // A different wallet per batch keeps every wallet inside its signed daily count (at most 255).
+          const wallet = (k * batches + b) % KIOSKS;
+          const items = Array.from({ length: 100 }, () => ({
+            txId: `s${++tx}`,
+            code: offlineCode(wallet),
+            amount: money(100),
+            capturedAt: now,
+          }));
+          const t = performance.now();
+          const r = await u.request<'settle'>({ v: 1, type: 'settle', id: `q${tx}`, items });
+          settleLat.push(performance.now() - t);
+          if (r.type !== 'settle.result' || r.items.some((i) => i.status !== 'settled'))
+            throw new Error(`settlement failed: ${JSON.stringify(r).slice(0, 300)}`);
+          settled += r.items.length;
+        }
+      }),
+    );
+    print(
+      row({
+        name: 'offline settlement, 10 kiosks x 100-item batches',
+        ops: settled,
+        seconds: (performance.now() - settleStart) / 1000,
+        latenciesMs: settleLat,
+      }),
+    );
 
     const samples = Array.from({ length: 64 }, (_, i) => {
       const d = decodeCode(offlineCode(i % KIOSKS));

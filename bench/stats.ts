@@ -6,7 +6,12 @@ export function percentile(sortedMs: readonly number[], p: number): number {
   return sortedMs[Math.min(sortedMs.length - 1, Math.floor((p / 100) * sortedMs.length))]!;
 }
 
-export interface RunStats { name: string; ops: number; seconds: number; latenciesMs: number[] }
+export interface RunStats {
+  name: string;
+  ops: number;
+  seconds: number;
+  latenciesMs: number[];
+}
 
 export function row(s: RunStats, baseline?: RunStats): string {
   const sorted = [...s.latenciesMs].sort((a, b) => a - b);

@@ -21,7 +21,8 @@ export const KIOSK_DIST_DEFAULT = join(root, 'dist', 'kiosk');
 const SERVER_ONLY = ['better-sqlite3', 'pg', 'aedes', 'ioredis', 'playwright-core'];
 
 // Bundled CommonJS packages call require() for Node built-ins and for the external native packages.
-const BANNER = "import { createRequire as __kioskpayCreateRequire } from 'node:module'; const require = __kioskpayCreateRequire(import.meta.url);";
+const BANNER =
+  "import { createRequire as __kioskpayCreateRequire } from 'node:module'; const require = __kioskpayCreateRequire(import.meta.url);";
 
 export async function buildKiosk(outDir = KIOSK_DIST_DEFAULT): Promise<{ outFile: string; selfCheck: string }> {
   rmSync(outDir, { recursive: true, force: true });
@@ -58,7 +59,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exitCode = 2;
   } else {
     const { buildRelease } = await import('./release-artefact.ts');
-    const r = await buildRelease({ target: values.target, bundle: buildKiosk, ...(values.out !== undefined ? { outDir: values.out } : {}) });
+    const r = await buildRelease({
+      target: values.target,
+      bundle: buildKiosk,
+      ...(values.out !== undefined ? { outDir: values.out } : {}),
+    });
     process.stdout.write(`kiosk release: ${r.tarball} (${(r.bytes / 1e6).toFixed(1)} MB)\n`);
   }
 }

@@ -22,7 +22,11 @@ const run = promisify(execFile);
 const bin = new URL('./kioskpay.js', import.meta.url).pathname;
 
 /** A basket from the catalog the demo server publishes: [product name, how many] (a slot: vended from it). */
-interface Basket { value: number; lines: SaleLine[]; text: string }
+interface Basket {
+  value: number;
+  lines: SaleLine[];
+  text: string;
+}
 function basket(...picks: Array<[name: string, qty: number, vended?: 'vended']>): Basket {
   const lines = picks.map(([name, qty, vended]) => {
     const item = DEMO_CATALOG.items.find((i) => i.name === name);
@@ -35,20 +39,30 @@ function basket(...picks: Array<[name: string, qty: number, vended?: 'vended']>)
 
 export async function demoCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write('Usage: kioskpay demo\n\nScripted end-to-end demo on a temporary data directory; exits 0 only if every outcome is the expected one.\n');
+    process.stdout.write(
+      'Usage: kioskpay demo\n\nScripted end-to-end demo on a temporary data directory; exits 0 only if every outcome is the expected one.\n',
+    );
     return 0;
   }
   const dir = mkdtempSync(join(tmpdir(), 'kioskpay-demo-'));
   // The server's clock can be moved forward to show an expired code without waiting five minutes.
   let skewMs = 0;
   const clock: Clock = { nowMs: () => Date.now() + skewMs, monotonicMs: () => performance.now() + skewMs };
-  const system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1', 'kiosk-2'], clock, log: pino({ level: 'warn' }),
+  const system = await startSystem({
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['kiosk-1', 'kiosk-2'],
+    clock,
+    log: pino({ level: 'warn' }),
     // PayPay's launch limits allow 2 offline payments a day; the demo makes 3 (the QR codes capped at
     // their amounts with --max, so the wallet's own count of shown codes leaves room for them).
-    server: { limits: { daily: { amount: 10_000, count: 5 } } } });
+    server: { limits: { daily: { amount: 10_000, count: 5 } } },
+  });
   const uplinks = await Promise.all(system.kiosks.map((k) => MqttUplink.connect({ ...k, requestTimeoutMs: 5000 })));
   const state = join(dir, 'wallet.json');
-  const wallet = async (...args: string[]) => (await run(process.execPath, [bin, 'wallet', ...args, '--state', state], { timeout: 30_000 })).stdout;
+  const wallet = async (...args: string[]) =>
+    (await run(process.execPath, [bin, 'wallet', ...args, '--state', state], { timeout: 30_000 })).stdout;
   const walletJson = async (...args: string[]) => JSON.parse(await wallet(...args, '--json')) as Record<string, unknown>;
   const nextId = () => randomUUID();
   let failures = 0;
@@ -57,8 +71,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${ok ? 'ok  ' : 'FAIL'}  ${name.padEnd(50)} ${detail}\n`);
   };
   const pay = async (kiosk: number, code: string, sale: Basket) => {
-    const out = await payOnline(uplinks[kiosk]!, { txId: `demo-${randomUUID()}`, code, amount: money(sale.value), lines: sale.lines }, { nextId });
-    return out.outcome === 'approved' || out.outcome === 'declined' ? { outcome: out.outcome, reason: out.result.reason ?? '' } : { outcome: out.outcome, reason: '' };
+    const out = await payOnline(
+      uplinks[kiosk]!,
+      { txId: `demo-${randomUUID()}`, code, amount: money(sale.value), lines: sale.lines },
+      { nextId },
+    );
+    return out.outcome === 'approved' || out.outcome === 'declined'
+      ? { outcome: out.outcome, reason: out.result.reason ?? '' }
+      : { outcome: out.outcome, reason: '' };
   };
   try {
     process.stdout.write(`kioskpay demo: broker ${system.broker.url}, server ${system.server.httpUrl}\n\n`);
@@ -77,7 +97,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const snacks = basket(['Melon bread', 1], ['Potato chips', 1], ['Instant noodles cup', 1], ['Orange juice 350ml', 1]);
     const offline = String((await walletJson('code', '--offline', '--max', '800')).text);
     r = await pay(0, offline, snacks);
-    step('offline QR code at kiosk-1, ¥800', r.outcome === 'approved' && snacks.value === 800, `${r.outcome} (${offline.length} characters)`);
+    step(
+      'offline QR code at kiosk-1, ¥800',
+      r.outcome === 'approved' && snacks.value === 800,
+      `${r.outcome} (${offline.length} characters)`,
+    );
 
     // Typed at the kiosk as the wallet shows it: in groups of four, with spaces.
     const drinks = basket(['Green tea 500ml', 1], ['Mineral water 500ml', 1], ['Chocolate bar', 2]);
@@ -86,7 +110,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     step('offline numeric code at kiosk-2 as shown, ¥500', r.outcome === 'approved' && drinks.value === 500, `${r.outcome} (${numeric})`);
 
     r = await pay(1, offline, snacks);
-    step('the same offline QR code replayed at kiosk-2', r.outcome === 'declined' && r.reason === 'COUNTER_REUSED', `${r.outcome} ${r.reason}`);
+    step(
+      'the same offline QR code replayed at kiosk-2',
+      r.outcome === 'declined' && r.reason === 'COUNTER_REUSED',
+      `${r.outcome} ${r.reason}`,
+    );
 
     r = await pay(0, online, lunch);
     step('the used online code presented again', r.outcome === 'declined' && r.reason === 'CODE_USED', `${r.outcome} ${r.reason}`);
@@ -102,16 +130,30 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const juice = basket(['Orange juice 350ml', 1, 'vended']);
     const stored = String((await walletJson('code', '--offline', '--max', String(juice.value))).text);
     const capturedAt = clock.nowMs();
-    const settled = await uplinks[1]!.request<'settle'>({ v: 1, type: 'settle', id: nextId(), items: [{ txId: `demo-${randomUUID()}`, code: stored, amount: money(juice.value), capturedAt, lines: juice.lines }] });
+    const settled = await uplinks[1]!.request<'settle'>({
+      v: 1,
+      type: 'settle',
+      id: nextId(),
+      items: [{ txId: `demo-${randomUUID()}`, code: stored, amount: money(juice.value), capturedAt, lines: juice.lines }],
+    });
     const item = settled.type === 'settle.result' ? settled.items[0] : undefined;
-    step('stored vending payment settled later, ¥170', item?.status === 'settled', item ? `${item.status} ${item.reason ?? ''}` : JSON.stringify(settled));
+    step(
+      'stored vending payment settled later, ¥170',
+      item?.status === 'settled',
+      item ? `${item.status} ${item.reason ?? ''}` : JSON.stringify(settled),
+    );
 
     // What /ops reports by product: every approved sale itemised, none "Not itemised".
-    const groups = await system.server.ctx.store.unit((tx) => tx.salesGroups({ fromMs: 0, toMs: clock.nowMs() + 1, kioskId: null, gtin: null, slot: null }, 'product'));
+    const groups = await system.server.ctx.store.unit((tx) =>
+      tx.salesGroups({ fromMs: 0, toMs: clock.nowMs() + 1, kioskId: null, gtin: null, slot: null }, 'product'),
+    );
     const units = groups.reduce((n, g) => n + g.units, 0);
     const expectedUnits = [lunch, snacks, drinks, juice].reduce((n, b) => n + b.lines.reduce((m, l) => m + l.qty, 0), 0);
-    step('sales by product: every sale itemised', groups.every((g) => g.gtin !== null || g.slot !== null) && units === expectedUnits,
-      `${units} items of ${new Set(groups.map((g) => g.gtin)).size} products`);
+    step(
+      'sales by product: every sale itemised',
+      groups.every((g) => g.gtin !== null || g.slot !== null) && units === expectedUnits,
+      `${units} items of ${new Set(groups.map((g) => g.gtin)).size} products`,
+    );
 
     const info = await walletJson('balance');
     const balance = (info['balance'] as { value: number } | undefined)?.value;
@@ -120,7 +162,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const expectedShopper = 20_000 - 1_200 - 800 - 500 - 170;
     step('shopper balance', balance === expectedShopper, formatMoney(money(balance ?? 0)));
     step('merchant balance (demo-shop)', merchant === 1_200 + 800 + 500 + 170, formatMoney(money(merchant ?? 0)));
-    step('ledger sums to zero (double entry)', [...totals.values()].every((t) => t === 0), JSON.stringify(Object.fromEntries(totals)));
+    step(
+      'ledger sums to zero (double entry)',
+      [...totals.values()].every((t) => t === 0),
+      JSON.stringify(Object.fromEntries(totals)),
+    );
   } catch (e) {
     failures++;
     process.stdout.write(`FAIL  demo aborted: ${e instanceof Error ? e.message : String(e)}\n`);

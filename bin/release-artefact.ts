@@ -43,10 +43,18 @@ async function bundleLoadedByName(appDir: string): Promise<void> {
     await build({
       entryPoints: [join(pkgDir, pkg.main ?? 'index.js')],
       outfile: join(dest, 'index.js'),
-      bundle: true, platform: 'node', format: 'cjs', target: 'node20',
-      external: NEVER_LOADED, legalComments: 'inline', logLevel: 'warning',
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: NEVER_LOADED,
+      legalComments: 'inline',
+      logLevel: 'warning',
     });
-    writeFileSync(join(dest, 'package.json'), JSON.stringify({ name, version: pkg.version, license: pkg.license, main: 'index.js' }, null, 2) + '\n');
+    writeFileSync(
+      join(dest, 'package.json'),
+      JSON.stringify({ name, version: pkg.version, license: pkg.license, main: 'index.js' }, null, 2) + '\n',
+    );
   }
 }
 
@@ -90,7 +98,12 @@ function gitCommit(): string {
 }
 
 /** `bundle` writes the kiosk bundle into a dir: buildKiosk of bin/build-kiosk.ts (passed in, as that module imports this one). */
-export async function buildRelease(o: { target: ReleaseTarget; bundle: (dir: string) => Promise<unknown>; outDir?: string; keepStage?: boolean }): Promise<ReleaseResult> {
+export async function buildRelease(o: {
+  target: ReleaseTarget;
+  bundle: (dir: string) => Promise<unknown>;
+  outDir?: string;
+  keepStage?: boolean;
+}): Promise<ReleaseResult> {
   const outDir = o.outDir ?? join(root, 'dist');
   const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const name = `kioskpay-kiosk-${version}-${o.target}`;
@@ -120,13 +133,23 @@ export async function buildRelease(o: { target: ReleaseTarget; bundle: (dir: str
   const files: Record<string, string> = {};
   for (const f of listFiles(stage)) files[f] = sha256(join(stage, f));
   const manifest: ReleaseManifest = {
-    name: 'kioskpay-kiosk', version, target: o.target, commit: gitCommit(),
+    name: 'kioskpay-kiosk',
+    version,
+    target: o.target,
+    commit: gitCommit(),
     node: { version: runtime.version, package: `node-${o.target}`, integrity: runtime.integrity },
-    native, files,
+    native,
+    files,
   };
   writeFileSync(join(stage, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   const sums: Record<string, string> = { ...files, 'manifest.json': sha256(join(stage, 'manifest.json')) };
-  writeFileSync(join(stage, 'SHA256SUMS'), Object.keys(sums).sort().map((f) => `${sums[f]}  ${f}\n`).join(''));
+  writeFileSync(
+    join(stage, 'SHA256SUMS'),
+    Object.keys(sums)
+      .sort()
+      .map((f) => `${sums[f]}  ${f}\n`)
+      .join(''),
+  );
 
   mkdirSync(outDir, { recursive: true });
   const tarball = join(outDir, `${name}.tar.gz`);

@@ -5,7 +5,19 @@
 // pinned runtime's headers; for linux-arm64 with Debian's aarch64 cross compiler). Nothing
 // server-only (better-sqlite3, pg) is ever copied. Each addon's ELF machine is checked.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  closeSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { ReleaseError, type NodeRuntime, type ReleaseTarget } from './release-node.ts';
@@ -83,13 +95,21 @@ function compileEpoll(projectRoot: string, runtime: NodeRuntime): { addon: strin
   const epoll = resolvePackage(projectRoot, projectRoot, 'epoll');
   for (const name of ['epoll', 'nan', 'bindings', 'file-uri-to-path']) {
     const src = name === 'epoll' ? epoll : resolvePackage(projectRoot, epoll, name);
-    cpSync(src, join(work, 'node_modules', name), { recursive: true, filter: (p) => !(basename(p) === 'build' || (basename(p) === 'node_modules' && p !== src)) });
+    cpSync(src, join(work, 'node_modules', name), {
+      recursive: true,
+      filter: (p) => !(basename(p) === 'build' || (basename(p) === 'node_modules' && p !== src)),
+    });
   }
   const env: NodeJS.ProcessEnv = { ...process.env };
   const args = ['rebuild', 'epoll', '--foreground-scripts', `--nodedir=${runtime.dir}`];
   if (runtime.target === 'linux-arm64') {
     args.push('--arch=arm64');
-    Object.assign(env, { CC: 'aarch64-linux-gnu-gcc', CXX: 'aarch64-linux-gnu-g++', LINK: 'aarch64-linux-gnu-g++', AR: 'aarch64-linux-gnu-ar' });
+    Object.assign(env, {
+      CC: 'aarch64-linux-gnu-gcc',
+      CXX: 'aarch64-linux-gnu-g++',
+      LINK: 'aarch64-linux-gnu-g++',
+      AR: 'aarch64-linux-gnu-ar',
+    });
   } else {
     args.push('--arch=x64');
   }
@@ -97,7 +117,9 @@ function compileEpoll(projectRoot: string, runtime: NodeRuntime): { addon: strin
     execFileSync('npm', args, { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as { stdout?: Buffer; stderr?: Buffer };
-    throw new ReleaseError(`compiling epoll for ${runtime.target} failed (is g++-aarch64-linux-gnu installed?):\n${err.stdout?.toString() ?? ''}${err.stderr?.toString() ?? ''}`);
+    throw new ReleaseError(
+      `compiling epoll for ${runtime.target} failed (is g++-aarch64-linux-gnu installed?):\n${err.stdout?.toString() ?? ''}${err.stderr?.toString() ?? ''}`,
+    );
   }
   const addon = join(work, 'node_modules', 'epoll', 'build', 'Release', 'epoll.node');
   checkMachine(addon, runtime.target);
@@ -129,7 +151,12 @@ export function installNativeModules(projectRoot: string, appDir: string, runtim
   const spDest = join(appDir, 'node_modules', relative(nm, sp), 'prebuilds', runtime.target);
   mkdirSync(spDest, { recursive: true });
   cpSync(join(prebuildDir, prebuild), join(spDest, prebuild));
-  out.push({ name: '@serialport/bindings-cpp', version: readPkg(sp).version, addon: relative(appDir, join(spDest, prebuild)), how: 'prebuild' });
+  out.push({
+    name: '@serialport/bindings-cpp',
+    version: readPkg(sp).version,
+    addon: relative(appDir, join(spDest, prebuild)),
+    how: 'prebuild',
+  });
 
   const epollDir = resolvePackage(projectRoot, projectRoot, 'epoll');
   const built = compileEpoll(projectRoot, runtime);

@@ -63,9 +63,13 @@ export function fetchNodeRuntime(target: ReleaseTarget, cacheDir = releaseCacheD
   mkdirSync(join(cacheDir, 'node'), { recursive: true });
   if (!existsSync(tgz)) {
     try {
-      execFileSync('npm', ['pack', `${name}@${version}`, '--pack-destination', join(cacheDir, 'node'), '--silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('npm', ['pack', `${name}@${version}`, '--pack-destination', join(cacheDir, 'node'), '--silent'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
     } catch (e) {
-      throw new ReleaseError(`npm pack ${name}@${version} failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() ?? (e as Error).message}`);
+      throw new ReleaseError(
+        `npm pack ${name}@${version} failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() ?? (e as Error).message}`,
+      );
     }
   }
   const got = sriSha512(tgz);

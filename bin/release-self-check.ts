@@ -17,9 +17,14 @@ const checks: Check[] = [
   {
     name: '@serialport/bindings-cpp',
     async run() {
-      const { autoDetect } = require('@serialport/bindings-cpp') as { autoDetect(): { open(o: { path: string; baudRate: number }): Promise<unknown> } };
+      const { autoDetect } = require('@serialport/bindings-cpp') as {
+        autoDetect(): { open(o: { path: string; baudRate: number }): Promise<unknown> };
+      };
       const binding = autoDetect();
-      const err = await binding.open({ path: '/nonexistent/kioskpay-self-check', baudRate: 9600 }).then(() => undefined, (e: unknown) => e as Error);
+      const err = await binding.open({ path: '/nonexistent/kioskpay-self-check', baudRate: 9600 }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
       if (!err) throw new Error('opening a missing path succeeded');
       if (!/ENOENT|No such file/.test(err.message)) throw new Error(`unexpected error from the binding: ${err.message}`);
       return 'binding loaded; open of a missing path fails with ENOENT';
@@ -42,14 +47,16 @@ const checks: Check[] = [
     },
   },
   // Plain JS the LCD adapter loads by name at run time (bundled apart: bin/release-artefact.ts).
-  ...['firmata-io', 'johnny-five'].map((name): Check => ({
-    name,
-    async run() {
-      const m = require(name) as unknown;
-      if (m === null || (typeof m !== 'object' && typeof m !== 'function')) throw new Error('loaded, but exports nothing');
-      return 'loaded';
-    },
-  })),
+  ...['firmata-io', 'johnny-five'].map(
+    (name): Check => ({
+      name,
+      async run() {
+        const m = require(name) as unknown;
+        if (m === null || (typeof m !== 'object' && typeof m !== 'function')) throw new Error('loaded, but exports nothing');
+        return 'loaded';
+      },
+    }),
+  ),
 ];
 
 let failed = 0;

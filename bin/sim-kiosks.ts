@@ -26,7 +26,10 @@ export async function startSimKiosks(system: RunningSystem, o: SimKioskOptions):
   const running: RunningKiosk[] = [];
   try {
     for (const [i, login] of system.kiosks.slice(0, o.count).entries()) {
-      const config = parseKioskConfig(upKioskConfig(system, login, i, { kiosksDir: o.dataDir, screenPort: o.screenPort, ...(o.mode ? { mode: o.mode } : {}) }), `kiosk config of ${login.kioskId}`);
+      const config = parseKioskConfig(
+        upKioskConfig(system, login, i, { kiosksDir: o.dataDir, screenPort: o.screenPort, ...(o.mode ? { mode: o.mode } : {}) }),
+        `kiosk config of ${login.kioskId}`,
+      );
       running.push(await runKiosk(config, { log: o.log, ...(o.screenPortSetting ? { screenPortSetting: o.screenPortSetting } : {}) }));
     }
     return running;

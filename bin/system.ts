@@ -10,7 +10,12 @@ import { startServer, type RunningServer } from '../server/app.ts';
 import { hashOperatorPassword } from '../server/ops/operator-auth.ts';
 import type { Clock } from '../shared/clock.ts';
 
-export interface KioskLogin { url: string; kioskId: string; username: string; password: string }
+export interface KioskLogin {
+  url: string;
+  kioskId: string;
+  username: string;
+  password: string;
+}
 
 export interface SystemOptions {
   dataDir: string;
@@ -53,14 +58,32 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
   const identities = [
     { username: 'server', passwordHash: await hashPassword(serverPassword), role: 'server' as const },
     { username: 'technician', passwordHash: await hashPassword(technicianPassword), role: 'technician' as const },
-    ...(await Promise.all(o.kioskIds.map(async (id, i) => ({ username: id, passwordHash: await hashPassword(kioskPasswords[i]!), role: 'kiosk' as const, kioskId: id })))),
+    ...(await Promise.all(
+      o.kioskIds.map(async (id, i) => ({
+        username: id,
+        passwordHash: await hashPassword(kioskPasswords[i]!),
+        role: 'kiosk' as const,
+        kioskId: id,
+      })),
+    )),
   ];
-  const broker = await (o.startBroker ?? startBroker)({ port: o.mqttPort, portFlag: o.mqttPortFlag ?? '--mqtt-port', host: '127.0.0.1', identities, ...(o.log ? { logger: o.log } : {}) });
+  const broker = await (o.startBroker ?? startBroker)({
+    port: o.mqttPort,
+    portFlag: o.mqttPortFlag ?? '--mqtt-port',
+    host: '127.0.0.1',
+    identities,
+    ...(o.log ? { logger: o.log } : {}),
+  });
   let server: RunningServer;
   try {
     const config = parseServerConfig({
-      dataDir: o.dataDir, httpPort: o.httpPort, mqttUrl: broker.url, mqttUsername: 'server', mqttPassword: serverPassword,
-      topupEnabled: true, logLevel: o.logLevel ?? 'warn',
+      dataDir: o.dataDir,
+      httpPort: o.httpPort,
+      mqttUrl: broker.url,
+      mqttUsername: 'server',
+      mqttPassword: serverPassword,
+      topupEnabled: true,
+      logLevel: o.logLevel ?? 'warn',
       kiosks: o.kioskIds.map((id) => ({ id, merchant: o.merchant ?? 'demo-shop' })),
       operators: [{ username: 'operator', passwordHash: await hashOperatorPassword(operatorPassword) }],
       ...(o.walletDir === undefined ? {} : { walletDir: o.walletDir }),
@@ -72,7 +95,8 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     throw e;
   }
   return {
-    broker, server,
+    broker,
+    server,
     kiosks: o.kioskIds.map((id, i) => ({ url: broker.url, kioskId: id, username: id, password: kioskPasswords[i]! })),
     serverLogin: { username: 'server', password: serverPassword },
     technicianLogin: { url: broker.url, username: 'technician', password: technicianPassword },

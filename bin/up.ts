@@ -37,13 +37,22 @@ Options:
 
 export async function upCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
-    args: argv, strict: true,
+    args: argv,
+    strict: true,
     options: {
-      'data-dir': { type: 'string' }, 'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' },
-      kiosks: { type: 'string' }, 'kiosk-port': { type: 'string' }, 'sim-kiosks': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'data-dir': { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      kiosks: { type: 'string' },
+      'kiosk-port': { type: 'string' },
+      'sim-kiosks': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (v.help) { process.stdout.write(HELP); return 0; }
+  if (v.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const dataDir = resolve(v['data-dir'] ?? './data');
   const count = whole(v.kiosks, '--kiosks', 2, 1, 100);
   const mqttPort = whole(v['mqtt-port'], '--mqtt-port', 1884, 0, 65_535);
@@ -54,7 +63,13 @@ export async function upCommand(argv: string[]): Promise<number> {
   // The wallet web app is built on every start (esbuild, offline, about a second) and served at /wallet/.
   const wallet = await buildWallet();
   const system = await startSystem({
-    dataDir: join(dataDir, 'server'), mqttPort, mqttPortFlag: '--mqtt-port', httpPort, kioskIds, logLevel: 'info', walletDir: wallet.outDir,
+    dataDir: join(dataDir, 'server'),
+    mqttPort,
+    mqttPortFlag: '--mqtt-port',
+    httpPort,
+    kioskIds,
+    logLevel: 'info',
+    walletDir: wallet.outDir,
   });
   const loginDir = join(dataDir, 'up');
   const kiosksDir = join(dataDir, 'kiosks');
@@ -66,8 +81,18 @@ export async function upCommand(argv: string[]): Promise<number> {
     volatile = (await mountOf(kiosksDir).catch(() => undefined))?.volatile;
     configs = writeUpKioskConfigs(system, loginDir, { kiosksDir, screenPort, volatileDataDir: volatile !== undefined });
     writeFileSync(join(loginDir, 'technician.json'), JSON.stringify(system.technicianLogin, null, 2) + '\n', { mode: 0o600 });
-    writeFileSync(join(loginDir, 'operator.json'), JSON.stringify({ url: `${system.server.httpUrl}/ops`, ...system.operatorLogin }, null, 2) + '\n', { mode: 0o600 });
-    sims = await startSimKiosks(system, { dataDir: kiosksDir, screenPort, screenPortSetting: '--kiosk-port', count: simCount, log: pino({ level: 'warn' }) });
+    writeFileSync(
+      join(loginDir, 'operator.json'),
+      JSON.stringify({ url: `${system.server.httpUrl}/ops`, ...system.operatorLogin }, null, 2) + '\n',
+      { mode: 0o600 },
+    );
+    sims = await startSimKiosks(system, {
+      dataDir: kiosksDir,
+      screenPort,
+      screenPortSetting: '--kiosk-port',
+      count: simCount,
+      log: pino({ level: 'warn' }),
+    });
   } catch (e) {
     await system.close();
     throw e;
@@ -75,9 +100,12 @@ export async function upCommand(argv: string[]): Promise<number> {
   const api = system.server.httpUrl;
   const kc = configs[0]!;
   const spare = configs.slice(simCount);
-  const kioskLines = spare.length > 0
-    ? spare.map((path, i) => `  kiosk       ${kioskIds[simCount + i]} is not running: start it with  npx kioskpay kiosk --config ${path}`)
-    : [`  more        npx kioskpay up --kiosks ${count + 1} registers kiosk-${count + 1} without running it; then  npx kioskpay kiosk --config ${join(loginDir, `kiosk-${count + 1}.json`)}`];
+  const kioskLines =
+    spare.length > 0
+      ? spare.map((path, i) => `  kiosk       ${kioskIds[simCount + i]} is not running: start it with  npx kioskpay kiosk --config ${path}`)
+      : [
+          `  more        npx kioskpay up --kiosks ${count + 1} registers kiosk-${count + 1} without running it; then  npx kioskpay kiosk --config ${join(loginDir, `kiosk-${count + 1}.json`)}`,
+        ];
   process.stdout.write(`
 kioskpay is up.
   broker      ${system.broker.url}
@@ -101,7 +129,10 @@ Try it:
 
 Ctrl-C stops everything.
 `);
-  await new Promise<void>((r) => { process.once('SIGINT', r); process.once('SIGTERM', r); });
+  await new Promise<void>((r) => {
+    process.once('SIGINT', r);
+    process.once('SIGTERM', r);
+  });
   for (const k of sims) await k.close();
   await system.close();
   return 0;
@@ -111,6 +142,7 @@ Ctrl-C stops everything.
 function whole(text: string | undefined, flag: string, fallback: number, min: number, max: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!/^[0-9]+$/.test(text) || n < min || n > max) throw new Error(`${flag} must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  if (!/^[0-9]+$/.test(text) || n < min || n > max)
+    throw new Error(`${flag} must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
   return n;
 }

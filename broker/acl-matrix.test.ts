@@ -37,19 +37,33 @@ describe('the ACL matrix against the embedded broker', () => {
 });
 
 describe('what only the embedded broker enforces', () => {
-  const connect = (who: keyof MatrixLogins, extra: mqtt.IClientOptions = {}) => mqtt.connectAsync(broker!.url, {
-    protocolVersion: 4, username: logins[who].username, password: logins[who].password, clientId: `kp-${logins[who].username}-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 0, connectTimeout: 3_000, ...extra,
-  });
-  const closedBy = (c: mqtt.MqttClient, act: () => void) => new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('not disconnected')), 3_000);
-    c.once('close', () => { clearTimeout(timer); resolve(); });
-    act();
-  });
+  const connect = (who: keyof MatrixLogins, extra: mqtt.IClientOptions = {}) =>
+    mqtt.connectAsync(broker!.url, {
+      protocolVersion: 4,
+      username: logins[who].username,
+      password: logins[who].password,
+      clientId: `kp-${logins[who].username}-${Math.random().toString(16).slice(2, 10)}`,
+      reconnectPeriod: 0,
+      connectTimeout: 3_000,
+      ...extra,
+    });
+  const closedBy = (c: mqtt.MqttClient, act: () => void) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('not disconnected')), 3_000);
+      c.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      act();
+    });
 
   it('refuses a retained command, request, event or ack (the connection is closed)', async () => {
     const cases: [keyof MatrixLogins, string][] = [
-      ['tech', topics.kioskCommands('k1')], ['server', topics.kioskCommands('k1')], ['k1', topics.kioskRequests('k1')],
-      ['k1', topics.kioskEvents('k1')], ['k1', topics.kioskAcks('k1')],
+      ['tech', topics.kioskCommands('k1')],
+      ['server', topics.kioskCommands('k1')],
+      ['k1', topics.kioskRequests('k1')],
+      ['k1', topics.kioskEvents('k1')],
+      ['k1', topics.kioskAcks('k1')],
     ];
     for (const [who, topic] of cases) {
       const c = await connect(who);
@@ -65,14 +79,15 @@ describe('what only the embedded broker enforces', () => {
     }
   });
 
-  it('refuses a kiosk last will on another kiosk\'s status, and accepts one on its own (CONNACK 5 otherwise)', async () => {
+  it("refuses a kiosk last will on another kiosk's status, and accepts one on its own (CONNACK 5 otherwise)", async () => {
     const own = await connect('k1', { will: { topic: topics.kioskStatus('k1'), payload: Buffer.from('offline'), qos: 1, retain: true } });
     await own.endAsync(true);
-    await expect(connect('k1', { will: { topic: topics.kioskStatus('k2'), payload: Buffer.from('offline'), qos: 1, retain: true } }))
-      .rejects.toMatchObject({ code: 5 });
+    await expect(
+      connect('k1', { will: { topic: topics.kioskStatus('k2'), payload: Buffer.from('offline'), qos: 1, retain: true } }),
+    ).rejects.toMatchObject({ code: 5 });
   });
 
-  it('refuses k2 logging in with k1\'s persistent client id once k1 is gone (CONNACK 2: ids are bound to identities)', async () => {
+  it("refuses k2 logging in with k1's persistent client id once k1 is gone (CONNACK 2: ids are bound to identities)", async () => {
     const clientId = `kp-k1-shared-${Date.now().toString(36)}`;
     const k1 = await connect('k1', { clientId, clean: false });
     expect((await k1.subscribeAsync(topics.kioskReplies('k1'), { qos: 1 }))[0]!.qos).toBe(1);

@@ -35,16 +35,31 @@ describe('canPublish', () => {
 
   it('refuses the server kiosk request topics and reply topics of ids that are not kiosk ids', () => {
     expect(canPublish(server, topics.kioskRequests('k1'), false)).toBe(false);
-    for (const t of ['kp/v1/kiosk/K1/res', 'kp/v1/kiosk/-k/res', `kp/v1/kiosk/${'x'.repeat(33)}/res`, 'kp/v1/kiosk//res',
-      'kp/v1/kiosk/k1/res/extra', 'kp/v1/kiosk/k1/res/', '/kp/v1/kiosk/k1/res', 'kp/v2/kiosk/k1/res', 'kp/v1/kiosk/k1/req']) {
+    for (const t of [
+      'kp/v1/kiosk/K1/res',
+      'kp/v1/kiosk/-k/res',
+      `kp/v1/kiosk/${'x'.repeat(33)}/res`,
+      'kp/v1/kiosk//res',
+      'kp/v1/kiosk/k1/res/extra',
+      'kp/v1/kiosk/k1/res/',
+      '/kp/v1/kiosk/k1/res',
+      'kp/v2/kiosk/k1/res',
+      'kp/v1/kiosk/k1/req',
+    ]) {
       expect(canPublish(server, t, false), t).toBe(false);
     }
   });
 
   it('lets technicians and operators publish nothing but (technicians) commands', () => {
     for (const who of [technician, operator]) {
-      for (const t of [topics.kioskRequests('k1'), topics.kioskReplies('k1'), topics.kioskStatus('k1'), topics.kioskEvents('k1'),
-        topics.kioskAcks('k1'), ...SERVER_BROADCASTS]) {
+      for (const t of [
+        topics.kioskRequests('k1'),
+        topics.kioskReplies('k1'),
+        topics.kioskStatus('k1'),
+        topics.kioskEvents('k1'),
+        topics.kioskAcks('k1'),
+        ...SERVER_BROADCASTS,
+      ]) {
         expect(canPublish(who, t, false)).toBe(false);
         expect(canPublish(who, t, true)).toBe(false);
       }
@@ -55,7 +70,13 @@ describe('canPublish', () => {
 
   it('refuses $SYS and every other $ topic to everybody', () => {
     for (const who of everybody) {
-      for (const t of ['$SYS/broker/clients', '$SYS/', '$SYS', `$share/g/${topics.kioskRequests('k1')}`, `$${topics.kioskRequests('k1')}`]) {
+      for (const t of [
+        '$SYS/broker/clients',
+        '$SYS/',
+        '$SYS',
+        `$share/g/${topics.kioskRequests('k1')}`,
+        `$${topics.kioskRequests('k1')}`,
+      ]) {
         expect(canPublish(who, t, false), `${who.role} ${t}`).toBe(false);
       }
     }
@@ -63,8 +84,17 @@ describe('canPublish', () => {
 
   it('refuses wildcards, NUL, empty, overlong and overdeep topics', () => {
     const nul = `${topics.kioskRequests('k1')}\u0000`;
-    const tricks = ['kp/v1/kiosk/+/req', 'kp/v1/kiosk/k1/#', '#', '+', 'kp/#', nul, '', 'kp/v1/kiosk/k1/req/a/b/c/d',
-      `${topics.kioskRequests('k1')}/${'x'.repeat(TOPIC_BYTES_MAX)}`];
+    const tricks = [
+      'kp/v1/kiosk/+/req',
+      'kp/v1/kiosk/k1/#',
+      '#',
+      '+',
+      'kp/#',
+      nul,
+      '',
+      'kp/v1/kiosk/k1/req/a/b/c/d',
+      `${topics.kioskRequests('k1')}/${'x'.repeat(TOPIC_BYTES_MAX)}`,
+    ];
     for (const who of everybody) {
       for (const t of tricks) {
         expect(canPublish(who, t, false), `${who.role} ${JSON.stringify(t)}`).toBe(false);
@@ -92,10 +122,27 @@ describe('canSubscribe', () => {
   });
 
   it("refuses a kiosk other kiosks' topics, its own requests and every wildcard trick", () => {
-    for (const f of [topics.kioskReplies('k2'), topics.kioskRequests('k1'), topics.kioskRequests('k2'), 'kp/v1/kiosk/+/res',
-      'kp/v1/kiosk/k1/#', 'kp/v1/kiosk/k1/+', 'kp/v1/kiosk/#', 'kp/v1/+/k1/res', 'kp/v1/server/#', 'kp/v1/server/+', 'kp/#', '#', '+/+/+/+/+',
-      topics.allKioskRequests, `$share/g/${topics.kioskReplies('k1')}`, '$SYS/#', `${topics.kioskReplies('k1')}\u0000`, '',
-      `${topics.kioskReplies('k1')}/`]) {
+    for (const f of [
+      topics.kioskReplies('k2'),
+      topics.kioskRequests('k1'),
+      topics.kioskRequests('k2'),
+      'kp/v1/kiosk/+/res',
+      'kp/v1/kiosk/k1/#',
+      'kp/v1/kiosk/k1/+',
+      'kp/v1/kiosk/#',
+      'kp/v1/+/k1/res',
+      'kp/v1/server/#',
+      'kp/v1/server/+',
+      'kp/#',
+      '#',
+      '+/+/+/+/+',
+      topics.allKioskRequests,
+      `$share/g/${topics.kioskReplies('k1')}`,
+      '$SYS/#',
+      `${topics.kioskReplies('k1')}\u0000`,
+      '',
+      `${topics.kioskReplies('k1')}/`,
+    ]) {
       expect(canSubscribe(k1, f), JSON.stringify(f)).toBe(false);
     }
   });
@@ -109,10 +156,25 @@ describe('canSubscribe', () => {
   });
 
   it('refuses the server replies, broad wildcards and malformed share groups', () => {
-    for (const f of ['kp/v1/kiosk/+/res', 'kp/v1/kiosk/#', 'kp/v1/kiosk/+/+', 'kp/#', '#', '$SYS/#', topics.kioskReplies('k1'),
-      topics.kioskRequests('k1'), `$share//${topics.allKioskRequests}`, `$share/+/${topics.allKioskRequests}`,
-      `$share/#/${topics.allKioskRequests}`, `$share/a/b/${topics.allKioskRequests}`, `$share/${'g'.repeat(33)}/${topics.allKioskRequests}`,
-      '$share/g/kp/v1/kiosk/#', '$share/g/#', `$share/g/${topics.allKioskRequests}/x`, `${topics.allKioskRequests}\u0000`]) {
+    for (const f of [
+      'kp/v1/kiosk/+/res',
+      'kp/v1/kiosk/#',
+      'kp/v1/kiosk/+/+',
+      'kp/#',
+      '#',
+      '$SYS/#',
+      topics.kioskReplies('k1'),
+      topics.kioskRequests('k1'),
+      `$share//${topics.allKioskRequests}`,
+      `$share/+/${topics.allKioskRequests}`,
+      `$share/#/${topics.allKioskRequests}`,
+      `$share/a/b/${topics.allKioskRequests}`,
+      `$share/${'g'.repeat(33)}/${topics.allKioskRequests}`,
+      '$share/g/kp/v1/kiosk/#',
+      '$share/g/#',
+      `$share/g/${topics.allKioskRequests}/x`,
+      `${topics.allKioskRequests}\u0000`,
+    ]) {
       expect(canSubscribe(server, f), JSON.stringify(f)).toBe(false);
     }
   });
@@ -120,7 +182,15 @@ describe('canSubscribe', () => {
   it('lets technicians and operators read the retained broadcasts, never requests or replies', () => {
     for (const who of [technician, operator]) {
       for (const t of SERVER_BROADCASTS) expect(canSubscribe(who, t)).toBe(true);
-      for (const f of [topics.allKioskRequests, topics.kioskReplies('k1'), topics.kioskRequests('k1'), 'kp/v1/server/+', 'kp/#', '#', '$SYS/#']) {
+      for (const f of [
+        topics.allKioskRequests,
+        topics.kioskReplies('k1'),
+        topics.kioskRequests('k1'),
+        'kp/v1/server/+',
+        'kp/#',
+        '#',
+        '$SYS/#',
+      ]) {
         expect(canSubscribe(who, f), `${who.role} ${f}`).toBe(false);
       }
     }
@@ -136,8 +206,12 @@ describe('canSubscribe', () => {
 
 /** Every kiosk topic of kiosks k1 and k2, and the broadcasts. */
 const KIOSK_TOPIC_FNS = {
-  req: topics.kioskRequests, res: topics.kioskReplies, status: topics.kioskStatus,
-  events: topics.kioskEvents, cmd: topics.kioskCommands, ack: topics.kioskAcks,
+  req: topics.kioskRequests,
+  res: topics.kioskReplies,
+  status: topics.kioskStatus,
+  events: topics.kioskEvents,
+  cmd: topics.kioskCommands,
+  ack: topics.kioskAcks,
 } as const;
 type Leaf = keyof typeof KIOSK_TOPIC_FNS;
 const LEAVES = Object.keys(KIOSK_TOPIC_FNS) as Leaf[];
@@ -145,7 +219,12 @@ const LEAVES = Object.keys(KIOSK_TOPIC_FNS) as Leaf[];
 describe('the kiosk telemetry and command topics (issue 5)', () => {
   it('lets a kiosk publish its status retained, its requests, events and acks only unretained, and nothing of another kiosk', () => {
     const expected: Record<Leaf, [plain: boolean, retained: boolean]> = {
-      req: [true, false], res: [false, false], status: [true, true], events: [true, false], cmd: [false, false], ack: [true, false],
+      req: [true, false],
+      res: [false, false],
+      status: [true, true],
+      events: [true, false],
+      cmd: [false, false],
+      ack: [true, false],
     };
     for (const leaf of LEAVES) {
       const [plain, retained] = expected[leaf];
@@ -166,7 +245,8 @@ describe('the kiosk telemetry and command topics (issue 5)', () => {
     for (const id of ['k1', 'k2', 'z9-kiosk-0001']) {
       expect(canPublish(server, topics.kioskCommands(id), false)).toBe(true);
       expect(canPublish(server, topics.kioskCommands(id), true)).toBe(false);
-      for (const leaf of ['req', 'status', 'events', 'ack'] as const) expect(canPublish(server, KIOSK_TOPIC_FNS[leaf](id), false), leaf).toBe(false);
+      for (const leaf of ['req', 'status', 'events', 'ack'] as const)
+        expect(canPublish(server, KIOSK_TOPIC_FNS[leaf](id), false), leaf).toBe(false);
     }
     expect(canPublish(server, topics.catalog, true)).toBe(true);
     expect(canPublish(server, 'kp/v1/kiosk/+/cmd', false)).toBe(false);
@@ -205,9 +285,27 @@ describe('the kiosk telemetry and command topics (issue 5)', () => {
   });
 
   it('refuses every other wildcard and $SYS to every role', () => {
-    const tricks = ['kp/v1/kiosk/#', 'kp/#', '#', '+/#', 'kp/v1/+/+/status', 'kp/v1/kiosk/+/+', 'kp/v1/kiosk/k1/+', 'kp/v1/kiosk/k1/#',
-      'kp/v1/+/k1/status', '+/v1/kiosk/+/status', 'kp/v1/kiosk/+/status/#', 'kp/v1/kiosk/+/res', 'kp/v1/server/+', 'kp/v1/server/#',
-      '$SYS/#', '$SYS/broker/clients/connected', '$SYS', '+/+/+/+/+', `$share/g/${topics.allKioskStatus}`];
+    const tricks = [
+      'kp/v1/kiosk/#',
+      'kp/#',
+      '#',
+      '+/#',
+      'kp/v1/+/+/status',
+      'kp/v1/kiosk/+/+',
+      'kp/v1/kiosk/k1/+',
+      'kp/v1/kiosk/k1/#',
+      'kp/v1/+/k1/status',
+      '+/v1/kiosk/+/status',
+      'kp/v1/kiosk/+/status/#',
+      'kp/v1/kiosk/+/res',
+      'kp/v1/server/+',
+      'kp/v1/server/#',
+      '$SYS/#',
+      '$SYS/broker/clients/connected',
+      '$SYS',
+      '+/+/+/+/+',
+      `$share/g/${topics.allKioskStatus}`,
+    ];
     for (const who of everybody) {
       for (const f of tricks) expect(canSubscribe(who, f), `${who.role} ${f}`).toBe(false);
     }
@@ -229,7 +327,7 @@ describe('the kiosk telemetry and command topics (issue 5)', () => {
 });
 
 describe('the alert topics (issue 12)', () => {
-  it('lets staff read the server\'s alerts and kiosks not: they name wallets', () => {
+  it("lets staff read the server's alerts and kiosks not: they name wallets", () => {
     for (const who of [server, technician, operator]) {
       expect(canSubscribe(who, topics.serverAlerts), who.role).toBe(true);
       expect(canReceive(who, topics.serverAlerts), who.role).toBe(true);
@@ -245,14 +343,16 @@ describe('the alert topics (issue 12)', () => {
     }
   });
 
-  it('lets only the server read the broker\'s alerts, and no client publish them (the broker does)', () => {
+  it("lets only the server read the broker's alerts, and no client publish them (the broker does)", () => {
     expect(canSubscribe(server, topics.brokerAlerts)).toBe(true);
     expect(canReceive(server, topics.brokerAlerts)).toBe(true);
     for (const who of [k1, technician, operator]) {
       expect(canSubscribe(who, topics.brokerAlerts), who.role).toBe(false);
       expect(canReceive(who, topics.brokerAlerts), who.role).toBe(false);
     }
-    for (const who of everybody) for (const retain of [false, true]) expect(canPublish(who, topics.brokerAlerts, retain), who.role).toBe(false);
-    for (const who of everybody) for (const f of ['kp/v1/broker/+', 'kp/v1/broker/#', 'kp/v1/+/alerts']) expect(canSubscribe(who, f), `${who.role} ${f}`).toBe(false);
+    for (const who of everybody)
+      for (const retain of [false, true]) expect(canPublish(who, topics.brokerAlerts, retain), who.role).toBe(false);
+    for (const who of everybody)
+      for (const f of ['kp/v1/broker/+', 'kp/v1/broker/#', 'kp/v1/+/alerts']) expect(canSubscribe(who, f), `${who.role} ${f}`).toBe(false);
   });
 });

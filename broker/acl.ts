@@ -29,9 +29,7 @@ export const TOPIC_LEVELS_MAX = 8;
 export const TOPIC_BYTES_MAX = 128;
 
 /** What the ACL needs to know about a client: its role, and for a kiosk its id. */
-export type AclSubject =
-  | { readonly role: 'kiosk'; readonly kioskId: string }
-  | { readonly role: 'server' | 'technician' | 'operator' };
+export type AclSubject = { readonly role: 'kiosk'; readonly kioskId: string } | { readonly role: 'server' | 'technician' | 'operator' };
 
 export type StaffRole = 'server' | 'technician' | 'operator';
 
@@ -62,10 +60,22 @@ const leaves = (...l: KioskTopicLeaf[]): LeafSet => new Set(l);
  */
 export const KIOSK_TOPIC_GRANTS = Object.freeze({
   /** A kiosk on its own topics: publish, of which retained, and read. */
-  kiosk: Object.freeze({ publish: leaves('req', 'status', 'events', 'ack'), publishRetained: leaves('status'), read: leaves('res', 'cmd') }),
+  kiosk: Object.freeze({
+    publish: leaves('req', 'status', 'events', 'ack'),
+    publishRetained: leaves('status'),
+    read: leaves('res', 'cmd'),
+  }),
   /** Staff roles on every kiosk's topics (never retained): publish, read via `+` or per kiosk, read per kiosk. */
-  server: Object.freeze({ publish: leaves('res', 'cmd'), readAny: leaves('req', 'status', 'events', 'cmd', 'ack'), readPerKiosk: leaves('status', 'events', 'cmd', 'ack') }),
-  technician: Object.freeze({ publish: leaves('cmd'), readAny: leaves('status', 'events', 'ack'), readPerKiosk: leaves('status', 'events', 'ack') }),
+  server: Object.freeze({
+    publish: leaves('res', 'cmd'),
+    readAny: leaves('req', 'status', 'events', 'cmd', 'ack'),
+    readPerKiosk: leaves('status', 'events', 'cmd', 'ack'),
+  }),
+  technician: Object.freeze({
+    publish: leaves('cmd'),
+    readAny: leaves('status', 'events', 'ack'),
+    readPerKiosk: leaves('status', 'events', 'ack'),
+  }),
   operator: Object.freeze({ publish: leaves(), readAny: leaves('status', 'events'), readPerKiosk: leaves('status', 'events') }),
 });
 
@@ -74,11 +84,13 @@ export const KIOSK_TOPIC_GRANTS = Object.freeze({
  * TOPIC_LEVELS_MAX levels, and no U+0000 ([MQTT-4.7.3-2]).
  */
 function isSaneTopicText(text: unknown): text is string {
-  return typeof text === 'string'
-    && text.length > 0
-    && Buffer.byteLength(text, 'utf8') <= TOPIC_BYTES_MAX
-    && !text.includes('\u0000')
-    && text.split('/').length <= TOPIC_LEVELS_MAX;
+  return (
+    typeof text === 'string' &&
+    text.length > 0 &&
+    Buffer.byteLength(text, 'utf8') <= TOPIC_BYTES_MAX &&
+    !text.includes('\u0000') &&
+    text.split('/').length <= TOPIC_LEVELS_MAX
+  );
 }
 
 /** A topic name we could ever deliver: sane, no `$` first level, no wildcard [MQTT-3.3.2-2]. */
@@ -93,8 +105,11 @@ function hasValidId(subject: AclSubject): boolean {
 
 /** The `kp/v1/kiosk/+/leaf` filters that exist in shared/topics.ts, by leaf (nobody reads `+/res`). */
 const ANY_KIOSK_FILTERS: ReadonlyMap<string, KioskTopicLeaf> = new Map<string, KioskTopicLeaf>([
-  [topics.allKioskRequests, 'req'], [topics.allKioskStatus, 'status'], [topics.allKioskEvents, 'events'],
-  [topics.allKioskCommands, 'cmd'], [topics.allKioskAcks, 'ack'],
+  [topics.allKioskRequests, 'req'],
+  [topics.allKioskStatus, 'status'],
+  [topics.allKioskEvents, 'events'],
+  [topics.allKioskCommands, 'cmd'],
+  [topics.allKioskAcks, 'ack'],
 ]);
 
 /** The leaf of exactly one of ANY_KIOSK_FILTERS, or undefined. */
@@ -121,11 +136,16 @@ export function canPublish(subject: AclSubject, topic: string, retain: boolean):
   switch (subject.role) {
     case 'kiosk': {
       const g = KIOSK_TOPIC_GRANTS.kiosk;
-      return kioskTopic?.kioskId === subject.kioskId
-        && g.publish.has(kioskTopic.leaf) && (!retain || g.publishRetained.has(kioskTopic.leaf));
+      return (
+        kioskTopic?.kioskId === subject.kioskId && g.publish.has(kioskTopic.leaf) && (!retain || g.publishRetained.has(kioskTopic.leaf))
+      );
     }
     case 'server':
-      return SERVER_BROADCASTS.includes(topic) || STAFF_BROADCASTS.includes(topic) || (!retain && kioskTopic !== undefined && KIOSK_TOPIC_GRANTS.server.publish.has(kioskTopic.leaf));
+      return (
+        SERVER_BROADCASTS.includes(topic) ||
+        STAFF_BROADCASTS.includes(topic) ||
+        (!retain && kioskTopic !== undefined && KIOSK_TOPIC_GRANTS.server.publish.has(kioskTopic.leaf))
+      );
     case 'technician':
     case 'operator':
       return !retain && kioskTopic !== undefined && KIOSK_TOPIC_GRANTS[subject.role].publish.has(kioskTopic.leaf);

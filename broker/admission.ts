@@ -26,7 +26,10 @@ export interface AdmissionLimits {
 /** Keys tracked for backoff and concurrency at most (oldest forgotten first), so memory stays bounded. */
 const TRACKED_MAX = 100_000;
 
-interface Backoff { failures: number; until: number }
+interface Backoff {
+  failures: number;
+  until: number;
+}
 
 export class LoginAdmission {
   readonly #limits: AdmissionLimits;
@@ -42,7 +45,13 @@ export class LoginAdmission {
   }
 
   #tag(username: string, passwordHash: string, password: Uint8Array): string {
-    return createHmac('sha256', this.#key).update(username).update('\0').update(passwordHash).update('\0').update(password).digest('base64');
+    return createHmac('sha256', this.#key)
+      .update(username)
+      .update('\0')
+      .update(passwordHash)
+      .update('\0')
+      .update(password)
+      .digest('base64');
   }
 
   /** True when this identity verified with exactly this password before (and its hash is unchanged). */

@@ -30,7 +30,11 @@ function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> 
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-interface Received { topic: string; payload: string; retain: boolean }
+interface Received {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
 
 /** Each test's world: its brokers, clients and servers, all closed in afterEach. */
 const brokers: RunningBroker[] = [];
@@ -45,7 +49,12 @@ afterEach(async () => {
 
 function logSink(): { lines: string[]; logger: pino.Logger } {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   return { lines, logger: pino({ level: 'debug' }, stream) };
 }
 
@@ -65,10 +74,13 @@ async function connect(b: RunningBroker, username: string | undefined, extra: IC
     ...extra,
   });
   clients.push(client);
-  await within(new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  }), `CONNACK for ${username ?? 'anonymous'}`);
+  await within(
+    new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    }),
+    `CONNACK for ${username ?? 'anonymous'}`,
+  );
   return client;
 }
 
@@ -83,14 +95,17 @@ function inbox(client: MqttClient) {
   return {
     messages,
     next(match: (m: Received) => boolean, what: string): Promise<Received> {
-      return within(new Promise<Received>((resolve) => {
-        const check = () => {
-          const hit = messages.find(match);
-          if (hit) resolve(hit);
-          else waiters.push(check);
-        };
-        check();
-      }), what);
+      return within(
+        new Promise<Received>((resolve) => {
+          const check = () => {
+            const hit = messages.find(match);
+            if (hit) resolve(hit);
+            else waiters.push(check);
+          };
+          check();
+        }),
+        what,
+      );
     },
   };
 }
@@ -111,7 +126,10 @@ function closed(client: MqttClient): Promise<void> {
 }
 
 async function connackError(b: RunningBroker, username: string | undefined, extra: IClientOptions = {}): Promise<number | undefined> {
-  const err = await connect(b, username, extra).then(() => undefined, (e: unknown) => e as { code?: number });
+  const err = await connect(b, username, extra).then(
+    () => undefined,
+    (e: unknown) => e as { code?: number },
+  );
   return err?.code;
 }
 
@@ -156,7 +174,7 @@ describe('authentication', () => {
     expect(server.connected).toBe(true);
   });
 
-  it('binds client ids to identities: a kiosk cannot squat the server\'s id while the server is away (issue 12, finding 3)', async () => {
+  it("binds client ids to identities: a kiosk cannot squat the server's id while the server is away (issue 12, finding 3)", async () => {
     const b = await broker();
     // The server is down. Before the binding, k1 got in as `kioskpay-server`, and the server coming
     // back got CONNACK 2 for as long as k1 stayed.
@@ -281,7 +299,14 @@ describe('subscribing', () => {
   it("refuses a kiosk the reply wildcard and another kiosk's replies with SUBACK 128", async () => {
     const b = await broker();
     const k1 = await connect(b, 'k1');
-    const codes = await subscribeCodes(k1, [topics.kioskReplies('k1'), 'kp/v1/kiosk/+/res', topics.kioskReplies('k2'), 'kp/v1/kiosk/k1/#', '#', 'kp/#']);
+    const codes = await subscribeCodes(k1, [
+      topics.kioskReplies('k1'),
+      'kp/v1/kiosk/+/res',
+      topics.kioskReplies('k2'),
+      'kp/v1/kiosk/k1/#',
+      '#',
+      'kp/#',
+    ]);
     expect(codes).toEqual([1, 128, 128, 128, 128, 128]);
     expect(k1.connected).toBe(true);
   });
@@ -303,7 +328,7 @@ describe('subscribing', () => {
     expect(k1Inbox.messages.map((m) => m.payload)).toEqual(['for k1']);
   });
 
-  it('keeps the server\'s retained keys for a kiosk that subscribes later', async () => {
+  it("keeps the server's retained keys for a kiosk that subscribes later", async () => {
     const b = await broker();
     const server = await connect(b, 'server');
     const serverInbox = inbox(server);
@@ -321,13 +346,17 @@ describe('subscribing', () => {
   it('grants the server the shared form of its request subscription', async () => {
     const b = await broker();
     const server = await connect(b, 'server');
-    expect(await subscribeCodes(server, [`$share/servers/${topics.allKioskRequests}`, topics.allKioskRequests, 'kp/v1/kiosk/+/res'])).toEqual([1, 1, 128]);
+    expect(
+      await subscribeCodes(server, [`$share/servers/${topics.allKioskRequests}`, topics.allKioskRequests, 'kp/v1/kiosk/+/res']),
+    ).toEqual([1, 1, 128]);
   });
 
   it('lets a technician read the broadcasts and nothing else', async () => {
     const b = await broker();
     const tech = await connect(b, 'tech');
-    expect(await subscribeCodes(tech, [topics.issuerKeys, topics.revocations, topics.allKioskRequests, '$SYS/#'])).toEqual([1, 1, 128, 128]);
+    expect(await subscribeCodes(tech, [topics.issuerKeys, topics.revocations, topics.allKioskRequests, '$SYS/#'])).toEqual([
+      1, 1, 128, 128,
+    ]);
   });
 });
 
@@ -337,7 +366,9 @@ describe('startBroker', () => {
     servers.push(squatter);
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     const port = (squatter.address() as { port: number }).port;
-    await expect(startBroker({ port, identities })).rejects.toThrow(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*--port 0`));
+    await expect(startBroker({ port, identities })).rejects.toThrow(
+      new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*--port 0`),
+    );
   });
 
   it('names the flag of the command that started it when the port is taken', async () => {
@@ -345,7 +376,10 @@ describe('startBroker', () => {
     servers.push(squatter);
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     const port = (squatter.address() as { port: number }).port;
-    const err = await startBroker({ port, identities, portFlag: '--mqtt-port' }).then(() => undefined, (e: unknown) => e as Error);
+    const err = await startBroker({ port, identities, portFlag: '--mqtt-port' }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).toContain('choose another port with --mqtt-port N, or --mqtt-port 0 for any free port');
     expect(err?.message).not.toMatch(/--port\b/);
   });

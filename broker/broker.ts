@@ -18,7 +18,14 @@ import { clientIdAllowed } from './client-ids.ts';
 import { loginFloodAlertMessage } from './flood-alert-message.ts';
 import { LoginFloodWatch, type FloodAlert } from './flood-watch.ts';
 import { hashPassword, IdentityTable, sameIdentity, verifyPassword, type Identity } from './identities.ts';
-import { BrokerPersistenceError, createRedisPersistence, redactRedisUrl, redisOptionsFromUrl, type AedesPersistence, type RedisPersistenceOptions } from './persistence.ts';
+import {
+  BrokerPersistenceError,
+  createRedisPersistence,
+  redactRedisUrl,
+  redisOptionsFromUrl,
+  type AedesPersistence,
+  type RedisPersistenceOptions,
+} from './persistence.ts';
 import { certificateRefusal, clientCertPolicy, tlsServerOptions, type BrokerTlsOptions } from './tls.ts';
 
 /** Every limit the broker enforces, with its unit. Frozen; override per instance through BrokerOptions.limits. */
@@ -123,14 +130,25 @@ export function filterCovers(outer: string, inner: string): boolean {
 }
 
 function isConformanceTopicText(text: string, levelsMax: number): boolean {
-  return text.length > 0 && Buffer.byteLength(text, 'utf8') <= TOPIC_BYTES_MAX && !text.includes('\u0000')
-    && text.split('/').length <= levelsMax && text !== '$SYS' && !text.startsWith('$SYS/');
+  return (
+    text.length > 0 &&
+    Buffer.byteLength(text, 'utf8') <= TOPIC_BYTES_MAX &&
+    !text.includes('\u0000') &&
+    text.split('/').length <= levelsMax &&
+    text !== '$SYS' &&
+    !text.startsWith('$SYS/')
+  );
 }
 
 /** May a `test` identity publish to `topic` (or receive a message on it) under these rules? */
 export function conformanceCanPublish(rules: ConformanceRules, topic: string, levelsMax: number = TOPIC_LEVELS_MAX): boolean {
-  return isConformanceTopicText(topic, levelsMax) && !topic.includes('+') && !topic.includes('#')
-    && rules.allow.some((f) => filterCovers(f, topic)) && !rules.deny.some((f) => filterCovers(f, topic));
+  return (
+    isConformanceTopicText(topic, levelsMax) &&
+    !topic.includes('+') &&
+    !topic.includes('#') &&
+    rules.allow.some((f) => filterCovers(f, topic)) &&
+    !rules.deny.some((f) => filterCovers(f, topic))
+  );
 }
 
 /** May a `test` identity subscribe with `filter` under these rules? Delivery is filtered per message. */
@@ -265,10 +283,16 @@ function listen(server: Server, port: number, host: string, flag: string): Promi
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       if (err.code === 'EADDRINUSE') {
-        reject(new Error(`port ${port} on ${host} is already in use (on this machine Mosquitto usually owns 1883); `
-          + `choose another port with ${flag} N, or ${flag} 0 for any free port`));
+        reject(
+          new Error(
+            `port ${port} on ${host} is already in use (on this machine Mosquitto usually owns 1883); ` +
+              `choose another port with ${flag} N, or ${flag} 0 for any free port`,
+          ),
+        );
       } else if (err.code === 'EACCES') {
-        reject(new Error(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges); choose another port with ${flag} N`));
+        reject(
+          new Error(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges); choose another port with ${flag} N`),
+        );
       } else {
         reject(err);
       }
@@ -288,11 +312,16 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const host = opts.host ?? BROKER_DEFAULTS.host;
   const limits: Readonly<BrokerLimits> = Object.freeze({ ...BROKER_DEFAULTS, ...opts.limits });
   const log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'broker' });
-  let identities = opts.identities instanceof IdentityTable ? opts.identities : IdentityTable.fromJson(opts.identities, 'broker identities');
+  let identities =
+    opts.identities instanceof IdentityTable ? opts.identities : IdentityTable.fromJson(opts.identities, 'broker identities');
   const conformance = opts.conformance
     ? Object.freeze({ allow: Object.freeze([...opts.conformance.allow]), deny: Object.freeze([...opts.conformance.deny]) })
     : undefined;
-  if (conformance) log.warn({ allow: conformance.allow, deny: conformance.deny }, 'conformance mode: identities with role test may log in under these rules');
+  if (conformance)
+    log.warn(
+      { allow: conformance.allow, deny: conformance.deny },
+      'conformance mode: identities with role test may log in under these rules',
+    );
   // Checked before anything starts: a bad certificate or key throws here.
   const tlsOptions = opts.tls ? tlsServerOptions(opts.tls, limits.connectTimeoutMs) : undefined;
   const certPolicy = opts.tls ? clientCertPolicy(opts.tls) : 'none';
@@ -308,26 +337,60 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   /** Unknown usernames are verified against this, so they cost as much time as known ones. */
   let decoyHash: Promise<string> | undefined;
   let authInFlight = 0;
-  const admission = new LoginAdmission({
-    perAddressInFlightMax: limits.authPerAddressInFlightMax, backoffBaseMs: limits.authBackoffBaseMs,
-    backoffMaxMs: limits.authBackoffMaxMs, knownLoginsMax: limits.knownLoginsMax,
-  }, () => performance.now());
-  const publishBudget = new PublishBudget({
-    perSec: limits.publishesPerSecMax, burst: limits.publishBurstMax, penaltyBaseMs: limits.publishPenaltyBaseMs, penaltyMaxMs: limits.publishPenaltyMaxMs,
-  }, () => performance.now());
+  const admission = new LoginAdmission(
+    {
+      perAddressInFlightMax: limits.authPerAddressInFlightMax,
+      backoffBaseMs: limits.authBackoffBaseMs,
+      backoffMaxMs: limits.authBackoffMaxMs,
+      knownLoginsMax: limits.knownLoginsMax,
+    },
+    () => performance.now(),
+  );
+  const publishBudget = new PublishBudget(
+    {
+      perSec: limits.publishesPerSecMax,
+      burst: limits.publishBurstMax,
+      penaltyBaseMs: limits.publishPenaltyBaseMs,
+      penaltyMaxMs: limits.publishPenaltyMaxMs,
+    },
+    () => performance.now(),
+  );
   /** Connections already refused for their publish budget (being closed). */
   const overBudget = new WeakSet<Client>();
-  const floods = new LoginFloodWatch({
-    alertAttempts: limits.authFloodAlertAttempts, quietMs: limits.authFloodQuietMs, alertsPerMinute: limits.authFloodAlertsPerMinute,
-  }, () => performance.now());
+  const floods = new LoginFloodWatch(
+    {
+      alertAttempts: limits.authFloodAlertAttempts,
+      quietMs: limits.authFloodQuietMs,
+      alertsPerMinute: limits.authFloodAlertsPerMinute,
+    },
+    () => performance.now(),
+  );
   /** Publishes a login-flood alert to the server (kp/v1/broker/alerts), from the broker itself. */
   function publishFlood(alert: FloodAlert | undefined): void {
     if (alert === undefined) return;
-    const message = loginFloodAlertMessage(alert, alert.username === undefined ? undefined : identities.find(alert.username), Date.now(), performance.now());
-    log.warn({ remote: message.address, username: message.username, trigger: message.trigger, addressCounts: message.addressCounts, usernameCounts: message.usernameCounts, suppressed: message.suppressed }, 'login flood');
-    aedes.publish({ cmd: 'publish', topic: topics.brokerAlerts, payload: Buffer.from(JSON.stringify(message)), qos: 1, retain: false, dup: false }, (err) => {
-      if (err) log.error({ err: err.message }, 'login-flood alert not published');
-    });
+    const message = loginFloodAlertMessage(
+      alert,
+      alert.username === undefined ? undefined : identities.find(alert.username),
+      Date.now(),
+      performance.now(),
+    );
+    log.warn(
+      {
+        remote: message.address,
+        username: message.username,
+        trigger: message.trigger,
+        addressCounts: message.addressCounts,
+        usernameCounts: message.usernameCounts,
+        suppressed: message.suppressed,
+      },
+      'login flood',
+    );
+    aedes.publish(
+      { cmd: 'publish', topic: topics.brokerAlerts, payload: Buffer.from(JSON.stringify(message)), qos: 1, retain: false, dup: false },
+      (err) => {
+        if (err) log.error({ err: err.message }, 'login-flood alert not published');
+      },
+    );
   }
 
   /** May this identity publish this topic (retained or not)? The kp/v1 ACL, or the conformance rules for role test. */
@@ -341,7 +404,12 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     return canSubscribe(identity, filter);
   }
 
-  async function checkCredentials(client: Client, username: string | undefined, password: Buffer | undefined, knownGood: boolean): Promise<Identity> {
+  async function checkCredentials(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    knownGood: boolean,
+  ): Promise<Identity> {
     const connect = connectOf.get(client);
     // A zero-byte client id is accepted only with a clean session: aedes has already assigned it a
     // unique `aedes_<uuid>` id [MQTT-3.1.3-6]. With CleanSession=0 there would be no session to
@@ -356,11 +424,12 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     const identity = identities.find(username);
     // Unknown usernames are checked against a decoy hash, so they cost as much time as known ones.
     decoyHash ??= hashPassword('decoy password for unknown usernames');
-    const ok = knownGood || await verifyPassword(password, identity?.passwordHash ?? await decoyHash);
+    const ok = knownGood || (await verifyPassword(password, identity?.passwordHash ?? (await decoyHash)));
     if (!identity || !ok) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password');
     const certRefusal = certificateRefusal(client.conn, certPolicy, identity.username);
     if (certRefusal !== undefined) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, certRefusal);
-    if (identity.role === 'test' && !conformance) throw authError(CONNACK.NOT_AUTHORIZED, 'test identities log in only in conformance mode');
+    if (identity.role === 'test' && !conformance)
+      throw authError(CONNACK.NOT_AUTHORIZED, 'test identities log in only in conformance mode');
     if (conformance) {
       // aedes' own keepalive check (CONNACK 6) is off in conformance mode so that a test identity
       // may ask for keepalive 0, which MQTT 3.1.1 allows; every other limit stays as without it.
@@ -414,7 +483,13 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         // [MQTT-3.1.2-2]. aedes sends that CONNACK itself for any level outside 3..4, so the level
         // is moved out of its range.
         if (packet.protocolVersion !== 4) {
-          log.warn({ remote: client.conn && 'remoteAddress' in client.conn ? (client.conn as Socket).remoteAddress : undefined, protocolVersion: packet.protocolVersion }, 'MQTT protocol version refused');
+          log.warn(
+            {
+              remote: client.conn && 'remoteAddress' in client.conn ? (client.conn as Socket).remoteAddress : undefined,
+              protocolVersion: packet.protocolVersion,
+            },
+            'MQTT protocol version refused',
+          );
           (packet as { protocolVersion: number }).protocolVersion = 0;
         }
         if (packet.will) willOf.set(client, packet.will);
@@ -426,7 +501,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         const address = (client.conn as Partial<Socket> | undefined)?.remoteAddress ?? 'unknown';
         const claimed = username === undefined ? undefined : identities.find(username);
         // The known-good lane: no scrypt, no slot, no backoff (admission.ts).
-        const knownGood = claimed !== undefined && password !== undefined && admission.isKnown(claimed.username, claimed.passwordHash, password);
+        const knownGood =
+          claimed !== undefined && password !== undefined && admission.isKnown(claimed.username, claimed.passwordHash, password);
         // A login that flooded is refused for its penalty, even on the known-good lane.
         const penalty = claimed === undefined ? undefined : publishBudget.refusal(claimed.username);
         if (penalty !== undefined) {
@@ -438,35 +514,59 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         if (!knownGood) {
           const refusal = authInFlight >= limits.authInFlightMax ? 'too many logins at once' : admission.refusal(address, username ?? '');
           if (refusal !== undefined) {
-            log.debug({ remote: address, username: username === undefined ? undefined : clip(username), reason: refusal }, 'login deferred');
+            log.debug(
+              { remote: address, username: username === undefined ? undefined : clip(username), reason: refusal },
+              'login deferred',
+            );
             publishFlood(floods.deferred(address, username));
             done(authError(CONNACK.SERVER_UNAVAILABLE, refusal), false);
             return;
           }
           authInFlight += 1;
           const endAddress = admission.start(address);
-          end = () => { authInFlight -= 1; endAddress(); };
+          end = () => {
+            authInFlight -= 1;
+            endAddress();
+          };
         }
-        checkCredentials(client, username, password, knownGood).then((identity) => {
-          // The table may have been replaced while the password was being checked.
-          const current = identities.find(identity.username);
-          if (!current || !sameIdentity(current, identity)) throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'identity changed during login');
-          return identity;
-        }).then((identity) => {
-          if (!knownGood && password !== undefined) admission.succeeded(address, identity.username, identity.passwordHash, password);
-          if (!knownGood) floods.succeeded(identity.username);
-          identityOf.set(client, identity);
-          done(null, true);
-        }, (err: unknown) => {
-          // Anything but our own refusals (say, scrypt failing) is a fault on our side: "server unavailable".
-          const refusal = err instanceof Error && 'returnCode' in err ? (err as AuthenticateError) : authError(CONNACK.SERVER_UNAVAILABLE, 'authentication failed');
-          if (refusal.returnCode === CONNACK.BAD_USERNAME_OR_PASSWORD) {
-            admission.failed(address, username);
-            publishFlood(floods.failed(address, username));
-          }
-          log.warn({ clientId: clip(client.id), username: username === undefined ? undefined : clip(username), returnCode: refusal.returnCode, reason: refusal.message }, 'connection refused');
-          done(refusal, false);
-        }).finally(end);
+        checkCredentials(client, username, password, knownGood)
+          .then((identity) => {
+            // The table may have been replaced while the password was being checked.
+            const current = identities.find(identity.username);
+            if (!current || !sameIdentity(current, identity))
+              throw authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'identity changed during login');
+            return identity;
+          })
+          .then(
+            (identity) => {
+              if (!knownGood && password !== undefined) admission.succeeded(address, identity.username, identity.passwordHash, password);
+              if (!knownGood) floods.succeeded(identity.username);
+              identityOf.set(client, identity);
+              done(null, true);
+            },
+            (err: unknown) => {
+              // Anything but our own refusals (say, scrypt failing) is a fault on our side: "server unavailable".
+              const refusal =
+                err instanceof Error && 'returnCode' in err
+                  ? (err as AuthenticateError)
+                  : authError(CONNACK.SERVER_UNAVAILABLE, 'authentication failed');
+              if (refusal.returnCode === CONNACK.BAD_USERNAME_OR_PASSWORD) {
+                admission.failed(address, username);
+                publishFlood(floods.failed(address, username));
+              }
+              log.warn(
+                {
+                  clientId: clip(client.id),
+                  username: username === undefined ? undefined : clip(username),
+                  returnCode: refusal.returnCode,
+                  reason: refusal.message,
+                },
+                'connection refused',
+              );
+              done(refusal, false);
+            },
+          )
+          .finally(end);
       },
 
       authorizePublish(client, packet, done) {
@@ -489,14 +589,27 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
           return;
         }
         // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection on this error.
-        log.warn({ clientId: client ? clip(client.id) : undefined, username: identity?.username, topic: clip(packet.topic), retain: packet.retain, bytes }, 'publish denied');
+        log.warn(
+          {
+            clientId: client ? clip(client.id) : undefined,
+            username: identity?.username,
+            topic: clip(packet.topic),
+            retain: packet.retain,
+            bytes,
+          },
+          'publish denied',
+        );
         done(new Error('publish not authorized'));
       },
 
       authorizeSubscribe(client, sub: Subscription, done) {
         const identity = identityOf.get(client);
         if (identity && maySubscribe(identity, sub.topic)) {
-          if (isSharedSubscription(sub.topic)) log.warn({ username: identity.username, filter: sub.topic }, 'shared subscription accepted, but aedes 1.2 delivers nothing to $share filters');
+          if (isSharedSubscription(sub.topic))
+            log.warn(
+              { username: identity.username, filter: sub.topic },
+              'shared subscription accepted, but aedes 1.2 delivers nothing to $share filters',
+            );
           done(null, sub);
           return;
         }
@@ -511,7 +624,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       authorizeForward(client, packet) {
         const identity = identityOf.get(client);
         if (identity === undefined) return null;
-        if (identity.role === 'test') return conformance && conformanceCanPublish(conformance, packet.topic, limits.topicLevelsMax) ? packet : null;
+        if (identity.role === 'test')
+          return conformance && conformanceCanPublish(conformance, packet.topic, limits.topicLevelsMax) ? packet : null;
         return canReceive(identity, packet.topic) ? packet : null;
       },
     });
@@ -542,7 +656,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const onSocket = (socket: Socket) => {
     socket.setNoDelay(true);
     aedes.handle(socket);
-    guardPacketSize(socket, remainingLengthMax, (bytes) => log.warn({ remote: socket.remoteAddress, bytes }, 'packet too large; connection closed'));
+    guardPacketSize(socket, remainingLengthMax, (bytes) =>
+      log.warn({ remote: socket.remoteAddress, bytes }, 'packet too large; connection closed'),
+    );
   };
   let server: Server;
   if (tlsOptions) {
@@ -558,7 +674,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const closeAedes = async () => {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     // aedes does not close its persistence: the Redis connections would keep the process alive.
-    await persistence?.destroy().catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'closing persistence failed'));
+    await persistence
+      ?.destroy()
+      .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'closing persistence failed'));
   };
   try {
     await listen(server, opts.port, host, opts.portFlag ?? '--port');
@@ -583,7 +701,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         const now = old ? table.find(old.username) : undefined;
         if (old && (!now || !sameIdentity(old, now))) {
           disconnected += 1;
-          log.warn({ clientId: clip(client.id), username: old.username }, now ? 'identity changed; connection closed' : 'identity removed; connection closed');
+          log.warn(
+            { clientId: clip(client.id), username: old.username },
+            now ? 'identity changed; connection closed' : 'identity removed; connection closed',
+          );
           client.close();
         }
       }

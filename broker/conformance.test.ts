@@ -7,7 +7,14 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../shared/topics.ts';
-import { conformanceCanPublish, conformanceCanSubscribe, filterCovers, PAHO_CONFORMANCE, startBroker, type RunningBroker } from './broker.ts';
+import {
+  conformanceCanPublish,
+  conformanceCanSubscribe,
+  filterCovers,
+  PAHO_CONFORMANCE,
+  startBroker,
+  type RunningBroker,
+} from './broker.ts';
 import { identitiesFromPasswords, type IdentityTable } from './identities.ts';
 import { CHEAP_SCRYPT } from './testing/test-identities.ts';
 
@@ -17,11 +24,14 @@ const SETTLE_MS = 300;
 
 let identities: IdentityTable;
 beforeAll(async () => {
-  identities = await identitiesFromPasswords([
-    { username: 'k1', password: 'pw-k1', role: 'kiosk', kioskId: 'k1' },
-    { username: 'server', password: 'pw-server', role: 'server' },
-    { username: 'paho', password: 'pw-paho', role: 'test' },
-  ], CHEAP_SCRYPT);
+  identities = await identitiesFromPasswords(
+    [
+      { username: 'k1', password: 'pw-k1', role: 'kiosk', kioskId: 'k1' },
+      { username: 'server', password: 'pw-server', role: 'server' },
+      { username: 'paho', password: 'pw-paho', role: 'test' },
+    ],
+    CHEAP_SCRYPT,
+  );
 });
 const passwords: Record<string, string> = { k1: 'pw-k1', server: 'pw-server', paho: 'pw-paho' };
 
@@ -50,17 +60,29 @@ async function broker(conformance = true): Promise<RunningBroker> {
   return b;
 }
 
-interface Connected { client: MqttClient; sessionPresent: boolean }
+interface Connected {
+  client: MqttClient;
+  sessionPresent: boolean;
+}
 
 async function connectFull(b: RunningBroker, username = 'paho', extra: IClientOptions = {}): Promise<Connected> {
   const client = mqtt.connect(b.url, {
-    protocolVersion: 4, reconnectPeriod: 0, connectTimeout: WAIT_MS, username, ...(passwords[username] === undefined ? {} : { password: passwords[username] }), clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`, ...extra,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: WAIT_MS,
+    username,
+    ...(passwords[username] === undefined ? {} : { password: passwords[username] }),
+    clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`,
+    ...extra,
   });
   clients.push(client);
-  const sessionPresent = await within(new Promise<boolean>((resolve, reject) => {
-    client.once('connect', (connack) => resolve(connack.sessionPresent));
-    client.once('error', reject);
-  }), `CONNACK for ${username}`);
+  const sessionPresent = await within(
+    new Promise<boolean>((resolve, reject) => {
+      client.once('connect', (connack) => resolve(connack.sessionPresent));
+      client.once('error', reject);
+    }),
+    `CONNACK for ${username}`,
+  );
   return { client, sessionPresent };
 }
 
@@ -69,10 +91,18 @@ async function connect(b: RunningBroker, username = 'paho', extra: IClientOption
 }
 
 async function connackCode(b: RunningBroker, username: string, extra: IClientOptions = {}): Promise<number | undefined> {
-  return connect(b, username, extra).then(() => undefined, (e: unknown) => (e as { code?: number }).code);
+  return connect(b, username, extra).then(
+    () => undefined,
+    (e: unknown) => (e as { code?: number }).code,
+  );
 }
 
-interface Received { topic: string; payload: string; qos: number; retain: boolean }
+interface Received {
+  topic: string;
+  payload: string;
+  qos: number;
+  retain: boolean;
+}
 
 function inbox(client: MqttClient) {
   const messages: Received[] = [];
@@ -85,10 +115,13 @@ function inbox(client: MqttClient) {
     messages,
     /** Resolves once `count` messages are in, whatever they are. */
     atLeast(count: number, what: string): Promise<Received[]> {
-      return within(new Promise<Received[]>((resolve) => {
-        const check = () => (messages.length >= count ? resolve(messages) : waiters.push(check));
-        check();
-      }), what);
+      return within(
+        new Promise<Received[]>((resolve) => {
+          const check = () => (messages.length >= count ? resolve(messages) : waiters.push(check));
+          check();
+        }),
+        what,
+      );
     },
   };
 }
@@ -124,7 +157,14 @@ function packet(firstByte: number, body: Buffer): Buffer {
   return Buffer.concat([Buffer.from([firstByte, ...length]), body]);
 }
 
-interface RawConnect { clientId: string; clean: boolean; keepalive: number; username: string; password: string; will?: { topic: string; payload: string; qos: 0 | 1 | 2 } }
+interface RawConnect {
+  clientId: string;
+  clean: boolean;
+  keepalive: number;
+  username: string;
+  password: string;
+  will?: { topic: string; payload: string; qos: 0 | 1 | 2 };
+}
 
 function connectPacket(o: RawConnect): Buffer {
   let flags = 0x80 | 0x40 | (o.clean ? 0x02 : 0);
@@ -141,7 +181,11 @@ function subscribePacket(messageId: number, filter: string, qos: number): Buffer
   return packet(0x82, Buffer.concat([id, utf8(filter), Buffer.from([qos])]));
 }
 
-interface RawPacket { type: number; flags: number; body: Buffer }
+interface RawPacket {
+  type: number;
+  flags: number;
+  body: Buffer;
+}
 
 /** A socket that speaks only what the test writes, and collects every packet the broker sends. */
 async function rawClient(b: RunningBroker) {
@@ -152,11 +196,13 @@ async function rawClient(b: RunningBroker) {
   const waiters: Array<() => void> = [];
   let buffered = Buffer.alloc(0);
   let closedFlag = false;
-  const closed = new Promise<void>((resolve) => socket.once('close', () => {
-    closedFlag = true;
-    for (const w of waiters.splice(0)) w();
-    resolve();
-  }));
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      closedFlag = true;
+      for (const w of waiters.splice(0)) w();
+      resolve();
+    }),
+  );
   socket.on('error', () => {});
   socket.on('data', (chunk: Buffer) => {
     buffered = Buffer.concat([buffered, chunk]);
@@ -182,15 +228,18 @@ async function rawClient(b: RunningBroker) {
     write: (p: Buffer) => socket.write(p),
     /** Resolves with the packets once `count` of `type` arrived. */
     waitFor(type: number, count: number, what: string): Promise<RawPacket[]> {
-      return within(new Promise<RawPacket[]>((resolve, reject) => {
-        const check = () => {
-          const hits = packets.filter((p) => p.type === type);
-          if (hits.length >= count) resolve(hits);
-          else if (closedFlag) reject(new Error(`connection closed while waiting for ${what}`));
-          else waiters.push(check);
-        };
-        check();
-      }), what);
+      return within(
+        new Promise<RawPacket[]>((resolve, reject) => {
+          const check = () => {
+            const hits = packets.filter((p) => p.type === type);
+            if (hits.length >= count) resolve(hits);
+            else if (closedFlag) reject(new Error(`connection closed while waiting for ${what}`));
+            else waiters.push(check);
+          };
+          check();
+        }),
+        what,
+      );
     },
     destroy: () => socket.destroy(),
   };
@@ -220,8 +269,19 @@ describe('conformance rules (pure)', () => {
   });
 
   it('allow publishing only on the allowed test topics, never $SYS, kp/v1 or denied ones', () => {
-    for (const t of ['TopicA', 'TopicA/B', 'Topic/C', 'TopicA/C', '/TopicA', '$TopicA/B']) expect(conformanceCanPublish(PAHO_CONFORMANCE, t), t).toBe(true);
-    for (const t of ['test/nosubscribe', topics.kioskRequests('k1'), topics.issuerKeys, '$SYS/broker', 'other', 'TopicA/+', 'TopicA/#', '', 'a\u0000b']) {
+    for (const t of ['TopicA', 'TopicA/B', 'Topic/C', 'TopicA/C', '/TopicA', '$TopicA/B'])
+      expect(conformanceCanPublish(PAHO_CONFORMANCE, t), t).toBe(true);
+    for (const t of [
+      'test/nosubscribe',
+      topics.kioskRequests('k1'),
+      topics.issuerKeys,
+      '$SYS/broker',
+      'other',
+      'TopicA/+',
+      'TopicA/#',
+      '',
+      'a\u0000b',
+    ]) {
       expect(conformanceCanPublish(PAHO_CONFORMANCE, t), t).toBe(false);
     }
     expect(conformanceCanPublish({ allow: [], deny: [] }, 'TopicA')).toBe(false); // deny by default
@@ -229,7 +289,8 @@ describe('conformance rules (pure)', () => {
 
   it('allow any well-formed subscription but denied filters, $SYS and $share', () => {
     for (const f of ['#', '+/+', 'TopicA/#', 'test/#', '/+']) expect(conformanceCanSubscribe(PAHO_CONFORMANCE, f), f).toBe(true);
-    for (const f of ['test/nosubscribe', '$SYS/#', '$SYS', '$share/g/TopicA', '', 'a/'.repeat(10)]) expect(conformanceCanSubscribe(PAHO_CONFORMANCE, f), f).toBe(false);
+    for (const f of ['test/nosubscribe', '$SYS/#', '$SYS', '$share/g/TopicA', '', 'a/'.repeat(10)])
+      expect(conformanceCanSubscribe(PAHO_CONFORMANCE, f), f).toBe(false);
   });
 });
 
@@ -244,7 +305,11 @@ describe('conformance mode over MQTT 3.1.1', () => {
     await client.publishAsync('TopicA', 'qos 1', { qos: 1 });
     await client.publishAsync('TopicA', 'qos 2', { qos: 2 });
     const got = await box.atLeast(3, 'three messages');
-    expect(got.map((m) => [m.payload, m.qos])).toEqual([['qos 0', 0], ['qos 1', 1], ['qos 2', 2]]);
+    expect(got.map((m) => [m.payload, m.qos])).toEqual([
+      ['qos 0', 0],
+      ['qos 1', 1],
+      ['qos 2', 2],
+    ]);
   });
 
   it('retained messages: kept per topic for later subscribers, and cleared by an empty retained publish', async () => {
@@ -280,9 +345,14 @@ describe('conformance mode over MQTT 3.1.1', () => {
     // Two clean ones at once: if they shared an id, the second would take over the first.
     const first = await rawClient(b);
     const second = await rawClient(b);
-    for (const c of [first, second]) c.write(connectPacket({ clientId: '', clean: true, keepalive: 10, username: 'paho', password: 'pw-paho' }));
-    for (const c of [first, second]) expect([...(await c.waitFor(CONNACK, 1, 'CONNACK to a clean empty client id'))[0]!.body]).toEqual([0, 0]);
-    for (const [c, id] of [[first, 1], [second, 2]] as const) {
+    for (const c of [first, second])
+      c.write(connectPacket({ clientId: '', clean: true, keepalive: 10, username: 'paho', password: 'pw-paho' }));
+    for (const c of [first, second])
+      expect([...(await c.waitFor(CONNACK, 1, 'CONNACK to a clean empty client id'))[0]!.body]).toEqual([0, 0]);
+    for (const [c, id] of [
+      [first, 1],
+      [second, 2],
+    ] as const) {
       c.write(subscribePacket(id, 'TopicA', 1));
       await c.waitFor(SUBACK, 1, 'SUBACK');
     }
@@ -303,13 +373,23 @@ describe('conformance mode over MQTT 3.1.1', () => {
     await pub.publishAsync('TopicA/C', 'qos 2', { qos: 2 });
     await sleep(50);
 
-    const again = mqtt.connect(b.url, { protocolVersion: 4, reconnectPeriod: 0, username: 'paho', password: 'pw-paho', clientId: 'paho-a', clean: false });
+    const again = mqtt.connect(b.url, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      username: 'paho',
+      password: 'pw-paho',
+      clientId: 'paho-a',
+      clean: false,
+    });
     clients.push(again);
     const box = inbox(again); // before CONNACK: the queue is flushed right after it
-    const sessionPresent = await within(new Promise<boolean>((resolve, reject) => {
-      again.once('connect', (c) => resolve(c.sessionPresent));
-      again.once('error', reject);
-    }), 'the reconnect');
+    const sessionPresent = await within(
+      new Promise<boolean>((resolve, reject) => {
+        again.once('connect', (c) => resolve(c.sessionPresent));
+        again.once('error', reject);
+      }),
+      'the reconnect',
+    );
     expect(sessionPresent).toBe(true);
     await box.atLeast(2, 'the queued messages');
     await sleep(SETTLE_MS);
@@ -338,7 +418,16 @@ describe('conformance mode over MQTT 3.1.1', () => {
     await watcher.subscribeAsync('/TopicA', { qos: 2 });
     const silent = await rawClient(b);
     const started = Date.now();
-    silent.write(connectPacket({ clientId: 'silent', clean: true, keepalive: 1, username: 'paho', password: 'pw-paho', will: { topic: '/TopicA', payload: 'keepalive expiry', qos: 1 } }));
+    silent.write(
+      connectPacket({
+        clientId: 'silent',
+        clean: true,
+        keepalive: 1,
+        username: 'paho',
+        password: 'pw-paho',
+        will: { topic: '/TopicA', payload: 'keepalive expiry', qos: 1 },
+      }),
+    );
     expect([...(await silent.waitFor(CONNACK, 1, 'CONNACK'))[0]!.body]).toEqual([0, 0]);
     await within(silent.closed, 'the broker to close the silent client', 4_000);
     const [will] = await box.atLeast(1, 'the will');
@@ -362,7 +451,14 @@ describe('conformance mode over MQTT 3.1.1', () => {
     raw.destroy();
     await raw.closed;
 
-    const again = mqtt.connect(b.url, { protocolVersion: 4, reconnectPeriod: 0, username: 'paho', password: 'pw-paho', clientId: 'paho-b', clean: false });
+    const again = mqtt.connect(b.url, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      username: 'paho',
+      password: 'pw-paho',
+      clientId: 'paho-b',
+      clean: false,
+    });
     clients.push(again);
     const box = inbox(again);
     await box.atLeast(2, 'the redelivered messages');
@@ -372,7 +468,9 @@ describe('conformance mode over MQTT 3.1.1', () => {
   it('subscribe failure: SUBACK 0x80 for the denied filter, the others granted, the connection kept', async () => {
     const b = await broker();
     const client = await connect(b);
-    expect(await subscribeCodes(client, { 'test/nosubscribe': { qos: 2 }, TopicA: { qos: 2 }, '$SYS/#': { qos: 0 } })).toEqual([0x80, 2, 0x80]);
+    expect(await subscribeCodes(client, { 'test/nosubscribe': { qos: 2 }, TopicA: { qos: 2 }, '$SYS/#': { qos: 0 } })).toEqual([
+      0x80, 2, 0x80,
+    ]);
     expect(client.connected).toBe(true);
   });
 

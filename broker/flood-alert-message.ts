@@ -11,7 +11,10 @@ const USERNAME_SHOWN_MAX = 64;
 /** Printable ASCII only (anything else becomes `?`), at most 64 characters; undefined for none. */
 export function shownUsername(username: string | undefined): string | null {
   if (username === undefined || username === '') return null;
-  return [...username].slice(0, USERNAME_SHOWN_MAX).map((ch) => (/^[\x20-\x7e]$/.test(ch) ? ch : '?')).join('');
+  return [...username]
+    .slice(0, USERNAME_SHOWN_MAX)
+    .map((ch) => (/^[\x20-\x7e]$/.test(ch) ? ch : '?'))
+    .join('');
 }
 
 function shownAddress(address: string): string {
@@ -23,7 +26,12 @@ function shownAddress(address: string): string {
  * clock now (they differ: the watch runs on a monotonic clock), to date the episode's start.
  * `identity` is the broker identity the username names, if any.
  */
-export function loginFloodAlertMessage(alert: FloodAlert, identity: Identity | undefined, wallNowMs: number, watchNowMs: number): LoginFloodMessage {
+export function loginFloodAlertMessage(
+  alert: FloodAlert,
+  identity: Identity | undefined,
+  wallNowMs: number,
+  watchNowMs: number,
+): LoginFloodMessage {
   return loginFloodMessage.parse({
     v: 1,
     type: 'login-flood',

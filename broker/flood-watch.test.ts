@@ -11,7 +11,13 @@ const LIMITS: FloodWatchLimits = { alertAttempts: 10, quietMs: 300_000, alertsPe
 function watch(limits: Partial<FloodWatchLimits> = {}) {
   let now = 1_000;
   const w = new LoginFloodWatch({ ...LIMITS, ...limits }, () => now);
-  return { w, advance: (ms: number) => { now += ms; }, now: () => now };
+  return {
+    w,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    now: () => now,
+  };
 }
 
 /** Runs `n` attempts and returns the alerts raised. */
@@ -26,8 +32,13 @@ describe('LoginFloodWatch', () => {
     const [alert, ...more] = attempts(1, () => w.failed('10.0.0.9', 'k2'));
     expect(more).toEqual([]);
     expect(alert).toEqual({
-      trigger: 'address', address: '10.0.0.9', username: 'k2', sinceMs: 1_000, suppressed: 0,
-      addressCounts: { failed: 1, deferred: 9 }, usernameCounts: { failed: 1, deferred: 9 },
+      trigger: 'address',
+      address: '10.0.0.9',
+      username: 'k2',
+      sinceMs: 1_000,
+      suppressed: 0,
+      addressCounts: { failed: 1, deferred: 9 },
+      usernameCounts: { failed: 1, deferred: 9 },
     });
     // The rest of the episode raises nothing, for either key.
     expect(attempts(1_000, () => w.deferred('10.0.0.9', 'k2'))).toEqual([]);
@@ -42,11 +53,25 @@ describe('LoginFloodWatch', () => {
 
   it('names the username that crossed when one name is tried from many addresses', () => {
     const { w } = watch();
-    const alerts = attempts(10, (() => { let i = 0; return () => w.failed(`10.0.1.${i++}`, 'ops'); })());
-    expect(alerts).toEqual([expect.objectContaining({ trigger: 'username', username: 'ops', address: '10.0.1.9', usernameCounts: { failed: 10, deferred: 0 }, addressCounts: { failed: 1, deferred: 0 } })]);
+    const alerts = attempts(
+      10,
+      (() => {
+        let i = 0;
+        return () => w.failed(`10.0.1.${i++}`, 'ops');
+      })(),
+    );
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        trigger: 'username',
+        username: 'ops',
+        address: '10.0.1.9',
+        usernameCounts: { failed: 10, deferred: 0 },
+        addressCounts: { failed: 1, deferred: 0 },
+      }),
+    ]);
   });
 
-  it('starts a new episode after quietMs without attempts, and a username\'s after its login', () => {
+  it("starts a new episode after quietMs without attempts, and a username's after its login", () => {
     const { w, advance } = watch();
     expect(attempts(10, () => w.failed('10.0.0.9', 'k2'))).toHaveLength(1);
     advance(300_000);
@@ -55,7 +80,9 @@ describe('LoginFloodWatch', () => {
     expect(attempts(10, () => w.failed('10.0.0.9', 'k2'))).toEqual([expect.objectContaining({ sinceMs: 601_001 })]);
     // A login of the username ends its episode; the address's goes on.
     w.succeeded('k2');
-    expect(attempts(10, () => w.failed('10.0.0.9', 'k2'))).toEqual([expect.objectContaining({ trigger: 'username', addressCounts: { failed: 20, deferred: 0 } })]);
+    expect(attempts(10, () => w.failed('10.0.0.9', 'k2'))).toEqual([
+      expect.objectContaining({ trigger: 'username', addressCounts: { failed: 20, deferred: 0 } }),
+    ]);
   });
 
   it('withholds alerts past alertsPerMinute and counts them in the next one', () => {
@@ -73,15 +100,37 @@ describe('LoginFloodWatch', () => {
 });
 
 describe('loginFloodAlertMessage', () => {
-  const alert: FloodAlert = { trigger: 'username', address: '::ffff:127.0.0.1', username: 'k2', addressCounts: { failed: 4, deferred: 60 }, usernameCounts: { failed: 4, deferred: 60 }, sinceMs: 500, suppressed: 1 };
+  const alert: FloodAlert = {
+    trigger: 'username',
+    address: '::ffff:127.0.0.1',
+    username: 'k2',
+    addressCounts: { failed: 4, deferred: 60 },
+    usernameCounts: { failed: 4, deferred: 60 },
+    sinceMs: 500,
+    suppressed: 1,
+  };
 
   it('dates the episode on the wall clock and names a kiosk identity', () => {
     const m = loginFloodAlertMessage(alert, { username: 'k2', passwordHash: 'x', role: 'kiosk', kioskId: 'k2' }, 1_700_000_010_000, 2_500);
     expect(m).toEqual({
-      v: 1, type: 'login-flood', at: 1_700_000_010_000, trigger: 'username', address: '::ffff:127.0.0.1', username: 'k2', usernameKnown: true, kioskId: 'k2',
-      addressCounts: { failed: 4, deferred: 60 }, usernameCounts: { failed: 4, deferred: 60 }, since: 1_700_000_008_000, suppressed: 1,
+      v: 1,
+      type: 'login-flood',
+      at: 1_700_000_010_000,
+      trigger: 'username',
+      address: '::ffff:127.0.0.1',
+      username: 'k2',
+      usernameKnown: true,
+      kioskId: 'k2',
+      addressCounts: { failed: 4, deferred: 60 },
+      usernameCounts: { failed: 4, deferred: 60 },
+      since: 1_700_000_008_000,
+      suppressed: 1,
     });
-    expect(loginFloodAlertMessage({ ...alert, username: undefined }, undefined, 1_700_000_010_000, 2_500)).toMatchObject({ username: null, usernameKnown: false, kioskId: null });
+    expect(loginFloodAlertMessage({ ...alert, username: undefined }, undefined, 1_700_000_010_000, 2_500)).toMatchObject({
+      username: null,
+      usernameKnown: false,
+      kioskId: null,
+    });
   });
 
   it('reduces a hostile username to printable ASCII, clipped', () => {

@@ -39,7 +39,13 @@ export interface FloodAlert {
 const TRACKED_MAX = 100_000;
 const MINUTE_MS = 60_000;
 
-interface Episode { startMs: number; lastMs: number; failed: number; deferred: number; alerted: boolean }
+interface Episode {
+  startMs: number;
+  lastMs: number;
+  failed: number;
+  deferred: number;
+  alerted: boolean;
+}
 
 export class LoginFloodWatch {
   readonly #limits: FloodWatchLimits;
@@ -73,7 +79,8 @@ export class LoginFloodWatch {
     const now = this.#now();
     const a = this.#touch(`a:${address}`, now, how);
     const u = username === undefined || username === '' ? undefined : this.#touch(`u:${username}`, now, how);
-    const crossed = (e: Episode | undefined) => e !== undefined && !e.alerted && e.failed >= 1 && e.failed + e.deferred >= this.#limits.alertAttempts;
+    const crossed = (e: Episode | undefined) =>
+      e !== undefined && !e.alerted && e.failed >= 1 && e.failed + e.deferred >= this.#limits.alertAttempts;
     const trigger = crossed(a) ? a : crossed(u) ? u : undefined;
     if (trigger === undefined) return undefined;
     a.alerted = true;
@@ -88,8 +95,13 @@ export class LoginFloodWatch {
     this.#suppressed = 0;
     const counts = (e: Episode | undefined): LoginCounts => ({ failed: e?.failed ?? 0, deferred: e?.deferred ?? 0 });
     return {
-      trigger: trigger === a ? 'address' : 'username', address, username: u === undefined ? undefined : username,
-      addressCounts: counts(a), usernameCounts: counts(u), sinceMs: trigger.startMs, suppressed,
+      trigger: trigger === a ? 'address' : 'username',
+      address,
+      username: u === undefined ? undefined : username,
+      addressCounts: counts(a),
+      usernameCounts: counts(u),
+      sinceMs: trigger.startMs,
+      suppressed,
     };
   }
 

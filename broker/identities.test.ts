@@ -28,9 +28,19 @@ describe('password hashes', () => {
 
   it('never verify when malformed or outside the parameter bounds', async () => {
     const [, , , , salt, key] = hash.split('$');
-    for (const bad of ['', 'plain', `scrypt$16384$8$1$${salt}`, `bcrypt$16384$8$1$${salt}$${key}`, `scrypt$16385$8$1$${salt}$${key}`,
-      `scrypt$${2 ** 21}$8$1$${salt}$${key}`, `scrypt$16384$0$1$${salt}$${key}`, `scrypt$16384$8$99$${salt}$${key}`,
-      `scrypt$16384$8$1$c2FsdA==$${key}`, `scrypt$16384$8$1$${salt}$a2V5`, `scrypt$016384$8$1$${salt}$${key}`]) {
+    for (const bad of [
+      '',
+      'plain',
+      `scrypt$16384$8$1$${salt}`,
+      `bcrypt$16384$8$1$${salt}$${key}`,
+      `scrypt$16385$8$1$${salt}$${key}`,
+      `scrypt$${2 ** 21}$8$1$${salt}$${key}`,
+      `scrypt$16384$0$1$${salt}$${key}`,
+      `scrypt$16384$8$99$${salt}$${key}`,
+      `scrypt$16384$8$1$c2FsdA==$${key}`,
+      `scrypt$16384$8$1$${salt}$a2V5`,
+      `scrypt$016384$8$1$${salt}$${key}`,
+    ]) {
       expect(isPasswordHash(bad), bad).toBe(false);
       expect(await verifyPassword('correct horse', bad), bad).toBe(false);
     }
@@ -65,14 +75,25 @@ describe('identity tables', () => {
   });
 
   it.each([
-    ['a kiosk whose username differs from its kioskId', [{ username: 'k1', passwordHash: 'H', role: 'kiosk', kioskId: 'k2' }], /username must equal its kioskId/],
+    [
+      'a kiosk whose username differs from its kioskId',
+      [{ username: 'k1', passwordHash: 'H', role: 'kiosk', kioskId: 'k2' }],
+      /username must equal its kioskId/,
+    ],
     ['a kiosk without kioskId', [{ username: 'k1', passwordHash: 'H', role: 'kiosk' }], /needs a kioskId/],
     ['a kiosk id with wildcards', [{ username: 'k1', passwordHash: 'H', role: 'kiosk', kioskId: 'k+' }], /needs a kioskId/],
     ['a server with a kioskId', [{ username: 'server', passwordHash: 'H', role: 'server', kioskId: 'k1' }], /only kiosk identities/],
     ['an unknown role', [{ username: 'x', passwordHash: 'H', role: 'admin' }], /role/],
     ['a clear-text password', [{ username: 'x', passwordHash: 'secret', role: 'server' }], /passwordHash/],
     ['an unknown field', [{ username: 'x', passwordHash: 'H', role: 'server', password: 'p' }], /Unrecognized key/],
-    ['a duplicate username', [{ username: 'x', passwordHash: 'H', role: 'server' }, { username: 'x', passwordHash: 'H', role: 'operator' }], /duplicate username "x"/],
+    [
+      'a duplicate username',
+      [
+        { username: 'x', passwordHash: 'H', role: 'server' },
+        { username: 'x', passwordHash: 'H', role: 'operator' },
+      ],
+      /duplicate username "x"/,
+    ],
     ['a username with a slash', [{ username: 'a/b', passwordHash: 'H', role: 'operator' }], /username/],
     ['an object instead of an array', { username: 'x' }, /expected array/],
   ])('refuse %s', (_name, json, message) => {

@@ -7,7 +7,14 @@ import { hashPassword, isPasswordHash, SCRYPT_DEFAULTS, type ScryptParams } from
 import { isKioskId } from '../shared/topics.ts';
 
 // Password hashing is shared with the operator logins of /ops (shared/crypto/password-hash.ts).
-export { hashPassword, isPasswordHash, PASSWORD_BYTES_MAX, SCRYPT_DEFAULTS, verifyPassword, type ScryptParams } from '../shared/crypto/password-hash.ts';
+export {
+  hashPassword,
+  isPasswordHash,
+  PASSWORD_BYTES_MAX,
+  SCRYPT_DEFAULTS,
+  verifyPassword,
+  type ScryptParams,
+} from '../shared/crypto/password-hash.ts';
 
 export type Role = 'kiosk' | 'server' | 'technician' | 'operator' | 'test';
 
@@ -45,19 +52,23 @@ export const ROLES: readonly Role[] = Object.freeze(['kiosk', 'server', 'technic
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-const identitySchema = z.strictObject({
-  username: z.string().regex(USERNAME, 'must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit'),
-  passwordHash: z.string().refine(isPasswordHash, 'must be scrypt$N$r$p$saltB64$hashB64 (see `kioskpay broker hash-password`)'),
-  role: z.enum(['kiosk', 'server', 'technician', 'operator', 'test']),
-  kioskId: z.string().optional(),
-}).superRefine((id, ctx) => {
-  if (id.role === 'kiosk') {
-    if (!isKioskId(id.kioskId)) ctx.addIssue({ code: 'custom', path: ['kioskId'], message: 'a kiosk identity needs a kioskId of 1-32 characters a-z 0-9 -' });
-    else if (id.username !== id.kioskId) ctx.addIssue({ code: 'custom', path: ['username'], message: 'a kiosk identity\'s username must equal its kioskId' });
-  } else if (id.kioskId !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['kioskId'], message: `only kiosk identities have a kioskId, not role ${id.role}` });
-  }
-});
+const identitySchema = z
+  .strictObject({
+    username: z.string().regex(USERNAME, 'must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit'),
+    passwordHash: z.string().refine(isPasswordHash, 'must be scrypt$N$r$p$saltB64$hashB64 (see `kioskpay broker hash-password`)'),
+    role: z.enum(['kiosk', 'server', 'technician', 'operator', 'test']),
+    kioskId: z.string().optional(),
+  })
+  .superRefine((id, ctx) => {
+    if (id.role === 'kiosk') {
+      if (!isKioskId(id.kioskId))
+        ctx.addIssue({ code: 'custom', path: ['kioskId'], message: 'a kiosk identity needs a kioskId of 1-32 characters a-z 0-9 -' });
+      else if (id.username !== id.kioskId)
+        ctx.addIssue({ code: 'custom', path: ['username'], message: "a kiosk identity's username must equal its kioskId" });
+    } else if (id.kioskId !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['kioskId'], message: `only kiosk identities have a kioskId, not role ${id.role}` });
+    }
+  });
 
 /** Most identities one table holds; a larger file is refused rather than half-loaded. */
 export const IDENTITIES_MAX = 100_000;
@@ -116,7 +127,11 @@ export type IdentityWithPassword =
   | { username: string; password: string; role: 'server' | 'technician' | 'operator' };
 
 /** A conformance-test identity with its clear-text password (tests only). */
-export interface TestIdentityWithPassword { username: string; password: string; role: 'test' }
+export interface TestIdentityWithPassword {
+  username: string;
+  password: string;
+  role: 'test';
+}
 
 /** True when both describe the same login with the same rights (username, hash, role, kiosk id). */
 export function sameIdentity(a: Identity, b: Identity): boolean {
@@ -124,7 +139,12 @@ export function sameIdentity(a: Identity, b: Identity): boolean {
 }
 
 /** Builds an in-memory table by hashing clear-text passwords (about 50 ms per identity with the defaults). */
-export async function identitiesFromPasswords(entries: readonly (IdentityWithPassword | TestIdentityWithPassword)[], params: ScryptParams = SCRYPT_DEFAULTS): Promise<IdentityTable> {
-  const list = await Promise.all(entries.map(async ({ password, ...rest }) => ({ ...rest, passwordHash: await hashPassword(password, params) })));
+export async function identitiesFromPasswords(
+  entries: readonly (IdentityWithPassword | TestIdentityWithPassword)[],
+  params: ScryptParams = SCRYPT_DEFAULTS,
+): Promise<IdentityTable> {
+  const list = await Promise.all(
+    entries.map(async ({ password, ...rest }) => ({ ...rest, passwordHash: await hashPassword(password, params) })),
+  );
   return IdentityTable.fromJson(list, 'in-memory identities');
 }

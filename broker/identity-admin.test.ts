@@ -18,7 +18,15 @@ const WAIT_MS = 2_000;
 
 function capture(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
-  return { stream: new Writable({ write(c, _e, done) { chunks.push(String(c)); done(); } }), text: () => chunks.join('') };
+  return {
+    stream: new Writable({
+      write(c, _e, done) {
+        chunks.push(String(c));
+        done();
+      },
+    }),
+    text: () => chunks.join(''),
+  };
 }
 
 function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
@@ -44,17 +52,30 @@ afterEach(async () => {
 });
 
 async function connect(url: string, username: string, password: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: WAIT_MS, username, password, clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}` });
+  const client = mqtt.connect(url, {
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: WAIT_MS,
+    username,
+    password,
+    clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`,
+  });
   clients.push(client);
-  await within(new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  }), `CONNACK for ${username}`);
+  await within(
+    new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    }),
+    `CONNACK for ${username}`,
+  );
   return client;
 }
 
 async function connackCode(url: string, username: string, password: string): Promise<number | undefined> {
-  return connect(url, username, password).then(() => undefined, (e: unknown) => (e as { code?: number }).code);
+  return connect(url, username, password).then(
+    () => undefined,
+    (e: unknown) => (e as { code?: number }).code,
+  );
 }
 
 function closed(client: MqttClient): Promise<void> {
@@ -83,8 +104,12 @@ describe('addIdentity / removeIdentity', () => {
     await addIdentity(file, { username: 'k1', password: 'pw', role: 'kiosk', kioskId: 'k1' }, CHEAP_SCRYPT);
     const before = await readFile(file, 'utf8');
     await expect(addIdentity(file, { username: 'k1', password: 'pw2', role: 'server' }, CHEAP_SCRYPT)).rejects.toThrow(IdentityAdminError);
-    await expect(addIdentity(file, { username: 'k2', password: 'pw', role: 'kiosk', kioskId: 'k3' }, CHEAP_SCRYPT)).rejects.toThrow(/username must equal its kioskId/);
-    await expect(addIdentity(file, { username: 'srv', password: 'pw', role: 'server', kioskId: 'x' }, CHEAP_SCRYPT)).rejects.toThrow(/only kiosk identities/);
+    await expect(addIdentity(file, { username: 'k2', password: 'pw', role: 'kiosk', kioskId: 'k3' }, CHEAP_SCRYPT)).rejects.toThrow(
+      /username must equal its kioskId/,
+    );
+    await expect(addIdentity(file, { username: 'srv', password: 'pw', role: 'server', kioskId: 'x' }, CHEAP_SCRYPT)).rejects.toThrow(
+      /only kiosk identities/,
+    );
     await expect(addIdentity(file, { username: 'bad name', password: 'pw', role: 'server' }, CHEAP_SCRYPT)).rejects.toThrow(/username/);
     expect(await readFile(file, 'utf8')).toBe(before);
   });
@@ -110,8 +135,11 @@ describe('addIdentity / removeIdentity', () => {
 describe('kioskpay broker add-identity / remove-identity', () => {
   it('add-identity reads the password from stdin and writes its hash', async () => {
     const out = capture();
-    const code = await brokerCommand(['add-identity', '--identities', file, '--username', 'k7', '--role', 'kiosk', '--kiosk-id', 'k7'],
-      { stdin: Readable.from(['kiosk seven pw\n']), stdout: out.stream, stderr: capture().stream });
+    const code = await brokerCommand(['add-identity', '--identities', file, '--username', 'k7', '--role', 'kiosk', '--kiosk-id', 'k7'], {
+      stdin: Readable.from(['kiosk seven pw\n']),
+      stdout: out.stream,
+      stderr: capture().stream,
+    });
     expect(code).toBe(0);
     expect(out.text()).toContain('added k7');
     const [id] = (await loadIdentities(file)).list();
@@ -122,13 +150,34 @@ describe('kioskpay broker add-identity / remove-identity', () => {
   it('exits 1 on a duplicate or an unknown username, 2 on bad usage, 0 on --help', async () => {
     await addIdentity(file, { username: 'srv', password: 'pw', role: 'server' }, CHEAP_SCRYPT);
     const err = capture();
-    expect(await brokerCommand(['add-identity', '--identities', file, '--username', 'srv', '--role', 'server'], { stdin: Readable.from(['pw\n']), stdout: capture().stream, stderr: err.stream })).toBe(1);
+    expect(
+      await brokerCommand(['add-identity', '--identities', file, '--username', 'srv', '--role', 'server'], {
+        stdin: Readable.from(['pw\n']),
+        stdout: capture().stream,
+        stderr: err.stream,
+      }),
+    ).toBe(1);
     expect(err.text()).toContain('already exists');
     const err2 = capture();
-    expect(await brokerCommand(['remove-identity', '--identities', file, '--username', 'ghost'], { stdout: capture().stream, stderr: err2.stream })).toBe(1);
+    expect(
+      await brokerCommand(['remove-identity', '--identities', file, '--username', 'ghost'], {
+        stdout: capture().stream,
+        stderr: err2.stream,
+      }),
+    ).toBe(1);
     expect(err2.text()).toContain('no identity with username "ghost"');
-    expect(await brokerCommand(['add-identity', '--identities', file, '--username', 'x', '--role', 'root'], { stdin: Readable.from(['pw']), stderr: capture().stream })).toBe(2);
-    expect(await brokerCommand(['add-identity', '--identities', file, '--username', 'x', '--role', 'server'], { stdin: Readable.from(['\n']), stderr: capture().stream })).toBe(2);
+    expect(
+      await brokerCommand(['add-identity', '--identities', file, '--username', 'x', '--role', 'root'], {
+        stdin: Readable.from(['pw']),
+        stderr: capture().stream,
+      }),
+    ).toBe(2);
+    expect(
+      await brokerCommand(['add-identity', '--identities', file, '--username', 'x', '--role', 'server'], {
+        stdin: Readable.from(['\n']),
+        stderr: capture().stream,
+      }),
+    ).toBe(2);
     expect(await brokerCommand(['remove-identity', '--username', 'srv'], { stderr: capture().stream })).toBe(2);
     expect(await brokerCommand(['remove-identity', '--identities', file, '--bogus'], { stderr: capture().stream })).toBe(2);
     for (const which of ['add-identity', 'remove-identity']) {
@@ -205,20 +254,33 @@ describe('reloading identities', () => {
       entries.push(JSON.parse(String(line)) as { msg: string });
       for (const w of waiters.splice(0)) w();
     });
-    const logged = (msg: string) => within(new Promise<(typeof entries)[number]>((resolve) => {
-      const check = () => {
-        const hit = entries.find((e) => e.msg === msg);
-        if (hit) resolve(hit);
-        else waiters.push(check);
-      };
-      check();
-    }), `log "${msg}"`);
+    const logged = (msg: string) =>
+      within(
+        new Promise<(typeof entries)[number]>((resolve) => {
+          const check = () => {
+            const hit = entries.find((e) => e.msg === msg);
+            if (hit) resolve(hit);
+            else waiters.push(check);
+          };
+          check();
+        }),
+        `log "${msg}"`,
+      );
     const shutdown = new AbortController();
     const running = brokerCommand(['--port', '0', '--identities', file], {
-      shutdown: shutdown.signal, logger: pino({ level: 'info' }, logs), ...(onReload ? { onReload } : {}),
+      shutdown: shutdown.signal,
+      logger: pino({ level: 'info' }, logs),
+      ...(onReload ? { onReload } : {}),
     });
     const { url } = await logged('broker listening');
-    return { url: url!, logged, stop: async () => { shutdown.abort(); expect(await running).toBe(0); } };
+    return {
+      url: url!,
+      logged,
+      stop: async () => {
+        shutdown.abort();
+        expect(await running).toBe(0);
+      },
+    };
   }
 
   it('kioskpay broker reloads the file when its reload trigger fires', async () => {
@@ -226,7 +288,9 @@ describe('reloading identities', () => {
     let trigger: (() => void) | undefined;
     const b = await runBroker((reload) => {
       trigger = reload;
-      return () => { trigger = undefined; };
+      return () => {
+        trigger = undefined;
+      };
     });
     const k1 = await connect(b.url, 'k1', 'pw-k1');
     await removeIdentity(file, 'k1');

@@ -20,7 +20,10 @@ export interface NewIdentity {
 
 /** Why a change was refused: the username is already there (add) or not there (remove). */
 export class IdentityAdminError extends Error {
-  constructor(message: string, readonly reason: 'duplicate' | 'unknown') {
+  constructor(
+    message: string,
+    readonly reason: 'duplicate' | 'unknown',
+  ) {
     super(message);
     this.name = 'IdentityAdminError';
   }
@@ -76,9 +79,11 @@ export async function writeFileAtomic(file: string, text: string, mode = 0o600):
 }
 
 function serialise(list: readonly Identity[]): string {
-  const plain = list.map((id) => (id.kioskId === undefined
-    ? { username: id.username, passwordHash: id.passwordHash, role: id.role }
-    : { username: id.username, passwordHash: id.passwordHash, role: id.role, kioskId: id.kioskId }));
+  const plain = list.map((id) =>
+    id.kioskId === undefined
+      ? { username: id.username, passwordHash: id.passwordHash, role: id.role }
+      : { username: id.username, passwordHash: id.passwordHash, role: id.role, kioskId: id.kioskId },
+  );
   return `${JSON.stringify(plain, null, 2)}\n`;
 }
 
@@ -89,14 +94,21 @@ function serialise(list: readonly Identity[]): string {
  */
 export async function addIdentity(file: string, identity: NewIdentity, params: ScryptParams = SCRYPT_DEFAULTS): Promise<Identity> {
   const { table, mode } = await readTable(file);
-  if (table.find(identity.username)) throw new IdentityAdminError(`${file}: username ${JSON.stringify(identity.username)} already exists`, 'duplicate');
+  if (table.find(identity.username))
+    throw new IdentityAdminError(`${file}: username ${JSON.stringify(identity.username)} already exists`, 'duplicate');
   const entry = {
     username: identity.username,
     role: identity.role,
     ...(identity.kioskId === undefined ? {} : { kioskId: identity.kioskId }),
   };
   // Validate names and roles before spending 50 ms on scrypt (the placeholder never verifies).
-  IdentityTable.fromJson([...table.list(), { ...entry, passwordHash: `scrypt$1024$8$1$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}` }], file);
+  IdentityTable.fromJson(
+    [
+      ...table.list(),
+      { ...entry, passwordHash: `scrypt$1024$8$1$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}` },
+    ],
+    file,
+  );
   const next = IdentityTable.fromJson([...table.list(), { ...entry, passwordHash: await hashPassword(identity.password, params) }], file);
   await writeFileAtomic(file, serialise(next.list()), mode);
   return next.find(identity.username)!;
@@ -106,6 +118,9 @@ export async function addIdentity(file: string, identity: NewIdentity, params: S
 export async function removeIdentity(file: string, username: string): Promise<void> {
   const { table, mode } = await readTable(file);
   if (!table.find(username)) throw new IdentityAdminError(`${file}: no identity with username ${JSON.stringify(username)}`, 'unknown');
-  const next = IdentityTable.fromJson(table.list().filter((id) => id.username !== username), file);
+  const next = IdentityTable.fromJson(
+    table.list().filter((id) => id.username !== username),
+    file,
+  );
   await writeFileAtomic(file, serialise(next.list()), mode);
 }

@@ -22,7 +22,10 @@ afterEach(async () => {
   broker = undefined;
 });
 
-const utf8 = (s: string) => { const b = Buffer.from(s, 'utf8'); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]); };
+const utf8 = (s: string) => {
+  const b = Buffer.from(s, 'utf8');
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+};
 function connectPacket(clientId: string, username: string, password: string): Buffer {
   const body = Buffer.concat([utf8('MQTT'), Buffer.from([4, 0xc2, 0, 30]), utf8(clientId), utf8(username), utf8(password)]);
   return Buffer.concat([Buffer.from([0x10, body.length]), body]);
@@ -30,15 +33,30 @@ function connectPacket(clientId: string, username: string, password: string): Bu
 
 /** `n` raw CONNECTs with wrong passwords, all written at once; resolves when all are written. */
 async function flood(port: number, n: number, username: string): Promise<void> {
-  await Promise.all(Array.from({ length: n }, (_, i) => new Promise<void>((resolve) => {
-    const s = tcpConnect(port, '127.0.0.1', () => s.write(connectPacket(`kp-${username}-flood-${i}`, username, `wrong-${i}`), () => resolve()));
-    s.on('error', () => resolve());
-    sockets.push(s);
-  })));
+  await Promise.all(
+    Array.from(
+      { length: n },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          const s = tcpConnect(port, '127.0.0.1', () =>
+            s.write(connectPacket(`kp-${username}-flood-${i}`, username, `wrong-${i}`), () => resolve()),
+          );
+          s.on('error', () => resolve());
+          sockets.push(s);
+        }),
+    ),
+  );
 }
 
 async function kioskLogin(port: number): Promise<number> {
-  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, username: 'k1', password: 'k1-secret', clientId: 'kp-k1-real', reconnectPeriod: 0, connectTimeout: ADMIT_WAIT_MS });
+  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    protocolVersion: 4,
+    username: 'k1',
+    password: 'k1-secret',
+    clientId: 'kp-k1-real',
+    reconnectPeriod: 0,
+    connectTimeout: ADMIT_WAIT_MS,
+  });
   try {
     return await new Promise<number>((resolve, reject) => {
       c.once('connect', () => resolve(0));
@@ -58,7 +76,15 @@ describe('login flood (issue 12, finding 1)', () => {
     ]);
     broker = await startBroker({ port: 0, identities, limits: { authBackoffBaseMs: 60_000 } });
     expect(await kioskLogin(broker.port)).toBe(0);
-    const k2 = (password: string) => mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { protocolVersion: 4, username: 'k2', password, clientId: 'kp-k2-x', reconnectPeriod: 0, connectTimeout: ADMIT_WAIT_MS });
+    const k2 = (password: string) =>
+      mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, {
+        protocolVersion: 4,
+        username: 'k2',
+        password,
+        clientId: 'kp-k2-x',
+        reconnectPeriod: 0,
+        connectTimeout: ADMIT_WAIT_MS,
+      });
     await expect(k2('wrong')).rejects.toMatchObject({ code: 4 });
     // Within the backoff even the right password gets no password check: CONNACK 3, retry later.
     await expect(k2('k2-secret')).rejects.toMatchObject({ code: 3 });
@@ -66,17 +92,21 @@ describe('login flood (issue 12, finding 1)', () => {
     expect(await kioskLogin(broker.port)).toBe(0);
   });
 
-  it.each([64, 1_000])('admits a known kiosk while %i wrong-password CONNECTs arrive at once', async (n) => {
-    const identities = IdentityTable.fromJson([
-      { username: 'k1', passwordHash: await hashPassword('k1-secret'), role: 'kiosk', kioskId: 'k1' },
-      { username: 'k2', passwordHash: await hashPassword('k2-secret'), role: 'kiosk', kioskId: 'k2' },
-    ]);
-    broker = await startBroker({ port: 0, identities, limits: { connectionsMax: 2_000 } });
-    expect(await kioskLogin(broker.port)).toBe(0); // the kiosk was online before
-    await flood(broker.port, n, 'k2');
-    // The kiosk's connection dropped; it reconnects in the middle of the flood.
-    expect(await kioskLogin(broker.port)).toBe(0);
-  }, 30_000);
+  it.each([64, 1_000])(
+    'admits a known kiosk while %i wrong-password CONNECTs arrive at once',
+    async (n) => {
+      const identities = IdentityTable.fromJson([
+        { username: 'k1', passwordHash: await hashPassword('k1-secret'), role: 'kiosk', kioskId: 'k1' },
+        { username: 'k2', passwordHash: await hashPassword('k2-secret'), role: 'kiosk', kioskId: 'k2' },
+      ]);
+      broker = await startBroker({ port: 0, identities, limits: { connectionsMax: 2_000 } });
+      expect(await kioskLogin(broker.port)).toBe(0); // the kiosk was online before
+      await flood(broker.port, n, 'k2');
+      // The kiosk's connection dropped; it reconnects in the middle of the flood.
+      expect(await kioskLogin(broker.port)).toBe(0);
+    },
+    30_000,
+  );
 
   it('publishes exactly one login-flood alert for a flood on kp/v1/broker/alerts, naming address, username and kiosk', async () => {
     const identities = IdentityTable.fromJson([
@@ -84,24 +114,43 @@ describe('login flood (issue 12, finding 1)', () => {
       { username: 'server', passwordHash: await hashPassword('server-secret'), role: 'server' },
     ]);
     broker = await startBroker({ port: 0, identities });
-    const server = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 4, username: 'server', password: 'server-secret', clientId: 'kioskpay-server', reconnectPeriod: 0 });
+    const server = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+      protocolVersion: 4,
+      username: 'server',
+      password: 'server-secret',
+      clientId: 'kioskpay-server',
+      reconnectPeriod: 0,
+    });
     try {
       const alerts: LoginFloodMessage[] = [];
       let barrier!: () => void;
-      const barrierSeen = new Promise<void>((resolve) => { barrier = resolve; });
+      const barrierSeen = new Promise<void>((resolve) => {
+        barrier = resolve;
+      });
       server.on('message', (topic, payload) => {
         if (topic === topics.brokerAlerts) alerts.push(loginFloodMessage.parse(JSON.parse(payload.toString())));
         else barrier();
       });
       expect((await server.subscribeAsync([topics.brokerAlerts, topics.kioskStatus('k2')], { qos: 1 })).map((g) => g.qos)).toEqual([1, 1]);
-      const k2Login = () => mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { protocolVersion: 4, username: 'k2', password: 'k2-secret', clientId: 'kp-k2-real', reconnectPeriod: 0 });
+      const k2Login = () =>
+        mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, {
+          protocolVersion: 4,
+          username: 'k2',
+          password: 'k2-secret',
+          clientId: 'kp-k2-real',
+          reconnectPeriod: 0,
+        });
       await (await k2Login()).endAsync(true); // k2 was online before the flood: known-good
       // Every attempt answered: each socket got its CONNACK (4 bytes) or was closed.
-      const answered = (s: Socket) => new Promise<void>((resolve) => {
-        let bytes = 0;
-        s.on('data', (d: Buffer) => { bytes += d.length; if (bytes >= 4) resolve(); });
-        s.once('close', () => resolve());
-      });
+      const answered = (s: Socket) =>
+        new Promise<void>((resolve) => {
+          let bytes = 0;
+          s.on('data', (d: Buffer) => {
+            bytes += d.length;
+            if (bytes >= 4) resolve();
+          });
+          s.once('close', () => resolve());
+        });
       await Promise.all((await floodSockets(broker.port, 64, 'k2')).map(answered));
       // Barrier: a later message through the broker to the same subscriber, from the real kiosk.
       const k2 = await k2Login();
@@ -110,7 +159,13 @@ describe('login flood (issue 12, finding 1)', () => {
       await k2.endAsync(true);
       expect(alerts).toHaveLength(1);
       const [a] = alerts;
-      expect(a).toMatchObject({ address: expect.stringMatching(/127\.0\.0\.1$/), username: 'k2', usernameKnown: true, kioskId: 'k2', suppressed: 0 });
+      expect(a).toMatchObject({
+        address: expect.stringMatching(/127\.0\.0\.1$/),
+        username: 'k2',
+        usernameKnown: true,
+        kioskId: 'k2',
+        suppressed: 0,
+      });
       expect(a!.addressCounts.failed).toBeGreaterThanOrEqual(1);
       expect(a!.addressCounts.failed + a!.addressCounts.deferred).toBeGreaterThanOrEqual(10);
     } finally {

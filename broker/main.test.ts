@@ -12,7 +12,15 @@ import { hasOpenssl, makeTestCertificates } from './testing/test-certificates.ts
 
 function capture(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
-  return { stream: new Writable({ write(c, _e, done) { chunks.push(String(c)); done(); } }), text: () => chunks.join('') };
+  return {
+    stream: new Writable({
+      write(c, _e, done) {
+        chunks.push(String(c));
+        done();
+      },
+    }),
+    text: () => chunks.join(''),
+  };
 }
 
 let dir: string | undefined;
@@ -24,7 +32,11 @@ afterEach(async () => {
 describe('kioskpay broker hash-password', () => {
   it('prints a hash of the password read from stdin, without its trailing newline', async () => {
     const out = capture();
-    const code = await brokerCommand(['hash-password'], { stdin: Readable.from(['s3cret pass\n']), stdout: out.stream, stderr: capture().stream });
+    const code = await brokerCommand(['hash-password'], {
+      stdin: Readable.from(['s3cret pass\n']),
+      stdout: out.stream,
+      stderr: capture().stream,
+    });
     expect(code).toBe(0);
     const hash = out.text().trim();
     expect(hash).toMatch(/^scrypt\$16384\$8\$1\$/);
@@ -70,9 +82,18 @@ describe('kioskpay broker', () => {
       });
     });
     const shutdown = new AbortController();
-    const running = brokerCommand(['--port', '0', '--identities', ids], { shutdown: shutdown.signal, logger: pino({ level: 'info' }, logs) });
+    const running = brokerCommand(['--port', '0', '--identities', ids], {
+      shutdown: shutdown.signal,
+      logger: pino({ level: 'info' }, logs),
+    });
     const url = await listening;
-    const client = await mqtt.connectAsync(url, { protocolVersion: 4, username: 'k1', password: 'pw-k1', clientId: 'kp-k1-main', reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(url, {
+      protocolVersion: 4,
+      username: 'k1',
+      password: 'pw-k1',
+      clientId: 'kp-k1-main',
+      reconnectPeriod: 0,
+    });
     const clientClosed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     shutdown.abort();
     expect(await running).toBe(0);
@@ -99,46 +120,68 @@ describe('kioskpay broker TLS and Redis flags', () => {
     }
     const help = capture();
     await brokerCommand(['--help'], { stdout: help.stream });
-    for (const flag of ['--tls-cert', '--tls-key', '--tls-ca', '--require-client-cert', '--request-client-cert', '--redis URL']) expect(help.text()).toContain(flag);
+    for (const flag of ['--tls-cert', '--tls-key', '--tls-ca', '--require-client-cert', '--request-client-cert', '--redis URL'])
+      expect(help.text()).toContain(flag);
   });
 
-  it.skipIf(!hasOpenssl())('serves mqtts:// with --tls-cert, --tls-key, --tls-ca and --require-client-cert (skipped without openssl)', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kp-broker-tls-'));
-    const certs = makeTestCertificates();
-    try {
-      const file = async (name: string, text: string) => {
-        await writeFile(join(dir!, name), text);
-        return join(dir!, name);
-      };
-      const ids = join(dir, 'ids.json');
-      const hashOut = capture();
-      await brokerCommand(['hash-password'], { stdin: Readable.from(['pw-k1']), stdout: hashOut.stream });
-      await writeFile(ids, JSON.stringify([{ username: 'k1', passwordHash: hashOut.text().trim(), role: 'kiosk', kioskId: 'k1' }]));
-      const flags = ['--tls-cert', await file('server.crt', certs.server.cert), '--tls-key', await file('server.key', certs.server.key),
-        '--tls-ca', await file('ca.crt', certs.ca), '--require-client-cert'];
+  it.skipIf(!hasOpenssl())(
+    'serves mqtts:// with --tls-cert, --tls-key, --tls-ca and --require-client-cert (skipped without openssl)',
+    async () => {
+      dir = await mkdtemp(join(tmpdir(), 'kp-broker-tls-'));
+      const certs = makeTestCertificates();
+      try {
+        const file = async (name: string, text: string) => {
+          await writeFile(join(dir!, name), text);
+          return join(dir!, name);
+        };
+        const ids = join(dir, 'ids.json');
+        const hashOut = capture();
+        await brokerCommand(['hash-password'], { stdin: Readable.from(['pw-k1']), stdout: hashOut.stream });
+        await writeFile(ids, JSON.stringify([{ username: 'k1', passwordHash: hashOut.text().trim(), role: 'kiosk', kioskId: 'k1' }]));
+        const flags = [
+          '--tls-cert',
+          await file('server.crt', certs.server.cert),
+          '--tls-key',
+          await file('server.key', certs.server.key),
+          '--tls-ca',
+          await file('ca.crt', certs.ca),
+          '--require-client-cert',
+        ];
 
-      const logs = new PassThrough();
-      const listening = new Promise<string>((resolve) => {
-        logs.on('data', (line: Buffer) => {
-          const entry = JSON.parse(String(line)) as { msg: string; url?: string };
-          if (entry.msg === 'broker listening' && entry.url) resolve(entry.url);
+        const logs = new PassThrough();
+        const listening = new Promise<string>((resolve) => {
+          logs.on('data', (line: Buffer) => {
+            const entry = JSON.parse(String(line)) as { msg: string; url?: string };
+            if (entry.msg === 'broker listening' && entry.url) resolve(entry.url);
+          });
         });
-      });
-      const shutdown = new AbortController();
-      const running = brokerCommand(['--port', '0', '--identities', ids, ...flags], { shutdown: shutdown.signal, logger: pino({ level: 'info' }, logs) });
-      const url = await listening;
-      expect(url).toMatch(/^mqtts:\/\//);
-      const k1 = certs.client('k1');
-      const client = await mqtt.connectAsync(url, {
-        protocolVersion: 4, username: 'k1', password: 'pw-k1', clientId: 'kp-k1-tls', reconnectPeriod: 0, connectTimeout: 3_000,
-        ca: certs.ca, cert: k1.cert, key: k1.key, servername: 'localhost',
-      });
-      expect(client.connected).toBe(true);
-      await client.endAsync(true);
-      shutdown.abort();
-      expect(await running).toBe(0);
-    } finally {
-      certs.remove();
-    }
-  });
+        const shutdown = new AbortController();
+        const running = brokerCommand(['--port', '0', '--identities', ids, ...flags], {
+          shutdown: shutdown.signal,
+          logger: pino({ level: 'info' }, logs),
+        });
+        const url = await listening;
+        expect(url).toMatch(/^mqtts:\/\//);
+        const k1 = certs.client('k1');
+        const client = await mqtt.connectAsync(url, {
+          protocolVersion: 4,
+          username: 'k1',
+          password: 'pw-k1',
+          clientId: 'kp-k1-tls',
+          reconnectPeriod: 0,
+          connectTimeout: 3_000,
+          ca: certs.ca,
+          cert: k1.cert,
+          key: k1.key,
+          servername: 'localhost',
+        });
+        expect(client.connected).toBe(true);
+        await client.endAsync(true);
+        shutdown.abort();
+        expect(await running).toBe(0);
+      } finally {
+        certs.remove();
+      }
+    },
+  );
 });

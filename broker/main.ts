@@ -105,10 +105,14 @@ function signalShutdown(): AbortSignal {
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  controller.signal.addEventListener('abort', () => {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }, { once: true });
+  controller.signal.addEventListener(
+    'abort',
+    () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+    { once: true },
+  );
   return controller.signal;
 }
 
@@ -122,7 +126,9 @@ async function readPassword(stdin: NodeJS.ReadableStream): Promise<string> {
     if (bytes > PASSWORD_BYTES_MAX + 2) throw new Error(`password must be at most ${PASSWORD_BYTES_MAX} bytes`);
     chunks.push(b);
   }
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function hashPasswordCommand(argv: string[], io: BrokerCommandIo): Promise<number> {
@@ -166,7 +172,8 @@ interface TlsFlags {
 function tlsFlagProblem(v: TlsFlags): string | undefined {
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) return '--tls-cert and --tls-key go together';
   const certs = v['request-client-cert'] === true || v['require-client-cert'] === true;
-  if (v['tls-cert'] === undefined && (v['tls-ca'] !== undefined || certs)) return '--tls-ca and the client certificate flags need --tls-cert and --tls-key';
+  if (v['tls-cert'] === undefined && (v['tls-ca'] !== undefined || certs))
+    return '--tls-ca and the client certificate flags need --tls-cert and --tls-key';
   if (certs && v['tls-ca'] === undefined) return 'client certificates need --tls-ca FILE, the CA that signs them';
   return undefined;
 }
@@ -174,9 +181,15 @@ function tlsFlagProblem(v: TlsFlags): string | undefined {
 /** The TLS options the flags name, with the files read (an unreadable file rejects), or undefined. */
 async function readTlsFiles(v: TlsFlags): Promise<BrokerTlsOptions | undefined> {
   if (v['tls-cert'] === undefined || v['tls-key'] === undefined) return undefined;
-  const [cert, key, ca] = await Promise.all([readFile(v['tls-cert']), readFile(v['tls-key']), v['tls-ca'] === undefined ? undefined : readFile(v['tls-ca'])]);
+  const [cert, key, ca] = await Promise.all([
+    readFile(v['tls-cert']),
+    readFile(v['tls-key']),
+    v['tls-ca'] === undefined ? undefined : readFile(v['tls-ca']),
+  ]);
   return {
-    cert, key, ...(ca !== undefined ? { ca } : {}),
+    cert,
+    key,
+    ...(ca !== undefined ? { ca } : {}),
     ...(v['request-client-cert'] ? { requestClientCert: true } : {}),
     ...(v['require-client-cert'] ? { requireClientCert: true } : {}),
   };
@@ -188,11 +201,20 @@ async function runCommand(argv: string[], io: BrokerCommandIo): Promise<number> 
     ({ values } = parseArgs({
       args: argv,
       options: {
-        port: { type: 'string' }, host: { type: 'string' }, identities: { type: 'string' },
-        conformance: { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
-        'request-client-cert': { type: 'boolean' }, 'require-client-cert': { type: 'boolean' },
-        redis: { type: 'string' }, 'redis-prefix': { type: 'string' }, cluster: { type: 'boolean' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        identities: { type: 'string' },
+        conformance: { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'request-client-cert': { type: 'boolean' },
+        'require-client-cert': { type: 'boolean' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
+        cluster: { type: 'boolean' },
       },
       strict: true,
     }));
@@ -234,10 +256,15 @@ async function runCommand(argv: string[], io: BrokerCommandIo): Promise<number> 
   const identities = await loadIdentities(identitiesFile);
   const shutdown = io.shutdown ?? signalShutdown();
   const broker = await startBroker({
-    port, host: values.host ?? BROKER_DEFAULTS.host, identities, logger,
+    port,
+    host: values.host ?? BROKER_DEFAULTS.host,
+    identities,
+    logger,
     ...(values.conformance ? { conformance: PAHO_CONFORMANCE } : {}),
     ...(tls ? { tls } : {}),
-    ...(values.redis !== undefined ? { redis: { url: values.redis, ...(values['redis-prefix'] !== undefined ? { prefix: values['redis-prefix'] } : {}) } } : {}),
+    ...(values.redis !== undefined
+      ? { redis: { url: values.redis, ...(values['redis-prefix'] !== undefined ? { prefix: values['redis-prefix'] } : {}) } }
+      : {}),
     ...(values.cluster ? { cluster: true } : {}),
   });
   // Reloads run one after another, so a burst of SIGHUPs ends with the file's latest content.
@@ -268,7 +295,9 @@ async function identityCommand(which: 'add-identity' | 'remove-identity', argv: 
     ({ values } = parseArgs({
       args: argv,
       options: {
-        identities: { type: 'string' }, username: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        identities: { type: 'string' },
+        username: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
         ...(which === 'add-identity' ? { role: { type: 'string' }, 'kiosk-id': { type: 'string' } } : {}),
       },
       strict: true,
@@ -291,7 +320,8 @@ async function identityCommand(which: 'add-identity' | 'remove-identity', argv: 
       return 0;
     }
     const role = values.role;
-    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) return fail(2, `--role must be one of ${ROLES.join(', ')}`);
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role))
+      return fail(2, `--role must be one of ${ROLES.join(', ')}`);
     const kioskId = values['kiosk-id'];
     if (typeof kioskId === 'boolean') return fail(2, '--kiosk-id needs a value');
     if ((io.stdin as NodeJS.ReadStream).isTTY) io.stderr.write('Type the password, then Enter and Ctrl-D:\n');

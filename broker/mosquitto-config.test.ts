@@ -11,8 +11,13 @@ import { topics } from '../shared/topics.ts';
 import { canPublish, canReceive, type AclSubject } from './acl.ts';
 import type { IdentityWithPassword } from './identities.ts';
 import {
-  MOSQUITTO_MAX_PACKET_BYTES, mosquittoAclFile, mosquittoConf, mosquittoConfigCommand, mosquittoPasswordLine,
-  mosquittoPasswordLineWithSalt, parseIdentitiesWithPasswords,
+  MOSQUITTO_MAX_PACKET_BYTES,
+  mosquittoAclFile,
+  mosquittoConf,
+  mosquittoConfigCommand,
+  mosquittoPasswordLine,
+  mosquittoPasswordLineWithSalt,
+  parseIdentitiesWithPasswords,
 } from './mosquitto-config.ts';
 
 const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
@@ -27,7 +32,15 @@ const IDS: IdentityWithPassword[] = [
 
 function capture(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
-  return { stream: new Writable({ write(c, _e, done) { chunks.push(String(c)); done(); } }), text: () => chunks.join('') };
+  return {
+    stream: new Writable({
+      write(c, _e, done) {
+        chunks.push(String(c));
+        done();
+      },
+    }),
+    text: () => chunks.join(''),
+  };
 }
 
 /** The ACL file as user -> [access, topic][] (comments and blank lines dropped). */
@@ -76,25 +89,29 @@ describe('mosquittoPasswordLine', () => {
 
   it('matches a line mosquitto_passwd wrote (same salt, same hash)', async () => {
     // Recorded from mosquitto_passwd 2.0.11: `mosquitto_passwd -b -c f alice secret`.
-    const recorded = 'alice:$7$101$0e1DozXibwJcVdZo$hEIYnbXHdwex+/lkt3NoJOwyU4gYqAyZJWcTLTKGCy0pwWwWUbOX3M5Mw4yKYXhHPUqCuVgoDuIUikgKg4fpkQ==';
+    const recorded =
+      'alice:$7$101$0e1DozXibwJcVdZo$hEIYnbXHdwex+/lkt3NoJOwyU4gYqAyZJWcTLTKGCy0pwWwWUbOX3M5Mw4yKYXhHPUqCuVgoDuIUikgKg4fpkQ==';
     expect(await mosquittoPasswordLineWithSalt('alice', 'secret', Buffer.from('0e1DozXibwJcVdZo', 'base64'))).toBe(recorded);
   });
 
-  it.skipIf(!existsSync(MOSQUITTO_PASSWD))('matches the format of a line mosquitto_passwd writes on this machine, and recomputes its hash', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kp-mpw-'));
-    try {
-      const file = join(dir, 'pw');
-      execFileSync(MOSQUITTO_PASSWD, ['-b', '-c', file, 'bob', 'pässwörd with spaces']);
-      const theirs = (await readFile(file, 'utf8')).trim();
-      const [, , iterations, salt] = theirs.split('$');
-      const ours = await mosquittoPasswordLineWithSalt('bob', 'pässwörd with spaces', Buffer.from(salt!, 'base64'), Number(iterations));
-      expect(ours).toBe(theirs);
-      const shape = (l: string) => l.replace(/[A-Za-z0-9+/]/g, 'x');
-      expect(shape(await mosquittoPasswordLine('bob', 'other'))).toBe(shape(theirs));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!existsSync(MOSQUITTO_PASSWD))(
+    'matches the format of a line mosquitto_passwd writes on this machine, and recomputes its hash',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'kp-mpw-'));
+      try {
+        const file = join(dir, 'pw');
+        execFileSync(MOSQUITTO_PASSWD, ['-b', '-c', file, 'bob', 'pässwörd with spaces']);
+        const theirs = (await readFile(file, 'utf8')).trim();
+        const [, , iterations, salt] = theirs.split('$');
+        const ours = await mosquittoPasswordLineWithSalt('bob', 'pässwörd with spaces', Buffer.from(salt!, 'base64'), Number(iterations));
+        expect(ours).toBe(theirs);
+        const shape = (l: string) => l.replace(/[A-Za-z0-9+/]/g, 'x');
+        expect(shape(await mosquittoPasswordLine('bob', 'other'))).toBe(shape(theirs));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses names that would break the file and empty or oversized passwords', async () => {
     await expect(mosquittoPasswordLine('a:b', 'x')).rejects.toThrow(/password file/);
@@ -107,44 +124,73 @@ describe('mosquittoPasswordLine', () => {
 describe('parseIdentitiesWithPasswords', () => {
   it('applies the identities file rules', () => {
     expect(parseIdentitiesWithPasswords(IDS)).toEqual(IDS);
-    expect(() => parseIdentitiesWithPasswords([{ username: 'k9', password: 'x', role: 'kiosk', kioskId: 'k8' }])).toThrow(/username must equal its kioskId/);
+    expect(() => parseIdentitiesWithPasswords([{ username: 'k9', password: 'x', role: 'kiosk', kioskId: 'k8' }])).toThrow(
+      /username must equal its kioskId/,
+    );
     expect(() => parseIdentitiesWithPasswords([{ username: 'K+', password: 'x', role: 'kiosk', kioskId: 'K+' }])).toThrow();
     expect(() => parseIdentitiesWithPasswords([{ username: 'a#', password: 'x', role: 'server' }])).toThrow(/username/);
     expect(() => parseIdentitiesWithPasswords([IDS[0], IDS[0]])).toThrow(/duplicate/);
     expect(() => parseIdentitiesWithPasswords([{ username: 's', password: '', role: 'server' }])).toThrow(/password/);
     expect(() => parseIdentitiesWithPasswords([{ username: 's', passwordHash: 'x', role: 'server' }])).toThrow();
     expect(() => parseIdentitiesWithPasswords([{ username: 't', password: 'x', role: 'technician', kioskId: 'k1' }])).toThrow(/only kiosk/);
-    expect(() => parseIdentitiesWithPasswords([{ username: 'paho', password: 'x', role: 'test' }])).toThrow(/role: must be kiosk, server, technician or operator/);
+    expect(() => parseIdentitiesWithPasswords([{ username: 'paho', password: 'x', role: 'test' }])).toThrow(
+      /role: must be kiosk, server, technician or operator/,
+    );
   });
 });
 
 describe('mosquittoAclFile', () => {
   const acl = parseAcl(mosquittoAclFile(IDS));
 
-  it('writes one user block per identity with the role\'s grants', () => {
+  it("writes one user block per identity with the role's grants", () => {
     expect([...acl.keys()]).toEqual(IDS.map((i) => i.username));
     const broadcasts = (access: string) => ['keys', 'revocations', 'catalog'].map((b) => [access, `kp/v1/server/${b}`]);
     expect(acl.get('k1')).toEqual([
-      ['write', 'kp/v1/kiosk/k1/req'], ['read', 'kp/v1/kiosk/k1/res'], ['write', 'kp/v1/kiosk/k1/status'], ['write', 'kp/v1/kiosk/k1/events'],
-      ['read', 'kp/v1/kiosk/k1/cmd'], ['write', 'kp/v1/kiosk/k1/ack'], ...broadcasts('read'),
+      ['write', 'kp/v1/kiosk/k1/req'],
+      ['read', 'kp/v1/kiosk/k1/res'],
+      ['write', 'kp/v1/kiosk/k1/status'],
+      ['write', 'kp/v1/kiosk/k1/events'],
+      ['read', 'kp/v1/kiosk/k1/cmd'],
+      ['write', 'kp/v1/kiosk/k1/ack'],
+      ...broadcasts('read'),
     ]);
     // The server's alerts are for staff only (they name wallets); the broker's alerts for the server only.
     expect(acl.get('server')).toEqual([
-      ['read', 'kp/v1/kiosk/+/req'], ['write', 'kp/v1/kiosk/+/res'], ['read', 'kp/v1/kiosk/+/status'], ['read', 'kp/v1/kiosk/+/events'],
-      ['readwrite', 'kp/v1/kiosk/+/cmd'], ['read', 'kp/v1/kiosk/+/ack'], ...broadcasts('readwrite'), ['readwrite', 'kp/v1/server/alerts'],
+      ['read', 'kp/v1/kiosk/+/req'],
+      ['write', 'kp/v1/kiosk/+/res'],
+      ['read', 'kp/v1/kiosk/+/status'],
+      ['read', 'kp/v1/kiosk/+/events'],
+      ['readwrite', 'kp/v1/kiosk/+/cmd'],
+      ['read', 'kp/v1/kiosk/+/ack'],
+      ...broadcasts('readwrite'),
+      ['readwrite', 'kp/v1/server/alerts'],
       ['read', 'kp/v1/broker/alerts'],
     ]);
     expect(acl.get('tech.a')).toEqual([
-      ['read', 'kp/v1/kiosk/+/status'], ['read', 'kp/v1/kiosk/+/events'], ['write', 'kp/v1/kiosk/+/cmd'], ['read', 'kp/v1/kiosk/+/ack'], ...broadcasts('read'),
+      ['read', 'kp/v1/kiosk/+/status'],
+      ['read', 'kp/v1/kiosk/+/events'],
+      ['write', 'kp/v1/kiosk/+/cmd'],
+      ['read', 'kp/v1/kiosk/+/ack'],
+      ...broadcasts('read'),
       ['read', 'kp/v1/server/alerts'],
     ]);
-    expect(acl.get('ops')).toEqual([['read', 'kp/v1/kiosk/+/status'], ['read', 'kp/v1/kiosk/+/events'], ...broadcasts('read'), ['read', 'kp/v1/server/alerts']]);
+    expect(acl.get('ops')).toEqual([
+      ['read', 'kp/v1/kiosk/+/status'],
+      ['read', 'kp/v1/kiosk/+/events'],
+      ...broadcasts('read'),
+      ['read', 'kp/v1/server/alerts'],
+    ]);
   });
 
   it('is deny by default: no grant of #, of $ topics, or before the first user line', () => {
     const text = mosquittoAclFile(IDS);
     const firstUser = text.split('\n').findIndex((l) => l.startsWith('user '));
-    expect(text.split('\n').slice(0, firstUser).every((l) => l === '' || l.startsWith('#'))).toBe(true);
+    expect(
+      text
+        .split('\n')
+        .slice(0, firstUser)
+        .every((l) => l === '' || l.startsWith('#')),
+    ).toBe(true);
     expect(text).not.toMatch(/^pattern /m);
     for (const grants of acl.values()) {
       for (const [access, topic] of grants) {
@@ -158,9 +204,26 @@ describe('mosquittoAclFile', () => {
 
   it('grants exactly what broker/acl.ts allows, on a sample of topics', () => {
     const sample = [
-      ...['k1', 'kiosk-22', 'k3'].flatMap((k) => [topics.kioskRequests(k), topics.kioskReplies(k), topics.kioskStatus(k), topics.kioskEvents(k),
-        topics.kioskCommands(k), topics.kioskAcks(k)]),
-      topics.issuerKeys, topics.revocations, topics.catalog, topics.serverAlerts, topics.brokerAlerts, 'kp/v1/broker/other', 'kp/v1/server/other', 'kp/v1/kiosk/k1/telemetry', 'kp/v1/kiosk/k1/req/x', 'kp/v1/kiosk/k1', 'other/topic', '$SYS/broker/uptime',
+      ...['k1', 'kiosk-22', 'k3'].flatMap((k) => [
+        topics.kioskRequests(k),
+        topics.kioskReplies(k),
+        topics.kioskStatus(k),
+        topics.kioskEvents(k),
+        topics.kioskCommands(k),
+        topics.kioskAcks(k),
+      ]),
+      topics.issuerKeys,
+      topics.revocations,
+      topics.catalog,
+      topics.serverAlerts,
+      topics.brokerAlerts,
+      'kp/v1/broker/other',
+      'kp/v1/server/other',
+      'kp/v1/kiosk/k1/telemetry',
+      'kp/v1/kiosk/k1/req/x',
+      'kp/v1/kiosk/k1',
+      'other/topic',
+      '$SYS/broker/uptime',
     ];
     for (const id of IDS) {
       const subject: AclSubject = id.role === 'kiosk' ? { role: 'kiosk', kioskId: id.kioskId } : { role: id.role };
@@ -178,14 +241,23 @@ describe('mosquittoAclFile', () => {
 
 describe('mosquittoConf', () => {
   const files = { kioskPasswordFile: '/etc/kp/passwd-kiosks', staffPasswordFile: '/etc/kp/passwd-staff', aclFile: '/etc/kp/acl' };
-  it('writes a kiosks\' and a staff listener with authentication, the ACL, TCP_NODELAY and our packet limit', () => {
+  it("writes a kiosks' and a staff listener with authentication, the ACL, TCP_NODELAY and our packet limit", () => {
     const conf = mosquittoConf({ port: 18_830, staffPort: 18_831, ...files });
     const lines = conf.split('\n').filter((l) => l && !l.startsWith('#'));
     for (const l of [
-      'per_listener_settings true', 'listener 18830 127.0.0.1', 'listener 18831 127.0.0.1', 'allow_anonymous false',
-      'password_file /etc/kp/passwd-kiosks', 'password_file /etc/kp/passwd-staff', 'use_username_as_clientid true',
-      'acl_file /etc/kp/acl', 'set_tcp_nodelay true', `max_packet_size ${MOSQUITTO_MAX_PACKET_BYTES}`, 'persistence false',
-    ]) expect(lines).toContain(l);
+      'per_listener_settings true',
+      'listener 18830 127.0.0.1',
+      'listener 18831 127.0.0.1',
+      'allow_anonymous false',
+      'password_file /etc/kp/passwd-kiosks',
+      'password_file /etc/kp/passwd-staff',
+      'use_username_as_clientid true',
+      'acl_file /etc/kp/acl',
+      'set_tcp_nodelay true',
+      `max_packet_size ${MOSQUITTO_MAX_PACKET_BYTES}`,
+      'persistence false',
+    ])
+      expect(lines).toContain(l);
     expect(MOSQUITTO_MAX_PACKET_BYTES).toBeGreaterThan(KIOSK_MESSAGE_BYTES_MAX);
     expect(lines.some((l) => /^max_inflight_messages [1-9][0-9]*$/.test(l))).toBe(true);
     expect(lines.some((l) => l.startsWith('user '))).toBe(false);
@@ -201,7 +273,15 @@ describe('mosquittoConf', () => {
   });
 
   it('adds persistence, hosts and user when asked, and refuses values that would inject lines', () => {
-    const conf = mosquittoConf({ port: 1883, staffPort: 1885, ...files, persistenceDir: '/var/lib/kp', host: '0.0.0.0', staffHost: '10.0.0.1', user: 'mosquitto' });
+    const conf = mosquittoConf({
+      port: 1883,
+      staffPort: 1885,
+      ...files,
+      persistenceDir: '/var/lib/kp',
+      host: '0.0.0.0',
+      staffHost: '10.0.0.1',
+      user: 'mosquitto',
+    });
     expect(conf).toContain('persistence true\npersistence_location /var/lib/kp/\n');
     expect(conf).toContain('listener 1883 0.0.0.0\n');
     expect(conf).toContain('listener 1885 10.0.0.1\n');
@@ -226,10 +306,19 @@ describe('kioskpay broker mosquitto-config', () => {
     await writeFile(src, JSON.stringify(IDS));
     const out = join(dir, 'out');
     const stdout = capture();
-    expect(await mosquittoConfigCommand(['--identities-with-passwords', src, '--out', out, '--port', '18999', '--staff-port', '18998'], { stdout: stdout.stream, stderr: capture().stream })).toBe(0);
+    expect(
+      await mosquittoConfigCommand(['--identities-with-passwords', src, '--out', out, '--port', '18999', '--staff-port', '18998'], {
+        stdout: stdout.stream,
+        stderr: capture().stream,
+      }),
+    ).toBe(0);
     const kiosks = await readFile(join(out, 'passwd-kiosks'), 'utf8');
     const staff = await readFile(join(out, 'passwd-staff'), 'utf8');
-    const names = (text: string) => text.trim().split('\n').map((l) => l.split(':')[0]);
+    const names = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[0]);
     expect(names(kiosks)).toEqual(IDS.filter((i) => i.role === 'kiosk').map((i) => i.username));
     expect(names(staff)).toEqual(IDS.filter((i) => i.role !== 'kiosk').map((i) => i.username));
     expect(kiosks + staff).not.toContain('k1-pw');
@@ -242,7 +331,12 @@ describe('kioskpay broker mosquitto-config', () => {
     expect(conf).toContain(`password_file ${join(out, 'passwd-staff')}\n`);
     expect(stdout.text()).toContain('mosquitto -c');
     // Run again over existing files: still 0600, fresh salts.
-    expect(await mosquittoConfigCommand(['--identities-with-passwords', src, '--out', out], { stdout: capture().stream, stderr: capture().stream })).toBe(0);
+    expect(
+      await mosquittoConfigCommand(['--identities-with-passwords', src, '--out', out], {
+        stdout: capture().stream,
+        stderr: capture().stream,
+      }),
+    ).toBe(0);
     expect((await stat(join(out, 'passwd-kiosks'))).mode & 0o777).toBe(0o600);
     expect(await readFile(join(out, 'passwd-kiosks'), 'utf8')).not.toBe(kiosks);
   });
@@ -263,9 +357,15 @@ describe('kioskpay broker mosquitto-config', () => {
     expect(await run(['--bogus'])).toMatchObject({ code: 2 });
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify([{ username: 'k1', password: 'x', role: 'kiosk', kioskId: 'k2' }]));
-    expect(await run(['--identities-with-passwords', bad, '--out', join(dir, 'o')])).toMatchObject({ code: 1, err: expect.stringContaining('kioskId') });
+    expect(await run(['--identities-with-passwords', bad, '--out', join(dir, 'o')])).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('kioskId'),
+    });
     await writeFile(bad, '{not json');
-    expect(await run(['--identities-with-passwords', bad, '--out', join(dir, 'o')])).toMatchObject({ code: 1, err: expect.stringContaining('not valid JSON') });
+    expect(await run(['--identities-with-passwords', bad, '--out', join(dir, 'o')])).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('not valid JSON'),
+    });
     expect(existsSync(join(dir, 'o'))).toBe(false);
   });
 });

@@ -62,7 +62,9 @@ const identityWithPasswordSchema = z.strictObject({
   username: z.string(),
   password: passwordSchema,
   // Conformance `test` identities exist only for the embedded broker's conformance mode.
-  role: z.enum(['kiosk', 'server', 'technician', 'operator'], { error: 'must be kiosk, server, technician or operator (test identities are for the embedded broker only)' }),
+  role: z.enum(['kiosk', 'server', 'technician', 'operator'], {
+    error: 'must be kiosk, server, technician or operator (test identities are for the embedded broker only)',
+  }),
   kioskId: z.string().optional(),
 });
 
@@ -77,12 +79,20 @@ export function parseIdentitiesWithPasswords(json: unknown, source = 'identities
     throw new Error(`${source}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`);
   }
   // Names, roles, kiosk ids and duplicates: exactly the identities file's rules, from identities.ts.
-  IdentityTable.fromJson(parsed.data.map(({ password: _password, ...rest }) => ({ ...rest, passwordHash: PLACEHOLDER_HASH })), source);
+  IdentityTable.fromJson(
+    parsed.data.map(({ password: _password, ...rest }) => ({ ...rest, passwordHash: PLACEHOLDER_HASH })),
+    source,
+  );
   return parsed.data as IdentityWithPassword[];
 }
 
 /** `mosquittoPasswordLine` with a given salt: deterministic, for tests against mosquitto_passwd output. */
-export async function mosquittoPasswordLineWithSalt(username: string, password: string, salt: Uint8Array, iterations: number = MOSQUITTO_PBKDF2.iterations): Promise<string> {
+export async function mosquittoPasswordLineWithSalt(
+  username: string,
+  password: string,
+  salt: Uint8Array,
+  iterations: number = MOSQUITTO_PBKDF2.iterations,
+): Promise<string> {
   if (!/^[^:\s]+$/.test(username)) throw new Error(`username ${JSON.stringify(username)} cannot appear in a Mosquitto password file`);
   if (!passwordSchema.safeParse(password).success) throw new Error(`password must be 1-${PASSWORD_BYTES_MAX} bytes`);
   if (!(Number.isInteger(iterations) && iterations >= 1)) throw new Error(`iterations must be a positive integer, not ${iterations}`);
@@ -104,8 +114,12 @@ export async function mosquittoPasswordFile(identities: readonly IdentityWithPas
 
 /** The topic function of each leaf of `kp/v1/kiosk/{id}/{leaf}`, in the layout's order. */
 const KIOSK_TOPIC_OF: Readonly<Record<KioskTopicLeaf, (kioskId: string) => string>> = Object.freeze({
-  req: topics.kioskRequests, res: topics.kioskReplies, status: topics.kioskStatus,
-  events: topics.kioskEvents, cmd: topics.kioskCommands, ack: topics.kioskAcks,
+  req: topics.kioskRequests,
+  res: topics.kioskReplies,
+  status: topics.kioskStatus,
+  events: topics.kioskEvents,
+  cmd: topics.kioskCommands,
+  ack: topics.kioskAcks,
 });
 const LEAVES = Object.keys(KIOSK_TOPIC_OF) as KioskTopicLeaf[];
 
@@ -118,12 +132,18 @@ function forAnyKiosk(topicOf: (kioskId: string) => string): string {
   levels[levels.length - 2] = '+';
   return levels.join('/');
 }
-if (forAnyKiosk(topics.kioskRequests) !== topics.allKioskRequests) throw new Error('topic layout changed: update broker/mosquitto-config.ts');
+if (forAnyKiosk(topics.kioskRequests) !== topics.allKioskRequests)
+  throw new Error('topic layout changed: update broker/mosquitto-config.ts');
 
 /** `topic read|write|readwrite T` for each leaf read or written, in the layout's order. */
-function kioskTopicLines(topicOf: (leaf: KioskTopicLeaf) => string, read: ReadonlySet<KioskTopicLeaf>, write: ReadonlySet<KioskTopicLeaf>): string[] {
-  return LEAVES.filter((l) => read.has(l) || write.has(l))
-    .map((l) => `topic ${read.has(l) ? (write.has(l) ? 'readwrite' : 'read') : 'write'} ${topicOf(l)}`);
+function kioskTopicLines(
+  topicOf: (leaf: KioskTopicLeaf) => string,
+  read: ReadonlySet<KioskTopicLeaf>,
+  write: ReadonlySet<KioskTopicLeaf>,
+): string[] {
+  return LEAVES.filter((l) => read.has(l) || write.has(l)).map(
+    (l) => `topic ${read.has(l) ? (write.has(l) ? 'readwrite' : 'read') : 'write'} ${topicOf(l)}`,
+  );
 }
 
 /**
@@ -138,7 +158,10 @@ function aclLines(id: IdentityWithPassword): string[] {
   switch (id.role) {
     case 'kiosk': {
       const g = KIOSK_TOPIC_GRANTS.kiosk;
-      return [...kioskTopicLines((l) => KIOSK_TOPIC_OF[l](id.kioskId), g.read, g.publish), ...SERVER_BROADCASTS.map((t) => `topic read ${t}`)];
+      return [
+        ...kioskTopicLines((l) => KIOSK_TOPIC_OF[l](id.kioskId), g.read, g.publish),
+        ...SERVER_BROADCASTS.map((t) => `topic read ${t}`),
+      ];
     }
     case 'server':
     case 'technician':
@@ -208,7 +231,8 @@ export interface MosquittoConfOptions {
 }
 
 function confPath(p: string, what: string): string {
-  if (/[\r\n]/.test(p) || p.trim() !== p || p.length === 0) throw new Error(`${what} ${JSON.stringify(p)} cannot be written into mosquitto.conf`);
+  if (/[\r\n]/.test(p) || p.trim() !== p || p.length === 0)
+    throw new Error(`${what} ${JSON.stringify(p)} cannot be written into mosquitto.conf`);
   return p;
 }
 
@@ -251,7 +275,7 @@ export function mosquittoConf(o: MosquittoConfOptions): string {
   const staffPort = checkPort(o.staffPort, 'staff port');
   const host = checkHost(o.host ?? MOSQUITTO_DEFAULTS.host);
   const staffHost = checkHost(o.staffHost ?? host);
-  if (port === staffPort && host === staffHost) throw new Error('the kiosks\' and the staff listener need different ports');
+  if (port === staffPort && host === staffHost) throw new Error("the kiosks' and the staff listener need different ports");
   const d = MOSQUITTO_DEFAULTS;
   const acl = confPath(o.aclFile, 'acl file');
   const lines = [
@@ -271,7 +295,7 @@ export function mosquittoConf(o: MosquittoConfOptions): string {
     'allow_anonymous false',
     `password_file ${confPath(o.kioskPasswordFile, 'kiosk password file')}`,
     `acl_file ${acl}`,
-    '# A kiosk\'s client id is its username (its kiosk id), whatever it sends: no kiosk can take another\'s or a staff id.',
+    "# A kiosk's client id is its username (its kiosk id), whatever it sends: no kiosk can take another's or a staff id.",
     'use_username_as_clientid true',
     `max_connections ${d.maxConnections}`,
     '',
@@ -291,7 +315,15 @@ export function mosquittoConf(o: MosquittoConfOptions): string {
   } else {
     lines.push('persistence false');
   }
-  lines.push('log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', 'connection_messages true', '');
+  lines.push(
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_type information',
+    'connection_messages true',
+    '',
+  );
   return lines.join('\n');
 }
 
@@ -343,8 +375,15 @@ export async function mosquittoConfigCommand(argv: string[], io: Partial<Mosquit
     ({ values } = parseArgs({
       args: argv,
       options: {
-        'identities-with-passwords': { type: 'string' }, out: { type: 'string' }, port: { type: 'string' },
-        host: { type: 'string' }, 'staff-port': { type: 'string' }, 'staff-host': { type: 'string' }, 'persistence-dir': { type: 'string' }, user: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'identities-with-passwords': { type: 'string' },
+        out: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'staff-port': { type: 'string' },
+        'staff-host': { type: 'string' },
+        'persistence-dir': { type: 'string' },
+        user: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }));
@@ -387,7 +426,11 @@ export async function mosquittoConfigCommand(argv: string[], io: Partial<Mosquit
   let conf: string;
   try {
     conf = mosquittoConf({
-      port, staffPort, kioskPasswordFile, staffPasswordFile, aclFile,
+      port,
+      staffPort,
+      kioskPasswordFile,
+      staffPasswordFile,
+      aclFile,
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(values['staff-host'] !== undefined ? { staffHost: values['staff-host'] } : {}),
       ...(values.user !== undefined ? { user: values.user } : {}),
@@ -400,14 +443,19 @@ export async function mosquittoConfigCommand(argv: string[], io: Partial<Mosquit
   const passwd = await mosquittoPasswordFiles(identities);
   await mkdir(out, { recursive: true });
   // A fresh 0600 file renamed over the old one: the hashes are never readable by others, even briefly.
-  for (const [file, text] of [[kioskPasswordFile, passwd.kiosks], [staffPasswordFile, passwd.staff]] as const) {
+  for (const [file, text] of [
+    [kioskPasswordFile, passwd.kiosks],
+    [staffPasswordFile, passwd.staff],
+  ] as const) {
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
     await rename(tmp, file);
   }
   await writeFile(aclFile, acl, { mode: 0o644 });
   await writeFile(confFile, conf, { mode: 0o644 });
-  stdout.write(`wrote ${kioskPasswordFile}, ${staffPasswordFile} (${identities.length} identities), ${aclFile}, ${confFile}\n`
-    + `kiosks connect to port ${port}, the server and staff to port ${staffPort}\nrun: mosquitto -c ${confFile}\n`);
+  stdout.write(
+    `wrote ${kioskPasswordFile}, ${staffPasswordFile} (${identities.length} identities), ${aclFile}, ${confFile}\n` +
+      `kiosks connect to port ${port}, the server and staff to port ${staffPort}\nrun: mosquitto -c ${confFile}\n`,
+  );
   return 0;
 }

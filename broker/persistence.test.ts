@@ -18,7 +18,14 @@ const REDIS_URL = 'redis://127.0.0.1:6379/0';
 const WAIT_MS = 3_000;
 
 async function redisReachable(): Promise<boolean> {
-  const r = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const r = new Redis({
+    host: '127.0.0.1',
+    port: 6379,
+    lazyConnect: true,
+    connectTimeout: 1_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   r.on('error', () => {});
   try {
     await r.connect();
@@ -57,17 +64,31 @@ async function stop(b: RunningBroker): Promise<void> {
 
 /** Connects, listening for messages from before CONNACK (a resumed session's queue comes right after it). */
 async function connect(b: RunningBroker, username: string, extra: IClientOptions = {}) {
-  const c = mqtt.connect(b.url, { protocolVersion: 4, username, password: `pw-${username}`, clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 0, connectTimeout: WAIT_MS, ...extra });
+  const c = mqtt.connect(b.url, {
+    protocolVersion: 4,
+    username,
+    password: `pw-${username}`,
+    clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`,
+    reconnectPeriod: 0,
+    connectTimeout: WAIT_MS,
+    ...extra,
+  });
   clients.push(c);
   const seen: { topic: string; payload: string; retain: boolean }[] = [];
   c.on('message', (topic, payload, packet) => seen.push({ topic, payload: payload.toString(), retain: packet.retain }));
   const sessionPresent = await new Promise<boolean>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no CONNACK')), WAIT_MS);
-    c.once('connect', (connack) => { clearTimeout(timer); resolve(connack.sessionPresent); });
-    c.once('error', (e) => { clearTimeout(timer); reject(e); });
+    c.once('connect', (connack) => {
+      clearTimeout(timer);
+      resolve(connack.sessionPresent);
+    });
+    c.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
   const waitFor = async (pred: (m: { topic: string; payload: string; retain: boolean }) => boolean, what: string) => {
-    for (const end = Date.now() + WAIT_MS; Date.now() < end;) {
+    for (const end = Date.now() + WAIT_MS; Date.now() < end; ) {
       const hit = seen.find(pred);
       if (hit) return hit;
       await new Promise((r) => setTimeout(r, 10));
@@ -80,7 +101,14 @@ async function connect(b: RunningBroker, username: string, extra: IClientOptions
 describe('broker persistence: redis URL and options', () => {
   it('parses redis:// and rediss:// URLs and refuses anything else', () => {
     expect(redisOptionsFromUrl('redis://127.0.0.1:6380/3')).toEqual({ host: '127.0.0.1', port: 6380, db: 3 });
-    expect(redisOptionsFromUrl('rediss://u:p%40ss@redis.example:6379')).toEqual({ host: 'redis.example', port: 6379, db: 0, username: 'u', password: 'p@ss', tls: {} });
+    expect(redisOptionsFromUrl('rediss://u:p%40ss@redis.example:6379')).toEqual({
+      host: 'redis.example',
+      port: 6379,
+      db: 0,
+      username: 'u',
+      password: 'p@ss',
+      tls: {},
+    });
     expect(redisOptionsFromUrl('redis://[::1]')).toMatchObject({ host: '::1', port: 6379 });
     for (const bad of ['http://x', 'not a url', 'redis:///0', 'redis://h/x', 'redis://h/0?a=1']) {
       expect(() => redisOptionsFromUrl(bad), bad).toThrow(BrokerPersistenceError);
@@ -90,7 +118,9 @@ describe('broker persistence: redis URL and options', () => {
   it('refuses a bad prefix, and an unreachable Redis at start-up, with a clear error', async () => {
     await expect(createRedisPersistence({ url: REDIS_URL, prefix: 'bad prefix' })).rejects.toThrow(/prefix/);
     // Port 1 on loopback: nothing listens there, the connection is refused at once.
-    await expect(startBroker({ port: 0, identities, redis: { url: 'redis://127.0.0.1:1/0' } })).rejects.toThrow(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+    await expect(startBroker({ port: 0, identities, redis: { url: 'redis://127.0.0.1:1/0' } })).rejects.toThrow(
+      /cannot reach Redis at redis:\/\/127\.0\.0\.1:1/,
+    );
   });
 
   it('without Redis, a retained message is gone after a restart (in memory only)', async () => {
@@ -158,7 +188,7 @@ describe.skipIf(!HAVE_REDIS)('broker persistence in Redis (skipped: no Redis on 
     await server.c.publishAsync(topics.kioskCommands('k1'), 'reboot please', { qos: 1 });
     // aedes acknowledges a publish (PUBACK) before the offline client's queue entry reaches Redis:
     // wait for the entry, as an orderly shutdown would, before stopping the broker.
-    for (const end = Date.now() + WAIT_MS; (await admin.keys(`${prefix}*outgoing:${clientId}*`)).length === 0;) {
+    for (const end = Date.now() + WAIT_MS; (await admin.keys(`${prefix}*outgoing:${clientId}*`)).length === 0; ) {
       if (Date.now() > end) throw new Error('the queued message never reached Redis');
       await new Promise((r) => setTimeout(r, 10));
     }

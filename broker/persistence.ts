@@ -32,14 +32,22 @@ export class BrokerPersistenceError extends Error {
 const PREFIX = /^[A-Za-z0-9:._-]{1,64}$/;
 
 /** The ioredis options the URL stands for (host, port, db, credentials, TLS). Throws BrokerPersistenceError. */
-export function redisOptionsFromUrl(url: string): { host: string; port: number; db: number; username?: string; password?: string; tls?: object } {
+export function redisOptionsFromUrl(url: string): {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  tls?: object;
+} {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw new BrokerPersistenceError(`redis URL ${JSON.stringify(url)} is not a URL (want redis://host:port/db)`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new BrokerPersistenceError(`redis URL must start with redis:// or rediss://, not ${u.protocol}//`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new BrokerPersistenceError(`redis URL must start with redis:// or rediss://, not ${u.protocol}//`);
   if (u.hostname === '') throw new BrokerPersistenceError('redis URL has no host');
   const port = u.port === '' ? 6379 : Number(u.port);
   const dbText = u.pathname.replace(/^\//, '');
@@ -47,7 +55,9 @@ export function redisOptionsFromUrl(url: string): { host: string; port: number; 
   if (!Number.isInteger(db)) throw new BrokerPersistenceError(`redis URL database must be a number 0-99, not ${JSON.stringify(dbText)}`);
   if (u.search !== '' || u.hash !== '') throw new BrokerPersistenceError('redis URL must not have a query or fragment');
   return {
-    host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port, db,
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port,
+    db,
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
@@ -77,10 +87,17 @@ export interface AedesPersistence {
  */
 export async function createRedisPersistence(opts: RedisPersistenceOptions): Promise<AedesPersistence> {
   const prefix = opts.prefix ?? REDIS_PERSISTENCE_DEFAULTS.prefix;
-  if (!PREFIX.test(prefix)) throw new BrokerPersistenceError(`redis prefix must be 1-64 characters of A-Z a-z 0-9 : . _ -, not ${JSON.stringify(prefix)}`);
+  if (!PREFIX.test(prefix))
+    throw new BrokerPersistenceError(`redis prefix must be 1-64 characters of A-Z a-z 0-9 : . _ -, not ${JSON.stringify(prefix)}`);
   const base = redisOptionsFromUrl(opts.url);
   const d = REDIS_PERSISTENCE_DEFAULTS;
-  const probe = new Redis({ ...base, lazyConnect: true, connectTimeout: d.connectTimeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis({
+    ...base,
+    lazyConnect: true,
+    connectTimeout: d.connectTimeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => {}); // reported through connect()/ping() below
   try {
     await probe.connect();
@@ -94,7 +111,10 @@ export async function createRedisPersistence(opts: RedisPersistenceOptions): Pro
   const require = createRequire(import.meta.url);
   const factory = require('aedes-persistence-redis') as (o: object) => AedesPersistence;
   return factory({
-    ...base, keyPrefix: prefix, connectTimeout: d.connectTimeoutMs, maxRetriesPerRequest: d.retriesPerRequestMax,
+    ...base,
+    keyPrefix: prefix,
+    connectTimeout: d.connectTimeoutMs,
+    maxRetriesPerRequest: d.retriesPerRequestMax,
     maxSessionDelivery: d.sessionDeliveryMax,
   });
 }

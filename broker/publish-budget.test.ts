@@ -35,7 +35,9 @@ describe('PublishBudget', () => {
     expect(budget.refusal('k2')).toBeUndefined();
     now = 1_000;
     expect(budget.refusal('k1')).toBeUndefined();
-    expect([budget.penalise('k1'), budget.penalise('k1'), budget.penalise('k1'), budget.penalise('k1')]).toEqual([2_000, 4_000, 8_000, 8_000]);
+    expect([budget.penalise('k1'), budget.penalise('k1'), budget.penalise('k1'), budget.penalise('k1')]).toEqual([
+      2_000, 4_000, 8_000, 8_000,
+    ]);
     now += 8_000 + 8_000; // quiet for the longest penalty after the last one ended
     expect(budget.penalise('k1')).toBe(1_000);
   });
@@ -56,32 +58,55 @@ describe('the broker enforces the publish budget', () => {
   });
 
   const login = async (username: string, password: string, clientId: string) => {
-    const c = await mqtt.connectAsync(broker!.url, { protocolVersion: 4, username, password, clientId, reconnectPeriod: 0, connectTimeout: WAIT_MS });
+    const c = await mqtt.connectAsync(broker!.url, {
+      protocolVersion: 4,
+      username,
+      password,
+      clientId,
+      reconnectPeriod: 0,
+      connectTimeout: WAIT_MS,
+    });
     clients.push(c);
     return c;
   };
 
   it('disconnects a kiosk that floods and refuses its logins for the penalty; other kiosks and the server are untouched', async () => {
     const identities = await testIdentities([]);
-    broker = await startBroker({ port: 0, identities, limits: { publishesPerSecMax: 50, publishBurstMax: 100, publishPenaltyBaseMs: 60_000 } });
+    broker = await startBroker({
+      port: 0,
+      identities,
+      limits: { publishesPerSecMax: 50, publishBurstMax: 100, publishPenaltyBaseMs: 60_000 },
+    });
     const server = await login('server', 'pw-server', 'kioskpay-server');
     const seen: string[] = [];
     server.on('message', (topic) => seen.push(topic));
     await server.subscribeAsync(topics.allKioskRequests, { qos: 1 });
     const flooder = await login('k1', 'pw-k1', 'kp-k1-a');
     const closed = new Promise<void>((resolve) => flooder.once('close', () => resolve()));
-    for (let i = 0; i < 1_000; i++) flooder.publish(topics.kioskRequests('k1'), JSON.stringify({ v: 1, type: 'time', id: `f${i}`, t0: 1 }), { qos: 0 });
+    for (let i = 0; i < 1_000; i++)
+      flooder.publish(topics.kioskRequests('k1'), JSON.stringify({ v: 1, type: 'time', id: `f${i}`, t0: 1 }), { qos: 0 });
     await closed;
     // Within its penalty even the right password gets CONNACK 3 (server unavailable: retry later).
-    await expect(mqtt.connectAsync(broker.url, { protocolVersion: 4, username: 'k1', password: 'pw-k1', clientId: 'kp-k1-b', reconnectPeriod: 0, connectTimeout: WAIT_MS }))
-      .rejects.toMatchObject({ code: 3 });
+    await expect(
+      mqtt.connectAsync(broker.url, {
+        protocolVersion: 4,
+        username: 'k1',
+        password: 'pw-k1',
+        clientId: 'kp-k1-b',
+        reconnectPeriod: 0,
+        connectTimeout: WAIT_MS,
+      }),
+    ).rejects.toMatchObject({ code: 3 });
     const honest = await login('k2', 'pw-k2', 'kp-k2-a');
     await honest.publishAsync(topics.kioskRequests('k2'), JSON.stringify({ v: 1, type: 'time', id: 'h1', t0: 1 }), { qos: 1 });
     // The server login is never budgeted: it answers every kiosk.
-    for (let i = 0; i < 300; i++) server.publish(topics.kioskReplies('k2'), JSON.stringify({ v: 1, type: 'time.result', re: `r${i}`, t0: 1, t1: 2, t2: 3 }), { qos: 0 });
+    for (let i = 0; i < 300; i++)
+      server.publish(topics.kioskReplies('k2'), JSON.stringify({ v: 1, type: 'time.result', re: `r${i}`, t0: 1, t1: 2, t2: 3 }), {
+        qos: 0,
+      });
     await server.publishAsync(topics.kioskReplies('k2'), '{}', { qos: 1 });
-    for (const end = Date.now() + WAIT_MS; !seen.includes(topics.kioskRequests('k2'));) {
-      if (Date.now() > end) throw new Error('the honest kiosk\'s request never reached the server');
+    for (const end = Date.now() + WAIT_MS; !seen.includes(topics.kioskRequests('k2')); ) {
+      if (Date.now() > end) throw new Error("the honest kiosk's request never reached the server");
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(server.connected).toBe(true);

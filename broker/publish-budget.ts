@@ -22,8 +22,14 @@ export interface PublishBudgetLimits {
 /** Penalised usernames remembered at most (oldest forgotten first), so memory stays bounded. */
 const TRACKED_MAX = 100_000;
 
-interface Bucket { tokens: number; at: number }
-interface Penalty { strikes: number; until: number }
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+interface Penalty {
+  strikes: number;
+  until: number;
+}
 
 export class PublishBudget {
   readonly #limits: PublishBudgetLimits;

@@ -36,7 +36,12 @@ describe.skipIf(!HAVE_OPENSSL)('the broker over TLS (skipped: the openssl CLI is
   });
 
   async function broker(tls: { requestClientCert?: boolean; requireClientCert?: boolean } = {}): Promise<RunningBroker> {
-    const b = await startBroker({ port: 0, identities, limits: { authBackoffBaseMs: 0 }, tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, ...tls } });
+    const b = await startBroker({
+      port: 0,
+      identities,
+      limits: { authBackoffBaseMs: 0 },
+      tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, ...tls },
+    });
     brokers.push(b);
     return b;
   }
@@ -44,15 +49,31 @@ describe.skipIf(!HAVE_OPENSSL)('the broker over TLS (skipped: the openssl CLI is
   /** Connects over TLS trusting the test CA; resolves the client or rejects with the error. */
   async function connect(b: RunningBroker, username: string, extra: IClientOptions = {}): Promise<MqttClient> {
     const c = mqtt.connect(b.url, {
-      protocolVersion: 4, username, password: `pw-${username}`, clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 0, connectTimeout: WAIT_MS,
-      ca: certs.ca, servername: 'localhost', ...extra,
+      protocolVersion: 4,
+      username,
+      password: `pw-${username}`,
+      clientId: `kp-${username}-${Math.random().toString(16).slice(2, 10)}`,
+      reconnectPeriod: 0,
+      connectTimeout: WAIT_MS,
+      ca: certs.ca,
+      servername: 'localhost',
+      ...extra,
     });
     clients.push(c);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no CONNACK and no error')), WAIT_MS);
-      c.once('connect', () => { clearTimeout(timer); resolve(); });
-      c.once('error', (e) => { clearTimeout(timer); reject(e); });
-      c.once('close', () => { clearTimeout(timer); reject(Object.assign(new Error('connection closed before CONNACK'), { code: 'CLOSED' })); });
+      c.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      c.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      c.once('close', () => {
+        clearTimeout(timer);
+        reject(Object.assign(new Error('connection closed before CONNACK'), { code: 'CLOSED' }));
+      });
     });
     return c;
   }
@@ -117,7 +138,8 @@ describe.skipIf(!HAVE_OPENSSL)('the broker over TLS (skipped: the openssl CLI is
     expect(() => tlsServerOptions({ cert: certs.server.cert, key: certs.server.key, requireClientCert: true }, 1000)).toThrow(/tls.ca/);
     expect(() => tlsServerOptions({ cert: 'not pem', key: certs.server.key }, 1000)).toThrow(/tls.cert/);
     expect(() => tlsServerOptions({ cert: certs.server.cert, key: '' }, 1000)).toThrow(/tls.key/);
-    expect(tlsServerOptions({ cert: certs.server.cert, key: certs.server.key, ca: certs.ca, requireClientCert: true }, 1000))
-      .toMatchObject({ requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' });
+    expect(tlsServerOptions({ cert: certs.server.cert, key: certs.server.key, ca: certs.ca, requireClientCert: true }, 1000)).toMatchObject(
+      { requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    );
   });
 });

@@ -47,7 +47,9 @@ export function tlsServerOptions(tls: BrokerTlsOptions, handshakeTimeoutMs: numb
   const policy = clientCertPolicy(tls);
   if (policy !== 'none' && tls.ca === undefined) throw new Error('client certificates need tls.ca, the CA that signs them');
   return {
-    cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
     minVersion: 'TLSv1.2',
     requestCert: policy !== 'none',
     // Required: the handshake itself fails without a certificate the CA signed.

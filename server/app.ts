@@ -24,7 +24,13 @@ import { startKioskMqtt, type KioskMqtt } from './mqtt/kiosk-mqtt.ts';
 import { createOps } from './ops/ops.ts';
 import type { Store } from './ports/store.ts';
 
-export interface ServerDeps { clock?: Clock; random?: Random; log?: Logger; store?: Store; staticHandler?: StaticHandler }
+export interface ServerDeps {
+  clock?: Clock;
+  random?: Random;
+  log?: Logger;
+  store?: Store;
+  staticHandler?: StaticHandler;
+}
 
 export interface RunningServer {
   readonly ctx: ServerContext;
@@ -38,7 +44,8 @@ export async function registerKiosks(ctx: ServerContext): Promise<void> {
   await ctx.store.unit(async (tx) => {
     for (const k of ctx.config.kiosks) {
       const account = merchantAccountId(k.merchant);
-      if (!(await tx.getAccount(account))) await tx.createAccount({ id: account, kind: 'merchant', currency: ctx.config.currency, balance: 0, createdAt: now });
+      if (!(await tx.getAccount(account)))
+        await tx.createAccount({ id: account, kind: 'merchant', currency: ctx.config.currency, balance: 0, createdAt: now });
       await tx.upsertKiosk({ id: k.id, merchantAccount: account, createdAt: now });
     }
   });
@@ -46,8 +53,13 @@ export async function registerKiosks(ctx: ServerContext): Promise<void> {
 
 /** The ledger, chosen once: PostgreSQL when a database URL is configured, else SQLite in the data dir. */
 function openStore(config: ServerConfig, log: Logger): Store {
-  if (config.databaseUrl === undefined) return new SqliteStore({ path: join(config.dataDir, 'ledger.sqlite'), queuedUnitsMax: config.storeQueuedUnitsMax });
-  return new PgStore({ connectionString: config.databaseUrl, queuedUnitsMax: config.storeQueuedUnitsMax, onError: (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection failed; the pool replaces it') });
+  if (config.databaseUrl === undefined)
+    return new SqliteStore({ path: join(config.dataDir, 'ledger.sqlite'), queuedUnitsMax: config.storeQueuedUnitsMax });
+  return new PgStore({
+    connectionString: config.databaseUrl,
+    queuedUnitsMax: config.storeQueuedUnitsMax,
+    onError: (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection failed; the pool replaces it'),
+  });
 }
 
 /** The domain context alone, without network: for tests and the simulator. */
@@ -70,7 +82,9 @@ export function createContext(config: ServerConfig, deps: ServerDeps = {}): Serv
     onRevocation: () => onRevocation(),
     alerts: new AlertSink(),
     guessLimits: new GuessLimiter(clock, config.codeGuessLimits),
-    setOnRevocation(fn: () => void) { onRevocation = fn; },
+    setOnRevocation(fn: () => void) {
+      onRevocation = fn;
+    },
   };
   return ctx;
 }
@@ -86,18 +100,36 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     throw e;
   }
   await registerKiosks(ctx);
-  const walletStatic = config.walletDir === undefined ? undefined
-    : createStaticDirHandler({ dir: config.walletDir, prefix: '/wallet', onError: (err) => ctx.log.error({ err }, 'wallet static file failed') });
+  const walletStatic =
+    config.walletDir === undefined
+      ? undefined
+      : createStaticDirHandler({
+          dir: config.walletDir,
+          prefix: '/wallet',
+          onError: (err) => ctx.log.error({ err }, 'wallet static file failed'),
+        });
   const ops = createOps(ctx, { catalog: () => catalog.current() });
   const statics = [ops.handler, walletStatic, deps.staticHandler].filter((h): h is StaticHandler => h !== undefined);
   const http = createWalletHttpServer(ctx, statics.length === 0 ? undefined : (req, res) => statics.some((h) => h(req, res)));
   await new Promise<void>((resolve, reject) => {
     http.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'EADDRINUSE' ? new Error(`HTTP port ${config.httpPort} on ${config.httpHost} is already in use; pick another with --http-port (0 = any free port)`) : e));
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new Error(
+              `HTTP port ${config.httpPort} on ${config.httpHost} is already in use; pick another with --http-port (0 = any free port)`,
+            )
+          : e,
+      ),
+    );
     http.listen(config.httpPort, config.httpHost, resolve);
   });
   const { port } = http.address() as AddressInfo;
-  const audit = new AuditLog({ path: join(config.dataDir, 'audit.log'), clock: ctx.clock, bytesMax: config.auditLogBytesMax, onError: (err) => ctx.log.error({ err }, 'audit log write failed') });
+  const audit = new AuditLog({
+    path: join(config.dataDir, 'audit.log'),
+    clock: ctx.clock,
+    bytesMax: config.auditLogBytesMax,
+    onError: (err) => ctx.log.error({ err }, 'audit log write failed'),
+  });
   let mqtt: KioskMqtt;
   try {
     mqtt = await startKioskMqtt(ctx, { audit, catalog });
@@ -122,7 +154,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await ops.close();
       await mqtt.close();
       audit.close();
-      await new Promise<void>((r) => { http.close(() => r()); http.closeAllConnections(); });
+      await new Promise<void>((r) => {
+        http.close(() => r());
+        http.closeAllConnections();
+      });
       await ctx.store.close();
     },
   };

@@ -30,9 +30,17 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv): Se
   const { values } = parseArgs({
     args: argv,
     options: {
-      config: { type: 'string' }, 'data-dir': { type: 'string' }, 'http-host': { type: 'string' }, 'http-port': { type: 'string' },
-      'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, kiosk: { type: 'string', multiple: true },
-      dev: { type: 'boolean' }, 'log-level': { type: 'string' }, 'time-zone': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'http-host': { type: 'string' },
+      'http-port': { type: 'string' },
+      'mqtt-url': { type: 'string' },
+      'mqtt-username': { type: 'string' },
+      kiosk: { type: 'string', multiple: true },
+      dev: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      'time-zone': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -47,10 +55,13 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv): Se
   if (env['KIOSKPAY_MQTT_PASSWORD']) merged['mqttPassword'] = env['KIOSKPAY_MQTT_PASSWORD'];
   if (env['DATABASE_URL']) merged['databaseUrl'] = env['DATABASE_URL'];
   if (values.kiosk) {
-    merged['kiosks'] = [...((file['kiosks'] as unknown[]) ?? []), ...values.kiosk.map((k) => {
-      const [id, merchant] = k.split(':');
-      return { id, merchant: merchant ?? id };
-    })];
+    merged['kiosks'] = [
+      ...((file['kiosks'] as unknown[]) ?? []),
+      ...values.kiosk.map((k) => {
+        const [id, merchant] = k.split(':');
+        return { id, merchant: merchant ?? id };
+      }),
+    ];
   }
   if (values.dev) merged['topupEnabled'] = true;
   if (values['log-level']) merged['logLevel'] = values['log-level'];

@@ -74,7 +74,7 @@ describe('TimeZone', () => {
 });
 
 describe('the deployment time zone in the server config', () => {
-  it('takes an IANA name or an offset from the file or --time-zone, and is the machine\'s when unset', () => {
+  it("takes an IANA name or an offset from the file or --time-zone, and is the machine's when unset", () => {
     expect(deploymentTimeZone(parseServerConfig({ timeZone: 'Europe/Paris' })).name).toBe('Europe/Paris');
     expect(deploymentTimeZone(parseServerConfig({})).name).toBe(machineTimeZone());
     const fromFlag = serverConfigFromArgs(['--time-zone', '+05:30'], {});

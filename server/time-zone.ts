@@ -36,7 +36,14 @@ export function offsetText(offsetMs: number): string {
   return `${sign}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 }
 
-interface Wall { y: number; mo: number; d: number; h: number; mi: number; s: number }
+interface Wall {
+  y: number;
+  mo: number;
+  d: number;
+  h: number;
+  mi: number;
+  s: number;
+}
 
 export class TimeZone {
   readonly name: string;
@@ -46,9 +53,19 @@ export class TimeZone {
   private constructor(name: string, fixedMs: number | null) {
     this.name = name;
     this.#fixedMs = fixedMs;
-    this.#fmt = fixedMs !== null ? null : new Intl.DateTimeFormat('en-US', {
-      timeZone: name, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-    });
+    this.#fmt =
+      fixedMs !== null
+        ? null
+        : new Intl.DateTimeFormat('en-US', {
+            timeZone: name,
+            hourCycle: 'h23',
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+            hour: '2-digit',
+            minute: '2-digit',
+            second: '2-digit',
+          });
   }
 
   /** An IANA name or ±HH:MM; throws naming the accepted forms otherwise. */
@@ -58,7 +75,8 @@ export class TimeZone {
       const ms = (Number(m[2]) * 60 + Number(m[3])) * 60_000;
       return new TimeZone(name, m[1] === '-' ? -ms : ms);
     }
-    if (!isTimeZone(name)) throw new Error(`time zone must be an IANA name such as Asia/Tokyo or a fixed offset such as +09:00, not ${JSON.stringify(name)}`);
+    if (!isTimeZone(name))
+      throw new Error(`time zone must be an IANA name such as Asia/Tokyo or a fixed offset such as +09:00, not ${JSON.stringify(name)}`);
     return new TimeZone(name, null);
   }
 
@@ -100,16 +118,19 @@ export class TimeZone {
   startOfDay(date: string): number {
     const m = LOCAL_DATE.exec(date);
     const u = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-    if (!m || Number.isNaN(u) || new Date(u).toISOString().slice(0, 10) !== date) throw new Error(`not a date (YYYY-MM-DD): ${JSON.stringify(date)}`);
+    if (!m || Number.isNaN(u) || new Date(u).toISOString().slice(0, 10) !== date)
+      throw new Error(`not a date (YYYY-MM-DD): ${JSON.stringify(date)}`);
     // Midnight at either offset in force around that day; keep the earliest that really is midnight there.
     const candidates = [...new Set([this.offsetMs(u - DAY_MS / 2), this.offsetMs(u), this.offsetMs(u + DAY_MS / 2)])].map((o) => u - o);
     const midnights = candidates.filter((t) => this.offsetMs(t) === u - t).sort((a, b) => a - b);
     if (midnights.length > 0) return midnights[0]!;
     // Midnight does not exist (clocks went forward at 00:00): the day starts when the gap ends.
-    let lo = Math.min(...candidates), hi = Math.max(...candidates);
+    let lo = Math.min(...candidates),
+      hi = Math.max(...candidates);
     while (hi - lo > 60_000) {
       const mid = lo + Math.floor((hi - lo) / 2 / 60_000) * 60_000;
-      if (this.localDate(mid) < date) lo = mid; else hi = mid;
+      if (this.localDate(mid) < date) lo = mid;
+      else hi = mid;
     }
     return hi;
   }

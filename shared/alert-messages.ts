@@ -11,7 +11,14 @@ import { currencySchema, idSchema } from './schemas.ts';
 import { isKioskId } from './topics.ts';
 
 /** What the server raises alerts about (server/domain/alerts.ts says when). */
-export const SERVER_ALERT_KINDS = ['offline-copy', 'duplicate-claim', 'credential-revoked', 'offline-limit', 'code-guessing', 'login-flood'] as const;
+export const SERVER_ALERT_KINDS = [
+  'offline-copy',
+  'duplicate-claim',
+  'credential-revoked',
+  'offline-limit',
+  'code-guessing',
+  'login-flood',
+] as const;
 export type ServerAlertKind = (typeof SERVER_ALERT_KINDS)[number];
 export const ALERT_SEVERITIES = ['critical', 'warning'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
@@ -72,7 +79,10 @@ export const loginFloodMessage = z.strictObject({
   /** The client's source address as the broker saw it (`unknown` when it had none). */
   address: z.string().regex(/^[0-9A-Za-z.:%_-]{1,64}$/),
   /** The username tried, as printable ASCII (others as `?`), clipped to 64; null when none was sent. */
-  username: z.string().regex(/^[\x20-\x7e]{1,64}$/).nullable(),
+  username: z
+    .string()
+    .regex(/^[\x20-\x7e]{1,64}$/)
+    .nullable(),
   /** The username is one of the broker's identities. */
   usernameKnown: z.boolean(),
   /** That identity's kiosk id, when it is a kiosk. */

@@ -7,7 +7,15 @@ const enc = (s: string) => new TextEncoder().encode(s);
 
 describe('base64url', () => {
   it('encodes the RFC 4648 test vectors without padding', () => {
-    const cases: [string, string][] = [['', ''], ['f', 'Zg'], ['fo', 'Zm8'], ['foo', 'Zm9v'], ['foob', 'Zm9vYg'], ['fooba', 'Zm9vYmE'], ['foobar', 'Zm9vYmFy']];
+    const cases: [string, string][] = [
+      ['', ''],
+      ['f', 'Zg'],
+      ['fo', 'Zm8'],
+      ['foo', 'Zm9v'],
+      ['foob', 'Zm9vYg'],
+      ['fooba', 'Zm9vYmE'],
+      ['foobar', 'Zm9vYmFy'],
+    ];
     for (const [plain, b64] of cases) {
       expect(toBase64url(enc(plain))).toBe(b64);
       expect(fromBase64url(b64)).toEqual(enc(plain));

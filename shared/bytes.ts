@@ -42,7 +42,10 @@ export function fromBase64url(s: string): Uint8Array | undefined {
   let o = 0;
   let i = 0;
   for (; i + 4 <= s.length; i += 4) {
-    const a = sextet(s, i), b = sextet(s, i + 1), c = sextet(s, i + 2), d = sextet(s, i + 3);
+    const a = sextet(s, i),
+      b = sextet(s, i + 1),
+      c = sextet(s, i + 2),
+      d = sextet(s, i + 3);
     if ((a | b | c | d) < 0) return undefined;
     const n = (a << 18) | (b << 12) | (c << 6) | d;
     out[o++] = n >>> 16;
@@ -50,11 +53,14 @@ export function fromBase64url(s: string): Uint8Array | undefined {
     out[o++] = n & 0xff;
   }
   if (rest === 2) {
-    const a = sextet(s, i), b = sextet(s, i + 1);
+    const a = sextet(s, i),
+      b = sextet(s, i + 1);
     if ((a | b) < 0 || (b & 0x0f) !== 0) return undefined;
     out[o++] = (a << 2) | (b >>> 4);
   } else if (rest === 3) {
-    const a = sextet(s, i), b = sextet(s, i + 1), c = sextet(s, i + 2);
+    const a = sextet(s, i),
+      b = sextet(s, i + 1),
+      c = sextet(s, i + 2);
     if ((a | b | c) < 0 || (c & 0x03) !== 0) return undefined;
     out[o++] = (a << 2) | (b >>> 4);
     out[o++] = ((b & 0x0f) << 4) | (c >>> 2);
@@ -82,7 +88,8 @@ export function fromHex(s: string): Uint8Array | undefined {
   if (typeof s !== 'string' || s.length % 2 !== 0) return undefined;
   const out = new Uint8Array(s.length / 2);
   for (let i = 0; i < out.length; i++) {
-    const hi = nibble(s.charCodeAt(2 * i)), lo = nibble(s.charCodeAt(2 * i + 1));
+    const hi = nibble(s.charCodeAt(2 * i)),
+      lo = nibble(s.charCodeAt(2 * i + 1));
     if (hi < 0 || lo < 0) return undefined;
     out[i] = (hi << 4) | lo;
   }

@@ -21,7 +21,8 @@ export const DISPLAY_MESSAGE_MAX = 120;
 
 const v = z.literal(1);
 const base = {
-  v, type: z.literal('command'),
+  v,
+  type: z.literal('command'),
   id: idSchema,
   /** Server time, ms, after which the kiosk refuses the command. */
   expiresAt: z.number().finite(),
@@ -39,7 +40,12 @@ export const kioskCommand = z.discriminatedUnion('name', [
   z.strictObject({ ...base, name: z.literal('forward') }),
   z.strictObject({ ...base, name: z.literal('set-policy'), policy: policyChangeSchema }),
   /** Show a message over the kiosk's screen for a while (0 clears it). */
-  z.strictObject({ ...base, name: z.literal('display-message'), text: z.string().max(DISPLAY_MESSAGE_MAX), seconds: z.int().min(0).max(3600) }),
+  z.strictObject({
+    ...base,
+    name: z.literal('display-message'),
+    text: z.string().max(DISPLAY_MESSAGE_MAX),
+    seconds: z.int().min(0).max(3600),
+  }),
   /** Exercise one output: an LED for a second, a buzzer pattern, or one relay pulse (capped by the kiosk). */
   z.strictObject({ ...base, name: z.literal('test'), target: z.enum(['led', 'buzzer', 'relay']) }),
   /** Drop the cached catalog and take the server's retained one again. */
@@ -50,14 +56,19 @@ export const kioskCommand = z.discriminatedUnion('name', [
 export type KioskCommand = z.infer<typeof kioskCommand>;
 
 export const COMMAND_ERROR_CODES = [
-  'COMMAND_MALFORMED', 'COMMAND_EXPIRED', 'COMMAND_REPEATED', 'COMMAND_BUSY', 'COMMAND_UNSUPPORTED', 'COMMAND_FAILED',
+  'COMMAND_MALFORMED',
+  'COMMAND_EXPIRED',
+  'COMMAND_REPEATED',
+  'COMMAND_BUSY',
+  'COMMAND_UNSUPPORTED',
+  'COMMAND_FAILED',
 ] as const;
 export type CommandErrorCode = (typeof COMMAND_ERROR_CODES)[number];
 
 /** What each command error means, for the console and docs/protocol.md. */
 export const COMMAND_ERRORS: Readonly<Record<CommandErrorCode, string>> = Object.freeze({
   COMMAND_MALFORMED: 'The command does not match the schema, or its expiry is too far ahead.',
-  COMMAND_EXPIRED: 'The command expired before the kiosk received it (by the kiosk\'s trusted clock).',
+  COMMAND_EXPIRED: "The command expired before the kiosk received it (by the kiosk's trusted clock).",
   COMMAND_REPEATED: 'A command with this id was already received; it ran at most once.',
   COMMAND_BUSY: 'The kiosk is already doing this (for example forwarding); try again when it has finished.',
   COMMAND_UNSUPPORTED: 'This kiosk has no such hardware or feature.',
@@ -76,14 +87,21 @@ export type StoredPayment = z.infer<typeof storedPaymentSchema>;
 export const commandAck = z.discriminatedUnion('ok', [
   z.strictObject({ v, type: z.literal('ack'), re: idSchema, ok: z.literal(true), result: z.record(z.string(), z.unknown()) }),
   z.strictObject({
-    v, type: z.literal('ack'), re: idSchema, ok: z.literal(false),
+    v,
+    type: z.literal('ack'),
+    re: idSchema,
+    ok: z.literal(false),
     error: z.strictObject({ code: z.enum(COMMAND_ERROR_CODES), message: z.string().max(500) }),
   }),
 ]);
 export type CommandAck = z.infer<typeof commandAck>;
 
 export const commandProgress = z.strictObject({
-  v, type: z.literal('progress'), re: idSchema, done: z.int().min(0), total: z.int().min(0),
+  v,
+  type: z.literal('progress'),
+  re: idSchema,
+  done: z.int().min(0),
+  total: z.int().min(0),
 });
 export type CommandProgress = z.infer<typeof commandProgress>;
 

@@ -29,12 +29,14 @@ export const SALE_LINE_QTY_MAX = 999;
  * One line of what a payment bought, for the operator's sales reports: the product by GTIN, by
  * vending slot, or both; how many; the unit price. Descriptive only: the amount is what is charged.
  */
-export const saleLine = z.strictObject({
-  gtin: gtin13Schema.optional(),
-  slot: z.int().min(1).max(CATALOG_SLOT_MAX).optional(),
-  qty: z.int().min(1).max(SALE_LINE_QTY_MAX),
-  unitPrice: amountSchema,
-}).refine((l) => l.gtin !== undefined || l.slot !== undefined, { message: 'a line names a gtin, a slot, or both' });
+export const saleLine = z
+  .strictObject({
+    gtin: gtin13Schema.optional(),
+    slot: z.int().min(1).max(CATALOG_SLOT_MAX).optional(),
+    qty: z.int().min(1).max(SALE_LINE_QTY_MAX),
+    unitPrice: amountSchema,
+  })
+  .refine((l) => l.gtin !== undefined || l.slot !== undefined, { message: 'a line names a gtin, a slot, or both' });
 export type SaleLine = z.infer<typeof saleLine>;
 /** The lines of one sale: 1 to SALE_LINES_MAX (also how a kiosk's outbox keeps them with a stored payment). */
 export const saleLinesSchema = z.array(saleLine).min(1).max(SALE_LINES_MAX);
@@ -55,7 +57,9 @@ export function linesMatchAmount(lines: readonly SaleLine[], amount: Money): boo
 
 /** Pay with a scanned code while the kiosk is online. */
 export const payRequest = z.strictObject({
-  v, type: z.literal('pay'), id: idSchema,
+  v,
+  type: z.literal('pay'),
+  id: idSchema,
   /** The kiosk's own transaction id: the idempotency key. Never reused for another payment. */
   txId: idSchema,
   code: codeTextSchema,
@@ -82,7 +86,9 @@ export const settleItem = z.strictObject({
 });
 
 export const settleRequest = z.strictObject({
-  v, type: z.literal('settle'), id: idSchema,
+  v,
+  type: z.literal('settle'),
+  id: idSchema,
   items: z.array(settleItem).min(1).max(SETTLE_ITEMS_MAX),
 });
 
@@ -106,7 +112,9 @@ export type PaymentKind = z.infer<typeof paymentKindSchema>;
 
 /** Answer to pay, status and void. The same txId always gets the same answer (until voided). */
 export const payResult = z.strictObject({
-  v, type: z.literal('pay.result'), re: idSchema,
+  v,
+  type: z.literal('pay.result'),
+  re: idSchema,
   txId: idSchema,
   status: txStatusSchema,
   /** Present when declined (and on a void of an unknown/declined tx, the original reason). */
@@ -128,25 +136,38 @@ export const settleItemResult = z.strictObject({
 export type SettleItemResult = z.infer<typeof settleItemResult>;
 
 export const settleResult = z.strictObject({
-  v, type: z.literal('settle.result'), re: idSchema,
+  v,
+  type: z.literal('settle.result'),
+  re: idSchema,
   items: z.array(settleItemResult),
 });
 export type SettleResult = z.infer<typeof settleResult>;
 
 export const timeResult = z.strictObject({
-  v, type: z.literal('time.result'), re: idSchema,
-  t0: z.number(), t1: z.number(), t2: z.number(),
+  v,
+  type: z.literal('time.result'),
+  re: idSchema,
+  t0: z.number(),
+  t1: z.number(),
+  t2: z.number(),
 });
 export type TimeResult = z.infer<typeof timeResult>;
 
 /** A request the server could not take at all. `re` is null when the request had no readable id. */
-export const errorReply = z.strictObject({
-  v, type: z.literal('error'), re: idSchema.nullable(),
-  code: errorCodeSchema,
-  message: z.string(),
-  /** With RATE_LIMITED: the request was not handled; send the same request again after this many ms. */
-  retryAfterMs: z.number().int().min(0).max(60_000).optional(),
-}).refine((r) => r.retryAfterMs === undefined || r.code === 'RATE_LIMITED', { message: 'retryAfterMs only with RATE_LIMITED', path: ['retryAfterMs'] });
+export const errorReply = z
+  .strictObject({
+    v,
+    type: z.literal('error'),
+    re: idSchema.nullable(),
+    code: errorCodeSchema,
+    message: z.string(),
+    /** With RATE_LIMITED: the request was not handled; send the same request again after this many ms. */
+    retryAfterMs: z.number().int().min(0).max(60_000).optional(),
+  })
+  .refine((r) => r.retryAfterMs === undefined || r.code === 'RATE_LIMITED', {
+    message: 'retryAfterMs only with RATE_LIMITED',
+    path: ['retryAfterMs'],
+  });
 export type ErrorReply = z.infer<typeof errorReply>;
 
 export const kioskReply = z.discriminatedUnion('type', [payResult, settleResult, timeResult, errorReply]);
@@ -163,7 +184,11 @@ export interface KioskOperations {
 
 /** The reply type that answers each request type (an `error` reply answers any). */
 export const REPLY_TYPE = Object.freeze({
-  pay: 'pay.result', status: 'pay.result', void: 'pay.result', settle: 'settle.result', time: 'time.result',
+  pay: 'pay.result',
+  status: 'pay.result',
+  void: 'pay.result',
+  settle: 'settle.result',
+  time: 'time.result',
 } as const satisfies { [K in keyof KioskOperations]: KioskOperations[K]['reply']['type'] });
 
 /**
@@ -182,12 +207,17 @@ export function answers(request: KioskRequest, reply: KioskReply): boolean {
 // ---- retained broadcasts ------------------------------------------------------------------------
 
 export const issuerKeysMessage = z.strictObject({
-  v, type: z.literal('issuer-keys'),
-  keys: z.array(z.strictObject({
-    keyId: z.int().min(0).max(255),
-    /** Raw 32-byte Ed25519 public key, base64url. */
-    publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-  })).max(16),
+  v,
+  type: z.literal('issuer-keys'),
+  keys: z
+    .array(
+      z.strictObject({
+        keyId: z.int().min(0).max(255),
+        /** Raw 32-byte Ed25519 public key, base64url. */
+        publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+      }),
+    )
+    .max(16),
   at: z.number(),
 });
 export type IssuerKeysMessage = z.infer<typeof issuerKeysMessage>;
@@ -200,7 +230,8 @@ export type IssuerKeysMessage = z.infer<typeof issuerKeysMessage>;
 export const REVOCATIONS_SIGNING_PREFIX = 'kioskpay/revocations/v1\0';
 
 export const revocationsMessage = z.strictObject({
-  v, type: z.literal('revocations'),
+  v,
+  type: z.literal('revocations'),
   keyId: z.int().min(0).max(255),
   body: z.string().max(200_000),
   sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
@@ -217,15 +248,25 @@ export const revocationsBody = z.strictObject({
 export type RevocationsBody = z.infer<typeof revocationsBody>;
 
 /** Parses a raw MQTT payload into a typed value, or says precisely why it cannot. */
-export function parseJsonMessage<T>(schema: z.ZodType<T>, payload: Uint8Array | string, maxBytes = KIOSK_MESSAGE_BYTES_MAX):
-  { ok: true; value: T } | { ok: false; code: 'MALFORMED_MESSAGE' | 'MESSAGE_TOO_LARGE' | 'UNKNOWN_MESSAGE_TYPE'; message: string; id: string | null } {
+export function parseJsonMessage<T>(
+  schema: z.ZodType<T>,
+  payload: Uint8Array | string,
+  maxBytes = KIOSK_MESSAGE_BYTES_MAX,
+):
+  | { ok: true; value: T }
+  | { ok: false; code: 'MALFORMED_MESSAGE' | 'MESSAGE_TOO_LARGE' | 'UNKNOWN_MESSAGE_TYPE'; message: string; id: string | null } {
   const size = typeof payload === 'string' ? payload.length : payload.byteLength;
   if (size > maxBytes) return { ok: false, code: 'MESSAGE_TOO_LARGE', message: `payload of ${size} bytes exceeds ${maxBytes}`, id: null };
   let json: unknown;
   try {
     json = parseStrictJson(typeof payload === 'string' ? payload : new TextDecoder().decode(payload));
   } catch (e) {
-    return { ok: false, code: 'MALFORMED_MESSAGE', message: `payload is ${e instanceof StrictJsonError && e.message.startsWith('duplicate') ? `refused: ${e.message}` : 'not JSON'}`, id: null };
+    return {
+      ok: false,
+      code: 'MALFORMED_MESSAGE',
+      message: `payload is ${e instanceof StrictJsonError && e.message.startsWith('duplicate') ? `refused: ${e.message}` : 'not JSON'}`,
+      id: null,
+    };
   }
   const id = readId(json);
   const parsed = schema.safeParse(json);

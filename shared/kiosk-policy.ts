@@ -27,7 +27,10 @@ export const exposureCapsSchema = z.strictObject({
   /** Their total amount, at most (minor units of the kiosk's currency). */
   storedAmountMax: z.int().min(1).max(MONEY_MAX),
   /** Longest time the kiosk keeps selling offline since its last contact with the server. */
-  offlineDurationMaxMs: z.int().min(60_000).max(7 * 24 * 3_600_000),
+  offlineDurationMaxMs: z
+    .int()
+    .min(60_000)
+    .max(7 * 24 * 3_600_000),
 });
 export type ExposureCaps = z.infer<typeof exposureCapsSchema>;
 
@@ -36,7 +39,10 @@ export const staleRevocationsSchema = z.strictObject({
   storedCountMax: z.int().min(0).max(10_000),
   storedAmountMax: z.int().min(0).max(MONEY_MAX),
   /** The list's age (judged pessimistically) beyond which the kiosk takes no offline code. */
-  maxAgeMs: z.int().min(60_000).max(14 * 24 * 3_600_000),
+  maxAgeMs: z
+    .int()
+    .min(60_000)
+    .max(14 * 24 * 3_600_000),
 });
 export type StaleRevocationsCaps = z.infer<typeof staleRevocationsSchema>;
 
@@ -46,7 +52,10 @@ export const untrustedClockSchema = z.strictObject({
   storedCountMax: z.int().min(0).max(10_000),
   storedAmountMax: z.int().min(0).max(MONEY_MAX),
   /** Longest the kiosk sells on an untrusted clock, counted on its own monotonic clock since boot. */
-  durationMaxMs: z.int().min(0).max(7 * 24 * 3_600_000),
+  durationMaxMs: z
+    .int()
+    .min(0)
+    .max(7 * 24 * 3_600_000),
 });
 export type UntrustedClockCaps = z.infer<typeof untrustedClockSchema>;
 
@@ -89,7 +98,10 @@ export const DEFAULT_EXPOSURE_CAPS: ExposureCaps = Object.freeze({
 });
 
 export const DEFAULT_KIOSK_POLICY: KioskPolicy = Object.freeze({
-  mode: 'prefer-online', caps: DEFAULT_EXPOSURE_CAPS, staleRevocations: DEFAULT_STALE_REVOCATIONS, untrustedClock: DEFAULT_UNTRUSTED_CLOCK,
+  mode: 'prefer-online',
+  caps: DEFAULT_EXPOSURE_CAPS,
+  staleRevocations: DEFAULT_STALE_REVOCATIONS,
+  untrustedClock: DEFAULT_UNTRUSTED_CLOCK,
 });
 
 /** Applies a change; the result is validated again, so a change can never produce a bad policy. */

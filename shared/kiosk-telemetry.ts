@@ -13,7 +13,16 @@ const v = z.literal(1);
 const errorCodeSchema = z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]);
 const ms = z.number().finite();
 
-export const CHECKOUT_STATE_NAMES = ['idle', 'basket', 'awaitingCode', 'authorising', 'dispensing', 'approved', 'declined', 'fault'] as const;
+export const CHECKOUT_STATE_NAMES = [
+  'idle',
+  'basket',
+  'awaitingCode',
+  'authorising',
+  'dispensing',
+  'approved',
+  'declined',
+  'fault',
+] as const;
 export const HEALTH_STATES = ['ok', 'fault', 'absent'] as const;
 export type HealthState = (typeof HEALTH_STATES)[number];
 
@@ -48,7 +57,9 @@ export const clockSummarySchema = z.strictObject({
 export type ClockSummary = z.infer<typeof clockSummarySchema>;
 
 export const onlineStatusSchema = z.strictObject({
-  v, type: z.literal('status'), state: z.literal('online'),
+  v,
+  type: z.literal('status'),
+  state: z.literal('online'),
   /** The kiosk's best estimate of server time when this was published. */
   at: ms,
   /** Increases with every status the kiosk publishes since it started. */
@@ -71,7 +82,9 @@ export type OnlineStatus = z.infer<typeof onlineStatusSchema>;
 
 /** The last will (reason `lost`) or a clean shutdown (`shutdown`). */
 export const offlineStatusSchema = z.strictObject({
-  v, type: z.literal('status'), state: z.literal('offline'),
+  v,
+  type: z.literal('status'),
+  state: z.literal('offline'),
   reason: z.enum(['lost', 'shutdown']),
   firmware: z.string().max(64),
 });
@@ -85,13 +98,24 @@ const eventBase = { v, type: z.literal('event'), at: ms };
 export const kioskEventMessage = z.discriminatedUnion('kind', [
   /** A payment ended on the kiosk; `offline` when it was stored for later settlement. */
   z.strictObject({
-    ...eventBase, kind: z.literal('payment'), txId: idSchema, amount: amountSchema,
-    outcome: z.enum(['approved', 'declined']), offline: z.boolean(), reason: errorCodeSchema.optional(),
+    ...eventBase,
+    kind: z.literal('payment'),
+    txId: idSchema,
+    amount: amountSchema,
+    outcome: z.enum(['approved', 'declined']),
+    offline: z.boolean(),
+    reason: errorCodeSchema.optional(),
   }),
   /** Forwarding stored payments: emitted after each batch and at the end. */
   z.strictObject({
-    ...eventBase, kind: z.literal('forward'), done: z.int().min(0), total: z.int().min(0),
-    settled: z.int().min(0), declined: z.int().min(0), finished: z.boolean(), end: z.string().max(32).optional(),
+    ...eventBase,
+    kind: z.literal('forward'),
+    done: z.int().min(0),
+    total: z.int().min(0),
+    settled: z.int().min(0),
+    declined: z.int().min(0),
+    finished: z.boolean(),
+    end: z.string().max(32).optional(),
   }),
   /** One stored payment the server refused at settlement; kept on the kiosk for review. */
   z.strictObject({ ...eventBase, kind: z.literal('settle-declined'), txId: idSchema, amount: amountSchema, reason: errorCodeSchema }),

@@ -32,7 +32,13 @@ const sockets: Socket[] = [];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-alerts-'));
-  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['k1', 'k2'], log: pino({ level: 'silent' }) });
+  system = await startSystem({
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['k1', 'k2'],
+    log: pino({ level: 'silent' }),
+  });
   for (const k of system.kiosks) uplinks.push(await MqttUplink.connect({ ...k, requestTimeoutMs: WAIT_MS }));
 });
 
@@ -62,7 +68,10 @@ class Capture extends Writable {
         clearTimeout(timer);
         resolve(lines);
       };
-      const timer = setTimeout(() => { this.#waiters.delete(check); reject(new Error(`fewer than ${n} lines within ${WAIT_MS} ms: ${this.text}`)); }, WAIT_MS);
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`fewer than ${n} lines within ${WAIT_MS} ms: ${this.text}`));
+      }, WAIT_MS);
       this.#waiters.add(check);
       check();
     });
@@ -74,11 +83,19 @@ function runConsole(argv: string[]) {
   const stdout = new Capture();
   const stderr = new Capture();
   const t = system.technicianLogin;
-  const done = consoleCommand(argv, { env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: t.password }, stdout, stderr, isTTY: false });
+  const done = consoleCommand(argv, {
+    env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: t.password },
+    stdout,
+    stderr,
+    isTTY: false,
+  });
   return { stdout, stderr, done };
 }
 
-const utf8 = (s: string) => { const b = Buffer.from(s, 'utf8'); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]); };
+const utf8 = (s: string) => {
+  const b = Buffer.from(s, 'utf8');
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+};
 function connectPacket(clientId: string, username: string, password: string): Buffer {
   const body = Buffer.concat([utf8('MQTT'), Buffer.from([4, 0xc2, 0, 30]), utf8(clientId), utf8(username), utf8(password)]);
   return Buffer.concat([Buffer.from([0x10, body.length]), body]);
@@ -86,14 +103,23 @@ function connectPacket(clientId: string, username: string, password: string): Bu
 
 /** `n` raw CONNECTs with wrong passwords at once; resolves when each got its CONNACK or was closed. */
 async function wrongPasswordFlood(port: number, n: number, username: string): Promise<void> {
-  await Promise.all(Array.from({ length: n }, (_, i) => new Promise<void>((resolve) => {
-    let bytes = 0;
-    const s = tcpConnect(port, '127.0.0.1', () => s.write(connectPacket(`kp-${username}-flood-${i}`, username, `wrong-${i}`)));
-    s.on('data', (d: Buffer) => { bytes += d.length; if (bytes >= 4) resolve(); });
-    s.on('error', () => resolve());
-    s.on('close', () => resolve());
-    sockets.push(s);
-  })));
+  await Promise.all(
+    Array.from(
+      { length: n },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          let bytes = 0;
+          const s = tcpConnect(port, '127.0.0.1', () => s.write(connectPacket(`kp-${username}-flood-${i}`, username, `wrong-${i}`)));
+          s.on('data', (d: Buffer) => {
+            bytes += d.length;
+            if (bytes >= 4) resolve();
+          });
+          s.on('error', () => resolve());
+          s.on('close', () => resolve());
+          sockets.push(s);
+        }),
+    ),
+  );
 }
 
 /** Polls `fn` until it returns a value; bounded by WAIT_MS. */
@@ -107,7 +133,7 @@ async function eventually<T>(fn: () => T | undefined, what: string): Promise<T> 
 }
 
 describe('alerts operators can act on (issue 12)', () => {
-  it('turns a wrong-password flood into exactly one login-flood alert in the server\'s list', async () => {
+  it("turns a wrong-password flood into exactly one login-flood alert in the server's list", async () => {
     const ctx = system.server.ctx;
     // Before: no flood alert. (The technician's login is then known-good: a first login from the
     // flooding address, 127.0.0.1 here, would wait out the address's backoff like the flood.)
@@ -120,24 +146,34 @@ describe('alerts operators can act on (issue 12)', () => {
     expect(await uplinks[0]!.request({ v: 1, type: 'time', id: 't1', t0: Date.now() })).toMatchObject({ type: 'time.result' });
     expect(ctx.alerts.since(0).filter((a) => a.kind === 'login-flood')).toHaveLength(1);
     expect(flood).toMatchObject({ severity: 'critical', kioskId: 'k2', walletId: null, amount: null });
-    expect(flood.message).toMatch(/^login flood \(by (address|username)\) from [0-9a-f.:]*127\.0\.0\.1, username "k2" \(kiosk k2\): \d+ wrong passwords and \d+ deferred logins/);
+    expect(flood.message).toMatch(
+      /^login flood \(by (address|username)\) from [0-9a-f.:]*127\.0\.0\.1, username "k2" \(kiosk k2\): \d+ wrong passwords and \d+ deferred logins/,
+    );
     // /ops shows it with the fleet's alerts.
     const login = await fetch(`${system.server.httpUrl}/ops/login`, {
-      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ username: system.operatorLogin.username, password: system.operatorLogin.password }).toString(),
     });
     expect(login.status).toBe(303);
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
-    const snapshot = await (await fetch(`${system.server.httpUrl}/ops/api/snapshot`, { headers: { cookie } })).json() as { fleet: { alerts: Array<Record<string, unknown>> } };
-    expect(snapshot.fleet.alerts.filter((a) => a['kind'] === 'login-flood')).toEqual([expect.objectContaining({ kioskId: 'k2', severity: 'critical', message: flood.message })]);
+    const snapshot = (await (await fetch(`${system.server.httpUrl}/ops/api/snapshot`, { headers: { cookie } })).json()) as {
+      fleet: { alerts: Array<Record<string, unknown>> };
+    };
+    expect(snapshot.fleet.alerts.filter((a) => a['kind'] === 'login-flood')).toEqual([
+      expect.objectContaining({ kioskId: 'k2', severity: 'critical', message: flood.message }),
+    ]);
     // The console shows it from the retained list.
     const c = runConsole(['alerts', '--json']);
     expect(await c.done).toBe(0);
     const list = JSON.parse(c.stdout.text) as { alerts: PublishedServerAlert[] };
-    expect(list.alerts.filter((a) => a.kind === 'login-flood')).toEqual([expect.objectContaining({ kioskId: 'k2', severity: 'critical', seq: flood.seq })]);
+    expect(list.alerts.filter((a) => a.kind === 'login-flood')).toEqual([
+      expect.objectContaining({ kioskId: 'k2', severity: 'critical', seq: flood.seq }),
+    ]);
   }, 30_000);
 
-  it('sends a copied offline code\'s alerts to a console, live and in the retained list, with kiosk, wallet and amount', async () => {
+  it("sends a copied offline code's alerts to a console, live and in the retained list, with kiosk, wallet and amount", async () => {
     const follow = runConsole(['alerts', '--follow', '--count', '2', '--json']);
     expect(JSON.parse((await follow.stdout.lines(1))[0]!)).toMatchObject({ alerts: [] }); // the list before the copy
     // The same offline code stored by both kiosks: k2's is the copy (docs/protocol.md 3.6).
@@ -147,11 +183,19 @@ describe('alerts operators can act on (issue 12)', () => {
     const phone = naclEd25519.keyPairFromSeed(new Uint8Array(32).fill(7));
     const cred = await issueCredential(ctx, w.walletId, phone.publicKey);
     const now = Date.now();
-    const code = makeOfflineCode({ credential: fromBase64url(cred.credential)!, timestampMs: now, counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519);
-    for (const [i, u] of uplinks.entries()) await u.request({ v: 1, type: 'settle', id: `s${i}`, items: [{ txId: `o${i}`, code, amount: money(1_100), capturedAt: now + i }] });
+    const code = makeOfflineCode(
+      { credential: fromBase64url(cred.credential)!, timestampMs: now, counter: 1, phoneSecretKey: phone.secretKey },
+      naclEd25519,
+    );
+    for (const [i, u] of uplinks.entries())
+      await u.request({ v: 1, type: 'settle', id: `s${i}`, items: [{ txId: `o${i}`, code, amount: money(1_100), capturedAt: now + i }] });
 
     expect(await follow.done).toBe(0);
-    const live = follow.stdout.text.trim().split('\n').slice(1).map((l) => (JSON.parse(l) as { alert: PublishedServerAlert }).alert);
+    const live = follow.stdout.text
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => (JSON.parse(l) as { alert: PublishedServerAlert }).alert);
     expect(live.map((a) => [a.kind, a.severity, a.kioskId, a.walletId, a.amount])).toEqual([
       ['offline-copy', 'critical', 'k2', w.walletId, { value: 1_100, currency: 'JPY' }],
       ['credential-revoked', 'critical', 'k2', w.walletId, { value: 1_100, currency: 'JPY' }],
@@ -164,34 +208,76 @@ describe('alerts operators can act on (issue 12)', () => {
     expect(header).toMatch(/^TIME\s+SEVERITY\s+KIND\s+KIOSK\s+WALLET\s+AMOUNT\s+MESSAGE$/);
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(new RegExp(`^\\d\\d:\\d\\d\\s+critical\\s+offline-copy\\s+k2\\s+${w.walletId}\\s+¥1,100\\s+k2 took ¥1,100`));
-    expect(rows[1]).toMatch(new RegExp(`^\\d\\d:\\d\\d\\s+critical\\s+credential-revoked\\s+k2\\s+${w.walletId}\\s+¥1,100\\s+credential ${cred.credentialId} of wallet`));
+    expect(rows[1]).toMatch(
+      new RegExp(
+        `^\\d\\d:\\d\\d\\s+critical\\s+credential-revoked\\s+k2\\s+${w.walletId}\\s+¥1,100\\s+credential ${cred.credentialId} of wallet`,
+      ),
+    );
   }, 30_000);
 
-  it('refuses a kiosk the server\'s alerts: SUBACK 0x80, and a publish there closes its connection', async () => {
+  it("refuses a kiosk the server's alerts: SUBACK 0x80, and a publish there closes its connection", async () => {
     // A retained list exists (the server published it on connect).
     const t = system.technicianLogin;
-    const tech = await mqtt.connectAsync(t.url, { protocolVersion: 4, username: t.username, password: t.password, clientId: `kp-${t.username}-probe`, reconnectPeriod: 0 });
-    const retained = new Promise<Buffer>((resolve) => tech.on('message', (topic, p) => { if (topic === topics.serverAlerts) resolve(p); }));
+    const tech = await mqtt.connectAsync(t.url, {
+      protocolVersion: 4,
+      username: t.username,
+      password: t.password,
+      clientId: `kp-${t.username}-probe`,
+      reconnectPeriod: 0,
+    });
+    const retained = new Promise<Buffer>((resolve) =>
+      tech.on('message', (topic, p) => {
+        if (topic === topics.serverAlerts) resolve(p);
+      }),
+    );
     await tech.subscribeAsync(topics.serverAlerts, { qos: 1 });
     const before = (await retained).toString();
     expect(serverAlertsMessage.parse(JSON.parse(before)).type).toBe('server-alerts');
 
     const k = system.kiosks[0]!;
-    const kiosk = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `kp-${k.username}-probe`, reconnectPeriod: 0 });
+    const kiosk = await mqtt.connectAsync(k.url, {
+      protocolVersion: 4,
+      username: k.username,
+      password: k.password,
+      clientId: `kp-${k.username}-probe`,
+      reconnectPeriod: 0,
+    });
     const seen: string[] = [];
     kiosk.on('message', (topic) => seen.push(topic));
-    const granted = await kiosk.subscribeAsync([topics.serverAlerts, topics.revocations], { qos: 1 }).catch((e: { packet?: { granted?: number[] } }) => e.packet?.granted?.map((qos) => ({ qos })));
+    const granted = await kiosk
+      .subscribeAsync([topics.serverAlerts, topics.revocations], { qos: 1 })
+      .catch((e: { packet?: { granted?: number[] } }) => e.packet?.granted?.map((qos) => ({ qos })));
     expect(granted?.map((g) => g.qos)).toEqual([128, 1]);
     const closed = new Promise<void>((resolve) => kiosk.once('close', () => resolve()));
-    kiosk.publish(topics.serverAlerts, JSON.stringify({ v: 1, type: 'server-alerts', instance: '0'.repeat(16), at: Date.now(), alerts: [] }), { qos: 1, retain: true }, () => {});
+    kiosk.publish(
+      topics.serverAlerts,
+      JSON.stringify({ v: 1, type: 'server-alerts', instance: '0'.repeat(16), at: Date.now(), alerts: [] }),
+      { qos: 1, retain: true },
+      () => {},
+    );
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('kiosk not disconnected')), WAIT_MS); })]).finally(() => clearTimeout(timer));
+    await Promise.race([
+      closed,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('kiosk not disconnected')), WAIT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
     kiosk.end(true);
     expect(seen.filter((topic) => topic === topics.serverAlerts)).toEqual([]);
 
     // The retained list is still the server's.
-    const again = await mqtt.connectAsync(t.url, { protocolVersion: 4, username: t.username, password: t.password, clientId: `kp-${t.username}-probe2`, reconnectPeriod: 0 });
-    const after = new Promise<Buffer>((resolve) => again.on('message', (topic, p) => { if (topic === topics.serverAlerts) resolve(p); }));
+    const again = await mqtt.connectAsync(t.url, {
+      protocolVersion: 4,
+      username: t.username,
+      password: t.password,
+      clientId: `kp-${t.username}-probe2`,
+      reconnectPeriod: 0,
+    });
+    const after = new Promise<Buffer>((resolve) =>
+      again.on('message', (topic, p) => {
+        if (topic === topics.serverAlerts) resolve(p);
+      }),
+    );
     await again.subscribeAsync(topics.serverAlerts, { qos: 1 });
     expect((await after).toString()).toBe(before);
     await again.endAsync(true);

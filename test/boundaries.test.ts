@@ -23,7 +23,9 @@ function files(dir: string): string[] {
 
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => (m[1] ?? m[2])!);
+  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
+    (m) => (m[1] ?? m[2])!,
+  );
 }
 
 function topFolder(file: string, spec: string): string | undefined {
@@ -48,7 +50,11 @@ describe('import boundaries', () => {
   it.each(PROCESSES)('%s/ imports only itself and shared/', (proc) => {
     const bad: string[] = [];
     let dirExists = true;
-    try { statSync(join(root, proc)); } catch { dirExists = false; }
+    try {
+      statSync(join(root, proc));
+    } catch {
+      dirExists = false;
+    }
     if (!dirExists) return;
     for (const f of files(join(root, proc))) {
       for (const spec of imports(f)) {
@@ -64,7 +70,8 @@ describe('import boundaries', () => {
     for (const f of files(join(root, 'wallet', 'core')).filter((x) => !x.endsWith('.test.ts'))) {
       for (const spec of imports(f)) {
         const target = spec.startsWith('.') ? relative(join(root, 'wallet'), resolve(dirname(f), spec)) : '';
-        if (spec.startsWith('node:') || target.startsWith('cli') || target.startsWith('testing')) bad.push(`${relative(root, f)} -> ${spec}`);
+        if (spec.startsWith('node:') || target.startsWith('cli') || target.startsWith('testing'))
+          bad.push(`${relative(root, f)} -> ${spec}`);
       }
     }
     expect(bad).toEqual([]);

@@ -55,35 +55,66 @@ async function freePort(): Promise<number> {
 const unreachable = await probeRedis();
 if (unreachable !== undefined && process.env['CI']) {
   describe('broker cluster on Redis', () => {
-    it('reaches Redis (required in CI)', () => { throw new Error(unreachable); });
+    it('reaches Redis (required in CI)', () => {
+      throw new Error(unreachable);
+    });
   });
 }
 
-interface ClusterBroker { url: string; stop(): Promise<number> }
+interface ClusterBroker {
+  url: string;
+  stop(): Promise<number>;
+}
 
 /** `kioskpay broker --cluster --redis ...` on a free port, in this process; stop() is its SIGTERM. */
 async function clusterBroker(identitiesFile: string, prefix: string): Promise<ClusterBroker> {
   const port = await freePort();
   const shutdown = new AbortController();
   let stderr = '';
-  const sink = (into: (s: string) => void) => new Writable({ write(c, _e, done) { into(String(c)); done(); } });
-  const exit = brokerCommand(['--port', String(port), '--identities', identitiesFile, '--redis', REDIS_URL, '--redis-prefix', prefix, '--cluster'], {
-    stdout: sink(() => {}), stderr: sink((s) => { stderr += s; }), logger: silent, shutdown: shutdown.signal, onReload: () => () => {},
-  });
+  const sink = (into: (s: string) => void) =>
+    new Writable({
+      write(c, _e, done) {
+        into(String(c));
+        done();
+      },
+    });
+  const exit = brokerCommand(
+    ['--port', String(port), '--identities', identitiesFile, '--redis', REDIS_URL, '--redis-prefix', prefix, '--cluster'],
+    {
+      stdout: sink(() => {}),
+      stderr: sink((s) => {
+        stderr += s;
+      }),
+      logger: silent,
+      shutdown: shutdown.signal,
+      onReload: () => () => {},
+    },
+  );
   let exited: number | undefined;
-  void exit.then((code) => { exited = code; });
-  for (const end = Date.now() + 10_000; ;) {
+  void exit.then((code) => {
+    exited = code;
+  });
+  for (const end = Date.now() + 10_000; ; ) {
     if (exited !== undefined) throw new Error(`broker exited with ${exited}: ${stderr}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) break;
     if (Date.now() > end) throw new Error(`broker did not listen on ${port} within 10 s: ${stderr}`);
     await sleep(50);
   }
-  return { url: `mqtt://127.0.0.1:${port}`, stop: async () => { shutdown.abort(); return exit; } };
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    stop: async () => {
+      shutdown.abort();
+      return exit;
+    },
+  };
 }
 
 describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skipped: ${unreachable ?? 'no'})`, () => {
@@ -99,19 +130,39 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kp-cluster-'));
     const identitiesFile = join(dir, 'identities.json');
-    writeFileSync(identitiesFile, JSON.stringify([
-      { username: 'server', passwordHash: await hashPassword(passwords.server), role: 'server' },
-      { username: 'k1', passwordHash: await hashPassword(passwords.k1), role: 'kiosk', kioskId: 'k1' },
-      { username: 'tech', passwordHash: await hashPassword(passwords.tech), role: 'technician' },
-    ]), { mode: 0o600 });
+    writeFileSync(
+      identitiesFile,
+      JSON.stringify([
+        { username: 'server', passwordHash: await hashPassword(passwords.server), role: 'server' },
+        { username: 'k1', passwordHash: await hashPassword(passwords.k1), role: 'kiosk', kioskId: 'k1' },
+        { username: 'tech', passwordHash: await hashPassword(passwords.tech), role: 'technician' },
+      ]),
+      { mode: 0o600 },
+    );
     a = await clusterBroker(identitiesFile, prefix);
     b = await clusterBroker(identitiesFile, prefix);
     // The server on broker B; it publishes its retained issuer keys there on connect.
-    server = await startServer(parseServerConfig({
-      dataDir: join(dir, 'server'), httpPort: 0, mqttUrl: b.url, mqttUsername: 'server', mqttPassword: passwords.server,
-      topupEnabled: true, logLevel: 'silent', kiosks: [{ id: 'k1', merchant: 'shop' }],
-    }), { log: silent });
-    kiosk = await MqttUplink.connect({ url: a.url, kioskId: 'k1', username: 'k1', password: passwords.k1, requestTimeoutMs: 5000, logger: silent });
+    server = await startServer(
+      parseServerConfig({
+        dataDir: join(dir, 'server'),
+        httpPort: 0,
+        mqttUrl: b.url,
+        mqttUsername: 'server',
+        mqttPassword: passwords.server,
+        topupEnabled: true,
+        logLevel: 'silent',
+        kiosks: [{ id: 'k1', merchant: 'shop' }],
+      }),
+      { log: silent },
+    );
+    kiosk = await MqttUplink.connect({
+      url: a.url,
+      kioskId: 'k1',
+      username: 'k1',
+      password: passwords.k1,
+      requestTimeoutMs: 5000,
+      logger: silent,
+    });
   }, 40_000);
 
   afterAll(async () => {
@@ -147,12 +198,21 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
   it('shows the retained issuer keys, published on B, to new subscribers on both brokers', async () => {
     const expected = server!.ctx.issuer.keysMessage(Date.now()).keys.map((k) => k.publicKey);
     for (const broker of [a!, b!]) {
-      const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4, username: 'tech', password: passwords.tech, clientId: `kp-tech-${secret()}`, reconnectPeriod: 0, connectTimeout: 3000 });
+      const c = await mqtt.connectAsync(broker.url, {
+        protocolVersion: 4,
+        username: 'tech',
+        password: passwords.tech,
+        clientId: `kp-tech-${secret()}`,
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+      });
       clients.push(c);
       const seen: { payload: Buffer; retain: boolean }[] = [];
-      c.on('message', (topic, payload, packet) => { if (topic === topics.issuerKeys) seen.push({ payload, retain: packet.retain }); });
+      c.on('message', (topic, payload, packet) => {
+        if (topic === topics.issuerKeys) seen.push({ payload, retain: packet.retain });
+      });
       await c.subscribeAsync(topics.issuerKeys, { qos: 1 });
-      for (const end = Date.now() + 5000; seen.length === 0 && Date.now() < end;) await sleep(20);
+      for (const end = Date.now() + 5000; seen.length === 0 && Date.now() < end; ) await sleep(20);
       expect(seen.length, `no retained keys on ${broker === a ? 'A' : 'B'}`).toBeGreaterThan(0);
       expect(seen[0]!.retain).toBe(true);
       expect(issuerKeysMessage.parse(JSON.parse(seen[0]!.payload.toString())).keys.map((k) => k.publicKey)).toEqual(expected);
@@ -161,15 +221,29 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
 
   it('routes a live publish on one broker to a subscriber on the other', async () => {
     // A technician on B listens to k1's events; k1 (on A) publishes one.
-    const tech = await mqtt.connectAsync(b!.url, { protocolVersion: 4, username: 'tech', password: passwords.tech, clientId: `kp-tech-${secret()}`, reconnectPeriod: 0, connectTimeout: 3000 });
-    const k1 = await mqtt.connectAsync(a!.url, { protocolVersion: 4, username: 'k1', password: passwords.k1, clientId: `kp-k1-raw-${secret()}`, reconnectPeriod: 0, connectTimeout: 3000 });
+    const tech = await mqtt.connectAsync(b!.url, {
+      protocolVersion: 4,
+      username: 'tech',
+      password: passwords.tech,
+      clientId: `kp-tech-${secret()}`,
+      reconnectPeriod: 0,
+      connectTimeout: 3000,
+    });
+    const k1 = await mqtt.connectAsync(a!.url, {
+      protocolVersion: 4,
+      username: 'k1',
+      password: passwords.k1,
+      clientId: `kp-k1-raw-${secret()}`,
+      reconnectPeriod: 0,
+      connectTimeout: 3000,
+    });
     clients.push(tech, k1);
     const marker = secret();
     const seen: string[] = [];
     tech.on('message', (_t, payload) => seen.push(payload.toString()));
     await tech.subscribeAsync(topics.kioskEvents('k1'), { qos: 1 });
     await k1.publishAsync(topics.kioskEvents('k1'), JSON.stringify({ marker }), { qos: 1 });
-    for (const end = Date.now() + 5000; seen.length === 0 && Date.now() < end;) await sleep(20);
+    for (const end = Date.now() + 5000; seen.length === 0 && Date.now() < end; ) await sleep(20);
     expect(seen.map((s) => (JSON.parse(s) as { marker?: string }).marker)).toEqual([marker]);
   });
 });
@@ -178,8 +252,17 @@ describe('kioskpay broker --cluster', () => {
   it('refuses --cluster without --redis (exit 2, says why)', async () => {
     let stderr = '';
     const code = await brokerCommand(['--port', '0', '--identities', 'unused.json', '--cluster'], {
-      stdout: new Writable({ write(_c, _e, done) { done(); } }),
-      stderr: new Writable({ write(c, _e, done) { stderr += String(c); done(); } }),
+      stdout: new Writable({
+        write(_c, _e, done) {
+          done();
+        },
+      }),
+      stderr: new Writable({
+        write(c, _e, done) {
+          stderr += String(c);
+          done();
+        },
+      }),
     });
     expect(code).toBe(2);
     expect(stderr).toContain('--cluster needs --redis URL');

@@ -18,7 +18,9 @@ let dir: string;
 let system: RunningSystem | undefined;
 const log = pino({ level: 'silent' });
 
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'kp-catalog-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kp-catalog-'));
+});
 afterEach(async () => {
   await system?.close();
   system = undefined;
@@ -31,7 +33,12 @@ const start = (server: Record<string, unknown> = {}) =>
 /** Subscribes as kiosk k1 to the catalog topic; `next(n)` waits (bounded) for the n-th message. */
 async function subscribeCatalog(s: RunningSystem) {
   const k = s.kiosks[0]!;
-  const client = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `kp-${k.username}-cat-${process.pid}-${Math.random()}` });
+  const client = await mqtt.connectAsync(k.url, {
+    protocolVersion: 4,
+    username: k.username,
+    password: k.password,
+    clientId: `kp-${k.username}-cat-${process.pid}-${Math.random()}`,
+  });
   const seen: Array<{ retain: boolean; catalog: CatalogMessage }> = [];
   client.on('message', (_t, p, packet) => seen.push({ retain: packet.retain, catalog: catalogMessage.parse(JSON.parse(p.toString())) }));
   const granted = await client.subscribeAsync(topics.catalog, { qos: 1 });
@@ -45,14 +52,20 @@ async function subscribeCatalog(s: RunningSystem) {
 }
 
 const fileCatalog = (version: number, price: number) => ({
-  v: 1, type: 'catalog', version, currency: 'JPY',
+  v: 1,
+  type: 'catalog',
+  version,
+  currency: 'JPY',
   items: [{ gtin: '4901000000013', name: 'Green tea 500ml', price: { value: price, currency: 'JPY' }, slot: 1 }],
 });
 
 describe('catalog file', () => {
   it('refuses a bad file naming the file and the field', () => {
     const path = join(dir, 'catalog.json');
-    writeFileSync(path, JSON.stringify({ ...fileCatalog(1, 100), items: [{ gtin: '4901000000014', name: 'x', price: { value: 1, currency: 'JPY' } }] }));
+    writeFileSync(
+      path,
+      JSON.stringify({ ...fileCatalog(1, 100), items: [{ gtin: '4901000000014', name: 'x', price: { value: 1, currency: 'JPY' } }] }),
+    );
     expect(() => loadCatalog(path)).toThrow(`catalogFile ${path}: items.0.gtin: must be 13 digits with a correct GS1 check digit`);
     writeFileSync(path, '{"v":1,');
     expect(() => loadCatalog(path)).toThrow(/not valid JSON/);
@@ -78,7 +91,10 @@ describe('catalog file', () => {
 describe('catalog publication', () => {
   it('the server will not start with an invalid catalog file', async () => {
     const path = join(dir, 'catalog.json');
-    writeFileSync(path, JSON.stringify({ ...fileCatalog(1, 100), items: [{ gtin: '4901000000013', name: 'x', price: { value: 0, currency: 'JPY' } }] }));
+    writeFileSync(
+      path,
+      JSON.stringify({ ...fileCatalog(1, 100), items: [{ gtin: '4901000000013', name: 'x', price: { value: 0, currency: 'JPY' } }] }),
+    );
     await expect(start({ catalogFile: path })).rejects.toThrow(`catalogFile ${path}: items.0.price.value`);
   });
 

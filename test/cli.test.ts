@@ -33,8 +33,11 @@ describe('kioskpay command', () => {
     [['kiosk', 'doctor'], 'Usage: kioskpay kiosk doctor'],
     [['wallet', 'code'], 'Usage: kioskpay wallet code'],
     [['console', 'status'], 'status KIOSK'],
-  ])('%j --help prints that subcommand\'s help, not the command\'s', async (words, usage) => {
-    for (const args of [[...words, '--help'], [words[0]!, '--help', words[1]!]]) {
+  ])("%j --help prints that subcommand's help, not the command's", async (words, usage) => {
+    for (const args of [
+      [...words, '--help'],
+      [words[0]!, '--help', words[1]!],
+    ]) {
       const r = await kioskpay(...args);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.out, args.join(' ')).toContain(usage);

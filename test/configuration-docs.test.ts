@@ -11,9 +11,11 @@ const rows = new Map([...doc.matchAll(/^\| `([A-Za-z.]+)` \| (.+?) \| .+ \|$/gm)
 
 /** Every leaf key of the parsed defaults, dotted, with its value; objects that are not arrays are walked. */
 function leaves(o: Record<string, unknown>, prefix = ''): [string, unknown][] {
-  return Object.entries(o).flatMap(([k, v]) => (v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? leaves(v as Record<string, unknown>, `${prefix}${k}.`)
-    : [[`${prefix}${k}`, v] as [string, unknown]]));
+  return Object.entries(o).flatMap(([k, v]) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? leaves(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [[`${prefix}${k}`, v] as [string, unknown]],
+  );
 }
 
 describe('docs/configuration.md', () => {

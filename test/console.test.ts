@@ -28,15 +28,27 @@ class FakeKiosk {
   readonly received: KioskCommand[] = [];
   readonly stored: StoredPayment[] = [
     { txId: 'tx-1', amount: { value: 450, currency: 'JPY' }, capturedAt: Date.now() - 60_000, state: 'stored' },
-    { txId: 'tx-2', amount: { value: 300, currency: 'JPY' }, capturedAt: Date.now() - 30_000, state: 'declined', reason: 'CREDENTIAL_REVOKED' },
+    {
+      txId: 'tx-2',
+      amount: { value: 300, currency: 'JPY' },
+      capturedAt: Date.now() - 30_000,
+      state: 'declined',
+      reason: 'CREDENTIAL_REVOKED',
+    },
   ];
   seq = 0;
-  constructor(readonly id: string, readonly client: MqttClient) {}
+  constructor(
+    readonly id: string,
+    readonly client: MqttClient,
+  ) {}
 
   static async start(s: RunningSystem, id: string): Promise<FakeKiosk> {
     const login = s.kiosks.find((k) => k.kioskId === id)!;
     const client = await mqtt.connectAsync(login.url, {
-      protocolVersion: 4, username: login.username, password: login.password, clientId: `kp-${id}-fake`,
+      protocolVersion: 4,
+      username: login.username,
+      password: login.password,
+      clientId: `kp-${id}-fake`,
       will: { topic: topics.kioskStatus(id), payload: Buffer.from(JSON.stringify(lastWill('fake/1'))), qos: 1, retain: true },
     });
     const k = new FakeKiosk(id, client);
@@ -49,11 +61,22 @@ class FakeKiosk {
   status(): OnlineStatus {
     const now = Date.now();
     return {
-      v: 1, type: 'status', state: 'online', at: now, seq: this.seq++, firmware: 'fake/1', mode: 'vending', checkout: 'idle',
-      policy: this.policy, currency: 'JPY',
+      v: 1,
+      type: 'status',
+      state: 'online',
+      at: now,
+      seq: this.seq++,
+      firmware: 'fake/1',
+      mode: 'vending',
+      checkout: 'idle',
+      policy: this.policy,
+      currency: 'JPY',
       queue: { count: 1, amount: { value: 450, currency: 'JPY' }, oldestCapturedAt: now - 60_000, declined: 1, forwarding: null },
       clock: { trusted: true, offsetMs: -3, uncertaintyMs: 5, lastSyncAt: now - 1000 },
-      health: { scanner: 'ok', gpio: 'ok', display: 'ok' }, faults: [], catalogVersion: 1, heartbeatMs: 3_600_000,
+      health: { scanner: 'ok', gpio: 'ok', display: 'ok' },
+      faults: [],
+      catalogVersion: 1,
+      heartbeatMs: 3_600_000,
     };
   }
 
@@ -74,7 +97,8 @@ class FakeKiosk {
     this.received.push(cmd);
     const ok = (result: Record<string, unknown>) => this.reply({ v: 1, type: 'ack', re: cmd.id, ok: true, result });
     switch (cmd.name) {
-      case 'status': return ok(this.status());
+      case 'status':
+        return ok(this.status());
       case 'forward':
         for (let done = 200; done <= 800; done += 200) await this.reply({ v: 1, type: 'progress', re: cmd.id, done, total: 800 });
         return ok({ end: 'done', settled: 799, declined: 1, remaining: 0 });
@@ -82,11 +106,21 @@ class FakeKiosk {
         this.policy = applyPolicyChange(this.policy, cmd.policy);
         await this.publishStatus();
         return ok({ policy: this.policy });
-      case 'list-stored': return ok({ items: this.stored });
-      case 'display-message': return ok({ shown: cmd.seconds > 0, seconds: cmd.seconds });
-      case 'reload-catalog': return ok({ version: 1 });
+      case 'list-stored':
+        return ok({ items: this.stored });
+      case 'display-message':
+        return ok({ shown: cmd.seconds > 0, seconds: cmd.seconds });
+      case 'reload-catalog':
+        return ok({ version: 1 });
       case 'test':
-        if (cmd.target === 'relay') return this.reply({ v: 1, type: 'ack', re: cmd.id, ok: false, error: { code: 'COMMAND_UNSUPPORTED', message: 'this kiosk has no relay' } });
+        if (cmd.target === 'relay')
+          return this.reply({
+            v: 1,
+            type: 'ack',
+            re: cmd.id,
+            ok: false,
+            error: { code: 'COMMAND_UNSUPPORTED', message: 'this kiosk has no relay' },
+          });
         return ok({ target: cmd.target });
     }
   }
@@ -107,22 +141,41 @@ async function runConsole(argv: string[], o: { isTTY?: boolean; stdin?: NodeJS.R
   const t = system.technicianLogin;
   const code = await consoleCommand(argv, {
     env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: t.password },
-    stdout, stderr, isTTY: o.isTTY ?? false, ...(o.stdin ? { stdin: o.stdin } : {}), ...(o.signal ? { signal: o.signal } : {}),
+    stdout,
+    stderr,
+    isTTY: o.isTTY ?? false,
+    ...(o.stdin ? { stdin: o.stdin } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
   });
   return { code, out: stdout.text, err: stderr.text };
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-console-'));
-  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['k1', 'k2'], log: pino({ level: 'silent' }) });
+  system = await startSystem({
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['k1', 'k2'],
+    log: pino({ level: 'silent' }),
+  });
   kiosk = await FakeKiosk.start(system, 'k1');
   // k2 comes online and vanishes: the broker publishes its retained last will.
   const k2 = await FakeKiosk.start(system, 'k2');
   k2.client.stream.destroy();
   k2.client.end(true);
   const t = system.technicianLogin;
-  const probe = await mqtt.connectAsync(t.url, { protocolVersion: 4, username: t.username, password: t.password, clientId: `kp-${t.username}-probe` });
-  const offline = new Promise<void>((resolve) => probe.on('message', (_t, p) => { if (JSON.parse(p.toString()).state === 'offline') resolve(); }));
+  const probe = await mqtt.connectAsync(t.url, {
+    protocolVersion: 4,
+    username: t.username,
+    password: t.password,
+    clientId: `kp-${t.username}-probe`,
+  });
+  const offline = new Promise<void>((resolve) =>
+    probe.on('message', (_t, p) => {
+      if (JSON.parse(p.toString()).state === 'offline') resolve();
+    }),
+  );
   await probe.subscribeAsync(topics.kioskStatus('k2'), { qos: 1 });
   await offline;
   await probe.endAsync();
@@ -145,7 +198,10 @@ describe('kioskpay console, one-shot', () => {
     const lines = json.out.trim().split('\n');
     expect(lines).toHaveLength(1);
     const parsed = JSON.parse(lines[0]!) as { kiosks: Array<{ kioskId: string; state: string }> };
-    expect(parsed.kiosks.map((k) => [k.kioskId, k.state])).toEqual([['k1', 'online'], ['k2', 'offline']]);
+    expect(parsed.kiosks.map((k) => [k.kioskId, k.state])).toEqual([
+      ['k1', 'online'],
+      ['k2', 'offline'],
+    ]);
   });
 
   it('status asks the kiosk and prints its answer (text and JSON)', async () => {
@@ -179,14 +235,20 @@ describe('kioskpay console, one-shot', () => {
     const r = await runConsole(['policy', 'k1', '--mode', 'force-offline', '--stored-count-max', '100', '--offline-duration-max-h', '12']);
     expect(r.code).toBe(0);
     expect(r.out).toBe('k1 acknowledged: policy is now force-offline; at most 100 stored payments, 200000 minor units, 12 h offline\n');
-    expect(kiosk.policy).toEqual({ ...DEFAULT_KIOSK_POLICY, mode: 'force-offline', caps: { storedCountMax: 100, storedAmountMax: 200_000, offlineDurationMaxMs: 12 * 3_600_000 } });
+    expect(kiosk.policy).toEqual({
+      ...DEFAULT_KIOSK_POLICY,
+      mode: 'force-offline',
+      caps: { storedCountMax: 100, storedAmountMax: 200_000, offlineDurationMaxMs: 12 * 3_600_000 },
+    });
     const shown = await runConsole(['policy', 'k1']);
     expect(shown.out).toContain('k1 policy: force-offline; at most 100 stored payments');
   });
 
   it('stored, message, test and reload-catalog', async () => {
     const stored = await runConsole(['stored', 'k1']);
-    expect(stored.out).toMatch(/TX\s+AMOUNT\s+CAPTURED\s+STATE\s+REASON\ntx-1\s+¥450\s+\d\d:\d\d\s+stored\s*\ntx-2\s+¥300\s+\d\d:\d\d\s+declined\s+CREDENTIAL_REVOKED/);
+    expect(stored.out).toMatch(
+      /TX\s+AMOUNT\s+CAPTURED\s+STATE\s+REASON\ntx-1\s+¥450\s+\d\d:\d\d\s+stored\s*\ntx-2\s+¥300\s+\d\d:\d\d\s+declined\s+CREDENTIAL_REVOKED/,
+    );
     const msg = await runConsole(['message', 'k1', 'Out of order, sorry', '--seconds', '60']);
     expect(msg.out).toBe('k1 acknowledged: message shown for 60 s\n');
     expect(kiosk.received.at(-1)).toMatchObject({ name: 'display-message', text: 'Out of order, sorry', seconds: 60 });
@@ -197,7 +259,9 @@ describe('kioskpay console, one-shot', () => {
   it('a refusal exits 1 and says why, and what shows more', async () => {
     const r = await runConsole(['test', 'k1', 'relay']);
     expect(r.code).toBe(1);
-    expect(r.out).toBe('k1 refused: COMMAND_UNSUPPORTED (this kiosk has no relay); kioskpay console status k1 shows which hardware it has\n');
+    expect(r.out).toBe(
+      'k1 refused: COMMAND_UNSUPPORTED (this kiosk has no relay); kioskpay console status k1 shows which hardware it has\n',
+    );
     const json = await runConsole(['test', 'k1', 'relay', '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.out)).toMatchObject({ outcome: 'refused', error: { code: 'COMMAND_UNSUPPORTED' } });
@@ -206,7 +270,9 @@ describe('kioskpay console, one-shot', () => {
   it('no answer exits 3 and says the kiosk is offline, and how to see it return', async () => {
     const r = await runConsole(['status', 'k2', '--timeout', '0.3']);
     expect(r.code).toBe(3);
-    expect(r.out).toBe('no answer from k2 in 0.3 s (it is offline); it takes commands only while connected: kioskpay console list shows when it is back\n');
+    expect(r.out).toBe(
+      'no answer from k2 in 0.3 s (it is offline); it takes commands only while connected: kioskpay console list shows when it is back\n',
+    );
     const json = await runConsole(['forward', 'k2', '--timeout', '0.2', '--json']);
     expect(json.code).toBe(3);
     expect(JSON.parse(json.out)).toMatchObject({ kioskId: 'k2', outcome: 'timeout', timeoutMs: 200 });
@@ -219,37 +285,74 @@ describe('kioskpay console, one-shot', () => {
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.err).toBe('kioskpay console: unknown kiosk k9; did you mean k1 or k2? (kioskpay console list shows every kiosk)\n');
-    for (const argv of [['forward', 'k3'], ['policy', 'kk1', '--mode', 'force-offline'], ['policy', 'k3'], ['test', 'k-1', 'led'], ['message', 'k9', 'hello'], ['watch', 'k9'], ['stored', 'k12']]) {
+    for (const argv of [
+      ['forward', 'k3'],
+      ['policy', 'kk1', '--mode', 'force-offline'],
+      ['policy', 'k3'],
+      ['test', 'k-1', 'led'],
+      ['message', 'k9', 'hello'],
+      ['watch', 'k9'],
+      ['stored', 'k12'],
+    ]) {
       const u = await runConsole([...argv, '--timeout', '600']);
       expect(u.code, argv.join(' ')).toBe(2);
-      expect(u.err, argv.join(' ')).toMatch(/^kioskpay console: unknown kiosk \S+; did you mean k1( or k2)?\? \(kioskpay console list shows every kiosk\)\n$/);
+      expect(u.err, argv.join(' ')).toMatch(
+        /^kioskpay console: unknown kiosk \S+; did you mean k1( or k2)?\? \(kioskpay console list shows every kiosk\)\n$/,
+      );
     }
     const far = await runConsole(['status', 'lobby-entrance']);
     expect(far.err).toBe('kioskpay console: unknown kiosk lobby-entrance; the kiosks are k1, k2 (kioskpay console list shows them all)\n');
     const json = await runConsole(['forward', 'k9', '--timeout', '600', '--json']);
     expect(json.code).toBe(2);
-    expect(JSON.parse(json.out)).toEqual({ kioskId: 'k9', outcome: 'unknown-kiosk', suggestions: ['k1', 'k2'], message: 'unknown kiosk k9; did you mean k1 or k2? (kioskpay console list shows every kiosk)' });
+    expect(JSON.parse(json.out)).toEqual({
+      kioskId: 'k9',
+      outcome: 'unknown-kiosk',
+      suggestions: ['k1', 'k2'],
+      message: 'unknown kiosk k9; did you mean k1 or k2? (kioskpay console list shows every kiosk)',
+    });
     expect(kiosk.received.length).toBe(before);
   });
 
   it('usage errors exit 2 before connecting; an unreachable broker exits 3', async () => {
-    for (const argv of [['policy', 'k1', '--mode', 'sideways'], ['test', 'k1', 'smoke'], ['status'], ['status', 'K1!'], ['frobnicate'], ['list', '--timeout', 'soon'], ['policy', 'k1', '--stored-count-max', '0']]) {
+    for (const argv of [
+      ['policy', 'k1', '--mode', 'sideways'],
+      ['test', 'k1', 'smoke'],
+      ['status'],
+      ['status', 'K1!'],
+      ['frobnicate'],
+      ['list', '--timeout', 'soon'],
+      ['policy', 'k1', '--stored-count-max', '0'],
+    ]) {
       const r = await runConsole(argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err).toMatch(/^kioskpay console: /);
     }
     // Each names what fixes it.
     expect((await runConsole(['stauts', 'k1'])).err).toContain('unknown command "stauts"; did you mean status? "help" lists the commands');
-    expect((await runConsole(['status', 'K1'])).err).toContain('"K1" is not a kiosk id (1-32 of a-z, 0-9 and -); did you mean k1? ("list" shows the kiosks)');
-    expect((await runConsole(['policy', 'k1', '--mode', 'sideways'])).err).toContain('--mode must be one of prefer-online, require-online, force-offline');
+    expect((await runConsole(['status', 'K1'])).err).toContain(
+      '"K1" is not a kiosk id (1-32 of a-z, 0-9 and -); did you mean k1? ("list" shows the kiosks)',
+    );
+    expect((await runConsole(['policy', 'k1', '--mode', 'sideways'])).err).toContain(
+      '--mode must be one of prefer-online, require-online, force-offline',
+    );
     const stdout = new Capture();
     const stderr = new Capture();
-    const down = await consoleCommand(['list'], { env: { KIOSKPAY_MQTT_URL: 'mqtt://127.0.0.1:1', KIOSKPAY_MQTT_USERNAME: 'x' }, stdout, stderr });
+    const down = await consoleCommand(['list'], {
+      env: { KIOSKPAY_MQTT_URL: 'mqtt://127.0.0.1:1', KIOSKPAY_MQTT_USERNAME: 'x' },
+      stdout,
+      stderr,
+    });
     expect(down).toBe(3);
     expect(stderr.text).toMatch(/cannot connect to mqtt:\/\/127\.0\.0\.1:1: .*; is the broker running there\? check --url/);
     const t = system.technicianLogin;
     const wrong = new Capture();
-    expect(await consoleCommand(['list'], { env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: 'wrong' }, stdout, stderr: wrong })).toBe(3);
+    expect(
+      await consoleCommand(['list'], {
+        env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: 'wrong' },
+        stdout,
+        stderr: wrong,
+      }),
+    ).toBe(3);
     expect(wrong.text).toMatch(/refused the login of technician .*; check --username and --password, or the --login file/);
     const noLogin = new Capture();
     expect(await consoleCommand(['list'], { env: {}, stdout, stderr: noLogin })).toBe(2);
@@ -266,11 +369,17 @@ describe('kioskpay console, one-shot', () => {
   });
 
   it('watch prints events live until --count', async () => {
-    const events = setInterval(() => void kiosk.event({ v: 1, type: 'event', at: Date.now(), kind: 'fault', fault: 'scanner', raised: true }), 50);
+    const events = setInterval(
+      () => void kiosk.event({ v: 1, type: 'event', at: Date.now(), kind: 'fault', fault: 'scanner', raised: true }),
+      50,
+    );
     try {
       const r = await runConsole(['watch', 'k1', '--count', '2', '--json']);
       expect(r.code).toBe(0);
-      const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { kioskId: string; event: KioskEventMessage });
+      const lines = r.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kioskId: string; event: KioskEventMessage });
       expect(lines).toHaveLength(2);
       expect(lines[0]).toMatchObject({ kioskId: 'k1', event: { kind: 'fault', fault: 'scanner', raised: true } });
     } finally {
@@ -283,13 +392,23 @@ describe('kioskpay console, one-shot', () => {
     const sentIds = kiosk.received.map((c) => c.id);
     let records: Array<Record<string, unknown>> = [];
     for (let i = 0; i < 100; i++) {
-      records = readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      records = readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       if (sentIds.every((id) => records.some((r) => r['kind'] === 'ack' && r['re'] === id))) break;
       await new Promise((res) => setTimeout(res, 50));
     }
     for (const id of sentIds) {
-      expect(records.filter((r) => r['kind'] === 'command' && r['id'] === id), id).toHaveLength(1);
-      expect(records.filter((r) => r['kind'] === 'ack' && r['re'] === id), id).toHaveLength(1);
+      expect(
+        records.filter((r) => r['kind'] === 'command' && r['id'] === id),
+        id,
+      ).toHaveLength(1);
+      expect(
+        records.filter((r) => r['kind'] === 'ack' && r['re'] === id),
+        id,
+      ).toHaveLength(1);
     }
     const policy = records.find((r) => r['kind'] === 'command' && r['name'] === 'set-policy')!;
     expect(policy).toMatchObject({ kioskId: 'k1', by: system.technicianLogin.username, args: { policy: { mode: 'force-offline' } } });

@@ -7,7 +7,11 @@ import { ERRORS, ERROR_CODES } from '../shared/errors.ts';
 import { COMMAND_ERRORS, COMMAND_ERROR_CODES } from '../shared/kiosk-commands.ts';
 
 const doc = readFileSync(new URL('../docs/protocol.md', import.meta.url), 'utf8');
-const rows = [...doc.matchAll(/^\| `([A-Z_]+)` \| (decline|error) \| (\d{3}) \|/gm)].map((m) => ({ code: m[1]!, kind: m[2]!, http: Number(m[3]) }));
+const rows = [...doc.matchAll(/^\| `([A-Z_]+)` \| (decline|error) \| (\d{3}) \|/gm)].map((m) => ({
+  code: m[1]!,
+  kind: m[2]!,
+  http: Number(m[3]),
+}));
 
 describe('docs/protocol.md error table', () => {
   it('lists every code exactly once, and no other', () => {

@@ -41,7 +41,15 @@ const valid: string[] = [...offlineValid];
 {
   const r = seededRandom(SEED + 1);
   for (let i = 0; i < 4; i++) valid.push(makeOnlineCode(r));
-  for (let i = 0; i < 4; i++) valid.push(makeNumericOfflineCode({ handle: String(10_000_000 + r.int(89_999_999)), secret: r.bytes(32), timeMs: T0_MS + r.int(1e9), stepMs: 30_000 }));
+  for (let i = 0; i < 4; i++)
+    valid.push(
+      makeNumericOfflineCode({
+        handle: String(10_000_000 + r.int(89_999_999)),
+        secret: r.bytes(32),
+        timeMs: T0_MS + r.int(1e9),
+        stepMs: 30_000,
+      }),
+    );
 }
 
 // ---- input generators --------------------------------------------------------------------------
@@ -49,18 +57,36 @@ const valid: string[] = [...offlineValid];
 /** Random strings of every kind: alphabets near and far from the code formats, long and short. */
 function randomInput(r: Rng): string {
   switch (r.int(12)) {
-    case 0: return randomString(r, DIGITS, r.int(25));
-    case 1: { const body = randomString(r, DIGITS, 19); return r.int(2) ? body + luhnCheckDigit(body) : body + pick(r, DIGITS); }
-    case 2: { const body = (r.int(2) ? '31' : '32') + randomString(r, DIGITS, 17); return body + luhnCheckDigit(body); }
-    case 3: return 'KP1.' + randomString(r, B64URL, 270 + r.int(20));
-    case 4: return structuredOfflineText(r);
-    case 5: return randomString(r, B64URL + NASTY, r.int(600));
-    case 6: return String.fromCharCode(...r.bytes(r.int(600))); // random bytes as latin1
-    case 7: return randomString(r, NASTY + DIGITS, r.int(40));
-    case 8: return Array.from({ length: r.int(300) }, () => String.fromCharCode(r.int(0x10000))).join(''); // any UTF-16, lone surrogates too
-    case 9: return r.int(2) ? `KP${r.int(20)}.` + randomString(r, B64URL, 282) : '33' + randomString(r, DIGITS, 505 + r.int(5)); // other versions; version 3 of about the right length
-    case 10: return groupedDigits(r);
-    default: { const body = (r.int(2) ? '31' : '32') + randomString(r, DIGITS, 17); return grouped(r, body + luhnCheckDigit(body)); }
+    case 0:
+      return randomString(r, DIGITS, r.int(25));
+    case 1: {
+      const body = randomString(r, DIGITS, 19);
+      return r.int(2) ? body + luhnCheckDigit(body) : body + pick(r, DIGITS);
+    }
+    case 2: {
+      const body = (r.int(2) ? '31' : '32') + randomString(r, DIGITS, 17);
+      return body + luhnCheckDigit(body);
+    }
+    case 3:
+      return 'KP1.' + randomString(r, B64URL, 270 + r.int(20));
+    case 4:
+      return structuredOfflineText(r);
+    case 5:
+      return randomString(r, B64URL + NASTY, r.int(600));
+    case 6:
+      return String.fromCharCode(...r.bytes(r.int(600))); // random bytes as latin1
+    case 7:
+      return randomString(r, NASTY + DIGITS, r.int(40));
+    case 8:
+      return Array.from({ length: r.int(300) }, () => String.fromCharCode(r.int(0x10000))).join(''); // any UTF-16, lone surrogates too
+    case 9:
+      return r.int(2) ? `KP${r.int(20)}.` + randomString(r, B64URL, 282) : '33' + randomString(r, DIGITS, 505 + r.int(5)); // other versions; version 3 of about the right length
+    case 10:
+      return groupedDigits(r);
+    default: {
+      const body = (r.int(2) ? '31' : '32') + randomString(r, DIGITS, 17);
+      return grouped(r, body + luhnCheckDigit(body));
+    }
   }
 }
 
@@ -82,8 +108,14 @@ function structuredOfflineText(r: Rng): string {
   const b = r.bytes(211);
   if (r.int(4)) b[0] = 1;
   if (r.int(4)) b[1] = 1;
-  if (r.int(4)) { b[57] = 0x01; b[58] = 0x88; } // JPY = 392 at credential bytes 56..57
-  if (r.int(4)) { b[49] = 0; b[53] = 0xff; } // notBefore < notAfter
+  if (r.int(4)) {
+    b[57] = 0x01;
+    b[58] = 0x88;
+  } // JPY = 392 at credential bytes 56..57
+  if (r.int(4)) {
+    b[49] = 0;
+    b[53] = 0xff;
+  } // notBefore < notAfter
   return 'KP1.' + toBase64url(b);
 }
 
@@ -91,17 +123,30 @@ function structuredOfflineText(r: Rng): string {
 function mutateOnce(r: Rng, s: string): string {
   const i = s.length === 0 ? 0 : r.int(s.length);
   switch (r.int(11)) {
-    case 0: return s.slice(0, i) + String.fromCharCode(s.charCodeAt(i) ^ (1 << r.int(7))) + s.slice(i + 1); // bit flip
-    case 1: return s.slice(0, i); // truncate the end
-    case 2: return s.slice(i); // truncate the start
-    case 3: return s.slice(0, i) + randomString(r, B64URL + DIGITS + NASTY, 1 + r.int(3)) + s.slice(i); // insertion
-    case 4: { const j = i + r.int(s.length - i + 1); return s.slice(0, j) + s.slice(i, j) + s.slice(j); } // duplicate a slice
-    case 5: return s + s; // duplicate everything (often over-long)
-    case 6: return s.slice(0, i) + (s[i] === s[i]?.toUpperCase() ? s[i]?.toLowerCase() : s[i]?.toUpperCase()) + s.slice(i + 1); // case change
-    case 7: return r.int(2) ? s.toUpperCase() : s.toLowerCase();
-    case 8: return s.slice(0, i) + pick(r, s.startsWith('KP') ? B64URL : DIGITS) + s.slice(i + 1); // same-alphabet substitution
-    case 9: return s.slice(0, i) + s[i + 1] + s[i] + s.slice(i + 2); // adjacent swap
-    default: return pick(r, ' \r\n\t') + s + pick(r, ' \r\n\t'); // wrapped in whitespace
+    case 0:
+      return s.slice(0, i) + String.fromCharCode(s.charCodeAt(i) ^ (1 << r.int(7))) + s.slice(i + 1); // bit flip
+    case 1:
+      return s.slice(0, i); // truncate the end
+    case 2:
+      return s.slice(i); // truncate the start
+    case 3:
+      return s.slice(0, i) + randomString(r, B64URL + DIGITS + NASTY, 1 + r.int(3)) + s.slice(i); // insertion
+    case 4: {
+      const j = i + r.int(s.length - i + 1);
+      return s.slice(0, j) + s.slice(i, j) + s.slice(j);
+    } // duplicate a slice
+    case 5:
+      return s + s; // duplicate everything (often over-long)
+    case 6:
+      return s.slice(0, i) + (s[i] === s[i]?.toUpperCase() ? s[i]?.toLowerCase() : s[i]?.toUpperCase()) + s.slice(i + 1); // case change
+    case 7:
+      return r.int(2) ? s.toUpperCase() : s.toLowerCase();
+    case 8:
+      return s.slice(0, i) + pick(r, s.startsWith('KP') ? B64URL : DIGITS) + s.slice(i + 1); // same-alphabet substitution
+    case 9:
+      return s.slice(0, i) + s[i + 1] + s[i] + s.slice(i + 2); // adjacent swap
+    default:
+      return pick(r, ' \r\n\t') + s + pick(r, ' \r\n\t'); // wrapped in whitespace
   }
 }
 
@@ -134,20 +179,45 @@ function assertShape(r: DecodeResult, input: string): void {
   const good = (() => {
     if (typeof c.text !== 'string' || c.text !== expectedText(input)) return false;
     switch (c.kind) {
-      case 'online': return /^31[0-9]{18}$/.test(c.text) && Object.keys(c).length === 2;
-      case 'offline-numeric': return /^32[0-9]{18}$/.test(c.text) && /^[0-9]{8}$/.test(c.handle) && Number.isInteger(c.stepDigit) && c.stepDigit >= 0 && c.stepDigit <= 9 && /^[0-9]{8}$/.test(c.mac);
+      case 'online':
+        return /^31[0-9]{18}$/.test(c.text) && Object.keys(c).length === 2;
+      case 'offline-numeric':
+        return (
+          /^32[0-9]{18}$/.test(c.text) &&
+          /^[0-9]{8}$/.test(c.handle) &&
+          Number.isInteger(c.stepDigit) &&
+          c.stepDigit >= 0 &&
+          c.stepDigit <= 9 &&
+          /^[0-9]{8}$/.test(c.mac)
+        );
       case 'offline-qr': {
         const p = parseCredential(c.credentialBytes);
         const shape = OFFLINE_SHAPE[c.version];
         const prefix = c.version === 3 ? /^33[0-9]{507}$/ : c.version === 2 ? /^KP2\./ : /^KP1\./;
-        const cap = c.amountCap === null || (Number.isInteger(c.amountCap) && c.amountCap >= 0 && c.amountCap <= UINT32_MAX && c.version !== 1);
-        return shape !== undefined && prefix.test(c.text) && c.text.length === shape.text && c.signedBytes.length === shape.signed && c.signature.length === 64 &&
-          c.signedBytes[0] === c.version && cap && c.credentialBytes.length === 136 &&
-          Number.isSafeInteger(c.timestampMs) && c.timestampMs >= 0 && c.timestampMs < 2 ** 48 &&
-          Number.isInteger(c.counter) && c.counter >= 0 && c.counter <= UINT32_MAX &&
-          p.ok && bytesEqual(c.signedBytes.subarray(1, 137), c.credentialBytes) && c.credential.keyId === p.credential.keyId;
+        const cap =
+          c.amountCap === null || (Number.isInteger(c.amountCap) && c.amountCap >= 0 && c.amountCap <= UINT32_MAX && c.version !== 1);
+        return (
+          shape !== undefined &&
+          prefix.test(c.text) &&
+          c.text.length === shape.text &&
+          c.signedBytes.length === shape.signed &&
+          c.signature.length === 64 &&
+          c.signedBytes[0] === c.version &&
+          cap &&
+          c.credentialBytes.length === 136 &&
+          Number.isSafeInteger(c.timestampMs) &&
+          c.timestampMs >= 0 &&
+          c.timestampMs < 2 ** 48 &&
+          Number.isInteger(c.counter) &&
+          c.counter >= 0 &&
+          c.counter <= UINT32_MAX &&
+          p.ok &&
+          bytesEqual(c.signedBytes.subarray(1, 137), c.credentialBytes) &&
+          c.credential.keyId === p.credential.keyId
+        );
       }
-      default: return false;
+      default:
+        return false;
     }
   })();
   if (!good) throw new Error(`bad success shape for ${JSON.stringify(input.slice(0, 60))}: ${JSON.stringify(r)}`);
@@ -164,7 +234,8 @@ function check(input: string): DecodeResult {
   }
   assertShape(r, input);
   if (input.length > CODE_TEXT_MAX) {
-    if (r.ok || !/too long/.test(r.detail) || decodeStats.parsed !== before) throw new Error(`over-long input of ${input.length} reached the parser`);
+    if (r.ok || !/too long/.test(r.detail) || decodeStats.parsed !== before)
+      throw new Error(`over-long input of ${input.length} reached the parser`);
   } else if (decodeStats.parsed !== before + 1) {
     throw new Error('counter did not move for an input within the limit');
   }
@@ -175,7 +246,14 @@ describe(`fuzzing the decoders (seed ${SEED}; set FUZZ_SEED to replay another)`,
   it('decodeCode survives 100,000+ random and mutated inputs with the typed shape', () => {
     const r = seededRandom(SEED);
     const faultsBefore = decodeStats.faults;
-    const counts = { random: 0, mutated: 0, overLong: 0, decoded: { online: 0, 'offline-numeric': 0, 'offline-qr': 0 }, version3: 0, grouped: 0 };
+    const counts = {
+      random: 0,
+      mutated: 0,
+      overLong: 0,
+      decoded: { online: 0, 'offline-numeric': 0, 'offline-qr': 0 },
+      version3: 0,
+      grouped: 0,
+    };
     const tally = (input: string, res: DecodeResult) => {
       if (input.length > CODE_TEXT_MAX) counts.overLong++;
       if (!res.ok) return;
@@ -193,7 +271,21 @@ describe(`fuzzing the decoders (seed ${SEED}; set FUZZ_SEED to replay another)`,
       counts.mutated++;
       tally(input, check(input));
     }
-    for (const x of [undefined, null, 0, NaN, 1e21, true, {}, [], [f.offlineCode], new Uint8Array(286), () => f.offlineCode, Symbol('s'), 10n]) {
+    for (const x of [
+      undefined,
+      null,
+      0,
+      NaN,
+      1e21,
+      true,
+      {},
+      [],
+      [f.offlineCode],
+      new Uint8Array(286),
+      () => f.offlineCode,
+      Symbol('s'),
+      10n,
+    ]) {
       expect(decodeCode(x)).toEqual({ ok: false, reason: 'CODE_MALFORMED', detail: 'code is not a string' });
     }
     expect(decodeStats.faults - faultsBefore).toBe(0);
@@ -220,12 +312,21 @@ describe(`fuzzing the decoders (seed ${SEED}; set FUZZ_SEED to replay another)`,
     for (let i = 0; i < 20_000; i++) {
       const b = r.int(8) ? r.bytes(136) : r.bytes(r.int(300));
       if (r.int(3)) b[0] = 1;
-      if (r.int(3) && b.length > 57) { b[56] = 0x03; b[57] = [0x48, 0x88, 0xd2][r.int(3)]!; } // 840, 904 (unknown), 978
-      if (r.int(3) && b.length > 53) { b[48] = 0; b[52] = 0xff; }
+      if (r.int(3) && b.length > 57) {
+        b[56] = 0x03;
+        b[57] = [0x48, 0x88, 0xd2][r.int(3)]!;
+      } // 840, 904 (unknown), 978
+      if (r.int(3) && b.length > 53) {
+        b[48] = 0;
+        b[52] = 0xff;
+      }
       const p = parseCredential(b);
       if (!p.ok) continue;
       accepted++;
-      if (!bytesEqual(encodeCredentialBody(p.credential), b.subarray(0, CREDENTIAL_BODY_BYTES)) || !bytesEqual(p.signature, b.subarray(CREDENTIAL_BODY_BYTES))) {
+      if (
+        !bytesEqual(encodeCredentialBody(p.credential), b.subarray(0, CREDENTIAL_BODY_BYTES)) ||
+        !bytesEqual(p.signature, b.subarray(CREDENTIAL_BODY_BYTES))
+      ) {
         throw new Error(`credential does not round-trip: ${toBase64url(b)}`);
       }
     }
@@ -234,7 +335,11 @@ describe(`fuzzing the decoders (seed ${SEED}; set FUZZ_SEED to replay another)`,
 
   it('verifyOfflineQr never throws and never accepts a code whose bytes were changed', () => {
     const r = seededRandom(SEED + 4);
-    const originals = offlineValid.map((v) => { const d = decodeCode(v); if (!d.ok || d.code.kind !== 'offline-qr') throw new Error('not offline'); return d.code; });
+    const originals = offlineValid.map((v) => {
+      const d = decodeCode(v);
+      if (!d.ok || d.code.kind !== 'offline-qr') throw new Error('not offline');
+      return d.code;
+    });
     let verified = 0;
     for (let i = 0; i < 12_000 && verified < 2_500; i++) {
       const res = check(mutate(r, offlineValid[i % offlineValid.length]!));

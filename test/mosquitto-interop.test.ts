@@ -67,7 +67,10 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
     if (broker?.exitCode !== null) throw new Error(`mosquitto exited (${broker?.exitCode}):\n${brokerLog}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -78,20 +81,28 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 
 /** A raw MQTT 3.1.1 client logged in as one of IDS, collecting what arrives. */
 async function client(id: IdentityWithPassword, clientId = `t-${id.username}-${secret()}`) {
-  const c = await mqtt.connectAsync(id.role === 'kiosk' ? url : staffUrl, { protocolVersion: 4, username: id.username, password: id.password, clientId, reconnectPeriod: 0, connectTimeout: 3000 });
+  const c = await mqtt.connectAsync(id.role === 'kiosk' ? url : staffUrl, {
+    protocolVersion: 4,
+    username: id.username,
+    password: id.password,
+    clientId,
+    reconnectPeriod: 0,
+    connectTimeout: 3000,
+  });
   clients.push(c);
   const seen: { topic: string; payload: Buffer; retain: boolean }[] = [];
   c.on('message', (topic, payload, packet) => seen.push({ topic, payload, retain: packet.retain }));
   /** Polls until `pred` holds or timeoutMs passes; returns whether it held. */
   const waitFor = async (pred: () => boolean, timeoutMs = 3000) => {
-    for (const end = Date.now() + timeoutMs; !pred() && Date.now() < end;) await sleep(20);
+    for (const end = Date.now() + timeoutMs; !pred() && Date.now() < end; ) await sleep(20);
     return pred();
   };
   return { c, seen, waitFor };
 }
 
 const timeRequest = (id: string) => JSON.stringify({ v: 1, type: 'time', id, t0: Date.now() });
-const repliesTo = (seen: { payload: Buffer }[], id: string) => seen.filter((m) => kioskReply.safeParse(JSON.parse(m.payload.toString())).data?.re === id);
+const repliesTo = (seen: { payload: Buffer }[], id: string) =>
+  seen.filter((m) => kioskReply.safeParse(JSON.parse(m.payload.toString())).data?.re === id);
 
 describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${MOSQUITTO} is absent: apt-get install mosquitto)`, () => {
   beforeAll(async () => {
@@ -106,26 +117,51 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     const stderr: string[] = [];
     // Started as root, Mosquitto switches to user `mosquitto` before reading its files: keep ours.
     const asRoot = process.getuid?.() === 0 ? ['--user', userInfo().username] : [];
-    const code = await mosquittoConfigCommand(['--identities-with-passwords', idsFile, '--out', out, '--port', String(port), '--staff-port', String(staffPort), ...asRoot], {
-      stdout: new Writable({ write(_c, _e, done) { done(); } }),
-      stderr: new Writable({ write(c, _e, done) { stderr.push(String(c)); done(); } }),
-    });
+    const code = await mosquittoConfigCommand(
+      ['--identities-with-passwords', idsFile, '--out', out, '--port', String(port), '--staff-port', String(staffPort), ...asRoot],
+      {
+        stdout: new Writable({
+          write(_c, _e, done) {
+            done();
+          },
+        }),
+        stderr: new Writable({
+          write(c, _e, done) {
+            stderr.push(String(c));
+            done();
+          },
+        }),
+      },
+    );
     expect(code, stderr.join('')).toBe(0);
 
     broker = spawn(MOSQUITTO, ['-c', join(out, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    broker.stdout!.on('data', (d: Buffer) => { brokerLog += d.toString(); });
-    broker.stderr!.on('data', (d: Buffer) => { brokerLog += d.toString(); });
+    broker.stdout!.on('data', (d: Buffer) => {
+      brokerLog += d.toString();
+    });
+    broker.stderr!.on('data', (d: Buffer) => {
+      brokerLog += d.toString();
+    });
     await waitForPort(port, 5000);
     await waitForPort(staffPort, 5000);
 
-    server = await startServer(parseServerConfig({
-      dataDir: join(dir, 'server'), httpPort: 0, mqttUrl: staffUrl,
-      mqttUsername: IDS.server.username, mqttPassword: IDS.server.password,
-      // Replicas' shared subscription: Mosquitto honours it (aedes 1.2 would deliver nothing).
-      mqttShareGroup: 'replicas',
-      topupEnabled: true, logLevel: 'silent',
-      kiosks: [{ id: 'k1', merchant: 'shop' }, { id: 'k2', merchant: 'shop' }],
-    }));
+    server = await startServer(
+      parseServerConfig({
+        dataDir: join(dir, 'server'),
+        httpPort: 0,
+        mqttUrl: staffUrl,
+        mqttUsername: IDS.server.username,
+        mqttPassword: IDS.server.password,
+        // Replicas' shared subscription: Mosquitto honours it (aedes 1.2 would deliver nothing).
+        mqttShareGroup: 'replicas',
+        topupEnabled: true,
+        logLevel: 'silent',
+        kiosks: [
+          { id: 'k1', merchant: 'shop' },
+          { id: 'k2', merchant: 'shop' },
+        ],
+      }),
+    );
     // The server publishes its keys after subscribing to kiosk requests: once a technician sees
     // them, requests reach it.
     const tech = await client(IDS.tech);
@@ -133,7 +169,17 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     expect(await tech.waitFor(() => tech.seen.length > 0, 5000), `no retained keys; broker log:\n${brokerLog}`).toBe(true);
     await tech.c.endAsync();
 
-    for (const k of [IDS.k1, IDS.k2]) uplinks.push(await MqttUplink.connect({ url, kioskId: k.kioskId, username: k.username, password: k.password, requestTimeoutMs: 3000, connectTimeoutMs: 3000 }));
+    for (const k of [IDS.k1, IDS.k2])
+      uplinks.push(
+        await MqttUplink.connect({
+          url,
+          kioskId: k.kioskId,
+          username: k.username,
+          password: k.password,
+          requestTimeoutMs: 3000,
+          connectTimeoutMs: 3000,
+        }),
+      );
   }, 20_000);
 
   afterAll(async () => {
@@ -168,7 +214,7 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     await Promise.all(uplinks.splice(0).map((u) => u.close()));
   });
 
-  it('binds client ids to identities: a kiosk cannot squat the server\'s id, nor log in on the staff listener (issue 12, finding 3)', async () => {
+  it("binds client ids to identities: a kiosk cannot squat the server's id, nor log in on the staff listener (issue 12, finding 3)", async () => {
     // On one shared listener (the old config) k1 connected as `kioskpay-server` and, Mosquitto
     // letting the newest connection take an id over, kicked the server off at each reconnect.
     const k1 = await client(IDS.k1, 'kioskpay-server');
@@ -177,7 +223,14 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     // k1's id was replaced by its username: it cannot take the server's id, so both stay.
     await sleep(300);
     expect(k1.c.connected && server.c.connected).toBe(true);
-    const onStaff = mqtt.connectAsync(staffUrl, { protocolVersion: 4, username: IDS.k1.username, password: IDS.k1.password, clientId: 'kioskpay-server', reconnectPeriod: 0, connectTimeout: 3000 });
+    const onStaff = mqtt.connectAsync(staffUrl, {
+      protocolVersion: 4,
+      username: IDS.k1.username,
+      password: IDS.k1.password,
+      clientId: 'kioskpay-server',
+      reconnectPeriod: 0,
+      connectTimeout: 3000,
+    });
     await expect(onStaff).rejects.toMatchObject({ code: 5 });
     // The server's own client still answers: a kiosk request is served.
     await k1.c.subscribeAsync(topics.kioskReplies('k1'), { qos: 1 });
@@ -204,7 +257,7 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     expect(keys.keys.map((k) => k.publicKey)).toEqual(expected.keys.map((k) => k.publicKey));
   });
 
-  it('drops a kiosk\'s publish to another kiosk\'s request topic: the server never answers it', async () => {
+  it("drops a kiosk's publish to another kiosk's request topic: the server never answers it", async () => {
     const spy = await client(IDS.server); // server role, plain subscription: sees every delivered request
     await spy.c.subscribeAsync(topics.allKioskRequests, { qos: 1 });
     const k2 = await client(IDS.k2);
@@ -238,7 +291,7 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     await k1.c.publishAsync(topics.kioskRequests('k1'), '', { qos: 1, retain: true });
   });
 
-  it('never delivers another kiosk\'s replies to a kiosk, whatever it subscribes to', async () => {
+  it("never delivers another kiosk's replies to a kiosk, whatever it subscribes to", async () => {
     const k1 = await client(IDS.k1);
     const granted = await k1.c.subscribeAsync([topics.kioskReplies('k2'), 'kp/v1/kiosk/+/res', '#'], { qos: 1 });
     // Mosquitto 2's acl_file does not refuse subscriptions (SUBACK grants QoS 1, observed on
@@ -260,7 +313,12 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
   });
 
   it('refuses anonymous and wrong-password logins (CONNACK 5, not authorised)', async () => {
-    const anonymous = mqtt.connectAsync(url, { protocolVersion: 4, clientId: `anon-${secret()}`, reconnectPeriod: 0, connectTimeout: 3000 });
+    const anonymous = mqtt.connectAsync(url, {
+      protocolVersion: 4,
+      clientId: `anon-${secret()}`,
+      reconnectPeriod: 0,
+      connectTimeout: 3000,
+    });
     await expect(anonymous).rejects.toMatchObject({ code: 5 });
     const wrong = MqttUplink.connect({ url, kioskId: 'k1', username: 'k1', password: 'not-the-password', connectTimeoutMs: 3000 });
     await expect(wrong).rejects.toBeInstanceOf(UplinkConnectError);

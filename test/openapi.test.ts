@@ -8,8 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ERRORS, ERROR_CODES, isErrorCode } from '../shared/errors.ts';
 import {
-  credentialRequest, credentialResponse, enrollRequest, issuerKeysDocument, enrollResponse, errorBody, historyResponse, onlineCodeResponse,
-  timeSyncRequest, timeSyncResponse, topupRequest, walletInfo, walletRoutes,
+  credentialRequest,
+  credentialResponse,
+  enrollRequest,
+  issuerKeysDocument,
+  enrollResponse,
+  errorBody,
+  historyResponse,
+  onlineCodeResponse,
+  timeSyncRequest,
+  timeSyncResponse,
+  topupRequest,
+  walletInfo,
+  walletRoutes,
 } from '../shared/wallet-messages.ts';
 
 type RouteName = keyof typeof walletRoutes;
@@ -63,7 +74,10 @@ function parseYaml(src: string): Yaml {
     if (s === '{}') return {};
     if (s.startsWith('[')) {
       if (!s.endsWith(']')) fail(`bad flow sequence: ${s}`);
-      return s.slice(1, -1).split(',').map((x) => scalar(x.trim()));
+      return s
+        .slice(1, -1)
+        .split(',')
+        .map((x) => scalar(x.trim()));
     }
     if (/^[&*!|>%@`{\]},-]/.test(s) && !/^-\d/.test(s)) fail(`plain scalar starts with an indicator: ${s}`);
     if (s.includes(': ') || s.includes(' #') || s.endsWith(':')) fail(`plain scalar needs quotes: ${s}`);
@@ -165,10 +179,16 @@ const root = asMap(doc, 'document');
 const paths = asMap(root['paths'], 'paths');
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
-interface Operation { method: string; path: string; op: YamlMap }
+interface Operation {
+  method: string;
+  path: string;
+  op: YamlMap;
+}
 const operations: Operation[] = Object.entries(paths).flatMap(([path, item]) =>
-  Object.entries(asMap(item, path)).filter(([k]) => METHODS.includes(k))
-    .map(([method, op]) => ({ method: method.toUpperCase(), path, op: asMap(op, `${method} ${path}`) })));
+  Object.entries(asMap(item, path))
+    .filter(([k]) => METHODS.includes(k))
+    .map(([method, op]) => ({ method: method.toUpperCase(), path, op: asMap(op, `${method} ${path}`) })),
+);
 
 function operationOf(name: RouteName): YamlMap {
   const found = operations.find((o) => o.op['operationId'] === name);
@@ -180,7 +200,8 @@ function jsonSchemaOf(holder: Yaml | undefined, where: string): YamlMap {
   return deref(asMap(asMap(asMap(holder, where)['content'], where)['application/json'], where)['schema'], where);
 }
 const requestSchema = (op: YamlMap, where: string) => jsonSchemaOf(deref(op['requestBody'], where), where);
-const responseSchema = (op: YamlMap, status: string, where: string) => jsonSchemaOf(deref(asMap(op['responses'], where)[status], where), where);
+const responseSchema = (op: YamlMap, status: string, where: string) =>
+  jsonSchemaOf(deref(asMap(op['responses'], where)[status], where), where);
 
 /**
  * A schema reduced to what both sides state: references resolved, documentation (description,
@@ -219,7 +240,9 @@ describe('docs/openapi.yaml', () => {
 
   it('has exactly the paths and methods of walletRoutes', () => {
     const documented = operations.map((o) => `${o.method} ${o.path}`).sort();
-    const routes = Object.values(walletRoutes).map((r) => `${r.method} ${r.path}`).sort();
+    const routes = Object.values(walletRoutes)
+      .map((r) => `${r.method} ${r.path}`)
+      .sort();
     expect(documented).toEqual(routes);
   });
 
@@ -258,7 +281,8 @@ describe('docs/openapi.yaml', () => {
     });
 
     it('matches the zod schemas field by field (types, required, strictness, enums, patterns, bounds)', () => {
-      if (request) expect(canonical(requestSchema(op, name), `${name} request`)).toEqual(canonical(z.toJSONSchema(request, { io: 'input' }), 'zod'));
+      if (request)
+        expect(canonical(requestSchema(op, name), `${name} request`)).toEqual(canonical(z.toJSONSchema(request, { io: 'input' }), 'zod'));
       expect(canonical(responseSchema(op, '200', name), `${name} 200`)).toEqual(canonical(z.toJSONSchema(response), 'zod'));
     });
 

@@ -61,8 +61,13 @@ describe('references inside the repository', () => {
   });
 
   it('names nothing outside the repository as a source (design notes stay in docs/, in our words)', () => {
-    const outside = texts.filter((f) => f !== 'test/references.test.ts')
-      .filter((f) => /\.\.\/shared\/(design|seeds)|\bflows\.md\b|\bpitfalls\.md\b|\bstyle\.md\b|\bmission\.md\b/.test(readFileSync(join(root, f), 'utf8')));
+    const outside = texts
+      .filter((f) => f !== 'test/references.test.ts')
+      .filter((f) =>
+        /\.\.\/shared\/(design|seeds)|\bflows\.md\b|\bpitfalls\.md\b|\bstyle\.md\b|\bmission\.md\b/.test(
+          readFileSync(join(root, f), 'utf8'),
+        ),
+      );
     expect(outside).toEqual([]);
   });
 });

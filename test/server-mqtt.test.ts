@@ -24,7 +24,13 @@ const uplinks: MqttUplink[] = [];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-srv-mqtt-'));
-  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['k1', 'k2'], log: pino({ level: 'silent' }) });
+  system = await startSystem({
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['k1', 'k2'],
+    log: pino({ level: 'silent' }),
+  });
   for (const k of system.kiosks) uplinks.push(await MqttUplink.connect({ ...k, requestTimeoutMs: 5000 }));
 });
 
@@ -37,7 +43,12 @@ afterEach(async () => {
 /** Subscribes as kiosk k1 to a retained topic and collects what arrives. */
 async function watch(topic: string) {
   const k = system.kiosks[0]!;
-  const client = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `kp-${k.username}-watch-${Math.random()}` });
+  const client = await mqtt.connectAsync(k.url, {
+    protocolVersion: 4,
+    username: k.username,
+    password: k.password,
+    clientId: `kp-${k.username}-watch-${Math.random()}`,
+  });
   const seen: Buffer[] = [];
   client.on('message', (_t, p) => seen.push(p));
   await client.subscribeAsync(topic, { qos: 1 });
@@ -75,7 +86,9 @@ describe('server over MQTT', () => {
     const [first] = await rev.waitFor(1);
     const firstMsg = revocationsMessage.parse(JSON.parse(first!.toString()));
     expect(verifyRevocations(firstMsg, issuerKey)).toBe(true);
-    expect(verifyRevocations({ ...firstMsg, body: firstMsg.body.replace('"credentials":[]', '"credentials":["0000000000000000"]') }, issuerKey)).toBe(false);
+    expect(
+      verifyRevocations({ ...firstMsg, body: firstMsg.body.replace('"credentials":[]', '"credentials":["0000000000000000"]') }, issuerKey),
+    ).toBe(false);
     expect(revocationsBody.parse(JSON.parse(firstMsg.body)).credentials).toEqual([]);
 
     // The same offline code stored by two offline kiosks and settled by both: a double spend.
@@ -85,11 +98,22 @@ describe('server over MQTT', () => {
     const phone = naclEd25519.keyPairFromSeed(new Uint8Array(32).fill(9));
     const cred = await issueCredential(ctx, w.walletId, phone.publicKey);
     const now = Date.now();
-    const code = makeOfflineCode({ credential: fromBase64url(cred.credential)!, timestampMs: now, counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519);
+    const code = makeOfflineCode(
+      { credential: fromBase64url(cred.credential)!, timestampMs: now, counter: 1, phoneSecretKey: phone.secretKey },
+      naclEd25519,
+    );
     for (const [i, u] of uplinks.entries()) {
-      const r = await u.request({ v: 1, type: 'settle', id: `s${i}`, items: [{ txId: `o${i}`, code, amount: money(100), capturedAt: now }] });
+      const r = await u.request({
+        v: 1,
+        type: 'settle',
+        id: `s${i}`,
+        items: [{ txId: `o${i}`, code, amount: money(100), capturedAt: now }],
+      });
       // The first to settle is paid; the copy is declined and its merchant bears it (docs/protocol.md 3.6).
-      expect(r).toMatchObject({ type: 'settle.result', items: [i === 0 ? { status: 'settled' } : { status: 'declined', reason: 'COUNTER_REUSED' }] });
+      expect(r).toMatchObject({
+        type: 'settle.result',
+        items: [i === 0 ? { status: 'settled' } : { status: 'declined', reason: 'COUNTER_REUSED' }],
+      });
     }
     const all = await rev.waitFor(2);
     const latest = revocationsMessage.parse(JSON.parse(all[all.length - 1]!.toString()));

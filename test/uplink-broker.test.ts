@@ -55,7 +55,12 @@ async function broker(port = 0): Promise<RunningBroker> {
 
 function logSink(): { text: () => string; logger: pino.Logger } {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   return { text: () => lines.join(''), logger: pino({ level: 'debug' }, stream) };
 }
 
@@ -66,7 +71,10 @@ async function uplink(b: RunningBroker, extra: Partial<UplinkOptions> = {}): Pro
 }
 
 /** A fake payment server. `answer` returns the raw payloads to send back (strings or objects), in order. */
-interface Responder { received: KioskRequest[]; reply(kioskId: string, payload: unknown): Promise<void> }
+interface Responder {
+  received: KioskRequest[];
+  reply(kioskId: string, payload: unknown): Promise<void>;
+}
 
 async function responder(b: RunningBroker, answer: (req: KioskRequest, r: Responder) => unknown[] | undefined): Promise<Responder> {
   const client = await mqtt.connectAsync(b.url, { protocolVersion: 4, username: 'server', password: 'pw-server', reconnectPeriod: 0 });
@@ -91,7 +99,14 @@ async function responder(b: RunningBroker, answer: (req: KioskRequest, r: Respon
 
 const amount = { value: 500, currency: 'JPY' as const };
 const pay = (id: string, txId = `tx-${id}`): PayRequest => ({ v: 1, type: 'pay', id, txId, code: 'SECRET-CODE-TEXT', amount });
-const approved = (req: KioskRequest): PayResult => ({ v: 1, type: 'pay.result', re: req.id, txId: (req as PayRequest).txId, status: 'approved', amount });
+const approved = (req: KioskRequest): PayResult => ({
+  v: 1,
+  type: 'pay.result',
+  re: req.id,
+  txId: (req as PayRequest).txId,
+  status: 'approved',
+  amount,
+});
 
 /** The process's exit, or undefined if it did not exit within `ms` (then it is killed). */
 function exitOf(child: ReturnType<typeof spawn>, ms: number): Promise<number | null | undefined> {
@@ -113,8 +128,12 @@ uplinkContract('MqttUplink over the embedded broker', async (o) => {
   const side: ServerSide = {
     received: [],
     published: [],
-    reply: async (payload) => { await server.publishAsync(topics.kioskReplies('k1'), payload, { qos: 1 }); },
-    retain: async (topic, payload) => { await server.publishAsync(topic, payload, { qos: 1, retain: true }); },
+    reply: async (payload) => {
+      await server.publishAsync(topics.kioskReplies('k1'), payload, { qos: 1 });
+    },
+    retain: async (topic, payload) => {
+      await server.publishAsync(topic, payload, { qos: 1, retain: true });
+    },
   };
   server.on('message', (topic, payload) => {
     if (topic === topics.kioskEvents('k1')) {
@@ -132,18 +151,28 @@ uplinkContract('MqttUplink over the embedded broker', async (o) => {
   const timers = new ManualTimers();
   const link = new SimLink();
   const uplink = await MqttUplink.connect({
-    url: b.url, kioskId: 'k1', username: 'k1', password: 'pw-k1', requestTimeoutMs: o.requestTimeoutMs, timers, random: o.random,
-    subscriptions: o.subscriptions, link,
+    url: b.url,
+    kioskId: 'k1',
+    username: 'k1',
+    password: 'pw-k1',
+    requestTimeoutMs: o.requestTimeoutMs,
+    timers,
+    random: o.random,
+    subscriptions: o.subscriptions,
+    link,
   });
-  const next = (event: 'connected' | 'disconnected') => new Promise<void>((resolve) => {
-    const on = () => {
-      uplink.off(event, on);
-      resolve();
-    };
-    uplink.on(event, on);
-  });
+  const next = (event: 'connected' | 'disconnected') =>
+    new Promise<void>((resolve) => {
+      const on = () => {
+        uplink.off(event, on);
+        resolve();
+      };
+      uplink.on(event, on);
+    });
   return {
-    uplink, timers, server: side,
+    uplink,
+    timers,
+    server: side,
     cut: async () => {
       const down = next('disconnected');
       link.set(false);
@@ -184,7 +213,11 @@ describe('MqttUplink', () => {
 
   it('ignores replies for other ids', async () => {
     const b = await broker();
-    await responder(b, (req) => [{ ...approved(req), re: 'other-id' }, { v: 1, type: 'error', re: null, code: 'INTERNAL', message: 'x' }, approved(req)]);
+    await responder(b, (req) => [
+      { ...approved(req), re: 'other-id' },
+      { v: 1, type: 'error', re: null, code: 'INTERNAL', message: 'x' },
+      approved(req),
+    ]);
     const u = await uplink(b);
     expect(await within(u.request(pay('mine')), 'the reply')).toMatchObject({ re: 'mine', txId: 'tx-mine' });
   });
@@ -195,7 +228,10 @@ describe('MqttUplink', () => {
     const u = await uplink(b);
     await u.request(pay('a1', 'tx-same'));
     await u.request(pay('a2', 'tx-same'));
-    expect(server.received.map((r) => [r.id, (r as PayRequest).txId])).toEqual([['a1', 'tx-same'], ['a2', 'tx-same']]);
+    expect(server.received.map((r) => [r.id, (r as PayRequest).txId])).toEqual([
+      ['a1', 'tx-same'],
+      ['a2', 'tx-same'],
+    ]);
   });
 
   it('sets TCP_NODELAY on its socket', async () => {
@@ -242,14 +278,20 @@ describe('MqttUplink', () => {
 
   it('rejects connect() with UplinkConnectError when the broker refuses the password', async () => {
     const b = await broker();
-    const err = await MqttUplink.connect({ url: b.url, kioskId: 'k1', username: 'k1', password: 'wrong' }).then(() => undefined, (e: unknown) => e);
+    const err = await MqttUplink.connect({ url: b.url, kioskId: 'k1', username: 'k1', password: 'wrong' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UplinkConnectError);
     expect(err).toMatchObject({ returnCode: 4 });
   });
 
   it("rejects connect() when the ACL refuses the kiosk's reply subscription", async () => {
     const b = await broker();
-    const err = await MqttUplink.connect({ url: b.url, kioskId: 'k2', username: 'k1', password: 'pw-k1', connectTimeoutMs: 1_000 }).then(() => undefined, (e: unknown) => e);
+    const err = await MqttUplink.connect({ url: b.url, kioskId: 'k2', username: 'k1', password: 'pw-k1', connectTimeoutMs: 1_000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UplinkConnectError);
     // Since client ids are bound to identities (issue 12), k1 is refused already at CONNECT: its
     // uplink for k2 asks for client id kp-k2-..., which is k2's (CONNACK 2), before it could
@@ -259,22 +301,35 @@ describe('MqttUplink', () => {
 
   // close() right after a refused login once left MQTT.js reconnecting for ever, which kept the
   // kiosk CLI (and `kiosk doctor`) from exiting. The child process closes everything and must exit.
-  it.each(['connect', 'open'])('lets the process exit after %s() is refused with CONNACK 4 and closed', async (mode) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./uplink-close-child.ts', import.meta.url).pathname, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => { out += String(d); });
-    child.stderr!.on('data', (d: Buffer) => { err += String(d); });
-    const code = await exitOf(child, 20_000);
-    expect(out.trim(), err).toBe('{"refused":4}');
-    expect(code, 'the child did not exit within 20 s of closing everything (killed)').toBe(0);
-  }, 30_000);
+  it.each(['connect', 'open'])(
+    'lets the process exit after %s() is refused with CONNACK 4 and closed',
+    async (mode) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', new URL('./uplink-close-child.ts', import.meta.url).pathname, mode], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += String(d);
+      });
+      child.stderr!.on('data', (d: Buffer) => {
+        err += String(d);
+      });
+      const code = await exitOf(child, 20_000);
+      expect(out.trim(), err).toBe('{"refused":4}');
+      expect(code, 'the child did not exit within 20 s of closing everything (killed)').toBe(0);
+    },
+    30_000,
+  );
 
   it('rejects connect() after connectTimeoutMs when nothing listens', async () => {
     const b = await broker();
     const url = b.url;
     await b.close();
-    const err = await MqttUplink.connect({ url, kioskId: 'k1', username: 'k1', password: 'pw-k1', connectTimeoutMs: 300 }).then(() => undefined, (e: unknown) => e);
+    const err = await MqttUplink.connect({ url, kioskId: 'k1', username: 'k1', password: 'pw-k1', connectTimeoutMs: 300 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UplinkConnectError);
     expect((err as Error).message).toMatch(/within 300 ms.*ECONNREFUSED/);
   });

@@ -15,22 +15,28 @@ const login = { url: broker.url, kioskId: 'k1', username: 'k1', password: 'wrong
 let refused: number | undefined;
 if (mode === 'connect') {
   // connect() closes the uplink itself when the broker refuses it.
-  const err = await MqttUplink.connect(login).then(() => undefined, (e: unknown) => e);
+  const err = await MqttUplink.connect(login).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   refused = err instanceof UplinkConnectError ? err.returnCode : undefined;
 } else {
   // open(): the refusal arrives in the background (logged as an MQTT error); close right after it.
   let uplink: MqttUplink | undefined;
   const closed = new Promise<void>((resolve) => {
-    const logger = pino({ level: 'warn' }, new Writable({
-      write(chunk, _enc, done) {
-        const line = JSON.parse(String(chunk)) as { msg?: string; code?: unknown };
-        if (line.msg === 'mqtt error' && line.code === 4 && refused === undefined) {
-          refused = 4;
-          queueMicrotask(() => void uplink!.close().then(resolve));
-        }
-        done();
-      },
-    }));
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk, _enc, done) {
+          const line = JSON.parse(String(chunk)) as { msg?: string; code?: unknown };
+          if (line.msg === 'mqtt error' && line.code === 4 && refused === undefined) {
+            refused = 4;
+            queueMicrotask(() => void uplink!.close().then(resolve));
+          }
+          done();
+        },
+      }),
+    );
     uplink = MqttUplink.open({ ...login, logger });
   });
   await closed;

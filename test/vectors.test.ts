@@ -35,22 +35,51 @@ const hex = (s: string) => {
   if (b === undefined) throw new Error(`bad hex in vectors: ${s.slice(0, 20)}`);
   return b;
 };
-const ADAPTERS: [string, Ed25519][] = [['nodeEd25519', nodeEd25519], ['naclEd25519', naclEd25519]];
+const ADAPTERS: [string, Ed25519][] = [
+  ['nodeEd25519', nodeEd25519],
+  ['naclEd25519', naclEd25519],
+];
 
 function credentialFromJson(j: Json): OfflineCredential {
-  return { keyId: j.keyId, credentialId: j.credentialId, publicKey: hex(j.publicKeyHex), accountAlias: j.accountAlias, notBeforeMs: j.notBeforeMs, notAfterMs: j.notAfterMs, limits: j.limits };
+  return {
+    keyId: j.keyId,
+    credentialId: j.credentialId,
+    publicKey: hex(j.publicKeyHex),
+    accountAlias: j.accountAlias,
+    notBeforeMs: j.notBeforeMs,
+    notAfterMs: j.notAfterMs,
+    limits: j.limits,
+  };
 }
 function credentialToJson(c: OfflineCredential) {
-  return { keyId: c.keyId, credentialId: c.credentialId, publicKeyHex: toHex(c.publicKey), accountAlias: c.accountAlias, notBeforeMs: c.notBeforeMs, notAfterMs: c.notAfterMs, limits: c.limits };
+  return {
+    keyId: c.keyId,
+    credentialId: c.credentialId,
+    publicKeyHex: toHex(c.publicKey),
+    accountAlias: c.accountAlias,
+    notBeforeMs: c.notBeforeMs,
+    notAfterMs: c.notAfterMs,
+    limits: c.limits,
+  };
 }
 function summary(code: DecodedCode) {
   switch (code.kind) {
-    case 'online': return { ok: true, kind: code.kind, text: code.text };
-    case 'offline-numeric': return { ok: true, kind: code.kind, text: code.text, handle: code.handle, stepDigit: code.stepDigit, mac: code.mac };
-    case 'offline-qr': return {
-      ok: true, kind: code.kind, text: code.text, credential: credentialToJson(code.credential), credentialHex: toHex(code.credentialBytes),
-      timestampMs: code.timestampMs, counter: code.counter, signedBytesHex: toHex(code.signedBytes), signatureHex: toHex(code.signature),
-    };
+    case 'online':
+      return { ok: true, kind: code.kind, text: code.text };
+    case 'offline-numeric':
+      return { ok: true, kind: code.kind, text: code.text, handle: code.handle, stepDigit: code.stepDigit, mac: code.mac };
+    case 'offline-qr':
+      return {
+        ok: true,
+        kind: code.kind,
+        text: code.text,
+        credential: credentialToJson(code.credential),
+        credentialHex: toHex(code.credentialBytes),
+        timestampMs: code.timestampMs,
+        counter: code.counter,
+        signedBytesHex: toHex(code.signedBytes),
+        signatureHex: toHex(code.signature),
+      };
   }
 }
 function decodeSummary(text: string) {
@@ -63,14 +92,14 @@ function decodeQr(text: string) {
   return r.code;
 }
 function keysOf(file: Json, ed: Ed25519) {
-    const byName = new Map<string, Json>();
+  const byName = new Map<string, Json>();
   for (const k of [...file.issuerKeys, ...file.phoneKeys]) {
     const pair = ed.keyPairFromSeed(hex(k.seedHex));
     expect(toHex(pair.publicKey), k.name).toBe(k.publicKeyHex);
     expect(toBase64url(pair.publicKey)).toBe(k.publicKeyBase64url);
     byName.set(k.name, { ...k, pair });
   }
-    const issuerKeys = new Map<number, Uint8Array>(file.issuerKeys.map((k: Json) => [k.keyId, hex(k.publicKeyHex)]));
+  const issuerKeys = new Map<number, Uint8Array>(file.issuerKeys.map((k: Json) => [k.keyId, hex(k.publicKeyHex)]));
   return { byName, issuerKeys };
 }
 
@@ -121,7 +150,16 @@ describe('docs/vectors/offline-codes.json', () => {
     it(`${name} makes every valid code to the exact text and verifies it`, () => {
       const { byName, issuerKeys } = keysOf(file, ed);
       for (const v of file.valid) {
-        const text = makeOfflineCode({ credential: fromBase64url(v.credentialBase64url)!, timestampMs: v.timestampMs, counter: v.counter, phoneSecretKey: byName.get(v.phone).pair.secretKey, version: 1 }, ed);
+        const text = makeOfflineCode(
+          {
+            credential: fromBase64url(v.credentialBase64url)!,
+            timestampMs: v.timestampMs,
+            counter: v.counter,
+            phoneSecretKey: byName.get(v.phone).pair.secretKey,
+            version: 1,
+          },
+          ed,
+        );
         expect(text, v.name).toBe(v.text);
         expect(text).toHaveLength(286);
         const code = decodeQr(text);
@@ -153,13 +191,31 @@ describe('docs/vectors/offline-codes.json', () => {
     for (const v of file.valid) {
       const code = decodeQr(v.text);
       for (const t of v.terms) {
-        expect(checkOfflineTerms({ credential: code.credential, timestampMs: code.timestampMs, amount: t.amount, referenceTimeMs: t.referenceTimeMs, windowMs: t.windowMs, uncertaintyMs: t.uncertaintyMs }), `${v.name} ${JSON.stringify(t)}`).toEqual(t.expected);
+        expect(
+          checkOfflineTerms({
+            credential: code.credential,
+            timestampMs: code.timestampMs,
+            amount: t.amount,
+            referenceTimeMs: t.referenceTimeMs,
+            windowMs: t.windowMs,
+            uncertaintyMs: t.uncertaintyMs,
+          }),
+          `${v.name} ${JSON.stringify(t)}`,
+        ).toEqual(t.expected);
       }
     }
     for (const t of file.expiredTerms) {
       const code = decodeQr(t.text);
       expect(verifyOfflineQr(code, keysOf(file, nodeEd25519).issuerKeys, nodeEd25519)).toEqual({ ok: true });
-      expect(checkOfflineTerms({ credential: code.credential, timestampMs: code.timestampMs, amount: t.amount, referenceTimeMs: t.referenceTimeMs, windowMs: t.windowMs })).toEqual(t.expected);
+      expect(
+        checkOfflineTerms({
+          credential: code.credential,
+          timestampMs: code.timestampMs,
+          amount: t.amount,
+          referenceTimeMs: t.referenceTimeMs,
+          windowMs: t.windowMs,
+        }),
+      ).toEqual(t.expected);
       expect(t.expected).toEqual({ ok: false, reason: 'CREDENTIAL_EXPIRED' });
     }
   });
@@ -179,7 +235,16 @@ describe('docs/vectors/offline-codes-v3.json', () => {
 
   it('has the domain string, radices and currency order the spec names', () => {
     expect(Buffer.from(hex(file.signatureDomainHex)).toString('latin1')).toBe('kioskpay/offline-code/v3\0');
-    expect(file.radices).toEqual({ A: String(2n ** 440n), cur: '3', B: String(2n ** 368n), S1: String(L), C: String(2n ** 80n), cap: String(2n ** 32n + 1n), R2: String(2n ** 256n), S2: String(L) });
+    expect(file.radices).toEqual({
+      A: String(2n ** 440n),
+      cur: '3',
+      B: String(2n ** 368n),
+      S1: String(L),
+      C: String(2n ** 80n),
+      cap: String(2n ** 32n + 1n),
+      R2: String(2n ** 256n),
+      S2: String(L),
+    });
     expect(file.currencyIndex).toEqual([392, 840, 978]);
     expect([file.prefix, file.textLength, file.numberDigits]).toEqual(['33', 509, 507]);
   });
@@ -188,7 +253,17 @@ describe('docs/vectors/offline-codes-v3.json', () => {
     it(`${name} makes every valid code to the exact text and verifies it`, () => {
       const { byName, issuerKeys } = keysOf(file, ed);
       for (const v of file.valid) {
-        const text = makeOfflineCode({ credential: fromBase64url(v.credentialBase64url)!, timestampMs: v.timestampMs, counter: v.counter, phoneSecretKey: byName.get(v.phone).pair.secretKey, amountCap: v.amountCap ?? undefined, version: 3 }, ed);
+        const text = makeOfflineCode(
+          {
+            credential: fromBase64url(v.credentialBase64url)!,
+            timestampMs: v.timestampMs,
+            counter: v.counter,
+            phoneSecretKey: byName.get(v.phone).pair.secretKey,
+            amountCap: v.amountCap ?? undefined,
+            version: 3,
+          },
+          ed,
+        );
         expect(text, v.name).toBe(v.text);
         const code = decodeQr(text);
         expect(toHex(offlineCodeSigningMessage(code.signedBytes))).toBe(v.signingMessageHex);
@@ -223,8 +298,14 @@ describe('docs/vectors/offline-codes-v3.json', () => {
       const cred = signed.subarray(1, 137);
       expect([signed.length, signed[0], cred[0]], v.name).toEqual([152, 3, 1]);
       const fields = {
-        A: be(cred.subarray(1, 56)), cur: BigInt(file.currencyIndex.indexOf(cred[56]! * 256 + cred[57]!)), B: be(cred.subarray(58, 104)), S1: le(cred.subarray(104, 136)),
-        C: be(signed.subarray(137, 147)), cap: signed[147] === 1 ? be(signed.subarray(148, 152)) + 1n : 0n, R2: be(signature.subarray(0, 32)), S2: le(signature.subarray(32, 64)),
+        A: be(cred.subarray(1, 56)),
+        cur: BigInt(file.currencyIndex.indexOf(cred[56]! * 256 + cred[57]!)),
+        B: be(cred.subarray(58, 104)),
+        S1: le(cred.subarray(104, 136)),
+        C: be(signed.subarray(137, 147)),
+        cap: signed[147] === 1 ? be(signed.subarray(148, 152)) + 1n : 0n,
+        R2: be(signature.subarray(0, 32)),
+        S2: le(signature.subarray(32, 64)),
       };
       expect(Object.fromEntries(ORDER.map((k) => [k, String(fields[k])])), v.name).toEqual(v.fields);
       const n = ORDER.reduce((acc, k) => acc * BigInt(file.radices[k]) + fields[k], 0n);
@@ -272,7 +353,10 @@ describe('docs/vectors/numeric-codes.json', () => {
     for (const v of file.valid) {
       const r = decodeCode(v.text);
       if (!r.ok || r.code.kind !== 'offline-numeric') throw new Error('not numeric');
-      for (const c of v.verify) expect(verifyNumericOfflineCode(r.code, hex(v.secretHex), c.nowMs, file.stepMs, c.windowMs), `${v.name} ${c.nowMs}`).toEqual(c.expected);
+      for (const c of v.verify)
+        expect(verifyNumericOfflineCode(r.code, hex(v.secretHex), c.nowMs, file.stepMs, c.windowMs), `${v.name} ${c.nowMs}`).toEqual(
+          c.expected,
+        );
     }
     const w = file.wrongSecret;
     const r = decodeCode(w.text);
@@ -288,7 +372,10 @@ describe('docs/vectors/numeric-codes.json', () => {
         continue;
       }
       if (!r.ok || r.code.kind !== 'offline-numeric') throw new Error(`${v.name}: not numeric`);
-      expect(verifyNumericOfflineCode(r.code, hex(v.verifyWith.secretHex), v.verifyWith.nowMs, file.stepMs, v.verifyWith.windowMs), v.name).toEqual({ ok: false, reason: v.expected.reason });
+      expect(
+        verifyNumericOfflineCode(r.code, hex(v.verifyWith.secretHex), v.verifyWith.nowMs, file.stepMs, v.verifyWith.windowMs),
+        v.name,
+      ).toEqual({ ok: false, reason: v.expected.reason });
     }
   });
 });
@@ -319,7 +406,8 @@ describe('docs/vectors/online-codes.json', () => {
 
   it('decodes whitespace-wrapped codes and rejects the invalid ones as published', () => {
     for (const w of file.whitespace) expect(decodeSummary(w.input), w.name).toEqual(w.decoded);
-    for (const v of file.invalid) expect(decodeCode(v.text), v.name).toEqual({ ok: false, reason: 'CODE_MALFORMED', detail: v.expected.detail });
+    for (const v of file.invalid)
+      expect(decodeCode(v.text), v.name).toEqual({ ok: false, reason: 'CODE_MALFORMED', detail: v.expected.detail });
   });
 });
 

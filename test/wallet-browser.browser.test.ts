@@ -57,16 +57,31 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
     dir = mkdtempSync(join(tmpdir(), 'kp-wallet-web-'));
     const built = await buildWallet(join(dir, 'web'));
     system = await startSystem({
-      dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1'], log: pino({ level: 'silent' }),
+      dataDir: join(dir, 'server'),
+      mqttPort: 0,
+      httpPort: 0,
+      kioskIds: ['kiosk-1'],
+      log: pino({ level: 'silent' }),
       server: { walletDir: built.outDir },
     });
     walletUrl = `${system.server.httpUrl}/wallet/`;
-    [kiosk] = (await startSimKiosks(system, { dataDir: join(dir, 'kiosks'), screenPort: 0, count: 1, log: pino({ level: 'silent' }) })) as [RunningKiosk];
+    [kiosk] = (await startSimKiosks(system, { dataDir: join(dir, 'kiosks'), screenPort: 0, count: 1, log: pino({ level: 'silent' }) })) as [
+      RunningKiosk,
+    ];
     if (!kiosk.webUrl) throw new Error('the simulated kiosk has no web screen');
     kioskUrl = kiosk.webUrl;
     browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     // Ready to sell: idle, uplink up, and the server's catalog received.
     await until('the kiosk to be ready', async () => {
@@ -88,7 +103,12 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
 
   /** A phone: its own storage, a phone-sized screen; optionally a wall clock that is off. */
   async function phone(o: { lang?: 'en' | 'ja'; clockShiftMs?: number } = {}): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, locale: o.lang === 'ja' ? 'ja-JP' : 'en-US', serviceWorkers: 'allow' });
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      locale: o.lang === 'ja' ? 'ja-JP' : 'en-US',
+      serviceWorkers: 'allow',
+    });
     if (o.clockShiftMs !== undefined) {
       // The phone's own clock is wrong: every Date in the page reads shifted time.
       await context.addInitScript((shift: number) => {
@@ -98,15 +118,21 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
             if (args.length === 0) super(RealDate.now() + shift);
             else super(...(args as [number]));
           }
-          static override now(): number { return RealDate.now() + shift; }
+          static override now(): number {
+            return RealDate.now() + shift;
+          }
         }
         globalThis.Date = ShiftedDate as DateConstructor;
       }, o.clockShiftMs);
     }
     const page = await context.newPage();
-    page.on('pageerror', (e) => { pageErrors.push(e.message); });
+    page.on('pageerror', (e) => {
+      pageErrors.push(e.message);
+    });
     // Console errors too (a Content-Security-Policy violation is one), except failed requests while offline.
-    page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource|net::ERR_/.test(m.text())) pageErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource|net::ERR_/.test(m.text())) pageErrors.push(m.text());
+    });
     return { context, page };
   }
 
@@ -155,8 +181,10 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
   async function kioskPost(path: string, body: unknown): Promise<Record<string, unknown>> {
     const png = body instanceof Buffer;
     const r = await fetch(`${kioskUrl}${path}`, {
-      method: 'POST', headers: { 'content-type': png ? 'image/png' : 'application/json' },
-      body: png ? new Uint8Array(body) : JSON.stringify(body), signal: AbortSignal.timeout(5_000),
+      method: 'POST',
+      headers: { 'content-type': png ? 'image/png' : 'application/json' },
+      body: png ? new Uint8Array(body) : JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
     });
     const answer = (await r.json()) as Record<string, unknown>;
     if (!r.ok || answer.ok !== true) throw new Error(`POST ${path}: HTTP ${r.status} ${JSON.stringify(answer)}`);
@@ -205,14 +233,28 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
   }
 
   it('passes the published test vectors with the browser build of shared/ and tweetnacl', async () => {
-    const bundle = await build({ ...BROWSER_BUILD_OPTIONS, entryPoints: [join(repo, 'wallet', 'web', 'testing', 'vector-check.ts')], format: 'iife', write: false });
+    const bundle = await build({
+      ...BROWSER_BUILD_OPTIONS,
+      entryPoints: [join(repo, 'wallet', 'web', 'testing', 'vector-check.ts')],
+      format: 'iife',
+      write: false,
+    });
     const read = (name: string) => JSON.parse(readFileSync(join(repo, 'docs', 'vectors', name), 'utf8'));
-    const files = { credentials: read('credentials.json'), offlineCodes: read('offline-codes.json'), offlineCodesV3: read('offline-codes-v3.json'), numericCodes: read('numeric-codes.json'), onlineCodes: read('online-codes.json') };
+    const files = {
+      credentials: read('credentials.json'),
+      offlineCodes: read('offline-codes.json'),
+      offlineCodesV3: read('offline-codes-v3.json'),
+      numericCodes: read('numeric-codes.json'),
+      onlineCodes: read('online-codes.json'),
+    };
     const { context, page } = await phone();
     try {
       await page.setContent('<!doctype html><title>vectors</title>');
       await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
-      const report = await page.evaluate((f) => (globalThis as unknown as { kioskpayVectors: (x: unknown) => { checks: number; failures: string[] } }).kioskpayVectors(f), files);
+      const report = await page.evaluate(
+        (f) => (globalThis as unknown as { kioskpayVectors: (x: unknown) => { checks: number; failures: string[] } }).kioskpayVectors(f),
+        files,
+      );
       expect(report.failures).toEqual([]);
       expect(report.checks).toBeGreaterThan(50);
     } finally {
@@ -281,10 +323,14 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
 
       // The kiosk's uplink returns: it forwards the stored payment and the server settles it.
       await setKioskUplink(true);
-      await until('the kiosk to forward its stored payment', async () => {
-        const v = await kioskView();
-        return !v.offline && v.storedCount === 0;
-      }, FORWARD_WAIT_MS);
+      await until(
+        'the kiosk to forward its stored payment',
+        async () => {
+          const v = await kioskView();
+          return !v.offline && v.storedCount === 0;
+        },
+        FORWARD_WAIT_MS,
+      );
 
       // Back online: the server's history confirms it (settled: stored by the kiosk, charged when
       // forwarded), shown as paid with what the kiosk charged.
@@ -311,7 +357,13 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       if (SHOTS) await shot(page, 'home-ja');
       // The server never answers for a code: after the wait, the half sheet. ?wait keeps the test short.
       const held: (() => void)[] = [];
-      await context.route('**/v1/wallet/codes', (route) => new Promise<void>((release) => { held.push(() => void route.abort().then(release, release)); }));
+      await context.route(
+        '**/v1/wallet/codes',
+        (route) =>
+          new Promise<void>((release) => {
+            held.push(() => void route.abort().then(release, release));
+          }),
+      );
       await page.goto(`${walletUrl}?wait=${SHOTS ? 3000 : 1000}`);
       await screenIs(page, 'home');
       await page.getByRole('button', { name: '支払う' }).click();
@@ -389,7 +441,9 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       const desk = await browser.newContext();
       try {
         const kioskPage = await desk.newPage();
-        kioskPage.on('pageerror', (e) => { pageErrors.push(e.message); });
+        kioskPage.on('pageerror', (e) => {
+          pageErrors.push(e.message);
+        });
         await kioskPage.goto(kioskUrl);
         await kioskPage.locator('#sim-code').fill(grouped);
         await kioskPage.locator('#sim-scan').click();

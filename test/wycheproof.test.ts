@@ -25,13 +25,27 @@ const RAW_TWEETNACL_ACCEPTS_INVALID_TCIDS = [63, 64, 65, 66, 85];
 
 /** tweetnacl without our adapter's checks (only guarding against its length exceptions). */
 const rawTweetnacl: Ed25519 = {
-  keyPairFromSeed: () => { throw new Error('not used'); },
-  sign: () => { throw new Error('not used'); },
+  keyPairFromSeed: () => {
+    throw new Error('not used');
+  },
+  sign: () => {
+    throw new Error('not used');
+  },
   verify: (m, s, pk) => s.length === 64 && pk.length === 32 && nacl.sign.detached.verify(m, s, pk),
 };
 
-interface WycheproofTest { tcId: number; comment: string; flags: string[]; msg: string; sig: string; result: 'valid' | 'invalid' }
-interface WycheproofFile { numberOfTests: number; testGroups: { publicKey: { pk: string }; tests: WycheproofTest[] }[] }
+interface WycheproofTest {
+  tcId: number;
+  comment: string;
+  flags: string[];
+  msg: string;
+  sig: string;
+  result: 'valid' | 'invalid';
+}
+interface WycheproofFile {
+  numberOfTests: number;
+  testGroups: { publicKey: { pk: string }; tests: WycheproofTest[] }[];
+}
 
 function runAll(ed: Ed25519, file: WycheproofFile): { tcId: number; expected: boolean; got: boolean }[] {
   const out: { tcId: number; expected: boolean; got: boolean }[] = [];
@@ -60,12 +74,16 @@ suite(`Wycheproof Ed25519 (${present ? vectorsPath : 'absent: ../shared/data/wyc
   });
 
   it('nodeEd25519 gives the expected result for every vector', () => {
-    const mismatches = runAll(nodeEd25519, file).filter((r) => r.got !== r.expected).map((r) => r.tcId);
+    const mismatches = runAll(nodeEd25519, file)
+      .filter((r) => r.got !== r.expected)
+      .map((r) => r.tcId);
     expect(mismatches).toEqual([]);
   });
 
   it('naclEd25519 (tweetnacl plus the S < L check) gives the expected result for every vector', () => {
-    const mismatches = runAll(naclEd25519, file).filter((r) => r.got !== r.expected).map((r) => r.tcId);
+    const mismatches = runAll(naclEd25519, file)
+      .filter((r) => r.got !== r.expected)
+      .map((r) => r.tcId);
     expect(mismatches).toEqual([]);
   });
 

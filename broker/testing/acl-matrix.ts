@@ -17,7 +17,10 @@ import { topics } from '../../shared/topics.ts';
 /** How the broker under test refuses (see the top of this file). */
 export type DenialStyle = 'disconnect' | 'drop';
 
-export interface MatrixLogin { readonly username: string; readonly password: string }
+export interface MatrixLogin {
+  readonly username: string;
+  readonly password: string;
+}
 
 /** Logins for kiosks k1 and k2, the server, a technician and an operator. */
 export interface MatrixLogins {
@@ -42,7 +45,11 @@ export interface MatrixTarget {
 const WAIT_MS = 3_000;
 const tag = () => randomBytes(6).toString('hex');
 
-interface Seen { topic: string; payload: string; retain: boolean }
+interface Seen {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
 
 interface TestClient {
   readonly c: MqttClient;
@@ -65,8 +72,13 @@ export function aclMatrixTests(target: () => MatrixTarget): void {
     const t = target();
     const staff = who.username !== t.logins.k1.username && who.username !== t.logins.k2.username;
     const c = await mqtt.connectAsync(staff ? (t.staffUrl ?? t.url) : t.url, {
-      protocolVersion: 4, username: who.username, password: who.password, clientId: `kp-${who.username}-m-${tag()}`,
-      reconnectPeriod: 0, connectTimeout: WAIT_MS, ...t.clientOptions,
+      protocolVersion: 4,
+      username: who.username,
+      password: who.password,
+      clientId: `kp-${who.username}-m-${tag()}`,
+      reconnectPeriod: 0,
+      connectTimeout: WAIT_MS,
+      ...t.clientOptions,
     });
     open.push(c);
     const seen: Seen[] = [];
@@ -75,21 +87,22 @@ export function aclMatrixTests(target: () => MatrixTarget): void {
       seen.push({ topic, payload: payload.toString(), retain: packet.retain });
       for (const w of [...waiters]) w();
     });
-    const waitFor = (pred: (m: Seen) => boolean, what: string) => new Promise<Seen>((resolve, reject) => {
-      const check = () => {
-        const hit = seen.find(pred);
-        if (!hit) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(hit);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`${who.username}: no ${what} within ${WAIT_MS} ms; saw ${JSON.stringify(seen.map((m) => m.topic))}`));
-      }, WAIT_MS);
-      waiters.add(check);
-      check();
-    });
+    const waitFor = (pred: (m: Seen) => boolean, what: string) =>
+      new Promise<Seen>((resolve, reject) => {
+        const check = () => {
+          const hit = seen.find(pred);
+          if (!hit) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(hit);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`${who.username}: no ${what} within ${WAIT_MS} ms; saw ${JSON.stringify(seen.map((m) => m.topic))}`));
+        }, WAIT_MS);
+        waiters.add(check);
+        check();
+      });
     return { c, seen, waitFor };
   }
 
@@ -132,9 +145,12 @@ export function aclMatrixTests(target: () => MatrixTarget): void {
       const closed = new Promise<void>((resolve) => violator.c.once('close', () => resolve()));
       violator.c.publish(topic, payload, { qos: 1, retain }, () => {});
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${who.username} publishing to ${topic} was not disconnected`)), WAIT_MS);
-      })]).finally(() => clearTimeout(timer));
+      await Promise.race([
+        closed,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${who.username} publishing to ${topic} was not disconnected`)), WAIT_MS);
+        }),
+      ]).finally(() => clearTimeout(timer));
     } else {
       await violator.c.publishAsync(topic, payload, { qos: 1, retain });
       expect(violator.c.connected).toBe(true);
@@ -148,25 +164,37 @@ export function aclMatrixTests(target: () => MatrixTarget): void {
     return (await reader.waitFor((m) => m.topic === topic && m.retain, `retained message on ${topic}`)).payload;
   }
 
-  it('a kiosk cannot publish on another kiosk\'s request, status, events or ack topics', async () => {
+  it("a kiosk cannot publish on another kiosk's request, status, events or ack topics", async () => {
     const { k1, k2, server } = target().logins;
     const observer = await login(server);
     await subscribeAllowed(observer, [topics.allKioskRequests, topics.allKioskStatus, topics.allKioskEvents, topics.allKioskAcks]);
     const forged = `forged-${tag()}`;
-    for (const topic of [topics.kioskRequests('k2'), topics.kioskEvents('k2'), topics.kioskAcks('k2')]) await publishForbidden(k1, topic, forged, false);
+    for (const topic of [topics.kioskRequests('k2'), topics.kioskEvents('k2'), topics.kioskAcks('k2')])
+      await publishForbidden(k1, topic, forged, false);
     await publishForbidden(k1, topics.kioskStatus('k2'), forged, true);
     // Barrier: k2's own messages on the same topics arrive; the forged ones never did.
     const kiosk2 = await login(k2);
     const own = `own-${tag()}`;
-    for (const topic of [topics.kioskRequests('k2'), topics.kioskEvents('k2'), topics.kioskAcks('k2')]) await kiosk2.c.publishAsync(topic, own, { qos: 1 });
-    for (const topic of [topics.kioskRequests('k2'), topics.kioskEvents('k2'), topics.kioskAcks('k2')]) await observer.waitFor((m) => m.topic === topic && m.payload === own, `own message on ${topic}`);
+    for (const topic of [topics.kioskRequests('k2'), topics.kioskEvents('k2'), topics.kioskAcks('k2')])
+      await kiosk2.c.publishAsync(topic, own, { qos: 1 });
+    for (const topic of [topics.kioskRequests('k2'), topics.kioskEvents('k2'), topics.kioskAcks('k2')])
+      await observer.waitFor((m) => m.topic === topic && m.payload === own, `own message on ${topic}`);
     expect(observer.seen.filter((m) => m.payload === forged)).toEqual([]);
   });
 
-  it('a kiosk cannot receive another kiosk\'s replies or commands, nor anything through #, kp/# or $SYS/#', async () => {
+  it("a kiosk cannot receive another kiosk's replies or commands, nor anything through #, kp/# or $SYS/#", async () => {
     const { k1, server } = target().logins;
     const kiosk1 = await login(k1);
-    await subscribeForbidden(kiosk1, [topics.kioskReplies('k2'), topics.kioskCommands('k2'), '#', 'kp/#', 'kp/v1/kiosk/#', 'kp/v1/kiosk/+/cmd', 'kp/v1/+/+/status', '$SYS/#']);
+    await subscribeForbidden(kiosk1, [
+      topics.kioskReplies('k2'),
+      topics.kioskCommands('k2'),
+      '#',
+      'kp/#',
+      'kp/v1/kiosk/#',
+      'kp/v1/kiosk/+/cmd',
+      'kp/v1/+/+/status',
+      '$SYS/#',
+    ]);
     await subscribeAllowed(kiosk1, [topics.kioskReplies('k1')]);
     const srv = await login(server);
     const secret = `for-k2-${tag()}`;
@@ -179,7 +207,7 @@ export function aclMatrixTests(target: () => MatrixTarget): void {
     expect(kiosk1.seen.filter((m) => m.payload === secret || m.topic.startsWith('$') || m.topic.includes('/k2/'))).toEqual([]);
   });
 
-  it('a kiosk cannot overwrite the server\'s retained broadcasts; technicians and operators neither', async () => {
+  it("a kiosk cannot overwrite the server's retained broadcasts; technicians and operators neither", async () => {
     const { k1, server, tech, ops } = target().logins;
     const srv = await login(server);
     const original = `catalog-${tag()}`;
@@ -188,7 +216,7 @@ export function aclMatrixTests(target: () => MatrixTarget): void {
     expect(await retainedOn(k1, topics.catalog)).toBe(original);
   });
 
-  it('a kiosk\'s retained status is overwritten only by that kiosk', async () => {
+  it("a kiosk's retained status is overwritten only by that kiosk", async () => {
     const { k1, k2, server, tech } = target().logins;
     const kiosk1 = await login(k1);
     const mine = `status-${tag()}`;
@@ -211,14 +239,14 @@ export function aclMatrixTests(target: () => MatrixTarget): void {
     const fromTech = `tech-cmd-${tag()}`;
     const technician = await login(tech);
     await technician.c.publishAsync(topics.kioskCommands('k1'), fromTech, { qos: 1 });
-    await kiosk1.waitFor((m) => m.payload === fromTech, 'the technician\'s command');
+    await kiosk1.waitFor((m) => m.payload === fromTech, "the technician's command");
     const fromServer = `srv-cmd-${tag()}`;
     await (await login(server)).c.publishAsync(topics.kioskCommands('k1'), fromServer, { qos: 1 });
-    await kiosk1.waitFor((m) => m.payload === fromServer, 'the server\'s command');
+    await kiosk1.waitFor((m) => m.payload === fromServer, "the server's command");
     expect(kiosk1.seen.filter((m) => m.payload === forged)).toEqual([]);
   });
 
-  it('the server\'s alerts reach technicians and operators, never a kiosk; only the server publishes them (issue 12)', async () => {
+  it("the server's alerts reach technicians and operators, never a kiosk; only the server publishes them (issue 12)", async () => {
     const { k1, server, tech, ops } = target().logins;
     const srv = await login(server);
     const original = `alerts-${tag()}`;

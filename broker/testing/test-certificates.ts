@@ -7,7 +7,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export interface KeyPair { readonly cert: string; readonly key: string }
+export interface KeyPair {
+  readonly cert: string;
+  readonly key: string;
+}
 
 export interface TestCertificates {
   readonly ca: string;
@@ -35,17 +38,68 @@ export function makeTestCertificates(): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), 'kp-tls-'));
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-  const newCa = (name: string) => ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`,
-    '-out', `${name}.crt`, '-days', DAYS, '-subj', `/CN=${name}`);
+  const newCa = (name: string) =>
+    ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      DAYS,
+      '-subj',
+      `/CN=${name}`,
+    );
   const sign = (name: string, cn: string, ca: string, ext: string) => {
-    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', DAYS,
-      '-extfile', ext.startsWith('/') ? ext : join(dir, ext));
+    ssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${cn}`,
+    );
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      DAYS,
+      '-extfile',
+      ext.startsWith('/') ? ext : join(dir, ext),
+    );
     return { cert: read(`${name}.crt`), key: read(`${name}.key`) };
   };
   newCa('test-ca');
   newCa('other-ca');
-  execFileSync('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n" > server.ext; printf "extendedKeyUsage=clientAuth\\n" > client.ext'], { cwd: dir });
+  execFileSync(
+    'sh',
+    [
+      '-c',
+      'printf "subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n" > server.ext; printf "extendedKeyUsage=clientAuth\\n" > client.ext',
+    ],
+    { cwd: dir },
+  );
   const server = sign('server', 'localhost', 'test-ca', 'server.ext');
   const clients = new Map<string, KeyPair>();
   let n = 0;

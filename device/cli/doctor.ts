@@ -25,8 +25,16 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv, strict: true,
-      options: { config: { type: 'string' }, sim: { type: 'boolean' }, json: { type: 'boolean' }, timeout: { type: 'string' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      args: argv,
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        sim: { type: 'boolean' },
+        json: { type: 'boolean' },
+        timeout: { type: 'string' },
+        root: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (e) {
     process.stderr.write(`kioskpay kiosk doctor: ${(e as Error).message}\n\n${HELP}`);
@@ -53,7 +61,9 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const { runDoctor, formatReport, jsonReport } = await import('../kiosk/doctor/doctor.ts');
   const { ALL_CHECKS } = await import('../kiosk/doctor/all-checks.ts');
   const report = await runDoctor(cfg, { root: values.root ?? '/', probeTimeoutMs }, ALL_CHECKS, { areaTimeoutMs: probeTimeoutMs * 5 });
-  const text = values.json ? jsonReport(report) : `kioskpay kiosk doctor: ${cfg.kioskId}${cfg.sim ? ' (simulated hardware)' : ''}\n\n${formatReport(report)}`;
+  const text = values.json
+    ? jsonReport(report)
+    : `kioskpay kiosk doctor: ${cfg.kioskId}${cfg.sim ? ' (simulated hardware)' : ''}\n\n${formatReport(report)}`;
   // A one-shot command: exit once the report is out, whatever a probe left behind (after a refused
   // login, MqttUplink's client keeps a reconnect timer running even after close()).
   await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));

@@ -7,6 +7,5 @@ import { doctorCommand } from './doctor.ts';
 import { runCommand } from './run.ts';
 
 const [first, ...rest] = process.argv.slice(2);
-process.exitCode = first === 'doctor' ? await doctorCommand(rest)
-  : first === 'run' ? await runCommand(rest)
-  : await runCommand(process.argv.slice(2));
+process.exitCode =
+  first === 'doctor' ? await doctorCommand(rest) : first === 'run' ? await runCommand(rest) : await runCommand(process.argv.slice(2));

@@ -23,7 +23,8 @@ const CONNECTION_HELP = `Connection (a kiosk config written by 'kioskpay up' hol
   --json             machine-readable output
 `;
 
-const HELP = `Usage: kioskpay kiosk <run|doctor|pay|status|void|time> [options]
+const HELP =
+  `Usage: kioskpay kiosk <run|doctor|pay|status|void|time> [options]
 
   [run] --config kiosk.json [--sim]                      run the kiosk (see kioskpay kiosk run --help)
   doctor --config kiosk.json [--sim] [--json]            check this machine before it sells (see kioskpay kiosk doctor --help)
@@ -37,7 +38,6 @@ const HELP = `Usage: kioskpay kiosk <run|doctor|pay|status|void|time> [options]
 'kioskpay kiosk <subcommand> --help' shows a subcommand's help.
 
 ` + CONNECTION_HELP;
-
 
 /** `kioskpay kiosk <sub> --help`: each subcommand's own help. */
 const SUB_HELP: Record<string, string> = {
@@ -78,7 +78,12 @@ Exit status: 0 measured; 1 refused or no answer; 2 wrong usage.
 ${CONNECTION_HELP}`,
 };
 
-interface Conn { url: string; kioskId: string; username: string; password: string }
+interface Conn {
+  url: string;
+  kioskId: string;
+  username: string;
+  password: string;
+}
 
 export async function kioskCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'run') return (await import('./run.ts')).runCommand(argv.slice(1));
@@ -88,16 +93,26 @@ export async function kioskCommand(argv: string[]): Promise<number> {
   }
   // `kioskpay kiosk --config kiosk.json [--sim]` with no subcommand runs the kiosk too.
   const sub0 = argv.find((a) => !a.startsWith('-') && ['pay', 'status', 'void', 'time'].includes(a));
-  if (sub0 === undefined && argv.some((a) => a === '--config' || a.startsWith('--config='))) return (await import('./run.ts')).runCommand(argv);
+  if (sub0 === undefined && argv.some((a) => a === '--config' || a.startsWith('--config=')))
+    return (await import('./run.ts')).runCommand(argv);
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
+      args: argv,
+      allowPositionals: true,
+      strict: true,
       options: {
-        config: { type: 'string' }, url: { type: 'string' }, 'kiosk-id': { type: 'string' }, code: { type: 'string' },
-        amount: { type: 'string' }, currency: { type: 'string' }, tx: { type: 'string' }, timeout: { type: 'string' },
+        config: { type: 'string' },
+        url: { type: 'string' },
+        'kiosk-id': { type: 'string' },
+        code: { type: 'string' },
+        amount: { type: 'string' },
+        currency: { type: 'string' },
+        tx: { type: 'string' },
+        timeout: { type: 'string' },
         line: { type: 'string', multiple: true },
-        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -112,7 +127,10 @@ export async function kioskCommand(argv: string[]): Promise<number> {
     process.stdout.write((sub !== undefined ? SUB_HELP[sub] : undefined) ?? HELP);
     return 0;
   }
-  if (!sub) { process.stdout.write(HELP); return 2; }
+  if (!sub) {
+    process.stdout.write(HELP);
+    return 2;
+  }
   let file: Partial<Conn>;
   try {
     file = v.config ? connectionOf(v.config) : {};
@@ -126,8 +144,14 @@ export async function kioskCommand(argv: string[]): Promise<number> {
     username: v['kiosk-id'] ?? file.username ?? file.kioskId ?? '',
     password: process.env['KIOSKPAY_KIOSK_PASSWORD'] ?? file.password ?? '',
   };
-  if (!conn.kioskId) { process.stderr.write('kioskpay kiosk: --kiosk-id or --config is required\n'); return 2; }
-  const usage = (m: string) => { process.stderr.write(`kioskpay kiosk ${sub}: ${m}\n`); return 2; };
+  if (!conn.kioskId) {
+    process.stderr.write('kioskpay kiosk: --kiosk-id or --config is required\n');
+    return 2;
+  }
+  const usage = (m: string) => {
+    process.stderr.write(`kioskpay kiosk ${sub}: ${m}\n`);
+    return 2;
+  };
   if (!['pay', 'status', 'void', 'time'].includes(sub)) return usage('unknown subcommand');
   if (v.line && sub !== 'pay') return usage('--line is for pay only');
   if (sub === 'pay' && (!v.code || (!v.amount && !v.line))) return usage('--code and --amount (or --line) are required');
@@ -140,7 +164,8 @@ export async function kioskCommand(argv: string[]): Promise<number> {
   const linesSum = lines ? linesTotal(lines) : undefined;
   if (lines && linesSum === undefined) return usage('the --line values add up to more than a payment may be');
   const amountValue = v.amount !== undefined ? Number(v.amount) : (linesSum ?? 0);
-  if (sub === 'pay' && (!Number.isSafeInteger(amountValue) || amountValue < 1)) return usage('--amount must be a positive integer of minor units');
+  if (sub === 'pay' && (!Number.isSafeInteger(amountValue) || amountValue < 1))
+    return usage('--amount must be a positive integer of minor units');
   if (lines && linesSum !== amountValue) return usage(`the --line values add up to ${linesSum}, not --amount ${amountValue}`);
 
   const uplink = await MqttUplink.connect({ ...conn, requestTimeoutMs: Number(v.timeout ?? 5000) });
@@ -168,7 +193,10 @@ export async function kioskCommand(argv: string[]): Promise<number> {
         const t0 = Date.now();
         const r = await uplink.request<'time'>({ v: 1, type: 'time', id: nextId(), t0 });
         const t3 = Date.now();
-        if (r.type === 'error') { print(r, `error ${r.code}`); return 1; }
+        if (r.type === 'error') {
+          print(r, `error ${r.code}`);
+          return 1;
+        }
         const s = timeSample(r.t0, r.t1, r.t2, t3);
         print(s, `offset ${s.offsetMs} ms, round trip ${s.roundTripMs} ms`);
         return 0;
@@ -196,14 +224,18 @@ function connectionOf(path: string): Partial<Conn> {
 
 function describe(txId: string, o: OnlineOutcome): string {
   switch (o.outcome) {
-    case 'approved': return `APPROVED ${txId}: ${o.result.amount ? formatMoney(o.result.amount) : ''} (${o.result.kind ?? ''}, ${o.result.paymentId ?? ''})`;
+    case 'approved':
+      return `APPROVED ${txId}: ${o.result.amount ? formatMoney(o.result.amount) : ''} (${o.result.kind ?? ''}, ${o.result.paymentId ?? ''})`;
     case 'declined':
     case 'voided': {
       const reason = o.result.reason;
       return `${o.outcome.toUpperCase()} ${txId}: ${reason ?? ''}${reason && isErrorCode(reason) ? ` - ${ERRORS[reason].shopper}` : ''}`;
     }
-    case 'error': return `ERROR ${o.code}: ${o.message}`;
-    case 'not-sent': return `NOT SENT ${txId}: the uplink is down; nothing was charged`;
-    case 'indeterminate': return `NO ANSWER for ${txId}: void it when the uplink is back ('kioskpay kiosk void --tx ${txId}')`;
+    case 'error':
+      return `ERROR ${o.code}: ${o.message}`;
+    case 'not-sent':
+      return `NOT SENT ${txId}: the uplink is down; nothing was charged`;
+    case 'indeterminate':
+      return `NO ANSWER for ${txId}: void it when the uplink is back ('kioskpay kiosk void --tx ${txId}')`;
   }
 }

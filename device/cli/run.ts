@@ -36,7 +36,10 @@ async function volatileRefusal(cfg: Readonly<KioskConfig>, log: Logger): Promise
   }
   if (m.volatile === undefined) return undefined;
   if (cfg.allowVolatileDataDir) {
-    log.warn({ dataDir: cfg.dataDir, fsType: m.fsType, mountPoint: m.mountPoint }, 'VOLATILE DATA DIRECTORY allowed: stored payments are lost at the next reboot');
+    log.warn(
+      { dataDir: cfg.dataDir, fsType: m.fsType, mountPoint: m.mountPoint },
+      'VOLATILE DATA DIRECTORY allowed: stored payments are lost at the next reboot',
+    );
     return undefined;
   }
   return volatileDataDirMessage(cfg.dataDir, m);
@@ -45,7 +48,17 @@ async function volatileRefusal(cfg: Readonly<KioskConfig>, log: Logger): Promise
 export async function runCommand(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { config: { type: 'string' }, sim: { type: 'boolean' }, 'allow-volatile-data-dir': { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        sim: { type: 'boolean' },
+        'allow-volatile-data-dir': { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
   } catch (e) {
     process.stderr.write(`kioskpay kiosk run: ${(e as Error).message}\n\n${HELP}`);
     return 2;

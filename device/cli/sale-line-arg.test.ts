@@ -5,7 +5,9 @@ import { linesTotal, parseLineArgs } from './sale-line-arg.ts';
 
 describe('kiosk pay --line', () => {
   it('reads a GTIN, a slot or both, a quantity (default 1) and a unit price in the payment currency', () => {
-    expect(parseLineArgs(['gtin=4901000000013,qty=2,price=150', 'slot=3, price=130', 'gtin=4901000000020,slot=2,price=110'], 'JPY')).toEqual({
+    expect(
+      parseLineArgs(['gtin=4901000000013,qty=2,price=150', 'slot=3, price=130', 'gtin=4901000000020,slot=2,price=110'], 'JPY'),
+    ).toEqual({
       ok: true,
       lines: [
         { gtin: '4901000000013', qty: 2, unitPrice: { value: 150, currency: 'JPY' } },
@@ -33,7 +35,12 @@ describe('kiosk pay --line', () => {
       if (!r.ok) expect(r.message, spec).toMatch(message);
       if (!r.ok) expect(r.message, spec).toContain(JSON.stringify(spec));
     }
-    expect(parseLineArgs(Array.from({ length: 101 }, () => 'slot=1,price=1'), 'JPY')).toEqual({ ok: false, message: 'at most 100 --line values' });
+    expect(
+      parseLineArgs(
+        Array.from({ length: 101 }, () => 'slot=1,price=1'),
+        'JPY',
+      ),
+    ).toEqual({ ok: false, message: 'at most 100 --line values' });
   });
 
   it('adds the lines up, or says they pass the largest amount', () => {

@@ -21,13 +21,15 @@ export function parseLineArgs(specs: readonly string[], currency: Currency): Lin
     for (const part of spec.split(',')) {
       const eq = part.indexOf('=');
       const key = eq < 0 ? part.trim() : part.slice(0, eq).trim();
-      if (eq < 0 || !KEYS.has(key)) return { ok: false, message: `--line ${JSON.stringify(spec)}: "${key}" is not one of ${LINE_ARG_HELP}` };
+      if (eq < 0 || !KEYS.has(key))
+        return { ok: false, message: `--line ${JSON.stringify(spec)}: "${key}" is not one of ${LINE_ARG_HELP}` };
       if (fields.has(key)) return { ok: false, message: `--line ${JSON.stringify(spec)}: ${key} given twice` };
       fields.set(key, part.slice(eq + 1).trim());
     }
     const int = (key: string) => (fields.has(key) ? (/^\d{1,16}$/.test(fields.get(key)!) ? Number(fields.get(key)) : NaN) : undefined);
     const price = int('price');
-    if (price === undefined) return { ok: false, message: `--line ${JSON.stringify(spec)}: price=N (the unit price in minor units) is required` };
+    if (price === undefined)
+      return { ok: false, message: `--line ${JSON.stringify(spec)}: price=N (the unit price in minor units) is required` };
     const slot = int('slot');
     const candidate = {
       ...(fields.has('gtin') ? { gtin: fields.get('gtin') } : {}),

@@ -45,13 +45,30 @@ export function screenWords(view: DisplayView): ScreenWords {
         ? { title: 'Welcome', lines: ['Press a product button to start.'], tone: 'neutral' }
         : { title: 'Welcome', lines: ['Scan your first product to start.'], tone: 'neutral' };
     case 'basket':
-      if (cannotPay) return { title: `Total ${formatMoney(s.basket.total)}`, lines: [`${s.basket.items.length} item(s)`, CANNOT_PAY_NOW], tone: 'bad' };
-      return { title: `Total ${formatMoney(s.basket.total)}`, lines: [`${s.basket.items.length} item(s)`, 'Scan more products, or press Pay.'], tone: 'neutral' };
+      if (cannotPay)
+        return { title: `Total ${formatMoney(s.basket.total)}`, lines: [`${s.basket.items.length} item(s)`, CANNOT_PAY_NOW], tone: 'bad' };
+      return {
+        title: `Total ${formatMoney(s.basket.total)}`,
+        lines: [`${s.basket.items.length} item(s)`, 'Scan more products, or press Pay.'],
+        tone: 'neutral',
+      };
     case 'awaitingCode':
-      if (cannotPay) return { title: `Pay ${formatMoney(s.basket.total)}`, lines: [CANNOT_PAY_NOW, 'Please try again later.'], tone: 'bad' };
-      return { title: `Pay ${formatMoney(s.basket.total)}`, lines: ['Scan your payment code.', view.offline ? 'Offline: please show your offline code.' : 'Show the QR code in your wallet app.'], tone: 'neutral' };
+      if (cannotPay)
+        return { title: `Pay ${formatMoney(s.basket.total)}`, lines: [CANNOT_PAY_NOW, 'Please try again later.'], tone: 'bad' };
+      return {
+        title: `Pay ${formatMoney(s.basket.total)}`,
+        lines: [
+          'Scan your payment code.',
+          view.offline ? 'Offline: please show your offline code.' : 'Show the QR code in your wallet app.',
+        ],
+        tone: 'neutral',
+      };
     case 'authorising':
-      return { title: `Paying ${formatMoney(s.total)}`, lines: [s.offline ? 'Checking your offline code…' : 'Contacting your wallet…'], tone: 'busy' };
+      return {
+        title: `Paying ${formatMoney(s.total)}`,
+        lines: [s.offline ? 'Checking your offline code…' : 'Contacting your wallet…'],
+        tone: 'busy',
+      };
     // In the order a shopper reads them: a vending machine says "Approved" while it dispenses and
     // "Thank you" once the product is out; self-checkout says both on its one result screen.
     case 'dispensing':

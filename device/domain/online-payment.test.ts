@@ -18,8 +18,9 @@ function scripted(script: Record<string, Array<'timeout' | ((r: KioskRequest) =>
   return { uplink, sent };
 }
 
-const result = (status: 'approved' | 'declined' | 'voided' | 'unknown') => (r: KioskRequest): KioskReply =>
-  ({ v: 1, type: 'pay.result', re: r.id, txId: 'tx-1', status });
+const result =
+  (status: 'approved' | 'declined' | 'voided' | 'unknown') =>
+  (r: KioskRequest): KioskReply => ({ v: 1, type: 'pay.result', re: r.id, txId: 'tx-1', status });
 
 let n = 0;
 const opts = { nextId: () => `c${++n}` };
@@ -45,7 +46,10 @@ describe('online payment at the kiosk', () => {
   it('after a timeout asks the status of the same txId instead of paying again', async () => {
     const { uplink, sent } = scripted({ pay: ['timeout'], status: [result('approved')] });
     expect((await payOnline(uplink, payment, opts)).outcome).toBe('approved');
-    expect(sent.map((s) => [s.type, 'txId' in s ? s.txId : ''])).toEqual([['pay', 'tx-1'], ['status', 'tx-1']]);
+    expect(sent.map((s) => [s.type, 'txId' in s ? s.txId : ''])).toEqual([
+      ['pay', 'tx-1'],
+      ['status', 'tx-1'],
+    ]);
   });
 
   it('voids a txId the server never saw', async () => {
@@ -63,14 +67,23 @@ describe('online payment at the kiosk', () => {
 
   it('reports not-sent when the uplink is down at the start: nothing to void', async () => {
     const sent: string[] = [];
-    const uplink: RequestUplink = { async request(req) { sent.push(req.type); throw new UplinkOfflineError(); } };
+    const uplink: RequestUplink = {
+      async request(req) {
+        sent.push(req.type);
+        throw new UplinkOfflineError();
+      },
+    };
     expect(await payOnline(uplink, payment, opts)).toEqual({ outcome: 'not-sent' });
     expect(sent).toEqual(['pay']);
   });
 
   it('tells uplink failures apart by their class, not their name: an Error merely named like one is thrown on', async () => {
     const lookalike = Object.assign(new Error('down'), { name: 'UplinkOfflineError' });
-    const uplink: RequestUplink = { async request() { throw lookalike; } };
+    const uplink: RequestUplink = {
+      async request() {
+        throw lookalike;
+      },
+    };
     await expect(payOnline(uplink, payment, opts)).rejects.toBe(lookalike);
   });
 
@@ -80,7 +93,14 @@ describe('online payment at the kiosk', () => {
   });
 
   it('asks the status again when a status request is refused RATE_LIMITED (the pay is still unknown)', async () => {
-    const limited = (r: KioskRequest): KioskReply => ({ v: 1, type: 'error', re: r.id, code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 50 });
+    const limited = (r: KioskRequest): KioskReply => ({
+      v: 1,
+      type: 'error',
+      re: r.id,
+      code: 'RATE_LIMITED',
+      message: 'slow down',
+      retryAfterMs: 50,
+    });
     const { uplink, sent } = scripted({ pay: ['timeout'], status: [limited, result('approved')] });
     expect((await payOnline(uplink, payment, opts)).outcome).toBe('approved');
     expect(sent.map((s) => s.type)).toEqual(['pay', 'status', 'status']);

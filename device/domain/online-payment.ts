@@ -8,7 +8,9 @@ import { isUplinkError } from '../uplink/uplink.ts';
 
 /** The part of the uplink this flow needs; rejects with UplinkTimeoutError on timeout (device/uplink/uplink.ts). */
 export interface RequestUplink {
-  request<K extends keyof KioskOperations>(req: KioskOperations[K]['request']): Promise<KioskOperations[K]['reply'] | Extract<KioskReply, { type: 'error' }>>;
+  request<K extends keyof KioskOperations>(
+    req: KioskOperations[K]['request'],
+  ): Promise<KioskOperations[K]['reply'] | Extract<KioskReply, { type: 'error' }>>;
 }
 
 export type OnlineOutcome =
@@ -35,9 +37,23 @@ const isRateLimited = (r: { type: string; code?: string }) => r.type === 'error'
 const isRetryable = (e: unknown) => isTimeout(e) || isOffline(e);
 
 /** `lines`, when given, say what was sold (they should add up to `amount`; the server records them only then). */
-export async function payOnline(uplink: RequestUplink, p: { txId: string; code: string; amount: Money; lines?: SaleLine[] | undefined }, o: OnlinePaymentOptions): Promise<OnlineOutcome> {
+export async function payOnline(
+  uplink: RequestUplink,
+  p: { txId: string; code: string; amount: Money; lines?: SaleLine[] | undefined },
+  o: OnlinePaymentOptions,
+): Promise<OnlineOutcome> {
   try {
-    return settleReply(await uplink.request<'pay'>({ v: 1, type: 'pay', id: o.nextId(), txId: p.txId, code: p.code, amount: p.amount, ...(p.lines ? { lines: p.lines } : {}) }));
+    return settleReply(
+      await uplink.request<'pay'>({
+        v: 1,
+        type: 'pay',
+        id: o.nextId(),
+        txId: p.txId,
+        code: p.code,
+        amount: p.amount,
+        ...(p.lines ? { lines: p.lines } : {}),
+      }),
+    );
   } catch (e) {
     if (isOffline(e)) return { outcome: 'not-sent' };
     if (!isTimeout(e)) throw e;

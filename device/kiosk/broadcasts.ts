@@ -94,7 +94,8 @@ export class KioskBroadcasts {
     }
     if (!isNewerCatalog(this.#catalog, parsed.catalog)) return;
     this.#catalog = parsed.catalog;
-    if (parsed.catalog.currency !== this.#d.currency) this.#d.log.warn({ currency: parsed.catalog.currency }, 'catalog currency differs from the kiosk currency');
+    if (parsed.catalog.currency !== this.#d.currency)
+      this.#d.log.warn({ currency: parsed.catalog.currency }, 'catalog currency differs from the kiosk currency');
     if (received) {
       void this.#d.state.save('catalog', (s) => ({ ...s, catalog: json as CatalogMessage }));
       this.#d.onCatalog(true);

@@ -123,19 +123,29 @@ export class CheckoutRunner {
   #perform(e: CheckoutEffect): void {
     const d = this.#d;
     switch (e.type) {
-      case 'show': return d.events.screen(e.screen, null);
-      case 'hint': return d.events.screen(screenOf(this.#state, d.ctx), { hint: e.hint, text: e.text ?? HINT_WORDS[e.hint] });
-      case 'beep': return d.events.beep(e.pattern);
-      case 'offlineIndicator': return d.events.offlineIndicator(e.on);
-      case 'pulseRelay': return d.events.pulseRelay(e.slot, e.onMs);
-      case 'sendPay': return this.#request('pay', e.txId, { type: 'pay', code: e.code, amount: e.amount, lines: e.lines });
-      case 'sendStatus': return this.#request('status', e.txId, { type: 'status' });
-      case 'sendVoid': return this.#request('void', e.txId, { type: 'void' });
+      case 'show':
+        return d.events.screen(e.screen, null);
+      case 'hint':
+        return d.events.screen(screenOf(this.#state, d.ctx), { hint: e.hint, text: e.text ?? HINT_WORDS[e.hint] });
+      case 'beep':
+        return d.events.beep(e.pattern);
+      case 'offlineIndicator':
+        return d.events.offlineIndicator(e.on);
+      case 'pulseRelay':
+        return d.events.pulseRelay(e.slot, e.onMs);
+      case 'sendPay':
+        return this.#request('pay', e.txId, { type: 'pay', code: e.code, amount: e.amount, lines: e.lines });
+      case 'sendStatus':
+        return this.#request('status', e.txId, { type: 'status' });
+      case 'sendVoid':
+        return this.#request('void', e.txId, { type: 'void' });
       case 'precheckOffline': {
         const r = d.desk.precheck(e.txId, e.code, e.amount);
         if (!r.ok) d.log.info({ txId: e.txId, reason: r.reason, cause: r.cause }, 'offline pre-check declined');
         // Delivered after this event's effects, like any other result.
-        return this.#later(r.ok ? { type: 'precheckResult', txId: e.txId, ok: true } : { type: 'precheckResult', txId: e.txId, ok: false, reason: r.reason });
+        return this.#later(
+          r.ok ? { type: 'precheckResult', txId: e.txId, ok: true } : { type: 'precheckResult', txId: e.txId, ok: false, reason: r.reason },
+        );
       }
       case 'storeOffline':
         d.desk.store(e.txId, e.code, e.amount, e.lines).then(
@@ -153,30 +163,49 @@ export class CheckoutRunner {
           (err: unknown) => d.log.error({ txId: e.txId, err: (err as Error).message }, 'discard not recorded'),
         );
         return;
-      case 'voidLater': return void d.ledger.voidLater(e.txId);
-      case 'log': return void d.log[e.level]({ ...e.detail, event: e.event }, e.event);
+      case 'voidLater':
+        return void d.ledger.voidLater(e.txId);
+      case 'log':
+        return void d.log[e.level]({ ...e.detail, event: e.event }, e.event);
     }
   }
 
   #done(txId: string): void {
-    this.#d.ledger.decided(txId).catch((err: unknown) => this.#d.log.warn({ txId, err: (err as Error).message }, 'in-flight record not cleared'));
+    this.#d.ledger
+      .decided(txId)
+      .catch((err: unknown) => this.#d.log.warn({ txId, err: (err as Error).message }, 'in-flight record not cleared'));
   }
 
   #later(event: CheckoutEvent): void {
     this.#queue.push(event);
   }
 
-  #request(kind: AnswerTo, txId: string, body: { type: 'pay'; code: string; amount: Money; lines: readonly SaleLine[] | undefined } | { type: 'status' } | { type: 'void' }): void {
+  #request(
+    kind: AnswerTo,
+    txId: string,
+    body: { type: 'pay'; code: string; amount: Money; lines: readonly SaleLine[] | undefined } | { type: 'status' } | { type: 'void' },
+  ): void {
     const d = this.#d;
     const id = d.nextRequestId();
     if (body.type === 'pay') d.desk.noteSentOnline(body.code);
     // A pay is recorded in flight before it is sent, so that a power loss cannot forget it.
-    const req = body.type === 'pay'
-      ? d.ledger.sending(txId).then(
-        () => d.uplink.request({ v: 1, type: 'pay', id, txId, code: body.code, amount: { value: body.amount.value, currency: body.amount.currency }, ...linesField(body.lines) }),
-        // Not recorded, so not sent: nothing can be charged.
-        (err: unknown) => Promise.reject(new UplinkOfflineError(`pay not recorded, so not sent: ${(err as Error).message}`)))
-      : d.uplink.request({ v: 1, type: body.type, id, txId });
+    const req =
+      body.type === 'pay'
+        ? d.ledger.sending(txId).then(
+            () =>
+              d.uplink.request({
+                v: 1,
+                type: 'pay',
+                id,
+                txId,
+                code: body.code,
+                amount: { value: body.amount.value, currency: body.amount.currency },
+                ...linesField(body.lines),
+              }),
+            // Not recorded, so not sent: nothing can be charged.
+            (err: unknown) => Promise.reject(new UplinkOfflineError(`pay not recorded, so not sent: ${(err as Error).message}`)),
+          )
+        : d.uplink.request({ v: 1, type: body.type, id, txId });
     (req as Promise<PayResult | ErrorReply>).then(
       (reply) => {
         // A status or void refused unhandled (after the uplink's resends) answered nothing about the
@@ -192,10 +221,12 @@ export class CheckoutRunner {
         // Approved: off the in-flight list (durably) before the screen says so, so that a power loss
         // after "approved" never voids a payment whose goods were handed out.
         if (reply.status === 'approved') {
-          d.ledger.decided(reply.txId).then(() => this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason }),
+          d.ledger.decided(reply.txId).then(
+            () => this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason }),
             (err: unknown) => {
               d.log.error({ txId, err: (err as Error).message }, 'could not record the approval; the checkout decides on its timeout');
-            });
+            },
+          );
           return;
         }
         this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason });
@@ -205,7 +236,11 @@ export class CheckoutRunner {
         // Not connected: nothing left the kiosk. Only `pay` reports it; status/void retry on their timeouts.
         // The txId leaves the in-flight list first: the offline path may now store it under this txId,
         // and a void after a power loss must never hit a stored payment.
-        if (isUplinkError(err, 'offline') && kind === 'pay') void d.ledger.decided(txId).catch(() => undefined).then(() => this.send({ type: 'paySendFailed', txId }));
+        if (isUplinkError(err, 'offline') && kind === 'pay')
+          void d.ledger
+            .decided(txId)
+            .catch(() => undefined)
+            .then(() => this.send({ type: 'paySendFailed', txId }));
         else d.log.warn({ txId, kind, err: (err as Error).message }, 'request failed; the checkout decides on its timeout');
       },
     );
@@ -221,13 +256,25 @@ function linesField(lines: readonly SaleLine[] | undefined): { lines?: SaleLine[
 /** The screen that the current state shows (for a hint over it). */
 function screenOf(s: CheckoutState, ctx: CheckoutContext): Screen {
   switch (s.name) {
-    case 'idle': return { name: 'idle', mode: ctx.mode };
-    case 'basket': return { name: 'basket', basket: s.basket };
-    case 'awaitingCode': return { name: 'awaitingCode', basket: s.basket };
-    case 'authorising': return { name: 'authorising', total: s.attempt.amount, offline: s.step === 'prechecking' || s.step === 'storing' || s.step === 'discarding' };
-    case 'dispensing': return { name: 'dispensing', slot: s.slot };
-    case 'approved': return { name: 'approved', total: s.total };
-    case 'declined': return { name: 'declined', reason: s.reason, text: '' };
-    case 'fault': return { name: 'fault', fault: s.fault };
+    case 'idle':
+      return { name: 'idle', mode: ctx.mode };
+    case 'basket':
+      return { name: 'basket', basket: s.basket };
+    case 'awaitingCode':
+      return { name: 'awaitingCode', basket: s.basket };
+    case 'authorising':
+      return {
+        name: 'authorising',
+        total: s.attempt.amount,
+        offline: s.step === 'prechecking' || s.step === 'storing' || s.step === 'discarding',
+      };
+    case 'dispensing':
+      return { name: 'dispensing', slot: s.slot };
+    case 'approved':
+      return { name: 'approved', total: s.total };
+    case 'declined':
+      return { name: 'declined', reason: s.reason, text: '' };
+    case 'fault':
+      return { name: 'fault', fault: s.fault };
   }
 }

@@ -19,13 +19,15 @@ export const CLOCK_PERSIST_MS = 60_000;
 
 export const CLOCK_SYNC_SAMPLES = 4;
 
-export type ClockSyncResult =
-  | { ok: true; sample: TimeSample; taken: boolean }
-  | { ok: false; reason: string };
+export type ClockSyncResult = { ok: true; sample: TimeSample; taken: boolean } | { ok: false; reason: string };
 
 /** Measures up to `samples` exchanges and offers the best to the trusted clock. Never throws. */
 export async function syncClock(
-  uplink: Pick<Uplink, 'request'>, trusted: TrustedClock, clock: Clock, nextId: () => string, samples = CLOCK_SYNC_SAMPLES,
+  uplink: Pick<Uplink, 'request'>,
+  trusted: TrustedClock,
+  clock: Clock,
+  nextId: () => string,
+  samples = CLOCK_SYNC_SAMPLES,
 ): Promise<ClockSyncResult> {
   const taken: TimeSample[] = [];
   let failure = 'no answer';
@@ -103,7 +105,11 @@ export class ClockKeeper {
     const mono = this.#d.clock.monotonicMs();
     const t = this.now();
     const fromServer = this.#d.uplink.connected && t.trusted && t.source === 'server';
-    return this.#d.state.save('clock', (s) => ({ ...s, clock: this.#trusted.toState(mono), lastUplinkAtMs: fromServer ? t.estimateMs : s.lastUplinkAtMs }));
+    return this.#d.state.save('clock', (s) => ({
+      ...s,
+      clock: this.#trusted.toState(mono),
+      lastUplinkAtMs: fromServer ? t.estimateMs : s.lastUplinkAtMs,
+    }));
   }
 
   /** Syncs now (never rejects), then saves. */

@@ -77,7 +77,13 @@ export function commandActions(h: CommandHost): CommandActions {
     reloadCatalog: () => h.broadcasts.reload(),
     listStored: (): StoredPayment[] => [
       ...h.outbox.list().map((e) => ({ txId: e.txId, amount: { ...e.amount }, capturedAt: e.capturedAt, state: 'stored' as const })),
-      ...h.state.state.declined.map((r) => ({ txId: r.txId, amount: { ...r.amount }, capturedAt: r.capturedAt, state: 'declined' as const, reason: r.reason })),
+      ...h.state.state.declined.map((r) => ({
+        txId: r.txId,
+        amount: { ...r.amount },
+        capturedAt: r.capturedAt,
+        state: 'declined' as const,
+        reason: r.reason,
+      })),
     ],
   };
 }
@@ -87,6 +93,8 @@ export function ackPublisher(uplink: Pick<Uplink, 'publish'>, kioskId: string, l
   return (m) => {
     const checked = commandReply.safeParse(m);
     if (!checked.success) log.error({ issue: checked.error.issues[0]?.message }, 'built an invalid command reply');
-    uplink.publish(topics.kioskAcks(kioskId), JSON.stringify(m)).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'ack not sent'));
+    uplink
+      .publish(topics.kioskAcks(kioskId), JSON.stringify(m))
+      .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'ack not sent'));
   };
 }

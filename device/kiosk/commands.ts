@@ -5,7 +5,15 @@
 // their command expires, so a QoS 1 redelivery or a replayed capture runs nothing twice). Then it
 // runs, and exactly one final ack goes back (ok with a result, or a typed error), with progress
 // messages before it for long operations.
-import { COMMAND_TTL_MAX_MS, kioskCommand, type CommandAck, type CommandErrorCode, type CommandReply, type KioskCommand, type StoredPayment } from '../../shared/kiosk-commands.ts';
+import {
+  COMMAND_TTL_MAX_MS,
+  kioskCommand,
+  type CommandAck,
+  type CommandErrorCode,
+  type CommandReply,
+  type KioskCommand,
+  type StoredPayment,
+} from '../../shared/kiosk-commands.ts';
 import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
 import type { KioskPolicy, PolicyChange } from '../../shared/kiosk-policy.ts';
 
@@ -13,7 +21,10 @@ import type { KioskPolicy, PolicyChange } from '../../shared/kiosk-policy.ts';
 export const SEEN_COMMANDS_MAX = 1_000;
 
 export class CommandFailure extends Error {
-  constructor(readonly code: CommandErrorCode, message: string) {
+  constructor(
+    readonly code: CommandErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -64,8 +75,10 @@ export class CommandDesk {
     const now = this.#nowMs();
     for (const [id, expiresAt] of this.#seen) if (expiresAt < now) this.#seen.delete(id);
     if (this.#seen.has(cmd.id)) return { code: 'COMMAND_REPEATED', message: `command ${cmd.id} was already received` };
-    if (cmd.expiresAt < now) return { code: 'COMMAND_EXPIRED', message: `expired ${Math.round((now - cmd.expiresAt) / 1000)} s ago by the kiosk's clock` };
-    if (cmd.expiresAt > now + COMMAND_TTL_MAX_MS) return { code: 'COMMAND_MALFORMED', message: `expiresAt is more than ${COMMAND_TTL_MAX_MS / 60_000} min ahead` };
+    if (cmd.expiresAt < now)
+      return { code: 'COMMAND_EXPIRED', message: `expired ${Math.round((now - cmd.expiresAt) / 1000)} s ago by the kiosk's clock` };
+    if (cmd.expiresAt > now + COMMAND_TTL_MAX_MS)
+      return { code: 'COMMAND_MALFORMED', message: `expiresAt is more than ${COMMAND_TTL_MAX_MS / 60_000} min ahead` };
     if (this.#seen.size >= SEEN_COMMANDS_MAX) return { code: 'COMMAND_BUSY', message: 'too many recent commands; retry later' };
     this.#seen.set(cmd.id, cmd.expiresAt);
     return undefined;
@@ -74,17 +87,22 @@ export class CommandDesk {
   async #run(cmd: KioskCommand): Promise<Record<string, unknown>> {
     const a = this.#actions;
     switch (cmd.name) {
-      case 'status': return a.status();
-      case 'forward': return a.forward((done, total) => this.#reply({ v: 1, type: 'progress', re: cmd.id, done, total }));
-      case 'set-policy': return { policy: await a.setPolicy(cmd.policy) };
+      case 'status':
+        return a.status();
+      case 'forward':
+        return a.forward((done, total) => this.#reply({ v: 1, type: 'progress', re: cmd.id, done, total }));
+      case 'set-policy':
+        return { policy: await a.setPolicy(cmd.policy) };
       case 'display-message':
         a.displayMessage(cmd.text, cmd.seconds);
         return { shown: cmd.seconds > 0 && cmd.text.length > 0, seconds: cmd.seconds };
       case 'test':
         await a.test(cmd.target);
         return { target: cmd.target };
-      case 'reload-catalog': return await a.reloadCatalog();
-      case 'list-stored': return { items: a.listStored() };
+      case 'reload-catalog':
+        return await a.reloadCatalog();
+      case 'list-stored':
+        return { items: a.listStored() };
     }
   }
 

@@ -49,23 +49,25 @@ const displaySchema = z.strictObject({
    * A 20x4 I2C character LCD: `charlcd` through the kernel's /dev/lcd (dtoverlay=hd44780-i2c-lcd), or
    * `firmata` on an Arduino running StandardFirmata. A config without `kind` means firmata.
    */
-  lcd: z.preprocess(
-    (v) => (typeof v === 'object' && v !== null && !('kind' in v) ? { ...v, kind: 'firmata' } : v),
-    z.discriminatedUnion('kind', [
-      z.strictObject({
-        kind: z.literal('charlcd'),
-        path: z.string().min(1).default('/dev/lcd'),
-        cols: z.int().min(16).max(40).default(20),
-        rows: z.int().min(2).max(4).default(4),
-      }),
-      z.strictObject({
-        kind: z.literal('firmata'),
-        serialPath: z.string().min(1),
-        controller: z.enum(['PCF8574', 'PCF8574A', 'PCF8574AT', 'MJKDZ', 'LCM1602', 'JHD1313M1']).default('PCF8574'),
-        address: z.int().min(0).max(127).optional(),
-      }),
-    ]),
-  ).optional(),
+  lcd: z
+    .preprocess(
+      (v) => (typeof v === 'object' && v !== null && !('kind' in v) ? { ...v, kind: 'firmata' } : v),
+      z.discriminatedUnion('kind', [
+        z.strictObject({
+          kind: z.literal('charlcd'),
+          path: z.string().min(1).default('/dev/lcd'),
+          cols: z.int().min(16).max(40).default(20),
+          rows: z.int().min(2).max(4).default(4),
+        }),
+        z.strictObject({
+          kind: z.literal('firmata'),
+          serialPath: z.string().min(1),
+          controller: z.enum(['PCF8574', 'PCF8574A', 'PCF8574AT', 'MJKDZ', 'LCM1602', 'JHD1313M1']).default('PCF8574'),
+          address: z.int().min(0).max(127).optional(),
+        }),
+      ]),
+    )
+    .optional(),
 });
 
 export const kioskConfigSchema = z.strictObject({
@@ -77,22 +79,29 @@ export const kioskConfigSchema = z.strictObject({
   /** Start even when dataDir is on tmpfs, ramfs, overlay or zram (tests, demos): payments there die with a reboot. */
   allowVolatileDataDir: z.boolean().default(false),
   firmware: z.string().max(64).default('kioskpay-kiosk/0.1'),
-  mqtt: z.strictObject({
-    url: z.string().regex(/^mqtts?:\/\//, 'must start with mqtt:// (or mqtts://)'),
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-    /** A file holding the password (preferred on a Pi: mode 0600, owned by the kiosk user). */
-    passwordFile: z.string().min(1).optional(),
-    /** For mqtts://: PEM files of the broker's CA and this kiosk's client certificate (CN = kioskId). */
-    tls: z.strictObject({
-      caFile: z.string().min(1).optional(),
-      certFile: z.string().min(1).optional(),
-      keyFile: z.string().min(1).optional(),
-      servername: z.string().min(1).optional(),
-    }).optional(),
-  }).refine((m) => m.password !== undefined || m.passwordFile !== undefined, 'needs password or passwordFile'),
+  mqtt: z
+    .strictObject({
+      url: z.string().regex(/^mqtts?:\/\//, 'must start with mqtt:// (or mqtts://)'),
+      username: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      /** A file holding the password (preferred on a Pi: mode 0600, owned by the kiosk user). */
+      passwordFile: z.string().min(1).optional(),
+      /** For mqtts://: PEM files of the broker's CA and this kiosk's client certificate (CN = kioskId). */
+      tls: z
+        .strictObject({
+          caFile: z.string().min(1).optional(),
+          certFile: z.string().min(1).optional(),
+          keyFile: z.string().min(1).optional(),
+          servername: z.string().min(1).optional(),
+        })
+        .optional(),
+    })
+    .refine((m) => m.password !== undefined || m.passwordFile !== undefined, 'needs password or passwordFile'),
   /** The server's issuer public keys, pinned at provisioning (never learned over MQTT). */
-  issuerKeys: z.array(z.strictObject({ keyId: z.int().min(0).max(255), publicKey: b64url32 })).min(1).max(16),
+  issuerKeys: z
+    .array(z.strictObject({ keyId: z.int().min(0).max(255), publicKey: b64url32 }))
+    .min(1)
+    .max(16),
   sim: z.boolean().default(false),
   scanner: scannerSchema.default({ kind: 'sim' }),
   gpio: gpioSchema.default({ backend: 'sim' }),
@@ -101,26 +110,32 @@ export const kioskConfigSchema = z.strictObject({
   checkout: z.record(z.string(), z.int()).default({}),
   /** The policy until the server or a technician sets another (then the kiosk keeps that one). */
   policy: kioskPolicySchema.optional(),
-  offline: z.strictObject({
-    windowMs: ms(3_600_000).default(OFFLINE_WINDOW_MS_DEFAULT),
-    clockUncertaintyMaxMs: z.int().min(0).max(600_000).default(60_000),
-    /** Up to this age the revocation list is fresh (the server's revocationMaxAgeMs); the policy grades older lists. */
-    revocationMaxAgeMs: ms(7 * 24 * 3_600_000).default(6 * 3_600_000),
-    /** Trusting the system clock after a reboot without uplink (device/domain/offline/README.md, "Clock policy"). */
-    clock: z.strictObject({
-      /** 'auto': trusted when /sys/class/rtc/rtc0 set the system clock at boot (hctosys = 1); 'present'/'absent' override. */
-      rtc: z.enum(['auto', 'present', 'absent']).default('auto'),
-      /** Uncertainty added per hour since the last server sync while the time comes from the RTC. */
-      driftAllowanceMsPerHour: z.int().min(0).max(60_000).default(RTC_DRIFT_MS_PER_HOUR_DEFAULT),
-    }).prefault({}),
-  }).prefault({}),
-  timing: z.strictObject({
-    heartbeatMs: ms(3_600_000).default(30_000),
-    clockSyncMs: ms(24 * 3_600_000).default(300_000),
-    /** While stored payments wait and the uplink is up, forwarding is retried this often. */
-    forwardRetryMs: ms(3_600_000).default(30_000),
-    requestTimeoutMs: ms(60_000).default(5_000),
-  }).default({ heartbeatMs: 30_000, clockSyncMs: 300_000, forwardRetryMs: 30_000, requestTimeoutMs: 5_000 }),
+  offline: z
+    .strictObject({
+      windowMs: ms(3_600_000).default(OFFLINE_WINDOW_MS_DEFAULT),
+      clockUncertaintyMaxMs: z.int().min(0).max(600_000).default(60_000),
+      /** Up to this age the revocation list is fresh (the server's revocationMaxAgeMs); the policy grades older lists. */
+      revocationMaxAgeMs: ms(7 * 24 * 3_600_000).default(6 * 3_600_000),
+      /** Trusting the system clock after a reboot without uplink (device/domain/offline/README.md, "Clock policy"). */
+      clock: z
+        .strictObject({
+          /** 'auto': trusted when /sys/class/rtc/rtc0 set the system clock at boot (hctosys = 1); 'present'/'absent' override. */
+          rtc: z.enum(['auto', 'present', 'absent']).default('auto'),
+          /** Uncertainty added per hour since the last server sync while the time comes from the RTC. */
+          driftAllowanceMsPerHour: z.int().min(0).max(60_000).default(RTC_DRIFT_MS_PER_HOUR_DEFAULT),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  timing: z
+    .strictObject({
+      heartbeatMs: ms(3_600_000).default(30_000),
+      clockSyncMs: ms(24 * 3_600_000).default(300_000),
+      /** While stored payments wait and the uplink is up, forwarding is retried this often. */
+      forwardRetryMs: ms(3_600_000).default(30_000),
+      requestTimeoutMs: ms(60_000).default(5_000),
+    })
+    .default({ heartbeatMs: 30_000, clockSyncMs: 300_000, forwardRetryMs: 30_000, requestTimeoutMs: 5_000 }),
 });
 
 export type KioskConfig = z.infer<typeof kioskConfigSchema>;
@@ -141,7 +156,15 @@ export function parseKioskConfig(json: unknown, source = 'kiosk config', baseDir
   const dataDir = isAbsolute(c.dataDir) ? c.dataDir : resolve(baseDir, c.dataDir);
   const mqtt = { ...c.mqtt, username: c.mqtt.username ?? c.kioskId };
   if (mqtt.passwordFile && !isAbsolute(mqtt.passwordFile)) mqtt.passwordFile = resolve(baseDir, mqtt.passwordFile);
-  if (c.sim) return Object.freeze({ ...c, dataDir, mqtt, scanner: { kind: 'sim' as const }, gpio: { backend: 'sim' as const }, display: { ...c.display, lcd: undefined } });
+  if (c.sim)
+    return Object.freeze({
+      ...c,
+      dataDir,
+      mqtt,
+      scanner: { kind: 'sim' as const },
+      gpio: { backend: 'sim' as const },
+      display: { ...c.display, lcd: undefined },
+    });
   return Object.freeze({ ...c, dataDir, mqtt });
 }
 
@@ -175,7 +198,12 @@ export function kioskTls(c: Readonly<KioskConfig>): { ca?: Buffer; cert?: Buffer
       throw new KioskConfigError(`cannot read mqtt.tls.${field}File ${path}: ${(e as Error).message}`);
     }
   };
-  return { ...read('ca', t.caFile), ...read('cert', t.certFile), ...read('key', t.keyFile), ...(t.servername ? { servername: t.servername } : {}) };
+  return {
+    ...read('ca', t.caFile),
+    ...read('cert', t.certFile),
+    ...read('key', t.keyFile),
+    ...(t.servername ? { servername: t.servername } : {}),
+  };
 }
 
 /** The broker password, from the config or its password file. */

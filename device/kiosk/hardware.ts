@@ -15,8 +15,11 @@ import type { KioskConfig } from './config.ts';
 
 /** The pin map the simulated GPIO uses (any distinct BCM numbers would do). */
 export const SIM_GPIO_PINS = Object.freeze({
-  leds: { ready: 5, offline: 6, fault: 13 }, buzzer: 12, relay: 16,
-  buttons: { cancel: 20, help: 21, pay: 26 }, slots: [4, 17, 27, 22, 23, 24],
+  leds: { ready: 5, offline: 6, fault: 13 },
+  buzzer: 12,
+  relay: 16,
+  buttons: { cancel: 20, help: 21, pay: 26 },
+  slots: [4, 17, 27, 22, 23, 24],
 });
 
 export interface OpenedHardware {
@@ -42,11 +45,17 @@ export async function openHardware(cfg: Readonly<KioskConfig>, log: Logger): Pro
     const sc = cfg.scanner;
     const simScanner = sc.kind === 'sim' ? new SimScanner() : undefined;
     // serialport (and its native binding) is loaded only by a kiosk that has a real scanner.
-    const scanner: Scanner = sc.kind === 'serial'
-      ? new (await import('../adapters/scanner/serial-scanner.ts')).SerialScanner({ path: sc.path, baudRate: sc.baudRate, suffix: sc.suffix, aim: sc.aim })
-      : sc.kind === 'hid'
-        ? new (await import('../adapters/scanner/hid-scanner.ts')).HidScanner({ path: sc.path, keymap: sc.keymap, aim: sc.aim })
-        : simScanner!;
+    const scanner: Scanner =
+      sc.kind === 'serial'
+        ? new (await import('../adapters/scanner/serial-scanner.ts')).SerialScanner({
+            path: sc.path,
+            baudRate: sc.baudRate,
+            suffix: sc.suffix,
+            aim: sc.aim,
+          })
+        : sc.kind === 'hid'
+          ? new (await import('../adapters/scanner/hid-scanner.ts')).HidScanner({ path: sc.path, keymap: sc.keymap, aim: sc.aim })
+          : simScanner!;
     closers.push(() => scanner.stop());
 
     const { gpio, lines } = await openGpio(cfg, log);
@@ -63,16 +72,31 @@ export async function openHardware(cfg: Readonly<KioskConfig>, log: Logger): Pro
       closers.push(() => opened.close());
     } else if (lc) {
       const { createLcdDisplay } = await import('../adapters/display/lcd/lcd-display.ts');
-      const opened = await createLcdDisplay({ serialPath: lc.serialPath, controller: lc.controller, ...(lc.address !== undefined ? { address: lc.address } : {}), logger: log });
+      const opened = await createLcdDisplay({
+        serialPath: lc.serialPath,
+        controller: lc.controller,
+        ...(lc.address !== undefined ? { address: lc.address } : {}),
+        logger: log,
+      });
       lcd = opened;
       closers.push(() => opened.close());
     }
     const simulated = sc.kind === 'sim' && (cfg.gpio.backend === 'sim' || cfg.gpio.backend === 'none');
-    if (simulated) log.warn('SIMULATED HARDWARE: no scanner, GPIO or LCD is driven; use the kiosk web screen to scan and press buttons, and to see the LEDs, buzzer and relay');
+    if (simulated)
+      log.warn(
+        'SIMULATED HARDWARE: no scanner, GPIO or LCD is driven; use the kiosk web screen to scan and press buttons, and to see the LEDs, buzzer and relay',
+      );
     return {
-      scanner, simScanner, gpio, lines, simOutputs, lcd, simulated,
+      scanner,
+      simScanner,
+      gpio,
+      lines,
+      simOutputs,
+      lcd,
+      simulated,
       async close() {
-        for (const c of closers.reverse()) await c().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'hardware close failed'));
+        for (const c of closers.reverse())
+          await c().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'hardware close failed'));
       },
     };
   } catch (e) {
@@ -85,7 +109,8 @@ async function openGpio(cfg: Readonly<KioskConfig>, log: Logger): Promise<{ gpio
   const g = cfg.gpio;
   const onError = (err: unknown) => log.error({ err: (err as Error).message }, 'gpio error');
   switch (g.backend) {
-    case 'none': return { gpio: undefined, lines: undefined };
+    case 'none':
+      return { gpio: undefined, lines: undefined };
     case 'sim': {
       const lines = new SimLines();
       return { gpio: createKioskGpio(lines, { pins: SIM_GPIO_PINS }, { onError }), lines };
@@ -93,7 +118,9 @@ async function openGpio(cfg: Readonly<KioskConfig>, log: Logger): Promise<{ gpio
     case 'sysfs': {
       const { openSysfsLines } = await import('../adapters/gpio/sysfs-lines.ts');
       const { backend: _b, sysfsRoot, ...gpioConfig } = g;
-      const lines = await openSysfsLines({ sysfsRoot, onError }).catch((e: unknown) => { throw new HardwareError(`gpio (sysfs): ${(e as Error).message}`); });
+      const lines = await openSysfsLines({ sysfsRoot, onError }).catch((e: unknown) => {
+        throw new HardwareError(`gpio (sysfs): ${(e as Error).message}`);
+      });
       // sysfs cannot set a pull: the firmware must (`gpio=...` in config.txt; `kioskpay kiosk doctor` checks it).
       log.info({ buttonsBias: buttonsBias(gpioConfig) }, 'gpio (sysfs): button bias comes from config.txt, not from the kiosk');
       return { gpio: createKioskGpio(lines, gpioConfig, { onError }), lines };
@@ -101,7 +128,9 @@ async function openGpio(cfg: Readonly<KioskConfig>, log: Logger): Promise<{ gpio
     case 'gpiod': {
       const { openGpiodLines } = await import('../adapters/gpio/gpiod-lines.ts');
       const { backend: _b, chip, ...gpioConfig } = g;
-      const lines = await openGpiodLines({ chip, onError }).catch((e: unknown) => { throw new HardwareError(`gpio (gpiod): ${(e as Error).message}`); });
+      const lines = await openGpiodLines({ chip, onError }).catch((e: unknown) => {
+        throw new HardwareError(`gpio (gpiod): ${(e as Error).message}`);
+      });
       log.info({ chip: lines.chip, libgpiod: lines.version, buttonsBias: buttonsBias(gpioConfig) }, 'gpio (gpiod) opened');
       return { gpio: createKioskGpio(lines, gpioConfig, { onError }), lines };
     }

@@ -64,7 +64,10 @@ export class InflightLedger implements InflightRecords {
   }
 
   sending(txId: string): Promise<void> {
-    return this.#d.state.update('payment in flight', (s) => ({ ...s, inflight: this.#bounded(s.inflight, txId, INFLIGHT_MAX, 'in flight') }));
+    return this.#d.state.update('payment in flight', (s) => ({
+      ...s,
+      inflight: this.#bounded(s.inflight, txId, INFLIGHT_MAX, 'in flight'),
+    }));
   }
 
   decided(txId: string): Promise<void> {
@@ -74,7 +77,9 @@ export class InflightLedger implements InflightRecords {
 
   async voidLater(txId: string): Promise<void> {
     const saved = await this.#d.state.save('payment to void', (s) => ({
-      ...s, voidLater: this.#bounded(s.voidLater, txId, VOID_LATER_MAX, 'to void'), inflight: s.inflight.filter((t) => t !== txId),
+      ...s,
+      voidLater: this.#bounded(s.voidLater, txId, VOID_LATER_MAX, 'to void'),
+      inflight: s.inflight.filter((t) => t !== txId),
     }));
     // Queued in memory either way; voided now only once durable, else with the next connection.
     if (saved) this.#d.onVoidQueued();

@@ -51,7 +51,10 @@ export class KioskForwarder {
 
   /** One forwarding run; a second call while one runs is refused (COMMAND_BUSY). */
   run(progress?: (done: number, total: number) => void): Promise<ForwardReport> {
-    if (this.#running) return Promise.reject(new CommandFailure('COMMAND_BUSY', `already forwarding (${this.#progress?.done ?? 0} of ${this.#progress?.total ?? 0})`));
+    if (this.#running)
+      return Promise.reject(
+        new CommandFailure('COMMAND_BUSY', `already forwarding (${this.#progress?.done ?? 0} of ${this.#progress?.total ?? 0})`),
+      );
     if (!this.#d.uplink.connected) return Promise.reject(new CommandFailure('COMMAND_FAILED', 'the uplink is down'));
     this.#running = this.#run(progress).finally(() => {
       this.#running = undefined;
@@ -68,28 +71,48 @@ export class KioskForwarder {
     this.#progress = { done: 0, total };
     d.onProgress({ done: 0, total, settled, declined, finished: false });
     progress?.(0, total);
-    const report = await forwardOutbox(d.outbox, { request: (r) => d.uplink.request(r) }, {
-      nextId: d.newId,
-      ...(d.timers ? { timers: d.timers } : {}),
-      held: (txId) => d.state.state.discarded.includes(txId),
-      keepDeclined: async (items) => {
-        const at = d.nowMs();
-        const records: DeclinedRecord[] = items.map((p) => ({ txId: p.txId, amount: { ...p.amount }, capturedAt: p.capturedAt, reason: p.reason ?? 'INTERNAL', at }));
-        await d.state.update('settlement declines', (s) => ({ ...s, declined: [...s.declined, ...records].slice(-DECLINED_KEPT_MAX) }));
-        for (const r of records) d.onDeclined(r);
+    const report = await forwardOutbox(
+      d.outbox,
+      { request: (r) => d.uplink.request(r) },
+      {
+        nextId: d.newId,
+        ...(d.timers ? { timers: d.timers } : {}),
+        held: (txId) => d.state.state.discarded.includes(txId),
+        keepDeclined: async (items) => {
+          const at = d.nowMs();
+          const records: DeclinedRecord[] = items.map((p) => ({
+            txId: p.txId,
+            amount: { ...p.amount },
+            capturedAt: p.capturedAt,
+            reason: p.reason ?? 'INTERNAL',
+            at,
+          }));
+          await d.state.update('settlement declines', (s) => ({ ...s, declined: [...s.declined, ...records].slice(-DECLINED_KEPT_MAX) }));
+          for (const r of records) d.onDeclined(r);
+        },
+        onProgress: (p) => {
+          settled = p.settled;
+          declined = p.declined;
+          const done = Math.min(total, total - p.remaining);
+          this.#progress = { done, total };
+          d.onProgress({ done, total, settled, declined, finished: false });
+          progress?.(done, total);
+        },
       },
-      onProgress: (p) => {
-        settled = p.settled;
-        declined = p.declined;
-        const done = Math.min(total, total - p.remaining);
-        this.#progress = { done, total };
-        d.onProgress({ done, total, settled, declined, finished: false });
-        progress?.(done, total);
-      },
-    });
+    );
     const done = total - report.remaining;
-    d.onProgress({ done: Math.max(0, done), total, settled: report.settled.length, declined: report.declined.length, finished: true, end: report.end });
-    d.log.info({ end: report.end, settled: report.settled.length, declined: report.declined.length, remaining: report.remaining }, 'forwarding finished');
+    d.onProgress({
+      done: Math.max(0, done),
+      total,
+      settled: report.settled.length,
+      declined: report.declined.length,
+      finished: true,
+      end: report.end,
+    });
+    d.log.info(
+      { end: report.end, settled: report.settled.length, declined: report.declined.length, remaining: report.remaining },
+      'forwarding finished',
+    );
     return report;
   }
 

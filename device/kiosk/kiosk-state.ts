@@ -36,7 +36,12 @@ export const declinedRecordSchema = z.strictObject({
 export type DeclinedRecord = z.infer<typeof declinedRecordSchema>;
 
 /** An offline payment this kiosk stored, kept after forwarding for the per-credential counters. */
-const spendRecordSchema = z.strictObject({ txId: idSchema, credentialId: z.string().max(64), amount: amountSchema, capturedAt: z.number().finite() });
+const spendRecordSchema = z.strictObject({
+  txId: idSchema,
+  credentialId: z.string().max(64),
+  amount: amountSchema,
+  capturedAt: z.number().finite(),
+});
 
 const bodySchema = z.strictObject({
   policy: kioskPolicySchema,
@@ -60,7 +65,18 @@ const bodySchema = z.strictObject({
 export type KioskState = z.infer<typeof bodySchema>;
 
 export function initialKioskState(policy: KioskPolicy = DEFAULT_KIOSK_POLICY): KioskState {
-  return { policy, clock: null, lastUplinkAtMs: null, revocations: null, catalog: null, voidLater: [], inflight: [], discarded: [], declined: [], offlineSpend: [] };
+  return {
+    policy,
+    clock: null,
+    lastUplinkAtMs: null,
+    revocations: null,
+    catalog: null,
+    voidLater: [],
+    inflight: [],
+    discarded: [],
+    declined: [],
+    offlineSpend: [],
+  };
 }
 
 /** What the running kiosk uses of the state store (the simulator has its own, on its simulated disk). */
@@ -83,9 +99,15 @@ export class KioskStateStore {
    * Opens the state file; a first start gets `initial`. A corrupt file with no good backup rejects
    * (STORE_CORRUPT). `onStep`: the durable adapter's test hook; throwing in it fails that write.
    */
-  static async open(path: string, initial: KioskState, o: Pick<DurableJsonOptions, 'onStep'> = {}): Promise<{ store: KioskStateStore; loaded: Recovery }> {
+  static async open(
+    path: string,
+    initial: KioskState,
+    o: Pick<DurableJsonOptions, 'onStep'> = {},
+  ): Promise<{ store: KioskStateStore; loaded: Recovery }> {
     const { db, adapter } = await openDurableLow(path, initial, (b) => bodySchema.parse(b), {
-      format: KIOSK_STATE_FORMAT, bytesMax: KIOSK_STATE_BYTES_MAX, ...(o.onStep ? { onStep: o.onStep } : {}),
+      format: KIOSK_STATE_FORMAT,
+      bytesMax: KIOSK_STATE_BYTES_MAX,
+      ...(o.onStep ? { onStep: o.onStep } : {}),
     });
     return { store: new KioskStateStore(db, adapter), loaded: adapter.recovery };
   }
@@ -98,13 +120,16 @@ export class KioskStateStore {
   update(change: (s: KioskState) => KioskState): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('kiosk state is closed'));
     this.#db.data = change(this.#db.data);
-    this.#queued ??= this.#writing.then(() => {
-      this.#queued = undefined;
-      return this.#db.write();
-    }, () => {
-      this.#queued = undefined;
-      return this.#db.write();
-    });
+    this.#queued ??= this.#writing.then(
+      () => {
+        this.#queued = undefined;
+        return this.#db.write();
+      },
+      () => {
+        this.#queued = undefined;
+        return this.#db.write();
+      },
+    );
     this.#writing = this.#queued;
     return this.#queued;
   }

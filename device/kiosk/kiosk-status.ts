@@ -39,11 +39,21 @@ export function kioskStatus(i: StatusInputs): Omit<OnlineStatus, 'seq'> {
   const stats = i.outbox.stats();
   const t = i.time;
   return {
-    v: 1, type: 'status', state: 'online', at: t.estimateMs, firmware: cfg.firmware, mode: cfg.mode,
-    checkout: i.checkout, policy: i.state.policy, currency: cfg.currency,
+    v: 1,
+    type: 'status',
+    state: 'online',
+    at: t.estimateMs,
+    firmware: cfg.firmware,
+    mode: cfg.mode,
+    checkout: i.checkout,
+    policy: i.state.policy,
+    currency: cfg.currency,
     queue: {
-      count: stats.count, amount: { value: stats.amountByCurrency[cfg.currency] ?? 0, currency: cfg.currency },
-      oldestCapturedAt: stats.oldestCapturedAt, declined: i.state.declined.length, forwarding: i.forwarding ?? null,
+      count: stats.count,
+      amount: { value: stats.amountByCurrency[cfg.currency] ?? 0, currency: cfg.currency },
+      oldestCapturedAt: stats.oldestCapturedAt,
+      declined: i.state.declined.length,
+      forwarding: i.forwarding ?? null,
     },
     clock: {
       trusted: t.trusted && t.uncertaintyMs <= cfg.offline.clockUncertaintyMaxMs,

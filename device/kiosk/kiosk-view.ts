@@ -17,13 +17,25 @@ export class KioskView {
   #view: Mutable<DisplayView>;
   #messageTimer: TimerHandle | undefined;
 
-  constructor(o: { kioskId: string; mode: CheckoutMode; policyMode: PolicyMode; displays: readonly Display[]; timers: TimerPort; log: Logger }) {
+  constructor(o: {
+    kioskId: string;
+    mode: CheckoutMode;
+    policyMode: PolicyMode;
+    displays: readonly Display[];
+    timers: TimerPort;
+    log: Logger;
+  }) {
     this.#displays = o.displays;
     this.#timers = o.timers;
     this.#log = o.log;
     this.#view = {
-      kioskId: o.kioskId, mode: o.mode, screen: { name: 'idle', mode: o.mode }, offline: false, policyMode: o.policyMode,
-      storedCount: 0, faults: [],
+      kioskId: o.kioskId,
+      mode: o.mode,
+      screen: { name: 'idle', mode: o.mode },
+      offline: false,
+      policyMode: o.policyMode,
+      storedCount: 0,
+      faults: [],
     };
   }
 

@@ -82,22 +82,46 @@ export class Kiosk {
     const { clock, log, timers, uplink, outbox } = deps;
     const checkoutConfig = makeCheckoutConfig(cfg.checkout as Partial<CheckoutConfig>);
     const issuerKeys = new Map(cfg.issuerKeys.map((k) => [k.keyId, fromBase64url(k.publicKey)!] as const));
-    const state = new KioskStateWriter(deps.state, log, (raised) => this.#telemetry.event({ kind: 'fault', fault: STATE_NOT_SAVED, raised }));
+    const state = new KioskStateWriter(deps.state, log, (raised) =>
+      this.#telemetry.event({ kind: 'fault', fault: STATE_NOT_SAVED, raised }),
+    );
     this.#state = state;
     const st = state.state;
     const revocations = new RevocationCache({ issuerKeys, ed: deps.ed, maxAgeMs: cfg.offline.revocationMaxAgeMs });
     this.#clock = new ClockKeeper({
-      saved: st.clock, clock, options: {
+      saved: st.clock,
+      clock,
+      options: {
         ...(deps.monotonicEpoch !== undefined ? { monotonicEpoch: deps.monotonicEpoch } : {}),
-        ...(deps.rtc === true ? { rtc: { driftAllowanceMsPerHour: cfg.offline.clock.driftAllowanceMsPerHour, uncertaintyMaxMs: cfg.offline.clockUncertaintyMaxMs } } : {}),
-      }, uplink, state, newId: deps.newId, timers, log, syncEveryMs: cfg.timing.clockSyncMs,
-      onTick: () => this.#refreshOfflineAvailability(), onSynced: () => this.#telemetry.changed(),
+        ...(deps.rtc === true
+          ? {
+              rtc: {
+                driftAllowanceMsPerHour: cfg.offline.clock.driftAllowanceMsPerHour,
+                uncertaintyMaxMs: cfg.offline.clockUncertaintyMaxMs,
+              },
+            }
+          : {}),
+      },
+      uplink,
+      state,
+      newId: deps.newId,
+      timers,
+      log,
+      syncEveryMs: cfg.timing.clockSyncMs,
+      onTick: () => this.#refreshOfflineAvailability(),
+      onSynced: () => this.#telemetry.changed(),
     });
     const now = () => this.#clock.now().estimateMs;
     const ledger = new InflightLedger({ state, log, onVoidQueued: () => this.#forwarder.voidSoon() });
     ledger.recoverInterrupted();
     this.#broadcasts = new KioskBroadcasts({
-      currency: cfg.currency, revocations, state, uplink, clock, timers, log,
+      currency: cfg.currency,
+      revocations,
+      state,
+      uplink,
+      clock,
+      timers,
+      log,
       onRevocations: () => this.#refreshOfflineAvailability(),
       onCatalog: (present) => {
         this.#faults.set('catalog-unavailable', !present);
@@ -106,19 +130,41 @@ export class Kiosk {
     });
     this.#broadcasts.restore(st);
 
-    this.#view = new KioskView({ kioskId: cfg.kioskId, mode: cfg.mode, policyMode: st.policy.mode, displays: deps.hardware.displays, timers, log });
+    this.#view = new KioskView({
+      kioskId: cfg.kioskId,
+      mode: cfg.mode,
+      policyMode: st.policy.mode,
+      displays: deps.hardware.displays,
+      timers,
+      log,
+    });
     const desk = new OfflineDesk({
-      currency: cfg.currency, verifier: new OfflineQrVerifier({ issuerKeys, ed: deps.ed }), revocations, outbox, time: () => this.#clock.now(),
-      windowMs: cfg.offline.windowMs, clockUncertaintyMaxMs: cfg.offline.clockUncertaintyMaxMs, revocationFreshAgeMs: cfg.offline.revocationMaxAgeMs,
+      currency: cfg.currency,
+      verifier: new OfflineQrVerifier({ issuerKeys, ed: deps.ed }),
+      revocations,
+      outbox,
+      time: () => this.#clock.now(),
+      windowMs: cfg.offline.windowMs,
+      clockUncertaintyMaxMs: cfg.offline.clockUncertaintyMaxMs,
+      revocationFreshAgeMs: cfg.offline.revocationMaxAgeMs,
       ...deskRecords(state, outbox),
     });
     this.#desk = desk;
     this.#runner = new CheckoutRunner({
       ctx: {
-        mode: cfg.mode, config: checkoutConfig, clock: { nowMs: now, monotonicMs: () => clock.monotonicMs() },
-        nextTxId: () => `${cfg.kioskId}-${deps.newId()}`, catalog: () => this.#broadcasts.catalog, policyMode: () => state.state.policy.mode,
+        mode: cfg.mode,
+        config: checkoutConfig,
+        clock: { nowMs: now, monotonicMs: () => clock.monotonicMs() },
+        nextTxId: () => `${cfg.kioskId}-${deps.newId()}`,
+        catalog: () => this.#broadcasts.catalog,
+        policyMode: () => state.state.policy.mode,
       },
-      uplink, desk, ledger, nextRequestId: deps.newId, timers, log,
+      uplink,
+      desk,
+      ledger,
+      nextRequestId: deps.newId,
+      timers,
+      log,
       events: {
         screen: (screen, hint) => {
           this.#view.screen(screen, hint);
@@ -133,11 +179,27 @@ export class Kiosk {
         payment: (o) => this.#onPayment(o),
       },
     });
-    this.#telemetry = new Telemetry({
-      kioskId: cfg.kioskId, uplink, snapshot: () => this.#status(), nowMs: now, heartbeatMs: cfg.timing.heartbeatMs, timers, log,
-    }, () => clock.monotonicMs());
+    this.#telemetry = new Telemetry(
+      {
+        kioskId: cfg.kioskId,
+        uplink,
+        snapshot: () => this.#status(),
+        nowMs: now,
+        heartbeatMs: cfg.timing.heartbeatMs,
+        timers,
+        log,
+      },
+      () => clock.monotonicMs(),
+    );
     this.#forwarder = new KioskForwarder({
-      outbox, state, ledger, uplink, newId: deps.newId, log, timers, nowMs: now,
+      outbox,
+      state,
+      ledger,
+      uplink,
+      newId: deps.newId,
+      log,
+      timers,
+      nowMs: now,
       onProgress: (p) => {
         this.#view.stored(outbox.stats().count, p.finished ? undefined : { done: p.done, total: p.total });
         this.#telemetry.event({ kind: 'forward', ...p });
@@ -145,18 +207,31 @@ export class Kiosk {
       },
       onDeclined: (r) => this.#telemetry.event({ kind: 'settle-declined', txId: r.txId, amount: r.amount, reason: r.reason as never }),
     });
-    this.#faults = new KioskFaults({ runner: this.#runner, gpio: deps.hardware.gpio, view: this.#view, telemetry: this.#telemetry }, this.#broadcasts.catalog ? [] : ['catalog-unavailable']);
-    this.#commands = new CommandDesk(commandActions({
-      status: () => this.status(), forwarder: this.#forwarder, broadcasts: this.#broadcasts, state, outbox,
-      gpio: deps.hardware.gpio, relayPulseMaxMs: checkoutConfig.relayPulseMaxMs, timers,
-      policyChanged: (next) => {
-        this.#view.policy(next.mode);
-        this.#refreshOfflineAvailability();
-        this.#telemetry.changed();
-      },
-      message: (text, seconds) => this.#view.message(text, seconds),
-      lights: () => ({ offline: !uplink.connected, fault: this.#faults.raised.size > 0 }),
-    }), now, ackPublisher(uplink, cfg.kioskId, log));
+    this.#faults = new KioskFaults(
+      { runner: this.#runner, gpio: deps.hardware.gpio, view: this.#view, telemetry: this.#telemetry },
+      this.#broadcasts.catalog ? [] : ['catalog-unavailable'],
+    );
+    this.#commands = new CommandDesk(
+      commandActions({
+        status: () => this.status(),
+        forwarder: this.#forwarder,
+        broadcasts: this.#broadcasts,
+        state,
+        outbox,
+        gpio: deps.hardware.gpio,
+        relayPulseMaxMs: checkoutConfig.relayPulseMaxMs,
+        timers,
+        policyChanged: (next) => {
+          this.#view.policy(next.mode);
+          this.#refreshOfflineAvailability();
+          this.#telemetry.changed();
+        },
+        message: (text, seconds) => this.#view.message(text, seconds),
+        lights: () => ({ offline: !uplink.connected, fault: this.#faults.raised.size > 0 }),
+      }),
+      now,
+      ackPublisher(uplink, cfg.kioskId, log),
+    );
   }
 
   /** Starts listening to the hardware and the uplink. */
@@ -179,7 +254,9 @@ export class Kiosk {
 
     // Before any sale: discarded offline payments whose write landed before a power loss leave the outbox.
     this.#desk.sweepDiscarded().then(
-      (txIds) => { if (txIds.length > 0) log.warn({ txIds }, 'declined offline payments removed from the outbox'); },
+      (txIds) => {
+        if (txIds.length > 0) log.warn({ txIds }, 'declined offline payments removed from the outbox');
+      },
       (e: unknown) => log.error({ err: (e as Error).message }, 'declined offline payments not removed; they stay unsent'),
     );
     this.#view.stored(this.#d.outbox.stats().count, undefined);
@@ -242,7 +319,8 @@ export class Kiosk {
   #refreshOfflineAvailability(): void {
     if (this.#stopped) return;
     const cause = this.#d.uplink.connected ? undefined : this.#desk.unavailableCause();
-    if (this.#view.offlineUnavailable(cause !== undefined)) this.#d.log.info({ cause }, cause === undefined ? 'offline payments possible again' : 'offline payments impossible now');
+    if (this.#view.offlineUnavailable(cause !== undefined))
+      this.#d.log.info({ cause }, cause === undefined ? 'offline payments possible again' : 'offline payments impossible now');
   }
 
   // ---- uplink ------------------------------------------------------------------------------------
@@ -260,7 +338,8 @@ export class Kiosk {
     void (async () => {
       await this.#clock.sync();
       await this.#forwarder.voidPending();
-      if (this.#d.outbox.stats().count > 0) await this.#forwarder.run().catch((e: unknown) => this.#d.log.info({ err: (e as Error).message }, 'forwarding not started'));
+      if (this.#d.outbox.stats().count > 0)
+        await this.#forwarder.run().catch((e: unknown) => this.#d.log.info({ err: (e as Error).message }, 'forwarding not started'));
     })().catch((e: unknown) => this.#d.log.error({ err: (e as Error).message }, 'uplink start-up work failed'));
     this.#clock.scheduleSync();
     this.#forwarder.scheduleRetry(this.#cfg.timing.forwardRetryMs, this.#d.timers);
@@ -284,7 +363,14 @@ export class Kiosk {
   }
 
   #onPayment(o: PaymentOutcome): void {
-    this.#telemetry.event({ kind: 'payment', txId: o.txId, amount: o.amount, outcome: o.outcome, offline: o.offline, ...(o.reason ? { reason: o.reason } : {}) });
+    this.#telemetry.event({
+      kind: 'payment',
+      txId: o.txId,
+      amount: o.amount,
+      outcome: o.outcome,
+      offline: o.offline,
+      ...(o.reason ? { reason: o.reason } : {}),
+    });
     if (o.offline && o.outcome === 'approved') this.#view.stored(this.#d.outbox.stats().count, undefined);
     this.#refreshOfflineAvailability();
     this.#telemetry.changed();
@@ -292,9 +378,17 @@ export class Kiosk {
 
   #status(): Omit<OnlineStatus, 'seq'> {
     return kioskStatus({
-      config: this.#cfg, outbox: this.#d.outbox, state: this.#state.state, time: this.#clock.now(), wallNowMs: this.#d.clock.nowMs(),
-      lastSyncAt: this.#clock.lastSyncAt(), checkout: this.#runner.state.name, forwarding: this.#forwarder.progress,
-      hardware: this.#d.hardware, faults: this.#faults.raised, catalogVersion: this.#broadcasts.catalog?.version,
+      config: this.#cfg,
+      outbox: this.#d.outbox,
+      state: this.#state.state,
+      time: this.#clock.now(),
+      wallNowMs: this.#d.clock.nowMs(),
+      lastSyncAt: this.#clock.lastSyncAt(),
+      checkout: this.#runner.state.name,
+      forwarding: this.#forwarder.progress,
+      hardware: this.#d.hardware,
+      faults: this.#faults.raised,
+      catalogVersion: this.#broadcasts.catalog?.version,
     });
   }
 }

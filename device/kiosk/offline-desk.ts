@@ -19,7 +19,12 @@ import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
 import type { Currency, Money } from '../../shared/money.ts';
 import { ERRORS, type ErrorCode } from '../../shared/errors.ts';
 import { offlineUnavailableCause } from '../domain/offline/offline-mode.ts';
-import { offlinePolicy, precheckOfflineCode, type OfflineExposure, type OfflinePrecheckResult } from '../domain/offline/offline-precheck.ts';
+import {
+  offlinePolicy,
+  precheckOfflineCode,
+  type OfflineExposure,
+  type OfflinePrecheckResult,
+} from '../domain/offline/offline-precheck.ts';
 import type { RevocationCache } from '../domain/offline/revocation-cache.ts';
 import type { TrustedTime } from '../domain/offline/trusted-clock.ts';
 import type { KioskOfflineCause } from '../domain/offline/offline-unavailable.ts';
@@ -62,8 +67,12 @@ export function discardedInMemory(): DiscardedTxIds {
   return {
     has: (txId) => txIds.includes(txId),
     list: () => txIds,
-    add: async (txId) => { txIds = [...txIds.filter((t) => t !== txId), txId]; },
-    drop: async (gone) => { txIds = txIds.filter((t) => !gone.includes(t)); },
+    add: async (txId) => {
+      txIds = [...txIds.filter((t) => t !== txId), txId];
+    },
+    drop: async (gone) => {
+      txIds = txIds.filter((t) => !gone.includes(t));
+    },
   };
 }
 
@@ -98,9 +107,15 @@ export class OfflineDesk {
   precheck(txId: string, code: string, amount: Money): PrecheckAnswer & { result: OfflinePrecheckResult } {
     const d = this.#d;
     const result = precheckOfflineCode({
-      text: code, amount, verifier: d.verifier, revocations: d.revocations, time: d.time(),
-      seenCounter: (credentialId, counter) => d.outbox.hasCounter(credentialId, counter) || this.#sentOnline.has(`${credentialId}:${counter}`),
-      exposure: this.#exposure(), policy: this.#policy(),
+      text: code,
+      amount,
+      verifier: d.verifier,
+      revocations: d.revocations,
+      time: d.time(),
+      seenCounter: (credentialId, counter) =>
+        d.outbox.hasCounter(credentialId, counter) || this.#sentOnline.has(`${credentialId}:${counter}`),
+      exposure: this.#exposure(),
+      policy: this.#policy(),
     });
     if (!result.ok) return { ok: false, reason: result.reason, cause: result.cause, result };
     const over = this.#overLimits(code, result.credentialId, amount, result.capturedAtMs);
@@ -142,10 +157,14 @@ export class OfflineDesk {
     const d = this.#d;
     const p = d.policy();
     return offlinePolicy({
-      windowMs: d.windowMs, clockUncertaintyMaxMs: d.clockUncertaintyMaxMs,
-      storedCountMax: p.caps.storedCountMax, storedAmountMax: { value: p.caps.storedAmountMax, currency: d.currency },
+      windowMs: d.windowMs,
+      clockUncertaintyMaxMs: d.clockUncertaintyMaxMs,
+      storedCountMax: p.caps.storedCountMax,
+      storedAmountMax: { value: p.caps.storedAmountMax, currency: d.currency },
       offlineDurationMaxMs: p.caps.offlineDurationMaxMs,
-      revocationFreshAgeMs: d.revocationFreshAgeMs, staleRevocations: p.staleRevocations, untrustedClock: p.untrustedClock,
+      revocationFreshAgeMs: d.revocationFreshAgeMs,
+      staleRevocations: p.staleRevocations,
+      untrustedClock: p.untrustedClock,
     });
   }
 
@@ -170,7 +189,12 @@ export class OfflineDesk {
     this.#storing.add(txId);
     try {
       await this.#d.outbox.append({
-        txId, code, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs, credentialId: a.credentialId, counter: a.counter,
+        txId,
+        code,
+        amount: { value: amount.value, currency: amount.currency },
+        capturedAt: a.capturedAtMs,
+        credentialId: a.credentialId,
+        counter: a.counter,
         ...(lines === undefined ? {} : { lines }),
       });
     } catch (e) {
@@ -183,7 +207,12 @@ export class OfflineDesk {
     // The machine gave up first: the entry leaves again (listed, so it is never sent meanwhile).
     if (this.#d.discarded.has(txId)) return this.#remove([txId]);
     // Kept beyond forwarding for the counters; until that write lands, the outbox entry counts.
-    this.#d.spend?.note({ txId, credentialId: a.credentialId, amount: { value: amount.value, currency: amount.currency }, capturedAt: a.capturedAtMs });
+    this.#d.spend?.note({
+      txId,
+      credentialId: a.credentialId,
+      amount: { value: amount.value, currency: amount.currency },
+      capturedAt: a.capturedAtMs,
+    });
   }
 
   /**
@@ -204,7 +233,10 @@ export class OfflineDesk {
     const listed = this.#d.discarded.list().filter((t) => !this.#storing.has(t));
     if (listed.length === 0) return [];
     const stored = new Set(this.#d.outbox.list().map((e) => e.txId));
-    await this.#remove(listed.filter((t) => stored.has(t)), listed);
+    await this.#remove(
+      listed.filter((t) => stored.has(t)),
+      listed,
+    );
     return listed;
   }
 

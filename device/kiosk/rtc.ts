@@ -35,11 +35,17 @@ export function listRtcs(root = '/'): RtcInfo[] {
   const dir = join(root, 'sys/class/rtc');
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => /^rtc\d+$/.test(n)).sort();
+    names = readdirSync(dir)
+      .filter((n) => /^rtc\d+$/.test(n))
+      .sort();
   } catch {
     return [];
   }
-  return names.map((device) => ({ device, name: read(join(dir, device, 'name')) ?? 'unknown', hctosys: read(join(dir, device, 'hctosys')) === '1' }));
+  return names.map((device) => ({
+    device,
+    name: read(join(dir, device, 'name')) ?? 'unknown',
+    hctosys: read(join(dir, device, 'hctosys')) === '1',
+  }));
 }
 
 /** Whether the kiosk may take its wall clock at boot as set by a battery-backed RTC. */

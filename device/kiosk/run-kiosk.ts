@@ -61,21 +61,26 @@ export async function runKiosk(cfg: Readonly<KioskConfig>, o: RunKioskOptions = 
 
     const link = hardware.simulated ? new SimLink() : undefined;
     let kiosk: Kiosk | undefined;
-    const sim: SimControls | undefined = hardware.simulated ? {
-      scan: (text) => hardware.simScanner?.emitScan(text),
-      press: (button) => kiosk?.press(button),
-      setUplink: (up) => link?.set(up),
-      uplinkUp: () => link?.isUp() ?? true,
-      products: () => kiosk?.catalog?.items() ?? [],
-      outputs: () => hardware.simOutputs?.state(),
-      onChange: (fn) => hardware.simOutputs?.onChange(fn) ?? (() => undefined),
-    } : undefined;
+    const sim: SimControls | undefined = hardware.simulated
+      ? {
+          scan: (text) => hardware.simScanner?.emitScan(text),
+          press: (button) => kiosk?.press(button),
+          setUplink: (up) => link?.set(up),
+          uplinkUp: () => link?.isUp() ?? true,
+          products: () => kiosk?.catalog?.items() ?? [],
+          outputs: () => hardware.simOutputs?.state(),
+          onChange: (fn) => hardware.simOutputs?.onChange(fn) ?? (() => undefined),
+        }
+      : undefined;
 
     const displays: Display[] = hardware.lcd ? [hardware.lcd] : [];
     let web: WebDisplay | undefined;
     if (cfg.display.web) {
       web = await createWebDisplay({
-        host: cfg.display.web.host, port: cfg.display.web.port, logger: log, ...(sim ? { sim } : {}),
+        host: cfg.display.web.host,
+        port: cfg.display.web.port,
+        logger: log,
+        ...(sim ? { sim } : {}),
         ...(o.screenPortSetting ? { portSetting: o.screenPortSetting } : {}),
       });
       const opened = web;
@@ -88,8 +93,13 @@ export async function runKiosk(cfg: Readonly<KioskConfig>, o: RunKioskOptions = 
     // broker (where it would take over the session of a kiosk already running with the same id).
     const tls = kioskTls(cfg);
     const uplink = MqttUplink.open({
-      url: cfg.mqtt.url, kioskId: cfg.kioskId, username: cfg.mqtt.username ?? cfg.kioskId, password: kioskPassword(cfg),
-      requestTimeoutMs: cfg.timing.requestTimeoutMs, logger: log, clock: bootClock,
+      url: cfg.mqtt.url,
+      kioskId: cfg.kioskId,
+      username: cfg.mqtt.username ?? cfg.kioskId,
+      password: kioskPassword(cfg),
+      requestTimeoutMs: cfg.timing.requestTimeoutMs,
+      logger: log,
+      clock: bootClock,
       ...(tls ? { tls } : {}),
       will: { topic: topics.kioskStatus(cfg.kioskId), payload: JSON.stringify(lastWill(cfg.firmware)), retain: true },
       subscriptions: [topics.kioskCommands(cfg.kioskId), topics.revocations, topics.catalog],
@@ -98,18 +108,33 @@ export async function runKiosk(cfg: Readonly<KioskConfig>, o: RunKioskOptions = 
     closers.push(() => uplink.close());
 
     const rtc = rtcSetSystemClock(cfg.offline.clock.rtc);
-    log.info({ rtc, setting: cfg.offline.clock.rtc }, rtc ? 'system clock set by a battery-backed RTC at boot' : 'no RTC set the system clock at boot');
+    log.info(
+      { rtc, setting: cfg.offline.clock.rtc },
+      rtc ? 'system clock set by a battery-backed RTC at boot' : 'no RTC set the system clock at boot',
+    );
     const bootPrefix = randomBytes(8).toString('hex');
     let n = 0;
     kiosk = new Kiosk({
-      config: cfg, clock: bootClock, monotonicEpoch: readBootId(), rtc, uplink, outbox, state, ed: nodeEd25519,
+      config: cfg,
+      clock: bootClock,
+      monotonicEpoch: readBootId(),
+      rtc,
+      uplink,
+      outbox,
+      state,
+      ed: nodeEd25519,
       hardware: { scanner: hardware.scanner, gpio: hardware.gpio, displays, simulated: hardware.simulated },
-      newId: () => `${bootPrefix}${(++n).toString(36)}`, timers: systemTimers, log,
+      newId: () => `${bootPrefix}${(++n).toString(36)}`,
+      timers: systemTimers,
+      log,
     });
     kiosk.start();
     const running = kiosk;
     let stopped = false;
-    closers.push(async () => { stopped = true; await running.stop(); });
+    closers.push(async () => {
+      stopped = true;
+      await running.stop();
+    });
     const service = o.service;
     // Up: hardware open, screen serving; the uplink connects in the background (not waited for).
     // Healthy: not stopping, and the kiosk still reads its stores, clock and checkout (status()).

@@ -15,12 +15,18 @@ export type NotifySend = (state: string) => Promise<void>;
 
 /** The `systemd-notify` tool as a NotifySend, bounded by `timeoutMs` (its own barrier wait is 5 s). */
 export function systemdNotifyTool(o: { socket: string; timeoutMs: number; command?: string }): NotifySend {
-  return (state) => new Promise<void>((resolve, reject) => {
-    execFile(o.command ?? 'systemd-notify', [state], { env: { ...process.env, NOTIFY_SOCKET: o.socket }, timeout: o.timeoutMs, killSignal: 'SIGKILL' }, (err, _out, stderr) => {
-      if (err) reject(new Error(`systemd-notify ${state} failed: ${stderr.trim() || err.message}`));
-      else resolve();
+  return (state) =>
+    new Promise<void>((resolve, reject) => {
+      execFile(
+        o.command ?? 'systemd-notify',
+        [state],
+        { env: { ...process.env, NOTIFY_SOCKET: o.socket }, timeout: o.timeoutMs, killSignal: 'SIGKILL' },
+        (err, _out, stderr) => {
+          if (err) reject(new Error(`systemd-notify ${state} failed: ${stderr.trim() || err.message}`));
+          else resolve();
+        },
+      );
     });
-  });
 }
 
 export interface ServiceNotifierOptions {
@@ -90,7 +96,9 @@ export class ServiceNotifier {
     // A ping still on its way (a hung helper) is not doubled; if it never arrives, systemd acts.
     if (this.#inFlight) return;
     this.#inFlight = true;
-    void this.#send('WATCHDOG=1').finally(() => { this.#inFlight = false; });
+    void this.#send('WATCHDOG=1').finally(() => {
+      this.#inFlight = false;
+    });
   }
 
   async #send(state: string): Promise<void> {

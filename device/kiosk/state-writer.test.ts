@@ -13,7 +13,9 @@ function memoryState(initial: KioskState = initialKioskState()) {
   const s = {
     failing: false,
     writes: 0,
-    get state() { return state; },
+    get state() {
+      return state;
+    },
     update(change: (x: KioskState) => KioskState): Promise<void> {
       state = change(state);
       s.writes++;
@@ -25,7 +27,15 @@ function memoryState(initial: KioskState = initialKioskState()) {
 
 function logSink() {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, new Writable({ write(chunk, _e, done) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); done(); } }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _e, done) {
+        lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
   return { lines, logger };
 }
 
@@ -67,7 +77,19 @@ describe('InflightLedger', () => {
     const { lines, logger } = logSink();
     let queued = 0;
     const state = new KioskStateWriter(store, logger, () => undefined);
-    return { store, lines, state, queued: () => queued, l: new InflightLedger({ state, log: logger, onVoidQueued: () => { queued++; } }) };
+    return {
+      store,
+      lines,
+      state,
+      queued: () => queued,
+      l: new InflightLedger({
+        state,
+        log: logger,
+        onVoidQueued: () => {
+          queued++;
+        },
+      }),
+    };
   }
 
   it('records a pay before it is sent, clears it once decided, and queues a given-up txId to void', async () => {

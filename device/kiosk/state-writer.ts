@@ -41,10 +41,13 @@ export class KioskStateWriter {
 
   /** A change whose caller must know it is durable: rejects when its write failed (logged and reported too). */
   update(what: string, change: (s: KioskState) => KioskState): Promise<void> {
-    return this.#store.update(change).then(() => this.#landed(), (e: unknown) => {
-      this.#failed(what, e);
-      throw e;
-    });
+    return this.#store.update(change).then(
+      () => this.#landed(),
+      (e: unknown) => {
+        this.#failed(what, e);
+        throw e;
+      },
+    );
   }
 
   /** A change nobody waits for: resolves true once durable, false when its write failed (logged and reported). */
@@ -55,13 +58,16 @@ export class KioskStateWriter {
     } catch (e) {
       written = Promise.reject(e);
     }
-    return written.then(() => {
-      this.#landed();
-      return true;
-    }, (e: unknown) => {
-      this.#failed(what, e);
-      return false;
-    });
+    return written.then(
+      () => {
+        this.#landed();
+        return true;
+      },
+      (e: unknown) => {
+        this.#failed(what, e);
+        return false;
+      },
+    );
   }
 
   #landed(): void {
@@ -80,19 +86,29 @@ export class KioskStateWriter {
 }
 
 /** What the offline desk reads and keeps in the kiosk state: the policy, the last uplink, the spend, the discarded txIds. */
-export function deskRecords(state: KioskStateWriter, outbox: Pick<OutboxStore, 'list'>): Pick<OfflineDeskDeps, 'policy' | 'lastUplinkAtMs' | 'spend' | 'discarded'> {
+export function deskRecords(
+  state: KioskStateWriter,
+  outbox: Pick<OutboxStore, 'list'>,
+): Pick<OfflineDeskDeps, 'policy' | 'lastUplinkAtMs' | 'spend' | 'discarded'> {
   return {
     policy: () => state.state.policy,
     lastUplinkAtMs: () => state.state.lastUplinkAtMs,
     spend: {
       records: () => spendRecords(outbox.list(), state.state.offlineSpend, new Set(state.state.declined.map((r) => r.txId))),
-      note: (r) => { void state.save('offline spend', (s) => ({ ...s, offlineSpend: withSpend(s.offlineSpend, r, r.capturedAt) })); },
+      note: (r) => {
+        void state.save('offline spend', (s) => ({ ...s, offlineSpend: withSpend(s.offlineSpend, r, r.capturedAt) }));
+      },
     },
     discarded: {
       has: (txId) => state.state.discarded.includes(txId),
       list: () => state.state.discarded,
-      add: (txId) => state.update('discarded payment', (s) => ({ ...s, discarded: [...s.discarded.filter((t) => t !== txId), txId].slice(-VOID_LATER_MAX) })),
-      drop: (txIds) => state.update('discarded payments removed', (s) => ({ ...s, discarded: s.discarded.filter((t) => !txIds.includes(t)) })),
+      add: (txId) =>
+        state.update('discarded payment', (s) => ({
+          ...s,
+          discarded: [...s.discarded.filter((t) => t !== txId), txId].slice(-VOID_LATER_MAX),
+        })),
+      drop: (txIds) =>
+        state.update('discarded payments removed', (s) => ({ ...s, discarded: s.discarded.filter((t) => !txIds.includes(t)) })),
     },
   };
 }

@@ -67,7 +67,8 @@ export class Telemetry {
     const status: OnlineStatus = { ...this.#d.snapshot(), seq: this.#seq++ };
     if (this.#stopped || !this.#d.uplink.connected) return status;
     this.#lastSentMono = this.#monotonic();
-    this.#d.uplink.publish(topics.kioskStatus(this.#d.kioskId), JSON.stringify(status), { retain: true })
+    this.#d.uplink
+      .publish(topics.kioskStatus(this.#d.kioskId), JSON.stringify(status), { retain: true })
       .catch((e: unknown) => this.#d.log.debug({ err: (e as Error).message }, 'status not published'));
     return status;
   }

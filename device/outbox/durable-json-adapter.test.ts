@@ -30,11 +30,17 @@ describe('DurableJsonAdapter under lowdb', () => {
     const path = await freshPath();
     const { db, adapter } = await open(path);
     expect(adapter.recovery).toEqual({ source: 'none', problems: [] });
-    await db.update((d) => { d.items.push(1); });
-    await db.update((d) => { d.items.push(2); });
+    await db.update((d) => {
+      d.items.push(1);
+    });
+    await db.update((d) => {
+      d.items.push(2);
+    });
     const doc = JSON.parse(await readFile(path, 'utf8'));
     expect(doc.seq).toBe(2);
-    const sum = createHash('sha256').update(JSON.stringify({ format: doc.format, seq: doc.seq, body: doc.body })).digest('hex');
+    const sum = createHash('sha256')
+      .update(JSON.stringify({ format: doc.format, seq: doc.seq, body: doc.body }))
+      .digest('hex');
     expect(doc.checksum).toBe(sum);
     await adapter.close();
     const again = await open(path);
@@ -64,8 +70,12 @@ describe('DurableJsonAdapter under lowdb', () => {
   it('falls back to the backup when the main file is torn, and refuses when both are bad', async () => {
     const path = await freshPath();
     const { db, adapter } = await open(path);
-    await db.update((d) => { d.items.push(1); });
-    await db.update((d) => { d.items.push(2); });
+    await db.update((d) => {
+      d.items.push(1);
+    });
+    await db.update((d) => {
+      d.items.push(2);
+    });
     await adapter.close();
     await truncate(path, 20);
     const again = await open(path);

@@ -177,7 +177,12 @@ export class DurableJsonAdapter<T> implements Adapter<T> {
  * Opens a lowdb database on a DurableJsonAdapter and reads it: `defaultData` on a first start.
  * On a read failure (STORE_CORRUPT, I/O) the path is freed again before the rejection.
  */
-export async function openDurableLow<T>(path: string, defaultData: T, parse: (body: unknown) => T, opts: DurableJsonOptions): Promise<{ db: Low<T>; adapter: DurableJsonAdapter<T> }> {
+export async function openDurableLow<T>(
+  path: string,
+  defaultData: T,
+  parse: (body: unknown) => T,
+  opts: DurableJsonOptions,
+): Promise<{ db: Low<T>; adapter: DurableJsonAdapter<T> }> {
   const adapter = new DurableJsonAdapter(path, parse, opts);
   const db = new Low(adapter, defaultData);
   try {
@@ -191,14 +196,21 @@ export async function openDurableLow<T>(path: string, defaultData: T, parse: (bo
 
 /** The checksum covers the exact JSON text of {format, seq, body} as written in the envelope. */
 function checksum(format: string, seq: number, bodyText: string): string {
-  return createHash('sha256').update(`{"format":${JSON.stringify(format)},"seq":${seq},"body":${bodyText}}`).digest('hex');
+  return createHash('sha256')
+    .update(`{"format":${JSON.stringify(format)},"seq":${seq},"body":${bodyText}}`)
+    .digest('hex');
 }
 
 function envelope(format: string, seq: number, bodyText: string): string {
   return `{"format":${JSON.stringify(format)},"seq":${seq},"body":${bodyText},"checksum":"${checksum(format, seq, bodyText)}"}`;
 }
 
-async function readCandidate<T>(path: string, which: 'main' | 'backup', parse: (body: unknown) => T, opts: DurableJsonOptions): Promise<Candidate<T>> {
+async function readCandidate<T>(
+  path: string,
+  which: 'main' | 'backup',
+  parse: (body: unknown) => T,
+  opts: DurableJsonOptions,
+): Promise<Candidate<T>> {
   let text: string;
   try {
     const fh = await open(path, 'r');
@@ -223,7 +235,8 @@ async function readCandidate<T>(path: string, which: 'main' | 'backup', parse: (
   const { format, seq, body, checksum: sum } = doc as Record<string, unknown>;
   if (format !== opts.format) return { which, exists: true, seq: -1, problem: `format ${JSON.stringify(format)} is not ${opts.format}` };
   if (!Number.isSafeInteger(seq) || (seq as number) < 1) return { which, exists: true, seq: -1, problem: 'bad seq' };
-  if (typeof sum !== 'string' || sum !== checksum(format, seq as number, JSON.stringify(body))) return { which, exists: true, seq: -1, problem: 'checksum mismatch' };
+  if (typeof sum !== 'string' || sum !== checksum(format, seq as number, JSON.stringify(body)))
+    return { which, exists: true, seq: -1, problem: 'checksum mismatch' };
   try {
     return { which, exists: true, seq: seq as number, body: parse(body) };
   } catch (e) {

@@ -32,7 +32,9 @@ function runUntilKilled(path: string, run: number, appendsBeforeKill: number): P
         if (line.startsWith('A ') && ++appends === appendsBeforeKill) child.kill('SIGKILL');
       }
     });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     child.on('error', reject);
     child.on('close', (_code, signal) => {
       if (signal !== 'SIGKILL') reject(new Error(`child ended without being killed (${signal}): ${stderr}`));

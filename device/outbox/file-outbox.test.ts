@@ -25,7 +25,13 @@ const txIds = (entries: readonly OutboxEntry[]) => entries.map((e) => e.txId);
 outboxContract('FileOutbox', async (limits) => {
   const path = await freshPath();
   const store = await FileOutbox.open({ path, ...(limits ? { limits } : {}) });
-  return { store, reopen: async () => { await store.close(); return FileOutbox.open({ path, ...(limits ? { limits } : {}) }); } };
+  return {
+    store,
+    reopen: async () => {
+      await store.close();
+      return FileOutbox.open({ path, ...(limits ? { limits } : {}) });
+    },
+  };
 });
 
 describe('FileOutbox on disk', () => {
@@ -127,7 +133,10 @@ describe('FileOutbox on disk', () => {
     await writeFile(`${path}.bak`, '{"format":"kioskpay-outbox/1","seq":1,"body":{"entries":[],"settledCounters":[]},"checksum":"00"}');
     const err = await FileOutbox.open({ path }).catch((e: unknown) => e);
     expect(isOutboxError(err, 'STORE_CORRUPT')).toBe(true);
-    expect(isOutboxError(err, 'STORE_CORRUPT') && err.detail.problems).toEqual(['main: not JSON (10 characters; torn?)', 'backup: checksum mismatch']);
+    expect(isOutboxError(err, 'STORE_CORRUPT') && err.detail.problems).toEqual([
+      'main: not JSON (10 characters; torn?)',
+      'backup: checksum mismatch',
+    ]);
     // The path is free again for a fixed file.
     await unlink(path);
     await unlink(`${path}.bak`);
@@ -143,7 +152,9 @@ describe('FileOutbox on disk', () => {
     await unlink(`${path}.bak`).catch(() => undefined);
     const { createHash } = await import('node:crypto');
     const body = { entries: [testEntry(1), testEntry(1)], settledCounters: [] };
-    const sum = createHash('sha256').update(JSON.stringify({ format: 'kioskpay-outbox/1', seq: 9, body })).digest('hex');
+    const sum = createHash('sha256')
+      .update(JSON.stringify({ format: 'kioskpay-outbox/1', seq: 9, body }))
+      .digest('hex');
     await writeFile(path, JSON.stringify({ format: 'kioskpay-outbox/1', seq: 9, body, checksum: sum }));
     await expect(FileOutbox.open({ path })).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
   });
@@ -194,7 +205,12 @@ describe('FileOutbox after a crash at each write step', () => {
       if (step === crashAt) throw new Error(`simulated crash after ${step}`);
     };
     const store = await FileOutbox.open({ path, onWriteStep });
-    return { store, arm: (step: DurableWriteStep) => { crashAt = step; } };
+    return {
+      store,
+      arm: (step: DurableWriteStep) => {
+        crashAt = step;
+      },
+    };
   }
 
   for (const step of steps) {

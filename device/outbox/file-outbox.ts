@@ -31,7 +31,10 @@ const bodySchema = z.strictObject({
   entries: z.array(outboxEntrySchema).max(FILE_ENTRIES_MAX),
   settledCounters: z.array(z.string().regex(/^[0-9a-f]{16}:\d{1,10}$/)).max(FILE_ENTRIES_MAX),
 });
-interface Body { entries: OutboxEntry[]; settledCounters: string[] }
+interface Body {
+  entries: OutboxEntry[];
+  settledCounters: string[];
+}
 
 function parseBody(body: unknown): Body {
   const b = bodySchema.parse(body);
@@ -69,7 +72,9 @@ export class FileOutbox extends SerialOutbox {
   static async open(o: FileOutboxOptions): Promise<FileOutbox> {
     const limits = checkLimits({ ...OUTBOX_LIMITS, ...o.limits });
     const { db, adapter } = await openDurableLow(o.path, EMPTY, parseBody, {
-      format: OUTBOX_FILE_FORMAT, bytesMax: OUTBOX_FILE_BYTES_MAX, ...(o.onWriteStep ? { onStep: o.onWriteStep } : {}),
+      format: OUTBOX_FILE_FORMAT,
+      bytesMax: OUTBOX_FILE_BYTES_MAX,
+      ...(o.onWriteStep ? { onStep: o.onWriteStep } : {}),
     });
     return new FileOutbox(db, adapter, limits);
   }

@@ -5,8 +5,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ean13CheckDigit } from '../../shared/catalog/ean13.ts';
 import {
-  KIOSK_MESSAGE_BYTES_MAX, kioskRequest, parseJsonMessage, SALE_LINE_QTY_MAX, SALE_LINES_MAX, SETTLE_ITEMS_MAX,
-  type ErrorReply, type SettleItemResult, type SettleRequest, type SettleResult,
+  KIOSK_MESSAGE_BYTES_MAX,
+  kioskRequest,
+  parseJsonMessage,
+  SALE_LINE_QTY_MAX,
+  SALE_LINES_MAX,
+  SETTLE_ITEMS_MAX,
+  type ErrorReply,
+  type SettleItemResult,
+  type SettleRequest,
+  type SettleResult,
 } from '../../shared/kiosk-messages.ts';
 import { ManualTimers } from '../timers.ts';
 import type { MqttUplink } from '../uplink/mqtt-uplink.ts';
@@ -90,7 +98,12 @@ describe('forwardOutbox', () => {
     const report = await forwardOutbox(store, uplink, { ...opts, onProgress: (p) => progress.push(p) });
     expect(sent.map((r) => r.items.length)).toEqual([100, 100, 50]);
     expect(sentTxIds(sent)).toEqual(range(0, 250));
-    expect(sent[0]!.items[0]).toEqual({ txId: 'tx-0', code: testEntry(0).code, amount: testEntry(0).amount, capturedAt: testEntry(0).capturedAt });
+    expect(sent[0]!.items[0]).toEqual({
+      txId: 'tx-0',
+      code: testEntry(0).code,
+      amount: testEntry(0).amount,
+      capturedAt: testEntry(0).capturedAt,
+    });
     expect(report).toMatchObject({ end: 'drained', batches: 3, remaining: 0, unanswered: [], declined: [], ignoredResults: [] });
     expect(report.settled).toHaveLength(250);
     expect(store.list()).toEqual([]);
@@ -100,12 +113,16 @@ describe('forwardOutbox', () => {
 
   it('sends the sale lines each entry stored, and no lines for an entry stored without them', async () => {
     const store = new MemoryOutbox();
-    const lines = [{ gtin: '4901000000013', qty: 2, unitPrice: { value: 40, currency: 'JPY' as const } }, { gtin: '4901000000020', slot: 2, qty: 1, unitPrice: { value: 21, currency: 'JPY' as const } }];
+    const lines = [
+      { gtin: '4901000000013', qty: 2, unitPrice: { value: 40, currency: 'JPY' as const } },
+      { gtin: '4901000000020', slot: 2, qty: 1, unitPrice: { value: 21, currency: 'JPY' as const } },
+    ];
     await store.append(testEntry(1, { lines }));
     await store.append(testEntry(2));
     const { uplink, sent } = fakeUplink(new FakeServer());
     expect(await forwardOutbox(store, uplink, opts)).toMatchObject({ end: 'drained', remaining: 0 });
-    const e1 = testEntry(1), e2 = testEntry(2);
+    const e1 = testEntry(1),
+      e2 = testEntry(2);
     expect(sent[0]!.items).toEqual([
       { txId: e1.txId, code: e1.code, amount: e1.amount, capturedAt: e1.capturedAt, lines },
       { txId: e2.txId, code: e2.code, amount: e2.amount, capturedAt: e2.capturedAt },
@@ -120,8 +137,14 @@ describe('forwardOutbox', () => {
       await copyFile(new URL('./testdata/outbox-before-lines.json', import.meta.url), path);
       const store = await FileOutbox.open({ path });
       const { uplink, sent } = fakeUplink(new FakeServer());
-      expect(await forwardOutbox(store, uplink, opts)).toMatchObject({ end: 'drained', remaining: 0, settled: [{ txId: 'tx-2' }, { txId: 'tx-3' }] });
-      expect(sent[0]!.items).toEqual([2, 3].map((i) => ({ txId: `tx-${i}`, code: testEntry(i).code, amount: testEntry(i).amount, capturedAt: testEntry(i).capturedAt })));
+      expect(await forwardOutbox(store, uplink, opts)).toMatchObject({
+        end: 'drained',
+        remaining: 0,
+        settled: [{ txId: 'tx-2' }, { txId: 'tx-3' }],
+      });
+      expect(sent[0]!.items).toEqual(
+        [2, 3].map((i) => ({ txId: `tx-${i}`, code: testEntry(i).code, amount: testEntry(i).amount, capturedAt: testEntry(i).capturedAt })),
+      );
       for (const r of sent) expect(parseJsonMessage(kioskRequest, JSON.stringify(r)).ok).toBe(true);
       await store.close();
       const reopened = await FileOutbox.open({ path });
@@ -135,9 +158,18 @@ describe('forwardOutbox', () => {
   it('keeps each batch of long baskets within the message size limit, in order, and sends the rest in later batches', async () => {
     const store = new MemoryOutbox();
     // 100 entries of 100 lines each (the most a sale lists): about 10 KB an entry, 1 MB in all.
-    const gtins = Array.from({ length: SALE_LINES_MAX }, (_, i) => { const body = `490100000${String(i).padStart(3, '0')}`; return body + ean13CheckDigit(body); });
-    const lines = gtins.map((gtin, i) => ({ gtin, slot: i + 1, qty: SALE_LINE_QTY_MAX, unitPrice: { value: 1_000_000, currency: 'JPY' as const } }));
-    for (let i = 0; i < SETTLE_ITEMS_MAX; i++) await store.append(testEntry(i, { amount: { value: SALE_LINES_MAX * SALE_LINE_QTY_MAX * 1_000_000, currency: 'JPY' }, lines }));
+    const gtins = Array.from({ length: SALE_LINES_MAX }, (_, i) => {
+      const body = `490100000${String(i).padStart(3, '0')}`;
+      return body + ean13CheckDigit(body);
+    });
+    const lines = gtins.map((gtin, i) => ({
+      gtin,
+      slot: i + 1,
+      qty: SALE_LINE_QTY_MAX,
+      unitPrice: { value: 1_000_000, currency: 'JPY' as const },
+    }));
+    for (let i = 0; i < SETTLE_ITEMS_MAX; i++)
+      await store.append(testEntry(i, { amount: { value: SALE_LINES_MAX * SALE_LINE_QTY_MAX * 1_000_000, currency: 'JPY' }, lines }));
     const everything = JSON.stringify({ v: 1, type: 'settle', id: 'req-x', items: store.list() });
     expect(Buffer.byteLength(everything)).toBeGreaterThan(3 * KIOSK_MESSAGE_BYTES_MAX);
     const { uplink, sent } = fakeUplink(new FakeServer());
@@ -150,7 +182,8 @@ describe('forwardOutbox', () => {
       expect(r.items.every((item) => item.lines?.length === SALE_LINES_MAX)).toBe(true);
     }
     // Each batch is as full as the limit allows: one more item would not have fitted.
-    for (const r of sent.slice(0, -1)) expect(Buffer.byteLength(JSON.stringify({ ...r, items: [...r.items, r.items[0]] }))).toBeGreaterThan(KIOSK_MESSAGE_BYTES_MAX);
+    for (const r of sent.slice(0, -1))
+      expect(Buffer.byteLength(JSON.stringify({ ...r, items: [...r.items, r.items[0]] }))).toBeGreaterThan(KIOSK_MESSAGE_BYTES_MAX);
     expect(sentTxIds(sent)).toEqual(range(0, SETTLE_ITEMS_MAX));
   });
 
@@ -168,10 +201,12 @@ describe('forwardOutbox', () => {
     const store = await filledStore(3);
     const held = new Set(['tx-1', 'tx-3']);
     const server = new FakeServer();
-    const { uplink, sent } = fakeUplink(server, [(req, s) => {
-      void store.append(testEntry(3)); // lands before the batch's acknowledge, so before the next batch
-      return s.settle(req);
-    }]);
+    const { uplink, sent } = fakeUplink(server, [
+      (req, s) => {
+        void store.append(testEntry(3)); // lands before the batch's acknowledge, so before the next batch
+        return s.settle(req);
+      },
+    ]);
     const report = await forwardOutbox(store, uplink, { ...opts, batchItemsMax: 1, held: (txId) => held.has(txId) });
     expect(sentTxIds(sent)).toEqual(['tx-0', 'tx-2']);
     expect(report).toMatchObject({ end: 'drained', remaining: 2 });
@@ -229,10 +264,21 @@ describe('forwardOutbox', () => {
 
   it('stops at an error reply and reports it, acknowledging nothing from that batch', async () => {
     const store = await filledStore(5);
-    const error = (req: SettleRequest): ErrorReply => ({ v: 1, type: 'error', re: req.id, code: 'INTERNAL', message: 'database unavailable' });
+    const error = (req: SettleRequest): ErrorReply => ({
+      v: 1,
+      type: 'error',
+      re: req.id,
+      code: 'INTERNAL',
+      message: 'database unavailable',
+    });
     const { uplink, sent } = fakeUplink(new FakeServer(), ['answer', error]);
     const report = await forwardOutbox(store, uplink, { ...opts, batchItemsMax: 2 });
-    expect(report).toMatchObject({ end: 'server-error', error: { code: 'INTERNAL', message: 'database unavailable' }, batches: 2, remaining: 3 });
+    expect(report).toMatchObject({
+      end: 'server-error',
+      error: { code: 'INTERNAL', message: 'database unavailable' },
+      batches: 2,
+      remaining: 3,
+    });
     expect(store.list().map((e) => e.txId)).toEqual(['tx-2', 'tx-3', 'tx-4']);
     expect(sent).toHaveLength(2);
   });
@@ -240,11 +286,20 @@ describe('forwardOutbox', () => {
   it('backs off after RATE_LIMITED and resends the same batch, which then settles once', async () => {
     const store = await filledStore(3);
     const server = new FakeServer();
-    const limited = (req: SettleRequest): ErrorReply => ({ v: 1, type: 'error', re: req.id, code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 100 });
+    const limited = (req: SettleRequest): ErrorReply => ({
+      v: 1,
+      type: 'error',
+      re: req.id,
+      code: 'RATE_LIMITED',
+      message: 'slow down',
+      retryAfterMs: 100,
+    });
     const { uplink, sent } = fakeUplink(server, [limited, limited, 'answer']);
     const timers = new ManualTimers();
     const run = forwardOutbox(store, uplink, { ...opts, timers, random: () => 0.5 });
-    const flush = async () => { for (let i = 0; i < 10; i++) await Promise.resolve(); };
+    const flush = async () => {
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    };
     await flush();
     expect(sent).toHaveLength(1);
     timers.advance(124); // first wait: 100 + 0.5 * 50
@@ -266,8 +321,18 @@ describe('forwardOutbox', () => {
 
   it('ends rate-limited after its resends, with every entry still stored', async () => {
     const store = await filledStore(2);
-    const limited = (req: SettleRequest): ErrorReply => ({ v: 1, type: 'error', re: req.id, code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 10 });
-    const { uplink, sent } = fakeUplink(new FakeServer(), Array.from({ length: 10 }, () => limited));
+    const limited = (req: SettleRequest): ErrorReply => ({
+      v: 1,
+      type: 'error',
+      re: req.id,
+      code: 'RATE_LIMITED',
+      message: 'slow down',
+      retryAfterMs: 10,
+    });
+    const { uplink, sent } = fakeUplink(
+      new FakeServer(),
+      Array.from({ length: 10 }, () => limited),
+    );
     const timers = new ManualTimers();
     const run = forwardOutbox(store, uplink, { ...opts, timers, random: () => 0, rateLimitedResendsMax: 2 });
     for (let i = 0; i < 5; i++) {
@@ -284,10 +349,16 @@ describe('forwardOutbox', () => {
     const report = await forwardOutbox(store, uplink, opts);
     expect(report.end).toBe('drained');
     expect(report.settled.map((s) => s.txId)).toEqual(['tx-0', 'tx-2']);
-    expect(report.declined).toEqual([1, 3].map((i) => ({
-      txId: `tx-${i}`, amount: testEntry(i).amount, capturedAt: testEntry(i).capturedAt,
-      credentialId: testEntry(i).credentialId, counter: i, reason: 'CREDENTIAL_REVOKED',
-    })));
+    expect(report.declined).toEqual(
+      [1, 3].map((i) => ({
+        txId: `tx-${i}`,
+        amount: testEntry(i).amount,
+        capturedAt: testEntry(i).capturedAt,
+        credentialId: testEntry(i).credentialId,
+        counter: i,
+        reason: 'CREDENTIAL_REVOKED',
+      })),
+    );
     expect(JSON.stringify(report)).not.toContain('offline-code');
   });
 
@@ -299,7 +370,10 @@ describe('forwardOutbox', () => {
       s.settle(req); // the request reached the server twice (MQTT resend after a reconnect)
       const r = s.settle(req);
       const first = { ...req, items: req.items.slice(0, 3) };
-      return { ...r, items: [...r.items, ...s.settle(first).items, { txId: 'tx-50', status: 'declined' }, { txId: 'tx-999', status: 'settled' }] };
+      return {
+        ...r,
+        items: [...r.items, ...s.settle(first).items, { txId: 'tx-50', status: 'declined' }, { txId: 'tx-999', status: 'settled' }],
+      };
     };
     const { uplink } = fakeUplink(server, [duplicated]);
     const report = await forwardOutbox(store, uplink, { ...opts, batchItemsMax: 3 });
@@ -334,7 +408,12 @@ describe('forwardOutbox', () => {
     try {
       const path = join(dir, 'outbox.json');
       let crash = false;
-      const store = await FileOutbox.open({ path, onWriteStep: (s) => { if (crash && s === 'temp-synced') throw new Error('power cut'); } });
+      const store = await FileOutbox.open({
+        path,
+        onWriteStep: (s) => {
+          if (crash && s === 'temp-synced') throw new Error('power cut');
+        },
+      });
       await filledStore(12, store);
       const server = new FakeServer();
       const { uplink } = fakeUplink(server);
@@ -355,7 +434,11 @@ describe('forwardOutbox', () => {
   it('stops after batchesMax batches', async () => {
     const store = await filledStore(10);
     const { uplink } = fakeUplink(new FakeServer());
-    expect(await forwardOutbox(store, uplink, { ...opts, batchItemsMax: 2, batchesMax: 3 })).toMatchObject({ end: 'batch-limit', batches: 3, remaining: 4 });
+    expect(await forwardOutbox(store, uplink, { ...opts, batchItemsMax: 2, batchesMax: 3 })).toMatchObject({
+      end: 'batch-limit',
+      batches: 3,
+      remaining: 4,
+    });
   });
 
   it('rethrows an error that is not an uplink failure', async () => {

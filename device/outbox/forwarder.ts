@@ -18,7 +18,13 @@
 import { assert } from '../../shared/assert.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import {
-  KIOSK_MESSAGE_BYTES_MAX, SETTLE_ITEMS_MAX, type ErrorReply, type SettleItem, type SettleItemResult, type SettleRequest, type SettleResult,
+  KIOSK_MESSAGE_BYTES_MAX,
+  SETTLE_ITEMS_MAX,
+  type ErrorReply,
+  type SettleItem,
+  type SettleItemResult,
+  type SettleRequest,
+  type SettleResult,
 } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import { systemTimers, type Timers } from '../timers.ts';
@@ -108,7 +114,10 @@ const UPLINK_ENDS: Partial<Record<UplinkErrorCode, ForwardEnd>> = { timeout: 'ti
 export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o: ForwardOptions): Promise<ForwardReport> {
   const batchItemsMax = o.batchItemsMax ?? SETTLE_ITEMS_MAX;
   const batchesMax = o.batchesMax ?? 50;
-  assert(Number.isSafeInteger(batchItemsMax) && batchItemsMax >= 1 && batchItemsMax <= SETTLE_ITEMS_MAX, `batchItemsMax must be 1..${SETTLE_ITEMS_MAX}`);
+  assert(
+    Number.isSafeInteger(batchItemsMax) && batchItemsMax >= 1 && batchItemsMax <= SETTLE_ITEMS_MAX,
+    `batchItemsMax must be 1..${SETTLE_ITEMS_MAX}`,
+  );
   assert(Number.isSafeInteger(batchesMax) && batchesMax >= 1, 'batchesMax must be a positive integer');
 
   const report: ForwardReport = { end: 'drained', batches: 0, settled: [], declined: [], unanswered: [], ignoredResults: [], remaining: 0 };
@@ -152,13 +161,24 @@ export async function forwardOutbox(store: OutboxStore, uplink: SettleUplink, o:
       return finish('server-error');
     }
     await applyResult(store, batch, reply.items, report, o.keepDeclined);
-    o.onProgress?.({ batches: report.batches, settled: report.settled.length, declined: report.declined.length, remaining: store.list().length });
+    o.onProgress?.({
+      batches: report.batches,
+      settled: report.settled.length,
+      declined: report.declined.length,
+      remaining: store.list().length,
+    });
   }
 }
 
 function settleItemOf(e: OutboxEntry): SettleItem {
-  const item: SettleItem = { txId: e.txId, code: e.code, amount: { value: e.amount.value, currency: e.amount.currency }, capturedAt: e.capturedAt };
-  if (e.lines !== undefined) item.lines = e.lines.map((l) => ({ ...l, unitPrice: { value: l.unitPrice.value, currency: l.unitPrice.currency } }));
+  const item: SettleItem = {
+    txId: e.txId,
+    code: e.code,
+    amount: { value: e.amount.value, currency: e.amount.currency },
+    capturedAt: e.capturedAt,
+  };
+  if (e.lines !== undefined)
+    item.lines = e.lines.map((l) => ({ ...l, unitPrice: { value: l.unitPrice.value, currency: l.unitPrice.currency } }));
   return item;
 }
 
@@ -186,7 +206,10 @@ function fitBatch(entries: readonly OutboxEntry[], itemsMax: number, bytesMax: n
 
 /** Acknowledges exactly the batch entries that have a result item, then records them in the report. */
 async function applyResult(
-  store: OutboxStore, batch: readonly OutboxEntry[], items: readonly SettleItemResult[], report: ForwardReport,
+  store: OutboxStore,
+  batch: readonly OutboxEntry[],
+  items: readonly SettleItemResult[],
+  report: ForwardReport,
   keepDeclined: ForwardOptions['keepDeclined'],
 ): Promise<void> {
   const byTxId = new Map(batch.map((e) => [e.txId, e]));
@@ -199,7 +222,15 @@ async function applyResult(
   const declined: DeclinedPayment[] = [];
   for (const e of batch) {
     const item = answered.get(e.txId);
-    if (item && item.status !== 'settled') declined.push({ txId: e.txId, amount: e.amount, capturedAt: e.capturedAt, credentialId: e.credentialId, counter: e.counter, reason: item.reason });
+    if (item && item.status !== 'settled')
+      declined.push({
+        txId: e.txId,
+        amount: e.amount,
+        capturedAt: e.capturedAt,
+        credentialId: e.credentialId,
+        counter: e.counter,
+        reason: item.reason,
+      });
   }
   if (declined.length > 0 && keepDeclined) await keepDeclined(declined);
   // Durable removal next: if we crash here, the next run resends and the server answers the same.

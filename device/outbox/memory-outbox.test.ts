@@ -5,7 +5,13 @@ import { outboxContract, testEntry } from './outbox-contract.ts';
 
 outboxContract('MemoryOutbox', async (limits) => {
   const store = new MemoryOutbox(limits);
-  return { store, reopen: async () => { await store.close(); return store.reopen(); } };
+  return {
+    store,
+    reopen: async () => {
+      await store.close();
+      return store.reopen();
+    },
+  };
 });
 
 describe('MemoryOutbox test controls', () => {

@@ -3,9 +3,7 @@
 // these rules, so they differ only in how a new value is made durable.
 import { assert } from '../../shared/assert.ts';
 import { addMinor } from '../../shared/money.ts';
-import {
-  OutboxError, outboxEntrySchema, type OutboxEntry, type OutboxLimits, type OutboxStats,
-} from './outbox-store.ts';
+import { OutboxError, outboxEntrySchema, type OutboxEntry, type OutboxLimits, type OutboxStats } from './outbox-store.ts';
 
 /** The replay key of an offline code. */
 export function counterKey(credentialId: string, counter: number): string {
@@ -22,7 +20,10 @@ export class OutboxContents {
    * @param entries stored payments, oldest first
    * @param settledCounters counterKey()s of recently settled entries, oldest first
    */
-  constructor(readonly entries: readonly OutboxEntry[], readonly settledCounters: readonly string[]) {
+  constructor(
+    readonly entries: readonly OutboxEntry[],
+    readonly settledCounters: readonly string[],
+  ) {
     this.#txIds = new Set(entries.map((e) => e.txId));
     assert(this.#txIds.size === entries.length, 'outbox entries have duplicate txIds');
     this.#counters = new Set([...settledCounters, ...entries.map((e) => counterKey(e.credentialId, e.counter))]);
@@ -50,9 +51,15 @@ export class OutboxContents {
     // A copy of exactly the stored fields: callers may not mutate what we keep.
     const e = checked.data;
     const copy: OutboxEntry = Object.freeze({
-      txId: e.txId, code: e.code, amount: Object.freeze({ value: e.amount.value, currency: e.amount.currency }),
-      capturedAt: e.capturedAt, credentialId: e.credentialId, counter: e.counter,
-      ...(e.lines === undefined ? {} : { lines: Object.freeze(e.lines.map((l) => Object.freeze({ ...l, unitPrice: Object.freeze({ ...l.unitPrice }) }))) }),
+      txId: e.txId,
+      code: e.code,
+      amount: Object.freeze({ value: e.amount.value, currency: e.amount.currency }),
+      capturedAt: e.capturedAt,
+      credentialId: e.credentialId,
+      counter: e.counter,
+      ...(e.lines === undefined
+        ? {}
+        : { lines: Object.freeze(e.lines.map((l) => Object.freeze({ ...l, unitPrice: Object.freeze({ ...l.unitPrice }) }))) }),
     });
     return new OutboxContents([...this.entries, copy], this.settledCounters);
   }
@@ -82,6 +89,9 @@ export class OutboxContents {
 
 export function checkLimits(limits: OutboxLimits): OutboxLimits {
   assert(Number.isSafeInteger(limits.entriesMax) && limits.entriesMax >= 1, 'entriesMax must be a positive integer');
-  assert(Number.isSafeInteger(limits.settledCountersMax) && limits.settledCountersMax >= 0, 'settledCountersMax must be a non-negative integer');
+  assert(
+    Number.isSafeInteger(limits.settledCountersMax) && limits.settledCountersMax >= 0,
+    'settledCountersMax must be a non-negative integer',
+  );
   return Object.freeze({ ...limits });
 }

@@ -48,11 +48,17 @@ export function outboxContract(name: string, make: (limits?: Partial<OutboxLimit
 
     it('keeps the sale lines of an entry (its own frozen copy) across a restart, and entries without lines as they are', async () => {
       const { store, reopen } = await make();
-      const lines = [{ gtin: '4901000000013', slot: 1, qty: 2, unitPrice: { value: 40, currency: 'JPY' as Currency } }, { slot: 7, qty: 1, unitPrice: { value: 21, currency: 'JPY' as Currency } }];
+      const lines = [
+        { gtin: '4901000000013', slot: 1, qty: 2, unitPrice: { value: 40, currency: 'JPY' as Currency } },
+        { slot: 7, qty: 1, unitPrice: { value: 21, currency: 'JPY' as Currency } },
+      ];
       await store.append(testEntry(1, { lines }));
       await store.append(testEntry(2));
       lines[0]!.qty = 9;
-      expect(store.list()[0]!.lines).toEqual([{ gtin: '4901000000013', slot: 1, qty: 2, unitPrice: { value: 40, currency: 'JPY' } }, { slot: 7, qty: 1, unitPrice: { value: 21, currency: 'JPY' } }]);
+      expect(store.list()[0]!.lines).toEqual([
+        { gtin: '4901000000013', slot: 1, qty: 2, unitPrice: { value: 40, currency: 'JPY' } },
+        { slot: 7, qty: 1, unitPrice: { value: 21, currency: 'JPY' } },
+      ]);
       expect(Object.isFrozen(store.list()[0]!.lines![0])).toBe(true);
       expect('lines' in store.list()[1]!).toBe(false);
       const before = store.list();
@@ -60,7 +66,9 @@ export function outboxContract(name: string, make: (limits?: Partial<OutboxLimit
       expect(again.list()).toEqual(before);
       expect('lines' in again.list()[1]!).toBe(false);
       // Lines that break the protocol's rules are a programmer error, like any invalid field.
-      await expect(again.append(testEntry(3, { lines: [{ qty: 1, unitPrice: { value: 103, currency: 'JPY' } }] }))).rejects.toThrow(/assertion failed/);
+      await expect(again.append(testEntry(3, { lines: [{ qty: 1, unitPrice: { value: 103, currency: 'JPY' } }] }))).rejects.toThrow(
+        /assertion failed/,
+      );
       await expect(again.append(testEntry(3, { lines: [] }))).rejects.toThrow(/assertion failed/);
       await again.close();
     });

@@ -12,12 +12,19 @@ process.stdout.write(`R ${store.recovery.source}\n`);
 for (let i = 0; ; i++) {
   const txId = `r${run}-${i}`;
   await store.append({
-    txId, code: `KP1.kill-${txId}`, amount: { value: 100 + i, currency: 'JPY' },
-    capturedAt: 1_767_225_600_000 + i, credentialId: 'abcdefabcdefabcd', counter: run * 100_000 + i,
+    txId,
+    code: `KP1.kill-${txId}`,
+    amount: { value: 100 + i, currency: 'JPY' },
+    capturedAt: 1_767_225_600_000 + i,
+    credentialId: 'abcdefabcdefabcd',
+    counter: run * 100_000 + i,
   });
   process.stdout.write(`A ${txId}\n`);
   if (i % 7 === 6) {
-    const oldest = store.list().slice(0, 3).map((e) => e.txId);
+    const oldest = store
+      .list()
+      .slice(0, 3)
+      .map((e) => e.txId);
     await store.acknowledge(oldest);
     process.stdout.write(`K ${oldest.join(' ')}\n`);
   }

@@ -114,7 +114,10 @@ const MESSAGES: { [C in OutboxErrorCode]: (d: OutboxErrorDetails[C]) => string }
 
 export class OutboxError<C extends OutboxErrorCode = OutboxErrorCode> extends Error {
   override readonly name = 'OutboxError';
-  constructor(readonly code: C, readonly detail: OutboxErrorDetails[C]) {
+  constructor(
+    readonly code: C,
+    readonly detail: OutboxErrorDetails[C],
+  ) {
     super(MESSAGES[code](detail));
   }
 }

@@ -11,7 +11,10 @@ export abstract class SerialOutbox implements OutboxStore {
   #failure: string | undefined;
   #closing: Promise<void> | undefined;
 
-  protected constructor(contents: OutboxContents, protected readonly limits: OutboxLimits) {
+  protected constructor(
+    contents: OutboxContents,
+    protected readonly limits: OutboxLimits,
+  ) {
     this.#contents = contents;
   }
 
@@ -47,7 +50,10 @@ export abstract class SerialOutbox implements OutboxStore {
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#tail.then(() => this.release(), () => this.release());
+    this.#closing ??= this.#tail.then(
+      () => this.release(),
+      () => this.release(),
+    );
     return this.#closing;
   }
 

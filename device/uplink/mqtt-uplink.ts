@@ -94,7 +94,14 @@ function tcpStreamBuilder(url: string, link?: UplinkLink, tls?: UplinkTls): () =
     }
     // Certificates are always verified (never rejectUnauthorized: false).
     const socket = secure
-      ? tlsConnect({ host, port, ...(tls?.ca ? { ca: tls.ca } : {}), ...(tls?.cert ? { cert: tls.cert } : {}), ...(tls?.key ? { key: tls.key } : {}), ...(tls?.servername ?? (isIP(host) ? undefined : host) ? { servername: tls?.servername ?? host } : {}) })
+      ? tlsConnect({
+          host,
+          port,
+          ...(tls?.ca ? { ca: tls.ca } : {}),
+          ...(tls?.cert ? { cert: tls.cert } : {}),
+          ...(tls?.key ? { key: tls.key } : {}),
+          ...((tls?.servername ?? (isIP(host) ? undefined : host)) ? { servername: tls?.servername ?? host } : {}),
+        })
       : createConnection({ host, port, noDelay: true });
     // Explicit as well: Nagle's algorithm costs 40-90 ms per round trip on loopback (docs pitfalls).
     socket.setNoDelay(true);
@@ -125,8 +132,11 @@ export class MqttUplink implements Uplink {
     this.#replyTopic = topics.kioskReplies(o.kioskId);
     this.#log = (o.logger ?? pino({ level: 'silent' })).child({ component: 'uplink', kioskId: o.kioskId });
     this.#requests = new PendingRequests({
-      timers: this.#timers, random: o.random ?? Math.random, requestTimeoutMs: o.requestTimeoutMs,
-      clock: o.clock ?? systemClock, logger: this.#log,
+      timers: this.#timers,
+      random: o.random ?? Math.random,
+      requestTimeoutMs: o.requestTimeoutMs,
+      clock: o.clock ?? systemClock,
+      logger: this.#log,
     });
     this.#subscriptions = [...(o.subscriptions ?? [])];
     const options: IClientOptions = {
@@ -212,7 +222,9 @@ export class MqttUplink implements Uplink {
     });
   }
 
-  request<K extends keyof KioskOperations>(req: KioskOperations[K]['request'] & { type: K }): Promise<KioskOperations[K]['reply'] | ErrorReply> {
+  request<K extends keyof KioskOperations>(
+    req: KioskOperations[K]['request'] & { type: K },
+  ): Promise<KioskOperations[K]['reply'] | ErrorReply> {
     return this.#requests.request(req as KioskRequest, {
       closed: () => this.#closed,
       connected: () => this.connected,
@@ -287,7 +299,10 @@ export class MqttUplink implements Uplink {
         // Bad credentials or not authorised: waiting will not help.
         if (err.code === 4 || err.code === 5) done(new UplinkConnectError(`broker at ${url} refused the login: ${err.message}`, err.code));
       };
-      const timer = this.#timers.setTimeout(() => done(new UplinkConnectError(`could not connect to ${url} within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}`)), timeoutMs);
+      const timer = this.#timers.setTimeout(
+        () => done(new UplinkConnectError(`could not connect to ${url} within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}`)),
+        timeoutMs,
+      );
       this.#events.on('connected', onConnected);
       this.#events.on('refused', onRefused);
       this.#client.on('error', onError);
@@ -300,7 +315,10 @@ export class MqttUplink implements Uplink {
       if (this.#closed || !this.#client.connected) return;
       const code = granted?.find((g) => g.topic === this.#replyTopic)?.qos;
       if (err || code === undefined || code === 128) {
-        this.#log.error({ topic: this.#replyTopic, err: err?.message }, 'broker refused the reply subscription (check the kiosk identity and ACL)');
+        this.#log.error(
+          { topic: this.#replyTopic, err: err?.message },
+          'broker refused the reply subscription (check the kiosk identity and ACL)',
+        );
         this.#events.emit('refused', new UplinkConnectError(`broker refused the subscription to ${this.#replyTopic}`));
         return;
       }

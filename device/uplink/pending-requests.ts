@@ -7,8 +7,13 @@
 import pino, { type Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
 import {
-  answers, KIOSK_MESSAGE_BYTES_MAX, kioskReply, kioskRequest, parseJsonMessage,
-  type KioskReply, type KioskRequest,
+  answers,
+  KIOSK_MESSAGE_BYTES_MAX,
+  kioskReply,
+  kioskRequest,
+  parseJsonMessage,
+  type KioskReply,
+  type KioskRequest,
 } from '../../shared/kiosk-messages.ts';
 import type { TimerHandle, Timers } from '../timers.ts';
 import { sendWithRateLimitRetry } from './rate-limit-retry.ts';
@@ -66,7 +71,8 @@ export class PendingRequests {
     this.#clock = o.clock ?? { monotonicMs: () => o.timers.now() };
     this.#log = o.logger ?? pino({ level: 'silent' });
     this.requestTimeoutMs = o.requestTimeoutMs ?? REQUEST_DEFAULTS.requestTimeoutMs;
-    if (!(Number.isFinite(this.requestTimeoutMs) && this.requestTimeoutMs > 0)) throw new Error(`requestTimeoutMs must be positive, not ${o.requestTimeoutMs}`);
+    if (!(Number.isFinite(this.requestTimeoutMs) && this.requestTimeoutMs > 0))
+      throw new Error(`requestTimeoutMs must be positive, not ${o.requestTimeoutMs}`);
   }
 
   get size(): number {
@@ -81,11 +87,14 @@ export class PendingRequests {
   request(req: KioskRequest, transport: RequestTransport): Promise<KioskReply> {
     if (transport.closed()) return Promise.reject(new UplinkClosedError());
     const checked = kioskRequest.safeParse(req);
-    if (!checked.success) return Promise.reject(new Error(`invalid ${String(req.type)} request: ${checked.error.issues[0]?.message ?? 'schema mismatch'}`));
+    if (!checked.success)
+      return Promise.reject(new Error(`invalid ${String(req.type)} request: ${checked.error.issues[0]?.message ?? 'schema mismatch'}`));
     if (this.#pending.has(req.id)) return Promise.reject(new Error(`request id ${req.id} is already pending`));
-    if (this.#pending.size >= REQUEST_DEFAULTS.pendingRequestsMax) return Promise.reject(new Error(`more than ${REQUEST_DEFAULTS.pendingRequestsMax} requests pending`));
+    if (this.#pending.size >= REQUEST_DEFAULTS.pendingRequestsMax)
+      return Promise.reject(new Error(`more than ${REQUEST_DEFAULTS.pendingRequestsMax} requests pending`));
     const payload = JSON.stringify(req);
-    if (Buffer.byteLength(payload) > KIOSK_MESSAGE_BYTES_MAX) return Promise.reject(new Error(`request of ${Buffer.byteLength(payload)} bytes exceeds ${KIOSK_MESSAGE_BYTES_MAX}`));
+    if (Buffer.byteLength(payload) > KIOSK_MESSAGE_BYTES_MAX)
+      return Promise.reject(new Error(`request of ${Buffer.byteLength(payload)} bytes exceeds ${KIOSK_MESSAGE_BYTES_MAX}`));
     const request = checked.data;
     return sendWithRateLimitRetry((timeoutMs) => this.#sendOnce(request, payload, timeoutMs, transport), this.requestTimeoutMs, {
       timers: this.#timers,

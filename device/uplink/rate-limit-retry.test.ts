@@ -6,7 +6,14 @@ import type { ErrorReply, PayResult } from '../../shared/kiosk-messages.ts';
 import { ManualTimers } from '../timers.ts';
 import { retryDelayMs, sendWithRateLimitRetry } from './rate-limit-retry.ts';
 
-const limited = (retryAfterMs?: number): ErrorReply => ({ v: 1, type: 'error', re: 'c1', code: 'RATE_LIMITED', message: 'slow down', ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+const limited = (retryAfterMs?: number): ErrorReply => ({
+  v: 1,
+  type: 'error',
+  re: 'c1',
+  code: 'RATE_LIMITED',
+  message: 'slow down',
+  ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+});
 const approved: PayResult = { v: 1, type: 'pay.result', re: 'c1', txId: 'tx-1', status: 'approved' };
 
 /** A send that answers from a script and records each attempt's time and timeout. */
@@ -20,14 +27,18 @@ function scripted(timers: ManualTimers, replies: Array<PayResult | ErrorReply>) 
 }
 
 /** Lets pending promise callbacks run (no real time passes). */
-const settle = async () => { for (let i = 0; i < 10; i++) await Promise.resolve(); };
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
 
 describe('resending after RATE_LIMITED', () => {
   it('resends only after retryAfterMs, then returns the real answer', async () => {
     const timers = new ManualTimers();
     const { send, attempts } = scripted(timers, [limited(200), approved]);
     let result: unknown;
-    void sendWithRateLimitRetry(send, 5_000, { timers, random: () => 0.5 }).then((r) => { result = r; });
+    void sendWithRateLimitRetry(send, 5_000, { timers, random: () => 0.5 }).then((r) => {
+      result = r;
+    });
     await settle();
     expect(attempts).toHaveLength(1);
     timers.advance(199);
@@ -45,7 +56,9 @@ describe('resending after RATE_LIMITED', () => {
     const timers = new ManualTimers();
     const { send, attempts } = scripted(timers, []);
     let result: unknown;
-    void sendWithRateLimitRetry(send, 1_000, { timers, random: () => 0.99 }).then((r) => { result = r; });
+    void sendWithRateLimitRetry(send, 1_000, { timers, random: () => 0.99 }).then((r) => {
+      result = r;
+    });
     for (let i = 0; i < 20 && result === undefined; i++) {
       await settle();
       timers.advance(100);

@@ -36,7 +36,9 @@ const isRateLimited = (r: { type: string }): r is ErrorReply => r.type === 'erro
  * not RATE_LIMITED, all within `deadlineMs` from now. Rejections of `send` pass through unchanged.
  */
 export async function sendWithRateLimitRetry<R extends { type: string }>(
-  send: (timeoutMs: number) => Promise<R>, deadlineMs: number, deps: RateLimitRetryDeps,
+  send: (timeoutMs: number) => Promise<R>,
+  deadlineMs: number,
+  deps: RateLimitRetryDeps,
 ): Promise<R> {
   const end = deps.timers.now() + deadlineMs;
   for (let attempt = 0; ; attempt++) {

@@ -35,7 +35,8 @@ uplinkContract('SimUplink', async (o) => {
     },
   };
   network = new SimNetwork({
-    kioskId: 'k1', timers: eventLoop,
+    kioskId: 'k1',
+    timers: eventLoop,
     server: async (_kioskId, payload) => {
       const req = kioskRequest.parse(JSON.parse(new TextDecoder().decode(payload))) as KioskRequest;
       server.received.push(req);
@@ -50,7 +51,9 @@ uplinkContract('SimUplink', async (o) => {
   await up;
   const net = network;
   return {
-    uplink, timers, server,
+    uplink,
+    timers,
+    server,
     cut: async () => {
       const down = once(uplink, 'disconnected');
       net.cut();
@@ -76,7 +79,9 @@ describe('SimUplink beyond the contract', () => {
     const events: string[] = [];
     uplink.on('disconnected', () => events.push('disconnected'));
     let settled = false;
-    void uplink.request({ v: 1, type: 'time', id: 't1', t0: 1 }).finally(() => { settled = true; });
+    void uplink.request({ v: 1, type: 'time', id: 't1', t0: 1 }).finally(() => {
+      settled = true;
+    });
     network.detach();
     timers.advance(10_000);
     await new Promise<void>((r) => setImmediate(r));
@@ -87,7 +92,12 @@ describe('SimUplink beyond the contract', () => {
   });
 
   it('sends retained broadcasts flagged as retained on connecting, and live ones not', async () => {
-    const network = new SimNetwork({ kioskId: 'k1', timers: eventLoop, server: async () => undefined, retained: () => [{ topic: topics.catalog, payload: 'c1' }] });
+    const network = new SimNetwork({
+      kioskId: 'k1',
+      timers: eventLoop,
+      server: async () => undefined,
+      retained: () => [{ topic: topics.catalog, payload: 'c1' }],
+    });
     const uplink = new SimUplink(network, { timers: new ManualTimers() });
     const seen: Array<[string, boolean]> = [];
     uplink.on('message', (_topic, payload, retained) => seen.push([payload.toString(), retained]));
@@ -95,7 +105,10 @@ describe('SimUplink beyond the contract', () => {
     await new Promise<void>((r) => setImmediate(r));
     network.broadcast(topics.catalog, 'c2');
     for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
-    expect(seen).toEqual([['c1', true], ['c2', false]]);
+    expect(seen).toEqual([
+      ['c1', true],
+      ['c2', false],
+    ]);
     await uplink.close();
   });
 });

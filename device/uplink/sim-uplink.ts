@@ -59,7 +59,11 @@ export class SimNetwork {
     this.kioskId = o.kioskId;
     this.#o = o;
     const latencyMs = o.latencyMs ?? 0;
-    this.#transmit = o.transmit ?? ((deliver) => { o.timers.setTimeout(deliver, latencyMs); });
+    this.#transmit =
+      o.transmit ??
+      ((deliver) => {
+        o.timers.setTimeout(deliver, latencyMs);
+      });
   }
 
   get up(): boolean {
@@ -195,7 +199,12 @@ export class SimUplink implements Uplink {
   constructor(network: SimNetwork, o: SimUplinkOptions) {
     this.#network = network;
     const log = (o.logger ?? pino({ level: 'silent' })).child({ component: 'uplink', kioskId: network.kioskId });
-    this.#requests = new PendingRequests({ timers: o.timers, random: o.random ?? Math.random, requestTimeoutMs: o.requestTimeoutMs, logger: log });
+    this.#requests = new PendingRequests({
+      timers: o.timers,
+      random: o.random ?? Math.random,
+      requestTimeoutMs: o.requestTimeoutMs,
+      logger: log,
+    });
   }
 
   get connected(): boolean {
@@ -206,7 +215,9 @@ export class SimUplink implements Uplink {
     return this.#requests.size;
   }
 
-  request<K extends keyof KioskOperations>(req: KioskOperations[K]['request'] & { type: K }): Promise<KioskOperations[K]['reply'] | ErrorReply> {
+  request<K extends keyof KioskOperations>(
+    req: KioskOperations[K]['request'] & { type: K },
+  ): Promise<KioskOperations[K]['reply'] | ErrorReply> {
     if (this.#dead) return new Promise<never>(() => {});
     return this.#requests.request(req as KioskRequest, {
       closed: () => this.#closed,

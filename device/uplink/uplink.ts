@@ -29,7 +29,9 @@ export interface Uplink {
    * Sends one request and resolves with the reply that answers it (shared/kiosk-messages.ts
    * `answers`): the reply type of its operation, or an error reply. Rejects as the top of this file says.
    */
-  request<K extends keyof KioskOperations>(req: KioskOperations[K]['request'] & { type: K }): Promise<KioskOperations[K]['reply'] | ErrorReply>;
+  request<K extends keyof KioskOperations>(
+    req: KioskOperations[K]['request'] & { type: K },
+  ): Promise<KioskOperations[K]['reply'] | ErrorReply>;
   /** Publishes one message (QoS 1); resolves once the broker has it. Rejects offline or closed. */
   publish(topic: string, payload: string, o?: { retain?: boolean }): Promise<void>;
   /** Subscribes to `topic` again, so the broker re-sends its retained message. Rejects offline. */
@@ -74,7 +76,10 @@ export class UplinkOfflineError extends UplinkError {
 export class UplinkTimeoutError extends UplinkError {
   override readonly name = 'UplinkTimeoutError';
   readonly code = 'timeout';
-  constructor(readonly requestId: string, readonly timeoutMs: number) {
+  constructor(
+    readonly requestId: string,
+    readonly timeoutMs: number,
+  ) {
     super(`no reply to request ${requestId} within ${timeoutMs} ms`);
   }
 }
@@ -93,7 +98,10 @@ export class UplinkConnectError extends UplinkError {
   override readonly name = 'UplinkConnectError';
   readonly code = 'connect';
   /** The CONNACK return code when the broker refused the login (4 bad credentials, 5 not authorised). */
-  constructor(message: string, readonly returnCode?: number) {
+  constructor(
+    message: string,
+    readonly returnCode?: number,
+  ) {
     super(message);
   }
 }

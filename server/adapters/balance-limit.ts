@@ -8,5 +8,8 @@ import type { Transfer } from '../ports/store.ts';
 
 /** The typed refusal of a credit that would take `t.creditAccount` above MONEY_MAX. */
 export function balanceLimit(t: Transfer): KioskpayError {
-  return new KioskpayError('BALANCE_LIMIT', `a ${t.kind} credit of ${t.amount} ${t.currency} would take account ${t.creditAccount} above ${MONEY_MAX} minor units`);
+  return new KioskpayError(
+    'BALANCE_LIMIT',
+    `a ${t.kind} credit of ${t.amount} ${t.currency} would take account ${t.creditAccount} above ${MONEY_MAX} minor units`,
+  );
 }

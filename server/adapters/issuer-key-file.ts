@@ -5,7 +5,10 @@ import { dirname } from 'node:path';
 import { fromBase64url, toBase64url } from '../../shared/bytes.ts';
 import type { Random } from '../../shared/random.ts';
 
-export interface IssuerKeyFile { keyId: number; seed: Uint8Array }
+export interface IssuerKeyFile {
+  keyId: number;
+  seed: Uint8Array;
+}
 
 export function loadOrCreateIssuerKey(path: string, random: Random): IssuerKeyFile {
   if (existsSync(path)) {

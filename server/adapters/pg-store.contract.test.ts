@@ -48,7 +48,11 @@ async function freshSchema() {
     dispose: async () => {
       const admin = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
       await admin.connect();
-      try { await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`); } finally { await admin.end(); }
+      try {
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      } finally {
+        await admin.end();
+      }
     },
   };
 }
@@ -56,7 +60,9 @@ async function freshSchema() {
 const unreachable = await probe();
 if (unreachable !== undefined && process.env['CI']) {
   describe('PgStore', () => {
-    it('reaches PostgreSQL (required in CI)', () => { throw new Error(unreachable); });
+    it('reaches PostgreSQL (required in CI)', () => {
+      throw new Error(unreachable);
+    });
   });
 } else if (unreachable !== undefined) {
   console.warn(`Skipping the PostgreSQL store contract: ${unreachable}. Set KP_TEST_DATABASE_URL, or CI=1 to make this a failure.`);
@@ -102,8 +108,12 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     const admin = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
     await admin.connect();
     try {
-      await admin.query(`SET search_path = ${db.schema}; DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
-    } finally { await admin.end(); }
+      await admin.query(
+        `SET search_path = ${db.schema}; DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; UPDATE meta SET value = '1' WHERE key = 'schema_version'`,
+      );
+    } finally {
+      await admin.end();
+    }
     const stores = [db.open(), db.open()];
     try {
       await Promise.all(stores.map((s) => s.ready()));
@@ -136,7 +146,11 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
         await tx.createAccount({ id: 'b', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 });
       });
       // Credits stop at 10^12 (BALANCE_LIMIT); the schema's check guards the debit side too.
-      await expect(s.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 1, currency: 'JPY', kind: 'topup', at: 1 }))).rejects.toThrow(/check constraint/);
+      await expect(
+        s.unit((tx) =>
+          tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 1, currency: 'JPY', kind: 'topup', at: 1 }),
+        ),
+      ).rejects.toThrow(/check constraint/);
       expect(await s.unit(async (tx) => (await tx.getAccount('a'))?.balance)).toBe(-Number.MAX_SAFE_INTEGER);
     } finally {
       await s.close();
@@ -147,10 +161,21 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   it('retries a unit that lost a serialization conflict, with seeded backoff, and gives up after its bound', async () => {
     const db = await freshSchema();
     const waits: number[] = [];
-    const a = new PgStore({ connectionString: TEST_DATABASE_URL, schema: db.schema, random: seededRandom(7), retriesMax: 2, escalateFromAttempt: Infinity, sleep: async (ms) => { waits.push(ms); } });
+    const a = new PgStore({
+      connectionString: TEST_DATABASE_URL,
+      schema: db.schema,
+      random: seededRandom(7),
+      retriesMax: 2,
+      escalateFromAttempt: Infinity,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
     const b = db.open();
     try {
-      await a.unit(async (tx) => { await tx.setMeta('n', '0'); });
+      await a.unit(async (tx) => {
+        await tx.setMeta('n', '0');
+      });
       // Unit A reads n, then (test-only; escalation off, since B could not run while A held the lock) lets unit B commit a change to n before A writes it: under
       // SERIALIZABLE, A's write of a value it read stale can never commit, so every attempt fails.
       let attempts = 0;
@@ -160,7 +185,10 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
         await b.unit((tx2) => tx2.setMeta('n', String(n + 100 + attempts)));
         await tx.setMeta('n', String(n + 1));
       });
-      const err = await conflicted.then(() => undefined, (e: unknown) => e);
+      const err = await conflicted.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(StoreContentionError);
       expect((err as StoreContentionError).attempts).toBe(3);
       expect(attempts).toBe(3);
@@ -177,8 +205,17 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   it('escalates a unit that keeps losing on a hot row, so it commits while another replica hammers the row', async () => {
     const db = await freshSchema();
     const hammer = db.open();
-    const victim = new PgStore({ connectionString: TEST_DATABASE_URL, schema: db.schema, random: seededRandom(3), retriesMax: 2, escalateFromAttempt: 1 });
-    const move = (s: PgStore, amount: number) => s.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount, currency: 'JPY', kind: 'topup', at: 1 }));
+    const victim = new PgStore({
+      connectionString: TEST_DATABASE_URL,
+      schema: db.schema,
+      random: seededRandom(3),
+      retriesMax: 2,
+      escalateFromAttempt: 1,
+    });
+    const move = (s: PgStore, amount: number) =>
+      s.unit((tx) =>
+        tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount, currency: 'JPY', kind: 'topup', at: 1 }),
+      );
     try {
       await hammer.unit(async (tx) => {
         await tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 });
@@ -186,7 +223,10 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
       });
       const hammering = Promise.all(Array.from({ length: 200 }, () => move(hammer, 1)));
       const victims: Promise<void>[] = [];
-      for (let i = 0; i < 20; i++) { victims.push(move(victim, 1_000)); await new Promise((r) => setImmediate(r)); }
+      for (let i = 0; i < 20; i++) {
+        victims.push(move(victim, 1_000));
+        await new Promise((r) => setImmediate(r));
+      }
       await Promise.all([hammering, ...victims]);
       expect(await hammer.unit(async (tx) => (await tx.getAccount('b'))?.balance)).toBe(200 + 20 * 1_000);
     } finally {
@@ -199,9 +239,20 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     const db = await freshSchema();
     const dir = mkdtempSync(join(tmpdir(), 'kp-pg-replicas-'));
     const clock = new ManualClock(Date.UTC(2026, 10, 28, 12));
-    const config = parseServerConfig({ dataDir: dir, topupEnabled: true, logLevel: 'silent', limits: { daily: { count: 10 } }, kiosks: [{ id: 'k1', merchant: 'shop' }, { id: 'k2', merchant: 'shop' }] });
+    const config = parseServerConfig({
+      dataDir: dir,
+      topupEnabled: true,
+      logLevel: 'silent',
+      limits: { daily: { count: 10 } },
+      kiosks: [
+        { id: 'k1', merchant: 'shop' },
+        { id: 'k2', merchant: 'shop' },
+      ],
+    });
     // Two replicas: their own store (pool) and randomness, one database and one issuer key file.
-    const [r1, r2] = [1, 2].map((seed) => createContext(config, { clock, random: seededRandom(seed), log: pino({ level: 'silent' }), store: db.open() }));
+    const [r1, r2] = [1, 2].map((seed) =>
+      createContext(config, { clock, random: seededRandom(seed), log: pino({ level: 'silent' }), store: db.open() }),
+    );
     try {
       await registerKiosks(r1!);
       await registerKiosks(r2!);
@@ -209,13 +260,25 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
       await topUp(r1!, w.walletId, money(20_000, 'JPY'));
       const phoneKeys = naclEd25519.keyPairFromSeed(new Uint8Array(32).fill(9));
       const cred = await issueCredential(r2!, w.walletId, phoneKeys.publicKey);
-      const code = (counter: number) => makeOfflineCode({
-        credential: fromBase64url(cred.credential)!, timestampMs: clock.nowMs(), counter, phoneSecretKey: phoneKeys.secretKey,
-      }, naclEd25519);
+      const code = (counter: number) =>
+        makeOfflineCode(
+          {
+            credential: fromBase64url(cred.credential)!,
+            timestampMs: clock.nowMs(),
+            counter,
+            phoneSecretKey: phoneKeys.secretKey,
+          },
+          naclEd25519,
+        );
       const at = clock.nowMs();
       clock.advance(60_000);
       // The same batch (kiosk k1) reaches both replicas at once: a redelivery racing the original.
-      const batch = [1, 2, 3].map((c) => ({ txId: `o-${c}`, code: code(c), amount: { value: 500, currency: 'JPY' as const }, capturedAt: at }));
+      const batch = [1, 2, 3].map((c) => ({
+        txId: `o-${c}`,
+        code: code(c),
+        amount: { value: 500, currency: 'JPY' as const },
+        capturedAt: at,
+      }));
       const [s1, s2] = await Promise.all([settle(r1!, 'k1', batch), settle(r2!, 'k1', batch)]);
       expect(s1.map((i) => i.status)).toEqual(['settled', 'settled', 'settled']);
       expect(s2).toEqual(s1);

@@ -19,10 +19,17 @@ import type { ErrorCode } from '../../shared/errors.ts';
 import { MONEY_MAX, type Currency } from '../../shared/money.ts';
 import { balanceLimit } from './balance-limit.ts';
 import { cryptoRandom, type Random } from '../../shared/random.ts';
-import type {
-  OpsActionRow, PaymentRow, SaleLineRow, Store, StoreTx, Transfer,
-} from '../ports/store.ts';
-import { numbered, REFUNDED_SQL, refundGroupsParams, refundGroupsSql, salesGroupsParams, salesGroupsSql, searchPaymentsParams, searchPaymentsSql } from './report-sql.ts';
+import type { OpsActionRow, PaymentRow, SaleLineRow, Store, StoreTx, Transfer } from '../ports/store.ts';
+import {
+  numbered,
+  REFUNDED_SQL,
+  refundGroupsParams,
+  refundGroupsSql,
+  salesGroupsParams,
+  salesGroupsSql,
+  searchPaymentsParams,
+  searchPaymentsSql,
+} from './report-sql.ts';
 import { rowMappers, ns, s, type Row } from './row-mappers.ts';
 import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA, PG_SCHEMA_V2, PG_SCHEMA_VERSION } from './pg-schema.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
@@ -64,12 +71,19 @@ export interface PgStoreOptions {
 /** A unit gave up after its retries: other replicas kept conflicting with it. Nothing was committed. */
 export class StoreContentionError extends Error {
   override readonly name = 'StoreContentionError';
-  constructor(readonly attempts: number, options: { cause: unknown }) {
+  constructor(
+    readonly attempts: number,
+    options: { cause: unknown },
+  ) {
     super(`store unit aborted by concurrent transactions ${attempts} times; nothing was committed`, options);
   }
 }
 
-interface Pending { fn: (tx: StoreTx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+interface Pending {
+  fn: (tx: StoreTx) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 type Attempt =
   | { kind: 'committed'; outcomes: Outcome[] }
@@ -122,10 +136,14 @@ export class PgStore implements Store {
   }
 
   /** Resolves once the schema is in place; rejects if the database is unreachable or of another version. */
-  ready(): Promise<void> { return this.#ready; }
+  ready(): Promise<void> {
+    return this.#ready;
+  }
 
   /** Transactions run again after a serialization failure or deadlock, since this store opened. */
-  get retries(): number { return this.#retries; }
+  get retries(): number {
+    return this.#retries;
+  }
 
   async #migrate(schema: string | undefined): Promise<void> {
     const client = await this.#pool.connect();
@@ -140,7 +158,8 @@ export class PgStore implements Store {
       if (exists.rows[0]?.t === null) await client.query(PG_SCHEMA + PG_SCHEMA_V2);
       const r = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
       const version = r.rows[0]?.value;
-      if (version === undefined) await client.query(`INSERT INTO meta (key, value) VALUES ('schema_version', $1)`, [String(PG_SCHEMA_VERSION)]);
+      if (version === undefined)
+        await client.query(`INSERT INTO meta (key, value) VALUES ('schema_version', $1)`, [String(PG_SCHEMA_VERSION)]);
       else if (version === '1') {
         // The one upgrade there is: version 1 gains version 2's tables, once, under the lock.
         await client.query(PG_SCHEMA_V2);
@@ -182,10 +201,17 @@ export class PgStore implements Store {
     for (let attempt = firstAttempt; ; attempt++) {
       const a = await this.#attempt(group, attempt >= this.#escalateFromAttempt);
       if (a.kind === 'committed') {
-        group.forEach((p, i) => { const o = a.outcomes[i]!; if (o.ok) p.resolve(o.value); else p.reject(o.error); });
+        group.forEach((p, i) => {
+          const o = a.outcomes[i]!;
+          if (o.ok) p.resolve(o.value);
+          else p.reject(o.error);
+        });
         return;
       }
-      if (a.kind === 'failed') { for (const p of group) p.reject(a.error); return; }
+      if (a.kind === 'failed') {
+        for (const p of group) p.reject(a.error);
+        return;
+      }
       if (a.kind === 'split') {
         for (const p of group) await this.#runGroup([p], attempt);
         return;
@@ -195,7 +221,10 @@ export class PgStore implements Store {
         for (const p of group) await this.#runGroup([p], attempt + 1);
         return;
       }
-      if (attempt >= this.#retriesMax) { group[0]!.reject(new StoreContentionError(attempt + 1, { cause: a.error })); return; }
+      if (attempt >= this.#retriesMax) {
+        group[0]!.reject(new StoreContentionError(attempt + 1, { cause: a.error }));
+        return;
+      }
       await this.#sleep(this.#backoffMs(attempt));
     }
   }
@@ -216,7 +245,9 @@ export class PgStore implements Store {
     }
     // A checked-out connection that breaks emits 'error'; the query in flight rejects with it as well.
     let broken: Error | undefined;
-    const onBroken = (e: Error) => { broken = e; };
+    const onBroken = (e: Error) => {
+      broken = e;
+    };
     client.on('error', onBroken);
     const tx = pgTx(client);
     const outcomes: Outcome[] = [];
@@ -236,18 +267,28 @@ export class PgStore implements Store {
           outcomes.push({ ok: true, value: await p.fn(tx) });
         } catch (error) {
           if (isRetryable(error)) throw error;
-          await client.query('ROLLBACK').catch((e: Error) => { broken ??= e; });
+          await client.query('ROLLBACK').catch((e: Error) => {
+            broken ??= e;
+          });
           return group.length === 1 ? { kind: 'committed', outcomes: [{ ok: false, error }] } : { kind: 'split' };
         }
       }
       await client.query('COMMIT');
       return { kind: 'committed', outcomes };
     } catch (error) {
-      if (broken === undefined) await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
+      if (broken === undefined)
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e;
+        });
       return isRetryable(error) ? { kind: 'retry', error } : { kind: 'failed', error };
     } finally {
       // A pooled connection must never keep the lock: if unlocking fails, the connection is closed.
-      if (broken === undefined) await client.query(`SELECT ${alone ? 'pg_advisory_unlock' : 'pg_advisory_unlock_shared'}($1)`, [UNIT_LOCK_KEY]).catch((e: Error) => { broken = e; });
+      if (broken === undefined)
+        await client
+          .query(`SELECT ${alone ? 'pg_advisory_unlock' : 'pg_advisory_unlock_shared'}($1)`, [UNIT_LOCK_KEY])
+          .catch((e: Error) => {
+            broken = e;
+          });
       client.off('error', onBroken);
       client.release(broken);
     }
@@ -269,7 +310,6 @@ function isRetryable(error: unknown): boolean {
   }
   return false;
 }
-
 
 /** Each statement is prepared once per connection, under its name. */
 const SQL = {
@@ -332,14 +372,25 @@ function pgTx(client: pg.PoolClient): StoreTx {
   };
   const changes = async (name: keyof typeof SQL, values: unknown[]) => (await run(name, values)).rowCount ?? 0;
   return {
-    async getMeta(key) { return one('getMeta', (r) => s(r, 'value'), [key]); },
-    async setMeta(key, value) { await run('setMeta', [key, value]); },
-    async createAccount(a) { await run('createAccount', [a.id, a.kind, a.currency, a.balance, a.createdAt]); },
-    async getAccount(id) { return one('getAccount', toAccount, [id]); },
+    async getMeta(key) {
+      return one('getMeta', (r) => s(r, 'value'), [key]);
+    },
+    async setMeta(key, value) {
+      await run('setMeta', [key, value]);
+    },
+    async createAccount(a) {
+      await run('createAccount', [a.id, a.kind, a.currency, a.balance, a.createdAt]);
+    },
+    async getAccount(id) {
+      return one('getAccount', toAccount, [id]);
+    },
     async transfer(t: Transfer) {
-      if ((await changes('addBalance', [-t.amount, t.debitAccount, t.currency])) !== 1) throw new Error(`no ${t.currency} account ${t.debitAccount}`);
+      if ((await changes('addBalance', [-t.amount, t.debitAccount, t.currency])) !== 1)
+        throw new Error(`no ${t.currency} account ${t.debitAccount}`);
       if ((await changes('creditBalance', [t.amount, t.creditAccount, t.currency, MONEY_MAX])) !== 1) {
-        throw (await rows('getAccount', [t.creditAccount])).length > 0 ? balanceLimit(t) : new Error(`no ${t.currency} account ${t.creditAccount}`);
+        throw (await rows('getAccount', [t.creditAccount])).length > 0
+          ? balanceLimit(t)
+          : new Error(`no ${t.currency} account ${t.creditAccount}`);
       }
       await run('insertTransfer', [t.paymentId, t.debitAccount, t.creditAccount, t.amount, t.currency, t.kind, t.at]);
     },
@@ -348,49 +399,134 @@ function pgTx(client: pg.PoolClient): StoreTx {
       for (const r of await rows('totals', [])) m.set(s(r, 'currency') as Currency, n(r, 'total'));
       return m;
     },
-    async createWallet(w) { await run('createWallet', [w.id, w.accountId, w.tokenHash, w.createdAt, w.offlineBlocked]); },
-    async getWallet(id) { return one('getWallet', toWallet, [id]); },
-    async findWalletByTokenHash(hash) { return one('walletByToken', toWallet, [hash]); },
-    async setWalletOfflineBlocked(id, reason) { await run('setBlocked', [reason, id]); },
-    async insertOnlineCode(c) { await run('insertCode', [c.codeHash, c.walletId, c.issuedAt, c.expiresAt, c.usedBy]); },
-    async getOnlineCode(h) { return one('getCode', toCode, [h]); },
-    async markOnlineCodeUsed(h, paymentId) { await run('useCode', [paymentId, h]); },
-    async deleteExpiredOnlineCodes(before) { return changes('deleteExpired', [before]); },
-    async countActiveOnlineCodes(walletId, now) { return n((await rows('countActive', [walletId, now]))[0]!, 'n'); },
-    async insertCredential(c) {
-      await run('insertCredential', [c.id, c.walletId, c.keyId, c.bytes, c.notBefore, c.notAfter, c.numericHandle, c.numericSecret, c.stepMs, c.issuedAt, c.revokedAt, c.revokeReason]);
+    async createWallet(w) {
+      await run('createWallet', [w.id, w.accountId, w.tokenHash, w.createdAt, w.offlineBlocked]);
     },
-    async getCredential(id) { return one('getCredential', toCredential, [id]); },
-    async findCredentialByHandle(h) { return one('credentialByHandle', toCredential, [h]); },
-    async revokeCredential(id, at, reason) { await run('revoke', [at, reason, id]); },
-    async listRevokedCredentialIds(now) { return (await rows('listRevoked', [now])).map((r) => s(r, 'id')); },
-    async claimOfflineUse(credentialId, form, counter, paymentId) { return (await changes('claimUse', [credentialId, form, counter, paymentId])) === 1; },
-    async getOfflineUse(credentialId, form, counter) { return one('getUse', (r) => s(r, 'payment_id'), [credentialId, form, counter]); },
+    async getWallet(id) {
+      return one('getWallet', toWallet, [id]);
+    },
+    async findWalletByTokenHash(hash) {
+      return one('walletByToken', toWallet, [hash]);
+    },
+    async setWalletOfflineBlocked(id, reason) {
+      await run('setBlocked', [reason, id]);
+    },
+    async insertOnlineCode(c) {
+      await run('insertCode', [c.codeHash, c.walletId, c.issuedAt, c.expiresAt, c.usedBy]);
+    },
+    async getOnlineCode(h) {
+      return one('getCode', toCode, [h]);
+    },
+    async markOnlineCodeUsed(h, paymentId) {
+      await run('useCode', [paymentId, h]);
+    },
+    async deleteExpiredOnlineCodes(before) {
+      return changes('deleteExpired', [before]);
+    },
+    async countActiveOnlineCodes(walletId, now) {
+      return n((await rows('countActive', [walletId, now]))[0]!, 'n');
+    },
+    async insertCredential(c) {
+      await run('insertCredential', [
+        c.id,
+        c.walletId,
+        c.keyId,
+        c.bytes,
+        c.notBefore,
+        c.notAfter,
+        c.numericHandle,
+        c.numericSecret,
+        c.stepMs,
+        c.issuedAt,
+        c.revokedAt,
+        c.revokeReason,
+      ]);
+    },
+    async getCredential(id) {
+      return one('getCredential', toCredential, [id]);
+    },
+    async findCredentialByHandle(h) {
+      return one('credentialByHandle', toCredential, [h]);
+    },
+    async revokeCredential(id, at, reason) {
+      await run('revoke', [at, reason, id]);
+    },
+    async listRevokedCredentialIds(now) {
+      return (await rows('listRevoked', [now])).map((r) => s(r, 'id'));
+    },
+    async claimOfflineUse(credentialId, form, counter, paymentId) {
+      return (await changes('claimUse', [credentialId, form, counter, paymentId])) === 1;
+    },
+    async getOfflineUse(credentialId, form, counter) {
+      return one('getUse', (r) => s(r, 'payment_id'), [credentialId, form, counter]);
+    },
     async reassignOfflineUse(credentialId, form, counter, paymentId) {
-      if ((await changes('reassignUse', [credentialId, form, counter, paymentId])) !== 1) throw new Error(`offline use ${credentialId}/${form}/${counter} does not exist`);
+      if ((await changes('reassignUse', [credentialId, form, counter, paymentId])) !== 1)
+        throw new Error(`offline use ${credentialId}/${form}/${counter} does not exist`);
     },
     async insertPayment(p: PaymentRow) {
-      await run('insertPayment', [p.id, p.kioskId, p.txId, p.kind, p.status, p.reason, p.amount, p.currency, p.walletId, p.merchantAccount,
-        p.credentialId, p.counter, p.at, p.requestHash, p.replay, p.createdAt, p.updatedAt]);
+      await run('insertPayment', [
+        p.id,
+        p.kioskId,
+        p.txId,
+        p.kind,
+        p.status,
+        p.reason,
+        p.amount,
+        p.currency,
+        p.walletId,
+        p.merchantAccount,
+        p.credentialId,
+        p.counter,
+        p.at,
+        p.requestHash,
+        p.replay,
+        p.createdAt,
+        p.updatedAt,
+      ]);
     },
-    async getPayment(id) { return one('getPayment', toPayment, [id]); },
-    async getPaymentByTx(kioskId, txId) { return one('paymentByTx', toPayment, [kioskId, txId]); },
-    async updatePayment(id, status, reason, at) { await run('updatePayment', [status, reason, at, id]); },
-    async listPaymentsByWallet(walletId, limit) { return (await rows('paymentsByWallet', [walletId, limit])).map(toPayment); },
+    async getPayment(id) {
+      return one('getPayment', toPayment, [id]);
+    },
+    async getPaymentByTx(kioskId, txId) {
+      return one('paymentByTx', toPayment, [kioskId, txId]);
+    },
+    async updatePayment(id, status, reason, at) {
+      await run('updatePayment', [status, reason, at, id]);
+    },
+    async listPaymentsByWallet(walletId, limit) {
+      return (await rows('paymentsByWallet', [walletId, limit])).map(toPayment);
+    },
     async offlineUsage(walletId, since) {
       const r = (await rows('offlineUsage', [walletId, since]))[0]!;
       return { amount: n(r, 'amount'), count: n(r, 'count') };
     },
     async salesBuckets(from, to, bucketMs) {
       return (await rows('salesBuckets', [from, to, bucketMs])).map((r) => ({
-        kioskId: s(r, 'kiosk_id'), currency: s(r, 'currency') as Currency, offline: r['offline'] === true, bucket: n(r, 'bucket'), count: n(r, 'count'), amount: n(r, 'amount'),
+        kioskId: s(r, 'kiosk_id'),
+        currency: s(r, 'currency') as Currency,
+        offline: r['offline'] === true,
+        bucket: n(r, 'bucket'),
+        count: n(r, 'count'),
+        amount: n(r, 'amount'),
       }));
     },
-    async declineCounts(from, to) { return (await rows('declineCounts', [from, to])).map((r) => ({ reason: ns(r, 'reason') as ErrorCode | null, count: n(r, 'count') })); },
-    async listStoredPayments(since, lead, limit) { return (await rows('storedPayments', [since, lead, limit])).map(toPayment); },
+    async declineCounts(from, to) {
+      return (await rows('declineCounts', [from, to])).map((r) => ({ reason: ns(r, 'reason') as ErrorCode | null, count: n(r, 'count') }));
+    },
+    async listStoredPayments(since, lead, limit) {
+      return (await rows('storedPayments', [since, lead, limit])).map(toPayment);
+    },
     async insertPaymentLines(paymentId, lines) {
       if (lines.length === 0) return;
-      await run('insertLines', [paymentId, lines.map((_, i) => i + 1), lines.map((l) => l.gtin), lines.map((l) => l.slot), lines.map((l) => l.qty), lines.map((l) => l.unitPrice)]);
+      await run('insertLines', [
+        paymentId,
+        lines.map((_, i) => i + 1),
+        lines.map((l) => l.gtin),
+        lines.map((l) => l.slot),
+        lines.map((l) => l.qty),
+        lines.map((l) => l.unitPrice),
+      ]);
     },
     async listPaymentLines(ids) {
       const m = new Map<string, SaleLineRow[]>();
@@ -403,22 +539,48 @@ function pgTx(client: pg.PoolClient): StoreTx {
       return m;
     },
     async salesGroups(f, by) {
-      return (await rows(by === 'kiosk' ? 'salesByKiosk' : by === 'product' ? 'salesByProduct' : 'salesByQuarter', salesGroupsParams(f))).map(toSalesGroup);
+      return (
+        await rows(by === 'kiosk' ? 'salesByKiosk' : by === 'product' ? 'salesByProduct' : 'salesByQuarter', salesGroupsParams(f))
+      ).map(toSalesGroup);
     },
     async refundGroups(f, by) {
       return (await rows(by === 'kiosk' ? 'refundsByKiosk' : 'refundsByQuarter', refundGroupsParams(f))).map(toRefundGroup);
     },
     async searchPayments(query, limit) {
-      return (await rows('searchPayments', searchPaymentsParams(query, limit))).map((r) => ({ ...toPayment(r), refunded: n(r, 'refunded') }));
+      return (await rows('searchPayments', searchPaymentsParams(query, limit))).map((r) => ({
+        ...toPayment(r),
+        refunded: n(r, 'refunded'),
+      }));
     },
-    async refundedAmount(paymentId) { return n((await rows('refunded', [paymentId]))[0]!, 'refunded'); },
+    async refundedAmount(paymentId) {
+      return n((await rows('refunded', [paymentId]))[0]!, 'refunded');
+    },
     async insertOpsAction(a: OpsActionRow) {
-      await run('insertAction', [a.id, a.requestKey, a.requestHash, a.at, a.operator, a.action, a.paymentId, a.amount, a.currency, a.reason]);
+      await run('insertAction', [
+        a.id,
+        a.requestKey,
+        a.requestHash,
+        a.at,
+        a.operator,
+        a.action,
+        a.paymentId,
+        a.amount,
+        a.currency,
+        a.reason,
+      ]);
     },
-    async getOpsActionByKey(key) { return one('actionByKey', toAction, [key]); },
-    async listOpsActions(query, limit) { return (await rows('listActions', [query.fromMs, query.toMs, query.paymentId, limit])).map(toAction); },
-    async getKiosk(id) { return one('getKiosk', toKiosk, [id]); },
-    async upsertKiosk(k) { await run('upsertKiosk', [k.id, k.merchantAccount, k.createdAt]); },
+    async getOpsActionByKey(key) {
+      return one('actionByKey', toAction, [key]);
+    },
+    async listOpsActions(query, limit) {
+      return (await rows('listActions', [query.fromMs, query.toMs, query.paymentId, limit])).map(toAction);
+    },
+    async getKiosk(id) {
+      return one('getKiosk', toKiosk, [id]);
+    },
+    async upsertKiosk(k) {
+      await run('upsertKiosk', [k.id, k.merchantAccount, k.createdAt]);
+    },
   };
 }
 
@@ -429,4 +591,7 @@ function n(r: Row, k: string): number {
   if (!Number.isSafeInteger(x)) throw new Error(`column ${k} holds ${String(v)}, not a safe integer`);
   return x;
 }
-const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk, toLine, toSalesGroup, toRefundGroup, toAction } = rowMappers(n, (r, k) => r[k] === true);
+const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk, toLine, toSalesGroup, toRefundGroup, toAction } = rowMappers(
+  n,
+  (r, k) => r[k] === true,
+);

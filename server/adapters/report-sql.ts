@@ -54,8 +54,20 @@ ORDER BY p.at DESC, p.id${c} DESC
 LIMIT ?`;
 }
 
-export const searchPaymentsParams = (q: PaymentSearch, limit: number): unknown[] =>
-  [q.fromMs, q.toMs, q.kioskId, q.kioskId, q.text, q.text, q.text, q.walletId, q.walletId, q.amount, q.amount, limit];
+export const searchPaymentsParams = (q: PaymentSearch, limit: number): unknown[] => [
+  q.fromMs,
+  q.toMs,
+  q.kioskId,
+  q.kioskId,
+  q.text,
+  q.text,
+  q.text,
+  q.walletId,
+  q.walletId,
+  q.amount,
+  q.amount,
+  limit,
+];
 
 export const REFUNDED_SQL = `SELECT COALESCE(SUM(amount), 0) AS refunded FROM transfers WHERE payment_id = ? AND kind = 'refund'`;
 

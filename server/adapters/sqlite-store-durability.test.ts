@@ -13,7 +13,10 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     open: async (...args: Parameters<typeof real.open>) => {
       const handle = await real.open(...args);
       const sync = handle.sync.bind(handle);
-      handle.sync = async () => { await sync(); events.push(`fsync ${String(args[0]).endsWith('-wal') ? 'wal' : 'other'}`); };
+      handle.sync = async () => {
+        await sync();
+        events.push(`fsync ${String(args[0]).endsWith('-wal') ? 'wal' : 'other'}`);
+      };
       return handle;
     },
   };
@@ -21,7 +24,10 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 
 const { SqliteStore } = await import('./sqlite-store.ts');
 let dir: string;
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); events.length = 0; });
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+  events.length = 0;
+});
 
 describe('SqliteStore durability', () => {
   it('fsyncs the WAL before resolving, once for a whole group', async () => {
@@ -29,7 +35,13 @@ describe('SqliteStore durability', () => {
     const s = new SqliteStore({ path: join(dir, 'd.sqlite') });
     await s.unit((tx) => tx.setMeta('a', '1'));
     events.length = 0;
-    const units = [1, 2, 3].map((i) => s.unit((tx) => tx.setMeta(`k${i}`, String(i))).then(() => { events.push(`resolved ${i}`); }));
+    const units = [1, 2, 3].map((i) =>
+      s
+        .unit((tx) => tx.setMeta(`k${i}`, String(i)))
+        .then(() => {
+          events.push(`resolved ${i}`);
+        }),
+    );
     await Promise.all(units);
     expect(events[0]).toBe('fsync wal');
     expect(events.filter((e) => e.startsWith('fsync')).length).toBeLessThanOrEqual(2);

@@ -6,11 +6,15 @@ import { join } from 'node:path';
 import { storeContract } from '../ports/store-contract.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
-storeContract('SqliteStore', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kp-store-contract-'));
-  const path = join(dir, 'ledger.sqlite');
-  return {
-    open: () => new SqliteStore({ path }),
-    dispose: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}, { replicasOverlap: false });
+storeContract(
+  'SqliteStore',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kp-store-contract-'));
+    const path = join(dir, 'ledger.sqlite');
+    return {
+      open: () => new SqliteStore({ path }),
+      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+  { replicasOverlap: false },
+);

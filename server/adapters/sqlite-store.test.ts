@@ -9,17 +9,31 @@ import { STORE_QUEUE_DEFAULTS, StoreBusyError } from '../ports/store-busy.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'kp-sqlite-')); });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kp-sqlite-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
-const account = (id: string, kind: 'issuance' | 'shopper' | 'merchant' = 'shopper') => ({ id, kind, currency: 'JPY' as const, balance: 0, createdAt: 1 });
+const account = (id: string, kind: 'issuance' | 'shopper' | 'merchant' = 'shopper') => ({
+  id,
+  kind,
+  currency: 'JPY' as const,
+  balance: 0,
+  createdAt: 1,
+});
 
 describe('SqliteStore', () => {
   it('refuses a unit past its queue bound with a typed busy error, and runs the queued ones', async () => {
     const s = new SqliteStore({ path: ':memory:', queuedUnitsMax: 2 });
     await s.unit((tx) => tx.createAccount(account('a')));
     const ran: number[] = [];
-    const unit = (n: number) => s.unit(async (tx) => { ran.push(n); return (await tx.getAccount('a'))?.id; });
+    const unit = (n: number) =>
+      s.unit(async (tx) => {
+        ran.push(n);
+        return (await tx.getAccount('a'))?.id;
+      });
     // Ten in one tick: at most two wait (plus one a group may already have taken); the rest are refused.
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => unit(i)));
     const taken = results.filter((r) => r.status === 'fulfilled').length;
@@ -29,7 +43,10 @@ describe('SqliteStore', () => {
     expect(results.map((r) => r.status)).toEqual(results.map((_, i) => (i < taken ? 'fulfilled' : 'rejected')));
     for (const r of results.slice(taken)) {
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreBusyError);
-      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterMs: STORE_QUEUE_DEFAULTS.busyRetryAfterMs } });
+      expect((r as PromiseRejectedResult).reason).toMatchObject({
+        code: 'RATE_LIMITED',
+        details: { retryAfterMs: STORE_QUEUE_DEFAULTS.busyRetryAfterMs },
+      });
     }
     expect(ran).toEqual(Array.from({ length: taken }, (_, i) => i));
     // Once the queue drained, units are taken again.
@@ -40,8 +57,13 @@ describe('SqliteStore', () => {
   it('keeps committed units across a reopen, in WAL mode', async () => {
     const path = join(dir, 'l.sqlite');
     const s1 = new SqliteStore({ path });
-    await s1.unit(async (tx) => { await tx.createAccount(account('a')); await tx.createAccount(account('b')); });
-    await s1.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 5, currency: 'JPY', kind: 'topup', at: 1 }));
+    await s1.unit(async (tx) => {
+      await tx.createAccount(account('a'));
+      await tx.createAccount(account('b'));
+    });
+    await s1.unit((tx) =>
+      tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 5, currency: 'JPY', kind: 'topup', at: 1 }),
+    );
     await s1.close();
     const s2 = new SqliteStore({ path });
     expect(await s2.unit(async (tx) => [(await tx.getAccount('a'))?.balance, (await tx.getAccount('b'))?.balance])).toEqual([-5, 5]);
@@ -53,8 +75,14 @@ describe('SqliteStore', () => {
 
   it('rolls back a failing unit alone, even when committed in the same group', async () => {
     const s = new SqliteStore({ path: ':memory:' });
-    await s.unit(async (tx) => { await tx.createAccount(account('a')); await tx.createAccount(account('b')); });
-    const move = (amount: number) => s.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount, currency: 'JPY', kind: 'topup', at: 1 }));
+    await s.unit(async (tx) => {
+      await tx.createAccount(account('a'));
+      await tx.createAccount(account('b'));
+    });
+    const move = (amount: number) =>
+      s.unit((tx) =>
+        tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount, currency: 'JPY', kind: 'topup', at: 1 }),
+      );
     const failing = s.unit(async (tx) => {
       await tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 100, currency: 'JPY', kind: 'topup', at: 1 });
       throw new Error('boom');
@@ -69,8 +97,16 @@ describe('SqliteStore', () => {
   it('refuses a transfer to a missing account or in another currency', async () => {
     const s = new SqliteStore({ path: ':memory:' });
     await s.unit((tx) => tx.createAccount(account('a')));
-    await expect(s.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'zz', amount: 1, currency: 'JPY', kind: 'topup', at: 1 }))).rejects.toThrow(/no JPY account zz/);
-    await expect(s.unit((tx) => tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'a', amount: 1, currency: 'USD', kind: 'topup', at: 1 }))).rejects.toThrow(/no USD account/);
+    await expect(
+      s.unit((tx) =>
+        tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'zz', amount: 1, currency: 'JPY', kind: 'topup', at: 1 }),
+      ),
+    ).rejects.toThrow(/no JPY account zz/);
+    await expect(
+      s.unit((tx) =>
+        tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'a', amount: 1, currency: 'USD', kind: 'topup', at: 1 }),
+      ),
+    ).rejects.toThrow(/no USD account/);
     await s.close();
   });
 
@@ -81,7 +117,9 @@ describe('SqliteStore', () => {
     await s1.close();
     // What a version-1 database lacks.
     const raw = new Database(path);
-    raw.exec(`DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+    raw.exec(
+      `DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; UPDATE meta SET value = '1' WHERE key = 'schema_version'`,
+    );
     raw.close();
     const s2 = new SqliteStore({ path });
     expect(await s2.unit((tx) => tx.getMeta('schema_version'))).toBe('2');
@@ -115,10 +153,17 @@ describe('SqliteStore', () => {
         await Promise.all(batch);
         if (n === 200) process.stdout.write('ready\\n');
       }`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('child never got ready')), 20_000);
-      child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) { clearTimeout(timer); resolve(); } });
+      child.stdout.on('data', (d: Buffer) => {
+        if (d.toString().includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
     });
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));

@@ -14,10 +14,16 @@ import { dirname } from 'node:path';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { MONEY_MAX, type Currency } from '../../shared/money.ts';
 import { balanceLimit } from './balance-limit.ts';
-import type {
-  OpsActionRow, PaymentRow, SaleLineRow, Store, StoreTx, Transfer,
-} from '../ports/store.ts';
-import { REFUNDED_SQL, refundGroupsParams, refundGroupsSql, salesGroupsParams, salesGroupsSql, searchPaymentsParams, searchPaymentsSql } from './report-sql.ts';
+import type { OpsActionRow, PaymentRow, SaleLineRow, Store, StoreTx, Transfer } from '../ports/store.ts';
+import {
+  REFUNDED_SQL,
+  refundGroupsParams,
+  refundGroupsSql,
+  salesGroupsParams,
+  salesGroupsSql,
+  searchPaymentsParams,
+  searchPaymentsSql,
+} from './report-sql.ts';
 import { rowMappers, ns, s, type Row } from './row-mappers.ts';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_UPGRADES_FROM, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
@@ -25,7 +31,11 @@ import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 /** Units committed together at most; bounds the time one group holds the write lock. */
 const GROUP_UNITS_MAX = 256;
 
-interface Pending { fn: (tx: StoreTx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+interface Pending {
+  fn: (tx: StoreTx) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests that do not test durability. */
@@ -57,15 +67,20 @@ export class SqliteStore implements Store {
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SQLITE_SCHEMA);
     const version = this.#db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get() as string | undefined;
-    if (version === undefined) this.#db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SQLITE_SCHEMA_VERSION));
+    if (version === undefined)
+      this.#db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SQLITE_SCHEMA_VERSION));
     // The schema above already added what a newer version has: record the upgrade.
-    else if (SQLITE_SCHEMA_UPGRADES_FROM.includes(Number(version))) this.#db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SQLITE_SCHEMA_VERSION));
+    else if (SQLITE_SCHEMA_UPGRADES_FROM.includes(Number(version)))
+      this.#db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SQLITE_SCHEMA_VERSION));
     else if (Number(version) !== SQLITE_SCHEMA_VERSION) throw new Error(`store schema version ${version} is not ${SQLITE_SCHEMA_VERSION}`);
     this.#tx = sqliteTx(this.#db);
     // Prepared once: exec() would compile these on every unit.
     this.#control = {
-      begin: this.#db.prepare('BEGIN IMMEDIATE'), commit: this.#db.prepare('COMMIT'),
-      savepoint: this.#db.prepare('SAVEPOINT unit'), release: this.#db.prepare('RELEASE unit'), rollbackTo: this.#db.prepare('ROLLBACK TO unit'),
+      begin: this.#db.prepare('BEGIN IMMEDIATE'),
+      commit: this.#db.prepare('COMMIT'),
+      savepoint: this.#db.prepare('SAVEPOINT unit'),
+      release: this.#db.prepare('RELEASE unit'),
+      rollbackTo: this.#db.prepare('ROLLBACK TO unit'),
     };
   }
 
@@ -144,7 +159,6 @@ export class SqliteStore implements Store {
   }
 }
 
-
 function sqliteTx(db: Database.Database): StoreTx {
   const st = <P extends unknown[] = unknown[]>(sql: string) => {
     const s = db.prepare<P>(sql);
@@ -157,7 +171,9 @@ function sqliteTx(db: Database.Database): StoreTx {
     getAccount: st(`SELECT * FROM accounts WHERE id = ?`),
     addBalance: st(`UPDATE accounts SET balance = balance + ? WHERE id = ? AND currency = ?`),
     creditBalance: st(`UPDATE accounts SET balance = balance + ? WHERE id = ? AND currency = ? AND balance <= ? - ?`),
-    insertTransfer: st(`INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    insertTransfer: st(
+      `INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
     totals: st(`SELECT currency, SUM(balance) AS total FROM accounts GROUP BY currency`),
     createWallet: st(`INSERT INTO wallets (id, account_id, token_hash, created_at, offline_blocked) VALUES (?, ?, ?, ?, ?)`),
     getWallet: st(`SELECT * FROM wallets WHERE id = ?`),
@@ -168,7 +184,9 @@ function sqliteTx(db: Database.Database): StoreTx {
     useCode: st(`UPDATE online_codes SET used_by = ? WHERE code_hash = ?`),
     deleteExpired: st(`DELETE FROM online_codes WHERE expires_at < ?`),
     countActive: st(`SELECT COUNT(*) FROM online_codes WHERE wallet_id = ? AND expires_at >= ? AND used_by IS NULL`),
-    insertCredential: st(`INSERT INTO credentials (id, wallet_id, key_id, bytes, not_before, not_after, numeric_handle, numeric_secret, step_ms, issued_at, revoked_at, revoke_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertCredential: st(
+      `INSERT INTO credentials (id, wallet_id, key_id, bytes, not_before, not_after, numeric_handle, numeric_secret, step_ms, issued_at, revoked_at, revoke_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
     getCredential: st(`SELECT * FROM credentials WHERE id = ?`),
     credentialByHandle: st(`SELECT * FROM credentials WHERE numeric_handle = ?`),
     revoke: st(`UPDATE credentials SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`),
@@ -176,15 +194,25 @@ function sqliteTx(db: Database.Database): StoreTx {
     claimUse: st(`INSERT INTO offline_uses (credential_id, form, counter, payment_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
     getUse: st(`SELECT payment_id FROM offline_uses WHERE credential_id = ? AND form = ? AND counter = ?`),
     reassignUse: st(`UPDATE offline_uses SET payment_id = ? WHERE credential_id = ? AND form = ? AND counter = ?`),
-    insertPayment: st(`INSERT INTO payments (id, kiosk_id, tx_id, kind, status, reason, amount, currency, wallet_id, merchant_account, credential_id, counter, at, request_hash, replay, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertPayment: st(
+      `INSERT INTO payments (id, kiosk_id, tx_id, kind, status, reason, amount, currency, wallet_id, merchant_account, credential_id, counter, at, request_hash, replay, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
     getPayment: st(`SELECT * FROM payments WHERE id = ?`),
     paymentByTx: st(`SELECT * FROM payments WHERE kiosk_id = ? AND tx_id = ?`),
     updatePayment: st(`UPDATE payments SET status = ?, reason = ?, updated_at = ? WHERE id = ?`),
     paymentsByWallet: st(`SELECT * FROM payments WHERE wallet_id = ? ORDER BY at DESC, created_at DESC LIMIT ?`),
-    offlineUsage: st(`SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS count FROM payments WHERE wallet_id = ? AND at >= ? AND kind IN ('offline-qr', 'offline-numeric') AND status IN ('approved', 'settled')`),
-    salesBuckets: st(`SELECT kiosk_id, currency, kind <> 'online' AS offline, (at - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS bucket, COUNT(*) AS count, SUM(amount) AS amount FROM payments WHERE at >= ? AND at < ? AND status IN ('approved', 'settled') GROUP BY kiosk_id, currency, offline, bucket ORDER BY kiosk_id, currency, offline, bucket`),
-    declineCounts: st(`SELECT reason, COUNT(*) AS count FROM payments WHERE at >= ? AND at < ? AND status = 'declined' GROUP BY reason ORDER BY count DESC, reason`),
-    storedPayments: st(`SELECT * FROM payments WHERE created_at >= ? AND kind = 'offline-qr' AND (status = 'settled' OR (status = 'declined' AND created_at - at >= ?)) ORDER BY created_at DESC, id LIMIT ?`),
+    offlineUsage: st(
+      `SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS count FROM payments WHERE wallet_id = ? AND at >= ? AND kind IN ('offline-qr', 'offline-numeric') AND status IN ('approved', 'settled')`,
+    ),
+    salesBuckets: st(
+      `SELECT kiosk_id, currency, kind <> 'online' AS offline, (at - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS bucket, COUNT(*) AS count, SUM(amount) AS amount FROM payments WHERE at >= ? AND at < ? AND status IN ('approved', 'settled') GROUP BY kiosk_id, currency, offline, bucket ORDER BY kiosk_id, currency, offline, bucket`,
+    ),
+    declineCounts: st(
+      `SELECT reason, COUNT(*) AS count FROM payments WHERE at >= ? AND at < ? AND status = 'declined' GROUP BY reason ORDER BY count DESC, reason`,
+    ),
+    storedPayments: st(
+      `SELECT * FROM payments WHERE created_at >= ? AND kind = 'offline-qr' AND (status = 'settled' OR (status = 'declined' AND created_at - at >= ?)) ORDER BY created_at DESC, id LIMIT ?`,
+    ),
     insertLine: st(`INSERT INTO payment_lines (payment_id, line_no, gtin, slot, qty, unit_price) VALUES (?, ?, ?, ?, ?, ?)`),
     listLines: st(`SELECT * FROM payment_lines WHERE payment_id IN (SELECT value FROM json_each(?)) ORDER BY payment_id, line_no`),
     salesByKiosk: st(salesGroupsSql('kiosk')),
@@ -194,23 +222,38 @@ function sqliteTx(db: Database.Database): StoreTx {
     refundsByQuarter: st(refundGroupsSql('quarter-hour')),
     searchPayments: st(searchPaymentsSql('sqlite')),
     refunded: st(REFUNDED_SQL),
-    insertAction: st(`INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertAction: st(
+      `INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
     actionByKey: st(`SELECT * FROM ops_actions WHERE request_key = ?`),
-    listActions: st(`SELECT * FROM ops_actions WHERE ((at >= ? AND at < ?) OR CAST(? AS TEXT) IS NOT NULL) AND (CAST(? AS TEXT) IS NULL OR payment_id = ?) ORDER BY at DESC, id DESC LIMIT ?`),
+    listActions: st(
+      `SELECT * FROM ops_actions WHERE ((at >= ? AND at < ?) OR CAST(? AS TEXT) IS NOT NULL) AND (CAST(? AS TEXT) IS NULL OR payment_id = ?) ORDER BY at DESC, id DESC LIMIT ?`,
+    ),
     getKiosk: st(`SELECT * FROM kiosks WHERE id = ?`),
-    upsertKiosk: st(`INSERT INTO kiosks (id, merchant_account, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET merchant_account = excluded.merchant_account`),
+    upsertKiosk: st(
+      `INSERT INTO kiosks (id, merchant_account, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET merchant_account = excluded.merchant_account`,
+    ),
   };
   const one = <T>(s: Database.Statement, map: (r: Row) => T, ...args: unknown[]): T | undefined => {
     const r = s.get(...args) as Row | undefined;
     return r === undefined ? undefined : map(r);
   };
   return {
-    async getMeta(key) { return q.getMeta.pluck().get(key) as string | undefined; },
-    async setMeta(key, value) { q.setMeta.run(key, value); },
-    async createAccount(a) { q.createAccount.run(a.id, a.kind, a.currency, a.balance, a.createdAt); },
-    async getAccount(id) { return one(q.getAccount, toAccount, id); },
+    async getMeta(key) {
+      return q.getMeta.pluck().get(key) as string | undefined;
+    },
+    async setMeta(key, value) {
+      q.setMeta.run(key, value);
+    },
+    async createAccount(a) {
+      q.createAccount.run(a.id, a.kind, a.currency, a.balance, a.createdAt);
+    },
+    async getAccount(id) {
+      return one(q.getAccount, toAccount, id);
+    },
     async transfer(t: Transfer) {
-      if (q.addBalance.run(-t.amount, t.debitAccount, t.currency).changes !== 1) throw new Error(`no ${t.currency} account ${t.debitAccount}`);
+      if (q.addBalance.run(-t.amount, t.debitAccount, t.currency).changes !== 1)
+        throw new Error(`no ${t.currency} account ${t.debitAccount}`);
       if (q.creditBalance.run(t.amount, t.creditAccount, t.currency, MONEY_MAX, t.amount).changes !== 1) {
         throw q.getAccount.get(t.creditAccount) ? balanceLimit(t) : new Error(`no ${t.currency} account ${t.creditAccount}`);
       }
@@ -221,46 +264,124 @@ function sqliteTx(db: Database.Database): StoreTx {
       for (const r of q.totals.all() as Row[]) m.set(r['currency'] as Currency, Number(r['total']));
       return m;
     },
-    async createWallet(w) { q.createWallet.run(w.id, w.accountId, w.tokenHash, w.createdAt, w.offlineBlocked); },
-    async getWallet(id) { return one(q.getWallet, toWallet, id); },
-    async findWalletByTokenHash(hash) { return one(q.walletByToken, toWallet, hash); },
-    async setWalletOfflineBlocked(id, reason) { q.setBlocked.run(reason, id); },
-    async insertOnlineCode(c) { q.insertCode.run(c.codeHash, c.walletId, c.issuedAt, c.expiresAt, c.usedBy); },
-    async getOnlineCode(h) { return one(q.getCode, toCode, h); },
-    async markOnlineCodeUsed(h, paymentId) { q.useCode.run(paymentId, h); },
-    async deleteExpiredOnlineCodes(before) { return q.deleteExpired.run(before).changes; },
-    async countActiveOnlineCodes(walletId, now) { return Number(q.countActive.pluck().get(walletId, now)); },
-    async insertCredential(c) {
-      q.insertCredential.run(c.id, c.walletId, c.keyId, c.bytes, c.notBefore, c.notAfter, c.numericHandle, c.numericSecret, c.stepMs, c.issuedAt, c.revokedAt, c.revokeReason);
+    async createWallet(w) {
+      q.createWallet.run(w.id, w.accountId, w.tokenHash, w.createdAt, w.offlineBlocked);
     },
-    async getCredential(id) { return one(q.getCredential, toCredential, id); },
-    async findCredentialByHandle(h) { return one(q.credentialByHandle, toCredential, h); },
-    async revokeCredential(id, at, reason) { q.revoke.run(at, reason, id); },
-    async listRevokedCredentialIds(now) { return q.listRevoked.pluck().all(now) as string[]; },
-    async claimOfflineUse(credentialId, form, counter, paymentId) { return q.claimUse.run(credentialId, form, counter, paymentId).changes === 1; },
-    async getOfflineUse(credentialId, form, counter) { return q.getUse.pluck().get(credentialId, form, counter) as string | undefined; },
+    async getWallet(id) {
+      return one(q.getWallet, toWallet, id);
+    },
+    async findWalletByTokenHash(hash) {
+      return one(q.walletByToken, toWallet, hash);
+    },
+    async setWalletOfflineBlocked(id, reason) {
+      q.setBlocked.run(reason, id);
+    },
+    async insertOnlineCode(c) {
+      q.insertCode.run(c.codeHash, c.walletId, c.issuedAt, c.expiresAt, c.usedBy);
+    },
+    async getOnlineCode(h) {
+      return one(q.getCode, toCode, h);
+    },
+    async markOnlineCodeUsed(h, paymentId) {
+      q.useCode.run(paymentId, h);
+    },
+    async deleteExpiredOnlineCodes(before) {
+      return q.deleteExpired.run(before).changes;
+    },
+    async countActiveOnlineCodes(walletId, now) {
+      return Number(q.countActive.pluck().get(walletId, now));
+    },
+    async insertCredential(c) {
+      q.insertCredential.run(
+        c.id,
+        c.walletId,
+        c.keyId,
+        c.bytes,
+        c.notBefore,
+        c.notAfter,
+        c.numericHandle,
+        c.numericSecret,
+        c.stepMs,
+        c.issuedAt,
+        c.revokedAt,
+        c.revokeReason,
+      );
+    },
+    async getCredential(id) {
+      return one(q.getCredential, toCredential, id);
+    },
+    async findCredentialByHandle(h) {
+      return one(q.credentialByHandle, toCredential, h);
+    },
+    async revokeCredential(id, at, reason) {
+      q.revoke.run(at, reason, id);
+    },
+    async listRevokedCredentialIds(now) {
+      return q.listRevoked.pluck().all(now) as string[];
+    },
+    async claimOfflineUse(credentialId, form, counter, paymentId) {
+      return q.claimUse.run(credentialId, form, counter, paymentId).changes === 1;
+    },
+    async getOfflineUse(credentialId, form, counter) {
+      return q.getUse.pluck().get(credentialId, form, counter) as string | undefined;
+    },
     async reassignOfflineUse(credentialId, form, counter, paymentId) {
-      if (q.reassignUse.run(paymentId, credentialId, form, counter).changes !== 1) throw new Error(`offline use ${credentialId}/${form}/${counter} does not exist`);
+      if (q.reassignUse.run(paymentId, credentialId, form, counter).changes !== 1)
+        throw new Error(`offline use ${credentialId}/${form}/${counter} does not exist`);
     },
     async insertPayment(p: PaymentRow) {
-      q.insertPayment.run(p.id, p.kioskId, p.txId, p.kind, p.status, p.reason, p.amount, p.currency, p.walletId, p.merchantAccount,
-        p.credentialId, p.counter, p.at, p.requestHash, p.replay ? 1 : 0, p.createdAt, p.updatedAt);
+      q.insertPayment.run(
+        p.id,
+        p.kioskId,
+        p.txId,
+        p.kind,
+        p.status,
+        p.reason,
+        p.amount,
+        p.currency,
+        p.walletId,
+        p.merchantAccount,
+        p.credentialId,
+        p.counter,
+        p.at,
+        p.requestHash,
+        p.replay ? 1 : 0,
+        p.createdAt,
+        p.updatedAt,
+      );
     },
-    async getPayment(id) { return one(q.getPayment, toPayment, id); },
-    async getPaymentByTx(kioskId, txId) { return one(q.paymentByTx, toPayment, kioskId, txId); },
-    async updatePayment(id, status, reason, at) { q.updatePayment.run(status, reason, at, id); },
-    async listPaymentsByWallet(walletId, limit) { return (q.paymentsByWallet.all(walletId, limit) as Row[]).map(toPayment); },
+    async getPayment(id) {
+      return one(q.getPayment, toPayment, id);
+    },
+    async getPaymentByTx(kioskId, txId) {
+      return one(q.paymentByTx, toPayment, kioskId, txId);
+    },
+    async updatePayment(id, status, reason, at) {
+      q.updatePayment.run(status, reason, at, id);
+    },
+    async listPaymentsByWallet(walletId, limit) {
+      return (q.paymentsByWallet.all(walletId, limit) as Row[]).map(toPayment);
+    },
     async offlineUsage(walletId, since) {
       const r = q.offlineUsage.get(walletId, since) as Row;
       return { amount: Number(r['amount']), count: Number(r['count']) };
     },
     async salesBuckets(from, to, bucketMs) {
       return (q.salesBuckets.all(from, bucketMs, from, to) as Row[]).map((r) => ({
-        kioskId: s(r, 'kiosk_id'), currency: s(r, 'currency') as Currency, offline: n(r, 'offline') === 1, bucket: n(r, 'bucket'), count: n(r, 'count'), amount: n(r, 'amount'),
+        kioskId: s(r, 'kiosk_id'),
+        currency: s(r, 'currency') as Currency,
+        offline: n(r, 'offline') === 1,
+        bucket: n(r, 'bucket'),
+        count: n(r, 'count'),
+        amount: n(r, 'amount'),
       }));
     },
-    async declineCounts(from, to) { return (q.declineCounts.all(from, to) as Row[]).map((r) => ({ reason: ns(r, 'reason') as ErrorCode | null, count: n(r, 'count') })); },
-    async listStoredPayments(since, lead, limit) { return (q.storedPayments.all(since, lead, limit) as Row[]).map(toPayment); },
+    async declineCounts(from, to) {
+      return (q.declineCounts.all(from, to) as Row[]).map((r) => ({ reason: ns(r, 'reason') as ErrorCode | null, count: n(r, 'count') }));
+    },
+    async listStoredPayments(since, lead, limit) {
+      return (q.storedPayments.all(since, lead, limit) as Row[]).map(toPayment);
+    },
     async insertPaymentLines(paymentId, lines) {
       for (const [i, l] of lines.entries()) q.insertLine.run(paymentId, i + 1, l.gtin, l.slot, l.qty, l.unitPrice);
     },
@@ -282,21 +403,34 @@ function sqliteTx(db: Database.Database): StoreTx {
       return ((by === 'kiosk' ? q.refundsByKiosk : q.refundsByQuarter).all(...refundGroupsParams(f)) as Row[]).map(toRefundGroup);
     },
     async searchPayments(query, limit) {
-      return (q.searchPayments.all(...searchPaymentsParams(query, limit)) as Row[]).map((r) => ({ ...toPayment(r), refunded: n(r, 'refunded') }));
+      return (q.searchPayments.all(...searchPaymentsParams(query, limit)) as Row[]).map((r) => ({
+        ...toPayment(r),
+        refunded: n(r, 'refunded'),
+      }));
     },
-    async refundedAmount(paymentId) { return n(q.refunded.get(paymentId) as Row, 'refunded'); },
+    async refundedAmount(paymentId) {
+      return n(q.refunded.get(paymentId) as Row, 'refunded');
+    },
     async insertOpsAction(a: OpsActionRow) {
       q.insertAction.run(a.id, a.requestKey, a.requestHash, a.at, a.operator, a.action, a.paymentId, a.amount, a.currency, a.reason);
     },
-    async getOpsActionByKey(key) { return one(q.actionByKey, toAction, key); },
+    async getOpsActionByKey(key) {
+      return one(q.actionByKey, toAction, key);
+    },
     async listOpsActions(query, limit) {
       return (q.listActions.all(query.fromMs, query.toMs, query.paymentId, query.paymentId, query.paymentId, limit) as Row[]).map(toAction);
     },
-    async getKiosk(id) { return one(q.getKiosk, toKiosk, id); },
-    async upsertKiosk(k) { q.upsertKiosk.run(k.id, k.merchantAccount, k.createdAt); },
+    async getKiosk(id) {
+      return one(q.getKiosk, toKiosk, id);
+    },
+    async upsertKiosk(k) {
+      q.upsertKiosk.run(k.id, k.merchantAccount, k.createdAt);
+    },
   };
 }
 
 const n = (r: Row, k: string) => Number(r[k]);
-const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk, toLine, toSalesGroup, toRefundGroup, toAction } = rowMappers(n, (r, k) => n(r, k) === 1);
-
+const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk, toLine, toSalesGroup, toRefundGroup, toAction } = rowMappers(
+  n,
+  (r, k) => n(r, k) === 1,
+);

@@ -11,7 +11,10 @@ import { DEMO_CATALOG } from './demo-catalog.ts';
 export const CATALOG_FILE_BYTES_MAX = 4 * 1024 * 1024;
 
 export class CatalogFileError extends Error {
-  constructor(readonly path: string, readonly detail: string) {
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+  ) {
     super(`catalogFile ${path}: ${detail}`);
     this.name = 'CatalogFileError';
   }

@@ -61,12 +61,19 @@ export class ServerCatalog {
       return false;
     }
     if (next.version <= this.#current.version) {
-      this.#o.log.warn({ version: next.version, current: this.#current.version }, 'catalog version did not increase; kiosks will keep their cached catalog');
+      this.#o.log.warn(
+        { version: next.version, current: this.#current.version },
+        'catalog version did not increase; kiosks will keep their cached catalog',
+      );
     }
     this.#current = next;
     this.#o.log.info({ version: next.version, items: next.items.length }, 'catalog reloaded');
     for (const fn of this.#listeners) {
-      try { fn(next); } catch (err) { this.#o.log.error({ err }, 'catalog listener failed'); }
+      try {
+        fn(next);
+      } catch (err) {
+        this.#o.log.error({ err }, 'catalog listener failed');
+      }
     }
     return true;
   }

@@ -9,7 +9,15 @@ import { formatTime, table } from './format.ts';
 const HEADER = ['TIME', 'SEVERITY', 'KIND', 'KIOSK', 'WALLET', 'AMOUNT', 'MESSAGE'];
 
 function cells(a: PublishedServerAlert, nowMs: number): string[] {
-  return [formatTime(a.at, nowMs), a.severity, a.kind, a.kioskId ?? '-', a.walletId ?? '-', a.amount === null ? '-' : formatMoney(a.amount), a.message];
+  return [
+    formatTime(a.at, nowMs),
+    a.severity,
+    a.kind,
+    a.kioskId ?? '-',
+    a.walletId ?? '-',
+    a.amount === null ? '-' : formatMoney(a.amount),
+    a.message,
+  ];
 }
 
 /** The list as a table, oldest first. */

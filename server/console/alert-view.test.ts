@@ -15,16 +15,39 @@ const AT = new Date(2026, 10, 28, 12, 3).getTime();
 class StandIn extends EventEmitter {
   connected = true;
   subscribed: string[] = [];
-  constructor(readonly qos = 1) { super(); }
-  async subscribeAsync(topic: string) { this.subscribed.push(topic); return [{ topic, qos: this.qos }]; }
-  async unsubscribeAsync(topic: string) { this.subscribed = this.subscribed.filter((t) => t !== topic); }
-  send(m: ServerAlertsMessage | string, topic: string = topics.serverAlerts) { this.emit('message', topic, Buffer.from(typeof m === 'string' ? m : JSON.stringify(m)), { retain: false }); }
+  constructor(readonly qos = 1) {
+    super();
+  }
+  async subscribeAsync(topic: string) {
+    this.subscribed.push(topic);
+    return [{ topic, qos: this.qos }];
+  }
+  async unsubscribeAsync(topic: string) {
+    this.subscribed = this.subscribed.filter((t) => t !== topic);
+  }
+  send(m: ServerAlertsMessage | string, topic: string = topics.serverAlerts) {
+    this.emit('message', topic, Buffer.from(typeof m === 'string' ? m : JSON.stringify(m)), { retain: false });
+  }
 }
 
 const alert = (seq: number, extra: Partial<PublishedServerAlert> = {}): PublishedServerAlert => ({
-  seq, kind: 'offline-copy', severity: 'critical', at: AT, kioskId: 'k2', walletId: 'w_ab12', amount: { value: 1_100, currency: 'JPY' }, message: `copy ${seq}`, ...extra,
+  seq,
+  kind: 'offline-copy',
+  severity: 'critical',
+  at: AT,
+  kioskId: 'k2',
+  walletId: 'w_ab12',
+  amount: { value: 1_100, currency: 'JPY' },
+  message: `copy ${seq}`,
+  ...extra,
 });
-const list = (seqs: number[], instance = 'a'.repeat(16)): ServerAlertsMessage => ({ v: 1, type: 'server-alerts', instance, at: AT, alerts: seqs.map((s) => alert(s)) });
+const list = (seqs: number[], instance = 'a'.repeat(16)): ServerAlertsMessage => ({
+  v: 1,
+  type: 'server-alerts',
+  instance,
+  at: AT,
+  alerts: seqs.map((s) => alert(s)),
+});
 
 describe('AlertView', () => {
   it('returns the first list, then hands over each new alert once, in order, including those that came meanwhile', async () => {
@@ -61,19 +84,29 @@ describe('AlertView', () => {
   });
 
   it('says so when the broker refuses the subscription (SUBACK 0x80)', async () => {
-    await expect(new AlertView(new StandIn(128) as unknown as MqttClient).start(0)).rejects.toThrow(/refused the subscription to kp\/v1\/server\/alerts/);
+    await expect(new AlertView(new StandIn(128) as unknown as MqttClient).start(0)).rejects.toThrow(
+      /refused the subscription to kp\/v1\/server\/alerts/,
+    );
   });
 });
 
 describe('alert words', () => {
   it('prints time, severity, kind, kiosk, wallet, amount and message, with - where there is none', () => {
-    const rows = formatAlerts([alert(1), alert(2, { kind: 'login-flood', severity: 'warning', kioskId: null, walletId: null, amount: null, message: 'login flood' })], AT).split('\n');
+    const rows = formatAlerts(
+      [
+        alert(1),
+        alert(2, { kind: 'login-flood', severity: 'warning', kioskId: null, walletId: null, amount: null, message: 'login flood' }),
+      ],
+      AT,
+    ).split('\n');
     expect(rows).toEqual([
       'TIME   SEVERITY  KIND          KIOSK  WALLET  AMOUNT  MESSAGE',
       '12:03  critical  offline-copy  k2     w_ab12  ¥1,100  copy 1',
       '12:03  warning   login-flood   -      -       -       login flood',
     ]);
-    expect(formatAlertLine(alert(3, { amount: { value: 1_234, currency: 'USD' } }), AT)).toBe('12:03  critical  offline-copy  k2  w_ab12  USD 12.34  copy 3');
+    expect(formatAlertLine(alert(3, { amount: { value: 1_234, currency: 'USD' } }), AT)).toBe(
+      '12:03  critical  offline-copy  k2  w_ab12  USD 12.34  copy 3',
+    );
     expect(formatAlerts([], AT)).toBe('no alerts from the server');
   });
 });

@@ -5,7 +5,12 @@
 // replicas publishing in turn and a restarted server are both read right. Messages that fail the
 // shared schema are counted and ignored. At most SEEN_MAX alerts are remembered.
 import type { MqttClient } from 'mqtt';
-import { ALERT_PAYLOAD_BYTES_MAX, serverAlertsMessage, type PublishedServerAlert, type ServerAlertsMessage } from '../../shared/alert-messages.ts';
+import {
+  ALERT_PAYLOAD_BYTES_MAX,
+  serverAlertsMessage,
+  type PublishedServerAlert,
+  type ServerAlertsMessage,
+} from '../../shared/alert-messages.ts';
 import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
 import { topics } from '../../shared/topics.ts';
 
@@ -16,7 +21,9 @@ const QUEUED_MAX = 100;
 export class AlertView {
   readonly #client: MqttClient;
   readonly #seen = new Set<string>();
-  readonly #onMessage = (topic: string, payload: Buffer) => { if (topic === topics.serverAlerts) this.#receive(payload); };
+  readonly #onMessage = (topic: string, payload: Buffer) => {
+    if (topic === topics.serverAlerts) this.#receive(payload);
+  };
   /** The list that came first (normally the retained one); its alerts are the ones not new. */
   #first: ServerAlertsMessage | undefined;
   /** Lists that came after the first and before follow(). */
@@ -36,11 +43,19 @@ export class AlertView {
    * subscription (kiosk logins may not read alerts).
    */
   async start(waitMs: number): Promise<ServerAlertsMessage | undefined> {
-    const arrived = new Promise<void>((resolve) => { this.#arrived = resolve; });
+    const arrived = new Promise<void>((resolve) => {
+      this.#arrived = resolve;
+    });
     const granted = await this.#client.subscribeAsync(topics.serverAlerts, { qos: 1 });
-    if (granted[0]?.qos === 128) throw new Error(`the broker refused the subscription to ${topics.serverAlerts} (alerts are for technicians and operators)`);
+    if (granted[0]?.qos === 128)
+      throw new Error(`the broker refused the subscription to ${topics.serverAlerts} (alerts are for technicians and operators)`);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([arrived, new Promise<void>((resolve) => { timer = setTimeout(resolve, waitMs); })]).finally(() => clearTimeout(timer));
+    await Promise.race([
+      arrived,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
     return this.#first;
   }
 
@@ -63,8 +78,14 @@ export class AlertView {
   #receive(payload: Buffer): void {
     if (payload.byteLength === 0) return; // the retained list was cleared
     const parsed = parseJsonMessage(serverAlertsMessage, payload, ALERT_PAYLOAD_BYTES_MAX);
-    if (!parsed.ok) { this.invalid += 1; return; }
-    if (this.#follower) { this.#take(parsed.value); return; }
+    if (!parsed.ok) {
+      this.invalid += 1;
+      return;
+    }
+    if (this.#follower) {
+      this.#take(parsed.value);
+      return;
+    }
     if (this.#first === undefined) {
       this.#first = parsed.value;
       this.#take(parsed.value);

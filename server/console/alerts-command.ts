@@ -15,7 +15,9 @@ export async function runAlerts(follow: boolean, count: number | null, s: Consol
   const view = new AlertView(s.client);
   let seen = 0;
   let finish!: () => void;
-  const done = new Promise<void>((r) => { finish = r; });
+  const done = new Promise<void>((r) => {
+    finish = r;
+  });
   const print = (a: PublishedServerAlert) => {
     if (s.json) s.out.write(JSON.stringify({ alert: a }) + '\n');
     else s.out.write(formatAlertLine(a, s.clock.nowMs()) + '\n');
@@ -23,7 +25,11 @@ export async function runAlerts(follow: boolean, count: number | null, s: Consol
     if (count !== null && seen >= count) finish();
   };
   let lost = false;
-  const onClose = () => { lost = true; s.err.write(`connection to the broker lost; run ${s.cmd(follow ? 'alerts --follow' : 'alerts')} again once it is back\n`); finish(); };
+  const onClose = () => {
+    lost = true;
+    s.err.write(`connection to the broker lost; run ${s.cmd(follow ? 'alerts --follow' : 'alerts')} again once it is back\n`);
+    finish();
+  };
   try {
     let list;
     try {
@@ -33,7 +39,9 @@ export async function runAlerts(follow: boolean, count: number | null, s: Consol
       return EXIT.NO_ANSWER;
     }
     if (list === undefined) {
-      s.err.write(`no alert list from the server in ${formatSeconds(s.timeoutMs)}: is the payment server (kioskpay server, or kioskpay up) running and connected to this broker? (--url names the broker; --timeout S waits longer)\n`);
+      s.err.write(
+        `no alert list from the server in ${formatSeconds(s.timeoutMs)}: is the payment server (kioskpay server, or kioskpay up) running and connected to this broker? (--url names the broker; --timeout S waits longer)\n`,
+      );
       if (!follow) return EXIT.NO_ANSWER;
     } else if (s.json) {
       s.out.write(JSON.stringify({ at: list.at, alerts: list.alerts }) + '\n');
@@ -42,7 +50,7 @@ export async function runAlerts(follow: boolean, count: number | null, s: Consol
     }
     if (!follow) return EXIT.OK;
     view.follow(print); // new alerts that came while the list was printed come first
-    if (!s.json && s.isTTY) s.err.write('following the server\'s alerts; Ctrl-C stops\n');
+    if (!s.json && s.isTTY) s.err.write("following the server's alerts; Ctrl-C stops\n");
     if (signal?.aborted) return EXIT.OK;
     signal?.addEventListener('abort', () => finish(), { once: true });
     s.client.on('close', onClose);

@@ -14,7 +14,7 @@ import { parseKioskTopic, topics } from '../../shared/topics.ts';
 
 type Envelope = 'v' | 'type' | 'id' | 'expiresAt' | 'by';
 /** A command without its envelope: `{ name: 'test', target: 'led' }`. */
-export type CommandBody = KioskCommand extends infer C ? C extends KioskCommand ? Omit<C, Envelope> : never : never;
+export type CommandBody = KioskCommand extends infer C ? (C extends KioskCommand ? Omit<C, Envelope> : never) : never;
 
 export type CommandOutcome =
   | { kind: 'ack'; command: KioskCommand; ack: CommandAck }
@@ -35,7 +35,11 @@ export interface CommandClientOptions {
   newId?: () => string;
 }
 
-interface Pending { resolve: (o: CommandOutcome) => void; command: KioskCommand; onProgress: ((d: number, t: number) => void) | undefined }
+interface Pending {
+  resolve: (o: CommandOutcome) => void;
+  command: KioskCommand;
+  onProgress: ((d: number, t: number) => void) | undefined;
+}
 
 /** Largest ack payload looked at, in bytes (a list-stored result of a full outbox fits). */
 const ACK_BYTES_MAX = 256 * 1024;
@@ -64,12 +68,22 @@ export class CommandClient {
 
   /** Sends the command and resolves with its outcome. Never rejects. */
   async send(kioskId: string, command: KioskCommand, o: SendOptions): Promise<CommandOutcome> {
-    if (!this.#client.connected) return { kind: 'not-sent', command, reason: 'not connected to the broker; send it again once the console is connected (check --url if it never is)' };
+    if (!this.#client.connected)
+      return {
+        kind: 'not-sent',
+        command,
+        reason: 'not connected to the broker; send it again once the console is connected (check --url if it never is)',
+      };
     try {
       const ackTopic = topics.kioskAcks(kioskId);
       if (!this.#subscribed.has(ackTopic)) {
         const granted = await this.#client.subscribeAsync(ackTopic, { qos: 1 });
-        if (granted[0]?.qos === 128) return { kind: 'not-sent', command, reason: `the broker refused the subscription to ${ackTopic}; only a technician may command kiosks: log in as one (--login FILE, or --username and --password)` };
+        if (granted[0]?.qos === 128)
+          return {
+            kind: 'not-sent',
+            command,
+            reason: `the broker refused the subscription to ${ackTopic}; only a technician may command kiosks: log in as one (--login FILE, or --username and --password)`,
+          };
         this.#subscribed.add(ackTopic);
       }
       const outcome = new Promise<CommandOutcome>((resolve) => {

@@ -29,7 +29,7 @@ export function makeCompleter(kioskIds: () => string[]): Completer {
     if (!spec) return [[], current];
     if (before.at(-1) === '--mode') return match(POLICY_MODES);
     if (current.startsWith('-')) return match(OPTIONS[spec.name] ?? []);
-    const positionals = before.slice(1).filter((w, i, all) => !w.startsWith('--') && !(all[i - 1]?.startsWith('--')));
+    const positionals = before.slice(1).filter((w, i, all) => !w.startsWith('--') && !all[i - 1]?.startsWith('--'));
     if (spec.takesKiosk && positionals.length === 0) return match(kioskIds());
     if (spec.name === 'test' && positionals.length === 1) return match(TEST_TARGETS);
     if (spec.name === 'help' && positionals.length === 0) return match(CONSOLE_COMMANDS.map((c) => c.name));

@@ -37,20 +37,37 @@ export async function connectConsole(login: ConsoleLogin, o: ConnectOptions): Pr
   client.on('connect', () => (client.stream as Socket).setNoDelay?.(true));
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new NotConnectedError(`could not reach the broker at ${login.url} within ${Math.round(o.connectTimeoutMs / 1000)} s; ${CHECK_URL}`)), o.connectTimeoutMs);
-      client.once('connect', () => { clearTimeout(timer); resolve(); });
+      const timer = setTimeout(
+        () =>
+          reject(
+            new NotConnectedError(
+              `could not reach the broker at ${login.url} within ${Math.round(o.connectTimeoutMs / 1000)} s; ${CHECK_URL}`,
+            ),
+          ),
+        o.connectTimeoutMs,
+      );
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       client.once('error', (err) => {
         clearTimeout(timer);
         const refused = /not authori[sz]ed|bad user ?name or password/i.test(err.message);
-        reject(new NotConnectedError(refused
-          ? `the broker at ${login.url} refused the login of ${login.username} (${err.message}); check --username and --password, or the --login file (kioskpay up writes a fresh DATA/up/technician.json at every start)`
-          : `cannot connect to ${login.url}: ${err.message}; ${CHECK_URL}`));
+        reject(
+          new NotConnectedError(
+            refused
+              ? `the broker at ${login.url} refused the login of ${login.username} (${err.message}); check --username and --password, or the --login file (kioskpay up writes a fresh DATA/up/technician.json at every start)`
+              : `cannot connect to ${login.url}: ${err.message}; ${CHECK_URL}`,
+          ),
+        );
       });
     });
   } catch (e) {
     client.end(true);
     throw e;
   }
-  client.on('error', () => { /* reported through 'offline'/'close'; an unhandled 'error' would crash */ });
+  client.on('error', () => {
+    /* reported through 'offline'/'close'; an unhandled 'error' would crash */
+  });
   return client;
 }

@@ -16,10 +16,22 @@ const T0 = new Date(2026, 10, 28, 12, 0, 0).getTime();
 
 function online(at: number): OnlineStatus {
   return {
-    v: 1, type: 'status', state: 'online', at, seq: 1, firmware: 'f', mode: 'self-checkout', checkout: 'idle', policy: DEFAULT_KIOSK_POLICY, currency: 'JPY',
+    v: 1,
+    type: 'status',
+    state: 'online',
+    at,
+    seq: 1,
+    firmware: 'f',
+    mode: 'self-checkout',
+    checkout: 'idle',
+    policy: DEFAULT_KIOSK_POLICY,
+    currency: 'JPY',
     queue: { count: 2, amount: { value: 1200, currency: 'JPY' }, oldestCapturedAt: at, declined: 0, forwarding: null },
     clock: { trusted: false, offsetMs: null, uncertaintyMs: null, lastSyncAt: null },
-    health: { scanner: 'fault', gpio: 'ok', display: 'ok' }, faults: ['scanner unavailable'], catalogVersion: null, heartbeatMs: 30_000,
+    health: { scanner: 'fault', gpio: 'ok', display: 'ok' },
+    faults: ['scanner unavailable'],
+    catalogVersion: null,
+    heartbeatMs: 30_000,
   };
 }
 
@@ -55,7 +67,9 @@ describe('FleetView', () => {
   it('marks a status older than two heartbeats stale, and shows untrusted clocks and faults', () => {
     const { clock, fleet, deliver } = setup();
     deliver('k1', online(T0), true);
-    expect(formatFleet(fleet.list(), clock.nowMs())).toMatch(/\nk1\s+online\s+self-checkout\s+prefer-online\s+2\s+¥1,200\s+UNTRUSTED\s+never\s+scanner unavailable$/);
+    expect(formatFleet(fleet.list(), clock.nowMs())).toMatch(
+      /\nk1\s+online\s+self-checkout\s+prefer-online\s+2\s+¥1,200\s+UNTRUSTED\s+never\s+scanner unavailable$/,
+    );
     clock.advance(61_000);
     expect(formatFleet(fleet.list(), clock.nowMs())).toMatch(/\nk1\s+stale\s/);
     expect(lastSeenPhrase(fleet.get('k1'), clock.nowMs())).toBe('its last status is from 12:00');

@@ -50,7 +50,9 @@ export class FleetView {
   async start(quietMs = 150, waitMaxMs = 3_000): Promise<void> {
     const granted = await this.#client.subscribeAsync(topics.allKioskStatus, { qos: 1 });
     if (granted[0]?.qos === 128) {
-      throw new FleetRefusedError(`the broker refused this login the kiosks' status (${topics.allKioskStatus}); log in as a technician or operator: --login FILE (kioskpay up writes DATA/up/technician.json), or --username and --password`);
+      throw new FleetRefusedError(
+        `the broker refused this login the kiosks' status (${topics.allKioskStatus}); log in as a technician or operator: --login FILE (kioskpay up writes DATA/up/technician.json), or --username and --password`,
+      );
     }
     // Real timers, not the injected clock: this waits on the network, and a fake clock must not hang it.
     const stepMs = 25;
@@ -59,7 +61,10 @@ export class FleetView {
     for (let i = 0; i < waitMaxMs / stepMs && quietSteps * stepMs < quietMs; i++) {
       await new Promise((r) => setTimeout(r, stepMs));
       if (this.#messages === lastCount) quietSteps += 1;
-      else { quietSteps = 0; lastCount = this.#messages; }
+      else {
+        quietSteps = 0;
+        lastCount = this.#messages;
+      }
     }
   }
 
@@ -85,16 +90,21 @@ export class FleetView {
     const t = parseKioskTopic(topic);
     if (t?.leaf !== 'status') return;
     this.#messages += 1;
-    if (payload.byteLength === 0) { this.#entries.delete(t.kioskId); return; } // retained message cleared
+    if (payload.byteLength === 0) {
+      this.#entries.delete(t.kioskId);
+      return;
+    } // retained message cleared
     const parsed = parseJsonMessage(kioskStatusMessage, payload, STATUS_BYTES_MAX);
-    if (!parsed.ok) { this.invalid += 1; return; }
+    if (!parsed.ok) {
+      this.invalid += 1;
+      return;
+    }
     const prev = this.#entries.get(t.kioskId);
     if (!prev && this.#entries.size >= KIOSKS_MAX) return;
     const now = this.#clock.nowMs();
     const status = parsed.value;
-    const offlineSinceMs = status.state === 'online' ? null
-      : prev?.status.state === 'offline' ? prev.offlineSinceMs
-      : prev || !retained ? now : null;
+    const offlineSinceMs =
+      status.state === 'online' ? null : prev?.status.state === 'offline' ? prev.offlineSinceMs : prev || !retained ? now : null;
     const entry: FleetEntry = { kioskId: t.kioskId, status, receivedAtMs: now, offlineSinceMs };
     this.#entries.set(t.kioskId, entry);
     for (const fn of this.#listeners) fn(entry);

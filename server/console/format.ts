@@ -47,7 +47,9 @@ export function lastSeenPhrase(e: FleetEntry | undefined, nowMs: number): string
     const how = e.status.reason === 'shutdown' ? 'shut down' : 'offline';
     return e.offlineSinceMs === null ? `it is ${how}` : `it is ${how} since ${formatTime(e.offlineSinceMs, nowMs)}`;
   }
-  return isStale(e.status, nowMs) ? `its last status is from ${formatTime(e.status.at, nowMs)}` : `it was online at ${formatTime(e.status.at, nowMs)}`;
+  return isStale(e.status, nowMs)
+    ? `its last status is from ${formatTime(e.status.at, nowMs)}`
+    : `it was online at ${formatTime(e.status.at, nowMs)}`;
 }
 
 /** `10 s`, `0.3 s`. */
@@ -58,7 +60,14 @@ export function formatSeconds(ms: number): string {
 /** Fixed-width columns, header first. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatFleet(entries: FleetEntry[], nowMs: number): string {
@@ -66,10 +75,19 @@ export function formatFleet(entries: FleetEntry[], nowMs: number): string {
   const rows = [['KIOSK', 'STATE', 'MODE', 'POLICY', 'QUEUE', 'AMOUNT', 'CLOCK', 'LAST SYNC', 'FAULTS']];
   for (const e of entries) {
     const s = e.status;
-    if (s.state === 'offline') { rows.push([e.kioskId, stateWord(e, nowMs), '-', '-', '-', '-', '-', '-', '-']); continue; }
+    if (s.state === 'offline') {
+      rows.push([e.kioskId, stateWord(e, nowMs), '-', '-', '-', '-', '-', '-', '-']);
+      continue;
+    }
     rows.push([
-      e.kioskId, stateWord(e, nowMs), s.mode, s.policy.mode, String(s.queue.count), formatMoney(s.queue.amount),
-      s.clock.trusted ? 'trusted' : 'UNTRUSTED', s.clock.lastSyncAt === null ? 'never' : formatTime(s.clock.lastSyncAt, nowMs),
+      e.kioskId,
+      stateWord(e, nowMs),
+      s.mode,
+      s.policy.mode,
+      String(s.queue.count),
+      formatMoney(s.queue.amount),
+      s.clock.trusted ? 'trusted' : 'UNTRUSTED',
+      s.clock.lastSyncAt === null ? 'never' : formatTime(s.clock.lastSyncAt, nowMs),
       s.faults.length === 0 ? '-' : s.faults.join('; '),
     ]);
   }
@@ -99,18 +117,32 @@ export function formatStatus(kioskId: string, s: OnlineStatus, nowMs: number): s
 export function formatStored(kioskId: string, items: StoredPayment[], nowMs: number): string {
   if (items.length === 0) return `${kioskId} holds no stored payments`;
   const rows = [['TX', 'AMOUNT', 'CAPTURED', 'STATE', 'REASON']];
-  for (const i of items) rows.push([i.txId, isCurrency(i.amount.currency) ? formatMoney({ value: i.amount.value, currency: i.amount.currency }) : `${i.amount.value} ${i.amount.currency}`, formatTime(i.capturedAt, nowMs), i.state, i.reason ?? '']);
+  for (const i of items)
+    rows.push([
+      i.txId,
+      isCurrency(i.amount.currency)
+        ? formatMoney({ value: i.amount.value, currency: i.amount.currency })
+        : `${i.amount.value} ${i.amount.currency}`,
+      formatTime(i.capturedAt, nowMs),
+      i.state,
+      i.reason ?? '',
+    ]);
   return table(rows);
 }
 
 export function formatEvent(kioskId: string, e: KioskEventMessage, nowMs: number): string {
   const at = formatTime(e.at, nowMs);
   switch (e.kind) {
-    case 'payment': return `${at} ${kioskId} payment ${e.txId} ${formatMoney(e.amount)} ${e.outcome}${e.offline ? ' (offline, stored)' : ''}${e.reason ? ` ${e.reason}` : ''}`;
-    case 'forward': return `${at} ${kioskId} forward ${e.done}/${e.total}: ${e.settled} settled, ${e.declined} declined${e.finished ? `, finished${e.end ? ` (${e.end})` : ''}` : ''}`;
-    case 'settle-declined': return `${at} ${kioskId} settle declined ${e.txId} ${formatMoney(e.amount)}: ${e.reason}`;
-    case 'fault': return `${at} ${kioskId} fault ${e.fault} ${e.raised ? 'raised' : 'cleared'}`;
-    case 'uplink': return `${at} ${kioskId} uplink ${e.online ? 'back online' : 'down'}`;
+    case 'payment':
+      return `${at} ${kioskId} payment ${e.txId} ${formatMoney(e.amount)} ${e.outcome}${e.offline ? ' (offline, stored)' : ''}${e.reason ? ` ${e.reason}` : ''}`;
+    case 'forward':
+      return `${at} ${kioskId} forward ${e.done}/${e.total}: ${e.settled} settled, ${e.declined} declined${e.finished ? `, finished${e.end ? ` (${e.end})` : ''}` : ''}`;
+    case 'settle-declined':
+      return `${at} ${kioskId} settle declined ${e.txId} ${formatMoney(e.amount)}: ${e.reason}`;
+    case 'fault':
+      return `${at} ${kioskId} fault ${e.fault} ${e.raised ? 'raised' : 'cleared'}`;
+    case 'uplink':
+      return `${at} ${kioskId} uplink ${e.online ? 'back online' : 'down'}`;
   }
 }
 
@@ -125,10 +157,14 @@ function acknowledged(verb: SendVerb, result: Record<string, unknown>): string {
       const n = (k: string) => (typeof result[k] === 'number' ? result[k] : '?');
       return `forwarding ended${typeof result['end'] === 'string' ? ` (${result['end']})` : ''}: ${n('settled')} settled, ${n('declined')} declined, ${n('remaining')} remaining`;
     }
-    case 'message': return result['shown'] === true ? `message shown for ${String(result['seconds'])} s` : 'message cleared';
-    case 'test': return `${String(result['target'])} test done`;
-    case 'reload-catalog': return `catalog reloaded (version ${result['version'] === null ? 'none' : String(result['version'])})`;
-    case 'stored': return `${Array.isArray(result['items']) ? result['items'].length : 0} stored or declined payments`;
+    case 'message':
+      return result['shown'] === true ? `message shown for ${String(result['seconds'])} s` : 'message cleared';
+    case 'test':
+      return `${String(result['target'])} test done`;
+    case 'reload-catalog':
+      return `catalog reloaded (version ${result['version'] === null ? 'none' : String(result['version'])})`;
+    case 'stored':
+      return `${Array.isArray(result['items']) ? result['items'].length : 0} stored or declined payments`;
   }
 }
 
@@ -146,13 +182,23 @@ const REFUSAL_FIX: Readonly<Record<CommandErrorCode, (kioskId: string, cmd: Comm
  * The one-line outcome of a sent command; a refusal or a timeout says what to do next, with
  * commands written as `cmd` writes them (from the shell, or at the prompt).
  */
-export function formatOutcome(kioskId: string, verb: SendVerb, o: CommandOutcome, fleet: FleetEntry | undefined, nowMs: number, cmd: CommandWords = shellCommand): string {
+export function formatOutcome(
+  kioskId: string,
+  verb: SendVerb,
+  o: CommandOutcome,
+  fleet: FleetEntry | undefined,
+  nowMs: number,
+  cmd: CommandWords = shellCommand,
+): string {
   switch (o.kind) {
     case 'ack':
-      return o.ack.ok ? `${kioskId} acknowledged: ${acknowledged(verb, o.ack.result)}`
+      return o.ack.ok
+        ? `${kioskId} acknowledged: ${acknowledged(verb, o.ack.result)}`
         : `${kioskId} refused: ${o.ack.error.code} (${o.ack.error.message || COMMAND_ERRORS[o.ack.error.code]}); ${REFUSAL_FIX[o.ack.error.code](kioskId, cmd)}`;
-    case 'timeout': return `no answer from ${kioskId} in ${formatSeconds(o.timeoutMs)} (${lastSeenPhrase(fleet, nowMs)}); ${timeoutFix(kioskId, fleet, cmd)}`;
-    case 'not-sent': return `not sent to ${kioskId}: ${o.reason}`;
+    case 'timeout':
+      return `no answer from ${kioskId} in ${formatSeconds(o.timeoutMs)} (${lastSeenPhrase(fleet, nowMs)}); ${timeoutFix(kioskId, fleet, cmd)}`;
+    case 'not-sent':
+      return `not sent to ${kioskId}: ${o.reason}`;
   }
 }
 
@@ -167,7 +213,13 @@ export function timeoutFix(kioskId: string, fleet: FleetEntry | undefined, cmd: 
  * A kiosk id that no retained status names: the nearest known ids, or the known ones, or (no kiosk
  * at all) that this may be the wrong broker.
  */
-export function unknownKioskMessage(kioskId: string, known: readonly string[], suggestions: readonly string[], cmd: CommandWords, brokerUrl?: string): string {
+export function unknownKioskMessage(
+  kioskId: string,
+  known: readonly string[],
+  suggestions: readonly string[],
+  cmd: CommandWords,
+  brokerUrl?: string,
+): string {
   if (known.length === 0) {
     return `unknown kiosk ${kioskId}: no kiosk has published a status on ${brokerUrl ?? 'this broker'}; start it (kioskpay kiosk --config FILE), or give the kiosks' broker with --url`;
   }
@@ -179,5 +231,8 @@ export function unknownKioskMessage(kioskId: string, known: readonly string[], s
 /** Stored items from a list-stored result, dropping any that break the schema. */
 export function storedItems(result: Record<string, unknown>): StoredPayment[] {
   const items = Array.isArray(result['items']) ? result['items'] : [];
-  return items.flatMap((i) => { const p = storedPaymentSchema.safeParse(i); return p.success ? [p.data] : []; });
+  return items.flatMap((i) => {
+    const p = storedPaymentSchema.safeParse(i);
+    return p.success ? [p.data] : [];
+  });
 }

@@ -15,7 +15,10 @@ export function loadHistory(path: string, max: number): string[] {
   } catch {
     return [];
   }
-  return text.split('\n').filter((l) => l.trim() !== '' && l.length <= LINE_MAX).slice(-max);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '' && l.length <= LINE_MAX)
+    .slice(-max);
 }
 
 /** Stores `lines` (oldest first), keeping the newest `max`. Throws on a write error. */

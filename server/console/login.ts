@@ -35,15 +35,20 @@ export function resolveLogin(s: LoginSources): ConsoleLogin {
     try {
       text = (s.readFile ?? ((p) => readFileSync(p, 'utf8')))(s.flags.login);
     } catch (e) {
-      throw new LoginError(`cannot read login file ${s.flags.login}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check the path given to --login (kioskpay up writes DATA/up/technician.json)`);
+      throw new LoginError(
+        `cannot read login file ${s.flags.login}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check the path given to --login (kioskpay up writes DATA/up/technician.json)`,
+      );
     }
-    if (text.length > LOGIN_FILE_BYTES_MAX) throw new LoginError(`login file ${s.flags.login} is larger than ${LOGIN_FILE_BYTES_MAX} bytes; is --login the right file?`);
+    if (text.length > LOGIN_FILE_BYTES_MAX)
+      throw new LoginError(`login file ${s.flags.login} is larger than ${LOGIN_FILE_BYTES_MAX} bytes; is --login the right file?`);
     try {
       const json = JSON.parse(text) as unknown;
       if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not an object');
       file = json as Record<string, unknown>;
     } catch (e) {
-      throw new LoginError(`login file ${s.flags.login} is not a JSON object {url, username, password} (${(e as Error).message}); fix the file, or give --url, --username and --password`);
+      throw new LoginError(
+        `login file ${s.flags.login} is not a JSON object {url, username, password} (${(e as Error).message}); fix the file, or give --url, --username and --password`,
+      );
     }
   }
   const sources: Record<string, string> = {};
@@ -60,9 +65,16 @@ export function resolveLogin(s: LoginSources): ConsoleLogin {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = String(issue.path[0] ?? 'login');
-  const where = { url: '--url or KIOSKPAY_MQTT_URL', username: '--username or KIOSKPAY_MQTT_USERNAME', password: '--password or KIOSKPAY_MQTT_PASSWORD' }[field] ?? '--login';
+  const where =
+    {
+      url: '--url or KIOSKPAY_MQTT_URL',
+      username: '--username or KIOSKPAY_MQTT_USERNAME',
+      password: '--password or KIOSKPAY_MQTT_PASSWORD',
+    }[field] ?? '--login';
   const missing = (candidate as Record<string, unknown>)[field] === undefined;
-  throw new LoginError(missing
-    ? `no broker ${field}: give ${where} (or --login file.json; kioskpay up writes DATA/up/technician.json)`
-    : `broker ${field} from ${sources[field] ?? '--login'}: ${issue.message}; fix it there, or give ${where.split(' or ')[0]}`);
+  throw new LoginError(
+    missing
+      ? `no broker ${field}: give ${where} (or --login file.json; kioskpay up writes DATA/up/technician.json)`
+      : `broker ${field} from ${sources[field] ?? '--login'}: ${issue.message}; fix it there, or give ${where.split(' or ')[0]}`,
+  );
 }

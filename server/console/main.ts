@@ -58,8 +58,14 @@ export interface ConsoleDeps {
 }
 
 const GLOBAL_OPTIONS = {
-  url: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' }, login: { type: 'string' },
-  json: { type: 'boolean' }, timeout: { type: 'string' }, history: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  url: { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+  login: { type: 'string' },
+  json: { type: 'boolean' },
+  timeout: { type: 'string' },
+  history: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export async function consoleCommand(argv: string[], deps: ConsoleDeps = {}): Promise<number> {
@@ -70,10 +76,16 @@ export async function consoleCommand(argv: string[], deps: ConsoleDeps = {}): Pr
   let action: ConsoleAction | null = null;
   let timeoutMs: number;
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...COMMAND_OPTIONS }, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: { ...GLOBAL_OPTIONS, ...COMMAND_OPTIONS },
+      allowPositionals: true,
+      strict: true,
+    }));
     // `kioskpay console <command> --help`: that command's help.
     if (values.help) {
-      if (positionals[0] !== undefined && CONSOLE_COMMANDS.some((c) => c.name === positionals[0])) return printHelp(positionals[0], (t) => out.write(t + '\n'));
+      if (positionals[0] !== undefined && CONSOLE_COMMANDS.some((c) => c.name === positionals[0]))
+        return printHelp(positionals[0], (t) => out.write(t + '\n'));
       out.write(HELP);
       return EXIT.OK;
     }
@@ -93,7 +105,10 @@ export async function consoleCommand(argv: string[], deps: ConsoleDeps = {}): Pr
   try {
     login = resolveLogin({ flags: values, env: deps.env ?? process.env });
   } catch (e) {
-    if (e instanceof LoginError) { err.write(`kioskpay console: ${e.message}\n`); return EXIT.USAGE; }
+    if (e instanceof LoginError) {
+      err.write(`kioskpay console: ${e.message}\n`);
+      return EXIT.USAGE;
+    }
     throw e;
   }
   const clock = deps.clock ?? systemClock;
@@ -101,7 +116,10 @@ export async function consoleCommand(argv: string[], deps: ConsoleDeps = {}): Pr
   try {
     client = await connectConsole(login, { connectTimeoutMs: Math.max(timeoutMs, 5_000), reconnect: action === null });
   } catch (e) {
-    if (e instanceof NotConnectedError) { err.write(`kioskpay console: ${e.message}\n`); return EXIT.NO_ANSWER; }
+    if (e instanceof NotConnectedError) {
+      err.write(`kioskpay console: ${e.message}\n`);
+      return EXIT.NO_ANSWER;
+    }
     throw e;
   }
   try {
@@ -114,10 +132,17 @@ export async function consoleCommand(argv: string[], deps: ConsoleDeps = {}): Pr
       return EXIT.USAGE;
     }
     const session: ConsoleSession = {
-      client, fleet, clock, timeoutMs, out, err, json: values.json === true,
+      client,
+      fleet,
+      clock,
+      timeoutMs,
+      out,
+      err,
+      json: values.json === true,
       commands: new CommandClient(client, { by: login.username, clock }),
       isTTY: deps.isTTY ?? (out as { isTTY?: boolean }).isTTY === true,
-      cmd: action === null ? promptCommand : shellCommand, brokerUrl: login.url,
+      cmd: action === null ? promptCommand : shellCommand,
+      brokerUrl: login.url,
     };
     if (action !== null) return await oneShot(action, session, deps.signal);
     await repl(session, out, values.history ?? join(homedir(), '.kioskpay_console_history'), deps);
@@ -144,7 +169,11 @@ async function repl(s: ConsoleSession, output: NodeJS.WritableStream, historyFil
   s.client.on('offline', () => s.err.write('\n(broker unreachable; reconnecting)\n'));
   s.err.write(`connected to ${s.fleet.list().length} kiosk status(es); type help, Tab completes, quit leaves\n`);
   await runRepl({
-    input, output, terminal: input.isTTY === true, historyFile, historyMax: HISTORY_MAX_DEFAULT,
+    input,
+    output,
+    terminal: input.isTTY === true,
+    historyFile,
+    historyMax: HISTORY_MAX_DEFAULT,
     completer: makeCompleter(() => s.fleet.ids()),
     execute: async (words, signal) => {
       try {
@@ -162,6 +191,7 @@ async function repl(s: ConsoleSession, output: NodeJS.WritableStream, historyFil
 function timeoutOf(text: string | undefined): number {
   if (text === undefined) return TIMEOUT_S_DEFAULT * 1000;
   const s = Number(text);
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(s >= 0.1 && s <= TIMEOUT_S_MAX)) throw new UsageError(`--timeout must be seconds between 0.1 and ${TIMEOUT_S_MAX}, got "${text}"`);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(s >= 0.1 && s <= TIMEOUT_S_MAX))
+    throw new UsageError(`--timeout must be seconds between 0.1 and ${TIMEOUT_S_MAX}, got "${text}"`);
   return Math.round(s * 1000);
 }

@@ -42,20 +42,24 @@ describe('nearest', () => {
 
 describe('unknownKioskMessage', () => {
   it('names the nearest ids and the command that lists them all', () => {
-    expect(unknownKioskMessage('kiosk-9', ['kiosk-1', 'kiosk-2'], ['kiosk-1', 'kiosk-2'], shellCommand))
-      .toBe('unknown kiosk kiosk-9; did you mean kiosk-1 or kiosk-2? (kioskpay console list shows every kiosk)');
-    expect(unknownKioskMessage('kiosk-9', ['kiosk-1'], ['kiosk-1'], promptCommand))
-      .toBe('unknown kiosk kiosk-9; did you mean kiosk-1? (list shows every kiosk)');
+    expect(unknownKioskMessage('kiosk-9', ['kiosk-1', 'kiosk-2'], ['kiosk-1', 'kiosk-2'], shellCommand)).toBe(
+      'unknown kiosk kiosk-9; did you mean kiosk-1 or kiosk-2? (kioskpay console list shows every kiosk)',
+    );
+    expect(unknownKioskMessage('kiosk-9', ['kiosk-1'], ['kiosk-1'], promptCommand)).toBe(
+      'unknown kiosk kiosk-9; did you mean kiosk-1? (list shows every kiosk)',
+    );
   });
 
   it('lists some kiosks when none is near', () => {
     const many = Array.from({ length: 8 }, (_, i) => `k${i}`);
-    expect(unknownKioskMessage('lobby', many, [], shellCommand))
-      .toBe('unknown kiosk lobby; the kiosks are k0, k1, k2, k3, k4 and 3 more (kioskpay console list shows them all)');
+    expect(unknownKioskMessage('lobby', many, [], shellCommand)).toBe(
+      'unknown kiosk lobby; the kiosks are k0, k1, k2, k3, k4 and 3 more (kioskpay console list shows them all)',
+    );
   });
 
   it('with no kiosk at all, suspects the broker', () => {
-    expect(unknownKioskMessage('kiosk-1', [], [], shellCommand, 'mqtt://127.0.0.1:1884'))
-      .toBe('unknown kiosk kiosk-1: no kiosk has published a status on mqtt://127.0.0.1:1884; start it (kioskpay kiosk --config FILE), or give the kiosks\' broker with --url');
+    expect(unknownKioskMessage('kiosk-1', [], [], shellCommand, 'mqtt://127.0.0.1:1884')).toBe(
+      "unknown kiosk kiosk-1: no kiosk has published a status on mqtt://127.0.0.1:1884; start it (kioskpay kiosk --config FILE), or give the kiosks' broker with --url",
+    );
   });
 });

@@ -12,7 +12,9 @@ import { renderProgressBar } from './progress-bar.ts';
 import { splitWords } from './words.ts';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'kp-repl-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kp-repl-'));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('completer', () => {
@@ -51,24 +53,47 @@ describe('history file', () => {
 
 describe('words and commands', () => {
   it('splits quoted words and refuses an unclosed quote', () => {
-    expect(splitWords(`message k1 "Out of order" --seconds 5`)).toEqual({ ok: true, words: ['message', 'k1', 'Out of order', '--seconds', '5'] });
+    expect(splitWords(`message k1 "Out of order" --seconds 5`)).toEqual({
+      ok: true,
+      words: ['message', 'k1', 'Out of order', '--seconds', '5'],
+    });
     expect(splitWords(`message k1 'it''s' a\\ b "say \\"hi\\""`)).toEqual({ ok: true, words: ['message', 'k1', 'its', 'a b', 'say "hi"'] });
     expect(splitWords('message k1 "oops')).toEqual({ ok: false, message: 'unclosed " quote' });
   });
 
   it('parses each command and refuses bad arguments with a UsageError', () => {
     expect(parseCommandWords(['policy', 'k1', '--mode', 'require-online', '--stored-amount-max', '50000'])).toEqual({
-      kind: 'send', verb: 'policy', kioskId: 'k1', body: { name: 'set-policy', policy: { mode: 'require-online', caps: { storedAmountMax: 50_000 } } },
+      kind: 'send',
+      verb: 'policy',
+      kioskId: 'k1',
+      body: { name: 'set-policy', policy: { mode: 'require-online', caps: { storedAmountMax: 50_000 } } },
     });
-    expect(parseCommandWords(['message', 'k1', '--seconds', '0'])).toEqual({ kind: 'send', verb: 'message', kioskId: 'k1', body: { name: 'display-message', text: '', seconds: 0 } });
+    expect(parseCommandWords(['message', 'k1', '--seconds', '0'])).toEqual({
+      kind: 'send',
+      verb: 'message',
+      kioskId: 'k1',
+      body: { name: 'display-message', text: '', seconds: 0 },
+    });
     expect(parseCommandWords(['message', 'k1', 'Hello'])).toMatchObject({ body: { text: 'Hello', seconds: 30 } });
     expect(parseCommandWords(['watch'])).toEqual({ kind: 'watch', kioskId: null, count: null });
     expect(parseCommandWords(['stored', 'k1'])).toMatchObject({ body: { name: 'list-stored' } });
     expect(parseCommandWords(['alerts'])).toEqual({ kind: 'alerts', follow: false, count: null });
     expect(parseCommandWords(['alerts', '--follow', '--count', '3'])).toEqual({ kind: 'alerts', follow: true, count: 3 });
-    for (const bad of [['message', 'k1', 'x'.repeat(121)], ['message', 'k1'], ['status', 'k1', '--mode', 'force-offline'], ['policy', 'k1', '--offline-duration-max-h', '1.5'],
-      ['policy', 'k1', '--offline-duration-max-h', '169'], ['watch', 'k1', '--count', '0'], ['list', 'k1'], ['status', '+'], [],
-      ['alerts', '--count', '3'], ['alerts', 'k1'], ['alerts', '--follow', '--count', '0'], ['watch', '--follow']]) {
+    for (const bad of [
+      ['message', 'k1', 'x'.repeat(121)],
+      ['message', 'k1'],
+      ['status', 'k1', '--mode', 'force-offline'],
+      ['policy', 'k1', '--offline-duration-max-h', '1.5'],
+      ['policy', 'k1', '--offline-duration-max-h', '169'],
+      ['watch', 'k1', '--count', '0'],
+      ['list', 'k1'],
+      ['status', '+'],
+      [],
+      ['alerts', '--count', '3'],
+      ['alerts', 'k1'],
+      ['alerts', '--follow', '--count', '0'],
+      ['watch', '--follow'],
+    ]) {
       expect(() => parseCommandWords(bad), bad.join(' ')).toThrow(UsageError);
     }
   });

@@ -23,17 +23,27 @@ export interface ReplOptions {
 export async function runRepl(o: ReplOptions): Promise<void> {
   const history = loadHistory(o.historyFile, o.historyMax);
   const rl = createInterface({
-    input: o.input, output: o.output, terminal: o.terminal, completer: o.completer,
-    history: [...history].reverse(), historySize: o.historyMax, removeHistoryDuplicates: true,
+    input: o.input,
+    output: o.output,
+    terminal: o.terminal,
+    completer: o.completer,
+    history: [...history].reverse(),
+    historySize: o.historyMax,
+    removeHistoryDuplicates: true,
   });
   let current: AbortController | null = null;
   let historyBroken = false;
   // Input can end while a command runs (a piped script); Node 24+ throws on prompt() after close.
   let closed = false;
-  rl.once('close', () => { closed = true; });
+  rl.once('close', () => {
+    closed = true;
+  });
   rl.on('SIGINT', () => {
     if (current) current.abort();
-    else if (!closed) { o.output.write('\n(type quit or press Ctrl-D to leave)\n'); rl.prompt(); }
+    else if (!closed) {
+      o.output.write('\n(type quit or press Ctrl-D to leave)\n');
+      rl.prompt();
+    }
   });
   rl.setPrompt(o.prompt ?? 'kioskpay> ');
   rl.prompt();

@@ -34,7 +34,9 @@ export class AlertSink {
   readonly #listeners = new Set<() => void>();
   #seq = 0;
 
-  constructor(max = 200) { this.#max = max; }
+  constructor(max = 200) {
+    this.#max = max;
+  }
 
   raise(a: NewServerAlert): void {
     this.#seq += 1;
@@ -59,6 +61,8 @@ export class AlertSink {
   /** Calls `fn` after each raise; returns the unsubscribe function. */
   onRaise(fn: () => void): () => void {
     this.#listeners.add(fn);
-    return () => { this.#listeners.delete(fn); };
+    return () => {
+      this.#listeners.delete(fn);
+    };
   }
 }

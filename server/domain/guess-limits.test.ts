@@ -14,7 +14,9 @@ const limits: GuessLimitsConfig = {
 };
 
 let w: World;
-afterEach(async () => { await w.close(); });
+afterEach(async () => {
+  await w.close();
+});
 
 const withLuhn = (d19: string) => d19 + luhnCheckDigit(d19);
 /** A numeric code for `handle` whose MAC is not the real one (the real code's MAC digits, shifted by i + 1). */
@@ -37,7 +39,9 @@ describe('guessing numeric codes', () => {
     // Locked: even the honest code, at another kiosk, is refused while the lock lasts.
     expect((await w.pay('k1', wrongMac(real, 9), 100)).reason).toBe('CODE_GUESS_LOCKED');
     expect((await w.pay('k2', real, 100)).reason).toBe('CODE_GUESS_LOCKED');
-    expect(guessAlerts()).toEqual([expect.objectContaining({ kind: 'code-guessing', severity: 'critical', kioskId: 'k1', walletId: p.walletId })]);
+    expect(guessAlerts()).toEqual([
+      expect.objectContaining({ kind: 'code-guessing', severity: 'critical', kioskId: 'k1', walletId: p.walletId }),
+    ]);
     // Another wallet's numeric code, and this wallet's online and QR codes, are not locked.
     expect(await w.pay('k2', w.numericCode(q), 100)).toMatchObject({ status: 'approved' });
     expect(await w.pay('k2', await w.onlineCode(p), 100)).toMatchObject({ status: 'approved' });
@@ -55,7 +59,8 @@ describe('guessing numeric codes', () => {
     const p = await w.phone(20_000);
     await w.credential(p);
     for (let i = 0; i < 3; i++) expect((await w.pay('k1', onlineGuess(i), 100)).reason).toBe('CODE_UNKNOWN');
-    for (const h of ['00000001', '00000002']) expect((await w.pay('k1', withLuhn('32' + h + '012345678'), 100)).reason).toBe('CREDENTIAL_INVALID');
+    for (const h of ['00000001', '00000002'])
+      expect((await w.pay('k1', withLuhn('32' + h + '012345678'), 100)).reason).toBe('CREDENTIAL_INVALID');
     expect((await w.pay('k1', await w.onlineCode(p), 100)).reason).toBe('CODE_GUESS_LOCKED');
     expect((await w.pay('k1', w.numericCode(p), 100)).reason).toBe('CODE_GUESS_LOCKED');
     expect(guessAlerts()).toEqual([expect.objectContaining({ kioskId: 'k1', walletId: null })]);

@@ -10,13 +10,28 @@
 // replica keeps its own count); time comes from the injected clock.
 import type { Clock } from '../../shared/clock.ts';
 
-export interface GuessRule { max: number; windowMs: number; lockMs: number }
-export interface GuessLimitsConfig { handle: GuessRule; kiosk: GuessRule; global: GuessRule }
+export interface GuessRule {
+  max: number;
+  windowMs: number;
+  lockMs: number;
+}
+export interface GuessLimitsConfig {
+  handle: GuessRule;
+  kiosk: GuessRule;
+  global: GuessRule;
+}
 export type GuessScope = keyof GuessLimitsConfig;
 
-export interface Lockout { scope: GuessScope; key: string; untilMs: number }
+export interface Lockout {
+  scope: GuessScope;
+  key: string;
+  untilMs: number;
+}
 
-interface Slot { failures: number[]; lockedUntil: number }
+interface Slot {
+  failures: number[];
+  lockedUntil: number;
+}
 
 export class GuessLimiter {
   readonly #clock: Clock;
@@ -25,7 +40,8 @@ export class GuessLimiter {
 
   constructor(clock: Clock, limits: GuessLimitsConfig) {
     for (const [scope, r] of Object.entries(limits)) {
-      if (!(r.max >= 1 && r.windowMs > 0 && r.lockMs >= r.windowMs)) throw new Error(`guess limit ${scope}: need max >= 1 and lockMs >= windowMs > 0`);
+      if (!(r.max >= 1 && r.windowMs > 0 && r.lockMs >= r.windowMs))
+        throw new Error(`guess limit ${scope}: need max >= 1 and lockMs >= windowMs > 0`);
     }
     this.#clock = clock;
     this.#limits = limits;
@@ -68,7 +84,10 @@ export class GuessLimiter {
   }
 
   #keys(kioskId: string, handle: string | null): [GuessScope, string][] {
-    const keys: [GuessScope, string][] = [['global', '*'], ['kiosk', kioskId]];
+    const keys: [GuessScope, string][] = [
+      ['global', '*'],
+      ['kiosk', kioskId],
+    ];
     if (handle !== null) keys.push(['handle', handle]);
     return keys;
   }

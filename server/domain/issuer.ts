@@ -3,8 +3,12 @@
 // Kiosks hold only the public half (published retained on topics.issuerKeys).
 import { toBase64url, utf8, concatBytes } from '../../shared/bytes.ts';
 import type { Ed25519, Ed25519KeyPair } from '../../shared/crypto/ed25519.ts';
-import { REVOCATIONS_SIGNING_PREFIX, type IssuerKeysMessage, type RevocationsBody, type RevocationsMessage } from '../../shared/kiosk-messages.ts';
-
+import {
+  REVOCATIONS_SIGNING_PREFIX,
+  type IssuerKeysMessage,
+  type RevocationsBody,
+  type RevocationsMessage,
+} from '../../shared/kiosk-messages.ts';
 
 export class Issuer {
   readonly keyId: number;

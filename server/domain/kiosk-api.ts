@@ -24,10 +24,15 @@ export async function handleKioskPayload(ctx: ServerContext, kioskId: string, pa
 
 async function handle(ctx: ServerContext, kioskId: string, req: KioskRequest, t1: number): Promise<KioskReply> {
   switch (req.type) {
-    case 'pay': return pay(ctx, kioskId, req);
-    case 'status': return status(ctx, kioskId, req.id, req.txId);
-    case 'void': return voidTx(ctx, kioskId, req.id, req.txId);
-    case 'settle': return { v: 1, type: 'settle.result', re: req.id, items: await settle(ctx, kioskId, req.items) };
-    case 'time': return { v: 1, type: 'time.result', re: req.id, t0: req.t0, t1, t2: ctx.clock.nowMs() };
+    case 'pay':
+      return pay(ctx, kioskId, req);
+    case 'status':
+      return status(ctx, kioskId, req.id, req.txId);
+    case 'void':
+      return voidTx(ctx, kioskId, req.id, req.txId);
+    case 'settle':
+      return { v: 1, type: 'settle.result', re: req.id, items: await settle(ctx, kioskId, req.items) };
+    case 'time':
+      return { v: 1, type: 'time.result', re: req.id, t0: req.t0, t1, t2: ctx.clock.nowMs() };
   }
 }

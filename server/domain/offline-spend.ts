@@ -11,8 +11,14 @@ const DAY_MS = 86_400_000;
  * `displaced` is a counted payment this one is about to replace (a copy that settled before the
  * original it copied arrived): it is left out of the count.
  */
-export async function checkRollingLimits(tx: StoreTx, walletId: string, limits: OfflineLimits, amount: number, atMs: number,
-  displaced?: PaymentRow): Promise<DeclineCode | undefined> {
+export async function checkRollingLimits(
+  tx: StoreTx,
+  walletId: string,
+  limits: OfflineLimits,
+  amount: number,
+  atMs: number,
+  displaced?: PaymentRow,
+): Promise<DeclineCode | undefined> {
   const without = async (sinceMs: number) => {
     const u = await tx.offlineUsage(walletId, sinceMs);
     const counted = displaced && displaced.at >= sinceMs && (displaced.status === 'approved' || displaced.status === 'settled');

@@ -9,8 +9,12 @@ import { merchantAccountId, shopperAccountId, issuanceAccountId } from './ids.ts
 import { tamperCode } from '../../shared/codes/test-fixtures.ts';
 
 let w: World;
-beforeEach(async () => { w = await makeWorld(); });
-afterEach(async () => { await w.close(); });
+beforeEach(async () => {
+  w = await makeWorld();
+});
+afterEach(async () => {
+  await w.close();
+});
 
 const shop = merchantAccountId('shop');
 
@@ -221,11 +225,19 @@ describe('offline QR codes with the kiosk online (claims 8, 9)', () => {
 
   it('declines a credential signed by our key that this server never stored (claim 9)', async () => {
     const phone = naclEd25519.keyPairFromSeed(new Uint8Array(32).fill(7));
-    const bytes = signCredential({
-      keyId: w.ctx.issuer.keyId, credentialId: '00112233445566ff', publicKey: phone.publicKey, accountAlias: '0000000000aa',
-      notBeforeMs: Math.floor(T0 / 1000) * 1000, notAfterMs: Math.floor(T0 / 1000) * 1000 + 86_400_000,
-      limits: { currency: 'JPY', perPayment: 5_000, daily: { amount: 10_000, count: 2 }, monthly: { amount: 50_000, count: 10 } },
-    }, w.ctx.issuer.secretKey, naclEd25519);
+    const bytes = signCredential(
+      {
+        keyId: w.ctx.issuer.keyId,
+        credentialId: '00112233445566ff',
+        publicKey: phone.publicKey,
+        accountAlias: '0000000000aa',
+        notBeforeMs: Math.floor(T0 / 1000) * 1000,
+        notAfterMs: Math.floor(T0 / 1000) * 1000 + 86_400_000,
+        limits: { currency: 'JPY', perPayment: 5_000, daily: { amount: 10_000, count: 2 }, monthly: { amount: 50_000, count: 10 } },
+      },
+      w.ctx.issuer.secretKey,
+      naclEd25519,
+    );
     const code = makeOfflineCode({ credential: bytes, timestampMs: T0, counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519);
     expect((await w.pay('k1', code, 100)).reason).toBe('CREDENTIAL_INVALID');
   });
@@ -281,7 +293,9 @@ describe('numeric offline codes', () => {
   it('declines an unknown handle', async () => {
     const p = await w.phone(20_000);
     await w.credential(p);
-    await w.ctx.store.unit(async (tx) => { await tx.revokeCredential(p.credential!.credentialId, 0, 'x'); });
+    await w.ctx.store.unit(async (tx) => {
+      await tx.revokeCredential(p.credential!.credentialId, 0, 'x');
+    });
     expect((await w.pay('k1', w.numericCode(p), 100)).reason).toBe('CREDENTIAL_REVOKED');
   });
 });
@@ -290,9 +304,15 @@ describe('bad input from kiosks', () => {
   it('answers typed errors, never throws', async () => {
     expect(await w.send('k1', 'not json')).toMatchObject({ type: 'error', code: 'MALFORMED_MESSAGE', re: null });
     expect(await w.send('k1', { v: 1, type: 'nope', id: 'x' })).toMatchObject({ type: 'error', code: 'UNKNOWN_MESSAGE_TYPE', re: 'x' });
-    expect(await w.send('k1', { v: 1, type: 'pay', id: 'x', txId: 't', code: 'c', amount: { value: 1.5, currency: 'JPY' } })).toMatchObject({ code: 'MALFORMED_MESSAGE', re: 'x' });
-    expect(await w.send('k1', { v: 1, type: 'pay', id: 'x', txId: 't', code: 'c', amount: { value: -1, currency: 'JPY' } })).toMatchObject({ code: 'MALFORMED_MESSAGE' });
-    expect(await w.send('k1', { v: 1, type: 'pay', id: 'x', txId: 't', code: 'c', amount: { value: 1, currency: 'XXX' } })).toMatchObject({ code: 'MALFORMED_MESSAGE' });
+    expect(await w.send('k1', { v: 1, type: 'pay', id: 'x', txId: 't', code: 'c', amount: { value: 1.5, currency: 'JPY' } })).toMatchObject(
+      { code: 'MALFORMED_MESSAGE', re: 'x' },
+    );
+    expect(await w.send('k1', { v: 1, type: 'pay', id: 'x', txId: 't', code: 'c', amount: { value: -1, currency: 'JPY' } })).toMatchObject({
+      code: 'MALFORMED_MESSAGE',
+    });
+    expect(await w.send('k1', { v: 1, type: 'pay', id: 'x', txId: 't', code: 'c', amount: { value: 1, currency: 'XXX' } })).toMatchObject({
+      code: 'MALFORMED_MESSAGE',
+    });
     expect(await w.send('k1', { v: 2, type: 'time', id: 'x', t0: 1 })).toMatchObject({ code: 'MALFORMED_MESSAGE' });
     expect(await w.send('k1', 'x'.repeat(300_000))).toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
     expect(await w.send('nobody', { v: 1, type: 'time', id: 'x', t0: 1 })).toMatchObject({ type: 'time.result' });
@@ -300,7 +320,13 @@ describe('bad input from kiosks', () => {
   });
 
   it('answers time requests with its receive and send times', async () => {
-    expect(await w.send('k1', { v: 1, type: 'time', id: 't', t0: 5 })).toMatchObject({ type: 'time.result', re: 't', t0: 5, t1: w.clock.nowMs(), t2: w.clock.nowMs() });
+    expect(await w.send('k1', { v: 1, type: 'time', id: 't', t0: 5 })).toMatchObject({
+      type: 'time.result',
+      re: 't',
+      t0: 5,
+      t1: w.clock.nowMs(),
+      t2: w.clock.nowMs(),
+    });
   });
 });
 
@@ -315,7 +341,14 @@ describe('a full store queue', () => {
         phones.push(await small.phone(5_000));
         codes.push(await small.onlineCode(phones[i]!));
       }
-      const pay = (i: number) => ({ v: 1, type: 'pay', id: `p-${i}`, txId: `tx-q${i}`, code: codes[i]!, amount: { value: 100, currency: 'JPY' } });
+      const pay = (i: number) => ({
+        v: 1,
+        type: 'pay',
+        id: `p-${i}`,
+        txId: `tx-q${i}`,
+        code: codes[i]!,
+        amount: { value: 100, currency: 'JPY' },
+      });
       // More at once than the queue holds (its smallest bound: one full settle batch).
       const replies = await Promise.all(phones.map((_, i) => small.send('k1', pay(i))));
       const refused = replies.flatMap((r, i) => (r.type === 'error' ? [i] : []));

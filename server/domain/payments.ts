@@ -8,7 +8,14 @@ import { checkOfflineTerms } from '../../shared/codes/offline-terms.ts';
 import { verifyNumericOfflineCode } from '../../shared/codes/numeric-offline.ts';
 import { bytesEqual } from '../../shared/bytes.ts';
 import { KioskpayError, type DeclineCode } from '../../shared/errors.ts';
-import { linesMatchAmount, type PayRequest, type PayResult, type PaymentKind, type SaleLine, type TxStatus } from '../../shared/kiosk-messages.ts';
+import {
+  linesMatchAmount,
+  type PayRequest,
+  type PayResult,
+  type PaymentKind,
+  type SaleLine,
+  type TxStatus,
+} from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import type { CredentialRow, KioskRow, PaymentRow, StoreTx } from '../ports/store.ts';
 import type { ServerContext } from './context.ts';
@@ -18,21 +25,40 @@ import { creditBack, refundable } from './refunds.ts';
 
 /** What an authorisation decided; the caller records it. */
 export type Decision =
-  | { approved: true; kind: PaymentKind; walletId: string; shopperAccount: string; credentialId?: string; counter?: number; consume: (tx: StoreTx, paymentId: string) => Promise<void> }
+  | {
+      approved: true;
+      kind: PaymentKind;
+      walletId: string;
+      shopperAccount: string;
+      credentialId?: string;
+      counter?: number;
+      consume: (tx: StoreTx, paymentId: string) => Promise<void>;
+    }
   | { approved: false; kind: PaymentKind | null; reason: DeclineCode; walletId?: string; credentialId?: string; counter?: number };
 
-const decline = (reason: DeclineCode, kind: PaymentKind | null, extra: Partial<Extract<Decision, { approved: false }>> = {}): Decision => ({ approved: false, kind, reason, ...extra });
+const decline = (reason: DeclineCode, kind: PaymentKind | null, extra: Partial<Extract<Decision, { approved: false }>> = {}): Decision => ({
+  approved: false,
+  kind,
+  reason,
+  ...extra,
+});
 
 export async function pay(ctx: ServerContext, kioskId: string, req: PayRequest): Promise<PayResult> {
   const decoded = decodeCode(req.code);
   // Signatures are checked before the store unit, so the unit holds the write lock only for lookups.
-  const signature = decoded.ok && decoded.code.kind === 'offline-qr' ? await ctx.offlineVerifier.verifyAsync(decoded.code) : { ok: true as const };
+  const signature =
+    decoded.ok && decoded.code.kind === 'offline-qr' ? await ctx.offlineVerifier.verifyAsync(decoded.code) : { ok: true as const };
   const hash = requestHash(req.code, req.amount.value, req.amount.currency);
   return ctx.store.unit(async (tx) => {
     const kiosk = await requireKiosk(tx, kioskId);
     const existing = await tx.getPaymentByTx(kioskId, req.txId);
     // A voided txId can never charge: a late or altered pay for it is declined TX_VOIDED (protocol 3.4).
-    if (existing) return replyFor(req.id, existing, existing.requestHash === hash ? undefined : existing.status === 'voided' ? 'TX_VOIDED' : 'TX_CONFLICT');
+    if (existing)
+      return replyFor(
+        req.id,
+        existing,
+        existing.requestHash === hash ? undefined : existing.status === 'voided' ? 'TX_VOIDED' : 'TX_CONFLICT',
+      );
     const now = ctx.clock.nowMs();
     let d: Decision;
     if (!decoded.ok) d = decline('CODE_MALFORMED', null);
@@ -43,11 +69,21 @@ export async function pay(ctx: ServerContext, kioskId: string, req: PayRequest):
   });
 }
 
-async function authorize(ctx: ServerContext, tx: StoreTx, kioskId: string, code: DecodedCode, amount: Money, now: number): Promise<Decision> {
+async function authorize(
+  ctx: ServerContext,
+  tx: StoreTx,
+  kioskId: string,
+  code: DecodedCode,
+  amount: Money,
+  now: number,
+): Promise<Decision> {
   switch (code.kind) {
-    case 'online': return guarded(ctx, kioskId, null, () => authorizeOnline(ctx, tx, code.text, amount, now));
-    case 'offline-qr': return authorizeOfflineQr(ctx, tx, code, amount, now);
-    case 'offline-numeric': return guarded(ctx, kioskId, code.handle, () => authorizeNumeric(ctx, tx, code, amount, now));
+    case 'online':
+      return guarded(ctx, kioskId, null, () => authorizeOnline(ctx, tx, code.text, amount, now));
+    case 'offline-qr':
+      return authorizeOfflineQr(ctx, tx, code, amount, now);
+    case 'offline-numeric':
+      return guarded(ctx, kioskId, code.handle, () => authorizeNumeric(ctx, tx, code, amount, now));
   }
 }
 
@@ -66,9 +102,19 @@ async function guarded(ctx: ServerContext, kioskId: string, handle: string | nul
   if (d.approved || !GUESS_FAILURES.includes(d.reason)) return d;
   const walletId = d.walletId ?? null;
   for (const lock of ctx.guessLimits.fail(kioskId, walletId === null ? null : handle)) {
-    const what = lock.scope === 'global' ? 'every kiosk' : lock.scope === 'kiosk' ? `kiosk ${kioskId}` : `numeric handle ${lock.key} (wallet ${walletId})`;
+    const what =
+      lock.scope === 'global'
+        ? 'every kiosk'
+        : lock.scope === 'kiosk'
+          ? `kiosk ${kioskId}`
+          : `numeric handle ${lock.key} (wallet ${walletId})`;
     ctx.alerts.raise({
-      kind: 'code-guessing', severity: 'critical', at: ctx.clock.nowMs(), kioskId, walletId, amount: null,
+      kind: 'code-guessing',
+      severity: 'critical',
+      at: ctx.clock.nowMs(),
+      kioskId,
+      walletId,
+      amount: null,
       message: `too many failed 20-digit code lookups: ${what} refused until ${new Date(lock.untilMs).toISOString()} (last failure from kiosk ${kioskId})`,
     });
   }
@@ -85,7 +131,10 @@ async function authorizeOnline(_ctx: ServerContext, tx: StoreTx, text: string, a
   const funds = await checkFunds(tx, code.walletId, amount);
   if (funds.reason) return decline(funds.reason, 'online', { walletId: code.walletId });
   return {
-    approved: true, kind: 'online', walletId: code.walletId, shopperAccount: funds.account,
+    approved: true,
+    kind: 'online',
+    walletId: code.walletId,
+    shopperAccount: funds.account,
     consume: (t, paymentId) => t.markOnlineCodeUsed(codeHash, paymentId),
   };
 }
@@ -94,11 +143,23 @@ async function authorizeOnline(_ctx: ServerContext, tx: StoreTx, text: string, a
 async function authorizeOfflineQr(ctx: ServerContext, tx: StoreTx, code: DecodedOfflineQr, amount: Money, now: number): Promise<Decision> {
   const stored = await tx.getCredential(code.credential.credentialId);
   if (!stored || !bytesEqual(stored.bytes, code.credentialBytes)) return decline('CREDENTIAL_INVALID', 'offline-qr');
-  return authorizeOfflineSpend(ctx, tx, { stored, credential: code.credential, form: 'qr', counter: code.counter, timestampMs: code.timestampMs, amountCap: code.amountCap }, amount, now);
+  return authorizeOfflineSpend(
+    ctx,
+    tx,
+    { stored, credential: code.credential, form: 'qr', counter: code.counter, timestampMs: code.timestampMs, amountCap: code.amountCap },
+    amount,
+    now,
+  );
 }
 
 /** Numeric offline code: only the server can check it, with the secret it stored (claim 9). */
-async function authorizeNumeric(ctx: ServerContext, tx: StoreTx, code: DecodedNumericOffline, amount: Money, now: number): Promise<Decision> {
+async function authorizeNumeric(
+  ctx: ServerContext,
+  tx: StoreTx,
+  code: DecodedNumericOffline,
+  amount: Money,
+  now: number,
+): Promise<Decision> {
   const kind = 'offline-numeric';
   const stored = await tx.findCredentialByHandle(code.handle);
   if (!stored) return decline('CREDENTIAL_INVALID', kind);
@@ -106,10 +167,23 @@ async function authorizeNumeric(ctx: ServerContext, tx: StoreTx, code: DecodedNu
   if (!parsed.ok) throw new Error(`stored credential ${stored.id} does not parse: ${parsed.detail}`);
   const mac = verifyNumericOfflineCode(code, stored.numericSecret, now, stored.stepMs, ctx.config.offlineWindowMs);
   if (!mac.ok) return decline(mac.reason, kind, { walletId: stored.walletId, credentialId: stored.id });
-  return authorizeOfflineSpend(ctx, tx, { stored, credential: parsed.credential, form: 'numeric', counter: mac.step, timestampMs: mac.timestampMs }, amount, now);
+  return authorizeOfflineSpend(
+    ctx,
+    tx,
+    { stored, credential: parsed.credential, form: 'numeric', counter: mac.step, timestampMs: mac.timestampMs },
+    amount,
+    now,
+  );
 }
 
-interface OfflineUse { stored: CredentialRow; credential: OfflineCredential; form: 'qr' | 'numeric'; counter: number; timestampMs: number; amountCap?: number | null }
+interface OfflineUse {
+  stored: CredentialRow;
+  credential: OfflineCredential;
+  form: 'qr' | 'numeric';
+  counter: number;
+  timestampMs: number;
+  amountCap?: number | null;
+}
 
 /** The conditions both offline forms share, once the code is known to come from a stored credential. */
 async function authorizeOfflineSpend(ctx: ServerContext, tx: StoreTx, u: OfflineUse, amount: Money, now: number): Promise<Decision> {
@@ -117,7 +191,14 @@ async function authorizeOfflineSpend(ctx: ServerContext, tx: StoreTx, u: Offline
   const { stored } = u;
   const ids = { walletId: stored.walletId, credentialId: stored.id, counter: u.counter };
   if (stored.revokedAt !== null) return decline('CREDENTIAL_REVOKED', kind, ids);
-  const terms = checkOfflineTerms({ credential: u.credential, timestampMs: u.timestampMs, amount, amountCap: u.amountCap, referenceTimeMs: now, windowMs: ctx.config.offlineWindowMs });
+  const terms = checkOfflineTerms({
+    credential: u.credential,
+    timestampMs: u.timestampMs,
+    amount,
+    amountCap: u.amountCap,
+    referenceTimeMs: now,
+    windowMs: ctx.config.offlineWindowMs,
+  });
   if (!terms.ok) return decline(terms.reason, kind, ids);
   if (await tx.getOfflineUse(stored.id, u.form, u.counter)) return decline('COUNTER_REUSED', kind, ids);
   const limit = await checkRollingLimits(tx, stored.walletId, u.credential.limits, amount.value, now);
@@ -125,8 +206,15 @@ async function authorizeOfflineSpend(ctx: ServerContext, tx: StoreTx, u: Offline
   const funds = await checkFunds(tx, stored.walletId, amount);
   if (funds.reason) return decline(funds.reason, kind, ids);
   return {
-    approved: true, kind, walletId: stored.walletId, shopperAccount: funds.account, credentialId: stored.id, counter: u.counter,
-    consume: async (t, paymentId) => { await t.claimOfflineUse(stored.id, u.form, u.counter, paymentId); },
+    approved: true,
+    kind,
+    walletId: stored.walletId,
+    shopperAccount: funds.account,
+    credentialId: stored.id,
+    counter: u.counter,
+    consume: async (t, paymentId) => {
+      await t.claimOfflineUse(stored.id, u.form, u.counter, paymentId);
+    },
   };
 }
 
@@ -144,23 +232,58 @@ async function checkFunds(tx: StoreTx, walletId: string, amount: Money): Promise
  * The sale's lines, when the kiosk sent them, are stored with it if they add up to the amount
  * (otherwise the payment is stored without them, and a warning logged).
  */
-export async function record(ctx: ServerContext, tx: StoreTx, kiosk: KioskRow, txId: string, hash: string, amount: Money, d: Decision, at: number,
-  approvedStatus: 'approved' | 'settled', replay = false, lines?: readonly SaleLine[]): Promise<PaymentRow> {
+export async function record(
+  ctx: ServerContext,
+  tx: StoreTx,
+  kiosk: KioskRow,
+  txId: string,
+  hash: string,
+  amount: Money,
+  d: Decision,
+  at: number,
+  approvedStatus: 'approved' | 'settled',
+  replay = false,
+  lines?: readonly SaleLine[],
+): Promise<PaymentRow> {
   const now = ctx.clock.nowMs();
   const row: PaymentRow = {
-    id: newId('pay', ctx.random), kioskId: kiosk.id, txId, kind: d.kind, status: d.approved ? approvedStatus : 'declined',
-    reason: d.approved ? null : d.reason, amount: amount.value, currency: amount.currency, walletId: d.walletId ?? null,
-    merchantAccount: kiosk.merchantAccount, credentialId: d.credentialId ?? null, counter: d.counter ?? null, at,
-    requestHash: hash, replay, createdAt: now, updatedAt: now,
+    id: newId('pay', ctx.random),
+    kioskId: kiosk.id,
+    txId,
+    kind: d.kind,
+    status: d.approved ? approvedStatus : 'declined',
+    reason: d.approved ? null : d.reason,
+    amount: amount.value,
+    currency: amount.currency,
+    walletId: d.walletId ?? null,
+    merchantAccount: kiosk.merchantAccount,
+    credentialId: d.credentialId ?? null,
+    counter: d.counter ?? null,
+    at,
+    requestHash: hash,
+    replay,
+    createdAt: now,
+    updatedAt: now,
   };
   await tx.insertPayment(row);
   if (lines && linesMatchAmount(lines, amount)) {
-    await tx.insertPaymentLines(row.id, lines.map((l) => ({ gtin: l.gtin ?? null, slot: l.slot ?? null, qty: l.qty, unitPrice: l.unitPrice.value })));
+    await tx.insertPaymentLines(
+      row.id,
+      lines.map((l) => ({ gtin: l.gtin ?? null, slot: l.slot ?? null, qty: l.qty, unitPrice: l.unitPrice.value })),
+    );
   } else if (lines) {
     ctx.log.warn({ kioskId: kiosk.id, txId, amount }, 'sale lines do not add up to the amount; payment recorded without them');
   }
   if (d.approved) {
-    await tx.transfer({ paymentId: row.id, debitAccount: d.shopperAccount, creditAccount: kiosk.merchantAccount, amount: amount.value, currency: amount.currency, kind: 'payment', at: now });
+    await tx.transfer({
+      paymentId: row.id,
+      debitAccount: d.shopperAccount,
+      creditAccount: kiosk.merchantAccount,
+      amount: amount.value,
+      currency: amount.currency,
+      kind: 'payment',
+      at: now,
+    });
     await d.consume(tx, row.id);
   }
   return row;
@@ -178,7 +301,13 @@ export function replyFor(re: string, p: PaymentRow | undefined, override?: Decli
   if (override) return { v: 1, type: 'pay.result', re, txId: p.txId, status: 'declined', reason: override };
   const status: TxStatus = p.status === 'settled' ? 'approved' : p.status;
   return {
-    v: 1, type: 'pay.result', re, txId: p.txId, status, paymentId: p.id, at: p.updatedAt,
+    v: 1,
+    type: 'pay.result',
+    re,
+    txId: p.txId,
+    status,
+    paymentId: p.id,
+    at: p.updatedAt,
     ...(p.kind ? { kind: p.kind } : {}),
     ...(p.amount > 0 ? { amount: { value: p.amount, currency: p.currency } } : {}),
     ...(p.reason ? { reason: p.reason } : {}),
@@ -206,9 +335,23 @@ export async function voidTx(ctx: ServerContext, kioskId: string, re: string, tx
     const p = await tx.getPaymentByTx(kioskId, txId);
     if (!p) {
       const row: PaymentRow = {
-        id: newId('pay', ctx.random), kioskId, txId, kind: null, status: 'voided', reason: 'TX_VOIDED', amount: 0,
-        currency: ctx.config.currency, walletId: null, merchantAccount: kiosk.merchantAccount, credentialId: null,
-        counter: null, at: now, requestHash: '', replay: false, createdAt: now, updatedAt: now,
+        id: newId('pay', ctx.random),
+        kioskId,
+        txId,
+        kind: null,
+        status: 'voided',
+        reason: 'TX_VOIDED',
+        amount: 0,
+        currency: ctx.config.currency,
+        walletId: null,
+        merchantAccount: kiosk.merchantAccount,
+        credentialId: null,
+        counter: null,
+        at: now,
+        requestHash: '',
+        replay: false,
+        createdAt: now,
+        updatedAt: now,
       };
       await tx.insertPayment(row);
       return replyFor(re, row);

@@ -10,15 +10,27 @@ import { operatorRefund, type OperatorRefund } from './refunds.ts';
 import { topUp } from './wallets.ts';
 
 let w: World;
-beforeEach(async () => { w = await makeWorld(); });
-afterEach(async () => { await w.close(); });
+beforeEach(async () => {
+  w = await makeWorld();
+});
+afterEach(async () => {
+  await w.close();
+});
 
 let keys = 0;
 const key = () => `request-key-${String(++keys).padStart(6, '0')}`;
 const refund = (paymentId: string, amount: number, o: Partial<OperatorRefund> = {}) =>
   operatorRefund(w.ctx, { paymentId, action: 'refund', amount, reason: 'item not dispensed', operator: 'alice', requestKey: key(), ...o });
 const voidIt = (paymentId: string, o: Partial<OperatorRefund> = {}) =>
-  operatorRefund(w.ctx, { paymentId, action: 'void', amount: null, reason: 'wrong product charged', operator: 'bob', requestKey: key(), ...o });
+  operatorRefund(w.ctx, {
+    paymentId,
+    action: 'void',
+    amount: null,
+    reason: 'wrong product charged',
+    operator: 'bob',
+    requestKey: key(),
+    ...o,
+  });
 const audit = () => w.ctx.store.unit((tx) => tx.listOpsActions({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, paymentId: null }, 100));
 
 async function paid(value: number, balance = 5_000) {
@@ -36,13 +48,17 @@ describe('operator refunds and voids', () => {
     expect(first.payment.status).toBe('approved');
     w.clock.advance(60_000);
     expect((await refund(paymentId, 700)).remaining).toBe(0);
-    await expect(refund(paymentId, 1)).rejects.toMatchObject({ code: 'REFUND_EXCEEDS_PAID', message: expect.stringContaining('more than the 0 left') });
+    await expect(refund(paymentId, 1)).rejects.toMatchObject({
+      code: 'REFUND_EXCEEDS_PAID',
+      message: expect.stringContaining('more than the 0 left'),
+    });
     expect(await w.balance(shopperAccountId(phone.walletId))).toBe(5_000);
     expect(await w.balance(merchantAccountId('shop'))).toBe(0);
     expect(await w.totals()).toEqual(new Map([['JPY', 0]]));
     const rows = await audit();
     expect(rows.map((a) => [a.action, a.paymentId, a.amount, a.currency, a.operator, a.reason])).toEqual([
-      ['refund', paymentId, 700, 'JPY', 'alice', 'item not dispensed'], ['refund', paymentId, 300, 'JPY', 'alice', 'item not dispensed'],
+      ['refund', paymentId, 700, 'JPY', 'alice', 'item not dispensed'],
+      ['refund', paymentId, 300, 'JPY', 'alice', 'item not dispensed'],
     ]);
     expect(rows.map((a) => w.clock.nowMs() - a.at)).toEqual([0, 60_000]);
   });
@@ -81,7 +97,7 @@ describe('operator refunds and voids', () => {
     expect(await w.totals()).toEqual(new Map([['JPY', 0]]));
   });
 
-  it("gives back only what is left when a kiosk voids a payment an operator partly refunded", async () => {
+  it('gives back only what is left when a kiosk voids a payment an operator partly refunded', async () => {
     const { phone, paymentId, txId } = await paid(1_000);
     await refund(paymentId, 600);
     const r = await w.send('k1', { v: 1, type: 'void', id: 'c-void', txId });

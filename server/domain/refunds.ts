@@ -32,7 +32,15 @@ export async function refundable(tx: StoreTx, p: PaymentRow): Promise<number> {
 export async function creditBack(tx: StoreTx, p: PaymentRow, amount: number, at: number): Promise<void> {
   const wallet = p.walletId ? await tx.getWallet(p.walletId) : undefined;
   if (!wallet) throw new Error(`payment ${p.id} has no wallet to refund`);
-  await tx.transfer({ paymentId: p.id, debitAccount: p.merchantAccount, creditAccount: wallet.accountId, amount, currency: p.currency, kind: 'refund', at });
+  await tx.transfer({
+    paymentId: p.id,
+    debitAccount: p.merchantAccount,
+    creditAccount: wallet.accountId,
+    amount,
+    currency: p.currency,
+    kind: 'refund',
+    at,
+  });
 }
 
 export interface OperatorRefund {
@@ -69,37 +77,62 @@ export async function operatorRefund(ctx: ServerContext, r: OperatorRefund): Pro
   if (reason.length === 0 || reason.length > REFUND_REASON_MAX || CONTROL.test(reason)) {
     throw new KioskpayError('MALFORMED_MESSAGE', `a reason of 1-${REFUND_REASON_MAX} characters is required, on one line`);
   }
-  if (!REQUEST_KEY.test(r.requestKey)) throw new KioskpayError('MALFORMED_MESSAGE', 'requestKey must be 16-64 characters of A-Z a-z 0-9 _ -');
+  if (!REQUEST_KEY.test(r.requestKey))
+    throw new KioskpayError('MALFORMED_MESSAGE', 'requestKey must be 16-64 characters of A-Z a-z 0-9 _ -');
   if (r.action === 'refund' && !(r.amount !== null && Number.isSafeInteger(r.amount) && r.amount >= 1 && r.amount <= MONEY_MAX)) {
     throw new KioskpayError('AMOUNT_INVALID', `a refund amount is an integer count of minor units, 1 to ${MONEY_MAX}`);
   }
-  if (r.action === 'void' && r.amount !== null) throw new KioskpayError('MALFORMED_MESSAGE', 'a void gives back what is left of the payment: it takes no amount');
+  if (r.action === 'void' && r.amount !== null)
+    throw new KioskpayError('MALFORMED_MESSAGE', 'a void gives back what is left of the payment: it takes no amount');
   const requestHash = sha256Hex(JSON.stringify([r.paymentId, r.action, r.amount, reason]));
   const out = await ctx.store.unit(async (tx) => {
     const seen = await tx.getOpsActionByKey(r.requestKey);
     if (seen) {
-      if (seen.requestHash !== requestHash) throw new KioskpayError('REQUEST_KEY_CONFLICT', `request key ${r.requestKey} was used for another request (${seen.action} of ${seen.paymentId})`);
+      if (seen.requestHash !== requestHash)
+        throw new KioskpayError(
+          'REQUEST_KEY_CONFLICT',
+          `request key ${r.requestKey} was used for another request (${seen.action} of ${seen.paymentId})`,
+        );
       return result(tx, seen, true);
     }
     const p = await tx.getPayment(r.paymentId);
     if (!p) throw new KioskpayError('NOT_FOUND', `no payment ${r.paymentId}`);
     if (p.status !== 'approved' && p.status !== 'settled') {
-      throw new KioskpayError('REFUND_NOT_ALLOWED', `payment ${p.id} is ${p.status}${p.reason ? ` (${p.reason})` : ''}: only approved and settled payments can be refunded or voided`);
+      throw new KioskpayError(
+        'REFUND_NOT_ALLOWED',
+        `payment ${p.id} is ${p.status}${p.reason ? ` (${p.reason})` : ''}: only approved and settled payments can be refunded or voided`,
+      );
     }
     const left = await refundable(tx, p);
     const amount = r.action === 'void' ? left : r.amount!;
-    if (amount > left) throw new KioskpayError('REFUND_EXCEEDS_PAID', `a refund of ${amount} is more than the ${left} left of payment ${p.id} (${p.amount} paid, ${p.amount - left} refunded)`);
+    if (amount > left)
+      throw new KioskpayError(
+        'REFUND_EXCEEDS_PAID',
+        `a refund of ${amount} is more than the ${left} left of payment ${p.id} (${p.amount} paid, ${p.amount - left} refunded)`,
+      );
     const now = ctx.clock.nowMs();
     if (amount > 0) await creditBack(tx, p, amount, now);
     if (r.action === 'void') await tx.updatePayment(p.id, 'voided', 'TX_VOIDED', now);
     const row: OpsActionRow = {
-      id: newId('act', ctx.random), requestKey: r.requestKey, requestHash, at: now, operator: r.operator, action: r.action,
-      paymentId: p.id, amount, currency: p.currency, reason,
+      id: newId('act', ctx.random),
+      requestKey: r.requestKey,
+      requestHash,
+      at: now,
+      operator: r.operator,
+      action: r.action,
+      paymentId: p.id,
+      amount,
+      currency: p.currency,
+      reason,
     };
     await tx.insertOpsAction(row);
     return result(tx, row, false);
   });
-  if (!out.repeated) ctx.log.info({ operator: r.operator, action: r.action, paymentId: r.paymentId, amount: out.action.amount, currency: out.action.currency }, 'operator refund');
+  if (!out.repeated)
+    ctx.log.info(
+      { operator: r.operator, action: r.action, paymentId: r.paymentId, amount: out.action.amount, currency: out.action.currency },
+      'operator refund',
+    );
   return out;
 }
 
@@ -111,7 +144,11 @@ async function result(tx: StoreTx, action: OpsActionRow, repeated: boolean): Pro
   const account = wallet && (await tx.getAccount(wallet.accountId));
   if (!account) throw new Error(`payment ${payment.id} has no shopper account`);
   return {
-    action, repeated, payment, refunded, remaining: payment.status === 'voided' ? 0 : payment.amount - refunded,
+    action,
+    repeated,
+    payment,
+    refunded,
+    remaining: payment.status === 'voided' ? 0 : payment.amount - refunded,
     shopperBalance: { value: account.balance, currency: account.currency },
   };
 }

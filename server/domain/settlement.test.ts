@@ -8,10 +8,19 @@ import { walletInfo, issueCredential } from './wallets.ts';
 import { tamperCode } from '../../shared/codes/test-fixtures.ts';
 
 let w: World;
-beforeEach(async () => { w = await makeWorld(); });
-afterEach(async () => { await w.close(); });
+beforeEach(async () => {
+  w = await makeWorld();
+});
+afterEach(async () => {
+  await w.close();
+});
 
-const item = (txId: string, code: string, value: number, capturedAt: number): SettleItem => ({ txId, code, amount: { value, currency: 'JPY' }, capturedAt });
+const item = (txId: string, code: string, value: number, capturedAt: number): SettleItem => ({
+  txId,
+  code,
+  amount: { value, currency: 'JPY' },
+  capturedAt,
+});
 
 async function phoneWithCredential(balance: number): Promise<TestPhone> {
   const p = await w.phone(balance);
@@ -25,14 +34,31 @@ describe('settling payments a kiosk stored while its uplink was down', () => {
     // The merchant's balance is 1,500 short of 10^12 (filled straight in the store: setup only).
     await w.ctx.store.unit(async (tx) => {
       const issuance = issuanceAccountId('JPY');
-      if (!(await tx.getAccount(issuance))) await tx.createAccount({ id: issuance, kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 0 });
-      await tx.transfer({ paymentId: null, debitAccount: issuance, creditAccount: merchantAccountId('shop'), amount: MONEY_MAX - 1_500, currency: 'JPY', kind: 'topup', at: 0 });
+      if (!(await tx.getAccount(issuance)))
+        await tx.createAccount({ id: issuance, kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 0 });
+      await tx.transfer({
+        paymentId: null,
+        debitAccount: issuance,
+        creditAccount: merchantAccountId('shop'),
+        amount: MONEY_MAX - 1_500,
+        currency: 'JPY',
+        kind: 'topup',
+        at: 0,
+      });
     });
     const at = w.clock.nowMs();
-    const items = [item('o-1', w.offlineCode(p), 1_000, at), item('o-2', w.offlineCode(p), 1_000, at), item('o-3', w.offlineCode(p), 300, at)];
+    const items = [
+      item('o-1', w.offlineCode(p), 1_000, at),
+      item('o-2', w.offlineCode(p), 1_000, at),
+      item('o-3', w.offlineCode(p), 300, at),
+    ];
     // Before: the whole batch was an error reply, and the same batch failed on every retry.
     const first = await w.settle('k1', items);
-    expect(first.items.map((i) => [i.txId, i.status, i.reason])).toEqual([['o-1', 'settled', undefined], ['o-2', 'declined', 'BALANCE_LIMIT'], ['o-3', 'settled', undefined]]);
+    expect(first.items.map((i) => [i.txId, i.status, i.reason])).toEqual([
+      ['o-1', 'settled', undefined],
+      ['o-2', 'declined', 'BALANCE_LIMIT'],
+      ['o-3', 'settled', undefined],
+    ]);
     expect(await w.balance(merchantAccountId('shop'))).toBe(MONEY_MAX - 200);
     expect(await w.balance(shopperAccountId(p.walletId))).toBe(20_000 - 1_300);
     // The decline is the stored decision: the same batch again gets the same answers, books nothing.
@@ -60,7 +86,10 @@ describe('settling payments a kiosk stored while its uplink was down', () => {
     w.clock.advance(20 * 3_600_000);
     expect((await w.settle('k1', [item('o-1', code, 1_000, at)])).items[0]).toMatchObject({ status: 'settled' });
     const late = w.offlineCode(p, { timestampMs: at });
-    expect((await w.settle('k1', [item('o-2', late, 1_000, at + w.config.offlineWindowMs + 1)])).items[0]).toMatchObject({ status: 'declined', reason: 'TIME_OUT_OF_WINDOW' });
+    expect((await w.settle('k1', [item('o-2', late, 1_000, at + w.config.offlineWindowMs + 1)])).items[0]).toMatchObject({
+      status: 'declined',
+      reason: 'TIME_OUT_OF_WINDOW',
+    });
   });
 
   it('refuses capture times in the future', async () => {
@@ -72,7 +101,10 @@ describe('settling payments a kiosk stored while its uplink was down', () => {
 
   it('declines online and numeric codes: they cannot be accepted offline', async () => {
     const p = await phoneWithCredential(20_000);
-    const r = await w.settle('k1', [item('o-1', await w.onlineCode(p), 100, w.clock.nowMs()), item('o-2', w.numericCode(p), 100, w.clock.nowMs())]);
+    const r = await w.settle('k1', [
+      item('o-1', await w.onlineCode(p), 100, w.clock.nowMs()),
+      item('o-2', w.numericCode(p), 100, w.clock.nowMs()),
+    ]);
     expect(r.items.map((i) => i.reason)).toEqual(['OFFLINE_FORM_REQUIRED', 'OFFLINE_FORM_REQUIRED']);
   });
 
@@ -101,7 +133,9 @@ describe('settling payments a kiosk stored while its uplink was down', () => {
     expect(await w.balance(shopperAccountId(p.walletId))).toBe(19_000);
     const alerts = w.ctx.alerts.since(0);
     expect(alerts.map((x) => [x.kind, x.kioskId, x.walletId, x.amount?.value])).toEqual([
-      ['offline-copy', 'k3', p.walletId, 1_000], ['credential-revoked', 'k3', p.walletId, 1_000], ['offline-copy', 'k2', p.walletId, 1_000],
+      ['offline-copy', 'k3', p.walletId, 1_000],
+      ['credential-revoked', 'k3', p.walletId, 1_000],
+      ['offline-copy', 'k2', p.walletId, 1_000],
     ]);
   });
 
@@ -129,7 +163,10 @@ describe('settling payments a kiosk stored while its uplink was down', () => {
     const later = revokedAt + w.config.revocationMaxAgeMs + 60_000;
     w.clock.advance(w.config.revocationMaxAgeMs + 120_000);
     const code2 = w.offlineCode(p, { timestampMs: later });
-    expect((await w.settle('k1', [item('o-2', code2, 100, later)])).items[0]).toMatchObject({ status: 'declined', reason: 'CREDENTIAL_REVOKED' });
+    expect((await w.settle('k1', [item('o-2', code2, 100, later)])).items[0]).toMatchObject({
+      status: 'declined',
+      reason: 'CREDENTIAL_REVOKED',
+    });
   });
 
   it('reports a txId reused with other content as a conflict', async () => {
@@ -146,7 +183,10 @@ describe('an offline code settles at most once (dishonest kiosks, copied codes)'
     const at = w.clock.nowMs();
     const code = w.offlineCode(p);
     const r = await w.settle('k1', [item('o-1', code, 1_000, at), item('o-2', code, 1_000, at + 10)]);
-    expect(r.items.map((i) => [i.status, i.reason])).toEqual([['settled', undefined], ['declined', 'COUNTER_REUSED']]);
+    expect(r.items.map((i) => [i.status, i.reason])).toEqual([
+      ['settled', undefined],
+      ['declined', 'COUNTER_REUSED'],
+    ]);
     expect(await w.balance(shopperAccountId(p.walletId))).toBe(19_000);
     expect(w.revocations).toBe(0); // the shopper showed it once: a kiosk's duplicate is no reason to revoke
     expect((await w.totals()).get('JPY')).toBe(0);
@@ -158,7 +198,10 @@ describe('an offline code settles at most once (dishonest kiosks, copied codes)'
     const code = w.offlineCode(p);
     const next = w.offlineCode(p, { timestampMs: at + 60_000 });
     expect((await w.settle('k1', [item('a-1', code, 1_000, at)])).items[0]!.status).toBe('settled');
-    expect((await w.settle('k3', [item('b-1', code, 1_000, at + 30_000)])).items[0]).toMatchObject({ status: 'declined', reason: 'COUNTER_REUSED' });
+    expect((await w.settle('k3', [item('b-1', code, 1_000, at + 30_000)])).items[0]).toMatchObject({
+      status: 'declined',
+      reason: 'COUNTER_REUSED',
+    });
     expect(w.revocations).toBe(1);
     // The shopper's next honest code (daily count 2) still settles: the copy used none of it.
     expect((await w.settle('k2', [item('a-2', next, 1_000, at + 60_000)])).items[0]!.status).toBe('settled');
@@ -179,7 +222,10 @@ describe('an offline code settles at most once (dishonest kiosks, copied codes)'
     expect(await w.balance(merchantAccountId('other'))).toBe(0);
     expect(await w.balance(merchantAccountId('shop'))).toBe(1_000);
     // The copy's record now says what became of it; a resent batch reads the same.
-    expect((await w.settle('k3', [item('b-1', code, 1_500, at + 30_000)])).items[0]).toMatchObject({ status: 'declined', reason: 'COUNTER_REUSED' });
+    expect((await w.settle('k3', [item('b-1', code, 1_500, at + 30_000)])).items[0]).toMatchObject({
+      status: 'declined',
+      reason: 'COUNTER_REUSED',
+    });
     expect((await w.totals()).get('JPY')).toBe(0);
   });
 
@@ -189,7 +235,10 @@ describe('an offline code settles at most once (dishonest kiosks, copied codes)'
     const capped = w.offlineCode(p, { amountCap: 300 });
     expect(capped).toMatch(/^33[0-9]{507}$/); // version 3, what wallets make
     const r = await w.settle('k1', [item('o-1', capped, 4_800, at), item('o-2', w.offlineCode(p, { amountCap: 300 }), 300, at)]);
-    expect(r.items.map((x) => [x.status, x.reason])).toEqual([['declined', 'OFFLINE_LIMIT_PER_PAYMENT'], ['settled', undefined]]);
+    expect(r.items.map((x) => [x.status, x.reason])).toEqual([
+      ['declined', 'OFFLINE_LIMIT_PER_PAYMENT'],
+      ['settled', undefined],
+    ]);
     // Online the cap holds too, and in a version-2 code ("KP2.", older wallets) as well.
     expect((await w.pay('k2', w.offlineCode(p, { amountCap: 300 }), 301)).reason).toBe('OFFLINE_LIMIT_PER_PAYMENT');
     const older = w.offlineCode(p, { amountCap: 300, version: 2 });
@@ -204,7 +253,10 @@ describe('an offline code settles at most once (dishonest kiosks, copied codes)'
     const code = w.offlineCode(p);
     expect((await w.settle('k3', [item('b-1', code, 1_000, at + 30_000)])).items[0]!.status).toBe('settled');
     // An "earlier" claim over the per-payment limit is declined for that and does not displace the copy.
-    expect((await w.settle('k1', [item('a-1', code, 5_001, at)])).items[0]).toMatchObject({ status: 'declined', reason: 'OFFLINE_LIMIT_PER_PAYMENT' });
+    expect((await w.settle('k1', [item('a-1', code, 5_001, at)])).items[0]).toMatchObject({
+      status: 'declined',
+      reason: 'OFFLINE_LIMIT_PER_PAYMENT',
+    });
     expect(await w.balance(merchantAccountId('other'))).toBe(1_000);
     expect(await w.balance(shopperAccountId(p.walletId))).toBe(19_000);
   });

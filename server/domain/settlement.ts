@@ -36,22 +36,35 @@ export async function settle(ctx: ServerContext, kioskId: string, items: readonl
   // Signatures are checked concurrently (on every core); then one unit per item is queued in the
   // batch's order, so rolling limits count items in the order the kiosk took them, and the units
   // share commits.
-  const checked = await Promise.all(items.map(async (item) => {
-    const decoded = decodeCode(item.code);
-    const signature = decoded.ok && decoded.code.kind === 'offline-qr' ? await ctx.offlineVerifier.verifyAsync(decoded.code) : undefined;
-    return { item, decoded, signature };
-  }));
+  const checked = await Promise.all(
+    items.map(async (item) => {
+      const decoded = decodeCode(item.code);
+      const signature = decoded.ok && decoded.code.kind === 'offline-qr' ? await ctx.offlineVerifier.verifyAsync(decoded.code) : undefined;
+      return { item, decoded, signature };
+    }),
+  );
   const outcomes = await Promise.all(checked.map((c) => settleOne(ctx, kioskId, c)));
   for (const a of outcomes.flatMap((o) => o.alerts)) ctx.alerts.raise(a);
   if (outcomes.some((o) => o.revoked)) ctx.onRevocation();
   return outcomes.map((o) => o.result);
 }
 
-interface Checked { item: SettleItem; decoded: ReturnType<typeof decodeCode>; signature: Awaited<ReturnType<ServerContext['offlineVerifier']['verifyAsync']>> | undefined }
-interface Outcome { result: SettleItemResult; revoked: boolean; alerts: NewServerAlert[] }
+interface Checked {
+  item: SettleItem;
+  decoded: ReturnType<typeof decodeCode>;
+  signature: Awaited<ReturnType<ServerContext['offlineVerifier']['verifyAsync']>> | undefined;
+}
+interface Outcome {
+  result: SettleItemResult;
+  revoked: boolean;
+  alerts: NewServerAlert[];
+}
 
 /** The payment that holds the code's use when this item arrived, and whether this item came first. */
-interface Rival { prior: PaymentRow; displaces: boolean }
+interface Rival {
+  prior: PaymentRow;
+  displaces: boolean;
+}
 
 async function settleOne(ctx: ServerContext, kioskId: string, checked: Checked): Promise<Outcome> {
   try {
@@ -70,11 +83,28 @@ function declineUnit(ctx: ServerContext, kioskId: string, { item, decoded }: Che
   return ctx.store.unit(async (tx): Promise<Outcome> => {
     const kiosk = await requireKiosk(tx, kioskId);
     const existing = await tx.getPaymentByTx(kioskId, item.txId);
-    if (existing) return { result: existing.requestHash === hash ? itemResult(existing) : { txId: item.txId, status: 'declined', reason: 'TX_CONFLICT' }, revoked: false, alerts: [] };
+    if (existing)
+      return {
+        result: existing.requestHash === hash ? itemResult(existing) : { txId: item.txId, status: 'declined', reason: 'TX_CONFLICT' },
+        revoked: false,
+        alerts: [],
+      };
     const code = decoded.ok && decoded.code.kind === 'offline-qr' ? decoded.code : undefined;
     const stored = code && (await tx.getCredential(code.credential.credentialId));
     const ids = stored && code ? { walletId: stored.walletId, credentialId: stored.id, counter: code.counter } : {};
-    const row = await record(ctx, tx, kiosk, item.txId, hash, item.amount, { approved: false, kind: 'offline-qr', reason, ...ids }, item.capturedAt, 'settled', false, item.lines);
+    const row = await record(
+      ctx,
+      tx,
+      kiosk,
+      item.txId,
+      hash,
+      item.amount,
+      { approved: false, kind: 'offline-qr', reason, ...ids },
+      item.capturedAt,
+      'settled',
+      false,
+      item.lines,
+    );
     return { result: itemResult(row), revoked: false, alerts: [] };
   });
 }
@@ -84,7 +114,12 @@ function settleUnit(ctx: ServerContext, kioskId: string, { item, decoded, signat
   return ctx.store.unit(async (tx): Promise<Outcome> => {
     const kiosk = await requireKiosk(tx, kioskId);
     const existing = await tx.getPaymentByTx(kioskId, item.txId);
-    if (existing) return { result: existing.requestHash === hash ? itemResult(existing) : { txId: item.txId, status: 'declined', reason: 'TX_CONFLICT' }, revoked: false, alerts: [] };
+    if (existing)
+      return {
+        result: existing.requestHash === hash ? itemResult(existing) : { txId: item.txId, status: 'declined', reason: 'TX_CONFLICT' },
+        revoked: false,
+        alerts: [],
+      };
     const now = ctx.clock.nowMs();
     let d: Decision;
     let rival: Rival | undefined;
@@ -96,7 +131,15 @@ function settleUnit(ctx: ServerContext, kioskId: string, { item, decoded, signat
     const row = await record(ctx, tx, kiosk, item.txId, hash, item.amount, d, item.capturedAt, 'settled', replay, item.lines);
     const alerts: NewServerAlert[] = [];
     if (!d.approved && (d.reason === 'OFFLINE_LIMIT_DAILY' || d.reason === 'OFFLINE_LIMIT_MONTHLY')) {
-      alerts.push(alert(now, 'offline-limit', 'warning', row, `${kioskId} stored ${fmt(row)} from wallet ${row.walletId} past the shopper's ${d.reason === 'OFFLINE_LIMIT_DAILY' ? '24 h' : '30 day'} offline limit: declined, the merchant bears it`));
+      alerts.push(
+        alert(
+          now,
+          'offline-limit',
+          'warning',
+          row,
+          `${kioskId} stored ${fmt(row)} from wallet ${row.walletId} past the shopper's ${d.reason === 'OFFLINE_LIMIT_DAILY' ? '24 h' : '30 day'} offline limit: declined, the merchant bears it`,
+        ),
+      );
     }
     if (!replay || !rival) return { result: itemResult(row), revoked: false, alerts };
     // The later of the two captures is the copy; its kiosk bears it.
@@ -105,30 +148,56 @@ function settleUnit(ctx: ServerContext, kioskId: string, { item, decoded, signat
     const sameKiosk = copy.kioskId === first.kioskId;
     const what = `${copy.kioskId} took ${fmt(copy)} from wallet ${copy.walletId} with a code ${sameKiosk ? 'it had already claimed' : `${first.kioskId} took first`} (captured ${new Date(first.at).toISOString()} and ${new Date(copy.at).toISOString()}): ${d.approved ? 'the copy is reversed' : 'declined'}, ${copy.kioskId}'s merchant bears it`;
     alerts.push(alert(now, sameKiosk ? 'duplicate-claim' : 'offline-copy', 'critical', copy, what));
-    ctx.log.warn({ kioskId, txId: item.txId, copyKiosk: copy.kioskId, firstKiosk: first.kioskId, credentialId: row.credentialId }, sameKiosk ? 'kiosk claimed one offline code twice' : 'offline code copied to another kiosk');
+    ctx.log.warn(
+      { kioskId, txId: item.txId, copyKiosk: copy.kioskId, firstKiosk: first.kioskId, credentialId: row.credentialId },
+      sameKiosk ? 'kiosk claimed one offline code twice' : 'offline code copied to another kiosk',
+    );
     if (sameKiosk || !row.credentialId) return { result: itemResult(row), revoked: false, alerts };
     const cred = await tx.getCredential(row.credentialId);
     if (cred && cred.revokedAt === null) {
       await tx.revokeCredential(row.credentialId, now, 'double-spend');
       if (row.walletId) await tx.setWalletOfflineBlocked(row.walletId, 'double-spend');
-      alerts.push(alert(now, 'credential-revoked', 'critical', copy, `credential ${row.credentialId} of wallet ${row.walletId} revoked after its code was used at ${first.kioskId} and ${copy.kioskId}; the wallet gets no new offline credential until support clears it`));
+      alerts.push(
+        alert(
+          now,
+          'credential-revoked',
+          'critical',
+          copy,
+          `credential ${row.credentialId} of wallet ${row.walletId} revoked after its code was used at ${first.kioskId} and ${copy.kioskId}; the wallet gets no new offline credential until support clears it`,
+        ),
+      );
       return { result: itemResult(row), revoked: true, alerts };
     }
     return { result: itemResult(row), revoked: false, alerts };
   });
 }
 
-async function decideStored(ctx: ServerContext, tx: StoreTx, code: DecodedOfflineQr, item: SettleItem, now: number): Promise<{ decision: Decision; rival?: Rival }> {
+async function decideStored(
+  ctx: ServerContext,
+  tx: StoreTx,
+  code: DecodedOfflineQr,
+  item: SettleItem,
+  now: number,
+): Promise<{ decision: Decision; rival?: Rival }> {
   const kind = 'offline-qr' as const;
   const { counter, credential } = code;
-  const no = (reason: DeclineCode, extra: Partial<Extract<Decision, { approved: false }>> = {}) => ({ decision: { approved: false as const, kind, reason, ...extra } });
+  const no = (reason: DeclineCode, extra: Partial<Extract<Decision, { approved: false }>> = {}) => ({
+    decision: { approved: false as const, kind, reason, ...extra },
+  });
   const stored = await tx.getCredential(credential.credentialId);
   if (!stored || !bytesEqual(stored.bytes, code.credentialBytes)) return no('CREDENTIAL_INVALID');
   const ids = { walletId: stored.walletId, credentialId: stored.id, counter };
   // A capture time in the future is a kiosk clock fault; refuse rather than trust it.
   if (item.capturedAt > now + ctx.config.offlineWindowMs) return no('TIME_OUT_OF_WINDOW', ids);
   if (stored.revokedAt !== null && stored.revokedAt + ctx.config.revocationMaxAgeMs < item.capturedAt) return no('CREDENTIAL_REVOKED', ids);
-  const t = checkOfflineTerms({ credential, timestampMs: code.timestampMs, amount: item.amount, amountCap: code.amountCap, referenceTimeMs: item.capturedAt, windowMs: ctx.config.offlineWindowMs });
+  const t = checkOfflineTerms({
+    credential,
+    timestampMs: code.timestampMs,
+    amount: item.amount,
+    amountCap: code.amountCap,
+    referenceTimeMs: item.capturedAt,
+    windowMs: ctx.config.offlineWindowMs,
+  });
   if (!t.ok) return no(t.reason, ids);
   const wallet = await tx.getWallet(stored.walletId);
   const account = wallet && (await tx.getAccount(wallet.accountId));
@@ -145,7 +214,12 @@ async function decideStored(ctx: ServerContext, tx: StoreTx, code: DecodedOfflin
   if (limit) return no(limit, ids);
   return {
     decision: {
-      approved: true, kind, walletId: stored.walletId, shopperAccount: account.id, credentialId: stored.id, counter,
+      approved: true,
+      kind,
+      walletId: stored.walletId,
+      shopperAccount: account.id,
+      credentialId: stored.id,
+      counter,
       consume: async (t2, paymentId) => {
         if (!prior) {
           await t2.claimOfflineUse(stored.id, 'qr', counter, paymentId);
@@ -164,7 +238,13 @@ async function decideStored(ctx: ServerContext, tx: StoreTx, code: DecodedOfflin
 
 const fmt = (p: PaymentRow) => formatMoney({ value: p.amount, currency: p.currency });
 
-function alert(at: number, kind: NewServerAlert['kind'], severity: NewServerAlert['severity'], p: PaymentRow, message: string): NewServerAlert {
+function alert(
+  at: number,
+  kind: NewServerAlert['kind'],
+  severity: NewServerAlert['severity'],
+  p: PaymentRow,
+  message: string,
+): NewServerAlert {
   return { kind, severity, at, kioskId: p.kioskId, walletId: p.walletId, amount: { value: p.amount, currency: p.currency }, message };
 }
 

@@ -17,7 +17,13 @@ export async function enrollWallet(ctx: ServerContext, currency: Currency = ctx.
   const token = toBase64url(ctx.random.bytes(32));
   await ctx.store.unit(async (tx) => {
     await tx.createAccount({ id: shopperAccountId(walletId), kind: 'shopper', currency, balance: 0, createdAt: now });
-    await tx.createWallet({ id: walletId, accountId: shopperAccountId(walletId), tokenHash: sha256Hex(token), createdAt: now, offlineBlocked: null });
+    await tx.createWallet({
+      id: walletId,
+      accountId: shopperAccountId(walletId),
+      tokenHash: sha256Hex(token),
+      createdAt: now,
+      offlineBlocked: null,
+    });
   });
   return { walletId, token, currency };
 }
@@ -36,8 +42,17 @@ export async function topUp(ctx: ServerContext, walletId: string, amount: Money)
     const account = await walletAccount(tx, walletId);
     if (account.currency !== amount.currency) throw new KioskpayError('CURRENCY_MISMATCH');
     const issuance = issuanceAccountId(amount.currency);
-    if (!(await tx.getAccount(issuance))) await tx.createAccount({ id: issuance, kind: 'issuance', currency: amount.currency, balance: 0, createdAt: ctx.clock.nowMs() });
-    await tx.transfer({ paymentId: null, debitAccount: issuance, creditAccount: account.id, amount: amount.value, currency: amount.currency, kind: 'topup', at: ctx.clock.nowMs() });
+    if (!(await tx.getAccount(issuance)))
+      await tx.createAccount({ id: issuance, kind: 'issuance', currency: amount.currency, balance: 0, createdAt: ctx.clock.nowMs() });
+    await tx.transfer({
+      paymentId: null,
+      debitAccount: issuance,
+      creditAccount: account.id,
+      amount: amount.value,
+      currency: amount.currency,
+      kind: 'topup',
+      at: ctx.clock.nowMs(),
+    });
     return info(tx, walletId);
   });
 }
@@ -70,7 +85,10 @@ export async function issueOnlineCode(ctx: ServerContext, walletId: string): Pro
   const code = makeOnlineCode(ctx.random);
   const expiresAt = now + ctx.config.onlineCodeTtlMs;
   await ctx.store.unit(async (tx) => {
-    if ((await tx.countActiveOnlineCodes(walletId, now)) >= ctx.config.onlineCodesPerWalletMax) throw new KioskpayError('RATE_LIMITED', 'too many unused one-time codes; use or let one expire', { retryAfterMs: ctx.config.onlineCodeTtlMs });
+    if ((await tx.countActiveOnlineCodes(walletId, now)) >= ctx.config.onlineCodesPerWalletMax)
+      throw new KioskpayError('RATE_LIMITED', 'too many unused one-time codes; use or let one expire', {
+        retryAfterMs: ctx.config.onlineCodeTtlMs,
+      });
     await tx.insertOnlineCode({ codeHash: sha256Hex(code), walletId, issuedAt: now, expiresAt, usedBy: null });
   });
   return { code, issuedAt: now, expiresAt };
@@ -97,10 +115,19 @@ export async function issueCredential(ctx: ServerContext, walletId: string, phon
       monthly: { amount: cap(c.limits.monthly.amount), count: c.limits.monthly.count },
     };
     const credentialId = toHex(ctx.random.bytes(8));
-    const bytes = signCredential({
-      keyId: ctx.issuer.keyId, credentialId, publicKey: phonePublicKey, accountAlias: toHex(ctx.random.bytes(6)),
-      notBeforeMs: notBefore, notAfterMs: notAfter, limits,
-    }, ctx.issuer.secretKey, ctx.ed);
+    const bytes = signCredential(
+      {
+        keyId: ctx.issuer.keyId,
+        credentialId,
+        publicKey: phonePublicKey,
+        accountAlias: toHex(ctx.random.bytes(6)),
+        notBeforeMs: notBefore,
+        notAfterMs: notAfter,
+        limits,
+      },
+      ctx.issuer.secretKey,
+      ctx.ed,
+    );
     let handle = '';
     for (let i = 0; i < 20 && handle === ''; i++) {
       const h = String(ctx.random.bytes(4).reduce((a, b) => a * 256 + b, 0) % 100_000_000).padStart(8, '0');
@@ -109,11 +136,25 @@ export async function issueCredential(ctx: ServerContext, walletId: string, phon
     if (handle === '') throw new Error('could not find a free numeric handle');
     const secret = ctx.random.bytes(32);
     await tx.insertCredential({
-      id: credentialId, walletId, keyId: ctx.issuer.keyId, bytes, notBefore, notAfter, numericHandle: handle,
-      numericSecret: secret, stepMs: c.numericStepMs, issuedAt: now, revokedAt: null, revokeReason: null,
+      id: credentialId,
+      walletId,
+      keyId: ctx.issuer.keyId,
+      bytes,
+      notBefore,
+      notAfter,
+      numericHandle: handle,
+      numericSecret: secret,
+      stepMs: c.numericStepMs,
+      issuedAt: now,
+      revokedAt: null,
+      revokeReason: null,
     });
     return {
-      credential: toBase64url(bytes), credentialId, notBefore, notAfter, limits,
+      credential: toBase64url(bytes),
+      credentialId,
+      notBefore,
+      notAfter,
+      limits,
       numeric: { handle, secret: toBase64url(secret), stepMs: c.numericStepMs },
       renewAfter: Math.max(notBefore, notAfter - c.credentialRenewBeforeMs),
     };
@@ -128,8 +169,15 @@ export async function paymentHistory(ctx: ServerContext, walletId: string, limit
 function toRecord(p: PaymentRow): PaymentRecord {
   const status: PaymentStatus = p.status;
   return {
-    paymentId: p.id, kind: p.kind!, status, amount: { value: p.amount, currency: p.currency }, kioskId: p.kioskId, at: p.at,
+    paymentId: p.id,
+    kind: p.kind!,
+    status,
+    amount: { value: p.amount, currency: p.currency },
+    kioskId: p.kioskId,
+    at: p.at,
     ...(p.reason ? { reason: p.reason } : {}),
-    ...(p.credentialId !== null && p.counter !== null && p.kind !== 'online' ? { offline: { credentialId: p.credentialId, counter: p.counter } } : {}),
+    ...(p.credentialId !== null && p.counter !== null && p.kind !== 'online'
+      ? { offline: { credentialId: p.credentialId, counter: p.counter } }
+      : {}),
   };
 }

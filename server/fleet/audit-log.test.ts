@@ -10,10 +10,17 @@ import { AuditLog } from './audit-log.ts';
 
 let dir: string;
 const clock = new ManualClock(1_795_867_200_000);
-const cmd = (id: string, extra: Record<string, unknown>) => JSON.stringify({ v: 1, type: 'command', id, expiresAt: clock.nowMs() + 60_000, by: 'tech-yamada', ...extra });
-const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const cmd = (id: string, extra: Record<string, unknown>) =>
+  JSON.stringify({ v: 1, type: 'command', id, expiresAt: clock.nowMs() + 60_000, by: 'tech-yamada', ...extra });
+const lines = (path: string) =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'kp-audit-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kp-audit-'));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('AuditLog', () => {
@@ -25,14 +32,51 @@ describe('AuditLog', () => {
     log.recordAck('k1', JSON.stringify({ v: 1, type: 'progress', re: 'c-1', done: 1, total: 2 }));
     log.recordAck('k1', JSON.stringify({ v: 1, type: 'ack', re: 'c-1', ok: true, result: { policy: { mode: 'force-offline' } } }));
     log.recordCommand('k2', cmd('c-2', { name: 'forward' }));
-    log.recordAck('k2', JSON.stringify({ v: 1, type: 'ack', re: 'c-2', ok: false, error: { code: 'COMMAND_BUSY', message: 'already forwarding' } }));
+    log.recordAck(
+      'k2',
+      JSON.stringify({ v: 1, type: 'ack', re: 'c-2', ok: false, error: { code: 'COMMAND_BUSY', message: 'already forwarding' } }),
+    );
     log.close();
     const got = lines(path);
     expect(got).toEqual([
-      { at: 1_795_867_200_000, kind: 'command', kioskId: 'k1', id: 'c-1', name: 'set-policy', by: 'tech-yamada', expiresAt: 1_795_867_260_000, args: { policy: { mode: 'force-offline' } } },
-      { at: 1_795_867_200_005, kind: 'ack', kioskId: 'k1', re: 'c-1', name: 'set-policy', ok: true, result: { policy: { mode: 'force-offline' } } },
-      { at: 1_795_867_200_005, kind: 'command', kioskId: 'k2', id: 'c-2', name: 'forward', by: 'tech-yamada', expiresAt: 1_795_867_260_005, args: {} },
-      { at: 1_795_867_200_005, kind: 'ack', kioskId: 'k2', re: 'c-2', name: 'forward', ok: false, error: { code: 'COMMAND_BUSY', message: 'already forwarding' } },
+      {
+        at: 1_795_867_200_000,
+        kind: 'command',
+        kioskId: 'k1',
+        id: 'c-1',
+        name: 'set-policy',
+        by: 'tech-yamada',
+        expiresAt: 1_795_867_260_000,
+        args: { policy: { mode: 'force-offline' } },
+      },
+      {
+        at: 1_795_867_200_005,
+        kind: 'ack',
+        kioskId: 'k1',
+        re: 'c-1',
+        name: 'set-policy',
+        ok: true,
+        result: { policy: { mode: 'force-offline' } },
+      },
+      {
+        at: 1_795_867_200_005,
+        kind: 'command',
+        kioskId: 'k2',
+        id: 'c-2',
+        name: 'forward',
+        by: 'tech-yamada',
+        expiresAt: 1_795_867_260_005,
+        args: {},
+      },
+      {
+        at: 1_795_867_200_005,
+        kind: 'ack',
+        kioskId: 'k2',
+        re: 'c-2',
+        name: 'forward',
+        ok: false,
+        error: { code: 'COMMAND_BUSY', message: 'already forwarding' },
+      },
     ]);
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
@@ -43,11 +87,21 @@ describe('AuditLog', () => {
     log.recordCommand('k1', 'not json');
     log.recordCommand('k1', cmd('c-3', { name: 'self-destruct' }));
     log.recordAck('k1', JSON.stringify({ v: 1, type: 'ack', re: 'c-9', ok: 'maybe' }));
-    const items = Array.from({ length: 50 }, (_, i) => ({ txId: `t${i}`, amount: { value: 100, currency: 'JPY' }, capturedAt: 1, state: 'stored' }));
+    const items = Array.from({ length: 50 }, (_, i) => ({
+      txId: `t${i}`,
+      amount: { value: 100, currency: 'JPY' },
+      capturedAt: 1,
+      state: 'stored',
+    }));
     log.recordAck('k1', JSON.stringify({ v: 1, type: 'ack', re: 'c-4', ok: true, result: { items } }));
     log.close();
     const got = lines(path);
-    expect(got.map((l) => [l['kind'], 'id' in l ? l['id'] : l['re']])).toEqual([['malformed', null], ['malformed', 'c-3'], ['malformed', 'c-9'], ['ack', 'c-4']]);
+    expect(got.map((l) => [l['kind'], 'id' in l ? l['id'] : l['re']])).toEqual([
+      ['malformed', null],
+      ['malformed', 'c-3'],
+      ['malformed', 'c-9'],
+      ['ack', 'c-4'],
+    ]);
     expect(got[3]!['name']).toBeNull();
     expect(got[3]!['result']).toMatchObject({ omitted: true, keys: ['items'] });
   });

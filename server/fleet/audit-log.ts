@@ -55,7 +55,9 @@ export class AuditLog {
 
   constructor(options: AuditLogOptions) {
     this.#o = {
-      bytesMax: AUDIT_DEFAULTS.bytesMax, filesKept: AUDIT_DEFAULTS.filesKept, fsyncIntervalMs: AUDIT_DEFAULTS.fsyncIntervalMs,
+      bytesMax: AUDIT_DEFAULTS.bytesMax,
+      filesKept: AUDIT_DEFAULTS.filesKept,
+      fsyncIntervalMs: AUDIT_DEFAULTS.fsyncIntervalMs,
       ...options,
     };
     if (!(this.#o.bytesMax >= 1024)) throw new Error('audit log bytesMax must be at least 1024');
@@ -73,7 +75,16 @@ export class AuditLog {
     }
     const cmd = parsed.value;
     this.#remember(cmd.id, cmd.name);
-    this.#write({ at: this.#now(), kind: 'command', kioskId, id: cmd.id, name: cmd.name, by: cmd.by, expiresAt: cmd.expiresAt, args: argsOf(cmd) });
+    this.#write({
+      at: this.#now(),
+      kind: 'command',
+      kioskId,
+      id: cmd.id,
+      name: cmd.name,
+      by: cmd.by,
+      expiresAt: cmd.expiresAt,
+      args: argsOf(cmd),
+    });
   }
 
   /** Records a final ack from a kiosk's ack topic; progress messages are skipped. Never throws. */
@@ -93,10 +104,17 @@ export class AuditLog {
 
   /** Writes pending data to disk now. */
   flush(): void {
-    if (this.#timer) { clearTimeout(this.#timer); this.#timer = null; }
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
     if (!this.#dirty || this.#fd === null) return;
     this.#dirty = false;
-    try { fsyncSync(this.#fd); } catch (err) { this.#o.onError?.(err); }
+    try {
+      fsyncSync(this.#fd);
+    } catch (err) {
+      this.#o.onError?.(err);
+    }
   }
 
   close(): void {
@@ -138,7 +156,11 @@ export class AuditLog {
     this.#fd = null;
     rmSync(`${p}.${this.#o.filesKept}`, { force: true });
     for (let n = this.#o.filesKept - 1; n >= 1; n--) {
-      try { renameSync(`${p}.${n}`, `${p}.${n + 1}`); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+      try {
+        renameSync(`${p}.${n}`, `${p}.${n + 1}`);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
     }
     renameSync(p, `${p}.1`);
     this.#fd = openSync(p, 'a', 0o600);
@@ -155,7 +177,9 @@ function argsOf(cmd: KioskCommand): Record<string, unknown> {
 
 function summarise(result: Record<string, unknown>): unknown {
   const json = JSON.stringify(result);
-  return Buffer.byteLength(json, 'utf8') <= AUDIT_DEFAULTS.resultBytesMax ? result : { omitted: true, bytes: Buffer.byteLength(json, 'utf8'), keys: Object.keys(result).slice(0, 16) };
+  return Buffer.byteLength(json, 'utf8') <= AUDIT_DEFAULTS.resultBytesMax
+    ? result
+    : { omitted: true, bytes: Buffer.byteLength(json, 'utf8'), keys: Object.keys(result).slice(0, 16) };
 }
 
 function readRe(payload: Uint8Array | string): string | null {

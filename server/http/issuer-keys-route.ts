@@ -22,7 +22,13 @@ export function issuerKeysDocument(issuer: Issuer, nowMs: number, sign: (message
     issuedAt: nowMs,
     validUntil: nowMs + ISSUER_KEYS_VALIDITY_MS,
   });
-  return { v: 1, type: 'issuer-keys', body, keyId: issuer.keyId, sig: toBase64url(sign(concatBytes(utf8(ISSUER_KEYS_SIGNING_PREFIX), utf8(body)))) };
+  return {
+    v: 1,
+    type: 'issuer-keys',
+    body,
+    keyId: issuer.keyId,
+    sig: toBase64url(sign(concatBytes(utf8(ISSUER_KEYS_SIGNING_PREFIX), utf8(body)))),
+  };
 }
 
 /** Response headers: cacheable by anybody until the body's validUntil, with a strong ETag. */
@@ -36,5 +42,7 @@ export function issuerKeysHeaders(doc: IssuerKeysDocument, nowMs: number): Recor
 
 /** One line per key, for the start-up banner: `issuer key 1: <base64url key> sha256:<hex of the 32 key bytes' digest>`. */
 export function issuerKeyLines(issuer: Issuer): string[] {
-  return [...issuer.publicKeys()].map(([keyId, key]) => `issuer key ${keyId}: ${toBase64url(key)} sha256:${createHash('sha256').update(key).digest('hex')}`);
+  return [...issuer.publicKeys()].map(
+    ([keyId, key]) => `issuer key ${keyId}: ${toBase64url(key)} sha256:${createHash('sha256').update(key).digest('hex')}`,
+  );
 }

@@ -6,7 +6,11 @@ const KEYS_MAX = 10_000;
 
 export class RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly clock: Clock, private readonly ratePerSec: number, private readonly burst: number) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly ratePerSec: number,
+    private readonly burst: number,
+  ) {}
 
   /** Takes one token for `key`; false when the bucket is empty. */
   take(key: string): boolean {

@@ -33,17 +33,25 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+  await new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
+  });
   rmSync(root, { recursive: true, force: true });
 });
 
 /** A raw request: the path goes on the wire exactly as written (fetch would normalise ".."). */
-function get(path: string, o: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function get(
+  path: string,
+  o: { method?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: o.method ?? 'GET', headers: o.headers ?? {} }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
@@ -79,12 +87,23 @@ describe('static directory under a prefix', () => {
   });
 
   it('never leaves the directory, and serves no dot-files, unknown types, directories or missing files', async () => {
-    for (const path of ['/wallet/../outside.txt', '/wallet/%2e%2e/outside.txt', '/wallet/chunks/..%2f..%2foutside.txt', '/wallet/.secret.json', '/wallet/notes.md', '/wallet/chunks', '/wallet/chunks/', '/wallet/nope.js', '/wallet//app.js']) {
+    for (const path of [
+      '/wallet/../outside.txt',
+      '/wallet/%2e%2e/outside.txt',
+      '/wallet/chunks/..%2f..%2foutside.txt',
+      '/wallet/.secret.json',
+      '/wallet/notes.md',
+      '/wallet/chunks',
+      '/wallet/chunks/',
+      '/wallet/nope.js',
+      '/wallet//app.js',
+    ]) {
       const r = await get(path);
       expect(r.status, path).toBe(404);
       expect(r.body, path).not.toContain('outside the served directory');
     }
-    for (const path of ['/wallet/%zz', '/wallet/a%00.js', '/wallet/..%5coutside.txt', `/wallet/${'a'.repeat(600)}.js`]) expect((await get(path)).status, path).toBe(400);
+    for (const path of ['/wallet/%zz', '/wallet/a%00.js', '/wallet/..%5coutside.txt', `/wallet/${'a'.repeat(600)}.js`])
+      expect((await get(path)).status, path).toBe(400);
   });
 
   it('answers only GET and HEAD', async () => {

@@ -31,7 +31,8 @@ export const STATIC_FILE_BYTES_MAX = 16 * 1024 * 1024;
  * Pages are scripts' only source; connections go to this origin only (the API is same-origin).
  * `style-src 'self'` keeps inline style attributes out; the app sets styles through the CSSOM.
  */
-const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export interface StaticDirOptions {
   /** The directory to serve; resolved once. */
@@ -89,7 +90,14 @@ export function createStaticDirHandler(o: StaticDirOptions): StaticHandler {
   };
 }
 
-async function serveFile(root: string, prefix: string, path: string, o: StaticDirOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serveFile(
+  root: string,
+  prefix: string,
+  path: string,
+  o: StaticDirOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
     return plain(res, 405, 'method not allowed');
@@ -126,7 +134,10 @@ async function serveFile(root: string, prefix: string, path: string, o: StaticDi
   await new Promise<void>((done, fail) => {
     const stream = createReadStream(r.file);
     stream.once('error', fail);
-    res.once('close', () => { stream.destroy(); done(); });
+    res.once('close', () => {
+      stream.destroy();
+      done();
+    });
     stream.pipe(res).once('finish', done);
   });
 }
@@ -137,6 +148,11 @@ function isMissing(e: unknown): boolean {
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
   res.end(text);
 }

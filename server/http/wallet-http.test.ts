@@ -20,7 +20,10 @@ async function start(overrides: Record<string, unknown> = {}) {
 }
 
 afterEach(async () => {
-  await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+  await new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
+  });
   await w.close();
 });
 
@@ -34,12 +37,16 @@ async function call(method: string, path: string, body?: unknown, token?: string
 }
 
 describe('wallet HTTP API', () => {
-  beforeEach(async () => { await start(); });
+  beforeEach(async () => {
+    await start();
+  });
 
   it('enrolls, tops up, issues codes and credentials, and lists history', async () => {
     const e = enrollResponse.parse((await call('POST', '/v1/wallets', {})).body);
     const t = e.token;
-    expect(walletInfo.parse((await call('POST', '/v1/wallet/topup', { amount: { value: 3_000, currency: 'JPY' } }, t)).body).balance.value).toBe(3_000);
+    expect(
+      walletInfo.parse((await call('POST', '/v1/wallet/topup', { amount: { value: 3_000, currency: 'JPY' } }, t)).body).balance.value,
+    ).toBe(3_000);
     const code = onlineCodeResponse.parse((await call('POST', '/v1/wallet/codes', undefined, t)).body);
     expect(code.expiresAt - code.issuedAt).toBe(300_000);
     const pub = naclEd25519.keyPairFromSeed(new Uint8Array(32).fill(1)).publicKey;
@@ -72,22 +79,38 @@ describe('wallet HTTP API', () => {
 
   it('rejects malformed, oversized and unknown requests with typed errors', async () => {
     const e = enrollResponse.parse((await call('POST', '/v1/wallets', {})).body);
-    expect(await call('POST', '/v1/wallet/topup', '{not json', e.token)).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_MESSAGE' } } });
+    expect(await call('POST', '/v1/wallet/topup', '{not json', e.token)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'MALFORMED_MESSAGE' } },
+    });
     expect(await call('POST', '/v1/wallet/topup', { amount: { value: 0.5, currency: 'JPY' } }, e.token)).toMatchObject({ status: 400 });
-    expect(await call('POST', '/v1/wallet/topup', { amount: { value: 5, currency: 'JPY' }, extra: 1 }, e.token)).toMatchObject({ status: 400 });
+    expect(await call('POST', '/v1/wallet/topup', { amount: { value: 5, currency: 'JPY' }, extra: 1 }, e.token)).toMatchObject({
+      status: 400,
+    });
     expect(await call('POST', '/v1/wallet/credentials', { publicKey: 'short' }, e.token)).toMatchObject({ status: 400 });
-    expect(await call('POST', '/v1/wallet/credentials', { publicKey: toBase64url(new Uint8Array(32)) }, e.token)).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_MESSAGE' } } });
-    expect(await call('POST', '/v1/wallets', 'x'.repeat(20_000))).toMatchObject({ status: 413, body: { error: { code: 'MESSAGE_TOO_LARGE' } } });
+    expect(await call('POST', '/v1/wallet/credentials', { publicKey: toBase64url(new Uint8Array(32)) }, e.token)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'MALFORMED_MESSAGE' } },
+    });
+    expect(await call('POST', '/v1/wallets', 'x'.repeat(20_000))).toMatchObject({
+      status: 413,
+      body: { error: { code: 'MESSAGE_TOO_LARGE' } },
+    });
     expect(await call('GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
     expect(await call('GET', '/v1/wallet/payments?limit=9999', undefined, e.token)).toMatchObject({ status: 400 });
   });
 });
 
 describe('wallet HTTP API in production mode', () => {
-  beforeEach(async () => { await start({ topupEnabled: false }); });
+  beforeEach(async () => {
+    await start({ topupEnabled: false });
+  });
 
   it('refuses the demo top-up', async () => {
     const e = enrollResponse.parse((await call('POST', '/v1/wallets', {})).body);
-    expect(await call('POST', '/v1/wallet/topup', { amount: { value: 5, currency: 'JPY' } }, e.token)).toMatchObject({ status: 403, body: { error: { code: 'TOPUP_DISABLED' } } });
+    expect(await call('POST', '/v1/wallet/topup', { amount: { value: 5, currency: 'JPY' } }, e.token)).toMatchObject({
+      status: 403,
+      body: { error: { code: 'TOPUP_DISABLED' } },
+    });
   });
 });

@@ -7,7 +7,12 @@ import { fromBase64url } from '../../shared/bytes.ts';
 import { isSmallOrderPublicKey } from '../../shared/crypto/ed25519.ts';
 import { ERRORS, KioskpayError, type ErrorCode } from '../../shared/errors.ts';
 import {
-  WALLET_BODY_BYTES_MAX, credentialRequest, enrollRequest, timeSyncRequest, topupRequest, walletRoutes,
+  WALLET_BODY_BYTES_MAX,
+  credentialRequest,
+  enrollRequest,
+  timeSyncRequest,
+  topupRequest,
+  walletRoutes,
 } from '../../shared/wallet-messages.ts';
 import type { ServerContext } from '../domain/context.ts';
 import { authenticate, enrollWallet, issueCredential, issueOnlineCode, paymentHistory, topUp, walletInfo } from '../domain/wallets.ts';
@@ -16,7 +21,12 @@ import { ISSUER_KEYS_PATH, issuerKeysDocument, issuerKeysHeaders } from './issue
 import { RateLimiter } from './rate-limiter.ts';
 
 type Handler = (req: IncomingMessage, body: unknown, ctx: ServerContext, t1: number) => Promise<unknown>;
-interface Route { method: string; path: string; auth: boolean; handler: Handler }
+interface Route {
+  method: string;
+  path: string;
+  auth: boolean;
+  handler: Handler;
+}
 
 /** Extra static routes (e.g. the wallet web app) can be mounted by the process that serves them. */
 export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -51,7 +61,9 @@ function buildRoutes(): Route[] {
     { ...r.topup, auth: true, handler: (q, b, ctx) => topUp(ctx, walletOf(q), parsed(topupRequest, b).amount) },
     { ...r.onlineCode, auth: true, handler: (q, _b, ctx) => issueOnlineCode(ctx, walletOf(q)) },
     {
-      ...r.credential, auth: true, handler: (q, b, ctx) => {
+      ...r.credential,
+      auth: true,
+      handler: (q, b, ctx) => {
         const key = fromBase64url(parsed(credentialRequest, b).publicKey);
         if (key?.length !== 32) throw new KioskpayError('MALFORMED_MESSAGE', 'publicKey: must be 32 bytes');
         // A small-order point is no real key: anybody could sign for it.
@@ -60,17 +72,27 @@ function buildRoutes(): Route[] {
       },
     },
     {
-      ...r.history, auth: true, handler: async (q, _b, ctx) => {
+      ...r.history,
+      auth: true,
+      handler: async (q, _b, ctx) => {
         const limit = Number(new URL(q.url ?? '/', 'http://x').searchParams.get('limit') ?? '50');
-        if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new KioskpayError('MALFORMED_MESSAGE', 'limit: must be an integer 1..500');
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+          throw new KioskpayError('MALFORMED_MESSAGE', 'limit: must be an integer 1..500');
         return { payments: await paymentHistory(ctx, walletOf(q), limit) };
       },
     },
   ];
 }
 
-async function serve(ctx: ServerContext, routes: Route[], requests: RateLimiter, authFailures: RateLimiter,
-  req: IncomingMessage, res: ServerResponse, staticHandler?: StaticHandler): Promise<void> {
+async function serve(
+  ctx: ServerContext,
+  routes: Route[],
+  requests: RateLimiter,
+  authFailures: RateLimiter,
+  req: IncomingMessage,
+  res: ServerResponse,
+  staticHandler?: StaticHandler,
+): Promise<void> {
   const t1 = ctx.clock.nowMs();
   const client = req.socket.remoteAddress ?? 'unknown';
   if (!requests.take(client)) return sendError(res, 'RATE_LIMITED');
@@ -119,7 +141,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   // A body must say it is JSON: a form post or text/plain (which browsers send cross-site without
   // a preflight) is refused before it is read as JSON.
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new KioskpayError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, not ${JSON.stringify(type || '(none)')}`);
+  if (type !== 'application/json')
+    throw new KioskpayError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, not ${JSON.stringify(type || '(none)')}`);
   try {
     return parseStrictJson(Buffer.concat(chunks).toString('utf8'));
   } catch (e) {
@@ -129,7 +152,12 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 

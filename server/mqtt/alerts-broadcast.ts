@@ -6,7 +6,14 @@
 // server has it again. Staff only (broker/acl.ts): alerts name wallets.
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { ALERT_MESSAGE_MAX, serverAlertSchema, serverAlertsMessage, SERVER_ALERTS_PUBLISHED_MAX, type PublishedServerAlert, type ServerAlertsMessage } from '../../shared/alert-messages.ts';
+import {
+  ALERT_MESSAGE_MAX,
+  serverAlertSchema,
+  serverAlertsMessage,
+  SERVER_ALERTS_PUBLISHED_MAX,
+  type PublishedServerAlert,
+  type ServerAlertsMessage,
+} from '../../shared/alert-messages.ts';
 import { toHex } from '../../shared/bytes.ts';
 import { topics } from '../../shared/topics.ts';
 import type { ServerAlert } from '../domain/alerts.ts';
@@ -19,12 +26,23 @@ function printableText(text: string): string {
 }
 
 /** The published form of alerts; one that still fails the schema is left out (and reported). */
-export function serverAlertsPayload(alerts: readonly ServerAlert[], instance: string, atMs: number, onInvalid: (a: ServerAlert, reason: string) => void = () => {}): ServerAlertsMessage {
+export function serverAlertsPayload(
+  alerts: readonly ServerAlert[],
+  instance: string,
+  atMs: number,
+  onInvalid: (a: ServerAlert, reason: string) => void = () => {},
+): ServerAlertsMessage {
   const published: PublishedServerAlert[] = [];
   for (const a of alerts.slice(-SERVER_ALERTS_PUBLISHED_MAX)) {
     const p = serverAlertSchema.safeParse({
-      seq: a.seq, kind: a.kind, severity: a.severity, at: a.at, kioskId: a.kioskId, walletId: a.walletId,
-      amount: a.amount === null ? null : { value: a.amount.value, currency: a.amount.currency }, message: printableText(a.message),
+      seq: a.seq,
+      kind: a.kind,
+      severity: a.severity,
+      at: a.at,
+      kioskId: a.kioskId,
+      walletId: a.walletId,
+      amount: a.amount === null ? null : { value: a.amount.value, currency: a.amount.currency },
+      message: printableText(a.message),
     });
     if (p.success) published.push(p.data);
     else onInvalid(a, p.error.issues[0]?.message ?? 'invalid');
@@ -44,15 +62,22 @@ export function startAlertBroadcast(ctx: ServerContext, client: MqttClient, log:
   let again = false;
   const once = async () => {
     if (!client.connected) return;
-    const message = serverAlertsPayload(ctx.alerts.newest(SERVER_ALERTS_PUBLISHED_MAX), instance, ctx.clock.nowMs(),
-      (a, reason) => log.error({ seq: a.seq, kind: a.kind, reason }, 'alert left out of kp/v1/server/alerts'));
+    const message = serverAlertsPayload(ctx.alerts.newest(SERVER_ALERTS_PUBLISHED_MAX), instance, ctx.clock.nowMs(), (a, reason) =>
+      log.error({ seq: a.seq, kind: a.kind, reason }, 'alert left out of kp/v1/server/alerts'),
+    );
     await client.publishAsync(topics.serverAlerts, JSON.stringify(message), { qos: 1, retain: true });
   };
   const publish = (): Promise<void> => {
-    if (running) { again = true; return running; }
+    if (running) {
+      again = true;
+      return running;
+    }
     running = (async () => {
       try {
-        do { again = false; await once(); } while (again);
+        do {
+          again = false;
+          await once();
+        } while (again);
       } finally {
         running = undefined;
       }

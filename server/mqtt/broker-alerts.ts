@@ -11,9 +11,13 @@ import type { ServerContext } from '../domain/context.ts';
 
 /** The alert for one broker message, dated by the server's clock like every other alert. */
 export function loginFloodAlert(m: LoginFloodMessage, nowMs: number): NewServerAlert {
-  const who = m.username === null ? 'no username' : `username ${JSON.stringify(m.username)}${m.usernameKnown ? (m.kioskId === null ? ' (a broker identity)' : ` (kiosk ${m.kioskId})`) : ' (not an identity)'}`;
-  const counts = `${m.addressCounts.failed} wrong passwords and ${m.addressCounts.deferred} deferred logins from the address, `
-    + `${m.usernameCounts.failed} and ${m.usernameCounts.deferred} for the username, since ${new Date(m.since).toISOString()}`;
+  const who =
+    m.username === null
+      ? 'no username'
+      : `username ${JSON.stringify(m.username)}${m.usernameKnown ? (m.kioskId === null ? ' (a broker identity)' : ` (kiosk ${m.kioskId})`) : ' (not an identity)'}`;
+  const counts =
+    `${m.addressCounts.failed} wrong passwords and ${m.addressCounts.deferred} deferred logins from the address, ` +
+    `${m.usernameCounts.failed} and ${m.usernameCounts.deferred} for the username, since ${new Date(m.since).toISOString()}`;
   return {
     kind: 'login-flood',
     // A flood on a real identity is an attack on it, or a device with a wrong password that stays off.
@@ -28,10 +32,19 @@ export function loginFloodAlert(m: LoginFloodMessage, nowMs: number): NewServerA
 
 /** Handles one message on kp/v1/broker/alerts. */
 export function raiseBrokerAlert(ctx: ServerContext, payload: Buffer, retained: boolean, log: Logger): void {
-  if (retained) { log.warn('retained broker alert ignored'); return; }
+  if (retained) {
+    log.warn('retained broker alert ignored');
+    return;
+  }
   const parsed = parseJsonMessage(loginFloodMessage, payload, ALERT_PAYLOAD_BYTES_MAX);
-  if (!parsed.ok) { log.warn({ code: parsed.code, reason: parsed.message }, 'unreadable broker alert ignored'); return; }
+  if (!parsed.ok) {
+    log.warn({ code: parsed.code, reason: parsed.message }, 'unreadable broker alert ignored');
+    return;
+  }
   const alert = loginFloodAlert(parsed.value, ctx.clock.nowMs());
-  log.warn({ address: parsed.value.address, username: parsed.value.username, kioskId: alert.kioskId }, 'login flood reported by the broker');
+  log.warn(
+    { address: parsed.value.address, username: parsed.value.username, kioskId: alert.kioskId },
+    'login flood reported by the broker',
+  );
   ctx.alerts.raise(alert);
 }

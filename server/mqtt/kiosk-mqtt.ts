@@ -17,7 +17,10 @@ import { startAlertBroadcast } from './alerts-broadcast.ts';
 import { raiseBrokerAlert } from './broker-alerts.ts';
 
 /** Optional parts: the command audit log (subscribes to every kiosk's cmd and ack) and the catalog. */
-export interface KioskMqttParts { audit?: AuditLog; catalog?: ServerCatalog }
+export interface KioskMqttParts {
+  audit?: AuditLog;
+  catalog?: ServerCatalog;
+}
 
 export interface KioskMqtt {
   /** Re-signs and re-publishes the revocation list now. */
@@ -55,12 +58,14 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
   const alerts = startAlertBroadcast(ctx, client, log);
   const subscribeBrokerAlerts = async () => {
     const granted = await client.subscribeAsync(topics.brokerAlerts, { qos: 1 });
-    if (granted.some((g) => g.qos === 128)) log.error({ granted }, 'broker refused the subscription to its alerts; login floods are not shown');
+    if (granted.some((g) => g.qos === 128))
+      log.error({ granted }, 'broker refused the subscription to its alerts; login floods are not shown');
   };
   const subscribeAudit = async () => {
     if (!parts.audit) return;
     const granted = await client.subscribeAsync([topics.allKioskCommands, topics.allKioskAcks], { qos: 1 });
-    if (granted.some((g) => g.qos === 128)) log.error({ granted }, 'broker refused the audit subscriptions; technician commands are not audited');
+    if (granted.some((g) => g.qos === 128))
+      log.error({ granted }, 'broker refused the audit subscriptions; technician commands are not audited');
   };
 
   client.on('connect', () => {
@@ -86,13 +91,18 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
   const retryAfterMs = Math.ceil(1000 / c.kioskRequestsPerSec);
   /** Why this kiosk's request is refused now, or undefined when it may be handled. */
   const overLimit = (kioskId: string): string | undefined => {
-    if ((inFlight.get(kioskId) ?? 0) >= c.kioskInFlightMax) return `more than ${c.kioskInFlightMax} requests of this kiosk in progress; retry after ${retryAfterMs} ms`;
-    if (!requestBudget.take(kioskId)) return `more than ${c.kioskRequestsPerSec} requests per second from this kiosk; retry after ${retryAfterMs} ms`;
+    if ((inFlight.get(kioskId) ?? 0) >= c.kioskInFlightMax)
+      return `more than ${c.kioskInFlightMax} requests of this kiosk in progress; retry after ${retryAfterMs} ms`;
+    if (!requestBudget.take(kioskId))
+      return `more than ${c.kioskRequestsPerSec} requests per second from this kiosk; retry after ${retryAfterMs} ms`;
     return undefined;
   };
 
   client.on('message', (topic, payload, packet) => {
-    if (topic === topics.brokerAlerts) { raiseBrokerAlert(ctx, payload, packet.retain, log); return; }
+    if (topic === topics.brokerAlerts) {
+      raiseBrokerAlert(ctx, payload, packet.retain, log);
+      return;
+    }
     const leaf = parseKioskTopic(topic);
     if (parts.audit && leaf && !packet.retain && (leaf.leaf === 'cmd' || leaf.leaf === 'ack')) {
       if (leaf.leaf === 'cmd') parts.audit.recordCommand(leaf.kioskId, payload);
@@ -112,26 +122,43 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
       const parsed = parseJsonMessage(kioskRequest, payload);
       const re = parsed.ok ? parsed.value.id : parsed.id;
       log.warn({ kioskId, reason: refusal }, 'kiosk request refused: rate limit');
-      void client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify({ v: 1, type: 'error', re, ...new KioskpayError('RATE_LIMITED', refusal, { retryAfterMs }).toWire() } satisfies ErrorReply), { qos: 1 })
+      void client
+        .publishAsync(
+          topics.kioskReplies(kioskId),
+          JSON.stringify({
+            v: 1,
+            type: 'error',
+            re,
+            ...new KioskpayError('RATE_LIMITED', refusal, { retryAfterMs }).toWire(),
+          } satisfies ErrorReply),
+          { qos: 1 },
+        )
         .catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk'));
       return;
     }
     inFlight.set(kioskId, (inFlight.get(kioskId) ?? 0) + 1);
-    void handleKioskPayload(ctx, kioskId, payload).then(
-      (reply) => client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify(reply), { qos: 1 }),
-    ).catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk')).finally(() => {
-      const n = (inFlight.get(kioskId) ?? 1) - 1;
-      if (n <= 0) inFlight.delete(kioskId);
-      else inFlight.set(kioskId, n);
-    });
+    void handleKioskPayload(ctx, kioskId, payload)
+      .then((reply) => client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify(reply), { qos: 1 }))
+      .catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk'))
+      .finally(() => {
+        const n = (inFlight.get(kioskId) ?? 1) - 1;
+        if (n <= 0) inFlight.delete(kioskId);
+        else inFlight.set(kioskId, n);
+      });
   });
 
-  const republish = setInterval(() => void publishRevocations().catch((err: unknown) => log.error({ err }, 'revocation publish failed')), c.revocationRepublishMs);
+  const republish = setInterval(
+    () => void publishRevocations().catch((err: unknown) => log.error({ err }, 'revocation publish failed')),
+    c.revocationRepublishMs,
+  );
   republish.unref();
 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`could not connect to the MQTT broker at ${c.mqttUrl} within 10 s`)), 10_000);
-    client.once('connect', () => { clearTimeout(timer); resolve(); });
+    client.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
   }).catch(async (e: unknown) => {
     alerts.close();
     client.end(true);

@@ -30,4 +30,7 @@ export function csvTable(header: readonly string[], rows: ReadonlyArray<readonly
 }
 
 /** A download: what the page offers under "Export CSV". */
-export interface CsvExport { filename: string; text: string }
+export interface CsvExport {
+  filename: string;
+  text: string;
+}

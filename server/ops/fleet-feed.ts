@@ -47,14 +47,19 @@ export function startFleetFeed(o: FleetFeedOptions): FleetFeed {
   });
   client.on('connect', () => {
     (client.stream as Socket).setNoDelay?.(true);
-    void client.subscribeAsync([topics.allKioskStatus, topics.allKioskEvents], { qos: 1 }).then((granted) => {
-      const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
-      if (refused.length > 0) log.error({ refused }, 'broker refused the fleet subscriptions; the dashboard shows no live fleet');
-      else log.info({ url: o.url }, 'fleet feed subscribed');
-      live = refused.length === 0;
-    }).catch((err: unknown) => log.warn({ err }, 'fleet subscribe failed'));
+    void client
+      .subscribeAsync([topics.allKioskStatus, topics.allKioskEvents], { qos: 1 })
+      .then((granted) => {
+        const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
+        if (refused.length > 0) log.error({ refused }, 'broker refused the fleet subscriptions; the dashboard shows no live fleet');
+        else log.info({ url: o.url }, 'fleet feed subscribed');
+        live = refused.length === 0;
+      })
+      .catch((err: unknown) => log.warn({ err }, 'fleet subscribe failed'));
   });
-  client.on('close', () => { live = false; });
+  client.on('close', () => {
+    live = false;
+  });
   client.on('error', (err) => log.warn({ err: err.message }, 'fleet feed mqtt error'));
   client.on('message', (topic, payload, packet) => {
     const r = o.fleet.apply(topic, payload, { retained: packet.retain });
@@ -69,7 +74,9 @@ export function startFleetFeed(o: FleetFeedOptions): FleetFeed {
     }
   });
   return {
-    get live() { return live; },
+    get live() {
+      return live;
+    },
     async close() {
       await client.endAsync(true);
     },

@@ -13,16 +13,28 @@ const MIN = 60_000;
 
 function online(over: Partial<OnlineStatus> = {}, at = T0): OnlineStatus {
   return {
-    v: 1, type: 'status', state: 'online', at, seq: 1, firmware: 'kp-1.0', mode: 'vending', checkout: 'idle',
-    policy: DEFAULT_KIOSK_POLICY, currency: 'JPY',
+    v: 1,
+    type: 'status',
+    state: 'online',
+    at,
+    seq: 1,
+    firmware: 'kp-1.0',
+    mode: 'vending',
+    checkout: 'idle',
+    policy: DEFAULT_KIOSK_POLICY,
+    currency: 'JPY',
     queue: { count: 0, amount: { value: 0, currency: 'JPY' }, oldestCapturedAt: null, declined: 0, forwarding: null },
     clock: { trusted: true, offsetMs: 3, uncertaintyMs: 20, lastSyncAt: at },
-    health: { scanner: 'ok', gpio: 'ok', display: 'ok' }, faults: [], catalogVersion: 1, heartbeatMs: 30_000,
+    health: { scanner: 'ok', gpio: 'ok', display: 'ok' },
+    faults: [],
+    catalogVersion: 1,
+    heartbeatMs: 30_000,
     ...over,
   };
 }
 
-const ev = (e: Omit<KioskEventMessage, 'v' | 'type' | 'at'> & Record<string, unknown>, at = T0) => JSON.stringify({ v: 1, type: 'event', at, ...e });
+const ev = (e: Omit<KioskEventMessage, 'v' | 'type' | 'at'> & Record<string, unknown>, at = T0) =>
+  JSON.stringify({ v: 1, type: 'event', at, ...e });
 
 function world(o: { known?: string[] } = {}) {
   const clock = new ManualClock(T0);
@@ -34,18 +46,34 @@ function world(o: { known?: string[] } = {}) {
 describe('fleet state', () => {
   it('shows configured kiosks as unknown until they report, then online with their status', () => {
     const { fleet, status, clock } = world({ known: ['k1', 'k2'] });
-    expect(fleet.snapshot().kiosks.map((k) => [k.kioskId, k.link])).toEqual([['k1', 'unknown'], ['k2', 'unknown']]);
+    expect(fleet.snapshot().kiosks.map((k) => [k.kioskId, k.link])).toEqual([
+      ['k1', 'unknown'],
+      ['k2', 'unknown'],
+    ]);
     clock.advance(1000);
     expect(status('k1', online({ mode: 'self-checkout' }))).toEqual({ applied: 'status', kioskId: 'k1' });
     const k1 = fleet.kiosk('k1')!;
-    expect(k1).toMatchObject({ link: 'online', since: T0 + 1000, mode: 'self-checkout', policy: DEFAULT_KIOSK_POLICY, lastHeardAt: T0 + 1000, stale: false });
+    expect(k1).toMatchObject({
+      link: 'online',
+      since: T0 + 1000,
+      mode: 'self-checkout',
+      policy: DEFAULT_KIOSK_POLICY,
+      lastHeardAt: T0 + 1000,
+      stale: false,
+    });
     expect(k1.queue?.count).toBe(0);
   });
 
   it('marks a kiosk offline on its last will, keeping its last queue as exposure', () => {
     const { fleet, status, clock } = world();
-    status('k1', online({ queue: { count: 3, amount: { value: 1500, currency: 'JPY' }, oldestCapturedAt: T0, declined: 0, forwarding: null } }));
-    status('k2', online({ queue: { count: 1, amount: { value: 200, currency: 'JPY' }, oldestCapturedAt: T0, declined: 0, forwarding: null } }));
+    status(
+      'k1',
+      online({ queue: { count: 3, amount: { value: 1500, currency: 'JPY' }, oldestCapturedAt: T0, declined: 0, forwarding: null } }),
+    );
+    status(
+      'k2',
+      online({ queue: { count: 1, amount: { value: 200, currency: 'JPY' }, oldestCapturedAt: T0, declined: 0, forwarding: null } }),
+    );
     clock.advance(10_000);
     status('k1', lastWill('kp-1.0'));
     const snap = fleet.snapshot();
@@ -74,7 +102,13 @@ describe('fleet state', () => {
   it('alerts when the queue reaches 80% of either cap, and not below', () => {
     const { fleet, status } = world();
     const caps = { storedCountMax: 10, storedAmountMax: 10_000, offlineDurationMaxMs: 3_600_000 };
-    const q = (count: number, value: number) => ({ count, amount: { value, currency: 'JPY' as const }, oldestCapturedAt: T0, declined: 0, forwarding: null });
+    const q = (count: number, value: number) => ({
+      count,
+      amount: { value, currency: 'JPY' as const },
+      oldestCapturedAt: T0,
+      declined: 0,
+      forwarding: null,
+    });
     status('k1', online({ policy: { ...DEFAULT_KIOSK_POLICY, caps }, queue: q(7, 7_999) }));
     expect(fleet.snapshot().alerts).toEqual([]);
     status('k1', online({ policy: { ...DEFAULT_KIOSK_POLICY, caps }, queue: q(8, 100) }));
@@ -87,7 +121,10 @@ describe('fleet state', () => {
     const { fleet, status, clock } = world();
     status('k1', online({ clock: { trusted: false, offsetMs: null, uncertaintyMs: null, lastSyncAt: null } }));
     clock.advance(30_000);
-    status('k1', online({ clock: { trusted: false, offsetMs: null, uncertaintyMs: null, lastSyncAt: null }, faults: ['scanner unavailable'] }));
+    status(
+      'k1',
+      online({ clock: { trusted: false, offsetMs: null, uncertaintyMs: null, lastSyncAt: null }, faults: ['scanner unavailable'] }),
+    );
     const alerts = fleet.snapshot().alerts;
     expect(alerts.find((a) => a.kind === 'clock-untrusted')?.since).toBe(T0);
     expect(alerts.find((a) => a.kind === 'faults')).toMatchObject({ since: T0 + 30_000, message: 'k1: scanner unavailable' });
@@ -112,12 +149,40 @@ describe('fleet state', () => {
   it('counts declines by reason from payment and settle-declined events, restarting each local day', () => {
     const { fleet, clock } = world();
     const events = topics.kioskEvents('k1');
-    fleet.apply(events, ev({ kind: 'payment', txId: 't1', amount: { value: 100, currency: 'JPY' }, outcome: 'declined', offline: false, reason: 'INSUFFICIENT_FUNDS' }));
-    fleet.apply(events, ev({ kind: 'payment', txId: 't2', amount: { value: 100, currency: 'JPY' }, outcome: 'declined', offline: true, reason: 'INSUFFICIENT_FUNDS' }));
+    fleet.apply(
+      events,
+      ev({
+        kind: 'payment',
+        txId: 't1',
+        amount: { value: 100, currency: 'JPY' },
+        outcome: 'declined',
+        offline: false,
+        reason: 'INSUFFICIENT_FUNDS',
+      }),
+    );
+    fleet.apply(
+      events,
+      ev({
+        kind: 'payment',
+        txId: 't2',
+        amount: { value: 100, currency: 'JPY' },
+        outcome: 'declined',
+        offline: true,
+        reason: 'INSUFFICIENT_FUNDS',
+      }),
+    );
     fleet.apply(events, ev({ kind: 'payment', txId: 't3', amount: { value: 100, currency: 'JPY' }, outcome: 'approved', offline: false }));
-    expect(fleet.apply(events, ev({ kind: 'settle-declined', txId: 't4', amount: { value: 100, currency: 'JPY' }, reason: 'CREDENTIAL_REVOKED' })))
-      .toEqual({ applied: 'event', kioskId: 'k1', event: 'settle-declined' });
-    expect(fleet.snapshot().declines).toEqual({ sinceMs: Date.UTC(2026, 10, 27, 15), checkout: { INSUFFICIENT_FUNDS: 2 }, settlement: { CREDENTIAL_REVOKED: 1 } });
+    expect(
+      fleet.apply(
+        events,
+        ev({ kind: 'settle-declined', txId: 't4', amount: { value: 100, currency: 'JPY' }, reason: 'CREDENTIAL_REVOKED' }),
+      ),
+    ).toEqual({ applied: 'event', kioskId: 'k1', event: 'settle-declined' });
+    expect(fleet.snapshot().declines).toEqual({
+      sinceMs: Date.UTC(2026, 10, 27, 15),
+      checkout: { INSUFFICIENT_FUNDS: 2 },
+      settlement: { CREDENTIAL_REVOKED: 1 },
+    });
     expect(fleet.kiosk('k1')?.lastHeardAt).toBe(T0);
     clock.advance(12 * 3_600_000); // local midnight
     expect(fleet.snapshot().declines).toEqual({ sinceMs: Date.UTC(2026, 10, 28, 15), checkout: {}, settlement: {} });
@@ -125,14 +190,18 @@ describe('fleet state', () => {
 
   it('lists Help requests newest first with their presses, until they expire or the kiosk clears them', () => {
     const { fleet, clock } = world();
-    const help = (id: string, raised = true) => fleet.apply(topics.kioskEvents(id), ev({ kind: 'fault', fault: 'help-requested', raised }, clock.nowMs()));
+    const help = (id: string, raised = true) =>
+      fleet.apply(topics.kioskEvents(id), ev({ kind: 'fault', fault: 'help-requested', raised }, clock.nowMs()));
     expect(help('k1')).toEqual({ applied: 'event', kioskId: 'k1', event: 'fault' });
     clock.advance(MIN);
     help('k2');
     clock.advance(MIN);
     help('k1');
     fleet.apply(topics.kioskEvents('k3'), ev({ kind: 'fault', fault: 'scanner', raised: true }));
-    expect(fleet.snapshot().help).toEqual([{ kioskId: 'k1', at: T0 + 2 * MIN, count: 2 }, { kioskId: 'k2', at: T0 + MIN, count: 1 }]);
+    expect(fleet.snapshot().help).toEqual([
+      { kioskId: 'k1', at: T0 + 2 * MIN, count: 2 },
+      { kioskId: 'k2', at: T0 + MIN, count: 1 },
+    ]);
     help('k1', false);
     expect(fleet.snapshot().help.map((h) => h.kioskId)).toEqual(['k2']);
     clock.advance(29 * MIN - 1);
@@ -149,7 +218,10 @@ describe('fleet state', () => {
     expect(fleet.apply('kp/v1/kiosk/BAD!/status', JSON.stringify(online()))).toEqual({ applied: false, cause: 'topic' });
     expect(fleet.apply(topics.kioskStatus('k1'), 'not json')).toEqual({ applied: false, cause: 'payload' });
     expect(fleet.apply(topics.kioskStatus('k1'), JSON.stringify({ ...online(), extra: 1 }))).toEqual({ applied: false, cause: 'payload' });
-    expect(fleet.apply(topics.kioskEvents('k1'), JSON.stringify({ v: 1, type: 'event', at: T0, kind: 'nope' }))).toEqual({ applied: false, cause: 'payload' });
+    expect(fleet.apply(topics.kioskEvents('k1'), JSON.stringify({ v: 1, type: 'event', at: T0, kind: 'nope' }))).toEqual({
+      applied: false,
+      cause: 'payload',
+    });
     expect(fleet.apply(topics.kioskStatus('k1'), 'x'.repeat(20_000))).toEqual({ applied: false, cause: 'payload' });
     const snap = fleet.snapshot();
     expect(snap.ignored).toEqual({ topic: 2, payload: 4, kiosksMax: 0 });

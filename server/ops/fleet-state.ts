@@ -12,7 +12,13 @@ import type { ErrorCode } from '../../shared/errors.ts';
 import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
 import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
 import {
-  kioskEventMessage, kioskStatusMessage, type ClockSummary, type KioskHealth, type KioskStatusMessage, type OnlineStatus, type QueueSummary,
+  kioskEventMessage,
+  kioskStatusMessage,
+  type ClockSummary,
+  type KioskHealth,
+  type KioskStatusMessage,
+  type OnlineStatus,
+  type QueueSummary,
 } from '../../shared/kiosk-telemetry.ts';
 import { addMinor, formatMoney, type Currency, type Money } from '../../shared/money.ts';
 import type { ServerAlert, ServerAlertKind } from '../domain/alerts.ts';
@@ -84,7 +90,11 @@ export interface DeclineCounts {
   settlement: Record<string, number>;
 }
 
-export interface IgnoredCounts { topic: number; payload: number; kiosksMax: number }
+export interface IgnoredCounts {
+  topic: number;
+  payload: number;
+  kiosksMax: number;
+}
 
 /** A shopper pressed Help at a kiosk. */
 export interface HelpRequest {
@@ -146,7 +156,10 @@ export class FleetState {
   constructor(o: FleetStateOptions) {
     this.#clock = o.clock;
     this.#o = {
-      offlineAlertMs: o.offlineAlertMs, timeZone: o.timeZone, kiosksMax: o.kiosksMax ?? FLEET_DEFAULTS.kiosksMax, helpRequestMs: o.helpRequestMs ?? FLEET_DEFAULTS.helpRequestMs,
+      offlineAlertMs: o.offlineAlertMs,
+      timeZone: o.timeZone,
+      kiosksMax: o.kiosksMax ?? FLEET_DEFAULTS.kiosksMax,
+      helpRequestMs: o.helpRequestMs ?? FLEET_DEFAULTS.helpRequestMs,
     };
     this.#serverAlerts = o.serverAlerts ?? (() => []);
     const now = this.#clock.nowMs();
@@ -210,7 +223,11 @@ export class FleetState {
       alerts: [...entries.flatMap((e) => this.#alerts(e, now)), ...this.#serverAlerts().map(fromServerAlert)],
       exposure: [...exposure].sort(([a], [b]) => (a < b ? -1 : 1)).map(([currency, x]) => ({ currency, ...x })),
       declines: structuredClone(this.#declines),
-      help: [...this.#help.keys()].map((id) => this.#openHelp(id, now)).filter((h): h is HelpRequest => h !== undefined).reverse().map((h) => ({ ...h })),
+      help: [...this.#help.keys()]
+        .map((id) => this.#openHelp(id, now))
+        .filter((h): h is HelpRequest => h !== undefined)
+        .reverse()
+        .map((h) => ({ ...h })),
       ignored: { ...this.#ignored },
     };
   }
@@ -236,10 +253,27 @@ export class FleetState {
     if (this.#kiosks.size >= this.#o.kiosksMax) return undefined;
     const e: Entry = {
       view: {
-        kioskId, link: 'unknown', since: now, offlineReason: null, lastHeardAt: null, lastStatusAt: null, stale: false,
-        firmware: null, mode: null, checkout: null, policy: null, currency: null, queue: null, clock: null, health: null, faults: [], heartbeatMs: null,
+        kioskId,
+        link: 'unknown',
+        since: now,
+        offlineReason: null,
+        lastHeardAt: null,
+        lastStatusAt: null,
+        stale: false,
+        firmware: null,
+        mode: null,
+        checkout: null,
+        policy: null,
+        currency: null,
+        queue: null,
+        clock: null,
+        health: null,
+        faults: [],
+        heartbeatMs: null,
       },
-      untrustedSince: null, queueHighSince: null, faultsSince: null,
+      untrustedSince: null,
+      queueHighSince: null,
+      faultsSince: null,
     };
     this.#kiosks.set(kioskId, e);
     return e;
@@ -259,8 +293,15 @@ export class FleetState {
     v.offlineReason = null;
     v.lastStatusAt = heardAt;
     Object.assign(v, {
-      mode: s.mode, checkout: s.checkout, policy: s.policy, currency: s.currency, queue: s.queue, clock: s.clock,
-      health: s.health, faults: [...s.faults], heartbeatMs: s.heartbeatMs,
+      mode: s.mode,
+      checkout: s.checkout,
+      policy: s.policy,
+      currency: s.currency,
+      queue: s.queue,
+      clock: s.clock,
+      health: s.health,
+      faults: [...s.faults],
+      heartbeatMs: s.heartbeatMs,
     });
     e.untrustedSince = s.clock.trusted ? null : (e.untrustedSince ?? now);
     e.queueHighSince = queueNearCap(s.queue, s.policy) ? (e.queueHighSince ?? now) : null;
@@ -279,18 +320,45 @@ export class FleetState {
     const id = v.kioskId;
     const minutes = (ms: number) => `${Math.floor(ms / 60_000)} min`;
     if (v.link !== 'online' && now - v.since >= this.#o.offlineAlertMs) {
-      const what = v.link === 'unknown' ? 'not heard from since the server started' : `offline (${v.offlineReason === 'shutdown' ? 'shut down' : 'connection lost'})`;
-      out.push({ kind: 'offline', kioskId: id, severity: 'critical', since: v.since, message: `${id} ${what} for ${minutes(now - v.since)}` });
+      const what =
+        v.link === 'unknown'
+          ? 'not heard from since the server started'
+          : `offline (${v.offlineReason === 'shutdown' ? 'shut down' : 'connection lost'})`;
+      out.push({
+        kind: 'offline',
+        kioskId: id,
+        severity: 'critical',
+        since: v.since,
+        message: `${id} ${what} for ${minutes(now - v.since)}`,
+      });
     }
     if (v.stale && v.lastStatusAt !== null) {
-      out.push({ kind: 'stale', kioskId: id, severity: 'warning', since: v.lastStatusAt, message: `${id} last status ${minutes(now - v.lastStatusAt)} ago (heartbeat ${Math.round((v.heartbeatMs ?? 0) / 1000)} s)` });
+      out.push({
+        kind: 'stale',
+        kioskId: id,
+        severity: 'warning',
+        since: v.lastStatusAt,
+        message: `${id} last status ${minutes(now - v.lastStatusAt)} ago (heartbeat ${Math.round((v.heartbeatMs ?? 0) / 1000)} s)`,
+      });
     }
     if (e.queueHighSince !== null && v.queue && v.policy) {
       const c = v.policy.caps;
-      out.push({ kind: 'queue-near-cap', kioskId: id, severity: 'warning', since: e.queueHighSince, message: `${id} holds ${v.queue.count} of ${c.storedCountMax} stored payments, ${formatMoney(v.queue.amount)} of ${formatMoney({ value: c.storedAmountMax, currency: v.queue.amount.currency })}` });
+      out.push({
+        kind: 'queue-near-cap',
+        kioskId: id,
+        severity: 'warning',
+        since: e.queueHighSince,
+        message: `${id} holds ${v.queue.count} of ${c.storedCountMax} stored payments, ${formatMoney(v.queue.amount)} of ${formatMoney({ value: c.storedAmountMax, currency: v.queue.amount.currency })}`,
+      });
     }
     if (v.link === 'online' && e.untrustedSince !== null) {
-      out.push({ kind: 'clock-untrusted', kioskId: id, severity: 'warning', since: e.untrustedSince, message: `${id} clock is not trusted: it cannot take offline payments` });
+      out.push({
+        kind: 'clock-untrusted',
+        kioskId: id,
+        severity: 'warning',
+        since: e.untrustedSince,
+        message: `${id} clock is not trusted: it cannot take offline payments`,
+      });
     }
     if (v.link === 'online' && e.faultsSince !== null) {
       out.push({ kind: 'faults', kioskId: id, severity: 'warning', since: e.faultsSince, message: `${id}: ${v.faults.join('; ')}` });
@@ -307,8 +375,13 @@ export class FleetState {
 
 function fromServerAlert(a: ServerAlert): FleetAlert {
   return {
-    kind: a.kind, kioskId: a.kioskId ?? '', severity: a.severity, since: a.at, message: a.message,
-    ...(a.walletId === null ? {} : { walletId: a.walletId }), ...(a.amount === null ? {} : { amount: { ...a.amount } }),
+    kind: a.kind,
+    kioskId: a.kioskId ?? '',
+    severity: a.severity,
+    since: a.at,
+    message: a.message,
+    ...(a.walletId === null ? {} : { walletId: a.walletId }),
+    ...(a.amount === null ? {} : { amount: { ...a.amount } }),
   };
 }
 

@@ -12,7 +12,9 @@ async function makeAuth(o: { failuresMax?: number } = {}) {
   const clock = new ManualClock(T0);
   const auth = new OperatorAuth({
     operators: [{ username: 'ops', passwordHash: await hashOperatorPassword('correct horse', CHEAP) }],
-    clock, random: seededRandom(7), ...o,
+    clock,
+    random: seededRandom(7),
+    ...o,
   });
   return { clock, auth };
 }
@@ -28,7 +30,13 @@ describe('operator passwords', () => {
   });
 
   it('never verifies against a malformed or out-of-bounds hash', async () => {
-    for (const bad of ['', 'scrypt$1024$8$1$x$y', 'bcrypt$2$...', 'scrypt$4194304$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAA==', 'scrypt$1000$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAA==']) {
+    for (const bad of [
+      '',
+      'scrypt$1024$8$1$x$y',
+      'bcrypt$2$...',
+      'scrypt$4194304$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAA==',
+      'scrypt$1000$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAA==',
+    ]) {
       expect(isOperatorPasswordHash(bad)).toBe(false);
       expect(await verifyOperatorPassword('anything', bad)).toBe(false);
     }
@@ -53,12 +61,13 @@ describe('operator sessions and lockout', () => {
     expect(session.csrfToken).not.toBe(r.token);
   });
 
-  it("gives each session its own CSRF token and matches only that token", async () => {
+  it('gives each session its own CSRF token and matches only that token', async () => {
     const { auth } = await makeAuth();
     const a = await auth.login('ops', 'correct horse', '127.0.0.1');
     const b = await auth.login('ops', 'correct horse', '127.0.0.1');
     if (!a.ok || !b.ok) throw new Error('login failed');
-    const sa = auth.session(a.token)!, sb = auth.session(b.token)!;
+    const sa = auth.session(a.token)!,
+      sb = auth.session(b.token)!;
     expect(sa.csrfToken).not.toBe(sb.csrfToken);
     expect(OperatorAuth.csrfMatches(sa, sa.csrfToken)).toBe(true);
     expect(OperatorAuth.csrfMatches(sa, sb.csrfToken)).toBe(false);
@@ -106,7 +115,7 @@ describe('operator sessions and lockout', () => {
   it('locks a client address that sprays many usernames', async () => {
     const { auth } = await makeAuth();
     for (let i = 0; i < 5; i++) await auth.login(`user${i}`, 'pw', 'sprayer');
-    expect((await auth.login('ops', 'correct horse', 'sprayer'))).toMatchObject({ ok: false, reason: 'locked' });
+    expect(await auth.login('ops', 'correct horse', 'sprayer')).toMatchObject({ ok: false, reason: 'locked' });
     expect((await auth.login('ops', 'correct horse', 'someone-else')).ok).toBe(true);
   });
 

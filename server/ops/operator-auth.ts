@@ -35,14 +35,21 @@ export const hashOperatorPassword = hashPassword;
 /** Constant-time check; a malformed hash or an out-of-range password never verifies. */
 export const verifyOperatorPassword = (password: string, hash: string): Promise<boolean> => verifyPassword(password, hash);
 
-export interface OperatorLogin { readonly username: string; readonly passwordHash: string }
+export interface OperatorLogin {
+  readonly username: string;
+  readonly passwordHash: string;
+}
 
 export type LoginResult =
   | { ok: true; token: string; username: string; expiresAt: number }
   | { ok: false; reason: 'bad-credentials' }
   | { ok: false; reason: 'locked'; retryAfterMs: number };
 
-export interface OperatorSession { readonly username: string; readonly expiresAt: number; readonly csrfToken: string }
+export interface OperatorSession {
+  readonly username: string;
+  readonly expiresAt: number;
+  readonly csrfToken: string;
+}
 
 export interface OperatorAuthOptions {
   operators: readonly OperatorLogin[];
@@ -54,7 +61,11 @@ export interface OperatorAuthOptions {
   lockoutMs?: number;
 }
 
-interface Failures { count: number; firstAt: number; lockedUntil: number }
+interface Failures {
+  count: number;
+  firstAt: number;
+  lockedUntil: number;
+}
 
 const tokenKey = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -74,10 +85,17 @@ export class OperatorAuth {
     this.#clock = o.clock;
     this.#random = o.random;
     const d = OPERATOR_AUTH_DEFAULTS;
-    this.#o = { sessionTtlMs: o.sessionTtlMs ?? d.sessionTtlMs, sessionsMax: o.sessionsMax ?? d.sessionsMax, failuresMax: o.failuresMax ?? d.failuresMax, lockoutMs: o.lockoutMs ?? d.lockoutMs };
+    this.#o = {
+      sessionTtlMs: o.sessionTtlMs ?? d.sessionTtlMs,
+      sessionsMax: o.sessionsMax ?? d.sessionsMax,
+      failuresMax: o.failuresMax ?? d.failuresMax,
+      lockoutMs: o.lockoutMs ?? d.lockoutMs,
+    };
   }
 
-  get sessionTtlMs(): number { return this.#o.sessionTtlMs; }
+  get sessionTtlMs(): number {
+    return this.#o.sessionTtlMs;
+  }
 
   /** Checks a login. A locked username or address is refused before its password is checked. */
   async login(username: string, password: string, clientKey: string): Promise<LoginResult> {
@@ -88,7 +106,7 @@ export class OperatorAuth {
     const op = OPERATOR_USERNAME.test(username) ? this.#operators.get(username) : undefined;
     // Unknown usernames cost a scrypt too, so timing does not tell which names exist.
     this.#decoy ??= hashOperatorPassword('decoy for unknown operator names', { N: 16_384, r: 8, p: 1 });
-    const hash = op?.passwordHash ?? await this.#decoy;
+    const hash = op?.passwordHash ?? (await this.#decoy);
     const ok = (await verifyOperatorPassword(password, hash)) && op !== undefined;
     if (!ok) {
       for (const k of keys) this.#fail(k, now);
@@ -96,7 +114,11 @@ export class OperatorAuth {
     }
     for (const k of keys) this.#failures.delete(k);
     const token = Buffer.from(this.#random.bytes(32)).toString('base64url');
-    const session: OperatorSession = { username, expiresAt: now + this.#o.sessionTtlMs, csrfToken: Buffer.from(this.#random.bytes(32)).toString('base64url') };
+    const session: OperatorSession = {
+      username,
+      expiresAt: now + this.#o.sessionTtlMs,
+      csrfToken: Buffer.from(this.#random.bytes(32)).toString('base64url'),
+    };
     if (this.#sessions.size >= this.#o.sessionsMax) this.#sessions.delete(this.#sessions.keys().next().value as string);
     this.#sessions.set(tokenKey(token), session);
     return { ok: true, token, username, expiresAt: session.expiresAt };
@@ -140,7 +162,8 @@ export class OperatorAuth {
   #fail(key: string, now: number): void {
     let f = this.#failures.get(key);
     if (!f || (f.lockedUntil <= now && now - f.firstAt >= this.#o.lockoutMs)) {
-      if (!f && this.#failures.size >= OPERATOR_AUTH_DEFAULTS.trackedKeysMax) this.#failures.delete(this.#failures.keys().next().value as string);
+      if (!f && this.#failures.size >= OPERATOR_AUTH_DEFAULTS.trackedKeysMax)
+        this.#failures.delete(this.#failures.keys().next().value as string);
       f = { count: 0, firstAt: now, lockedUntil: 0 };
       this.#failures.set(key, f);
     }

@@ -28,7 +28,10 @@ beforeEach(async () => {
   });
   ops = createOps(w.ctx, { timings: { tickMs: 20, coalesceMs: 5 } });
   http = createServer((req, res) => {
-    if (!ops.handler(req, res)) { res.statusCode = 404; res.end(); }
+    if (!ops.handler(req, res)) {
+      res.statusCode = 404;
+      res.end();
+    }
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
@@ -36,15 +39,21 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await ops.close();
-  await new Promise<void>((r) => { http.close(() => r()); http.closeAllConnections(); });
+  await new Promise<void>((r) => {
+    http.close(() => r());
+    http.closeAllConnections();
+  });
   await w.close();
 });
 
 const get = (path: string, cookie?: string) => fetch(base + path, { redirect: 'manual', headers: cookie ? { cookie } : {} });
-const postLogin = (username: string, password: string, headers: Record<string, string> = {}) => fetch(`${base}/ops/login`, {
-  method: 'POST', redirect: 'manual', body: new URLSearchParams({ username, password }).toString(),
-  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-});
+const postLogin = (username: string, password: string, headers: Record<string, string> = {}) =>
+  fetch(`${base}/ops/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    body: new URLSearchParams({ username, password }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+  });
 
 async function login(): Promise<string> {
   const r = await postLogin('ops', PASSWORD);
@@ -100,14 +109,22 @@ describe('operator dashboard HTTP', () => {
     expect((await postLogin('ops', 'x'.repeat(5000))).status).toBe(413);
   });
 
-  it('serves the fleet and today\'s ledger as JSON to a logged-in operator', async () => {
+  it("serves the fleet and today's ledger as JSON to a logged-in operator", async () => {
     const cookie = await login();
     ops.fleet.apply(topics.kioskStatus('k1'), JSON.stringify(lastWill('kp-1')));
     const r = await get('/ops/api/snapshot', cookie);
     expect(r.status).toBe(200);
-    const body = await r.json() as { operator: string; fleet: { kiosks: Array<{ kioskId: string; link: string }> }; ledger: { day: string } };
+    const body = (await r.json()) as {
+      operator: string;
+      fleet: { kiosks: Array<{ kioskId: string; link: string }> };
+      ledger: { day: string };
+    };
     expect(body.operator).toBe('ops');
-    expect(body.fleet.kiosks.map((k) => [k.kioskId, k.link])).toEqual([['k1', 'offline'], ['k2', 'unknown'], ['k3', 'unknown']]);
+    expect(body.fleet.kiosks.map((k) => [k.kioskId, k.link])).toEqual([
+      ['k1', 'offline'],
+      ['k2', 'unknown'],
+      ['k3', 'unknown'],
+    ]);
     expect(body.ledger.day).toBe('2026-11-28');
   });
 
@@ -119,22 +136,38 @@ describe('operator dashboard HTTP', () => {
     const code = w.offlineCode(p);
     await w.settle('k1', [{ txId: 'a-1', code, amount: { value: 1_000, currency: 'JPY' }, capturedAt: at }]);
     await w.settle('k3', [{ txId: 'b-1', code, amount: { value: 1_000, currency: 'JPY' }, capturedAt: at + 5_000 }]);
-    const body = await (await get('/ops/api/snapshot', cookie)).json() as { fleet: { alerts: Array<Record<string, unknown>> } };
+    const body = (await (await get('/ops/api/snapshot', cookie)).json()) as { fleet: { alerts: Array<Record<string, unknown>> } };
     const money = body.fleet.alerts.filter((a) => a['kind'] === 'offline-copy' || a['kind'] === 'credential-revoked');
     expect(money.map((a) => [a['kind'], a['kioskId'], a['walletId'], (a['amount'] as { value: number }).value, a['severity']])).toEqual([
-      ['offline-copy', 'k3', p.walletId, 1_000, 'critical'], ['credential-revoked', 'k3', p.walletId, 1_000, 'critical'],
+      ['offline-copy', 'k3', p.walletId, 1_000, 'critical'],
+      ['credential-revoked', 'k3', p.walletId, 1_000, 'critical'],
     ]);
     expect(String(money[0]!['message'])).toContain('k1 took first');
   });
 
   it('streams a snapshot first, then the change when a kiosk goes offline; caps the streams', async () => {
     const cookie = await login();
-    ops.fleet.apply(topics.kioskStatus('k2'), JSON.stringify({
-      v: 1, type: 'status', state: 'online', at: w.clock.nowMs(), seq: 1, firmware: 'kp-1', mode: 'vending', checkout: 'idle',
-      policy: DEFAULT_KIOSK_POLICY, currency: 'JPY', queue: { count: 0, amount: { value: 0, currency: 'JPY' }, oldestCapturedAt: null, declined: 0, forwarding: null },
-      clock: { trusted: true, offsetMs: 0, uncertaintyMs: 5, lastSyncAt: w.clock.nowMs() }, health: { scanner: 'ok', gpio: 'ok', display: 'ok' },
-      faults: [], catalogVersion: null, heartbeatMs: 30_000,
-    }));
+    ops.fleet.apply(
+      topics.kioskStatus('k2'),
+      JSON.stringify({
+        v: 1,
+        type: 'status',
+        state: 'online',
+        at: w.clock.nowMs(),
+        seq: 1,
+        firmware: 'kp-1',
+        mode: 'vending',
+        checkout: 'idle',
+        policy: DEFAULT_KIOSK_POLICY,
+        currency: 'JPY',
+        queue: { count: 0, amount: { value: 0, currency: 'JPY' }, oldestCapturedAt: null, declined: 0, forwarding: null },
+        clock: { trusted: true, offsetMs: 0, uncertaintyMs: 5, lastSyncAt: w.clock.nowMs() },
+        health: { scanner: 'ok', gpio: 'ok', display: 'ok' },
+        faults: [],
+        catalogVersion: null,
+        heartbeatMs: 30_000,
+      }),
+    );
     const ac = new AbortController();
     const r = await fetch(`${base}/ops/events`, { headers: { cookie }, signal: ac.signal });
     expect(r.status).toBe(200);
@@ -148,7 +181,10 @@ describe('operator dashboard HTTP', () => {
     expect((await get('/ops/events', cookie)).status).toBe(503); // liveClientsMax is 1
 
     ops.fleet.apply(topics.kioskStatus('k2'), JSON.stringify(lastWill('kp-1')));
-    const change = await nextFrame(frames, (f) => f.event === 'kiosk' && (JSON.parse(f.data) as { kioskId: string; link: string }).link === 'offline');
+    const change = await nextFrame(
+      frames,
+      (f) => f.event === 'kiosk' && (JSON.parse(f.data) as { kioskId: string; link: string }).link === 'offline',
+    );
     expect(JSON.parse(change.data)).toMatchObject({ kioskId: 'k2', link: 'offline', offlineReason: 'lost' });
     ac.abort();
   });
@@ -172,12 +208,28 @@ describe('operator dashboard HTTP', () => {
   it('serves the sales report, the transaction search and the audit log as JSON with ISO 8601 times, and names a bad parameter', async () => {
     const cookie = await login();
     const phone = await w.phone(5_000);
-    const r = await w.send('k1', { v: 1, type: 'pay', id: 'c-l', txId: 'with-lines', code: await w.onlineCode(phone), amount: { value: 300, currency: 'JPY' }, lines: [{ slot: 2, qty: 2, unitPrice: { value: 150, currency: 'JPY' } }] });
+    const r = await w.send('k1', {
+      v: 1,
+      type: 'pay',
+      id: 'c-l',
+      txId: 'with-lines',
+      code: await w.onlineCode(phone),
+      amount: { value: 300, currency: 'JPY' },
+      lines: [{ slot: 2, qty: 2, unitPrice: { value: 150, currency: 'JPY' } }],
+    });
     expect(r).toMatchObject({ status: 'approved' });
-    const sales = await (await get('/ops/api/sales?product=slot:2', cookie)).json() as { from: string; timeZone: string; totals: Array<{ amount: { value: number } }>; byKiosk: Array<{ kioskId: string; amount: { value: number } }>; csv: { byDay: { text: string } } };
+    const sales = (await (await get('/ops/api/sales?product=slot:2', cookie)).json()) as {
+      from: string;
+      timeZone: string;
+      totals: Array<{ amount: { value: number } }>;
+      byKiosk: Array<{ kioskId: string; amount: { value: number } }>;
+      csv: { byDay: { text: string } };
+    };
     expect([sales.from, sales.timeZone, sales.totals[0]?.amount.value]).toEqual(['2026-11-28', 'Asia/Tokyo', 300]);
     expect(sales.csv.byDay.text).toContain('2026-11-28,2026-11-28T00:00:00+09:00,JPY,1,2,300,,');
-    const tx = await (await get('/ops/api/transactions?q=with-lines', cookie)).json() as { items: Array<{ at: string; products: string }> };
+    const tx = (await (await get('/ops/api/transactions?q=with-lines', cookie)).json()) as {
+      items: Array<{ at: string; products: string }>;
+    };
     expect(tx.items).toEqual([expect.objectContaining({ at: '2026-11-28T21:00:00+09:00', products: '2 × slot 2' })]);
     expect(await (await get('/ops/api/audit', cookie)).json()).toMatchObject({ items: [], truncated: false });
     const bad = await get('/ops/api/sales?from=yesterday', cookie);
@@ -194,29 +246,75 @@ describe('operator dashboard HTTP', () => {
     expect(csrf).toBeDefined();
     const phone = await w.phone(5_000);
     const paid = await w.pay('k1', await w.onlineCode(phone), 1_000);
-    const body = (o: Record<string, unknown> = {}) => JSON.stringify({ paymentId: paid.paymentId, action: 'refund', amount: 400, reason: 'coffee was cold', requestKey: 'http-refund-key-001', operator: undefined, ...o });
-    const post = (headers: Record<string, string>, text = body()) => fetch(`${base}/ops/api/refund`, { method: 'POST', body: text, headers: { cookie, 'content-type': 'application/json', ...headers } });
-    const refused = async (r: Response, status: number, code: string) => { expect(r.status).toBe(status); expect(((await r.json()) as { error: { code: string } }).error.code).toBe(code); };
+    const body = (o: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        paymentId: paid.paymentId,
+        action: 'refund',
+        amount: 400,
+        reason: 'coffee was cold',
+        requestKey: 'http-refund-key-001',
+        operator: undefined,
+        ...o,
+      });
+    const post = (headers: Record<string, string>, text = body()) =>
+      fetch(`${base}/ops/api/refund`, { method: 'POST', body: text, headers: { cookie, 'content-type': 'application/json', ...headers } });
+    const refused = async (r: Response, status: number, code: string) => {
+      expect(r.status).toBe(status);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe(code);
+    };
     await refused(await post({}), 403, 'CSRF_REFUSED');
     await refused(await post({ 'x-csrf-token': 'A'.repeat(43) }), 403, 'CSRF_REFUSED');
     await refused(await post({ 'x-csrf-token': csrf!, origin: 'http://evil.example' }), 403, 'CSRF_REFUSED');
     await refused(await post({ 'x-csrf-token': csrf!, 'sec-fetch-site': 'cross-site' }), 403, 'CSRF_REFUSED');
     await refused(await post({ 'x-csrf-token': csrf!, 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
-    await refused(await post({ 'x-csrf-token': csrf! }, JSON.stringify({ paymentId: paid.paymentId, action: 'refund', amount: 1, reason: 'x', requestKey: 'http-refund-key-009', operator: 'mallory' })), 400, 'MALFORMED_MESSAGE');
-    expect((await fetch(`${base}/ops/api/refund`, { method: 'POST', body: body(), headers: { 'content-type': 'application/json', 'x-csrf-token': csrf! } })).status).toBe(401);
+    await refused(
+      await post(
+        { 'x-csrf-token': csrf! },
+        JSON.stringify({
+          paymentId: paid.paymentId,
+          action: 'refund',
+          amount: 1,
+          reason: 'x',
+          requestKey: 'http-refund-key-009',
+          operator: 'mallory',
+        }),
+      ),
+      400,
+      'MALFORMED_MESSAGE',
+    );
+    expect(
+      (
+        await fetch(`${base}/ops/api/refund`, {
+          method: 'POST',
+          body: body(),
+          headers: { 'content-type': 'application/json', 'x-csrf-token': csrf! },
+        })
+      ).status,
+    ).toBe(401);
     expect(await w.balance(`shopper:${phone.walletId}`)).toBe(4_000);
 
     const ok = await post({ 'x-csrf-token': csrf!, origin: base, 'sec-fetch-site': 'same-origin' });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({
-      repeated: false, action: { operator: 'ops', action: 'refund', amount: { value: 400 }, reason: 'coffee was cold', at: '2026-11-28T21:00:00+09:00' },
-      refunded: { value: 400 }, remaining: { value: 600 }, shopperBalance: { value: 4_400, text: '¥4,400' },
+      repeated: false,
+      action: { operator: 'ops', action: 'refund', amount: { value: 400 }, reason: 'coffee was cold', at: '2026-11-28T21:00:00+09:00' },
+      refunded: { value: 400 },
+      remaining: { value: 600 },
+      shopperBalance: { value: 4_400, text: '¥4,400' },
     });
     expect(await (await post({ 'x-csrf-token': csrf! })).json()).toMatchObject({ repeated: true, shopperBalance: { value: 4_400 } });
-    await refused(await post({ 'x-csrf-token': csrf! }, body({ amount: 601, requestKey: 'http-refund-key-002' })), 422, 'REFUND_EXCEEDS_PAID');
+    await refused(
+      await post({ 'x-csrf-token': csrf! }, body({ amount: 601, requestKey: 'http-refund-key-002' })),
+      422,
+      'REFUND_EXCEEDS_PAID',
+    );
     await refused(await post({ 'x-csrf-token': csrf! }, body({ amount: 5 })), 409, 'REQUEST_KEY_CONFLICT');
-    await refused(await post({ 'x-csrf-token': csrf! }, body({ paymentId: 'pay_none', requestKey: 'http-refund-key-003' })), 404, 'NOT_FOUND');
-    const audit = await (await get('/ops/api/audit', cookie)).json() as { items: Array<{ operator: string; amount: { value: number } }> };
+    await refused(
+      await post({ 'x-csrf-token': csrf! }, body({ paymentId: 'pay_none', requestKey: 'http-refund-key-003' })),
+      404,
+      'NOT_FOUND',
+    );
+    const audit = (await (await get('/ops/api/audit', cookie)).json()) as { items: Array<{ operator: string; amount: { value: number } }> };
     expect(audit.items.map((a) => [a.operator, a.amount.value])).toEqual([['ops', 400]]);
   });
 
@@ -225,19 +323,33 @@ describe('operator dashboard HTTP', () => {
     const ac = new AbortController();
     const r = await fetch(`${base}/ops/events`, { headers: { cookie }, signal: ac.signal });
     const frames = sseFrames(r.body!);
-    const snap = JSON.parse((await nextFrame(frames, (f) => f.event === 'snapshot')).data) as { timeZone: string; reasons: Record<string, string>; fleet: { at: string; help: unknown[] } };
+    const snap = JSON.parse((await nextFrame(frames, (f) => f.event === 'snapshot')).data) as {
+      timeZone: string;
+      reasons: Record<string, string>;
+      fleet: { at: string; help: unknown[] };
+    };
     expect(snap.timeZone).toBe('Asia/Tokyo');
     expect(snap.reasons['OFFLINE_LIMIT_DAILY']).toBe('The offline amount or count in the last 24 hours would exceed the limit.');
     expect([snap.fleet.at, snap.fleet.help]).toEqual(['2026-11-28T21:00:00+09:00', []]);
     w.clock.advance(5_000);
-    ops.fleet.apply(topics.kioskEvents('k2'), JSON.stringify({ v: 1, type: 'event', at: w.clock.nowMs(), kind: 'fault', fault: 'help-requested', raised: true }));
+    ops.fleet.apply(
+      topics.kioskEvents('k2'),
+      JSON.stringify({ v: 1, type: 'event', at: w.clock.nowMs(), kind: 'fault', fault: 'help-requested', raised: true }),
+    );
     // One push: the kiosks that changed, then the summary.
     const kiosk = await nextFrame(frames, (f) => f.event === 'kiosk' && f.data.includes('"kioskId":"k2"'));
-    expect(JSON.parse(kiosk.data)).toMatchObject({ kioskId: 'k2', lastHeardAt: '2026-11-28T21:00:05+09:00', since: '2026-11-28T21:00:00+09:00' });
+    expect(JSON.parse(kiosk.data)).toMatchObject({
+      kioskId: 'k2',
+      lastHeardAt: '2026-11-28T21:00:05+09:00',
+      since: '2026-11-28T21:00:00+09:00',
+    });
     const summary = await nextFrame(frames, (f) => f.event === 'summary' && f.data.includes('"help":[{'));
-    expect(JSON.parse(summary.data)).toMatchObject({ at: '2026-11-28T21:00:05+09:00', help: [{ kioskId: 'k2', at: '2026-11-28T21:00:05+09:00', count: 1 }] });
+    expect(JSON.parse(summary.data)).toMatchObject({
+      at: '2026-11-28T21:00:05+09:00',
+      help: [{ kioskId: 'k2', at: '2026-11-28T21:00:05+09:00', count: 1 }],
+    });
     ac.abort();
-    const body = await (await get('/ops/api/snapshot', cookie)).json() as { fleet: { help: Array<{ kioskId: string }> } };
+    const body = (await (await get('/ops/api/snapshot', cookie)).json()) as { fleet: { help: Array<{ kioskId: string }> } };
     expect(body.fleet.help.map((h) => h.kioskId)).toEqual(['k2']);
   });
 
@@ -255,7 +367,10 @@ describe('operator dashboard HTTP', () => {
   });
 });
 
-interface Frame { event: string; data: string }
+interface Frame {
+  event: string;
+  data: string;
+}
 
 /** SSE frames; with `comments`, a comment line comes out as event `comment`. */
 async function* sseFrames(body: ReadableStream<Uint8Array>, o: { comments?: boolean } = {}): AsyncGenerator<Frame> {
@@ -278,7 +393,9 @@ async function* sseFrames(body: ReadableStream<Uint8Array>, o: { comments?: bool
 }
 
 async function nextFrame(frames: AsyncGenerator<Frame>, want: (f: Frame) => boolean): Promise<Frame> {
-  const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no such frame on the stream in time')), STREAM_WAIT_MS).unref());
+  const deadline = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error('no such frame on the stream in time')), STREAM_WAIT_MS).unref(),
+  );
   const find = (async () => {
     for (;;) {
       const n = await frames.next();

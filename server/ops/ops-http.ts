@@ -80,7 +80,8 @@ async function route(o: OpsHttpOptions, req: IncomingMessage, res: ServerRespons
     if (wantsPage && method === 'GET') return redirect(res, '/ops/login');
     return json(res, 401, { error: { code: 'UNAUTHORIZED', message: 'log in at /ops/login' } });
   }
-  if (wantsPage && method === 'GET') return sendPage(res, 200, dashboardPage(session.username, session.csrfToken, o.tz.label(o.ctx.clock.nowMs())));
+  if (wantsPage && method === 'GET')
+    return sendPage(res, 200, dashboardPage(session.username, session.csrfToken, o.tz.label(o.ctx.clock.nowMs())));
   if (path === '/ops/logout' && method === 'POST') {
     if (!sameOrigin(req)) return text(res, 403, 'cross-origin request refused');
     o.auth.logout(token);
@@ -90,9 +91,14 @@ async function route(o: OpsHttpOptions, req: IncomingMessage, res: ServerRespons
   if (path === '/ops/api/snapshot' && method === 'GET') return json(res, 200, await snapshot(o, session));
   if (path.startsWith('/ops/api/') && path !== '/ops/api/refund') {
     const params = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
-    const view = path === '/ops/api/sales' ? () => salesReport(o.reports, parseSalesQuery(params, o.reports))
-      : path === '/ops/api/transactions' ? () => searchTransactions(o.reports, parseTransactionQuery(params, o.reports))
-        : path === '/ops/api/audit' ? () => auditLog(o.reports, params) : undefined;
+    const view =
+      path === '/ops/api/sales'
+        ? () => salesReport(o.reports, parseSalesQuery(params, o.reports))
+        : path === '/ops/api/transactions'
+          ? () => searchTransactions(o.reports, parseTransactionQuery(params, o.reports))
+          : path === '/ops/api/audit'
+            ? () => auditLog(o.reports, params)
+            : undefined;
     if (view && method === 'GET') return answer(res, view);
     if (view) return text(res, 405, 'method not allowed', { allow: 'GET' });
   }
@@ -131,7 +137,11 @@ async function answer(res: ServerResponse, view: () => Promise<unknown>): Promis
 async function refund(o: OpsHttpOptions, session: OperatorSession, req: IncomingMessage) {
   const header = req.headers[CSRF_HEADER];
   const fetchSite = req.headers['sec-fetch-site'];
-  if (!sameOrigin(req) || (fetchSite !== undefined && fetchSite !== 'same-origin') || !OperatorAuth.csrfMatches(session, typeof header === 'string' ? header : undefined)) {
+  if (
+    !sameOrigin(req) ||
+    (fetchSite !== undefined && fetchSite !== 'same-origin') ||
+    !OperatorAuth.csrfMatches(session, typeof header === 'string' ? header : undefined)
+  ) {
     o.log.warn({ operator: session.username, origin: req.headers.origin, fetchSite }, 'refund refused: no CSRF token or another origin');
     throw new KioskpayError('CSRF_REFUSED');
   }
@@ -141,7 +151,11 @@ async function refund(o: OpsHttpOptions, session: OperatorSession, req: Incoming
   let parsed: z.infer<typeof refundBody>;
   try {
     const r = refundBody.safeParse(parseStrictJson(text));
-    if (!r.success) throw new KioskpayError('MALFORMED_MESSAGE', `${r.error.issues[0]?.path.join('.') || '(root)'}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+    if (!r.success)
+      throw new KioskpayError(
+        'MALFORMED_MESSAGE',
+        `${r.error.issues[0]?.path.join('.') || '(root)'}: ${r.error.issues[0]?.message ?? 'invalid'}`,
+      );
     parsed = r.data;
   } catch (e) {
     if (e instanceof KioskpayError) throw e;
@@ -157,8 +171,23 @@ function refundView(o: OpsHttpOptions, r: OperatorRefundResult) {
   const c = r.payment.currency;
   return {
     repeated: r.repeated,
-    action: { id: r.action.id, at: o.tz.iso(r.action.at), operator: r.action.operator, action: r.action.action, paymentId: r.action.paymentId, amount: moneyView(r.action.amount, c), reason: r.action.reason },
-    payment: { paymentId: r.payment.id, txId: r.payment.txId, kioskId: r.payment.kioskId, status: r.payment.status, amount: moneyView(r.payment.amount, c), walletId: r.payment.walletId },
+    action: {
+      id: r.action.id,
+      at: o.tz.iso(r.action.at),
+      operator: r.action.operator,
+      action: r.action.action,
+      paymentId: r.action.paymentId,
+      amount: moneyView(r.action.amount, c),
+      reason: r.action.reason,
+    },
+    payment: {
+      paymentId: r.payment.id,
+      txId: r.payment.txId,
+      kioskId: r.payment.kioskId,
+      status: r.payment.status,
+      amount: moneyView(r.payment.amount, c),
+      walletId: r.payment.walletId,
+    },
     refunded: moneyView(r.refunded, c),
     remaining: moneyView(r.remaining, c),
     shopperBalance: moneyView(r.shopperBalance.value, r.shopperBalance.currency),
@@ -168,7 +197,8 @@ function refundView(o: OpsHttpOptions, r: OperatorRefundResult) {
 async function login(o: OpsHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!sameOrigin(req)) return text(res, 403, 'cross-origin request refused');
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-  if (type !== 'application/x-www-form-urlencoded') return sendPage(res, 415, loginPage({ error: 'The login form must be sent as a form.' }));
+  if (type !== 'application/x-www-form-urlencoded')
+    return sendPage(res, 415, loginPage({ error: 'The login form must be sent as a form.' }));
   const body = await readBody(req, LOGIN_BODY_BYTES_MAX);
   if (body === undefined) return sendPage(res, 413, loginPage({ error: 'The login form is too large.' }));
   const form = new URLSearchParams(body);
@@ -183,7 +213,11 @@ async function login(o: OpsHttpOptions, req: IncomingMessage, res: ServerRespons
   if (r.reason === 'locked') {
     o.log.warn({ username: username.slice(0, 64) }, 'operator login refused: locked');
     res.setHeader('retry-after', String(Math.ceil(r.retryAfterMs / 1000)));
-    return sendPage(res, 429, loginPage({ error: `Too many failed logins. Try again in ${Math.ceil(r.retryAfterMs / 60_000)} min.`, username }));
+    return sendPage(
+      res,
+      429,
+      loginPage({ error: `Too many failed logins. Try again in ${Math.ceil(r.retryAfterMs / 60_000)} min.`, username }),
+    );
   }
   o.log.warn({ username: username.slice(0, 64) }, 'operator login failed');
   return sendPage(res, 401, loginPage({ error: 'Wrong username or password.', username }));
@@ -228,12 +262,18 @@ async function readBody(req: IncomingMessage, max: number): Promise<string | und
 }
 
 const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'same-origin', 'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'same-origin',
+  'cache-control': 'no-store',
 };
 
 function sendPage(res: ServerResponse, status: number, page: Page): void {
   res.writeHead(status, {
-    ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(page.html), 'content-security-policy': page.csp,
+    ...SECURITY_HEADERS,
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(page.html),
+    'content-security-policy': page.csp,
   });
   res.end(page.html);
 }
@@ -245,7 +285,12 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function text(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, ...extra, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    ...extra,
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 

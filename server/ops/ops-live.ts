@@ -74,7 +74,9 @@ export class OpsLive {
     for (const i of this.#intervals) i.unref();
   }
 
-  get clients(): number { return this.#clients.size; }
+  get clients(): number {
+    return this.#clients.size;
+  }
 
   /** Starts a stream; false (and nothing written) when the client cap is reached. */
   async attach(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
@@ -89,7 +91,10 @@ export class OpsLive {
     res.on('error', drop);
     try {
       res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive',
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+        connection: 'keep-alive',
       });
       res.write(`retry: ${this.#t.retryMs}\n\n`);
       const ledger = await this.#o.ledger();

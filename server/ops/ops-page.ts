@@ -5,7 +5,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface Page { html: string; csp: string }
+export interface Page {
+  html: string;
+  csp: string;
+}
 
 const WEB = join(import.meta.dirname, 'web');
 const CSS = readFileSync(join(WEB, 'ops.css'), 'utf8');
@@ -77,5 +80,8 @@ export function dashboardPage(operator: string, csrfToken: string, timeZoneLabel
 <section><h2>Stored offline payments received today</h2><div id="stored-summary"></div><table id="stored"></table></section>
 <section class="wide"><h2>Declines by reason</h2><div id="declines"></div></section>
 </main>`;
-  return { html: shell('kioskpay operations', body, JS, '', `<meta name="kp-csrf" content="${escapeHtml(csrfToken)}">`), csp: DASHBOARD_CSP };
+  return {
+    html: shell('kioskpay operations', body, JS, '', `<meta name="kp-csrf" content="${escapeHtml(csrfToken)}">`),
+    csp: DASHBOARD_CSP,
+  };
 }

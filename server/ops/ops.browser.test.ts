@@ -51,7 +51,8 @@ const CHEAP = { N: 1024, r: 8, p: 1 };
 const secret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString('base64url');
 /** The server's clock starts here (noon in Tokyo) and runs at the real rate. */
 const ANCHOR_MS = Date.parse('2026-11-28T12:00:00+09:00');
-const TODAY = '2026-11-28', YESTERDAY = '2026-11-27';
+const TODAY = '2026-11-28',
+  YESTERDAY = '2026-11-27';
 const HOUR_MS = 3_600_000;
 const TEA = '4901000000013';
 const yen = (value: number) => ({ value, currency: 'JPY' as const });
@@ -75,23 +76,52 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kp-ops-web-'));
     const passwords = { server: secret(), 'k-alpha': secret(), 'k-beta': secret() };
-    writeFileSync(join(dir, 'identities.json'), JSON.stringify([
-      { username: 'server', passwordHash: await hashOperatorPassword(passwords.server, CHEAP), role: 'server' },
-      ...await Promise.all(KIOSKS.map(async (id) => ({ username: id, passwordHash: await hashOperatorPassword(passwords[id], CHEAP), role: 'kiosk', kioskId: id }))),
-    ]));
+    writeFileSync(
+      join(dir, 'identities.json'),
+      JSON.stringify([
+        { username: 'server', passwordHash: await hashOperatorPassword(passwords.server, CHEAP), role: 'server' },
+        ...(await Promise.all(
+          KIOSKS.map(async (id) => ({
+            username: id,
+            passwordHash: await hashOperatorPassword(passwords[id], CHEAP),
+            role: 'kiosk',
+            kioskId: id,
+          })),
+        )),
+      ]),
+    );
     const started = await startBrokerProcess(join(dir, 'identities.json'));
     brokerProcess = started.child;
-    server = await startServer(parseServerConfig({
-      dataDir: join(dir, 'server'), httpPort: 0, mqttUrl: started.url, mqttUsername: 'server', mqttPassword: passwords.server,
-      logLevel: 'silent', topupEnabled: true, kiosks: KIOSKS.map((id) => ({ id, merchant: 'station-shop' })),
-      operators: [{ username: 'operator', passwordHash: await hashOperatorPassword(operatorPassword, CHEAP) }],
-      ops: { offlineAlertMs: 0 }, timeZone: 'Asia/Tokyo',
-    }), { log: pino({ level: 'silent' }), clock });
+    server = await startServer(
+      parseServerConfig({
+        dataDir: join(dir, 'server'),
+        httpPort: 0,
+        mqttUrl: started.url,
+        mqttUsername: 'server',
+        mqttPassword: passwords.server,
+        logLevel: 'silent',
+        topupEnabled: true,
+        kiosks: KIOSKS.map((id) => ({ id, merchant: 'station-shop' })),
+        operators: [{ username: 'operator', passwordHash: await hashOperatorPassword(operatorPassword, CHEAP) }],
+        ops: { offlineAlertMs: 0 },
+        timeZone: 'Asia/Tokyo',
+      }),
+      { log: pino({ level: 'silent' }), clock },
+    );
     sales = await makeSales(server, shift);
     for (const id of KIOSKS) kiosks.set(id, await connectKiosk(started.url, id, passwords[id], () => clock.nowMs()));
     browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       // launch() gives every run a fresh temporary profile of its own.
     });
   }, 60_000);
@@ -112,7 +142,9 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     const context = await browser!.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, locale: 'en-US', acceptDownloads: true });
     const page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
     return { page, close: () => context.close() };
   }
 
@@ -151,18 +183,40 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     expect(await page.locator('#stored tr[data-tx-id="stored-1"]').textContent()).toContain('settled');
     expect(await page.locator('#exposure').textContent()).toContain('¥1,200');
     // A decline reads as a sentence, with its code beside it.
-    expect(await page.locator('#stored tr[data-tx-id="stored-2"]').textContent()).toContain('declined: The amount exceeds the offline per-payment limit. (OFFLINE_LIMIT_PER_PAYMENT)');
-    expect(await page.locator('#declines tr[data-reason="INSUFFICIENT_FUNDS"] td.sentence').textContent()).toBe('The shopper balance does not cover the amount.');
+    expect(await page.locator('#stored tr[data-tx-id="stored-2"]').textContent()).toContain(
+      'declined: The amount exceeds the offline per-payment limit. (OFFLINE_LIMIT_PER_PAYMENT)',
+    );
+    expect(await page.locator('#declines tr[data-reason="INSUFFICIENT_FUNDS"] td.sentence').textContent()).toBe(
+      'The shopper balance does not cover the amount.',
+    );
     await page.locator('#alerts li[data-kind="queue-near-cap"][data-kiosk-id="k-alpha"]').waitFor({ timeout: UI_WAIT_MS });
     // A decline decided on the kiosk reaches the page through the events topic.
-    await kiosks.get('k-alpha')!.publishAsync(topics.kioskEvents('k-alpha'), JSON.stringify({
-      v: 1, type: 'event', at: clock.nowMs(), kind: 'payment', txId: 'local-1', amount: { value: 120, currency: 'JPY' }, outcome: 'declined', offline: true, reason: 'KIOSK_OFFLINE_UNAVAILABLE',
-    }), { qos: 1 });
+    await kiosks.get('k-alpha')!.publishAsync(
+      topics.kioskEvents('k-alpha'),
+      JSON.stringify({
+        v: 1,
+        type: 'event',
+        at: clock.nowMs(),
+        kind: 'payment',
+        txId: 'local-1',
+        amount: { value: 120, currency: 'JPY' },
+        outcome: 'declined',
+        offline: true,
+        reason: 'KIOSK_OFFLINE_UNAVAILABLE',
+      }),
+      { qos: 1 },
+    );
     await page.locator('#declines tr[data-reason="KIOSK_OFFLINE_UNAVAILABLE"]').waitFor({ timeout: UI_WAIT_MS });
     // A shopper presses Help at k-beta: the request reaches the page over the live stream, with its age.
     expect(await page.locator('#help li.empty').textContent()).toBe('No open Help requests.');
     const pressed = Date.now();
-    await kiosks.get('k-beta')!.publishAsync(topics.kioskEvents('k-beta'), JSON.stringify({ v: 1, type: 'event', at: clock.nowMs(), kind: 'fault', fault: 'help-requested', raised: true }), { qos: 1 });
+    await kiosks
+      .get('k-beta')!
+      .publishAsync(
+        topics.kioskEvents('k-beta'),
+        JSON.stringify({ v: 1, type: 'event', at: clock.nowMs(), kind: 'fault', fault: 'help-requested', raised: true }),
+        { qos: 1 },
+      );
     const help = page.locator('#help li[data-kiosk-id="k-beta"]');
     await help.waitFor({ timeout: UI_WAIT_MS });
     helpLatencyMs = Date.now() - pressed;
@@ -213,7 +267,10 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     expect(await page.locator('#sales-range').textContent()).toContain(`${YESTERDAY} to ${TODAY}`);
     expect(await page.locator('#sales-totals').textContent()).toContain('¥750');
     expect(await page.locator('#sales-time-title').textContent()).toBe('Per day');
-    expect(await page.locator('#chart-time svg rect.bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-label')))).toEqual([YESTERDAY, TODAY]);
+    expect(await page.locator('#chart-time svg rect.bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-label')))).toEqual([
+      YESTERDAY,
+      TODAY,
+    ]);
     expect(await page.locator('#sales-products-table tr[data-product]').count()).toBe(1);
 
     const byDay = parseCsv(await downloadCsv(page, 'sales-byDay', `sales-${YESTERDAY}-to-${TODAY}-gtin_${TEA}-by-day.csv`));
@@ -224,8 +281,12 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     ]);
     // The kiosk export holds exactly the rows of the kiosk table on screen.
     const byKiosk = parseCsv(await downloadCsv(page, 'sales-byKiosk', `sales-${YESTERDAY}-to-${TODAY}-gtin_${TEA}-by-kiosk.csv`));
-    const shown = await page.locator('#sales-kiosks tr[data-kiosk-id]').evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('td'), (td) => td.textContent)));
-    expect(byKiosk.slice(1).map((r) => [r[0], r[4], r[5], r[6]])).toEqual(shown.map((r) => [r[0], r[1], r[2], String(Number(r[3]!.replace(/[¥,]/g, '')))]));
+    const shown = await page
+      .locator('#sales-kiosks tr[data-kiosk-id]')
+      .evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('td'), (td) => td.textContent)));
+    expect(byKiosk.slice(1).map((r) => [r[0], r[4], r[5], r[6]])).toEqual(
+      shown.map((r) => [r[0], r[1], r[2], String(Number(r[3]!.replace(/[¥,]/g, '')))]),
+    );
     expect(byKiosk.slice(1).map((r) => r[0])).toEqual(['k-alpha', 'k-beta']);
     if (SHOTS) writeFileSync(join(repo, 'docs', 'images', 'ops-sales.png'), await page.locator('#sales-section').screenshot());
 
@@ -238,7 +299,9 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     expect(await row.textContent()).toContain('3 × Green tea 500ml (slot 1)');
     expect(await row.textContent()).toContain(`${TODAY} 11:50:`);
     const txCsv = parseCsv(await downloadCsv(page, 'tx', `transactions-2026-11-22-to-${TODAY}.csv`));
-    expect(txCsv.slice(1).map((r) => [r[2], r[5], r[9], r[12]])).toEqual([['tea-today', 'approved', '450', '3 × Green tea 500ml (slot 1)']]);
+    expect(txCsv.slice(1).map((r) => [r[2], r[5], r[9], r[12]])).toEqual([
+      ['tea-today', 'approved', '450', '3 × Green tea 500ml (slot 1)'],
+    ]);
     expect(txCsv[1]![0]).toMatch(new RegExp(`^${TODAY}T11:50:\\d\\d\\+09:00$`));
 
     const before = await balance(server!, sales.shopperWalletId);
@@ -252,12 +315,20 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     await result.waitFor({ timeout: UI_WAIT_MS });
     const after = await balance(server!, sales.shopperWalletId);
     expect(after).toBe(before + 100);
-    expect(await result.textContent()).toBe(`Refunded ¥100 of ${sales.teaTodayPaymentId} (k-alpha, tea-today), recorded under operator. So far ¥100 of ¥450 refunded; the shopper’s balance is now ${formatMoney(money(after, 'JPY'))}.`);
+    expect(await result.textContent()).toBe(
+      `Refunded ¥100 of ${sales.teaTodayPaymentId} (k-alpha, tea-today), recorded under operator. So far ¥100 of ¥450 refunded; the shopper’s balance is now ${formatMoney(money(after, 'JPY'))}.`,
+    );
     expect(await page.locator('#refund-form').isHidden()).toBe(true);
     expect(await result.getAttribute('data-balance')).toBe(String(after));
     const audit = page.locator(`#audit tr[data-payment-id="${sales.teaTodayPaymentId}"]`);
     await audit.waitFor({ timeout: UI_WAIT_MS });
-    expect(await audit.locator('td').evaluateAll((tds) => tds.slice(1).map((td) => td.textContent))).toEqual(['operator', 'refund', sales.teaTodayPaymentId, '¥100', 'one bottle leaked']);
+    expect(await audit.locator('td').evaluateAll((tds) => tds.slice(1).map((td) => td.textContent))).toEqual([
+      'operator',
+      'refund',
+      sales.teaTodayPaymentId,
+      '¥100',
+      'one bottle leaked',
+    ]);
     await expect.poll(() => row.textContent(), { timeout: UI_WAIT_MS }).toContain('¥100');
     expect(await server!.ctx.store.unit((tx) => tx.refundedAmount(sales.teaTodayPaymentId))).toBe(100);
     if (SHOTS) writeFileSync(join(repo, 'docs', 'images', 'ops-refund.png'), await page.locator('#tx-section').screenshot());
@@ -268,11 +339,16 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
 });
 
 let helpLatencyMs = 0;
-afterAll(() => { if (helpLatencyMs > 0) console.info(`Help request reached the page ${helpLatencyMs} ms after the kiosk published it`); });
+afterAll(() => {
+  if (helpLatencyMs > 0) console.info(`Help request reached the page ${helpLatencyMs} ms after the kiosk published it`);
+});
 
 /** Clicks an Export CSV button and returns the file's text (without its byte order mark). */
 async function downloadCsv(page: Page, which: string, filename: string): Promise<string> {
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_WAIT_MS }), page.click(`button[data-export="${which}"]`)]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: UI_WAIT_MS }),
+    page.click(`button[data-export="${which}"]`),
+  ]);
   expect(download.suggestedFilename()).toBe(filename);
   const bytes = readFileSync((await download.path())!);
   expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
@@ -282,25 +358,43 @@ async function downloadCsv(page: Page, which: string, filename: string): Promise
 /** An RFC 4180 reader: quoted fields with doubled quotes, records ended by CRLF. */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
-  let row: string[] = [], field = '', quoted = false;
+  let row: string[] = [],
+    field = '',
+    quoted = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') { row.push(field); field = ''; }
-    else if (c === '\r' && text[i + 1] === '\n') { row.push(field); rows.push(row); row = []; field = ''; i++; }
-    else field += c;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i++;
+    } else field += c;
   }
   expect(field === '' && row.length === 0, 'the last record ends with CRLF').toBe(true);
   return rows;
 }
 
-const balance = (s: RunningServer, walletId: string) => s.ctx.store.unit(async (tx) => (await tx.getAccount(shopperAccountId(walletId)))!.balance);
+const balance = (s: RunningServer, walletId: string) =>
+  s.ctx.store.unit(async (tx) => (await tx.getAccount(shopperAccountId(walletId)))!.balance);
 
 /** Starts `kioskpay broker --port 0` and reads its URL from its first log lines. */
 async function startBrokerProcess(identities: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(repo, 'bin', 'kioskpay.js'), 'broker', '--port', '0', '--identities', identities, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [join(repo, 'bin', 'kioskpay.js'), 'broker', '--port', '0', '--identities', identities, '--log-level', 'info'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('broker did not start in time')), START_WAIT_MS);
@@ -312,7 +406,9 @@ async function startBrokerProcess(identities: string): Promise<{ child: ChildPro
           clearTimeout(timer);
           resolve(entry.url);
         }
-      } catch { /* not a log line */ }
+      } catch {
+        /* not a log line */
+      }
     });
   });
   lines.on('line', () => {}); // keep draining stdout
@@ -322,22 +418,48 @@ async function startBrokerProcess(identities: string): Promise<{ child: ChildPro
 /** A kiosk as the fleet sees it: its identity, the offline status as last will, a retained online status. */
 async function connectKiosk(url: string, kioskId: string, password: string, now: () => number): Promise<MqttClient> {
   const client = await mqtt.connectAsync(url, {
-    protocolVersion: 4, clientId: kioskId, username: kioskId, password, clean: true, reconnectPeriod: 0, connectTimeout: START_WAIT_MS,
+    protocolVersion: 4,
+    clientId: kioskId,
+    username: kioskId,
+    password,
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: START_WAIT_MS,
     will: { topic: topics.kioskStatus(kioskId), payload: Buffer.from(JSON.stringify(lastWill('kp-1.4.0'))), qos: 1, retain: true },
   });
   const queued = kioskId === 'k-alpha' ? { count: 170, value: 1_200 } : { count: 0, value: 0 };
   const status: OnlineStatus = {
-    v: 1, type: 'status', state: 'online', at: now(), seq: 1, firmware: 'kp-1.4.0', mode: kioskId === 'k-alpha' ? 'vending' : 'self-checkout',
-    checkout: 'idle', policy: DEFAULT_KIOSK_POLICY, currency: 'JPY',
-    queue: { count: queued.count, amount: { value: queued.value, currency: 'JPY' }, oldestCapturedAt: queued.count ? now() - 600_000 : null, declined: 0, forwarding: null },
+    v: 1,
+    type: 'status',
+    state: 'online',
+    at: now(),
+    seq: 1,
+    firmware: 'kp-1.4.0',
+    mode: kioskId === 'k-alpha' ? 'vending' : 'self-checkout',
+    checkout: 'idle',
+    policy: DEFAULT_KIOSK_POLICY,
+    currency: 'JPY',
+    queue: {
+      count: queued.count,
+      amount: { value: queued.value, currency: 'JPY' },
+      oldestCapturedAt: queued.count ? now() - 600_000 : null,
+      declined: 0,
+      forwarding: null,
+    },
     clock: { trusted: true, offsetMs: 4, uncertaintyMs: 25, lastSyncAt: now() },
-    health: { scanner: 'ok', gpio: 'ok', display: 'ok' }, faults: [], catalogVersion: 3, heartbeatMs: 30_000,
+    health: { scanner: 'ok', gpio: 'ok', display: 'ok' },
+    faults: [],
+    catalogVersion: 3,
+    heartbeatMs: 30_000,
   };
   await client.publishAsync(topics.kioskStatus(kioskId), JSON.stringify(status), { qos: 1, retain: true });
   return client;
 }
 
-interface Sales { shopperWalletId: string; teaTodayPaymentId: string }
+interface Sales {
+  shopperWalletId: string;
+  teaTodayPaymentId: string;
+}
 
 /**
  * Two days of sales through the real domain, the kiosks listing what they sold. Yesterday: green
@@ -356,38 +478,73 @@ async function makeSales(s: RunningServer, shift: { ms: number }): Promise<Sales
     return reply;
   };
   const pay = async (kioskId: string, walletId: string, value: number, lines?: SaleLine[], txId = `tx-${++n}`) =>
-    send(kioskId, { type: 'pay', txId, code: (await issueOnlineCode(ctx, walletId)).code, amount: yen(value), ...(lines ? { lines } : {}) });
+    send(kioskId, {
+      type: 'pay',
+      txId,
+      code: (await issueOnlineCode(ctx, walletId)).code,
+      amount: yen(value),
+      ...(lines ? { lines } : {}),
+    });
   shift.ms = -24 * HOUR_MS;
   await pay('k-alpha', shopper.walletId, 300, [{ gtin: TEA, slot: 1, qty: 2, unitPrice: yen(150) }], 'tea-yesterday');
   await pay('k-beta', shopper.walletId, 130, [{ slot: 3, qty: 1, unitPrice: yen(130) }]);
   shift.ms = -10 * 60_000;
   const tea = await pay('k-alpha', shopper.walletId, 450, [{ gtin: TEA, slot: 1, qty: 3, unitPrice: yen(150) }], 'tea-today');
   await pay('k-alpha', shopper.walletId, 1_000);
-  await pay('k-beta', shopper.walletId, 300, [{ slot: 6, qty: 1, unitPrice: yen(170) }, { slot: 3, qty: 1, unitPrice: yen(130) }]);
+  await pay('k-beta', shopper.walletId, 300, [
+    { slot: 6, qty: 1, unitPrice: yen(170) },
+    { slot: 3, qty: 1, unitPrice: yen(130) },
+  ]);
   await pay('k-beta', broke.walletId, 700); // INSUFFICIENT_FUNDS
   const seed = crypto.getRandomValues(new Uint8Array(32));
   const cred = await issueCredential(ctx, shopper.walletId, naclEd25519.keyPairFromSeed(seed).publicKey);
   const capturedAt = ctx.clock.nowMs();
-  const code = (counter: number) => makeOfflineCode({ credential: fromBase64url(cred.credential)!, timestampMs: capturedAt, counter, phoneSecretKey: naclEd25519.keyPairFromSeed(seed).secretKey }, naclEd25519);
+  const code = (counter: number) =>
+    makeOfflineCode(
+      {
+        credential: fromBase64url(cred.credential)!,
+        timestampMs: capturedAt,
+        counter,
+        phoneSecretKey: naclEd25519.keyPairFromSeed(seed).secretKey,
+      },
+      naclEd25519,
+    );
   shift.ms = 0; // the kiosk's uplink came back ten minutes later
-  const settled = await send('k-beta', { type: 'settle', items: [
-    { txId: 'stored-1', code: code(1), amount: yen(550), capturedAt },
-    { txId: 'stored-2', code: code(2), amount: yen(6_000), capturedAt }, // over the offline per-payment limit
-  ] });
-  expect(settled).toMatchObject({ type: 'settle.result', items: [{ txId: 'stored-1', status: 'settled' }, { txId: 'stored-2', status: 'declined', reason: 'OFFLINE_LIMIT_PER_PAYMENT' }] });
+  const settled = await send('k-beta', {
+    type: 'settle',
+    items: [
+      { txId: 'stored-1', code: code(1), amount: yen(550), capturedAt },
+      { txId: 'stored-2', code: code(2), amount: yen(6_000), capturedAt }, // over the offline per-payment limit
+    ],
+  });
+  expect(settled).toMatchObject({
+    type: 'settle.result',
+    items: [
+      { txId: 'stored-1', status: 'settled' },
+      { txId: 'stored-2', status: 'declined', reason: 'OFFLINE_LIMIT_PER_PAYMENT' },
+    ],
+  });
   if (tea.type !== 'pay.result' || tea.status !== 'approved') throw new Error(`tea-today: ${JSON.stringify(tea)}`);
   return { shopperWalletId: shopper.walletId, teaTodayPaymentId: tea.paymentId! };
 }
 
 /** Mean colour of the middle half of a box (avoids anti-aliased edges). */
 function meanColour(png: PNG, box: { x: number; y: number; width: number; height: number }): { r: number; g: number; b: number } {
-  const x0 = Math.round(box.x + box.width / 4), x1 = Math.round(box.x + (3 * box.width) / 4);
-  const y0 = Math.round(box.y + box.height / 4), y1 = Math.round(box.y + (3 * box.height) / 4);
-  let r = 0, g = 0, b = 0, count = 0;
+  const x0 = Math.round(box.x + box.width / 4),
+    x1 = Math.round(box.x + (3 * box.width) / 4);
+  const y0 = Math.round(box.y + box.height / 4),
+    y1 = Math.round(box.y + (3 * box.height) / 4);
+  let r = 0,
+    g = 0,
+    b = 0,
+    count = 0;
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
       const i = (y * png.width + x) * 4;
-      r += png.data[i]!; g += png.data[i + 1]!; b += png.data[i + 2]!; count += 1;
+      r += png.data[i]!;
+      g += png.data[i + 1]!;
+      b += png.data[i + 2]!;
+      count += 1;
     }
   }
   return { r: Math.round(r / count), g: Math.round(g / count), b: Math.round(b / count) };

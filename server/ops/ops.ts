@@ -38,15 +38,37 @@ export function createOps(ctx: ServerContext, o: OpsOptions = {}): Ops {
   const tz = deploymentTimeZone(c);
   // Server alerts (copies, revocations, limit declines, and any other part's) of the operator's day.
   const fleet = new FleetState({
-    clock: ctx.clock, offlineAlertMs: c.ops.offlineAlertMs, timeZone: tz, helpRequestMs: c.ops.helpRequestMs, knownKioskIds: c.kiosks.map((k) => k.id),
+    clock: ctx.clock,
+    offlineAlertMs: c.ops.offlineAlertMs,
+    timeZone: tz,
+    helpRequestMs: c.ops.helpRequestMs,
+    knownKioskIds: c.kiosks.map((k) => k.id),
     serverAlerts: () => ctx.alerts.since(tz.dayStartOf(ctx.clock.nowMs())),
   });
   const ledger = () => ledgerSummary(ctx.store, ctx.clock, tz);
   const reports: ReportContext = {
-    store: ctx.store, tz, clock: ctx.clock, currency: c.currency, catalog: o.catalog ?? (() => undefined), kioskIds: c.kiosks.map((k) => k.id),
+    store: ctx.store,
+    tz,
+    clock: ctx.clock,
+    currency: c.currency,
+    catalog: o.catalog ?? (() => undefined),
+    kioskIds: c.kiosks.map((k) => k.id),
   };
-  const extras = () => ({ timeZone: tz.name, timeZoneLabel: tz.label(ctx.clock.nowMs()), reasons: reasonSentences(), choices: filterChoices(reports) });
-  const live = new OpsLive({ fleet, ledger, tz, extras, clientsMax: c.ops.liveClientsMax, log, ...(o.timings ? { timings: o.timings } : {}) });
+  const extras = () => ({
+    timeZone: tz.name,
+    timeZoneLabel: tz.label(ctx.clock.nowMs()),
+    reasons: reasonSentences(),
+    choices: filterChoices(reports),
+  });
+  const live = new OpsLive({
+    fleet,
+    ledger,
+    tz,
+    extras,
+    clientsMax: c.ops.liveClientsMax,
+    log,
+    ...(o.timings ? { timings: o.timings } : {}),
+  });
   const auth = new OperatorAuth({ operators: c.operators, clock: ctx.clock, random: ctx.random, sessionTtlMs: c.ops.sessionTtlMs });
   const handler = createOpsHandler({ auth, live, fleet, ledger, reports, ctx, tz, extras, cookieSecure: c.ops.cookieSecure, log });
   const unsubscribe = ctx.alerts.onRaise(() => live.fleetChanged());
@@ -57,7 +79,12 @@ export function createOps(ctx: ServerContext, o: OpsOptions = {}): Ops {
     start() {
       if (feed) return;
       feed = startFleetFeed({
-        url: c.mqttUrl, username: c.mqttUsername, password: c.mqttPassword, clientId: c.mqttClientId, fleet, log,
+        url: c.mqttUrl,
+        username: c.mqttUsername,
+        password: c.mqttPassword,
+        clientId: c.mqttClientId,
+        fleet,
+        log,
         onApplied: (r) => {
           live.fleetChanged();
           if (r.event === 'payment' || r.event === 'forward' || r.event === 'settle-declined') live.ledgerChanged();

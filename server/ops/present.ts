@@ -7,11 +7,16 @@ import { formatMoney, type Currency } from '../../shared/money.ts';
 import type { TimeZone } from '../time-zone.ts';
 import type { FleetAlert, FleetSnapshot, HelpRequest, KioskView } from './fleet-state.ts';
 
-export interface MoneyView { value: number; currency: Currency; text: string }
+export interface MoneyView {
+  value: number;
+  currency: Currency;
+  text: string;
+}
 export const moneyView = (value: number, currency: Currency): MoneyView => ({ value, currency, text: formatMoney({ value, currency }) });
 
 /** `null` stays null; a time becomes ISO 8601 with offset. */
-export const isoOrNull = (tz: TimeZone, ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : tz.iso(ms));
+export const isoOrNull = (tz: TimeZone, ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : tz.iso(ms);
 
 /** Every error and decline code with the sentence that explains it (shared/errors.ts), for the page. */
 export function reasonSentences(): Record<string, string> {
@@ -67,7 +72,9 @@ export function presentSummary(s: FleetSnapshot, tz: TimeZone): PresentedSummary
   };
 }
 
-export interface PresentedFleet extends PresentedSummary { kiosks: PresentedKiosk[] }
+export interface PresentedFleet extends PresentedSummary {
+  kiosks: PresentedKiosk[];
+}
 
 export function presentFleet(s: FleetSnapshot, tz: TimeZone): PresentedFleet {
   return { ...presentSummary(s, tz), kiosks: s.kiosks.map((k) => presentKiosk(k, tz)) };

@@ -10,11 +10,20 @@ import { operatorRefund } from '../domain/refunds.ts';
 import { makeWorld, type TestPhone, type World } from '../testing/world.ts';
 import { TimeZone } from '../time-zone.ts';
 import {
-  auditLog, parseMajor, parseSalesQuery, parseTransactionQuery, salesReport, searchTransactions, type ReportContext,
+  auditLog,
+  parseMajor,
+  parseSalesQuery,
+  parseTransactionQuery,
+  salesReport,
+  searchTransactions,
+  type ReportContext,
 } from './reports.ts';
 
 const HOUR = 3_600_000;
-const TEA = '4901000000013', WATER = '4901000000020', COFFEE = '4901000000037', CHIPS = '4901000000112';
+const TEA = '4901000000013',
+  WATER = '4901000000020',
+  COFFEE = '4901000000037',
+  CHIPS = '4901000000112';
 const yen = (value: number) => ({ value, currency: 'JPY' as const });
 
 let w: World;
@@ -23,12 +32,29 @@ let n = 0;
 beforeEach(async () => {
   n = 0;
   w = await makeWorld();
-  rc = { store: w.ctx.store, tz: TimeZone.parse('Asia/Tokyo'), clock: w.clock, currency: 'JPY', catalog: () => DEMO_CATALOG, kioskIds: ['k1', 'k2', 'k3'] };
+  rc = {
+    store: w.ctx.store,
+    tz: TimeZone.parse('Asia/Tokyo'),
+    clock: w.clock,
+    currency: 'JPY',
+    catalog: () => DEMO_CATALOG,
+    kioskIds: ['k1', 'k2', 'k3'],
+  };
 });
-afterEach(async () => { await w.close(); });
+afterEach(async () => {
+  await w.close();
+});
 
 async function sell(kioskId: string, phone: TestPhone, value: number, lines?: SaleLine[]) {
-  const r = await w.send(kioskId, { v: 1, type: 'pay', id: `c-${++n}`, txId: `sale-${n}`, code: await w.onlineCode(phone), amount: yen(value), ...(lines ? { lines } : {}) });
+  const r = await w.send(kioskId, {
+    v: 1,
+    type: 'pay',
+    id: `c-${++n}`,
+    txId: `sale-${n}`,
+    code: await w.onlineCode(phone),
+    amount: yen(value),
+    ...(lines ? { lines } : {}),
+  });
   if (r.type !== 'pay.result') throw new Error(JSON.stringify(r));
   w.clock.advance(60_000);
   return r;
@@ -49,14 +75,37 @@ async function twoDays() {
   const broke = await w.phone(0);
   expect((await sell('k1', broke, 150, [{ gtin: TEA, qty: 1, unitPrice: yen(150) }])).reason).toBe('INSUFFICIENT_FUNDS');
   w.clock.advance(24 * HOUR); // 2026-11-29 21:05
-  await sell('k2', a, 320, [{ gtin: CHIPS, qty: 1, unitPrice: yen(210) }, { slot: 2, qty: 1, unitPrice: yen(110) }]);
+  await sell('k2', a, 320, [
+    { gtin: CHIPS, qty: 1, unitPrice: yen(210) },
+    { slot: 2, qty: 1, unitPrice: yen(110) },
+  ]);
   w.clock.advance(2 * HOUR + 50 * 60_000); // 23:56: k1 stores an offline payment, forwarded at 00:16 next day
   const capturedAt = w.clock.nowMs();
-  const item = { txId: 'stored-1', code: w.offlineCode(a), amount: yen(150), capturedAt, lines: [{ gtin: TEA, slot: 1, qty: 1, unitPrice: yen(150) }] };
+  const item = {
+    txId: 'stored-1',
+    code: w.offlineCode(a),
+    amount: yen(150),
+    capturedAt,
+    lines: [{ gtin: TEA, slot: 1, qty: 1, unitPrice: yen(150) }],
+  };
   w.clock.advance(20 * 60_000);
   expect((await w.settle('k1', [item])).items[0]?.status).toBe('settled');
-  await operatorRefund(w.ctx, { paymentId: tea.paymentId!, action: 'refund', amount: 100, reason: 'one bottle leaked', operator: 'alice', requestKey: 'report-refund-0001' });
-  await operatorRefund(w.ctx, { paymentId: plain.paymentId!, action: 'void', amount: null, reason: 'charged twice', operator: 'bob', requestKey: 'report-void-000001' });
+  await operatorRefund(w.ctx, {
+    paymentId: tea.paymentId!,
+    action: 'refund',
+    amount: 100,
+    reason: 'one bottle leaked',
+    operator: 'alice',
+    requestKey: 'report-refund-0001',
+  });
+  await operatorRefund(w.ctx, {
+    paymentId: plain.paymentId!,
+    action: 'void',
+    amount: null,
+    reason: 'charged twice',
+    operator: 'bob',
+    requestKey: 'report-void-000001',
+  });
   return { a, tea, plain, odd };
 }
 
@@ -64,14 +113,32 @@ describe('the sales report', () => {
   it('sums a range of local days: per day, per kiosk (every configured kiosk) and per product named from the catalog', async () => {
     await twoDays();
     const r = await sales({ from: '2026-11-28', to: '2026-11-30' });
-    expect([r.timeZone, r.timeZoneLabel, r.startsAt, r.endsAt]).toEqual(['Asia/Tokyo', 'Asia/Tokyo (UTC+09:00)', '2026-11-28T00:00:00+09:00', '2026-12-01T00:00:00+09:00']);
-    expect(r.totals).toEqual([{ currency: 'JPY', payments: 5, units: 6, amount: { ...yen(1_899), text: '¥1,899' }, refunded: { ...yen(100), text: '¥100' }, net: { ...yen(1_799), text: '¥1,799' } }]);
+    expect([r.timeZone, r.timeZoneLabel, r.startsAt, r.endsAt]).toEqual([
+      'Asia/Tokyo',
+      'Asia/Tokyo (UTC+09:00)',
+      '2026-11-28T00:00:00+09:00',
+      '2026-12-01T00:00:00+09:00',
+    ]);
+    expect(r.totals).toEqual([
+      {
+        currency: 'JPY',
+        payments: 5,
+        units: 6,
+        amount: { ...yen(1_899), text: '¥1,899' },
+        refunded: { ...yen(100), text: '¥100' },
+        net: { ...yen(1_799), text: '¥1,799' },
+      },
+    ]);
     expect(r.byDay.map((d) => [d.date, d.startsAt, d.payments, d.amount.value, d.refunded?.value])).toEqual([
-      ['2026-11-28', '2026-11-28T00:00:00+09:00', 3, 1_429, 100], ['2026-11-29', '2026-11-29T00:00:00+09:00', 2, 470, 0], ['2026-11-30', '2026-11-30T00:00:00+09:00', 0, 0, 0],
+      ['2026-11-28', '2026-11-28T00:00:00+09:00', 3, 1_429, 100],
+      ['2026-11-29', '2026-11-29T00:00:00+09:00', 2, 470, 0],
+      ['2026-11-30', '2026-11-30T00:00:00+09:00', 0, 0, 0],
     ]);
     expect(r.byHour).toEqual([]);
     expect(r.byKiosk.map((k) => [k.kioskId, k.payments, k.units, k.amount.value, k.refunded?.value, k.net?.value])).toEqual([
-      ['k1', 3, 3, 1_449, 100, 1_349], ['k2', 2, 3, 450, 0, 450], ['k3', 0, 0, 0, 0, 0],
+      ['k1', 3, 3, 1_449, 100, 1_349],
+      ['k2', 2, 3, 450, 0, 450],
+      ['k3', 0, 0, 0, 0, 0],
     ]);
     expect(r.byProduct.map((p) => [p.key, p.label, p.payments, p.units, p.amount.value])).toEqual([
       ['none', 'Not itemised (the kiosk sent no lines)', 1, 0, 999],
@@ -86,8 +153,11 @@ describe('the sales report', () => {
     await twoDays();
     const r = await sales({ from: '2026-11-28', to: '2026-11-30', group: 'slot' });
     expect(r.byProduct.map((p) => [p.key, p.label, p.amount.value])).toEqual([
-      ['none', 'Not itemised (the kiosk sent no lines)', 999], ['slot:1', 'Slot 1: Green tea 500ml', 450],
-      [`gtin:${CHIPS}`, `Potato chips (${CHIPS})`, 210], ['slot:3', 'Slot 3: Canned coffee 185g', 130], ['slot:2', 'Slot 2: Mineral water 500ml', 110],
+      ['none', 'Not itemised (the kiosk sent no lines)', 999],
+      ['slot:1', 'Slot 1: Green tea 500ml', 450],
+      [`gtin:${CHIPS}`, `Potato chips (${CHIPS})`, 210],
+      ['slot:3', 'Slot 3: Canned coffee 185g', 130],
+      ['slot:2', 'Slot 2: Mineral water 500ml', 110],
     ]);
   });
 
@@ -95,9 +165,15 @@ describe('the sales report', () => {
     await twoDays();
     const tea = await sales({ from: '2026-11-28', to: '2026-11-30', product: `gtin:${TEA}` });
     expect(tea.product).toEqual({ value: `gtin:${TEA}`, label: `Green tea 500ml (${TEA})` });
-    expect(tea.totals).toEqual([{ currency: 'JPY', payments: 2, units: 3, amount: { ...yen(450), text: '¥450' }, refunded: null, net: null }]);
+    expect(tea.totals).toEqual([
+      { currency: 'JPY', payments: 2, units: 3, amount: { ...yen(450), text: '¥450' }, refunded: null, net: null },
+    ]);
     expect(tea.byDay.map((d) => d.amount.value)).toEqual([300, 150, 0]);
-    expect(tea.byKiosk.map((k) => [k.kioskId, k.amount.value])).toEqual([['k1', 450], ['k2', 0], ['k3', 0]]);
+    expect(tea.byKiosk.map((k) => [k.kioskId, k.amount.value])).toEqual([
+      ['k1', 450],
+      ['k2', 0],
+      ['k3', 0],
+    ]);
     const slot3 = await sales({ from: '2026-11-28', to: '2026-11-29', product: 'slot:3' });
     expect(slot3.byKiosk.filter((k) => k.payments > 0).map((k) => [k.kioskId, k.amount.value])).toEqual([['k2', 130]]);
     const k2 = await sales({ from: '2026-11-28', to: '2026-11-30', kiosk: 'k2' });
@@ -112,7 +188,8 @@ describe('the sales report', () => {
     expect([r.from, r.to]).toEqual(['2026-11-29', '2026-11-29']);
     expect(r.byHour).toHaveLength(24);
     expect(r.byHour.filter((h) => h.amount.value > 0).map((h) => [h.hour, h.startsAt, h.amount.value])).toEqual([
-      ['21:00', '2026-11-29T21:00:00+09:00', 320], ['23:00', '2026-11-29T23:00:00+09:00', 150],
+      ['21:00', '2026-11-29T21:00:00+09:00', 320],
+      ['23:00', '2026-11-29T23:00:00+09:00', 150],
     ]);
   });
 
@@ -120,11 +197,14 @@ describe('the sales report', () => {
     await twoDays();
     const r = await sales({ from: '2026-11-28', to: '2026-11-29' });
     expect(r.csv.byDay.filename).toBe('sales-2026-11-28-to-2026-11-29-by-day.csv');
-    expect(r.csv.byDay.text).toBe([
-      'date,starts_at,currency,payments,units,amount_minor_units,refunded_minor_units,net_minor_units',
-      '2026-11-28,2026-11-28T00:00:00+09:00,JPY,3,3,1429,100,1329',
-      '2026-11-29,2026-11-29T00:00:00+09:00,JPY,2,3,470,0,470', '',
-    ].join('\r\n'));
+    expect(r.csv.byDay.text).toBe(
+      [
+        'date,starts_at,currency,payments,units,amount_minor_units,refunded_minor_units,net_minor_units',
+        '2026-11-28,2026-11-28T00:00:00+09:00,JPY,3,3,1429,100,1329',
+        '2026-11-29,2026-11-29T00:00:00+09:00,JPY,2,3,470,0,470',
+        '',
+      ].join('\r\n'),
+    );
     expect(r.csv.byKiosk.text.split('\r\n')[1]).toBe('k1,2026-11-28T00:00:00+09:00,2026-11-30T00:00:00+09:00,JPY,3,3,1449,100,1349');
     expect(r.csv.byProduct.text.split('\r\n').slice(0, 3)).toEqual([
       'product,gtin,slot,from,to,currency,payments,units,amount_minor_units',
@@ -134,7 +214,14 @@ describe('the sales report', () => {
   });
 
   it('refuses a malformed or too long range, an unknown grouping and a malformed product, naming the parameter', () => {
-    const bad = (q: Record<string, string>) => { try { parseSalesQuery(new URLSearchParams(q), rc); return 'accepted'; } catch (e) { return (e as Error).message; } };
+    const bad = (q: Record<string, string>) => {
+      try {
+        parseSalesQuery(new URLSearchParams(q), rc);
+        return 'accepted';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
     expect(bad({ from: '2026-13-01' })).toMatch(/^from must be a date like 2026-11-28/);
     expect(bad({ from: '2026-11-29', to: '2026-11-28' })).toMatch(/after to/);
     expect(bad({ from: '2025-01-01', to: '2026-11-28' })).toMatch(/at most 366 days/);
@@ -150,9 +237,25 @@ describe('the transaction search', () => {
     const all = await search({ from: '2026-11-28', to: '2026-11-30' });
     expect(all.items.map((t) => t.txId)).toEqual(['stored-1', 'sale-6', 'sale-5', 'sale-4', 'sale-3', 'sale-2', 'sale-1']);
     const t = all.items.find((x) => x.paymentId === tea.paymentId)!;
-    expect(t).toMatchObject({ kioskId: 'k1', at: '2026-11-28T21:00:00+09:00', status: 'approved', products: '2 × Green tea 500ml (slot 1)', refunded: { value: 100 }, refundable: { value: 200 } });
-    expect(all.items.find((x) => x.paymentId === plain.paymentId)).toMatchObject({ status: 'voided', reason: 'TX_VOIDED', refundable: { value: 0 } });
-    expect(all.items.find((x) => x.txId === 'sale-5')).toMatchObject({ status: 'declined', reason: 'INSUFFICIENT_FUNDS', reasonText: 'The shopper balance does not cover the amount.', products: '1 × Green tea 500ml' });
+    expect(t).toMatchObject({
+      kioskId: 'k1',
+      at: '2026-11-28T21:00:00+09:00',
+      status: 'approved',
+      products: '2 × Green tea 500ml (slot 1)',
+      refunded: { value: 100 },
+      refundable: { value: 200 },
+    });
+    expect(all.items.find((x) => x.paymentId === plain.paymentId)).toMatchObject({
+      status: 'voided',
+      reason: 'TX_VOIDED',
+      refundable: { value: 0 },
+    });
+    expect(all.items.find((x) => x.txId === 'sale-5')).toMatchObject({
+      status: 'declined',
+      reason: 'INSUFFICIENT_FUNDS',
+      reasonText: 'The shopper balance does not cover the amount.',
+      products: '1 × Green tea 500ml',
+    });
     expect((await search({ from: '2026-11-28', q: 'sale-2' })).items.map((x) => x.txId)).toEqual(['sale-2']);
     expect((await search({ from: '2026-11-28', q: odd.paymentId! })).items.map((x) => x.txId)).toEqual(['sale-4']);
     expect((await search({ from: '2026-11-28', kiosk: 'k2' })).items.map((x) => x.txId)).toEqual(['sale-6', 'sale-2']);
@@ -169,7 +272,8 @@ describe('the transaction search', () => {
     const r = await search({ from: '2026-11-28', to: '2026-11-28', kiosk: 'k2' });
     expect(r.csv.text.split('\r\n')).toEqual([
       'at,kiosk,tx_id,payment_id,kind,status,reason_code,reason,currency,amount_minor_units,refunded_minor_units,wallet_id,products',
-      `2026-11-28T21:01:00+09:00,k2,sale-2,${r.items[0]!.paymentId},online,approved,,,JPY,130,0,${r.items[0]!.walletId},1 × Canned coffee 185g (slot 3)`, '',
+      `2026-11-28T21:01:00+09:00,k2,sale-2,${r.items[0]!.paymentId},online,approved,,,JPY,130,0,${r.items[0]!.walletId},1 × Canned coffee 185g (slot 3)`,
+      '',
     ]);
     expect(parseMajor('1,200', 'JPY')).toBe(1_200);
     expect(parseMajor('12.3', 'USD')).toBe(1_230);
@@ -182,9 +286,12 @@ describe('the audit log', () => {
   it('lists refunds and voids with who did them, newest first, and exports them', async () => {
     const { tea, plain } = await twoDays();
     const r = await auditLog(rc, new URLSearchParams({ from: '2026-11-28', to: '2026-11-30' }));
-    expect(r.items.map((a) => [a.operator, a.action, a.paymentId, a.amount.value, a.reason])).toEqual(expect.arrayContaining([
-      ['alice', 'refund', tea.paymentId, 100, 'one bottle leaked'], ['bob', 'void', plain.paymentId, 500, 'charged twice'],
-    ]));
+    expect(r.items.map((a) => [a.operator, a.action, a.paymentId, a.amount.value, a.reason])).toEqual(
+      expect.arrayContaining([
+        ['alice', 'refund', tea.paymentId, 100, 'one bottle leaked'],
+        ['bob', 'void', plain.paymentId, 500, 'charged twice'],
+      ]),
+    );
     expect(r.items).toHaveLength(2);
     expect(r.items[0]!.at).toBe('2026-11-30T00:16:00+09:00');
     expect(r.csv.text.split('\r\n')[0]).toBe('at,operator,action,payment_id,currency,amount_minor_units,reason');

@@ -43,7 +43,13 @@ export interface ReportContext {
 /** A malformed query parameter: a 400 naming the parameter. */
 const bad = (message: string) => new KioskpayError('MALFORMED_MESSAGE', message);
 
-export interface DateRange { from: string; to: string; fromMs: number; toMs: number; days: string[] }
+export interface DateRange {
+  from: string;
+  to: string;
+  fromMs: number;
+  toMs: number;
+  days: string[];
+}
 
 /** `from`..`to` (local dates, both included); `to` defaults to today, `from` to `to` less defaultDays-1. */
 export function parseRange(params: URLSearchParams, rc: ReportContext, defaultDays: number): DateRange {
@@ -51,7 +57,11 @@ export function parseRange(params: URLSearchParams, rc: ReportContext, defaultDa
   const to = params.get('to') || today;
   let from = params.get('from') || '';
   const check = (name: string, v: string) => {
-    try { rc.tz.startOfDay(v); } catch { throw bad(`${name} must be a date like ${today}`); }
+    try {
+      rc.tz.startOfDay(v);
+    } catch {
+      throw bad(`${name} must be a date like ${today}`);
+    }
   };
   check('to', to);
   if (from === '') {
@@ -77,7 +87,10 @@ function previousDate(date: string): string {
 
 export type ProductFilter = { gtin: string; slot: null } | { gtin: null; slot: number };
 
-export interface ProductOption { value: string; label: string }
+export interface ProductOption {
+  value: string;
+  label: string;
+}
 
 /** `gtin:4901000000013` or `slot:3`; empty is none. */
 export function parseProduct(text: string | null): ProductFilter | null {
@@ -93,7 +106,8 @@ function lookup(rc: ReportContext) {
   const items = rc.catalog()?.items ?? [];
   const byGtin = new Map(items.map((i) => [i.gtin, i]));
   const bySlot = new Map(items.filter((i) => i.slot !== undefined).map((i) => [i.slot!, i]));
-  const find = (gtin: string | null, slot: number | null): CatalogItem | undefined => (gtin !== null ? byGtin.get(gtin) : undefined) ?? (slot !== null ? bySlot.get(slot) : undefined);
+  const find = (gtin: string | null, slot: number | null): CatalogItem | undefined =>
+    (gtin !== null ? byGtin.get(gtin) : undefined) ?? (slot !== null ? bySlot.get(slot) : undefined);
   return { items, find };
 }
 
@@ -102,7 +116,10 @@ export function productOptions(rc: ReportContext): { products: ProductOption[]; 
   const { items } = lookup(rc);
   return {
     products: items.map((i) => ({ value: `gtin:${i.gtin}`, label: `${i.name} (${i.gtin})` })),
-    slots: items.filter((i) => i.slot !== undefined).sort((a, b) => a.slot! - b.slot!).map((i) => ({ value: `slot:${i.slot}`, label: `Slot ${i.slot}: ${i.name}` })),
+    slots: items
+      .filter((i) => i.slot !== undefined)
+      .sort((a, b) => a.slot! - b.slot!)
+      .map((i) => ({ value: `slot:${i.slot}`, label: `Slot ${i.slot}: ${i.name}` })),
   };
 }
 
@@ -124,10 +141,23 @@ export interface SalesRow {
   refunded: MoneyView | null;
   net: MoneyView | null;
 }
-export interface DayRow extends SalesRow { date: string; startsAt: string }
-export interface HourRow extends SalesRow { hour: string; startsAt: string }
-export interface KioskRow extends SalesRow { kioskId: string }
-export interface ProductRow extends Omit<SalesRow, 'refunded' | 'net'> { key: string; label: string; gtin: string | null; slot: number | null }
+export interface DayRow extends SalesRow {
+  date: string;
+  startsAt: string;
+}
+export interface HourRow extends SalesRow {
+  hour: string;
+  startsAt: string;
+}
+export interface KioskRow extends SalesRow {
+  kioskId: string;
+}
+export interface ProductRow extends Omit<SalesRow, 'refunded' | 'net'> {
+  key: string;
+  label: string;
+  gtin: string | null;
+  slot: number | null;
+}
 
 export interface SalesReport {
   timeZone: string;
@@ -151,7 +181,12 @@ export interface SalesReport {
   csv: { byDay: CsvExport; byKiosk: CsvExport; byProduct: CsvExport };
 }
 
-export interface SalesQuery { range: DateRange; kioskId: string | null; product: ProductFilter | null; groupBy: 'product' | 'slot' }
+export interface SalesQuery {
+  range: DateRange;
+  kioskId: string | null;
+  product: ProductFilter | null;
+  groupBy: 'product' | 'slot';
+}
 
 export function parseSalesQuery(params: URLSearchParams, rc: ReportContext): SalesQuery {
   const kioskId = params.get('kiosk') || null;
@@ -161,7 +196,12 @@ export function parseSalesQuery(params: URLSearchParams, rc: ReportContext): Sal
   return { range: parseRange(params, rc, 1), kioskId, product: parseProduct(params.get('product')), groupBy };
 }
 
-interface Sum { payments: number; units: number; amount: number; refunded: number }
+interface Sum {
+  payments: number;
+  units: number;
+  amount: number;
+  refunded: number;
+}
 const zero = (): Sum => ({ payments: 0, units: 0, amount: 0, refunded: 0 });
 const add = (s: Sum, g: { payments?: number; units?: number; amount?: number; refunded?: number }) => {
   s.payments += g.payments ?? 0;
@@ -173,17 +213,32 @@ const add = (s: Sum, g: { payments?: number; units?: number; amount?: number; re
 
 export async function salesReport(rc: ReportContext, q: SalesQuery): Promise<SalesReport> {
   const { range } = q;
-  const filter: SalesFilter = { fromMs: range.fromMs, toMs: range.toMs, kioskId: q.kioskId, gtin: q.product?.gtin ?? null, slot: q.product?.slot ?? null };
+  const filter: SalesFilter = {
+    fromMs: range.fromMs,
+    toMs: range.toMs,
+    kioskId: q.kioskId,
+    gtin: q.product?.gtin ?? null,
+    slot: q.product?.slot ?? null,
+  };
   const itemised = q.product !== null;
-  const [byKiosk, byProduct, byQuarter, refundsByKiosk, refundsByQuarter] = await rc.store.unit(async (tx) => Promise.all([
-    tx.salesGroups(filter, 'kiosk'), tx.salesGroups(filter, 'product'), tx.salesGroups(filter, 'quarter-hour'),
-    itemised ? Promise.resolve([]) : tx.refundGroups(filter, 'kiosk'), itemised ? Promise.resolve([]) : tx.refundGroups(filter, 'quarter-hour'),
-  ]));
+  const [byKiosk, byProduct, byQuarter, refundsByKiosk, refundsByQuarter] = await rc.store.unit(async (tx) =>
+    Promise.all([
+      tx.salesGroups(filter, 'kiosk'),
+      tx.salesGroups(filter, 'product'),
+      tx.salesGroups(filter, 'quarter-hour'),
+      itemised ? Promise.resolve([]) : tx.refundGroups(filter, 'kiosk'),
+      itemised ? Promise.resolve([]) : tx.refundGroups(filter, 'quarter-hour'),
+    ]),
+  );
   const currencies = [...new Set([...byKiosk.map((g) => g.currency), ...refundsByKiosk.map((g) => g.currency)])].sort();
   if (currencies.length === 0) currencies.push(rc.currency);
   const row = (currency: Currency, s: Sum): SalesRow => ({
-    currency, payments: s.payments, units: s.units, amount: moneyView(s.amount, currency),
-    refunded: itemised ? null : moneyView(s.refunded, currency), net: itemised ? null : moneyView(s.amount - s.refunded, currency),
+    currency,
+    payments: s.payments,
+    units: s.units,
+    amount: moneyView(s.amount, currency),
+    refunded: itemised ? null : moneyView(s.refunded, currency),
+    net: itemised ? null : moneyView(s.amount - s.refunded, currency),
   });
 
   // Totals and per kiosk (configured kiosks listed even when they sold nothing, unless one is asked for).
@@ -193,32 +248,42 @@ export async function salesReport(rc: ReportContext, q: SalesQuery): Promise<Sal
   for (const r of refundsByKiosk) add(get(kioskSums, key2(r.kioskId!, r.currency)), { refunded: r.amount });
   for (const id of q.kioskId === null ? rc.kioskIds : []) for (const c of currencies) get(kioskSums, key2(id, c));
   if (q.kioskId !== null) for (const c of currencies) get(kioskSums, key2(q.kioskId, c));
-  const kioskRows: KioskRow[] = [...kioskSums].map(([k, s]) => {
-    const [kioskId, currency] = k.split('\n') as [string, Currency];
-    return { kioskId, ...row(currency, s) };
-  }).sort((a, b) => (a.kioskId < b.kioskId ? -1 : a.kioskId > b.kioskId ? 1 : a.currency < b.currency ? -1 : 1));
+  const kioskRows: KioskRow[] = [...kioskSums]
+    .map(([k, s]) => {
+      const [kioskId, currency] = k.split('\n') as [string, Currency];
+      return { kioskId, ...row(currency, s) };
+    })
+    .sort((a, b) => (a.kioskId < b.kioskId ? -1 : a.kioskId > b.kioskId ? 1 : a.currency < b.currency ? -1 : 1));
   const totals = currencies.map((c) => {
     const s = zero();
-    for (const k of kioskRows.filter((r) => r.currency === c)) add(s, { payments: k.payments, units: k.units, amount: k.amount.value, refunded: k.refunded?.value ?? 0 });
+    for (const k of kioskRows.filter((r) => r.currency === c))
+      add(s, { payments: k.payments, units: k.units, amount: k.amount.value, refunded: k.refunded?.value ?? 0 });
     return row(c, s);
   });
 
   // Per day: each quarter hour falls in exactly one local day.
   const dayStarts = range.days.map((d) => rc.tz.startOfDay(d));
   const dayOf = (ms: number) => {
-    let lo = 0, hi = dayStarts.length - 1;
+    let lo = 0,
+      hi = dayStarts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (dayStarts[mid]! <= ms) lo = mid; else hi = mid - 1;
+      if (dayStarts[mid]! <= ms) lo = mid;
+      else hi = mid - 1;
     }
     return lo;
   };
   const daySums = new Map<string, Sum>();
   for (const g of byQuarter) add(get(daySums, key2(String(dayOf(g.quarter! * QUARTER_HOUR_MS)), g.currency)), g);
-  for (const r of refundsByQuarter) add(get(daySums, key2(String(dayOf(r.quarter! * QUARTER_HOUR_MS)), r.currency)), { refunded: r.amount });
-  const dayRows: DayRow[] = currencies.flatMap((c) => range.days.map((date, i) => ({
-    date, startsAt: rc.tz.iso(dayStarts[i]!), ...row(c, daySums.get(key2(String(i), c)) ?? zero()),
-  })));
+  for (const r of refundsByQuarter)
+    add(get(daySums, key2(String(dayOf(r.quarter! * QUARTER_HOUR_MS)), r.currency)), { refunded: r.amount });
+  const dayRows: DayRow[] = currencies.flatMap((c) =>
+    range.days.map((date, i) => ({
+      date,
+      startsAt: rc.tz.iso(dayStarts[i]!),
+      ...row(c, daySums.get(key2(String(i), c)) ?? zero()),
+    })),
+  );
 
   // Per hour, for a single day: hours as the clock shows them (23 or 25 on a daylight-saving day).
   const hourRows: HourRow[] = [];
@@ -228,9 +293,15 @@ export async function salesReport(rc: ReportContext, q: SalesQuery): Promise<Sal
     const hourOf = (ms: number) => Math.min(hours.length - 1, Math.floor((ms - range.fromMs) / 3_600_000));
     const hourSums = new Map<string, Sum>();
     for (const g of byQuarter) add(get(hourSums, key2(String(hourOf(g.quarter! * QUARTER_HOUR_MS)), g.currency)), g);
-    for (const r of refundsByQuarter) add(get(hourSums, key2(String(hourOf(r.quarter! * QUARTER_HOUR_MS)), r.currency)), { refunded: r.amount });
+    for (const r of refundsByQuarter)
+      add(get(hourSums, key2(String(hourOf(r.quarter! * QUARTER_HOUR_MS)), r.currency)), { refunded: r.amount });
     for (const c of currencies) {
-      for (const [i, t] of hours.entries()) hourRows.push({ hour: `${String(rc.tz.localHour(t)).padStart(2, '0')}:00`, startsAt: rc.tz.iso(t), ...row(c, hourSums.get(key2(String(i), c)) ?? zero()) });
+      for (const [i, t] of hours.entries())
+        hourRows.push({
+          hour: `${String(rc.tz.localHour(t)).padStart(2, '0')}:00`,
+          startsAt: rc.tz.iso(t),
+          ...row(c, hourSums.get(key2(String(i), c)) ?? zero()),
+        });
     }
   }
 
@@ -241,7 +312,8 @@ export async function salesReport(rc: ReportContext, q: SalesQuery): Promise<Sal
   const productSums = new Map<string, { gtin: string | null; slot: number | null; currency: Currency; s: Sum }>();
   for (const g of byProduct) {
     const item = find(g.gtin, g.slot);
-    let gtin: string | null = null, slot: number | null = null;
+    let gtin: string | null = null,
+      slot: number | null = null;
     if (q.groupBy === 'product') {
       gtin = g.gtin ?? item?.gtin ?? null;
       if (gtin === null) slot = g.slot;
@@ -254,34 +326,73 @@ export async function salesReport(rc: ReportContext, q: SalesQuery): Promise<Sal
     add(entry.s, g);
     productSums.set(k, entry);
   }
-  const productRows: ProductRow[] = [...productSums].map(([k, e]) => ({
-    key: k.split('\n')[0]!, label: productLabel(find(e.gtin, e.slot), e.gtin, e.slot), gtin: e.gtin, slot: e.slot,
-    currency: e.currency, payments: e.s.payments, units: e.s.units, amount: moneyView(e.s.amount, e.currency),
-  })).sort((a, b) => b.amount.value - a.amount.value || (a.label < b.label ? -1 : 1));
+  const productRows: ProductRow[] = [...productSums]
+    .map(([k, e]) => ({
+      key: k.split('\n')[0]!,
+      label: productLabel(find(e.gtin, e.slot), e.gtin, e.slot),
+      gtin: e.gtin,
+      slot: e.slot,
+      currency: e.currency,
+      payments: e.s.payments,
+      units: e.s.units,
+      amount: moneyView(e.s.amount, e.currency),
+    }))
+    .sort((a, b) => b.amount.value - a.amount.value || (a.label < b.label ? -1 : 1));
 
-  const productOption = q.product && { value: q.product.gtin !== null ? `gtin:${q.product.gtin}` : `slot:${q.product.slot}`, label: productLabel(find(q.product.gtin, q.product.slot), q.product.gtin, q.product.slot) };
-  const startsAt = rc.tz.iso(range.fromMs), endsAt = rc.tz.iso(range.toMs);
+  const productOption = q.product && {
+    value: q.product.gtin !== null ? `gtin:${q.product.gtin}` : `slot:${q.product.slot}`,
+    label: productLabel(find(q.product.gtin, q.product.slot), q.product.gtin, q.product.slot),
+  };
+  const startsAt = rc.tz.iso(range.fromMs),
+    endsAt = rc.tz.iso(range.toMs);
   const name = `sales-${range.from}-to-${range.to}${q.kioskId ? `-${safeName(q.kioskId)}` : ''}${productOption ? `-${safeName(productOption.value)}` : ''}`;
   const money = (m: MoneyView | null) => (m === null ? null : m.value);
   return {
-    timeZone: rc.tz.name, timeZoneLabel: rc.tz.label(range.fromMs), from: range.from, to: range.to, startsAt, endsAt,
-    kioskId: q.kioskId, product: productOption, groupBy: q.groupBy,
-    totals, byDay: dayRows, byHour: hourRows, byKiosk: kioskRows, byProduct: productRows,
+    timeZone: rc.tz.name,
+    timeZoneLabel: rc.tz.label(range.fromMs),
+    from: range.from,
+    to: range.to,
+    startsAt,
+    endsAt,
+    kioskId: q.kioskId,
+    product: productOption,
+    groupBy: q.groupBy,
+    totals,
+    byDay: dayRows,
+    byHour: hourRows,
+    byKiosk: kioskRows,
+    byProduct: productRows,
     csv: {
       byDay: {
         filename: `${name}-by-day.csv`,
-        text: csvTable(['date', 'starts_at', 'currency', 'payments', 'units', 'amount_minor_units', 'refunded_minor_units', 'net_minor_units'],
-          dayRows.map((r) => [r.date, r.startsAt, r.currency, r.payments, r.units, r.amount.value, money(r.refunded), money(r.net)])),
+        text: csvTable(
+          ['date', 'starts_at', 'currency', 'payments', 'units', 'amount_minor_units', 'refunded_minor_units', 'net_minor_units'],
+          dayRows.map((r) => [r.date, r.startsAt, r.currency, r.payments, r.units, r.amount.value, money(r.refunded), money(r.net)]),
+        ),
       },
       byKiosk: {
         filename: `${name}-by-kiosk.csv`,
-        text: csvTable(['kiosk', 'from', 'to', 'currency', 'payments', 'units', 'amount_minor_units', 'refunded_minor_units', 'net_minor_units'],
-          kioskRows.map((r) => [r.kioskId, startsAt, endsAt, r.currency, r.payments, r.units, r.amount.value, money(r.refunded), money(r.net)])),
+        text: csvTable(
+          ['kiosk', 'from', 'to', 'currency', 'payments', 'units', 'amount_minor_units', 'refunded_minor_units', 'net_minor_units'],
+          kioskRows.map((r) => [
+            r.kioskId,
+            startsAt,
+            endsAt,
+            r.currency,
+            r.payments,
+            r.units,
+            r.amount.value,
+            money(r.refunded),
+            money(r.net),
+          ]),
+        ),
       },
       byProduct: {
         filename: `${name}-by-${q.groupBy}.csv`,
-        text: csvTable(['product', 'gtin', 'slot', 'from', 'to', 'currency', 'payments', 'units', 'amount_minor_units'],
-          productRows.map((r) => [r.label, r.gtin, r.slot, startsAt, endsAt, r.currency, r.payments, r.units, r.amount.value])),
+        text: csvTable(
+          ['product', 'gtin', 'slot', 'from', 'to', 'currency', 'payments', 'units', 'amount_minor_units'],
+          productRows.map((r) => [r.label, r.gtin, r.slot, startsAt, endsAt, r.currency, r.payments, r.units, r.amount.value]),
+        ),
       },
     },
   };
@@ -326,7 +437,13 @@ export interface TransactionsView {
   csv: CsvExport;
 }
 
-export interface TransactionQuery { range: DateRange; kioskId: string | null; text: string | null; wallet: string | null; amount: number | null }
+export interface TransactionQuery {
+  range: DateRange;
+  kioskId: string | null;
+  text: string | null;
+  wallet: string | null;
+  amount: number | null;
+}
 
 export function parseTransactionQuery(params: URLSearchParams, rc: ReportContext): TransactionQuery {
   const text = (params.get('q') ?? '').trim() || null;
@@ -334,9 +451,16 @@ export function parseTransactionQuery(params: URLSearchParams, rc: ReportContext
   const kioskId = params.get('kiosk') || null;
   if (kioskId !== null && !/^[\x21-\x7e]{1,64}$/.test(kioskId)) throw bad('kiosk must be a kiosk id');
   const wallet = (params.get('wallet') ?? '').replace(/[\s-]/g, '') || null;
-  if (wallet !== null && !/^(w_[0-9a-f]{24}|\d{8})$/.test(wallet)) throw bad('wallet must be a wallet id (w_ and 24 hex digits) or an 8-digit numeric-code handle');
+  if (wallet !== null && !/^(w_[0-9a-f]{24}|\d{8})$/.test(wallet))
+    throw bad('wallet must be a wallet id (w_ and 24 hex digits) or an 8-digit numeric-code handle');
   const amountText = (params.get('amount') ?? '').trim();
-  return { range: parseRange(params, rc, REPORT_LIMITS.searchDaysDefault), kioskId, text, wallet, amount: amountText === '' ? null : parseMajor(amountText, rc.currency) };
+  return {
+    range: parseRange(params, rc, REPORT_LIMITS.searchDaysDefault),
+    kioskId,
+    text,
+    wallet,
+    amount: amountText === '' ? null : parseMajor(amountText, rc.currency),
+  };
 }
 
 /** `1200`, `1,200` or `12.34` in the currency's major units, to integer minor units. */
@@ -358,31 +482,86 @@ export async function searchTransactions(rc: ReportContext, q: TransactionQuery)
       // A handle no credential holds matches nothing.
       if (walletId === null) return { found: [], lines: new Map<string, SaleLineRow[]>() };
     }
-    const found = await tx.searchPayments({ fromMs: q.range.fromMs, toMs: q.range.toMs, kioskId: q.kioskId, text: q.text, walletId, amount: q.amount }, REPORT_LIMITS.searchRowsMax + 1);
+    const found = await tx.searchPayments(
+      { fromMs: q.range.fromMs, toMs: q.range.toMs, kioskId: q.kioskId, text: q.text, walletId, amount: q.amount },
+      REPORT_LIMITS.searchRowsMax + 1,
+    );
     return { found, lines: await tx.listPaymentLines(found.slice(0, REPORT_LIMITS.searchRowsMax).map((p) => p.id)) };
   });
   const items = found.slice(0, REPORT_LIMITS.searchRowsMax).map((p) => transactionView(rc, p, lines.get(p.id) ?? [], find));
   const name = `transactions-${q.range.from}-to-${q.range.to}`;
   return {
-    from: q.range.from, to: q.range.to, timeZoneLabel: rc.tz.label(q.range.fromMs), items, truncated: found.length > REPORT_LIMITS.searchRowsMax,
+    from: q.range.from,
+    to: q.range.to,
+    timeZoneLabel: rc.tz.label(q.range.fromMs),
+    items,
+    truncated: found.length > REPORT_LIMITS.searchRowsMax,
     csv: {
       filename: `${name}.csv`,
-      text: csvTable(['at', 'kiosk', 'tx_id', 'payment_id', 'kind', 'status', 'reason_code', 'reason', 'currency', 'amount_minor_units', 'refunded_minor_units', 'wallet_id', 'products'],
-        items.map((t) => [t.at, t.kioskId, t.txId, t.paymentId, t.kind, t.status, t.reason, t.reasonText, t.amount.currency, t.amount.value, t.refunded.value, t.walletId, t.products])),
+      text: csvTable(
+        [
+          'at',
+          'kiosk',
+          'tx_id',
+          'payment_id',
+          'kind',
+          'status',
+          'reason_code',
+          'reason',
+          'currency',
+          'amount_minor_units',
+          'refunded_minor_units',
+          'wallet_id',
+          'products',
+        ],
+        items.map((t) => [
+          t.at,
+          t.kioskId,
+          t.txId,
+          t.paymentId,
+          t.kind,
+          t.status,
+          t.reason,
+          t.reasonText,
+          t.amount.currency,
+          t.amount.value,
+          t.refunded.value,
+          t.walletId,
+          t.products,
+        ]),
+      ),
     },
   };
 }
 
-function transactionView(rc: ReportContext, p: FoundPayment, lines: SaleLineRow[], find: ReturnType<typeof lookup>['find']): TransactionView {
+function transactionView(
+  rc: ReportContext,
+  p: FoundPayment,
+  lines: SaleLineRow[],
+  find: ReturnType<typeof lookup>['find'],
+): TransactionView {
   const named = lines.map((l) => ({ ...l, name: find(l.gtin, l.slot)?.name ?? null }));
   const sale = p.status === 'approved' || p.status === 'settled';
   return {
-    paymentId: p.id, txId: p.txId, kioskId: p.kioskId, at: rc.tz.iso(p.at), kind: p.kind, status: p.status,
-    reason: p.reason, reasonText: reasonSentence(p.reason),
-    amount: moneyView(p.amount, p.currency), refunded: moneyView(p.refunded, p.currency), refundable: moneyView(sale ? p.amount - p.refunded : 0, p.currency),
+    paymentId: p.id,
+    txId: p.txId,
+    kioskId: p.kioskId,
+    at: rc.tz.iso(p.at),
+    kind: p.kind,
+    status: p.status,
+    reason: p.reason,
+    reasonText: reasonSentence(p.reason),
+    amount: moneyView(p.amount, p.currency),
+    refunded: moneyView(p.refunded, p.currency),
+    refundable: moneyView(sale ? p.amount - p.refunded : 0, p.currency),
     walletId: p.walletId,
     lines: named.map((l) => ({ gtin: l.gtin, slot: l.slot, name: l.name, qty: l.qty, unitPrice: moneyView(l.unitPrice, p.currency) })),
-    products: named.map((l) => `${l.qty} × ${l.name ?? l.gtin ?? `slot ${l.slot}`}${l.slot !== null && (l.name ?? l.gtin) !== null ? ` (slot ${l.slot})` : ''}`).join('; '),
+    products: named
+      .map(
+        (l) =>
+          `${l.qty} × ${l.name ?? l.gtin ?? `slot ${l.slot}`}${l.slot !== null && (l.name ?? l.gtin) !== null ? ` (slot ${l.slot})` : ''}`,
+      )
+      .join('; '),
   };
 }
 
@@ -398,16 +577,29 @@ export interface AuditView {
 
 export async function auditLog(rc: ReportContext, params: URLSearchParams): Promise<AuditView> {
   const range = parseRange(params, rc, REPORT_LIMITS.searchDaysDefault);
-  const rows: OpsActionRow[] = await rc.store.unit((tx) => tx.listOpsActions({ fromMs: range.fromMs, toMs: range.toMs, paymentId: null }, REPORT_LIMITS.auditRowsMax + 1));
+  const rows: OpsActionRow[] = await rc.store.unit((tx) =>
+    tx.listOpsActions({ fromMs: range.fromMs, toMs: range.toMs, paymentId: null }, REPORT_LIMITS.auditRowsMax + 1),
+  );
   const items = rows.slice(0, REPORT_LIMITS.auditRowsMax).map((a) => ({
-    id: a.id, at: rc.tz.iso(a.at), operator: a.operator, action: a.action, paymentId: a.paymentId, amount: moneyView(a.amount, a.currency), reason: a.reason,
+    id: a.id,
+    at: rc.tz.iso(a.at),
+    operator: a.operator,
+    action: a.action,
+    paymentId: a.paymentId,
+    amount: moneyView(a.amount, a.currency),
+    reason: a.reason,
   }));
   return {
-    from: range.from, to: range.to, items, truncated: rows.length > REPORT_LIMITS.auditRowsMax,
+    from: range.from,
+    to: range.to,
+    items,
+    truncated: rows.length > REPORT_LIMITS.auditRowsMax,
     csv: {
       filename: `refunds-and-voids-${range.from}-to-${range.to}.csv`,
-      text: csvTable(['at', 'operator', 'action', 'payment_id', 'currency', 'amount_minor_units', 'reason'],
-        items.map((a) => [a.at, a.operator, a.action, a.paymentId, a.amount.currency, a.amount.value, a.reason])),
+      text: csvTable(
+        ['at', 'operator', 'action', 'payment_id', 'currency', 'amount_minor_units', 'reason'],
+        items.map((a) => [a.at, a.operator, a.action, a.paymentId, a.amount.currency, a.amount.value, a.reason]),
+      ),
     },
   };
 }

@@ -10,8 +10,12 @@ import { ledgerSummary } from './sales-queries.ts';
 const JST = TimeZone.parse('Asia/Tokyo');
 const HOUR = 3_600_000;
 let w: World;
-beforeEach(async () => { w = await makeWorld(); });
-afterEach(async () => { await w.close(); });
+beforeEach(async () => {
+  w = await makeWorld();
+});
+afterEach(async () => {
+  await w.close();
+});
 
 const summary = () => ledgerSummary(w.ctx.store, w.clock, JST);
 
@@ -54,7 +58,10 @@ describe("today's ledger for the operator", () => {
     ]);
     const jpy = s.perHour.find((h) => h.currency === 'JPY')!;
     expect(jpy.hours).toHaveLength(24);
-    expect(jpy.hours.filter((h) => h.count > 0).map((h) => [h.hour, h.count, h.amount.value])).toEqual([[21, 3, 1_800], [22, 2, 900]]);
+    expect(jpy.hours.filter((h) => h.count > 0).map((h) => [h.hour, h.count, h.amount.value])).toEqual([
+      [21, 3, 1_800],
+      [22, 2, 900],
+    ]);
   });
 
   it('counts declines by reason, at the till and at settlement', async () => {
@@ -81,8 +88,22 @@ describe("today's ledger for the operator", () => {
     const a = await w.phone(5_000);
     const p1 = await w.pay('k1', await w.onlineCode(a), 1_000);
     const p2 = await w.pay('k2', await w.onlineCode(a), 500);
-    await operatorRefund(w.ctx, { paymentId: p1.paymentId!, action: 'refund', amount: 300, reason: 'one can was dented', operator: 'alice', requestKey: 'refund-key-000001' });
-    await operatorRefund(w.ctx, { paymentId: p2.paymentId!, action: 'void', amount: null, reason: 'nothing dispensed', operator: 'alice', requestKey: 'refund-key-000002' });
+    await operatorRefund(w.ctx, {
+      paymentId: p1.paymentId!,
+      action: 'refund',
+      amount: 300,
+      reason: 'one can was dented',
+      operator: 'alice',
+      requestKey: 'refund-key-000001',
+    });
+    await operatorRefund(w.ctx, {
+      paymentId: p2.paymentId!,
+      action: 'void',
+      amount: null,
+      reason: 'nothing dispensed',
+      operator: 'alice',
+      requestKey: 'refund-key-000002',
+    });
     const s = await summary();
     expect(s.refunds).toEqual([{ currency: 'JPY', count: 2, amount: { value: 800, currency: 'JPY', text: '¥800' } }]);
     expect(s.totals).toEqual([{ currency: 'JPY', count: 1, amount: { value: 1_000, currency: 'JPY', text: '¥1,000' } }]);
@@ -95,7 +116,11 @@ describe("today's ledger for the operator", () => {
     to(Date.UTC(2027, 2, 14, 16)); // noon on 2027-03-14 in New York, a 23-hour day
     expect((await ledgerSummary(w.ctx.store, w.clock, ny)).perHour).toEqual([]);
     await w.pay('k1', await w.onlineCode(a), 300);
-    expect((await ledgerSummary(w.ctx.store, w.clock, ny)).perHour[0]!.hours.map((h) => h.hour)).toEqual([0, 1, ...Array.from({ length: 21 }, (_, i) => i + 3)]);
+    expect((await ledgerSummary(w.ctx.store, w.clock, ny)).perHour[0]!.hours.map((h) => h.hour)).toEqual([
+      0,
+      1,
+      ...Array.from({ length: 21 }, (_, i) => i + 3),
+    ]);
     to(ny.startOfDay('2027-11-07') + 90 * 60_000); // the first 01:30 of a 25-hour day
     await w.pay('k1', await w.onlineCode(a), 100);
     w.clock.advance(3_600_000); // the second 01:30
@@ -104,7 +129,10 @@ describe("today's ledger for the operator", () => {
     const hours = s.perHour[0]!.hours;
     expect(hours.map((h) => h.hour).slice(0, 4)).toEqual([0, 1, 1, 2]);
     expect(hours).toHaveLength(25);
-    expect(hours.filter((h) => h.count > 0).map((h) => [h.hour, h.amount.value])).toEqual([[1, 100], [1, 200]]);
+    expect(hours.filter((h) => h.count > 0).map((h) => [h.hour, h.amount.value])).toEqual([
+      [1, 100],
+      [1, 200],
+    ]);
     expect(s.from).toBe('2027-11-07T00:00:00-04:00');
     expect(s.to).toBe('2027-11-08T00:00:00-05:00');
   });

@@ -24,12 +24,30 @@ export const SALES_QUERY_DEFAULTS = Object.freeze({
 
 export type { MoneyView };
 
-export interface KioskSales { kioskId: string; currency: Currency; count: number; amount: MoneyView; offlineCount: number; offlineAmount: MoneyView }
+export interface KioskSales {
+  kioskId: string;
+  currency: Currency;
+  count: number;
+  amount: MoneyView;
+  offlineCount: number;
+  offlineAmount: MoneyView;
+}
 /** One hour of the local day: `hour` as the clock shows it (0-23; a day of 23 or 25 hours repeats or skips one). */
-export interface HourSales { hour: number; count: number; amount: MoneyView }
+export interface HourSales {
+  hour: number;
+  count: number;
+  amount: MoneyView;
+}
 export interface StoredPaymentView {
-  paymentId: string; kioskId: string; txId: string; amount: MoneyView;
-  capturedAt: string; receivedAt: string; state: 'settled' | 'declined'; reason: string | null; replay: boolean;
+  paymentId: string;
+  kioskId: string;
+  txId: string;
+  amount: MoneyView;
+  capturedAt: string;
+  receivedAt: string;
+  state: 'settled' | 'declined';
+  reason: string | null;
+  replay: boolean;
 }
 
 export interface LedgerSummary {
@@ -61,12 +79,19 @@ export async function ledgerSummary(store: Store, clock: Clock, tz: TimeZone): P
   const toMs = tz.startOfDay(TimeZone.nextDate(day));
   const hoursInDay = Math.round((toMs - fromMs) / HOUR_MS);
   const d = SALES_QUERY_DEFAULTS;
-  const [buckets, declineRows, storedRows, actions] = await store.unit(async (tx) => Promise.all([
-    tx.salesBuckets(fromMs, toMs, HOUR_MS), tx.declineCounts(fromMs, toMs), tx.listStoredPayments(fromMs, d.storedCaptureLeadMs, d.storedReadMax),
-    tx.listOpsActions({ fromMs, toMs, paymentId: null }, d.actionsReadMax),
-  ]));
+  const [buckets, declineRows, storedRows, actions] = await store.unit(async (tx) =>
+    Promise.all([
+      tx.salesBuckets(fromMs, toMs, HOUR_MS),
+      tx.declineCounts(fromMs, toMs),
+      tx.listStoredPayments(fromMs, d.storedCaptureLeadMs, d.storedReadMax),
+      tx.listOpsActions({ fromMs, toMs, paymentId: null }, d.actionsReadMax),
+    ]),
+  );
 
-  const kiosks = new Map<string, { kioskId: string; currency: Currency; count: number; amount: number; offlineCount: number; offlineAmount: number }>();
+  const kiosks = new Map<
+    string,
+    { kioskId: string; currency: Currency; count: number; amount: number; offlineCount: number; offlineAmount: number }
+  >();
   const hours = new Map<Currency, Array<{ count: number; amount: number }>>();
   const totals = new Map<Currency, { count: number; amount: number }>();
   for (const b of buckets) {
@@ -109,22 +134,41 @@ export async function ledgerSummary(store: Store, clock: Clock, tz: TimeZone): P
   }
 
   const byCurrency = <T>(map: Map<Currency, T>) => [...map].sort(([a], [b]) => (a < b ? -1 : 1));
-  const byCount = (map: Map<string, number>) => [...map].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
+  const byCount = (map: Map<string, number>) =>
+    [...map].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
   return {
-    day, from: tz.iso(fromMs), to: tz.iso(toMs), timeZone: tz.label(now),
+    day,
+    from: tz.iso(fromMs),
+    to: tz.iso(toMs),
+    timeZone: tz.label(now),
     totals: byCurrency(totals).map(([currency, t]) => ({ currency, count: t.count, amount: m(t.amount, currency) })),
     perKiosk: [...kiosks.values()].map((k) => ({
-      kioskId: k.kioskId, currency: k.currency, count: k.count, amount: m(k.amount, k.currency), offlineCount: k.offlineCount, offlineAmount: m(k.offlineAmount, k.currency),
+      kioskId: k.kioskId,
+      currency: k.currency,
+      count: k.count,
+      amount: m(k.amount, k.currency),
+      offlineCount: k.offlineCount,
+      offlineAmount: m(k.offlineAmount, k.currency),
     })),
-    perHour: byCurrency(hours).map(([currency, h]) => ({ currency, hours: h.map((x, i) => ({ hour: tz.localHour(fromMs + i * HOUR_MS), count: x.count, amount: m(x.amount, currency) })) })),
+    perHour: byCurrency(hours).map(([currency, h]) => ({
+      currency,
+      hours: h.map((x, i) => ({ hour: tz.localHour(fromMs + i * HOUR_MS), count: x.count, amount: m(x.amount, currency) })),
+    })),
     declines: byCount(new Map(declineRows.map((r) => [r.reason ?? 'UNSPECIFIED', r.count]))),
     refunds: byCurrency(refunds).map(([currency, r]) => ({ currency, count: r.count, amount: m(r.amount, currency) })),
     stored: {
       settled: byCurrency(settled).map(([currency, s]) => ({ currency, count: s.count, amount: m(s.amount, currency) })),
       declined: byCount(settleDeclines),
       items: storedRows.slice(0, d.storedListMax).map((p) => ({
-        paymentId: p.id, kioskId: p.kioskId, txId: p.txId, amount: m(p.amount, p.currency), capturedAt: tz.iso(p.at), receivedAt: tz.iso(p.createdAt),
-        state: p.status === 'settled' ? 'settled' as const : 'declined' as const, reason: p.reason, replay: p.replay,
+        paymentId: p.id,
+        kioskId: p.kioskId,
+        txId: p.txId,
+        amount: m(p.amount, p.currency),
+        capturedAt: tz.iso(p.at),
+        receivedAt: tz.iso(p.createdAt),
+        state: p.status === 'settled' ? ('settled' as const) : ('declined' as const),
+        reason: p.reason,
+        replay: p.replay,
       })),
       truncated: storedRows.length >= d.storedReadMax,
     },

@@ -13,7 +13,10 @@ export const STORE_QUEUE_DEFAULTS = Object.freeze({
 });
 
 export class StoreBusyError extends KioskpayError<'RATE_LIMITED'> {
-  constructor(readonly queued: number, retryAfterMs: number = STORE_QUEUE_DEFAULTS.busyRetryAfterMs) {
+  constructor(
+    readonly queued: number,
+    retryAfterMs: number = STORE_QUEUE_DEFAULTS.busyRetryAfterMs,
+  ) {
     super('RATE_LIMITED', `the server is busy (${queued} store units waiting); retry after ${retryAfterMs} ms`, { retryAfterMs });
   }
 }

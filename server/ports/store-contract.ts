@@ -29,17 +29,46 @@ export interface StoreContractOptions {
   skip?: string;
 }
 
-const account = (id: string, kind: Account['kind'] = 'shopper', currency: Currency = 'JPY', balance = 0): Account =>
-  ({ id, kind, currency, balance, createdAt: 1_000 });
+const account = (id: string, kind: Account['kind'] = 'shopper', currency: Currency = 'JPY', balance = 0): Account => ({
+  id,
+  kind,
+  currency,
+  balance,
+  createdAt: 1_000,
+});
 
 const payment = (o: Partial<PaymentRow> & Pick<PaymentRow, 'id' | 'kioskId' | 'txId'>): PaymentRow => ({
-  kind: 'offline-qr', status: 'settled', reason: null, amount: 300, currency: 'JPY', walletId: 'w1', merchantAccount: 'merchant:shop',
-  credentialId: 'c1', counter: 1, at: 5_000, requestHash: 'h', replay: false, createdAt: 5_000, updatedAt: 5_000, ...o,
+  kind: 'offline-qr',
+  status: 'settled',
+  reason: null,
+  amount: 300,
+  currency: 'JPY',
+  walletId: 'w1',
+  merchantAccount: 'merchant:shop',
+  credentialId: 'c1',
+  counter: 1,
+  at: 5_000,
+  requestHash: 'h',
+  replay: false,
+  createdAt: 5_000,
+  updatedAt: 5_000,
+  ...o,
 });
 
 const credential = (id: string, o: Partial<CredentialRow> = {}): CredentialRow => ({
-  id, walletId: 'w1', keyId: 1, bytes: new Uint8Array([0, 1, 2, 255, id.length]), notBefore: 1_000, notAfter: 9_000,
-  numericHandle: `h-${id}`, numericSecret: new Uint8Array(32).fill(7), stepMs: 30_000, issuedAt: 1_000, revokedAt: null, revokeReason: null, ...o,
+  id,
+  walletId: 'w1',
+  keyId: 1,
+  bytes: new Uint8Array([0, 1, 2, 255, id.length]),
+  notBefore: 1_000,
+  notAfter: 9_000,
+  numericHandle: `h-${id}`,
+  numericSecret: new Uint8Array(32).fill(7),
+  stepMs: 30_000,
+  issuedAt: 1_000,
+  revokedAt: null,
+  revokeReason: null,
+  ...o,
 });
 
 const move = (tx: StoreTx, from: string, to: string, amount: number, currency: Currency = 'JPY') =>
@@ -60,19 +89,24 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
       db = undefined;
     });
     const database = async () => (db = await makeDatabase());
-    const open = (d: StoreDatabase) => { const s = d.open(); opened.push(s); return s; };
+    const open = (d: StoreDatabase) => {
+      const s = d.open();
+      opened.push(s);
+      return s;
+    };
     const store = async () => open(await database());
     /** A store with a shop (merchant account, kiosks k1 and k2) and a wallet w1 holding 1,000 JPY. */
-    const shop = async (s: Store) => s.unit(async (tx) => {
-      await tx.createAccount(account('issuance:JPY', 'issuance'));
-      await tx.createAccount(account('merchant:shop', 'merchant'));
-      await tx.createAccount(account('shopper:w1'));
-      await tx.createWallet({ id: 'w1', accountId: 'shopper:w1', tokenHash: 'tok-w1', createdAt: 1_000, offlineBlocked: null });
-      await tx.upsertKiosk({ id: 'k1', merchantAccount: 'merchant:shop', createdAt: 1_000 });
-      await tx.upsertKiosk({ id: 'k2', merchantAccount: 'merchant:shop', createdAt: 1_000 });
-      await tx.insertCredential(credential('c1'));
-      await move(tx, 'issuance:JPY', 'shopper:w1', 1_000);
-    });
+    const shop = async (s: Store) =>
+      s.unit(async (tx) => {
+        await tx.createAccount(account('issuance:JPY', 'issuance'));
+        await tx.createAccount(account('merchant:shop', 'merchant'));
+        await tx.createAccount(account('shopper:w1'));
+        await tx.createWallet({ id: 'w1', accountId: 'shopper:w1', tokenHash: 'tok-w1', createdAt: 1_000, offlineBlocked: null });
+        await tx.upsertKiosk({ id: 'k1', merchantAccount: 'merchant:shop', createdAt: 1_000 });
+        await tx.upsertKiosk({ id: 'k2', merchantAccount: 'merchant:shop', createdAt: 1_000 });
+        await tx.insertCredential(credential('c1'));
+        await move(tx, 'issuance:JPY', 'shopper:w1', 1_000);
+      });
     const balance = (s: Store, id: string) => s.unit(async (tx) => (await tx.getAccount(id))?.balance);
     const totals = (s: Store) => s.unit((tx) => tx.balanceTotals());
 
@@ -91,7 +125,13 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
       it('reads back an account exactly, and nothing for an unknown id', async () => {
         const s = await store();
         await s.unit((tx) => tx.createAccount(account('a', 'merchant', 'USD', -5)));
-        expect(await s.unit((tx) => tx.getAccount('a'))).toEqual({ id: 'a', kind: 'merchant', currency: 'USD', balance: -5, createdAt: 1_000 });
+        expect(await s.unit((tx) => tx.getAccount('a'))).toEqual({
+          id: 'a',
+          kind: 'merchant',
+          currency: 'USD',
+          balance: -5,
+          createdAt: 1_000,
+        });
         expect(await s.unit((tx) => tx.getAccount('b'))).toBeUndefined();
       });
 
@@ -112,12 +152,21 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
           await move(tx, 'x', 'y', 3, 'EUR');
         });
         expect([await balance(s, 'a'), await balance(s, 'b'), await balance(s, 'x'), await balance(s, 'y')]).toEqual([-500, 500, -3, 3]);
-        expect(await totals(s)).toEqual(new Map([['EUR', 0], ['JPY', 0]]));
+        expect(await totals(s)).toEqual(
+          new Map([
+            ['EUR', 0],
+            ['JPY', 0],
+          ]),
+        );
       });
 
       it('credits up to the balance bound (10^12) exactly, and refuses a credit past it with BALANCE_LIMIT, changing nothing', async () => {
         const s = await store();
-        await s.unit(async (tx) => { await tx.createAccount(account('a')); await tx.createAccount(account('b')); await move(tx, 'a', 'b', MONEY_MAX - 1); });
+        await s.unit(async (tx) => {
+          await tx.createAccount(account('a'));
+          await tx.createAccount(account('b'));
+          await move(tx, 'a', 'b', MONEY_MAX - 1);
+        });
         await expect(s.unit((tx) => move(tx, 'a', 'b', 2))).rejects.toMatchObject({ code: 'BALANCE_LIMIT' });
         expect([await balance(s, 'a'), await balance(s, 'b')]).toEqual([-(MONEY_MAX - 1), MONEY_MAX - 1]);
         await s.unit((tx) => move(tx, 'a', 'b', 1));
@@ -126,7 +175,10 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
 
       it('refuses a transfer to a missing account, in another currency, or of no money, and changes nothing', async () => {
         const s = await store();
-        await s.unit(async (tx) => { await tx.createAccount(account('a')); await tx.createAccount(account('b')); });
+        await s.unit(async (tx) => {
+          await tx.createAccount(account('a'));
+          await tx.createAccount(account('b'));
+        });
         await expect(s.unit((tx) => move(tx, 'a', 'zz', 1))).rejects.toThrow(/no JPY account zz/);
         await expect(s.unit((tx) => move(tx, 'zz', 'a', 1))).rejects.toThrow(/no JPY account zz/);
         await expect(s.unit((tx) => move(tx, 'a', 'b', 1, 'USD'))).rejects.toThrow(/no USD account a/);
@@ -165,8 +217,12 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
           await tx.createAccount(account('shopper:w1'));
           await tx.createWallet({ id: 'w1', accountId: 'shopper:w1', tokenHash: 'th', createdAt: 3, offlineBlocked: null });
         });
-        await expect(s.unit((tx) => tx.createWallet({ id: 'w2', accountId: 'shopper:w1', tokenHash: 'th', createdAt: 3, offlineBlocked: null }))).rejects.toThrow();
-        await expect(s.unit((tx) => tx.createWallet({ id: 'w3', accountId: 'nope', tokenHash: 't3', createdAt: 3, offlineBlocked: null }))).rejects.toThrow();
+        await expect(
+          s.unit((tx) => tx.createWallet({ id: 'w2', accountId: 'shopper:w1', tokenHash: 'th', createdAt: 3, offlineBlocked: null })),
+        ).rejects.toThrow();
+        await expect(
+          s.unit((tx) => tx.createWallet({ id: 'w3', accountId: 'nope', tokenHash: 't3', createdAt: 3, offlineBlocked: null })),
+        ).rejects.toThrow();
         expect(await s.unit((tx) => tx.getWallet('w2'))).toBeUndefined();
       });
     });
@@ -182,7 +238,13 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
           await tx.insertOnlineCode({ codeHash: 'c-other', walletId: 'w2', issuedAt: 0, expiresAt: 100, usedBy: null });
         });
         await s.unit((tx) => tx.markOnlineCodeUsed('c-used', 'pay_1'));
-        expect(await s.unit((tx) => tx.getOnlineCode('c-used'))).toEqual({ codeHash: 'c-used', walletId: 'w1', issuedAt: 0, expiresAt: 100, usedBy: 'pay_1' });
+        expect(await s.unit((tx) => tx.getOnlineCode('c-used'))).toEqual({
+          codeHash: 'c-used',
+          walletId: 'w1',
+          issuedAt: 0,
+          expiresAt: 100,
+          usedBy: 'pay_1',
+        });
         expect(await s.unit((tx) => tx.getOnlineCode('nope'))).toBeUndefined();
         expect(await s.unit((tx) => tx.countActiveOnlineCodes('w1', 50))).toBe(2);
         expect(await s.unit((tx) => tx.countActiveOnlineCodes('w1', 51))).toBe(1);
@@ -271,7 +333,15 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
     describe('payments', () => {
       it('reads back every field of a payment, by id and by (kiosk, txId)', async () => {
         const s = await store();
-        const p = payment({ id: 'pay_1', kioskId: 'k1', txId: 't1', replay: true, reason: 'OFFLINE_LIMIT_DAILY', status: 'declined', counter: 2 ** 40 });
+        const p = payment({
+          id: 'pay_1',
+          kioskId: 'k1',
+          txId: 't1',
+          replay: true,
+          reason: 'OFFLINE_LIMIT_DAILY',
+          status: 'declined',
+          counter: 2 ** 40,
+        });
         await s.unit((tx) => tx.insertPayment(p));
         expect(await s.unit((tx) => tx.getPayment('pay_1'))).toEqual(p);
         expect(await s.unit((tx) => tx.getPaymentByTx('k1', 't1'))).toEqual(p);
@@ -282,7 +352,9 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
       it('takes (kiosk, txId) as the idempotency key: a second row for it is refused, on another kiosk it is not', async () => {
         const s = await store();
         await s.unit((tx) => tx.insertPayment(payment({ id: 'pay_1', kioskId: 'k1', txId: 't1', requestHash: 'h1' })));
-        await expect(s.unit((tx) => tx.insertPayment(payment({ id: 'pay_2', kioskId: 'k1', txId: 't1', requestHash: 'h2' })))).rejects.toThrow();
+        await expect(
+          s.unit((tx) => tx.insertPayment(payment({ id: 'pay_2', kioskId: 'k1', txId: 't1', requestHash: 'h2' }))),
+        ).rejects.toThrow();
         await s.unit((tx) => tx.insertPayment(payment({ id: 'pay_3', kioskId: 'k2', txId: 't1' })));
         expect((await s.unit((tx) => tx.getPaymentByTx('k1', 't1')))?.requestHash).toBe('h1');
         expect(await s.unit((tx) => tx.getPayment('pay_2'))).toBeUndefined();
@@ -290,10 +362,24 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
 
       it('keeps a void tombstone (no kind, no wallet) that blocks a late payment with the same txId', async () => {
         const s = await store();
-        const tomb = payment({ id: 'pay_v', kioskId: 'k1', txId: 't9', kind: null, status: 'voided', reason: 'TX_VOIDED', amount: 0, walletId: null, credentialId: null, counter: null, requestHash: '' });
+        const tomb = payment({
+          id: 'pay_v',
+          kioskId: 'k1',
+          txId: 't9',
+          kind: null,
+          status: 'voided',
+          reason: 'TX_VOIDED',
+          amount: 0,
+          walletId: null,
+          credentialId: null,
+          counter: null,
+          requestHash: '',
+        });
         await s.unit((tx) => tx.insertPayment(tomb));
         expect(await s.unit((tx) => tx.getPaymentByTx('k1', 't9'))).toEqual(tomb);
-        await expect(s.unit((tx) => tx.insertPayment(payment({ id: 'pay_late', kioskId: 'k1', txId: 't9', kind: 'online', status: 'approved' })))).rejects.toThrow();
+        await expect(
+          s.unit((tx) => tx.insertPayment(payment({ id: 'pay_late', kioskId: 'k1', txId: 't9', kind: 'online', status: 'approved' }))),
+        ).rejects.toThrow();
         expect(await s.unit((tx) => tx.listPaymentsByWallet('w1', 10))).toEqual([]);
       });
 
@@ -321,12 +407,24 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
       it('sums offline usage: approved and settled offline payments of the wallet since a time', async () => {
         const s = await store();
         await s.unit(async (tx) => {
-          await tx.insertPayment(payment({ id: 'p1', kioskId: 'k1', txId: 't1', kind: 'offline-qr', status: 'settled', amount: 100, at: 1_000 }));
-          await tx.insertPayment(payment({ id: 'p2', kioskId: 'k1', txId: 't2', kind: 'offline-numeric', status: 'approved', amount: 20, at: 2_000 }));
-          await tx.insertPayment(payment({ id: 'p3', kioskId: 'k1', txId: 't3', kind: 'offline-qr', status: 'declined', amount: 4_000, at: 2_000 }));
-          await tx.insertPayment(payment({ id: 'p4', kioskId: 'k1', txId: 't4', kind: 'online', status: 'approved', amount: 5_000, at: 2_000 }));
-          await tx.insertPayment(payment({ id: 'p5', kioskId: 'k1', txId: 't5', kind: 'offline-qr', status: 'voided', amount: 6_000, at: 2_000 }));
-          await tx.insertPayment(payment({ id: 'p6', kioskId: 'k1', txId: 't6', kind: 'offline-qr', status: 'settled', amount: 7, at: 999, walletId: 'w2' }));
+          await tx.insertPayment(
+            payment({ id: 'p1', kioskId: 'k1', txId: 't1', kind: 'offline-qr', status: 'settled', amount: 100, at: 1_000 }),
+          );
+          await tx.insertPayment(
+            payment({ id: 'p2', kioskId: 'k1', txId: 't2', kind: 'offline-numeric', status: 'approved', amount: 20, at: 2_000 }),
+          );
+          await tx.insertPayment(
+            payment({ id: 'p3', kioskId: 'k1', txId: 't3', kind: 'offline-qr', status: 'declined', amount: 4_000, at: 2_000 }),
+          );
+          await tx.insertPayment(
+            payment({ id: 'p4', kioskId: 'k1', txId: 't4', kind: 'online', status: 'approved', amount: 5_000, at: 2_000 }),
+          );
+          await tx.insertPayment(
+            payment({ id: 'p5', kioskId: 'k1', txId: 't5', kind: 'offline-qr', status: 'voided', amount: 6_000, at: 2_000 }),
+          );
+          await tx.insertPayment(
+            payment({ id: 'p6', kioskId: 'k1', txId: 't6', kind: 'offline-qr', status: 'settled', amount: 7, at: 999, walletId: 'w2' }),
+          );
         });
         expect(await s.unit((tx) => tx.offlineUsage('w1', 1_000))).toEqual({ amount: 120, count: 2 });
         expect(await s.unit((tx) => tx.offlineUsage('w1', 1_001))).toEqual({ amount: 20, count: 1 });
@@ -335,22 +433,70 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
     });
 
     describe('reports', () => {
-      const seed = (s: Store) => s.unit(async (tx) => {
-        const rows: PaymentRow[] = [
-          payment({ id: 'p1', kioskId: 'k1', txId: 't1', kind: 'online', status: 'approved', amount: 100, at: 1_000 }),
-          payment({ id: 'p2', kioskId: 'k1', txId: 't2', kind: 'online', status: 'voided', amount: 50, at: 1_100 }),
-          payment({ id: 'p3', kioskId: 'k1', txId: 't3', kind: 'offline-qr', status: 'settled', amount: 30, at: 1_500, createdAt: 9_000 }),
-          payment({ id: 'p4', kioskId: 'k1', txId: 't4', kind: 'offline-numeric', status: 'approved', amount: 7, at: 1_999 }),
-          payment({ id: 'p5', kioskId: 'K0', txId: 't5', kind: 'online', status: 'approved', amount: 9, at: 2_000 }),
-          payment({ id: 'p6', kioskId: 'k1', txId: 't6', kind: 'online', status: 'approved', amount: 1, at: 3_000 }),
-          payment({ id: 'p7', kioskId: 'k1', txId: 't7', kind: 'online', status: 'declined', reason: 'INSUFFICIENT_FUNDS', amount: 5, at: 1_200 }),
-          payment({ id: 'p8', kioskId: 'k2', txId: 't8', kind: 'offline-qr', status: 'declined', reason: 'COUNTER_REUSED', amount: 5, at: 1_300, createdAt: 8_000 }),
-          payment({ id: 'p9', kioskId: 'k2', txId: 't9', kind: 'online', status: 'declined', reason: 'INSUFFICIENT_FUNDS', amount: 5, at: 1_400 }),
-          payment({ id: 'pa', kioskId: 'k2', txId: 'ta', kind: null, status: 'declined', reason: null, amount: 0, at: 1_400 }),
-          payment({ id: 'pb', kioskId: 'k2', txId: 'tb', kind: 'offline-qr', status: 'declined', reason: 'SIGNATURE_INVALID', amount: 5, at: 7_990, createdAt: 8_000 }),
-        ];
-        for (const r of rows) await tx.insertPayment(r);
-      });
+      const seed = (s: Store) =>
+        s.unit(async (tx) => {
+          const rows: PaymentRow[] = [
+            payment({ id: 'p1', kioskId: 'k1', txId: 't1', kind: 'online', status: 'approved', amount: 100, at: 1_000 }),
+            payment({ id: 'p2', kioskId: 'k1', txId: 't2', kind: 'online', status: 'voided', amount: 50, at: 1_100 }),
+            payment({
+              id: 'p3',
+              kioskId: 'k1',
+              txId: 't3',
+              kind: 'offline-qr',
+              status: 'settled',
+              amount: 30,
+              at: 1_500,
+              createdAt: 9_000,
+            }),
+            payment({ id: 'p4', kioskId: 'k1', txId: 't4', kind: 'offline-numeric', status: 'approved', amount: 7, at: 1_999 }),
+            payment({ id: 'p5', kioskId: 'K0', txId: 't5', kind: 'online', status: 'approved', amount: 9, at: 2_000 }),
+            payment({ id: 'p6', kioskId: 'k1', txId: 't6', kind: 'online', status: 'approved', amount: 1, at: 3_000 }),
+            payment({
+              id: 'p7',
+              kioskId: 'k1',
+              txId: 't7',
+              kind: 'online',
+              status: 'declined',
+              reason: 'INSUFFICIENT_FUNDS',
+              amount: 5,
+              at: 1_200,
+            }),
+            payment({
+              id: 'p8',
+              kioskId: 'k2',
+              txId: 't8',
+              kind: 'offline-qr',
+              status: 'declined',
+              reason: 'COUNTER_REUSED',
+              amount: 5,
+              at: 1_300,
+              createdAt: 8_000,
+            }),
+            payment({
+              id: 'p9',
+              kioskId: 'k2',
+              txId: 't9',
+              kind: 'online',
+              status: 'declined',
+              reason: 'INSUFFICIENT_FUNDS',
+              amount: 5,
+              at: 1_400,
+            }),
+            payment({ id: 'pa', kioskId: 'k2', txId: 'ta', kind: null, status: 'declined', reason: null, amount: 0, at: 1_400 }),
+            payment({
+              id: 'pb',
+              kioskId: 'k2',
+              txId: 'tb',
+              kind: 'offline-qr',
+              status: 'declined',
+              reason: 'SIGNATURE_INVALID',
+              amount: 5,
+              at: 7_990,
+              createdAt: 8_000,
+            }),
+          ];
+          for (const r of rows) await tx.insertPayment(r);
+        });
 
       it('sums approved and settled payments per kiosk, currency, form and bucket within [from, to)', async () => {
         const s = await store();
@@ -367,7 +513,9 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         const s = await store();
         await seed(s);
         expect(await s.unit((tx) => tx.declineCounts(1_000, 2_000))).toEqual([
-          { reason: 'INSUFFICIENT_FUNDS', count: 2 }, { reason: null, count: 1 }, { reason: 'COUNTER_REUSED', count: 1 },
+          { reason: 'INSUFFICIENT_FUNDS', count: 2 },
+          { reason: null, count: 1 },
+          { reason: 'COUNTER_REUSED', count: 1 },
         ]);
         expect(await s.unit((tx) => tx.declineCounts(1_250, 1_350))).toEqual([{ reason: 'COUNTER_REUSED', count: 1 }]);
       });
@@ -388,32 +536,75 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
        * lines, a later quarter hour), p6 (USD, no lines); p4 declined, p5 voided and p7 after the
        * range are no sales. p1 and p2 were partly refunded, p5 wholly (before its void).
        */
-      const seedSales = (s: Store) => s.unit(async (tx) => {
-        await tx.createAccount(account('merchant:usd', 'merchant', 'USD'));
-        await tx.createAccount(account('shopper:usd', 'shopper', 'USD'));
-        const rows: PaymentRow[] = [
-          payment({ id: 'p1', kioskId: 'k1', txId: 't1', kind: 'online', status: 'approved', amount: 400, at: 1_000 }),
-          payment({ id: 'p2', kioskId: 'k2', txId: 't2', kind: 'offline-qr', status: 'settled', amount: 150, at: 1_100 }),
-          payment({ id: 'p3', kioskId: 'k1', txId: 't3', kind: 'online', status: 'approved', amount: 300, at: 2_000_000 }),
-          payment({ id: 'p4', kioskId: 'k1', txId: 't4', kind: 'online', status: 'declined', reason: 'INSUFFICIENT_FUNDS', amount: 999, at: 1_200 }),
-          payment({ id: 'p5', kioskId: 'k1', txId: 't5', kind: 'online', status: 'voided', reason: 'TX_VOIDED', amount: 500, at: 1_300 }),
-          payment({ id: 'p6', kioskId: 'k1', txId: 't6', kind: 'online', status: 'approved', amount: 250, currency: 'USD', walletId: 'w2', merchantAccount: 'merchant:usd', at: 1_400 }),
-          payment({ id: 'p7', kioskId: 'k1', txId: 't7', kind: 'online', status: 'approved', amount: 100, at: 5_000_000 }),
-        ];
-        for (const r of rows) await tx.insertPayment(r);
-        await tx.insertPaymentLines('p1', [{ gtin: '4901000000013', slot: null, qty: 2, unitPrice: 100 }, { gtin: '4901000000020', slot: 3, qty: 1, unitPrice: 200 }]);
-        await tx.insertPaymentLines('p2', [{ gtin: null, slot: 1, qty: 1, unitPrice: 150 }]);
-        await tx.insertPaymentLines('p4', [{ gtin: '4901000000013', slot: null, qty: 1, unitPrice: 999 }]);
-        const refund = (paymentId: string, amount: number) => tx.transfer({ paymentId, debitAccount: 'merchant:shop', creditAccount: 'shopper:w1', amount, currency: 'JPY', kind: 'refund', at: 9_000 });
-        await move(tx, 'shopper:w1', 'merchant:shop', 1_000);
-        await refund('p1', 100);
-        await refund('p1', 20);
-        await refund('p2', 50);
-        await refund('p5', 500);
-      });
+      const seedSales = (s: Store) =>
+        s.unit(async (tx) => {
+          await tx.createAccount(account('merchant:usd', 'merchant', 'USD'));
+          await tx.createAccount(account('shopper:usd', 'shopper', 'USD'));
+          const rows: PaymentRow[] = [
+            payment({ id: 'p1', kioskId: 'k1', txId: 't1', kind: 'online', status: 'approved', amount: 400, at: 1_000 }),
+            payment({ id: 'p2', kioskId: 'k2', txId: 't2', kind: 'offline-qr', status: 'settled', amount: 150, at: 1_100 }),
+            payment({ id: 'p3', kioskId: 'k1', txId: 't3', kind: 'online', status: 'approved', amount: 300, at: 2_000_000 }),
+            payment({
+              id: 'p4',
+              kioskId: 'k1',
+              txId: 't4',
+              kind: 'online',
+              status: 'declined',
+              reason: 'INSUFFICIENT_FUNDS',
+              amount: 999,
+              at: 1_200,
+            }),
+            payment({ id: 'p5', kioskId: 'k1', txId: 't5', kind: 'online', status: 'voided', reason: 'TX_VOIDED', amount: 500, at: 1_300 }),
+            payment({
+              id: 'p6',
+              kioskId: 'k1',
+              txId: 't6',
+              kind: 'online',
+              status: 'approved',
+              amount: 250,
+              currency: 'USD',
+              walletId: 'w2',
+              merchantAccount: 'merchant:usd',
+              at: 1_400,
+            }),
+            payment({ id: 'p7', kioskId: 'k1', txId: 't7', kind: 'online', status: 'approved', amount: 100, at: 5_000_000 }),
+          ];
+          for (const r of rows) await tx.insertPayment(r);
+          await tx.insertPaymentLines('p1', [
+            { gtin: '4901000000013', slot: null, qty: 2, unitPrice: 100 },
+            { gtin: '4901000000020', slot: 3, qty: 1, unitPrice: 200 },
+          ]);
+          await tx.insertPaymentLines('p2', [{ gtin: null, slot: 1, qty: 1, unitPrice: 150 }]);
+          await tx.insertPaymentLines('p4', [{ gtin: '4901000000013', slot: null, qty: 1, unitPrice: 999 }]);
+          const refund = (paymentId: string, amount: number) =>
+            tx.transfer({
+              paymentId,
+              debitAccount: 'merchant:shop',
+              creditAccount: 'shopper:w1',
+              amount,
+              currency: 'JPY',
+              kind: 'refund',
+              at: 9_000,
+            });
+          await move(tx, 'shopper:w1', 'merchant:shop', 1_000);
+          await refund('p1', 100);
+          await refund('p1', 20);
+          await refund('p2', 50);
+          await refund('p5', 500);
+        });
       const all: SalesFilter = { fromMs: 0, toMs: 3_000_000, kioskId: null, gtin: null, slot: null };
-      const sorted = (groups: SalesGroup[]) => [...groups].sort((a, b) => JSON.stringify(a) < JSON.stringify(b) ? -1 : 1);
-      const g = (o: Partial<SalesGroup>): SalesGroup => ({ kioskId: null, gtin: null, slot: null, quarter: null, currency: 'JPY', payments: 1, units: 0, amount: 0, ...o });
+      const sorted = (groups: SalesGroup[]) => [...groups].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+      const g = (o: Partial<SalesGroup>): SalesGroup => ({
+        kioskId: null,
+        gtin: null,
+        slot: null,
+        quarter: null,
+        currency: 'JPY',
+        payments: 1,
+        units: 0,
+        amount: 0,
+        ...o,
+      });
 
       it('reads back the lines of each payment in order, and refuses lines of no payment', async () => {
         const s = await store();
@@ -421,7 +612,10 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         await seedSales(s);
         const lines = await s.unit((tx) => tx.listPaymentLines(['p1', 'p2', 'p3', 'nope']));
         expect([...lines.keys()].sort()).toEqual(['p1', 'p2']);
-        expect(lines.get('p1')).toEqual([{ gtin: '4901000000013', slot: null, qty: 2, unitPrice: 100 }, { gtin: '4901000000020', slot: 3, qty: 1, unitPrice: 200 }]);
+        expect(lines.get('p1')).toEqual([
+          { gtin: '4901000000013', slot: null, qty: 2, unitPrice: 100 },
+          { gtin: '4901000000020', slot: 3, qty: 1, unitPrice: 200 },
+        ]);
         expect(lines.get('p2')).toEqual([{ gtin: null, slot: 1, qty: 1, unitPrice: 150 }]);
         expect(await s.unit((tx) => tx.listPaymentLines([]))).toEqual(new Map());
         await expect(s.unit((tx) => tx.insertPaymentLines('nope', [{ gtin: null, slot: 1, qty: 1, unitPrice: 1 }]))).rejects.toThrow();
@@ -431,26 +625,43 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         const s = await store();
         await shop(s);
         await seedSales(s);
-        expect(sorted(await s.unit((tx) => tx.salesGroups(all, 'kiosk')))).toEqual(sorted([
-          g({ kioskId: 'k1', payments: 2, units: 3, amount: 700 }), g({ kioskId: 'k1', currency: 'USD', amount: 250 }), g({ kioskId: 'k2', units: 1, amount: 150 }),
-        ]));
-        expect(sorted(await s.unit((tx) => tx.salesGroups(all, 'product')))).toEqual(sorted([
-          g({ gtin: '4901000000013', units: 2, amount: 200 }), g({ gtin: '4901000000020', slot: 3, units: 1, amount: 200 }), g({ slot: 1, units: 1, amount: 150 }),
-          g({ amount: 300 }), g({ currency: 'USD', amount: 250 }),
-        ]));
-        expect(sorted(await s.unit((tx) => tx.salesGroups(all, 'quarter-hour')))).toEqual(sorted([
-          g({ quarter: 0, payments: 2, units: 4, amount: 550 }), g({ quarter: 0, currency: 'USD', amount: 250 }), g({ quarter: 2, amount: 300 }),
-        ]));
+        expect(sorted(await s.unit((tx) => tx.salesGroups(all, 'kiosk')))).toEqual(
+          sorted([
+            g({ kioskId: 'k1', payments: 2, units: 3, amount: 700 }),
+            g({ kioskId: 'k1', currency: 'USD', amount: 250 }),
+            g({ kioskId: 'k2', units: 1, amount: 150 }),
+          ]),
+        );
+        expect(sorted(await s.unit((tx) => tx.salesGroups(all, 'product')))).toEqual(
+          sorted([
+            g({ gtin: '4901000000013', units: 2, amount: 200 }),
+            g({ gtin: '4901000000020', slot: 3, units: 1, amount: 200 }),
+            g({ slot: 1, units: 1, amount: 150 }),
+            g({ amount: 300 }),
+            g({ currency: 'USD', amount: 250 }),
+          ]),
+        );
+        expect(sorted(await s.unit((tx) => tx.salesGroups(all, 'quarter-hour')))).toEqual(
+          sorted([
+            g({ quarter: 0, payments: 2, units: 4, amount: 550 }),
+            g({ quarter: 0, currency: 'USD', amount: 250 }),
+            g({ quarter: 2, amount: 300 }),
+          ]),
+        );
         expect(await s.unit((tx) => tx.salesGroups({ ...all, toMs: 1_000 }, 'kiosk'))).toEqual([]);
       });
 
-      it('narrows sales to one kiosk, one product or one slot, counting only that product\'s lines', async () => {
+      it("narrows sales to one kiosk, one product or one slot, counting only that product's lines", async () => {
         const s = await store();
         await shop(s);
         await seedSales(s);
         expect(await s.unit((tx) => tx.salesGroups({ ...all, kioskId: 'k2' }, 'product'))).toEqual([g({ slot: 1, units: 1, amount: 150 })]);
-        expect(await s.unit((tx) => tx.salesGroups({ ...all, gtin: '4901000000013' }, 'kiosk'))).toEqual([g({ kioskId: 'k1', units: 2, amount: 200 })]);
-        expect(await s.unit((tx) => tx.salesGroups({ ...all, slot: 3 }, 'quarter-hour'))).toEqual([g({ quarter: 0, units: 1, amount: 200 })]);
+        expect(await s.unit((tx) => tx.salesGroups({ ...all, gtin: '4901000000013' }, 'kiosk'))).toEqual([
+          g({ kioskId: 'k1', units: 2, amount: 200 }),
+        ]);
+        expect(await s.unit((tx) => tx.salesGroups({ ...all, slot: 3 }, 'quarter-hour'))).toEqual([
+          g({ quarter: 0, units: 1, amount: 200 }),
+        ]);
         expect(await s.unit((tx) => tx.salesGroups({ ...all, slot: 3, kioskId: 'k2' }, 'kiosk'))).toEqual([]);
       });
 
@@ -458,10 +669,15 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         const s = await store();
         await shop(s);
         await seedSales(s);
-        expect(await s.unit((tx) => tx.refundGroups(all, 'kiosk')).then((r) => [...r].sort((a, b) => (a.kioskId! < b.kioskId! ? -1 : 1)))).toEqual([
-          { kioskId: 'k1', quarter: null, currency: 'JPY', amount: 120 }, { kioskId: 'k2', quarter: null, currency: 'JPY', amount: 50 },
+        expect(
+          await s.unit((tx) => tx.refundGroups(all, 'kiosk')).then((r) => [...r].sort((a, b) => (a.kioskId! < b.kioskId! ? -1 : 1))),
+        ).toEqual([
+          { kioskId: 'k1', quarter: null, currency: 'JPY', amount: 120 },
+          { kioskId: 'k2', quarter: null, currency: 'JPY', amount: 50 },
         ]);
-        expect(await s.unit((tx) => tx.refundGroups({ ...all, kioskId: 'k2' }, 'quarter-hour'))).toEqual([{ kioskId: null, quarter: 0, currency: 'JPY', amount: 50 }]);
+        expect(await s.unit((tx) => tx.refundGroups({ ...all, kioskId: 'k2' }, 'quarter-hour'))).toEqual([
+          { kioskId: null, quarter: 0, currency: 'JPY', amount: 50 },
+        ]);
         expect(await s.unit((tx) => tx.refundedAmount('p1'))).toBe(120);
         expect(await s.unit((tx) => tx.refundedAmount('p3'))).toBe(0);
       });
@@ -471,7 +687,8 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         await shop(s);
         await seedSales(s);
         const q: PaymentSearch = { fromMs: 0, toMs: 10_000_000, kioskId: null, text: null, walletId: null, amount: null };
-        const ids = async (o: Partial<PaymentSearch>, limit = 50) => (await s.unit((tx) => tx.searchPayments({ ...q, ...o }, limit))).map((p) => p.id);
+        const ids = async (o: Partial<PaymentSearch>, limit = 50) =>
+          (await s.unit((tx) => tx.searchPayments({ ...q, ...o }, limit))).map((p) => p.id);
         expect(await ids({})).toEqual(['p7', 'p3', 'p6', 'p5', 'p4', 'p2', 'p1']);
         expect(await ids({}, 2)).toEqual(['p7', 'p3']);
         expect(await ids({ text: 'p2' })).toEqual(['p2']);
@@ -482,7 +699,10 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         expect(await ids({ fromMs: 1_100, toMs: 1_400 })).toEqual(['p5', 'p4', 'p2']);
         expect(await ids({ kioskId: 'k1', amount: 150 })).toEqual([]);
         const [p1] = await s.unit((tx) => tx.searchPayments({ ...q, text: 'p1' }, 5));
-        expect(p1).toEqual({ ...payment({ id: 'p1', kioskId: 'k1', txId: 't1', kind: 'online', status: 'approved', amount: 400, at: 1_000 }), refunded: 120 });
+        expect(p1).toEqual({
+          ...payment({ id: 'p1', kioskId: 'k1', txId: 't1', kind: 'online', status: 'approved', amount: 400, at: 1_000 }),
+          refunded: 120,
+        });
       });
 
       it('records operator actions once per request key, and lists them newest first by time or by payment', async () => {
@@ -490,14 +710,28 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         await shop(s);
         await seedSales(s);
         const action = (id: string, o: Partial<OpsActionRow>): OpsActionRow => ({
-          id, requestKey: `key-${id}`, requestHash: 'h', at: 10_000, operator: 'alice', action: 'refund', paymentId: 'p1', amount: 100, currency: 'JPY', reason: 'wrong item', ...o,
+          id,
+          requestKey: `key-${id}`,
+          requestHash: 'h',
+          at: 10_000,
+          operator: 'alice',
+          action: 'refund',
+          paymentId: 'p1',
+          amount: 100,
+          currency: 'JPY',
+          reason: 'wrong item',
+          ...o,
         });
         await s.unit(async (tx) => {
           await tx.insertOpsAction(action('a1', {}));
-          await tx.insertOpsAction(action('a2', { at: 11_000, paymentId: 'p2', amount: 50, operator: 'bob', reason: 'machine jammed: "slot 1", refunded' }));
+          await tx.insertOpsAction(
+            action('a2', { at: 11_000, paymentId: 'p2', amount: 50, operator: 'bob', reason: 'machine jammed: "slot 1", refunded' }),
+          );
           await tx.insertOpsAction(action('a3', { at: 12_000, action: 'void', amount: 0 }));
         });
-        expect(await s.unit((tx) => tx.getOpsActionByKey('key-a2'))).toEqual(action('a2', { at: 11_000, paymentId: 'p2', amount: 50, operator: 'bob', reason: 'machine jammed: "slot 1", refunded' }));
+        expect(await s.unit((tx) => tx.getOpsActionByKey('key-a2'))).toEqual(
+          action('a2', { at: 11_000, paymentId: 'p2', amount: 50, operator: 'bob', reason: 'machine jammed: "slot 1", refunded' }),
+        );
         expect(await s.unit((tx) => tx.getOpsActionByKey('nope'))).toBeUndefined();
         await expect(s.unit((tx) => tx.insertOpsAction(action('a4', { requestKey: 'key-a1' })))).rejects.toThrow();
         await expect(s.unit((tx) => tx.insertOpsAction(action('a5', { paymentId: 'nope' })))).rejects.toThrow();
@@ -524,7 +758,12 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
       it('returns what the unit returns, and runs units in submission order', async () => {
         const s = await store();
         await s.unit((tx) => tx.setMeta('log', ''));
-        const append = (i: number) => s.unit(async (tx) => { const v = `${(await tx.getMeta('log')) ?? ''}${i},`; await tx.setMeta('log', v); return v; });
+        const append = (i: number) =>
+          s.unit(async (tx) => {
+            const v = `${(await tx.getMeta('log')) ?? ''}${i},`;
+            await tx.setMeta('log', v);
+            return v;
+          });
         const seen = await Promise.all(Array.from({ length: 20 }, (_, i) => append(i)));
         expect(seen[19]).toBe(Array.from({ length: 20 }, (_, i) => `${i},`).join(''));
         expect(seen.map((v) => v.split(',').length - 1)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
@@ -532,10 +771,26 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
 
       it('rolls back a throwing unit alone, even among units committed together', async () => {
         const s = await store();
-        await s.unit(async (tx) => { await tx.createAccount(account('a')); await tx.createAccount(account('b')); });
-        const failing = s.unit(async (tx) => { await move(tx, 'a', 'b', 100); await tx.setMeta('x', 'y'); throw new Error('boom'); });
-        const dbFailing = s.unit(async (tx) => { await move(tx, 'a', 'b', 1_000); await tx.createAccount(account('a')); });
-        const results = await Promise.allSettled([s.unit((tx) => move(tx, 'a', 'b', 1)), failing, dbFailing, s.unit((tx) => move(tx, 'a', 'b', 2)), s.unit((tx) => move(tx, 'a', 'b', -1))]);
+        await s.unit(async (tx) => {
+          await tx.createAccount(account('a'));
+          await tx.createAccount(account('b'));
+        });
+        const failing = s.unit(async (tx) => {
+          await move(tx, 'a', 'b', 100);
+          await tx.setMeta('x', 'y');
+          throw new Error('boom');
+        });
+        const dbFailing = s.unit(async (tx) => {
+          await move(tx, 'a', 'b', 1_000);
+          await tx.createAccount(account('a'));
+        });
+        const results = await Promise.allSettled([
+          s.unit((tx) => move(tx, 'a', 'b', 1)),
+          failing,
+          dbFailing,
+          s.unit((tx) => move(tx, 'a', 'b', 2)),
+          s.unit((tx) => move(tx, 'a', 'b', -1)),
+        ]);
         expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected']);
         expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('boom'));
         expect(await balance(s, 'b')).toBe(3);
@@ -545,7 +800,10 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
 
       it('refuses units after close, and close waits for queued units', async () => {
         const s = await store();
-        const queued = s.unit(async (tx) => { await tx.setMeta('k', 'v'); return 'done'; });
+        const queued = s.unit(async (tx) => {
+          await tx.setMeta('k', 'v');
+          return 'done';
+        });
         await s.close();
         expect(await queued).toBe('done');
         await expect(s.unit((tx) => tx.getMeta('k'))).rejects.toThrow(/closed/);
@@ -567,16 +825,38 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
        * What settlement does in one unit: the same (kiosk, txId) answers with its stored row; an
        * offline code already used is a replay and moves no money; otherwise pay and claim the code.
        */
-      const settleUnit = (kioskId: string, txId: string, counter: number, paymentId: string, amount = 100) => async (tx: StoreTx) => {
-        const existing = await tx.getPaymentByTx(kioskId, txId);
-        if (existing) return { outcome: 'existing' as const, paymentId: existing.id };
-        const usedBy = await tx.getOfflineUse('c1', 'qr', counter);
-        await tx.insertPayment(payment({ id: paymentId, kioskId, txId, counter, amount, replay: usedBy !== undefined, status: usedBy ? 'declined' : 'settled', reason: usedBy ? 'COUNTER_REUSED' : null }));
-        if (usedBy !== undefined) return { outcome: 'replay' as const, paymentId: usedBy };
-        await tx.transfer({ paymentId, debitAccount: 'shopper:w1', creditAccount: 'merchant:shop', amount, currency: 'JPY', kind: 'payment', at: 5_000 });
-        if (!(await tx.claimOfflineUse('c1', 'qr', counter, paymentId))) throw new Error(`counter ${counter} claimed behind the unit's back`);
-        return { outcome: 'settled' as const, paymentId };
-      };
+      const settleUnit =
+        (kioskId: string, txId: string, counter: number, paymentId: string, amount = 100) =>
+        async (tx: StoreTx) => {
+          const existing = await tx.getPaymentByTx(kioskId, txId);
+          if (existing) return { outcome: 'existing' as const, paymentId: existing.id };
+          const usedBy = await tx.getOfflineUse('c1', 'qr', counter);
+          await tx.insertPayment(
+            payment({
+              id: paymentId,
+              kioskId,
+              txId,
+              counter,
+              amount,
+              replay: usedBy !== undefined,
+              status: usedBy ? 'declined' : 'settled',
+              reason: usedBy ? 'COUNTER_REUSED' : null,
+            }),
+          );
+          if (usedBy !== undefined) return { outcome: 'replay' as const, paymentId: usedBy };
+          await tx.transfer({
+            paymentId,
+            debitAccount: 'shopper:w1',
+            creditAccount: 'merchant:shop',
+            amount,
+            currency: 'JPY',
+            kind: 'payment',
+            at: 5_000,
+          });
+          if (!(await tx.claimOfflineUse('c1', 'qr', counter, paymentId)))
+            throw new Error(`counter ${counter} claimed behind the unit's back`);
+          return { outcome: 'settled' as const, paymentId };
+        };
 
       /** Runs two units on two replicas: at the same time where the database allows it. */
       const race = async <T>(a: Store, b: Store, fa: (tx: StoreTx) => Promise<T>, fb: (tx: StoreTx) => Promise<T>) => {
@@ -624,7 +904,8 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         const [a, b] = [open(d), open(d)];
         await shop(a);
         const each = 15;
-        const transfers = (s: Store, amount: number) => Array.from({ length: each }, () => s.unit((tx) => move(tx, 'shopper:w1', 'merchant:shop', amount)));
+        const transfers = (s: Store, amount: number) =>
+          Array.from({ length: each }, () => s.unit((tx) => move(tx, 'shopper:w1', 'merchant:shop', amount)));
         const first = transfers(a, 1);
         if (!options.replicasOverlap) await turn();
         await Promise.all([...first, ...transfers(b, 2)]);
@@ -633,33 +914,44 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         expect(await totals(a)).toEqual(new Map([['JPY', 0]]));
       });
 
-      it.runIf(options.replicasOverlap)('runs a unit again when two replicas both read before either writes, and it then sees the settlement', async () => {
-        const d = await database();
-        const [a, b] = [open(d), open(d)];
-        await shop(a);
-        // Test-only: each unit waits, after its reads, for the other's reads, so both decide on the
-        // same snapshot. The port forbids this in production code; here it forces the conflict.
-        let arrived = 0;
-        let release!: () => void;
-        const bothRead = new Promise<void>((r) => { release = r; });
-        const meet = async () => {
-          if (++arrived === 2) release();
-          let timer: NodeJS.Timeout | undefined;
-          const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('the other replica never read')), 10_000); });
-          try { await Promise.race([bothRead, late]); } finally { clearTimeout(timer); }
-        };
-        const interleaved = (kioskId: string, txId: string, paymentId: string) => async (tx: StoreTx) => {
-          await tx.getPaymentByTx(kioskId, txId);
-          await tx.getOfflineUse('c1', 'qr', 1);
-          await meet();
-          return settleUnit(kioskId, txId, 1, paymentId)(tx);
-        };
-        const [ra, rb] = await Promise.all([a.unit(interleaved('k1', 'x', 'pay_a')), b.unit(interleaved('k2', 'y', 'pay_b'))]);
-        expect([ra.outcome, rb.outcome].sort()).toEqual(['replay', 'settled']);
-        expect(ra.paymentId).toBe(rb.paymentId);
-        expect(await balance(a, 'shopper:w1')).toBe(900);
-        expect(await totals(b)).toEqual(new Map([['JPY', 0]]));
-      });
+      it.runIf(options.replicasOverlap)(
+        'runs a unit again when two replicas both read before either writes, and it then sees the settlement',
+        async () => {
+          const d = await database();
+          const [a, b] = [open(d), open(d)];
+          await shop(a);
+          // Test-only: each unit waits, after its reads, for the other's reads, so both decide on the
+          // same snapshot. The port forbids this in production code; here it forces the conflict.
+          let arrived = 0;
+          let release!: () => void;
+          const bothRead = new Promise<void>((r) => {
+            release = r;
+          });
+          const meet = async () => {
+            if (++arrived === 2) release();
+            let timer: NodeJS.Timeout | undefined;
+            const late = new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error('the other replica never read')), 10_000);
+            });
+            try {
+              await Promise.race([bothRead, late]);
+            } finally {
+              clearTimeout(timer);
+            }
+          };
+          const interleaved = (kioskId: string, txId: string, paymentId: string) => async (tx: StoreTx) => {
+            await tx.getPaymentByTx(kioskId, txId);
+            await tx.getOfflineUse('c1', 'qr', 1);
+            await meet();
+            return settleUnit(kioskId, txId, 1, paymentId)(tx);
+          };
+          const [ra, rb] = await Promise.all([a.unit(interleaved('k1', 'x', 'pay_a')), b.unit(interleaved('k2', 'y', 'pay_b'))]);
+          expect([ra.outcome, rb.outcome].sort()).toEqual(['replay', 'settled']);
+          expect(ra.paymentId).toBe(rb.paymentId);
+          expect(await balance(a, 'shopper:w1')).toBe(900);
+          expect(await totals(b)).toEqual(new Map([['JPY', 0]]));
+        },
+      );
     });
   });
 }

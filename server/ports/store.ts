@@ -6,7 +6,13 @@ import type { PaymentKind } from '../../shared/kiosk-messages.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 
 export type AccountKind = 'issuance' | 'shopper' | 'merchant';
-export interface Account { id: string; kind: AccountKind; currency: Currency; balance: number; createdAt: number }
+export interface Account {
+  id: string;
+  kind: AccountKind;
+  currency: Currency;
+  balance: number;
+  createdAt: number;
+}
 
 export type TransferKind = 'topup' | 'payment' | 'refund';
 export interface Transfer {
@@ -19,9 +25,21 @@ export interface Transfer {
   at: number;
 }
 
-export interface Wallet { id: string; accountId: string; tokenHash: string; createdAt: number; offlineBlocked: string | null }
+export interface Wallet {
+  id: string;
+  accountId: string;
+  tokenHash: string;
+  createdAt: number;
+  offlineBlocked: string | null;
+}
 
-export interface OnlineCodeRow { codeHash: string; walletId: string; issuedAt: number; expiresAt: number; usedBy: string | null }
+export interface OnlineCodeRow {
+  codeHash: string;
+  walletId: string;
+  issuedAt: number;
+  expiresAt: number;
+  usedBy: string | null;
+}
 
 export interface CredentialRow {
   id: string; // 16 hex
@@ -65,14 +83,33 @@ export interface PaymentRow {
   updatedAt: number;
 }
 
-export interface KioskRow { id: string; merchantAccount: string; createdAt: number }
+export interface KioskRow {
+  id: string;
+  merchantAccount: string;
+  createdAt: number;
+}
 
 /** Approved payments summed per kiosk, currency, form and time bucket (operator dashboard). */
-export interface SalesBucket { kioskId: string; currency: Currency; offline: boolean; bucket: number; count: number; amount: number }
-export interface DeclineCount { reason: ErrorCode | null; count: number }
+export interface SalesBucket {
+  kioskId: string;
+  currency: Currency;
+  offline: boolean;
+  bucket: number;
+  count: number;
+  amount: number;
+}
+export interface DeclineCount {
+  reason: ErrorCode | null;
+  count: number;
+}
 
 /** One line of a sale as the kiosk listed it (shared/kiosk-messages.ts saleLine), in the payment's currency. */
-export interface SaleLineRow { gtin: string | null; slot: number | null; qty: number; unitPrice: number }
+export interface SaleLineRow {
+  gtin: string | null;
+  slot: number | null;
+  qty: number;
+  unitPrice: number;
+}
 
 /** Which payments a sales report covers: approved and settled ones with `at` in [fromMs, toMs), optionally of one kiosk or one product. */
 export interface SalesFilter {
@@ -108,7 +145,12 @@ export interface SalesGroup {
 }
 
 /** Refunds (ledger transfers of kind `refund`) of the payments a filter covers, per kiosk or quarter hour. */
-export interface RefundGroup { kioskId: string | null; quarter: number | null; currency: Currency; amount: number }
+export interface RefundGroup {
+  kioskId: string | null;
+  quarter: number | null;
+  currency: Currency;
+  amount: number;
+}
 
 /** Transaction search: every field set narrows it; `text` matches a payment id or a kiosk txId exactly. */
 export interface PaymentSearch {
@@ -121,7 +163,9 @@ export interface PaymentSearch {
 }
 
 /** A payment found by a search, with what has been refunded of it. */
-export interface FoundPayment extends PaymentRow { refunded: number }
+export interface FoundPayment extends PaymentRow {
+  refunded: number;
+}
 
 export type OpsActionKind = 'refund' | 'void';
 /** An operator's refund or void: the operator audit log, one row per action that moved money or voided. */
@@ -143,7 +187,10 @@ export interface OpsActionRow {
 }
 
 /** Offline spending of one wallet in a time range: approved online-offline and settled payments. */
-export interface OfflineUsage { amount: number; count: number }
+export interface OfflineUsage {
+  amount: number;
+  count: number;
+}
 
 export interface StoreTx {
   getMeta(key: string): Promise<string | undefined>;

@@ -56,22 +56,36 @@ export async function makeWorld(overrides: Record<string, unknown> = {}, seed = 
   const clock = new ManualClock(T0);
   const random = seededRandom(seed);
   const config = parseServerConfig({
-    dataDir: dir, topupEnabled: true, logLevel: 'silent', timeZone: 'Asia/Tokyo',
-    kiosks: [{ id: 'k1', merchant: 'shop' }, { id: 'k2', merchant: 'shop' }, { id: 'k3', merchant: 'other' }],
+    dataDir: dir,
+    topupEnabled: true,
+    logLevel: 'silent',
+    timeZone: 'Asia/Tokyo',
+    kiosks: [
+      { id: 'k1', merchant: 'shop' },
+      { id: 'k2', merchant: 'shop' },
+      { id: 'k3', merchant: 'other' },
+    ],
     ...overrides,
   });
   let revocations = 0;
   const ledger = worldStore(seed, config.storeQueuedUnitsMax);
   const ctx = createContext(config, { clock, random, log: pino({ level: 'silent' }), store: ledger.store });
-  ctx.setOnRevocation(() => { revocations++; });
+  ctx.setOnRevocation(() => {
+    revocations++;
+  });
   await registerKiosks(ctx);
   let seq = 0;
   const send = async (kioskId: string, msg: unknown): Promise<KioskReply> =>
     handleKioskPayload(ctx, kioskId, new TextEncoder().encode(typeof msg === 'string' ? msg : JSON.stringify(msg)));
 
   const world = {
-    ctx, clock, config, random,
-    get revocations() { return revocations; },
+    ctx,
+    clock,
+    config,
+    random,
+    get revocations() {
+      return revocations;
+    },
     async phone(balance = 20_000, currency: Currency = 'JPY'): Promise<TestPhone> {
       const w = await enrollWallet(ctx, currency);
       if (balance > 0) await topUp(ctx, w.walletId, money(balance, currency));
@@ -86,13 +100,23 @@ export async function makeWorld(overrides: Record<string, unknown> = {}, seed = 
       return (await issueOnlineCode(ctx, p.walletId)).code;
     },
     /** An offline QR code of `opts.version` (default: version 3, what wallets make). */
-    offlineCode(p: TestPhone, opts: { timestampMs?: number; counter?: number; amountCap?: number; version?: OfflineCodeVersion } = {}): string {
+    offlineCode(
+      p: TestPhone,
+      opts: { timestampMs?: number; counter?: number; amountCap?: number; version?: OfflineCodeVersion } = {},
+    ): string {
       if (!p.credential) throw new Error('phone has no credential');
       const counter = opts.counter ?? ++p.counter;
-      return makeOfflineCode({
-        credential: fromBase64url(p.credential.credential)!, timestampMs: opts.timestampMs ?? clock.nowMs(), counter,
-        phoneSecretKey: naclEd25519.keyPairFromSeed(p.seed).secretKey, amountCap: opts.amountCap, version: opts.version,
-      }, naclEd25519);
+      return makeOfflineCode(
+        {
+          credential: fromBase64url(p.credential.credential)!,
+          timestampMs: opts.timestampMs ?? clock.nowMs(),
+          counter,
+          phoneSecretKey: naclEd25519.keyPairFromSeed(p.seed).secretKey,
+          amountCap: opts.amountCap,
+          version: opts.version,
+        },
+        naclEd25519,
+      );
     },
     numericCode(p: TestPhone, timeMs = clock.nowMs()): string {
       if (!p.credential) throw new Error('phone has no credential');

@@ -36,18 +36,30 @@ describe('catalog', () => {
   });
 
   it('refuses a GTIN with a wrong check digit', () => {
-    expect(parseCatalog(message([{ ...tea, gtin: '4901234567895' }]))).toMatchObject({ ok: false, message: expect.stringMatching(/^items\.0\.gtin/) });
+    expect(parseCatalog(message([{ ...tea, gtin: '4901234567895' }]))).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^items\.0\.gtin/),
+    });
   });
 
   it('refuses a price that is a float, zero, or in another currency', () => {
     expect(parseCatalog(message([{ ...tea, price: { value: 1.5, currency: 'JPY' } }])).ok).toBe(false);
     expect(parseCatalog(message([{ ...tea, price: { value: 0, currency: 'JPY' } }])).ok).toBe(false);
-    expect(parseCatalog(message([{ ...tea, price: { value: 150, currency: 'USD' } }]))).toMatchObject({ ok: false, message: expect.stringMatching(/differs from catalog currency/) });
+    expect(parseCatalog(message([{ ...tea, price: { value: 150, currency: 'USD' } }]))).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/differs from catalog currency/),
+    });
   });
 
   it('refuses duplicate GTINs and duplicate slots', () => {
-    expect(parseCatalog(message([tea, { ...tea, name: 'again' }]))).toMatchObject({ ok: false, message: expect.stringMatching(/duplicate gtin/) });
-    expect(parseCatalog(message([tea, { ...gum, slot: 1 }]))).toMatchObject({ ok: false, message: expect.stringMatching(/duplicate slot/) });
+    expect(parseCatalog(message([tea, { ...tea, name: 'again' }]))).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/duplicate gtin/),
+    });
+    expect(parseCatalog(message([tea, { ...gum, slot: 1 }]))).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/duplicate slot/),
+    });
   });
 
   it('refuses unknown fields, a wrong type or version, and slot numbers out of range', () => {

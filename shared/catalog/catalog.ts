@@ -41,7 +41,12 @@ export const catalogMessage = z
     const gtins = new Set<string>();
     const slots = new Set<number>();
     c.items.forEach((item, i) => {
-      if (item.price.currency !== c.currency) ctx.addIssue({ code: 'custom', path: ['items', i, 'price', 'currency'], message: `price currency ${item.price.currency} differs from catalog currency ${c.currency}` });
+      if (item.price.currency !== c.currency)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', i, 'price', 'currency'],
+          message: `price currency ${item.price.currency} differs from catalog currency ${c.currency}`,
+        });
       if (gtins.has(item.gtin)) ctx.addIssue({ code: 'custom', path: ['items', i, 'gtin'], message: `duplicate gtin ${item.gtin}` });
       gtins.add(item.gtin);
       if (item.slot !== undefined) {

@@ -15,8 +15,7 @@ export type Ean13Failure = 'NOT_DIGITS' | 'BAD_LENGTH' | 'BAD_CHECK_DIGIT' | 'TO
 
 export type Ean13Result =
   /** `gtin` is always 13 digits; `symbology` says what was scanned. */
-  | { ok: true; gtin: string; symbology: 'ean-13' | 'upc-a' }
-  | { ok: false; reason: Ean13Failure; detail: string };
+  { ok: true; gtin: string; symbology: 'ean-13' | 'upc-a' } | { ok: false; reason: Ean13Failure; detail: string };
 
 const DIGITS = /^[0-9]+$/;
 const DIGITS_12 = /^[0-9]{12}$/;
@@ -38,10 +37,12 @@ export function isValidGtin13(text: unknown): text is string {
 /** Parses scanned text as EAN-13 / JAN, or UPC-A as a 0-prefixed EAN-13. Never throws. */
 export function parseEan13(text: unknown): Ean13Result {
   if (typeof text !== 'string') return { ok: false, reason: 'NOT_DIGITS', detail: 'not a string' };
-  if (text.length > PRODUCT_CODE_TEXT_MAX) return { ok: false, reason: 'TOO_LONG', detail: `${text.length} characters, at most ${PRODUCT_CODE_TEXT_MAX}` };
+  if (text.length > PRODUCT_CODE_TEXT_MAX)
+    return { ok: false, reason: 'TOO_LONG', detail: `${text.length} characters, at most ${PRODUCT_CODE_TEXT_MAX}` };
   const t = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
   if (!DIGITS.test(t)) return { ok: false, reason: 'NOT_DIGITS', detail: 'a product code has only digits' };
-  if (t.length !== 13 && t.length !== 12) return { ok: false, reason: 'BAD_LENGTH', detail: `EAN-13 has 13 digits and UPC-A 12, got ${t.length}` };
+  if (t.length !== 13 && t.length !== 12)
+    return { ok: false, reason: 'BAD_LENGTH', detail: `EAN-13 has 13 digits and UPC-A 12, got ${t.length}` };
   const gtin = t.length === 12 ? '0' + t : t;
   if (!isValidGtin13(gtin)) return { ok: false, reason: 'BAD_CHECK_DIGIT', detail: 'check digit is wrong' };
   return { ok: true, gtin, symbology: t.length === 12 ? 'upc-a' : 'ean-13' };

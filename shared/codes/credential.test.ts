@@ -4,8 +4,14 @@ import { toHex } from '../bytes.ts';
 import { naclEd25519 } from '../crypto/ed25519-nacl.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import {
-  CREDENTIAL_BODY_BYTES, CREDENTIAL_BYTES, credentialSigningMessage, encodeCredentialBody, parseCredential,
-  signCredential, verifyCredential, type OfflineCredential,
+  CREDENTIAL_BODY_BYTES,
+  CREDENTIAL_BYTES,
+  credentialSigningMessage,
+  encodeCredentialBody,
+  parseCredential,
+  signCredential,
+  verifyCredential,
+  type OfflineCredential,
 } from './credential.ts';
 import { fixture, ISSUER_KEY_ID, seed } from './test-fixtures.ts';
 
@@ -48,9 +54,15 @@ describe('offline credential', () => {
 
   it('encodes USD and EUR with their ISO 4217 numbers and the largest field values', () => {
     const f = fixture();
-    for (const [currency, num] of [['USD', 840], ['EUR', 978]] as const) {
+    for (const [currency, num] of [
+      ['USD', 840],
+      ['EUR', 978],
+    ] as const) {
       const c: OfflineCredential = {
-        ...f.credential, keyId: 255, notBeforeMs: 0, notAfterMs: 0xffff_ffff * 1000,
+        ...f.credential,
+        keyId: 255,
+        notBeforeMs: 0,
+        notAfterMs: 0xffff_ffff * 1000,
         limits: { currency, perPayment: 0xffff_ffff, daily: { amount: 0xffff_ffff, count: 255 }, monthly: { amount: 0, count: 0 } },
       };
       const body = encodeCredentialBody(c);
@@ -98,11 +110,15 @@ describe('offline credential', () => {
     expect(detail(b.subarray(0, 135))).toMatch(/136 bytes, got 135/);
     expect(detail(new Uint8Array([...b, 0]))).toMatch(/136 bytes, got 137/);
     expect(detail(new Uint8Array(0))).toMatch(/got 0/);
-    const v2 = b.slice(); v2[0] = 2;
+    const v2 = b.slice();
+    v2[0] = 2;
     expect(detail(v2)).toMatch(/version 2/);
-    const gbp = b.slice(); gbp[56] = 0x03; gbp[57] = 0x3a; // 826 = GBP: not supported
+    const gbp = b.slice();
+    gbp[56] = 0x03;
+    gbp[57] = 0x3a; // 826 = GBP: not supported
     expect(detail(gbp)).toMatch(/currency 826/);
-    const backwards = b.slice(); backwards.set([0xff, 0xff, 0xff, 0xff], 48);
+    const backwards = b.slice();
+    backwards.set([0xff, 0xff, 0xff, 0xff], 48);
     expect(detail(backwards)).toMatch(/notBefore is after notAfter/);
     expect(detail('abc' as unknown as Uint8Array)).toMatch(/not bytes/);
     expect(detail(undefined as unknown as Uint8Array)).toMatch(/not bytes/);

@@ -138,9 +138,18 @@ export function verifyCredential(bytes: Uint8Array, issuerKeys: ReadonlyMap<numb
 
 /** Field-by-field equality of two credentials. */
 export function sameCredential(a: OfflineCredential, b: OfflineCredential): boolean {
-  return a.keyId === b.keyId && a.credentialId === b.credentialId && bytesEqual(a.publicKey, b.publicKey) &&
-    a.accountAlias === b.accountAlias && a.notBeforeMs === b.notBeforeMs && a.notAfterMs === b.notAfterMs &&
-    a.limits.currency === b.limits.currency && a.limits.perPayment === b.limits.perPayment &&
-    a.limits.daily.amount === b.limits.daily.amount && a.limits.daily.count === b.limits.daily.count &&
-    a.limits.monthly.amount === b.limits.monthly.amount && a.limits.monthly.count === b.limits.monthly.count;
+  return (
+    a.keyId === b.keyId &&
+    a.credentialId === b.credentialId &&
+    bytesEqual(a.publicKey, b.publicKey) &&
+    a.accountAlias === b.accountAlias &&
+    a.notBeforeMs === b.notBeforeMs &&
+    a.notAfterMs === b.notAfterMs &&
+    a.limits.currency === b.limits.currency &&
+    a.limits.perPayment === b.limits.perPayment &&
+    a.limits.daily.amount === b.limits.daily.amount &&
+    a.limits.daily.count === b.limits.daily.count &&
+    a.limits.monthly.amount === b.limits.monthly.amount &&
+    a.limits.monthly.count === b.limits.monthly.count
+  );
 }

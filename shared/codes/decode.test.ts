@@ -22,7 +22,13 @@ describe('decodeCode', () => {
   it('tells the three kinds apart', () => {
     expect(decodeCode(online)).toEqual({ ok: true, code: { kind: 'online', text: online } });
     const n = decodeCode(numeric);
-    expect(n.ok && n.code).toEqual({ kind: 'offline-numeric', text: numeric, handle: '12345678', stepDigit: Number(numeric[10]), mac: numeric.slice(11, 19) });
+    expect(n.ok && n.code).toEqual({
+      kind: 'offline-numeric',
+      text: numeric,
+      handle: '12345678',
+      stepDigit: Number(numeric[10]),
+      mac: numeric.slice(11, 19),
+    });
     const q = decodeCode(f.offlineCode);
     expect(q.ok && q.code.kind).toBe('offline-qr');
   });
@@ -38,8 +44,18 @@ describe('decodeCode', () => {
 
   it('takes digits as the wallet shows them or a person types them: groups with spaces or hyphens', () => {
     const grouped = (digits: string, sep: string) => digits.replace(/(\d{4})(?=\d)/g, `$1${sep}`);
-    for (const [code, kind] of [[online, 'online'], [numeric, 'offline-numeric']] as const) {
-      for (const typed of [grouped(code, ' '), grouped(code, '-'), grouped(code, '  '), grouped(code, ' - '), ` ${grouped(code, ' ')}\r\n`, `${code.slice(0, 10)} ${code.slice(10)}`]) {
+    for (const [code, kind] of [
+      [online, 'online'],
+      [numeric, 'offline-numeric'],
+    ] as const) {
+      for (const typed of [
+        grouped(code, ' '),
+        grouped(code, '-'),
+        grouped(code, '  '),
+        grouped(code, ' - '),
+        ` ${grouped(code, ' ')}\r\n`,
+        `${code.slice(0, 10)} ${code.slice(10)}`,
+      ]) {
         const r = decodeCode(typed);
         expect(r.ok && r.code, JSON.stringify(typed)).toMatchObject({ kind, text: code });
       }
@@ -59,7 +75,16 @@ describe('decodeCode', () => {
 
   it('removes separators only between digits, and only spaces and hyphens', () => {
     const g = online.replace(/(\d{4})(?=\d)/g, '$1 ');
-    for (const bad of [`-${online}`, `${online}-`, g.replaceAll(' ', '.'), g.replaceAll(' ', '/'), g.replaceAll(' ', '\t'), g.replaceAll(' ', '\u00a0'), g.replaceAll(' ', '\u2013'), `${g} x`]) {
+    for (const bad of [
+      `-${online}`,
+      `${online}-`,
+      g.replaceAll(' ', '.'),
+      g.replaceAll(' ', '/'),
+      g.replaceAll(' ', '\t'),
+      g.replaceAll(' ', '\u00a0'),
+      g.replaceAll(' ', '\u2013'),
+      `${g} x`,
+    ]) {
       expect(decodeCode(bad).ok, JSON.stringify(bad)).toBe(false);
     }
     // base64url uses '-' as data: a hyphen in a KP1. code is never removed, and case is never folded.
@@ -110,7 +135,8 @@ describe('decodeCode', () => {
   });
 
   it('rejects an unknown numeric prefix even with a valid check digit', () => {
-    for (const prefix of ['30', '33', '00', '99']) expect(detailOf(decodeCode(withLuhn(prefix + '1'.repeat(17))))).toBe(`unknown numeric code prefix ${prefix}`);
+    for (const prefix of ['30', '33', '00', '99'])
+      expect(detailOf(decodeCode(withLuhn(prefix + '1'.repeat(17))))).toBe(`unknown numeric code prefix ${prefix}`);
   });
 
   it('rejects other text prefixes and other QR versions', () => {
@@ -138,7 +164,9 @@ describe('decodeCode', () => {
 
   it('rejects bad base64url: foreign characters and non-canonical trailing bits', () => {
     for (const c of ['+', '/', '=', ' ', '.', 'é']) {
-      expect(detailOf(decodeCode(f.offlineCode.slice(0, 150) + c + f.offlineCode.slice(151)))).toBe('offline code is not canonical base64url');
+      expect(detailOf(decodeCode(f.offlineCode.slice(0, 150) + c + f.offlineCode.slice(151)))).toBe(
+        'offline code is not canonical base64url',
+      );
     }
     // 211 bytes leave 4 unused bits in the last character; setting one gives the same bytes in another text.
     const last = f.offlineCode.at(-1)!;
@@ -152,7 +180,8 @@ describe('decodeCode', () => {
     b[1] = 7; // credential version
     expect(detailOf(decodeCode(offlineText(b)))).toBe('offline code credential: unsupported credential version 7');
     const c = offlineBytes(f.offlineCode);
-    c[1 + 56] = 0; c[1 + 57] = 0; // currency 0
+    c[1 + 56] = 0;
+    c[1 + 57] = 0; // currency 0
     expect(detailOf(decodeCode(offlineText(c)))).toBe('offline code credential: unsupported credential currency 0');
   });
 

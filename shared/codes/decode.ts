@@ -14,7 +14,14 @@ import type { ErrorCode } from '../errors.ts';
 import { CODE_TEXT_MAX } from '../schemas.ts';
 import { luhnValid } from './luhn.ts';
 import { parseNumericOfflineText, NUMERIC_OFFLINE_PREFIX, type DecodedNumericOffline } from './numeric-offline.ts';
-import { OFFLINE_QR_PREFIX, OFFLINE_QR_V2_PREFIX, OFFLINE_QR_V3_PREFIX, OFFLINE_QR_V3_TEXT_LENGTH, parseOfflineQrText, type DecodedOfflineQr } from './offline-code.ts';
+import {
+  OFFLINE_QR_PREFIX,
+  OFFLINE_QR_V2_PREFIX,
+  OFFLINE_QR_V3_PREFIX,
+  OFFLINE_QR_V3_TEXT_LENGTH,
+  parseOfflineQrText,
+  type DecodedOfflineQr,
+} from './offline-code.ts';
 import { ONLINE_CODE_DIGITS, ONLINE_CODE_PREFIX } from './online-code.ts';
 
 export type { DecodedNumericOffline } from './numeric-offline.ts';

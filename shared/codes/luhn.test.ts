@@ -41,7 +41,7 @@ describe('Luhn', () => {
   });
 
   it('luhnValid is false for anything that is not at least two ASCII digits, and never throws', () => {
-    for (const bad of ['', '0', '0 ', ' 00', '12a4', '７９', '٠٠', '1e5', '-18'] ) expect(luhnValid(bad), bad).toBe(false);
+    for (const bad of ['', '0', '0 ', ' 00', '12a4', '７９', '٠٠', '1e5', '-18']) expect(luhnValid(bad), bad).toBe(false);
     expect(luhnValid(42 as unknown as string)).toBe(false);
   });
 

@@ -23,7 +23,9 @@ const make = (timeMs: number, s = secret, h = handle) => makeNumericOfflineCode(
 function referenceMac(key: Uint8Array, h: string, step: number): string {
   const stepBytes = Buffer.alloc(8);
   stepBytes.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha512', key).update(Buffer.concat([Buffer.from('kioskpay/numeric/v1\0', 'utf8'), Buffer.from(h, 'utf8'), stepBytes])).digest();
+  const mac = createHmac('sha512', key)
+    .update(Buffer.concat([Buffer.from('kioskpay/numeric/v1\0', 'utf8'), Buffer.from(h, 'utf8'), stepBytes]))
+    .digest();
   return String(mac.readUIntBE(0, 5) % 100_000_000).padStart(8, '0');
 }
 
@@ -62,7 +64,15 @@ describe('numeric offline code', () => {
       expect(r.step).toBe(Math.floor(made / STEP));
       expect(Math.abs(r.timestampMs - now)).toBeLessThanOrEqual(WINDOW);
       expect(Math.floor(r.timestampMs / STEP)).toBe(r.step);
-      expect(checkOfflineTerms({ credential: f.credential, timestampMs: r.timestampMs, amount: { value: 100, currency: 'JPY' }, referenceTimeMs: now, windowMs: WINDOW })).toEqual({ ok: true });
+      expect(
+        checkOfflineTerms({
+          credential: f.credential,
+          timestampMs: r.timestampMs,
+          amount: { value: 100, currency: 'JPY' },
+          referenceTimeMs: now,
+          windowMs: WINDOW,
+        }),
+      ).toEqual({ ok: true });
     }
   });
 
@@ -70,28 +80,48 @@ describe('numeric offline code', () => {
     const stepStart = Math.floor(T0_MS / STEP) * STEP;
     const code = decodeNumeric(make(stepStart));
     // The step [stepStart, stepStart + STEP) no longer overlaps [now - WINDOW, now + WINDOW].
-    expect(verifyNumericOfflineCode(code, secret, stepStart + STEP + WINDOW, STEP, WINDOW)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+    expect(verifyNumericOfflineCode(code, secret, stepStart + STEP + WINDOW, STEP, WINDOW)).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
     expect(verifyNumericOfflineCode(code, secret, stepStart + STEP - 1 + WINDOW, STEP, WINDOW).ok).toBe(true);
-    expect(verifyNumericOfflineCode(code, secret, stepStart - WINDOW - 1, STEP, WINDOW)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+    expect(verifyNumericOfflineCode(code, secret, stepStart - WINDOW - 1, STEP, WINDOW)).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
     expect(verifyNumericOfflineCode(code, secret, stepStart - WINDOW, STEP, WINDOW).ok).toBe(true);
     expect(verifyNumericOfflineCode(code, secret, T0_MS + 86_400_000, STEP, WINDOW)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
   });
 
   it('SIGNATURE_INVALID for the wrong secret, the wrong handle or a changed MAC', () => {
     const code = decodeNumeric(make(T0_MS));
-    expect(verifyNumericOfflineCode(code, secret.map((b) => b ^ 1), T0_MS, STEP, WINDOW)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+    expect(
+      verifyNumericOfflineCode(
+        code,
+        secret.map((b) => b ^ 1),
+        T0_MS,
+        STEP,
+        WINDOW,
+      ),
+    ).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
     const otherHandle = decodeNumeric(withLuhn(code.text.slice(0, 2) + '20250102' + code.text.slice(10, 19)));
     expect(verifyNumericOfflineCode(otherHandle, secret, T0_MS, STEP, WINDOW)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
     for (let i = 11; i < 19; i++) {
       const mac = code.text.slice(0, i) + String((Number(code.text[i]) + 1) % 10) + code.text.slice(i + 1, 19);
-      expect(verifyNumericOfflineCode(decodeNumeric(withLuhn(mac)), secret, T0_MS, STEP, WINDOW)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+      expect(verifyNumericOfflineCode(decodeNumeric(withLuhn(mac)), secret, T0_MS, STEP, WINDOW)).toEqual({
+        ok: false,
+        reason: 'SIGNATURE_INVALID',
+      });
     }
   });
 
   it('SIGNATURE_INVALID when the step digit is changed (a neighbouring step is not accepted)', () => {
     const code = decodeNumeric(make(T0_MS));
     const text = code.text.slice(0, 10) + String((code.stepDigit + 1) % 10) + code.text.slice(11, 19);
-    expect(verifyNumericOfflineCode(decodeNumeric(withLuhn(text)), secret, T0_MS, STEP, WINDOW)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+    expect(verifyNumericOfflineCode(decodeNumeric(withLuhn(text)), secret, T0_MS, STEP, WINDOW)).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
   });
 
   it('uses the step digit to pick the right step in a window wider than ten steps, nearest to now first', () => {

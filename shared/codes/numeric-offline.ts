@@ -79,7 +79,11 @@ export function parseNumericOfflineText(text: string): DecodedNumericOffline {
  * version that tells "too old" from "forged").
  */
 export function verifyNumericOfflineCode(
-  code: DecodedNumericOffline, secret: Uint8Array, nowMs: number, stepMs: number, windowMs: number,
+  code: DecodedNumericOffline,
+  secret: Uint8Array,
+  nowMs: number,
+  stepMs: number,
+  windowMs: number,
 ): { ok: true; step: number; timestampMs: number } | { ok: false; reason: NumericOfflineFailure } {
   assertStepMs(stepMs);
   assert(Number.isSafeInteger(nowMs) && nowMs >= 0, 'nowMs must be a non-negative integer');

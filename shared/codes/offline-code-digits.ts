@@ -83,7 +83,14 @@ export function packV3Number(signed: Uint8Array, signature: Uint8Array): string 
   ];
   let n = 0n;
   fields.forEach((f, i) => {
-    assert(f < RADICES[i]!, i === 3 ? 'the credential\'s issuer signature has S >= L: not a valid signature' : i === 7 ? 'the phone signature has S >= L' : 'field out of range');
+    assert(
+      f < RADICES[i]!,
+      i === 3
+        ? "the credential's issuer signature has S >= L: not a valid signature"
+        : i === 7
+          ? 'the phone signature has S >= L'
+          : 'field out of range',
+    );
     n = n * RADICES[i]! + f;
   });
   const digits = n.toString(10).padStart(OFFLINE_QR_V3_NUMBER_DIGITS, '0');
@@ -107,11 +114,18 @@ export function unpackV3Number(digits: string): { ok: true; signed: Uint8Array; 
   const [a, currency, b, s1, c, cap, r2, s2] = fields as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
   const numeric = V3_CURRENCIES[Number(currency)]!;
   const credential = concatBytes(
-    Uint8Array.of(CREDENTIAL_VERSION), bigToBe(a, 55), Uint8Array.of(numeric >> 8, numeric & 0xff), bigToBe(b, 46), bigToLe(s1, 32),
+    Uint8Array.of(CREDENTIAL_VERSION),
+    bigToBe(a, 55),
+    Uint8Array.of(numeric >> 8, numeric & 0xff),
+    bigToBe(b, 46),
+    bigToLe(s1, 32),
   );
   const signed = concatBytes(
-    Uint8Array.of(3), credential, bigToBe(c, 10),
-    Uint8Array.of(cap === CAP_NONE ? 0 : 1), bigToBe(cap === CAP_NONE ? 0n : cap - 1n, 4),
+    Uint8Array.of(3),
+    credential,
+    bigToBe(c, 10),
+    Uint8Array.of(cap === CAP_NONE ? 0 : 1),
+    bigToBe(cap === CAP_NONE ? 0n : cap - 1n, 4),
   );
   return { ok: true, signed, signature: concatBytes(bigToBe(r2, 32), bigToLe(s2, 32)) };
 }

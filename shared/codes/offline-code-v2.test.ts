@@ -11,7 +11,11 @@ import { fixture, T0_MS } from './test-fixtures.ts';
 import { verifyOfflineQr } from './verify-offline.ts';
 
 const f = fixture();
-const v2 = (amountCap: number) => makeOfflineCode({ credential: f.credentialBytes, timestampMs: T0_MS + 1_000, counter: 2, phoneSecretKey: f.phone.secretKey, amountCap, version: 2 }, nodeEd25519);
+const v2 = (amountCap: number) =>
+  makeOfflineCode(
+    { credential: f.credentialBytes, timestampMs: T0_MS + 1_000, counter: 2, phoneSecretKey: f.phone.secretKey, amountCap, version: 2 },
+    nodeEd25519,
+  );
 function qr(text: string): DecodedOfflineQr {
   const d = decodeCode(text);
   if (!d.ok || d.code.kind !== 'offline-qr') throw new Error(`not an offline QR code: ${d.ok ? d.code.kind : d.detail}`);
@@ -49,7 +53,10 @@ describe('offline QR code version 2 (amount cap)', () => {
   it('caps the amount in the offline terms: over the cap is OFFLINE_LIMIT_PER_PAYMENT', () => {
     const base = { credential: f.credential, timestampMs: T0_MS, referenceTimeMs: T0_MS, windowMs: 60_000 };
     expect(checkOfflineTerms({ ...base, amount: { value: 300, currency: 'JPY' }, amountCap: 300 })).toEqual({ ok: true });
-    expect(checkOfflineTerms({ ...base, amount: { value: 301, currency: 'JPY' }, amountCap: 300 })).toEqual({ ok: false, reason: 'OFFLINE_LIMIT_PER_PAYMENT' });
+    expect(checkOfflineTerms({ ...base, amount: { value: 301, currency: 'JPY' }, amountCap: 300 })).toEqual({
+      ok: false,
+      reason: 'OFFLINE_LIMIT_PER_PAYMENT',
+    });
     expect(checkOfflineTerms({ ...base, amount: { value: 301, currency: 'JPY' }, amountCap: null })).toEqual({ ok: true });
   });
 });

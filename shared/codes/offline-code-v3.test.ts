@@ -8,7 +8,11 @@ import { signCredential } from './credential.ts';
 import { decodeCode, type DecodedOfflineQr } from './decode.ts';
 import { ED25519_GROUP_ORDER, OFFLINE_QR_V3_NUMBER_DIGITS, packV3Number, unpackV3Number } from './offline-code-digits.ts';
 import {
-  makeOfflineCode, OFFLINE_CODE_VERSION_CURRENT, OFFLINE_CODE_V3_SIGNED_BYTES, OFFLINE_QR_V3_TEXT_LENGTH, offlineCodeSigningMessage,
+  makeOfflineCode,
+  OFFLINE_CODE_VERSION_CURRENT,
+  OFFLINE_CODE_V3_SIGNED_BYTES,
+  OFFLINE_QR_V3_TEXT_LENGTH,
+  offlineCodeSigningMessage,
 } from './offline-code.ts';
 import { checkOfflineTerms } from './offline-terms.ts';
 import { fixture, T0_MS } from './test-fixtures.ts';
@@ -52,7 +56,10 @@ describe('offline QR code version 3 (digits)', () => {
     const two = qr(makeOfflineCode({ ...base, amountCap: 700, version: 2 }, nodeEd25519));
     const uncapped = qr(v3());
     const capped = qr(v3(700));
-    for (const [code, cap] of [[uncapped, null], [capped, 700]] as const) {
+    for (const [code, cap] of [
+      [uncapped, null],
+      [capped, 700],
+    ] as const) {
       expect(code).toMatchObject({ kind: 'offline-qr', version: 3, timestampMs: base.timestampMs, counter: 2, amountCap: cap });
       expect(code.credentialBytes).toEqual(f.credentialBytes);
       expect(code.credential).toEqual(f.credential);
@@ -71,10 +78,24 @@ describe('offline QR code version 3 (digits)', () => {
   });
 
   it('round-trips the extremes: every field at its largest, caps 0 and 2^32 - 1, timestamp and counter 0', () => {
-    const extreme = signCredential({
-      ...f.credential, keyId: 255, credentialId: 'ffffffffffffffff', accountAlias: 'ffffffffffff', notBeforeMs: 0, notAfterMs: UINT32_MAX * 1000,
-      limits: { currency: 'EUR', perPayment: UINT32_MAX, daily: { amount: UINT32_MAX, count: 255 }, monthly: { amount: UINT32_MAX, count: 255 } },
-    }, f.issuer.secretKey, nodeEd25519);
+    const extreme = signCredential(
+      {
+        ...f.credential,
+        keyId: 255,
+        credentialId: 'ffffffffffffffff',
+        accountAlias: 'ffffffffffff',
+        notBeforeMs: 0,
+        notAfterMs: UINT32_MAX * 1000,
+        limits: {
+          currency: 'EUR',
+          perPayment: UINT32_MAX,
+          daily: { amount: UINT32_MAX, count: 255 },
+          monthly: { amount: UINT32_MAX, count: 255 },
+        },
+      },
+      f.issuer.secretKey,
+      nodeEd25519,
+    );
     const cases = [
       { credential: extreme, timestampMs: 2 ** 48 - 1, counter: UINT32_MAX, amountCap: UINT32_MAX },
       { credential: extreme, timestampMs: 0, counter: 0, amountCap: 0 },
@@ -98,7 +119,11 @@ describe('offline QR code version 3 (digits)', () => {
     const added = uncapped.signedBytes.slice();
     added[147] = 1;
     new DataView(added.buffer).setUint32(148, 100);
-    for (const [name, text] of [['raised', repack(raised, capped.signature)], ['removed', repack(removed, capped.signature)], ['added', repack(added, uncapped.signature)]]) {
+    for (const [name, text] of [
+      ['raised', repack(raised, capped.signature)],
+      ['removed', repack(removed, capped.signature)],
+      ['added', repack(added, uncapped.signature)],
+    ]) {
       const edited = qr(text!);
       expect(edited.text, name).not.toBe(capped.text);
       expect(verifyOfflineQr(edited, f.issuerKeys, nodeEd25519), name).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
@@ -112,20 +137,36 @@ describe('offline QR code version 3 (digits)', () => {
     const two = qr(makeOfflineCode({ ...base, amountCap: 300, version: 2 }, nodeEd25519));
     const three = qr(v3(300));
     // Same fields as the version-3 code, with the signature the phone made over the version-2 bytes.
-    expect(verifyOfflineQr(qr(repack(three.signedBytes, two.signature)), f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
-    expect(verifyOfflineQr({ ...two, signature: three.signature }, f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+    expect(verifyOfflineQr(qr(repack(three.signedBytes, two.signature)), f.issuerKeys, nodeEd25519)).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
+    expect(verifyOfflineQr({ ...two, signature: three.signature }, f.issuerKeys, nodeEd25519)).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
     // Each version signs under its own domain string.
     expect(new TextDecoder().decode(offlineCodeSigningMessage(three.signedBytes).subarray(0, 25))).toBe('kioskpay/offline-code/v3\0');
   });
 
   it('refuses signed bytes no text can carry (cap flag 2, or a cap under flag 0), even when properly signed', () => {
     const code = qr(v3());
-    for (const edit of [(b: Uint8Array) => { b[147] = 2; }, (b: Uint8Array) => { b[151] = 9; }]) {
+    for (const edit of [
+      (b: Uint8Array) => {
+        b[147] = 2;
+      },
+      (b: Uint8Array) => {
+        b[151] = 9;
+      },
+    ]) {
       const signed = code.signedBytes.slice();
       edit(signed);
       const signature = nodeEd25519.sign(offlineCodeSigningMessage(signed), f.phone.secretKey);
       expect(() => packV3Number(signed, signature)).toThrow(/assertion failed/);
-      expect(verifyOfflineQr({ ...code, signedBytes: signed, signature }, f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+      expect(verifyOfflineQr({ ...code, signedBytes: signed, signature }, f.issuerKeys, nodeEd25519)).toEqual({
+        ok: false,
+        reason: 'SIGNATURE_INVALID',
+      });
     }
   });
 
@@ -134,8 +175,16 @@ describe('offline QR code version 3 (digits)', () => {
     const s = code.signature.slice();
     // S + L, little-endian.
     let carry = 0;
-    const l = ED25519_GROUP_ORDER.toString(16).padStart(64, '0').match(/../g)!.map((h) => parseInt(h, 16)).reverse();
-    for (let i = 0; i < 32; i++) { const sum = s[32 + i]! + l[i]! + carry; s[32 + i] = sum & 0xff; carry = sum >> 8; }
+    const l = ED25519_GROUP_ORDER.toString(16)
+      .padStart(64, '0')
+      .match(/../g)!
+      .map((h) => parseInt(h, 16))
+      .reverse();
+    for (let i = 0; i < 32; i++) {
+      const sum = s[32 + i]! + l[i]! + carry;
+      s[32 + i] = sum & 0xff;
+      carry = sum >> 8;
+    }
     expect(carry).toBe(0);
     expect(() => packV3Number(code.signedBytes, s)).toThrow(/S >= L/);
   });
@@ -145,7 +194,10 @@ describe('offline QR code version 3 (digits)', () => {
     for (let i = 2; i < text.length; i += 7) {
       const edited = text.slice(0, i) + String((Number(text[i]) + 1 + (i % 9)) % 10) + text.slice(i + 1);
       const d = decodeCode(edited);
-      if (!d.ok) { expect(d.reason).toBe('CODE_MALFORMED'); continue; }
+      if (!d.ok) {
+        expect(d.reason).toBe('CODE_MALFORMED');
+        continue;
+      }
       if (d.code.kind !== 'offline-qr') throw new Error('decoded as another kind');
       expect(verifyOfflineQr(d.code, f.issuerKeys, nodeEd25519).ok, `digit ${i}`).toBe(false);
     }
@@ -160,21 +212,34 @@ describe('offline QR code version 3 (digits)', () => {
     const code = qr(text);
     const signed = code.signedBytes.slice();
     signed.set([0xff, 0xff, 0xff, 0xff], 1 + 48);
-    expect(decodeCode(repack(signed, code.signature))).toMatchObject({ ok: false, detail: 'offline code credential: credential notBefore is after notAfter' });
+    expect(decodeCode(repack(signed, code.signature))).toMatchObject({
+      ok: false,
+      detail: 'offline code credential: credential notBefore is after notAfter',
+    });
   });
 
   it('takes the cap into the offline terms like version 2', () => {
     const code = qr(v3(300));
-    const terms = { credential: code.credential, timestampMs: code.timestampMs, referenceTimeMs: code.timestampMs, windowMs: 60_000, amountCap: code.amountCap };
+    const terms = {
+      credential: code.credential,
+      timestampMs: code.timestampMs,
+      referenceTimeMs: code.timestampMs,
+      windowMs: 60_000,
+      amountCap: code.amountCap,
+    };
     expect(checkOfflineTerms({ ...terms, amount: { value: 300, currency: 'JPY' } })).toEqual({ ok: true });
-    expect(checkOfflineTerms({ ...terms, amount: { value: 301, currency: 'JPY' } })).toEqual({ ok: false, reason: 'OFFLINE_LIMIT_PER_PAYMENT' });
+    expect(checkOfflineTerms({ ...terms, amount: { value: 301, currency: 'JPY' } })).toEqual({
+      ok: false,
+      reason: 'OFFLINE_LIMIT_PER_PAYMENT',
+    });
   });
 
   it('throws (programmer error) on a cap in version 1, no cap in version 2, or a credential currency version 3 cannot write', () => {
     expect(() => makeOfflineCode({ ...base, amountCap: 5, version: 1 }, nodeEd25519)).toThrow(/version 1 has no amount cap/);
     expect(() => makeOfflineCode({ ...base, version: 2 }, nodeEd25519)).toThrow(/version 2 needs an amount cap/);
     const signed = qr(v3()).signedBytes.slice();
-    signed[1 + 56] = 0x03; signed[1 + 57] = 0x3a; // 826 (GBP)
+    signed[1 + 56] = 0x03;
+    signed[1 + 57] = 0x3a; // 826 (GBP)
     expect(() => packV3Number(signed, new Uint8Array(64))).toThrow(/currency/);
   });
 });

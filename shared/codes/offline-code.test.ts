@@ -35,8 +35,16 @@ describe('offline QR code', () => {
 
   it('round-trips the extreme timestamps and counters (uint48, uint32)', () => {
     const f = fixture();
-    for (const [timestampMs, counter] of [[0, 0], [2 ** 48 - 1, 2 ** 32 - 1], [2 ** 32, 2 ** 31], [2 ** 32 - 1, 1]]) {
-      const text = makeOfflineCode({ credential: f.credentialBytes, timestampMs: timestampMs!, counter: counter!, phoneSecretKey: f.phone.secretKey, version: 1 }, nodeEd25519);
+    for (const [timestampMs, counter] of [
+      [0, 0],
+      [2 ** 48 - 1, 2 ** 32 - 1],
+      [2 ** 32, 2 ** 31],
+      [2 ** 32 - 1, 1],
+    ]) {
+      const text = makeOfflineCode(
+        { credential: f.credentialBytes, timestampMs: timestampMs!, counter: counter!, phoneSecretKey: f.phone.secretKey, version: 1 },
+        nodeEd25519,
+      );
       const d = decodeCode(text);
       expect(d.ok && d.code.kind === 'offline-qr' && [d.code.timestampMs, d.code.counter]).toEqual([timestampMs, counter]);
     }
@@ -44,7 +52,10 @@ describe('offline QR code', () => {
 
   it('is byte-identical whichever Ed25519 adapter signs it', () => {
     const f = fixture();
-    const nacl = makeOfflineCode({ credential: f.credentialBytes, timestampMs: T0_MS + 1_000, counter: 1, phoneSecretKey: f.phone.secretKey, version: 1 }, naclEd25519);
+    const nacl = makeOfflineCode(
+      { credential: f.credentialBytes, timestampMs: T0_MS + 1_000, counter: 1, phoneSecretKey: f.phone.secretKey, version: 1 },
+      naclEd25519,
+    );
     expect(nacl).toBe(f.offlineCode);
   });
 

@@ -17,7 +17,12 @@ import { bytesEqual, concatBytes, fromBase64url, toBase64url, utf8 } from '../by
 import { ED25519_SECRET_KEY_BYTES, ED25519_SEED_BYTES, type Ed25519 } from '../crypto/ed25519.ts';
 import { CREDENTIAL_BYTES, parseCredential, type OfflineCredential } from './credential.ts';
 import {
-  OFFLINE_CODE_V3_SIGNED_BYTES, OFFLINE_QR_V3_NUMBER_DIGITS, OFFLINE_QR_V3_PREFIX, OFFLINE_QR_V3_TEXT_LENGTH, packV3Number, unpackV3Number,
+  OFFLINE_CODE_V3_SIGNED_BYTES,
+  OFFLINE_QR_V3_NUMBER_DIGITS,
+  OFFLINE_QR_V3_PREFIX,
+  OFFLINE_QR_V3_TEXT_LENGTH,
+  packV3Number,
+  unpackV3Number,
 } from './offline-code-digits.ts';
 
 export { OFFLINE_CODE_V3_SIGNED_BYTES, OFFLINE_QR_V3_PREFIX, OFFLINE_QR_V3_TEXT_LENGTH } from './offline-code-digits.ts';
@@ -101,21 +106,38 @@ export function offlineCodeSigningMessage(signedBytes: Uint8Array): Uint8Array {
  * (programmer error) on out-of-range input.
  */
 export function makeOfflineCode(
-  p: { credential: Uint8Array; timestampMs: number; counter: number; phoneSecretKey: Uint8Array; amountCap?: number | undefined; version?: OfflineCodeVersion | undefined },
+  p: {
+    credential: Uint8Array;
+    timestampMs: number;
+    counter: number;
+    phoneSecretKey: Uint8Array;
+    amountCap?: number | undefined;
+    version?: OfflineCodeVersion | undefined;
+  },
   ed: Ed25519,
 ): string {
   const credential = parseCredential(p.credential);
   assert(credential.ok, `offline code needs a well-formed credential: ${credential.ok ? '' : credential.detail}`);
-  assert(p.phoneSecretKey instanceof Uint8Array && p.phoneSecretKey.length === ED25519_SECRET_KEY_BYTES, 'phone secret key must be 64 bytes');
+  assert(
+    p.phoneSecretKey instanceof Uint8Array && p.phoneSecretKey.length === ED25519_SECRET_KEY_BYTES,
+    'phone secret key must be 64 bytes',
+  );
   // A code signed by any other key is one the kiosk will decline; catch it here.
-  assert(bytesEqual(p.phoneSecretKey.subarray(ED25519_SEED_BYTES), credential.credential.publicKey), 'phone secret key is not the key the credential certifies');
-  assert(Number.isSafeInteger(p.timestampMs) && p.timestampMs >= 0 && p.timestampMs <= UINT48_MAX, 'timestampMs must be an integer in uint48');
+  assert(
+    bytesEqual(p.phoneSecretKey.subarray(ED25519_SEED_BYTES), credential.credential.publicKey),
+    'phone secret key is not the key the credential certifies',
+  );
+  assert(
+    Number.isSafeInteger(p.timestampMs) && p.timestampMs >= 0 && p.timestampMs <= UINT48_MAX,
+    'timestampMs must be an integer in uint48',
+  );
   assert(Number.isSafeInteger(p.counter) && p.counter >= 0 && p.counter <= UINT32_MAX, 'counter must be an integer in uint32');
   const version = p.version ?? OFFLINE_CODE_VERSION_CURRENT;
   assert(isVersion(version), 'version must be 1, 2 or 3');
   assert(version !== 1 || p.amountCap === undefined, 'version 1 has no amount cap');
   assert(version !== 2 || p.amountCap !== undefined, 'version 2 needs an amount cap');
-  if (p.amountCap !== undefined) assert(Number.isSafeInteger(p.amountCap) && p.amountCap >= 0 && p.amountCap <= UINT32_MAX, 'amountCap must be an integer in uint32');
+  if (p.amountCap !== undefined)
+    assert(Number.isSafeInteger(p.amountCap) && p.amountCap >= 0 && p.amountCap <= UINT32_MAX, 'amountCap must be an integer in uint32');
 
   const signed = new Uint8Array(SIGNED[version].length);
   const v = new DataView(signed.buffer);
@@ -152,7 +174,8 @@ export function parseOfflineQrText(text: string): Parsed {
   if (text.startsWith(OFFLINE_QR_V3_PREFIX)) return parseDigitsText(text);
   const version = text.startsWith(OFFLINE_QR_V2_PREFIX) ? 2 : 1;
   const layout = BASE64_LAYOUT[version];
-  if (text.length !== layout.textLength) return { ok: false, detail: `offline code must be ${layout.textLength} characters, got ${text.length}` };
+  if (text.length !== layout.textLength)
+    return { ok: false, detail: `offline code must be ${layout.textLength} characters, got ${text.length}` };
   const bytes = fromBase64url(text.slice(layout.prefix.length));
   if (bytes === undefined) return { ok: false, detail: 'offline code is not canonical base64url' };
   if (bytes.length !== layout.bytes) return { ok: false, detail: `offline code must be ${layout.bytes} bytes, got ${bytes.length}` };
@@ -162,7 +185,8 @@ export function parseOfflineQrText(text: string): Parsed {
 }
 
 function parseDigitsText(text: string): Parsed {
-  if (text.length !== OFFLINE_QR_V3_TEXT_LENGTH) return { ok: false, detail: `offline code must be ${OFFLINE_QR_V3_TEXT_LENGTH} digits, got ${text.length}` };
+  if (text.length !== OFFLINE_QR_V3_TEXT_LENGTH)
+    return { ok: false, detail: `offline code must be ${OFFLINE_QR_V3_TEXT_LENGTH} digits, got ${text.length}` };
   const digits = text.slice(OFFLINE_QR_V3_PREFIX.length);
   if (!/^[0-9]+$/.test(digits) || digits.length !== OFFLINE_QR_V3_NUMBER_DIGITS) return { ok: false, detail: 'offline code is not digits' };
   const parts = unpackV3Number(digits);
@@ -177,7 +201,18 @@ function decoded(version: OfflineCodeVersion, text: string, signedBytes: Uint8Ar
   const { timestampMs, counter, amountCap } = readSignedFields(signedBytes);
   return {
     ok: true,
-    code: { kind: 'offline-qr', version, text, credentialBytes, credential: credential.credential, timestampMs, counter, amountCap, signedBytes, signature },
+    code: {
+      kind: 'offline-qr',
+      version,
+      text,
+      credentialBytes,
+      credential: credential.credential,
+      timestampMs,
+      counter,
+      amountCap,
+      signedBytes,
+      signature,
+    },
   };
 }
 
@@ -204,6 +239,7 @@ export function readSignedFields(signedBytes: Uint8Array): { timestampMs: number
   return {
     timestampMs: v.getUint16(TIMESTAMP_OFFSET) * 2 ** 32 + v.getUint32(TIMESTAMP_OFFSET + 2),
     counter: v.getUint32(COUNTER_OFFSET),
-    amountCap: version === 2 ? v.getUint32(CAP_OFFSET) : version === 3 && signedBytes[CAP_OFFSET] === 1 ? v.getUint32(CAP_OFFSET + 1) : null,
+    amountCap:
+      version === 2 ? v.getUint32(CAP_OFFSET) : version === 3 && signedBytes[CAP_OFFSET] === 1 ? v.getUint32(CAP_OFFSET + 1) : null,
   };
 }

@@ -39,20 +39,52 @@ function codes(): { name: string; text: string }[] {
   for (let i = 0; i < 16; i++) {
     const notBeforeMs = (1_600_000_000 + (u32() % 400_000_000)) * 1000;
     const c: OfflineCredential = {
-      ...f.credential, keyId: r.bytes(1)[0]!, credentialId: toHex(r.bytes(8)), accountAlias: toHex(r.bytes(6)),
-      notBeforeMs, notAfterMs: notBeforeMs + (1 + (u32() % 30)) * DAY_MS,
-      limits: { currency: CURRENCIES[i % 3]!, perPayment: u32(), daily: { amount: u32(), count: r.bytes(1)[0]! }, monthly: { amount: u32(), count: r.bytes(1)[0]! } },
+      ...f.credential,
+      keyId: r.bytes(1)[0]!,
+      credentialId: toHex(r.bytes(8)),
+      accountAlias: toHex(r.bytes(6)),
+      notBeforeMs,
+      notAfterMs: notBeforeMs + (1 + (u32() % 30)) * DAY_MS,
+      limits: {
+        currency: CURRENCIES[i % 3]!,
+        perPayment: u32(),
+        daily: { amount: u32(), count: r.bytes(1)[0]! },
+        monthly: { amount: u32(), count: r.bytes(1)[0]! },
+      },
     };
     const credential = signCredential(c, f.issuer.secretKey, nodeEd25519);
     const cap = i % 2 === 0 ? undefined : u32() % (c.limits.perPayment + 1);
-    const text = makeOfflineCode({ credential, timestampMs: notBeforeMs + (u32() % DAY_MS), counter: u32(), phoneSecretKey: f.phone.secretKey, amountCap: cap }, nodeEd25519);
+    const text = makeOfflineCode(
+      { credential, timestampMs: notBeforeMs + (u32() % DAY_MS), counter: u32(), phoneSecretKey: f.phone.secretKey, amountCap: cap },
+      nodeEd25519,
+    );
     out.push({ name: `random-${i}${cap === undefined ? '' : '-capped'}`, text });
   }
-  const top = signCredential({
-    ...f.credential, keyId: 255, credentialId: 'ffffffffffffffff', accountAlias: 'ffffffffffff', notBeforeMs: 0, notAfterMs: 0xffff_ffff * 1000,
-    limits: { currency: 'EUR', perPayment: 0xffff_ffff, daily: { amount: 0xffff_ffff, count: 255 }, monthly: { amount: 0xffff_ffff, count: 255 } },
-  }, f.issuer.secretKey, nodeEd25519);
-  out.push({ name: 'largest-fields', text: makeOfflineCode({ credential: top, timestampMs: 2 ** 48 - 1, counter: 0xffff_ffff, phoneSecretKey: f.phone.secretKey, amountCap: 0xffff_ffff }, nodeEd25519) });
+  const top = signCredential(
+    {
+      ...f.credential,
+      keyId: 255,
+      credentialId: 'ffffffffffffffff',
+      accountAlias: 'ffffffffffff',
+      notBeforeMs: 0,
+      notAfterMs: 0xffff_ffff * 1000,
+      limits: {
+        currency: 'EUR',
+        perPayment: 0xffff_ffff,
+        daily: { amount: 0xffff_ffff, count: 255 },
+        monthly: { amount: 0xffff_ffff, count: 255 },
+      },
+    },
+    f.issuer.secretKey,
+    nodeEd25519,
+  );
+  out.push({
+    name: 'largest-fields',
+    text: makeOfflineCode(
+      { credential: top, timestampMs: 2 ** 48 - 1, counter: 0xffff_ffff, phoneSecretKey: f.phone.secretKey, amountCap: 0xffff_ffff },
+      nodeEd25519,
+    ),
+  });
   out.push({ name: 'fixture', text: f.offlineCodeV3 });
   return out;
 }
@@ -65,8 +97,12 @@ function jsQrRead(png: Buffer): string | undefined {
 describe('offline QR code symbols', () => {
   const all = codes();
   let dir: string;
-  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'kp-qr-')); });
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kp-qr-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it(`wallets' codes are QR version ${VERSION_MAX} or smaller at ECC M, one numeric segment`, () => {
     for (const { name, text } of all) {
@@ -74,13 +110,19 @@ describe('offline QR code symbols', () => {
       const symbol = QRCode.create(text, QR_OPTIONS);
       expect(symbol.version, name).toBeLessThanOrEqual(VERSION_MAX);
       expect(symbol.errorCorrectionLevel.bit, name).toBe(QRCode.create('1', { errorCorrectionLevel: 'M' }).errorCorrectionLevel.bit);
-      expect(symbol.segments.map((s) => s.mode.id), name).toEqual(['Numeric']);
+      expect(
+        symbol.segments.map((s) => s.mode.id),
+        name,
+      ).toEqual(['Numeric']);
     }
   });
 
   it('versions 1 and 2 (base64url in byte mode) needed versions 12 and 13: why version 3 exists', () => {
     expect(QRCode.create(f.offlineCode, QR_OPTIONS).version).toBe(12);
-    const v2 = makeOfflineCode({ credential: f.credentialBytes, timestampMs: T0_MS, counter: 1, phoneSecretKey: f.phone.secretKey, amountCap: 500, version: 2 }, nodeEd25519);
+    const v2 = makeOfflineCode(
+      { credential: f.credentialBytes, timestampMs: T0_MS, counter: 1, phoneSecretKey: f.phone.secretKey, amountCap: 500, version: 2 },
+      nodeEd25519,
+    );
     expect(QRCode.create(v2, QR_OPTIONS).version).toBe(13);
   });
 
@@ -102,7 +144,10 @@ describe('offline QR code symbols', () => {
     for (const { name, text } of all) {
       const file = join(dir, `${name}.png`);
       await writeFile(file, await QRCode.toBuffer(text, { ...QR_OPTIONS, type: 'png', scale: 4 }));
-      const read = execFileSync(ZBARIMG, ['--raw', '-q', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\n$/, '');
+      const read = execFileSync(ZBARIMG, ['--raw', '-q', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(
+        /\n$/,
+        '',
+      );
       expect(read, name).toBe(text);
     }
   });

@@ -22,7 +22,14 @@ function tamper(text: string, i: number): string {
 }
 /** Counts verifications, to see what the cache saves. */
 function counting(): Ed25519 & { calls: number } {
-  const c = { ...nodeEd25519, calls: 0, verify: (m: Uint8Array, s: Uint8Array, k: Uint8Array) => { c.calls++; return nodeEd25519.verify(m, s, k); } };
+  const c = {
+    ...nodeEd25519,
+    calls: 0,
+    verify: (m: Uint8Array, s: Uint8Array, k: Uint8Array) => {
+      c.calls++;
+      return nodeEd25519.verify(m, s, k);
+    },
+  };
   return c;
 }
 
@@ -34,7 +41,8 @@ describe('OfflineQrVerifier', () => {
     'tampered code body': tamper(f.offlineCode, 140),
     'tampered phone signature': tamper(f.offlineCode, 200),
     'genuine, version 3': f.offlineCodeV3,
-    'version 3, a digit of the phone signature changed': f.offlineCodeV3.slice(0, -5) + String((Number(f.offlineCodeV3.at(-5)) + 1) % 10) + f.offlineCodeV3.slice(-4),
+    'version 3, a digit of the phone signature changed':
+      f.offlineCodeV3.slice(0, -5) + String((Number(f.offlineCodeV3.at(-5)) + 1) % 10) + f.offlineCodeV3.slice(-4),
   };
 
   it.each(Object.entries(cases))('agrees with verifyOfflineQr, sync and async: %s', async (_name, text) => {
@@ -50,7 +58,10 @@ describe('OfflineQrVerifier', () => {
     const ed = counting();
     const v = new OfflineQrVerifier({ issuerKeys: f.issuerKeys, ed });
     for (let counter = 1; counter <= 5; counter++) {
-      const code = makeOfflineCode({ credential: f.credentialBytes, timestampMs: T0_MS, counter, phoneSecretKey: f.phone.secretKey }, nodeEd25519);
+      const code = makeOfflineCode(
+        { credential: f.credentialBytes, timestampMs: T0_MS, counter, phoneSecretKey: f.phone.secretKey },
+        nodeEd25519,
+      );
       expect(v.verify(decodeQr(code))).toEqual({ ok: true });
     }
     expect(ed.calls).toBe(1 + 5);
@@ -65,7 +76,10 @@ describe('OfflineQrVerifier', () => {
     expect(ed.calls).toBe(2);
     const credentialFor = (id: string) => signCredential({ ...f.credential, credentialId: id }, f.issuer.secretKey, nodeEd25519);
     const codes = ['0000000000000001', '0000000000000002', '0000000000000003'].map((id) =>
-      decodeQr(makeOfflineCode({ credential: credentialFor(id), timestampMs: T0_MS, counter: 1, phoneSecretKey: f.phone.secretKey }, nodeEd25519)));
+      decodeQr(
+        makeOfflineCode({ credential: credentialFor(id), timestampMs: T0_MS, counter: 1, phoneSecretKey: f.phone.secretKey }, nodeEd25519),
+      ),
+    );
     ed.calls = 0;
     for (const c of codes) v.verify(c); // 3 credentials + 3 phone signatures; the first is now forgotten
     expect(ed.calls).toBe(6);

@@ -47,7 +47,10 @@ export class OfflineQrVerifier {
     return this.#check(code, verify);
   }
 
-  #check<R extends boolean | Promise<boolean>>(code: DecodedOfflineQr, verifyPhone: (m: Uint8Array, s: Uint8Array, k: Uint8Array) => R): Result | Promise<Result> {
+  #check<R extends boolean | Promise<boolean>>(
+    code: DecodedOfflineQr,
+    verifyPhone: (m: Uint8Array, s: Uint8Array, k: Uint8Array) => R,
+  ): Result | Promise<Result> {
     try {
       if (!this.#credentialOk(code.credentialBytes)) return { ok: false, reason: 'CREDENTIAL_INVALID' };
       const input = phoneSignatureInput(code);

@@ -8,7 +8,14 @@ const WINDOW = 300_000;
 
 function input(over: Partial<OfflineTermsInput> = {}): OfflineTermsInput {
   const f = fixture();
-  return { credential: f.credential, timestampMs: T0_MS, amount: { value: 1_000, currency: 'JPY' }, referenceTimeMs: T0_MS + 10_000, windowMs: WINDOW, ...over };
+  return {
+    credential: f.credential,
+    timestampMs: T0_MS,
+    amount: { value: 1_000, currency: 'JPY' },
+    referenceTimeMs: T0_MS + 10_000,
+    windowMs: WINDOW,
+    ...over,
+  };
 }
 
 describe('checkOfflineTerms', () => {
@@ -33,9 +40,12 @@ describe('checkOfflineTerms', () => {
     expect(checkOfflineTerms(input({ referenceTimeMs: T0_MS - WINDOW - 1 }))).toEqual({ ok: false, reason: 'TIME_OUT_OF_WINDOW' });
   });
 
-  it('widens the window by the checker\'s clock uncertainty', () => {
+  it("widens the window by the checker's clock uncertainty", () => {
     expect(checkOfflineTerms(input({ referenceTimeMs: T0_MS + WINDOW + 500, uncertaintyMs: 500 }))).toEqual({ ok: true });
-    expect(checkOfflineTerms(input({ referenceTimeMs: T0_MS + WINDOW + 501, uncertaintyMs: 500 }))).toEqual({ ok: false, reason: 'TIME_OUT_OF_WINDOW' });
+    expect(checkOfflineTerms(input({ referenceTimeMs: T0_MS + WINDOW + 501, uncertaintyMs: 500 }))).toEqual({
+      ok: false,
+      reason: 'TIME_OUT_OF_WINDOW',
+    });
   });
 
   it('CURRENCY_MISMATCH when the amount is not in the credential currency', () => {
@@ -44,19 +54,28 @@ describe('checkOfflineTerms', () => {
 
   it('OFFLINE_LIMIT_PER_PAYMENT above the per-payment limit; the limit itself is allowed', () => {
     expect(checkOfflineTerms(input({ amount: { value: c.limits.perPayment, currency: 'JPY' } }))).toEqual({ ok: true });
-    expect(checkOfflineTerms(input({ amount: { value: c.limits.perPayment + 1, currency: 'JPY' } }))).toEqual({ ok: false, reason: 'OFFLINE_LIMIT_PER_PAYMENT' });
+    expect(checkOfflineTerms(input({ amount: { value: c.limits.perPayment + 1, currency: 'JPY' } }))).toEqual({
+      ok: false,
+      reason: 'OFFLINE_LIMIT_PER_PAYMENT',
+    });
   });
 
   it('answers the first failing condition in the documented order', () => {
     const everythingWrong = input({ timestampMs: c.notAfterMs + 1, referenceTimeMs: 0, amount: { value: 10 ** 9, currency: 'EUR' } });
     expect(checkOfflineTerms(everythingWrong)).toEqual({ ok: false, reason: 'CREDENTIAL_EXPIRED' });
     expect(checkOfflineTerms({ ...everythingWrong, timestampMs: T0_MS })).toEqual({ ok: false, reason: 'TIME_OUT_OF_WINDOW' });
-    expect(checkOfflineTerms({ ...everythingWrong, timestampMs: T0_MS, referenceTimeMs: T0_MS })).toEqual({ ok: false, reason: 'CURRENCY_MISMATCH' });
+    expect(checkOfflineTerms({ ...everythingWrong, timestampMs: T0_MS, referenceTimeMs: T0_MS })).toEqual({
+      ok: false,
+      reason: 'CURRENCY_MISMATCH',
+    });
   });
 
-  it('fails closed on NaN in the code\'s timestamp or the amount', () => {
+  it("fails closed on NaN in the code's timestamp or the amount", () => {
     expect(checkOfflineTerms(input({ timestampMs: NaN })).ok).toBe(false);
-    expect(checkOfflineTerms(input({ amount: { value: NaN, currency: 'JPY' } as Money }))).toEqual({ ok: false, reason: 'OFFLINE_LIMIT_PER_PAYMENT' });
+    expect(checkOfflineTerms(input({ amount: { value: NaN, currency: 'JPY' } as Money }))).toEqual({
+      ok: false,
+      reason: 'OFFLINE_LIMIT_PER_PAYMENT',
+    });
   });
 
   it('throws (programmer error) on a negative or non-finite window, uncertainty or reference time', () => {

@@ -52,6 +52,7 @@ export function checkOfflineTerms(i: OfflineTermsInput): { ok: true } | { ok: fa
   if (!(Math.abs(i.timestampMs - i.referenceTimeMs) <= i.windowMs + uncertaintyMs)) return { ok: false, reason: 'TIME_OUT_OF_WINDOW' };
   if (i.amount.currency !== c.limits.currency) return { ok: false, reason: 'CURRENCY_MISMATCH' };
   if (!(i.amount.value <= c.limits.perPayment)) return { ok: false, reason: 'OFFLINE_LIMIT_PER_PAYMENT' };
-  if (i.amountCap !== undefined && i.amountCap !== null && !(i.amount.value <= i.amountCap)) return { ok: false, reason: 'OFFLINE_LIMIT_PER_PAYMENT' };
+  if (i.amountCap !== undefined && i.amountCap !== null && !(i.amount.value <= i.amountCap))
+    return { ok: false, reason: 'OFFLINE_LIMIT_PER_PAYMENT' };
   return { ok: true };
 }

@@ -44,7 +44,15 @@ export function fixture(): Fixture {
   const code = { credential: credentialBytes, timestampMs: T0_MS + 1_000, counter: 1, phoneSecretKey: phone.secretKey };
   const offlineCode = makeOfflineCode({ ...code, version: 1 }, nodeEd25519);
   const offlineCodeV3 = makeOfflineCode({ ...code, version: 3 }, nodeEd25519);
-  return { issuer, issuerKeys: new Map([[ISSUER_KEY_ID, issuer.publicKey]]), phone, credential, credentialBytes, offlineCode, offlineCodeV3 };
+  return {
+    issuer,
+    issuerKeys: new Map([[ISSUER_KEY_ID, issuer.publicKey]]),
+    phone,
+    credential,
+    credentialBytes,
+    offlineCode,
+    offlineCodeV3,
+  };
 }
 
 /**

@@ -33,19 +33,31 @@ describe('verifyOfflineQr', () => {
 
   it('CREDENTIAL_INVALID when a byte of the credential is changed (phone key, limit, issuer signature)', () => {
     for (const i of [1 + 10, 1 + 60, 1 + 100]) {
-      expect(verifyOfflineQr(decodeQr(tamper(f.offlineCode, i)), f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'CREDENTIAL_INVALID' });
+      expect(verifyOfflineQr(decodeQr(tamper(f.offlineCode, i)), f.issuerKeys, nodeEd25519)).toEqual({
+        ok: false,
+        reason: 'CREDENTIAL_INVALID',
+      });
     }
   });
 
   it('CREDENTIAL_INVALID for an unknown issuer keyId, or a credential signed by another key', () => {
-    expect(verifyOfflineQr(decodeQr(f.offlineCode), new Map([[ISSUER_KEY_ID + 1, f.issuer.publicKey]]), nodeEd25519)).toEqual({ ok: false, reason: 'CREDENTIAL_INVALID' });
+    expect(verifyOfflineQr(decodeQr(f.offlineCode), new Map([[ISSUER_KEY_ID + 1, f.issuer.publicKey]]), nodeEd25519)).toEqual({
+      ok: false,
+      reason: 'CREDENTIAL_INVALID',
+    });
     const rogue = nodeEd25519.keyPairFromSeed(seed(0x44));
-    expect(verifyOfflineQr(decodeQr(f.offlineCode), new Map([[ISSUER_KEY_ID, rogue.publicKey]]), nodeEd25519)).toEqual({ ok: false, reason: 'CREDENTIAL_INVALID' });
+    expect(verifyOfflineQr(decodeQr(f.offlineCode), new Map([[ISSUER_KEY_ID, rogue.publicKey]]), nodeEd25519)).toEqual({
+      ok: false,
+      reason: 'CREDENTIAL_INVALID',
+    });
   });
 
   it('SIGNATURE_INVALID when a byte of the code body or its signature is changed', () => {
     for (const i of [137, 142, 143, 146, 147, 180, 210]) {
-      expect(verifyOfflineQr(decodeQr(tamper(f.offlineCode, i)), f.issuerKeys, nodeEd25519), `byte ${i}`).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+      expect(verifyOfflineQr(decodeQr(tamper(f.offlineCode, i)), f.issuerKeys, nodeEd25519), `byte ${i}`).toEqual({
+        ok: false,
+        reason: 'SIGNATURE_INVALID',
+      });
     }
   });
 
@@ -74,13 +86,34 @@ describe('verifyOfflineQr', () => {
 
   it('SIGNATURE_INVALID when decoded fields were edited after decoding', () => {
     const d = decodeQr(f.offlineCode);
-    expect(verifyOfflineQr({ ...d, timestampMs: d.timestampMs + 1 }, f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
-    expect(verifyOfflineQr({ ...d, counter: d.counter + 1 }, f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
-    expect(verifyOfflineQr({ ...d, credential: { ...d.credential, limits: { ...d.credential.limits, perPayment: 10 ** 9 } } }, f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
-    expect(verifyOfflineQr({ ...d, signedBytes: d.signedBytes.subarray(0, 146) }, f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+    expect(verifyOfflineQr({ ...d, timestampMs: d.timestampMs + 1 }, f.issuerKeys, nodeEd25519)).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
+    expect(verifyOfflineQr({ ...d, counter: d.counter + 1 }, f.issuerKeys, nodeEd25519)).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
+    expect(
+      verifyOfflineQr(
+        { ...d, credential: { ...d.credential, limits: { ...d.credential.limits, perPayment: 10 ** 9 } } },
+        f.issuerKeys,
+        nodeEd25519,
+      ),
+    ).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+    expect(verifyOfflineQr({ ...d, signedBytes: d.signedBytes.subarray(0, 146) }, f.issuerKeys, nodeEd25519)).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
     const other = decodeQr(tamper(f.offlineCode, 140));
-    expect(verifyOfflineQr({ ...d, signedBytes: other.signedBytes }, f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
-    expect(verifyOfflineQr({ ...d, signature: undefined } as unknown as DecodedOfflineQr, f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'SIGNATURE_INVALID' });
+    expect(verifyOfflineQr({ ...d, signedBytes: other.signedBytes }, f.issuerKeys, nodeEd25519)).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
+    expect(verifyOfflineQr({ ...d, signature: undefined } as unknown as DecodedOfflineQr, f.issuerKeys, nodeEd25519)).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+    });
     expect(verifyOfflineQr({} as DecodedOfflineQr, f.issuerKeys, nodeEd25519)).toEqual({ ok: false, reason: 'CREDENTIAL_INVALID' });
   });
 

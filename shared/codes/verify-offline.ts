@@ -18,7 +18,9 @@ export type OfflineQrFailure = Reasons<'CREDENTIAL_INVALID' | 'SIGNATURE_INVALID
  * match the signed bytes (a DecodedOfflineQr edited after decodeCode). Never throws.
  */
 export function verifyOfflineQr(
-  code: DecodedOfflineQr, issuerKeys: ReadonlyMap<number, Uint8Array>, ed: Ed25519,
+  code: DecodedOfflineQr,
+  issuerKeys: ReadonlyMap<number, Uint8Array>,
+  ed: Ed25519,
 ): { ok: true } | { ok: false; reason: OfflineQrFailure } {
   try {
     if (!verifyCredential(code.credentialBytes, issuerKeys, ed)) return { ok: false, reason: 'CREDENTIAL_INVALID' };
@@ -36,8 +38,9 @@ export function verifyOfflineQr(
  * issuer's: the verified credential bytes are the source of truth and every decoded field must agree
  * with them. SIGNATURE_INVALID when they do not. Throws only on a hand-made DecodedOfflineQr.
  */
-export function phoneSignatureInput(code: DecodedOfflineQr):
-  { ok: true; message: Uint8Array; signature: Uint8Array; publicKey: Uint8Array } | { ok: false; reason: 'SIGNATURE_INVALID' } {
+export function phoneSignatureInput(
+  code: DecodedOfflineQr,
+): { ok: true; message: Uint8Array; signature: Uint8Array; publicKey: Uint8Array } | { ok: false; reason: 'SIGNATURE_INVALID' } {
   const bad = { ok: false as const, reason: 'SIGNATURE_INVALID' as const };
   const credential = parseCredential(code.credentialBytes);
   if (!credential.ok || !sameCredential(credential.credential, code.credential)) return bad;

@@ -8,8 +8,14 @@ import nacl from 'tweetnacl';
 import { assert } from '../assert.ts';
 import { bytesEqual } from '../bytes.ts';
 import {
-  ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SEED_BYTES, ED25519_SIGNATURE_BYTES,
-  hasCanonicalS, isSmallOrderPublicKey, type Ed25519, type Ed25519KeyPair,
+  ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SECRET_KEY_BYTES,
+  ED25519_SEED_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  hasCanonicalS,
+  isSmallOrderPublicKey,
+  type Ed25519,
+  type Ed25519KeyPair,
 } from './ed25519.ts';
 
 /**

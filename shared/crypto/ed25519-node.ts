@@ -5,8 +5,13 @@ import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as crypto
 import { assert } from '../assert.ts';
 import { bytesEqual, fromBase64url, toBase64url } from '../bytes.ts';
 import {
-  ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SEED_BYTES, ED25519_SIGNATURE_BYTES,
-  isSmallOrderPublicKey, type Ed25519, type Ed25519KeyPair,
+  ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SECRET_KEY_BYTES,
+  ED25519_SEED_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  isSmallOrderPublicKey,
+  type Ed25519,
+  type Ed25519KeyPair,
 } from './ed25519.ts';
 
 /** Public KeyObjects kept for reuse: importing a key costs about as much as half a verification. */
@@ -51,7 +56,8 @@ function publicKeyOf(privateKey: KeyObject): Uint8Array {
  * calls run on every core instead of blocking the event loop. Never rejects.
  */
 export function nodeVerifyAsync(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
-  if (!(message instanceof Uint8Array) || !(signature instanceof Uint8Array) || !(publicKey instanceof Uint8Array)) return Promise.resolve(false);
+  if (!(message instanceof Uint8Array) || !(signature instanceof Uint8Array) || !(publicKey instanceof Uint8Array))
+    return Promise.resolve(false);
   if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== ED25519_PUBLIC_KEY_BYTES) return Promise.resolve(false);
   if (isSmallOrderPublicKey(publicKey)) return Promise.resolve(false);
   return new Promise((resolve) => {

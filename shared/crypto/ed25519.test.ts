@@ -24,13 +24,15 @@ const RFC8032 = [
     seed: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
     publicKey: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
     message: '',
-    signature: 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+    signature:
+      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
   },
   {
     seed: '4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb',
     publicKey: '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c',
     message: '72',
-    signature: '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+    signature:
+      '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
   },
 ];
 
@@ -50,7 +52,10 @@ const SMALL_ORDER_KEYS = [
   return [b, signed];
 });
 
-for (const [name, ed] of [['nodeEd25519', nodeEd25519], ['naclEd25519', naclEd25519]] as [string, Ed25519][]) {
+for (const [name, ed] of [
+  ['nodeEd25519', nodeEd25519],
+  ['naclEd25519', naclEd25519],
+] as [string, Ed25519][]) {
   describe(`${name} (Ed25519 contract)`, () => {
     it('reproduces the RFC 8032 test vectors', () => {
       for (const v of RFC8032) {
@@ -121,7 +126,7 @@ for (const [name, ed] of [['nodeEd25519', nodeEd25519], ['naclEd25519', naclEd25
       expect(ed.verify(new Uint8Array(3), new Uint8Array(64), new Uint8Array(32))).toBe(false);
     });
 
-    it('sign refuses a secret key whose public half is not the seed\'s public key', () => {
+    it("sign refuses a secret key whose public half is not the seed's public key", () => {
       const kp = ed.keyPairFromSeed(new Uint8Array(32).fill(9));
       const other = ed.keyPairFromSeed(new Uint8Array(32).fill(10));
       const forged = kp.secretKey.slice();
@@ -141,7 +146,8 @@ for (const [name, ed] of [['nodeEd25519', nodeEd25519], ['naclEd25519', naclEd25
 
     it('returns fresh arrays the caller owns', () => {
       const s = new Uint8Array(32).fill(11);
-      const a = ed.keyPairFromSeed(s), b = ed.keyPairFromSeed(s);
+      const a = ed.keyPairFromSeed(s),
+        b = ed.keyPairFromSeed(s);
       expect(a.publicKey).not.toBe(b.publicKey);
       expect(a.publicKey.buffer.byteLength).toBe(32);
       expect(a.secretKey.buffer.byteLength).toBe(64);

@@ -8,14 +8,29 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 /** Parameters for new hashes: N=2^14, r=8, p=1 (16 MiB, about 50 ms here), 16-byte salt, 32-byte key. */
 export const SCRYPT_DEFAULTS = Object.freeze({ N: 16_384, r: 8, p: 1, saltBytes: 16, keyBytes: 32 });
 /** Bounds on parameters read from a hash, so a hostile config cannot make one login cost seconds. */
-const SCRYPT_BOUNDS = Object.freeze({ NMin: 1024, NMax: 1_048_576, rMax: 32, pMax: 16, saltBytesMin: 16, keyBytesMin: 16, keyBytesMax: 64 });
+const SCRYPT_BOUNDS = Object.freeze({
+  NMin: 1024,
+  NMax: 1_048_576,
+  rMax: 32,
+  pMax: 16,
+  saltBytesMin: 16,
+  keyBytesMin: 16,
+  keyBytesMax: 64,
+});
 /** Passwords longer than this (UTF-8 bytes) are refused before hashing. */
 export const PASSWORD_BYTES_MAX = 1024;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** scrypt cost parameters: N (a power of two), r and p. */
-export interface ScryptParams { readonly N: number; readonly r: number; readonly p: number }
-interface ParsedHash extends ScryptParams { salt: Buffer; key: Buffer }
+export interface ScryptParams {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+}
+interface ParsedHash extends ScryptParams {
+  salt: Buffer;
+  key: Buffer;
+}
 
 function inBounds({ N, r, p }: ScryptParams): boolean {
   const b = SCRYPT_BOUNDS;

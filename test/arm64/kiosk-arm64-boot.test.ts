@@ -10,7 +10,18 @@
 // (.ci/run installs them). Run alone: `npm run test:arm64`. Real time: every wait is bounded, every
 // process is killed in afterAll.
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -78,7 +89,8 @@ beforeAll(async () => {
   const unpacked = join(dir, 'unpacked', `kioskpay-kiosk-${release.manifest.version}-linux-arm64`);
 
   // Installed into a temp root; the self-check runs under qemu below, not in install.sh.
-  const install = () => execFileSync('sh', [join(unpacked, 'deploy', 'install.sh'), '--root', rootDir, '--skip-self-check'], { encoding: 'utf8' });
+  const install = () =>
+    execFileSync('sh', [join(unpacked, 'deploy', 'install.sh'), '--root', rootDir, '--skip-self-check'], { encoding: 'utf8' });
   install();
   installed = join(rootDir, 'opt', 'kioskpay-kiosk', 'current');
   expect(readlinkSync(installed)).toBe(`kioskpay-kiosk-${release.manifest.version}-linux-arm64`);
@@ -92,40 +104,76 @@ beforeAll(async () => {
 
   // Every native module loads under arm64 before anything else is tried.
   await step('self-check under qemu', async () => {
-    const check = ManagedProcess.start('self-check', QEMU[0]!, [...QEMU.slice(1), join(installed, 'node', 'bin', 'node'), join(installed, 'app', 'self-check.mjs')]);
+    const check = ManagedProcess.start('self-check', QEMU[0]!, [
+      ...QEMU.slice(1),
+      join(installed, 'node', 'bin', 'node'),
+      join(installed, 'app', 'self-check.mjs'),
+    ]);
     await check.waitForLine(/^self-check: all \d+ passed$/, 60_000);
     await check.exited;
   });
 
-  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1'], log: pino({ level: 'silent' }) });
+  system = await startSystem({
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['kiosk-1'],
+    log: pino({ level: 'silent' }),
+  });
   const login = system.kiosks[0]!;
   proxy = await startTcpProxy(Number(new URL(login.url).port));
 
   // A serial scanner: two linked ptys; the kiosk opens one, the test writes to the other.
-  const socat = ManagedProcess.start('socat', 'socat', ['-d', '-d', `pty,raw,echo=0,link=${join(dir, 'scanner')}`, `pty,raw,echo=0,link=${join(dir, 'scanner-host')}`]);
+  const socat = ManagedProcess.start('socat', 'socat', [
+    '-d',
+    '-d',
+    `pty,raw,echo=0,link=${join(dir, 'scanner')}`,
+    `pty,raw,echo=0,link=${join(dir, 'scanner-host')}`,
+  ]);
   await until('socat ptys', async () => existsSync(join(dir, 'scanner')) && existsSync(join(dir, 'scanner-host')), 10_000);
   expect(socat.alive).toBe(true);
   scannerFd = openSync(join(dir, 'scanner-host'), 'r+');
 
   fakeButtons = startFakeButtons();
-  writeFileSync(join(dir, 'kiosk.json'), JSON.stringify({
-    kioskId: login.kioskId, dataDir: join(dir, 'kiosk'), allowVolatileDataDir: true, // the temp dir may be tmpfs
-    mqtt: { url: `mqtt://127.0.0.1:${proxy.port}`, username: login.username, password: login.password },
-    issuerKeys: [...system.server.ctx.issuer.publicKeys()].map(([keyId, k]) => ({ keyId, publicKey: toBase64url(k) })),
-    scanner: { kind: 'serial', path: join(dir, 'scanner'), suffix: 'CR', aim: 'off' },
-    gpio: { backend: 'gpiod', chip: 'gpiochip0', pins: SIM_GPIO_PINS },
-    display: { web: { host: '127.0.0.1', port: 0 } },
-    timing: { heartbeatMs: 30_000, clockSyncMs: 300_000, forwardRetryMs: 1_000, requestTimeoutMs: 10_000 },
-  }));
+  writeFileSync(
+    join(dir, 'kiosk.json'),
+    JSON.stringify({
+      kioskId: login.kioskId,
+      dataDir: join(dir, 'kiosk'),
+      allowVolatileDataDir: true, // the temp dir may be tmpfs
+      mqtt: { url: `mqtt://127.0.0.1:${proxy.port}`, username: login.username, password: login.password },
+      issuerKeys: [...system.server.ctx.issuer.publicKeys()].map(([keyId, k]) => ({ keyId, publicKey: toBase64url(k) })),
+      scanner: { kind: 'serial', path: join(dir, 'scanner'), suffix: 'CR', aim: 'off' },
+      gpio: { backend: 'gpiod', chip: 'gpiochip0', pins: SIM_GPIO_PINS },
+      display: { web: { host: '127.0.0.1', port: 0 } },
+      timing: { heartbeatMs: 30_000, clockSyncMs: 300_000, forwardRetryMs: 1_000, requestTimeoutMs: 10_000 },
+    }),
+  );
 
   await step('kiosk start under qemu', async () => {
-    const kiosk = ManagedProcess.start('kiosk (arm64)', QEMU[0]!, [...QEMU.slice(1), join(installed, 'node', 'bin', 'node'), join(installed, 'app', 'kiosk.mjs'), '--config', join(dir, 'kiosk.json'), '--log-level', 'warn'],
-      { ...process.env, PATH: `${fakeButtons.binDir}:${process.env.PATH ?? ''}` });
+    const kiosk = ManagedProcess.start(
+      'kiosk (arm64)',
+      QEMU[0]!,
+      [
+        ...QEMU.slice(1),
+        join(installed, 'node', 'bin', 'node'),
+        join(installed, 'app', 'kiosk.mjs'),
+        '--config',
+        join(dir, 'kiosk.json'),
+        '--log-level',
+        'warn',
+      ],
+      { ...process.env, PATH: `${fakeButtons.binDir}:${process.env.PATH ?? ''}` },
+    );
     kioskUrl = (await kiosk.waitForLine(/screen: (http:\/\/\S+)/, 90_000))[1]!;
-    await until('kiosk online and idle', async () => {
-      const v = await view();
-      return !v.offline && v.screen.name === 'idle';
-    }, 60_000);
+    await until(
+      'kiosk online and idle',
+      async () => {
+        const v = await view();
+        return !v.offline && v.screen.name === 'idle';
+      },
+      60_000,
+    );
   });
 }, 300_000);
 
@@ -175,10 +223,14 @@ describe('the linux-arm64 kiosk release under qemu', () => {
 
     proxy.restore();
     await step('forward and settle', async () => {
-      await until('forwarded', async () => {
-        const v = await view();
-        return !v.offline && v.storedCount === 0;
-      }, 60_000);
+      await until(
+        'forwarded',
+        async () => {
+          const v = await view();
+          return !v.offline && v.storedCount === 0;
+        },
+        60_000,
+      );
       await until('settled in the ledger', async () => (await balance(w.walletId)) < afterOnline);
     });
     const totals = await ctx.store.unit((tx) => tx.balanceTotals());

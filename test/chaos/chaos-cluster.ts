@@ -96,17 +96,30 @@ export class ChaosCluster {
 
     const serverData = join(dir, 'server');
     const key = loadOrCreateIssuerKey(join(serverData, 'issuer-key.json'), random);
-    const issuerKeys = [...new Issuer(key.keyId, key.seed, nodeEd25519).publicKeys()].map(([keyId, k]) => ({ keyId, publicKey: toBase64url(k) }));
+    const issuerKeys = [...new Issuer(key.keyId, key.seed, nodeEd25519).publicKeys()].map(([keyId, k]) => ({
+      keyId,
+      publicKey: toBase64url(k),
+    }));
     const kioskIds = Array.from({ length: kioskCount }, (_, i) => `chaos-${i + 1}`);
     const limit = { amount: 10_000_000, count: 255 };
-    writeFileSync(join(dir, 'server.json'), JSON.stringify({
-      dataDir: serverData, httpPort, mqttUrl: `mqtt://127.0.0.1:${brokerPort}`, mqttUsername: 'server',
-      topupEnabled: true, logLevel: 'info', kiosks: kioskIds.map((id) => ({ id, merchant: MERCHANT })),
-      limits: { perPayment: 5_000, daily: limit, monthly: limit },
-      // Every shopper of the test calls from 127.0.0.1; online codes declined at a kiosk whose uplink
-      // is cut stay unused for their 5 minutes, far more than the default 10 per wallet here.
-      httpRatePerSec: 2_000, httpRateBurst: 2_000, onlineCodesPerWalletMax: 10_000,
-    }));
+    writeFileSync(
+      join(dir, 'server.json'),
+      JSON.stringify({
+        dataDir: serverData,
+        httpPort,
+        mqttUrl: `mqtt://127.0.0.1:${brokerPort}`,
+        mqttUsername: 'server',
+        topupEnabled: true,
+        logLevel: 'info',
+        kiosks: kioskIds.map((id) => ({ id, merchant: MERCHANT })),
+        limits: { perPayment: 5_000, daily: limit, monthly: limit },
+        // Every shopper of the test calls from 127.0.0.1; online codes declined at a kiosk whose uplink
+        // is cut stay unused for their 5 minutes, far more than the default 10 per wallet here.
+        httpRatePerSec: 2_000,
+        httpRateBurst: 2_000,
+        onlineCodesPerWalletMax: 10_000,
+      }),
+    );
 
     const kiosks: KioskSlot[] = [];
     for (const [index, kioskId] of kioskIds.entries()) {
@@ -116,14 +129,21 @@ export class ChaosCluster {
       mkdirSync(kioskDir, { recursive: true });
       const configPath = join(kioskDir, 'kiosk.json');
       const dataDir = join(kioskDir, 'data');
-      writeFileSync(configPath, JSON.stringify({
-        kioskId, dataDir, sim: true, allowVolatileDataDir: true, // the temp dir may be tmpfs (Trixie's /tmp)
-        mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, username: kioskId, password },
-        issuerKeys, display: { web: { host: '127.0.0.1', port: 0 } },
-        // Short screens and answer waits, so a shopper is served in seconds even while the server is down.
-        checkout: { resultShowMs: 2_000, declineShowMs: 1_500, payAnswerMs: 2_000, statusAnswerMs: 1_000, voidAnswerMs: 1_000 },
-        timing: { heartbeatMs: 30_000, clockSyncMs: 300_000, forwardRetryMs: 1_000, requestTimeoutMs: 3_000 },
-      }));
+      writeFileSync(
+        configPath,
+        JSON.stringify({
+          kioskId,
+          dataDir,
+          sim: true,
+          allowVolatileDataDir: true, // the temp dir may be tmpfs (Trixie's /tmp)
+          mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, username: kioskId, password },
+          issuerKeys,
+          display: { web: { host: '127.0.0.1', port: 0 } },
+          // Short screens and answer waits, so a shopper is served in seconds even while the server is down.
+          checkout: { resultShowMs: 2_000, declineShowMs: 1_500, payAnswerMs: 2_000, statusAnswerMs: 1_000, voidAnswerMs: 1_000 },
+          timing: { heartbeatMs: 30_000, clockSyncMs: 300_000, forwardRetryMs: 1_000, requestTimeoutMs: 3_000 },
+        }),
+      );
       kiosks.push({ index, kioskId, configPath, dataDir, proc: undefined, url: undefined, uplinkUp: true, busy: false, restarting: false });
     }
     return new ChaosCluster({ dir, brokerPort, httpPort, kiosks, logins });
@@ -139,7 +159,16 @@ export class ChaosCluster {
 
   async startBroker(): Promise<void> {
     const port = new URL(this.brokerUrl).port;
-    const p = ManagedProcess.start('broker', process.execPath, [BIN, 'broker', '--port', port, '--identities', this.#identities, '--log-level', 'info']);
+    const p = ManagedProcess.start('broker', process.execPath, [
+      BIN,
+      'broker',
+      '--port',
+      port,
+      '--identities',
+      this.#identities,
+      '--log-level',
+      'info',
+    ]);
     this.broker = p;
     this.starts.broker++;
     await p.waitForLine(/broker listening/, BROKER_READY_MS);
@@ -147,7 +176,10 @@ export class ChaosCluster {
 
   /** Starts the server; it needs the broker within 10 s (server/mqtt/kiosk-mqtt.ts) or exits. */
   async startServer(): Promise<void> {
-    const p = ManagedProcess.start('server', process.execPath, [BIN, 'server', '--config', this.#serverConfig], { ...process.env, KIOSKPAY_MQTT_PASSWORD: this.#serverPassword });
+    const p = ManagedProcess.start('server', process.execPath, [BIN, 'server', '--config', this.#serverConfig], {
+      ...process.env,
+      KIOSKPAY_MQTT_PASSWORD: this.#serverPassword,
+    });
     this.server = p;
     this.starts.server++;
     await p.waitForLine(/payment server ready/, SERVER_READY_MS);
@@ -155,7 +187,16 @@ export class ChaosCluster {
 
   /** Starts a kiosk program and resolves once it printed its screen URL (online or not). */
   async startKiosk(slot: KioskSlot): Promise<void> {
-    const p = ManagedProcess.start(slot.kioskId, process.execPath, [BIN, 'kiosk', 'run', '--config', slot.configPath, '--sim', '--log-level', 'warn']);
+    const p = ManagedProcess.start(slot.kioskId, process.execPath, [
+      BIN,
+      'kiosk',
+      'run',
+      '--config',
+      slot.configPath,
+      '--sim',
+      '--log-level',
+      'warn',
+    ]);
     slot.proc = p;
     slot.url = undefined;
     slot.uplinkUp = true;

@@ -49,14 +49,27 @@ const PRODUCTS = DEMO_CATALOG.items.map((i) => ({ gtin: i.gtin, price: i.price.v
 
 export class ChaosDriver {
   readonly attempts: Attempt[] = [];
-  readonly faults: FaultCounts = { kioskKills: 0, serverKills: 0, brokerKills: 0, uplinkCuts: 0, restartRetries: 0, restartsGivenUp: 0, onlineCodeUnavailable: 0 };
+  readonly faults: FaultCounts = {
+    kioskKills: 0,
+    serverKills: 0,
+    brokerKills: 0,
+    uplinkCuts: 0,
+    restartRetries: 0,
+    restartsGivenUp: 0,
+    onlineCodeUnavailable: 0,
+  };
   /** Restarts and uplink restorations still to happen; heal() waits for them. */
   readonly #pending = new Set<Promise<void>>();
   #serverRestarting = false;
   #brokerRestarting = false;
   #stopAt = 0;
 
-  constructor(private readonly cluster: ChaosCluster, private readonly shoppers: Shopper[], private readonly rng: Rng, private readonly o: ChaosOptions) {}
+  constructor(
+    private readonly cluster: ChaosCluster,
+    private readonly shoppers: Shopper[],
+    private readonly rng: Rng,
+    private readonly o: ChaosOptions,
+  ) {}
 
   async run(): Promise<void> {
     this.#stopAt = Date.now() + this.o.durationMs;
@@ -70,10 +83,12 @@ export class ChaosDriver {
   }
 
   #later(task: () => Promise<void>): void {
-    const p = task().catch((e: unknown) => {
-      this.faults.restartsGivenUp++;
-      this.o.log(`chaos: background task failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-    }).finally(() => this.#pending.delete(p));
+    const p = task()
+      .catch((e: unknown) => {
+        this.faults.restartsGivenUp++;
+        this.o.log(`chaos: background task failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      })
+      .finally(() => this.#pending.delete(p));
     this.#pending.add(p);
   }
 
@@ -112,7 +127,14 @@ export class ChaosDriver {
       this.faults.onlineCodeUnavailable++;
       code = offlineCode(shopper);
     }
-    const attempt: Attempt = { ...code, n: this.attempts.length + 1, kioskId: slot.kioskId, walletId: shopper.walletId, amount: product.price, outcome: { result: 'lost' } };
+    const attempt: Attempt = {
+      ...code,
+      n: this.attempts.length + 1,
+      kioskId: slot.kioskId,
+      walletId: shopper.walletId,
+      amount: product.price,
+      outcome: { result: 'lost' },
+    };
     this.attempts.push(attempt);
     attempt.outcome = await presentCode(url, slot.kioskId, code.code);
   }

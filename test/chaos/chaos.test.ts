@@ -58,7 +58,11 @@ describe('chaos: real broker, server and kiosk processes killed and cut at rando
   it(`heals to a consistent ledger and empty kiosk stores (seed ${SEED}, ${KIOSKS} kiosks, ${CHAOS_MS} ms)`, async () => {
     const started = Date.now();
     const driver = new ChaosDriver(cluster, shoppers, seededRandom(SEED ^ 0x5eed), {
-      durationMs: CHAOS_MS, concurrentShoppers: 4, faultGapMinMs: 600, faultGapSpreadMs: 1_500, log,
+      durationMs: CHAOS_MS,
+      concurrentShoppers: 4,
+      faultGapMinMs: 600,
+      faultGapSpreadMs: 1_500,
+      log,
     });
     await driver.run();
     const chaosEnded = Date.now();
@@ -71,17 +75,23 @@ describe('chaos: real broker, server and kiosk processes killed and cut at rando
     const stores = new Map<string, KioskStores>();
     for (const k of cluster.kiosks) stores.set(k.kioskId, await openKioskStores(k.dataDir));
     const { violations, facts } = checkInvariants({
-      ledgerPath: cluster.ledgerPath, attempts: driver.attempts, wallets: shoppers,
-      thinWallets: new Set(shoppers.filter((s) => s.topup < THIN_TOPUP_MAX).map((s) => s.walletId)), merchant: MERCHANT, kiosks: stores,
+      ledgerPath: cluster.ledgerPath,
+      attempts: driver.attempts,
+      wallets: shoppers,
+      thinWallets: new Set(shoppers.filter((s) => s.topup < THIN_TOPUP_MAX).map((s) => s.walletId)),
+      merchant: MERCHANT,
+      kiosks: stores,
     });
     const f = driver.faults;
-    log(`chaos: seed ${SEED}, ${KIOSKS} kiosks, ${Math.round((chaosEnded - started) / 1000)} s of chaos, healed in ${(healedMs / 1000).toFixed(1)} s; `
-      + `faults: ${f.kioskKills} kiosk kills, ${f.serverKills} server kills, ${f.brokerKills} broker kills, ${f.uplinkCuts} uplink cuts, ${f.restartRetries} server starts retried, ${f.restartsGivenUp} restarts given up, ${f.onlineCodeUnavailable} online codes unavailable; `
-      + `codes: ${facts.presented} presented (${driver.attempts.filter((a) => a.kind === 'offline').length} offline), ${facts.approvedSeen} approved on screen, `
-      + `${facts.declinedSeen} declined ${JSON.stringify(facts.declineReasons)}, ${facts.lost} without a verdict (${facts.chargedWithoutVerdict} of them charged); `
-      + `${facts.approvedThenDeclined} offline approvals declined at settlement; `
-      + `ledger: ${facts.charged} charged, ${facts.settledOffline} settled from outboxes, ${facts.voided} voided; ${facts.declinesKept} declines kept by kiosks; `
-      + `${violations.length} violations`);
+    log(
+      `chaos: seed ${SEED}, ${KIOSKS} kiosks, ${Math.round((chaosEnded - started) / 1000)} s of chaos, healed in ${(healedMs / 1000).toFixed(1)} s; ` +
+        `faults: ${f.kioskKills} kiosk kills, ${f.serverKills} server kills, ${f.brokerKills} broker kills, ${f.uplinkCuts} uplink cuts, ${f.restartRetries} server starts retried, ${f.restartsGivenUp} restarts given up, ${f.onlineCodeUnavailable} online codes unavailable; ` +
+        `codes: ${facts.presented} presented (${driver.attempts.filter((a) => a.kind === 'offline').length} offline), ${facts.approvedSeen} approved on screen, ` +
+        `${facts.declinedSeen} declined ${JSON.stringify(facts.declineReasons)}, ${facts.lost} without a verdict (${facts.chargedWithoutVerdict} of them charged); ` +
+        `${facts.approvedThenDeclined} offline approvals declined at settlement; ` +
+        `ledger: ${facts.charged} charged, ${facts.settledOffline} settled from outboxes, ${facts.voided} voided; ${facts.declinesKept} declines kept by kiosks; ` +
+        `${violations.length} violations`,
+    );
     for (const line of violations.slice(0, 30)) log(`  violation: ${line}`);
 
     expect(violations).toEqual([]);

@@ -40,7 +40,9 @@ export async function heal(cluster: ChaosCluster, driver: ChaosDriver): Promise<
       const v = await view(k.url!, k.kioskId).catch(() => undefined);
       const s = await peekKioskState(k.dataDir);
       if (!v || v.offline || v.storedCount > 0 || !s || s.voidLater.length > 0 || s.inflight.length > 0) {
-        waiting.push(`${k.kioskId} ${v ? `offline=${v.offline} stored=${v.storedCount}` : 'no screen'} ${s ? `voidLater=${s.voidLater.length} inflight=${s.inflight.length}` : 'no state'}`);
+        waiting.push(
+          `${k.kioskId} ${v ? `offline=${v.offline} stored=${v.storedCount}` : 'no screen'} ${s ? `voidLater=${s.voidLater.length} inflight=${s.inflight.length}` : 'no state'}`,
+        );
       }
     }
     return waiting;
@@ -50,8 +52,13 @@ export async function heal(cluster: ChaosCluster, driver: ChaosDriver): Promise<
 /** Reads every kiosk's retained status as a technician until each reports an empty queue and the declines its disk keeps. */
 export async function checkRetainedStatus(cluster: ChaosCluster): Promise<Map<string, OnlineStatus>> {
   const client = mqtt.connect(cluster.brokerUrl, {
-    protocolVersion: 4, clientId: `kp-${cluster.technician.username}-chaos-${process.pid}`, clean: true, reconnectPeriod: 500, connectTimeout: 5_000,
-    username: cluster.technician.username, password: cluster.technician.password,
+    protocolVersion: 4,
+    clientId: `kp-${cluster.technician.username}-chaos-${process.pid}`,
+    clean: true,
+    reconnectPeriod: 500,
+    connectTimeout: 5_000,
+    username: cluster.technician.username,
+    password: cluster.technician.password,
   });
   const latest = new Map<string, OnlineStatus>();
   client.on('message', (topic, payload) => {
@@ -63,13 +70,15 @@ export async function checkRetainedStatus(cluster: ChaosCluster): Promise<Map<st
   try {
     await untilAll('technician subscribed', STATUS_MS, async () => (client.connected ? [] : ['not connected']));
     await client.subscribeAsync(topics.allKioskStatus, { qos: 1 });
-    await untilAll('retained statuses agree with the kiosks\' disks', STATUS_MS, async () => {
+    await untilAll("retained statuses agree with the kiosks' disks", STATUS_MS, async () => {
       const waiting: string[] = [];
       for (const k of cluster.kiosks) {
         const st = latest.get(k.kioskId);
         const disk = await peekKioskState(k.dataDir);
         if (!st || !disk || st.queue.count !== 0 || st.queue.declined !== disk.declined.length) {
-          waiting.push(`${k.kioskId} status ${st ? `count=${st.queue.count} declined=${st.queue.declined}` : 'none'} disk declined=${disk?.declined.length}`);
+          waiting.push(
+            `${k.kioskId} status ${st ? `count=${st.queue.count} declined=${st.queue.declined}` : 'none'} disk declined=${disk?.declined.length}`,
+          );
         }
       }
       return waiting;

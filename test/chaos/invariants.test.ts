@@ -21,7 +21,11 @@ beforeEach(() => {
   path = join(dir, 'ledger.sqlite');
   db = new Database(path);
   db.exec(SQLITE_SCHEMA);
-  for (const [id, kind] of [['issuance:JPY', 'issuance'], ['shopper:w1', 'shopper'], ['merchant:shop', 'merchant']] as const) {
+  for (const [id, kind] of [
+    ['issuance:JPY', 'issuance'],
+    ['shopper:w1', 'shopper'],
+    ['merchant:shop', 'merchant'],
+  ] as const) {
     db.prepare('INSERT INTO accounts VALUES (?, ?, ?, 0, 0)').run(id, kind, 'JPY');
   }
   transfer(null, 'issuance:JPY', 'shopper:w1', 1_000);
@@ -33,7 +37,9 @@ afterEach(() => {
 });
 
 function transfer(paymentId: string | null, from: string, to: string, amount: number): void {
-  db.prepare('INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at) VALUES (?, ?, ?, ?, ?, ?, 0)').run(paymentId, from, to, amount, 'JPY', 'x');
+  db.prepare(
+    'INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at) VALUES (?, ?, ?, ?, ?, ?, 0)',
+  ).run(paymentId, from, to, amount, 'JPY', 'x');
   db.prepare('UPDATE accounts SET balance = balance - ? WHERE id = ?').run(amount, from);
   db.prepare('UPDATE accounts SET balance = balance + ? WHERE id = ?').run(amount, to);
 }
@@ -41,7 +47,12 @@ function transfer(paymentId: string | null, from: string, to: string, amount: nu
 /** A settled offline payment of credential c1 with this counter, charged 150. */
 function settled(id: string, kioskId: string, counter: number): void {
   db.prepare(`INSERT INTO payments (id, kiosk_id, tx_id, kind, status, reason, amount, currency, wallet_id, merchant_account, credential_id, counter, at, request_hash, replay, created_at, updated_at)
-    VALUES (?, ?, ?, 'offline-qr', 'settled', NULL, 150, 'JPY', 'w1', 'merchant:shop', 'c1', ?, 0, 'h', 0, 0, 0)`).run(id, kioskId, `tx-${id}`, counter);
+    VALUES (?, ?, ?, 'offline-qr', 'settled', NULL, 150, 'JPY', 'w1', 'merchant:shop', 'c1', ?, 0, 'h', 0, 0, 0)`).run(
+    id,
+    kioskId,
+    `tx-${id}`,
+    counter,
+  );
   transfer(id, 'shopper:w1', 'merchant:shop', 150);
 }
 
@@ -49,10 +60,18 @@ function attempt(n: number, counter: number, outcome: Attempt['outcome']): Attem
   return { n, kind: 'offline', code: `code-${counter}`, key: `c1:${counter}`, kioskId: 'k1', walletId: 'w1', amount: 150, outcome };
 }
 
-function run(attempts: Attempt[], stores: KioskStores = { outbox: [], state: initialKioskState(), sources: { outbox: 'main', state: 'main' } }) {
+function run(
+  attempts: Attempt[],
+  stores: KioskStores = { outbox: [], state: initialKioskState(), sources: { outbox: 'main', state: 'main' } },
+) {
   db.close();
   const r = checkInvariants({
-    ledgerPath: path, attempts, wallets: [{ walletId: 'w1', topup: 1_000 }], thinWallets: new Set(), merchant: 'shop', kiosks: new Map([['k1', stores]]),
+    ledgerPath: path,
+    attempts,
+    wallets: [{ walletId: 'w1', topup: 1_000 }],
+    thinWallets: new Set(),
+    merchant: 'shop',
+    kiosks: new Map([['k1', stores]]),
   });
   db = new Database(path);
   return r;
@@ -94,13 +113,26 @@ describe('the chaos invariants', () => {
   });
 
   it('name what a kiosk still holds and a kept decline the ledger does not have', () => {
-    const state = { ...initialKioskState(), voidLater: ['t9'], declined: [{ txId: 'tx-zz', amount: { value: 150, currency: 'JPY' as const }, capturedAt: 0, reason: 'OFFLINE_LIMIT_DAILY', at: 0 }] };
-    const entry = { txId: 't1', code: 'KP1.x', amount: { value: 150, currency: 'JPY' as const }, capturedAt: 0, credentialId: '00'.repeat(8), counter: 1 };
+    const state = {
+      ...initialKioskState(),
+      voidLater: ['t9'],
+      declined: [{ txId: 'tx-zz', amount: { value: 150, currency: 'JPY' as const }, capturedAt: 0, reason: 'OFFLINE_LIMIT_DAILY', at: 0 }],
+    };
+    const entry = {
+      txId: 't1',
+      code: 'KP1.x',
+      amount: { value: 150, currency: 'JPY' as const },
+      capturedAt: 0,
+      credentialId: '00'.repeat(8),
+      counter: 1,
+    };
     const { violations } = run([], { outbox: [entry], state, sources: { outbox: 'main', state: 'main' } });
-    expect(violations).toEqual(expect.arrayContaining([
-      'k1: 1 payments still in its outbox',
-      'k1: 1 transactions still to void',
-      'k1: keeps decline tx-zz (OFFLINE_LIMIT_DAILY) but the ledger has no such payment',
-    ]));
+    expect(violations).toEqual(
+      expect.arrayContaining([
+        'k1: 1 payments still in its outbox',
+        'k1: 1 transactions still to void',
+        'k1: keeps decline tx-zz (OFFLINE_LIMIT_DAILY) but the ledger has no such payment',
+      ]),
+    );
   });
 });

@@ -8,8 +8,17 @@ import type { Attempt } from './chaos-driver.ts';
 import type { KioskStores } from './kiosk-stores.ts';
 
 interface PaymentRow {
-  id: string; kiosk_id: string; tx_id: string; kind: string | null; status: string; reason: string | null;
-  amount: number; wallet_id: string | null; credential_id: string | null; counter: number | null; replay: number;
+  id: string;
+  kiosk_id: string;
+  tx_id: string;
+  kind: string | null;
+  status: string;
+  reason: string | null;
+  amount: number;
+  wallet_id: string | null;
+  credential_id: string | null;
+  counter: number | null;
+  replay: number;
 }
 
 const CHARGED = new Set(['approved', 'settled']);
@@ -52,22 +61,39 @@ export function checkInvariants(i: InvariantInput): { violations: string[]; fact
 
 function check(db: Database.Database, i: InvariantInput): { violations: string[]; facts: ChaosFacts } {
   const v: string[] = [];
-  const balances = new Map((db.prepare('SELECT id, balance FROM accounts').all() as Array<{ id: string; balance: number }>).map((r) => [r.id, r.balance]));
+  const balances = new Map(
+    (db.prepare('SELECT id, balance FROM accounts').all() as Array<{ id: string; balance: number }>).map((r) => [r.id, r.balance]),
+  );
 
   // 1. The ledger sums to zero per currency, and every balance is the sum of its transfers.
-  for (const r of db.prepare('SELECT currency, SUM(balance) AS total FROM accounts GROUP BY currency').all() as Array<{ currency: string; total: number }>) {
+  for (const r of db.prepare('SELECT currency, SUM(balance) AS total FROM accounts GROUP BY currency').all() as Array<{
+    currency: string;
+    total: number;
+  }>) {
     if (r.total !== 0) v.push(`ledger: ${r.currency} balances sum to ${r.total}, not 0`);
   }
-  const moved = db.prepare(`SELECT a.id AS id, a.balance AS balance,
+  const moved = db
+    .prepare(`SELECT a.id AS id, a.balance AS balance,
       COALESCE((SELECT SUM(amount) FROM transfers WHERE credit_account = a.id), 0) - COALESCE((SELECT SUM(amount) FROM transfers WHERE debit_account = a.id), 0) AS net
-      FROM accounts a`).all() as Array<{ id: string; balance: number; net: number }>;
+      FROM accounts a`)
+    .all() as Array<{ id: string; balance: number; net: number }>;
   for (const r of moved) if (r.balance !== r.net) v.push(`ledger: account ${r.id} holds ${r.balance} but its transfers net ${r.net}`);
 
   // 2. Every charge belongs to exactly one presented code, and no code is charged twice.
-  const payments = db.prepare('SELECT id, kiosk_id, tx_id, kind, status, reason, amount, wallet_id, credential_id, counter, replay FROM payments').all() as PaymentRow[];
-  const codeOfPayment = new Map((db.prepare('SELECT code_hash, used_by FROM online_codes WHERE used_by IS NOT NULL').all() as Array<{ code_hash: string; used_by: string }>).map((r) => [r.used_by, r.code_hash]));
+  const payments = db
+    .prepare('SELECT id, kiosk_id, tx_id, kind, status, reason, amount, wallet_id, credential_id, counter, replay FROM payments')
+    .all() as PaymentRow[];
+  const codeOfPayment = new Map(
+    (
+      db.prepare('SELECT code_hash, used_by FROM online_codes WHERE used_by IS NOT NULL').all() as Array<{
+        code_hash: string;
+        used_by: string;
+      }>
+    ).map((r) => [r.used_by, r.code_hash]),
+  );
   const presented = new Map(i.attempts.map((a) => [a.key, a]));
-  if (presented.size !== i.attempts.length) v.push(`test: ${i.attempts.length - presented.size} codes were presented twice (the test must present each once)`);
+  if (presented.size !== i.attempts.length)
+    v.push(`test: ${i.attempts.length - presented.size} codes were presented twice (the test must present each once)`);
   const chargesByKey = new Map<string, PaymentRow[]>();
   for (const p of payments) {
     if (p.replay !== 0) v.push(`payment ${p.id} (${p.kiosk_id}/${p.tx_id}) is flagged as a replay of an offline code`);
@@ -80,10 +106,14 @@ function check(db: Database.Database, i: InvariantInput): { violations: string[]
     chargesByKey.set(key, [...(chargesByKey.get(key) ?? []), p]);
   }
   for (const [key, list] of chargesByKey) {
-    if (list.length > 1) v.push(`code ${key.slice(0, 24)} charged ${list.length} times: ${list.map((p) => `${p.kiosk_id}/${p.tx_id}`).join(', ')}`);
+    if (list.length > 1)
+      v.push(`code ${key.slice(0, 24)} charged ${list.length} times: ${list.map((p) => `${p.kiosk_id}/${p.tx_id}`).join(', ')}`);
     if (!presented.has(key)) v.push(`code ${key.slice(0, 24)} charged (${list[0]!.kiosk_id}) but never presented`);
   }
-  for (const r of db.prepare('SELECT id, revoke_reason FROM credentials WHERE revoked_at IS NOT NULL').all() as Array<{ id: string; revoke_reason: string | null }>) {
+  for (const r of db.prepare('SELECT id, revoke_reason FROM credentials WHERE revoked_at IS NOT NULL').all() as Array<{
+    id: string;
+    revoke_reason: string | null;
+  }>) {
     v.push(`credential ${r.id} was revoked (${r.revoke_reason ?? 'no reason'}): a code was settled twice`);
   }
 
@@ -103,16 +133,20 @@ function check(db: Database.Database, i: InvariantInput): { violations: string[]
     const charges = chargesByKey.get(a.key) ?? [];
     const what = `attempt ${a.n} (${a.kind} at ${a.kioskId})`;
     if (a.outcome.result === 'approved') {
-      const kept = (settleDeclines.get(a.key) ?? []).filter((p) => p.kiosk_id === a.kioskId && keptDeclines.has(`${p.kiosk_id}/${p.tx_id}`));
+      const kept = (settleDeclines.get(a.key) ?? []).filter(
+        (p) => p.kiosk_id === a.kioskId && keptDeclines.has(`${p.kiosk_id}/${p.tx_id}`),
+      );
       if (charges.length === 0 && kept.length === 1 && i.thinWallets.has(a.walletId)) approvedThenDeclined++;
-      else if (charges.length === 0) v.push(`${what}: the screen said approved but nothing is charged (nor is a settlement decline kept by the kiosk)`);
+      else if (charges.length === 0)
+        v.push(`${what}: the screen said approved but nothing is charged (nor is a settlement decline kept by the kiosk)`);
       for (const p of charges) {
         if (p.kiosk_id !== a.kioskId || p.amount !== a.amount || p.wallet_id !== a.walletId) {
           v.push(`${what}: charged as ${p.kiosk_id} ${p.amount} to ${p.wallet_id}, expected ${a.amount} to ${a.walletId}`);
         }
       }
     } else if (a.outcome.result === 'declined') {
-      if (charges.length > 0) v.push(`${what}: the screen said declined (${a.outcome.reason}) but the code is charged (${charges[0]!.status})`);
+      if (charges.length > 0)
+        v.push(`${what}: the screen said declined (${a.outcome.reason}) but the code is charged (${charges[0]!.status})`);
     } else if (charges.length > 0) {
       chargedWithoutVerdict++;
     }
@@ -139,13 +173,16 @@ function check(db: Database.Database, i: InvariantInput): { violations: string[]
       declinesKept++;
       const p = payments.find((x) => x.kiosk_id === kioskId && x.tx_id === d.txId);
       if (p?.status !== 'declined' || p.reason !== d.reason) {
-        v.push(`${kioskId}: keeps decline ${d.txId} (${d.reason}) but the ledger has ${p ? `${p.status} ${p.reason ?? ''}` : 'no such payment'}`);
+        v.push(
+          `${kioskId}: keeps decline ${d.txId} (${d.reason}) but the ledger has ${p ? `${p.status} ${p.reason ?? ''}` : 'no such payment'}`,
+        );
       }
     }
   }
 
   const declineReasons: Record<string, number> = {};
-  for (const a of i.attempts) if (a.outcome.result === 'declined') declineReasons[a.outcome.reason] = (declineReasons[a.outcome.reason] ?? 0) + 1;
+  for (const a of i.attempts)
+    if (a.outcome.result === 'declined') declineReasons[a.outcome.reason] = (declineReasons[a.outcome.reason] ?? 0) + 1;
   const facts: ChaosFacts = {
     presented: i.attempts.length,
     approvedSeen: i.attempts.filter((a) => a.outcome.result === 'approved').length,

@@ -15,7 +15,12 @@ const CALL_MS = 3_000;
 const POLL_MS = 25;
 
 export async function post(url: string, path: string, body: unknown): Promise<void> {
-  const r = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(CALL_MS) });
+  const r = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(CALL_MS),
+  });
   if (!r.ok) throw new Error(`${path}: HTTP ${r.status} ${await r.text()}`);
   await r.arrayBuffer();
 }
@@ -30,7 +35,13 @@ export async function view(url: string, kioskId?: string): Promise<ScreenView> {
 }
 
 /** Polls /view until `accept` returns a value; undefined after `ms` or when the screen stops answering `failuresMax` times. */
-export async function watchScreen<T>(url: string, kioskId: string, accept: (v: ScreenView) => T | undefined, ms: number, failuresMax = 5): Promise<T | undefined> {
+export async function watchScreen<T>(
+  url: string,
+  kioskId: string,
+  accept: (v: ScreenView) => T | undefined,
+  ms: number,
+  failuresMax = 5,
+): Promise<T | undefined> {
   const end = Date.now() + ms;
   let failures = 0;
   while (Date.now() < end) {

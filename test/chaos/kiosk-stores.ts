@@ -18,7 +18,9 @@ async function readEnvelope(path: string, format: string): Promise<{ seq: number
     return undefined;
   }
   if (doc.format !== format || typeof doc.seq !== 'number') return undefined;
-  const sum = createHash('sha256').update(JSON.stringify({ format: doc.format, seq: doc.seq, body: doc.body })).digest('hex');
+  const sum = createHash('sha256')
+    .update(JSON.stringify({ format: doc.format, seq: doc.seq, body: doc.body }))
+    .digest('hex');
   return sum === doc.checksum ? { seq: doc.seq, body: doc.body } : undefined;
 }
 
@@ -26,7 +28,8 @@ async function readEnvelope(path: string, format: string): Promise<{ seq: number
 export async function peekKioskState(dataDir: string): Promise<Pick<KioskState, 'voidLater' | 'inflight' | 'declined'> | undefined> {
   const path = join(dataDir, 'kiosk-state.json');
   const found = [await readEnvelope(path, KIOSK_STATE_FORMAT), await readEnvelope(`${path}.bak`, KIOSK_STATE_FORMAT)]
-    .filter((e) => e !== undefined).sort((a, b) => b.seq - a.seq)[0];
+    .filter((e) => e !== undefined)
+    .sort((a, b) => b.seq - a.seq)[0];
   if (!found) return undefined;
   const b = found.body as Partial<KioskState>;
   return { voidLater: b.voidLater ?? [], inflight: b.inflight ?? [], declined: b.declined ?? [] };
@@ -45,7 +48,11 @@ export async function openKioskStores(dataDir: string): Promise<KioskStores> {
   try {
     const { store, loaded } = await KioskStateStore.open(join(dataDir, 'kiosk-state.json'), initialKioskState());
     try {
-      return { outbox: [...outbox.list()], state: structuredClone(store.state) as KioskState, sources: { outbox: outbox.recovery.source, state: loaded.source } };
+      return {
+        outbox: [...outbox.list()],
+        state: structuredClone(store.state) as KioskState,
+        sources: { outbox: outbox.recovery.source, state: loaded.source },
+      };
     } finally {
       await store.close();
     }

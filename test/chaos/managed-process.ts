@@ -25,7 +25,10 @@ export class ManagedProcess {
   #stopRequested = false;
   readonly exited: Promise<void>;
 
-  private constructor(readonly name: string, child: ChildProcess) {
+  private constructor(
+    readonly name: string,
+    child: ChildProcess,
+  ) {
     this.#child = child;
     this.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     void this.exited.then(() => live.delete(this));
@@ -76,9 +79,14 @@ export class ManagedProcess {
         const m = pattern.exec(line);
         if (m) done(() => resolve(m));
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`${this.name}: no line matching ${pattern} within ${ms} ms\n${this.recentOutput()}`))), ms);
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`${this.name}: no line matching ${pattern} within ${ms} ms\n${this.recentOutput()}`))),
+        ms,
+      );
       this.#watchers.add(watch);
-      void this.exited.then(() => done(() => reject(new Error(`${this.name} exited (${this.exitDescription}) before ${pattern}\n${this.recentOutput()}`))));
+      void this.exited.then(() =>
+        done(() => reject(new Error(`${this.name} exited (${this.exitDescription}) before ${pattern}\n${this.recentOutput()}`))),
+      );
     });
   }
 

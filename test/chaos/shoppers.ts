@@ -43,8 +43,14 @@ export async function enrollShoppers(baseUrl: string, topups: readonly number[],
     const phone = nodeEd25519.keyPairFromSeed(random.bytes(32));
     const issued = await api.credential(toBase64url(phone.publicKey));
     shoppers.push({
-      index, walletId: enrolled.walletId, topup, api, credential: fromBase64url(issued.credential)!, credentialId: issued.credentialId,
-      phoneSecretKey: phone.secretKey, nextCounter: 1,
+      index,
+      walletId: enrolled.walletId,
+      topup,
+      api,
+      credential: fromBase64url(issued.credential)!,
+      credentialId: issued.credentialId,
+      phoneSecretKey: phone.secretKey,
+      nextCounter: 1,
     });
   }
   return shoppers;
@@ -63,6 +69,9 @@ export async function onlineCode(s: Shopper): Promise<PresentedCode | undefined>
 /** An offline QR code signed on the phone now; its counter is used once, whatever happens next. */
 export function offlineCode(s: Shopper): PresentedCode {
   const counter = s.nextCounter++;
-  const code = makeOfflineCode({ credential: s.credential, timestampMs: Date.now(), counter, phoneSecretKey: s.phoneSecretKey }, nodeEd25519);
+  const code = makeOfflineCode(
+    { credential: s.credential, timestampMs: Date.now(), counter, phoneSecretKey: s.phoneSecretKey },
+    nodeEd25519,
+  );
   return { kind: 'offline', code, key: `${s.credentialId}:${counter}` };
 }

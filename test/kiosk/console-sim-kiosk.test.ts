@@ -38,7 +38,9 @@ async function runConsole(...argv: string[]) {
   const t = system.technicianLogin;
   const code = await consoleCommand(argv, {
     env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: t.password },
-    stdout, stderr, isTTY: false,
+    stdout,
+    stderr,
+    isTTY: false,
   });
   return { code, out: stdout.text, err: stderr.text };
 }
@@ -53,9 +55,17 @@ async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-console-sim-'));
-  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1', 'kiosk-2'], log: pino({ level: 'silent' }) });
+  system = await startSystem({
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['kiosk-1', 'kiosk-2'],
+    log: pino({ level: 'silent' }),
+  });
   kiosks = await startSimKiosks(system, { dataDir: join(dir, 'kiosks'), screenPort: 0, count: 2, log: pino({ level: 'silent' }) });
-  await until('kiosks ready', () => kiosks.every((k) => k.uplink.connected && k.kiosk.status().clock.trusted && k.kiosk.catalog !== undefined));
+  await until('kiosks ready', () =>
+    kiosks.every((k) => k.uplink.connected && k.kiosk.status().clock.trusted && k.kiosk.catalog !== undefined),
+  );
 }, 30_000);
 
 afterAll(async () => {
@@ -65,7 +75,7 @@ afterAll(async () => {
 });
 
 describe('kioskpay console with the simulated kiosks of npm start', () => {
-  it('lists both kiosks online and shows one kiosk\'s status', async () => {
+  it("lists both kiosks online and shows one kiosk's status", async () => {
     const list = await runConsole('list', '--json');
     expect(list.code).toBe(0);
     expect(list.out).toContain('kiosk-1');
@@ -104,8 +114,14 @@ describe('kioskpay console with the simulated kiosks of npm start', () => {
     expect(stored.code).toBe(0);
   }, 30_000);
 
-  it('runs the LED, buzzer and relay tests on the simulated GPIO, and the kiosk\'s screen shows them', async () => {
-    type Outputs = { leds: { ready: boolean; offline: boolean; fault: boolean }; buzzer: boolean; relay: boolean; beeps: number; pulses: number };
+  it("runs the LED, buzzer and relay tests on the simulated GPIO, and the kiosk's screen shows them", async () => {
+    type Outputs = {
+      leds: { ready: boolean; offline: boolean; fault: boolean };
+      buzzer: boolean;
+      relay: boolean;
+      beeps: number;
+      pulses: number;
+    };
     const screen = await SseReader.open(kiosks[1]!.webUrl!);
     try {
       const outputs = () => screen.frames.map((f) => (f as { sim: { outputs: Outputs } }).sim.outputs);
@@ -119,7 +135,11 @@ describe('kioskpay console with the simulated kiosks of npm start', () => {
       // All three lit for the test, then back to what they mean.
       const lit = outputs().findIndex((o) => o.leds.ready && o.leds.offline && o.leds.fault);
       expect(lit).toBeGreaterThan(0);
-      await screen.until('LEDs back', () => outputs().slice(lit).some((o) => o.leds.ready && !o.leds.offline && !o.leds.fault));
+      await screen.until('LEDs back', () =>
+        outputs()
+          .slice(lit)
+          .some((o) => o.leds.ready && !o.leds.offline && !o.leds.fault),
+      );
 
       expect((await runConsole('test', 'kiosk-2', 'buzzer')).code).toBe(0);
       await screen.until('the attention pattern counted', () => outputs().at(-1)!.beeps === before.beeps + 3 && !outputs().at(-1)!.buzzer);
@@ -131,7 +151,7 @@ describe('kioskpay console with the simulated kiosks of npm start', () => {
     }
   }, 30_000);
 
-  it('the server\'s audit log holds each command and its acknowledgement', async () => {
+  it("the server's audit log holds each command and its acknowledgement", async () => {
     const audit = join(dir, 'server', 'audit.log');
     await until('audit written', () => {
       try {
@@ -140,7 +160,10 @@ describe('kioskpay console with the simulated kiosks of npm start', () => {
         return false;
       }
     });
-    const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(audit, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const text = JSON.stringify(lines);
     for (const name of ['status', 'set-policy', 'forward', 'test']) expect(text).toContain(`"${name}"`);
     expect(text).toContain('kiosk-1');

@@ -34,15 +34,23 @@ function config(mqtt: object, kioskId = 'k1'): Readonly<KioskConfig> {
 
 const env = { root: '/', probeTimeoutMs: 3_000 };
 const byId = (rs: CheckResult[]) => Object.fromEntries(rs.map((r) => [r.id, r]));
-const identities = () => identitiesFromPasswords([
-  { username: 'k1', password: 'pw-k1', role: 'kiosk', kioskId: 'k1' },
-  { username: 'tester', password: 'pw-tester', role: 'test' },
-], CHEAP_SCRYPT);
+const identities = () =>
+  identitiesFromPasswords(
+    [
+      { username: 'k1', password: 'pw-k1', role: 'kiosk', kioskId: 'k1' },
+      { username: 'tester', password: 'pw-tester', role: 'test' },
+    ],
+    CHEAP_SCRYPT,
+  );
 
 describe('uplinkChecks over plain MQTT', () => {
   let broker: RunningBroker;
-  beforeAll(async () => { broker = await startBroker({ port: 0, identities: await identities(), limits: { authBackoffBaseMs: 0 }, logger: silent }); });
-  afterAll(async () => { await broker?.close(); });
+  beforeAll(async () => {
+    broker = await startBroker({ port: 0, identities: await identities(), limits: { authBackoffBaseMs: 0 }, logger: silent });
+  });
+  afterAll(async () => {
+    await broker?.close();
+  });
 
   it('passes a kiosk whose password file is 0600 and whose login the broker accepts', async () => {
     const r = byId(await uplinkChecks(config({ url: broker.url, passwordFile: file('pw-k1\n') }), env));
@@ -54,7 +62,11 @@ describe('uplinkChecks over plain MQTT', () => {
 
   it('fails a password file others can read, and says how to fix it', async () => {
     const r = byId(await uplinkChecks(config({ url: broker.url, passwordFile: file('pw-k1', 0o644) }), env));
-    expect(r['uplink.password']).toMatchObject({ status: 'fail', title: expect.stringContaining('0644'), fix: expect.stringContaining('chmod 0600') });
+    expect(r['uplink.password']).toMatchObject({
+      status: 'fail',
+      title: expect.stringContaining('0644'),
+      fix: expect.stringContaining('chmod 0600'),
+    });
     expect(r['uplink.login']?.status).toBe('pass');
   });
 
@@ -88,11 +100,15 @@ describe('uplinkChecks over plain MQTT', () => {
 
   it('fails, within its bound, a listener that accepts TCP but never answers MQTT', async () => {
     const held: Socket[] = [];
-    const mute: Server = createServer((sock) => { held.push(sock); });
+    const mute: Server = createServer((sock) => {
+      held.push(sock);
+    });
     await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
     try {
       const port = (mute.address() as { port: number }).port;
-      const r = byId(await uplinkChecks(config({ url: `mqtt://127.0.0.1:${port}`, passwordFile: file('pw-k1') }), { root: '/', probeTimeoutMs: 500 }));
+      const r = byId(
+        await uplinkChecks(config({ url: `mqtt://127.0.0.1:${port}`, passwordFile: file('pw-k1') }), { root: '/', probeTimeoutMs: 500 }),
+      );
       expect(r['uplink.tcp']?.status).toBe('pass');
       expect(r['uplink.login']).toMatchObject({ status: 'fail', title: 'No MQTT login within 500 ms' });
     } finally {
@@ -107,18 +123,34 @@ describe.skipIf(!hasOpenssl())('uplinkChecks over TLS (skipped without the opens
   let broker: RunningBroker;
   beforeAll(async () => {
     certs = makeTestCertificates();
-    broker = await startBroker({ port: 0, identities: await identities(), limits: { authBackoffBaseMs: 0 }, logger: silent, tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, requireClientCert: true } });
+    broker = await startBroker({
+      port: 0,
+      identities: await identities(),
+      limits: { authBackoffBaseMs: 0 },
+      logger: silent,
+      tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, requireClientCert: true },
+    });
   }, 30_000);
   afterAll(async () => {
     await broker?.close();
     certs?.remove();
   });
-  const tlsConfig = (cert: { cert: string; key: string }, o: { keyMode?: number; kioskId?: string } = {}) => config({
-    url: broker.url, passwordFile: file('pw-k1'),
-    tls: { caFile: file(certs.ca, 0o644), certFile: file(cert.cert, 0o644), keyFile: file(cert.key, o.keyMode ?? 0o600), servername: 'localhost' },
-  }, o.kioskId);
+  const tlsConfig = (cert: { cert: string; key: string }, o: { keyMode?: number; kioskId?: string } = {}) =>
+    config(
+      {
+        url: broker.url,
+        passwordFile: file('pw-k1'),
+        tls: {
+          caFile: file(certs.ca, 0o644),
+          certFile: file(cert.cert, 0o644),
+          keyFile: file(cert.key, o.keyMode ?? 0o600),
+          servername: 'localhost',
+        },
+      },
+      o.kioskId,
+    );
 
-  it('passes the kiosk\'s own certificate (CN = kioskId) and logs in', async () => {
+  it("passes the kiosk's own certificate (CN = kioskId) and logs in", async () => {
     const r = byId(await uplinkChecks(tlsConfig(certs.client('k1')), env));
     expect(r['uplink.tls.ca']?.status).toBe('pass');
     expect(r['uplink.tls.cert']).toMatchObject({ status: 'pass', title: expect.stringContaining('CN=k1') });
@@ -142,8 +174,14 @@ describe.skipIf(!hasOpenssl())('uplinkChecks over TLS (skipped without the opens
   it('fails a key of another certificate, a key others can read, and files that are not PEM', async () => {
     const k1 = certs.client('k1');
     const other = certs.client('k2');
-    expect(byId(await uplinkChecks(tlsConfig({ cert: k1.cert, key: other.key }), env))['uplink.tls.key']).toMatchObject({ status: 'fail', title: expect.stringContaining('does not belong') });
-    expect(byId(await uplinkChecks(tlsConfig(k1, { keyMode: 0o644 }), env))['uplink.tls.key']).toMatchObject({ status: 'fail', fix: expect.stringContaining('chmod 0600') });
+    expect(byId(await uplinkChecks(tlsConfig({ cert: k1.cert, key: other.key }), env))['uplink.tls.key']).toMatchObject({
+      status: 'fail',
+      title: expect.stringContaining('does not belong'),
+    });
+    expect(byId(await uplinkChecks(tlsConfig(k1, { keyMode: 0o644 }), env))['uplink.tls.key']).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining('chmod 0600'),
+    });
     const r = byId(await uplinkChecks(tlsConfig({ cert: 'not a certificate', key: 'not a key' }), env));
     expect(r['uplink.tls.cert']?.status).toBe('fail');
     expect(r['uplink.tls.key']?.status).toBe('fail');

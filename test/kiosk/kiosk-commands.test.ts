@@ -17,7 +17,14 @@ afterEach(async () => {
 let ids = 0;
 function command(k: Harness, body: Record<string, unknown>, o: { id?: string; ttlMs?: number } = {}) {
   const id = o.id ?? `cmd-${++ids}`;
-  k.uplink.deliver(topics.kioskCommands('k1'), { v: 1, type: 'command', id, expiresAt: k.world.clock.nowMs() + (o.ttlMs ?? 60_000), by: 'tech-1', ...body });
+  k.uplink.deliver(topics.kioskCommands('k1'), {
+    v: 1,
+    type: 'command',
+    id,
+    expiresAt: k.world.clock.nowMs() + (o.ttlMs ?? 60_000),
+    by: 'tech-1',
+    ...body,
+  });
   return id;
 }
 
@@ -33,7 +40,13 @@ describe('kiosk: technician commands', () => {
     expect(ack['ok']).toBe(true);
     const parsed = kioskStatusMessage.safeParse(ack['result']);
     expect(parsed.success).toBe(true);
-    expect(ack['result']).toMatchObject({ state: 'online', mode: 'self-checkout', catalogVersion: 1, clock: { trusted: true }, queue: { count: 0 } });
+    expect(ack['result']).toMatchObject({
+      state: 'online',
+      mode: 'self-checkout',
+      catalogVersion: 1,
+      clock: { trusted: true },
+      queue: { count: 0 },
+    });
   });
 
   it('refuses an expired command, a repeated id, and one that lives too long; each gets exactly one ack', async () => {
@@ -44,7 +57,12 @@ describe('kiosk: technician commands', () => {
     await ackOf(h, first);
     command(h, { name: 'status' }, { id: 'same-id' });
     await h.until(() => h!.uplink.messages('ack').filter((a) => a['re'] === 'same-id').length === 2, 'second ack');
-    expect(h.uplink.messages('ack').filter((a) => a['re'] === 'same-id').map((a) => a['ok'])).toEqual([true, false]);
+    expect(
+      h.uplink
+        .messages('ack')
+        .filter((a) => a['re'] === 'same-id')
+        .map((a) => a['ok']),
+    ).toEqual([true, false]);
     expect(h.uplink.messages('ack').at(-1)).toMatchObject({ error: { code: 'COMMAND_REPEATED' } });
     const tooLong = await ackOf(h, command(h, { name: 'status' }, { ttlMs: 3_600_000 }));
     expect(tooLong).toMatchObject({ ok: false, error: { code: 'COMMAND_MALFORMED' } });

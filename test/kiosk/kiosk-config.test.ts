@@ -12,7 +12,13 @@ const example = new URL('../../docs/examples/kiosk.json', import.meta.url).pathn
 describe('kiosk config', () => {
   it('accepts the example in docs/examples/kiosk.json', () => {
     const c = loadKioskConfig(example);
-    expect(c).toMatchObject({ kioskId: 'kiosk-17', mode: 'self-checkout', scanner: { kind: 'serial', baudRate: 115200 }, gpio: { backend: 'gpiod' }, sim: false });
+    expect(c).toMatchObject({
+      kioskId: 'kiosk-17',
+      mode: 'self-checkout',
+      scanner: { kind: 'serial', baudRate: 115200 },
+      gpio: { backend: 'gpiod' },
+      sim: false,
+    });
     expect(c.mqtt.username).toBe('kiosk-17');
   });
 
@@ -24,11 +30,21 @@ describe('kiosk config', () => {
   });
 
   it('display.lcd: charlcd (/dev/lcd) or firmata; without kind it is firmata, as configs were before', () => {
-    const base = { kioskId: 'k1', dataDir: '/tmp/k1', mqtt: { url: 'mqtt://broker', password: 'x' }, issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }] };
+    const base = {
+      kioskId: 'k1',
+      dataDir: '/tmp/k1',
+      mqtt: { url: 'mqtt://broker', password: 'x' },
+      issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }],
+    };
     const lcd = (l: unknown) => parseKioskConfig({ ...base, display: { lcd: l } }).display.lcd;
     expect(lcd({ kind: 'charlcd' })).toEqual({ kind: 'charlcd', path: '/dev/lcd', cols: 20, rows: 4 });
     expect(lcd({ kind: 'charlcd', path: '/dev/lcd', cols: 16, rows: 2 })).toEqual({ kind: 'charlcd', path: '/dev/lcd', cols: 16, rows: 2 });
-    expect(lcd({ serialPath: '/dev/ttyACM0', address: 63 })).toEqual({ kind: 'firmata', serialPath: '/dev/ttyACM0', controller: 'PCF8574', address: 63 });
+    expect(lcd({ serialPath: '/dev/ttyACM0', address: 63 })).toEqual({
+      kind: 'firmata',
+      serialPath: '/dev/ttyACM0',
+      controller: 'PCF8574',
+      address: 63,
+    });
     expect(lcd({ kind: 'firmata', serialPath: '/dev/ttyACM0' })).toMatchObject({ kind: 'firmata', controller: 'PCF8574' });
     expect(() => lcd({ kind: 'charlcd', serialPath: '/dev/ttyACM0' })).toThrow(KioskConfigError);
     expect(() => lcd({ kind: 'charlcd', rows: 8 })).toThrow(KioskConfigError);
@@ -38,19 +54,37 @@ describe('kiosk config', () => {
   it('names every bad field', () => {
     let message = '';
     try {
-      parseKioskConfig({ kioskId: 'Kiosk 1', dataDir: '', mqtt: { url: 'http://x' }, issuerKeys: [{ keyId: 1, publicKey: 'short' }], gpio: { backend: 'sysfs', pins: { leds: { ready: 5, offline: 5, fault: 6 }, buzzer: 7, relay: 8, buttons: { cancel: 9, help: 10 } } } });
+      parseKioskConfig({
+        kioskId: 'Kiosk 1',
+        dataDir: '',
+        mqtt: { url: 'http://x' },
+        issuerKeys: [{ keyId: 1, publicKey: 'short' }],
+        gpio: {
+          backend: 'sysfs',
+          pins: { leds: { ready: 5, offline: 5, fault: 6 }, buzzer: 7, relay: 8, buttons: { cancel: 9, help: 10 } },
+        },
+      });
     } catch (e) {
       expect(e).toBeInstanceOf(KioskConfigError);
       message = (e as Error).message;
     }
-    for (const field of ['kioskId', 'dataDir', 'mqtt.url', 'mqtt', 'issuerKeys.0.publicKey', 'gpio.pins.leds.offline']) expect(message).toContain(`  ${field}: `);
+    for (const field of ['kioskId', 'dataDir', 'mqtt.url', 'mqtt', 'issuerKeys.0.publicKey', 'gpio.pins.leds.offline'])
+      expect(message).toContain(`  ${field}: `);
   });
 
   it('resolves relative paths from the config file and says clearly when the file is missing or not JSON', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kp-cfg-'));
     try {
       const path = join(dir, 'kiosk.json');
-      writeFileSync(path, JSON.stringify({ kioskId: 'k1', dataDir: 'state', mqtt: { url: 'mqtt://h:1', passwordFile: 'pw' }, issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }] }));
+      writeFileSync(
+        path,
+        JSON.stringify({
+          kioskId: 'k1',
+          dataDir: 'state',
+          mqtt: { url: 'mqtt://h:1', passwordFile: 'pw' },
+          issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }],
+        }),
+      );
       const c = loadKioskConfig(path);
       expect(c.dataDir).toBe(join(dir, 'state'));
       expect(c.mqtt.passwordFile).toBe(join(dir, 'pw'));

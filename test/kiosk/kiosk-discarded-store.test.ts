@@ -121,7 +121,10 @@ describe('kiosk: an offline store the checkout gave up on never settles', () => 
     gate = new WriteGate();
     const again = await startHarness({ world, dir: disk, epoch: 'after-the-cut' });
     opened.push(again);
-    await again.until(() => again.outbox.stats().count === 0 || again.uplink.requestTypes.includes('settle'), 'the landed entry removed at start');
+    await again.until(
+      () => again.outbox.stats().count === 0 || again.uplink.requestTypes.includes('settle'),
+      'the landed entry removed at start',
+    );
     expect(again.uplink.requestTypes).not.toContain('settle');
     expect(again.state.state.discarded).toEqual([]);
     await forwardWhenIdle(again);

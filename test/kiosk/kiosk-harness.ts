@@ -28,7 +28,10 @@ import { buildRevocations } from '../../server/domain/revocations.ts';
 import { makeWorld, type World } from '../../server/testing/world.ts';
 
 export const DEMO_CATALOG = {
-  v: 1, type: 'catalog', version: 1, currency: 'JPY',
+  v: 1,
+  type: 'catalog',
+  version: 1,
+  currency: 'JPY',
   items: [
     { gtin: '4901234567894', name: 'Green tea', price: { value: 150, currency: 'JPY' }, slot: 1 },
     { gtin: '4006381333931', name: 'Gum', price: { value: 120, currency: 'JPY' }, slot: 2 },
@@ -47,7 +50,10 @@ export class WorldUplink {
   /** While true, requests reach the server but their replies are lost (never resolve). */
   loseReplies = false;
 
-  constructor(private readonly world: World, private readonly kioskId: string) {}
+  constructor(
+    private readonly world: World,
+    private readonly kioskId: string,
+  ) {}
 
   async request(req: { type: string }): Promise<never> {
     if (!this.connected) throw new UplinkOfflineError();
@@ -132,14 +138,19 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(o: HarnessOptions = {}) {
-  const world = o.world ?? await makeWorld();
+  const world = o.world ?? (await makeWorld());
   const ownsDir = o.dir === undefined;
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'kp-kiosk-'));
   const kioskId = 'k1';
   const keys = [...world.ctx.issuer.publicKeys()].map(([keyId, key]) => ({ keyId, publicKey: toBase64url(key) }));
   const config = parseKioskConfig({
-    kioskId, dataDir: dir, mqtt: { url: 'mqtt://127.0.0.1:1', password: 'x' }, issuerKeys: keys, sim: true,
-    display: {}, ...o.config,
+    kioskId,
+    dataDir: dir,
+    mqtt: { url: 'mqtt://127.0.0.1:1', password: 'x' },
+    issuerKeys: keys,
+    sim: true,
+    display: {},
+    ...o.config,
   });
   const timers = new ManualTimers();
   const log = pino({ level: 'silent' });
@@ -149,18 +160,37 @@ export async function startHarness(o: HarnessOptions = {}) {
   const lines = new SimLines();
   const gpio = createKioskGpio(lines, { pins: SIM_GPIO_PINS }, { timers });
   const display = new RecordingDisplay();
-  const outbox = await FileOutbox.open({ path: join(dir, 'outbox.json'), ...(o.outboxWriteStep ? { onWriteStep: o.outboxWriteStep } : {}) });
-  const { store: state } = await KioskStateStore.open(join(dir, 'kiosk-state.json'), initialKioskState(config.policy), o.stateWriteStep ? { onStep: o.stateWriteStep } : {});
+  const outbox = await FileOutbox.open({
+    path: join(dir, 'outbox.json'),
+    ...(o.outboxWriteStep ? { onWriteStep: o.outboxWriteStep } : {}),
+  });
+  const { store: state } = await KioskStateStore.open(
+    join(dir, 'kiosk-state.json'),
+    initialKioskState(config.policy),
+    o.stateWriteStep ? { onStep: o.stateWriteStep } : {},
+  );
   let n = 0;
   const monoAtBoot = world.clock.monotonicMs();
-  const clock: Clock = o.wallOffsetMs === undefined ? world.clock : {
-    nowMs: () => world.clock.nowMs() + o.wallOffsetMs!,
-    monotonicMs: () => world.clock.monotonicMs() - monoAtBoot,
-  };
+  const clock: Clock =
+    o.wallOffsetMs === undefined
+      ? world.clock
+      : {
+          nowMs: () => world.clock.nowMs() + o.wallOffsetMs!,
+          monotonicMs: () => world.clock.monotonicMs() - monoAtBoot,
+        };
   const kiosk = new Kiosk({
-    config, clock, monotonicEpoch: o.epoch ?? 'test-boot', rtc: o.rtc, uplink: uplink as never, outbox, state, ed: nodeEd25519,
+    config,
+    clock,
+    monotonicEpoch: o.epoch ?? 'test-boot',
+    rtc: o.rtc,
+    uplink: uplink as never,
+    outbox,
+    state,
+    ed: nodeEd25519,
     hardware: { scanner, gpio, displays: [display], simulated: true },
-    newId: () => `id${++n}`, timers, log,
+    newId: () => `id${++n}`,
+    timers,
+    log,
   });
   kiosk.start();
   /** Lets promise chains (fsync'd writes, server answers) run. */
@@ -168,7 +198,18 @@ export async function startHarness(o: HarnessOptions = {}) {
     for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
   };
   const h = {
-    world, kiosk, uplink, scanner, gpio, lines, display, outbox, state, timers, dir, config,
+    world,
+    kiosk,
+    uplink,
+    scanner,
+    gpio,
+    lines,
+    display,
+    outbox,
+    state,
+    timers,
+    dir,
+    config,
     flush,
     /** Advances the shared manual clock in 100 ms steps (or `stepMs`), firing timers, letting I/O settle at the end. */
     async advance(ms: number, stepMs = 100) {

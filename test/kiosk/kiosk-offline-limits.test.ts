@@ -53,7 +53,10 @@ describe('kiosk: per-credential offline limits', () => {
     const phone = await h.world.phone(5_000);
     await h.world.credential(phone);
     await h.cut();
-    expect(await offlineSale(h, h.world.offlineCode(phone, { amountCap: 100 }))).toMatchObject({ name: 'declined', reason: 'OFFLINE_LIMIT_PER_PAYMENT' });
+    expect(await offlineSale(h, h.world.offlineCode(phone, { amountCap: 100 }))).toMatchObject({
+      name: 'declined',
+      reason: 'OFFLINE_LIMIT_PER_PAYMENT',
+    });
     expect((await offlineSale(h, h.world.offlineCode(phone, { amountCap: 150 }))).name).toBe('approved');
   });
 

@@ -87,19 +87,31 @@ describe('kiosk: a night without uplink', () => {
     expect(await w.balance(shopperAccountId(phone.walletId))).toBe(20_000 - 3 * 150);
   });
 
-  it('after a power cut without an RTC it sells in the untrusted-clock mode, within the server policy\'s tighter caps', async () => {
+  it("after a power cut without an RTC it sells in the untrusted-clock mode, within the server policy's tighter caps", async () => {
     const w = await world();
     const config = { policy: policy({ untrustedClock: { storedCountMax: 2, storedAmountMax: 20_000, durationMaxMs: 12 * HOUR_MS } }) };
     const { phone, dir } = await eveningThenPowerCut(w, config, 2 * HOUR_MS);
     // fake-hwclock: the wall clock comes back at the time it was saved, 2 hours behind.
-    const h = await start({ world: w, dir, config, epoch: 'night-boot', rtc: false, offline: true, broadcasts: false, wallOffsetMs: -2 * HOUR_MS });
+    const h = await start({
+      world: w,
+      dir,
+      config,
+      epoch: 'night-boot',
+      rtc: false,
+      offline: true,
+      broadcasts: false,
+      wallOffsetMs: -2 * HOUR_MS,
+    });
     expect(h.kiosk.status().clock).toMatchObject({ trusted: false, uncertaintyMs: null });
     expect(screenWords(h.display.last).lines.join(' ')).not.toMatch(/cannot take payments/);
     expect(await sell(h, w.offlineCode(phone))).toMatchObject({ name: 'approved' });
     expect(await sell(h, w.offlineCode(phone))).toMatchObject({ name: 'approved' });
     expect(await sell(h, w.offlineCode(phone))).toMatchObject({ name: 'declined', reason: 'KIOSK_OFFLINE_UNAVAILABLE' });
     // The caps are reached: the screen now says so before the next shopper scans anything.
-    expect(screenWords(h.display.last)).toMatchObject({ lines: ['This kiosk cannot take payments right now.', 'Please try again later.'], tone: 'bad' });
+    expect(screenWords(h.display.last)).toMatchObject({
+      lines: ['This kiosk cannot take payments right now.', 'Please try again later.'],
+      tone: 'bad',
+    });
     // Captured at the codes' own timestamps (never before the persisted bound): the server settles them.
     await h.restore();
     await h.until(() => h.outbox.stats().count === 0, 'outbox drained');
@@ -141,7 +153,10 @@ describe('kiosk: a night without uplink', () => {
     const w = await world();
     const h = await start({ world: w, offline: true, epoch: 'first-boot' });
     expect(h.display.last.offlineUnavailable).toBe(true);
-    expect(screenWords(h.display.last)).toMatchObject({ title: 'Sorry', lines: ['This kiosk cannot take payments right now.', 'Please try again later.'] });
+    expect(screenWords(h.display.last)).toMatchObject({
+      title: 'Sorry',
+      lines: ['This kiosk cannot take payments right now.', 'Please try again later.'],
+    });
   });
 
   it('powered but offline for 12 hours it still sells, within the stale-list caps', async () => {

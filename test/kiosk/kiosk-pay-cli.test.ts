@@ -21,7 +21,13 @@ let system: RunningSystem;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-paycli-'));
-  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1'], log: pino({ level: 'silent' }) });
+  system = await startSystem({
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['kiosk-1'],
+    log: pino({ level: 'silent' }),
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -33,7 +39,8 @@ async function kioskPay(...args: string[]): Promise<{ code: number; out: string 
   const k = system.kiosks[0]!;
   try {
     const r = await run(process.execPath, [bin, 'kiosk', 'pay', '--url', k.url, '--kiosk-id', k.kioskId, ...args], {
-      timeout: 30_000, env: { ...process.env, KIOSKPAY_KIOSK_PASSWORD: k.password },
+      timeout: 30_000,
+      env: { ...process.env, KIOSKPAY_KIOSK_PASSWORD: k.password },
     });
     return { code: 0, out: r.stdout + r.stderr };
   } catch (e) {
@@ -43,18 +50,28 @@ async function kioskPay(...args: string[]): Promise<{ code: number; out: string 
 }
 
 describe('kioskpay kiosk pay --line', () => {
-  it('pays the lines\' total and the server records what was sold; without --line the sale is not itemised', async () => {
+  it("pays the lines' total and the server records what was sold; without --line the sale is not itemised", async () => {
     const ctx = system.server.ctx;
     const w = await enrollWallet(ctx);
     await topUp(ctx, w.walletId, money(5_000));
-    const sold = await kioskPay('--code', (await issueOnlineCode(ctx, w.walletId)).code, '--line', 'gtin=4901000000013,qty=2,price=150', '--line', 'slot=3,price=130');
+    const sold = await kioskPay(
+      '--code',
+      (await issueOnlineCode(ctx, w.walletId)).code,
+      '--line',
+      'gtin=4901000000013,qty=2,price=150',
+      '--line',
+      'slot=3,price=130',
+    );
     expect(sold.code, sold.out).toBe(0);
     expect(sold.out).toMatch(/^APPROVED .*¥430/m);
     const plain = await kioskPay('--code', (await issueOnlineCode(ctx, w.walletId)).code, '--amount', '200');
     expect(plain.code, plain.out).toBe(0);
 
-    const groups = await ctx.store.unit((tx) => tx.salesGroups({ fromMs: 0, toMs: ctx.clock.nowMs() + 1, kioskId: null, gtin: null, slot: null }, 'product'));
-    const rows = groups.map((g) => ({ gtin: g.gtin, slot: g.slot, payments: g.payments, units: g.units, amount: g.amount }))
+    const groups = await ctx.store.unit((tx) =>
+      tx.salesGroups({ fromMs: 0, toMs: ctx.clock.nowMs() + 1, kioskId: null, gtin: null, slot: null }, 'product'),
+    );
+    const rows = groups
+      .map((g) => ({ gtin: g.gtin, slot: g.slot, payments: g.payments, units: g.units, amount: g.amount }))
       .sort((a, b) => b.amount - a.amount);
     expect(rows).toEqual([
       { gtin: '4901000000013', slot: null, payments: 1, units: 2, amount: 300 },

@@ -17,18 +17,30 @@ import { hasTool, NotifyListener } from '../../device/kiosk/testing/notify-liste
 const bin = new URL('../../bin/kioskpay.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'kp-program-'));
 let broker: RunningBroker;
-beforeAll(async () => { broker = await startBroker({ port: 0, identities: await testIdentities(), logger: pino({ level: 'silent' }) }); });
-afterAll(async () => { await broker?.close(); rmSync(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  broker = await startBroker({ port: 0, identities: await testIdentities(), logger: pino({ level: 'silent' }) });
+});
+afterAll(async () => {
+  await broker?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 let n = 0;
 function configFile(o: { dataDir?: string; password?: string; extra?: object } = {}): string {
   const pw = join(dir, `pw${n}`);
   writeFileSync(pw, o.password ?? 'pw-k1', { mode: 0o600 });
   const path = join(dir, `kiosk${n++}.json`);
-  writeFileSync(path, JSON.stringify({
-    kioskId: 'k1', dataDir: o.dataDir ?? join(dir, `data${n}`), mqtt: { url: broker.url, passwordFile: pw },
-    issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }], display: { web: { host: '127.0.0.1', port: 0 } }, ...o.extra,
-  }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      kioskId: 'k1',
+      dataDir: o.dataDir ?? join(dir, `data${n}`),
+      mqtt: { url: broker.url, passwordFile: pw },
+      issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }],
+      display: { web: { host: '127.0.0.1', port: 0 } },
+      ...o.extra,
+    }),
+  );
   return path;
 }
 
@@ -37,10 +49,20 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): P
     const p = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d: Buffer) => { out += d; });
-    p.stderr.on('data', (d: Buffer) => { err += d; });
-    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${args.join(' ')} did not exit within ${timeoutMs} ms: ${out} ${err}`)); }, timeoutMs);
-    p.once('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
+    p.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`${args.join(' ')} did not exit within ${timeoutMs} ms: ${out} ${err}`));
+    }, timeoutMs);
+    p.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
   });
 }
 
@@ -50,13 +72,15 @@ describe('kioskpay kiosk doctor', () => {
     const report = JSON.parse(r.out) as { ok: boolean; results: Array<{ id: string; status: string }> };
     expect(report.ok, r.out).toBe(true);
     expect(r.code).toBe(0);
-    expect(report.results.map((x) => x.id)).toEqual(expect.arrayContaining(['storage.durable', 'storage.write', 'uplink.tcp', 'uplink.login']));
+    expect(report.results.map((x) => x.id)).toEqual(
+      expect.arrayContaining(['storage.durable', 'storage.write', 'uplink.tcp', 'uplink.login']),
+    );
   });
 
   it('exits 1 when the broker refuses the password, and prints the fix', async () => {
     const r = await run([bin, 'kiosk', 'doctor', '--config', configFile({ password: 'wrong' }), '--sim']);
     expect(r.code).toBe(1);
-    expect(r.out).toContain('FAIL  The broker refused k1\'s login: bad user name or password (CONNACK 4)');
+    expect(r.out).toContain("FAIL  The broker refused k1's login: bad user name or password (CONNACK 4)");
     expect(r.out).toContain('NOT READY to sell');
   });
 
@@ -94,26 +118,44 @@ describe('kioskpay kiosk run', () => {
     }
   });
 
-  it.skipIf(!hasTool('python3', ['-c', '']) || !hasTool('systemd-notify', ['--version']))('under systemd: READY=1 once up, WATCHDOG=1 while running, STOPPING=1 on SIGTERM', async () => {
-    const listener = await NotifyListener.start('auto');
-    const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/kp-program-') : mkdtempSync(join(dir, 'v-'));
-    try {
-      // A volatile data directory, allowed explicitly: the kiosk starts (and says so in its log).
-      const p = spawn(process.execPath, [bin, 'kiosk', 'run', '--sim', '--allow-volatile-data-dir', '--log-level', 'warn', '--config', configFile({ dataDir: join(shm, 'data') })], {
-        env: { ...process.env, NOTIFY_SOCKET: listener.socket, WATCHDOG_USEC: '400000' }, stdio: ['ignore', 'ignore', 'ignore'],
-      });
-      const exit = new Promise<number | null>((r) => p.once('exit', r));
-      await listener.waitFor((x) => x.state === 'READY=1', 'READY=1', 20_000);
-      await listener.waitFor((x) => x.state === 'WATCHDOG=1', 'WATCHDOG=1');
-      p.kill('SIGTERM');
-      await listener.waitFor((x) => x.state === 'STOPPING=1', 'STOPPING=1');
-      expect(await exit).toBe(0);
-      const states = listener.lines.map((x) => x.state).filter((s) => s !== undefined && s !== 'BARRIER=1');
-      expect(states[0]).toBe('READY=1');
-      expect(states.at(-1)).toBe('STOPPING=1');
-    } finally {
-      listener.close();
-      rmSync(shm, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!hasTool('python3', ['-c', '']) || !hasTool('systemd-notify', ['--version']))(
+    'under systemd: READY=1 once up, WATCHDOG=1 while running, STOPPING=1 on SIGTERM',
+    async () => {
+      const listener = await NotifyListener.start('auto');
+      const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/kp-program-') : mkdtempSync(join(dir, 'v-'));
+      try {
+        // A volatile data directory, allowed explicitly: the kiosk starts (and says so in its log).
+        const p = spawn(
+          process.execPath,
+          [
+            bin,
+            'kiosk',
+            'run',
+            '--sim',
+            '--allow-volatile-data-dir',
+            '--log-level',
+            'warn',
+            '--config',
+            configFile({ dataDir: join(shm, 'data') }),
+          ],
+          {
+            env: { ...process.env, NOTIFY_SOCKET: listener.socket, WATCHDOG_USEC: '400000' },
+            stdio: ['ignore', 'ignore', 'ignore'],
+          },
+        );
+        const exit = new Promise<number | null>((r) => p.once('exit', r));
+        await listener.waitFor((x) => x.state === 'READY=1', 'READY=1', 20_000);
+        await listener.waitFor((x) => x.state === 'WATCHDOG=1', 'WATCHDOG=1');
+        p.kill('SIGTERM');
+        await listener.waitFor((x) => x.state === 'STOPPING=1', 'STOPPING=1');
+        expect(await exit).toBe(0);
+        const states = listener.lines.map((x) => x.state).filter((s) => s !== undefined && s !== 'BARRIER=1');
+        expect(states[0]).toBe('READY=1');
+        expect(states.at(-1)).toBe('STOPPING=1');
+      } finally {
+        listener.close();
+        rmSync(shm, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -7,7 +7,9 @@ import { startHarness, type Harness } from './kiosk-harness.ts';
 
 let h: Harness | undefined;
 const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => { unhandled.push(e); };
+const onUnhandled = (e: unknown) => {
+  unhandled.push(e);
+};
 afterEach(async () => {
   process.off('unhandledRejection', onUnhandled);
   await h?.stop();

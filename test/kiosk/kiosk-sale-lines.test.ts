@@ -34,13 +34,25 @@ afterEach(async () => {
 });
 
 function report(world: World, group: 'product' | 'slot' = 'product') {
-  const rc: ReportContext = { store: world.ctx.store, tz: TimeZone.parse('UTC'), clock: world.clock, currency: 'JPY', catalog: () => DEMO_CATALOG as CatalogMessage, kioskIds: ['k1'] };
+  const rc: ReportContext = {
+    store: world.ctx.store,
+    tz: TimeZone.parse('UTC'),
+    clock: world.clock,
+    currency: 'JPY',
+    catalog: () => DEMO_CATALOG as CatalogMessage,
+    kioskIds: ['k1'],
+  };
   return salesReport(rc, parseSalesQuery(new URLSearchParams({ group }), rc));
 }
 
 /** The product table, as rows the operator reads. */
 async function byProduct(world: World, group: 'product' | 'slot' = 'product') {
-  return (await report(world, group)).byProduct.map((r) => ({ label: r.label, payments: r.payments, units: r.units, amount: r.amount.value }));
+  return (await report(world, group)).byProduct.map((r) => ({
+    label: r.label,
+    payments: r.payments,
+    units: r.units,
+    amount: r.amount.value,
+  }));
 }
 
 /** Self-checkout: tea, gum, tea scanned, pay pressed. */
@@ -63,7 +75,9 @@ describe('kiosk sale lines: sales by product', () => {
       { label: 'Green tea (4901234567894)', payments: 1, units: 2, amount: 300 },
       { label: 'Gum (4006381333931)', payments: 1, units: 1, amount: 120 },
     ]);
-    expect((await report(h.world)).totals).toEqual([expect.objectContaining({ payments: 1, amount: expect.objectContaining({ value: 420 }) })]);
+    expect((await report(h.world)).totals).toEqual([
+      expect.objectContaining({ payments: 1, amount: expect.objectContaining({ value: 420 }) }),
+    ]);
   });
 
   it('an offline sale keeps its lines in the outbox, and shows up itemised once forwarded and settled', async () => {
@@ -74,13 +88,21 @@ describe('kiosk sale lines: sales by product', () => {
     await teaGumTea(h);
     await h.scan(h.world.offlineCode(phone));
     await h.until(() => h!.kiosk.checkoutState === 'approved', 'offline approval');
-    const lines = [{ gtin: TEA, qty: 2, unitPrice: yen(150) }, { gtin: GUM, qty: 1, unitPrice: yen(120) }];
+    const lines = [
+      { gtin: TEA, qty: 2, unitPrice: yen(150) },
+      { gtin: GUM, qty: 1, unitPrice: yen(120) },
+    ];
     expect(h.outbox.list()).toEqual([expect.objectContaining({ amount: yen(420), lines })]);
     expect(await byProduct(h.world)).toEqual([]);
 
     await h.restore();
     await h.until(() => h!.outbox.stats().count === 0, 'outbox drained');
-    expect(h.uplink.messages('events').filter((e) => e['kind'] === 'forward' && e['finished'] === true).at(-1)).toMatchObject({ settled: 1, declined: 0 });
+    expect(
+      h.uplink
+        .messages('events')
+        .filter((e) => e['kind'] === 'forward' && e['finished'] === true)
+        .at(-1),
+    ).toMatchObject({ settled: 1, declined: 0 });
     expect(await h.world.balance(shopperAccountId(phone.walletId))).toBe(5_000 - 420);
     expect(await byProduct(h.world)).toEqual([
       { label: 'Green tea (4901234567894)', payments: 1, units: 2, amount: 300 },
@@ -102,10 +124,20 @@ describe('kiosk sale lines: sales by product', () => {
     await first.stop(); // power off with the payment stored; its directory stays
     h = undefined;
     h = await startHarness({ world, dir, offline: true, epoch: 'second-boot' });
-    expect(h.outbox.list()).toEqual([expect.objectContaining({ lines: [{ gtin: TEA, qty: 2, unitPrice: yen(150) }, { gtin: GUM, qty: 1, unitPrice: yen(120) }] })]);
+    expect(h.outbox.list()).toEqual([
+      expect.objectContaining({
+        lines: [
+          { gtin: TEA, qty: 2, unitPrice: yen(150) },
+          { gtin: GUM, qty: 1, unitPrice: yen(120) },
+        ],
+      }),
+    ]);
     await h.restore();
     await h.until(() => h!.outbox.stats().count === 0, 'outbox drained');
-    expect((await byProduct(world)).map((r) => [r.label, r.units])).toEqual([['Green tea (4901234567894)', 2], ['Gum (4006381333931)', 1]]);
+    expect((await byProduct(world)).map((r) => [r.label, r.units])).toEqual([
+      ['Green tea (4901234567894)', 2],
+      ['Gum (4006381333931)', 1],
+    ]);
   });
 
   it('a vending sale names the slot it was dispensed from', async () => {
@@ -132,13 +164,25 @@ describe('kiosk sale lines: sales by product', () => {
     const decoded = decodeCode(code);
     if (!decoded.ok || decoded.code.kind !== 'offline-qr') throw new Error('expected an offline QR code');
     const old = await FileOutbox.open({ path: join(dir, 'outbox.json') });
-    await old.append({ txId: 'k1-before-lines-1', code, amount: yen(270) as never, capturedAt: world.clock.nowMs(), credentialId: decoded.code.credential.credentialId, counter: decoded.code.counter });
+    await old.append({
+      txId: 'k1-before-lines-1',
+      code,
+      amount: yen(270) as never,
+      capturedAt: world.clock.nowMs(),
+      credentialId: decoded.code.credential.credentialId,
+      counter: decoded.code.counter,
+    });
     await old.close();
 
     // The kiosk starts on it (as after an upgrade) and forwards it as soon as it is online.
     h = await startHarness({ world, dir });
     await h.until(() => h!.outbox.stats().count === 0, 'old outbox drained');
-    expect(h.uplink.messages('events').filter((e) => e['kind'] === 'forward' && e['finished'] === true).at(-1)).toMatchObject({ settled: 1, declined: 0 });
+    expect(
+      h.uplink
+        .messages('events')
+        .filter((e) => e['kind'] === 'forward' && e['finished'] === true)
+        .at(-1),
+    ).toMatchObject({ settled: 1, declined: 0 });
     expect(await world.balance(shopperAccountId(phone.walletId))).toBe(5_000 - 270);
 
     await h.cut();

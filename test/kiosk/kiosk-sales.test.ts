@@ -69,7 +69,10 @@ describe('kiosk: selling', () => {
     expect(forward.at(-1)).toMatchObject({ settled: 2, declined: 0, end: 'drained' });
 
     // Forwarding again (a technician's "forward now", a retry after a crash) charges nothing more.
-    const again = await h.world.settle('k1', txIds.map((txId) => ({ txId, code: 'x'.repeat(10), amount: { value: 150, currency: 'JPY' }, capturedAt: h!.world.clock.nowMs() })));
+    const again = await h.world.settle(
+      'k1',
+      txIds.map((txId) => ({ txId, code: 'x'.repeat(10), amount: { value: 150, currency: 'JPY' }, capturedAt: h!.world.clock.nowMs() })),
+    );
     expect(again.items.every((i) => i.status === 'settled' || i.status === 'declined')).toBe(true);
     expect(await h.world.balance(shopperAccountId(phone.walletId))).toBe(5_000 - 2 * 150);
   });
@@ -80,7 +83,15 @@ describe('kiosk: selling', () => {
     await h.world.credential(phone);
     // Today's two offline payments were taken at another kiosk: this one cannot know, so it stores a third.
     const at = h.world.clock.nowMs();
-    const elsewhere = await h.world.settle('k2', [1, 2].map((i) => ({ txId: `k2-${i}`, code: h!.world.offlineCode(phone), amount: { value: 150, currency: 'JPY' as const }, capturedAt: at })));
+    const elsewhere = await h.world.settle(
+      'k2',
+      [1, 2].map((i) => ({
+        txId: `k2-${i}`,
+        code: h!.world.offlineCode(phone),
+        amount: { value: 150, currency: 'JPY' as const },
+        capturedAt: at,
+      })),
+    );
     expect(elsewhere.items.map((i) => i.status)).toEqual(['settled', 'settled']);
     await h.cut();
     await basket(h);
@@ -91,8 +102,12 @@ describe('kiosk: selling', () => {
     const third = h.outbox.list()[0]!.txId;
     await h.restore();
     await h.until(() => h!.outbox.stats().count === 0, 'outbox drained');
-    expect(h.state.state.declined).toEqual([expect.objectContaining({ txId: third, reason: 'OFFLINE_LIMIT_DAILY', amount: { value: 150, currency: 'JPY' } })]);
-    expect(h.uplink.messages('events')).toContainEqual(expect.objectContaining({ kind: 'settle-declined', txId: third, reason: 'OFFLINE_LIMIT_DAILY' }));
+    expect(h.state.state.declined).toEqual([
+      expect.objectContaining({ txId: third, reason: 'OFFLINE_LIMIT_DAILY', amount: { value: 150, currency: 'JPY' } }),
+    ]);
+    expect(h.uplink.messages('events')).toContainEqual(
+      expect.objectContaining({ kind: 'settle-declined', txId: third, reason: 'OFFLINE_LIMIT_DAILY' }),
+    );
     expect(h.kiosk.status().queue).toMatchObject({ count: 0, declined: 1 });
     expect(await h.world.balance(shopperAccountId(phone.walletId))).toBe(5_000 - 2 * 150);
   });

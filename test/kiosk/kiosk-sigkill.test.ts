@@ -39,7 +39,12 @@ let cfgPath: string;
 const children = new Set<ChildProcess>();
 
 async function post(url: string, path: string, body: unknown): Promise<void> {
-  const r = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+  const r = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(5_000),
+  });
   if (!r.ok) throw new Error(`${path}: HTTP ${r.status} ${await r.text()}`);
 }
 
@@ -60,7 +65,9 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_
 
 /** Starts the kiosk program and resolves with its screen URL once it is connected and has its catalog. */
 async function startKiosk(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [bin, 'kiosk', 'run', '--config', cfgPath, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [bin, 'kiosk', 'run', '--config', cfgPath, '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const url = await new Promise<string>((resolve, reject) => {
@@ -93,18 +100,28 @@ function kill(child: ChildProcess): Promise<void> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-sigkill-'));
   system = await startSystem({
-    dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1'], log: pino({ level: 'silent' }),
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['kiosk-1'],
+    log: pino({ level: 'silent' }),
     server: { limits: { daily: { amount: 1_000_000, count: 255 }, monthly: { amount: 1_000_000, count: 255 } } },
   });
   const login = system.kiosks[0]!;
   cfgPath = join(dir, 'kiosk.json');
-  writeFileSync(cfgPath, JSON.stringify({
-    kioskId: login.kioskId, dataDir: join(dir, 'kiosk'), sim: true, allowVolatileDataDir: true, // the temp dir may be tmpfs (Trixie's /tmp)
-    mqtt: { url: login.url, username: login.username, password: login.password },
-    issuerKeys: [...system.server.ctx.issuer.publicKeys()].map(([keyId, k]) => ({ keyId, publicKey: toBase64url(k) })),
-    display: { web: { host: '127.0.0.1', port: 0 } },
-    timing: { heartbeatMs: 30_000, clockSyncMs: 300_000, forwardRetryMs: 1_000, requestTimeoutMs: 5_000 },
-  }));
+  writeFileSync(
+    cfgPath,
+    JSON.stringify({
+      kioskId: login.kioskId,
+      dataDir: join(dir, 'kiosk'),
+      sim: true,
+      allowVolatileDataDir: true, // the temp dir may be tmpfs (Trixie's /tmp)
+      mqtt: { url: login.url, username: login.username, password: login.password },
+      issuerKeys: [...system.server.ctx.issuer.publicKeys()].map(([keyId, k]) => ({ keyId, publicKey: toBase64url(k) })),
+      display: { web: { host: '127.0.0.1', port: 0 } },
+      timing: { heartbeatMs: 30_000, clockSyncMs: 300_000, forwardRetryMs: 1_000, requestTimeoutMs: 5_000 },
+    }),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -131,7 +148,10 @@ describe('kiosk process killed with SIGKILL between scan and acknowledgement', (
       await until('offline', async () => ((await view(url)).offline ? true : undefined));
       await post(url, '/sim/scan', { text: '4901000000013' });
       await post(url, '/sim/button', { button: 'pay' });
-      const code = makeOfflineCode({ credential, timestampMs: Date.now(), counter: ++counter, phoneSecretKey: phone.secretKey }, nodeEd25519);
+      const code = makeOfflineCode(
+        { credential, timestampMs: Date.now(), counter: ++counter, phoneSecretKey: phone.secretKey },
+        nodeEd25519,
+      );
       presented++;
       // Kill somewhere between "code scanned" and well after "approved": 0-60 ms, seeded.
       const delay = Math.floor((random.bytes(1)[0]! / 256) * 60);
@@ -168,6 +188,8 @@ describe('kiosk process killed with SIGKILL between scan and acknowledgement', (
     // A code settled twice would have revoked the credential (the loss rule): it must not be.
     const cred = await ctx.store.unit((tx) => tx.getCredential(toHexId(credential)));
     expect(cred?.revokedAt ?? null).toBeNull();
-    process.stdout.write(`sigkill: ${ROUNDS} rounds, ${presented} codes presented, ${approvedSeen} approvals seen before the kill, ${charged} charged\n`);
+    process.stdout.write(
+      `sigkill: ${ROUNDS} rounds, ${presented} codes presented, ${approvedSeen} approvals seen before the kill, ${charged} charged\n`,
+    );
   }, 240_000);
 });

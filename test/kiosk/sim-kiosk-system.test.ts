@@ -26,7 +26,12 @@ type LogLine = { level: number; kioskId?: string; msg: string; fault?: string };
 const kioskLog: LogLine[] = [];
 
 async function post(url: string, path: string, body: unknown): Promise<void> {
-  const r = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+  const r = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(5_000),
+  });
   if (!r.ok) throw new Error(`${path}: HTTP ${r.status} ${await r.text()}`);
 }
 
@@ -35,11 +40,17 @@ async function view(url: string): Promise<{ screen: { name: string; reason?: str
 }
 
 /** The operator's sales by product or slot, from the dashboard's JSON API (a login, then /ops/api/sales). */
-async function salesByProduct(group: 'product' | 'slot', kiosk?: string): Promise<Array<{ label: string; payments: number; units: number; amount: number }>> {
+async function salesByProduct(
+  group: 'product' | 'slot',
+  kiosk?: string,
+): Promise<Array<{ label: string; payments: number; units: number; amount: number }>> {
   const base = system.server.httpUrl;
   const login = await fetch(`${base}/ops/login`, {
-    method: 'POST', redirect: 'manual', body: new URLSearchParams(system.operatorLogin).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' }, signal: AbortSignal.timeout(5_000),
+    method: 'POST',
+    redirect: 'manual',
+    body: new URLSearchParams(system.operatorLogin).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    signal: AbortSignal.timeout(5_000),
   });
   expect(login.status).toBe(303);
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
@@ -62,8 +73,19 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): P
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-simsys-'));
-  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['kiosk-1', 'kiosk-2'], log: pino({ level: 'silent' }) });
-  kiosks = await startSimKiosks(system, { dataDir: join(dir, 'kiosks'), screenPort: 0, count: 2, log: pino({ level: 'info' }, { write: (line: string) => void kioskLog.push(JSON.parse(line) as LogLine) }) });
+  system = await startSystem({
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['kiosk-1', 'kiosk-2'],
+    log: pino({ level: 'silent' }),
+  });
+  kiosks = await startSimKiosks(system, {
+    dataDir: join(dir, 'kiosks'),
+    screenPort: 0,
+    count: 2,
+    log: pino({ level: 'info' }, { write: (line: string) => void kioskLog.push(JSON.parse(line) as LogLine) }),
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -81,7 +103,15 @@ describe('the simulated kiosk of npm start', () => {
       // Out of service for that moment, logged at info, then cleared when the catalog came.
       expect(msgs, id).toContain('waiting-for-catalog');
       expect(msgs.indexOf('fault-cleared'), id).toBeGreaterThan(msgs.indexOf('waiting-for-catalog'));
-      expect(mine(id).filter((l) => l.level >= 40 && l.msg !== 'SIMULATED HARDWARE: no scanner, GPIO or LCD is driven; use the kiosk web screen to scan and press buttons, and to see the LEDs, buzzer and relay'), id).toEqual([]);
+      expect(
+        mine(id).filter(
+          (l) =>
+            l.level >= 40 &&
+            l.msg !==
+              'SIMULATED HARDWARE: no scanner, GPIO or LCD is driven; use the kiosk web screen to scan and press buttons, and to see the LEDs, buzzer and relay',
+        ),
+        id,
+      ).toEqual([]);
     }
   });
 
@@ -112,7 +142,9 @@ describe('the simulated kiosk of npm start', () => {
     await until('offline indicator', async () => (await view(url)).offline);
     await post(url, '/sim/scan', { text: '4901000000013' });
     await post(url, '/sim/button', { button: 'pay' });
-    await post(url, '/sim/scan', { text: makeOfflineCode({ credential, timestampMs: Date.now(), counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519) });
+    await post(url, '/sim/scan', {
+      text: makeOfflineCode({ credential, timestampMs: Date.now(), counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519),
+    });
     await until('offline approval', async () => (await view(url)).screen.name === 'approved');
     expect((await view(url)).storedCount).toBe(1);
     // The server has not seen it yet.
@@ -121,7 +153,10 @@ describe('the simulated kiosk of npm start', () => {
     // Restore: forwarded and settled.
     await post(url, '/sim/uplink', { up: true });
     await until('forwarded', async () => (await view(url)).storedCount === 0 && !(await view(url)).offline, 15_000);
-    await until('settled', async () => (await ctx.store.unit(async (tx) => (await tx.getAccount(shopperAccountId(w.walletId)))!.balance)) < afterOnline);
+    await until(
+      'settled',
+      async () => (await ctx.store.unit(async (tx) => (await tx.getAccount(shopperAccountId(w.walletId)))!.balance)) < afterOnline,
+    );
     const totals = await ctx.store.unit((tx) => tx.balanceTotals());
     expect([...totals.values()].every((t) => t === 0)).toBe(true);
     // The stored payment kept its lines through the outbox and the settle request.

@@ -25,23 +25,34 @@ const script: Array<(r: KioskRequest) => KioskReply> = [];
 
 /** Polls (real time, bounded) until `ok()` holds. */
 async function until(ok: () => boolean, what: string): Promise<void> {
-  for (const end = Date.now() + WAIT_MS; !ok();) {
+  for (const end = Date.now() + WAIT_MS; !ok(); ) {
     if (Date.now() > end) throw new Error(`${what}: not within ${WAIT_MS} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
 
 beforeAll(async () => {
-  const identities = await identitiesFromPasswords([
-    { username: 'k1', password: 'pw-k1', role: 'kiosk', kioskId: 'k1' },
-    { username: 'srv', password: 'pw-srv', role: 'server' },
-  ], CHEAP_SCRYPT);
+  const identities = await identitiesFromPasswords(
+    [
+      { username: 'k1', password: 'pw-k1', role: 'kiosk', kioskId: 'k1' },
+      { username: 'srv', password: 'pw-srv', role: 'server' },
+    ],
+    CHEAP_SCRYPT,
+  );
   broker = await startBroker({ port: 0, identities, limits: { authBackoffBaseMs: 0 }, logger: silent });
-  server = await mqtt.connectAsync(broker.url, { protocolVersion: 4, username: 'srv', password: 'pw-srv', clientId: 'srv-rate', reconnectPeriod: 0 });
+  server = await mqtt.connectAsync(broker.url, {
+    protocolVersion: 4,
+    username: 'srv',
+    password: 'pw-srv',
+    clientId: 'srv-rate',
+    reconnectPeriod: 0,
+  });
   server.on('message', (_t, payload) => {
     const req = JSON.parse(payload.toString()) as KioskRequest;
     seen.push(req);
-    const answer = script.shift() ?? ((r: KioskRequest): KioskReply => ({ v: 1, type: 'pay.result', re: r.id, txId: 'txId' in r ? r.txId : '', status: 'approved' }));
+    const answer =
+      script.shift() ??
+      ((r: KioskRequest): KioskReply => ({ v: 1, type: 'pay.result', re: r.id, txId: 'txId' in r ? r.txId : '', status: 'approved' }));
     void server.publishAsync(topics.kioskReplies('k1'), JSON.stringify(answer(req)), { qos: 1 });
   });
   await server.subscribeAsync(topics.allKioskRequests, { qos: 1 });
@@ -55,18 +66,33 @@ afterAll(async () => {
 describe('the uplink and a RATE_LIMITED reply', () => {
   it('resends the same pay after retryAfterMs and the payment completes once', async () => {
     const timers = new ManualTimers();
-    const uplink = await MqttUplink.connect({ url: broker.url, kioskId: 'k1', username: 'k1', password: 'pw-k1', requestTimeoutMs: 5_000, timers, random: () => 0 });
+    const uplink = await MqttUplink.connect({
+      url: broker.url,
+      kioskId: 'k1',
+      username: 'k1',
+      password: 'pw-k1',
+      requestTimeoutMs: 5_000,
+      timers,
+      random: () => 0,
+    });
     try {
       script.push((r) => ({ v: 1, type: 'error', re: r.id, code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 300 }));
       let n = 0;
-      const paying = payOnline(uplink, { txId: 'tx-1', code: '31000000000000000000', amount: { value: 100, currency: 'JPY' } }, { nextId: () => `c${++n}` });
+      const paying = payOnline(
+        uplink,
+        { txId: 'tx-1', code: '31000000000000000000', amount: { value: 100, currency: 'JPY' } },
+        { nextId: () => `c${++n}` },
+      );
       // The refusal arrived: its request's deadline timer is gone, the backoff wait remains.
       await until(() => seen.length === 1 && uplink.pendingRequests === 0 && timers.pending === 1, 'the refusal');
       timers.advance(299);
       expect(timers.pending).toBe(1); // still waiting: nothing resent yet
       timers.advance(1);
       expect(await paying).toMatchObject({ outcome: 'approved', result: { txId: 'tx-1' } });
-      expect(seen.map((r) => [r.type, r.id, 'txId' in r ? r.txId : ''])).toEqual([['pay', 'c1', 'tx-1'], ['pay', 'c1', 'tx-1']]);
+      expect(seen.map((r) => [r.type, r.id, 'txId' in r ? r.txId : ''])).toEqual([
+        ['pay', 'c1', 'tx-1'],
+        ['pay', 'c1', 'tx-1'],
+      ]);
     } finally {
       await uplink.close();
     }

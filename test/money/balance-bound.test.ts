@@ -9,14 +9,26 @@ import { MONEY_MAX } from '../../shared/money.ts';
 import { startHttpEnv, type HttpEnv } from '../security/http-env.ts';
 
 let env: HttpEnv | undefined;
-afterEach(async () => { await env?.close(); env = undefined; });
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+});
 
 /** Credits `accountId` from the issuance account straight in the store (the test's setup only). */
 async function fill(e: HttpEnv, accountId: string, value: number): Promise<void> {
   await e.w.ctx.store.unit(async (tx) => {
     const issuance = issuanceAccountId('JPY');
-    if (!(await tx.getAccount(issuance))) await tx.createAccount({ id: issuance, kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 0 });
-    await tx.transfer({ paymentId: null, debitAccount: issuance, creditAccount: accountId, amount: value, currency: 'JPY', kind: 'topup', at: 0 });
+    if (!(await tx.getAccount(issuance)))
+      await tx.createAccount({ id: issuance, kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 0 });
+    await tx.transfer({
+      paymentId: null,
+      debitAccount: issuance,
+      creditAccount: accountId,
+      amount: value,
+      currency: 'JPY',
+      kind: 'topup',
+      at: 0,
+    });
   });
 }
 
@@ -37,7 +49,14 @@ describe('the balance bound on every credit (issue 12, finding 4)', () => {
     const p = await env.phone(5_000);
     await fill(env, merchantAccountId('shop'), MONEY_MAX - 100);
     // The refusal is a typed error reply (the payment unit rolled back whole), not an approval.
-    const refused = await env.w.send('k1', { v: 1, type: 'pay', id: 'p-1', txId: 'tx-full', code: await env.w.onlineCode(p), amount: { value: 101, currency: 'JPY' } });
+    const refused = await env.w.send('k1', {
+      v: 1,
+      type: 'pay',
+      id: 'p-1',
+      txId: 'tx-full',
+      code: await env.w.onlineCode(p),
+      amount: { value: 101, currency: 'JPY' },
+    });
     expect(refused).toMatchObject({ type: 'error', code: 'BALANCE_LIMIT' });
     expect(await env.w.balance(shopperAccountId(p.walletId))).toBe(5_000);
     expect(await env.w.pay('k1', await env.w.onlineCode(p), 100)).toMatchObject({ status: 'approved' });
@@ -62,7 +81,12 @@ describe('the balance bound on every credit (issue 12, finding 4)', () => {
     const p = await env.phoneWithCredential(5_000);
     await fill(env, merchantAccountId('shop'), MONEY_MAX);
     const code = env.w.offlineCode(p);
-    const reply = await env.w.send('k1', { v: 1, type: 'settle', id: 's-1', items: [{ txId: 'off-1', code, amount: { value: 500, currency: 'JPY' }, capturedAt: env.w.clock.nowMs() }] });
+    const reply = await env.w.send('k1', {
+      v: 1,
+      type: 'settle',
+      id: 's-1',
+      items: [{ txId: 'off-1', code, amount: { value: 500, currency: 'JPY' }, capturedAt: env.w.clock.nowMs() }],
+    });
     expect(reply).toMatchObject({ type: 'settle.result', items: [{ txId: 'off-1', status: 'declined', reason: 'BALANCE_LIMIT' }] });
     expect(await env.w.balance(merchantAccountId('shop'))).toBe(MONEY_MAX);
     expect(await env.w.balance(shopperAccountId(p.walletId))).toBe(5_000);

@@ -12,8 +12,12 @@ import { CAPTURE_SLACK_MS, offlineLimitsLeft } from '../../wallet/core/offline-l
 import type { ShownCode } from '../../wallet/core/wallet-state.ts';
 
 let w: World;
-beforeEach(async () => { w = await makeWorld(); });
-afterEach(async () => { await w.close(); });
+beforeEach(async () => {
+  w = await makeWorld();
+});
+afterEach(async () => {
+  await w.close();
+});
 
 /** A world with other server config, closing the default one. */
 async function remakeWorld(overrides: Record<string, unknown>): Promise<World> {
@@ -21,7 +25,12 @@ async function remakeWorld(overrides: Record<string, unknown>): Promise<World> {
   return makeWorld(overrides);
 }
 
-const item = (txId: string, code: string, value: number, capturedAt: number): SettleItem => ({ txId, code, amount: { value, currency: 'JPY' }, capturedAt });
+const item = (txId: string, code: string, value: number, capturedAt: number): SettleItem => ({
+  txId,
+  code,
+  amount: { value, currency: 'JPY' },
+  capturedAt,
+});
 
 async function phoneWithCredential(balance: number): Promise<TestPhone> {
   const p = await w.phone(balance);
@@ -57,7 +66,6 @@ describe('codes the wallet lets its shopper show settle within the limits', () =
     expect(await w.balance(merchantAccountId('other'))).toBe(0);
   });
 
-
   it('never declines for the limits a code the wallet let its shopper show a day after an earlier one', async () => {
     // The phone has been offline all day (no history). Code X was taken 4 minutes after it was
     // shown (within the window), Y an hour later; Z is shown just over 24 h after X. The server
@@ -82,6 +90,8 @@ describe('codes the wallet lets its shopper show settle within the limits', () =
     if (z !== undefined) expect((await w.settle('k2', [item('z', z, 500, t + 86_400_000 + 60_000)])).items[0]!.status).toBe('settled');
     expect(z).toBeUndefined();
     const later = show(3, t + 86_400_000 + 4 * 60_000 + CAPTURE_SLACK_MS + 1)!;
-    expect((await w.settle('k2', [item('z', later, 500, t + 86_400_000 + 4 * 60_000 + CAPTURE_SLACK_MS + 1)])).items[0]!.status).toBe('settled');
+    expect((await w.settle('k2', [item('z', later, 500, t + 86_400_000 + 4 * 60_000 + CAPTURE_SLACK_MS + 1)])).items[0]!.status).toBe(
+      'settled',
+    );
   });
 });

@@ -22,11 +22,27 @@ const kiosks: { c: MqttClient; replies: Map<string, Reply> }[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-flood-'));
-  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['k1', 'k2'], log: pino({ level: 'silent' }), logLevel: 'silent' });
+  system = await startSystem({
+    dataDir: join(dir, 'server'),
+    mqttPort: 0,
+    httpPort: 0,
+    kioskIds: ['k1', 'k2'],
+    log: pino({ level: 'silent' }),
+    logLevel: 'silent',
+  });
   for (const k of system.kiosks) {
-    const c = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `kp-${k.kioskId}-flood`, reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(k.url, {
+      protocolVersion: 4,
+      username: k.username,
+      password: k.password,
+      clientId: `kp-${k.kioskId}-flood`,
+      reconnectPeriod: 0,
+    });
     const replies = new Map<string, Reply>();
-    c.on('message', (_t, p) => { const r = JSON.parse(p.toString()) as Reply; replies.set(r.re, r); });
+    c.on('message', (_t, p) => {
+      const r = JSON.parse(p.toString()) as Reply;
+      replies.set(r.re, r);
+    });
     await c.subscribeAsync(topics.kioskReplies(k.kioskId), { qos: 1 });
     kiosks.push({ c, replies });
   }
@@ -39,15 +55,16 @@ afterAll(async () => {
 });
 
 async function answered(k: (typeof kiosks)[number], ids: string[]): Promise<void> {
-  for (const end = Date.now() + WAIT_MS; ids.some((id) => !k.replies.has(id));) {
-    if (Date.now() > end) throw new Error(`${ids.filter((id) => !k.replies.has(id)).length} of ${ids.length} requests unanswered after ${WAIT_MS} ms`);
+  for (const end = Date.now() + WAIT_MS; ids.some((id) => !k.replies.has(id)); ) {
+    if (Date.now() > end)
+      throw new Error(`${ids.filter((id) => !k.replies.has(id)).length} of ${ids.length} requests unanswered after ${WAIT_MS} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 describe('per-kiosk request limits', () => {
   it('refuses what a flooding kiosk sends over its budget, and answers every request of another kiosk', async () => {
-    const [flooder, other] = kiosks as [typeof kiosks[number], typeof kiosks[number]];
+    const [flooder, other] = kiosks as [(typeof kiosks)[number], (typeof kiosks)[number]];
     const time = (id: string) => JSON.stringify({ v: 1, type: 'time', id, t0: 1 });
     const floodIds = Array.from({ length: 150 }, (_, i) => `f-${i}`);
     const otherIds = Array.from({ length: 10 }, (_, i) => `o-${i}`);

@@ -29,7 +29,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kp-strict-'));
   system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['k1'], log: pino({ level: 'silent' }) });
   const k = system.kiosks[0]!;
-  kiosk = await mqtt.connectAsync(k.url, { protocolVersion: 4, username: k.username, password: k.password, clientId: `kp-${k.kioskId}-strict`, reconnectPeriod: 0 });
+  kiosk = await mqtt.connectAsync(k.url, {
+    protocolVersion: 4,
+    username: k.username,
+    password: k.password,
+    clientId: `kp-${k.kioskId}-strict`,
+    reconnectPeriod: 0,
+  });
   kiosk.on('message', (_t, p) => replies.push(JSON.parse(p.toString()) as Record<string, unknown>));
   await kiosk.subscribeAsync(topics.kioskReplies(k.kioskId), { qos: 1 });
 }, 20_000);
@@ -44,7 +50,7 @@ afterAll(async () => {
 async function ask(text: string, id: string | null): Promise<Record<string, unknown>> {
   const from = replies.length;
   await kiosk.publishAsync(topics.kioskRequests('k1'), text, { qos: 1 });
-  for (const end = Date.now() + WAIT_MS; Date.now() < end;) {
+  for (const end = Date.now() + WAIT_MS; Date.now() < end; ) {
     const r = replies.slice(from).find((m) => m['re'] === id);
     if (r) return r;
     await new Promise((res) => setTimeout(res, 10));
@@ -67,15 +73,22 @@ describe('strict input over MQTT', () => {
     const w = await enrollWallet(ctx);
     await topUp(ctx, w.walletId, money(5_000));
     const { code } = await issueOnlineCode(ctx, w.walletId);
-    expect(await ask(JSON.stringify({ v: 1, type: 'void', id: 'v-1', txId: 'late-1' }), 'v-1')).toMatchObject({ txId: 'late-1', status: 'voided' });
-    const late = await ask(JSON.stringify({ v: 1, type: 'pay', id: 'p-1', txId: 'late-1', code, amount: { value: 100, currency: 'JPY' } }), 'p-1');
+    expect(await ask(JSON.stringify({ v: 1, type: 'void', id: 'v-1', txId: 'late-1' }), 'v-1')).toMatchObject({
+      txId: 'late-1',
+      status: 'voided',
+    });
+    const late = await ask(
+      JSON.stringify({ v: 1, type: 'pay', id: 'p-1', txId: 'late-1', code, amount: { value: 100, currency: 'JPY' } }),
+      'p-1',
+    );
     expect(late).toMatchObject({ status: 'declined', reason: 'TX_VOIDED' });
   });
 });
 
 describe('strict input over HTTP', () => {
   it('refuses a body with a duplicate key, and one that is not declared application/json (415)', async () => {
-    const enroll = (body: string, type?: string) => http('/v1/wallets', { method: 'POST', body, headers: type ? { 'content-type': type } : {} });
+    const enroll = (body: string, type?: string) =>
+      http('/v1/wallets', { method: 'POST', body, headers: type ? { 'content-type': type } : {} });
     const dup = await enroll('{"currency":"JPY","currency":"USD"}', 'application/json');
     expect(dup.status).toBe(400);
     expect(await dup.json()).toMatchObject({ error: { code: 'MALFORMED_MESSAGE' } });

@@ -15,7 +15,7 @@ const serverControl: AttackRow<ServerEnv> = {
     const p = await e.phoneWithCredential();
     return async () => {
       const r = await e.w.pay('k1', e.w.offlineCode(p), 1_000);
-      return r.status === 'approved' ? 'APPROVED' : r.reason ?? 'PROCESSED';
+      return r.status === 'approved' ? 'APPROVED' : (r.reason ?? 'PROCESSED');
     };
   },
 };
@@ -36,8 +36,15 @@ const mqttControl: AttackRow<MqttEnv> = {
     const code = await e.onlineCode();
     const k1 = await e.login('k1');
     return async () => {
-      const r = await e.request(k1, 'k1', { v: 1, type: 'pay', id: 'own', txId: 'own-tx', code, amount: { value: 1_000, currency: 'JPY' } });
-      return r['status'] === 'approved' ? 'APPROVED' : (r['reason'] ?? r['code'] ?? 'PROCESSED') as Outcome;
+      const r = await e.request(k1, 'k1', {
+        v: 1,
+        type: 'pay',
+        id: 'own',
+        txId: 'own-tx',
+        code,
+        amount: { value: 1_000, currency: 'JPY' },
+      });
+      return r['status'] === 'approved' ? 'APPROVED' : ((r['reason'] ?? r['code'] ?? 'PROCESSED') as Outcome);
     };
   },
 };
@@ -47,7 +54,8 @@ const httpControl: AttackRow<HttpEnv> = {
   outcome: 'APPROVED',
   async arrange(e) {
     const p = await e.phone(5_000);
-    return async () => (await e.call('POST', '/v1/wallet/topup', p.token, { amount: { value: 1_000, currency: 'JPY' } })).code ?? 'APPROVED';
+    return async () =>
+      (await e.call('POST', '/v1/wallet/topup', p.token, { amount: { value: 1_000, currency: 'JPY' } })).code ?? 'APPROVED';
   },
 };
 

@@ -5,7 +5,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MATRIX } from './matrix-rows.ts';
 
-interface DocLine { attack: string; outcome: string; test: string }
+interface DocLine {
+  attack: string;
+  outcome: string;
+  test: string;
+}
 
 /** The table lines of the "## The matrix" section, with backticks removed from outcome and test. */
 function documentedMatrix(markdown: string): DocLine[] {
@@ -14,7 +18,8 @@ function documentedMatrix(markdown: string): DocLine[] {
   const end = markdown.indexOf('\n## ', start + 1);
   const section = markdown.slice(start, end < 0 ? undefined : end);
   const unquote = (cell: string) => /^`([^`]+)`$/.exec(cell)?.[1] ?? `(not in backticks) ${cell}`;
-  return section.split('\n')
+  return section
+    .split('\n')
     .filter((l) => l.startsWith('| ') && !l.startsWith('| attack |'))
     .map((l) => {
       const cells = l.slice(2, -2).split(' | ');
@@ -31,8 +36,14 @@ describe('docs/security.md lists the security matrix', () => {
     expect(new Set(names).size, 'suite row names are unique').toBe(names.length);
     const documented = doc.map((l) => l.test);
     expect(new Set(documented).size, 'document lines are unique').toBe(documented.length);
-    expect(names.filter((n) => !documented.includes(n)), 'in the suite, missing from the document').toEqual([]);
-    expect(documented.filter((n) => !names.includes(n)), 'in the document, not in the suite').toEqual([]);
+    expect(
+      names.filter((n) => !documented.includes(n)),
+      'in the suite, missing from the document',
+    ).toEqual([]);
+    expect(
+      documented.filter((n) => !names.includes(n)),
+      'in the document, not in the suite',
+    ).toEqual([]);
   });
 
   it('gives each test the outcome the suite expects, and says what the attack is', () => {

@@ -7,7 +7,10 @@ import { createWalletHttpServer } from '../../server/http/wallet-http.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { startServerEnv, type ServerEnv } from './server-env.ts';
 
-export interface HttpAnswer { status: number; code: ErrorCode | null }
+export interface HttpAnswer {
+  status: number;
+  code: ErrorCode | null;
+}
 
 export interface HttpEnv extends ServerEnv {
   /** One request; `code` is the typed error code of a refusal, null on success. */
@@ -31,7 +34,10 @@ export async function startHttpEnv(): Promise<HttpEnv> {
       return { status: res.status, code: json.error?.code ?? null };
     },
     async close() {
-      await new Promise<void>((resolve) => { http.close(() => resolve()); http.closeAllConnections(); });
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
       await server.close();
     },
   };

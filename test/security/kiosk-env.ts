@@ -45,13 +45,16 @@ export async function startKioskEnv(): Promise<KioskEnv> {
   let lastUplinkAtMs: number | null = null;
   let listSeq = 0;
   let txSeq = 0;
-  const time = (): TrustedTime => env.clockTrusted
-    ? { estimateMs: w.clock.nowMs(), uncertaintyMs: CLOCK_UNCERTAINTY_MS, trusted: true }
-    : { estimateMs: w.clock.nowMs(), uncertaintyMs: Infinity, trusted: false };
+  const time = (): TrustedTime =>
+    env.clockTrusted
+      ? { estimateMs: w.clock.nowMs(), uncertaintyMs: CLOCK_UNCERTAINTY_MS, trusted: true }
+      : { estimateMs: w.clock.nowMs(), uncertaintyMs: Infinity, trusted: false };
   const desk = new OfflineDesk({
     currency: w.config.currency,
     verifier: new OfflineQrVerifier({ issuerKeys: issuer.publicKeys(), ed: nodeEd25519 }),
-    revocations, outbox, time,
+    revocations,
+    outbox,
+    time,
     policy: () => env.policy,
     lastUplinkAtMs: () => lastUplinkAtMs,
     windowMs: w.config.offlineWindowMs,
@@ -61,11 +64,17 @@ export async function startKioskEnv(): Promise<KioskEnv> {
   });
   const env: KioskEnv = {
     ...server,
-    desk, outbox, policy: DEFAULT_KIOSK_POLICY, clockTrusted: true,
+    desk,
+    outbox,
+    policy: DEFAULT_KIOSK_POLICY,
+    clockTrusted: true,
     async reconnect() {
       const stored = outbox.list();
       if (stored.length > 0) {
-        const r = await w.settle(KIOSK_ID, stored.map((s) => ({ txId: s.txId, code: s.code, amount: s.amount, capturedAt: s.capturedAt })));
+        const r = await w.settle(
+          KIOSK_ID,
+          stored.map((s) => ({ txId: s.txId, code: s.code, amount: s.amount, capturedAt: s.capturedAt })),
+        );
         await outbox.acknowledge(r.items.map((i) => i.txId));
       }
       const now = w.clock.nowMs();

@@ -16,8 +16,13 @@ import type { LedgerSnapshot } from './ledger-snapshot.ts';
 export type Outcome =
   | ErrorCode
   | `KIOSK_OFFLINE_UNAVAILABLE/${KioskOfflineCause}`
-  | 'CONNACK_REFUSED' | 'SUBACK_REFUSED' | 'PUBLISH_REFUSED'
-  | 'ACCEPTED' | 'APPROVED' | 'DELIVERED' | 'PROCESSED';
+  | 'CONNACK_REFUSED'
+  | 'SUBACK_REFUSED'
+  | 'PUBLISH_REFUSED'
+  | 'ACCEPTED'
+  | 'APPROVED'
+  | 'DELIVERED'
+  | 'PROCESSED';
 
 /** A world in which rows run: it can take a picture of its ledger and be torn down. */
 export interface AttackEnv {
@@ -34,7 +39,11 @@ export interface AttackRow<E extends AttackEnv> {
   arrange(env: E): Promise<() => Promise<Outcome>>;
 }
 
-export interface RowResult<S> { outcome: Outcome; before: S; after: S }
+export interface RowResult<S> {
+  outcome: Outcome;
+  before: S;
+  after: S;
+}
 
 /** A row with its world's type erased, ready to run. */
 export interface RunnableRow {
@@ -47,7 +56,9 @@ export interface RunnableRow {
 /** Binds rows to the place that starts a fresh world for each of them. */
 export function rowsAt<E extends AttackEnv>(place: string, start: () => Promise<E>, rows: readonly AttackRow<E>[]): RunnableRow[] {
   return rows.map((row) => ({
-    place, name: row.name, outcome: row.outcome,
+    place,
+    name: row.name,
+    outcome: row.outcome,
     async run() {
       const env = await start();
       try {

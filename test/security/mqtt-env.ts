@@ -26,7 +26,10 @@ const TEST_SCRYPT = { N: 1024, r: 8, p: 1, saltBytes: 16, keyBytes: 32 };
 
 export type Login = 'k1' | 'k2' | 'technician' | 'operator';
 
-export interface Seen { topic: string; payload: string }
+export interface Seen {
+  topic: string;
+  payload: string;
+}
 
 export interface TestClient {
   readonly c: MqttClient;
@@ -57,9 +60,14 @@ function waitOn<T>(start: (done: (v: T) => void) => () => void, onTimeout: () =>
     const timer = setTimeout(() => {
       stop();
       const v = onTimeout();
-      if (v instanceof Error) reject(v); else resolve(v);
+      if (v instanceof Error) reject(v);
+      else resolve(v);
     }, WAIT_MS);
-    stop = start((v) => { clearTimeout(timer); stop(); resolve(v); });
+    stop = start((v) => {
+      clearTimeout(timer);
+      stop();
+      resolve(v);
+    });
   });
 }
 
@@ -73,16 +81,35 @@ export async function startMqttEnv(): Promise<MqttEnv> {
     { username: 'server', passwordHash: await hashPassword(pw('server'), TEST_SCRYPT), role: 'server' as const },
     { username: 'technician', passwordHash: await hashPassword(pw('technician'), TEST_SCRYPT), role: 'technician' as const },
     { username: 'operator', passwordHash: await hashPassword(pw('operator'), TEST_SCRYPT), role: 'operator' as const },
-    ...await Promise.all((['k1', 'k2'] as const).map(async (id) => ({ username: id, passwordHash: await hashPassword(pw(id), TEST_SCRYPT), role: 'kiosk' as const, kioskId: id }))),
+    ...(await Promise.all(
+      (['k1', 'k2'] as const).map(async (id) => ({
+        username: id,
+        passwordHash: await hashPassword(pw(id), TEST_SCRYPT),
+        role: 'kiosk' as const,
+        kioskId: id,
+      })),
+    )),
   ];
   const log = pino({ level: 'silent' });
   const broker: RunningBroker = await startBroker({ port: 0, host: '127.0.0.1', identities, logger: log });
   let server: RunningServer;
   try {
-    server = await startServer(parseServerConfig({
-      dataDir: dir, httpPort: 0, mqttUrl: broker.url, mqttUsername: 'server', mqttPassword: pw('server'),
-      topupEnabled: true, logLevel: 'silent', kiosks: [{ id: 'k1', merchant: 'shop' }, { id: 'k2', merchant: 'shop' }],
-    }), { log });
+    server = await startServer(
+      parseServerConfig({
+        dataDir: dir,
+        httpPort: 0,
+        mqttUrl: broker.url,
+        mqttUsername: 'server',
+        mqttPassword: pw('server'),
+        topupEnabled: true,
+        logLevel: 'silent',
+        kiosks: [
+          { id: 'k1', merchant: 'shop' },
+          { id: 'k2', merchant: 'shop' },
+        ],
+      }),
+      { log },
+    );
   } catch (e) {
     await broker.close();
     rmSync(dir, { recursive: true, force: true });
@@ -98,11 +125,18 @@ export async function startMqttEnv(): Promise<MqttEnv> {
     passwordOf: (who) => pw(who),
     async login(who, password = pw(who)) {
       const c = await mqtt.connectAsync(broker.url, {
-        protocolVersion: 4, username: who, password, clientId: `kp-${who}-sec-${++seq}`, reconnectPeriod: 0, connectTimeout: WAIT_MS,
+        protocolVersion: 4,
+        username: who,
+        password,
+        clientId: `kp-${who}-sec-${++seq}`,
+        reconnectPeriod: 0,
+        connectTimeout: WAIT_MS,
       });
       clients.push(c);
       let closed = false;
-      c.on('close', () => { closed = true; });
+      c.on('close', () => {
+        closed = true;
+      });
       const seen: Seen[] = [];
       const waiters = new Set<() => void>();
       c.on('message', (topic, payload) => {
@@ -110,19 +144,31 @@ export async function startMqttEnv(): Promise<MqttEnv> {
         for (const w of [...waiters]) w();
       });
       return {
-        c, seen,
-        waitFor: (pred, what) => waitOn<Seen>((done) => {
-          const check = () => { const hit = seen.find(pred); if (hit) done(hit); };
-          waiters.add(check);
-          queueMicrotask(check);
-          return () => waiters.delete(check);
-        }, () => new Error(`${who}: no ${what} within ${WAIT_MS} ms`)),
-        closedByBroker: () => waitOn<boolean>((done) => {
-          if (closed) queueMicrotask(() => done(true));
-          const onClose = () => done(true);
-          c.once('close', onClose);
-          return () => c.off('close', onClose);
-        }, () => false),
+        c,
+        seen,
+        waitFor: (pred, what) =>
+          waitOn<Seen>(
+            (done) => {
+              const check = () => {
+                const hit = seen.find(pred);
+                if (hit) done(hit);
+              };
+              waiters.add(check);
+              queueMicrotask(check);
+              return () => waiters.delete(check);
+            },
+            () => new Error(`${who}: no ${what} within ${WAIT_MS} ms`),
+          ),
+        closedByBroker: () =>
+          waitOn<boolean>(
+            (done) => {
+              if (closed) queueMicrotask(() => done(true));
+              const onClose = () => done(true);
+              c.once('close', onClose);
+              return () => c.off('close', onClose);
+            },
+            () => false,
+          ),
       };
     },
     async onlineCode(balance = 10_000) {
@@ -134,7 +180,10 @@ export async function startMqttEnv(): Promise<MqttEnv> {
     async request(kiosk, kioskId, msg) {
       await kiosk.c.subscribeAsync(topics.kioskReplies(kioskId), { qos: 1 });
       await kiosk.c.publishAsync(topics.kioskRequests(kioskId), JSON.stringify(msg), { qos: 1 });
-      const reply = await kiosk.waitFor((m) => m.topic === topics.kioskReplies(kioskId) && (JSON.parse(m.payload) as { re?: unknown }).re === msg.id, `reply to ${msg.id}`);
+      const reply = await kiosk.waitFor(
+        (m) => m.topic === topics.kioskReplies(kioskId) && (JSON.parse(m.payload) as { re?: unknown }).re === msg.id,
+        `reply to ${msg.id}`,
+      );
       return JSON.parse(reply.payload) as Record<string, unknown>;
     },
     snapshot: () => ledgerSnapshot(ctx.store, accounts),

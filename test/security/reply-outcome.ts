@@ -5,11 +5,11 @@ import type { Outcome } from './matrix.ts';
 
 export const DAY_MS = 86_400_000;
 
-export const ofPay = (r: PayResult): Outcome => (r.status === 'approved' ? 'APPROVED' : r.reason ?? 'PROCESSED');
+export const ofPay = (r: PayResult): Outcome => (r.status === 'approved' ? 'APPROVED' : (r.reason ?? 'PROCESSED'));
 export const ofReply = (r: KioskReply): Outcome => (r.type === 'error' ? r.code : r.type === 'pay.result' ? ofPay(r) : 'PROCESSED');
 /** The outcome of a batch's first item. */
 export const ofSettle = (r: SettleResult): Outcome => {
   const item = r.items[0];
-  return item === undefined ? 'PROCESSED' : item.status === 'settled' ? 'APPROVED' : item.reason ?? 'PROCESSED';
+  return item === undefined ? 'PROCESSED' : item.status === 'settled' ? 'APPROVED' : (item.reason ?? 'PROCESSED');
 };
 export const jpy = (value: number) => ({ value, currency: 'JPY' as const });

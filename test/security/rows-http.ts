@@ -16,7 +16,8 @@ export const httpRows: AttackRow<HttpEnv>[] = [
     outcome: 'UNAUTHORIZED',
     async arrange(e) {
       await e.phone(5_000);
-      return async () => (await e.call('POST', '/v1/wallet/topup', guess(0), { amount: { value: 100_000, currency: 'JPY' } })).code ?? 'APPROVED';
+      return async () =>
+        (await e.call('POST', '/v1/wallet/topup', guess(0), { amount: { value: 100_000, currency: 'JPY' } })).code ?? 'APPROVED';
     },
   },
   {

@@ -109,7 +109,8 @@ export const mqttRows: AttackRow<MqttEnv>[] = [
       await e.onlineCode();
       const [op, tech, k1] = [await e.login('operator'), await e.login('technician'), await e.login('k1')];
       await k1.c.subscribeAsync(topics.kioskCommands('k1'), { qos: 1 });
-      const command = (id: string, by: string) => JSON.stringify({ v: 1, type: 'command', id, expiresAt: e.server.ctx.clock.nowMs() + 60_000, by, name: 'test', target: 'relay' });
+      const command = (id: string, by: string) =>
+        JSON.stringify({ v: 1, type: 'command', id, expiresAt: e.server.ctx.clock.nowMs() + 60_000, by, name: 'test', target: 'relay' });
       return async () => {
         op.c.publish(topics.kioskCommands('k1'), command('cmd-op', 'operator'), { qos: 1 }, () => {});
         const closed = await op.closedByBroker();

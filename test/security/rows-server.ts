@@ -13,7 +13,15 @@ import { DAY_MS, jpy, ofPay, ofReply } from './reply-outcome.ts';
 import { tamper, type ServerEnv } from './server-env.ts';
 
 /** A pay request with everything right but the part a row changes. */
-const payMessage = (fields: Record<string, unknown>) => ({ v: 1, type: 'pay', id: 'c-attack', txId: 't-attack', code: 'x', amount: jpy(100), ...fields });
+const payMessage = (fields: Record<string, unknown>) => ({
+  v: 1,
+  type: 'pay',
+  id: 'c-attack',
+  txId: 't-attack',
+  code: 'x',
+  amount: jpy(100),
+  ...fields,
+});
 
 export const serverOnlineRows: AttackRow<ServerEnv>[] = [
   {
@@ -46,11 +54,19 @@ export const serverOnlineRows: AttackRow<ServerEnv>[] = [
     async arrange(e) {
       const phone = naclEd25519.keyPairFromSeed(new Uint8Array(32).fill(7));
       const notBeforeMs = Math.floor(T0 / 1000) * 1000;
-      const bytes = signCredential({
-        keyId: e.w.ctx.issuer.keyId, credentialId: '00112233445566ff', publicKey: phone.publicKey, accountAlias: '0000000000aa',
-        notBeforeMs, notAfterMs: notBeforeMs + DAY_MS,
-        limits: { currency: 'JPY', perPayment: 5_000, daily: { amount: 10_000, count: 2 }, monthly: { amount: 50_000, count: 10 } },
-      }, e.w.ctx.issuer.secretKey, naclEd25519);
+      const bytes = signCredential(
+        {
+          keyId: e.w.ctx.issuer.keyId,
+          credentialId: '00112233445566ff',
+          publicKey: phone.publicKey,
+          accountAlias: '0000000000aa',
+          notBeforeMs,
+          notAfterMs: notBeforeMs + DAY_MS,
+          limits: { currency: 'JPY', perPayment: 5_000, daily: { amount: 10_000, count: 2 }, monthly: { amount: 50_000, count: 10 } },
+        },
+        e.w.ctx.issuer.secretKey,
+        naclEd25519,
+      );
       const code = makeOfflineCode({ credential: bytes, timestampMs: T0, counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519);
       return async () => ofPay(await e.w.pay('k1', code, 1_000));
     },

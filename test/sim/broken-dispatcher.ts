@@ -29,7 +29,10 @@ export function forgetfulDispatcher(): Dispatcher & { forgotten: () => number } 
     }
     if (msg['type'] === 'pay' && typeof msg['txId'] === 'string') msg = { ...msg, txId: fresh(kioskId, msg['txId']) };
     else if (msg['type'] === 'settle' && Array.isArray(msg['items'])) {
-      msg = { ...msg, items: (msg['items'] as Array<Record<string, unknown>>).map((i) => ({ ...i, txId: fresh(kioskId, String(i['txId'])) })) };
+      msg = {
+        ...msg,
+        items: (msg['items'] as Array<Record<string, unknown>>).map((i) => ({ ...i, txId: fresh(kioskId, String(i['txId'])) })),
+      };
     } else return handleKioskPayload(ctx, kioskId, payload);
     const reply = await handleKioskPayload(ctx, kioskId, new TextEncoder().encode(JSON.stringify(msg)));
     if (reply.type === 'pay.result') return { ...reply, txId: original(reply.txId) };

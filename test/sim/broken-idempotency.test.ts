@@ -18,7 +18,9 @@ describe('simulation against a broken idempotency check', () => {
       if (!r.ok) found = { seed, violations: r.violations, forgotten: dispatcher.forgotten() };
     }
     expect(found, 'the simulator did not notice a server that forgets txIds').toBeDefined();
-    console.log(`broken idempotency caught at seed ${found!.seed} (${found!.forgotten} repeats handled as new):\n  ${found!.violations.join('\n  ')}`);
+    console.log(
+      `broken idempotency caught at seed ${found!.seed} (${found!.forgotten} repeats handled as new):\n  ${found!.violations.join('\n  ')}`,
+    );
     expect(found!.forgotten).toBeGreaterThan(0);
     // The same seed is clean against the real dispatcher: the violation is the mutation's.
     const clean = await runSimulation({ seed: found!.seed, steps: STEPS });

@@ -49,9 +49,21 @@ export interface InvariantReport {
 
 const charged = (p: PaymentRow) => p.status === 'approved' || p.status === 'settled';
 
-export async function checkInvariants(server: SimServer, kiosks: readonly SimKiosk[], phones: readonly PhoneLedger[]): Promise<InvariantReport> {
+export async function checkInvariants(
+  server: SimServer,
+  kiosks: readonly SimKiosk[],
+  phones: readonly PhoneLedger[],
+): Promise<InvariantReport> {
   const v: string[] = [];
-  const report: InvariantReport = { violations: v, chargedAfterPowerLoss: { online: 0, offline: 0 }, copiesRefused: 0, copiesSameKiosk: 0, charged: 0, settledOffline: 0, declinedAtSettlement: 0 };
+  const report: InvariantReport = {
+    violations: v,
+    chargedAfterPowerLoss: { online: 0, offline: 0 },
+    copiesRefused: 0,
+    copiesSameKiosk: 0,
+    charged: 0,
+    settledOffline: 0,
+    declinedAtSettlement: 0,
+  };
   const attempts = new Map<string, Attempt>();
   for (const k of kiosks) for (const [txId, a] of k.record.attempts) attempts.set(`${k.id}/${txId}`, a);
   const byKiosk = new Map(kiosks.map((k) => [k.id, k] as const));
@@ -62,7 +74,7 @@ export async function checkInvariants(server: SimServer, kiosks: readonly SimKio
 
     // All payment rows that belong to a wallet (rows without one never moved money).
     const rows: PaymentRow[] = [];
-    for (const p of phones) rows.push(...await tx.listPaymentsByWallet(p.walletId, 1_000_000));
+    for (const p of phones) rows.push(...(await tx.listPaymentsByWallet(p.walletId, 1_000_000)));
     const chargedRows = rows.filter(charged);
     report.charged = chargedRows.length;
 
@@ -82,16 +94,19 @@ export async function checkInvariants(server: SimServer, kiosks: readonly SimKio
             if (holder?.kioskId === row.kioskId) report.copiesSameKiosk++;
           }
         } else if (charged(row)) {
-          if (a?.code && rowsFor(chargedRows, k.id, txId) !== 1) v.push(`[2] ${k.id} ${txId} is charged ${rowsFor(chargedRows, k.id, txId)} times`);
+          if (a?.code && rowsFor(chargedRows, k.id, txId) !== 1)
+            v.push(`[2] ${k.id} ${txId} is charged ${rowsFor(chargedRows, k.id, txId)} times`);
         } else if (row.status === 'declined' && k.record.stored.has(txId)) {
-          if (!declinedKept.has(txId)) v.push(`[2] ${k.id} approved ${txId} offline; the server declined it (${row.reason}) and the kiosk did not keep the decline`);
+          if (!declinedKept.has(txId))
+            v.push(`[2] ${k.id} approved ${txId} offline; the server declined it (${row.reason}) and the kiosk did not keep the decline`);
         } else v.push(`[2] ${k.id} approved ${txId} but the server holds it as ${row.status} (${row.reason ?? ''})`);
       }
     }
 
     // The recorder itself: every approval screen was recorded with its txId, and no other.
     for (const k of kiosks) {
-      if (k.record.approvedScreens !== k.record.approved.size) v.push(`[2] ${k.id} showed "approved" ${k.record.approvedScreens} times but recorded ${k.record.approved.size} approvals`);
+      if (k.record.approvedScreens !== k.record.approved.size)
+        v.push(`[2] ${k.id} showed "approved" ${k.record.approvedScreens} times but recorded ${k.record.approved.size} approvals`);
     }
 
     // 3. no double charge, and 6. no charge without approval
@@ -117,22 +132,34 @@ export async function checkInvariants(server: SimServer, kiosks: readonly SimKio
         if (k.record.interrupted.has(row.txId)) {
           if (k.record.stored.has(row.txId)) report.chargedAfterPowerLoss.offline++;
           else report.chargedAfterPowerLoss.online++;
-        }
-        else v.push(`[6] ${row.kioskId} ${row.txId} is charged ${row.amount} (${row.kind}, ${row.status}) but the screen never said approved${k.record.declined.has(row.txId) ? ` (it said declined: ${k.record.declined.get(row.txId)})` : ''}`);
+        } else
+          v.push(
+            `[6] ${row.kioskId} ${row.txId} is charged ${row.amount} (${row.kind}, ${row.status}) but the screen never said approved${k.record.declined.has(row.txId) ? ` (it said declined: ${k.record.declined.get(row.txId)})` : ''}`,
+          );
       }
     }
     for (const [code, list] of byOnlineCode) {
-      if (list.length > 1) v.push(`[3] online code ${code.slice(0, 8)}… charged ${list.length} times: ${list.map((r) => `${r.kioskId}/${r.txId}`).join(', ')}`);
+      if (list.length > 1)
+        v.push(
+          `[3] online code ${code.slice(0, 8)}… charged ${list.length} times: ${list.map((r) => `${r.kioskId}/${r.txId}`).join(', ')}`,
+        );
     }
     for (const [key, list] of byCounter) {
-      if (list.length > 1) v.push(`[3] offline code ${key} charged ${list.length} times: ${list.map((r) => `${r.kioskId}/${r.txId}`).join(', ')}`);
+      if (list.length > 1)
+        v.push(`[3] offline code ${key} charged ${list.length} times: ${list.map((r) => `${r.kioskId}/${r.txId}`).join(', ')}`);
     }
 
     // 4. stored offline payments end settled or declined-and-kept
     for (const k of kiosks) {
       const count = k.outbox?.stats().count;
       if (count === undefined) v.push(`[4] ${k.id} is off at the end`);
-      else if (count > 0) v.push(`[4] ${k.id} still holds ${count} stored payments: ${k.outbox!.list().map((e) => e.txId).join(', ')}`);
+      else if (count > 0)
+        v.push(
+          `[4] ${k.id} still holds ${count} stored payments: ${k
+            .outbox!.list()
+            .map((e) => e.txId)
+            .join(', ')}`,
+        );
       const declinedKept = new Set(k.state?.state.declined.map((d) => d.txId) ?? []);
       for (const txId of k.record.stored) {
         const row = await tx.getPaymentByTx(k.id, txId);
@@ -151,7 +178,8 @@ export async function checkInvariants(server: SimServer, kiosks: readonly SimKio
       const account = await tx.getAccount(shopperAccountId(p.walletId));
       const spent = chargedRows.filter((r) => r.walletId === p.walletId).reduce((s, r) => s + r.amount, 0);
       if (!account) v.push(`[5] wallet ${p.walletId} has no account`);
-      else if (account.balance !== p.toppedUp - spent) v.push(`[5] wallet ${p.walletId} holds ${account.balance}; top-ups ${p.toppedUp} minus charged ${spent} is ${p.toppedUp - spent}`);
+      else if (account.balance !== p.toppedUp - spent)
+        v.push(`[5] wallet ${p.walletId} holds ${account.balance}; top-ups ${p.toppedUp} minus charged ${spent} is ${p.toppedUp - spent}`);
     }
     for (const k of server.config.kiosks) merchants.set(merchantAccountId(k.merchant), 0);
     for (const r of chargedRows) merchants.set(r.merchantAccount, (merchants.get(r.merchantAccount) ?? 0) + r.amount);
@@ -176,8 +204,10 @@ async function copyRuleBroken(tx: StoreTx, row: PaymentRow): Promise<string | un
   const holder = await holderOf(tx, row);
   if (!holder || holder.id === row.id) return 'no other payment holds its code';
   // A voided holder (the kiosk gave the online payment up and it was refunded) still came first.
-  if (!charged(holder) && holder.status !== 'voided') return `the payment holding its code (${holder.kioskId}/${holder.txId}) is ${holder.status}`;
-  if (holder.at > row.at) return `the payment holding its code (${holder.kioskId}/${holder.txId}) was captured later (${holder.at} > ${row.at})`;
+  if (!charged(holder) && holder.status !== 'voided')
+    return `the payment holding its code (${holder.kioskId}/${holder.txId}) is ${holder.status}`;
+  if (holder.at > row.at)
+    return `the payment holding its code (${holder.kioskId}/${holder.txId}) was captured later (${holder.at} > ${row.at})`;
   return undefined;
 }
 

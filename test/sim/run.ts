@@ -31,8 +31,13 @@ function printFailure(r: SimResult, steps: number, broken: boolean): void {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      seeds: { type: 'string' }, first: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' },
-      verbose: { type: 'boolean', default: false }, 'broken-idempotency': { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+      seeds: { type: 'string' },
+      first: { type: 'string' },
+      seed: { type: 'string' },
+      steps: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      'broken-idempotency': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -46,14 +51,18 @@ async function main(): Promise<number> {
   const count = single === undefined ? int('seeds', values.seeds, 1_000) : 1;
   // The start seed is the only thing not derived from a seed; it is printed so a run can be repeated.
   const first = single ?? int('first', values.first, Math.floor(Math.random() * 2 ** 31));
-  console.log(single === undefined ? `running ${count} seeds from ${first}, ${steps} steps each` : `replaying seed ${single}, ${steps} steps`);
+  console.log(
+    single === undefined ? `running ${count} seeds from ${first}, ${steps} steps each` : `replaying seed ${single}, ${steps} steps`,
+  );
   const started = performance.now();
   let failed = 0;
   const totals: Record<string, number> = {};
   for (let i = 0; i < count; i++) {
     const seed = (first + i) >>> 0;
     const r = await runSimulation({
-      seed, steps, ...(verbose ? { onTrace: (l: string) => console.log(l) } : {}),
+      seed,
+      steps,
+      ...(verbose ? { onTrace: (l: string) => console.log(l) } : {}),
       ...(values['broken-idempotency'] ? { dispatcher: forgetfulDispatcher() } : {}),
     });
     for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
@@ -64,15 +73,21 @@ async function main(): Promise<number> {
     if (single !== undefined) {
       console.log(`seed ${seed}: ${r.ok ? 'ok' : 'FAILED'} (trace digest ${r.digest})`);
       console.log(JSON.stringify(r.stats));
-    } else if ((i + 1) % 100 === 0) console.log(`  ${i + 1} seeds, ${failed} failed, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } else if ((i + 1) % 100 === 0)
+      console.log(`  ${i + 1} seeds, ${failed} failed, ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   if (single === undefined) console.log(`totals: ${JSON.stringify(totals)}`);
   console.log(`${count - failed} of ${count} seeds passed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return failed === 0 ? 0 : 1;
 }
 
-main().then((code) => { process.exitCode = code; }, (e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  console.error(HELP);
-  process.exitCode = 2;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    console.error(HELP);
+    process.exitCode = 2;
+  },
+);

@@ -23,7 +23,21 @@ export interface Scenario {
   limits: { perPayment: number; daily: { amount: number; count: number }; monthly: { amount: number; count: number } };
 }
 
-export type ActionName = 'buy' | 'cancel' | 'cut' | 'restore' | 'powerLoss' | 'serverRestart' | 'brokerRestart' | 'clockJump' | 'drift' | 'wait' | 'topUp' | 'dishonest' | 'flood' | 'night';
+export type ActionName =
+  | 'buy'
+  | 'cancel'
+  | 'cut'
+  | 'restore'
+  | 'powerLoss'
+  | 'serverRestart'
+  | 'brokerRestart'
+  | 'clockJump'
+  | 'drift'
+  | 'wait'
+  | 'topUp'
+  | 'dishonest'
+  | 'flood'
+  | 'night';
 
 export function scenario(rng: SimRandom): Scenario {
   const storm = rng.int(3); // 0 calm, 1 lossy, 2 stormy
@@ -32,16 +46,33 @@ export function scenario(rng: SimRandom): Scenario {
     kiosks: rng.between(2, 4),
     phones: rng.between(3, 6),
     net: {
-      dropRate: rate(0.01, 0.08, 0.2), dupRate: rate(0.01, 0.05, 0.15), latencyMs: [2, rate(30, 200, 800)],
-      slowRate: rate(0.01, 0.05, 0.12), slowMs: [1_000, rate(6_000, 15_000, 40_000)],
+      dropRate: rate(0.01, 0.08, 0.2),
+      dupRate: rate(0.01, 0.05, 0.15),
+      latencyMs: [2, rate(30, 200, 800)],
+      slowRate: rate(0.01, 0.05, 0.12),
+      slowMs: [1_000, rate(6_000, 15_000, 40_000)],
     },
     disk: { latencyMs: [1, 15], stallRate: rate(0, 0.01, 0.03), stallMs: [1_000, 8_000], outboxErrorRate: rate(0, 0.002, 0.01) },
     weights: {
-      buy: 40, cancel: 3, cut: rate(2, 6, 10), restore: 8, powerLoss: rate(1, 3, 5), serverRestart: rate(0, 1, 2),
-      brokerRestart: rate(0, 1, 1), clockJump: 1, drift: 1, wait: 6, topUp: 1, dishonest: 3, flood: 1, night: 1,
+      buy: 40,
+      cancel: 3,
+      cut: rate(2, 6, 10),
+      restore: 8,
+      powerLoss: rate(1, 3, 5),
+      serverRestart: rate(0, 1, 2),
+      brokerRestart: rate(0, 1, 1),
+      clockJump: 1,
+      drift: 1,
+      wait: 6,
+      topUp: 1,
+      dishonest: 3,
+      flood: 1,
+      night: 1,
     },
     limits: {
-      perPayment: 5_000, daily: { amount: 10_000, count: rng.between(2, 12) }, monthly: { amount: 50_000, count: rng.between(10, 60) },
+      perPayment: 5_000,
+      daily: { amount: 10_000, count: rng.between(2, 12) },
+      monthly: { amount: 50_000, count: rng.between(10, 60) },
     },
   };
 }

@@ -12,7 +12,10 @@ export class KioskClock implements Clock {
   #driftPpm = 0;
   #wallOffsetMs = 0;
 
-  constructor(private readonly trueNow: () => number, driftPpm = 0) {
+  constructor(
+    private readonly trueNow: () => number,
+    driftPpm = 0,
+  ) {
     this.#baseTrue = trueNow();
     this.#driftPpm = driftPpm;
   }

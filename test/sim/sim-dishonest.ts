@@ -22,7 +22,11 @@ export class DishonestActors {
   /** Messages the server threw on instead of answering (must stay 0). */
   readonly faults: string[] = [];
 
-  constructor(readonly server: SimServer, readonly rng: SimRandom, readonly perPaymentMax: number) {}
+  constructor(
+    readonly server: SimServer,
+    readonly rng: SimRandom,
+    readonly perPaymentMax: number,
+  ) {}
 
   /** Copies of an offline code an honest kiosk was paid for; returns a trace line. */
   async claimCopies(kiosks: readonly SimKiosk[]): Promise<string> {
@@ -33,7 +37,12 @@ export class DishonestActors {
     const original = await this.server.store.unit((tx) => tx.getPaymentByTx(a.kioskId, a.txId));
     if (!charged(original)) return `dishonest kiosk skips ${a.kioskId}/${a.txId} (not paid)`;
     const capturedAt = original!.at + r.between(1, 60_000);
-    const item = (value: number) => ({ txId: `kx-${++this.#seq}`, code: a.code, amount: { value, currency: original!.currency }, capturedAt });
+    const item = (value: number) => ({
+      txId: `kx-${++this.#seq}`,
+      code: a.code,
+      amount: { value, currency: original!.currency },
+      capturedAt,
+    });
     const items = [item(original!.amount), item(original!.amount), item(this.perPaymentMax + 1)];
     this.claims += items.length;
     await this.#send({ v: 1, type: 'settle', id: `kx-c-${++this.#seq}`, items });
@@ -45,12 +54,25 @@ export class DishonestActors {
     const r = this.rng;
     if (!this.server.up) return 'flood: server down';
     const n = r.between(10, 40);
-    const junkItems = Array.from({ length: 100 }, (_, i) => ({ txId: `kx-f-${this.#seq}-${i}`, code: r.pick(['KP1.x', '3200', 'hello']), amount: { value: 1, currency: 'JPY' }, capturedAt: 0 }));
+    const junkItems = Array.from({ length: 100 }, (_, i) => ({
+      txId: `kx-f-${this.#seq}-${i}`,
+      code: r.pick(['KP1.x', '3200', 'hello']),
+      amount: { value: 1, currency: 'JPY' },
+      capturedAt: 0,
+    }));
     for (let i = 0; i < n; i++) {
       const kind = r.int(4);
       if (kind === 0) await this.#send(String.fromCharCode(...Array.from({ length: r.between(1, 64) }, () => r.int(256))));
       else if (kind === 1) await this.#send({ v: 1, type: 'settle', id: `kx-f-${++this.#seq}`, items: junkItems });
-      else if (kind === 2) await this.#send({ v: 1, type: 'pay', id: `kx-f-${++this.#seq}`, txId: `kx-p-${this.#seq}`, code: 'KP1.' + 'A'.repeat(282), amount: { value: 100, currency: 'JPY' } });
+      else if (kind === 2)
+        await this.#send({
+          v: 1,
+          type: 'pay',
+          id: `kx-f-${++this.#seq}`,
+          txId: `kx-p-${this.#seq}`,
+          code: 'KP1.' + 'A'.repeat(282),
+          amount: { value: 100, currency: 'JPY' },
+        });
       else await this.#send({ v: 9, type: 'settle' });
     }
     this.floodMessages += n;

@@ -41,7 +41,10 @@ export class SimDisk {
   writes = 0;
   tornWrites = 0;
 
-  constructor(private readonly rng: SimRandom, private readonly faults: () => DiskFaults) {}
+  constructor(
+    private readonly rng: SimRandom,
+    private readonly faults: () => DiskFaults,
+  ) {}
 
   /** Powers the disk from a boot: its writes complete on these timers. */
   attach(timers: SimTimers): void {
@@ -62,7 +65,8 @@ export class SimDisk {
     const fail = fallible && this.rng.chance(f.outboxErrorRate);
     return new Promise<void>((resolve, reject) => {
       const w: InFlight = {
-        file, value,
+        file,
+        value,
         timer: timers.setTimeout(() => {
           this.#inFlight.delete(w);
           if (fail) return reject(new Error('EIO: simulated disk error'));
@@ -103,14 +107,22 @@ export class SimDisk {
 
 /** The outbox on the simulated disk: SerialOutbox's rules, durable on SimDisk. */
 export class SimDiskOutbox extends SerialOutbox {
-  private constructor(private readonly disk: SimDisk, contents: OutboxContents, limits: OutboxLimits) {
+  private constructor(
+    private readonly disk: SimDisk,
+    contents: OutboxContents,
+    limits: OutboxLimits,
+  ) {
     super(contents, limits);
   }
 
   /** Opens what is durable now (a first boot starts empty). */
   static open(disk: SimDisk, limits: Partial<OutboxLimits> = {}): SimDiskOutbox {
     const durable = disk.read('outbox');
-    return new SimDiskOutbox(disk, durable instanceof OutboxContents ? durable : OutboxContents.empty, checkLimits({ ...OUTBOX_LIMITS, ...limits }));
+    return new SimDiskOutbox(
+      disk,
+      durable instanceof OutboxContents ? durable : OutboxContents.empty,
+      checkLimits({ ...OUTBOX_LIMITS, ...limits }),
+    );
   }
 
   protected override persist(next: OutboxContents): Promise<void> {
@@ -130,7 +142,10 @@ export class SimStateStore {
   #writing: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
 
-  private constructor(private readonly disk: SimDisk, state: KioskState) {
+  private constructor(
+    private readonly disk: SimDisk,
+    state: KioskState,
+  ) {
     this.#state = state;
   }
 

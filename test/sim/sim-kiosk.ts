@@ -112,8 +112,13 @@ export class SimKiosk {
     };
     const keys = [...d.issuerKeys].map(([keyId, key]) => ({ keyId, publicKey: toBase64url(key) }));
     this.config = parseKioskConfig({
-      kioskId: d.id, dataDir: '/nonexistent/sim', mqtt: { url: 'mqtt://sim.invalid:1', password: 'x' }, issuerKeys: keys, sim: true,
-      display: {}, timing: { heartbeatMs: 30_000, clockSyncMs: 300_000, forwardRetryMs: 30_000, requestTimeoutMs: d.requestTimeoutMs },
+      kioskId: d.id,
+      dataDir: '/nonexistent/sim',
+      mqtt: { url: 'mqtt://sim.invalid:1', password: 'x' },
+      issuerKeys: keys,
+      sim: true,
+      display: {},
+      timing: { heartbeatMs: 30_000, clockSyncMs: 300_000, forwardRetryMs: 30_000, requestTimeoutMs: d.requestTimeoutMs },
     });
   }
 
@@ -166,10 +171,23 @@ export class SimKiosk {
     const bootPrefix = `b${toHex(rng.bytes(4))}`;
     let n = 0;
     this.#kiosk = new Kiosk({
-      config: this.config, clock: this.#clock, monotonicEpoch: `boot-${boot}`, rtc, uplink,
-      outbox: this.#outbox, state: this.#state.asKioskStateStore(), ed: nodeEd25519,
-      hardware: { scanner: this.#scanner, gpio: undefined, displays: [new CountingDisplay(() => this.record.approvedScreens++)], simulated: true },
-      newId: () => `${bootPrefix}${(++n).toString(36)}`, timers: this.#timers, log: recordingLogger((e, detail) => this.#onEvent(boot, e, detail)),
+      config: this.config,
+      clock: this.#clock,
+      monotonicEpoch: `boot-${boot}`,
+      rtc,
+      uplink,
+      outbox: this.#outbox,
+      state: this.#state.asKioskStateStore(),
+      ed: nodeEd25519,
+      hardware: {
+        scanner: this.#scanner,
+        gpio: undefined,
+        displays: [new CountingDisplay(() => this.record.approvedScreens++)],
+        simulated: true,
+      },
+      newId: () => `${bootPrefix}${(++n).toString(36)}`,
+      timers: this.#timers,
+      log: recordingLogger((e, detail) => this.#onEvent(boot, e, detail)),
     });
     this.#kiosk.start();
     this.d.link.attach(uplink, connectDelayMs);
@@ -242,8 +260,13 @@ export class SimKiosk {
     const k = this.#kiosk;
     if (!k) return false;
     const link = this.d.link;
-    return k.checkoutState === 'idle' && (this.#outbox?.stats().count ?? 0) === 0 && this.disk.writesInFlight === 0
-      && (link.uplink?.pendingRequests ?? 0) === 0 && link.uplink?.connected === true;
+    return (
+      k.checkoutState === 'idle' &&
+      (this.#outbox?.stats().count ?? 0) === 0 &&
+      this.disk.writesInFlight === 0 &&
+      (link.uplink?.pendingRequests ?? 0) === 0 &&
+      link.uplink?.connected === true
+    );
   }
 
   #onEvent(boot: number, event: string, detail: Record<string, unknown>): void {
@@ -253,13 +276,26 @@ export class SimKiosk {
     switch (event) {
       case 'authorisation-started':
         r.attempts.set(txId, {
-          kioskId: this.id, txId, code: this.#scanning ?? '', codeKind: String(detail['codeKind']), online: detail['online'] === true, boot,
+          kioskId: this.id,
+          txId,
+          code: this.#scanning ?? '',
+          codeKind: String(detail['codeKind']),
+          online: detail['online'] === true,
+          boot,
         });
         return;
-      case 'approved': r.approved.add(txId); return;
-      case 'declined': r.declined.set(txId, String(detail['reason'])); return;
-      case 'store-timeout': r.storeTimeouts.add(txId); return;
-      case 'tx-unresolved': r.unresolved.add(txId); return;
+      case 'approved':
+        r.approved.add(txId);
+        return;
+      case 'declined':
+        r.declined.set(txId, String(detail['reason']));
+        return;
+      case 'store-timeout':
+        r.storeTimeouts.add(txId);
+        return;
+      case 'tx-unresolved':
+        r.unresolved.add(txId);
+        return;
     }
   }
 }

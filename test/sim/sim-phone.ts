@@ -24,7 +24,11 @@ export class SimPhone {
   readonly shownOffline: string[] = [];
   readonly shownOnline: string[] = [];
 
-  private constructor(readonly walletId: string, seed: Uint8Array, readonly skewMs: number) {
+  private constructor(
+    readonly walletId: string,
+    seed: Uint8Array,
+    readonly skewMs: number,
+  ) {
     this.#keys = nodeEd25519.keyPairFromSeed(seed);
   }
 
@@ -71,7 +75,15 @@ export class SimPhone {
   /** A fresh offline code signed now (by the phone's own, slightly wrong, clock). */
   offlineCode(trueNowMs: number): string | undefined {
     if (!this.#credential) return undefined;
-    const code = makeOfflineCode({ credential: this.#credential, timestampMs: trueNowMs + this.skewMs, counter: ++this.#counter, phoneSecretKey: this.#keys.secretKey }, nodeEd25519);
+    const code = makeOfflineCode(
+      {
+        credential: this.#credential,
+        timestampMs: trueNowMs + this.skewMs,
+        counter: ++this.#counter,
+        phoneSecretKey: this.#keys.secretKey,
+      },
+      nodeEd25519,
+    );
     keep(this.shownOffline, code);
     return code;
   }

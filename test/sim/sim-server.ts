@@ -113,7 +113,9 @@ export class SimServer {
 
   #context(): ServerContext {
     const base = createContext(this.config, { clock: this.clock, random: this.#random, log: pino({ level: 'silent' }), store: this.store });
-    base.setOnRevocation(() => { this.#revoked = true; });
+    base.setOnRevocation(() => {
+      this.#revoked = true;
+    });
     // Signature checks on the calling thread (node:crypto, the same algorithm as the server's
     // thread-pool variant), so no completion order depends on libuv and every seed replays exactly.
     return { ...base, offlineVerifier: new OfflineQrVerifier({ issuerKeys: base.issuer.publicKeys(), ed: nodeEd25519 }) };

@@ -25,7 +25,13 @@ export interface NetFaults {
   slowMs: readonly [number, number];
 }
 
-export const NO_NET_FAULTS: NetFaults = Object.freeze({ dropRate: 0, dupRate: 0, latencyMs: [1, 20] as const, slowRate: 0, slowMs: [0, 0] as const });
+export const NO_NET_FAULTS: NetFaults = Object.freeze({
+  dropRate: 0,
+  dupRate: 0,
+  latencyMs: [1, 20] as const,
+  slowRate: 0,
+  slowMs: [0, 0] as const,
+});
 
 export interface SimLinkDeps {
   kioskId: string;

@@ -27,14 +27,28 @@ describe('deterministic simulation', () => {
       for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
       if (!r.ok) failures.push(r);
     }
-    const described = failures.map((r) => [
-      `seed ${r.seed}: ${r.violations.join(' | ')}`,
-      ...r.trace.slice(-15).map((l) => `    ${l}`),
-      `  replay: npm run sim -- --seed ${r.seed} --steps ${STEPS} --verbose`,
-    ].join('\n'));
+    const described = failures.map((r) =>
+      [
+        `seed ${r.seed}: ${r.violations.join(' | ')}`,
+        ...r.trace.slice(-15).map((l) => `    ${l}`),
+        `  replay: npm run sim -- --seed ${r.seed} --steps ${STEPS} --verbose`,
+      ].join('\n'),
+    );
     expect(described, described.join('\n\n')).toEqual([]);
     // The faults really happened (a run that exercises nothing would pass trivially).
-    for (const what of ['approved', 'settledOffline', 'declinedAtSettlement', 'powerLosses', 'tornWrites', 'messagesDropped', 'messagesDuplicated', 'serverRestarts', 'dishonestClaims', 'floodMessages', 'copiesRefused']) {
+    for (const what of [
+      'approved',
+      'settledOffline',
+      'declinedAtSettlement',
+      'powerLosses',
+      'tornWrites',
+      'messagesDropped',
+      'messagesDuplicated',
+      'serverRestarts',
+      'dishonestClaims',
+      'floodMessages',
+      'copiesRefused',
+    ]) {
       expect(totals[what] ?? 0, what).toBeGreaterThan(0);
     }
     console.log(`simulation: ${SEEDS} seeds x ${STEPS} steps: ${JSON.stringify(totals)}`);

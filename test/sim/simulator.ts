@@ -64,9 +64,16 @@ class Simulation {
   #healing = false;
 
   private constructor(
-    readonly o: SimOptions, readonly rng: SimRandom, readonly sc: Scenario, readonly server: SimServer, readonly world: SimTimers,
-    readonly links: SimLink[], readonly kiosks: SimKiosk[], readonly phones: SimPhone[],
-    readonly retained: Map<string, string>, readonly dishonest: DishonestActors,
+    readonly o: SimOptions,
+    readonly rng: SimRandom,
+    readonly sc: Scenario,
+    readonly server: SimServer,
+    readonly world: SimTimers,
+    readonly links: SimLink[],
+    readonly kiosks: SimKiosk[],
+    readonly phones: SimPhone[],
+    readonly retained: Map<string, string>,
+    readonly dishonest: DishonestActors,
   ) {}
 
   static async create(o: SimOptions): Promise<Simulation> {
@@ -76,7 +83,10 @@ class Simulation {
     const sc = scenario(root.fork());
     const ids = Array.from({ length: sc.kiosks }, (_, i) => `k${i + 1}`);
     const server = await SimServer.start({
-      startMs: T0, random: seededRandom(root.fork().int(2 ** 31)), limits: sc.limits, ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+      startMs: T0,
+      random: seededRandom(root.fork().int(2 ** 31)),
+      limits: sc.limits,
+      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
       kiosks: [...ids.map((id, i) => ({ id, merchant: i % 2 === 0 ? 'shop' : 'other' })), DISHONEST_KIOSK],
     });
     const world = new SimTimers(T0);
@@ -87,15 +97,26 @@ class Simulation {
     const faults = () => (self && !self.#healing ? sc.net : NO_NET_FAULTS);
     for (const id of ids) {
       const link = new SimLink({
-        kioskId: id, world, rng: netRng.fork(), faults, server: (k, p) => server.handle(k, p),
+        kioskId: id,
+        world,
+        rng: netRng.fork(),
+        faults,
+        server: (k, p) => server.handle(k, p),
         retained: () => [...retained].map(([topic, payload]) => ({ topic, payload })),
       });
       links.push(link);
-      kiosks.push(new SimKiosk({
-        id, issuerKeys: server.ctx.issuer.publicKeys(), link, rng: root.fork(), trueNow: () => world.now(),
-        diskFaults: () => (self && !self.#healing ? sc.disk : HEALED_DISK),
-        driftPpm: rng.between(-80, 80), requestTimeoutMs: 5_000,
-      }));
+      kiosks.push(
+        new SimKiosk({
+          id,
+          issuerKeys: server.ctx.issuer.publicKeys(),
+          link,
+          rng: root.fork(),
+          trueNow: () => world.now(),
+          diskFaults: () => (self && !self.#healing ? sc.disk : HEALED_DISK),
+          driftPpm: rng.between(-80, 80),
+          requestTimeoutMs: 5_000,
+        }),
+      );
     }
     const phoneRng = root.fork();
     const phones: SimPhone[] = [];
@@ -104,7 +125,18 @@ class Simulation {
       await p.renewCredential(server.ctx);
       phones.push(p);
     }
-    self = new Simulation(o, rng, sc, server, world, links, kiosks, phones, retained, new DishonestActors(server, root.fork(), sc.limits.perPayment));
+    self = new Simulation(
+      o,
+      rng,
+      sc,
+      server,
+      world,
+      links,
+      kiosks,
+      phones,
+      retained,
+      new DishonestActors(server, root.fork(), sc.limits.perPayment),
+    );
     return self;
   }
 
@@ -149,8 +181,13 @@ class Simulation {
       this.#count('chargedAfterPowerLossOffline', report.chargedAfterPowerLoss.offline);
     }
     return {
-      seed: this.o.seed, ok: violations.length === 0, violations, report, stats: this.stats,
-      trace: this.trace.slice(-TRACE_KEPT), digest: (this.#digest >>> 0).toString(16).padStart(8, '0'),
+      seed: this.o.seed,
+      ok: violations.length === 0,
+      violations,
+      report,
+      stats: this.stats,
+      trace: this.trace.slice(-TRACE_KEPT),
+      digest: (this.#digest >>> 0).toString(16).padStart(8, '0'),
     };
   }
 
@@ -189,7 +226,8 @@ class Simulation {
         if (due !== undefined && (next === undefined || due < next)) next = due;
       }
       if (next === undefined || next > end) break;
-      if (++events > EVENTS_PER_ADVANCE_MAX) throw new Error(`livelock: more than ${EVENTS_PER_ADVANCE_MAX} events within ${ms} ms at ${this.now - T0} ms`);
+      if (++events > EVENTS_PER_ADVANCE_MAX)
+        throw new Error(`livelock: more than ${EVENTS_PER_ADVANCE_MAX} events within ${ms} ms at ${this.now - T0} ms`);
       this.#moveTo(Math.max(next, this.now));
       await this.#drain();
     }
@@ -253,7 +291,8 @@ class Simulation {
     const k = r.pick(this.kiosks);
     const link = this.links[this.kiosks.indexOf(k)]!;
     switch (action) {
-      case 'buy': return this.#buy(k);
+      case 'buy':
+        return this.#buy(k);
       case 'cancel':
         this.#note(`${k.id} cancel (${k.checkoutState})`);
         k.press('cancel');
@@ -266,7 +305,8 @@ class Simulation {
         this.#note(`${k.id} uplink restored`);
         link.restore(r.between(100, 3_000));
         return;
-      case 'powerLoss': return this.#powerLoss(k);
+      case 'powerLoss':
+        return this.#powerLoss(k);
       case 'serverRestart': {
         const downMs = r.between(200, 5_000);
         this.#note(`server restarts (down ${downMs} ms)`);
@@ -279,7 +319,9 @@ class Simulation {
         this.#note(`broker restarts (down ${downMs} ms)`);
         const wereUp = this.links.filter((l) => l.up);
         for (const l of wereUp) l.cut();
-        this.world.setTimeout(() => { for (const l of wereUp) l.restore(r.between(100, 2_000)); }, downMs);
+        this.world.setTimeout(() => {
+          for (const l of wereUp) l.restore(r.between(100, 2_000));
+        }, downMs);
         return;
       }
       case 'clockJump': {
@@ -306,7 +348,8 @@ class Simulation {
       case 'flood':
         this.#note(await this.dishonest.flood());
         return;
-      case 'night': return this.#night(k);
+      case 'night':
+        return this.#night(k);
       case 'topUp': {
         const p = r.pick(this.phones);
         const value = r.pick([500, 1_000, 5_000]);
@@ -379,7 +422,8 @@ class Simulation {
       return;
     }
     const phone = r.pick(this.phones);
-    const kind = only ?? r.pick(['online', 'online', 'offline', 'offline', 'offline', 'replay-offline', 'replay-online', 'garbage'] as const);
+    const kind =
+      only ?? r.pick(['online', 'online', 'offline', 'offline', 'offline', 'replay-offline', 'replay-online', 'garbage'] as const);
     let code: string | undefined;
     if (kind === 'online') code = await phone.onlineCode(this.server.ctx);
     else if (kind === 'offline') code = phone.offlineCode(this.now);
@@ -391,7 +435,9 @@ class Simulation {
       return;
     }
     const attempt = k.scan(code);
-    this.#note(`${k.id} ${phone.walletId.slice(0, 10)} shows ${kind} code -> ${attempt ? `${attempt.txId} (${attempt.online ? 'online' : 'offline'})` : `no attempt (${k.checkoutState})`}`);
+    this.#note(
+      `${k.id} ${phone.walletId.slice(0, 10)} shows ${kind} code -> ${attempt ? `${attempt.txId} (${attempt.online ? 'online' : 'offline'})` : `no attempt (${k.checkoutState})`}`,
+    );
     await this.#drain();
   }
 
@@ -423,10 +469,11 @@ class Simulation {
     }
     for (const k of this.kiosks) {
       if (!k.quiet()) {
-        this.#note(`${k.id} not quiet: checkout ${k.checkoutState}, outbox ${k.outbox?.stats().count}${k.outbox?.failed ? ' (failed)' : ''}, voidLater ${k.state?.state.voidLater.length}, connected ${this.links[this.kiosks.indexOf(k)]!.uplink?.connected}`);
+        this.#note(
+          `${k.id} not quiet: checkout ${k.checkoutState}, outbox ${k.outbox?.stats().count}${k.outbox?.failed ? ' (failed)' : ''}, voidLater ${k.state?.state.voidLater.length}, connected ${this.links[this.kiosks.indexOf(k)]!.uplink?.connected}`,
+        );
       }
     }
     throw new Error(`the healed world did not become quiet within ${HEAL_MS_MAX} ms (see the trace)`);
   }
 }
-

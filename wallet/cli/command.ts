@@ -82,12 +82,14 @@ export function serverUrlFor(values: OptionValues, state: WalletState | undefine
     if (!isServerUrl(flag)) throw new UsageError(`--server must be an http(s) URL, got '${flag}'`);
     return flag;
   }
-  if (state === undefined) throw new WalletError('NOT_ENROLLED', {}, 'no wallet state here: run `kioskpay wallet enroll --server URL` first');
+  if (state === undefined)
+    throw new WalletError('NOT_ENROLLED', {}, 'no wallet state here: run `kioskpay wallet enroll --server URL` first');
   return state.serverUrl;
 }
 
 export function requireEnrolled(state: WalletState | undefined): WalletState & { enrollment: Enrollment } {
-  if (state?.enrollment === undefined) throw new WalletError('NOT_ENROLLED', {}, 'this wallet is not enrolled: run `kioskpay wallet enroll --server URL` first');
+  if (state?.enrollment === undefined)
+    throw new WalletError('NOT_ENROLLED', {}, 'this wallet is not enrolled: run `kioskpay wallet enroll --server URL` first');
   return state as WalletState & { enrollment: Enrollment };
 }
 

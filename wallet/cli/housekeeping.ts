@@ -17,9 +17,13 @@ export async function housekeeping(ctx: CommandContext, state: WalletState): Pro
 
 function describe(e: MaintenanceEvent): string {
   switch (e.type) {
-    case 'clock-synced': return `clock synced with the server (offset ${e.offsetMs} ms, ±${e.uncertaintyMs} ms)`;
-    case 'credential-renewed': return `offline credential renewed (${e.credentialId}, valid until ${isoTime(e.notAfterMs)})`;
-    case 'credential-dropped': return `offline credential dropped: the server no longer allows offline payment (${e.reason})`;
-    case 'skipped': return `${e.task} skipped, will retry later: ${e.code}: ${e.message}`;
+    case 'clock-synced':
+      return `clock synced with the server (offset ${e.offsetMs} ms, ±${e.uncertaintyMs} ms)`;
+    case 'credential-renewed':
+      return `offline credential renewed (${e.credentialId}, valid until ${isoTime(e.notAfterMs)})`;
+    case 'credential-dropped':
+      return `offline credential dropped: the server no longer allows offline payment (${e.reason})`;
+    case 'skipped':
+      return `${e.task} skipped, will retry later: ${e.code}: ${e.message}`;
   }
 }

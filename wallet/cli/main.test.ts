@@ -13,7 +13,14 @@ import { fromBase64url } from '../../shared/bytes.ts';
 import { parseOfflineQrText } from '../../shared/codes/offline-code.ts';
 import { verifyOfflineQr } from '../../shared/codes/verify-offline.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
-import { credentialRequest, enrollRequest, timeSyncRequest, topupRequest, walletRoutes, type PaymentRecord } from '../../shared/wallet-messages.ts';
+import {
+  credentialRequest,
+  enrollRequest,
+  timeSyncRequest,
+  topupRequest,
+  walletRoutes,
+  type PaymentRecord,
+} from '../../shared/wallet-messages.ts';
 import { testIssuer, issueTestCredential, type IssueOptions } from '../testing/fixtures.ts';
 import type { CliEnv } from './command.ts';
 import { walletCommand } from './main.ts';
@@ -35,7 +42,16 @@ interface FakeServer {
 }
 
 async function startFakeServer(): Promise<FakeServer> {
-  const fake: FakeServer = { url: '', stallCodes: false, issue: {}, payments: [], balance: 0, seen: [], credentialsIssued: 0, close: async () => {} };
+  const fake: FakeServer = {
+    url: '',
+    stallCodes: false,
+    issue: {},
+    payments: [],
+    balance: 0,
+    seen: [],
+    credentialsIssued: 0,
+    close: async () => {},
+  };
   let credentialSeed = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?')[0];
@@ -43,7 +59,10 @@ async function startFakeServer(): Promise<FakeServer> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body: unknown = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
-    const send = (status: number, value: unknown) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(value)); };
+    const send = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
     const now = Date.now() + SERVER_AHEAD_MS;
     const route = (r: { method: string; path: string }) => req.method === r.method && path === r.path;
     if (route(walletRoutes.time)) return send(200, { t0: timeSyncRequest.parse(body).t0, t1: now, t2: now });
@@ -51,7 +70,8 @@ async function startFakeServer(): Promise<FakeServer> {
       enrollRequest.parse(body ?? {});
       return send(200, { walletId: 'w_cli', token: TOKEN, currency: 'JPY' });
     }
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, { error: { code: 'UNAUTHORIZED', message: 'Missing or invalid wallet token.' } });
+    if (req.headers.authorization !== `Bearer ${TOKEN}`)
+      return send(401, { error: { code: 'UNAUTHORIZED', message: 'Missing or invalid wallet token.' } });
     const info = () => ({ walletId: 'w_cli', balance: { value: fake.balance, currency: 'JPY' }, offlineEligible: true });
     if (route(walletRoutes.info)) return send(200, info());
     if (route(walletRoutes.topup)) {
@@ -70,10 +90,18 @@ async function startFakeServer(): Promise<FakeServer> {
     if (route(walletRoutes.history)) return send(200, { payments: fake.payments });
     return send(404, { error: { code: 'NOT_FOUND', message: 'No such resource.' } });
   };
-  const server: Server = createServer((req, res) => { handle(req, res).catch(() => { res.writeHead(400).end(); }); });
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      res.writeHead(400).end();
+    });
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  fake.close = () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+  fake.close = () =>
+    new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
   return fake;
 }
 
@@ -93,7 +121,17 @@ async function walletIn(env: Partial<CliEnv>, ...args: string[]): Promise<{ code
   let out = '';
   let err = '';
   const code = await walletCommand(args, {
-    stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, homeDir: dir, vars: {}, platform: 'linux', stdoutIsTerminal: false, ...env,
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      err += t;
+    },
+    homeDir: dir,
+    vars: {},
+    platform: 'linux',
+    stdoutIsTerminal: false,
+    ...env,
   });
   return { code, out, err };
 }
@@ -185,7 +223,16 @@ describe('kioskpay wallet', () => {
     await wallet('enroll', '--server', fake.url);
     await wallet('credential');
     const barcode = join(dir, 'barcode.png');
-    const r = await walletIn({ stdoutIsTerminal: true }, 'code', '--offline', '--numeric', '--barcode', barcode, '--state', join(dir, 'wallet.json'));
+    const r = await walletIn(
+      { stdoutIsTerminal: true },
+      'code',
+      '--offline',
+      '--numeric',
+      '--barcode',
+      barcode,
+      '--state',
+      join(dir, 'wallet.json'),
+    );
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/[█▀▄]/);
     expect(r.out).toMatch(/Offline code \d{4} \d{4} \d{4} \d{4} \d{4} \(numeric/);
@@ -207,7 +254,9 @@ describe('kioskpay wallet', () => {
     expect(piped.code, piped.err).toBe(0);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the terminal escapes that must not reach a pipe
     expect(piped.out).not.toMatch(/[█▀▄]|\u001b/);
-    expect(piped.out).toMatch(/^Offline code #1 \(server time [^)]+\); the result appears later in 'kioskpay wallet history'\nText: 33[0-9]{507}\n$/);
+    expect(piped.out).toMatch(
+      /^Offline code #1 \(server time [^)]+\); the result appears later in 'kioskpay wallet history'\nText: 33[0-9]{507}\n$/,
+    );
     expectVerifiedOfflineCode(/Text: ([0-9]+)/.exec(piped.out)![1], 1);
     const terminal = await walletIn({ stdoutIsTerminal: true }, 'code', '--offline', '--state', state);
     expect(terminal.out).toMatch(/[█▀▄]/);
@@ -237,9 +286,13 @@ describe('kioskpay wallet', () => {
     const env = { vars: { XDG_DATA_HOME: xdg } };
     const help = await walletIn(env, '--help');
     expect(help.code).toBe(0);
-    expect(help.out).toContain(`--state FILE      the wallet state file: private keys and counters, mode 0600. Default here:\n                    ${join(xdg, 'kioskpay', 'wallet.json')}\n`);
+    expect(help.out).toContain(
+      `--state FILE      the wallet state file: private keys and counters, mode 0600. Default here:\n                    ${join(xdg, 'kioskpay', 'wallet.json')}\n`,
+    );
     expect(help.out).toContain('$XDG_DATA_HOME/kioskpay/wallet.json');
-    expect((await walletIn(env, 'code', '--help')).out).toContain(`--state FILE      wallet state file (default ${join(xdg, 'kioskpay', 'wallet.json')})`);
+    expect((await walletIn(env, 'code', '--help')).out).toContain(
+      `--state FILE      wallet state file (default ${join(xdg, 'kioskpay', 'wallet.json')})`,
+    );
     expect((await walletIn(env, 'help', 'code')).out).toContain('Usage: kioskpay wallet code');
     expect((await walletIn(env, 'enroll', '--server', fake.url)).code).toBe(0);
     expect((await stat(join(xdg, 'kioskpay', 'wallet.json'))).mode & 0o777).toBe(0o600);
@@ -252,7 +305,9 @@ describe('kioskpay wallet', () => {
     expect((await walletIn({}, '--state', legacy, 'enroll', '--server', fake.url)).code).toBe(0);
     const r = await walletIn({}, 'balance');
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toContain(`using ${legacy}, where versions before this one kept the wallet; move it to ${join(dir, '.local', 'share', 'kioskpay', 'wallet.json')}`);
+    expect(r.err).toContain(
+      `using ${legacy}, where versions before this one kept the wallet; move it to ${join(dir, '.local', 'share', 'kioskpay', 'wallet.json')}`,
+    );
     expect(existsSync(join(dir, '.local'))).toBe(false);
     expect((await walletIn({}, '--help')).out).toContain(`In use: ${legacy}, the place before this version`);
   });
@@ -264,12 +319,19 @@ describe('kioskpay wallet', () => {
     const balance = await walletJson('balance');
     expect(balance).toMatchObject({ balance: { value: 3_000, currency: 'JPY' }, offline: { available: true, pendingCodes: 0 } });
     const code = await walletJson('code', '--offline');
-    const state = await readState() as { credential: { credentialId: string }; pending: unknown[] };
+    const state = (await readState()) as { credential: { credentialId: string }; pending: unknown[] };
     expect(state.pending).toHaveLength(1);
-    fake.payments = [{
-      paymentId: 'p1', kind: 'offline-qr', status: 'settled', amount: { value: 500, currency: 'JPY' }, kioskId: 'k1', at: Date.now(),
-      offline: { credentialId: state.credential.credentialId, counter: code.counter as number },
-    }];
+    fake.payments = [
+      {
+        paymentId: 'p1',
+        kind: 'offline-qr',
+        status: 'settled',
+        amount: { value: 500, currency: 'JPY' },
+        kioskId: 'k1',
+        at: Date.now(),
+        offline: { credentialId: state.credential.credentialId, counter: code.counter as number },
+      },
+    ];
     expect(await walletJson('history')).toMatchObject({ payments: [{ paymentId: 'p1' }], pendingOfflineCodes: 0 });
     expect(((await readState()) as { pending: unknown[] }).pending).toEqual([]);
     const text = await wallet('history');
@@ -283,14 +345,24 @@ describe('kioskpay wallet', () => {
     expect((await walletJson('code', '--offline')).counter).toBe(1);
     expect((await walletJson('code', '--offline')).counter).toBe(2);
     const third = await wallet('code', '--offline');
-    expect(third).toMatchObject({ code: 1, err: expect.stringContaining('OFFLINE_UNAVAILABLE: no offline code: the offline codes shown in the last 24 hours use up the offline limit') });
+    expect(third).toMatchObject({
+      code: 1,
+      err: expect.stringContaining(
+        'OFFLINE_UNAVAILABLE: no offline code: the offline codes shown in the last 24 hours use up the offline limit',
+      ),
+    });
     const balance = await wallet('balance');
     expect(balance.out).toContain('No offline code possible now (offline-limit-daily)');
     expect(balance.out).not.toContain('Offline code ready');
     // History shows what the two codes were charged: the count (2) is still used up.
-    const state = await readState() as { credential: { credentialId: string } };
+    const state = (await readState()) as { credential: { credentialId: string } };
     fake.payments = [1, 2].map((counter) => ({
-      paymentId: `p${counter}`, kind: 'offline-qr' as const, status: 'settled' as const, amount: { value: 300, currency: 'JPY' as const }, kioskId: 'k1', at: Date.now(),
+      paymentId: `p${counter}`,
+      kind: 'offline-qr' as const,
+      status: 'settled' as const,
+      amount: { value: 300, currency: 'JPY' as const },
+      kioskId: 'k1',
+      at: Date.now(),
       offline: { credentialId: state.credential.credentialId, counter },
     }));
     await wallet('history');
@@ -330,7 +402,10 @@ describe('kioskpay wallet', () => {
     const again = await wallet('enroll', '--server', fake.url);
     expect(again).toMatchObject({ code: 1, err: expect.stringContaining('ALREADY_ENROLLED') });
     const noCredential = await wallet('code', '--offline');
-    expect(noCredential).toMatchObject({ code: 1, err: expect.stringContaining('OFFLINE_UNAVAILABLE: no offline code: no offline credential yet') });
+    expect(noCredential).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('OFFLINE_UNAVAILABLE: no offline code: no offline credential yet'),
+    });
     await fake.close();
     const down = await wallet('balance');
     expect(down).toMatchObject({ code: 1, err: expect.stringContaining('NETWORK_UNREACHABLE') });
@@ -338,7 +413,17 @@ describe('kioskpay wallet', () => {
 
   it('exits 2 for wrong usage and 0 for every --help', async () => {
     await wallet('enroll', '--server', fake.url);
-    for (const args of [['code', '--online', '--offline'], ['code', '--timeout', 'soon'], ['code', '--bogus'], ['topup'], ['topup', '12.5'], ['enroll'], ['enroll', '--server', 'ftp://x'], ['frobnicate'], []]) {
+    for (const args of [
+      ['code', '--online', '--offline'],
+      ['code', '--timeout', 'soon'],
+      ['code', '--bogus'],
+      ['topup'],
+      ['topup', '12.5'],
+      ['enroll'],
+      ['enroll', '--server', 'ftp://x'],
+      ['frobnicate'],
+      [],
+    ]) {
       expect((await wallet(...args)).code, args.join(' ')).toBe(2);
     }
     expect((await walletIn({})).code).toBe(2);

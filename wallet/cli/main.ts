@@ -10,7 +10,15 @@ import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { cryptoRandom } from '../../shared/random.ts';
 import { systemTimers } from '../core/timers.ts';
 import { isWalletFailure } from '../core/wallet-errors.ts';
-import { STATE_DEFAULT_MARK, UsageError, type CliEnv, type Command, type CommandContext, type OptionValues, type OptionsConfig } from './command.ts';
+import {
+  STATE_DEFAULT_MARK,
+  UsageError,
+  type CliEnv,
+  type Command,
+  type CommandContext,
+  type OptionValues,
+  type OptionsConfig,
+} from './command.ts';
 import { balanceCommand } from './commands/balance.ts';
 import { codeCommand } from './commands/code.ts';
 import { credentialCommand } from './commands/credential.ts';
@@ -20,7 +28,15 @@ import { syncCommand } from './commands/sync.ts';
 import { topupCommand } from './commands/topup.ts';
 import { WalletStateFile, defaultStatePlace, lockStateFile, resolveStatePath } from './state-file.ts';
 
-const COMMANDS: readonly Command[] = [enrollCommand, topupCommand, balanceCommand, historyCommand, syncCommand, credentialCommand, codeCommand];
+const COMMANDS: readonly Command[] = [
+  enrollCommand,
+  topupCommand,
+  balanceCommand,
+  historyCommand,
+  syncCommand,
+  credentialCommand,
+  codeCommand,
+];
 
 const COMMON_OPTIONS: OptionsConfig = {
   state: { type: 'string' },
@@ -30,7 +46,11 @@ const COMMON_OPTIONS: OptionsConfig = {
 
 /** Options that take a value, in any command: what follows one of them is its value, not the command name. */
 const VALUE_OPTIONS = new Set(
-  [COMMON_OPTIONS, ...COMMANDS.map((c) => c.options)].flatMap((o) => Object.entries(o).filter(([, spec]) => spec.type === 'string').map(([name]) => `--${name}`)),
+  [COMMON_OPTIONS, ...COMMANDS.map((c) => c.options)].flatMap((o) =>
+    Object.entries(o)
+      .filter(([, spec]) => spec.type === 'string')
+      .map(([name]) => `--${name}`),
+  ),
 );
 
 /** The command name (the first word that is neither an option nor an option's value) and every other argument. */
@@ -38,7 +58,10 @@ export function splitCommandLine(argv: readonly string[]): { name: string | unde
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') break;
-    if (VALUE_OPTIONS.has(a)) { i++; continue; }
+    if (VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
     if (a.startsWith('-')) continue;
     return { name: a, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
   }
@@ -47,15 +70,23 @@ export function splitCommandLine(argv: readonly string[]): { name: string | unde
 
 /** The state file of a run and the platform's default, from --state (anywhere on the line) and the environment. */
 function statePathFor(env: CliEnv, flag: string | undefined) {
-  return resolveStatePath({ flag: flag === undefined ? undefined : resolve(flag), home: env.homeDir, env: env.vars, platform: env.platform });
+  return resolveStatePath({
+    flag: flag === undefined ? undefined : resolve(flag),
+    home: env.homeDir,
+    env: env.vars,
+    platform: env.platform,
+  });
 }
 
 export function walletHelp(env: CliEnv, stateFlag?: string): string {
   const place = defaultStatePlace({ home: env.homeDir, env: env.vars, platform: env.platform });
   const inUse = statePathFor(env, stateFlag);
-  const note = inUse.source === 'legacy'
-    ? `\n                    In use: ${inUse.path}, the place before this version (move it to the\n                    default above, or keep passing --state).`
-    : inUse.source === 'flag' ? `\n                    In use: ${inUse.path} (--state).` : '';
+  const note =
+    inUse.source === 'legacy'
+      ? `\n                    In use: ${inUse.path}, the place before this version (move it to the\n                    default above, or keep passing --state).`
+      : inUse.source === 'flag'
+        ? `\n                    In use: ${inUse.path} (--state).`
+        : '';
   return `Usage: kioskpay wallet <command> [options]
 
 The shopper's wallet: enroll with a payment server, then show codes at a kiosk. Online codes come
@@ -84,8 +115,12 @@ function commandHelp(env: CliEnv, command: Command): string {
 
 function defaultEnv(): CliEnv {
   return {
-    stdout: (t) => { process.stdout.write(t); },
-    stderr: (t) => { process.stderr.write(t); },
+    stdout: (t) => {
+      process.stdout.write(t);
+    },
+    stderr: (t) => {
+      process.stderr.write(t);
+    },
     stdoutIsTerminal: process.stdout.isTTY === true,
     clock: systemClock,
     timers: systemTimers,
@@ -101,7 +136,13 @@ function defaultEnv(): CliEnv {
 export async function walletCommand(argv: string[], env: Partial<CliEnv> = {}): Promise<number> {
   const e: CliEnv = { ...defaultEnv(), ...env };
   let { name, rest } = splitCommandLine(argv);
-  const stateFlag = (() => { try { return parseArgs({ args: rest, options: COMMON_OPTIONS, strict: false, allowPositionals: true }).values.state; } catch { return undefined; } })();
+  const stateFlag = (() => {
+    try {
+      return parseArgs({ args: rest, options: COMMON_OPTIONS, strict: false, allowPositionals: true }).values.state;
+    } catch {
+      return undefined;
+    }
+  })();
   const asksHelp = rest.includes('--help') || rest.includes('-h');
   if (name === 'help') ({ name, rest } = { name: rest.find((a) => !a.startsWith('-')), rest: ['--help'] });
   if (name === undefined) {
@@ -139,7 +180,9 @@ function parse(command: Command, args: string[]): { values: OptionValues; positi
   const [min, max] = command.positionals;
   const n = parsed.positionals.length;
   if (n < min || n > max) {
-    throw new UsageError(n > max ? `unexpected argument '${parsed.positionals[max]}'` : `${command.name} needs ${min} argument${min === 1 ? '' : 's'}`);
+    throw new UsageError(
+      n > max ? `unexpected argument '${parsed.positionals[max]}'` : `${command.name} needs ${min} argument${min === 1 ? '' : 's'}`,
+    );
   }
   return { values, positionals: parsed.positionals };
 }
@@ -148,7 +191,8 @@ async function runLocked(env: CliEnv, command: Command, values: OptionValues, po
   const state = statePathFor(env, typeof values.state === 'string' ? values.state : undefined);
   const statePath = state.path;
   const note = (text: string) => env.stderr(`kioskpay wallet ${command.name}: ${text}\n`);
-  if (state.source === 'legacy') note(`using ${statePath}, where versions before this one kept the wallet; move it to ${state.defaultPath} (or pass --state)`);
+  if (state.source === 'legacy')
+    note(`using ${statePath}, where versions before this one kept the wallet; move it to ${state.defaultPath} (or pass --state)`);
   let release: (() => Promise<void>) | undefined;
   try {
     release = await lockStateFile(statePath);
@@ -165,6 +209,8 @@ async function runLocked(env: CliEnv, command: Command, values: OptionValues, po
 }
 
 function usageFailure(env: CliEnv, command: Command, err: unknown): number {
-  env.stderr(`kioskpay wallet ${command.name}: ${err instanceof Error ? err.message : String(err)}\nRun 'kioskpay wallet ${command.name} --help' for usage.\n`);
+  env.stderr(
+    `kioskpay wallet ${command.name}: ${err instanceof Error ? err.message : String(err)}\nRun 'kioskpay wallet ${command.name} --help' for usage.\n`,
+  );
   return 2;
 }

@@ -28,7 +28,17 @@ export function isDigitCode(text: string): boolean {
  */
 export async function writeCode128Png(file: string, digits: string): Promise<void> {
   if (!isDigitCode(digits)) throw new Error('a Code 128 barcode is made only for 20-digit codes');
-  const png = await bwipjs.toBuffer({ bcid: 'code128', text: digits, scale: 3, height: 12, includetext: true, textxalign: 'center', paddingwidth: 12, paddingheight: 6, backgroundcolor: 'FFFFFF' });
+  const png = await bwipjs.toBuffer({
+    bcid: 'code128',
+    text: digits,
+    scale: 3,
+    height: 12,
+    includetext: true,
+    textxalign: 'center',
+    paddingwidth: 12,
+    paddingheight: 6,
+    backgroundcolor: 'FFFFFF',
+  });
   await writeFile(file, png);
 }
 

@@ -8,8 +8,12 @@ import { testWalletState } from '../testing/fixtures.ts';
 import { WalletStateFile, defaultStatePlace, legacyStatePath, lockStateFile, resolveStatePath } from './state-file.ts';
 
 let dir: string;
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'kp-wallet-state-')); });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kp-wallet-state-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe('WalletStateFile', () => {
   it('round-trips the state through a 0600 file in a 0700 directory and leaves no temp files', async () => {
@@ -30,7 +34,10 @@ describe('WalletStateFile', () => {
     await writeFile(path, '{"version":1');
     await expect(new WalletStateFile(path).load()).rejects.toMatchObject({ code: 'STATE_CORRUPT' });
     await writeFile(path, JSON.stringify({ version: 1, serverUrl: 'http://x', nextCounter: 0, pending: [] }));
-    await expect(new WalletStateFile(path).load()).rejects.toMatchObject({ code: 'STATE_CORRUPT', detail: { issue: expect.stringContaining('nextCounter') } });
+    await expect(new WalletStateFile(path).load()).rejects.toMatchObject({
+      code: 'STATE_CORRUPT',
+      detail: { issue: expect.stringContaining('nextCounter') },
+    });
   });
 
   it('refuses to write a state that would not load again', async () => {
@@ -40,14 +47,17 @@ describe('WalletStateFile', () => {
   });
 
   it("defaults to the platform's data directory: XDG_DATA_HOME on Linux, Application Support on macOS, LOCALAPPDATA on Windows", () => {
-    const at = (platform: NodeJS.Platform, env: Record<string, string | undefined>, home = '/home/ann') => defaultStatePlace({ home, env, platform }).path;
+    const at = (platform: NodeJS.Platform, env: Record<string, string | undefined>, home = '/home/ann') =>
+      defaultStatePlace({ home, env, platform }).path;
     expect(at('linux', {})).toBe('/home/ann/.local/share/kioskpay/wallet.json');
     expect(at('linux', { XDG_DATA_HOME: '/data/ann' })).toBe('/data/ann/kioskpay/wallet.json');
     expect(at('linux', { XDG_DATA_HOME: 'relative/dir' })).toBe('/home/ann/.local/share/kioskpay/wallet.json'); // the spec says: ignore it
     expect(at('linux', { XDG_DATA_HOME: '' })).toBe('/home/ann/.local/share/kioskpay/wallet.json');
     expect(at('freebsd', { XDG_DATA_HOME: '/x' })).toBe('/x/kioskpay/wallet.json');
     expect(at('darwin', { XDG_DATA_HOME: '/x' }, '/Users/ann')).toBe('/Users/ann/Library/Application Support/kioskpay/wallet.json');
-    expect(at('win32', { LOCALAPPDATA: 'C:/Users/ann/AppData/Local' }, 'C:/Users/ann')).toMatch(/^C:\/Users\/ann\/AppData\/Local[\\/]kioskpay[\\/]wallet\.json$/);
+    expect(at('win32', { LOCALAPPDATA: 'C:/Users/ann/AppData/Local' }, 'C:/Users/ann')).toMatch(
+      /^C:\/Users\/ann\/AppData\/Local[\\/]kioskpay[\\/]wallet\.json$/,
+    );
     expect(defaultStatePlace({ home: '/home/ann', env: {}, platform: 'linux' }).rule).toContain('$XDG_DATA_HOME/kioskpay/wallet.json');
   });
 
@@ -56,10 +66,22 @@ describe('WalletStateFile', () => {
     const legacy = legacyStatePath('/home/ann');
     const fresh = '/home/ann/.local/share/kioskpay/wallet.json';
     expect(legacy).toBe('/home/ann/.kioskpay/wallet.json');
-    expect(resolveStatePath({ ...o, flag: undefined, exists: () => false })).toEqual({ path: fresh, source: 'default', defaultPath: fresh });
-    expect(resolveStatePath({ ...o, flag: undefined, exists: (p) => p === legacy })).toEqual({ path: legacy, source: 'legacy', defaultPath: fresh });
+    expect(resolveStatePath({ ...o, flag: undefined, exists: () => false })).toEqual({
+      path: fresh,
+      source: 'default',
+      defaultPath: fresh,
+    });
+    expect(resolveStatePath({ ...o, flag: undefined, exists: (p) => p === legacy })).toEqual({
+      path: legacy,
+      source: 'legacy',
+      defaultPath: fresh,
+    });
     expect(resolveStatePath({ ...o, flag: undefined, exists: () => true })).toEqual({ path: fresh, source: 'default', defaultPath: fresh });
-    expect(resolveStatePath({ ...o, flag: '/tmp/w.json', exists: () => true })).toEqual({ path: '/tmp/w.json', source: 'flag', defaultPath: fresh });
+    expect(resolveStatePath({ ...o, flag: '/tmp/w.json', exists: () => true })).toEqual({
+      path: '/tmp/w.json',
+      source: 'flag',
+      defaultPath: fresh,
+    });
   });
 });
 

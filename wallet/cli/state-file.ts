@@ -42,10 +42,17 @@ export function defaultStatePlace(o: { home: string; env: Record<string, string 
     const base = o.env['LOCALAPPDATA'] || join(o.home, 'AppData', 'Local');
     return { path: join(base, 'kioskpay', 'wallet.json'), rule: '%LOCALAPPDATA%\\kioskpay\\wallet.json' };
   }
-  if (o.platform === 'darwin') return { path: join(o.home, 'Library', 'Application Support', 'kioskpay', 'wallet.json'), rule: '~/Library/Application Support/kioskpay/wallet.json' };
+  if (o.platform === 'darwin')
+    return {
+      path: join(o.home, 'Library', 'Application Support', 'kioskpay', 'wallet.json'),
+      rule: '~/Library/Application Support/kioskpay/wallet.json',
+    };
   const xdg = o.env['XDG_DATA_HOME'];
   const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(o.home, '.local', 'share');
-  return { path: join(base, 'kioskpay', 'wallet.json'), rule: '$XDG_DATA_HOME/kioskpay/wallet.json, ~/.local/share/kioskpay/wallet.json when unset' };
+  return {
+    path: join(base, 'kioskpay', 'wallet.json'),
+    rule: '$XDG_DATA_HOME/kioskpay/wallet.json, ~/.local/share/kioskpay/wallet.json when unset',
+  };
 }
 
 /** Where versions before this one kept the state: a dot directory in the home folder. */
@@ -58,8 +65,13 @@ export function legacyStatePath(home: string): string {
  * default (~/.kioskpay/wallet.json) exists, which then stays in use (`legacy` set) so that no wallet
  * loses its keys and counters to an upgrade.
  */
-export function resolveStatePath(o: { flag: string | undefined; home: string; env: Record<string, string | undefined>; platform: NodeJS.Platform; exists?: (p: string) => boolean }):
-  { path: string; source: 'flag' | 'default' | 'legacy'; defaultPath: string } {
+export function resolveStatePath(o: {
+  flag: string | undefined;
+  home: string;
+  env: Record<string, string | undefined>;
+  platform: NodeJS.Platform;
+  exists?: (p: string) => boolean;
+}): { path: string; source: 'flag' | 'default' | 'legacy'; defaultPath: string } {
   const defaultPath = defaultStatePlace(o).path;
   if (o.flag !== undefined) return { path: o.flag, source: 'flag', defaultPath };
   const exists = o.exists ?? existsSync;
@@ -161,7 +173,9 @@ export async function lockStateFile(path: string, options: StateLockOptions = {}
       } finally {
         await fh.close();
       }
-      return async () => { await unlink(lockPath).catch(() => {}); };
+      return async () => {
+        await unlink(lockPath).catch(() => {});
+      };
     } catch (e) {
       if (!isErrno(e, 'EEXIST')) throw e;
     }
@@ -171,8 +185,11 @@ export async function lockStateFile(path: string, options: StateLockOptions = {}
       continue;
     }
     if (Date.now() >= deadline) {
-      throw new WalletError('STATE_LOCKED', { path, ...(holder.pid === undefined ? {} : { holderPid: holder.pid }) },
-        `the wallet state ${path} is in use by another process${holder.pid === undefined ? '' : ` (pid ${holder.pid})`}`);
+      throw new WalletError(
+        'STATE_LOCKED',
+        { path, ...(holder.pid === undefined ? {} : { holderPid: holder.pid }) },
+        `the wallet state ${path} is in use by another process${holder.pid === undefined ? '' : ` (pid ${holder.pid})`}`,
+      );
     }
     await new Promise((r) => setTimeout(r, STATE_LOCK_POLL_MS));
   }

@@ -6,14 +6,21 @@ import { RESPONSE_BYTES_MAX, WalletApiClient } from './api-client.ts';
 import { ManualTimers } from './timers.ts';
 import { WalletApiError, WalletNetworkError, WalletProtocolError } from './wallet-errors.ts';
 
-interface Seen { method: string; url: string; headers: Record<string, string>; body: unknown }
+interface Seen {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
 
 /** A fetch that records each request and answers with `answer(request)`. */
 function fakeFetch(answer: (req: Seen) => Response | Promise<Response>) {
   const seen: Seen[] = [];
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const req: Seen = {
-      method: init?.method ?? 'GET', url: String(input), headers: { ...(init?.headers as Record<string, string>) },
+      method: init?.method ?? 'GET',
+      url: String(input),
+      headers: { ...(init?.headers as Record<string, string>) },
       body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
     };
     seen.push(req);
@@ -22,13 +29,15 @@ function fakeFetch(answer: (req: Seen) => Response | Promise<Response>) {
   return { fetch, seen };
 }
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 const info = { walletId: 'w1', balance: { value: 500, currency: 'JPY' }, offlineEligible: true };
 
 /** A fetch that never answers but, like the real one, rejects when its signal aborts. */
-const hangingFetch: typeof globalThis.fetch = (_input, init) => new Promise((_, reject) => {
-  init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
-});
+const hangingFetch: typeof globalThis.fetch = (_input, init) =>
+  new Promise((_, reject) => {
+    init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+  });
 
 describe('WalletApiClient', () => {
   it('calls every route of walletRoutes with its method, path, token and schema-checked body', async () => {
@@ -63,7 +72,9 @@ describe('WalletApiClient', () => {
 
   it('turns an error body into WalletApiError with its code and status', async () => {
     const { fetch } = fakeFetch(() => json(403, { error: { code: 'TOPUP_DISABLED', message: 'no' } }));
-    const err = await new WalletApiClient({ baseUrl: 'http://srv.test', fetch, token: 't' }).topup({ value: 1, currency: 'JPY' }).catch((e: unknown) => e);
+    const err = await new WalletApiClient({ baseUrl: 'http://srv.test', fetch, token: 't' })
+      .topup({ value: 1, currency: 'JPY' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WalletApiError);
     expect(err).toMatchObject({ code: 'TOPUP_DISABLED', status: 403, message: 'no' });
   });
@@ -77,17 +88,23 @@ describe('WalletApiClient', () => {
     ];
     for (const body of bodies) {
       const { fetch } = fakeFetch(() => body);
-      await expect(new WalletApiClient({ baseUrl: 'http://srv.test', fetch, token: 't' }).info()).rejects.toBeInstanceOf(WalletProtocolError);
+      await expect(new WalletApiClient({ baseUrl: 'http://srv.test', fetch, token: 't' }).info()).rejects.toBeInstanceOf(
+        WalletProtocolError,
+      );
     }
   });
 
   it('refuses a body larger than its cap', async () => {
     const { fetch } = fakeFetch(() => new Response('x'.repeat(RESPONSE_BYTES_MAX + 1), { status: 200 }));
-    await expect(new WalletApiClient({ baseUrl: 'http://srv.test', fetch, token: 't' }).info()).rejects.toMatchObject({ code: 'BAD_RESPONSE' });
+    await expect(new WalletApiClient({ baseUrl: 'http://srv.test', fetch, token: 't' }).info()).rejects.toMatchObject({
+      code: 'BAD_RESPONSE',
+    });
   });
 
   it('reports an unreachable server with the errno, and no secrets', async () => {
-    const fetch: typeof globalThis.fetch = async () => { throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }); };
+    const fetch: typeof globalThis.fetch = async () => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    };
     const err = await new WalletApiClient({ baseUrl: 'http://srv.test', fetch, token: 'secret-token' }).info().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WalletNetworkError);
     expect(err).toMatchObject({ code: 'NETWORK_UNREACHABLE', detail: { cause: 'ECONNREFUSED' } });

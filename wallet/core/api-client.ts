@@ -14,10 +14,26 @@ import type { z } from 'zod';
 import { assert } from '../../shared/assert.ts';
 import type { Currency, Money } from '../../shared/money.ts';
 import {
-  credentialRequest, credentialResponse, enrollRequest, enrollResponse, errorBody, issuerKeysDocument, historyResponse, onlineCodeResponse,
-  timeSyncRequest, timeSyncResponse, topupRequest, walletInfo, walletRoutes,
-  type CredentialResponse, type EnrollResponse, type HistoryResponse, type OnlineCodeResponse, type TimeSyncResponse,
-  type IssuerKeysDocument, type WalletInfo,
+  credentialRequest,
+  credentialResponse,
+  enrollRequest,
+  enrollResponse,
+  errorBody,
+  issuerKeysDocument,
+  historyResponse,
+  onlineCodeResponse,
+  timeSyncRequest,
+  timeSyncResponse,
+  topupRequest,
+  walletInfo,
+  walletRoutes,
+  type CredentialResponse,
+  type EnrollResponse,
+  type HistoryResponse,
+  type OnlineCodeResponse,
+  type TimeSyncResponse,
+  type IssuerKeysDocument,
+  type WalletInfo,
 } from '../../shared/wallet-messages.ts';
 import { systemTimers, type Timers } from './timers.ts';
 import { WalletApiError, WalletNetworkError, WalletProtocolError } from './wallet-errors.ts';
@@ -72,7 +88,9 @@ type ResponseOf<K extends OperationName> = z.infer<(typeof operations)[K]['respo
 export function isServerUrl(text: string): boolean {
   try {
     const u = new URL(text);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '' && u.search === '' && u.hash === '';
+    return (
+      (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '' && u.search === '' && u.hash === ''
+    );
   } catch {
     return false;
   }
@@ -87,7 +105,10 @@ export class WalletApiClient {
 
   constructor(options: WalletApiClientOptions) {
     assert(isServerUrl(options.baseUrl), `server URL must be http(s) without credentials, query or fragment: ${options.baseUrl}`);
-    assert(options.timeoutMs === undefined || (Number.isInteger(options.timeoutMs) && options.timeoutMs > 0), 'timeoutMs must be a positive integer');
+    assert(
+      options.timeoutMs === undefined || (Number.isInteger(options.timeoutMs) && options.timeoutMs > 0),
+      'timeoutMs must be a positive integer',
+    );
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#token = options.token;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -128,7 +149,10 @@ export class WalletApiClient {
   }
 
   history(limit: number | undefined, opts: CallOptions = {}): Promise<HistoryResponse> {
-    assert(limit === undefined || (Number.isInteger(limit) && limit >= 1 && limit <= HISTORY_LIMIT_MAX), `history limit must be 1..${HISTORY_LIMIT_MAX}`);
+    assert(
+      limit === undefined || (Number.isInteger(limit) && limit >= 1 && limit <= HISTORY_LIMIT_MAX),
+      `history limit must be 1..${HISTORY_LIMIT_MAX}`,
+    );
     return this.#call('history', undefined, opts, limit === undefined ? '' : `?limit=${limit}`);
   }
 
@@ -152,16 +176,30 @@ export class WalletApiClient {
     return decodeAnswer(op.response, status, text) as ResponseOf<K>;
   }
 
-  async #exchange(method: string, path: string, headers: Record<string, string>, body: string | undefined, opts: CallOptions): Promise<{ status: number; text: string }> {
+  async #exchange(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    opts: CallOptions,
+  ): Promise<{ status: number; text: string }> {
     const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
     const controller = new AbortController();
     let timedOut = false;
-    const cancelTimer = this.#timers.after(timeoutMs, () => { timedOut = true; controller.abort(); });
+    const cancelTimer = this.#timers.after(timeoutMs, () => {
+      timedOut = true;
+      controller.abort();
+    });
     const onCallerAbort = () => controller.abort();
     opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
     if (opts.signal?.aborted) controller.abort();
     try {
-      const res = await this.#fetch(this.#baseUrl + path, { method, headers, ...(body === undefined ? {} : { body }), signal: controller.signal });
+      const res = await this.#fetch(this.#baseUrl + path, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        signal: controller.signal,
+      });
       return { status: res.status, text: await readCapped(res, RESPONSE_BYTES_MAX) };
     } catch (e) {
       if (e instanceof WalletProtocolError) throw e;
@@ -221,7 +259,10 @@ async function readCapped(res: Response, max: number): Promise<string> {
   }
   const all = new Uint8Array(size);
   let at = 0;
-  for (const c of chunks) { all.set(c, at); at += c.byteLength; }
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
   return new TextDecoder().decode(all);
 }
 

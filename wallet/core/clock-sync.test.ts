@@ -10,7 +10,13 @@ import { WalletNetworkError, WalletProtocolError } from './wallet-errors.ts';
  * A simulated server whose clock runs `offsetMs` ahead of the phone's. Each exchange i takes
  * `up[i]` ms to reach it and `down[i]` ms to come back; `fail[i]` makes exchange i fail instead.
  */
-function simulatedServer(clock: ManualClock, offsetMs: number, up: number[], down: number[], fail: (Error | undefined)[] = []): TimeApi & { calls: number } {
+function simulatedServer(
+  clock: ManualClock,
+  offsetMs: number,
+  up: number[],
+  down: number[],
+  fail: (Error | undefined)[] = [],
+): TimeApi & { calls: number } {
   const api = {
     calls: 0,
     async time(t0: number): Promise<TimeSyncResponse> {

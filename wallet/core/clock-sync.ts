@@ -59,7 +59,10 @@ export async function syncClock(api: TimeApi, clock: Clock, options: ClockSyncOp
 async function exchange(api: TimeApi, clock: Clock, options: CallOptions): Promise<TimeSample> {
   const t0 = clock.nowMs();
   const m0 = clock.monotonicMs();
-  const r = await api.time(t0, { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+  const r = await api.time(t0, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
   // Whole milliseconds, like the server's timestamps (a monotonic clock may have fractions).
   const t3 = t0 + Math.round(clock.monotonicMs() - m0);
   // An answer to some other request (a stale or replayed response) must not be taken for ours.

@@ -58,8 +58,10 @@ describe('maintainWallet', () => {
   it('drops the credential when the server no longer allows offline payment', async () => {
     const s = testWalletState();
     const clock = new ManualClock(s.credential!.renewAfterMs);
-    const { api } = fakeApi(clock, 0, async () => { throw new WalletApiError('OFFLINE_NOT_ELIGIBLE', 403, 'negative balance'); });
-    const r = await maintainWallet(s, { api, clock, ed: naclEd25519, }, { clockSyncAgeMsMax: 10 * DAY_MS });
+    const { api } = fakeApi(clock, 0, async () => {
+      throw new WalletApiError('OFFLINE_NOT_ELIGIBLE', 403, 'negative balance');
+    });
+    const r = await maintainWallet(s, { api, clock, ed: naclEd25519 }, { clockSyncAgeMsMax: 10 * DAY_MS });
     expect(r.state.credential).toBeUndefined();
     expect(r.events).toEqual([{ type: 'credential-dropped', reason: 'negative balance' }]);
   });
@@ -69,8 +71,13 @@ describe('maintainWallet', () => {
     const clock = new ManualClock(s.credential!.renewAfterMs + 1);
     const calls = { credential: 0 };
     const api: MaintenanceDeps['api'] = {
-      time: async () => { throw new WalletNetworkError('NETWORK_UNREACHABLE', { cause: 'ECONNREFUSED' }); },
-      credential: async () => { calls.credential++; throw new Error('unreachable'); },
+      time: async () => {
+        throw new WalletNetworkError('NETWORK_UNREACHABLE', { cause: 'ECONNREFUSED' });
+      },
+      credential: async () => {
+        calls.credential++;
+        throw new Error('unreachable');
+      },
     };
     const r = await maintainWallet(s, { api, clock, ed: naclEd25519 });
     expect(r.state).toBe(s);

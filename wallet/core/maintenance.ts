@@ -9,7 +9,14 @@ import type { CallOptions } from './api-client.ts';
 import { syncClock, type TimeApi } from './clock-sync.ts';
 import { fetchOfflineCredential, type CredentialApi } from './offline-credential.ts';
 import { WalletApiError, isWalletFailure } from './wallet-errors.ts';
-import { CLOCK_SYNC_AGE_MS_MAX, clockSyncDue, credentialRenewalDue, withClockSync, withoutCredential, type WalletState } from './wallet-state.ts';
+import {
+  CLOCK_SYNC_AGE_MS_MAX,
+  clockSyncDue,
+  credentialRenewalDue,
+  withClockSync,
+  withoutCredential,
+  type WalletState,
+} from './wallet-state.ts';
 
 export interface MaintenanceDeps {
   api: TimeApi & CredentialApi;
@@ -34,7 +41,11 @@ export interface MaintenanceResult {
 }
 
 /** Runs the due tasks. The caller persists the returned state (it changed iff events say so). */
-export async function maintainWallet(state: WalletState, deps: MaintenanceDeps, options: MaintenanceOptions = {}): Promise<MaintenanceResult> {
+export async function maintainWallet(
+  state: WalletState,
+  deps: MaintenanceDeps,
+  options: MaintenanceOptions = {},
+): Promise<MaintenanceResult> {
   const events: MaintenanceEvent[] = [];
   let s = state;
   if (s.enrollment === undefined) return { state: s, events };

@@ -49,7 +49,15 @@ describe('nextOfflineCode', () => {
     expect(decoded.code.timestampMs).toBe(T0 + 5_321);
     expect(verifyOfflineQr(decoded.code, testIssuer.keys, ed)).toEqual({ ok: true });
     // The server, whose clock is the reference, accepts it within a small window.
-    expect(checkOfflineTerms({ credential: decoded.code.credential, timestampMs: decoded.code.timestampMs, amount: { value: 100, currency: 'JPY' }, referenceTimeMs: T0 + 5_400, windowMs: 1_000 })).toEqual({ ok: true });
+    expect(
+      checkOfflineTerms({
+        credential: decoded.code.credential,
+        timestampMs: decoded.code.timestampMs,
+        amount: { value: 100, currency: 'JPY' },
+        referenceTimeMs: T0 + 5_400,
+        windowMs: 1_000,
+      }),
+    ).toEqual({ ok: true });
   });
 
   it('advances the counter in the returned state, records the code as pending, and leaves the input untouched', () => {
@@ -69,7 +77,10 @@ describe('nextOfflineCode', () => {
   });
 
   it('reports why no code can be made instead of signing one', () => {
-    expect(nextOfflineCode(testWalletState({ synced: false }), new ManualClock(T0), ed)).toEqual({ ok: false, reason: 'clock-never-synced' });
+    expect(nextOfflineCode(testWalletState({ synced: false }), new ManualClock(T0), ed)).toEqual({
+      ok: false,
+      reason: 'clock-never-synced',
+    });
   });
 
   it('refuses (as a programmer error) to go past the 32-bit counter', () => {
@@ -98,7 +109,11 @@ describe('nextNumericCode', () => {
     const a = nextNumericCode(testWalletState(), clock);
     if (!a.ok) throw new Error(a.reason);
     clock.advance(5_000);
-    expect(nextNumericCode(a.state, clock)).toEqual({ ok: false, reason: 'numeric-step-used', retryAfterMs: a.stepEndsAtMs - (T0 + 15_000) });
+    expect(nextNumericCode(a.state, clock)).toEqual({
+      ok: false,
+      reason: 'numeric-step-used',
+      retryAfterMs: a.stepEndsAtMs - (T0 + 15_000),
+    });
     clock.advance(a.stepEndsAtMs - clock.nowMs());
     const b = nextNumericCode(a.state, clock);
     if (!b.ok) throw new Error(b.reason);

@@ -15,7 +15,15 @@ import { makeOfflineCode, offlineCodeSigningMessage, parseOfflineQrText } from '
 import type { Ed25519 } from '../../shared/crypto/ed25519.ts';
 import { offlineLimitsLeft } from './offline-limits.ts';
 import type { OfflineUnavailableReason } from './wallet-errors.ts';
-import { COUNTER_MAX, correctedNowMs, phoneKeyPair, withPendingCode, type NextCodeOptions, type StoredCredential, type WalletState } from './wallet-state.ts';
+import {
+  COUNTER_MAX,
+  correctedNowMs,
+  phoneKeyPair,
+  withPendingCode,
+  type NextCodeOptions,
+  type StoredCredential,
+  type WalletState,
+} from './wallet-state.ts';
 
 export type OfflineAvailability =
   | { available: true; credential: StoredCredential; correctedNowMs: number }
@@ -101,7 +109,15 @@ export function nextNumericCode(state: WalletState, clock: Clock, opts: Pick<Nex
     { form: 'numeric', credentialId: a.credential.credentialId, counter: step, shownAtMs: now },
     opts,
   );
-  return { ok: true, text, step, timestampMs: now, stepEndsAtMs: (step + 1) * stepMs, credentialId: a.credential.credentialId, state: next };
+  return {
+    ok: true,
+    text,
+    step,
+    timestampMs: now,
+    stepEndsAtMs: (step + 1) * stepMs,
+    credentialId: a.credential.credentialId,
+    state: next,
+  };
 }
 
 /** Paired assertion: the code just signed reads back as what was asked for, and its signature verifies. */
@@ -109,5 +125,8 @@ function assertReadsBack(text: string, counter: number, timestampMs: number, pub
   const back = parseOfflineQrText(text);
   assert(back.ok, `offline code does not parse back: ${back.ok ? '' : back.detail}`);
   assert(back.code.counter === counter && back.code.timestampMs === timestampMs, 'offline code fields do not read back');
-  assert(ed.verify(offlineCodeSigningMessage(back.code.signedBytes), back.code.signature, publicKey), 'offline code signature does not verify');
+  assert(
+    ed.verify(offlineCodeSigningMessage(back.code.signedBytes), back.code.signature, publicKey),
+    'offline code signature does not verify',
+  );
 }

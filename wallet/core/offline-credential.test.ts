@@ -21,7 +21,12 @@ describe('offline credential', () => {
   it('sends only the public key and stores the checked credential', async () => {
     const s = ensurePhoneKey(withoutCredential(testWalletState()), seededRandom(1)).state;
     const sent: string[] = [];
-    const api = { credential: async (publicKey: string) => { sent.push(publicKey); return issueTestCredential(phoneKeyPair(s, ed)!.publicKey, T0); } };
+    const api = {
+      credential: async (publicKey: string) => {
+        sent.push(publicKey);
+        return issueTestCredential(phoneKeyPair(s, ed)!.publicKey, T0);
+      },
+    };
     const next = await fetchOfflineCredential(s, api, ed, T0);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toHaveLength(43);

@@ -31,7 +31,13 @@ export function ensurePhoneKey(state: WalletState, random: Random): { state: Wal
  * been persisted already (ensurePhoneKey). Throws what the API throws, and WalletProtocolError when
  * the credential the server returned does not match its own answer or is not bound to our key.
  */
-export async function fetchOfflineCredential(state: WalletState, api: CredentialApi, ed: Ed25519, localNowMs: number, opts: CallOptions = {}): Promise<WalletState> {
+export async function fetchOfflineCredential(
+  state: WalletState,
+  api: CredentialApi,
+  ed: Ed25519,
+  localNowMs: number,
+  opts: CallOptions = {},
+): Promise<WalletState> {
   if (state.enrollment === undefined) throw new WalletError('NOT_ENROLLED', {});
   const keys = phoneKeyPair(state, ed);
   assert(keys !== undefined, 'phone key must exist before asking for a credential (ensurePhoneKey)');
@@ -51,12 +57,17 @@ export function acceptCredential(r: CredentialResponse, phonePublicKey: Uint8Arr
   if (!parsed.ok) throw new WalletProtocolError(200, `credential does not parse: ${parsed.detail}`);
   const c = parsed.credential;
   const mismatch =
-    c.credentialId !== r.credentialId ? 'credentialId'
-    : c.notBeforeMs !== r.notBefore ? 'notBefore'
-    : c.notAfterMs !== r.notAfter ? 'notAfter'
-    : !limitsEqual(c.limits, r.limits) ? 'limits'
-    : !bytesEqual(c.publicKey, phonePublicKey) ? 'publicKey (not bound to this phone)'
-    : undefined;
+    c.credentialId !== r.credentialId
+      ? 'credentialId'
+      : c.notBeforeMs !== r.notBefore
+        ? 'notBefore'
+        : c.notAfterMs !== r.notAfter
+          ? 'notAfter'
+          : !limitsEqual(c.limits, r.limits)
+            ? 'limits'
+            : !bytesEqual(c.publicKey, phonePublicKey)
+              ? 'publicKey (not bound to this phone)'
+              : undefined;
   if (mismatch !== undefined) throw new WalletProtocolError(200, `credential bytes disagree with the answer: ${mismatch}`);
   if (!(r.notBefore < r.notAfter)) throw new WalletProtocolError(200, 'credential validity is empty');
   return {
@@ -72,7 +83,12 @@ export function acceptCredential(r: CredentialResponse, phonePublicKey: Uint8Arr
 }
 
 function limitsEqual(a: OfflineLimits, b: OfflineLimits): boolean {
-  return a.currency === b.currency && a.perPayment === b.perPayment
-    && a.daily.amount === b.daily.amount && a.daily.count === b.daily.count
-    && a.monthly.amount === b.monthly.amount && a.monthly.count === b.monthly.count;
+  return (
+    a.currency === b.currency &&
+    a.perPayment === b.perPayment &&
+    a.daily.amount === b.daily.amount &&
+    a.daily.count === b.daily.count &&
+    a.monthly.amount === b.monthly.amount &&
+    a.monthly.count === b.monthly.count
+  );
 }

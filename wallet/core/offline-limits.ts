@@ -23,7 +23,10 @@ export const OFFLINE_WINDOWS_MS = { daily: DAY_MS, monthly: 30 * DAY_MS } as con
  */
 export const CAPTURE_SLACK_MS = 2 * OFFLINE_WINDOW_MS_DEFAULT;
 
-export interface OfflineUsage { amount: number; count: number }
+export interface OfflineUsage {
+  amount: number;
+  count: number;
+}
 
 export type OfflineLimitsVerdict =
   | { ok: true; daily: OfflineUsage; monthly: OfflineUsage }
@@ -50,14 +53,16 @@ function usageSince(limits: OfflineLimits, payments: readonly PaymentRecord[], s
     if (sitting[sitting.length - 1]!.shownAtMs < sinceMs) continue;
     const known = sitting.filter((c) => c.charged !== undefined);
     // History saw one of its codes: that is what it cost (0 when declined). Otherwise the worst case.
-    const cost = known.length > 0 ? Math.max(...known.map((c) => c.charged!)) : Math.max(...sitting.map((c) => c.amountCap ?? limits.perPayment));
+    const cost =
+      known.length > 0 ? Math.max(...known.map((c) => c.charged!)) : Math.max(...sitting.map((c) => c.amountCap ?? limits.perPayment));
     if (known.length > 0 && cost === 0) continue;
     amount += cost;
     count += 1;
   }
   for (const p of payments) {
     if (p.kind === 'online' || (p.status !== 'approved' && p.status !== 'settled')) continue;
-    if (p.offline && recorded.has(`${p.kind === 'offline-numeric' ? 'numeric' : 'qr'}/${p.offline.credentialId}/${p.offline.counter}`)) continue;
+    if (p.offline && recorded.has(`${p.kind === 'offline-numeric' ? 'numeric' : 'qr'}/${p.offline.credentialId}/${p.offline.counter}`))
+      continue;
     if (p.at < sinceMs || p.amount.currency !== limits.currency) continue;
     amount += p.amount.value;
     count += 1;
@@ -70,11 +75,19 @@ function usageSince(limits: OfflineLimits, payments: readonly PaymentRecord[], s
  * the per-payment limit); 0 asks only whether anything at all is left (the web app's status line).
  * `shown` is the phone's own record of the codes it showed (WalletState.shown).
  */
-export function offlineLimitsLeft(limits: OfflineLimits, payments: readonly PaymentRecord[], correctedNowMs: number,
-  shown: readonly ShownCode[] = [], nextAmount = 0): OfflineLimitsVerdict {
+export function offlineLimitsLeft(
+  limits: OfflineLimits,
+  payments: readonly PaymentRecord[],
+  correctedNowMs: number,
+  shown: readonly ShownCode[] = [],
+  nextAmount = 0,
+): OfflineLimitsVerdict {
   const daily = usageSince(limits, payments, shown, correctedNowMs - OFFLINE_WINDOWS_MS.daily - CAPTURE_SLACK_MS);
   const monthly = usageSince(limits, payments, shown, correctedNowMs - OFFLINE_WINDOWS_MS.monthly - CAPTURE_SLACK_MS);
-  for (const [window, used, limit] of [['daily', daily, limits.daily], ['monthly', monthly, limits.monthly]] as const) {
+  for (const [window, used, limit] of [
+    ['daily', daily, limits.daily],
+    ['monthly', monthly, limits.monthly],
+  ] as const) {
     if (used.count >= limit.count) return { ok: false, window, by: 'count', daily, monthly };
     if (used.amount + Math.max(nextAmount, 1) > limit.amount) return { ok: false, window, by: 'amount', daily, monthly };
   }

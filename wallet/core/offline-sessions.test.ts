@@ -20,7 +20,13 @@ function showCodes(s: WalletState, clock: ManualClock, n: number, everyMs: numbe
 }
 
 const paidWith = (credentialId: string, counter: number, status: PaymentRecord['status'] = 'approved'): PaymentRecord => ({
-  paymentId: `p${counter}`, kind: 'offline-qr', status, amount: { value: 1200, currency: 'JPY' }, kioskId: 'kiosk-1', at: T0, offline: { credentialId, counter },
+  paymentId: `p${counter}`,
+  kind: 'offline-qr',
+  status,
+  amount: { value: 1200, currency: 'JPY' },
+  kioskId: 'kiosk-1',
+  at: T0,
+  offline: { credentialId, counter },
 });
 
 describe('offline sessions', () => {
@@ -30,7 +36,10 @@ describe('offline sessions', () => {
     clock.advance(SESSION_GAP_MS_MAX + 1);
     s = showCodes(s, clock, 2, 5_000);
     const sessions = offlineSessions(s.pending);
-    expect(sessions.map((x) => x.codes.map((c) => c.counter))).toEqual([[1, 2, 3, 4], [5, 6]]);
+    expect(sessions.map((x) => x.codes.map((c) => c.counter))).toEqual([
+      [1, 2, 3, 4],
+      [5, 6],
+    ]);
     expect(sessions[0]!.lastShownAtMs - sessions[0]!.firstShownAtMs).toBe(15_000);
   });
 

@@ -38,7 +38,11 @@ export function offlineSessions(pending: readonly PendingCode[]): OfflineSession
 /** The payment, if any, that used one of the session's codes. */
 export function sessionPayment(session: OfflineSession, payments: readonly PaymentRecord[]): PaymentRecord | undefined {
   const keys = new Set(session.codes.map((c) => codeKey(c.form, c.credentialId, c.counter)));
-  return payments.find((p) => p.offline !== undefined && keys.has(codeKey(p.kind === 'offline-numeric' ? 'numeric' : 'qr', p.offline.credentialId, p.offline.counter)));
+  return payments.find(
+    (p) =>
+      p.offline !== undefined &&
+      keys.has(codeKey(p.kind === 'offline-numeric' ? 'numeric' : 'qr', p.offline.credentialId, p.offline.counter)),
+  );
 }
 
 /**

@@ -20,17 +20,25 @@ function world(server: (opts: CallOptions) => Promise<OnlineCodeResponse>) {
   const persisted: WalletState[] = [];
   const signals: AbortSignal[] = [];
   const deps: PayCodeDeps = {
-    fetchOnlineCode: (opts) => { signals.push(opts.signal!); return server(opts); },
-    persist: async (s) => { persisted.push(s); },
-    clock, ed: naclEd25519, timers,
+    fetchOnlineCode: (opts) => {
+      signals.push(opts.signal!);
+      return server(opts);
+    },
+    persist: async (s) => {
+      persisted.push(s);
+    },
+    clock,
+    ed: naclEd25519,
+    timers,
   };
   return { deps, timers, clock, persisted, signals };
 }
 
 /** A server that never answers; like fetch, it rejects once the request is aborted. */
-const stalled = (opts: CallOptions) => new Promise<OnlineCodeResponse>((_, reject) => {
-  opts.signal?.addEventListener('abort', () => reject(new WalletNetworkError('ABORTED', {})));
-});
+const stalled = (opts: CallOptions) =>
+  new Promise<OnlineCodeResponse>((_, reject) => {
+    opts.signal?.addEventListener('abort', () => reject(new WalletNetworkError('ABORTED', {})));
+  });
 
 describe('payCode', () => {
   it('shows the online code when the server answers in time, and changes no state', async () => {
@@ -48,7 +56,9 @@ describe('payCode', () => {
     const s = testWalletState();
     const pending = payCode(s, w.deps);
     let settled = false;
-    void pending.then(() => { settled = true; });
+    void pending.then(() => {
+      settled = true;
+    });
     w.timers.advance(2_999);
     await Promise.resolve();
     expect(settled).toBe(false);
@@ -78,14 +88,18 @@ describe('payCode', () => {
       [new WalletProtocolError(200, 'code: invalid'), 'bad-response'],
     ] as const;
     for (const [error, cause] of failures) {
-      const w = world(async () => { throw error; });
+      const w = world(async () => {
+        throw error;
+      });
       const r = await payCode(testWalletState(), w.deps);
       expect(r.code).toMatchObject({ kind: 'offline-qr', fallback: cause });
     }
   });
 
   it("does not fall back on the server's definite refusal", async () => {
-    const w = world(async () => { throw new WalletApiError('UNAUTHORIZED', 401, 'bad token'); });
+    const w = world(async () => {
+      throw new WalletApiError('UNAUTHORIZED', 401, 'bad token');
+    });
     await expect(payCode(testWalletState(), w.deps)).rejects.toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
     expect(w.persisted).toEqual([]);
   });
@@ -108,7 +122,9 @@ describe('payCode', () => {
   });
 
   it('in offline mode never asks the server', async () => {
-    const w = world(async () => { throw new Error('must not be called'); });
+    const w = world(async () => {
+      throw new Error('must not be called');
+    });
     const r = await payCode(testWalletState(), w.deps, { mode: 'offline' });
     expect(r.code).toMatchObject({ kind: 'offline-qr', counter: 1 });
     expect('fallback' in r.code).toBe(false);
@@ -116,7 +132,9 @@ describe('payCode', () => {
   });
 
   it('gives the numeric form when asked', async () => {
-    const w = world(async () => { throw new WalletNetworkError('NETWORK_UNREACHABLE', {}); });
+    const w = world(async () => {
+      throw new WalletNetworkError('NETWORK_UNREACHABLE', {});
+    });
     const r = await payCode(testWalletState(), w.deps, { form: 'numeric' });
     expect(r.code).toMatchObject({ kind: 'offline-numeric', fallback: 'network' });
     expect(r.code.text).toMatch(/^\d{20}$/);
@@ -124,7 +142,9 @@ describe('payCode', () => {
   });
 
   it('says why no offline code is possible when the fallback cannot be made', async () => {
-    const w = world(async () => { throw new WalletNetworkError('NETWORK_UNREACHABLE', { cause: 'ENETUNREACH' }); });
+    const w = world(async () => {
+      throw new WalletNetworkError('NETWORK_UNREACHABLE', { cause: 'ENETUNREACH' });
+    });
     const err = await payCode(withoutCredential(testWalletState()), w.deps).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WalletError);
     expect(err).toMatchObject({ code: 'OFFLINE_UNAVAILABLE', detail: { reason: 'no-credential' } });
@@ -133,7 +153,9 @@ describe('payCode', () => {
 
   it('shows no code when the counter cannot be persisted', async () => {
     const w = world(async () => ONLINE);
-    w.deps.persist = async () => { throw new Error('disk full'); };
+    w.deps.persist = async () => {
+      throw new Error('disk full');
+    };
     await expect(payCode(testWalletState(), w.deps, { mode: 'offline' })).rejects.toThrow('disk full');
   });
 

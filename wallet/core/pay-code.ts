@@ -49,7 +49,15 @@ export interface PayCodeOptions {
 export type PayCode =
   | { kind: 'online'; text: string; issuedAtMs: number; expiresAtMs: number }
   | { kind: 'offline-qr'; text: string; counter: number; timestampMs: number; credentialId: string; fallback?: FallbackCause }
-  | { kind: 'offline-numeric'; text: string; step: number; timestampMs: number; stepEndsAtMs: number; credentialId: string; fallback?: FallbackCause };
+  | {
+      kind: 'offline-numeric';
+      text: string;
+      step: number;
+      timestampMs: number;
+      stepEndsAtMs: number;
+      credentialId: string;
+      fallback?: FallbackCause;
+    };
 
 export interface PayCodeResult {
   code: PayCode;
@@ -57,15 +65,16 @@ export interface PayCodeResult {
   state: WalletState;
 }
 
-type OnlineOutcome =
-  | { ok: true; response: OnlineCodeResponse }
-  | { ok: false; cause: FallbackCause; error: WalletFailure };
+type OnlineOutcome = { ok: true; response: OnlineCodeResponse } | { ok: false; cause: FallbackCause; error: WalletFailure };
 
 export async function payCode(state: WalletState, deps: PayCodeDeps, options: PayCodeOptions = {}): Promise<PayCodeResult> {
   const mode = options.mode ?? 'auto';
   const form = options.form ?? 'qr';
   const timeoutMs = options.onlineTimeoutMs ?? ONLINE_TIMEOUT_MS_DEFAULT;
-  assert(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= ONLINE_TIMEOUT_MS_MAX, `online timeout must be 1..${ONLINE_TIMEOUT_MS_MAX} ms`);
+  assert(
+    Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= ONLINE_TIMEOUT_MS_MAX,
+    `online timeout must be 1..${ONLINE_TIMEOUT_MS_MAX} ms`,
+  );
   if (state.enrollment === undefined) throw new WalletError('NOT_ENROLLED', {});
   if (mode === 'offline') return offlineCode(state, deps, form, undefined, options.amountCap);
   const online = await fetchWithin(deps, timeoutMs, options.signal);
@@ -84,7 +93,9 @@ async function fetchWithin(deps: PayCodeDeps, timeoutMs: number, signal: AbortSi
   signal?.addEventListener('abort', onCallerAbort, { once: true });
   if (signal?.aborted) controller.abort();
   let cancelTimer = () => {};
-  const expired = new Promise<'timeout'>((resolve) => { cancelTimer = deps.timers.after(timeoutMs, () => resolve('timeout')); });
+  const expired = new Promise<'timeout'>((resolve) => {
+    cancelTimer = deps.timers.after(timeoutMs, () => resolve('timeout'));
+  });
   const fetching = deps.fetchOnlineCode({ signal: controller.signal }).then(
     (response) => ({ response }),
     (error: unknown) => ({ error }),
@@ -94,7 +105,11 @@ async function fetchWithin(deps: PayCodeDeps, timeoutMs: number, signal: AbortSi
     if (first === 'timeout') {
       // Stop the request: a one-time code that arrives now would never be shown.
       controller.abort();
-      return { ok: false, cause: 'timeout', error: new WalletNetworkError('NETWORK_TIMEOUT', { timeoutMs }, `no one-time code within ${timeoutMs} ms`) };
+      return {
+        ok: false,
+        cause: 'timeout',
+        error: new WalletNetworkError('NETWORK_TIMEOUT', { timeoutMs }, `no one-time code within ${timeoutMs} ms`),
+      };
     }
     if ('response' in first) return { ok: true, response: first.response };
     return { ok: false, ...fallbackCause(first.error) };
@@ -119,19 +134,39 @@ function fallbackCause(error: unknown): { cause: FallbackCause; error: WalletFai
 }
 
 /** Step 2: the offline code, persisted before it is returned (a shown counter is never reused). */
-async function offlineCode(state: WalletState, deps: PayCodeDeps, form: OfflineForm, online: Extract<OnlineOutcome, { ok: false }> | undefined, amountCap: number | undefined): Promise<PayCodeResult> {
+async function offlineCode(
+  state: WalletState,
+  deps: PayCodeDeps,
+  form: OfflineForm,
+  online: Extract<OnlineOutcome, { ok: false }> | undefined,
+  amountCap: number | undefined,
+): Promise<PayCodeResult> {
   const fallback = online === undefined ? {} : { fallback: online.cause };
   const onlineFailure = online === undefined ? {} : { onlineFailure: `${online.error.code}: ${online.error.message}` };
   if (form === 'numeric') {
     const r = nextNumericCode(state, deps.clock);
     if (!r.ok) throw unavailable(r.reason, { ...onlineFailure, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) });
     await deps.persist(r.state);
-    return { code: { kind: 'offline-numeric', text: r.text, step: r.step, timestampMs: r.timestampMs, stepEndsAtMs: r.stepEndsAtMs, credentialId: r.credentialId, ...fallback }, state: r.state };
+    return {
+      code: {
+        kind: 'offline-numeric',
+        text: r.text,
+        step: r.step,
+        timestampMs: r.timestampMs,
+        stepEndsAtMs: r.stepEndsAtMs,
+        credentialId: r.credentialId,
+        ...fallback,
+      },
+      state: r.state,
+    };
   }
   const r = nextOfflineCode(state, deps.clock, deps.ed, { amountCap });
   if (!r.ok) throw unavailable(r.reason, onlineFailure);
   await deps.persist(r.state);
-  return { code: { kind: 'offline-qr', text: r.text, counter: r.counter, timestampMs: r.timestampMs, credentialId: r.credentialId, ...fallback }, state: r.state };
+  return {
+    code: { kind: 'offline-qr', text: r.text, counter: r.counter, timestampMs: r.timestampMs, credentialId: r.credentialId, ...fallback },
+    state: r.state,
+  };
 }
 
 const REASON_TEXT = {
@@ -140,7 +175,8 @@ const REASON_TEXT = {
   'credential-expired': 'the offline credential has expired: go online once to renew it',
   'credential-not-yet-valid': 'the offline credential is not valid yet (check the clock)',
   'clock-never-synced': "the clock was never synced with the server's",
-  'offline-limit-daily': 'the offline codes shown in the last 24 hours use up the offline limit (count or amount; a code counts at its cap, else at the per-payment limit, until its payment shows in history): pay online, make a code with a smaller cap, or wait',
+  'offline-limit-daily':
+    'the offline codes shown in the last 24 hours use up the offline limit (count or amount; a code counts at its cap, else at the per-payment limit, until its payment shows in history): pay online, make a code with a smaller cap, or wait',
   'offline-limit-monthly': 'the offline codes shown in the last 30 days use up the offline limit (count or amount): pay online, or wait',
   'cap-over-per-payment': "the amount cap is above the credential's per-payment limit",
   'numeric-step-used': 'the numeric code for this time step was already shown',
@@ -151,7 +187,10 @@ export function offlineUnavailableText(reason: keyof typeof REASON_TEXT): string
   return REASON_TEXT[reason];
 }
 
-function unavailable(reason: keyof typeof REASON_TEXT, extra: { onlineFailure?: string; retryAfterMs?: number }): WalletError<'OFFLINE_UNAVAILABLE'> {
+function unavailable(
+  reason: keyof typeof REASON_TEXT,
+  extra: { onlineFailure?: string; retryAfterMs?: number },
+): WalletError<'OFFLINE_UNAVAILABLE'> {
   const wait = extra.retryAfterMs === undefined ? '' : `; a new one in ${Math.ceil(extra.retryAfterMs / 1000)} s`;
   const online = extra.onlineFailure === undefined ? '' : ` (online code failed: ${extra.onlineFailure})`;
   return new WalletError('OFFLINE_UNAVAILABLE', { reason, ...extra }, `no offline code: ${REASON_TEXT[reason]}${wait}${online}`);

@@ -8,7 +8,10 @@ describe('ManualTimers', () => {
     const fired: string[] = [];
     t.after(300, () => fired.push('c'));
     const cancelB = t.after(200, () => fired.push('b'));
-    t.after(100, () => { fired.push('a'); t.after(50, () => fired.push('a2')); });
+    t.after(100, () => {
+      fired.push('a');
+      t.after(50, () => fired.push('a2'));
+    });
     cancelB();
     t.advance(99);
     expect(fired).toEqual([]);

@@ -26,7 +26,9 @@ export class ManualTimers implements Timers {
   after(ms: number, fn: () => void): CancelTimer {
     const id = ++this.#seq;
     this.#pending.set(id, { atMs: this.#nowMs + Math.max(0, ms), fn });
-    return () => { this.#pending.delete(id); };
+    return () => {
+      this.#pending.delete(id);
+    };
   }
 
   /** Moves time forward and runs every callback that falls due, in order of due time. */

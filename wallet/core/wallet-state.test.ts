@@ -4,12 +4,31 @@ import { timeSample } from '../../shared/time-sync.ts';
 import type { PaymentRecord } from '../../shared/wallet-messages.ts';
 import { DAY_MS, SERVER_URL, T0, testWalletState } from '../testing/fixtures.ts';
 import {
-  CLOCK_SYNC_AGE_MS_MAX, PENDING_CODES_MAX, PENDING_CODE_AGE_MS_MAX, clockSyncDue, correctedNowMs, credentialRenewalDue, newWalletState,
-  reconcilePending, redactState, walletStateSchema, withClockSync, withEnrollment, withPendingCode, withPhoneKeySeed, withoutCredential,
+  CLOCK_SYNC_AGE_MS_MAX,
+  PENDING_CODES_MAX,
+  PENDING_CODE_AGE_MS_MAX,
+  clockSyncDue,
+  correctedNowMs,
+  credentialRenewalDue,
+  newWalletState,
+  reconcilePending,
+  redactState,
+  walletStateSchema,
+  withClockSync,
+  withEnrollment,
+  withPendingCode,
+  withPhoneKeySeed,
+  withoutCredential,
 } from './wallet-state.ts';
 
 const payment = (over: Partial<PaymentRecord>): PaymentRecord => ({
-  paymentId: 'p1', kind: 'offline-qr', status: 'settled', amount: { value: 100, currency: 'JPY' }, kioskId: 'k1', at: T0, ...over,
+  paymentId: 'p1',
+  kind: 'offline-qr',
+  status: 'settled',
+  amount: { value: 100, currency: 'JPY' },
+  kioskId: 'k1',
+  at: T0,
+  ...over,
 });
 
 describe('wallet state', () => {
@@ -51,7 +70,8 @@ describe('wallet state', () => {
 
   it('keeps only the newest pending codes', () => {
     let s = testWalletState();
-    for (let i = 1; i <= PENDING_CODES_MAX + 5; i++) s = withPendingCode(s, { form: 'qr', credentialId: 'c', counter: i, shownAtMs: T0 + i });
+    for (let i = 1; i <= PENDING_CODES_MAX + 5; i++)
+      s = withPendingCode(s, { form: 'qr', credentialId: 'c', counter: i, shownAtMs: T0 + i });
     expect(s.pending).toHaveLength(PENDING_CODES_MAX);
     expect(s.pending[0]!.counter).toBe(6);
     expect(walletStateSchema.safeParse(s).success).toBe(true);

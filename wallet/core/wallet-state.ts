@@ -72,28 +72,35 @@ const shownCodeSchema = z.strictObject({
 export const walletStateSchema = z.strictObject({
   version: z.literal(WALLET_STATE_VERSION),
   serverUrl: z.string(),
-  enrollment: z.strictObject({
-    walletId: z.string(),
-    token: z.string(),
-    currency: currencySchema,
-    enrolledAtMs: z.number(),
-  }).optional(),
+  enrollment: z
+    .strictObject({
+      walletId: z.string(),
+      token: z.string(),
+      currency: currencySchema,
+      enrolledAtMs: z.number(),
+    })
+    .optional(),
   /** Seed of the phone's Ed25519 key pair: the private key. Created on first credential request. */
   phoneKeySeed: b64urlBytes(32).optional(),
   credential: storedCredentialSchema.optional(),
   /** The counter the next offline QR code uses. Only ever grows, across credentials too. */
-  nextCounter: z.int().min(1).max(COUNTER_MAX + 1),
+  nextCounter: z
+    .int()
+    .min(1)
+    .max(COUNTER_MAX + 1),
   /** The newest numeric time step shown, so the same numeric code is never shown for two payments. */
   lastNumericStep: z.strictObject({ credentialId: z.string(), step: z.int().min(0) }).optional(),
-  clock: z.strictObject({
-    /** Add to the local wall clock to get server time. */
-    offsetMs: z.int(),
-    /** Half the best sample's round trip: the largest error of the offset. */
-    uncertaintyMs: z.int().min(0),
-    roundTripMs: z.int().min(0),
-    /** Local wall-clock time of the sync. */
-    syncedAtMs: z.number(),
-  }).optional(),
+  clock: z
+    .strictObject({
+      /** Add to the local wall clock to get server time. */
+      offsetMs: z.int(),
+      /** Half the best sample's round trip: the largest error of the offset. */
+      uncertaintyMs: z.int().min(0),
+      roundTripMs: z.int().min(0),
+      /** Local wall-clock time of the sync. */
+      syncedAtMs: z.number(),
+    })
+    .optional(),
   pending: z.array(pendingCodeSchema).max(PENDING_CODES_MAX),
   /** Absent in state files written before the wallet counted its own codes: read as none shown. */
   shown: z.array(shownCodeSchema).max(SHOWN_CODES_MAX).optional(),
@@ -188,9 +195,14 @@ export function credentialRenewalDue(state: WalletState, localNowMs: number): bo
  */
 export function withPendingCode(state: WalletState, code: PendingCode, next: NextCodeOptions = {}): WalletState {
   const pending = [...state.pending, code];
-  const shown = [...(state.shown ?? []), {
-    ...code, ...(next.amountCap === undefined ? {} : { amountCap: next.amountCap }), ...(next.sameSitting ? { sameSitting: true as const } : {}),
-  }];
+  const shown = [
+    ...(state.shown ?? []),
+    {
+      ...code,
+      ...(next.amountCap === undefined ? {} : { amountCap: next.amountCap }),
+      ...(next.sameSitting ? { sameSitting: true as const } : {}),
+    },
+  ];
   return {
     ...state,
     pending: pending.slice(Math.max(0, pending.length - PENDING_CODES_MAX)),
@@ -206,14 +218,20 @@ export function reconcilePending(state: WalletState, payments: readonly PaymentR
     const form = p.kind === 'offline-numeric' ? 'numeric' : 'qr';
     seen.add(`${form}/${p.offline.credentialId}/${p.offline.counter}`);
   }
-  const pending = state.pending.filter((c) => !seen.has(`${c.form}/${c.credentialId}/${c.counter}`) && correctedNow - c.shownAtMs <= PENDING_CODE_AGE_MS_MAX);
+  const pending = state.pending.filter(
+    (c) => !seen.has(`${c.form}/${c.credentialId}/${c.counter}`) && correctedNow - c.shownAtMs <= PENDING_CODE_AGE_MS_MAX,
+  );
   const shown = reconcileShown(state.shown, payments, correctedNow);
   if (pending.length === state.pending.length && shown === state.shown) return state;
   return { ...state, pending, ...(shown === undefined ? {} : { shown }) };
 }
 
 /** Records what history says each shown code was charged, and forgets codes past every window. */
-export function reconcileShown(shown: readonly ShownCode[] | undefined, payments: readonly PaymentRecord[], correctedNow: number): ShownCode[] | undefined {
+export function reconcileShown(
+  shown: readonly ShownCode[] | undefined,
+  payments: readonly PaymentRecord[],
+  correctedNow: number,
+): ShownCode[] | undefined {
   if (shown === undefined) return undefined;
   const charged = new Map<string, number>();
   for (const p of payments) {
@@ -224,13 +242,16 @@ export function reconcileShown(shown: readonly ShownCode[] | undefined, payments
   }
   let changed = false;
   const next = shown.flatMap((c) => {
-    if (correctedNow - c.shownAtMs > PENDING_CODE_AGE_MS_MAX) { changed = true; return []; }
+    if (correctedNow - c.shownAtMs > PENDING_CODE_AGE_MS_MAX) {
+      changed = true;
+      return [];
+    }
     const paid = charged.get(`${c.form}/${c.credentialId}/${c.counter}`);
     if (paid === undefined || paid === c.charged) return [c];
     changed = true;
     return [{ ...c, charged: paid }];
   });
-  return changed ? next : shown as ShownCode[];
+  return changed ? next : (shown as ShownCode[]);
 }
 
 /** A copy safe to print or log: secrets replaced by markers. */
@@ -239,6 +260,14 @@ export function redactState(state: WalletState): unknown {
     ...state,
     ...(state.enrollment ? { enrollment: { ...state.enrollment, token: '[secret]' } } : {}),
     ...(state.phoneKeySeed ? { phoneKeySeed: '[secret]' } : {}),
-    ...(state.credential ? { credential: { ...state.credential, bytes: `[${state.credential.bytes.length} chars]`, numeric: { ...state.credential.numeric, secret: '[secret]' } } } : {}),
+    ...(state.credential
+      ? {
+          credential: {
+            ...state.credential,
+            bytes: `[${state.credential.bytes.length} chars]`,
+            numeric: { ...state.credential.numeric, secret: '[secret]' },
+          },
+        }
+      : {}),
   };
 }

@@ -72,7 +72,8 @@ export async function buildWallet(outDir: string = WALLET_DIST_DEFAULT): Promise
 function prepareOutDir(out: string): void {
   if (existsSync(out)) {
     const entries = readdirSync(out);
-    if (entries.length > 0 && !entries.includes(BUILD_MARKER)) throw new Error(`${out} is not empty and not a wallet build; refusing to replace it`);
+    if (entries.length > 0 && !entries.includes(BUILD_MARKER))
+      throw new Error(`${out} is not empty and not a wallet build; refusing to replace it`);
     rmSync(out, { recursive: true, force: true });
   }
   mkdirSync(out, { recursive: true });
@@ -83,6 +84,9 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const target = process.argv[2] ?? WALLET_DIST_DEFAULT;
   buildWallet(target).then(
     (b) => process.stdout.write(`wallet built: ${b.files.length} files in ${b.outDir} (version ${b.version})\n`),
-    (e: unknown) => { process.stderr.write(`wallet build failed: ${e instanceof Error ? e.message : String(e)}\n`); process.exitCode = 1; },
+    (e: unknown) => {
+      process.stderr.write(`wallet build failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
   );
 }

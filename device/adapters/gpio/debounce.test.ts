@@ -4,7 +4,12 @@ import { Debouncer } from './debounce.ts';
 
 function clock() {
   let t = 1000;
-  return { now: () => t, advance: (ms: number) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 describe('Debouncer', () => {

@@ -187,25 +187,38 @@ describe('GpiodLines on Raspberry Pi OS', () => {
   ] as const;
   for (const [board, chips, name] of boards) {
     it(`finds the header's chip by label from gpiodetect: ${board} -> ${name}`, async () => {
-      await withTools(2, async (tools) => {
-        expect((await findGpiodChip(tools.paths.gpiodetect)).name).toBe(name);
-        const lines = await openGpiodLines({ ...tools.tools, killGraceMs: 500 });
-        expect(lines.chip).toBe(name);
-        lines.input(20, 'both');
-        await watching(tools, 20);
-        expect(tools.calls('gpiomon')[0]?.args.slice(0, 2)).toEqual(['-c', name]);
-        await lines.close();
-      }, { chips });
+      await withTools(
+        2,
+        async (tools) => {
+          expect((await findGpiodChip(tools.paths.gpiodetect)).name).toBe(name);
+          const lines = await openGpiodLines({ ...tools.tools, killGraceMs: 500 });
+          expect(lines.chip).toBe(name);
+          lines.input(20, 'both');
+          await watching(tools, 20);
+          expect(tools.calls('gpiomon')[0]?.args.slice(0, 2)).toEqual(['-c', name]);
+          await lines.close();
+        },
+        { chips },
+      );
     });
   }
 
   it('an explicit chip is honoured; no Pi controller is a clear error', async () => {
-    await withTools(1, async (tools) => {
-      const lines = await openGpiodLines({ ...tools.tools, chip: 'gpiochip1' });
-      expect(lines.chip).toBe('gpiochip1');
-      await lines.close();
-      await expect(findGpiodChip(tools.paths.gpiodetect)).rejects.toThrow(/gpiochip0 \[gpio-mockup-A\].*pinctrl-rp1/);
-    }, { chips: [{ name: 'gpiochip0', label: 'gpio-mockup-A', lines: 8, main: true }, { name: 'gpiochip1', label: 'x', lines: 8 }] });
+    await withTools(
+      1,
+      async (tools) => {
+        const lines = await openGpiodLines({ ...tools.tools, chip: 'gpiochip1' });
+        expect(lines.chip).toBe('gpiochip1');
+        await lines.close();
+        await expect(findGpiodChip(tools.paths.gpiodetect)).rejects.toThrow(/gpiochip0 \[gpio-mockup-A\].*pinctrl-rp1/);
+      },
+      {
+        chips: [
+          { name: 'gpiochip0', label: 'gpio-mockup-A', lines: 8, main: true },
+          { name: 'gpiochip1', label: 'x', lines: 8 },
+        ],
+      },
+    );
   });
 
   it('detects the libgpiod version from gpioset --version', async () => {

@@ -51,7 +51,11 @@ export interface GpiodLinesOptions extends GpiodTools {
 }
 
 /** Runs a one-shot tool; resolves with its output and exit code, rejects if it cannot start or overruns. */
-export function runTool(cmd: string, args: readonly string[], timeoutMs = 5000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runTool(
+  cmd: string,
+  args: readonly string[],
+  timeoutMs = 5000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -106,7 +110,8 @@ export async function findGpiodChip(gpiodetect = 'gpiodetect', timeoutMs?: numbe
   const chips = parseGpiodetect(r.stdout);
   const chip = chooseMainChip(chips);
   if (chip) return chip;
-  const seen = chips.length === 0 ? `no chips (${r.stderr.trim() || 'empty output'})` : chips.map((c) => `${c.name} [${c.label}]`).join(', ');
+  const seen =
+    chips.length === 0 ? `no chips (${r.stderr.trim() || 'empty output'})` : chips.map((c) => `${c.name} [${c.label}]`).join(', ');
   throw new GpioLineError(
     `${gpiodetect}: no Raspberry Pi GPIO controller among ${seen}; expected a label among ${MAIN_GPIO_LABELS.join(', ')}. ` +
       'Set gpio.chip in the kiosk config to use another chip.',

@@ -32,7 +32,10 @@ async function flush(): Promise<void> {
 /** Settles a promise's state without waiting for real time. */
 async function state(p: Promise<unknown>): Promise<'pending' | 'resolved' | 'rejected'> {
   let s: 'pending' | 'resolved' | 'rejected' = 'pending';
-  p.then(() => (s = 'resolved'), () => (s = 'rejected'));
+  p.then(
+    () => (s = 'resolved'),
+    () => (s = 'rejected'),
+  );
   for (let i = 0; i < 5; i++) await Promise.resolve();
   return s;
 }
@@ -235,7 +238,7 @@ describe('KioskGpio over SimLines', () => {
   });
 
   describe('buttons', () => {
-    it('starts from each line\'s real level: a glitch while a button is held since boot is not a press', async () => {
+    it("starts from each line's real level: a glitch while a button is held since boot is not a press", async () => {
       // The old code assumed every line idle at start: a held button's glitch (release+press
       // shorter than the window, then still held) settled as a fresh press.
       const { lines, timers, pressed, errors } = setup({}, { 22: 0 });
@@ -268,7 +271,14 @@ describe('KioskGpio over SimLines', () => {
       spy({});
       spy({ buttonsActiveLow: false });
       spy({ buttonsBias: 'as-is' });
-      expect(seen).toEqual([[22, 'pull-up'], [23, 'pull-up'], [22, 'pull-down'], [23, 'pull-down'], [22, 'as-is'], [23, 'as-is']]);
+      expect(seen).toEqual([
+        [22, 'pull-up'],
+        [23, 'pull-up'],
+        [22, 'pull-down'],
+        [23, 'pull-down'],
+        [22, 'as-is'],
+        [23, 'as-is'],
+      ]);
     });
 
     it('a line whose level cannot be read is reported and assumed idle', async () => {

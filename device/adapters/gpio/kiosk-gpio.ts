@@ -100,11 +100,14 @@ export function createKioskGpio(lines: GpioLines, config: GpioConfigInput, opts:
         if (changed === pressed) emit(button);
         const due = deb.deadline();
         if (due === null || armed !== undefined) return;
-        const h = timers.setTimeout(() => {
-          buttonTimers.delete(h);
-          armed = undefined;
-          if (!closed) seen(deb.settle());
-        }, Math.max(0, due - timers.now()));
+        const h = timers.setTimeout(
+          () => {
+            buttonTimers.delete(h);
+            armed = undefined;
+            if (!closed) seen(deb.settle());
+          },
+          Math.max(0, due - timers.now()),
+        );
         armed = h;
         buttonTimers.add(h);
       };

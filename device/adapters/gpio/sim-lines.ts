@@ -1,7 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // Simulated GPIO lines, with test controls on the instance: `level(bcm)`, `press(bcm)`,
 // `release(bcm)`, `drive(bcm, level)`, `history` of writes, `onWrite(fn)`, `claimed`, `closed`.
-import { claimLine, GpioLineError, isEdge, type Edge, type GpioLines, type InLine, type InputOptions, type Level, type OutLine } from './lines.ts';
+import {
+  claimLine,
+  GpioLineError,
+  isEdge,
+  type Edge,
+  type GpioLines,
+  type InLine,
+  type InputOptions,
+  type Level,
+  type OutLine,
+} from './lines.ts';
 
 export interface SimWrite {
   readonly bcm: number;

@@ -16,13 +16,21 @@ function setup(relayActiveLow = false) {
   const gpio = createKioskGpio(lines, { pins: PINS, relayActiveLow }, { timers });
   const outputs = new SimOutputs(lines, PINS, { relayActiveLow });
   let changes = 0;
-  outputs.onChange(() => { changes += 1; });
+  outputs.onChange(() => {
+    changes += 1;
+  });
   return { lines, timers, gpio, outputs, changes: () => changes };
 }
 
 describe('SimOutputs', () => {
   it('starts with everything off', () => {
-    expect(setup().outputs.state()).toEqual({ leds: { ready: false, offline: false, fault: false }, buzzer: false, relay: false, beeps: 0, pulses: 0 });
+    expect(setup().outputs.state()).toEqual({
+      leds: { ready: false, offline: false, fault: false },
+      buzzer: false,
+      relay: false,
+      beeps: 0,
+      pulses: 0,
+    });
   });
 
   it('follows the LEDs, and says nothing for a write that changes nothing', () => {

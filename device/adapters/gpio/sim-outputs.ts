@@ -53,7 +53,10 @@ export class SimOutputs {
     const p = this.#pins;
     return {
       leds: { ready: this.#on(p.leds.ready, 1), offline: this.#on(p.leds.offline, 1), fault: this.#on(p.leds.fault, 1) },
-      buzzer: this.#on(p.buzzer, 1), relay: this.#on(p.relay, this.#relayOn), beeps: this.#beeps, pulses: this.#pulses,
+      buzzer: this.#on(p.buzzer, 1),
+      relay: this.#on(p.relay, this.#relayOn),
+      beeps: this.#beeps,
+      pulses: this.#pulses,
     };
   }
 

@@ -9,7 +9,17 @@
 // has the node open are lost rather than buffered for a later reader.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, readdirSync, renameSync, rmSync, statSync, write } from 'node:fs';
-import { EV_KEY, EV_MSC, EV_SYN, KEY_PRESS, KEY_RELEASE, KEY_REPEAT, encodeInputEvent, type InputEvent, type InputEventSize } from './input-event.ts';
+import {
+  EV_KEY,
+  EV_MSC,
+  EV_SYN,
+  KEY_PRESS,
+  KEY_RELEASE,
+  KEY_REPEAT,
+  encodeInputEvent,
+  type InputEvent,
+  type InputEventSize,
+} from './input-event.ts';
 import { KEY, keyForChar } from './us-keymap.ts';
 
 const MSC_SCAN = 4;

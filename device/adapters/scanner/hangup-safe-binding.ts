@@ -13,7 +13,12 @@ function isFdSource(port: object): port is BindingPortInterface & FdSource {
   return (typeof p.fd === 'number' || p.fd === null) && typeof p.poller?.once === 'function';
 }
 
-async function safeRead(inner: BindingPortInterface, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
+async function safeRead(
+  inner: BindingPortInterface,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+): Promise<{ buffer: Buffer; bytesRead: number }> {
   if (isFdSource(inner)) {
     if (!inner.isOpen) throw new DeviceReadError('port is not open', 'canceled');
     return { buffer, bytesRead: await readDevice(inner, buffer, offset, length) };

@@ -56,15 +56,36 @@ describe('HidScanner', () => {
     dev.type(']Q1KP1.Ab-_9zZ~');
     dev.type('4901234567894', { code: KEY.KPENTER });
     dev.keys([
-      { code: KEY.CAPSLOCK, value: KEY_PRESS }, { code: KEY.CAPSLOCK, value: KEY_RELEASE },
-      { code: 30, value: KEY_PRESS }, { code: 30, value: KEY_REPEAT }, { code: 30, value: KEY_REPEAT }, { code: 30, value: KEY_RELEASE }, // 'A' once
-      { code: KEY.LEFTSHIFT, value: KEY_PRESS }, { code: 30, value: KEY_PRESS }, { code: 30, value: KEY_RELEASE }, { code: KEY.LEFTSHIFT, value: KEY_RELEASE }, // 'a'
-      { code: KEY.CAPSLOCK, value: KEY_PRESS }, { code: KEY.CAPSLOCK, value: KEY_RELEASE },
-      { code: KEY.ENTER, value: KEY_PRESS }, { code: KEY.ENTER, value: KEY_RELEASE },
-      { code: 81, value: KEY_PRESS }, { code: 81, value: KEY_RELEASE }, { code: 79, value: KEY_PRESS }, { code: 79, value: KEY_RELEASE }, // keypad 3 1
-      { code: 57, value: KEY_PRESS }, { code: 57, value: KEY_RELEASE }, { code: 82, value: KEY_PRESS }, { code: 82, value: KEY_RELEASE }, // space, keypad 0
-      { code: KEY.RIGHTSHIFT, value: KEY_PRESS }, { code: 12, value: KEY_PRESS }, { code: 12, value: KEY_RELEASE }, { code: 30, value: KEY_PRESS }, { code: 30, value: KEY_RELEASE }, { code: KEY.RIGHTSHIFT, value: KEY_RELEASE },
-      { code: KEY.KPENTER, value: KEY_PRESS }, { code: KEY.KPENTER, value: KEY_RELEASE },
+      { code: KEY.CAPSLOCK, value: KEY_PRESS },
+      { code: KEY.CAPSLOCK, value: KEY_RELEASE },
+      { code: 30, value: KEY_PRESS },
+      { code: 30, value: KEY_REPEAT },
+      { code: 30, value: KEY_REPEAT },
+      { code: 30, value: KEY_RELEASE }, // 'A' once
+      { code: KEY.LEFTSHIFT, value: KEY_PRESS },
+      { code: 30, value: KEY_PRESS },
+      { code: 30, value: KEY_RELEASE },
+      { code: KEY.LEFTSHIFT, value: KEY_RELEASE }, // 'a'
+      { code: KEY.CAPSLOCK, value: KEY_PRESS },
+      { code: KEY.CAPSLOCK, value: KEY_RELEASE },
+      { code: KEY.ENTER, value: KEY_PRESS },
+      { code: KEY.ENTER, value: KEY_RELEASE },
+      { code: 81, value: KEY_PRESS },
+      { code: 81, value: KEY_RELEASE },
+      { code: 79, value: KEY_PRESS },
+      { code: 79, value: KEY_RELEASE }, // keypad 3 1
+      { code: 57, value: KEY_PRESS },
+      { code: 57, value: KEY_RELEASE },
+      { code: 82, value: KEY_PRESS },
+      { code: 82, value: KEY_RELEASE }, // space, keypad 0
+      { code: KEY.RIGHTSHIFT, value: KEY_PRESS },
+      { code: 12, value: KEY_PRESS },
+      { code: 12, value: KEY_RELEASE },
+      { code: 30, value: KEY_PRESS },
+      { code: 30, value: KEY_RELEASE },
+      { code: KEY.RIGHTSHIFT, value: KEY_RELEASE },
+      { code: KEY.KPENTER, value: KEY_PRESS },
+      { code: KEY.KPENTER, value: KEY_RELEASE },
     ]);
     await done;
     expect(scans).toEqual([
@@ -85,9 +106,22 @@ describe('HidScanner', () => {
     scanner.start();
     await nextEvent(scanner, 'status', (s) => s === 'ready');
     const ok = nextEvent(scanner, 'scan', (s) => s.text === 'ok');
-    dev.keys([{ code: 30, value: KEY_PRESS }, { code: KEY.TAB, value: KEY_PRESS }, { code: KEY.ENTER, value: KEY_PRESS }]);
-    dev.keys([{ code: KEY.LEFTCTRL, value: KEY_PRESS }, { code: 27, value: KEY_PRESS }, { code: KEY.LEFTCTRL, value: KEY_RELEASE }, { code: 30, value: KEY_PRESS }, { code: KEY.ENTER, value: KEY_PRESS }]);
-    dev.keys([{ code: KEY.F1, value: KEY_PRESS }, { code: KEY.ENTER, value: KEY_PRESS }]);
+    dev.keys([
+      { code: 30, value: KEY_PRESS },
+      { code: KEY.TAB, value: KEY_PRESS },
+      { code: KEY.ENTER, value: KEY_PRESS },
+    ]);
+    dev.keys([
+      { code: KEY.LEFTCTRL, value: KEY_PRESS },
+      { code: 27, value: KEY_PRESS },
+      { code: KEY.LEFTCTRL, value: KEY_RELEASE },
+      { code: 30, value: KEY_PRESS },
+      { code: KEY.ENTER, value: KEY_PRESS },
+    ]);
+    dev.keys([
+      { code: KEY.F1, value: KEY_PRESS },
+      { code: KEY.ENTER, value: KEY_PRESS },
+    ]);
     dev.type('ok');
     await ok;
     expect(drops).toEqual([
@@ -105,7 +139,8 @@ describe('HidScanner', () => {
     scanner.start();
     await nextEvent(scanner, 'status', (s) => s === 'ready');
     const scan = nextEvent(scanner, 'scan');
-    const rec = (code: number, value: number) => Buffer.concat([encodeInputEvent({ type: EV_KEY, code, value }, 16), encodeInputEvent({ type: EV_SYN, code: 0, value: 0 }, 16)]);
+    const rec = (code: number, value: number) =>
+      Buffer.concat([encodeInputEvent({ type: EV_KEY, code, value }, 16), encodeInputEvent({ type: EV_SYN, code: 0, value: 0 }, 16)]);
     const all = Buffer.concat([rec(2, 1), rec(2, 0), rec(3, 1), rec(3, 0), rec(KEY.ENTER, 1), rec(KEY.ENTER, 0)]);
     dev.bytes(all.subarray(0, 21));
     await dev.drained();
@@ -125,7 +160,11 @@ describe('HidScanner', () => {
     scanner.on('scan', (s) => events.push(`scan:${s.text}`));
     scanner.start();
     await nextEvent(scanner, 'status', (s) => s === 'ready');
-    dev.keys([{ code: KEY.LEFTSHIFT, value: KEY_PRESS }, { code: 37, value: KEY_PRESS }, { code: 37, value: KEY_RELEASE }]); // 'K', shift still held
+    dev.keys([
+      { code: KEY.LEFTSHIFT, value: KEY_PRESS },
+      { code: 37, value: KEY_PRESS },
+      { code: 37, value: KEY_RELEASE },
+    ]); // 'K', shift still held
     const gone = nextEvent(scanner, 'status', (s) => s === 'unavailable');
     await dev.unplug(); // end of file
     await gone;

@@ -10,7 +10,13 @@
 import { close, constants, open } from 'node:fs';
 import { DeviceReadError, readDevice, type FdSource, type ReadPoller } from './fd-reader.ts';
 import { InputEventReader, inputEventSize, type InputEventSize } from './input-event.ts';
-import { ReconnectingScanner, type DeviceSink, type OpenedDevice, type ReconnectingScannerOptions, type ScannerDevice } from './reconnecting-scanner.ts';
+import {
+  ReconnectingScanner,
+  type DeviceSink,
+  type OpenedDevice,
+  type ReconnectingScannerOptions,
+  type ScannerDevice,
+} from './reconnecting-scanner.ts';
 import { UsKeyDecoder } from './us-keymap.ts';
 
 export interface HidScannerOptions extends Omit<ReconnectingScannerOptions, 'suffix'> {
@@ -34,7 +40,9 @@ async function newPoller(fd: number): Promise<Poller> {
 
 /** Non-blocking, so reads go through the poller; libuv adds O_CLOEXEC itself. */
 function openFd(path: string): Promise<number> {
-  return new Promise((resolve, reject) => open(path, constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => (err ? reject(err) : resolve(fd))));
+  return new Promise((resolve, reject) =>
+    open(path, constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
 }
 
 class HidDevice implements ScannerDevice {

@@ -75,7 +75,12 @@ describe('LineFramer: AIM symbology identifiers', () => {
     expect(feed({}, ']X0DATA\r')).toEqual([scan('DATA', { aimId: ']X0' })]);
   });
   it('does not strip things that are not AIM ids', () => {
-    expect(feed({}, ']QxDATA\r', ']1QDATA\r', 'Q1]DATA\r', ']Q\r')).toEqual([scan(']QxDATA'), scan(']1QDATA'), scan('Q1]DATA'), scan(']Q')]);
+    expect(feed({}, ']QxDATA\r', ']1QDATA\r', 'Q1]DATA\r', ']Q\r')).toEqual([
+      scan(']QxDATA'),
+      scan(']1QDATA'),
+      scan('Q1]DATA'),
+      scan(']Q'),
+    ]);
   });
   it("aim: 'off' keeps the prefix as text", () => {
     expect(feed({ aim: 'off' }, ']Q1DATA\r')).toEqual([scan(']Q1DATA')]);

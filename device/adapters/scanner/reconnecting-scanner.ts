@@ -72,9 +72,10 @@ export class ReconnectingScanner extends EventEmitter<ScannerEvents> implements 
     this.#device = device;
     this.#timers = opts.timers ?? systemTimers;
     this.#backoff = opts.backoff;
-    this.#watch = opts.watch === false || opts.watch === undefined
-      ? undefined
-      : { intervalMs: opts.watch.intervalMs ?? 1_000, nodeState: opts.watch.nodeState ?? statNodeState };
+    this.#watch =
+      opts.watch === false || opts.watch === undefined
+        ? undefined
+        : { intervalMs: opts.watch.intervalMs ?? 1_000, nodeState: opts.watch.nodeState ?? statNodeState };
     this.#framer = new LineFramer(opts);
   }
 

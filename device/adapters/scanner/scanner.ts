@@ -22,7 +22,18 @@
 //   its promise resolves no further events are emitted (until start() again).
 
 /** Symbologies we map from AIM identifiers; other ids may appear as their own strings. */
-export type Symbology = 'qr' | 'ean-13' | 'ean-8' | 'code-128' | 'gs1-128' | 'code-39' | 'itf' | 'data-matrix' | 'pdf417' | 'aztec' | 'gs1-databar';
+export type Symbology =
+  | 'qr'
+  | 'ean-13'
+  | 'ean-8'
+  | 'code-128'
+  | 'gs1-128'
+  | 'code-39'
+  | 'itf'
+  | 'data-matrix'
+  | 'pdf417'
+  | 'aztec'
+  | 'gs1-databar';
 
 export interface Scan {
   /** The decoded text without suffix and without AIM prefix. 1..CODE_TEXT_MAX characters, printable. */

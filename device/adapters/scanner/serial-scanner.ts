@@ -7,7 +7,13 @@ import { SerialPort } from 'serialport';
 import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from './binding-types.ts';
 import { hangupSafeBinding } from './hangup-safe-binding.ts';
-import { ReconnectingScanner, type DeviceSink, type OpenedDevice, type ReconnectingScannerOptions, type ScannerDevice } from './reconnecting-scanner.ts';
+import {
+  ReconnectingScanner,
+  type DeviceSink,
+  type OpenedDevice,
+  type ReconnectingScannerOptions,
+  type ScannerDevice,
+} from './reconnecting-scanner.ts';
 
 export interface SerialScannerOptions extends ReconnectingScannerOptions {
   /** Prefer /dev/serial/by-id/... (stable across re-enumeration after an unplug); a pty works too. */

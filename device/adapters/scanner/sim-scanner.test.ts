@@ -48,7 +48,10 @@ describe('SimScanner controls', () => {
     await nextEvent(s, 'status');
     expect(s.emitScan('a\nb')).toBe(false);
     expect(s.emitScan('')).toBe(false);
-    expect(drops).toEqual([{ length: 3, reason: 'non-printable' }, { length: 0, reason: 'empty' }]);
+    expect(drops).toEqual([
+      { length: 3, reason: 'non-printable' },
+      { length: 0, reason: 'empty' },
+    ]);
     await s.stop();
   });
 

@@ -18,7 +18,9 @@ export class SocatPty {
   /** Starts socat and waits (bounded) until both links point at live ptys. */
   async start(timeoutMs = 5_000): Promise<void> {
     if (this.#proc) throw new Error('socat already running');
-    const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${this.device}`, `pty,raw,echo=0,link=${this.kiosk}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${this.device}`, `pty,raw,echo=0,link=${this.kiosk}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.#proc = proc;
     let log = '';
     proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));

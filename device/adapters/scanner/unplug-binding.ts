@@ -58,7 +58,15 @@ export class UnplugBinding implements BindingInterface<UnplugPortBinding> {
   async list(): Promise<PortInfo[]> {
     return [...this.#devices.values()]
       .filter((d) => d.present)
-      .map((d) => ({ path: d.path, manufacturer: 'kioskpay-sim', serialNumber: undefined, pnpId: undefined, locationId: undefined, productId: undefined, vendorId: undefined }));
+      .map((d) => ({
+        path: d.path,
+        manufacturer: 'kioskpay-sim',
+        serialNumber: undefined,
+        pnpId: undefined,
+        locationId: undefined,
+        productId: undefined,
+        vendorId: undefined,
+      }));
   }
 
   async open(options: OpenOptions): Promise<UnplugPortBinding> {
@@ -69,20 +77,23 @@ export class UnplugBinding implements BindingInterface<UnplugPortBinding> {
       throw new BindingError(`Error: No such file or directory, cannot open ${options.path}`);
     }
     if (dev.open) throw new BindingError('Error Resource temporarily unavailable Cannot lock port');
-    const port = new UnplugPortBinding({
-      dataBits: 8,
-      lock: true,
-      stopBits: 1,
-      parity: 'none',
-      rtscts: false,
-      xon: false,
-      xoff: false,
-      xany: false,
-      hupcl: true,
-      ...options,
-    }, () => {
-      if (dev.open === port) delete dev.open;
-    });
+    const port = new UnplugPortBinding(
+      {
+        dataBits: 8,
+        lock: true,
+        stopBits: 1,
+        parity: 'none',
+        rtscts: false,
+        xon: false,
+        xoff: false,
+        xany: false,
+        hupcl: true,
+        ...options,
+      },
+      () => {
+        if (dev.open === port) delete dev.open;
+      },
+    );
     dev.open = port;
     dev.opens++;
     return port;
@@ -137,7 +148,13 @@ export class UnplugBinding implements BindingInterface<UnplugPortBinding> {
   }
 }
 
-type PendingRead = { buffer: Buffer; offset: number; length: number; resolve: (r: { buffer: Buffer; bytesRead: number }) => void; reject: (e: Error) => void };
+type PendingRead = {
+  buffer: Buffer;
+  offset: number;
+  length: number;
+  resolve: (r: { buffer: Buffer; bytesRead: number }) => void;
+  reject: (e: Error) => void;
+};
 
 export class UnplugPortBinding implements BindingPortInterface {
   readonly openOptions: Required<OpenOptions>;

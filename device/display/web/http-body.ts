@@ -20,7 +20,8 @@ export function requireMediaType(req: IncomingMessage, type: string): void {
 /** Reads the whole body, at most `bytesMax` bytes. */
 export async function readBody(req: IncomingMessage, bytesMax: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > bytesMax) throw new WebScreenError('BODY_TOO_LARGE', `the body may be at most ${bytesMax} bytes`);
+  if (declared !== undefined && Number(declared) > bytesMax)
+    throw new WebScreenError('BODY_TOO_LARGE', `the body may be at most ${bytesMax} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -21,7 +21,8 @@ export function isPng(bytes: Buffer): boolean {
 
 /** Width and height from the IHDR chunk, which a valid PNG has first. */
 function pngSize(bytes: Buffer): { width: number; height: number } {
-  if (bytes.length < 24 || bytes.toString('latin1', 12, 16) !== 'IHDR') throw new WebScreenError('IMAGE_UNREADABLE', 'the PNG has no header chunk');
+  if (bytes.length < 24 || bytes.toString('latin1', 12, 16) !== 'IHDR')
+    throw new WebScreenError('IMAGE_UNREADABLE', 'the PNG has no header chunk');
   return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
 }
 
@@ -33,7 +34,8 @@ export function readQrFromPng(bytes: Buffer, pixelsMax: number = QR_IMAGE_PIXELS
   if (!isPng(bytes)) throw new WebScreenError('UNSUPPORTED_MEDIA_TYPE', 'the body is not a PNG image');
   const { width, height } = pngSize(bytes);
   if (width === 0 || height === 0) throw new WebScreenError('IMAGE_UNREADABLE', 'the PNG is empty');
-  if (width * height > pixelsMax) throw new WebScreenError('IMAGE_TOO_LARGE', `the image may have at most ${pixelsMax} pixels, this one has ${width}x${height}`);
+  if (width * height > pixelsMax)
+    throw new WebScreenError('IMAGE_TOO_LARGE', `the image may have at most ${pixelsMax} pixels, this one has ${width}x${height}`);
   let png: PNG;
   try {
     png = PNG.sync.read(bytes);

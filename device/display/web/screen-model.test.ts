@@ -8,9 +8,19 @@ import { basketOf, basketView, FakeSimControls, idleView } from './web-test-kit.
 describe('screenModel', () => {
   it('words every screen and marks its tone', () => {
     expect(screenModel(idleView())).toMatchObject({ title: 'Welcome', tone: 'neutral', hint: null, basket: null, message: null });
-    expect(screenModel(idleView({ screen: { name: 'authorising', total: money(300, 'JPY'), offline: true } }))).toMatchObject({ title: 'Paying ¥300', tone: 'busy', lines: ['Checking your offline code…'] });
-    expect(screenModel(idleView({ screen: { name: 'declined', reason: 'CODE_EXPIRED', text: '' } }))).toMatchObject({ tone: 'bad', lines: ['This code has expired. Please refresh the code in your app.'] });
-    expect(screenModel(idleView({ screen: { name: 'fault', fault: 'scanner-unavailable' } }))).toMatchObject({ title: 'Out of service', tone: 'bad' });
+    expect(screenModel(idleView({ screen: { name: 'authorising', total: money(300, 'JPY'), offline: true } }))).toMatchObject({
+      title: 'Paying ¥300',
+      tone: 'busy',
+      lines: ['Checking your offline code…'],
+    });
+    expect(screenModel(idleView({ screen: { name: 'declined', reason: 'CODE_EXPIRED', text: '' } }))).toMatchObject({
+      tone: 'bad',
+      lines: ['This code has expired. Please refresh the code in your app.'],
+    });
+    expect(screenModel(idleView({ screen: { name: 'fault', fault: 'scanner-unavailable' } }))).toMatchObject({
+      title: 'Out of service',
+      tone: 'bad',
+    });
   });
 
   it('sends at most SCREEN_LINES_MAX basket lines, the latest ones, with the total of all', () => {

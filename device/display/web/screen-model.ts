@@ -29,7 +29,11 @@ export interface ScreenModel {
   readonly title: string;
   readonly lines: readonly string[];
   readonly hint: string | null;
-  readonly basket: { readonly items: readonly { readonly name: string; readonly price: string }[]; readonly itemCount: number; readonly total: string } | null;
+  readonly basket: {
+    readonly items: readonly { readonly name: string; readonly price: string }[];
+    readonly itemCount: number;
+    readonly total: string;
+  } | null;
   readonly offline: boolean;
   readonly message: string | null;
   /** Small staff information: stored offline payments, forwarding progress, policy. */
@@ -82,5 +86,7 @@ export function screenModel(view: DisplayView, sim?: SimControls): ScreenModel {
     staff: staffLine(view),
     faults: view.faults,
   };
-  return sim ? { ...model, sim: { uplinkUp: sim.uplinkUp(), products: simProducts(sim, view.mode), outputs: sim.outputs() ?? null } } : model;
+  return sim
+    ? { ...model, sim: { uplinkUp: sim.uplinkUp(), products: simProducts(sim, view.mode), outputs: sim.outputs() ?? null } }
+    : model;
 }

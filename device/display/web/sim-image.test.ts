@@ -23,8 +23,17 @@ async function simScreen(): Promise<{ d: WebDisplay; sim: FakeSimControls }> {
   return { d, sim };
 }
 
-async function postImage(d: WebDisplay, bytes: Uint8Array, type = 'image/png'): Promise<{ status: number; json: { ok: boolean; text?: string; error?: { code: string } } }> {
-  const r = await fetch(`${d.url}/sim/image`, { method: 'POST', headers: { 'content-type': type }, body: new Blob([new Uint8Array(bytes)]), signal: AbortSignal.timeout(10_000) });
+async function postImage(
+  d: WebDisplay,
+  bytes: Uint8Array,
+  type = 'image/png',
+): Promise<{ status: number; json: { ok: boolean; text?: string; error?: { code: string } } }> {
+  const r = await fetch(`${d.url}/sim/image`, {
+    method: 'POST',
+    headers: { 'content-type': type },
+    body: new Blob([new Uint8Array(bytes)]),
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: r.status, json: (await r.json()) as never };
 }
 
@@ -76,7 +85,13 @@ describe('POST /sim/image', () => {
         else controller.close();
       },
     });
-    const r = await fetch(`${d.url}/sim/image`, { method: 'POST', headers: { 'content-type': 'image/png' }, body, duplex: 'half', signal: AbortSignal.timeout(10_000) } as RequestInit);
+    const r = await fetch(`${d.url}/sim/image`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/png' },
+      body,
+      duplex: 'half',
+      signal: AbortSignal.timeout(10_000),
+    } as RequestInit);
     expect(r.status).toBe(413);
     expect(sim.calls).toEqual([]);
   });
@@ -85,7 +100,10 @@ describe('POST /sim/image', () => {
     const { d, sim } = await simScreen();
     const png = await QRCode.toBuffer('4901234567894', { type: 'png' });
     expect(await postImage(d, png, 'image/jpeg')).toMatchObject({ status: 415, json: { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } } });
-    expect(await postImage(d, new TextEncoder().encode('GIF89a not a png'))).toMatchObject({ status: 415, json: { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } } });
+    expect(await postImage(d, new TextEncoder().encode('GIF89a not a png'))).toMatchObject({
+      status: 415,
+      json: { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } },
+    });
     expect(sim.calls).toEqual([]);
   });
 

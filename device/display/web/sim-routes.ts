@@ -15,12 +15,13 @@ export const SIM_JSON_BYTES_MAX = 4 * 1024;
 /** Largest screenshot accepted by /sim/image. */
 export const SIM_IMAGE_BYTES_MAX = 5 * 1024 * 1024;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is this pattern's job
+const NO_CONTROLS = /^[^\x00-\x1f\x7f]+$/;
 /** Scanned text: what a scanner would deliver (no control characters; surrounding blanks trimmed). */
 const scanText = z
   .string()
   .transform((s) => s.trim())
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is this pattern's job
-  .pipe(z.string().min(1).max(CODE_TEXT_MAX).regex(/^[^\x00-\x1f\x7f]+$/, 'must not contain control characters'));
+  .pipe(z.string().min(1).max(CODE_TEXT_MAX).regex(NO_CONTROLS, 'must not contain control characters'));
 
 export const simScanBody = z.strictObject({ text: scanText });
 export const simButtonBody = z.strictObject({

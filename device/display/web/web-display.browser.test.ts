@@ -36,8 +36,17 @@ describe.skipIf(!HAVE_CHROMIUM)('the kiosk web screen in headless Chromium', () 
   beforeAll(async () => {
     // launch() gives the browser a fresh, temporary user-data directory of its own.
     browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
 
@@ -56,7 +65,9 @@ describe.skipIf(!HAVE_CHROMIUM)('the kiosk web screen in headless Chromium', () 
     const page = await browser.newPage({ viewport: { width, height } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().includes('/events')) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().includes('/events')) errors.push(m.text());
+    });
     await page.goto(d.url + '/');
     pageErrors.set(page, errors);
     return page;
@@ -96,7 +107,11 @@ describe.skipIf(!HAVE_CHROMIUM)('the kiosk web screen in headless Chromium', () 
     d.render(basketView(BASKET));
     await expect.poll(() => text(page, '#total'), { timeout: UI_WAIT_MS }).toBe('¥450');
     expect(await text(page, '#title')).toBe('Total ¥450');
-    expect(await page.locator('#items li').allInnerTexts()).toEqual(['Green tea 500 ml\n¥150', 'Rice ball (salmon)\n¥180', 'Chocolate bar\n¥120']);
+    expect(await page.locator('#items li').allInnerTexts()).toEqual([
+      'Green tea 500 ml\n¥150',
+      'Rice ball (salmon)\n¥180',
+      'Chocolate bar\n¥120',
+    ]);
     await shot(page, 'basket', 1280, 800);
 
     d.render(idleView({ screen: { name: 'approved', total: money(450, 'JPY') } }));
@@ -105,7 +120,14 @@ describe.skipIf(!HAVE_CHROMIUM)('the kiosk web screen in headless Chromium', () 
     expect(await page.locator('#screen').getAttribute('class')).toBe('tone-good');
     expect(await page.locator('#basket').isVisible()).toBe(false);
 
-    d.render(idleView({ screen: { name: 'declined', reason: 'INSUFFICIENT_FUNDS', text: '' }, offline: true, storedCount: 2, forwarding: { done: 1, total: 2 } }));
+    d.render(
+      idleView({
+        screen: { name: 'declined', reason: 'INSUFFICIENT_FUNDS', text: '' },
+        offline: true,
+        storedCount: 2,
+        forwarding: { done: 1, total: 2 },
+      }),
+    );
     await expect.poll(() => text(page, '#title'), { timeout: UI_WAIT_MS }).toBe('Not paid');
     expect(await text(page, '#lines')).toBe('Your balance is not enough.');
     expect(await page.locator('#screen').getAttribute('class')).toBe('tone-bad');
@@ -124,10 +146,15 @@ describe.skipIf(!HAVE_CHROMIUM)('the kiosk web screen in headless Chromium', () 
   it('fits a full basket on a 1920x1080 panel without scrolling', async () => {
     const d = await display();
     const page = await openPage(d, 1920, 1080);
-    const many = basketOf(...Array.from({ length: 30 }, (_, i) => ({ name: `Product number ${i + 1} with a rather long name`, price: money(100 + i, 'JPY') })));
+    const many = basketOf(
+      ...Array.from({ length: 30 }, (_, i) => ({ name: `Product number ${i + 1} with a rather long name`, price: money(100 + i, 'JPY') })),
+    );
     d.render(basketView(many));
     await expect.poll(() => text(page, '#total'), { timeout: UI_WAIT_MS }).toBe('¥3,435');
-    const overflow = await page.evaluate(() => [document.documentElement.scrollWidth > innerWidth, document.documentElement.scrollHeight > innerHeight]);
+    const overflow = await page.evaluate(() => [
+      document.documentElement.scrollWidth > innerWidth,
+      document.documentElement.scrollHeight > innerHeight,
+    ]);
     expect(overflow).toEqual([false, false]);
     const total = await page.locator('.total-row').boundingBox();
     expect(total!.y + total!.height).toBeLessThanOrEqual(1080);
@@ -183,7 +210,8 @@ describe.skipIf(!HAVE_CHROMIUM)('the kiosk web screen in headless Chromium', () 
       on: ((await page.locator(`#${id}`).getAttribute('class')) ?? '').split(' ').includes('on'),
       state: await text(page, `#${id} .state`),
     });
-    for (const id of ['sim-led-ready', 'sim-led-offline', 'sim-led-fault', 'sim-relay']) expect(await out(id), id).toEqual({ on: false, state: 'off' });
+    for (const id of ['sim-led-ready', 'sim-led-offline', 'sim-led-fault', 'sim-relay'])
+      expect(await out(id), id).toEqual({ on: false, state: 'off' });
     expect(await out('sim-buzzer')).toEqual({ on: false, state: 'silent' });
     expect(sim.listeners).toBe(1);
 

@@ -51,7 +51,11 @@ describe('the kiosk web screen', () => {
     d.render(basketView(b));
     const r = await events(d);
     const first = await r.frame(0);
-    expect(first).toMatchObject({ screen: 'basket', title: 'Total ¥150', basket: { total: '¥150', items: [{ name: 'Green tea', price: '¥150' }] } });
+    expect(first).toMatchObject({
+      screen: 'basket',
+      title: 'Total ¥150',
+      basket: { total: '¥150', items: [{ name: 'Green tea', price: '¥150' }] },
+    });
     expect(first).not.toHaveProperty('sim');
     d.render(idleView({ screen: { name: 'approved', total: money(150, 'JPY') } }));
     expect(await r.frame(1)).toMatchObject({ screen: 'approved', tone: 'good', title: 'Approved', lines: ['¥150 paid. Thank you!'] });
@@ -63,7 +67,8 @@ describe('the kiosk web screen', () => {
     const r = await events(d);
     d.render(idleView());
     expect(await r.frame(0)).toMatchObject({ screen: 'idle' });
-    for (let n = 1; n <= 5; n++) d.render(basketView(basketOf(...Array.from({ length: n }, () => ({ name: 'Tea', price: money(100, 'JPY') })))));
+    for (let n = 1; n <= 5; n++)
+      d.render(basketView(basketOf(...Array.from({ length: n }, () => ({ name: 'Tea', price: money(100, 'JPY') })))));
     expect(timers.fire(PUSH_MS)).toBe(1);
     const second = await r.frame(1);
     expect(second).toMatchObject({ screen: 'basket', basket: { itemCount: 5, total: '¥500' } });
@@ -94,7 +99,7 @@ describe('the kiosk web screen', () => {
     expect(await third.json()).toMatchObject({ ok: false, error: { code: 'TOO_MANY_CLIENTS' } });
     a.close();
     const deadline = Date.now() + 5_000;
-    while ((await (await fetch(`${d.url}/healthz`)).json() as { clients: number }).clients !== 1) {
+    while (((await (await fetch(`${d.url}/healthz`)).json()) as { clients: number }).clients !== 1) {
       if (Date.now() > deadline) throw new Error('the closed stream was never released');
       await new Promise((res) => setTimeout(res, 10));
     }
@@ -115,9 +120,20 @@ describe('the kiosk web screen', () => {
   it('puts staff information, faults, the hint and a technician message into the model', async () => {
     const d = await screen();
     const r = await events(d);
-    d.render(idleView({ storedCount: 4, forwarding: { done: 2, total: 4 }, faults: ['scanner unavailable'], message: 'Back in 5 minutes', hint: { hint: 'unknown-product', text: 'This product is not sold here.' } }));
+    d.render(
+      idleView({
+        storedCount: 4,
+        forwarding: { done: 2, total: 4 },
+        faults: ['scanner unavailable'],
+        message: 'Back in 5 minutes',
+        hint: { hint: 'unknown-product', text: 'This product is not sold here.' },
+      }),
+    );
     expect(await r.frame(0)).toMatchObject({
-      staff: 'policy prefer-online · stored 4 · forwarding 2/4', faults: ['scanner unavailable'], message: 'Back in 5 minutes', hint: 'This product is not sold here.',
+      staff: 'policy prefer-online · stored 4 · forwarding 2/4',
+      faults: ['scanner unavailable'],
+      message: 'Back in 5 minutes',
+      hint: 'This product is not sold here.',
     });
   });
 
@@ -153,16 +169,23 @@ describe('the kiosk web screen', () => {
   it('says which setting moves it when its port is taken', async () => {
     const first = await screen();
     const port = Number(new URL(first.url).port);
-    await expect(createWebDisplay({ port })).rejects.toThrow(`the kiosk screen's port ${port} on 127.0.0.1 is already in use; choose another with display.web.port in the kiosk config (0 = any free port)`);
-    await expect(createWebDisplay({ port, portSetting: '--kiosk-port' })).rejects.toThrow('choose another with --kiosk-port (0 = any free port)');
+    await expect(createWebDisplay({ port })).rejects.toThrow(
+      `the kiosk screen's port ${port} on 127.0.0.1 is already in use; choose another with display.web.port in the kiosk config (0 = any free port)`,
+    );
+    await expect(createWebDisplay({ port, portSetting: '--kiosk-port' })).rejects.toThrow(
+      'choose another with --kiosk-port (0 = any free port)',
+    );
   });
 });
 
 describe('the simulated kiosk routes', () => {
   it('are all 404 on a real kiosk', async () => {
     const d = await screen();
-    for (const path of ['/sim/scan', '/sim/button', '/sim/uplink']) expect((await postJson(`${d.url}${path}`, { text: 'x' })).status).toBe(404);
-    expect((await fetch(`${d.url}/sim/image`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(8) })).status).toBe(404);
+    for (const path of ['/sim/scan', '/sim/button', '/sim/uplink'])
+      expect((await postJson(`${d.url}${path}`, { text: 'x' })).status).toBe(404);
+    expect(
+      (await fetch(`${d.url}/sim/image`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(8) })).status,
+    ).toBe(404);
     expect((await fetch(`${d.url}/sim/state`)).status).toBe(404);
   });
 
@@ -183,7 +206,11 @@ describe('the simulated kiosk routes', () => {
       outputs: OUTPUTS_OFF,
     });
     d.render(idleView());
-    expect(((await r.frame(1)).sim as { products: unknown[] }).products).toContainEqual({ label: 'Chocolate bar', price: '¥120', action: { gtin: '5901234123457' } });
+    expect(((await r.frame(1)).sim as { products: unknown[] }).products).toContainEqual({
+      label: 'Chocolate bar',
+      price: '¥120',
+      action: { gtin: '5901234123457' },
+    });
   });
 
   it('pushes a change of the simulated outputs without a new view, and stops listening when closed', async () => {
@@ -193,7 +220,9 @@ describe('the simulated kiosk routes', () => {
     d.render(idleView());
     await r.frame(0);
     sim.setOutputs({ leds: { ready: true, offline: false, fault: true }, buzzer: true, beeps: 1 });
-    expect((await r.frame(1)).sim).toMatchObject({ outputs: { leds: { ready: true, offline: false, fault: true }, buzzer: true, relay: false, beeps: 1, pulses: 0 } });
+    expect((await r.frame(1)).sim).toMatchObject({
+      outputs: { leds: { ready: true, offline: false, fault: true }, buzzer: true, relay: false, beeps: 1, pulses: 0 },
+    });
     expect(await (await fetch(`${d.url}/sim/state`)).json()).toMatchObject({ outputs: { buzzer: true, beeps: 1 } });
     sim.out = undefined; // a kiosk without GPIO
     d.render(idleView());
@@ -212,8 +241,19 @@ describe('the simulated kiosk routes', () => {
     expect((await postJson(`${d.url}/sim/button`, { button: 'help' })).status).toBe(200);
     expect((await postJson(`${d.url}/sim/button`, { button: { slot: 3 } })).status).toBe(200);
     expect(await postJson(`${d.url}/sim/uplink`, { up: false })).toEqual({ status: 200, json: { ok: true, uplinkUp: false } });
-    expect(sim.calls).toEqual([{ scan: '4901234567894' }, { press: 'pay' }, { press: 'cancel' }, { press: 'help' }, { press: { slot: 3 } }, { setUplink: false }]);
-    expect(await (await fetch(`${d.url}/sim/state`)).json()).toMatchObject({ ok: true, uplinkUp: false, products: [{ gtin: '4901234567894' }, {}, {}] });
+    expect(sim.calls).toEqual([
+      { scan: '4901234567894' },
+      { press: 'pay' },
+      { press: 'cancel' },
+      { press: 'help' },
+      { press: { slot: 3 } },
+      { setUplink: false },
+    ]);
+    expect(await (await fetch(`${d.url}/sim/state`)).json()).toMatchObject({
+      ok: true,
+      uplinkUp: false,
+      products: [{ gtin: '4901234567894' }, {}, {}],
+    });
   });
 
   it('pushes the new uplink state to every screen when the switch is flipped', async () => {

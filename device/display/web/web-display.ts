@@ -100,7 +100,12 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
   });
 
   const server = createServer(
-    { noDelay: true, requestTimeout: WEB_DEFAULTS.requestTimeoutMs, headersTimeout: WEB_DEFAULTS.headersTimeoutMs, maxHeaderSize: WEB_DEFAULTS.headerBytesMax },
+    {
+      noDelay: true,
+      requestTimeout: WEB_DEFAULTS.requestTimeoutMs,
+      headersTimeout: WEB_DEFAULTS.headersTimeoutMs,
+      maxHeaderSize: WEB_DEFAULTS.headerBytesMax,
+    },
     (req, res) => {
       void route(req, res).catch((e: unknown) => {
         if (e instanceof WebScreenError) {
@@ -131,8 +136,12 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
     switch (path) {
       case '/':
         res.writeHead(200, {
-          'content-type': 'text/html; charset=utf-8', 'content-length': page.html.length, 'cache-control': 'no-store',
-          'content-security-policy': page.csp, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
+          'content-type': 'text/html; charset=utf-8',
+          'content-length': page.html.length,
+          'cache-control': 'no-store',
+          'content-security-policy': page.csp,
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
         });
         return void res.end(method === 'HEAD' ? undefined : page.html);
       case '/events':
@@ -146,7 +155,12 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
         return sendJson(res, 200, { ok: health === 'ok', health, clients: hub.size, rendered: view !== undefined });
       case '/sim/state':
         if (!sim) throw new WebScreenError('NOT_FOUND', 'this kiosk has no simulated controls');
-        return sendJson(res, 200, { ok: true, uplinkUp: sim.uplinkUp(), products: sim.products().slice(0, SIM_PRODUCTS_MAX), outputs: sim.outputs() ?? null });
+        return sendJson(res, 200, {
+          ok: true,
+          uplinkUp: sim.uplinkUp(),
+          products: sim.products().slice(0, SIM_PRODUCTS_MAX),
+          outputs: sim.outputs() ?? null,
+        });
       default:
         throw new WebScreenError(SIM_POST_ROUTES.includes(path as SimPostRoute) ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND');
     }
@@ -155,8 +169,12 @@ export async function createWebDisplay(o: WebDisplayOptions): Promise<WebDisplay
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
       const setting = o.portSetting ?? 'display.web.port in the kiosk config';
-      if (e.code === 'EADDRINUSE') reject(new Error(`the kiosk screen's port ${o.port} on ${host} is already in use; choose another with ${setting} (0 = any free port)`));
-      else if (e.code === 'EACCES') reject(new Error(`not allowed to listen on ${host}:${o.port} (ports below 1024 need privileges); choose another with ${setting}`));
+      if (e.code === 'EADDRINUSE')
+        reject(
+          new Error(`the kiosk screen's port ${o.port} on ${host} is already in use; choose another with ${setting} (0 = any free port)`),
+        );
+      else if (e.code === 'EACCES')
+        reject(new Error(`not allowed to listen on ${host}:${o.port} (ports below 1024 need privileges); choose another with ${setting}`));
       else reject(e);
     };
     server.once('error', onError);
@@ -238,7 +256,11 @@ function checkOrigin(req: IncomingMessage): void {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 

@@ -7,7 +7,10 @@ export const WEB_ERRORS = {
   NOT_FOUND: { http: 404, meaning: 'No such route (every /sim route is absent on a real kiosk).' },
   METHOD_NOT_ALLOWED: { http: 405, meaning: 'The route exists but not with this method.' },
   FORBIDDEN_ORIGIN: { http: 403, meaning: 'The request came from another site or named another host.' },
-  UNSUPPORTED_MEDIA_TYPE: { http: 415, meaning: 'The body is not of the type the route takes (application/json, or image/png for /sim/image).' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    http: 415,
+    meaning: 'The body is not of the type the route takes (application/json, or image/png for /sim/image).',
+  },
   BODY_TOO_LARGE: { http: 413, meaning: 'The body is larger than the route accepts.' },
   MALFORMED_JSON: { http: 400, meaning: 'The body is not valid JSON.' },
   INVALID_BODY: { http: 400, meaning: 'The JSON does not match the route schema.' },

@@ -53,7 +53,13 @@ export class FakeSimControls implements SimControls {
   }
 }
 
-export const OUTPUTS_OFF: SimOutputState = Object.freeze({ leds: { ready: false, offline: false, fault: false }, buzzer: false, relay: false, beeps: 0, pulses: 0 });
+export const OUTPUTS_OFF: SimOutputState = Object.freeze({
+  leds: { ready: false, offline: false, fault: false },
+  buzzer: false,
+  relay: false,
+  beeps: 0,
+  pulses: 0,
+});
 
 export const PRODUCTS: SimProduct[] = [
   { gtin: '4901234567894', name: 'Green tea 500 ml', price: money(150, 'JPY'), slot: 1 },
@@ -88,11 +94,24 @@ export class ManualTimers implements HubTimers {
 
 export function basketOf(...items: { name: string; price: Money; gtin?: string }[]): Basket {
   const total = items.reduce((sum, i) => sum + i.price.value, 0);
-  return { currency: 'JPY', items: items.map((i) => ({ gtin: i.gtin ?? '4901234567894', name: i.name, price: i.price })), total: money(total, 'JPY') };
+  return {
+    currency: 'JPY',
+    items: items.map((i) => ({ gtin: i.gtin ?? '4901234567894', name: i.name, price: i.price })),
+    total: money(total, 'JPY'),
+  };
 }
 
 export function idleView(over: Partial<DisplayView> = {}): DisplayView {
-  return { kioskId: 'kiosk-7', mode: 'self-checkout', screen: { name: 'idle', mode: 'self-checkout' }, offline: false, policyMode: 'prefer-online', storedCount: 0, faults: [], ...over };
+  return {
+    kioskId: 'kiosk-7',
+    mode: 'self-checkout',
+    screen: { name: 'idle', mode: 'self-checkout' },
+    offline: false,
+    policyMode: 'prefer-online',
+    storedCount: 0,
+    faults: [],
+    ...over,
+  };
 }
 
 export function basketView(basket: Basket, over: Partial<DisplayView> = {}): DisplayView {
@@ -105,7 +124,10 @@ export class SseReader {
   readonly comments: string[] = [];
   #buffer = '';
   #waiters: Array<() => void> = [];
-  private constructor(readonly res: IncomingMessage, readonly close: () => void) {
+  private constructor(
+    readonly res: IncomingMessage,
+    readonly close: () => void,
+  ) {
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       this.#buffer += chunk;
@@ -158,7 +180,16 @@ export class SseReader {
   }
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(5_000),
+  });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }

@@ -39,11 +39,15 @@ function unresolved(s: AuthorisingState, now: number, ctx: CheckoutContext): Tra
 /** A definite answer to `pay` or `status`. */
 function settle(s: AuthorisingState, status: TxStatus, reason: ErrorCode | undefined, now: number, ctx: CheckoutContext): Transition {
   switch (status) {
-    case 'approved': return enterApproved(s, now, ctx);
-    case 'declined': return decline(s, reason ?? 'INTERNAL', now, ctx);
-    case 'voided': return decline(s, 'TX_VOIDED', now, ctx);
+    case 'approved':
+      return enterApproved(s, now, ctx);
+    case 'declined':
+      return decline(s, reason ?? 'INTERNAL', now, ctx);
+    case 'voided':
+      return decline(s, 'TX_VOIDED', now, ctx);
     // The server never saw this txId: void it so that a late copy of `pay` can never charge.
-    case 'unknown': return startVoiding(s, now, ctx, s.cancelled);
+    case 'unknown':
+      return startVoiding(s, now, ctx, s.cancelled);
   }
 }
 
@@ -78,7 +82,14 @@ export function onAuthorisingTimeout(s: AuthorisingState, now: number, ctx: Chec
       return step(s, 'discarding', 1, now + c.storeOfflineMs, { type: 'discardOffline', txId }, log('error', 'store-timeout', { txId }));
     case 'discarding':
       // Not recorded yet (a stalled or failing disk): keep asking; the screen says please wait.
-      return step(s, 'discarding', s.tries + 1, now + c.storeOfflineMs, { type: 'discardOffline', txId }, log('error', 'discard-slow', { txId, tries: s.tries + 1 }));
+      return step(
+        s,
+        'discarding',
+        s.tries + 1,
+        now + c.storeOfflineMs,
+        { type: 'discardOffline', txId },
+        log('error', 'discard-slow', { txId, tries: s.tries + 1 }),
+      );
   }
 }
 
@@ -93,7 +104,7 @@ export function onAuthorisingCancel(s: AuthorisingState, ctx: CheckoutContext, n
       // Nothing is stored yet; the late pre-check result will be stale.
       return enterIdle(s, ctx, log('info', 'cancelled-before-store', { txId: s.attempt.txId }));
     case 'storing':
-      // The payment may already be on disk and will be settled: the shopper gets the goods.
+    // The payment may already be on disk and will be settled: the shopper gets the goods.
     case 'discarding':
       return stay(s, { type: 'hint', hint: 'please-wait' });
   }
@@ -122,19 +133,32 @@ export function onAuthorisingResult(s: AuthorisingState, event: CheckoutEvent, n
       const { txId, code, amount } = s.attempt;
       return {
         state: { ...offline, step: 'prechecking', tries: 1, deadlineMs: now + ctx.config.precheckMs },
-        effects: [indicator, { type: 'show', screen: { name: 'authorising', total: amount, offline: true } }, { type: 'precheckOffline', txId, code, amount }],
+        effects: [
+          indicator,
+          { type: 'show', screen: { name: 'authorising', total: amount, offline: true } },
+          { type: 'precheckOffline', txId, code, amount },
+        ],
       };
     }
     case 'precheckResult': {
       if (s.step !== 'prechecking') return stale(s, event);
       if (!event.ok) return decline(s, event.reason, now, ctx);
       const { txId, code, amount, lines } = s.attempt;
-      return step(s, 'storing', 1, now + ctx.config.storeOfflineMs, { type: 'storeOffline', txId, code, amount, capturedAtMs: ctx.clock.nowMs(), ...withLines(lines) });
+      return step(s, 'storing', 1, now + ctx.config.storeOfflineMs, {
+        type: 'storeOffline',
+        txId,
+        code,
+        amount,
+        capturedAtMs: ctx.clock.nowMs(),
+        ...withLines(lines),
+      });
     }
     case 'offlineStored':
       return s.step === 'storing' ? enterApproved(s, now, ctx) : stale(s, event);
     case 'offlineStoreFailed':
-      return s.step === 'storing' ? decline(s, 'INTERNAL', now, ctx, log('error', 'store-failed', { txId: s.attempt.txId })) : stale(s, event);
+      return s.step === 'storing'
+        ? decline(s, 'INTERNAL', now, ctx, log('error', 'store-failed', { txId: s.attempt.txId }))
+        : stale(s, event);
     case 'offlineDiscarded':
       return s.step === 'discarding' ? decline(s, 'INTERNAL', now, ctx) : stale(s, event);
     default:

@@ -6,8 +6,12 @@ import { addItem, emptyBasket, saleLinesOf, singleItemBasket, type Basket } from
 import type { CatalogItem } from '../../../shared/catalog/catalog.ts';
 import { ean13CheckDigit } from '../../../shared/catalog/ean13.ts';
 
-const item = (value: number, currency: 'JPY' | 'USD' = 'JPY', slot?: number): CatalogItem =>
-  ({ gtin: '4901234567894', name: 'Item', price: { value, currency }, ...(slot === undefined ? {} : { slot }) });
+const item = (value: number, currency: 'JPY' | 'USD' = 'JPY', slot?: number): CatalogItem => ({
+  gtin: '4901234567894',
+  name: 'Item',
+  price: { value, currency },
+  ...(slot === undefined ? {} : { slot }),
+});
 
 function add(b: Basket, i: CatalogItem, max = 100): Basket {
   const r = addItem(b, i, max);
@@ -83,7 +87,9 @@ describe('sale lines of a basket', () => {
 
   it('lists nothing for a basket of more products than a sale may list, or an empty one', () => {
     let b = emptyBasket('JPY');
-    const gtins = Array.from({ length: SALE_LINES_MAX + 1 }, (_, i) => `49010000${String(i).padStart(4, '0')}`).map((body) => body + ean13CheckDigit(body));
+    const gtins = Array.from({ length: SALE_LINES_MAX + 1 }, (_, i) => `49010000${String(i).padStart(4, '0')}`).map(
+      (body) => body + ean13CheckDigit(body),
+    );
     for (const gtin of gtins.slice(0, SALE_LINES_MAX)) b = add(b, { gtin, name: 'x', price: yen(10) }, 1_000);
     expect(saleLinesOf(b, 'scan')).toHaveLength(SALE_LINES_MAX);
     b = add(b, { gtin: gtins[SALE_LINES_MAX]!, name: 'x', price: yen(10) }, 1_000);

@@ -37,7 +37,10 @@ export function addItem(basket: Basket, item: CatalogItem, itemsMax: number): Ad
   if (item.price.currency !== basket.currency) return { ok: false, reason: 'currency-mismatch' };
   const sum = addMinor(basket.total.value, item.price.value);
   if (!isValidAmount(sum)) return { ok: false, reason: 'total-too-large' };
-  return { ok: true, basket: { currency: basket.currency, items: [...basket.items, toBasketItem(item)], total: money(sum, basket.currency) } };
+  return {
+    ok: true,
+    basket: { currency: basket.currency, items: [...basket.items, toBasketItem(item)], total: money(sum, basket.currency) },
+  };
 }
 
 /** A one-item basket (vending: the selection replaces whatever was chosen before). */

@@ -16,7 +16,15 @@ describe('classifying a scanned line', () => {
   });
 
   it('calls everything else garbage, without echoing the text', () => {
-    for (const text of ['', 'hello', '4901234567895', ONLINE_CODE.slice(0, 19) + '0', 'KP2.abc', '\u0000\u0001\u00ff', 'x'.repeat(10_000)]) {
+    for (const text of [
+      '',
+      'hello',
+      '4901234567895',
+      ONLINE_CODE.slice(0, 19) + '0',
+      'KP2.abc',
+      '\u0000\u0001\u00ff',
+      'x'.repeat(10_000),
+    ]) {
       const r = classifyScan(text);
       expect(r.kind).toBe('garbage');
       if (r.kind === 'garbage') {

@@ -17,5 +17,9 @@ export function classifyScan(text: string): ScanClass {
   if (decoded.ok) return { kind: 'payment', code: decoded.code };
   const product = parseEan13(text);
   if (product.ok) return { kind: 'product', gtin: product.gtin };
-  return { kind: 'garbage', detail: `payment code: ${decoded.detail}; product code: ${product.detail}`, length: typeof text === 'string' ? text.length : 0 };
+  return {
+    kind: 'garbage',
+    detail: `payment code: ${decoded.detail}; product code: ${product.detail}`,
+    length: typeof text === 'string' ? text.length : 0,
+  };
 }

@@ -18,7 +18,9 @@ describe('checkout config', () => {
 
   it('refuses a relay pulse longer than its cap, and a cap above the absolute maximum', () => {
     expect(() => makeCheckoutConfig({ relayPulseMs: 2_001, relayPulseMaxMs: 2_000 })).toThrow(/must not exceed relayPulseMaxMs/);
-    expect(() => makeCheckoutConfig({ relayPulseMs: 100, relayPulseMaxMs: RELAY_PULSE_ABSOLUTE_MAX_MS + 1 })).toThrow(/relayPulseMaxMs must be at most/);
+    expect(() => makeCheckoutConfig({ relayPulseMs: 100, relayPulseMaxMs: RELAY_PULSE_ABSOLUTE_MAX_MS + 1 })).toThrow(
+      /relayPulseMaxMs must be at most/,
+    );
   });
 
   it('refuses zero, negative, fractional and absurd values', () => {

@@ -76,9 +76,16 @@ export function makeCheckoutConfig(overrides: Partial<CheckoutConfig> = {}): Che
   for (const [key, value] of Object.entries(c) as Array<[keyof CheckoutConfig, number]>) {
     assert(Number.isSafeInteger(value) && value > 0, `checkout config ${key} must be a positive integer, got ${value}`);
     if (COUNTS.has(key)) assert(value <= 1000, `checkout config ${key} must be at most 1000, got ${value}`);
-    else assert(value <= CHECKOUT_TIMEOUT_ABSOLUTE_MAX_MS, `checkout config ${key} must be at most ${CHECKOUT_TIMEOUT_ABSOLUTE_MAX_MS} ms, got ${value}`);
+    else
+      assert(
+        value <= CHECKOUT_TIMEOUT_ABSOLUTE_MAX_MS,
+        `checkout config ${key} must be at most ${CHECKOUT_TIMEOUT_ABSOLUTE_MAX_MS} ms, got ${value}`,
+      );
   }
-  assert(c.relayPulseMaxMs <= RELAY_PULSE_ABSOLUTE_MAX_MS, `relayPulseMaxMs must be at most ${RELAY_PULSE_ABSOLUTE_MAX_MS} ms, got ${c.relayPulseMaxMs}`);
+  assert(
+    c.relayPulseMaxMs <= RELAY_PULSE_ABSOLUTE_MAX_MS,
+    `relayPulseMaxMs must be at most ${RELAY_PULSE_ABSOLUTE_MAX_MS} ms, got ${c.relayPulseMaxMs}`,
+  );
   assert(c.relayPulseMs <= c.relayPulseMaxMs, `relayPulseMs (${c.relayPulseMs}) must not exceed relayPulseMaxMs (${c.relayPulseMaxMs})`);
   return Object.freeze(c);
 }

@@ -5,10 +5,27 @@ import { MONEY_MAX } from '../../../shared/money.ts';
 import { CHECKOUT_CONFIG_DEFAULTS as C } from './config.ts';
 import { FAULT_HELP } from './fault-help.ts';
 import { deadlineOf } from './machine.ts';
-import { catalogOf, GUM, NUMERIC_OFFLINE_CODE, OFFLINE_QR_CODE, ofType, ONLINE_CODE, TEA, toAuthorising, toAwaitingCode, WALL_T0_MS, WATER, world } from './test-world.ts';
+import {
+  catalogOf,
+  GUM,
+  NUMERIC_OFFLINE_CODE,
+  OFFLINE_QR_CODE,
+  ofType,
+  ONLINE_CODE,
+  TEA,
+  toAuthorising,
+  toAwaitingCode,
+  WALL_T0_MS,
+  WATER,
+  world,
+} from './test-world.ts';
 
-const answer = (txId: string, status: 'approved' | 'declined' | 'voided' | 'unknown', answers: 'pay' | 'status' | 'void' = 'pay', reason?: keyof typeof ERRORS) =>
-  ({ type: 'txAnswer', answers, txId, status, reason }) as const;
+const answer = (
+  txId: string,
+  status: 'approved' | 'declined' | 'voided' | 'unknown',
+  answers: 'pay' | 'status' | 'void' = 'pay',
+  reason?: keyof typeof ERRORS,
+) => ({ type: 'txAnswer', answers, txId, status, reason }) as const;
 
 describe('checkout: idle', () => {
   it('starts idle, with no deadline', () => {
@@ -41,13 +58,23 @@ describe('checkout: idle', () => {
   it('selects a product by its slot button in vending mode and asks for a code', () => {
     const w = world({ mode: 'vending' });
     const fx = w.send({ type: 'slotPressed', slot: 2 });
-    expect(w.state).toMatchObject({ name: 'awaitingCode', declines: 0, basket: { items: [{ gtin: GUM.gtin, slot: 2 }], total: { value: 120 } }, deadlineMs: C.codeWaitMs });
+    expect(w.state).toMatchObject({
+      name: 'awaitingCode',
+      declines: 0,
+      basket: { items: [{ gtin: GUM.gtin, slot: 2 }], total: { value: 120 } },
+      deadlineMs: C.codeWaitMs,
+    });
     expect(ofType(fx, 'show')[0]?.screen.name).toBe('awaitingCode');
   });
 
   it('beeps decline for an unknown product or slot and stays idle', () => {
     const w = world();
-    expect(w.scan('4006381333948')).toEqual(expect.arrayContaining([{ type: 'hint', hint: 'unknown-product' }, { type: 'beep', pattern: 'decline' }]));
+    expect(w.scan('4006381333948')).toEqual(
+      expect.arrayContaining([
+        { type: 'hint', hint: 'unknown-product' },
+        { type: 'beep', pattern: 'decline' },
+      ]),
+    );
     expect(w.state.name).toBe('idle');
     const v = world({ mode: 'vending' });
     expect(v.send({ type: 'slotPressed', slot: 9 })).toEqual(expect.arrayContaining([{ type: 'hint', hint: 'unknown-product' }]));
@@ -115,7 +142,15 @@ describe('checkout: basket (self-checkout)', () => {
     w.scan(TEA.gtin);
     const fx = w.scan(ONLINE_CODE);
     expect(w.state).toMatchObject({ name: 'authorising', step: 'paying', attempt: { txId: 'tx-1' } });
-    expect(ofType(fx, 'sendPay')).toEqual([{ type: 'sendPay', txId: 'tx-1', code: ONLINE_CODE, amount: { value: 150, currency: 'JPY' }, lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }] }]);
+    expect(ofType(fx, 'sendPay')).toEqual([
+      {
+        type: 'sendPay',
+        txId: 'tx-1',
+        code: ONLINE_CODE,
+        amount: { value: 150, currency: 'JPY' },
+        lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }],
+      },
+    ]);
   });
 
   it('clears the basket on cancel and goes idle', () => {
@@ -158,7 +193,9 @@ describe('checkout: basket (self-checkout)', () => {
     const gold = { gtin: TEA.gtin, name: 'Gold', price: { value: MONEY_MAX, currency: 'JPY' } };
     const w = world({ catalog: catalogOf([gold]) });
     w.scan(TEA.gtin);
-    expect(w.scan(TEA.gtin)).toContainEqual(expect.objectContaining({ type: 'log', event: 'item-refused', detail: { gtin: TEA.gtin, reason: 'total-too-large' } }));
+    expect(w.scan(TEA.gtin)).toContainEqual(
+      expect.objectContaining({ type: 'log', event: 'item-refused', detail: { gtin: TEA.gtin, reason: 'total-too-large' } }),
+    );
     expect(w.state).toMatchObject({ name: 'basket', basket: { total: { value: MONEY_MAX } } });
   });
 
@@ -228,7 +265,15 @@ describe('checkout: awaiting a payment code', () => {
     const w = world();
     toAwaitingCode(w);
     const fx = w.scan(NUMERIC_OFFLINE_CODE);
-    expect(ofType(fx, 'sendPay')).toEqual([{ type: 'sendPay', txId: 'tx-1', code: NUMERIC_OFFLINE_CODE, amount: { value: 150, currency: 'JPY' }, lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }] }]);
+    expect(ofType(fx, 'sendPay')).toEqual([
+      {
+        type: 'sendPay',
+        txId: 'tx-1',
+        code: NUMERIC_OFFLINE_CODE,
+        amount: { value: 150, currency: 'JPY' },
+        lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }],
+      },
+    ]);
     expect(fx).toContainEqual({ type: 'show', screen: { name: 'authorising', total: { value: 150, currency: 'JPY' }, offline: false } });
     expect(deadlineOf(w.state)).toBe(C.payAnswerMs);
   });
@@ -238,7 +283,9 @@ describe('checkout: awaiting a payment code', () => {
     toAwaitingCode(w);
     const fx = w.scan(OFFLINE_QR_CODE);
     expect(w.state).toMatchObject({ name: 'authorising', step: 'prechecking', attempt: { txId: 'tx-1', codeKind: 'offline-qr' } });
-    expect(ofType(fx, 'precheckOffline')).toEqual([{ type: 'precheckOffline', txId: 'tx-1', code: OFFLINE_QR_CODE, amount: { value: 150, currency: 'JPY' } }]);
+    expect(ofType(fx, 'precheckOffline')).toEqual([
+      { type: 'precheckOffline', txId: 'tx-1', code: OFFLINE_QR_CODE, amount: { value: 150, currency: 'JPY' } },
+    ]);
     expect(ofType(fx, 'sendPay')).toEqual([]);
   });
 
@@ -248,7 +295,10 @@ describe('checkout: awaiting a payment code', () => {
       toAwaitingCode(w);
       const fx = w.scan(code);
       expect(w.state).toMatchObject({ name: 'declined', reason: 'OFFLINE_FORM_REQUIRED', declines: 1 });
-      expect(fx).toContainEqual({ type: 'show', screen: { name: 'declined', reason: 'OFFLINE_FORM_REQUIRED', text: 'Please show your offline QR code.' } });
+      expect(fx).toContainEqual({
+        type: 'show',
+        screen: { name: 'declined', reason: 'OFFLINE_FORM_REQUIRED', text: 'Please show your offline QR code.' },
+      });
       expect(w.minted).toEqual([]);
     }
   });
@@ -272,7 +322,10 @@ describe('checkout: authorising online', () => {
     const txId = toAuthorising(w);
     const fx = w.send(answer(txId, 'declined', 'pay', 'INSUFFICIENT_FUNDS'));
     expect(w.state).toMatchObject({ name: 'declined', reason: 'INSUFFICIENT_FUNDS', declines: 1 });
-    expect(fx).toContainEqual({ type: 'show', screen: { name: 'declined', reason: 'INSUFFICIENT_FUNDS', text: ERRORS.INSUFFICIENT_FUNDS.shopper } });
+    expect(fx).toContainEqual({
+      type: 'show',
+      screen: { name: 'declined', reason: 'INSUFFICIENT_FUNDS', text: ERRORS.INSUFFICIENT_FUNDS.shopper },
+    });
     expect(fx).toContainEqual({ type: 'beep', pattern: 'decline' });
   });
 
@@ -384,7 +437,11 @@ describe('checkout: authorising online', () => {
     expect(fx).toContainEqual({ type: 'voidLater', txId });
     expect(w.state).toMatchObject({ name: 'declined', reason: 'INTERNAL' });
     const sent = w.allEffects().filter((e) => e.type === 'sendPay' || e.type === 'sendStatus' || e.type === 'sendVoid');
-    expect(sent.map((e) => e.type)).toEqual(['sendPay', ...Array(C.statusAttemptsMax).fill('sendStatus'), ...Array(C.voidAttemptsMax).fill('sendVoid')]);
+    expect(sent.map((e) => e.type)).toEqual([
+      'sendPay',
+      ...Array(C.statusAttemptsMax).fill('sendStatus'),
+      ...Array(C.voidAttemptsMax).fill('sendVoid'),
+    ]);
     expect(new Set(sent.map((e) => ('txId' in e ? e.txId : '')))).toEqual(new Set([txId]));
   });
 
@@ -439,7 +496,8 @@ describe('checkout: authorising online', () => {
     const w = world();
     toAuthorising(w);
     const before = w.state;
-    for (const fx of [w.scan(TEA.gtin), w.scan(ONLINE_CODE), w.send({ type: 'slotPressed', slot: 1 })]) expect(fx).toEqual([{ type: 'hint', hint: 'please-wait' }]);
+    for (const fx of [w.scan(TEA.gtin), w.scan(ONLINE_CODE), w.send({ type: 'slotPressed', slot: 1 })])
+      expect(fx).toEqual([{ type: 'hint', hint: 'please-wait' }]);
     expect(w.send({ type: 'payPressed' })).toEqual([]);
     expect(w.state).toBe(before);
     expect(w.minted).toEqual(['tx-1']);
@@ -466,7 +524,10 @@ describe('checkout: authorising online', () => {
     const w = world();
     for (const gtin of [TEA.gtin, GUM.gtin, TEA.gtin]) w.scan(gtin);
     const yen = (value: number) => ({ value, currency: 'JPY' });
-    const lines = [{ gtin: TEA.gtin, qty: 2, unitPrice: yen(150) }, { gtin: GUM.gtin, qty: 1, unitPrice: yen(120) }];
+    const lines = [
+      { gtin: TEA.gtin, qty: 2, unitPrice: yen(150) },
+      { gtin: GUM.gtin, qty: 1, unitPrice: yen(120) },
+    ];
     const fx = w.scan(OFFLINE_QR_CODE);
     expect(ofType(fx, 'sendPay')).toEqual([{ type: 'sendPay', txId: 'tx-1', code: OFFLINE_QR_CODE, amount: yen(420), lines }]);
     w.send({ type: 'paySendFailed', txId: 'tx-1' });
@@ -479,7 +540,9 @@ describe('checkout: authorising online', () => {
   it('names a vending sale by the GTIN and slot of the selection', () => {
     const w = world({ mode: 'vending' });
     w.send({ type: 'slotPressed', slot: 2 });
-    expect(ofType(w.scan(ONLINE_CODE), 'sendPay')).toEqual([expect.objectContaining({ amount: GUM.price, lines: [{ gtin: GUM.gtin, slot: 2, qty: 1, unitPrice: GUM.price }] })]);
+    expect(ofType(w.scan(ONLINE_CODE), 'sendPay')).toEqual([
+      expect.objectContaining({ amount: GUM.price, lines: [{ gtin: GUM.gtin, slot: 2, qty: 1, unitPrice: GUM.price }] }),
+    ]);
   });
 
   it('treats a send failure after pay was sent as stale (the timeouts handle follow-ups)', () => {
@@ -493,7 +556,11 @@ describe('checkout: authorising online', () => {
   it('treats offline results as stale while paying online', () => {
     const w = world();
     const txId = toAuthorising(w);
-    for (const e of [{ type: 'precheckResult', txId, ok: true }, { type: 'offlineStored', txId }, { type: 'offlineStoreFailed', txId }] as const) {
+    for (const e of [
+      { type: 'precheckResult', txId, ok: true },
+      { type: 'offlineStored', txId },
+      { type: 'offlineStoreFailed', txId },
+    ] as const) {
       expect(w.send(e)).toEqual([expect.objectContaining({ event: 'stale-event' })]);
     }
     expect(w.state).toMatchObject({ step: 'paying' });
@@ -511,7 +578,16 @@ describe('checkout: authorising offline', () => {
     const { w, txId } = prechecking();
     w.clock.advance(700);
     const fx = w.send({ type: 'precheckResult', txId, ok: true });
-    expect(fx).toEqual([{ type: 'storeOffline', txId, code: OFFLINE_QR_CODE, amount: { value: 150, currency: 'JPY' }, capturedAtMs: WALL_T0_MS + 700, lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }] }]);
+    expect(fx).toEqual([
+      {
+        type: 'storeOffline',
+        txId,
+        code: OFFLINE_QR_CODE,
+        amount: { value: 150, currency: 'JPY' },
+        capturedAtMs: WALL_T0_MS + 700,
+        lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }],
+      },
+    ]);
     expect(w.state).toMatchObject({ name: 'authorising', step: 'storing', deadlineMs: 700 + C.storeOfflineMs });
     w.send({ type: 'offlineStored', txId });
     expect(w.state.name).toBe('approved');
@@ -530,7 +606,10 @@ describe('checkout: authorising offline', () => {
   it('declines with the pre-check reason in the shopper words', () => {
     const { w, txId } = prechecking();
     const fx = w.send({ type: 'precheckResult', txId, ok: false, reason: 'OFFLINE_LIMIT_PER_PAYMENT' });
-    expect(fx).toContainEqual({ type: 'show', screen: { name: 'declined', reason: 'OFFLINE_LIMIT_PER_PAYMENT', text: ERRORS.OFFLINE_LIMIT_PER_PAYMENT.shopper } });
+    expect(fx).toContainEqual({
+      type: 'show',
+      screen: { name: 'declined', reason: 'OFFLINE_LIMIT_PER_PAYMENT', text: ERRORS.OFFLINE_LIMIT_PER_PAYMENT.shopper },
+    });
   });
 
   it('declines with INTERNAL when the pre-check does not answer within precheckMs', () => {
@@ -610,7 +689,12 @@ describe('checkout: approved and dispensing', () => {
   });
 
   it('never commands a relay pulse above relayPulseMaxMs', () => {
-    for (const [relayPulseMs, relayPulseMaxMs] of [[1, 1], [500, 2000], [2000, 2000], [10_000, 10_000]] as const) {
+    for (const [relayPulseMs, relayPulseMaxMs] of [
+      [1, 1],
+      [500, 2000],
+      [2000, 2000],
+      [10_000, 10_000],
+    ] as const) {
       const w = world({ mode: 'vending', config: { relayPulseMs, relayPulseMaxMs } });
       w.send(answer(toAuthorising(w), 'approved'));
       for (const p of ofType(w.allEffects(), 'pulseRelay')) expect(p.onMs).toBeLessThanOrEqual(relayPulseMaxMs);
@@ -703,7 +787,11 @@ describe('checkout: faults', () => {
   });
 
   it('voids the basket when a fault comes in basket, awaitingCode or declined', () => {
-    for (const setup of [(w: ReturnType<typeof world>) => w.scan(TEA.gtin), toAwaitingCode, (w: ReturnType<typeof world>) => w.send(answer(toAuthorising(w), 'declined'))]) {
+    for (const setup of [
+      (w: ReturnType<typeof world>) => w.scan(TEA.gtin),
+      toAwaitingCode,
+      (w: ReturnType<typeof world>) => w.send(answer(toAuthorising(w), 'declined')),
+    ]) {
       const w = world();
       setup(w);
       w.send({ type: 'faultRaised', fault: 'display-unavailable' });
@@ -748,7 +836,12 @@ describe('checkout: faults', () => {
   it('warns of a fault at once, with what it means and what fixes it', () => {
     const w = world();
     const fx = w.send({ type: 'faultRaised', fault: 'scanner-unavailable' });
-    expect(fx).toContainEqual({ type: 'log', level: 'warn', event: 'fault', detail: { fault: 'scanner-unavailable', state: 'idle', ...FAULT_HELP['scanner-unavailable'] } });
+    expect(fx).toContainEqual({
+      type: 'log',
+      level: 'warn',
+      event: 'fault',
+      detail: { fault: 'scanner-unavailable', state: 'idle', ...FAULT_HELP['scanner-unavailable'] },
+    });
   });
 
   it('waits for a first catalog without a warning, and warns once if it never comes', () => {
@@ -772,7 +865,14 @@ describe('checkout: faults', () => {
     w.send({ type: 'faultRaised', fault: 'catalog-unavailable' });
     w.advance(C.catalogWaitMs - 1);
     const warned = w.advance(1);
-    expect(warned).toEqual([{ type: 'log', level: 'warn', event: 'fault', detail: { fault: 'catalog-unavailable', state: 'fault', waitedMs: C.catalogWaitMs, ...FAULT_HELP['catalog-unavailable'] } }]);
+    expect(warned).toEqual([
+      {
+        type: 'log',
+        level: 'warn',
+        event: 'fault',
+        detail: { fault: 'catalog-unavailable', state: 'fault', waitedMs: C.catalogWaitMs, ...FAULT_HELP['catalog-unavailable'] },
+      },
+    ]);
     expect(FAULT_HELP['catalog-unavailable'].fix).toContain('kioskpay console reload-catalog KIOSK');
     expect(w.advance(10 * C.catalogWaitMs)).toEqual([]);
     expect(w.state).toEqual({ name: 'fault', fault: 'catalog-unavailable', uplinkOnline: true });
@@ -819,7 +919,12 @@ describe('checkout: uplink and time', () => {
     const w = world();
     const txId = toAuthorising(w);
     expect(w.send({ type: 'tick', nowMonotonicMs: C.payAnswerMs + 60_000 }).map((e) => e.type)).toContain('sendStatus');
-    expect(w.state).toMatchObject({ step: 'askingStatus', tries: 1, deadlineMs: C.payAnswerMs + 60_000 + C.statusAnswerMs, attempt: { txId } });
+    expect(w.state).toMatchObject({
+      step: 'askingStatus',
+      tries: 1,
+      deadlineMs: C.payAnswerMs + 60_000 + C.statusAnswerMs,
+      attempt: { txId },
+    });
   });
 
   it('gives the same effects for the same events (deterministic)', () => {

@@ -76,17 +76,28 @@ const busy = (s: CheckoutState) => stay(s, hint('please-wait'));
 export function reduce(state: CheckoutState, event: CheckoutEvent, ctx: CheckoutContext): Transition {
   const now = event.type === 'tick' ? event.nowMonotonicMs : ctx.clock.monotonicMs();
   switch (event.type) {
-    case 'scan': return onScan(state, classifyScan(event.text), now, ctx);
-    case 'slotPressed': return onSlot(state, event.slot, now, ctx);
-    case 'payPressed': return onPay(state, now, ctx);
-    case 'cancelPressed': return onCancel(state, now, ctx);
-    case 'tick': return deadlineOf(state) !== undefined && now >= deadlineOf(state)! ? onTimeout(state, now, ctx) : stay(state);
+    case 'scan':
+      return onScan(state, classifyScan(event.text), now, ctx);
+    case 'slotPressed':
+      return onSlot(state, event.slot, now, ctx);
+    case 'payPressed':
+      return onPay(state, now, ctx);
+    case 'cancelPressed':
+      return onCancel(state, now, ctx);
+    case 'tick':
+      return deadlineOf(state) !== undefined && now >= deadlineOf(state)! ? onTimeout(state, now, ctx) : stay(state);
     case 'uplinkChanged':
       if (event.online === state.uplinkOnline) return stay(state);
-      return stay({ ...state, uplinkOnline: event.online }, { type: 'offlineIndicator', on: !event.online }, log('info', 'uplink-changed', { online: event.online }));
-    case 'faultRaised': return onFault(state, event.fault, now, ctx);
+      return stay(
+        { ...state, uplinkOnline: event.online },
+        { type: 'offlineIndicator', on: !event.online },
+        log('info', 'uplink-changed', { online: event.online }),
+      );
+    case 'faultRaised':
+      return onFault(state, event.fault, now, ctx);
     case 'faultCleared':
-      if (state.name === 'fault') return enterIdle({ ...state, pendingFault: undefined }, ctx, log('info', 'fault-cleared', { fault: state.fault }));
+      if (state.name === 'fault')
+        return enterIdle({ ...state, pendingFault: undefined }, ctx, log('info', 'fault-cleared', { fault: state.fault }));
       return stay({ ...state, pendingFault: undefined });
     case 'txAnswer':
     case 'txError':
@@ -96,7 +107,8 @@ export function reduce(state: CheckoutState, event: CheckoutEvent, ctx: Checkout
     case 'offlineStoreFailed':
     case 'offlineDiscarded':
       return state.name === 'authorising' ? onAuthorisingResult(state, event, now, ctx) : stale(state, event);
-    default: return assertUnreachable(event);
+    default:
+      return assertUnreachable(event);
   }
 }
 
@@ -120,7 +132,8 @@ function onScan(s: CheckoutState, scan: ScanClass, now: number, ctx: CheckoutCon
       if (scan.kind === 'payment') return startAuthorisation(s, s.basket, s.declines, scan.code, now, ctx);
       return addProduct(s, s.basket, scan.gtin, now, ctx);
     case 'declined':
-      if (scan.kind === 'payment' && s.declines < ctx.config.declinesPerBasketMax) return startAuthorisation(s, s.basket, s.declines, scan.code, now, ctx);
+      if (scan.kind === 'payment' && s.declines < ctx.config.declinesPerBasketMax)
+        return startAuthorisation(s, s.basket, s.declines, scan.code, now, ctx);
       return busy(s);
     case 'authorising':
     case 'dispensing':
@@ -128,7 +141,8 @@ function onScan(s: CheckoutState, scan: ScanClass, now: number, ctx: CheckoutCon
       return busy(s);
     case 'fault':
       return stay(s, log('info', 'scan-ignored-in-fault', { kind: scan.kind }));
-    default: return assertUnreachable(s);
+    default:
+      return assertUnreachable(s);
   }
 }
 
@@ -138,13 +152,21 @@ function emptyBasketFor(ctx: CheckoutContext): Basket | undefined {
 }
 
 /** Self-checkout: adds one item; from idle it opens a basket, in basket/awaitingCode it renews the deadline. */
-function addProduct(s: Extract<CheckoutState, { name: 'idle' | 'basket' | 'awaitingCode' }>, basket: Basket | undefined, gtin: string, now: number, ctx: CheckoutContext): Transition {
+function addProduct(
+  s: Extract<CheckoutState, { name: 'idle' | 'basket' | 'awaitingCode' }>,
+  basket: Basket | undefined,
+  gtin: string,
+  now: number,
+  ctx: CheckoutContext,
+): Transition {
   if (ctx.mode === 'vending') return stay(s, hint('press-a-product-button'));
   const item = ctx.catalog()?.byGtin(gtin);
   if (basket === undefined) return stay(s, hint('not-ready'), log('warn', 'no-catalog'));
-  if (item === undefined) return stay(s, hint('unknown-product'), { type: 'beep', pattern: 'decline' }, log('info', 'unknown-product', { gtin }));
+  if (item === undefined)
+    return stay(s, hint('unknown-product'), { type: 'beep', pattern: 'decline' }, log('info', 'unknown-product', { gtin }));
   const added = addItem(basket, item, ctx.config.basketItemsMax);
-  if (!added.ok) return stay(s, hint('basket-full'), { type: 'beep', pattern: 'decline' }, log('warn', 'item-refused', { gtin, reason: added.reason }));
+  if (!added.ok)
+    return stay(s, hint('basket-full'), { type: 'beep', pattern: 'decline' }, log('warn', 'item-refused', { gtin, reason: added.reason }));
   if (s.name === 'awaitingCode') return enterAwaitingCode(s, added.basket, s.declines, now, ctx);
   return enterBasket(s, added.basket, now, ctx);
 }
@@ -153,11 +175,13 @@ function addProduct(s: Extract<CheckoutState, { name: 'idle' | 'basket' | 'await
 
 function onSlot(s: CheckoutState, slot: number, now: number, ctx: CheckoutContext): Transition {
   if (s.name === 'authorising' || s.name === 'dispensing' || s.name === 'approved') return busy(s);
-  if (ctx.mode !== 'vending' || s.name === 'fault' || s.name === 'basket') return stay(s, log('info', 'slot-ignored', { slot, state: s.name }));
+  if (ctx.mode !== 'vending' || s.name === 'fault' || s.name === 'basket')
+    return stay(s, log('info', 'slot-ignored', { slot, state: s.name }));
   const catalog = ctx.catalog();
   if (catalog === undefined) return stay(s, hint('not-ready'), log('warn', 'no-catalog'));
   const item = catalog.bySlot(slot);
-  if (item === undefined) return stay(s, hint('unknown-product'), { type: 'beep', pattern: 'decline' }, log('info', 'unknown-slot', { slot }));
+  if (item === undefined)
+    return stay(s, hint('unknown-product'), { type: 'beep', pattern: 'decline' }, log('info', 'unknown-slot', { slot }));
   const declines = s.name === 'idle' ? 0 : s.declines;
   return enterAwaitingCode(s, singleItemBasket(item), declines, now, ctx);
 }
@@ -183,7 +207,8 @@ function onCancel(s: CheckoutState, now: number, ctx: CheckoutContext): Transiti
       return busy(s);
     case 'approved':
       return enterIdle(s, ctx);
-    default: return assertUnreachable(s);
+    default:
+      return assertUnreachable(s);
   }
 }
 
@@ -199,7 +224,14 @@ function onTimeout(s: CheckoutState, now: number, ctx: CheckoutContext): Transit
       return onAuthorisingTimeout(s, now, ctx);
     case 'dispensing':
       return {
-        state: { uplinkOnline: s.uplinkOnline, pendingFault: s.pendingFault, name: 'approved', txId: s.txId, total: s.total, deadlineMs: now + ctx.config.resultShowMs },
+        state: {
+          uplinkOnline: s.uplinkOnline,
+          pendingFault: s.pendingFault,
+          name: 'approved',
+          txId: s.txId,
+          total: s.total,
+          deadlineMs: now + ctx.config.resultShowMs,
+        },
         effects: [{ type: 'show', screen: { name: 'approved', total: s.total } }],
       };
     case 'approved':
@@ -210,11 +242,15 @@ function onTimeout(s: CheckoutState, now: number, ctx: CheckoutContext): Transit
     case 'fault': {
       // Still no catalog when the wait ended: warn once, saying what it means and what fixes it.
       const { deadlineMs: _waited, ...waiting } = s;
-      return stay(waiting, log('warn', 'fault', { fault: s.fault, state: 'fault', waitedMs: ctx.config.catalogWaitMs, ...FAULT_HELP[s.fault] }));
+      return stay(
+        waiting,
+        log('warn', 'fault', { fault: s.fault, state: 'fault', waitedMs: ctx.config.catalogWaitMs, ...FAULT_HELP[s.fault] }),
+      );
     }
     case 'idle':
       return stay(s);
-    default: return assertUnreachable(s);
+    default:
+      return assertUnreachable(s);
   }
 }
 
@@ -227,7 +263,10 @@ function onFault(s: CheckoutState, fault: FaultKind, now: number, ctx: CheckoutC
     if (s.name === 'fault' && s.fault === fault) return stay(s);
     return {
       state: { uplinkOnline: s.uplinkOnline, name: 'fault', fault, deadlineMs: now + ctx.config.catalogWaitMs },
-      effects: [log('info', 'waiting-for-catalog', { state: s.name, waitMs: ctx.config.catalogWaitMs }), { type: 'show', screen: { name: 'fault', fault } }],
+      effects: [
+        log('info', 'waiting-for-catalog', { state: s.name, waitMs: ctx.config.catalogWaitMs }),
+        { type: 'show', screen: { name: 'fault', fault } },
+      ],
     };
   }
   return enterIdle({ ...s, pendingFault: fault }, ctx, logged);

@@ -19,19 +19,28 @@ function rng(seed: number): () => number {
 }
 
 function randomEvent(r: () => number, w: ReturnType<typeof world>): CheckoutEvent | { advanceMs: number } {
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const s = w.state;
   const txId = s.name === 'authorising' && r() < 0.9 ? s.attempt.txId : pick(w.minted.length > 0 ? w.minted : ['tx-0']);
   const status = pick(['approved', 'declined', 'voided', 'unknown'] as const);
   return pick<() => CheckoutEvent | { advanceMs: number }>([
-    () => ({ type: 'scan', text: pick([TEA.gtin, GUM.gtin, '036000291452', ONLINE_CODE, NUMERIC_OFFLINE_CODE, OFFLINE_QR_CODE, 'junk', '4901234567895']) }),
+    () => ({
+      type: 'scan',
+      text: pick([TEA.gtin, GUM.gtin, '036000291452', ONLINE_CODE, NUMERIC_OFFLINE_CODE, OFFLINE_QR_CODE, 'junk', '4901234567895']),
+    }),
     () => ({ type: 'slotPressed', slot: pick([1, 2, 3, 9]) }),
     () => ({ type: 'payPressed' }),
     () => ({ type: 'cancelPressed' }),
     () => ({ advanceMs: pick([1, 100, 999, 2_000, 3_000, 5_000, 60_000, 120_000]) }),
     () => ({ advanceMs: pick([1, 500, 3_000, 5_000]) }),
     () => ({ type: 'uplinkChanged', online: r() < 0.6 }),
-    () => ({ type: 'txAnswer', answers: pick(['pay', 'status', 'void'] as const), txId, status, reason: r() < 0.5 ? 'CODE_USED' : undefined }),
+    () => ({
+      type: 'txAnswer',
+      answers: pick(['pay', 'status', 'void'] as const),
+      txId,
+      status,
+      reason: r() < 0.5 ? 'CODE_USED' : undefined,
+    }),
     () => ({ type: 'txError', txId, code: 'INTERNAL' }),
     () => ({ type: 'paySendFailed', txId }),
     () => (r() < 0.7 ? { type: 'precheckResult', txId, ok: true } : { type: 'precheckResult', txId, ok: false, reason: 'COUNTER_REUSED' }),
@@ -58,7 +67,15 @@ describe('checkout: random walk', () => {
         const e = randomEvent(r, w);
         const fx = 'advanceMs' in e ? w.advance(e.advanceMs) : w.send(e);
         const where = `seed ${seed}, step ${i}, ${before.name} + ${JSON.stringify(e)}`;
-        if ('type' in e && e.type === 'paySendFailed' && w.state.name === 'authorising' && w.state.step === 'prechecking' && before.name === 'authorising' && before.step === 'paying') notSent.add(e.txId);
+        if (
+          'type' in e &&
+          e.type === 'paySendFailed' &&
+          w.state.name === 'authorising' &&
+          w.state.step === 'prechecking' &&
+          before.name === 'authorising' &&
+          before.step === 'paying'
+        )
+          notSent.add(e.txId);
         reached.add(w.state.name + ('step' in w.state ? `/${w.state.step}` : ''));
         for (const f of fx) {
           if (f.type === 'pulseRelay') {
@@ -71,8 +88,16 @@ describe('checkout: random walk', () => {
           if (f.type === 'sendPay' || f.type === 'storeOffline') {
             // Every sale says what it sold, and the lines add up to exactly what is charged.
             expect(f.lines !== undefined && linesMatchAmount(f.lines, f.amount), `${where}: lines ${JSON.stringify(f.lines)}`).toBe(true);
-            if (mode === 'vending') expect(f.lines?.every((l) => l.slot !== undefined), where).toBe(true);
-            else expect(f.lines?.every((l) => l.slot === undefined && l.gtin !== undefined), where).toBe(true);
+            if (mode === 'vending')
+              expect(
+                f.lines?.every((l) => l.slot !== undefined),
+                where,
+              ).toBe(true);
+            else
+              expect(
+                f.lines?.every((l) => l.slot === undefined && l.gtin !== undefined),
+                where,
+              ).toBe(true);
           }
           if (f.type === 'sendPay') {
             expect(paid.has(f.txId), `${where}: pay sent twice for ${f.txId}`).toBe(false);
@@ -85,12 +110,25 @@ describe('checkout: random walk', () => {
           if (f.type === 'sendStatus' || f.type === 'sendVoid') expect(paid.has(f.txId), where).toBe(true);
           if (f.type === 'log') expect(JSON.stringify(f), where).not.toMatch(/31123456789|KP1\./);
         }
-        if (w.state.name === 'approved' && before.name === 'authorising' && before.step === 'storing') expect(stored.has(before.attempt.txId), where).toBe(true);
+        if (w.state.name === 'approved' && before.name === 'authorising' && before.step === 'storing')
+          expect(stored.has(before.attempt.txId), where).toBe(true);
         if ('basket' in w.state) expect(Number.isSafeInteger(w.state.basket.total.value), where).toBe(true);
         if (mode === 'vending' && 'basket' in w.state) expect(w.state.basket.items.length, where).toBe(1);
       }
       // The walk must actually visit every state and authorising step, or it proves little.
-      const expected = ['idle', 'awaitingCode', 'authorising/paying', 'authorising/askingStatus', 'authorising/voiding', 'authorising/prechecking', 'authorising/storing', 'approved', 'declined', 'fault', ...(mode === 'vending' ? ['dispensing'] : ['basket', 'authorising/discarding'])];
+      const expected = [
+        'idle',
+        'awaitingCode',
+        'authorising/paying',
+        'authorising/askingStatus',
+        'authorising/voiding',
+        'authorising/prechecking',
+        'authorising/storing',
+        'approved',
+        'declined',
+        'fault',
+        ...(mode === 'vending' ? ['dispensing'] : ['basket', 'authorising/discarding']),
+      ];
       for (const name of expected) expect(reached, `seed ${seed}: never reached ${name}`).toContain(name);
     });
   }

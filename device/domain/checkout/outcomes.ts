@@ -36,9 +36,15 @@ export function stale(state: CheckoutState, event: CheckoutEvent): Transition {
 export function enterIdle(s: CheckoutState, ctx: CheckoutContext, ...effects: CheckoutEffect[]): Transition {
   if (s.pendingFault !== undefined) {
     const fault = s.pendingFault;
-    return { state: { uplinkOnline: s.uplinkOnline, name: 'fault', fault }, effects: [...effects, { type: 'show', screen: { name: 'fault', fault } }] };
+    return {
+      state: { uplinkOnline: s.uplinkOnline, name: 'fault', fault },
+      effects: [...effects, { type: 'show', screen: { name: 'fault', fault } }],
+    };
   }
-  return { state: { uplinkOnline: s.uplinkOnline, name: 'idle' }, effects: [...effects, { type: 'show', screen: { name: 'idle', mode: ctx.mode } }] };
+  return {
+    state: { uplinkOnline: s.uplinkOnline, name: 'idle' },
+    effects: [...effects, { type: 'show', screen: { name: 'idle', mode: ctx.mode } }],
+  };
 }
 
 export function enterBasket(s: CheckoutState, basket: Basket, now: number, ctx: CheckoutContext): Transition {
@@ -64,7 +70,14 @@ export function enterAwaitingCode(s: CheckoutState, basket: Basket, declines: nu
  *     or always under force-offline; never stored under require-online
  * A decline here has no txId: nothing was sent, so nothing needs voiding.
  */
-export function startAuthorisation(s: CheckoutState, basket: Basket, declines: number, code: DecodedCode, now: number, ctx: CheckoutContext): Transition {
+export function startAuthorisation(
+  s: CheckoutState,
+  basket: Basket,
+  declines: number,
+  code: DecodedCode,
+  now: number,
+  ctx: CheckoutContext,
+): Transition {
   assert(basket.items.length > 0 && basket.total.value > 0, 'an authorisation needs a non-empty basket');
   const route = routeCode(code.kind, s.uplinkOnline, ctx.policyMode());
   if (route !== 'server' && route !== 'precheck') return enterDeclined(s, basket, declines, route, now, ctx);
@@ -73,7 +86,13 @@ export function startAuthorisation(s: CheckoutState, basket: Basket, declines: n
   const attempt = { txId, code: code.text, codeKind: code.kind, amount: basket.total, lines };
   const online = route === 'server';
   const state: AuthorisingState = {
-    ...common(s), name: 'authorising', basket, declines, attempt, cancelled: false, tries: 1,
+    ...common(s),
+    name: 'authorising',
+    basket,
+    declines,
+    attempt,
+    cancelled: false,
+    tries: 1,
     step: online ? 'paying' : 'prechecking',
     deadlineMs: now + (online ? ctx.config.payAnswerMs : ctx.config.precheckMs),
   };
@@ -85,7 +104,14 @@ export function startAuthorisation(s: CheckoutState, basket: Basket, declines: n
     effects: [
       { type: 'show', screen: { name: 'authorising', total: basket.total, offline: !online } },
       request,
-      log('info', 'authorisation-started', { txId, codeKind: code.kind, amount: basket.total.value, currency: basket.total.currency, online, lines: lines?.length ?? 0 }),
+      log('info', 'authorisation-started', {
+        txId,
+        codeKind: code.kind,
+        amount: basket.total.value,
+        currency: basket.total.currency,
+        online,
+        lines: lines?.length ?? 0,
+      }),
       ...(lines === undefined ? [log('warn', 'sale-lines-omitted', { txId, items: basket.items.length })] : []),
     ],
   };
@@ -128,7 +154,15 @@ export function enterApproved(s: AuthorisingState, now: number, ctx: CheckoutCon
 }
 
 /** Shows why, in the shopper's words, then (on timeout) offers a retry under a new txId. */
-export function enterDeclined(s: CheckoutState, basket: Basket, declines: number, reason: ErrorCode, now: number, ctx: CheckoutContext, ...effects: CheckoutEffect[]): Transition {
+export function enterDeclined(
+  s: CheckoutState,
+  basket: Basket,
+  declines: number,
+  reason: ErrorCode,
+  now: number,
+  ctx: CheckoutContext,
+  ...effects: CheckoutEffect[]
+): Transition {
   const txId = s.name === 'authorising' ? s.attempt.txId : '';
   return {
     state: { ...common(s), name: 'declined', basket, declines: declines + 1, reason, deadlineMs: now + ctx.config.declineShowMs },

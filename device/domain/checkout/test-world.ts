@@ -89,7 +89,10 @@ export function world(o: WorldOptions = {}) {
 
 export type World = ReturnType<typeof world>;
 
-export function ofType<T extends CheckoutEffect['type']>(effects: readonly CheckoutEffect[], type: T): Array<Extract<CheckoutEffect, { type: T }>> {
+export function ofType<T extends CheckoutEffect['type']>(
+  effects: readonly CheckoutEffect[],
+  type: T,
+): Array<Extract<CheckoutEffect, { type: T }>> {
   return effects.filter((e): e is Extract<CheckoutEffect, { type: T }> => e.type === type);
 }
 

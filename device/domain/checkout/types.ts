@@ -76,7 +76,13 @@ export type CheckoutState = Common &
       }
     | { readonly name: 'dispensing'; readonly txId: string; readonly slot: number; readonly total: Money; readonly deadlineMs: number }
     | { readonly name: 'approved'; readonly txId: string; readonly total: Money; readonly deadlineMs: number }
-    | { readonly name: 'declined'; readonly basket: Basket; readonly declines: number; readonly reason: ErrorCode; readonly deadlineMs: number }
+    | {
+        readonly name: 'declined';
+        readonly basket: Basket;
+        readonly declines: number;
+        readonly reason: ErrorCode;
+        readonly deadlineMs: number;
+      }
     /** `deadlineMs`: waiting for the first catalog; at the deadline the kiosk warns (once). */
     | { readonly name: 'fault'; readonly fault: FaultKind; readonly deadlineMs?: number }
   );
@@ -95,7 +101,13 @@ export type CheckoutEvent =
   | { readonly type: 'tick'; readonly nowMonotonicMs: number }
   | { readonly type: 'uplinkChanged'; readonly online: boolean }
   /** A PayResult for our txId, with which request it answers. */
-  | { readonly type: 'txAnswer'; readonly answers: AnswerTo; readonly txId: string; readonly status: TxStatus; readonly reason?: ErrorCode | undefined }
+  | {
+      readonly type: 'txAnswer';
+      readonly answers: AnswerTo;
+      readonly txId: string;
+      readonly status: TxStatus;
+      readonly reason?: ErrorCode | undefined;
+    }
   /** An error reply (the server refused the request itself). */
   | { readonly type: 'txError'; readonly txId: string; readonly code: ErrorCode }
   /** `pay` was not sent because the uplink is down (OnlineOutcome 'not-sent'): nothing can have been charged. */
@@ -144,7 +156,14 @@ export type CheckoutEffect =
   | { readonly type: 'sendVoid'; readonly txId: string }
   | { readonly type: 'precheckOffline'; readonly txId: string; readonly code: string; readonly amount: Money }
   /** Write to the durable outbox (with the sale's lines, when present) and fsync, then answer offlineStored / offlineStoreFailed. */
-  | { readonly type: 'storeOffline'; readonly txId: string; readonly code: string; readonly amount: Money; readonly capturedAtMs: number; readonly lines?: readonly SaleLine[] }
+  | {
+      readonly type: 'storeOffline';
+      readonly txId: string;
+      readonly code: string;
+      readonly amount: Money;
+      readonly capturedAtMs: number;
+      readonly lines?: readonly SaleLine[];
+    }
   /**
    * The store did not answer in time: durably record that this txId never settles (whether or not
    * its write lands later), then answer offlineDiscarded. Repeated while no answer comes.
@@ -153,7 +172,12 @@ export type CheckoutEffect =
   /** Neither status nor void could settle this txId: the shell keeps it and voids it when the uplink is back. */
   | { readonly type: 'voidLater'; readonly txId: string }
   /** Structured log line; never holds a code. */
-  | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly event: string; readonly detail?: Readonly<Record<string, string | number | boolean>> };
+  | {
+      readonly type: 'log';
+      readonly level: 'info' | 'warn' | 'error';
+      readonly event: string;
+      readonly detail?: Readonly<Record<string, string | number | boolean>>;
+    };
 
 export interface Transition {
   readonly state: CheckoutState;

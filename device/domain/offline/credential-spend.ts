@@ -18,13 +18,22 @@ export const SPEND_WINDOW_MS = 30 * DAY_MS;
 /** Forwarded payments remembered at most (oldest dropped first): far above a credential's 30-day count. */
 export const SPEND_KEPT_MAX = 5_000;
 
-export interface SpendRecord { txId: string; credentialId: string; amount: Money; capturedAt: number }
+export interface SpendRecord {
+  txId: string;
+  credentialId: string;
+  amount: Money;
+  capturedAt: number;
+}
 
 /** Reasons are keys of ERRORS. */
 export type SpendDecline = Extract<ErrorCode, 'OFFLINE_LIMIT_DAILY' | 'OFFLINE_LIMIT_MONTHLY'>;
 
 /** Outbox entries and kept records, once each (by txId), without those declined at settlement. */
-export function spendRecords(stored: readonly SpendRecord[], kept: readonly SpendRecord[], declinedTxIds: ReadonlySet<string>): SpendRecord[] {
+export function spendRecords(
+  stored: readonly SpendRecord[],
+  kept: readonly SpendRecord[],
+  declinedTxIds: ReadonlySet<string>,
+): SpendRecord[] {
   const byTx = new Map<string, SpendRecord>();
   for (const r of [...kept, ...stored]) if (!declinedTxIds.has(r.txId)) byTx.set(r.txId, r);
   return [...byTx.values()];
@@ -35,7 +44,13 @@ export function spendRecords(stored: readonly SpendRecord[], kept: readonly Spen
  * counting `records` captured within each window before `atMs` (and any later: a clock step back
  * must not free up room). Same comparisons as the server (server/domain/offline-spend.ts).
  */
-export function checkCredentialSpend(records: readonly SpendRecord[], credentialId: string, limits: OfflineLimits, amount: Money, atMs: number): SpendDecline | undefined {
+export function checkCredentialSpend(
+  records: readonly SpendRecord[],
+  credentialId: string,
+  limits: OfflineLimits,
+  amount: Money,
+  atMs: number,
+): SpendDecline | undefined {
   const usage = (sinceMs: number) => {
     let value = 0;
     let count = 0;

@@ -17,13 +17,13 @@ import type { ClockSource, TrustedTime } from './trusted-clock.ts';
 
 export type OfflineMode =
   | {
-    ok: true;
-    clock: ClockSource;
-    list: 'fresh' | 'stale';
-    /** The caps in force: stored payments (including the next one) and their amount. */
-    storedCountMax: number;
-    storedAmountMax: number;
-  }
+      ok: true;
+      clock: ClockSource;
+      list: 'fresh' | 'stale';
+      /** The caps in force: stored payments (including the next one) and their amount. */
+      storedCountMax: number;
+      storedAmountMax: number;
+    }
   | { ok: false; cause: KioskOfflineCause };
 
 const clockSource = (t: TrustedTime): ClockSource => t.source ?? (t.trusted ? 'server' : 'none');
@@ -37,8 +37,10 @@ export function offlineMode(time: TrustedTime, list: RevocationAge, policy: Read
     if (!(time.uncertaintyMs <= policy.clockUncertaintyMaxMs)) return { ok: false, cause: 'CLOCK_TOO_UNCERTAIN' };
   } else {
     const u = policy.untrustedClock;
-    if (time.earliestMs === undefined || time.earliestMs === null || !Number.isFinite(time.earliestMs) || u.storedCountMax === 0) return { ok: false, cause: 'CLOCK_UNTRUSTED' };
-    if (!(time.untrustedForMs !== undefined && time.untrustedForMs <= u.durationMaxMs)) return { ok: false, cause: 'CLOCK_UNTRUSTED_TOO_LONG' };
+    if (time.earliestMs === undefined || time.earliestMs === null || !Number.isFinite(time.earliestMs) || u.storedCountMax === 0)
+      return { ok: false, cause: 'CLOCK_UNTRUSTED' };
+    if (!(time.untrustedForMs !== undefined && time.untrustedForMs <= u.durationMaxMs))
+      return { ok: false, cause: 'CLOCK_UNTRUSTED_TOO_LONG' };
     caps.push({ count: u.storedCountMax, amount: u.storedAmountMax });
   }
   if (!list.ok) return { ok: false, cause: list.cause };
@@ -49,7 +51,9 @@ export function offlineMode(time: TrustedTime, list: RevocationAge, policy: Read
     caps.push({ count: s.storedCountMax, amount: s.storedAmountMax });
   }
   return {
-    ok: true, clock, list: stale ? 'stale' : 'fresh',
+    ok: true,
+    clock,
+    list: stale ? 'stale' : 'fresh',
     storedCountMax: Math.min(...caps.map((c) => c.count)),
     storedAmountMax: Math.min(...caps.map((c) => c.amount)),
   };
@@ -60,7 +64,13 @@ export function offlineMode(time: TrustedTime, list: RevocationAge, policy: Read
  * clock's interval; with an untrusted clock only its early end is known (the untrusted caps bound
  * the rest). A kiosk that never reached the server is treated as offline too long.
  */
-export function exposureCause(mode: Extract<OfflineMode, { ok: true }>, e: OfflineExposure, amount: Money, time: TrustedTime, policy: Readonly<OfflinePolicy>): KioskOfflineCause | undefined {
+export function exposureCause(
+  mode: Extract<OfflineMode, { ok: true }>,
+  e: OfflineExposure,
+  amount: Money,
+  time: TrustedTime,
+  policy: Readonly<OfflinePolicy>,
+): KioskOfflineCause | undefined {
   const latestMs = time.trusted ? time.estimateMs + time.uncertaintyMs : (time.earliestMs ?? Number.NaN);
   if (e.lastUplinkAtMs === null || !(latestMs - e.lastUplinkAtMs <= policy.offlineDurationMaxMs)) return 'OFFLINE_TOO_LONG';
   if (e.storedCount + 1 > mode.storedCountMax) return 'STORED_COUNT_CAP';
@@ -72,7 +82,12 @@ export function exposureCause(mode: Extract<OfflineMode, { ok: true }>, e: Offli
  * Could the kiosk take any offline code now (one payment of the smallest amount)? What the screen
  * says before the shopper scans; undefined when it could, else why not.
  */
-export function offlineUnavailableCause(time: TrustedTime, list: RevocationAge, exposure: OfflineExposure, policy: Readonly<OfflinePolicy>): KioskOfflineCause | undefined {
+export function offlineUnavailableCause(
+  time: TrustedTime,
+  list: RevocationAge,
+  exposure: OfflineExposure,
+  policy: Readonly<OfflinePolicy>,
+): KioskOfflineCause | undefined {
   const mode = offlineMode(time, list, policy);
   if (!mode.ok) return mode.cause;
   return exposureCause(mode, exposure, { value: 1, currency: policy.storedAmountMax.currency }, time, policy);

@@ -12,7 +12,11 @@ import { seededRandom } from '../../../shared/random.ts';
 import { timeSample } from '../../../shared/time-sync.ts';
 import { signRevocations } from './offline-fixtures.ts';
 import {
-  OFFLINE_POLICY_DEFAULTS, offlinePolicy, precheckOfflineCode, type OfflinePrecheckInput, type OfflinePrecheckResult,
+  OFFLINE_POLICY_DEFAULTS,
+  offlinePolicy,
+  precheckOfflineCode,
+  type OfflinePrecheckInput,
+  type OfflinePrecheckResult,
 } from './offline-precheck.ts';
 import { KIOSK_OFFLINE_UNAVAILABLE_SHOPPER_TEXT } from './offline-unavailable.ts';
 import { RevocationCache } from './revocation-cache.ts';
@@ -41,7 +45,8 @@ function world() {
   };
   const code = (timestampMs: number, counter = 1) =>
     makeOfflineCode({ credential: f.credentialBytes, timestampMs, counter, phoneSecretKey: f.phone.secretKey }, nodeEd25519);
-  const list = (seq: number, issuedAt: number, credentials: string[]) => signRevocations({ seq, issuedAt, credentials }, f.issuer, ISSUER_KEY_ID);
+  const list = (seq: number, issuedAt: number, credentials: string[]) =>
+    signRevocations({ seq, issuedAt, credentials }, f.issuer, ISSUER_KEY_ID);
   return { f, input, revocations, code, list };
 }
 
@@ -52,7 +57,12 @@ describe('offline pre-check: acceptance', () => {
   it('accepts a valid offline QR code and returns what the outbox needs', () => {
     const { input } = world();
     expect(precheckOfflineCode(input)).toEqual({
-      ok: true, credentialId: '0123456789abcdef', counter: 1, timestampMs: CODE_TS_MS, capturedAtMs: CODE_TS_MS + 2_000, mode: { clock: 'server', list: 'fresh' },
+      ok: true,
+      credentialId: '0123456789abcdef',
+      counter: 1,
+      timestampMs: CODE_TS_MS,
+      capturedAtMs: CODE_TS_MS + 2_000,
+      mode: { clock: 'server', list: 'fresh' },
     });
   });
 
@@ -64,7 +74,14 @@ describe('offline pre-check: acceptance', () => {
   it('asks the seen-counter store about exactly this credential and counter', () => {
     const { input, code } = world();
     const asked: Array<[string, number]> = [];
-    precheckOfflineCode({ ...input, text: code(CODE_TS_MS, 42), seenCounter: (id, n) => { asked.push([id, n]); return false; } });
+    precheckOfflineCode({
+      ...input,
+      text: code(CODE_TS_MS, 42),
+      seenCounter: (id, n) => {
+        asked.push([id, n]);
+        return false;
+      },
+    });
     expect(asked).toEqual([['0123456789abcdef', 42]]);
   });
 });
@@ -73,14 +90,22 @@ describe('offline pre-check: every rejection', () => {
   it('declines an invalid amount', () => {
     const { input } = world();
     for (const value of [0, -1, 1.5, NaN, 1e13]) {
-      expect(precheckOfflineCode({ ...input, amount: { value, currency: 'JPY' } })).toEqual({ ok: false, reason: 'AMOUNT_INVALID', shopperText: 'The amount is not valid.' });
+      expect(precheckOfflineCode({ ...input, amount: { value, currency: 'JPY' } })).toEqual({
+        ok: false,
+        reason: 'AMOUNT_INVALID',
+        shopperText: 'The amount is not valid.',
+      });
     }
   });
 
   it('declines an amount not in the kiosk currency, even when the credential would take it', () => {
     const { input } = world();
     const usdKiosk = offlinePolicy({ storedAmountMax: { value: 2_000_00, currency: 'USD' } });
-    const r = precheckOfflineCode({ ...input, policy: usdKiosk, exposure: { ...input.exposure, storedAmount: { value: 0, currency: 'USD' } } });
+    const r = precheckOfflineCode({
+      ...input,
+      policy: usdKiosk,
+      exposure: { ...input.exposure, storedAmount: { value: 0, currency: 'USD' } },
+    });
     expect(reasonOf(r)).toBe('CURRENCY_MISMATCH');
   });
 
@@ -91,8 +116,11 @@ describe('offline pre-check: every rejection', () => {
 
   it('declines an online code: "please show your offline QR code"', () => {
     const { input } = world();
-    expect(precheckOfflineCode({ ...input, text: makeOnlineCode(seededRandom(7)) }))
-      .toEqual({ ok: false, reason: 'OFFLINE_FORM_REQUIRED', shopperText: 'Please show your offline QR code.' });
+    expect(precheckOfflineCode({ ...input, text: makeOnlineCode(seededRandom(7)) })).toEqual({
+      ok: false,
+      reason: 'OFFLINE_FORM_REQUIRED',
+      shopperText: 'Please show your offline QR code.',
+    });
   });
 
   it('declines a numeric offline code the same way: only the server can check its MAC', () => {
@@ -105,7 +133,11 @@ describe('offline pre-check: every rejection', () => {
     const { input } = world();
     const otherIssuer = new Map([[ISSUER_KEY_ID, nodeEd25519.keyPairFromSeed(seed(0x99)).publicKey]]);
     const r = precheckOfflineCode({ ...input, verifier: new OfflineQrVerifier({ issuerKeys: otherIssuer, ed: nodeEd25519 }) });
-    expect(r).toMatchObject({ ok: false, reason: 'CREDENTIAL_INVALID', shopperText: 'This code is not valid. Please go online once in your app.' });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: 'CREDENTIAL_INVALID',
+      shopperText: 'This code is not valid. Please go online once in your app.',
+    });
   });
 
   it('declines a code whose phone signature does not verify, in version 1 and version 3', () => {
@@ -122,7 +154,12 @@ describe('offline pre-check: every rejection', () => {
   it('declines while the clock is untrusted (no sync since boot)', () => {
     const { input } = world();
     const r = precheckOfflineCode({ ...input, time: { estimateMs: CODE_TS_MS, uncertaintyMs: Infinity, trusted: false } });
-    expect(r).toEqual({ ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', shopperText: KIOSK_OFFLINE_UNAVAILABLE_SHOPPER_TEXT, cause: 'CLOCK_UNTRUSTED' });
+    expect(r).toEqual({
+      ok: false,
+      reason: 'KIOSK_OFFLINE_UNAVAILABLE',
+      shopperText: KIOSK_OFFLINE_UNAVAILABLE_SHOPPER_TEXT,
+      cause: 'CLOCK_UNTRUSTED',
+    });
   });
 
   it('declines when the clock uncertainty has grown past the policy maximum (1 min)', () => {
@@ -149,7 +186,12 @@ describe('offline pre-check: every rejection', () => {
     // The 51st stored payment is past the stale list's 50.
     const capped = precheckOfflineCode({ ...input, text: code(at), time: trustedAt(at - 9), exposure: atCount(50) });
     expect(capped).toMatchObject({ ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: 'STORED_COUNT_CAP' });
-    const amount = precheckOfflineCode({ ...input, text: code(at), time: trustedAt(at - 9), exposure: { ...atCount(1), storedAmount: jpy(49_000) } });
+    const amount = precheckOfflineCode({
+      ...input,
+      text: code(at),
+      time: trustedAt(at - 9),
+      exposure: { ...atCount(1), storedAmount: jpy(49_000) },
+    });
     expect(amount).toMatchObject({ ok: false, cause: 'STORED_AMOUNT_CAP' });
     // Past the hard bound (72 h), even with a long offline duration allowed.
     const late = T0_MS + 71 * HOUR_MS;
@@ -163,14 +205,23 @@ describe('offline pre-check: every rejection', () => {
   it('declines a revoked credential', () => {
     const { input, revocations, list } = world();
     revocations.accept(list(2, T0_MS, ['0123456789abcdef']));
-    expect(precheckOfflineCode(input)).toEqual({ ok: false, reason: 'CREDENTIAL_REVOKED', shopperText: 'Offline payment is not available for this account.' });
+    expect(precheckOfflineCode(input)).toEqual({
+      ok: false,
+      reason: 'CREDENTIAL_REVOKED',
+      shopperText: 'Offline payment is not available for this account.',
+    });
   });
 
   it('declines a code made outside its credential validity', () => {
     const { input, code, revocations, list } = world();
     const late = T0_MS + 7 * DAY_MS + 1_000; // notAfter is T0 + 7 days
     revocations.accept(list(2, late - HOUR_MS, []));
-    const r = precheckOfflineCode({ ...input, text: code(late), time: trustedAt(late), exposure: { ...input.exposure, lastUplinkAtMs: late - HOUR_MS } });
+    const r = precheckOfflineCode({
+      ...input,
+      text: code(late),
+      time: trustedAt(late),
+      exposure: { ...input.exposure, lastUplinkAtMs: late - HOUR_MS },
+    });
     expect(reasonOf(r)).toBe('CREDENTIAL_EXPIRED');
   });
 
@@ -197,7 +248,12 @@ describe('offline pre-check: every rejection', () => {
   it('declines a payment in a currency other than the credential', () => {
     const { input } = world();
     const usdKiosk = offlinePolicy({ storedAmountMax: { value: 2_000_00, currency: 'USD' } });
-    const r = precheckOfflineCode({ ...input, policy: usdKiosk, amount: { value: 100, currency: 'USD' }, exposure: { ...input.exposure, storedAmount: { value: 0, currency: 'USD' } } });
+    const r = precheckOfflineCode({
+      ...input,
+      policy: usdKiosk,
+      amount: { value: 100, currency: 'USD' },
+      exposure: { ...input.exposure, storedAmount: { value: 0, currency: 'USD' } },
+    });
     expect(reasonOf(r)).toBe('CURRENCY_MISMATCH');
   });
 
@@ -244,8 +300,12 @@ describe('offline pre-check: order and policy', () => {
 
   it('has the documented defaults, frozen', () => {
     expect(OFFLINE_POLICY_DEFAULTS).toEqual({
-      windowMs: 300_000, clockUncertaintyMaxMs: 60_000, storedCountMax: 200,
-      storedAmountMax: { value: 200_000, currency: 'JPY' }, offlineDurationMaxMs: 86_400_000, revocationFreshAgeMs: 6 * HOUR_MS,
+      windowMs: 300_000,
+      clockUncertaintyMaxMs: 60_000,
+      storedCountMax: 200,
+      storedAmountMax: { value: 200_000, currency: 'JPY' },
+      offlineDurationMaxMs: 86_400_000,
+      revocationFreshAgeMs: 6 * HOUR_MS,
       staleRevocations: { storedCountMax: 50, storedAmountMax: 50_000, maxAgeMs: 72 * HOUR_MS },
       untrustedClock: { storedCountMax: 20, storedAmountMax: 20_000, durationMaxMs: 12 * HOUR_MS },
     });
@@ -267,7 +327,9 @@ describe('offline pre-check: order and policy', () => {
     const clock = TrustedClock.afterReboot(null, 0, mono);
     expect(causeOf(precheckOfflineCode({ ...input, time: clock.now(mono) }))).toBe('CLOCK_UNTRUSTED');
     // A sync measured on the monotonic clock: sent at 1000, answered 40 ms later at server time CODE_TS_MS.
-    const t0 = 1_000, t3 = 1_040, t1 = CODE_TS_MS - 20;
+    const t0 = 1_000,
+      t3 = 1_040,
+      t1 = CODE_TS_MS - 20;
     clock.sync(timeSample(t0, t1, t1, t3), t3);
     mono = t3 + 2_000;
     expect(precheckOfflineCode({ ...input, time: clock.now(mono) })).toMatchObject({ ok: true, capturedAtMs: CODE_TS_MS + 2_000 });
@@ -277,16 +339,26 @@ describe('offline pre-check: order and policy', () => {
 describe('offline pre-check: an untrusted clock (a reboot without uplink and no trusted RTC)', () => {
   /** Rebooted 1 h after the bound was persisted; the kiosk knows only that server time is past it. */
   const BOUND_MS = T0_MS - 30 * MIN_MS;
-  const untrusted = (untrustedForMs = 0, earliestMs: number | null = BOUND_MS + untrustedForMs): TrustedTime =>
-    ({ estimateMs: earliestMs ?? 0, uncertaintyMs: Infinity, trusted: false, source: 'none', earliestMs, untrustedForMs });
+  const untrusted = (untrustedForMs = 0, earliestMs: number | null = BOUND_MS + untrustedForMs): TrustedTime => ({
+    estimateMs: earliestMs ?? 0,
+    uncertaintyMs: Infinity,
+    trusted: false,
+    source: 'none',
+    earliestMs,
+    untrustedForMs,
+  });
 
   it('accepts a code newer than the persisted bound, captured at its own timestamp, within the untrusted caps', () => {
     const { input } = world();
     const r = precheckOfflineCode({ ...input, time: untrusted() });
     expect(r).toMatchObject({ ok: true, capturedAtMs: CODE_TS_MS, mode: { clock: 'none', list: 'fresh' } });
     // 20 stored payments, or ¥20,000: the untrusted caps, far below the full 200 and ¥200,000.
-    expect(causeOf(precheckOfflineCode({ ...input, time: untrusted(), exposure: { ...input.exposure, storedCount: 20 } }))).toBe('STORED_COUNT_CAP');
-    expect(causeOf(precheckOfflineCode({ ...input, time: untrusted(), exposure: { ...input.exposure, storedAmount: jpy(19_000) } }))).toBe('STORED_AMOUNT_CAP');
+    expect(causeOf(precheckOfflineCode({ ...input, time: untrusted(), exposure: { ...input.exposure, storedCount: 20 } }))).toBe(
+      'STORED_COUNT_CAP',
+    );
+    expect(causeOf(precheckOfflineCode({ ...input, time: untrusted(), exposure: { ...input.exposure, storedAmount: jpy(19_000) } }))).toBe(
+      'STORED_AMOUNT_CAP',
+    );
   });
 
   it('declines a code older than the persisted bound minus the window, in every clock mode', () => {
@@ -295,8 +367,17 @@ describe('offline pre-check: an untrusted clock (a reboot without uplink and no 
     expect(precheckOfflineCode({ ...input, text: old, time: untrusted() })).toMatchObject({ ok: false, reason: 'TIME_OUT_OF_WINDOW' });
     expect(precheckOfflineCode({ ...input, text: code(BOUND_MS - 5 * MIN_MS), time: untrusted() }).ok).toBe(true);
     // A trusted (RTC) reading whose window would allow the code still honours the bound.
-    const rtc: TrustedTime = { estimateMs: BOUND_MS - 60_000, uncertaintyMs: 1_000, trusted: true, source: 'rtc', earliestMs: BOUND_MS + 5 * MIN_MS };
-    expect(precheckOfflineCode({ ...input, text: code(BOUND_MS - 60_000), time: rtc })).toMatchObject({ ok: false, reason: 'TIME_OUT_OF_WINDOW' });
+    const rtc: TrustedTime = {
+      estimateMs: BOUND_MS - 60_000,
+      uncertaintyMs: 1_000,
+      trusted: true,
+      source: 'rtc',
+      earliestMs: BOUND_MS + 5 * MIN_MS,
+    };
+    expect(precheckOfflineCode({ ...input, text: code(BOUND_MS - 60_000), time: rtc })).toMatchObject({
+      ok: false,
+      reason: 'TIME_OUT_OF_WINDOW',
+    });
   });
 
   it('captures at the earliest possible time when the code is older than it, so settlement sees it within the window', () => {
@@ -307,7 +388,12 @@ describe('offline pre-check: an untrusted clock (a reboot without uplink and no 
 
   it('stops after 12 hours of running on an untrusted clock, and without a persisted bound at all', () => {
     const { input, code } = world();
-    const later = (ms: number) => ({ ...input, text: code(BOUND_MS + ms), time: untrusted(ms), exposure: { ...input.exposure, lastUplinkAtMs: BOUND_MS } });
+    const later = (ms: number) => ({
+      ...input,
+      text: code(BOUND_MS + ms),
+      time: untrusted(ms),
+      exposure: { ...input.exposure, lastUplinkAtMs: BOUND_MS },
+    });
     expect(precheckOfflineCode(later(12 * HOUR_MS)).ok).toBe(true);
     expect(causeOf(precheckOfflineCode(later(12 * HOUR_MS + 1)))).toBe('CLOCK_UNTRUSTED_TOO_LONG');
     expect(causeOf(precheckOfflineCode({ ...input, time: untrusted(0, null) }))).toBe('CLOCK_UNTRUSTED');
@@ -315,11 +401,20 @@ describe('offline pre-check: an untrusted clock (a reboot without uplink and no 
     expect(causeOf(precheckOfflineCode({ ...input, policy: off, time: untrusted() }))).toBe('CLOCK_UNTRUSTED');
   });
 
-  it('judges time since the last uplink and the list\'s age from the earliest possible time', () => {
+  it("judges time since the last uplink and the list's age from the earliest possible time", () => {
     const { input, code } = world();
-    expect(causeOf(precheckOfflineCode({ ...input, time: untrusted(), exposure: { ...input.exposure, lastUplinkAtMs: BOUND_MS - 24 * HOUR_MS - 1 } }))).toBe('OFFLINE_TOO_LONG');
+    expect(
+      causeOf(
+        precheckOfflineCode({ ...input, time: untrusted(), exposure: { ...input.exposure, lastUplinkAtMs: BOUND_MS - 24 * HOUR_MS - 1 } }),
+      ),
+    ).toBe('OFFLINE_TOO_LONG');
     // The list was issued at T0 - 1 h: 6.5 h after the bound it is stale by the earliest time, so the stale caps (50) apply too; the untrusted ones (20) are tighter.
-    const r = precheckOfflineCode({ ...input, text: code(BOUND_MS + 6 * HOUR_MS), time: untrusted(6 * HOUR_MS), exposure: { ...input.exposure, lastUplinkAtMs: BOUND_MS } });
+    const r = precheckOfflineCode({
+      ...input,
+      text: code(BOUND_MS + 6 * HOUR_MS),
+      time: untrusted(6 * HOUR_MS),
+      exposure: { ...input.exposure, lastUplinkAtMs: BOUND_MS },
+    });
     expect(r).toMatchObject({ ok: true, mode: { clock: 'none', list: 'stale' } });
   });
 });

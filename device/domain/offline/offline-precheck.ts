@@ -21,9 +21,7 @@ import { decodeCode, type DecodedOfflineQr } from '../../../shared/codes/decode.
 import { ERRORS, type ErrorCode } from '../../../shared/errors.ts';
 import { DEFAULT_STALE_REVOCATIONS, DEFAULT_UNTRUSTED_CLOCK } from '../../../shared/kiosk-policy.ts';
 import { isValidAmount, type Money } from '../../../shared/money.ts';
-import {
-  KIOSK_OFFLINE_UNAVAILABLE, KIOSK_OFFLINE_UNAVAILABLE_SHOPPER_TEXT, type KioskOfflineCause,
-} from './offline-unavailable.ts';
+import { KIOSK_OFFLINE_UNAVAILABLE, KIOSK_OFFLINE_UNAVAILABLE_SHOPPER_TEXT, type KioskOfflineCause } from './offline-unavailable.ts';
 import { exposureCause, offlineMode, type OfflineMode } from './offline-mode.ts';
 import { REVOCATION_MAX_AGE_MS_DEFAULT, type RevocationCache } from './revocation-cache.ts';
 import type { TrustedTime } from './trusted-clock.ts';
@@ -66,19 +64,30 @@ export function offlinePolicy(overrides: Partial<OfflinePolicy> = {}): Readonly<
   const p = { ...OFFLINE_POLICY_DEFAULTS, ...overrides };
   const positive = (x: number) => Number.isSafeInteger(x) && x > 0;
   assert(positive(p.windowMs), 'windowMs must be a positive integer');
-  assert(Number.isSafeInteger(p.clockUncertaintyMaxMs) && p.clockUncertaintyMaxMs >= 0 && p.clockUncertaintyMaxMs < p.windowMs,
-    'clockUncertaintyMaxMs must be an integer in [0, windowMs)');
+  assert(
+    Number.isSafeInteger(p.clockUncertaintyMaxMs) && p.clockUncertaintyMaxMs >= 0 && p.clockUncertaintyMaxMs < p.windowMs,
+    'clockUncertaintyMaxMs must be an integer in [0, windowMs)',
+  );
   assert(positive(p.storedCountMax), 'storedCountMax must be a positive integer');
   assert(isValidAmount(p.storedAmountMax.value) && p.storedAmountMax.value > 0, 'storedAmountMax must be a positive amount');
   assert(positive(p.offlineDurationMaxMs), 'offlineDurationMaxMs must be a positive integer');
   assert(positive(p.revocationFreshAgeMs), 'revocationFreshAgeMs must be a positive integer');
   const nonNegative = (x: number) => Number.isSafeInteger(x) && x >= 0;
   const s = p.staleRevocations;
-  assert(nonNegative(s.storedCountMax) && isValidAmount(s.storedAmountMax) && positive(s.maxAgeMs), 'staleRevocations caps must be non-negative integers');
+  assert(
+    nonNegative(s.storedCountMax) && isValidAmount(s.storedAmountMax) && positive(s.maxAgeMs),
+    'staleRevocations caps must be non-negative integers',
+  );
   const u = p.untrustedClock;
-  assert(nonNegative(u.storedCountMax) && isValidAmount(u.storedAmountMax) && nonNegative(u.durationMaxMs), 'untrustedClock caps must be non-negative integers');
+  assert(
+    nonNegative(u.storedCountMax) && isValidAmount(u.storedAmountMax) && nonNegative(u.durationMaxMs),
+    'untrustedClock caps must be non-negative integers',
+  );
   return Object.freeze({
-    ...p, storedAmountMax: Object.freeze({ ...p.storedAmountMax }), staleRevocations: Object.freeze({ ...s }), untrustedClock: Object.freeze({ ...u }),
+    ...p,
+    storedAmountMax: Object.freeze({ ...p.storedAmountMax }),
+    staleRevocations: Object.freeze({ ...s }),
+    untrustedClock: Object.freeze({ ...u }),
   });
 }
 
@@ -111,23 +120,30 @@ export type PrecheckDeclineReason = ErrorCode;
 
 export type OfflinePrecheckResult =
   | {
-    ok: true; credentialId: string; counter: number; timestampMs: number;
-    /**
-     * The settle item's capturedAt: the trusted clock's estimate at the check; with an untrusted
-     * clock, the code's own timestamp, but never before the earliest possible time.
-     */
-    capturedAtMs: number;
-    /** The mode the code was accepted in, for logs and telemetry. */
-    mode: { clock: OfflineModeOk['clock']; list: OfflineModeOk['list'] };
-  }
+      ok: true;
+      credentialId: string;
+      counter: number;
+      timestampMs: number;
+      /**
+       * The settle item's capturedAt: the trusted clock's estimate at the check; with an untrusted
+       * clock, the code's own timestamp, but never before the earliest possible time.
+       */
+      capturedAtMs: number;
+      /** The mode the code was accepted in, for logs and telemetry. */
+      mode: { clock: OfflineModeOk['clock']; list: OfflineModeOk['list'] };
+    }
   | { ok: false; reason: PrecheckDeclineReason; shopperText: string; cause?: KioskOfflineCause };
 
 type Decline = Extract<OfflinePrecheckResult, { ok: false }>;
 type OfflineModeOk = Extract<OfflineMode, { ok: true }>;
 
 const decline = (reason: ErrorCode): Decline => ({ ok: false, reason, shopperText: ERRORS[reason].shopper });
-const unavailable = (cause: KioskOfflineCause): Decline =>
-  ({ ok: false, reason: KIOSK_OFFLINE_UNAVAILABLE, shopperText: KIOSK_OFFLINE_UNAVAILABLE_SHOPPER_TEXT, cause });
+const unavailable = (cause: KioskOfflineCause): Decline => ({
+  ok: false,
+  reason: KIOSK_OFFLINE_UNAVAILABLE,
+  shopperText: KIOSK_OFFLINE_UNAVAILABLE_SHOPPER_TEXT,
+  cause,
+});
 
 export function precheckOfflineCode(input: OfflinePrecheckInput): OfflinePrecheckResult {
   const policy = input.policy ?? OFFLINE_POLICY_DEFAULTS;
@@ -147,7 +163,11 @@ export function precheckOfflineCode(input: OfflinePrecheckInput): OfflinePrechec
   const exposure = exposureCause(mode, input.exposure, input.amount, input.time, policy);
   if (exposure) return unavailable(exposure);
   return {
-    ok: true, credentialId: code.credential.credentialId, counter: code.counter, timestampMs: code.timestampMs, capturedAtMs: terms.capturedAtMs,
+    ok: true,
+    credentialId: code.credential.credentialId,
+    counter: code.counter,
+    timestampMs: code.timestampMs,
+    capturedAtMs: terms.capturedAtMs,
     mode: { clock: mode.clock, list: mode.list },
   };
 }
@@ -177,13 +197,24 @@ function checkCodeForm(text: string): { ok: true; code: DecodedOfflineQr } | Dec
  * bound on its age; capturedAt is then max(code timestamp, earliest), which is within the window of
  * the code by construction.
  */
-function checkTerms(code: DecodedOfflineQr, amount: Money, time: TrustedTime, policy: Readonly<OfflinePolicy>): Decline | { ok: true; capturedAtMs: number } {
+function checkTerms(
+  code: DecodedOfflineQr,
+  amount: Money,
+  time: TrustedTime,
+  policy: Readonly<OfflinePolicy>,
+): Decline | { ok: true; capturedAtMs: number } {
   const earliest = time.earliestMs;
-  if (earliest !== undefined && earliest !== null && !(code.timestampMs >= earliest - policy.windowMs)) return decline('TIME_OUT_OF_WINDOW');
+  if (earliest !== undefined && earliest !== null && !(code.timestampMs >= earliest - policy.windowMs))
+    return decline('TIME_OUT_OF_WINDOW');
   const capturedAtMs = time.trusted ? time.estimateMs : Math.max(code.timestampMs, earliest!);
   const terms = checkOfflineTerms({
-    credential: code.credential, timestampMs: code.timestampMs, amount, amountCap: code.amountCap,
-    referenceTimeMs: capturedAtMs, windowMs: time.trusted ? policy.windowMs - time.uncertaintyMs : policy.windowMs, uncertaintyMs: 0,
+    credential: code.credential,
+    timestampMs: code.timestampMs,
+    amount,
+    amountCap: code.amountCap,
+    referenceTimeMs: capturedAtMs,
+    windowMs: time.trusted ? policy.windowMs - time.uncertaintyMs : policy.windowMs,
+    uncertaintyMs: 0,
   });
   return terms.ok ? { ok: true, capturedAtMs } : decline(terms.reason);
 }

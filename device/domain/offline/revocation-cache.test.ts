@@ -15,7 +15,8 @@ const at = (estimateMs: number, uncertaintyMs = 0): TrustedTime => ({ estimateMs
 function world() {
   const f = fixture();
   const cache = new RevocationCache({ issuerKeys: f.issuerKeys, ed: nodeEd25519 });
-  const list = (seq: number, issuedAt = NOW_MS, credentials = [REVOKED]) => signRevocations({ seq, issuedAt, credentials }, f.issuer, ISSUER_KEY_ID);
+  const list = (seq: number, issuedAt = NOW_MS, credentials = [REVOKED]) =>
+    signRevocations({ seq, issuedAt, credentials }, f.issuer, ISSUER_KEY_ID);
   return { f, cache, list };
 }
 
@@ -30,7 +31,11 @@ describe('revocation cache', () => {
 
   it('refuses offline acceptance before any list was received', () => {
     const { cache } = world();
-    expect(cache.check('0123456789abcdef', at(NOW_MS))).toEqual({ ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: 'REVOCATIONS_MISSING' });
+    expect(cache.check('0123456789abcdef', at(NOW_MS))).toEqual({
+      ok: false,
+      reason: 'KIOSK_OFFLINE_UNAVAILABLE',
+      cause: 'REVOCATIONS_MISSING',
+    });
   });
 
   it('rejects a forged signature, and a body changed after signing', () => {
@@ -39,7 +44,10 @@ describe('revocation cache', () => {
     const forged = signRevocations({ seq: 9, issuedAt: NOW_MS, credentials: [] }, forger, ISSUER_KEY_ID);
     expect(cache.accept(forged)).toEqual({ accepted: false, reason: 'SIGNATURE_INVALID' });
     const genuine = list(9);
-    expect(cache.accept({ ...genuine, body: genuine.body.replace(REVOKED, '1111111111111111') })).toEqual({ accepted: false, reason: 'SIGNATURE_INVALID' });
+    expect(cache.accept({ ...genuine, body: genuine.body.replace(REVOKED, '1111111111111111') })).toEqual({
+      accepted: false,
+      reason: 'SIGNATURE_INVALID',
+    });
     expect(cache.accept({ ...genuine, sig: toBase64url(new Uint8Array(64)) })).toEqual({ accepted: false, reason: 'SIGNATURE_INVALID' });
     expect(cache.current).toBeNull();
   });
@@ -47,7 +55,10 @@ describe('revocation cache', () => {
   it('rejects a list under a key id that is not pinned, even if self-consistent', () => {
     const { cache } = world();
     const other = nodeEd25519.keyPairFromSeed(seed(0x77));
-    expect(cache.accept(signRevocations({ seq: 1, issuedAt: NOW_MS, credentials: [] }, other, 99))).toEqual({ accepted: false, reason: 'UNKNOWN_KEY' });
+    expect(cache.accept(signRevocations({ seq: 1, issuedAt: NOW_MS, credentials: [] }, other, 99))).toEqual({
+      accepted: false,
+      reason: 'UNKNOWN_KEY',
+    });
   });
 
   it('rejects malformed messages and signed but malformed bodies', () => {
@@ -97,8 +108,11 @@ describe('revocation cache', () => {
   it('cannot judge the age without a trusted clock', () => {
     const { cache, list } = world();
     cache.accept(list(1));
-    expect(cache.check('0123456789abcdef', { estimateMs: NOW_MS, uncertaintyMs: Infinity, trusted: false }))
-      .toEqual({ ok: false, reason: 'KIOSK_OFFLINE_UNAVAILABLE', cause: 'CLOCK_UNTRUSTED' });
+    expect(cache.check('0123456789abcdef', { estimateMs: NOW_MS, uncertaintyMs: Infinity, trusted: false })).toEqual({
+      ok: false,
+      reason: 'KIOSK_OFFLINE_UNAVAILABLE',
+      cause: 'CLOCK_UNTRUSTED',
+    });
   });
 
   it('treats a list issued ahead of the kiosk clock as age 0', () => {

@@ -11,11 +11,15 @@
 // reconnect, so an equal seq is normal and simply ignored.
 import { concatBytes, fromBase64url, utf8 } from '../../../shared/bytes.ts';
 import type { Ed25519 } from '../../../shared/crypto/ed25519.ts';
-import { revocationsBody, revocationsMessage, type RevocationsMessage, REVOCATIONS_SIGNING_PREFIX } from '../../../shared/kiosk-messages.ts';
+import {
+  revocationsBody,
+  revocationsMessage,
+  type RevocationsMessage,
+  REVOCATIONS_SIGNING_PREFIX,
+} from '../../../shared/kiosk-messages.ts';
 import { assert } from '../../../shared/assert.ts';
 import type { KioskOfflineCause } from './offline-unavailable.ts';
 import type { TrustedTime } from './trusted-clock.ts';
-
 
 /** Matches the server's revocationMaxAgeMs default (server/config.ts): 6 hours. */
 export const REVOCATION_MAX_AGE_MS_DEFAULT = 6 * 3_600_000;
@@ -36,7 +40,11 @@ export type RevocationAcceptResult = { accepted: true; seq: number } | { accepte
 export type RevocationCheck =
   | { ok: true; ageMs: number }
   | { ok: false; reason: 'CREDENTIAL_REVOKED' }
-  | { ok: false; reason: 'KIOSK_OFFLINE_UNAVAILABLE'; cause: Extract<KioskOfflineCause, 'REVOCATIONS_MISSING' | 'REVOCATIONS_STALE' | 'CLOCK_UNTRUSTED'> };
+  | {
+      ok: false;
+      reason: 'KIOSK_OFFLINE_UNAVAILABLE';
+      cause: Extract<KioskOfflineCause, 'REVOCATIONS_MISSING' | 'REVOCATIONS_STALE' | 'CLOCK_UNTRUSTED'>;
+    };
 
 export type RevocationAge =
   /** lowerBoundOnly: measured from the earliest possible time (untrusted clock); the list may be older. */
@@ -116,7 +124,8 @@ export class RevocationCache {
   ageOf(now: TrustedTime): RevocationAge {
     const l = this.#list;
     if (l === null) return { ok: false, cause: 'REVOCATIONS_MISSING' };
-    if (now.trusted && Number.isFinite(now.uncertaintyMs)) return { ok: true, ageMs: Math.max(0, now.estimateMs + now.uncertaintyMs - l.issuedAtMs), lowerBoundOnly: false };
+    if (now.trusted && Number.isFinite(now.uncertaintyMs))
+      return { ok: true, ageMs: Math.max(0, now.estimateMs + now.uncertaintyMs - l.issuedAtMs), lowerBoundOnly: false };
     if (!now.trusted && now.earliestMs !== undefined && now.earliestMs !== null && Number.isFinite(now.earliestMs)) {
       return { ok: true, ageMs: Math.max(0, now.earliestMs - l.issuedAtMs), lowerBoundOnly: true };
     }

@@ -18,7 +18,13 @@ describe('trusted clock', () => {
   it('after a sync estimates server time from monotonic time, with half the round trip as uncertainty', () => {
     const { sample, t3 } = exchange(1_000, 40, SERVER_MS);
     const clock = TrustedClock.fromSync(sample, t3);
-    expect(clock.now(t3)).toEqual({ estimateMs: SERVER_MS, uncertaintyMs: 20, trusted: true, source: 'server', earliestMs: SERVER_MS - 20 });
+    expect(clock.now(t3)).toEqual({
+      estimateMs: SERVER_MS,
+      uncertaintyMs: 20,
+      trusted: true,
+      source: 'server',
+      earliestMs: SERVER_MS - 20,
+    });
     expect(clock.now(t3 + 5_000).estimateMs).toBe(SERVER_MS + 5_000);
   });
 
@@ -73,7 +79,14 @@ describe('trusted clock', () => {
 
   it('after a reboot is untrusted with infinite uncertainty until the next sync', () => {
     const clock = TrustedClock.afterReboot(SERVER_MS, 0, 5);
-    expect(clock.now(5)).toEqual({ estimateMs: SERVER_MS, uncertaintyMs: Infinity, trusted: false, source: 'none', earliestMs: SERVER_MS, untrustedForMs: 0 });
+    expect(clock.now(5)).toEqual({
+      estimateMs: SERVER_MS,
+      uncertaintyMs: Infinity,
+      trusted: false,
+      source: 'none',
+      earliestMs: SERVER_MS,
+      untrustedForMs: 0,
+    });
     const { sample, t3 } = exchange(1_000, 30, SERVER_MS + 60_000);
     expect(clock.sync(sample, t3)).toBe(true);
     expect(clock.now(t3)).toMatchObject({ estimateMs: SERVER_MS + 60_000, uncertaintyMs: 15, trusted: true, source: 'server' });
@@ -82,7 +95,14 @@ describe('trusted clock', () => {
   it('after a reboot uses the wall clock as a hint only when it is past the persisted lower bound', () => {
     expect(TrustedClock.afterReboot(SERVER_MS, SERVER_MS + 9_000, 0).now(1_000).estimateMs).toBe(SERVER_MS + 10_000);
     expect(TrustedClock.afterReboot(SERVER_MS, 86_400_000, 0).now(1_000).estimateMs).toBe(SERVER_MS + 1_000);
-    expect(TrustedClock.afterReboot(null, 86_400_000, 0).now(0)).toEqual({ estimateMs: 86_400_000, uncertaintyMs: Infinity, trusted: false, source: 'none', earliestMs: null, untrustedForMs: 0 });
+    expect(TrustedClock.afterReboot(null, 86_400_000, 0).now(0)).toEqual({
+      estimateMs: 86_400_000,
+      uncertaintyMs: Infinity,
+      trusted: false,
+      source: 'none',
+      earliestMs: null,
+      untrustedForMs: 0,
+    });
   });
 
   it('persists a lower bound that never moves backwards across reboots, whatever the wall clock says', () => {
@@ -104,7 +124,12 @@ describe('trusted clock', () => {
     expect(same.now(t3 + 2_000)).toEqual(clock.now(t3 + 2_000));
     // Across epochs only the lower bound survives: 1 s after sync minus 20 ms (rtt/2) and 0.1 ms drift, rounded up.
     const rebooted = TrustedClock.restore(state, 0, 50, { monotonicEpoch: 'boot-b' });
-    expect(rebooted.now(50)).toMatchObject({ estimateMs: SERVER_MS + 1_000 - 21, uncertaintyMs: Infinity, trusted: false, earliestMs: SERVER_MS + 1_000 - 21 });
+    expect(rebooted.now(50)).toMatchObject({
+      estimateMs: SERVER_MS + 1_000 - 21,
+      uncertaintyMs: Infinity,
+      trusted: false,
+      earliestMs: SERVER_MS + 1_000 - 21,
+    });
     const noEpoch = TrustedClock.restore(state, 0, t3 + 2_000);
     expect(noEpoch.now(t3 + 2_000).trusted).toBe(false);
   });
@@ -121,7 +146,9 @@ describe('trusted clock', () => {
     const machine = new ManualClock(SERVER_MS - 200); // the wall clock runs 200 ms behind the server
     const t0 = machine.monotonicMs();
     machine.advance(40);
-    const synced = TrustedClock.fromSync(timeSample(t0, SERVER_MS + 20, SERVER_MS + 20, machine.monotonicMs()), machine.monotonicMs(), { monotonicEpoch: 'a' });
+    const synced = TrustedClock.fromSync(timeSample(t0, SERVER_MS + 20, SERVER_MS + 20, machine.monotonicMs()), machine.monotonicMs(), {
+      monotonicEpoch: 'a',
+    });
     synced.sync(timeSample(t0, SERVER_MS + 20, SERVER_MS + 20, machine.monotonicMs()), machine.monotonicMs(), machine.nowMs());
     const state = JSON.parse(JSON.stringify(synced.toState(machine.monotonicMs()))) as unknown;
     const rtc = { driftAllowanceMsPerHour: 1_000, uncertaintyMaxMs: 60_000 };
@@ -163,8 +190,10 @@ describe('trusted clock', () => {
     const clock = TrustedClock.fromSync(sample, t3, { monotonicEpoch: 'a' });
     clock.sync(sample, t3, SERVER_MS);
     const first = TrustedClock.restore(JSON.parse(JSON.stringify(clock.toState(t3))), SERVER_MS + HOUR_MS, 0, { monotonicEpoch: 'b' });
-    const second = TrustedClock.restore(JSON.parse(JSON.stringify(first.toState(1_000))), SERVER_MS + 2 * HOUR_MS, 0,
-      { monotonicEpoch: 'c', rtc: { driftAllowanceMsPerHour: 1_000, uncertaintyMaxMs: 60_000 } });
+    const second = TrustedClock.restore(JSON.parse(JSON.stringify(first.toState(1_000))), SERVER_MS + 2 * HOUR_MS, 0, {
+      monotonicEpoch: 'c',
+      rtc: { driftAllowanceMsPerHour: 1_000, uncertaintyMaxMs: 60_000 },
+    });
     expect(second.now(0)).toMatchObject({ trusted: true, source: 'rtc', estimateMs: SERVER_MS + 2 * HOUR_MS });
   });
 

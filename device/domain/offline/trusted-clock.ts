@@ -92,7 +92,9 @@ export interface TrustedClockState {
 }
 
 const syncSchema = z.strictObject({
-  serverTimeMs: z.number().finite(), monotonicMs: z.number().finite(), roundTripMs: z.number().finite().min(0),
+  serverTimeMs: z.number().finite(),
+  monotonicMs: z.number().finite(),
+  roundTripMs: z.number().finite().min(0),
   wallOffsetMs: z.number().finite().nullable().default(null),
 });
 const stateSchema = z.strictObject({
@@ -159,7 +161,11 @@ export class TrustedClock {
    * monotonic time so re-persisting it never moves it backwards.
    */
   static afterReboot(
-    persistedLowerBoundMs: number | null, wallNowMs: number, monotonicNowMs: number, o: TrustedClockOptions = {}, lastSync: ClockSync | null = null,
+    persistedLowerBoundMs: number | null,
+    wallNowMs: number,
+    monotonicNowMs: number,
+    o: TrustedClockOptions = {},
+    lastSync: ClockSync | null = null,
   ): TrustedClock {
     assert(persistedLowerBoundMs === null || Number.isFinite(persistedLowerBoundMs), 'persistedLowerBoundMs must be finite or null');
     assert(Number.isFinite(wallNowMs) && Number.isFinite(monotonicNowMs), 'wallNowMs and monotonicNowMs must be finite');
@@ -167,8 +173,16 @@ export class TrustedClock {
     const clock = new TrustedClock(o, null, { lowerBoundMs: persistedLowerBoundMs, hintMs, monotonicMs: monotonicNowMs }, lastSync);
     const rtc = o.rtc;
     // An RTC behind a time already passed has lost time (a flat battery): it is not trusted.
-    if (rtc !== undefined && lastSync !== null && lastSync.wallOffsetMs !== null && (persistedLowerBoundMs === null || wallNowMs >= persistedLowerBoundMs)) {
-      assert(Number.isFinite(rtc.driftAllowanceMsPerHour) && rtc.driftAllowanceMsPerHour >= 0, 'driftAllowanceMsPerHour must be a finite non-negative number');
+    if (
+      rtc !== undefined &&
+      lastSync !== null &&
+      lastSync.wallOffsetMs !== null &&
+      (persistedLowerBoundMs === null || wallNowMs >= persistedLowerBoundMs)
+    ) {
+      assert(
+        Number.isFinite(rtc.driftAllowanceMsPerHour) && rtc.driftAllowanceMsPerHour >= 0,
+        'driftAllowanceMsPerHour must be a finite non-negative number',
+      );
       clock.#rtc = {
         baseMs: RTC_RESOLUTION_MS + Math.ceil(lastSync.roundTripMs / 2) + Math.abs(lastSync.wallOffsetMs),
         lastSyncServerMs: lastSync.serverTimeMs,
@@ -206,7 +220,10 @@ export class TrustedClock {
    * clock (and so an RTC set from it) is from server time. Returns whether it was taken.
    */
   sync(sample: TimeSample, monotonicNowMs: number, wallNowMs?: number): boolean {
-    assert(Number.isFinite(sample.offsetMs) && Number.isFinite(sample.roundTripMs) && sample.roundTripMs >= 0, 'time sample must be finite with a non-negative round trip');
+    assert(
+      Number.isFinite(sample.offsetMs) && Number.isFinite(sample.roundTripMs) && sample.roundTripMs >= 0,
+      'time sample must be finite with a non-negative round trip',
+    );
     assert(Number.isFinite(monotonicNowMs), 'monotonicNowMs must be finite');
     const serverTimeMs = monotonicNowMs + sample.offsetMs;
     const wallOffsetMs = wallNowMs !== undefined && Number.isFinite(wallNowMs) ? Math.round(serverTimeMs - wallNowMs) : null;
@@ -229,9 +246,22 @@ export class TrustedClock {
       const hoursSinceSync = Math.max(0, estimateMs - r.lastSyncServerMs) / HOUR_MS;
       const uncertaintyMs = Math.ceil(r.baseMs + r.msPerHour * hoursSinceSync + this.#driftPpm * 1e-6 * elapsedMs);
       const bound = this.#carriedBound(monotonicNowMs);
-      return { estimateMs, uncertaintyMs, trusted: true, source: 'rtc', earliestMs: bound === null ? estimateMs - uncertaintyMs : Math.max(bound, estimateMs - uncertaintyMs) };
+      return {
+        estimateMs,
+        uncertaintyMs,
+        trusted: true,
+        source: 'rtc',
+        earliestMs: bound === null ? estimateMs - uncertaintyMs : Math.max(bound, estimateMs - uncertaintyMs),
+      };
     }
-    return { estimateMs, uncertaintyMs: Infinity, trusted: false, source: 'none', earliestMs: this.#carriedBound(monotonicNowMs), untrustedForMs: elapsedMs };
+    return {
+      estimateMs,
+      uncertaintyMs: Infinity,
+      trusted: false,
+      source: 'none',
+      earliestMs: this.#carriedBound(monotonicNowMs),
+      untrustedForMs: elapsedMs,
+    };
   }
 
   /** A time that server time is surely past: what to persist for the next boot. Null when unknown. */
@@ -266,7 +296,8 @@ export class TrustedClock {
   #readSync(s: ClockSync, monotonicNowMs: number): TrustedTime {
     const elapsedMs = monotonicNowMs - s.monotonicMs;
     // Monotonic time running backwards means the reading is from another epoch: fail closed.
-    if (elapsedMs < 0) return { estimateMs: s.serverTimeMs, uncertaintyMs: Infinity, trusted: false, source: 'none', earliestMs: null, untrustedForMs: 0 };
+    if (elapsedMs < 0)
+      return { estimateMs: s.serverTimeMs, uncertaintyMs: Infinity, trusted: false, source: 'none', earliestMs: null, untrustedForMs: 0 };
     const uncertaintyMs = Math.ceil(s.roundTripMs / 2 + this.#driftPpm * 1e-6 * elapsedMs);
     const estimateMs = Math.round(s.serverTimeMs + elapsedMs);
     return { estimateMs, uncertaintyMs, trusted: true, source: 'server', earliestMs: estimateMs - uncertaintyMs };

@@ -12,7 +12,12 @@ afterEach(() => {
 });
 
 /** A fake root with /sys/class/rtc, /run/systemd/timesync and a data dir holding the kiosk's state. */
-function fakeRoot(o: { rtc?: { name: string; hctosys: string }; ntp?: boolean; boundMs?: number | null; rtcSetting?: 'auto' | 'present' | 'absent' }) {
+function fakeRoot(o: {
+  rtc?: { name: string; hctosys: string };
+  ntp?: boolean;
+  boundMs?: number | null;
+  rtcSetting?: 'auto' | 'present' | 'absent';
+}) {
   const root = mkdtempSync(join(tmpdir(), 'kp-doctor-clock-'));
   dirs.push(root);
   if (o.rtc) {
@@ -29,10 +34,16 @@ function fakeRoot(o: { rtc?: { name: string; hctosys: string }; ntp?: boolean; b
   mkdirSync(dataDir);
   if (o.boundMs !== undefined) {
     // The envelope DurableJsonFile writes; the check reads only body.clock.lowerBoundMs.
-    writeFileSync(join(dataDir, 'kiosk-state.json'), JSON.stringify({ format: 'kioskpay-kiosk-state/1', seq: 3, body: { clock: { v: 1, lowerBoundMs: o.boundMs } }, checksum: 'x' }));
+    writeFileSync(
+      join(dataDir, 'kiosk-state.json'),
+      JSON.stringify({ format: 'kioskpay-kiosk-state/1', seq: 3, body: { clock: { v: 1, lowerBoundMs: o.boundMs } }, checksum: 'x' }),
+    );
   }
   const cfg = parseKioskConfig({
-    kioskId: 'k1', dataDir, mqtt: { url: 'mqtt://x:1', password: 'p' }, issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }],
+    kioskId: 'k1',
+    dataDir,
+    mqtt: { url: 'mqtt://x:1', password: 'p' },
+    issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }],
     offline: { clock: { rtc: o.rtcSetting ?? 'auto' } },
   });
   return clockChecks(cfg, { root, probeTimeoutMs: 1_000 });
@@ -55,8 +66,14 @@ describe('doctor: clock', () => {
     const none = byId(await fakeRoot({ ntp: true, boundMs: Date.UTC(2024, 0, 1) }));
     expect(none['clock.rtc']).toMatchObject({ status: 'warn', fix: expect.stringMatching(/DS3231/) });
     // The config override is reported as such.
-    expect(byId(await fakeRoot({ rtcSetting: 'present' }))['clock.rtc']).toMatchObject({ status: 'pass', title: expect.stringMatching(/by config/) });
-    expect(byId(await fakeRoot({ rtc: { name: 'rpi-rtc', hctosys: '1' }, rtcSetting: 'absent' }))['clock.rtc']).toMatchObject({ status: 'pass', title: expect.stringMatching(/not used/) });
+    expect(byId(await fakeRoot({ rtcSetting: 'present' }))['clock.rtc']).toMatchObject({
+      status: 'pass',
+      title: expect.stringMatching(/by config/),
+    });
+    expect(byId(await fakeRoot({ rtc: { name: 'rpi-rtc', hctosys: '1' }, rtcSetting: 'absent' }))['clock.rtc']).toMatchObject({
+      status: 'pass',
+      title: expect.stringMatching(/not used/),
+    });
   });
 
   it('fails when the system clock is behind the persisted last-trusted time, and warns when none is saved', async () => {

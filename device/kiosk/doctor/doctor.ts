@@ -19,18 +19,42 @@ export interface DoctorReport {
   readonly exitCode: 0 | 1;
 }
 
-export async function runDoctor(cfg: Readonly<KioskConfig>, env: Readonly<DoctorEnv>, checks: readonly NamedCheck[], o: { areaTimeoutMs: number }): Promise<DoctorReport> {
+export async function runDoctor(
+  cfg: Readonly<KioskConfig>,
+  env: Readonly<DoctorEnv>,
+  checks: readonly NamedCheck[],
+  o: { areaTimeoutMs: number },
+): Promise<DoctorReport> {
   const results: CheckResult[] = [];
   for (const { area, check } of checks) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<CheckResult[]>((resolve) => {
-      timer = setTimeout(() => resolve([{ id: `${area}.timeout`, title: `The ${area} checks did not finish within ${o.areaTimeoutMs} ms`, status: 'fail',
-        fix: 'something the check waits for hangs (a device, a tool, the network): see the kiosk log, or run with --timeout larger' }]), o.areaTimeoutMs);
+      timer = setTimeout(
+        () =>
+          resolve([
+            {
+              id: `${area}.timeout`,
+              title: `The ${area} checks did not finish within ${o.areaTimeoutMs} ms`,
+              status: 'fail',
+              fix: 'something the check waits for hangs (a device, a tool, the network): see the kiosk log, or run with --timeout larger',
+            },
+          ]),
+        o.areaTimeoutMs,
+      );
     });
-    const run = Promise.resolve().then(() => check(cfg, env)).catch((e: unknown): CheckResult[] =>
-      [{ id: `${area}.error`, title: `The ${area} checks crashed`, status: 'fail', detail: e instanceof Error ? e.message : String(e), fix: 'report this as a bug, with the detail' }]);
+    const run = Promise.resolve()
+      .then(() => check(cfg, env))
+      .catch((e: unknown): CheckResult[] => [
+        {
+          id: `${area}.error`,
+          title: `The ${area} checks crashed`,
+          status: 'fail',
+          detail: e instanceof Error ? e.message : String(e),
+          fix: 'report this as a bug, with the detail',
+        },
+      ]);
     try {
-      results.push(...await Promise.race([run, timeout]));
+      results.push(...(await Promise.race([run, timeout])));
     } finally {
       clearTimeout(timer);
     }
@@ -51,7 +75,10 @@ export function formatReport(r: DoctorReport): string {
     if (x.fix && (x.status === 'fail' || x.status === 'warn')) lines.push(`      fix: ${x.fix}`);
   }
   const c = r.counts;
-  lines.push('', `${c.pass} passed, ${c.warn} warnings, ${c.fail} failed, ${c.skip} skipped: ${c.fail > 0 ? 'NOT READY to sell' : 'ready'}`);
+  lines.push(
+    '',
+    `${c.pass} passed, ${c.warn} warnings, ${c.fail} failed, ${c.skip} skipped: ${c.fail > 0 ? 'NOT READY to sell' : 'ready'}`,
+  );
   return lines.join('\n') + '\n';
 }
 

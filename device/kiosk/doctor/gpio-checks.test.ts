@@ -46,7 +46,9 @@ describe('GPIO doctor checks', () => {
     it(`gpiod backend, libgpiod v${version}, Pi 5 on an older kernel: chip by label, version, line use, bias`, async () => {
       const t = tools(version, PI5_OLD_KERNEL_CHIPS);
       // Something else holds the relay pin.
-      const holder = spawn(t.paths.gpioset, version === 1 ? ['--mode=signal', 'gpiochip4', '16=1'] : ['-c', 'gpiochip4', '16=1'], { stdio: 'ignore' });
+      const holder = spawn(t.paths.gpioset, version === 1 ? ['--mode=signal', 'gpiochip4', '16=1'] : ['-c', 'gpiochip4', '16=1'], {
+        stdio: 'ignore',
+      });
       cleanups.push(() => holder.kill('SIGKILL'));
       await expect.poll(() => t.line(16)?.consumer, { timeout: 5000 }).toBe('gpioset');
       const env: DoctorEnv = { root: fakeRoot(), toolPath: [t.dir], probeTimeoutMs: 5000 };
@@ -65,7 +67,10 @@ describe('GPIO doctor checks', () => {
 
   it('gpiod backend without the tools: fails with the install command', async () => {
     const env: DoctorEnv = { root: fakeRoot(), toolPath: [], probeTimeoutMs: 5000 };
-    const res = await gpioChecks(config({ backend: 'gpiod', chip: '/nonexistent/none', pins: PINS }), { ...env, toolPath: ['/nonexistent'] });
+    const res = await gpioChecks(config({ backend: 'gpiod', chip: '/nonexistent/none', pins: PINS }), {
+      ...env,
+      toolPath: ['/nonexistent'],
+    });
     // The tools are looked up on PATH too; this machine has no libgpiod tools.
     expect(res.find((r) => r.id === 'gpio.libgpiod')).toMatchObject({ status: 'fail', fix: 'sudo apt install gpiod' });
     expect(res.find((r) => r.id === 'gpio.chip')?.status).toBe('fail');
@@ -82,7 +87,10 @@ describe('GPIO doctor checks', () => {
     const env: DoctorEnv = { root, toolPath: [t.dir], probeTimeoutMs: 5000 };
     const cfg = config({ backend: 'sysfs', pins: PINS, sysfsRoot: join(root, 'sys') });
     let res = await gpioChecks(cfg, env);
-    expect(res.find((r) => r.id === 'gpio.chip')).toMatchObject({ status: 'pass', title: 'GPIO chip pinctrl-bcm2711 found at sysfs base 512' });
+    expect(res.find((r) => r.id === 'gpio.chip')).toMatchObject({
+      status: 'pass',
+      title: 'GPIO chip pinctrl-bcm2711 found at sysfs base 512',
+    });
     const bias = res.find((r) => r.id === 'gpio.bias');
     expect(bias).toMatchObject({ status: 'warn', title: 'Button bias pull-up is not set for BCM 26' });
     expect(bias?.fix).toContain('"gpio=20,21,26=ip,pu"');
@@ -98,11 +106,15 @@ describe('GPIO doctor checks', () => {
   });
 
   it('parses gpioinfo of both versions and config.txt gpio= lines', () => {
-    const v1 = parseGpioinfo('gpiochip0 - 58 lines:\n\tline  20:     "GPIO20"    "gpiomon"   input  active-high [used pull-up]\n\tline  21:     "GPIO21"       unused   input  active-high \n\tline  22:      unnamed       kernel  output  active-high [used]\n');
+    const v1 = parseGpioinfo(
+      'gpiochip0 - 58 lines:\n\tline  20:     "GPIO20"    "gpiomon"   input  active-high [used pull-up]\n\tline  21:     "GPIO21"       unused   input  active-high \n\tline  22:      unnamed       kernel  output  active-high [used]\n',
+    );
     expect(v1.get(20)).toEqual({ used: true, consumer: 'gpiomon' });
     expect(v1.get(21)).toEqual({ used: false });
     expect(v1.get(22)).toEqual({ used: true, consumer: 'kernel' });
-    const v2 = parseGpioinfo('gpiochip0 - 54 lines:\n\tline  20:\t"GPIO20"        \tinput bias=pull-up edges=both consumer="gpiomon"\n\tline  21:\t"GPIO21"        \tinput\n');
+    const v2 = parseGpioinfo(
+      'gpiochip0 - 54 lines:\n\tline  20:\t"GPIO20"        \tinput bias=pull-up edges=both consumer="gpiomon"\n\tline  21:\t"GPIO21"        \tinput\n',
+    );
     expect(v2.get(20)).toEqual({ used: true, consumer: 'gpiomon' });
     expect(v2.get(21)).toEqual({ used: false });
     expect(configTxtLine([26, 20, 21], 'pull-up')).toBe('gpio=20,21,26=ip,pu');

@@ -15,7 +15,13 @@ const INSTALL = 'sudo apt install gpiod';
 async function tool(env: Readonly<DoctorEnv>, name: string): Promise<string> {
   for (const dir of env.toolPath ?? []) {
     const p = join(dir, name);
-    if (await access(p).then(() => true, () => false)) return p;
+    if (
+      await access(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      return p;
   }
   return name;
 }
@@ -82,19 +88,42 @@ async function biasCheck(backend: 'gpiod' | 'sysfs', pins: number[], bias: GpioB
   const id = 'gpio.bias';
   if (bias === 'as-is') return { id, title: 'Button bias left as it is (buttonsBias "as-is")', status: 'skip' };
   if (backend === 'gpiod') {
-    return { id, title: `Button bias ${bias} is set by libgpiod when the kiosk requests the lines`, status: 'pass', detail: `BCM ${pins.join(', ')}` };
+    return {
+      id,
+      title: `Button bias ${bias} is set by libgpiod when the kiosk requests the lines`,
+      status: 'pass',
+      detail: `BCM ${pins.join(', ')}`,
+    };
   }
   const want = configTxtLine(pins, bias)!;
   const cfg = await readConfigTxt(root);
   const fix = `sysfs cannot set a pull: add the line "${want}" to /boot/firmware/config.txt and reboot (or use the gpiod backend)`;
-  if (!cfg) return { id, title: 'Button bias: config.txt not found', status: 'warn', detail: 'looked for /boot/firmware/config.txt and /boot/config.txt', fix };
+  if (!cfg)
+    return {
+      id,
+      title: 'Button bias: config.txt not found',
+      status: 'warn',
+      detail: 'looked for /boot/firmware/config.txt and /boot/config.txt',
+      fix,
+    };
   const have = pinsPulledInConfigTxt(cfg.text, PULL_CODE[bias]!);
   const missing = pins.filter((p) => !have.has(p));
   if (missing.length === 0) return { id, title: `Button bias ${bias} set at boot by ${cfg.path}`, status: 'pass', detail: want };
-  return { id, title: `Button bias ${bias} is not set for BCM ${missing.join(', ')}`, status: 'warn', detail: `${cfg.path} has no gpio= line giving them ${PULL_CODE[bias]}; buttons without a pull float`, fix };
+  return {
+    id,
+    title: `Button bias ${bias} is not set for BCM ${missing.join(', ')}`,
+    status: 'warn',
+    detail: `${cfg.path} has no gpio= line giving them ${PULL_CODE[bias]}; buttons without a pull float`,
+    fix,
+  };
 }
 
-async function lineChecks(env: Readonly<DoctorEnv>, version: GpiodVersion, chip: string, pins: readonly [string, number][]): Promise<CheckResult[]> {
+async function lineChecks(
+  env: Readonly<DoctorEnv>,
+  version: GpiodVersion,
+  chip: string,
+  pins: readonly [string, number][],
+): Promise<CheckResult[]> {
   const gpioinfo = await tool(env, 'gpioinfo');
   const args = version === 1 ? [chip] : ['-c', chip];
   let info: Map<number, LineUse>;
@@ -103,12 +132,26 @@ async function lineChecks(env: Readonly<DoctorEnv>, version: GpiodVersion, chip:
     if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
     info = parseGpioinfo(r.stdout);
   } catch (err) {
-    return [{ id: 'gpio.lines', title: 'Cannot list GPIO line use', status: 'warn', detail: `${gpioinfo} ${args.join(' ')}: ${(err as Error).message}`, fix: INSTALL }];
+    return [
+      {
+        id: 'gpio.lines',
+        title: 'Cannot list GPIO line use',
+        status: 'warn',
+        detail: `${gpioinfo} ${args.join(' ')}: ${(err as Error).message}`,
+        fix: INSTALL,
+      },
+    ];
   }
   return pins.map(([role, bcm]): CheckResult => {
     const id = `gpio.line.${bcm}`;
     const use = info.get(bcm);
-    if (!use) return { id, title: `BCM ${bcm} (${role}) not found on ${chip}`, status: 'fail', fix: 'check the pin map in the kiosk config (BCM numbers 0-27)' };
+    if (!use)
+      return {
+        id,
+        title: `BCM ${bcm} (${role}) not found on ${chip}`,
+        status: 'fail',
+        fix: 'check the pin map in the kiosk config (BCM numbers 0-27)',
+      };
     if (!use.used) return { id, title: `BCM ${bcm} (${role}) is free`, status: 'pass' };
     const tool = ['gpiomon', 'gpioset', 'gpioget'].includes(use.consumer ?? '');
     return {
@@ -123,11 +166,24 @@ async function lineChecks(env: Readonly<DoctorEnv>, version: GpiodVersion, chip:
   });
 }
 
-function rolesOf(cfg: { pins: { leds: { ready: number; offline: number; fault: number }; buzzer: number; relay: number; buttons: { cancel: number; help: number; pay?: number | undefined }; slots: number[] } }): [string, number][] {
+function rolesOf(cfg: {
+  pins: {
+    leds: { ready: number; offline: number; fault: number };
+    buzzer: number;
+    relay: number;
+    buttons: { cancel: number; help: number; pay?: number | undefined };
+    slots: number[];
+  };
+}): [string, number][] {
   const p = cfg.pins;
   return [
-    ['led ready', p.leds.ready], ['led offline', p.leds.offline], ['led fault', p.leds.fault], ['buzzer', p.buzzer], ['relay', p.relay],
-    ['cancel button', p.buttons.cancel], ['help button', p.buttons.help],
+    ['led ready', p.leds.ready],
+    ['led offline', p.leds.offline],
+    ['led fault', p.leds.fault],
+    ['buzzer', p.buzzer],
+    ['relay', p.relay],
+    ['cancel button', p.buttons.cancel],
+    ['help button', p.buttons.help],
     ...(p.buttons.pay === undefined ? [] : ([['pay button', p.buttons.pay]] as [string, number][])),
     ...p.slots.map((b, i): [string, number] => [`slot ${i} button`, b]),
   ];
@@ -146,9 +202,19 @@ export const gpioChecks: DoctorCheck = async (cfg, env) => {
   let version: GpiodVersion | undefined;
   try {
     version = await detectGpiodVersion(await tool(env, 'gpioset'), env.probeTimeoutMs);
-    results.push({ id: 'gpio.libgpiod', title: `libgpiod ${version === 1 ? '1.x (Bookworm)' : '2.x (Trixie)'} tools installed`, status: 'pass' });
+    results.push({
+      id: 'gpio.libgpiod',
+      title: `libgpiod ${version === 1 ? '1.x (Bookworm)' : '2.x (Trixie)'} tools installed`,
+      status: 'pass',
+    });
   } catch (err) {
-    results.push({ id: 'gpio.libgpiod', title: 'libgpiod tools not found', status: g.backend === 'gpiod' ? 'fail' : 'warn', detail: (err as Error).message, fix: INSTALL });
+    results.push({
+      id: 'gpio.libgpiod',
+      title: 'libgpiod tools not found',
+      status: g.backend === 'gpiod' ? 'fail' : 'warn',
+      detail: (err as Error).message,
+      fix: INSTALL,
+    });
   }
 
   let chip: string | undefined;
@@ -156,25 +222,51 @@ export const gpioChecks: DoctorCheck = async (cfg, env) => {
     try {
       if (g.chip !== undefined) {
         const r = await runTool(await tool(env, 'gpiodetect'), [], env.probeTimeoutMs);
-        const found = parseGpiodetect(r.stdout).find((c) => c.name === g.chip || `/dev/${c.name}` === g.chip || c.name === `gpiochip${g.chip}`);
-        if (!found) throw new Error(`configured gpio.chip "${g.chip}" is not among: ${r.stdout.trim().split('\n').join('; ') || 'no chips'}`);
+        const found = parseGpiodetect(r.stdout).find(
+          (c) => c.name === g.chip || `/dev/${c.name}` === g.chip || c.name === `gpiochip${g.chip}`,
+        );
+        if (!found)
+          throw new Error(`configured gpio.chip "${g.chip}" is not among: ${r.stdout.trim().split('\n').join('; ') || 'no chips'}`);
         chip = found.name;
         results.push({ id: 'gpio.chip', title: `GPIO chip ${found.label} is ${found.name} (configured)`, status: 'pass' });
       } else {
         const found = await findGpiodChip(await tool(env, 'gpiodetect'), env.probeTimeoutMs);
         chip = found.name;
-        results.push({ id: 'gpio.chip', title: `GPIO chip ${found.label} found as ${found.name}`, status: 'pass', detail: `${found.lines} lines` });
+        results.push({
+          id: 'gpio.chip',
+          title: `GPIO chip ${found.label} found as ${found.name}`,
+          status: 'pass',
+          detail: `${found.lines} lines`,
+        });
       }
     } catch (err) {
-      results.push({ id: 'gpio.chip', title: 'Raspberry Pi GPIO chip not found', status: 'fail', detail: (err as Error).message, fix: 'remove gpio.chip from the kiosk config to find it by label, or run gpiodetect and set the right one' });
+      results.push({
+        id: 'gpio.chip',
+        title: 'Raspberry Pi GPIO chip not found',
+        status: 'fail',
+        detail: (err as Error).message,
+        fix: 'remove gpio.chip from the kiosk config to find it by label, or run gpiodetect and set the right one',
+      });
     }
   } else {
     try {
       const found = await findGpioBase(join(env.root, 'sys'));
-      results.push({ id: 'gpio.chip', title: `GPIO chip ${found.label} found at sysfs base ${found.base}`, status: 'pass', detail: found.name });
-      if (version !== undefined) chip = (await findGpiodChip(await tool(env, 'gpiodetect'), env.probeTimeoutMs).catch(() => undefined))?.name;
+      results.push({
+        id: 'gpio.chip',
+        title: `GPIO chip ${found.label} found at sysfs base ${found.base}`,
+        status: 'pass',
+        detail: found.name,
+      });
+      if (version !== undefined)
+        chip = (await findGpiodChip(await tool(env, 'gpiodetect'), env.probeTimeoutMs).catch(() => undefined))?.name;
     } catch (err) {
-      results.push({ id: 'gpio.chip', title: 'sysfs GPIO controller not found', status: 'fail', detail: (err as Error).message, fix: 'use "backend": "gpiod" (sudo apt install gpiod); this kernel may have no /sys/class/gpio' });
+      results.push({
+        id: 'gpio.chip',
+        title: 'sysfs GPIO controller not found',
+        status: 'fail',
+        detail: (err as Error).message,
+        fix: 'use "backend": "gpiod" (sudo apt install gpiod); this kernel may have no /sys/class/gpio',
+      });
     }
   }
 

@@ -8,7 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mountOf, parseMounts, realLocation } from './mounts.ts';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** A fake root whose proc/mounts is `table`, plus a real directory tree to resolve paths in. */
 function fakeRoot(table: string): string {
@@ -30,16 +32,23 @@ tmpfs /tmp tmpfs rw,nosuid,nodev,size=4000000k 0 0
 describe('mountOf', () => {
   it('finds the longest mount-point prefix, not a mere string prefix', async () => {
     const root = fakeRoot(PI + '/dev/sda1 /var/lib/kioskpay ext4 rw 0 0\n');
-    expect(await mountOf('/var/lib/kioskpay/x', root)).toMatchObject({ device: '/dev/sda1', mountPoint: '/var/lib/kioskpay', fsType: 'ext4', volatile: undefined });
+    expect(await mountOf('/var/lib/kioskpay/x', root)).toMatchObject({
+      device: '/dev/sda1',
+      mountPoint: '/var/lib/kioskpay',
+      fsType: 'ext4',
+      volatile: undefined,
+    });
     // /var/lib/kioskpay2 is not under /var/lib/kioskpay
     expect(await mountOf('/var/lib/kioskpay2', root)).toMatchObject({ device: '/dev/mmcblk0p2', mountPoint: '/' });
     expect((await mountOf('/tmp/data', root)).volatile).toMatch(/tmpfs/);
     expect((await mountOf('/tmpdata', root)).volatile).toBeUndefined();
   });
 
-  it('calls raspi-config\'s overlay root volatile', async () => {
-    const root = fakeRoot('overlayroot / overlay rw,relatime,lowerdir=/media/root-ro,upperdir=/media/root-rw/overlay,workdir=/media/root-rw/overlay-workdir 0 0\n'
-      + '/dev/mmcblk0p1 /boot/firmware vfat ro,relatime 0 0\n');
+  it("calls raspi-config's overlay root volatile", async () => {
+    const root = fakeRoot(
+      'overlayroot / overlay rw,relatime,lowerdir=/media/root-ro,upperdir=/media/root-rw/overlay,workdir=/media/root-rw/overlay-workdir 0 0\n' +
+        '/dev/mmcblk0p1 /boot/firmware vfat ro,relatime 0 0\n',
+    );
     const m = await mountOf('/var/lib/kioskpay', root);
     expect(m).toMatchObject({ fsType: 'overlay', mountPoint: '/' });
     expect(m.volatile).toMatch(/overlay/);
@@ -82,9 +91,13 @@ describe('mountOf', () => {
   });
 
   const shmIsTmpfs = (() => {
-    try { return parseMounts(readFileSync('/proc/mounts', 'utf8')).some((m) => m.mountPoint === '/dev/shm' && m.fsType === 'tmpfs'); } catch { return false; }
+    try {
+      return parseMounts(readFileSync('/proc/mounts', 'utf8')).some((m) => m.mountPoint === '/dev/shm' && m.fsType === 'tmpfs');
+    } catch {
+      return false;
+    }
   })();
-  it.skipIf(!shmIsTmpfs)('sees this machine\'s /dev/shm as tmpfs through the real /proc/mounts', async () => {
+  it.skipIf(!shmIsTmpfs)("sees this machine's /dev/shm as tmpfs through the real /proc/mounts", async () => {
     const d = mkdtempSync('/dev/shm/kp-mount-');
     dirs.push(d);
     expect(await mountOf(join(d, 'data'))).toMatchObject({ mountPoint: '/dev/shm', fsType: 'tmpfs' });

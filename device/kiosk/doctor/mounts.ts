@@ -24,7 +24,7 @@ export interface PathMount extends MountEntry {
 const VOLATILE_TYPES: Readonly<Record<string, string>> = {
   tmpfs: 'tmpfs keeps files in RAM',
   ramfs: 'ramfs keeps files in RAM',
-  overlay: 'an overlay file system (raspi-config\'s read-only overlay) keeps every write in RAM',
+  overlay: "an overlay file system (raspi-config's read-only overlay) keeps every write in RAM",
   devtmpfs: 'devtmpfs keeps files in RAM',
 };
 
@@ -92,9 +92,12 @@ export async function mountOf(path: string, root = '/'): Promise<PathMount> {
 
 /** What the kiosk and the doctor say about a data directory on a volatile file system. */
 export function volatileDataDirMessage(dataDir: string, m: PathMount): string {
-  return `the data directory ${dataDir} (${m.realPath}) is on ${m.fsType} ${m.device} at ${m.mountPoint}: ${m.volatile}; `
-    + 'payments stored there would be lost at the next reboot or power cut';
+  return (
+    `the data directory ${dataDir} (${m.realPath}) is on ${m.fsType} ${m.device} at ${m.mountPoint}: ${m.volatile}; ` +
+    'payments stored there would be lost at the next reboot or power cut'
+  );
 }
 
-export const VOLATILE_DATA_DIR_FIX = 'put dataDir on the SD card or SSD (e.g. /var/lib/kioskpay); if raspi-config\'s overlay file system is on, '
-  + 'turn it off (sudo raspi-config nonint do_overlayfs 1, then reboot); to run anyway (tests, demos): --allow-volatile-data-dir or "allowVolatileDataDir": true';
+export const VOLATILE_DATA_DIR_FIX =
+  "put dataDir on the SD card or SSD (e.g. /var/lib/kioskpay); if raspi-config's overlay file system is on, " +
+  'turn it off (sudo raspi-config nonint do_overlayfs 1, then reboot); to run anyway (tests, demos): --allow-volatile-data-dir or "allowVolatileDataDir": true';

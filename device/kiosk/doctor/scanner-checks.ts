@@ -18,7 +18,11 @@ function modeOf(node: string): Mode {
   return INPUT_RE.test(node) ? 'input' : TTY_RE.test(node) ? 'tty' : 'unknown';
 }
 
-const MODE_WORDS: Record<Mode, string> = { tty: 'a tty (USB serial / CDC mode)', input: 'an input event device (USB HID keyboard mode)', unknown: 'neither a tty nor an input event device' };
+const MODE_WORDS: Record<Mode, string> = {
+  tty: 'a tty (USB serial / CDC mode)',
+  input: 'an input event device (USB HID keyboard mode)',
+  unknown: 'neither a tty nor an input event device',
+};
 
 /** Follows symlinks inside `root` (absolute targets are taken relative to it, as on the Pi). */
 async function resolveUnderRoot(root: string, path: string): Promise<{ node: string; links: string[] } | undefined> {
@@ -56,7 +60,10 @@ async function list(root: string, dir: string, pattern: RegExp): Promise<string[
 async function probeOpen(file: string, timeoutMs: number): Promise<'ok' | 'timeout' | NodeJS.ErrnoException> {
   const opening = open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   // Whatever happens, a late open is closed again.
-  opening.then((fh) => fh.close(), () => {});
+  opening.then(
+    (fh) => fh.close(),
+    () => {},
+  );
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
   try {
@@ -88,14 +95,18 @@ async function lookElsewhere(sc: { kind: 'serial' | 'hid' }, env: Readonly<Docto
   const found = `keyboards: ${kbds.join(', ') || 'none'}; serial: ${serials.join(', ') || 'none'}`;
   if (sc.kind === 'serial' && kbds.length > 0) {
     return {
-      id: 'scanner.mode', status: 'fail', detail: found,
+      id: 'scanner.mode',
+      status: 'fail',
+      detail: found,
       title: `The scanner seems to be in USB HID keyboard mode (${kbds[0]}), not serial`,
       fix: `Scan the "USB CDC / virtual COM port" configuration barcode from the scanner maker's manual, or set "scanner": ${configFor('hid', kbds[0]!)}`,
     };
   }
   if (sc.kind === 'hid' && serials.length > 0) {
     return {
-      id: 'scanner.mode', status: 'fail', detail: found,
+      id: 'scanner.mode',
+      status: 'fail',
+      detail: found,
       title: `The scanner seems to be in USB serial (CDC) mode (${serials[0]}), not keyboard`,
       fix: `Set "scanner": ${configFor('serial', serials[0]!)} (preferred), or scan the "USB HID keyboard" configuration barcode from the maker's manual`,
     };
@@ -103,13 +114,17 @@ async function lookElsewhere(sc: { kind: 'serial' | 'hid' }, env: Readonly<Docto
   const other = sc.kind === 'serial' ? serials : kbds;
   if (other.length > 0) {
     return {
-      id: 'scanner.mode', status: 'fail', detail: found,
+      id: 'scanner.mode',
+      status: 'fail',
+      detail: found,
       title: `A ${sc.kind === 'serial' ? 'serial' : 'keyboard'} device exists, but not at the configured path`,
       fix: `Set "scanner": ${configFor(sc.kind, other[0]!)}`,
     };
   }
   return {
-    id: 'scanner.mode', status: 'fail', detail: found,
+    id: 'scanner.mode',
+    status: 'fail',
+    detail: found,
     title: 'No scanner is connected in either USB mode',
     fix: 'Check the USB cable and power; `dmesg --follow` while plugging it in shows what the kernel sees',
   };
@@ -119,25 +134,41 @@ async function checkConfigured(sc: { kind: 'serial' | 'hid'; path: string }, env
   const out: CheckResult[] = [];
   const resolved = await resolveUnderRoot(env.root, sc.path);
   if (!resolved) {
-    out.push({ id: 'scanner.present', status: 'fail', title: `Scanner node ${sc.path} is missing`, fix: 'Plug the scanner in, or correct scanner.path (see scanner.mode)' });
+    out.push({
+      id: 'scanner.present',
+      status: 'fail',
+      title: `Scanner node ${sc.path} is missing`,
+      fix: 'Plug the scanner in, or correct scanner.path (see scanner.mode)',
+    });
     out.push(await lookElsewhere(sc, env));
     return out;
   }
   const via = resolved.links.length > 0 ? ` (resolves to ${resolved.node})` : '';
-  out.push({ id: 'scanner.present', status: 'pass', title: `Scanner node ${sc.path} is present${via}`, detail: [sc.path, ...resolved.links].join(' -> ') });
+  out.push({
+    id: 'scanner.present',
+    status: 'pass',
+    title: `Scanner node ${sc.path} is present${via}`,
+    detail: [sc.path, ...resolved.links].join(' -> '),
+  });
 
   const file = join(env.root, resolved.node);
   const probe = await probeOpen(file, env.probeTimeoutMs);
   if (probe === 'ok') {
     out.push({ id: 'scanner.readable', status: 'pass', title: `This user can open ${resolved.node} for reading` });
   } else if (probe === 'timeout') {
-    out.push({ id: 'scanner.readable', status: 'warn', title: `Opening ${resolved.node} did not return within ${env.probeTimeoutMs} ms`, fix: 'Replug the scanner; if it persists, check `dmesg` for USB errors' });
+    out.push({
+      id: 'scanner.readable',
+      status: 'warn',
+      title: `Opening ${resolved.node} did not return within ${env.probeTimeoutMs} ms`,
+      fix: 'Replug the scanner; if it persists, check `dmesg` for USB errors',
+    });
   } else {
     const st = await stat(file).catch(() => undefined);
     const group = st ? await groupName(env.root, st.gid) : undefined;
     const denied = probe.code === 'EACCES' || probe.code === 'EPERM';
     out.push({
-      id: 'scanner.readable', status: 'fail',
+      id: 'scanner.readable',
+      status: 'fail',
       title: `This user cannot open ${resolved.node}: ${probe.code ?? probe.message}`,
       ...(st ? { detail: `mode ${(st.mode & 0o777).toString(8)}, owner uid ${st.uid}, group ${group ?? st.gid}` } : {}),
       fix: denied
@@ -151,11 +182,17 @@ async function checkConfigured(sc: { kind: 'serial' | 'hid'; path: string }, env
   if (mode === want) {
     out.push({ id: 'scanner.mode', status: 'pass', title: `${resolved.node} is ${MODE_WORDS[mode]}, as "${sc.kind}" expects` });
   } else if (mode === 'unknown') {
-    out.push({ id: 'scanner.mode', status: 'warn', title: `${resolved.node} is ${MODE_WORDS[mode]}`, fix: `Point scanner.path at the scanner's ${sc.kind === 'hid' ? '/dev/input/by-id/*-event-kbd' : '/dev/serial/by-id/*'} node` });
+    out.push({
+      id: 'scanner.mode',
+      status: 'warn',
+      title: `${resolved.node} is ${MODE_WORDS[mode]}`,
+      fix: `Point scanner.path at the scanner's ${sc.kind === 'hid' ? '/dev/input/by-id/*-event-kbd' : '/dev/serial/by-id/*'} node`,
+    });
   } else {
     const other = mode === 'input' ? 'hid' : 'serial';
     out.push({
-      id: 'scanner.mode', status: 'fail',
+      id: 'scanner.mode',
+      status: 'fail',
       title: `${resolved.node} is ${MODE_WORDS[mode]}, but the config says "${sc.kind}"`,
       fix: `Set "scanner": ${configFor(other, sc.path)}`,
     });

@@ -11,18 +11,34 @@ import { parseMounts, realLocation } from './mounts.ts';
 import { FREE_BYTES_FAIL, FREE_BYTES_WARN, freeSpaceStatus, storageChecks } from './storage-checks.ts';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
-const temp = (base = tmpdir()) => { const d = mkdtempSync(join(base, 'kp-storage-')); dirs.push(d); return d; };
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const temp = (base = tmpdir()) => {
+  const d = mkdtempSync(join(base, 'kp-storage-'));
+  dirs.push(d);
+  return d;
+};
 
 function config(dataDir: string, extra: object = {}): Readonly<KioskConfig> {
-  return parseKioskConfig({ kioskId: 'k1', dataDir, mqtt: { url: 'mqtt://127.0.0.1:1', password: 'x' }, issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }], sim: true, ...extra });
+  return parseKioskConfig({
+    kioskId: 'k1',
+    dataDir,
+    mqtt: { url: 'mqtt://127.0.0.1:1', password: 'x' },
+    issuerKeys: [{ keyId: 1, publicKey: 'A'.repeat(43) }],
+    sim: true,
+    ...extra,
+  });
 }
 
 /** A fake root whose /proc/mounts puts `dir` on a file system of `fsType`. */
 async function rootWith(dir: string, fsType: string): Promise<string> {
   const root = temp();
   mkdirSync(join(root, 'proc'));
-  writeFileSync(join(root, 'proc', 'mounts'), `/dev/mmcblk0p2 / ext4 rw 0 0\n${fsType === 'ext4' ? '/dev/sda1' : fsType} ${await realLocation(dir)} ${fsType} rw 0 0\n`);
+  writeFileSync(
+    join(root, 'proc', 'mounts'),
+    `/dev/mmcblk0p2 / ext4 rw 0 0\n${fsType === 'ext4' ? '/dev/sda1' : fsType} ${await realLocation(dir)} ${fsType} rw 0 0\n`,
+  );
   return root;
 }
 
@@ -53,9 +69,13 @@ describe('storageChecks', () => {
   });
 
   const shmIsTmpfs = (() => {
-    try { return parseMounts(readFileSync('/proc/mounts', 'utf8')).some((m) => m.mountPoint === '/dev/shm' && m.fsType === 'tmpfs'); } catch { return false; }
+    try {
+      return parseMounts(readFileSync('/proc/mounts', 'utf8')).some((m) => m.mountPoint === '/dev/shm' && m.fsType === 'tmpfs');
+    } catch {
+      return false;
+    }
   })();
-  it.skipIf(!shmIsTmpfs)('fails a data directory in this machine\'s real /dev/shm', async () => {
+  it.skipIf(!shmIsTmpfs)("fails a data directory in this machine's real /dev/shm", async () => {
     const dir = temp('/dev/shm');
     const r = byId(await storageChecks(config(join(dir, 'kiosk')), { root: '/', probeTimeoutMs: 5_000 }));
     expect(r['storage.durable']).toMatchObject({ status: 'fail', title: expect.stringContaining('tmpfs') });

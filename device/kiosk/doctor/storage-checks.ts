@@ -38,7 +38,9 @@ async function nearestExisting(path: string): Promise<string> {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_r, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms); });
+  const timeout = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -74,44 +76,98 @@ export const storageChecks: DoctorCheck = async (cfg, env) => {
   try {
     const s = await stat(dir);
     if (!s.isDirectory()) {
-      out.push({ id: 'storage.exists', title: `Data directory ${dir} is not a directory`, status: 'fail', fix: `move the file away, or set dataDir to a directory` });
+      out.push({
+        id: 'storage.exists',
+        title: `Data directory ${dir} is not a directory`,
+        status: 'fail',
+        fix: `move the file away, or set dataDir to a directory`,
+      });
       return out;
     }
     exists = true;
     out.push({ id: 'storage.exists', title: `Data directory ${dir} exists`, status: 'pass' });
   } catch {
     const parent = await nearestExisting(dirname(dir));
-    const canCreate = await access(parent, constants.W_OK | constants.X_OK).then(() => true, () => false);
-    out.push(canCreate
-      ? { id: 'storage.exists', title: `Data directory ${dir} does not exist yet; the kiosk will create it`, status: 'pass', detail: `${parent} is writable by uid ${user}` }
-      : { id: 'storage.exists', title: `Data directory ${dir} does not exist and cannot be created`, status: 'fail', detail: `${parent} is not writable by uid ${user}`,
-        fix: `sudo install -d -o kioskpay -g kioskpay -m 0750 ${dir}` });
+    const canCreate = await access(parent, constants.W_OK | constants.X_OK).then(
+      () => true,
+      () => false,
+    );
+    out.push(
+      canCreate
+        ? {
+            id: 'storage.exists',
+            title: `Data directory ${dir} does not exist yet; the kiosk will create it`,
+            status: 'pass',
+            detail: `${parent} is writable by uid ${user}`,
+          }
+        : {
+            id: 'storage.exists',
+            title: `Data directory ${dir} does not exist and cannot be created`,
+            status: 'fail',
+            detail: `${parent} is not writable by uid ${user}`,
+            fix: `sudo install -d -o kioskpay -g kioskpay -m 0750 ${dir}`,
+          },
+    );
   }
 
   if (exists) {
     const writable = await access(dir, constants.W_OK | constants.X_OK).then(() => undefined, errText);
-    out.push(writable === undefined
-      ? { id: 'storage.writable', title: `Data directory is writable by uid ${user}`, status: 'pass' }
-      : { id: 'storage.writable', title: `Data directory is not writable by uid ${user}`, status: 'fail', detail: writable, fix: `sudo chown -R kioskpay:kioskpay ${dir} (run the doctor as the kiosk's user: sudo -u kioskpay …)` });
+    out.push(
+      writable === undefined
+        ? { id: 'storage.writable', title: `Data directory is writable by uid ${user}`, status: 'pass' }
+        : {
+            id: 'storage.writable',
+            title: `Data directory is not writable by uid ${user}`,
+            status: 'fail',
+            detail: writable,
+            fix: `sudo chown -R kioskpay:kioskpay ${dir} (run the doctor as the kiosk's user: sudo -u kioskpay …)`,
+          },
+    );
   }
 
   try {
     const m = await mountOf(dir, env.root);
-    out.push(m.volatile === undefined
-      ? { id: 'storage.durable', title: `Data directory is on durable storage (${m.fsType})`, status: 'pass', detail: `${m.device} mounted at ${m.mountPoint}` }
-      : { id: 'storage.durable', title: `Data directory is on volatile storage (${m.fsType})`, status: cfg.allowVolatileDataDir ? 'warn' : 'fail',
-        detail: volatileDataDirMessage(dir, m) + (cfg.allowVolatileDataDir ? ' (allowed by "allowVolatileDataDir": true)' : ''), fix: VOLATILE_DATA_DIR_FIX });
+    out.push(
+      m.volatile === undefined
+        ? {
+            id: 'storage.durable',
+            title: `Data directory is on durable storage (${m.fsType})`,
+            status: 'pass',
+            detail: `${m.device} mounted at ${m.mountPoint}`,
+          }
+        : {
+            id: 'storage.durable',
+            title: `Data directory is on volatile storage (${m.fsType})`,
+            status: cfg.allowVolatileDataDir ? 'warn' : 'fail',
+            detail: volatileDataDirMessage(dir, m) + (cfg.allowVolatileDataDir ? ' (allowed by "allowVolatileDataDir": true)' : ''),
+            fix: VOLATILE_DATA_DIR_FIX,
+          },
+    );
   } catch (e) {
-    out.push({ id: 'storage.durable', title: 'Cannot tell which file system holds the data directory', status: 'fail', detail: (e as Error).message, fix: 'check that /proc is mounted and readable' });
+    out.push({
+      id: 'storage.durable',
+      title: 'Cannot tell which file system holds the data directory',
+      status: 'fail',
+      detail: (e as Error).message,
+      fix: 'check that /proc is mounted and readable',
+    });
   }
 
   try {
     const s = await statfs(exists ? dir : await nearestExisting(dir));
     const free = s.bavail * s.bsize;
     const status = freeSpaceStatus(free);
-    out.push({ id: 'storage.free', title: `${MiB(free)} free for the data directory`, status, ...(status === 'pass' ? {} : {
-      detail: `needs at least ${MiB(FREE_BYTES_FAIL)}, better ${MiB(FREE_BYTES_WARN)}`, fix: 'free space: sudo journalctl --vacuum-size=100M; sudo apt-get clean; remove old releases under /opt/kioskpay-kiosk',
-    }) });
+    out.push({
+      id: 'storage.free',
+      title: `${MiB(free)} free for the data directory`,
+      status,
+      ...(status === 'pass'
+        ? {}
+        : {
+            detail: `needs at least ${MiB(FREE_BYTES_FAIL)}, better ${MiB(FREE_BYTES_WARN)}`,
+            fix: 'free space: sudo journalctl --vacuum-size=100M; sudo apt-get clean; remove old releases under /opt/kioskpay-kiosk',
+          }),
+    });
   } catch (e) {
     out.push({ id: 'storage.free', title: 'Cannot read the free space', status: 'warn', detail: errText(e) });
   }
@@ -121,11 +177,16 @@ export const storageChecks: DoctorCheck = async (cfg, env) => {
     return out;
   }
   try {
-    await withTimeout(testWrite(dir), env.probeTimeoutMs, 'the fsync\'d test write');
-    out.push({ id: 'storage.write', title: 'A test file was written, fsync\'d, read back and removed', status: 'pass' });
+    await withTimeout(testWrite(dir), env.probeTimeoutMs, "the fsync'd test write");
+    out.push({ id: 'storage.write', title: "A test file was written, fsync'd, read back and removed", status: 'pass' });
   } catch (e) {
-    out.push({ id: 'storage.write', title: 'The fsync\'d test write failed', status: 'fail', detail: (e as Error).message,
-      fix: 'check the SD card or SSD (dmesg | grep -i -e mmc -e error); a card that cannot fsync loses payments' });
+    out.push({
+      id: 'storage.write',
+      title: "The fsync'd test write failed",
+      status: 'fail',
+      detail: (e as Error).message,
+      fix: 'check the SD card or SSD (dmesg | grep -i -e mmc -e error); a card that cannot fsync loses payments',
+    });
   }
   return out;
 };

@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export interface NotifyLine { listening?: string; arrived?: string; state?: string; pid?: number | null; alive?: boolean; fds?: number }
+export interface NotifyLine {
+  listening?: string;
+  arrived?: string;
+  state?: string;
+  pid?: number | null;
+  alive?: boolean;
+  fds?: number;
+}
 
 export function hasTool(cmd: string, args: string[]): boolean {
   return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
@@ -15,7 +22,11 @@ export function hasTool(cmd: string, args: string[]): boolean {
 export class NotifyListener {
   readonly lines: NotifyLine[] = [];
   readonly #waiters = new Set<() => void>();
-  private constructor(readonly socket: string, readonly proc: ChildProcess, readonly dir: string) {
+  private constructor(
+    readonly socket: string,
+    readonly proc: ChildProcess,
+    readonly dir: string,
+  ) {
     createInterface({ input: proc.stdout! }).on('line', (l) => {
       this.lines.push(JSON.parse(l) as NotifyLine);
       for (const w of this.#waiters) w();
@@ -26,7 +37,9 @@ export class NotifyListener {
     const dir = mkdtempSync(join(tmpdir(), 'kp-notify-'));
     chmodSync(dir, 0o755);
     const socket = join(dir, 'notify');
-    const proc = spawn('python3', [new URL('./notify-listener.py', import.meta.url).pathname, socket, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const proc = spawn('python3', [new URL('./notify-listener.py', import.meta.url).pathname, socket, mode], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const l = new NotifyListener(socket, proc, dir);
     await l.waitFor((x) => x.listening !== undefined, 'the listener to bind');
     return l;
@@ -42,7 +55,10 @@ export class NotifyListener {
         this.#waiters.delete(check);
         resolve(hit);
       };
-      const timer = setTimeout(() => { this.#waiters.delete(check); reject(new Error(`timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(this.lines)}`)); }, ms);
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(this.lines)}`));
+      }, ms);
       this.#waiters.add(check);
       check();
     });

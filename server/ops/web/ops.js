@@ -14,7 +14,9 @@
   var EXP = { JPY: 0, USD: 2, EUR: 2 };
   var state = { kiosks: {}, summary: null, ledger: null, reasons: {}, skewMs: 0, sales: null, tx: null, audit: null, refunding: null };
 
-  function $(id) { return document.getElementById(id); }
+  function $(id) {
+    return document.getElementById(id);
+  }
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
     if (attrs) for (var k in attrs) if (attrs[k] !== undefined && attrs[k] !== null) e.setAttribute(k, attrs[k]);
@@ -27,13 +29,19 @@
     if (text !== undefined) e.textContent = String(text);
     return e;
   }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
-  function empty(node, text) { clear(node).appendChild(el('p', { class: 'empty' }, text)); }
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  }
+  function empty(node, text) {
+    clear(node).appendChild(el('p', { class: 'empty' }, text));
+  }
 
   /** Integer minor units to text, as shared/money.ts formatMoney does. */
   function money(value, currency) {
     var exp = EXP[currency] || 0;
-    var abs = Math.abs(value), unit = 10 ** exp;
+    var abs = Math.abs(value),
+      unit = 10 ** exp;
     var major = Math.floor(abs / unit).toLocaleString('en-US');
     var minor = exp > 0 ? '.' + String(abs % unit).padStart(exp, '0') : '';
     var sign = value < 0 ? '-' : '';
@@ -53,10 +61,16 @@
 
   // ---- time: the server's ISO 8601 with offset, shown as local time with the offset ----------------
   /** 2026-11-28T21:00:03+09:00 -> 21:00:03 +09:00 */
-  function timeOf(iso) { return iso ? iso.slice(11, 19) + ' ' + iso.slice(19) : '\u2014'; }
+  function timeOf(iso) {
+    return iso ? iso.slice(11, 19) + ' ' + iso.slice(19) : '\u2014';
+  }
   /** 2026-11-28T21:00:03+09:00 -> 2026-11-28 21:00:03 +09:00 */
-  function dateTimeOf(iso) { return iso ? iso.slice(0, 10) + ' ' + timeOf(iso) : '\u2014'; }
-  function serverNow() { return Date.now() + state.skewMs; }
+  function dateTimeOf(iso) {
+    return iso ? iso.slice(0, 10) + ' ' + timeOf(iso) : '\u2014';
+  }
+  function serverNow() {
+    return Date.now() + state.skewMs;
+  }
   function age(iso) {
     var s = Math.max(0, Math.round((serverNow() - Date.parse(iso)) / 1000));
     if (s < 120) return s + ' s';
@@ -79,7 +93,9 @@
       e.textContent = e.getAttribute('data-age-prefix') + age(e.getAttribute('data-age-since')) + e.getAttribute('data-age-suffix');
     }
   }
-  function learnServerTime(iso) { if (iso) state.skewMs = Date.parse(iso) - Date.now(); }
+  function learnServerTime(iso) {
+    if (iso) state.skewMs = Date.parse(iso) - Date.now();
+  }
 
   function reasonText(code) {
     if (!code) return '';
@@ -88,7 +104,9 @@
   }
 
   // ---- the fleet, Help requests, alerts, exposure -------------------------------------------------
-  function linkOf(k) { return k.link === 'online' && k.stale ? 'stale' : k.link; }
+  function linkOf(k) {
+    return k.link === 'online' && k.stale ? 'stale' : k.link;
+  }
 
   function drawFleet() {
     var grid = clear($('fleet'));
@@ -98,26 +116,53 @@
       var k = state.kiosks[id];
       var link = linkOf(k);
       counts[link] += 1;
-      var card = el('div', { class: 'kiosk', 'data-kiosk-id': id, 'data-link': k.link, 'data-stale': String(k.stale), 'data-checkout': k.checkout || '' });
+      var card = el('div', {
+        class: 'kiosk',
+        'data-kiosk-id': id,
+        'data-link': k.link,
+        'data-stale': String(k.stale),
+        'data-checkout': k.checkout || '',
+      });
       var head = el('div', { class: 'kiosk-head' });
       head.appendChild(el('span', { class: 'badge ' + link, 'data-testid': 'badge-' + id }, link.toUpperCase()));
       head.appendChild(el('b', null, id));
       card.appendChild(head);
       var b = el('div', { class: 'kiosk-body' });
-      var since = el('div', null, (k.link === 'online' ? 'online since ' : k.link === 'offline' ? 'offline since ' : 'not heard since ') + timeOf(k.since) + ' ');
+      var since = el(
+        'div',
+        null,
+        (k.link === 'online' ? 'online since ' : k.link === 'offline' ? 'offline since ' : 'not heard since ') + timeOf(k.since) + ' ',
+      );
       since.appendChild(ageEl('span', k.since, '(', ')'));
       if (k.offlineReason) since.appendChild(document.createTextNode(k.offlineReason === 'lost' ? ' connection lost' : ' shut down'));
       if (k.link === 'offline') since.className = 'bad';
       b.appendChild(since);
       if (k.mode) b.appendChild(el('div', null, k.mode + ' \u00b7 ' + (k.policy ? k.policy.mode : '?') + ' \u00b7 ' + (k.checkout || '')));
       if (k.queue && k.policy) {
-        var q = el('div', null, 'stored ' + k.queue.count + '/' + k.policy.caps.storedCountMax + ' \u00b7 '
-          + money(k.queue.amount.value, k.queue.amount.currency) + ' / ' + money(k.policy.caps.storedAmountMax, k.queue.amount.currency));
-        if (k.queue.count * 5 >= k.policy.caps.storedCountMax * 4 || k.queue.amount.value * 5 >= k.policy.caps.storedAmountMax * 4) q.className = 'warn';
+        var q = el(
+          'div',
+          null,
+          'stored ' +
+            k.queue.count +
+            '/' +
+            k.policy.caps.storedCountMax +
+            ' \u00b7 ' +
+            money(k.queue.amount.value, k.queue.amount.currency) +
+            ' / ' +
+            money(k.policy.caps.storedAmountMax, k.queue.amount.currency),
+        );
+        if (k.queue.count * 5 >= k.policy.caps.storedCountMax * 4 || k.queue.amount.value * 5 >= k.policy.caps.storedAmountMax * 4)
+          q.className = 'warn';
         b.appendChild(q);
       }
       if (k.clock) {
-        var c = el('div', null, 'clock ' + (k.clock.trusted ? 'trusted' : 'NOT trusted') + (k.clock.uncertaintyMs !== null ? ' \u00b1' + k.clock.uncertaintyMs + ' ms' : ''));
+        var c = el(
+          'div',
+          null,
+          'clock ' +
+            (k.clock.trusted ? 'trusted' : 'NOT trusted') +
+            (k.clock.uncertaintyMs !== null ? ' \u00b1' + k.clock.uncertaintyMs + ' ms' : ''),
+        );
         if (!k.clock.trusted) c.className = 'warn';
         b.appendChild(c);
       }
@@ -131,8 +176,15 @@
       grid.appendChild(card);
     });
     if (ids.length === 0) empty(grid, 'No kiosk has reported yet.');
-    $('fleet-count').textContent = ids.length + ' kiosks: ' + counts.online + ' online, ' + counts.offline + ' offline'
-      + (counts.stale ? ', ' + counts.stale + ' stale' : '') + (counts.unknown ? ', ' + counts.unknown + ' never heard' : '');
+    $('fleet-count').textContent =
+      ids.length +
+      ' kiosks: ' +
+      counts.online +
+      ' online, ' +
+      counts.offline +
+      ' offline' +
+      (counts.stale ? ', ' + counts.stale + ' stale' : '') +
+      (counts.unknown ? ', ' + counts.unknown + ' never heard' : '');
   }
 
   function drawSummary() {
@@ -140,7 +192,11 @@
     if (!s) return;
     var help = clear($('help'));
     s.help.forEach(function (h) {
-      var li = el('li', { class: 'critical', 'data-kiosk-id': h.kioskId }, h.kioskId + ': a shopper pressed Help' + (h.count > 1 ? ' (' + h.count + ' times)' : '') + ' at ' + timeOf(h.at) + ', ');
+      var li = el(
+        'li',
+        { class: 'critical', 'data-kiosk-id': h.kioskId },
+        h.kioskId + ': a shopper pressed Help' + (h.count > 1 ? ' (' + h.count + ' times)' : '') + ' at ' + timeOf(h.at) + ', ',
+      );
       li.appendChild(ageEl('span', h.at, '', ' ago'));
       help.appendChild(li);
     });
@@ -168,7 +224,9 @@
   function reasonTable(rows) {
     var t = el('table');
     var head = el('tr');
-    ['Reason', 'Code', 'Count'].forEach(function (h, i) { head.appendChild(el('th', i === 2 ? { class: 'num' } : null, h)); });
+    ['Reason', 'Code', 'Count'].forEach(function (h, i) {
+      head.appendChild(el('th', i === 2 ? { class: 'num' } : null, h));
+    });
     t.appendChild(head);
     rows.forEach(function (r) {
       var tr = el('tr', { 'data-reason': r.reason });
@@ -179,16 +237,33 @@
     });
     return t;
   }
-  function entries(map) { return Object.keys(map).map(function (k) { return { reason: k, count: map[k] }; }).sort(function (a, b) { return b.count - a.count; }); }
+  function entries(map) {
+    return Object.keys(map)
+      .map(function (k) {
+        return { reason: k, count: map[k] };
+      })
+      .sort(function (a, b) {
+        return b.count - a.count;
+      });
+  }
 
   function drawDeclines() {
     var box = clear($('declines'));
-    var l = state.ledger, s = state.summary;
+    var l = state.ledger,
+      s = state.summary;
     box.appendChild(el('h3', null, 'Recorded by the server today'));
-    if (l?.declines.length) box.appendChild(reasonTable(l.declines)); else box.appendChild(el('p', { class: 'empty' }, 'None.'));
+    if (l?.declines.length) box.appendChild(reasonTable(l.declines));
+    else box.appendChild(el('p', { class: 'empty' }, 'None.'));
     box.appendChild(el('h3', null, 'Reported live by kiosks (including declines decided on the kiosk)'));
-    var live = s ? entries(s.declines.checkout).concat(entries(s.declines.settlement).map(function (r) { return { reason: r.reason + ' (settlement)', code: r.reason, suffix: ' At settlement.', count: r.count }; })) : [];
-    if (live.length) box.appendChild(reasonTable(live)); else box.appendChild(el('p', { class: 'empty' }, 'None.'));
+    var live = s
+      ? entries(s.declines.checkout).concat(
+          entries(s.declines.settlement).map(function (r) {
+            return { reason: r.reason + ' (settlement)', code: r.reason, suffix: ' At settlement.', count: r.count };
+          }),
+        )
+      : [];
+    if (live.length) box.appendChild(reasonTable(live));
+    else box.appendChild(el('p', { class: 'empty' }, 'None.'));
   }
 
   function drawStored() {
@@ -196,13 +271,21 @@
     if (!l) return;
     var st = l.stored;
     var sum = clear($('stored-summary'));
-    var parts = st.settled.map(function (s) { return s.count + ' settled (' + s.amount.text + ')'; });
-    var declined = st.declined.reduce(function (n, d) { return n + d.count; }, 0);
+    var parts = st.settled.map(function (s) {
+      return s.count + ' settled (' + s.amount.text + ')';
+    });
+    var declined = st.declined.reduce(function (n, d) {
+      return n + d.count;
+    }, 0);
     parts.push(declined + ' declined at settlement');
-    sum.appendChild(el('p', null, parts.join(' \u00b7 ') + (st.truncated ? ' (first ' + st.items.length + ' shown; totals cover the newest only)' : '')));
+    sum.appendChild(
+      el('p', null, parts.join(' \u00b7 ') + (st.truncated ? ' (first ' + st.items.length + ' shown; totals cover the newest only)' : '')),
+    );
     var t = clear($('stored'));
     var head = el('tr');
-    ['Kiosk', 'Transaction', 'Captured', 'Received', 'Amount', 'State'].forEach(function (h, i) { head.appendChild(el('th', i === 4 ? { class: 'num' } : null, h)); });
+    ['Kiosk', 'Transaction', 'Captured', 'Received', 'Amount', 'State'].forEach(function (h, i) {
+      head.appendChild(el('th', i === 4 ? { class: 'num' } : null, h));
+    });
     t.appendChild(head);
     st.items.forEach(function (p) {
       var tr = el('tr', { 'data-tx-id': p.txId });
@@ -211,7 +294,13 @@
       tr.appendChild(el('td', null, timeOf(p.capturedAt)));
       tr.appendChild(el('td', null, timeOf(p.receivedAt)));
       tr.appendChild(el('td', { class: 'num' }, p.amount.text));
-      tr.appendChild(el('td', { class: 'state-' + p.state }, p.state === 'settled' ? 'settled' : 'declined: ' + reasonText(p.reason) + (p.replay ? ' (replay)' : '')));
+      tr.appendChild(
+        el(
+          'td',
+          { class: 'state-' + p.state },
+          p.state === 'settled' ? 'settled' : 'declined: ' + reasonText(p.reason) + (p.replay ? ' (replay)' : ''),
+        ),
+      );
       t.appendChild(tr);
     });
     if (st.items.length === 0) {
@@ -224,28 +313,54 @@
   // ---- charts -------------------------------------------------------------------------------------
   /** Horizontal or vertical bars of minor-unit amounts; `part` (refunds) is drawn over the end of a bar. */
   function barChart(rows, o) {
-    var max = rows.reduce(function (m, r) { return Math.max(m, r.total); }, 0) || 1;
+    var max =
+      rows.reduce(function (m, r) {
+        return Math.max(m, r.total);
+      }, 0) || 1;
     var svg;
     if (o.horizontal) {
-      var rowH = 22, labelW = o.labelW || 150, w = 620, valueW = 120;
-      svg = svgEl('svg', { width: w, height: rows.length * rowH + 4, viewBox: '0 0 ' + w + ' ' + (rows.length * rowH + 4), role: 'img', 'aria-label': o.label });
+      var rowH = 22,
+        labelW = o.labelW || 150,
+        w = 620,
+        valueW = 120;
+      svg = svgEl('svg', {
+        width: w,
+        height: rows.length * rowH + 4,
+        viewBox: '0 0 ' + w + ' ' + (rows.length * rowH + 4),
+        role: 'img',
+        'aria-label': o.label,
+      });
       rows.forEach(function (r, i) {
-        var y = i * rowH + 2, span = w - labelW - valueW;
-        var len = Math.round((r.total * span) / max), part = Math.round(((r.part || 0) * span) / max);
+        var y = i * rowH + 2,
+          span = w - labelW - valueW;
+        var len = Math.round((r.total * span) / max),
+          part = Math.round(((r.part || 0) * span) / max);
         svg.appendChild(svgEl('text', { x: 0, y: y + 14 }, r.label.length > 24 ? r.label.slice(0, 23) + '\u2026' : r.label));
         svg.appendChild(svgEl('rect', { class: 'bar', x: labelW, y: y, width: Math.max(len, 1), height: rowH - 6 }));
         if (part > 0) svg.appendChild(svgEl('rect', { class: 'bar part', x: labelW + len - part, y: y, width: part, height: rowH - 6 }));
         svg.appendChild(svgEl('text', { x: labelW + len + 6, y: y + 14 }, r.text));
       });
     } else {
-      var h = 120, bw = Math.max(8, Math.min(44, Math.floor(900 / Math.max(rows.length, 1)) - 6)), gap = 6, top = 16, bottom = 18;
+      var h = 120,
+        bw = Math.max(8, Math.min(44, Math.floor(900 / Math.max(rows.length, 1)) - 6)),
+        gap = 6,
+        top = 16,
+        bottom = 18;
       var width = Math.max(rows.length * (bw + gap), 40);
       // A label needs about 36 px; amounts go on top of the bars while there is room for them.
       var every = Math.max(1, Math.ceil(36 / (bw + gap)));
       var amounts = bw + gap >= 40;
-      svg = svgEl('svg', { width: width, height: h + top + bottom, viewBox: '0 0 ' + width + ' ' + (h + top + bottom), role: 'img', 'aria-label': o.label });
+      svg = svgEl('svg', {
+        width: width,
+        height: h + top + bottom,
+        viewBox: '0 0 ' + width + ' ' + (h + top + bottom),
+        role: 'img',
+        'aria-label': o.label,
+      });
       rows.forEach(function (r, i) {
-        var x = i * (bw + gap), len = Math.round((r.total * h) / max), part = Math.round(((r.part || 0) * h) / max);
+        var x = i * (bw + gap),
+          len = Math.round((r.total * h) / max),
+          part = Math.round(((r.part || 0) * h) / max);
         var rect = svgEl('rect', { class: 'bar', x: x, y: top + h - len, width: bw, height: len, 'data-label': r.label });
         rect.appendChild(svgEl('title', {}, r.label + ': ' + r.text));
         svg.appendChild(rect);
@@ -260,7 +375,10 @@
   // ---- requests -----------------------------------------------------------------------------------
   function getJson(path) {
     return fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } }).then(function (r) {
-      if (r.status === 401) { location.assign('/ops/login'); throw new Error('logged out'); }
+      if (r.status === 401) {
+        location.assign('/ops/login');
+        throw new Error('logged out');
+      }
       return r.json().then(function (b) {
         if (!r.ok) throw new Error(b?.error ? b.error.message + ' (' + b.error.code + ')' : 'HTTP ' + r.status);
         return b;
@@ -270,29 +388,47 @@
   function query(form) {
     var p = new URLSearchParams();
     var data = new FormData(form);
-    data.forEach(function (v, k) { if (String(v).trim() !== '') p.set(k, String(v).trim()); });
+    data.forEach(function (v, k) {
+      if (String(v).trim() !== '') p.set(k, String(v).trim());
+    });
     return p.toString();
   }
   function fillKiosks(select, kiosks) {
     var keep = select.value;
     while (select.options.length > 1) select.remove(1);
-    kiosks.forEach(function (k) { select.appendChild(el('option', { value: k }, k)); });
+    kiosks.forEach(function (k) {
+      select.appendChild(el('option', { value: k }, k));
+    });
     select.value = keep;
   }
 
   // ---- sales --------------------------------------------------------------------------------------
-  function salesRowText(r) { return r.amount.text + ' (' + r.payments + ')'; }
+  function salesRowText(r) {
+    return r.amount.text + ' (' + r.payments + ')';
+  }
 
   function loadSales() {
     $('sales-error').textContent = '';
-    return getJson('/ops/api/sales?' + query($('sales-form'))).then(function (r) { state.sales = r; drawSales(); }, function (e) { $('sales-error').textContent = e.message; });
+    return getJson('/ops/api/sales?' + query($('sales-form'))).then(
+      function (r) {
+        state.sales = r;
+        drawSales();
+      },
+      function (e) {
+        $('sales-error').textContent = e.message;
+      },
+    );
   }
 
   function drawSales() {
     var r = state.sales;
     if (!r) return;
-    $('sales-range').textContent = (r.from === r.to ? r.from : r.from + ' to ' + r.to) + ' \u00b7 ' + r.timeZoneLabel
-      + (r.kioskId ? ' \u00b7 ' + r.kioskId : '') + (r.product ? ' \u00b7 ' + r.product.label : '');
+    $('sales-range').textContent =
+      (r.from === r.to ? r.from : r.from + ' to ' + r.to) +
+      ' \u00b7 ' +
+      r.timeZoneLabel +
+      (r.kioskId ? ' \u00b7 ' + r.kioskId : '') +
+      (r.product ? ' \u00b7 ' + r.product.label : '');
     var totals = clear($('sales-totals'));
     r.totals.forEach(function (t) {
       var f = el('div', { class: 'figure-box', 'data-currency': t.currency });
@@ -306,25 +442,75 @@
     var perTime = r.byHour.length ? r.byHour : r.byDay;
     $('sales-time-title').textContent = r.byHour.length ? 'Per hour' : 'Per day';
     var ct = clear($('chart-time'));
-    ct.appendChild(barChart(perTime.filter(function (x) { return x.currency === primary; }).map(function (x) {
-      var label = x.hour || x.date;
-      return { label: label, short: x.hour ? x.hour.slice(0, 2) : x.date.slice(5), total: x.amount.value, part: x.refunded ? x.refunded.value : 0, text: salesRowText(x) };
-    }), { horizontal: false, label: 'Sales per ' + (r.byHour.length ? 'hour' : 'day') + ', ' + primary }));
+    ct.appendChild(
+      barChart(
+        perTime
+          .filter(function (x) {
+            return x.currency === primary;
+          })
+          .map(function (x) {
+            var label = x.hour || x.date;
+            return {
+              label: label,
+              short: x.hour ? x.hour.slice(0, 2) : x.date.slice(5),
+              total: x.amount.value,
+              part: x.refunded ? x.refunded.value : 0,
+              text: salesRowText(x),
+            };
+          }),
+        { horizontal: false, label: 'Sales per ' + (r.byHour.length ? 'hour' : 'day') + ', ' + primary },
+      ),
+    );
     var ck = clear($('chart-kiosk'));
-    var kiosks = r.byKiosk.filter(function (k) { return k.currency === primary; });
+    var kiosks = r.byKiosk.filter(function (k) {
+      return k.currency === primary;
+    });
     if (kiosks.length === 0) empty(ck, 'No sales.');
-    else ck.appendChild(barChart(kiosks.map(function (k) { return { label: k.kioskId, total: k.amount.value, part: k.refunded ? k.refunded.value : 0, text: salesRowText(k) }; }), { horizontal: true, label: 'Sales per kiosk', labelW: 110 }));
-    table($('sales-kiosks'), ['Kiosk', 'Payments', 'Items', 'Sales', 'Refunded', 'Net'], r.byKiosk.map(function (k) {
-      return { attrs: { 'data-kiosk-id': k.kioskId }, cells: [k.kioskId, k.payments, k.units, k.amount.text, k.refunded ? k.refunded.text : '\u2014', k.net ? k.net.text : '\u2014'] };
-    }), [1, 2, 3, 4, 5]);
+    else
+      ck.appendChild(
+        barChart(
+          kiosks.map(function (k) {
+            return { label: k.kioskId, total: k.amount.value, part: k.refunded ? k.refunded.value : 0, text: salesRowText(k) };
+          }),
+          { horizontal: true, label: 'Sales per kiosk', labelW: 110 },
+        ),
+      );
+    table(
+      $('sales-kiosks'),
+      ['Kiosk', 'Payments', 'Items', 'Sales', 'Refunded', 'Net'],
+      r.byKiosk.map(function (k) {
+        return {
+          attrs: { 'data-kiosk-id': k.kioskId },
+          cells: [k.kioskId, k.payments, k.units, k.amount.text, k.refunded ? k.refunded.text : '\u2014', k.net ? k.net.text : '\u2014'],
+        };
+      }),
+      [1, 2, 3, 4, 5],
+    );
     $('sales-product-title').textContent = r.groupBy;
     var cp = clear($('chart-product'));
-    var products = r.byProduct.filter(function (p) { return p.currency === primary; }).slice(0, 15);
+    var products = r.byProduct
+      .filter(function (p) {
+        return p.currency === primary;
+      })
+      .slice(0, 15);
     if (products.length === 0) empty(cp, 'No sales.');
-    else cp.appendChild(barChart(products.map(function (p) { return { label: p.label, total: p.amount.value, text: salesRowText(p) }; }), { horizontal: true, label: 'Sales per ' + r.groupBy }));
-    table($('sales-products-table'), [r.groupBy === 'slot' ? 'Slot' : 'Product', 'Payments', 'Items', 'Sales'], r.byProduct.map(function (p) {
-      return { attrs: { 'data-product': p.key }, cells: [p.label, p.payments, p.units, p.amount.text] };
-    }), [1, 2, 3]);
+    else
+      cp.appendChild(
+        barChart(
+          products.map(function (p) {
+            return { label: p.label, total: p.amount.value, text: salesRowText(p) };
+          }),
+          { horizontal: true, label: 'Sales per ' + r.groupBy },
+        ),
+      );
+    table(
+      $('sales-products-table'),
+      [r.groupBy === 'slot' ? 'Slot' : 'Product', 'Payments', 'Items', 'Sales'],
+      r.byProduct.map(function (p) {
+        return { attrs: { 'data-product': p.key }, cells: [p.label, p.payments, p.units, p.amount.text] };
+      }),
+      [1, 2, 3],
+    );
   }
 
   /** A table of text cells; `num` lists the right-aligned columns, `wrap` those whose text may wrap. */
@@ -332,13 +518,19 @@
     wrap = wrap || [];
     clear(t);
     var head = el('tr');
-    header.forEach(function (h, i) { head.appendChild(el('th', num.indexOf(i) >= 0 ? { class: 'num' } : null, h)); });
+    header.forEach(function (h, i) {
+      head.appendChild(el('th', num.indexOf(i) >= 0 ? { class: 'num' } : null, h));
+    });
     t.appendChild(head);
     rows.forEach(function (row) {
       var tr = el('tr', row.attrs);
       row.cells.forEach(function (c, i) {
         var cls = num.indexOf(i) >= 0 ? 'num' : wrap.indexOf(i) >= 0 ? 'wrap' : null;
-        if (c instanceof Node) { var td = el('td', cls ? { class: cls } : null); td.appendChild(c); tr.appendChild(td); } else tr.appendChild(el('td', cls ? { class: cls } : null, c));
+        if (c instanceof Node) {
+          var td = el('td', cls ? { class: cls } : null);
+          td.appendChild(c);
+          tr.appendChild(td);
+        } else tr.appendChild(el('td', cls ? { class: cls } : null, c));
       });
       t.appendChild(tr);
     });
@@ -352,7 +544,15 @@
   // ---- transactions and refunds -------------------------------------------------------------------
   function loadTransactions() {
     $('tx-error').textContent = '';
-    return getJson('/ops/api/transactions?' + query($('tx-form'))).then(function (r) { state.tx = r; drawTransactions(); }, function (e) { $('tx-error').textContent = e.message; });
+    return getJson('/ops/api/transactions?' + query($('tx-form'))).then(
+      function (r) {
+        state.tx = r;
+        drawTransactions();
+      },
+      function (e) {
+        $('tx-error').textContent = e.message;
+      },
+    );
   }
 
   function statusText(t) {
@@ -363,18 +563,37 @@
   function drawTransactions() {
     var r = state.tx;
     if (!r) return;
-    $('tx-summary').textContent = r.items.length + (r.truncated ? '+ (the newest shown)' : '') + ' found, ' + r.from + ' to ' + r.to + ', ' + r.timeZoneLabel;
-    table($('tx-table'), ['Time', 'Kiosk', 'Transaction', 'Products', 'Amount', 'Refunded', 'Status', '', 'Payment', 'Wallet', 'Kind'], r.items.map(function (t) {
-      var actions = el('span', { class: 'actions' });
-      if (t.refundable.value > 0) {
-        actions.appendChild(el('button', { type: 'button', 'data-refund': t.paymentId, 'data-action': 'refund' }, 'Refund\u2026'));
-        actions.appendChild(el('button', { type: 'button', 'data-refund': t.paymentId, 'data-action': 'void' }, 'Void\u2026'));
-      }
-      return {
-        attrs: { 'data-payment-id': t.paymentId, 'data-tx-id': t.txId, 'data-status': t.status, class: 'status-' + t.status },
-        cells: [dateTimeOf(t.at), t.kioskId, t.txId, t.products || '\u2014', t.amount.text, t.refunded.value ? t.refunded.text : '', statusText(t), actions, t.paymentId, t.walletId || '\u2014', t.kind || '\u2014'],
-      };
-    }), [4, 5], [3, 6]);
+    $('tx-summary').textContent =
+      r.items.length + (r.truncated ? '+ (the newest shown)' : '') + ' found, ' + r.from + ' to ' + r.to + ', ' + r.timeZoneLabel;
+    table(
+      $('tx-table'),
+      ['Time', 'Kiosk', 'Transaction', 'Products', 'Amount', 'Refunded', 'Status', '', 'Payment', 'Wallet', 'Kind'],
+      r.items.map(function (t) {
+        var actions = el('span', { class: 'actions' });
+        if (t.refundable.value > 0) {
+          actions.appendChild(el('button', { type: 'button', 'data-refund': t.paymentId, 'data-action': 'refund' }, 'Refund\u2026'));
+          actions.appendChild(el('button', { type: 'button', 'data-refund': t.paymentId, 'data-action': 'void' }, 'Void\u2026'));
+        }
+        return {
+          attrs: { 'data-payment-id': t.paymentId, 'data-tx-id': t.txId, 'data-status': t.status, class: 'status-' + t.status },
+          cells: [
+            dateTimeOf(t.at),
+            t.kioskId,
+            t.txId,
+            t.products || '\u2014',
+            t.amount.text,
+            t.refunded.value ? t.refunded.text : '',
+            statusText(t),
+            actions,
+            t.paymentId,
+            t.walletId || '\u2014',
+            t.kind || '\u2014',
+          ],
+        };
+      }),
+      [4, 5],
+      [3, 6],
+    );
   }
 
   function newRequestKey() {
@@ -386,12 +605,27 @@
   }
 
   function openRefund(paymentId, action) {
-    var t = state.tx?.items.filter(function (x) { return x.paymentId === paymentId; })[0];
+    var t = state.tx?.items.filter(function (x) {
+      return x.paymentId === paymentId;
+    })[0];
     if (!t) return;
     state.refunding = { item: t, requestKey: newRequestKey() };
     $('refund-title').textContent = (action === 'void' ? 'Void ' : 'Refund ') + t.paymentId;
-    $('refund-payment').textContent = t.amount.text + ' at ' + t.kioskId + ' (' + t.txId + ', ' + dateTimeOf(t.at) + ')' + (t.products ? ': ' + t.products : '')
-      + '. Refunded so far ' + t.refunded.text + '; up to ' + t.refundable.text + ' can be given back.';
+    $('refund-payment').textContent =
+      t.amount.text +
+      ' at ' +
+      t.kioskId +
+      ' (' +
+      t.txId +
+      ', ' +
+      dateTimeOf(t.at) +
+      ')' +
+      (t.products ? ': ' + t.products : '') +
+      '. Refunded so far ' +
+      t.refunded.text +
+      '; up to ' +
+      t.refundable.text +
+      ' can be given back.';
     $('refund-action').value = action;
     $('refund-amount').value = majorText(t.refundable.value, t.refundable.currency);
     $('refund-reason').value = '';
@@ -413,29 +647,66 @@
     var amount = null;
     if (action === 'refund') {
       amount = minorUnits($('refund-amount').value, r.item.amount.currency);
-      if (amount === null || amount < 1) { showRefundResult('bad', 'Enter an amount in ' + r.item.amount.currency + '.'); return; }
+      if (amount === null || amount < 1) {
+        showRefundResult('bad', 'Enter an amount in ' + r.item.amount.currency + '.');
+        return;
+      }
     }
-    var payload = { paymentId: r.item.paymentId, action: action, amount: amount, reason: $('refund-reason').value, requestKey: r.requestKey };
+    var payload = {
+      paymentId: r.item.paymentId,
+      action: action,
+      amount: amount,
+      reason: $('refund-reason').value,
+      requestKey: r.requestKey,
+    };
     $('refund-submit').disabled = true;
     fetch('/ops/api/refund', {
-      method: 'POST', credentials: 'same-origin',
+      method: 'POST',
+      credentials: 'same-origin',
       headers: { 'content-type': 'application/json', 'x-csrf-token': csrf, accept: 'application/json' },
       body: JSON.stringify(payload),
-    }).then(function (resp) {
-      return resp.json().then(function (b) {
-        if (!resp.ok) throw new Error(b?.error ? b.error.message + ' (' + b.error.code + ')' : 'HTTP ' + resp.status);
-        return b;
+    })
+      .then(function (resp) {
+        return resp.json().then(function (b) {
+          if (!resp.ok) throw new Error(b?.error ? b.error.message + ' (' + b.error.code + ')' : 'HTTP ' + resp.status);
+          return b;
+        });
+      })
+      .then(
+        function (b) {
+          state.refunding = null;
+          $('refund-form').hidden = true;
+          showRefundResult(
+            'ok',
+            (b.action.action === 'void' ? 'Voided ' : 'Refunded ') +
+              b.action.amount.text +
+              ' of ' +
+              b.payment.paymentId +
+              ' (' +
+              b.payment.kioskId +
+              ', ' +
+              b.payment.txId +
+              '), recorded under ' +
+              b.action.operator +
+              '. So far ' +
+              b.refunded.text +
+              ' of ' +
+              b.payment.amount.text +
+              ' refunded; the shopper\u2019s balance is now ' +
+              b.shopperBalance.text +
+              '.',
+            b,
+          );
+          return Promise.all([loadTransactions(), loadAudit(), loadSales()]);
+        },
+        function (e) {
+          // The same request key is kept: sending again cannot give money back twice.
+          showRefundResult('bad', 'Refused: ' + e.message);
+        },
+      )
+      .then(function () {
+        $('refund-submit').disabled = false;
       });
-    }).then(function (b) {
-      state.refunding = null;
-      $('refund-form').hidden = true;
-      showRefundResult('ok', (b.action.action === 'void' ? 'Voided ' : 'Refunded ') + b.action.amount.text + ' of ' + b.payment.paymentId + ' (' + b.payment.kioskId + ', ' + b.payment.txId + '), recorded under ' + b.action.operator
-        + '. So far ' + b.refunded.text + ' of ' + b.payment.amount.text + ' refunded; the shopper\u2019s balance is now ' + b.shopperBalance.text + '.', b);
-      return Promise.all([loadTransactions(), loadAudit(), loadSales()]);
-    }, function (e) {
-      // The same request key is kept: sending again cannot give money back twice.
-      showRefundResult('bad', 'Refused: ' + e.message);
-    }).then(function () { $('refund-submit').disabled = false; });
   }
   function showRefundResult(kind, text, b) {
     var p = $('refund-result');
@@ -450,14 +721,28 @@
   // ---- the audit log ------------------------------------------------------------------------------
   function loadAudit() {
     var to = state.ledger ? state.ledger.day : '';
-    return getJson('/ops/api/audit' + (to ? '?to=' + to : '')).then(function (r) { state.audit = r; drawAudit(); }, function () {});
+    return getJson('/ops/api/audit' + (to ? '?to=' + to : '')).then(
+      function (r) {
+        state.audit = r;
+        drawAudit();
+      },
+      function () {},
+    );
   }
   function drawAudit() {
     var r = state.audit;
     if (!r) return;
-    table($('audit'), ['Time', 'Operator', 'Action', 'Payment', 'Amount', 'Reason'], r.items.map(function (a) {
-      return { attrs: { 'data-action-id': a.id, 'data-payment-id': a.paymentId }, cells: [dateTimeOf(a.at), a.operator, a.action, a.paymentId, a.amount.text, a.reason] };
-    }), [4]);
+    table(
+      $('audit'),
+      ['Time', 'Operator', 'Action', 'Payment', 'Amount', 'Reason'],
+      r.items.map(function (a) {
+        return {
+          attrs: { 'data-action-id': a.id, 'data-payment-id': a.paymentId },
+          cells: [dateTimeOf(a.at), a.operator, a.action, a.paymentId, a.amount.text, a.reason],
+        };
+      }),
+      [4],
+    );
   }
 
   // ---- exports ------------------------------------------------------------------------------------
@@ -473,7 +758,9 @@
     body.appendChild(a);
     a.click();
     a.remove();
-    setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    setTimeout(function () {
+      URL.revokeObjectURL(url);
+    }, 10000);
   }
 
   // ---- the live stream ----------------------------------------------------------------------------
@@ -489,19 +776,36 @@
     state.reasons = s.reasons || {};
     if (s.timeZoneLabel) $('tz').textContent = 'Times in ' + s.timeZoneLabel;
     state.kiosks = {};
-    s.fleet.kiosks.forEach(function (k) { state.kiosks[k.kioskId] = k; });
-    state.summary = { at: s.fleet.at, alerts: s.fleet.alerts, exposure: s.fleet.exposure, declines: s.fleet.declines, help: s.fleet.help, ignored: s.fleet.ignored };
+    s.fleet.kiosks.forEach(function (k) {
+      state.kiosks[k.kioskId] = k;
+    });
+    state.summary = {
+      at: s.fleet.at,
+      alerts: s.fleet.alerts,
+      exposure: s.fleet.exposure,
+      declines: s.fleet.declines,
+      help: s.fleet.help,
+      ignored: s.fleet.ignored,
+    };
     learnServerTime(s.fleet.at);
     state.ledger = s.ledger;
     if (s.choices) {
       fillKiosks($('sales-kiosk'), s.choices.kiosks);
       fillKiosks($('tx-kiosk'), s.choices.kiosks);
-      [['sales-products', s.choices.products], ['sales-slots', s.choices.slots]].forEach(function (g) {
+      [
+        ['sales-products', s.choices.products],
+        ['sales-slots', s.choices.slots],
+      ].forEach(function (g) {
         var group = clear($(g[0]));
-        g[1].forEach(function (o) { group.appendChild(el('option', { value: o.value }, o.label)); });
+        g[1].forEach(function (o) {
+          group.appendChild(el('option', { value: o.value }, o.label));
+        });
       });
     }
-    drawFleet(); drawSummary(); drawStored(); drawDeclines();
+    drawFleet();
+    drawSummary();
+    drawStored();
+    drawDeclines();
     if (!started) {
       started = true;
       var today = s.ledger.day;
@@ -510,34 +814,62 @@
       var week = new Date(Date.parse(today + 'T00:00:00Z') - 6 * 86400000).toISOString().slice(0, 10);
       $('tx-from').value = week;
       $('tx-to').value = today;
-      loadSales(); loadTransactions(); loadAudit();
+      loadSales();
+      loadTransactions();
+      loadAudit();
     }
   }
 
   var refreshTimer = null;
   function onLedger(l) {
     state.ledger = l;
-    drawStored(); drawDeclines();
+    drawStored();
+    drawDeclines();
     // Sales and refunds changed: the reports on screen are asked again (a moment later: events come in bursts).
     if (refreshTimer) clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(function () { refreshTimer = null; loadSales(); loadAudit(); }, 300);
+    refreshTimer = setTimeout(function () {
+      refreshTimer = null;
+      loadSales();
+      loadAudit();
+    }, 300);
   }
 
   function connect() {
     var es = new EventSource('/ops/events');
-    es.addEventListener('open', function () { setLive('live', 'on'); });
-    es.addEventListener('snapshot', function (e) { onSnapshot(JSON.parse(e.data)); });
-    es.addEventListener('kiosk', function (e) { var k = JSON.parse(e.data); state.kiosks[k.kioskId] = k; drawFleet(); });
-    es.addEventListener('summary', function (e) { state.summary = JSON.parse(e.data); learnServerTime(state.summary.at); drawSummary(); drawFleet(); });
-    es.addEventListener('ledger', function (e) { onLedger(JSON.parse(e.data)); });
+    es.addEventListener('open', function () {
+      setLive('live', 'on');
+    });
+    es.addEventListener('snapshot', function (e) {
+      onSnapshot(JSON.parse(e.data));
+    });
+    es.addEventListener('kiosk', function (e) {
+      var k = JSON.parse(e.data);
+      state.kiosks[k.kioskId] = k;
+      drawFleet();
+    });
+    es.addEventListener('summary', function (e) {
+      state.summary = JSON.parse(e.data);
+      learnServerTime(state.summary.at);
+      drawSummary();
+      drawFleet();
+    });
+    es.addEventListener('ledger', function (e) {
+      onLedger(JSON.parse(e.data));
+    });
     es.addEventListener('error', function () {
       if (es.readyState === EventSource.CLOSED) {
         // A refused stream (401 after the session expired, 503 when full) is not retried by the browser.
         setLive('disconnected', 'off');
         setTimeout(function () {
-          fetch('/ops/api/snapshot', { credentials: 'same-origin' }).then(function (r) {
-            if (r.status === 401) location.assign('/ops/login'); else connect();
-          }, function () { connect(); });
+          fetch('/ops/api/snapshot', { credentials: 'same-origin' }).then(
+            function (r) {
+              if (r.status === 401) location.assign('/ops/login');
+              else connect();
+            },
+            function () {
+              connect();
+            },
+          );
         }, 5000);
       } else {
         setLive('reconnecting', 'off');
@@ -545,16 +877,31 @@
     });
   }
 
-  $('sales-form').addEventListener('submit', function (e) { e.preventDefault(); loadSales(); });
-  $('tx-form').addEventListener('submit', function (e) { e.preventDefault(); loadTransactions(); });
-  $('refund-form').addEventListener('submit', function (e) { e.preventDefault(); submitRefund(); });
+  $('sales-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    loadSales();
+  });
+  $('tx-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    loadTransactions();
+  });
+  $('refund-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    submitRefund();
+  });
   $('refund-action').addEventListener('change', syncRefundAction);
-  $('refund-cancel').addEventListener('click', function () { state.refunding = null; $('refund-form').hidden = true; });
+  $('refund-cancel').addEventListener('click', function () {
+    state.refunding = null;
+    $('refund-form').hidden = true;
+  });
   body.addEventListener('click', function (e) {
     var t = e.target;
     if (!(t instanceof Element)) return;
     if (t.hasAttribute('data-refund')) openRefund(t.getAttribute('data-refund'), t.getAttribute('data-action'));
-    if (t.hasAttribute('data-export')) { var csv = exportOf(t.getAttribute('data-export')); if (csv) download(csv); }
+    if (t.hasAttribute('data-export')) {
+      var csv = exportOf(t.getAttribute('data-export'));
+      if (csv) download(csv);
+    }
   });
   setInterval(tickAges, 1000);
   connect();

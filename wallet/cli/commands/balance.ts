@@ -34,10 +34,16 @@ ${STATE_OPTION_HELP}
       return 0;
     }
     const lines = [`Wallet ${info.walletId}: balance ${formatMoney(info.balance)}`];
-    lines.push(info.offlineEligible ? 'Server allows offline payment.' : `Server does not allow offline payment: ${info.offlineIneligibleReason ?? 'no reason given'}`);
-    lines.push(a.available
-      ? `Offline code ready (credential ${a.credential.credentialId}, valid until ${isoTime(a.credential.notAfterMs)}).`
-      : `No offline code possible now (${a.reason}): ${offlineUnavailableText(a.reason)}.`);
+    lines.push(
+      info.offlineEligible
+        ? 'Server allows offline payment.'
+        : `Server does not allow offline payment: ${info.offlineIneligibleReason ?? 'no reason given'}`,
+    );
+    lines.push(
+      a.available
+        ? `Offline code ready (credential ${a.credential.credentialId}, valid until ${isoTime(a.credential.notAfterMs)}).`
+        : `No offline code possible now (${a.reason}): ${offlineUnavailableText(a.reason)}.`,
+    );
     if (state.pending.length > 0) lines.push(`${state.pending.length} offline code(s) shown and not yet seen in history.`);
     ctx.env.stdout(lines.join('\n') + '\n');
     return 0;

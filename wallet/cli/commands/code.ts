@@ -3,7 +3,17 @@
 // what the app does: ask the server for a one-time code and, if none arrives within 3 s or the
 // server cannot be reached, show an offline code instead.
 import { ONLINE_TIMEOUT_MS_DEFAULT, ONLINE_TIMEOUT_MS_MAX, payCode, type PayCode, type PayCodeMode } from '../../core/pay-code.ts';
-import { STATE_OPTION_HELP, UsageError, apiFor, isoTime, printJson, requireEnrolled, stringOption, type Command, type CommandContext } from '../command.ts';
+import {
+  STATE_OPTION_HELP,
+  UsageError,
+  apiFor,
+  isoTime,
+  printJson,
+  requireEnrolled,
+  stringOption,
+  type Command,
+  type CommandContext,
+} from '../command.ts';
 import { housekeeping } from '../housekeeping.ts';
 import { groupDigits, isDigitCode, terminalQr, writeCode128Png, writeQrPng } from '../render.ts';
 
@@ -42,24 +52,38 @@ Exit status: 0 a code was shown; 1 no code (the error code says why, e.g. OFFLIN
 2 wrong usage.
 `,
   options: {
-    online: { type: 'boolean' }, offline: { type: 'boolean' }, numeric: { type: 'boolean' },
-    png: { type: 'string' }, barcode: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, max: { type: 'string' },
+    online: { type: 'boolean' },
+    offline: { type: 'boolean' },
+    numeric: { type: 'boolean' },
+    png: { type: 'string' },
+    barcode: { type: 'string' },
+    json: { type: 'boolean' },
+    timeout: { type: 'string' },
+    max: { type: 'string' },
   },
   positionals: [0, 0],
   async run(ctx) {
     const { mode, timeoutMs, amountCap } = parseCodeOptions(ctx);
     const state = requireEnrolled(await ctx.store.load());
     const api = apiFor(ctx, state);
-    const r = await payCode(state, {
-      fetchOnlineCode: (opts) => api.onlineCode(opts),
-      persist: (s) => ctx.store.save(s),
-      clock: ctx.env.clock, ed: ctx.env.ed, timers: ctx.env.timers,
-    }, { mode, form: ctx.values.numeric ? 'numeric' : 'qr', onlineTimeoutMs: timeoutMs, ...(amountCap === undefined ? {} : { amountCap }) });
+    const r = await payCode(
+      state,
+      {
+        fetchOnlineCode: (opts) => api.onlineCode(opts),
+        persist: (s) => ctx.store.save(s),
+        clock: ctx.env.clock,
+        ed: ctx.env.ed,
+        timers: ctx.env.timers,
+      },
+      { mode, form: ctx.values.numeric ? 'numeric' : 'qr', onlineTimeoutMs: timeoutMs, ...(amountCap === undefined ? {} : { amountCap }) },
+    );
     const code = r.code;
     if (code.kind !== 'online' && code.fallback !== undefined) {
-      ctx.note(code.fallback === 'timeout'
-        ? `no one-time code within ${timeoutMs} ms; showing an offline code`
-        : `the server could not give a one-time code (${code.fallback}); showing an offline code`);
+      ctx.note(
+        code.fallback === 'timeout'
+          ? `no one-time code within ${timeoutMs} ms; showing an offline code`
+          : `the server could not give a one-time code (${code.fallback}); showing an offline code`,
+      );
     }
     await writeImages(ctx, code);
     await show(ctx, code);
@@ -74,9 +98,11 @@ function parseCodeOptions(ctx: CommandContext): { mode: PayCodeMode; timeoutMs: 
   const mode: PayCodeMode = ctx.values.online ? 'online' : ctx.values.offline ? 'offline' : 'auto';
   const t = stringOption(ctx.values, 'timeout');
   const timeoutMs = t === undefined ? ONLINE_TIMEOUT_MS_DEFAULT : Number(t);
-  if (t !== undefined && (!/^\d+$/.test(t) || timeoutMs < 1 || timeoutMs > ONLINE_TIMEOUT_MS_MAX)) throw new UsageError(`--timeout must be an integer 1..${ONLINE_TIMEOUT_MS_MAX} (milliseconds)`);
+  if (t !== undefined && (!/^\d+$/.test(t) || timeoutMs < 1 || timeoutMs > ONLINE_TIMEOUT_MS_MAX))
+    throw new UsageError(`--timeout must be an integer 1..${ONLINE_TIMEOUT_MS_MAX} (milliseconds)`);
   const max = stringOption(ctx.values, 'max');
-  if (max !== undefined && (!/^\d{1,10}$/.test(max) || Number(max) > 0xffff_ffff)) throw new UsageError('--max must be a whole amount in minor units, e.g. 500');
+  if (max !== undefined && (!/^\d{1,10}$/.test(max) || Number(max) > 0xffff_ffff))
+    throw new UsageError('--max must be a whole amount in minor units, e.g. 500');
   if (max !== undefined && ctx.values.numeric) throw new UsageError('--max applies to the offline QR code only, not --numeric');
   return { mode, timeoutMs, amountCap: max === undefined ? undefined : Number(max) };
 }
@@ -103,9 +129,11 @@ async function show(ctx: CommandContext, code: PayCode): Promise<void> {
     return;
   }
   const caption =
-    code.kind === 'online' ? `Online code ${groupDigits(code.text)} (one use, expires ${isoTime(code.expiresAtMs)})`
-    : code.kind === 'offline-numeric' ? `Offline code ${groupDigits(code.text)} (numeric, server time ${isoTime(code.timestampMs)}); the result appears later in 'kioskpay wallet history'`
-    : `Offline code #${code.counter} (server time ${isoTime(code.timestampMs)}); the result appears later in 'kioskpay wallet history'\nText: ${code.text}`;
+    code.kind === 'online'
+      ? `Online code ${groupDigits(code.text)} (one use, expires ${isoTime(code.expiresAtMs)})`
+      : code.kind === 'offline-numeric'
+        ? `Offline code ${groupDigits(code.text)} (numeric, server time ${isoTime(code.timestampMs)}); the result appears later in 'kioskpay wallet history'`
+        : `Offline code #${code.counter} (server time ${isoTime(code.timestampMs)}); the result appears later in 'kioskpay wallet history'\nText: ${code.text}`;
   // QR art only on a terminal: into a pipe or a file it is noise (the text above is the code; --png draws it).
   const art = ctx.env.stdoutIsTerminal ? `${await terminalQr(code.text)}\n` : '';
   ctx.env.stdout(`${art}${caption}\n`);

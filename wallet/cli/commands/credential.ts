@@ -33,16 +33,24 @@ ${STATE_OPTION_HELP}
     const state = await housekeeping(ctx, withCredential);
     const c = state.credential ?? withCredential.credential!;
     if (ctx.values.json) {
-      printJson(ctx, { credentialId: c.credentialId, notBefore: c.notBeforeMs, notAfter: c.notAfterMs, renewAfter: c.renewAfterMs, limits: c.limits });
+      printJson(ctx, {
+        credentialId: c.credentialId,
+        notBefore: c.notBeforeMs,
+        notAfter: c.notAfterMs,
+        renewAfter: c.renewAfterMs,
+        limits: c.limits,
+      });
       return 0;
     }
     const l = c.limits;
     const m = (value: number) => formatMoney({ value, currency: l.currency });
-    ctx.env.stdout([
-      `Offline credential ${c.credentialId}${keyed.created ? ' (new phone key)' : ''}`,
-      `  valid ${isoTime(c.notBeforeMs)} .. ${isoTime(c.notAfterMs)}, renew after ${isoTime(c.renewAfterMs)}`,
-      `  limits: ${m(l.perPayment)} per payment; ${m(l.daily.amount)} and ${l.daily.count} payments per 24 h; ${m(l.monthly.amount)} and ${l.monthly.count} per 30 days`,
-    ].join('\n') + '\n');
+    ctx.env.stdout(
+      [
+        `Offline credential ${c.credentialId}${keyed.created ? ' (new phone key)' : ''}`,
+        `  valid ${isoTime(c.notBeforeMs)} .. ${isoTime(c.notAfterMs)}, renew after ${isoTime(c.renewAfterMs)}`,
+        `  limits: ${m(l.perPayment)} per payment; ${m(l.daily.amount)} and ${l.daily.count} payments per 24 h; ${m(l.monthly.amount)} and ${l.monthly.count} per 30 days`,
+      ].join('\n') + '\n',
+    );
     return 0;
   },
 };

@@ -33,14 +33,22 @@ ${STATE_OPTION_HELP}
     if (currency !== undefined && !currency.success) throw new UsageError(`--currency must be one of ${currencySchema.options.join(', ')}`);
     const existing = await ctx.store.load();
     // Only an enrolled state can exist on disk (enroll is what creates it), so this guards every key.
-    if (existing?.enrollment) throw new WalletError('ALREADY_ENROLLED', { walletId: existing.enrollment.walletId }, `${ctx.store.path} is already enrolled as wallet ${existing.enrollment.walletId}; use --state FILE for another wallet`);
+    if (existing?.enrollment)
+      throw new WalletError(
+        'ALREADY_ENROLLED',
+        { walletId: existing.enrollment.walletId },
+        `${ctx.store.path} is already enrolled as wallet ${existing.enrollment.walletId}; use --state FILE for another wallet`,
+      );
     const fresh = newWalletState(server);
     const e = await apiFor(ctx, fresh).enroll(currency?.data);
     let state = withEnrollment(fresh, e, ctx.env.clock.nowMs());
     await ctx.store.save(state);
     state = await housekeeping(ctx, state);
     if (ctx.values.json) printJson(ctx, { walletId: e.walletId, currency: e.currency, serverUrl: server });
-    else ctx.env.stdout(`Enrolled wallet ${e.walletId} (${e.currency}) on ${server}\nState: ${ctx.store.path}\nNext: 'kioskpay wallet credential' for offline payment.\n`);
+    else
+      ctx.env.stdout(
+        `Enrolled wallet ${e.walletId} (${e.currency}) on ${server}\nState: ${ctx.store.path}\nNext: 'kioskpay wallet credential' for offline payment.\n`,
+      );
     return 0;
   },
 };

@@ -26,7 +26,8 @@ ${STATE_OPTION_HELP}
   async run(ctx) {
     const limitText = stringOption(ctx.values, 'limit');
     const limit = limitText === undefined ? 50 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_LIMIT_MAX || !/^\d+$/.test(limitText ?? '50')) throw new UsageError(`--limit must be an integer 1..${HISTORY_LIMIT_MAX}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_LIMIT_MAX || !/^\d+$/.test(limitText ?? '50'))
+      throw new UsageError(`--limit must be an integer 1..${HISTORY_LIMIT_MAX}`);
     let state = requireEnrolled(await ctx.store.load());
     const h = await apiFor(ctx, state).history(limit);
     const now = ctx.env.clock.nowMs();
@@ -37,10 +38,19 @@ ${STATE_OPTION_HELP}
       printJson(ctx, { payments: h.payments, pendingOfflineCodes: state.pending.length });
       return 0;
     }
-    const lines = h.payments.map((p) => [
-      isoTime(p.at), p.status.padEnd(8), p.kind.padEnd(15), formatMoney(p.amount).padStart(12), `kiosk ${p.kioskId}`,
-      p.reason ?? '', p.offline ? `(code #${p.offline.counter})` : '',
-    ].filter((x) => x !== '').join('  '));
+    const lines = h.payments.map((p) =>
+      [
+        isoTime(p.at),
+        p.status.padEnd(8),
+        p.kind.padEnd(15),
+        formatMoney(p.amount).padStart(12),
+        `kiosk ${p.kioskId}`,
+        p.reason ?? '',
+        p.offline ? `(code #${p.offline.counter})` : '',
+      ]
+        .filter((x) => x !== '')
+        .join('  '),
+    );
     if (lines.length === 0) lines.push('No payments yet.');
     if (state.pending.length > 0) lines.push(`${state.pending.length} offline code(s) shown and not yet seen by the server.`);
     ctx.env.stdout(lines.join('\n') + '\n');

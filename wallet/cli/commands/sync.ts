@@ -29,8 +29,12 @@ ${STATE_OPTION_HELP}
     await ctx.store.save(synced);
     await housekeeping(ctx, synced);
     const s = r.sample;
-    if (ctx.values.json) printJson(ctx, { offsetMs: s.offsetMs, uncertaintyMs: s.uncertaintyMs, roundTripMs: s.roundTripMs, answered: r.answered });
-    else ctx.env.stdout(`Clock offset ${s.offsetMs >= 0 ? '+' : ''}${s.offsetMs} ms (±${s.uncertaintyMs} ms, round trip ${s.roundTripMs} ms, ${r.answered} samples)\n`);
+    if (ctx.values.json)
+      printJson(ctx, { offsetMs: s.offsetMs, uncertaintyMs: s.uncertaintyMs, roundTripMs: s.roundTripMs, answered: r.answered });
+    else
+      ctx.env.stdout(
+        `Clock offset ${s.offsetMs >= 0 ? '+' : ''}${s.offsetMs} ms (±${s.uncertaintyMs} ms, round trip ${s.roundTripMs} ms, ${r.answered} samples)\n`,
+      );
     return 0;
   },
 };

@@ -35,8 +35,12 @@ ${STATE_OPTION_HELP}
 export function parseAmount(text: string, currency: Currency): Money {
   const exp = CURRENCIES[currency];
   const m = (exp > 0 ? new RegExp(`^(\\d{1,13})(?:\\.(\\d{1,${exp}}))?$`) : /^(\d{1,13})$/).exec(text);
-  if (!m) throw new UsageError(`AMOUNT must be a positive number in ${currency}${exp > 0 ? ` with at most ${exp} decimals` : ' without decimals'}, got '${text}'`);
+  if (!m)
+    throw new UsageError(
+      `AMOUNT must be a positive number in ${currency}${exp > 0 ? ` with at most ${exp} decimals` : ' without decimals'}, got '${text}'`,
+    );
   const value = Number(m[1]) * 10 ** exp + Number((m[2] ?? '').padEnd(exp, '0') || '0');
-  if (!Number.isSafeInteger(value) || value < 1 || value > MONEY_MAX) throw new UsageError(`AMOUNT must be between 1 and ${MONEY_MAX} minor units`);
+  if (!Number.isSafeInteger(value) || value < 1 || value > MONEY_MAX)
+    throw new UsageError(`AMOUNT must be between 1 and ${MONEY_MAX} minor units`);
   return { value, currency };
 }

@@ -33,9 +33,12 @@ const en = {
   useOffline: 'Use offline payment',
   whatIsOffline: 'What is offline payment?',
   explainTitle: 'Offline payment',
-  explain1: 'When your phone has no connection, it can still make a payment code by itself. The kiosk checks the code without asking the server.',
-  explain2: 'The code changes every few seconds and works once. Your payment appears in History as “pending” and is confirmed when the kiosk reports it to the server.',
-  explain3: 'Offline payments have limits per payment, per day and per month. The phone needs to go online at least once a week to keep offline payment available.',
+  explain1:
+    'When your phone has no connection, it can still make a payment code by itself. The kiosk checks the code without asking the server.',
+  explain2:
+    'The code changes every few seconds and works once. Your payment appears in History as “pending” and is confirmed when the kiosk reports it to the server.',
+  explain3:
+    'Offline payments have limits per payment, per day and per month. The phone needs to go online at least once a week to keep offline payment available.',
   offlineCodeTitle: 'Show this offline code to the kiosk',
   offlineCodeNote: 'Code #{counter} · made at {time} (server time) · new code in {s} s',
   showNumeric: 'Barcode (number) instead',
@@ -116,7 +119,8 @@ const ja: Record<MessageKey, string> = {
   whatIsOffline: 'オフライン支払いとは？',
   explainTitle: 'オフライン支払い',
   explain1: '通信できないときも、スマホが自分で支払いコードを作れます。キオスクはサーバーに問い合わせずにコードを確認します。',
-  explain2: 'コードは数秒ごとに変わり、1回だけ使えます。支払いは取引履歴に「確認待ち」と表示され、キオスクがサーバーに報告すると確定します。',
+  explain2:
+    'コードは数秒ごとに変わり、1回だけ使えます。支払いは取引履歴に「確認待ち」と表示され、キオスクがサーバーに報告すると確定します。',
   explain3: 'オフライン支払いには1回・1日・1か月あたりの上限があります。利用を続けるには、少なくとも週に1回オンラインにしてください。',
   offlineCodeTitle: 'このオフラインコードをキオスクに見せてください',
   offlineCodeNote: 'コード #{counter} ・ {time}（サーバー時刻）作成 ・ {s} 秒後に更新',

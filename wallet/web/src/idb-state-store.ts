@@ -73,7 +73,9 @@ export class IdbWalletCache implements WalletCache {
    */
   async credentialBalance(): Promise<{ credentialId: string; value: number } | undefined> {
     const v = (await this.#db.get(CREDENTIAL_BALANCE_KEY)) as { credentialId?: unknown; value?: unknown } | undefined;
-    return typeof v?.credentialId === 'string' && Number.isSafeInteger(v.value) ? { credentialId: v.credentialId, value: v.value as number } : undefined;
+    return typeof v?.credentialId === 'string' && Number.isSafeInteger(v.value)
+      ? { credentialId: v.credentialId, value: v.value as number }
+      : undefined;
   }
 
   saveCredentialBalance(credentialId: string, value: number): Promise<void> {

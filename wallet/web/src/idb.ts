@@ -16,7 +16,9 @@ export class KeyValueDb {
   static open(factory: IDBFactory = indexedDB): Promise<KeyValueDb> {
     return new Promise((resolve, reject) => {
       const req = factory.open(DB_NAME, DB_VERSION);
-      req.onupgradeneeded = () => { req.result.createObjectStore(STORE); };
+      req.onupgradeneeded = () => {
+        req.result.createObjectStore(STORE);
+      };
       req.onsuccess = () => resolve(new KeyValueDb(req.result));
       req.onerror = () => reject(req.error ?? new Error('IndexedDB open failed'));
       req.onblocked = () => reject(new Error('IndexedDB open blocked by another tab'));

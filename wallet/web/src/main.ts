@@ -30,7 +30,9 @@ function savedLang(): Lang {
   try {
     const v = localStorage.getItem(LANG_KEY);
     if (v === 'en' || v === 'ja') return v;
-  } catch { /* storage disabled: fall back to the browser's languages */ }
+  } catch {
+    /* storage disabled: fall back to the browser's languages */
+  }
   return preferredLang(navigator.languages ?? [navigator.language]);
 }
 
@@ -50,8 +52,12 @@ function keepAwake(): (screen: ScreenName) => void {
     if (!wanted || lock || !('wakeLock' in navigator) || document.visibilityState !== 'visible') return;
     try {
       lock = await navigator.wakeLock.request('screen');
-      lock.addEventListener('release', () => { lock = undefined; });
-    } catch { /* refused (battery saver): the code still shows */ }
+      lock.addEventListener('release', () => {
+        lock = undefined;
+      });
+    } catch {
+      /* refused (battery saver): the code still shows */
+    }
   };
   document.addEventListener('visibilitychange', () => void acquire());
   return (screen) => {
@@ -78,7 +84,13 @@ async function main(): Promise<void> {
     isOnline: () => navigator.onLine,
     ...(navigator.locks ? { locks: navigator.locks } : {}),
     lang: savedLang(),
-    saveLang: (lang) => { try { localStorage.setItem(LANG_KEY, lang); } catch { /* not kept: fine */ } },
+    saveLang: (lang) => {
+      try {
+        localStorage.setItem(LANG_KEY, lang);
+      } catch {
+        /* not kept: fine */
+      }
+    },
     ...(timeout === undefined ? {} : { onlineTimeoutMs: timeout }),
   });
   const awake = keepAwake();

@@ -12,7 +12,12 @@ export type OfflineStatus =
   | { available: true; notAfterMs: number }
   | { available: false; key: MessageKey; params?: Record<string, string> };
 
-export function offlineStatus(state: WalletState | undefined, info: WalletInfo | undefined, payments: readonly PaymentRecord[], localNowMs: number): OfflineStatus {
+export function offlineStatus(
+  state: WalletState | undefined,
+  info: WalletInfo | undefined,
+  payments: readonly PaymentRecord[],
+  localNowMs: number,
+): OfflineStatus {
   if (state === undefined) return { available: false, key: 'reason_never_enrolled' };
   const a = offlineAvailability(state, localNowMs);
   if (!a.available) {
@@ -20,12 +25,18 @@ export function offlineStatus(state: WalletState | undefined, info: WalletInfo |
       return { available: false, key: 'reason_no_credential_ineligible', params: { why: info.offlineIneligibleReason ?? '-' } };
     }
     const l = state.credential?.limits;
-    if (l && (l.perPayment === 0 || l.daily.amount === 0 || l.monthly.amount === 0)) return { available: false, key: 'reason_limits_empty' };
+    if (l && (l.perPayment === 0 || l.daily.amount === 0 || l.monthly.amount === 0))
+      return { available: false, key: 'reason_limits_empty' };
     // The phone's own count of the codes it has shown (wallet/core/offline-limits.ts); the web app makes no capped codes.
     const keys = {
-      'never-enrolled': 'reason_never_enrolled', 'no-credential': 'reason_no_credential', 'credential-expired': 'reason_credential_expired',
-      'credential-not-yet-valid': 'reason_credential_not_yet_valid', 'clock-never-synced': 'reason_clock_never_synced',
-      'offline-limit-daily': 'reason_limits_daily', 'offline-limit-monthly': 'reason_limits_monthly', 'cap-over-per-payment': 'reason_limits_daily',
+      'never-enrolled': 'reason_never_enrolled',
+      'no-credential': 'reason_no_credential',
+      'credential-expired': 'reason_credential_expired',
+      'credential-not-yet-valid': 'reason_credential_not_yet_valid',
+      'clock-never-synced': 'reason_clock_never_synced',
+      'offline-limit-daily': 'reason_limits_daily',
+      'offline-limit-monthly': 'reason_limits_monthly',
+      'cap-over-per-payment': 'reason_limits_daily',
     } as const satisfies Record<typeof a.reason, MessageKey>;
     return { available: false, key: keys[a.reason] };
   }

@@ -17,8 +17,13 @@ interface SwScope {
   addEventListener(type: 'install' | 'activate', fn: (e: ExtendableEvent) => void): void;
   addEventListener(type: 'fetch', fn: (e: FetchEvent) => void): void;
 }
-interface ExtendableEvent extends Event { waitUntil(p: Promise<unknown>): void }
-interface FetchEvent extends ExtendableEvent { request: Request; respondWith(r: Promise<Response>): void }
+interface ExtendableEvent extends Event {
+  waitUntil(p: Promise<unknown>): void;
+}
+interface FetchEvent extends ExtendableEvent {
+  request: Request;
+  respondWith(r: Promise<Response>): void;
+}
 
 const sw = self as unknown as SwScope;
 const CACHE = `kioskpay-wallet-${__WALLET_VERSION__}`;
@@ -27,19 +32,23 @@ const scope = new URL(sw.registration.scope);
 const SHELL = new Set([scope.href, ...__WALLET_PRECACHE__.map((f) => new URL(f, scope).href)]);
 
 sw.addEventListener('install', (e) => {
-  e.waitUntil((async () => {
-    const cache = await sw.caches.open(CACHE);
-    // cache: 'reload' skips the HTTP cache, so the files are this build's, not an older copy.
-    await cache.addAll([...SHELL].map((url) => new Request(url, { cache: 'reload' })));
-    await sw.skipWaiting();
-  })());
+  e.waitUntil(
+    (async () => {
+      const cache = await sw.caches.open(CACHE);
+      // cache: 'reload' skips the HTTP cache, so the files are this build's, not an older copy.
+      await cache.addAll([...SHELL].map((url) => new Request(url, { cache: 'reload' })));
+      await sw.skipWaiting();
+    })(),
+  );
 });
 
 sw.addEventListener('activate', (e) => {
-  e.waitUntil((async () => {
-    for (const name of await sw.caches.keys()) if (name.startsWith('kioskpay-wallet-') && name !== CACHE) await sw.caches.delete(name);
-    await sw.clients.claim();
-  })());
+  e.waitUntil(
+    (async () => {
+      for (const name of await sw.caches.keys()) if (name.startsWith('kioskpay-wallet-') && name !== CACHE) await sw.caches.delete(name);
+      await sw.clients.claim();
+    })(),
+  );
 });
 
 sw.addEventListener('fetch', (e) => {
@@ -50,9 +59,11 @@ sw.addEventListener('fetch', (e) => {
   // Navigations inside the scope get the app shell (index.html), whatever query they carry.
   const key = req.mode === 'navigate' && url.href.startsWith(scope.href) ? scope.href : url.href;
   if (!SHELL.has(key)) return;
-  e.respondWith((async () => {
-    const cache = await sw.caches.open(CACHE);
-    const hit = await cache.match(key);
-    return hit ?? fetch(req);
-  })());
+  e.respondWith(
+    (async () => {
+      const cache = await sw.caches.open(CACHE);
+      const hit = await cache.match(key);
+      return hit ?? fetch(req);
+    })(),
+  );
 });

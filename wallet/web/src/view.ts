@@ -31,7 +31,11 @@ function svgBox(className: string, svg: string, label: string): HTMLElement {
   return box;
 }
 
-interface Ctx { m: Readonly<Model>; t: Translate; app: WalletApp }
+interface Ctx {
+  m: Readonly<Model>;
+  t: Translate;
+  app: WalletApp;
+}
 
 export function render(root: HTMLElement, m: Readonly<Model>, app: WalletApp): void {
   const t = translator(m.lang);
@@ -47,7 +51,7 @@ export function updateCountdowns(root: HTMLElement, m: Readonly<Model>): void {
   const t = translator(m.lang);
   for (const el of Array.from(root.querySelectorAll<HTMLElement>('[data-deadline]'))) {
     const s = Math.max(0, Math.ceil((Number(el.dataset.deadline) - m.nowMs) / 1000));
-    el.textContent = t(el.dataset.key as MessageKey, { s, ...JSON.parse(el.dataset.params ?? '{}') as Record<string, string> });
+    el.textContent = t(el.dataset.key as MessageKey, { s, ...(JSON.parse(el.dataset.params ?? '{}') as Record<string, string>) });
   }
 }
 
@@ -56,38 +60,65 @@ function countdown(key: MessageKey, deadlineMs: number, params: Record<string, s
 }
 
 function bar(c: Ctx, title: string, back?: () => void): HTMLElement {
-  return h('header', { class: 'bar' },
+  return h(
+    'header',
+    { class: 'bar' },
     back && h('button', { onclick: back, 'aria-label': c.t('back') }, '‹ ' + c.t('back')),
     h('h1', {}, title),
-    h('button', { onclick: () => c.app.toggleLang(), lang: c.m.lang === 'en' ? 'ja' : 'en' }, c.t('language')));
+    h('button', { onclick: () => c.app.toggleLang(), lang: c.m.lang === 'en' ? 'ja' : 'en' }, c.t('language')),
+  );
 }
 
 function message(c: Ctx): Child {
   const msg = c.m.message;
-  return msg && h('p', { class: msg.kind === 'error' ? 'error' : 'note', role: msg.kind === 'error' ? 'alert' : 'status' }, msg.kind === 'error' ? c.t('errorPrefix', { message: msg.text }) : msg.text);
+  return (
+    msg &&
+    h(
+      'p',
+      { class: msg.kind === 'error' ? 'error' : 'note', role: msg.kind === 'error' ? 'alert' : 'status' },
+      msg.kind === 'error' ? c.t('errorPrefix', { message: msg.text }) : msg.text,
+    )
+  );
 }
 
 function screen(c: Ctx, s: Screen): Node[] {
   switch (s.name) {
-    case 'loading': return [h('p', { class: 'loading' }, 'kioskpay')];
-    case 'welcome': return welcome(c);
-    case 'home': return home(c);
-    case 'waiting': return waiting(c);
-    case 'half-sheet': return [...waiting(c), halfSheet(c, s)];
-    case 'offline-explain': return explain(c, s);
-    case 'online-code': return onlineCode(c, s);
-    case 'offline-code': return offlineCode(c, s);
-    case 'paid': return paid(c, s.payment);
-    case 'history': return history(c);
-    case 'methods': return methods(c);
+    case 'loading':
+      return [h('p', { class: 'loading' }, 'kioskpay')];
+    case 'welcome':
+      return welcome(c);
+    case 'home':
+      return home(c);
+    case 'waiting':
+      return waiting(c);
+    case 'half-sheet':
+      return [...waiting(c), halfSheet(c, s)];
+    case 'offline-explain':
+      return explain(c, s);
+    case 'online-code':
+      return onlineCode(c, s);
+    case 'offline-code':
+      return offlineCode(c, s);
+    case 'paid':
+      return paid(c, s.payment);
+    case 'history':
+      return history(c);
+    case 'methods':
+      return methods(c);
   }
 }
 
 function welcome(c: Ctx): Node[] {
-  return [bar(c, c.t('appTitle')), h('section', { class: 'content' },
-    h('div', { class: 'card' }, h('h2', {}, c.t('welcomeTitle')), h('p', {}, c.t('welcomeBody'))),
-    message(c),
-    h('button', { class: 'primary', onclick: () => void c.app.enroll() }, c.t('createWallet')))];
+  return [
+    bar(c, c.t('appTitle')),
+    h(
+      'section',
+      { class: 'content' },
+      h('div', { class: 'card' }, h('h2', {}, c.t('welcomeTitle')), h('p', {}, c.t('welcomeBody'))),
+      message(c),
+      h('button', { class: 'primary', onclick: () => void c.app.enroll() }, c.t('createWallet')),
+    ),
+  ];
 }
 
 function home(c: Ctx): Node[] {
@@ -97,49 +128,90 @@ function home(c: Ctx): Node[] {
   return [
     bar(c, t('appTitle')),
     !m.reachable && h('div', { class: 'banner-offline', role: 'status' }, t('offlineBanner')),
-    h('section', { class: 'content' },
-      h('div', { class: 'card' },
+    h(
+      'section',
+      { class: 'content' },
+      h(
+        'div',
+        { class: 'card' },
         h('div', { class: 'balance-label' }, t('balance')),
         h('div', { class: 'balance', 'data-balance': '' }, m.info ? formatMoney(m.info.balance) : '—'),
-        h('p', { class: `status ${status.available ? 'ok' : 'bad'}`, 'data-offline-status': status.available ? 'ready' : status.key }, describeOfflineStatus(status, t, (ms) => formatTime(m.lang, ms, true))),
-        h('p', { class: `status ${clock ? 'ok' : 'warn'}` }, clock ? t('clockSynced', { offset: (clock.offsetMs / 1000).toFixed(1) }) : t('clockNotSynced')),
-        !m.reachable && h('p', { class: 'note' }, t('noNetwork'))),
+        h(
+          'p',
+          { class: `status ${status.available ? 'ok' : 'bad'}`, 'data-offline-status': status.available ? 'ready' : status.key },
+          describeOfflineStatus(status, t, (ms) => formatTime(m.lang, ms, true)),
+        ),
+        h(
+          'p',
+          { class: `status ${clock ? 'ok' : 'warn'}` },
+          clock ? t('clockSynced', { offset: (clock.offsetMs / 1000).toFixed(1) }) : t('clockNotSynced'),
+        ),
+        !m.reachable && h('p', { class: 'note' }, t('noNetwork')),
+      ),
       message(c),
       h('button', { class: 'primary', onclick: () => void c.app.pay() }, t('pay')),
-      h('div', { class: 'row' },
+      h(
+        'div',
+        { class: 'row' },
         h('button', { class: 'secondary', onclick: () => void c.app.offlineMode() }, t('offlineMode')),
-        h('button', { class: 'secondary', onclick: () => c.app.history() }, t('history'))),
-      h('button', { class: 'secondary', onclick: () => c.app.methods() }, t('methods'))),
+        h('button', { class: 'secondary', onclick: () => c.app.history() }, t('history')),
+      ),
+      h('button', { class: 'secondary', onclick: () => c.app.methods() }, t('methods')),
+    ),
   ].filter((x): x is HTMLElement => x !== false);
 }
 
 function waiting(c: Ctx): Node[] {
-  return [bar(c, c.t('pay')), h('section', { class: 'content center' },
-    h('div', { class: 'spinner', role: 'progressbar', 'aria-label': c.t('waitingTitle') }),
-    h('h2', {}, c.t('waitingTitle')), h('p', { class: 'note' }, c.t('waitingBody')),
-    h('button', { class: 'secondary', onclick: () => c.app.home() }, c.t('cancel')))];
+  return [
+    bar(c, c.t('pay')),
+    h(
+      'section',
+      { class: 'content center' },
+      h('div', { class: 'spinner', role: 'progressbar', 'aria-label': c.t('waitingTitle') }),
+      h('h2', {}, c.t('waitingTitle')),
+      h('p', { class: 'note' }, c.t('waitingBody')),
+      h('button', { class: 'secondary', onclick: () => c.app.home() }, c.t('cancel')),
+    ),
+  ];
 }
 
 function halfSheet(c: Ctx, s: Extract<Screen, { name: 'half-sheet' }>): Node {
   const { t } = c;
-  const why = s.cause === 'timeout' ? t('halfSheetTimeout', { s: Math.round(c.m.onlineTimeoutMs / 1000) })
-    : s.cause === 'network' || s.cause === 'offline' ? t('halfSheetNetwork') : t('halfSheetServer');
-  return h('div', { class: 'scrim' }, h('div', { class: 'sheet', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'sheet-title' },
-    h('h2', { id: 'sheet-title' }, t('halfSheetTitle')),
-    h('p', {}, why),
-    s.status.available
-      ? h('button', { class: 'primary', onclick: () => void c.app.offlineMode() }, t('useOffline'))
-      : h('p', { class: 'error', 'data-offline-status': s.status.key }, describeOfflineStatus(s.status, t, String)),
-    h('button', { class: 'link', onclick: () => c.app.explainOffline() }, t('whatIsOffline')),
-    h('button', { class: 'secondary', onclick: () => c.app.home() }, t('cancel'))));
+  const why =
+    s.cause === 'timeout'
+      ? t('halfSheetTimeout', { s: Math.round(c.m.onlineTimeoutMs / 1000) })
+      : s.cause === 'network' || s.cause === 'offline'
+        ? t('halfSheetNetwork')
+        : t('halfSheetServer');
+  return h(
+    'div',
+    { class: 'scrim' },
+    h(
+      'div',
+      { class: 'sheet', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'sheet-title' },
+      h('h2', { id: 'sheet-title' }, t('halfSheetTitle')),
+      h('p', {}, why),
+      s.status.available
+        ? h('button', { class: 'primary', onclick: () => void c.app.offlineMode() }, t('useOffline'))
+        : h('p', { class: 'error', 'data-offline-status': s.status.key }, describeOfflineStatus(s.status, t, String)),
+      h('button', { class: 'link', onclick: () => c.app.explainOffline() }, t('whatIsOffline')),
+      h('button', { class: 'secondary', onclick: () => c.app.home() }, t('cancel')),
+    ),
+  );
 }
 
 function explain(c: Ctx, s: Extract<Screen, { name: 'offline-explain' }>): Node[] {
   const { t } = c;
-  return [bar(c, t('explainTitle'), () => c.app.closeExplanation()), h('section', { class: 'content' },
-    h('div', { class: 'card' }, h('p', {}, t('explain1')), h('p', {}, t('explain2')), h('p', {}, t('explain3'))),
-    s.back === 'half-sheet' && h('button', { class: 'primary', onclick: () => void c.app.offlineMode() }, t('useOffline')),
-    h('button', { class: 'secondary', onclick: () => c.app.closeExplanation() }, t('back')))];
+  return [
+    bar(c, t('explainTitle'), () => c.app.closeExplanation()),
+    h(
+      'section',
+      { class: 'content' },
+      h('div', { class: 'card' }, h('p', {}, t('explain1')), h('p', {}, t('explain2')), h('p', {}, t('explain3'))),
+      s.back === 'half-sheet' && h('button', { class: 'primary', onclick: () => void c.app.offlineMode() }, t('useOffline')),
+      h('button', { class: 'secondary', onclick: () => c.app.closeExplanation() }, t('back')),
+    ),
+  ];
 }
 
 /**
@@ -176,51 +248,76 @@ function copyButton(c: Ctx, text: string): HTMLElement {
     status.textContent = c.t(ok ? 'copied' : 'copyFailed');
     status.dataset.copied = String(ok);
   };
-  return h('div', { class: 'copy' }, h('button', { class: 'secondary', 'data-copy': text, onclick: () => void copy() }, c.t('copyCode')), status);
+  return h(
+    'div',
+    { class: 'copy' },
+    h('button', { class: 'secondary', 'data-copy': text, onclick: () => void copy() }, c.t('copyCode')),
+    status,
+  );
 }
 
 function onlineCode(c: Ctx, s: Extract<Screen, { name: 'online-code' }>): Node[] {
   const { t } = c;
-  return [bar(c, t('pay')), h('section', { class: 'code-screen' },
-    h('h2', {}, t('onlineCodeTitle')),
-    svgBox('qr', s.qrSvg, t('onlineCodeTitle')),
-    s.barcodeSvg && svgBox('barcode', s.barcodeSvg, groupDigits(s.text)),
-    h('p', { class: 'digits' }, groupDigits(s.text)),
-    copyButton(c, s.text),
-    countdown('expiresIn', s.renewAtLocalMs),
-    h('button', { class: 'secondary', onclick: () => c.app.home() }, t('close')))];
+  return [
+    bar(c, t('pay')),
+    h(
+      'section',
+      { class: 'code-screen' },
+      h('h2', {}, t('onlineCodeTitle')),
+      svgBox('qr', s.qrSvg, t('onlineCodeTitle')),
+      s.barcodeSvg && svgBox('barcode', s.barcodeSvg, groupDigits(s.text)),
+      h('p', { class: 'digits' }, groupDigits(s.text)),
+      copyButton(c, s.text),
+      countdown('expiresIn', s.renewAtLocalMs),
+      h('button', { class: 'secondary', onclick: () => c.app.home() }, t('close')),
+    ),
+  ];
 }
 
 function offlineCode(c: Ctx, s: Extract<Screen, { name: 'offline-code' }>): Node[] {
   const { t, m } = c;
   const code = s.code;
   const body: Child[] = [h('h2', {}, t('offlineCodeTitle'))];
-  if (!s.status.available) body.push(h('p', { class: 'error', 'data-offline-status': s.status.key }, describeOfflineStatus(s.status, t, String)));
+  if (!s.status.available)
+    body.push(h('p', { class: 'error', 'data-offline-status': s.status.key }, describeOfflineStatus(s.status, t, String)));
   else if (s.retryAtLocalMs !== undefined) body.push(countdown('numericWait', s.retryAtLocalMs));
   else if (code?.form === 'numeric' && code.barcodeSvg) {
-    body.push(svgBox('barcode', code.barcodeSvg, groupDigits(code.text)), h('p', { class: 'digits' }, groupDigits(code.text)),
+    body.push(
+      svgBox('barcode', code.barcodeSvg, groupDigits(code.text)),
+      h('p', { class: 'digits' }, groupDigits(code.text)),
       copyButton(c, code.text),
-      h('p', { class: 'note' }, t('numericNote', { time: formatTime(m.lang, code.nextAtLocalMs) })));
+      h('p', { class: 'note' }, t('numericNote', { time: formatTime(m.lang, code.nextAtLocalMs) })),
+    );
   } else if (code) {
-    body.push(svgBox('qr', code.qrSvg, t('offlineCodeTitle')),
+    body.push(
+      svgBox('qr', code.qrSvg, t('offlineCodeTitle')),
       countdown('offlineCodeNote', code.nextAtLocalMs, { counter: code.counter, time: formatTime(m.lang, code.timestampMs) }),
       h('p', { class: 'code-text', 'aria-label': t('codeText'), 'data-code-text': '' }, code.text),
-      copyButton(c, code.text));
+      copyButton(c, code.text),
+    );
   }
   if (s.status.available) {
     const other = s.form === 'qr' ? 'numeric' : 'qr';
-    body.push(h('button', { class: 'link', onclick: () => void c.app.offlineMode(other) }, t(other === 'numeric' ? 'showNumeric' : 'showQr')));
+    body.push(
+      h('button', { class: 'link', onclick: () => void c.app.offlineMode(other) }, t(other === 'numeric' ? 'showNumeric' : 'showQr')),
+    );
   }
   body.push(h('button', { class: 'secondary', onclick: () => c.app.home() }, t('close')));
   return [h('div', { class: 'banner-offline', role: 'status' }, t('offlineBanner')), h('section', { class: 'code-screen' }, ...body)];
 }
 
 function paid(c: Ctx, p: PaymentRecord): Node[] {
-  return [bar(c, c.t('pay')), h('section', { class: 'content center' },
-    h('p', { class: 'done', 'aria-hidden': 'true' }, '✓'),
-    h('h2', {}, c.t('paidTitle')),
-    h('p', { 'data-paid': p.paymentId }, c.t('paidBody', { amount: formatMoney(p.amount), kiosk: p.kioskId })),
-    h('button', { class: 'primary', onclick: () => c.app.home() }, c.t('close')))];
+  return [
+    bar(c, c.t('pay')),
+    h(
+      'section',
+      { class: 'content center' },
+      h('p', { class: 'done', 'aria-hidden': 'true' }, '✓'),
+      h('h2', {}, c.t('paidTitle')),
+      h('p', { 'data-paid': p.paymentId }, c.t('paidBody', { amount: formatMoney(p.amount), kiosk: p.kioskId })),
+      h('button', { class: 'primary', onclick: () => c.app.home() }, c.t('close')),
+    ),
+  ];
 }
 
 function statusTag(c: Ctx, p: PaymentRecord): HTMLElement {
@@ -234,22 +331,44 @@ function history(c: Ctx): Node[] {
   const items: HTMLElement[] = [];
   for (const s of offlineSessions(m.state?.pending ?? []).reverse()) {
     if (sessionPayment(s, m.payments)) continue;
-    items.push(h('li', { 'data-pending': String(s.firstShownAtMs) },
-      h('div', { class: 'what' }, h('span', {}, t('pendingOffline')), h('span', { class: 'when' }, t('pendingNote', { time: formatTime(m.lang, s.lastShownAtMs, true) }))),
-      h('span', { class: 'tag pending' }, '…')));
+    items.push(
+      h(
+        'li',
+        { 'data-pending': String(s.firstShownAtMs) },
+        h(
+          'div',
+          { class: 'what' },
+          h('span', {}, t('pendingOffline')),
+          h('span', { class: 'when' }, t('pendingNote', { time: formatTime(m.lang, s.lastShownAtMs, true) })),
+        ),
+        h('span', { class: 'tag pending' }, '…'),
+      ),
+    );
   }
   for (const p of m.payments) {
-    items.push(h('li', { 'data-payment': p.paymentId, 'data-status': p.status, 'data-kind': p.kind },
-      h('div', { class: 'what' },
-        h('span', {}, `${p.kioskId} · ${t(p.kind === 'online' ? 'kindOnline' : 'kindOffline')}`),
-        h('span', { class: 'when' }, formatTime(m.lang, p.at, true))),
-      h('div', { class: 'what' }, h('span', { class: 'amount' }, formatMoney(p.amount)), statusTag(c, p))));
+    items.push(
+      h(
+        'li',
+        { 'data-payment': p.paymentId, 'data-status': p.status, 'data-kind': p.kind },
+        h(
+          'div',
+          { class: 'what' },
+          h('span', {}, `${p.kioskId} · ${t(p.kind === 'online' ? 'kindOnline' : 'kindOffline')}`),
+          h('span', { class: 'when' }, formatTime(m.lang, p.at, true)),
+        ),
+        h('div', { class: 'what' }, h('span', { class: 'amount' }, formatMoney(p.amount)), statusTag(c, p)),
+      ),
+    );
   }
-  return [bar(c, t('historyTitle'), () => c.app.home()),
+  return [
+    bar(c, t('historyTitle'), () => c.app.home()),
     !m.reachable && h('div', { class: 'banner-offline', role: 'status' }, t('offlineBanner')),
-    h('section', { class: 'content' }, h('div', { class: 'card' },
-      items.length === 0 ? h('p', { class: 'note' }, t('historyEmpty')) : h('ul', { class: 'list' }, ...items)))]
-    .filter((x): x is HTMLElement => x !== false);
+    h(
+      'section',
+      { class: 'content' },
+      h('div', { class: 'card' }, items.length === 0 ? h('p', { class: 'note' }, t('historyEmpty')) : h('ul', { class: 'list' }, ...items)),
+    ),
+  ].filter((x): x is HTMLElement => x !== false);
 }
 
 function methods(c: Ctx): Node[] {
@@ -258,22 +377,55 @@ function methods(c: Ctx): Node[] {
   const clock = m.state?.clock;
   const currency = m.state?.enrollment?.currency ?? 'JPY';
   const amount = (value: number) => formatMoney({ value, currency });
-  const facts: Child[] = cred ? [
-    h('dt', {}, t('validUntil')), h('dd', {}, formatTime(m.lang, cred.notAfterMs, true)),
-    h('dt', {}, t('renewAfter')), h('dd', {}, formatTime(m.lang, cred.renewAfterMs, true)),
-    h('dt', {}, t('perPayment')), h('dd', {}, amount(cred.limits.perPayment)),
-    h('dt', {}, t('perDay')), h('dd', {}, t('countTimes', { amount: amount(cred.limits.daily.amount), count: cred.limits.daily.count })),
-    h('dt', {}, t('perMonth')), h('dd', {}, t('countTimes', { amount: amount(cred.limits.monthly.amount), count: cred.limits.monthly.count })),
-  ] : [];
-  if (clock) facts.push(h('dt', {}, t('clockOffset')), h('dd', { 'data-clock-offset': String(clock.offsetMs) }, `${(clock.offsetMs / 1000).toFixed(1)} s`));
+  const facts: Child[] = cred
+    ? [
+        h('dt', {}, t('validUntil')),
+        h('dd', {}, formatTime(m.lang, cred.notAfterMs, true)),
+        h('dt', {}, t('renewAfter')),
+        h('dd', {}, formatTime(m.lang, cred.renewAfterMs, true)),
+        h('dt', {}, t('perPayment')),
+        h('dd', {}, amount(cred.limits.perPayment)),
+        h('dt', {}, t('perDay')),
+        h('dd', {}, t('countTimes', { amount: amount(cred.limits.daily.amount), count: cred.limits.daily.count })),
+        h('dt', {}, t('perMonth')),
+        h('dd', {}, t('countTimes', { amount: amount(cred.limits.monthly.amount), count: cred.limits.monthly.count })),
+      ]
+    : [];
+  if (clock)
+    facts.push(
+      h('dt', {}, t('clockOffset')),
+      h('dd', { 'data-clock-offset': String(clock.offsetMs) }, `${(clock.offsetMs / 1000).toFixed(1)} s`),
+    );
   const status = offlineStatus(m.state, m.info, m.payments, m.nowMs);
-  return [bar(c, t('methodsTitle'), () => c.app.home()), h('section', { class: 'content' },
-    h('div', { class: 'card method selected', 'aria-current': 'true' },
-      h('div', { class: 'what' }, h('strong', {}, t('methodBalance')), h('span', { class: 'note' }, m.info ? formatMoney(m.info.balance) : '—')),
-      h('span', { class: 'tag paid' }, t('selected'))),
-    message(c),
-    h('button', { class: 'secondary', onclick: () => void c.app.topupDemo() }, t('topupDemo', { amount: amount(10_000) })),
-    h('div', { class: 'card' }, h('h2', {}, t('credentialTitle')),
-      h('p', { class: `status ${status.available ? 'ok' : 'bad'}`, 'data-offline-status': status.available ? 'ready' : status.key }, describeOfflineStatus(status, t, (ms) => formatTime(m.lang, ms, true))),
-      h('dl', { class: 'facts' }, ...facts)))];
+  return [
+    bar(c, t('methodsTitle'), () => c.app.home()),
+    h(
+      'section',
+      { class: 'content' },
+      h(
+        'div',
+        { class: 'card method selected', 'aria-current': 'true' },
+        h(
+          'div',
+          { class: 'what' },
+          h('strong', {}, t('methodBalance')),
+          h('span', { class: 'note' }, m.info ? formatMoney(m.info.balance) : '—'),
+        ),
+        h('span', { class: 'tag paid' }, t('selected')),
+      ),
+      message(c),
+      h('button', { class: 'secondary', onclick: () => void c.app.topupDemo() }, t('topupDemo', { amount: amount(10_000) })),
+      h(
+        'div',
+        { class: 'card' },
+        h('h2', {}, t('credentialTitle')),
+        h(
+          'p',
+          { class: `status ${status.available ? 'ok' : 'bad'}`, 'data-offline-status': status.available ? 'ready' : status.key },
+          describeOfflineStatus(status, t, (ms) => formatTime(m.lang, ms, true)),
+        ),
+        h('dl', { class: 'facts' }, ...facts),
+      ),
+    ),
+  ];
 }

@@ -20,20 +20,37 @@ const SERVER_AHEAD_MS = 90_000;
 class MemoryStore implements WalletStateStore {
   state: WalletState | undefined;
   saves = 0;
-  async load() { return this.state === undefined ? undefined : structuredClone(this.state); }
-  async save(s: WalletState) { this.state = structuredClone(s); this.saves += 1; }
+  async load() {
+    return this.state === undefined ? undefined : structuredClone(this.state);
+  }
+  async save(s: WalletState) {
+    this.state = structuredClone(s);
+    this.saves += 1;
+  }
 }
 
 class MemoryCache implements WalletCache {
   #info: WalletInfo | undefined;
   #payments: PaymentRecord[] = [];
   #credentialBalance: { credentialId: string; value: number } | undefined;
-  async info() { return this.#info; }
-  async saveInfo(i: WalletInfo) { this.#info = i; }
-  async payments() { return this.#payments; }
-  async savePayments(p: PaymentRecord[]) { this.#payments = p; }
-  async credentialBalance() { return this.#credentialBalance; }
-  async saveCredentialBalance(credentialId: string, value: number) { this.#credentialBalance = { credentialId, value }; }
+  async info() {
+    return this.#info;
+  }
+  async saveInfo(i: WalletInfo) {
+    this.#info = i;
+  }
+  async payments() {
+    return this.#payments;
+  }
+  async savePayments(p: PaymentRecord[]) {
+    this.#payments = p;
+  }
+  async credentialBalance() {
+    return this.#credentialBalance;
+  }
+  async saveCredentialBalance(credentialId: string, value: number) {
+    this.#credentialBalance = { credentialId, value };
+  }
 }
 
 /** Web Locks stand-in shared by two "tabs": one holder at a time, in order of request. */
@@ -58,25 +75,34 @@ function fakeServer(clock: ManualClock) {
     credentialCalls: 0,
     fetch: (async (input: string | URL | Request, init: RequestInit = {}) => {
       const path = new URL(String(input)).pathname;
-      const body = typeof init.body === 'string' ? JSON.parse(init.body) as Record<string, unknown> : {};
+      const body = typeof init.body === 'string' ? (JSON.parse(init.body) as Record<string, unknown>) : {};
       const serverNow = clock.nowMs() + SERVER_AHEAD_MS;
       const json = (b: unknown) => new Response(JSON.stringify(b), { status: 200, headers: { 'content-type': 'application/json' } });
       const info = () => ({ walletId: 'w1', balance: { value: s.balance, currency: 'JPY' }, offlineEligible: true });
       switch (path) {
-        case '/v1/wallets': return json({ walletId: 'w1', token: 'token-1', currency: 'JPY' });
-        case '/v1/time': return json({ t0: body.t0, t1: serverNow, t2: serverNow });
-        case '/v1/wallet': return json(info());
-        case '/v1/wallet/topup': s.balance += (body.amount as { value: number }).value; return json(info());
+        case '/v1/wallets':
+          return json({ walletId: 'w1', token: 'token-1', currency: 'JPY' });
+        case '/v1/time':
+          return json({ t0: body.t0, t1: serverNow, t2: serverNow });
+        case '/v1/wallet':
+          return json(info());
+        case '/v1/wallet/topup':
+          s.balance += (body.amount as { value: number }).value;
+          return json(info());
         case '/v1/wallet/credentials':
           s.credentialCalls += 1;
           return json(issueTestCredential(fromBase64url(body.publicKey as string)!, serverNow, { seed: s.credentialCalls }));
-        case '/v1/wallet/payments': return json({ payments: s.payments });
+        case '/v1/wallet/payments':
+          return json({ payments: s.payments });
         case '/v1/wallet/codes':
           if (s.hangCodes) {
-            return new Promise<Response>((_, reject) => init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+            return new Promise<Response>((_, reject) =>
+              init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+            );
           }
           return json({ code: '31700744510137806805', issuedAt: serverNow, expiresAt: serverNow + 300_000 });
-        default: return new Response('{"error":{"code":"NOT_FOUND","message":"no route"}}', { status: 404 });
+        default:
+          return new Response('{"error":{"code":"NOT_FOUND","message":"no route"}}', { status: 404 });
       }
     }) as typeof globalThis.fetch,
   };
@@ -95,10 +121,20 @@ function world() {
   const store = new MemoryStore();
   const locks = fakeLocks();
   let n = 0;
-  const tab = () => new WalletApp({
-    baseUrl: 'http://wallet.test', store, cache: new MemoryCache(), clock, timers, ed: naclEd25519, random: seededRandom(++n),
-    fetch: server.fetch, isOnline: () => true, locks, lang: 'en',
-  });
+  const tab = () =>
+    new WalletApp({
+      baseUrl: 'http://wallet.test',
+      store,
+      cache: new MemoryCache(),
+      clock,
+      timers,
+      ed: naclEd25519,
+      random: seededRandom(++n),
+      fetch: server.fetch,
+      isOnline: () => true,
+      locks,
+      lang: 'en',
+    });
   return { clock, timers, server, store, tab };
 }
 
@@ -187,7 +223,17 @@ describe('wallet app controller', () => {
     app.home();
     expect(w.store.state?.pending.map((c) => c.counter)).toEqual([1, 2]);
     const cred = w.store.state!.credential!;
-    w.server.payments = [{ paymentId: 'p1', kind: 'offline-qr', status: 'approved', amount: { value: 800, currency: 'JPY' }, kioskId: 'kiosk-1', at: T0, offline: { credentialId: cred.credentialId, counter: 1 } }];
+    w.server.payments = [
+      {
+        paymentId: 'p1',
+        kind: 'offline-qr',
+        status: 'approved',
+        amount: { value: 800, currency: 'JPY' },
+        kioskId: 'kiosk-1',
+        at: T0,
+        offline: { credentialId: cred.credentialId, counter: 1 },
+      },
+    ];
     await app.refresh();
     expect(w.store.state?.pending).toEqual([]);
     expect(app.model.payments.map((p) => p.paymentId)).toEqual(['p1']);

@@ -79,8 +79,15 @@ export class WalletApp {
   constructor(deps: AppDeps) {
     this.#deps = deps;
     this.#model = {
-      screen: { name: 'loading' }, state: undefined, info: undefined, payments: [], reachable: deps.isOnline(), lang: deps.lang,
-      nowMs: deps.clock.nowMs(), onlineTimeoutMs: deps.onlineTimeoutMs ?? APP_TIMING.onlineTimeoutMs, offlineRefreshMs: deps.offlineRefreshMs ?? APP_TIMING.offlineRefreshMs,
+      screen: { name: 'loading' },
+      state: undefined,
+      info: undefined,
+      payments: [],
+      reachable: deps.isOnline(),
+      lang: deps.lang,
+      nowMs: deps.clock.nowMs(),
+      onlineTimeoutMs: deps.onlineTimeoutMs ?? APP_TIMING.onlineTimeoutMs,
+      offlineRefreshMs: deps.offlineRefreshMs ?? APP_TIMING.offlineRefreshMs,
     };
   }
 
@@ -90,7 +97,9 @@ export class WalletApp {
 
   subscribe(fn: Listener): () => void {
     this.#listeners.add(fn);
-    return () => { this.#listeners.delete(fn); };
+    return () => {
+      this.#listeners.delete(fn);
+    };
   }
 
   /** Loads what the phone holds and shows it at once; then talks to the server if it can. */
@@ -103,7 +112,12 @@ export class WalletApp {
     this.#model.info = await this.#deps.cache.info();
     this.#model.payments = await this.#deps.cache.payments();
     this.#setScreen(this.#model.state?.enrollment ? { name: 'home' } : { name: 'welcome' });
-    const every = () => { this.#deps.timers.after(APP_TIMING.refreshEveryMs, () => { void this.refresh(); every(); }); };
+    const every = () => {
+      this.#deps.timers.after(APP_TIMING.refreshEveryMs, () => {
+        void this.refresh();
+        every();
+      });
+    };
     every();
     await this.refresh({ forceClockSync: true });
   }
@@ -192,7 +206,11 @@ export class WalletApp {
   /** Half sheet: "what is offline payment?" */
   explainOffline(): void {
     const s = this.#model.screen;
-    this.#setScreen({ name: 'offline-explain', back: s.name === 'half-sheet' ? 'half-sheet' : 'home', cause: s.name === 'half-sheet' ? s.cause : 'offline' });
+    this.#setScreen({
+      name: 'offline-explain',
+      back: s.name === 'half-sheet' ? 'half-sheet' : 'home',
+      cause: s.name === 'half-sheet' ? s.cause : 'offline',
+    });
   }
 
   closeExplanation(): void {
@@ -214,7 +232,9 @@ export class WalletApp {
 
   /** Clock sync, credential fetch or renewal, balance and history. One at a time; never throws. */
   refresh(o: { forceClockSync?: boolean } = {}): Promise<void> {
-    this.#refreshing ??= this.#refresh(o.forceClockSync ?? false).finally(() => { this.#refreshing = undefined; });
+    this.#refreshing ??= this.#refresh(o.forceClockSync ?? false).finally(() => {
+      this.#refreshing = undefined;
+    });
     return this.#refreshing;
   }
 
@@ -223,7 +243,11 @@ export class WalletApp {
     if (!s?.enrollment || !this.#deps.isOnline()) return;
     const api = this.#api(s);
     try {
-      const m = await maintainWallet(s, { api, clock: this.#deps.clock, ed: this.#deps.ed }, forceClockSync ? { clockSyncAgeMsMax: 0 } : {});
+      const m = await maintainWallet(
+        s,
+        { api, clock: this.#deps.clock, ed: this.#deps.ed },
+        forceClockSync ? { clockSyncAgeMsMax: 0 } : {},
+      );
       const unreachable = m.events.find((e) => e.type === 'skipped' && e.code.startsWith('NETWORK_'));
       if (unreachable) {
         this.#model.reachable = false;
@@ -232,7 +256,8 @@ export class WalletApp {
       if (m.state !== s) await this.#mutate((cur) => cur && mergeMaintenance(cur, s, m.state));
       this.#model.info = await api.info();
       await this.#deps.cache.saveInfo(this.#model.info);
-      if (this.#model.info.offlineEligible && await this.#credentialWanted(this.#model.info.balance.value)) await this.#fetchCredential(api, this.#model.info.balance.value);
+      if (this.#model.info.offlineEligible && (await this.#credentialWanted(this.#model.info.balance.value)))
+        await this.#fetchCredential(api, this.#model.info.balance.value);
       const h = await api.history(APP_TIMING.historyLimit);
       await this.#takeHistory(h.payments);
       this.#model.reachable = true;
@@ -261,7 +286,11 @@ export class WalletApp {
     const keyed = await this.#mutate((cur) => (cur === undefined ? cur : ensurePhoneKey(cur, this.#deps.random).state));
     if (keyed === undefined) return;
     const fetched = await fetchOfflineCredential(keyed, api, this.#deps.ed, this.#deps.clock.nowMs());
-    await this.#mutate((cur) => (cur !== undefined && cur.phoneKeySeed === fetched.phoneKeySeed && fetched.credential ? { ...cur, credential: fetched.credential } : cur));
+    await this.#mutate((cur) =>
+      cur !== undefined && cur.phoneKeySeed === fetched.phoneKeySeed && fetched.credential
+        ? { ...cur, credential: fetched.credential }
+        : cur,
+    );
     if (fetched.credential) await this.#deps.cache.saveCredentialBalance(fetched.credential.credentialId, balance);
   }
 
@@ -280,14 +309,29 @@ export class WalletApp {
     const expiresAtLocalMs = code.expiresAtMs - offset;
     const [qr, barcode] = await Promise.all([qrSvg(code.text), code128Svg(code.text).catch(() => undefined)]);
     const renewAtLocalMs = Math.max(this.#deps.clock.nowMs() + APP_TIMING.historyPollMs, expiresAtLocalMs - APP_TIMING.onlineRenewBeforeMs);
-    const flow = this.#setScreen({ name: 'online-code', text: code.text, qrSvg: qr, ...(barcode ? { barcodeSvg: barcode } : {}), expiresAtLocalMs, renewAtLocalMs });
+    const flow = this.#setScreen({
+      name: 'online-code',
+      text: code.text,
+      qrSvg: qr,
+      ...(barcode ? { barcodeSvg: barcode } : {}),
+      expiresAtLocalMs,
+      renewAtLocalMs,
+    });
     this.#tickEvery(flow);
-    this.#screenTimers.push(this.#deps.timers.after(renewAtLocalMs - this.#deps.clock.nowMs(), () => { if (flow === this.#flow) void this.pay(); }));
+    this.#screenTimers.push(
+      this.#deps.timers.after(renewAtLocalMs - this.#deps.clock.nowMs(), () => {
+        if (flow === this.#flow) void this.pay();
+      }),
+    );
     const known = new Set(this.#model.payments.map((p) => p.paymentId));
     const poll = () => {
-      this.#screenTimers.push(this.#deps.timers.after(APP_TIMING.historyPollMs, () => {
-        void this.#pollPaid(flow, known, code.issuedAtMs).then((again) => { if (again) poll(); });
-      }));
+      this.#screenTimers.push(
+        this.#deps.timers.after(APP_TIMING.historyPollMs, () => {
+          void this.#pollPaid(flow, known, code.issuedAtMs).then((again) => {
+            if (again) poll();
+          });
+        }),
+      );
     };
     poll();
   }
@@ -315,7 +359,8 @@ export class WalletApp {
     const { clock, ed } = this.#deps;
     const r = await this.#mutateWith((cur) => {
       if (cur === undefined) return { state: cur, result: undefined };
-      const x = form === 'qr' ? nextOfflineCode(cur, clock, ed, { sameSitting: refresh }) : nextNumericCode(cur, clock, { sameSitting: refresh });
+      const x =
+        form === 'qr' ? nextOfflineCode(cur, clock, ed, { sameSitting: refresh }) : nextNumericCode(cur, clock, { sameSitting: refresh });
       return { state: x.ok ? x.state : cur, result: x };
     });
     const screen = this.#model.screen;
@@ -337,7 +382,18 @@ export class WalletApp {
     if (flow !== this.#flow) return;
     const counter = 'counter' in r ? r.counter : r.step;
     const { retryAtLocalMs: _cleared, ...rest } = screen;
-    this.#model.screen = { ...rest, code: { form, text: r.text, qrSvg: qr, ...(barcode ? { barcodeSvg: barcode } : {}), counter, timestampMs: r.timestampMs, nextAtLocalMs } };
+    this.#model.screen = {
+      ...rest,
+      code: {
+        form,
+        text: r.text,
+        qrSvg: qr,
+        ...(barcode ? { barcodeSvg: barcode } : {}),
+        counter,
+        timestampMs: r.timestampMs,
+        nextAtLocalMs,
+      },
+    };
     this.#emit();
     this.#screenTimers.push(this.#deps.timers.after(Math.max(0, nextAtLocalMs - now), () => void this.#nextOfflineCode(flow, form, true)));
   }
@@ -358,12 +414,18 @@ export class WalletApp {
       fetchOnlineCode: (o: { signal?: AbortSignal }) => api.onlineCode(o),
       // Online codes change no state; offline codes are made through #mutate instead.
       persist: async () => {},
-      clock: this.#deps.clock, ed: this.#deps.ed, timers: this.#deps.timers,
+      clock: this.#deps.clock,
+      ed: this.#deps.ed,
+      timers: this.#deps.timers,
     };
   }
 
   #api(s: WalletState | undefined): WalletApiClient {
-    const base = new WalletApiClient({ baseUrl: this.#deps.baseUrl, timers: this.#deps.timers, ...(this.#deps.fetch ? { fetch: this.#deps.fetch } : {}) });
+    const base = new WalletApiClient({
+      baseUrl: this.#deps.baseUrl,
+      timers: this.#deps.timers,
+      ...(this.#deps.fetch ? { fetch: this.#deps.fetch } : {}),
+    });
     return s?.enrollment ? base.withToken(s.enrollment.token) : base;
   }
 
@@ -381,12 +443,14 @@ export class WalletApp {
 
   #tickEvery(flow: number): void {
     const tick = () => {
-      this.#screenTimers.push(this.#deps.timers.after(APP_TIMING.tickMs, () => {
-        if (flow !== this.#flow) return;
-        this.#model.nowMs = this.#deps.clock.nowMs();
-        for (const fn of this.#listeners) fn(this.#model, 'tick');
-        tick();
-      }));
+      this.#screenTimers.push(
+        this.#deps.timers.after(APP_TIMING.tickMs, () => {
+          if (flow !== this.#flow) return;
+          this.#model.nowMs = this.#deps.clock.nowMs();
+          for (const fn of this.#listeners) fn(this.#model, 'tick');
+          tick();
+        }),
+      );
     };
     tick();
   }
@@ -441,7 +505,8 @@ function mergeMaintenance(cur: WalletState, before: WalletState, after: WalletSt
 
 /** Failures that mean "communication is difficult": the half sheet offers offline mode. */
 function fallbackCause(e: unknown): HalfSheetCause | undefined {
-  if (e instanceof WalletNetworkError) return e.code === 'NETWORK_TIMEOUT' ? 'timeout' : e.code === 'NETWORK_UNREACHABLE' ? 'network' : undefined;
+  if (e instanceof WalletNetworkError)
+    return e.code === 'NETWORK_TIMEOUT' ? 'timeout' : e.code === 'NETWORK_UNREACHABLE' ? 'network' : undefined;
   if (e instanceof WalletProtocolError) return 'bad-response';
   if (e instanceof WalletApiError && (e.status >= 500 || e.code === 'RATE_LIMITED')) return 'server-error';
   return undefined;

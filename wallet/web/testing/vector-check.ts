@@ -18,8 +18,17 @@ import type { Random } from '../../../shared/random.ts';
 /** The vector files are JSON written by docs/vectors/generate.ts; read loosely, checked exactly. */
 // biome-ignore lint/suspicious/noExplicitAny: vector files are read loosely and checked value by value
 type Json = any;
-export interface VectorFiles { credentials: Json; offlineCodes: Json; offlineCodesV3: Json; numericCodes: Json; onlineCodes: Json }
-export interface VectorReport { checks: number; failures: string[] }
+export interface VectorFiles {
+  credentials: Json;
+  offlineCodes: Json;
+  offlineCodesV3: Json;
+  numericCodes: Json;
+  onlineCodes: Json;
+}
+export interface VectorReport {
+  checks: number;
+  failures: string[];
+}
 
 const ed = naclEd25519;
 
@@ -32,7 +41,11 @@ export function runVectors(files: VectorFiles): VectorReport {
     if (a !== e) report.failures.push(`${name}: got ${a.slice(0, 200)}, expected ${e.slice(0, 200)}`);
   };
   const run = (name: string, fn: () => void) => {
-    try { fn(); } catch (e) { report.failures.push(`${name}: threw ${e instanceof Error ? e.message : String(e)}`); }
+    try {
+      fn();
+    } catch (e) {
+      report.failures.push(`${name}: threw ${e instanceof Error ? e.message : String(e)}`);
+    }
   };
   run('credentials', () => credentials(files.credentials, eq));
   run('offline codes', () => offlineCodes(files.offlineCodes, eq, 1));
@@ -62,7 +75,15 @@ function keys(file: Json, eq: Eq) {
 }
 
 function credentialFromJson(j: Json): OfflineCredential {
-  return { keyId: j.keyId, credentialId: j.credentialId, publicKey: hex(j.publicKeyHex), accountAlias: j.accountAlias, notBeforeMs: j.notBeforeMs, notAfterMs: j.notAfterMs, limits: j.limits };
+  return {
+    keyId: j.keyId,
+    credentialId: j.credentialId,
+    publicKey: hex(j.publicKeyHex),
+    accountAlias: j.accountAlias,
+    notBeforeMs: j.notBeforeMs,
+    notAfterMs: j.notAfterMs,
+    limits: j.limits,
+  };
 }
 
 function credentials(file: Json, eq: Eq): void {
@@ -76,7 +97,8 @@ function credentials(file: Json, eq: Eq): void {
   }
   for (const v of file.invalid) {
     const bytes = hex(v.bytesHex);
-    if (v.expected.parse === 'malformed') eq(`credential ${v.name} parse`, parseCredential(bytes), { ok: false, detail: v.expected.detail });
+    if (v.expected.parse === 'malformed')
+      eq(`credential ${v.name} parse`, parseCredential(bytes), { ok: false, detail: v.expected.detail });
     eq(`credential ${v.name} rejected`, verifyCredential(bytes, issuerKeys, ed), false);
   }
 }
@@ -84,10 +106,23 @@ function credentials(file: Json, eq: Eq): void {
 function offlineCodes(file: Json, eq: Eq, version: 1 | 3): void {
   const { byName, issuerKeys } = keys(file, eq);
   for (const v of file.valid) {
-    const text = makeOfflineCode({ credential: fromBase64url(v.credentialBase64url)!, timestampMs: v.timestampMs, counter: v.counter, phoneSecretKey: byName.get(v.phone)!.secretKey, amountCap: v.amountCap ?? undefined, version }, ed);
+    const text = makeOfflineCode(
+      {
+        credential: fromBase64url(v.credentialBase64url)!,
+        timestampMs: v.timestampMs,
+        counter: v.counter,
+        phoneSecretKey: byName.get(v.phone)!.secretKey,
+        amountCap: v.amountCap ?? undefined,
+        version,
+      },
+      ed,
+    );
     eq(`offline ${v.name} text`, text, v.text);
     const r = decodeCode(text);
-    if (!r.ok || r.code.kind !== 'offline-qr') { eq(`offline ${v.name} decodes`, r.ok, true); continue; }
+    if (!r.ok || r.code.kind !== 'offline-qr') {
+      eq(`offline ${v.name} decodes`, r.ok, true);
+      continue;
+    }
     eq(`offline ${v.name} counter`, r.code.counter, v.counter);
     eq(`offline ${v.name} verifies`, verifyOfflineQr(r.code, issuerKeys, ed), v.verify);
   }
@@ -97,7 +132,10 @@ function offlineCodes(file: Json, eq: Eq, version: 1 | 3): void {
       eq(`offline ${v.name} malformed`, r, { ok: false, reason: 'CODE_MALFORMED', detail: v.expected.detail });
       continue;
     }
-    if (!r.ok || r.code.kind !== 'offline-qr') { eq(`offline ${v.name} decodes`, r.ok, true); continue; }
+    if (!r.ok || r.code.kind !== 'offline-qr') {
+      eq(`offline ${v.name} decodes`, r.ok, true);
+      continue;
+    }
     eq(`offline ${v.name} rejected`, verifyOfflineQr(r.code, issuerKeys, ed), { ok: false, reason: v.expected.reason });
   }
 }
@@ -109,8 +147,12 @@ function numericCodes(file: Json, eq: Eq): void {
     eq(`numeric ${v.name} mac`, numericMac(secret, v.handle, v.step), v.mac);
     eq(`numeric ${v.name} text`, makeNumericOfflineCode({ handle: v.handle, secret, timeMs: v.timeMs, stepMs: file.stepMs }), v.text);
     const r = decodeCode(v.text);
-    if (!r.ok || r.code.kind !== 'offline-numeric') { eq(`numeric ${v.name} decodes`, r.ok, true); continue; }
-    for (const c of v.verify) eq(`numeric ${v.name} verify at ${c.nowMs}`, verifyNumericOfflineCode(r.code, secret, c.nowMs, file.stepMs, c.windowMs), c.expected);
+    if (!r.ok || r.code.kind !== 'offline-numeric') {
+      eq(`numeric ${v.name} decodes`, r.ok, true);
+      continue;
+    }
+    for (const c of v.verify)
+      eq(`numeric ${v.name} verify at ${c.nowMs}`, verifyNumericOfflineCode(r.code, secret, c.nowMs, file.stepMs, c.windowMs), c.expected);
   }
   for (const v of file.invalid) {
     const r = decodeCode(v.text);
@@ -118,9 +160,15 @@ function numericCodes(file: Json, eq: Eq): void {
       eq(`numeric ${v.name} malformed`, r, { ok: false, reason: 'CODE_MALFORMED', detail: v.expected.detail });
       continue;
     }
-    if (!r.ok || r.code.kind !== 'offline-numeric') { eq(`numeric ${v.name} decodes`, r.ok, true); continue; }
+    if (!r.ok || r.code.kind !== 'offline-numeric') {
+      eq(`numeric ${v.name} decodes`, r.ok, true);
+      continue;
+    }
     const w = v.verifyWith;
-    eq(`numeric ${v.name} rejected`, verifyNumericOfflineCode(r.code, hex(w.secretHex), w.nowMs, file.stepMs, w.windowMs), { ok: false, reason: v.expected.reason });
+    eq(`numeric ${v.name} rejected`, verifyNumericOfflineCode(r.code, hex(w.secretHex), w.nowMs, file.stepMs, w.windowMs), {
+      ok: false,
+      reason: v.expected.reason,
+    });
   }
 }
 
@@ -139,7 +187,8 @@ function onlineCodes(file: Json, eq: Eq): void {
     eq(`online ${v.name} consumed`, at, stream.length);
   }
   for (const l of file.luhn) eq(`luhn ${l.digits}`, luhnCheckDigit(l.digits), l.checkDigit);
-  for (const v of file.invalid) eq(`online ${v.name} malformed`, decodeCode(v.text), { ok: false, reason: 'CODE_MALFORMED', detail: v.expected.detail });
+  for (const v of file.invalid)
+    eq(`online ${v.name} malformed`, decodeCode(v.text), { ok: false, reason: 'CODE_MALFORMED', detail: v.expected.detail });
 }
 
 (globalThis as { kioskpayVectors?: typeof runVectors }).kioskpayVectors = runVectors;

@@ -75,7 +75,11 @@ export async function createCharlcdDisplay(o: CharlcdDisplayOptions = {}): Promi
   const { timers, logger, ...rest } = o;
   const parsed = settingsSchema.safeParse(rest);
   if (!parsed.success) throw new CharlcdOptionsError(`LCD options: ${z.prettifyError(parsed.error)}`);
-  const lcd = new CharlcdLcd(parsed.data, timers ?? systemTimers, (logger ?? pino({ level: 'silent' })).child({ component: 'lcd', path: parsed.data.path }));
+  const lcd = new CharlcdLcd(
+    parsed.data,
+    timers ?? systemTimers,
+    (logger ?? pino({ level: 'silent' })).child({ component: 'lcd', path: parsed.data.path }),
+  );
   await lcd.start();
   return lcd;
 }
@@ -171,7 +175,8 @@ class CharlcdLcd implements CharlcdDisplay {
     try {
       fh = await fsp.open(this.#s.path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
       const st = await fh.stat();
-      if (!st.isCharacterDevice() && !st.isFIFO()) throw Object.assign(new Error(`${this.#s.path} is not a character device`), { code: 'ENOTCHR' });
+      if (!st.isCharacterDevice() && !st.isFIFO())
+        throw Object.assign(new Error(`${this.#s.path} is not a character device`), { code: 'ENOTCHR' });
       if (gen !== this.#gen) throw new Error('closed while opening');
       this.#fh = fh;
       this.#node = { dev: st.dev, ino: st.ino, rdev: st.rdev };
@@ -203,13 +208,16 @@ class CharlcdLcd implements CharlcdDisplay {
         this.#bytesWritten += bytesWritten;
       }
     })();
-    this.#writing = run.then(() => {
-      this.#writing = undefined;
-      if (gen === this.#gen) then();
-    }, (e: unknown) => {
-      this.#writing = undefined;
-      this.#fail(gen, 'write-failed', e);
-    });
+    this.#writing = run.then(
+      () => {
+        this.#writing = undefined;
+        if (gen === this.#gen) then();
+      },
+      (e: unknown) => {
+        this.#writing = undefined;
+        this.#fail(gen, 'write-failed', e);
+      },
+    );
   }
 
   #fail(gen: number, reason: string, err?: unknown): void {
@@ -220,7 +228,16 @@ class CharlcdLcd implements CharlcdDisplay {
     this.#stopTimers();
     const code = (err as NodeJS.ErrnoException | undefined)?.code;
     const message = err instanceof Error ? err.message : undefined;
-    this.#log.warn({ reason, code, ...(message ? { err: message } : {}), ...(code && HINTS[code] ? { hint: HINTS[code] } : {}), failures: this.#failures }, 'lcd fault');
+    this.#log.warn(
+      {
+        reason,
+        code,
+        ...(message ? { err: message } : {}),
+        ...(code && HINTS[code] ? { hint: HINTS[code] } : {}),
+        failures: this.#failures,
+      },
+      'lcd fault',
+    );
     void this.#release();
     const delay = Math.min(this.#s.retryMaxMs, this.#s.retryInitialMs * 2 ** Math.min(this.#failures - 1, 30));
     this.#retryTimer = this.#timers.setTimeout(() => {
@@ -237,7 +254,9 @@ class CharlcdLcd implements CharlcdDisplay {
     this.#retryTimer = this.#cancel(this.#retryTimer);
     await this.#writing;
     if (wasReady && this.#fh) {
-      this.#write(gen, CHARLCD_CLEAR, () => { this.#glass = blankLines(this.cols, this.rows); });
+      this.#write(gen, CHARLCD_CLEAR, () => {
+        this.#glass = blankLines(this.cols, this.rows);
+      });
       await this.#writing;
     }
     await this.#release();
@@ -300,7 +319,8 @@ class CharlcdLcd implements CharlcdDisplay {
     const was = this.#node;
     try {
       const st = await fsp.stat(this.#s.path);
-      if (st.dev !== was.dev || st.ino !== was.ino || st.rdev !== was.rdev) throw Object.assign(new Error('the device node was replaced'), { code: 'ENODEV' });
+      if (st.dev !== was.dev || st.ino !== was.ino || st.rdev !== was.rdev)
+        throw Object.assign(new Error('the device node was replaced'), { code: 'ENODEV' });
     } catch (e) {
       this.#fail(gen, 'device-gone', e);
       return;

@@ -14,7 +14,12 @@ export class FifoCharlcd {
   received = 0;
   #reader: Socket | undefined;
 
-  constructor(readonly path: string, cols = 20, rows = 4, leftover: readonly string[] = []) {
+  constructor(
+    readonly path: string,
+    cols = 20,
+    rows = 4,
+    leftover: readonly string[] = [],
+  ) {
     this.model = new CharlcdModel(cols, rows, leftover);
   }
 

@@ -78,22 +78,32 @@ export class CharlcdModel {
     } else {
       this.#esc = undefined;
       switch (c) {
-        case ESC: this.#esc = []; break;
+        case ESC:
+          this.#esc = [];
+          break;
         case 0x08: // '\b'
           if (this.#x > 0) this.#shiftCursorLeft();
           this.#print(0x20);
           this.#shiftCursorLeft();
           break;
-        case 0x0c: this.#clear(); break; // '\f'
+        case 0x0c:
+          this.#clear();
+          break; // '\f'
         case 0x0a: // '\n'
           for (; this.#x < this.cols; this.#x++) this.#data(0x20);
           this.#x = 0;
           this.#y = (this.#y + 1) % this.rows;
           this.#gotoxy(this.#x, this.#y);
           break;
-        case 0x0d: this.#x = 0; this.#gotoxy(this.#x, this.#y); break; // '\r'
-        case 0x09: this.#print(0x20); break; // '\t'
-        default: this.#print(c);
+        case 0x0d:
+          this.#x = 0;
+          this.#gotoxy(this.#x, this.#y);
+          break; // '\r'
+        case 0x09:
+          this.#print(0x20);
+          break; // '\t'
+        default:
+          this.#print(c);
       }
     }
     const esc = this.#esc;
@@ -117,24 +127,51 @@ export class CharlcdModel {
   /** ESC [L<code>; true when the driver counts it processed. */
   #special(code: string): boolean {
     switch (code[0]) {
-      case 'D': this.display = true; return true;
-      case 'd': this.display = false; return true;
-      case 'C': this.cursor = true; return true;
-      case 'c': this.cursor = false; return true;
-      case 'B': this.blink = true; return true;
-      case 'b': this.blink = false; return true;
-      case '+': this.backlight = true; return true;
-      case '-': this.backlight = false; return true;
-      case '*': case 'f': case 'F': case 'n': case 'N': return true;
-      case 'l': if (this.#x > 0) this.#shiftCursorLeft(); return true;
+      case 'D':
+        this.display = true;
+        return true;
+      case 'd':
+        this.display = false;
+        return true;
+      case 'C':
+        this.cursor = true;
+        return true;
+      case 'c':
+        this.cursor = false;
+        return true;
+      case 'B':
+        this.blink = true;
+        return true;
+      case 'b':
+        this.blink = false;
+        return true;
+      case '+':
+        this.backlight = true;
+        return true;
+      case '-':
+        this.backlight = false;
+        return true;
+      case '*':
+      case 'f':
+      case 'F':
+      case 'n':
+      case 'N':
+        return true;
+      case 'l':
+        if (this.#x > 0) this.#shiftCursorLeft();
+        return true;
       case 'r':
         if (this.#x < this.cols) {
           if (this.#x < this.cols - 1) this.#ac = this.#next(this.#ac);
           this.#x++;
         }
         return true;
-      case 'L': this.#shift = (this.#shift + 1) % 40; return true;
-      case 'R': this.#shift = (this.#shift + 39) % 40; return true;
+      case 'L':
+        this.#shift = (this.#shift + 1) % 40;
+        return true;
+      case 'R':
+        this.#shift = (this.#shift + 39) % 40;
+        return true;
       case 'k': {
         for (let x = this.#x; x < this.cols; x++) this.#data(0x20);
         this.#gotoxy(this.#x, this.#y);
@@ -153,7 +190,8 @@ export class CharlcdModel {
         this.#gotoxy(this.#x, this.#y); // CGRAM written (not modelled), then back to DDRAM
         return true;
       }
-      case 'x': case 'y': {
+      case 'x':
+      case 'y': {
         if (!code.endsWith(';')) return false;
         const xy = parseXy(code, this.#x, this.#y);
         if (xy) {
@@ -162,7 +200,8 @@ export class CharlcdModel {
         }
         return true;
       }
-      default: return false;
+      default:
+        return false;
     }
   }
 

@@ -30,9 +30,15 @@ async function arduinoHandshake(binding: UnplugBinding): Promise<boolean> {
   port.emitData(Buffer.from([0xf0, 0x79, 2, 5, ...[...'SF'].flatMap((c) => [c.charCodeAt(0), 0]), 0xf7]));
   const answers: Array<[number[], number[]]> = [
     // CAPABILITY_QUERY -> every pin does OUTPUT (1) and I2C (6)
-    [[0xf0, 0x6b, 0xf7], [0xf0, 0x6c, ...Array.from({ length: PINS }, () => [0x01, 0x01, 0x06, 0x01, 0x7f]).flat(), 0xf7]],
+    [
+      [0xf0, 0x6b, 0xf7],
+      [0xf0, 0x6c, ...Array.from({ length: PINS }, () => [0x01, 0x01, 0x06, 0x01, 0x7f]).flat(), 0xf7],
+    ],
     // ANALOG_MAPPING_QUERY -> no analog pins
-    [[0xf0, 0x69, 0xf7], [0xf0, 0x6a, ...Array.from({ length: PINS }, () => 0x7f), 0xf7]],
+    [
+      [0xf0, 0x69, 0xf7],
+      [0xf0, 0x6a, ...Array.from({ length: PINS }, () => 0x7f), 0xf7],
+    ],
   ];
   for (const [query, answer] of answers) {
     let rounds = 0;
@@ -52,7 +58,7 @@ function decodeI2cWrites(wire: Buffer, model: Hd44780Model, address: number): nu
   for (let i = wire.indexOf(0xf0); i >= 0; i = wire.indexOf(0xf0, i + 1)) {
     const end = wire.indexOf(0xf7, i);
     if (end < 0) break;
-    if (wire[i + 1] === 0x76 && ((wire[i + 3] ?? 0) >> 3 & 0x03) === 0) {
+    if (wire[i + 1] === 0x76 && (((wire[i + 3] ?? 0) >> 3) & 0x03) === 0) {
       const bytes: number[] = [];
       for (let j = i + 4; j + 1 < end; j += 2) bytes.push((wire[j]! & 0x7f) | ((wire[j + 1]! & 0x7f) << 7));
       model.i2cWrite(address, wire[i + 2]!, bytes);

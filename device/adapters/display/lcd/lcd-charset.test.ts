@@ -4,7 +4,9 @@ import { isLcdChar, lcdCharForRom, lcdRomCodes, toLcdText } from './lcd-charset.
 
 describe('toLcdText', () => {
   it('keeps printable ASCII as it is', () => {
-    const ascii = Array.from({ length: 0x7e - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)).join('').replace('\\', '');
+    const ascii = Array.from({ length: 0x7e - 0x20 }, (_, i) => String.fromCharCode(0x20 + i))
+      .join('')
+      .replace('\\', '');
     expect(toLcdText(ascii)).toBe(ascii);
   });
 

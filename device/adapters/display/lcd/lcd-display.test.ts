@@ -56,7 +56,10 @@ async function world(opts: Partial<LcdDisplayOptions> = {}): Promise<World> {
   const timers = new ManualTimers();
   const ios: MockIo[] = [];
   const w = {
-    model, timers, ios, released: 0,
+    model,
+    timers,
+    ios,
+    released: 0,
     current: () => ios[ios.length - 1]!,
     flush: async () => {
       await settle();
@@ -240,7 +243,9 @@ describe('LcdDisplay over mock-firmata', () => {
         attempts++;
         throw new Error('ENOENT: no such file /dev/ttyACM0');
       },
-      timers, retryInitialMs: 100, retryMaxMs: 400,
+      timers,
+      retryInitialMs: 100,
+      retryMaxMs: 400,
     });
     expect(lcd.health).toBe('fault');
     const at: number[] = [];

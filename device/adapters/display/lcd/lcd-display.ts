@@ -100,9 +100,18 @@ export async function createLcdDisplay(o: LcdDisplayOptions): Promise<LcdDisplay
   if (io !== undefined && !isIo(io)) throw new LcdOptionsError('LCD options: io must be a Firmata-compatible IO (an EventEmitter)');
   const t = timers ?? systemTimers;
   const open: () => Promise<IoConnection> =
-    io !== undefined ? async () => ({ io: io as FirmataLikeIo, release: async () => {} })
-    : openIo !== undefined ? async () => openIo()
-    : () => openFirmataSerial({ path: s.serialPath!, baudRate: s.baudRate, timers: t, closeTimeoutMs: s.closeTimeoutMs, ...(binding ? { binding } : {}) });
+    io !== undefined
+      ? async () => ({ io: io as FirmataLikeIo, release: async () => {} })
+      : openIo !== undefined
+        ? async () => openIo()
+        : () =>
+            openFirmataSerial({
+              path: s.serialPath!,
+              baudRate: s.baudRate,
+              timers: t,
+              closeTimeoutMs: s.closeTimeoutMs,
+              ...(binding ? { binding } : {}),
+            });
   const lcd = new FirmataLcd(s, open, io === undefined, t, (logger ?? pino({ level: 'silent' })).child({ component: 'lcd' }));
   await lcd.start();
   return lcd;
@@ -131,7 +140,7 @@ interface Five {
 const JOHNNY_FIVE: string = 'johnny-five';
 let five: Promise<Five> | undefined;
 function loadFive(): Promise<Five> {
-  five ??= import(JOHNNY_FIVE).then((m: { default?: Five } & Partial<Five>) => (m.default ?? (m as Five)));
+  five ??= import(JOHNNY_FIVE).then((m: { default?: Five } & Partial<Five>) => m.default ?? (m as Five));
   return five;
 }
 

@@ -34,8 +34,11 @@ describe('lcdLines: every screen on a 20x4 LCD', () => {
 
   it('a vending machine says Approved while it dispenses, then Thank you', () => {
     expect(lcdLines(viewOf(SCREENS.dispensing, { mode: 'vending' }))[0]).toBe('Approved            ');
-    expect(lcdLines(viewOf({ name: 'approved', total: money(150, 'JPY') }, { mode: 'vending' })).slice(0, 3))
-      .toEqual(['Thank you!          ', '¥150 paid. Please   ', 'take your product.  ']);
+    expect(lcdLines(viewOf({ name: 'approved', total: money(150, 'JPY') }, { mode: 'vending' })).slice(0, 3)).toEqual([
+      'Thank you!          ',
+      '¥150 paid. Please   ',
+      'take your product.  ',
+    ]);
   });
 
   it('idle in vending mode asks for a product button', () => {
@@ -49,7 +52,13 @@ describe('lcdLines: every screen on a 20x4 LCD', () => {
 
   it('every screen keeps its shape on 16x2, 20x2, 20x4 and 40x4 modules', () => {
     for (const screen of Object.values(SCREENS)) {
-      for (const [cols, rows] of [[16, 2], [20, 2], [20, 4], [40, 4], [16, 3]] as const) {
+      for (const [cols, rows] of [
+        [16, 2],
+        [20, 2],
+        [20, 4],
+        [40, 4],
+        [16, 3],
+      ] as const) {
         expectShape(lcdLines(viewOf(screen, { offline: true, storedCount: 12, message: 'Back in 5 minutes ✋' }), cols, rows), cols, rows);
       }
     }
@@ -104,7 +113,9 @@ describe('lcdLines: hint, technician message and status', () => {
     const lines = lcdLines(v);
     expect(lines[0]).toBe('Pay ¥1,200          '); // the amount stays in view
     expect(lines.slice(1, 3)).toEqual(['Cleaning until      ', '15:10, sorry!       ']);
-    const short = lcdLines(viewOf(SCREENS.awaitingCode, { message: 'Cleaning at 15:00', hint: { hint: 'please-wait', text: 'Please wait' } }));
+    const short = lcdLines(
+      viewOf(SCREENS.awaitingCode, { message: 'Cleaning at 15:00', hint: { hint: 'please-wait', text: 'Please wait' } }),
+    );
     expect(short.slice(1, 3)).toEqual(['Cleaning at 15:00   ', 'Please wait         ']);
   });
 
@@ -127,7 +138,9 @@ describe('lcdLines: hint, technician message and status', () => {
   });
 
   it('the stored count is never pushed out by faults', () => {
-    const line = lcdLines(viewOf(SCREENS.idle, { faults: ['scanner unavailable', 'dispenser unavailable'], storedCount: 12, offline: true }))[3]!;
+    const line = lcdLines(
+      viewOf(SCREENS.idle, { faults: ['scanner unavailable', 'dispenser unavailable'], storedCount: 12, offline: true }),
+    )[3]!;
     expect(line.startsWith('12 stored')).toBe(true);
     expect(line.endsWith('OFFLINE')).toBe(true);
     expect(line).toContain('!');

@@ -29,8 +29,14 @@ const NBSP = '\u00a0';
 
 /** A size outside the supported range is a programmer (or config schema) error. */
 export function assertLcdSize(cols: number, rows: number): void {
-  assert(Number.isInteger(cols) && cols >= LCD_COLS_MIN && cols <= LCD_COLS_MAX, `LCD cols must be ${LCD_COLS_MIN}-${LCD_COLS_MAX}, got ${cols}`);
-  assert(Number.isInteger(rows) && rows >= LCD_ROWS_MIN && rows <= LCD_ROWS_MAX, `LCD rows must be ${LCD_ROWS_MIN}-${LCD_ROWS_MAX}, got ${rows}`);
+  assert(
+    Number.isInteger(cols) && cols >= LCD_COLS_MIN && cols <= LCD_COLS_MAX,
+    `LCD cols must be ${LCD_COLS_MIN}-${LCD_COLS_MAX}, got ${cols}`,
+  );
+  assert(
+    Number.isInteger(rows) && rows >= LCD_ROWS_MIN && rows <= LCD_ROWS_MAX,
+    `LCD rows must be ${LCD_ROWS_MIN}-${LCD_ROWS_MAX}, got ${rows}`,
+  );
 }
 
 export function lcdLines(view: DisplayView, cols = LCD_COLS, rows = LCD_ROWS): string[] {
@@ -144,7 +150,9 @@ function statusLine(view: DisplayView, cols: number): string {
   const room = cols - right.length - (right === '' ? 0 : 1);
   const stored = view.forwarding
     ? `sending ${count(view.forwarding.done)}/${count(view.forwarding.total)}`
-    : view.storedCount > 0 ? `${count(view.storedCount)} stored` : '';
+    : view.storedCount > 0
+      ? `${count(view.storedCount)} stored`
+      : '';
   const n = view.faults.length;
   const faultCount = n === 0 ? '' : `!${n} fault${n === 1 ? '' : 's'}`;
   const faultWords = n === 1 ? `!${toLcdText(view.faults[0] ?? '')}` : faultCount;

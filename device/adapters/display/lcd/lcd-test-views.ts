@@ -8,11 +8,27 @@ import type { Screen } from '../../../domain/checkout/types.ts';
 export function basketOf(...prices: Money[]): Basket {
   const currency = prices[0]?.currency ?? 'JPY';
   const items = prices.map((price, i) => ({ gtin: `490000000000${i}`, name: `Item ${i}`, price }));
-  return { currency, items, total: money(prices.reduce((s, p) => s + p.value, 0), currency) };
+  return {
+    currency,
+    items,
+    total: money(
+      prices.reduce((s, p) => s + p.value, 0),
+      currency,
+    ),
+  };
 }
 
 export function viewOf(screen: Screen, extra: Partial<DisplayView> = {}): DisplayView {
-  return { kioskId: 'kiosk-1', mode: 'self-checkout', screen, offline: false, policyMode: 'prefer-online', storedCount: 0, faults: [], ...extra };
+  return {
+    kioskId: 'kiosk-1',
+    mode: 'self-checkout',
+    screen,
+    offline: false,
+    policyMode: 'prefer-online',
+    storedCount: 0,
+    faults: [],
+    ...extra,
+  };
 }
 
 /** One view of every screen name. */

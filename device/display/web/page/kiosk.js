@@ -12,25 +12,37 @@
   let lostTimer = null;
   let productsKey = '';
 
-  const setText = (el, text) => { if (el.textContent !== text) el.textContent = text; };
-  const show = (el, on) => { el.hidden = !on; };
+  const setText = (el, text) => {
+    if (el.textContent !== text) el.textContent = text;
+  };
+  const show = (el, on) => {
+    el.hidden = !on;
+  };
 
   function fillParagraphs(el, lines) {
-    el.replaceChildren(...lines.map((line) => { const p = document.createElement('p'); p.textContent = line; return p; }));
+    el.replaceChildren(
+      ...lines.map((line) => {
+        const p = document.createElement('p');
+        p.textContent = line;
+        return p;
+      }),
+    );
   }
 
   function renderBasket(basket) {
     show($('basket'), basket !== null && basket.itemCount > 0);
     if (!basket) return;
-    $('items').replaceChildren(...basket.items.map((item) => {
-      const li = document.createElement('li');
-      const name = document.createElement('span');
-      const price = document.createElement('span');
-      name.textContent = item.name;
-      price.textContent = item.price;
-      li.append(name, price);
-      return li;
-    }));
+    $('items').replaceChildren(
+      ...basket.items.map((item) => {
+        const li = document.createElement('li');
+        const name = document.createElement('span');
+        const price = document.createElement('span');
+        name.textContent = item.name;
+        price.textContent = item.price;
+        li.append(name, price);
+        return li;
+      }),
+    );
     // A long basket shows its latest items; the total below always covers all of them.
     const list = $('items');
     // Twice: showing the "earlier items" line takes room from the list.
@@ -64,7 +76,10 @@
 
   function connected() {
     reconnectMs = 500;
-    if (lostTimer !== null) { clearTimeout(lostTimer); lostTimer = null; }
+    if (lostTimer !== null) {
+      clearTimeout(lostTimer);
+      lostTimer = null;
+    }
     show($('disconnected'), false);
   }
 
@@ -77,7 +92,11 @@
     source.onmessage = (e) => {
       connected();
       let model;
-      try { model = JSON.parse(e.data); } catch { return; }
+      try {
+        model = JSON.parse(e.data);
+      } catch {
+        return;
+      }
       render(model);
     };
     source.onerror = () => {
@@ -101,9 +120,16 @@
 
   async function send(path, body, type) {
     try {
-      const res = await fetch(path, { method: 'POST', headers: { 'content-type': type ?? 'application/json' }, body: type ? body : JSON.stringify(body) });
+      const res = await fetch(path, {
+        method: 'POST',
+        headers: { 'content-type': type ?? 'application/json' },
+        body: type ? body : JSON.stringify(body),
+      });
       const answer = await res.json().catch(() => ({}));
-      if (!res.ok) { status(answer.error ? `${answer.error.code}: ${answer.error.message}` : `HTTP ${res.status}`, true); return null; }
+      if (!res.ok) {
+        status(answer.error ? `${answer.error.code}: ${answer.error.message}` : `HTTP ${res.status}`, true);
+        return null;
+      }
       return answer;
     } catch (e) {
       status(`The kiosk did not answer: ${e.message}`, true);
@@ -149,22 +175,25 @@
       list.replaceChildren(p);
       return;
     }
-    list.replaceChildren(...sim.products.map((product) => {
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.className = 'sim-product';
-      b.append(product.label);
-      const price = document.createElement('small');
-      price.textContent = product.price;
-      b.append(price);
-      b.addEventListener('click', async () => {
-        const ok = 'slot' in product.action
-          ? await send('/sim/button', { button: { slot: product.action.slot } })
-          : await send('/sim/scan', { text: product.action.gtin });
-        if (ok) status(`${'slot' in product.action ? 'Pressed' : 'Scanned'} ${product.label}`);
-      });
-      return b;
-    }));
+    list.replaceChildren(
+      ...sim.products.map((product) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'sim-product';
+        b.append(product.label);
+        const price = document.createElement('small');
+        price.textContent = product.price;
+        b.append(price);
+        b.addEventListener('click', async () => {
+          const ok =
+            'slot' in product.action
+              ? await send('/sim/button', { button: { slot: product.action.slot } })
+              : await send('/sim/scan', { text: product.action.gtin });
+          if (ok) status(`${'slot' in product.action ? 'Pressed' : 'Scanned'} ${product.label}`);
+        });
+        return b;
+      }),
+    );
   }
 
   async function uploadImage(file) {
@@ -177,21 +206,39 @@
   function wireSim() {
     $('sim-scan').addEventListener('click', async () => {
       const text = $('sim-code').value.trim();
-      if (!text) { status('Paste a code first.', true); return; }
-      if (await send('/sim/scan', { text })) { $('sim-code').value = ''; status('Scanned the pasted code.'); }
+      if (!text) {
+        status('Paste a code first.', true);
+        return;
+      }
+      if (await send('/sim/scan', { text })) {
+        $('sim-code').value = '';
+        status('Scanned the pasted code.');
+      }
     });
     for (const b of document.querySelectorAll('#sim [data-button]')) {
-      b.addEventListener('click', async () => { if (await send('/sim/button', { button: b.dataset.button })) status(`Pressed ${b.textContent}`); });
+      b.addEventListener('click', async () => {
+        if (await send('/sim/button', { button: b.dataset.button })) status(`Pressed ${b.textContent}`);
+      });
     }
     $('sim-uplink').addEventListener('change', async (e) => {
       const up = e.target.checked;
       if (await send('/sim/uplink', { up })) status(up ? 'Uplink connected.' : 'Uplink cut.');
     });
-    $('sim-file').addEventListener('change', (e) => { void uploadImage(e.target.files[0]); e.target.value = ''; });
+    $('sim-file').addEventListener('change', (e) => {
+      void uploadImage(e.target.files[0]);
+      e.target.value = '';
+    });
     const drop = $('sim-drop');
-    drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+    drop.addEventListener('dragover', (e) => {
+      e.preventDefault();
+      drop.classList.add('over');
+    });
     drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-    drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); void uploadImage(e.dataTransfer.files[0]); });
+    drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      drop.classList.remove('over');
+      void uploadImage(e.dataTransfer.files[0]);
+    });
   }
 
   // A dropped file that misses the zone must not navigate the kiosk away from its screen.
