@@ -21,12 +21,12 @@ export interface ScannerUnderTest {
   dispose?(): void;
 }
 
-/** Resolves with the next event `event` matching `pred`; rejects after `ms` real milliseconds. */
+/** Resolves with the next event `event` matching `pred`; rejects after `ms` real milliseconds (a bound for a loaded machine, not a timing claim). */
 export function nextEvent<E extends keyof ScannerEvents>(
   scanner: Scanner,
   event: E,
   pred: (...args: ScannerEvents[E]) => boolean = () => true,
-  ms = 2_000,
+  ms = 10_000,
 ): Promise<ScannerEvents[E]> {
   return new Promise((resolve, reject) => {
     const listener = (...args: ScannerEvents[E]) => {
@@ -128,8 +128,14 @@ export function scannerContract(name: string, make: () => ScannerUnderTest | Pro
 
       const ready = nextEvent(t.scanner, 'status', (s) => s === 'ready');
       t.replug();
-      t.elapse();
-      await ready;
+      // The reopen is real I/O racing the backoff timer: if an attempt comes too early it sets the
+      // next backoff, so keep elapsing timers until the scanner is back (bounded by nextEvent).
+      const pump = setInterval(() => t.elapse(), 20);
+      try {
+        await ready;
+      } finally {
+        clearInterval(pump);
+      }
       const scan = nextEvent(t.scanner, 'scan');
       t.sendScan('after-replug');
       expect((await scan)[0].text).toBe('after-replug');
