@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fairness under a flood (issue 12): one kiosk publishes pay requests as fast as the broker takes
 // them (well-formed 20-digit codes that were never issued: each costs a lookup and a recorded
-// decline), reconnecting whenever it is thrown out (its own thread: bench/flood-worker.ts), while an honest kiosk pays one code at a time.
-// The honest kiosk's p50 latency with the flood is printed as a ratio of its p50 alone, measured in
-// the same run; then the same flood with the broker's publish budget and the server's per-kiosk
-// limits lifted, to show what they buy.
+// decline), reconnecting whenever it is thrown out (its own thread: bench/flood-worker.ts), while
+// an honest kiosk pays one code every 100 ms. The honest kiosk's p50 and p99 latency with the flood
+// are printed as ratios of its p50 and p99 alone, measured in the same run; then the same flood
+// with the broker's publish budget and the server's per-kiosk limits lifted, to show what they buy.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,13 @@ import { startBrokerInWorker } from './broker-worker.ts';
 import { startFlood } from './flood-worker.ts';
 import { percentile } from './stats.ts';
 
-const PAYS = 200;
+const PAYS = 100;
+/**
+ * The honest kiosk's pace: one payment every 100 ms, already far busier than a till, and under the
+ * server's per-kiosk budget (20 a second), so what it measures is the flood's effect, not its own
+ * requests being rate-limited.
+ */
+const HONEST_EVERY_MS = 100;
 const silent = pino({ level: 'silent' });
 const LIFTED = {
   server: { kioskRequestsPerSec: 1_000_000, kioskRequestBurst: 1_000_000, kioskInFlightMax: 1_000_000 },
@@ -56,7 +62,10 @@ async function run(lifted: typeof LIFTED | undefined): Promise<{ alone: Phase; f
     let timedOut = 0;
     const pays = async (): Promise<number[]> => {
       const lat: number[] = [];
+      const start = performance.now();
       for (let i = 0; i < PAYS; i++) {
+        const wait = start + i * HONEST_EVERY_MS - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const t = performance.now();
         try {
           const r = await honest.request<'pay'>({
@@ -105,7 +114,7 @@ async function run(lifted: typeof LIFTED | undefined): Promise<{ alone: Phase; f
 
 export async function fairnessBench(): Promise<string> {
   const lines = [
-    `| ${'honest kiosk, one payment at a time'.padEnd(52)} | ${'p50 / p99 ms'.padStart(16)} | ${'timed out'.padStart(9)} | ${'flood sent'.padStart(10)} | ${'p50 / p99 ratio'.padStart(15)} |`,
+    `| ${'honest kiosk, one payment every 100 ms'.padEnd(52)} | ${'p50 / p99 ms'.padStart(16)} | ${'timed out'.padStart(9)} | ${'flood sent'.padStart(10)} | ${'p50 / p99 ratio'.padStart(15)} |`,
     `|${'-'.repeat(54)}|${'-'.repeat(18)}|${'-'.repeat(11)}|${'-'.repeat(12)}|${'-'.repeat(17)}|`,
   ];
   const line = (name: string, p: Phase, base: Phase | undefined) =>
