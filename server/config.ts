@@ -6,7 +6,7 @@ import { isKioskId } from '../shared/topics.ts';
 import { SETTLE_ITEMS_MAX } from '../shared/kiosk-messages.ts';
 import { OFFLINE_WINDOW_MS_DEFAULT } from '../shared/codes/offline-terms.ts';
 import { isOperatorPasswordHash, OPERATOR_USERNAME } from './ops/operator-auth.ts';
-import { isTimeZone, machineTimeZone, TimeZone } from './time-zone.ts';
+import { isTimeZone, machineTimeZone, TimeZone } from '../shared/time-zone.ts';
 
 const DAY_MS = 86_400_000;
 

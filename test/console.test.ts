@@ -192,7 +192,7 @@ describe('kioskpay console, one-shot', () => {
     const text = await runConsole(['list']);
     expect(text.code).toBe(0);
     expect(text.out).toMatch(/^KIOSK\s+STATE\s+MODE\s+POLICY\s+QUEUE\s+AMOUNT\s+CLOCK\s+LAST SYNC\s+FAULTS/);
-    expect(text.out).toMatch(/\nk1\s+online\s+vending\s+prefer-online\s+1\s+¥450\s+trusted\s+\d\d:\d\d\s+-/);
+    expect(text.out).toMatch(/\nk1\s+online\s+vending\s+prefer-online\s+1\s+¥450\s+trusted\s+\d\d:\d\d [+-]\d\d:\d\d\s+-/);
     expect(text.out).toMatch(/\nk2\s+offline\s+-/);
     const json = await runConsole(['list', '--json']);
     const lines = json.out.trim().split('\n');
@@ -247,7 +247,7 @@ describe('kioskpay console, one-shot', () => {
   it('stored, message, test and reload-catalog', async () => {
     const stored = await runConsole(['stored', 'k1']);
     expect(stored.out).toMatch(
-      /TX\s+AMOUNT\s+CAPTURED\s+STATE\s+REASON\ntx-1\s+¥450\s+\d\d:\d\d\s+stored\s*\ntx-2\s+¥300\s+\d\d:\d\d\s+declined\s+CREDENTIAL_REVOKED/,
+      /TX\s+AMOUNT\s+CAPTURED\s+STATE\s+REASON\ntx-1\s+¥450\s+\d\d:\d\d [+-]\d\d:\d\d\s+stored\s*\ntx-2\s+¥300\s+\d\d:\d\d [+-]\d\d:\d\d\s+declined\s+CREDENTIAL_REVOKED/,
     );
     const msg = await runConsole(['message', 'k1', 'Out of order, sorry', '--seconds', '60']);
     expect(msg.out).toBe('k1 acknowledged: message shown for 60 s\n');

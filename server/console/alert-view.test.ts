@@ -100,12 +100,12 @@ describe('alert words', () => {
       AT,
     ).split('\n');
     expect(rows).toEqual([
-      'TIME   SEVERITY  KIND          KIOSK  WALLET  AMOUNT  MESSAGE',
-      '12:03  critical  offline-copy  k2     w_ab12  ¥1,100  copy 1',
-      '12:03  warning   login-flood   -      -       -       login flood',
+      'TIME          SEVERITY  KIND          KIOSK  WALLET  AMOUNT  MESSAGE',
+      '12:03 +00:00  critical  offline-copy  k2     w_ab12  ¥1,100  copy 1',
+      '12:03 +00:00  warning   login-flood   -      -       -       login flood',
     ]);
     expect(formatAlertLine(alert(3, { amount: { value: 1_234, currency: 'USD' } }), AT)).toBe(
-      '12:03  critical  offline-copy  k2  w_ab12  USD 12.34  copy 3',
+      '12:03 +00:00  critical  offline-copy  k2  w_ab12  USD 12.34  copy 3',
     );
     expect(formatAlerts([], AT)).toBe('no alerts from the server');
   });

@@ -58,7 +58,7 @@ describe('FleetView', () => {
     expect(fleet.get('k1')!.offlineSinceMs).toBe(T0 + 3 * 60_000);
     clock.advance(60_000);
     deliver('k1', lastWill('f'), true); // a redelivered retained copy keeps the first time
-    expect(lastSeenPhrase(fleet.get('k1'), clock.nowMs())).toBe('it is offline since 12:03');
+    expect(lastSeenPhrase(fleet.get('k1'), clock.nowMs())).toBe('it is offline since 12:03 +00:00');
     expect(lastSeenPhrase(undefined, clock.nowMs())).toBe('no status was ever seen from it');
     deliver('k2', '', true);
     expect(fleet.ids()).toEqual(['k1']);
@@ -72,6 +72,6 @@ describe('FleetView', () => {
     );
     clock.advance(61_000);
     expect(formatFleet(fleet.list(), clock.nowMs())).toMatch(/\nk1\s+stale\s/);
-    expect(lastSeenPhrase(fleet.get('k1'), clock.nowMs())).toBe('its last status is from 12:00');
+    expect(lastSeenPhrase(fleet.get('k1'), clock.nowMs())).toBe('its last status is from 12:00 +00:00');
   });
 });

@@ -9,6 +9,7 @@ import type { KioskEventMessage, OnlineStatus } from '../../shared/kiosk-telemet
 import { formatMoney, isCurrency } from '../../shared/money.ts';
 import type { CommandOutcome } from './command-client.ts';
 import type { SendVerb } from './console-commands.ts';
+import { offsetText } from '../../shared/time-zone.ts';
 import type { FleetEntry } from './fleet-view.ts';
 import { orList } from './nearest.ts';
 
@@ -22,11 +23,14 @@ export const promptCommand: CommandWords = (command) => command;
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** Local clock time: `12:03` today, `2026-11-27 12:03` otherwise. */
+/**
+ * Local clock time with its offset, as every screen of ours shows time (shared/time-zone.ts):
+ * `12:03 +09:00` today, `2026-11-27 12:03 +09:00` otherwise.
+ */
 export function formatTime(ms: number, nowMs: number): string {
   const d = new Date(ms);
-  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  return new Date(nowMs).toDateString() === d.toDateString() ? hm : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
+  const day = new Date(nowMs).toDateString() === d.toDateString() ? '' : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} `;
+  return `${day}${pad(d.getHours())}:${pad(d.getMinutes())} ${offsetText(-d.getTimezoneOffset() * 60_000)}`;
 }
 
 /** A status is stale when older than two heartbeats (docs/protocol.md section 9). */

@@ -4,7 +4,7 @@ import { ManualClock } from '../../shared/clock.ts';
 import { DEFAULT_KIOSK_POLICY } from '../../shared/kiosk-policy.ts';
 import { lastWill, type KioskEventMessage, type OnlineStatus } from '../../shared/kiosk-telemetry.ts';
 import { topics } from '../../shared/topics.ts';
-import { TimeZone } from '../time-zone.ts';
+import { TimeZone } from '../../shared/time-zone.ts';
 import { FleetState } from './fleet-state.ts';
 
 const T0 = Date.UTC(2026, 10, 28, 3, 0, 0); // 12:00 in +09:00

@@ -23,7 +23,7 @@ import {
 import { addMinor, formatMoney, type Currency, type Money } from '../../shared/money.ts';
 import type { ServerAlert, ServerAlertKind } from '../domain/alerts.ts';
 import { parseKioskTopic } from '../../shared/topics.ts';
-import type { TimeZone } from '../time-zone.ts';
+import type { TimeZone } from '../../shared/time-zone.ts';
 
 export const FLEET_DEFAULTS = Object.freeze({
   /** Kiosks tracked at most; messages from further kiosks are ignored (and counted). */

@@ -12,7 +12,7 @@ import { ERRORS, KioskpayError } from '../../shared/errors.ts';
 import { parseStrictJson } from '../../shared/strict-json.ts';
 import { operatorRefund, type OperatorRefund, type OperatorRefundResult } from '../domain/refunds.ts';
 import type { ServerContext } from '../domain/context.ts';
-import type { TimeZone } from '../time-zone.ts';
+import type { TimeZone } from '../../shared/time-zone.ts';
 import type { FleetState } from './fleet-state.ts';
 import { OperatorAuth, type OperatorSession } from './operator-auth.ts';
 import type { OpsLive } from './ops-live.ts';

@@ -9,7 +9,7 @@
 // dropped), and a heartbeat comment so proxies and the browser notice a dead connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { TimeZone } from '../time-zone.ts';
+import type { TimeZone } from '../../shared/time-zone.ts';
 import type { FleetState } from './fleet-state.ts';
 import { presentFleet, presentKiosk, presentSummary, type PresentedSummary } from './present.ts';
 import type { LedgerSummary } from './sales-queries.ts';

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The dashboard's JSON, as it leaves the server: every time as ISO 8601 with the deployment's
-// offset (server/time-zone.ts), money with its text, decline codes with their sentence. The fleet
+// offset (shared/time-zone.ts), money with its text, decline codes with their sentence. The fleet
 // model and the queries keep Unix milliseconds; only this edge converts.
 import { ERRORS, ERROR_CODES, type ErrorCode } from '../../shared/errors.ts';
 import { formatMoney, type Currency } from '../../shared/money.ts';
-import type { TimeZone } from '../time-zone.ts';
+import type { TimeZone } from '../../shared/time-zone.ts';
 import type { FleetAlert, FleetSnapshot, HelpRequest, KioskView } from './fleet-state.ts';
 
 export interface MoneyView {

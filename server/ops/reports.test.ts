@@ -8,7 +8,7 @@ import type { SaleLine } from '../../shared/kiosk-messages.ts';
 import { DEMO_CATALOG } from '../catalog/demo-catalog.ts';
 import { operatorRefund } from '../domain/refunds.ts';
 import { makeWorld, type TestPhone, type World } from '../testing/world.ts';
-import { TimeZone } from '../time-zone.ts';
+import { TimeZone } from '../../shared/time-zone.ts';
 import {
   auditLog,
   parseMajor,

@@ -13,7 +13,7 @@ import { KioskpayError } from '../../shared/errors.ts';
 import { CURRENCIES, MONEY_MAX, type Currency } from '../../shared/money.ts';
 import type { FoundPayment, OpsActionRow, SaleLineRow, SalesFilter, Store } from '../ports/store.ts';
 import { QUARTER_HOUR_MS } from '../ports/store.ts';
-import { TimeZone } from '../time-zone.ts';
+import { TimeZone } from '../../shared/time-zone.ts';
 import { csvTable, type CsvExport } from './csv.ts';
 import { moneyView, reasonSentence, type MoneyView } from './present.ts';
 

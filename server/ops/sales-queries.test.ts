@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { operatorRefund } from '../domain/refunds.ts';
 import { makeWorld, type World } from '../testing/world.ts';
-import { TimeZone } from '../time-zone.ts';
+import { TimeZone } from '../../shared/time-zone.ts';
 import { ledgerSummary } from './sales-queries.ts';
 
 const JST = TimeZone.parse('Asia/Tokyo');

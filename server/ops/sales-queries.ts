@@ -8,7 +8,7 @@
 import type { Clock } from '../../shared/clock.ts';
 import type { Currency } from '../../shared/money.ts';
 import type { Store } from '../ports/store.ts';
-import { HOUR_MS, TimeZone } from '../time-zone.ts';
+import { HOUR_MS, TimeZone } from '../../shared/time-zone.ts';
 import { moneyView as m, type MoneyView } from './present.ts';
 
 export const SALES_QUERY_DEFAULTS = Object.freeze({

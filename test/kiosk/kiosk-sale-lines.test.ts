@@ -14,7 +14,7 @@ import { FileOutbox } from '../../device/outbox/file-outbox.ts';
 import { shopperAccountId } from '../../server/domain/ids.ts';
 import { parseSalesQuery, salesReport, type ReportContext } from '../../server/ops/reports.ts';
 import { makeWorld, type World } from '../../server/testing/world.ts';
-import { TimeZone } from '../../server/time-zone.ts';
+import { TimeZone } from '../../shared/time-zone.ts';
 import { DEMO_CATALOG, startHarness, TEA, type Harness } from './kiosk-harness.ts';
 
 const GUM = '4006381333931';

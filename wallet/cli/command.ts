@@ -10,6 +10,7 @@ import type { Timers } from '../core/timers.ts';
 import { WalletError } from '../core/wallet-errors.ts';
 import type { Enrollment, WalletState } from '../core/wallet-state.ts';
 import type { WalletStateFile } from './state-file.ts';
+import { machineTimeZone, TimeZone } from '../../shared/time-zone.ts';
 
 /** Wrong arguments: exit code 2, with a pointer to --help. */
 export class UsageError extends Error {
@@ -107,6 +108,7 @@ export function printJson(ctx: CommandContext, value: unknown): void {
   ctx.env.stdout(JSON.stringify(value) + '\n');
 }
 
+/** A time as people read it here: ISO 8601 in this machine's zone, with its offset (shared/time-zone.ts). */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+  return TimeZone.parse(machineTimeZone()).iso(ms);
 }
