@@ -21,6 +21,9 @@ export function machineTimeZone(): string {
 export function isTimeZone(name: unknown): name is string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 64) return false;
   if (FIXED.test(name)) return true;
+  // An offset is ours to judge (UTC-12:00 to +14:00, as real zones go): newer ICU (Node 24 and
+  // later) takes any offset up to ±23:59 as a zone, and the answer must not depend on the Node.
+  if (/^[+-]/.test(name)) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
     return true;

@@ -4,12 +4,24 @@
 // resolve to a file of this repository. The few names that are not files here are listed below,
 // each with the reason; anything else that does not resolve fails with the file that names it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = new URL('..', import.meta.url).pathname;
-const tracked = execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean);
+/** The repository's files: git's list, or (in a copy without .git, as CI's Node 26 step makes) every file but installed and built ones. */
+function repositoryFiles(): string[] {
+  if (existsSync(join(root, '.git'))) return execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean);
+  const skip = new Set(['node_modules', '.git', 'dist', 'data']);
+  const walk = (dir: string): string[] =>
+    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
+      const rel = dir ? `${dir}/${e.name}` : e.name;
+      if (e.isDirectory()) return skip.has(e.name) ? [] : walk(rel);
+      return e.isFile() ? [rel] : [];
+    });
+  return walk('');
+}
+const tracked = repositoryFiles();
 const texts = tracked.filter((f) => /\.(ts|js|mjs|md|ya?ml|sh|py|service)$/.test(f) && existsSync(join(root, f)));
 const names = new Set(tracked.map((f) => basename(f)));
 
