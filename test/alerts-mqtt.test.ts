@@ -207,10 +207,12 @@ describe('alerts operators can act on (issue 12)', () => {
     const [header, ...rows] = text.stdout.text.trim().split('\n');
     expect(header).toMatch(/^TIME\s+SEVERITY\s+KIND\s+KIOSK\s+WALLET\s+AMOUNT\s+MESSAGE$/);
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatch(new RegExp(`^\\d\\d:\\d\\d\\s+critical\\s+offline-copy\\s+k2\\s+${w.walletId}\\s+¥1,100\\s+k2 took ¥1,100`));
+    expect(rows[0]).toMatch(
+      new RegExp(`^\\d\\d:\\d\\d [+-]\\d\\d:\\d\\d\\s+critical\\s+offline-copy\\s+k2\\s+${w.walletId}\\s+¥1,100\\s+k2 took ¥1,100`),
+    );
     expect(rows[1]).toMatch(
       new RegExp(
-        `^\\d\\d:\\d\\d\\s+critical\\s+credential-revoked\\s+k2\\s+${w.walletId}\\s+¥1,100\\s+credential ${cred.credentialId} of wallet`,
+        `^\\d\\d:\\d\\d [+-]\\d\\d:\\d\\d\\s+critical\\s+credential-revoked\\s+k2\\s+${w.walletId}\\s+¥1,100\\s+credential ${cred.credentialId} of wallet`,
       ),
     );
   }, 30_000);

@@ -294,8 +294,9 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     await page.fill('#tx-q', 'tea-today');
     await page.click('#tx-form button[type=submit]');
     const row = page.locator(`#tx-table tr[data-tx-id="tea-today"]`);
+    // The unfiltered table may already hold that row: wait for the search's answer to replace it.
+    await expect.poll(() => page.locator('#tx-table tr[data-payment-id]').count(), { timeout: UI_WAIT_MS }).toBe(1);
     await row.waitFor({ timeout: UI_WAIT_MS });
-    expect(await page.locator('#tx-table tr[data-payment-id]').count()).toBe(1);
     expect(await row.textContent()).toContain('3 × Green tea 500ml (slot 1)');
     expect(await row.textContent()).toContain(`${TODAY} 11:50:`);
     const txCsv = parseCsv(await downloadCsv(page, 'tx', `transactions-2026-11-22-to-${TODAY}.csv`));
