@@ -65,12 +65,20 @@ export async function readDevice(src: FdSource, buffer: Buffer, offset: number, 
   }
 }
 
+/**
+ * Waits for the poller, then settles from setImmediate. The native poller calls back straight from
+ * libuv (napi_call_function, outside any callback scope), and on Node 26 nothing drains the
+ * microtask queue after such a call: a promise settled there would resume only when some unrelated
+ * event arrived, so a kiosk with a quiet event loop would leave a scan unread. An immediate runs in
+ * a proper scope, whose end drains the queue.
+ */
 function waitReadable(src: FdSource): Promise<void> {
   return new Promise((resolve, reject) => {
-    src.poller.once('readable', (err) => {
+    src.poller.once('readable', (err) => setImmediate(settle, err));
+    function settle(err: Error | null): void {
       if (!err) resolve();
       else if ((err as { canceled?: boolean }).canceled || src.fd === null) reject(new DeviceReadError('device closed', 'canceled'));
       else reject(new DeviceReadError(`device poll failed: ${err.message}`, 'disconnected'));
-    });
+    }
   });
 }

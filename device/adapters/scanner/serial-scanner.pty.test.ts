@@ -81,9 +81,7 @@ describe.each([
     }
   });
 
-  // KNOWN DEFECT, Node 26 only: see hid-scanner.test.ts (a replugged device that is 'ready' but
-  // delivers no scan, in full-suite runs); retried until it is fixed.
-  it('reopens when the node returns (same link) and reads a scan', { retry: 2 }, async () => {
+  it('reopens when the node returns (same link) and reads a scan', async () => {
     await plugIn();
     scanner.start();
     await waitStatus('ready', 'at first');

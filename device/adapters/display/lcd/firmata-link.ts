@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '../../scanner/binding-types.ts';
+import { hangupSafeBinding } from '../../scanner/hangup-safe-binding.ts';
 import type { Timers } from '../../../timers.ts';
 
 /** The part of a Firmata-compatible IO (firmata-io, mock-firmata, an IO plugin) we touch. */
@@ -52,7 +53,9 @@ const require = createRequire(import.meta.url);
 
 /** A Firmata IO on a serial port, not yet open (see IoConnection.connect). */
 export async function openFirmataSerial(o: FirmataSerialOptions): Promise<IoConnection> {
-  const binding = o.binding ?? (await import('serialport')).SerialPort.binding;
+  // The native binding is wrapped like the scanner's: unplugs surface as 'close', and reads and
+  // write waits resume on a quiet event loop (Node 26; see hangup-safe-binding.ts).
+  const binding = o.binding ?? hangupSafeBinding((await import('serialport')).SerialPort.binding);
   const { Firmata } = require('firmata-io') as FirmataIoModule;
   const port = new SerialPortStream({ binding, path: o.path, baudRate: o.baudRate, autoOpen: false });
   // A stream 'error' must never go unhandled; Firmata also listens and re-emits it on the IO.
