@@ -13,7 +13,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSystem, type RunningSystem } from '../bin/system.ts';
 import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
-import { consoleCommand } from '../server/console/main.ts';
+import { consoleCommand } from '../console/main.ts';
 import { enrollWallet, issueCredential, topUp } from '../server/domain/wallets.ts';
 import { serverAlertsMessage, type PublishedServerAlert } from '../shared/alert-messages.ts';
 import { fromBase64url } from '../shared/bytes.ts';

@@ -16,7 +16,7 @@ import { kioskCommand, type CommandReply, type KioskCommand, type StoredPayment 
 import { applyPolicyChange, DEFAULT_KIOSK_POLICY, type KioskPolicy } from '../shared/kiosk-policy.ts';
 import { lastWill, type KioskEventMessage, type OnlineStatus } from '../shared/kiosk-telemetry.ts';
 import { topics } from '../shared/topics.ts';
-import { consoleCommand } from '../server/console/main.ts';
+import { consoleCommand } from '../console/main.ts';
 
 let dir: string;
 let system: RunningSystem;

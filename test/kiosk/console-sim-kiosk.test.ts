@@ -13,7 +13,7 @@ import { startSimKiosks } from '../../bin/sim-kiosks.ts';
 import { startSystem, type RunningSystem } from '../../bin/system.ts';
 import { SseReader } from '../../device/display/web/web-test-kit.ts';
 import type { RunningKiosk } from '../../device/kiosk/run-kiosk.ts';
-import { consoleCommand } from '../../server/console/main.ts';
+import { consoleCommand } from '../../console/main.ts';
 import { enrollWallet, issueCredential, topUp } from '../../server/domain/wallets.ts';
 import { fromBase64url } from '../../shared/bytes.ts';
 import { makeOfflineCode } from '../../shared/codes/offline-code.ts';

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
-import { systemClock, type Clock } from '../../shared/clock.ts';
+import { systemClock, type Clock } from '../shared/clock.ts';
 import { CommandClient } from './command-client.ts';
 import { makeCompleter } from './completer.ts';
 import { COMMAND_OPTIONS, CONSOLE_COMMANDS, parseCommand, parseCommandWords, UsageError, type ConsoleAction } from './console-commands.ts';

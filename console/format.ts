@@ -3,13 +3,13 @@
 // what happened to a command ("k1 acknowledged: policy is now force-offline", "k1 refused:
 // COMMAND_EXPIRED (...)", "no answer from k1 in 10 s (it is offline since 12:03)"). Times are shown
 // as local HH:MM (today) or YYYY-MM-DD HH:MM; --json output uses raw milliseconds instead.
-import { COMMAND_ERRORS, storedPaymentSchema, type CommandErrorCode, type StoredPayment } from '../../shared/kiosk-commands.ts';
-import { kioskPolicySchema, type KioskPolicy } from '../../shared/kiosk-policy.ts';
-import type { KioskEventMessage, OnlineStatus } from '../../shared/kiosk-telemetry.ts';
-import { formatMoney, isCurrency } from '../../shared/money.ts';
+import { COMMAND_ERRORS, storedPaymentSchema, type CommandErrorCode, type StoredPayment } from '../shared/kiosk-commands.ts';
+import { kioskPolicySchema, type KioskPolicy } from '../shared/kiosk-policy.ts';
+import type { KioskEventMessage, OnlineStatus } from '../shared/kiosk-telemetry.ts';
+import { formatMoney, isCurrency } from '../shared/money.ts';
 import type { CommandOutcome } from './command-client.ts';
 import type { SendVerb } from './console-commands.ts';
-import { offsetText } from '../../shared/time-zone.ts';
+import { offsetText } from '../shared/time-zone.ts';
 import type { FleetEntry } from './fleet-view.ts';
 import { orList } from './nearest.ts';
 

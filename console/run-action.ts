@@ -2,10 +2,10 @@
 // Runs one parsed console action against a live session and says what happened, as text or (with
 // --json) one JSON object per result. Returns the exit code of a one-shot command (exit-codes.ts).
 import type { MqttClient } from 'mqtt';
-import type { Clock } from '../../shared/clock.ts';
-import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
-import { kioskEventMessage, onlineStatusSchema } from '../../shared/kiosk-telemetry.ts';
-import { parseKioskTopic, topics } from '../../shared/topics.ts';
+import type { Clock } from '../shared/clock.ts';
+import { parseJsonMessage } from '../shared/kiosk-messages.ts';
+import { kioskEventMessage, onlineStatusSchema } from '../shared/kiosk-telemetry.ts';
+import { parseKioskTopic, topics } from '../shared/topics.ts';
 import { runAlerts } from './alerts-command.ts';
 import type { CommandClient, CommandOutcome } from './command-client.ts';
 import { CONSOLE_COMMANDS, type ConsoleAction, type SendVerb } from './console-commands.ts';
