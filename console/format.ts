@@ -213,6 +213,11 @@ export function timeoutFix(kioskId: string, fleet: FleetEntry | undefined, cmd: 
   return `${longer}, or see what it is doing with ${cmd(`watch ${kioskId}`)}`;
 }
 
+/** A command not sent because the kiosk's retained status is its last will: it would never see it. */
+export function notSentOfflineMessage(e: FleetEntry, nowMs: number, cmd: CommandWords): string {
+  return `not sent to ${e.kioskId}: ${lastSeenPhrase(e, nowMs)}; ${timeoutFix(e.kioskId, e, cmd)}`;
+}
+
 /**
  * A kiosk id that no retained status names: the nearest known ids, or the known ones, or (no kiosk
  * at all) that this may be the wrong broker.

@@ -26,6 +26,9 @@ let kiosk: FakeKiosk;
 class FakeKiosk {
   policy: KioskPolicy = DEFAULT_KIOSK_POLICY;
   readonly received: KioskCommand[] = [];
+  /** While set, commands are kept in `ignored` and never answered (a kiosk online but busy or hung). */
+  mute = false;
+  readonly ignored: KioskCommand[] = [];
   readonly stored: StoredPayment[] = [
     { txId: 'tx-1', amount: { value: 450, currency: 'JPY' }, capturedAt: Date.now() - 60_000, state: 'stored' },
     {
@@ -94,6 +97,10 @@ class FakeKiosk {
 
   async onCommand(payload: Buffer): Promise<void> {
     const cmd = kioskCommand.parse(JSON.parse(payload.toString()));
+    if (this.mute) {
+      this.ignored.push(cmd);
+      return;
+    }
     this.received.push(cmd);
     const ok = (result: Record<string, unknown>) => this.reply({ v: 1, type: 'ack', re: cmd.id, ok: true, result });
     switch (cmd.name) {
@@ -267,15 +274,53 @@ describe('kioskpay console, one-shot', () => {
     expect(JSON.parse(json.out)).toMatchObject({ outcome: 'refused', error: { code: 'COMMAND_UNSUPPORTED' } });
   });
 
-  it('no answer exits 3 and says the kiosk is offline, and how to see it return', async () => {
-    const r = await runConsole(['status', 'k2', '--timeout', '0.3']);
+  it('an offline kiosk exits 3 at once from its retained status, sends nothing, and says how to see it return', async () => {
+    // The longest --timeout there is: the answer must not wait for any of it (the test's own timeout
+    // would end it first). The audit-log test below checks that no command reached the broker for k2.
+    const r = await runConsole(['status', 'k2', '--timeout', '600']);
     expect(r.code).toBe(3);
+    expect(r.err).toBe('');
     expect(r.out).toBe(
-      'no answer from k2 in 0.3 s (it is offline); it takes commands only while connected: kioskpay console list shows when it is back\n',
+      'not sent to k2: it is offline; it takes commands only while connected: kioskpay console list shows when it is back\n',
     );
-    const json = await runConsole(['forward', 'k2', '--timeout', '0.2', '--json']);
+    for (const argv of [
+      ['forward', 'k2'],
+      ['stored', 'k2'],
+      ['policy', 'k2', '--mode', 'force-offline'],
+      ['message', 'k2', 'hi'],
+      ['test', 'k2', 'led'],
+      ['reload-catalog', 'k2'],
+    ]) {
+      const o = await runConsole([...argv, '--timeout', '600']);
+      expect(o.code, argv.join(' ')).toBe(3);
+      expect(o.out, argv.join(' ')).toMatch(/^not sent to k2: it is offline; /);
+    }
+    const json = await runConsole(['forward', 'k2', '--timeout', '600', '--json']);
     expect(json.code).toBe(3);
-    expect(JSON.parse(json.out)).toMatchObject({ kioskId: 'k2', outcome: 'timeout', timeoutMs: 200 });
+    expect(JSON.parse(json.out)).toEqual({
+      kioskId: 'k2',
+      command: 'forward',
+      id: null,
+      outcome: 'offline',
+      offlineSince: null,
+      message: 'not sent to k2: it is offline; it takes commands only while connected: kioskpay console list shows when it is back',
+    });
+  });
+
+  it('an online kiosk that does not answer exits 3 after --timeout, with how to wait longer', async () => {
+    kiosk.mute = true;
+    try {
+      const r = await runConsole(['reload-catalog', 'k1', '--timeout', '0.3']);
+      expect(r.code).toBe(3);
+      expect(r.out).toMatch(
+        /^no answer from k1 in 0\.3 s \(it was online at \d\d:\d\d [+-]\d\d:\d\d\); give it longer with --timeout S, or see what it is doing with kioskpay console watch k1\n$/,
+      );
+      const json = await runConsole(['forward', 'k1', '--timeout', '0.2', '--json']);
+      expect(json.code).toBe(3);
+      expect(JSON.parse(json.out)).toMatchObject({ kioskId: 'k1', command: 'forward', outcome: 'timeout', timeoutMs: 200 });
+    } finally {
+      kiosk.mute = false;
+    }
   });
 
   it('an unknown kiosk exits 2 at once with the nearest known ids, sending nothing', async () => {
@@ -414,9 +459,14 @@ describe('kioskpay console, one-shot', () => {
     expect(policy).toMatchObject({ kioskId: 'k1', by: system.technicianLogin.username, args: { policy: { mode: 'force-offline' } } });
     const refused = records.find((r) => r['kind'] === 'ack' && r['ok'] === false)!;
     expect(refused).toMatchObject({ name: 'test', error: { code: 'COMMAND_UNSUPPORTED' } });
-    // Commands to the offline k2 were never answered: recorded, with no ack. Unknown kiosks got none.
-    expect(records.some((r) => r['kind'] === 'command' && r['kioskId'] === 'k2')).toBe(true);
-    expect(records.filter((r) => !['k1', 'k2'].includes(r['kioskId'] as string))).toEqual([]);
+    // The commands k1 ignored were sent and recorded, with no ack. The offline k2 and unknown kiosks
+    // got none (the later k1 acks waited for above were published after them).
+    for (const c of kiosk.ignored) {
+      expect(records.filter((r) => r['kind'] === 'command' && r['id'] === c.id)).toHaveLength(1);
+      expect(records.filter((r) => r['kind'] === 'ack' && r['re'] === c.id)).toEqual([]);
+    }
+    expect(kiosk.ignored.length).toBe(2);
+    expect(records.filter((r) => r['kioskId'] !== 'k1')).toEqual([]);
   });
 });
 
@@ -440,11 +490,12 @@ describe('kioskpay console, interactive', () => {
   it('says what is wrong with a bad line and carries on', async () => {
     const stdin = new PassThrough();
     const run = runConsole(['--history', join(dir, 'history2')], { stdin });
-    stdin.end('policy k1 --mode sideways\nmessage k1 "unclosed\nstatus k9\nlist\n');
+    stdin.end('policy k1 --mode sideways\nmessage k1 "unclosed\nstatus k9\nstatus k2\nlist\n');
     const r = await run;
     expect(r.code).toBe(0);
     expect(r.out).toContain('--mode must be one of prefer-online, require-online, force-offline');
     expect(r.out).toContain('unknown kiosk k9; did you mean k1 or k2? (list shows every kiosk)\n');
+    expect(r.out).toContain('not sent to k2: it is offline; it takes commands only while connected: list shows when it is back\n');
     expect(r.out).toContain('unclosed " quote');
     expect(r.out).toMatch(/\nk1\s+online/);
   });
