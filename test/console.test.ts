@@ -4,22 +4,21 @@
 // schemas: it publishes a retained status, answers commands with acks, sends progress while
 // forwarding and refuses what it cannot do. Kiosk k2 is offline (its last will). Also checks that
 // the server's audit log recorded the commands and their acks.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
-import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
+import { PassThrough } from 'node:stream';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type RunningSystem } from '../bin/system.ts';
+import type { RunningSystem } from '../bin/system.ts';
 import { kioskCommand, type CommandReply, type KioskCommand, type StoredPayment } from '../shared/kiosk-commands.ts';
 import { applyPolicyChange, DEFAULT_KIOSK_POLICY, type KioskPolicy } from '../shared/kiosk-policy.ts';
 import { lastWill, type KioskEventMessage, type OnlineStatus } from '../shared/kiosk-telemetry.ts';
 import { topics } from '../shared/topics.ts';
 import { consoleCommand } from '../console/main.ts';
+import { Capture, runConsole as runConsoleAs, type ConsoleRunOptions } from './console-kit.ts';
+import { connectAs, startTestSystem, type TestSystem } from './system-kit.ts';
 
-let dir: string;
-let system: RunningSystem;
+let system: TestSystem;
 let kiosk: FakeKiosk;
 
 /** Kiosk k1 as far as the console can tell: retained status, command answers, events. */
@@ -47,11 +46,7 @@ class FakeKiosk {
 
   static async start(s: RunningSystem, id: string): Promise<FakeKiosk> {
     const login = s.kiosks.find((k) => k.kioskId === id)!;
-    const client = await mqtt.connectAsync(login.url, {
-      protocolVersion: 4,
-      username: login.username,
-      password: login.password,
-      clientId: `kp-${id}-fake`,
+    const client = await connectAs(login, 'fake', {
       will: { topic: topics.kioskStatus(id), payload: Buffer.from(JSON.stringify(lastWill('fake/1'))), qos: 1, retain: true },
     });
     const k = new FakeKiosk(id, client);
@@ -133,51 +128,17 @@ class FakeKiosk {
   }
 }
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
 /** Runs `kioskpay console ...argv` in-process as the technician; returns exit code and output. */
-async function runConsole(argv: string[], o: { isTTY?: boolean; stdin?: NodeJS.ReadableStream; signal?: AbortSignal } = {}) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const t = system.technicianLogin;
-  const code = await consoleCommand(argv, {
-    env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: t.password },
-    stdout,
-    stderr,
-    isTTY: o.isTTY ?? false,
-    ...(o.stdin ? { stdin: o.stdin } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
-  return { code, out: stdout.text, err: stderr.text };
-}
+const runConsole = (argv: string[], o: ConsoleRunOptions = {}) => runConsoleAs(system.technicianLogin, argv, o);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-console-'));
-  system = await startSystem({
-    dataDir: join(dir, 'server'),
-    mqttPort: 0,
-    httpPort: 0,
-    kioskIds: ['k1', 'k2'],
-    log: pino({ level: 'silent' }),
-  });
+  system = await startTestSystem('console', ['k1', 'k2']);
   kiosk = await FakeKiosk.start(system, 'k1');
   // k2 comes online and vanishes: the broker publishes its retained last will.
   const k2 = await FakeKiosk.start(system, 'k2');
   k2.client.stream.destroy();
   k2.client.end(true);
-  const t = system.technicianLogin;
-  const probe = await mqtt.connectAsync(t.url, {
-    protocolVersion: 4,
-    username: t.username,
-    password: t.password,
-    clientId: `kp-${t.username}-probe`,
-  });
+  const probe = await connectAs(system.technicianLogin, 'probe');
   const offline = new Promise<void>((resolve) =>
     probe.on('message', (_t, p) => {
       if (JSON.parse(p.toString()).state === 'offline') resolve();
@@ -191,7 +152,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await kiosk?.client.endAsync();
   await system?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('kioskpay console, one-shot', () => {
@@ -405,7 +365,7 @@ describe('kioskpay console, one-shot', () => {
   });
 
   it('takes the login from a --login file', async () => {
-    const file = join(dir, 'login.json');
+    const file = join(system.dir, 'login.json');
     writeFileSync(file, JSON.stringify(system.technicianLogin));
     const stdout = new Capture();
     const code = await consoleCommand(['list', '--json', '--login', file], { env: {}, stdout, stderr: new Capture() });
@@ -433,7 +393,7 @@ describe('kioskpay console, one-shot', () => {
   });
 
   it('the server audit log holds every command and its ack', async () => {
-    const path = join(dir, 'server', 'audit.log');
+    const path = join(system.dir, 'server', 'audit.log');
     const sentIds = kiosk.received.map((c) => c.id);
     let records: Array<Record<string, unknown>> = [];
     for (let i = 0; i < 100; i++) {
@@ -472,7 +432,7 @@ describe('kioskpay console, one-shot', () => {
 
 describe('kioskpay console, interactive', () => {
   it('runs lines from stdin, keeps them in the history file, and quits', async () => {
-    const history = join(dir, 'history');
+    const history = join(system.dir, 'history');
     writeFileSync(history, 'list\n');
     const stdin = new PassThrough();
     const run = runConsole(['--history', history], { stdin });
@@ -489,7 +449,7 @@ describe('kioskpay console, interactive', () => {
 
   it('says what is wrong with a bad line and carries on', async () => {
     const stdin = new PassThrough();
-    const run = runConsole(['--history', join(dir, 'history2')], { stdin });
+    const run = runConsole(['--history', join(system.dir, 'history2')], { stdin });
     stdin.end('policy k1 --mode sideways\nmessage k1 "unclosed\nstatus k9\nstatus k2\nlist\n');
     const r = await run;
     expect(r.code).toBe(0);
