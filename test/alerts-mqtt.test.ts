@@ -3,8 +3,9 @@
 // 0): a wrong-password flood becomes exactly one login-flood alert in the server's list; a copied
 // offline code's alerts (kiosk, wallet, amount) reach a technician's console over MQTT, live and in
 // the retained list; a kiosk may neither read nor write the server's alerts.
-import { connect as tcpConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { wrongPasswordFlood } from '../broker/testing/wrong-password-flood.ts';
 import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
 import { enrollWallet, issueCredential, topUp } from '../server/domain/wallets.ts';
 import { serverAlertsMessage, type PublishedServerAlert } from '../shared/alert-messages.ts';
@@ -37,36 +38,6 @@ afterEach(async () => {
 /** `kioskpay console ...argv` in-process as the technician. */
 const runConsole = (argv: string[]) => startConsole(system.technicianLogin, argv);
 
-const utf8 = (s: string) => {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-};
-function connectPacket(clientId: string, username: string, password: string): Buffer {
-  const body = Buffer.concat([utf8('MQTT'), Buffer.from([4, 0xc2, 0, 30]), utf8(clientId), utf8(username), utf8(password)]);
-  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
-}
-
-/** `n` raw CONNECTs with wrong passwords at once; resolves when each got its CONNACK or was closed. */
-async function wrongPasswordFlood(port: number, n: number, username: string): Promise<void> {
-  await Promise.all(
-    Array.from(
-      { length: n },
-      (_, i) =>
-        new Promise<void>((resolve) => {
-          let bytes = 0;
-          const s = tcpConnect(port, '127.0.0.1', () => s.write(connectPacket(`kp-${username}-flood-${i}`, username, `wrong-${i}`)));
-          s.on('data', (d: Buffer) => {
-            bytes += d.length;
-            if (bytes >= 4) resolve();
-          });
-          s.on('error', () => resolve());
-          s.on('close', () => resolve());
-          sockets.push(s);
-        }),
-    ),
-  );
-}
-
 /** Polls `fn` until it returns a value; bounded by WAIT_MS. */
 async function eventually<T>(fn: () => T | undefined, what: string): Promise<T> {
   for (let waited = 0; waited < WAIT_MS; waited += 20) {
@@ -85,7 +56,8 @@ describe('alerts operators can act on (issue 12)', () => {
     const before = runConsole(['alerts', '--json']);
     expect(await before.done).toBe(0);
     expect(JSON.parse(before.stdout.text)).toMatchObject({ alerts: [] });
-    await wrongPasswordFlood(system.broker.port, 64, 'k2');
+    // 64 wrong-password logins as k2, waited for until each got its CONNACK or was closed.
+    await wrongPasswordFlood(system.broker.port, 64, 'k2', 'answered', sockets);
     const flood = await eventually(() => ctx.alerts.since(0).find((a) => a.kind === 'login-flood'), 'login-flood alert');
     // Barrier: a kiosk request after the flood; the broker relayed its alert before it.
     expect(await uplinks[0]!.request({ v: 1, type: 'time', id: 't1', t0: Date.now() })).toMatchObject({ type: 'time.result' });
