@@ -12,7 +12,7 @@ export default defineConfig({
         test: {
           ...common,
           name: 'unit',
-          include: ['{shared,server,device,broker,wallet,bin,bench,docs}/**/*.test.ts'],
+          include: ['{shared,server,device,broker,wallet,console,bin,bench,docs}/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
         },
       },

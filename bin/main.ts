@@ -24,7 +24,7 @@ const commands: Record<string, () => Promise<Command>> = {
   broker: async () => (await import('../broker/main.ts')).brokerCommand,
   wallet: async () => (await import('../wallet/cli/main.ts')).walletCommand,
   kiosk: async () => (await import('../device/cli/main.ts')).kioskCommand,
-  console: async () => (await import('../server/console/main.ts')).consoleCommand,
+  console: async () => (await import('../console/main.ts')).consoleCommand,
   demo: async () => (await import('./demo.ts')).demoCommand,
 };
 

@@ -18,7 +18,7 @@ import type { Identity } from './identities.ts';
 
 /** Prefix of the kiosks' and consoles' client ids; the server role may use it only under its own name. */
 export const CLIENT_ID_PREFIX = 'kp-';
-/** Prefix of the technician console's client ids (server/console/connection.ts). */
+/** Prefix of the technician console's client ids (console/connection.ts). */
 export const CONSOLE_CLIENT_ID_PREFIX = 'kp-console-';
 
 /** The client id a tool should use for identity `username`: `kp-<username>-<tag>`. */

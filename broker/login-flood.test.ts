@@ -4,12 +4,13 @@
 // slots and a real kiosk reconnecting meanwhile got CONNACK 3 (server unavailable) and stayed off.
 // Real sockets on loopback, port 0, production scrypt cost for the kiosk; the flood is bounded.
 import mqtt from 'mqtt';
-import { connect as tcpConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loginFloodMessage, type LoginFloodMessage } from '../shared/alert-messages.ts';
 import { topics } from '../shared/topics.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { hashPassword, IdentityTable } from './identities.ts';
+import { wrongPasswordFlood } from './testing/wrong-password-flood.ts';
 
 /** How long the kiosk may wait for its CONNACK: a bound on the wait, not a measured threshold. */
 const ADMIT_WAIT_MS = 5_000;
@@ -22,31 +23,8 @@ afterEach(async () => {
   broker = undefined;
 });
 
-const utf8 = (s: string) => {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-};
-function connectPacket(clientId: string, username: string, password: string): Buffer {
-  const body = Buffer.concat([utf8('MQTT'), Buffer.from([4, 0xc2, 0, 30]), utf8(clientId), utf8(username), utf8(password)]);
-  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
-}
-
 /** `n` raw CONNECTs with wrong passwords, all written at once; resolves when all are written. */
-async function flood(port: number, n: number, username: string): Promise<void> {
-  await Promise.all(
-    Array.from(
-      { length: n },
-      (_, i) =>
-        new Promise<void>((resolve) => {
-          const s = tcpConnect(port, '127.0.0.1', () =>
-            s.write(connectPacket(`kp-${username}-flood-${i}`, username, `wrong-${i}`), () => resolve()),
-          );
-          s.on('error', () => resolve());
-          sockets.push(s);
-        }),
-    ),
-  );
-}
+const flood = (port: number, n: number, username: string) => wrongPasswordFlood(port, n, username, 'written', sockets);
 
 async function kioskLogin(port: number): Promise<number> {
   const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, {

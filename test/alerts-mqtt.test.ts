@@ -3,17 +3,10 @@
 // 0): a wrong-password flood becomes exactly one login-flood alert in the server's list; a copied
 // offline code's alerts (kiosk, wallet, amount) reach a technician's console over MQTT, live and in
 // the retained list; a kiosk may neither read nor write the server's alerts.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as tcpConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import mqtt from 'mqtt';
-import pino from 'pino';
+import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSystem, type RunningSystem } from '../bin/system.ts';
+import { wrongPasswordFlood } from '../broker/testing/wrong-password-flood.ts';
 import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
-import { consoleCommand } from '../server/console/main.ts';
 import { enrollWallet, issueCredential, topUp } from '../server/domain/wallets.ts';
 import { serverAlertsMessage, type PublishedServerAlert } from '../shared/alert-messages.ts';
 import { fromBase64url } from '../shared/bytes.ts';
@@ -21,24 +14,18 @@ import { makeOfflineCode } from '../shared/codes/offline-code.ts';
 import { naclEd25519 } from '../shared/crypto/ed25519-nacl.ts';
 import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
+import { startConsole } from './console-kit.ts';
+import { connectAs, startTestSystem, type TestSystem } from './system-kit.ts';
 
 /** Bound on every wait for something to arrive over the network (not a measured threshold). */
 const WAIT_MS = 5_000;
 
-let dir: string;
-let system: RunningSystem;
+let system: TestSystem;
 const uplinks: MqttUplink[] = [];
 const sockets: Socket[] = [];
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-alerts-'));
-  system = await startSystem({
-    dataDir: join(dir, 'server'),
-    mqttPort: 0,
-    httpPort: 0,
-    kioskIds: ['k1', 'k2'],
-    log: pino({ level: 'silent' }),
-  });
+  system = await startTestSystem('alerts', ['k1', 'k2']);
   for (const k of system.kiosks) uplinks.push(await MqttUplink.connect({ ...k, requestTimeoutMs: WAIT_MS }));
 });
 
@@ -46,81 +33,10 @@ afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
   await Promise.all(uplinks.splice(0).map((u) => u.close()));
   await system.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-class Capture extends Writable {
-  text = '';
-  readonly #waiters = new Set<() => void>();
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    for (const w of [...this.#waiters]) w();
-    cb();
-  }
-
-  /** Resolves once the captured text has `n` lines; rejects after WAIT_MS. */
-  lines(n: number): Promise<string[]> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const lines = this.text.split('\n').filter((l) => l !== '');
-        if (lines.length < n) return;
-        this.#waiters.delete(check);
-        clearTimeout(timer);
-        resolve(lines);
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error(`fewer than ${n} lines within ${WAIT_MS} ms: ${this.text}`));
-      }, WAIT_MS);
-      this.#waiters.add(check);
-      check();
-    });
-  }
-}
-
 /** `kioskpay console ...argv` in-process as the technician. */
-function runConsole(argv: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const t = system.technicianLogin;
-  const done = consoleCommand(argv, {
-    env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: t.password },
-    stdout,
-    stderr,
-    isTTY: false,
-  });
-  return { stdout, stderr, done };
-}
-
-const utf8 = (s: string) => {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-};
-function connectPacket(clientId: string, username: string, password: string): Buffer {
-  const body = Buffer.concat([utf8('MQTT'), Buffer.from([4, 0xc2, 0, 30]), utf8(clientId), utf8(username), utf8(password)]);
-  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
-}
-
-/** `n` raw CONNECTs with wrong passwords at once; resolves when each got its CONNACK or was closed. */
-async function wrongPasswordFlood(port: number, n: number, username: string): Promise<void> {
-  await Promise.all(
-    Array.from(
-      { length: n },
-      (_, i) =>
-        new Promise<void>((resolve) => {
-          let bytes = 0;
-          const s = tcpConnect(port, '127.0.0.1', () => s.write(connectPacket(`kp-${username}-flood-${i}`, username, `wrong-${i}`)));
-          s.on('data', (d: Buffer) => {
-            bytes += d.length;
-            if (bytes >= 4) resolve();
-          });
-          s.on('error', () => resolve());
-          s.on('close', () => resolve());
-          sockets.push(s);
-        }),
-    ),
-  );
-}
+const runConsole = (argv: string[]) => startConsole(system.technicianLogin, argv);
 
 /** Polls `fn` until it returns a value; bounded by WAIT_MS. */
 async function eventually<T>(fn: () => T | undefined, what: string): Promise<T> {
@@ -140,7 +56,8 @@ describe('alerts operators can act on (issue 12)', () => {
     const before = runConsole(['alerts', '--json']);
     expect(await before.done).toBe(0);
     expect(JSON.parse(before.stdout.text)).toMatchObject({ alerts: [] });
-    await wrongPasswordFlood(system.broker.port, 64, 'k2');
+    // 64 wrong-password logins as k2, waited for until each got its CONNACK or was closed.
+    await wrongPasswordFlood(system.broker.port, 64, 'k2', 'answered', sockets);
     const flood = await eventually(() => ctx.alerts.since(0).find((a) => a.kind === 'login-flood'), 'login-flood alert');
     // Barrier: a kiosk request after the flood; the broker relayed its alert before it.
     expect(await uplinks[0]!.request({ v: 1, type: 'time', id: 't1', t0: Date.now() })).toMatchObject({ type: 'time.result' });
@@ -219,14 +136,7 @@ describe('alerts operators can act on (issue 12)', () => {
 
   it("refuses a kiosk the server's alerts: SUBACK 0x80, and a publish there closes its connection", async () => {
     // A retained list exists (the server published it on connect).
-    const t = system.technicianLogin;
-    const tech = await mqtt.connectAsync(t.url, {
-      protocolVersion: 4,
-      username: t.username,
-      password: t.password,
-      clientId: `kp-${t.username}-probe`,
-      reconnectPeriod: 0,
-    });
+    const tech = await connectAs(system.technicianLogin, 'probe');
     const retained = new Promise<Buffer>((resolve) =>
       tech.on('message', (topic, p) => {
         if (topic === topics.serverAlerts) resolve(p);
@@ -236,14 +146,7 @@ describe('alerts operators can act on (issue 12)', () => {
     const before = (await retained).toString();
     expect(serverAlertsMessage.parse(JSON.parse(before)).type).toBe('server-alerts');
 
-    const k = system.kiosks[0]!;
-    const kiosk = await mqtt.connectAsync(k.url, {
-      protocolVersion: 4,
-      username: k.username,
-      password: k.password,
-      clientId: `kp-${k.username}-probe`,
-      reconnectPeriod: 0,
-    });
+    const kiosk = await connectAs(system.kiosks[0]!, 'probe');
     const seen: string[] = [];
     kiosk.on('message', (topic) => seen.push(topic));
     const granted = await kiosk
@@ -268,13 +171,7 @@ describe('alerts operators can act on (issue 12)', () => {
     expect(seen.filter((topic) => topic === topics.serverAlerts)).toEqual([]);
 
     // The retained list is still the server's.
-    const again = await mqtt.connectAsync(t.url, {
-      protocolVersion: 4,
-      username: t.username,
-      password: t.password,
-      clientId: `kp-${t.username}-probe2`,
-      reconnectPeriod: 0,
-    });
+    const again = await connectAs(system.technicianLogin, 'probe2');
     const after = new Promise<Buffer>((resolve) =>
       again.on('message', (topic, p) => {
         if (topic === topics.serverAlerts) resolve(p);

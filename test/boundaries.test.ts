@@ -7,7 +7,7 @@ import { join, relative, resolve, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
-const PROCESSES = ['device', 'broker', 'server', 'wallet'];
+const PROCESSES = ['device', 'broker', 'server', 'wallet', 'console'];
 /** shared/ files that run only in Node (the server's and kiosk's crypto adapter, and login password hashing). */
 const NODE_ONLY_SHARED = new Set(['shared/crypto/ed25519-node.ts', 'shared/crypto/password-hash.ts']);
 

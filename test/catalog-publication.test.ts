@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSystem, type RunningSystem } from '../bin/system.ts';
@@ -13,6 +12,7 @@ import { topics } from '../shared/topics.ts';
 import { loadCatalog } from '../server/catalog/catalog-file.ts';
 import { DEMO_CATALOG } from '../server/catalog/demo-catalog.ts';
 import { ServerCatalog } from '../server/catalog/server-catalog.ts';
+import { connectAs } from './system-kit.ts';
 
 let dir: string;
 let system: RunningSystem | undefined;
@@ -33,12 +33,7 @@ const start = (server: Record<string, unknown> = {}) =>
 /** Subscribes as kiosk k1 to the catalog topic; `next(n)` waits (bounded) for the n-th message. */
 async function subscribeCatalog(s: RunningSystem) {
   const k = s.kiosks[0]!;
-  const client = await mqtt.connectAsync(k.url, {
-    protocolVersion: 4,
-    username: k.username,
-    password: k.password,
-    clientId: `kp-${k.username}-cat-${process.pid}-${Math.random()}`,
-  });
+  const client = await connectAs(k, `cat-${process.pid}-${Math.random()}`);
   const seen: Array<{ retain: boolean; catalog: CatalogMessage }> = [];
   client.on('message', (_t, p, packet) => seen.push({ retain: packet.retain, catalog: catalogMessage.parse(JSON.parse(p.toString())) }));
   const granted = await client.subscribeAsync(topics.catalog, { qos: 1 });

@@ -4,28 +4,30 @@
 // schemas: it publishes a retained status, answers commands with acks, sends progress while
 // forwarding and refuses what it cannot do. Kiosk k2 is offline (its last will). Also checks that
 // the server's audit log recorded the commands and their acks.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
-import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
+import { PassThrough } from 'node:stream';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type RunningSystem } from '../bin/system.ts';
+import type { RunningSystem } from '../bin/system.ts';
 import { kioskCommand, type CommandReply, type KioskCommand, type StoredPayment } from '../shared/kiosk-commands.ts';
 import { applyPolicyChange, DEFAULT_KIOSK_POLICY, type KioskPolicy } from '../shared/kiosk-policy.ts';
 import { lastWill, type KioskEventMessage, type OnlineStatus } from '../shared/kiosk-telemetry.ts';
 import { topics } from '../shared/topics.ts';
-import { consoleCommand } from '../server/console/main.ts';
+import { consoleCommand } from '../console/main.ts';
+import { Capture, runConsole as runConsoleAs, type ConsoleRunOptions } from './console-kit.ts';
+import { connectAs, startTestSystem, type TestSystem } from './system-kit.ts';
 
-let dir: string;
-let system: RunningSystem;
+let system: TestSystem;
 let kiosk: FakeKiosk;
 
 /** Kiosk k1 as far as the console can tell: retained status, command answers, events. */
 class FakeKiosk {
   policy: KioskPolicy = DEFAULT_KIOSK_POLICY;
   readonly received: KioskCommand[] = [];
+  /** While set, commands are kept in `ignored` and never answered (a kiosk online but busy or hung). */
+  mute = false;
+  readonly ignored: KioskCommand[] = [];
   readonly stored: StoredPayment[] = [
     { txId: 'tx-1', amount: { value: 450, currency: 'JPY' }, capturedAt: Date.now() - 60_000, state: 'stored' },
     {
@@ -44,11 +46,7 @@ class FakeKiosk {
 
   static async start(s: RunningSystem, id: string): Promise<FakeKiosk> {
     const login = s.kiosks.find((k) => k.kioskId === id)!;
-    const client = await mqtt.connectAsync(login.url, {
-      protocolVersion: 4,
-      username: login.username,
-      password: login.password,
-      clientId: `kp-${id}-fake`,
+    const client = await connectAs(login, 'fake', {
       will: { topic: topics.kioskStatus(id), payload: Buffer.from(JSON.stringify(lastWill('fake/1'))), qos: 1, retain: true },
     });
     const k = new FakeKiosk(id, client);
@@ -94,6 +92,10 @@ class FakeKiosk {
 
   async onCommand(payload: Buffer): Promise<void> {
     const cmd = kioskCommand.parse(JSON.parse(payload.toString()));
+    if (this.mute) {
+      this.ignored.push(cmd);
+      return;
+    }
     this.received.push(cmd);
     const ok = (result: Record<string, unknown>) => this.reply({ v: 1, type: 'ack', re: cmd.id, ok: true, result });
     switch (cmd.name) {
@@ -126,51 +128,17 @@ class FakeKiosk {
   }
 }
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
 /** Runs `kioskpay console ...argv` in-process as the technician; returns exit code and output. */
-async function runConsole(argv: string[], o: { isTTY?: boolean; stdin?: NodeJS.ReadableStream; signal?: AbortSignal } = {}) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const t = system.technicianLogin;
-  const code = await consoleCommand(argv, {
-    env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: t.password },
-    stdout,
-    stderr,
-    isTTY: o.isTTY ?? false,
-    ...(o.stdin ? { stdin: o.stdin } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
-  return { code, out: stdout.text, err: stderr.text };
-}
+const runConsole = (argv: string[], o: ConsoleRunOptions = {}) => runConsoleAs(system.technicianLogin, argv, o);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-console-'));
-  system = await startSystem({
-    dataDir: join(dir, 'server'),
-    mqttPort: 0,
-    httpPort: 0,
-    kioskIds: ['k1', 'k2'],
-    log: pino({ level: 'silent' }),
-  });
+  system = await startTestSystem('console', ['k1', 'k2']);
   kiosk = await FakeKiosk.start(system, 'k1');
   // k2 comes online and vanishes: the broker publishes its retained last will.
   const k2 = await FakeKiosk.start(system, 'k2');
   k2.client.stream.destroy();
   k2.client.end(true);
-  const t = system.technicianLogin;
-  const probe = await mqtt.connectAsync(t.url, {
-    protocolVersion: 4,
-    username: t.username,
-    password: t.password,
-    clientId: `kp-${t.username}-probe`,
-  });
+  const probe = await connectAs(system.technicianLogin, 'probe');
   const offline = new Promise<void>((resolve) =>
     probe.on('message', (_t, p) => {
       if (JSON.parse(p.toString()).state === 'offline') resolve();
@@ -184,7 +152,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await kiosk?.client.endAsync();
   await system?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('kioskpay console, one-shot', () => {
@@ -267,15 +234,53 @@ describe('kioskpay console, one-shot', () => {
     expect(JSON.parse(json.out)).toMatchObject({ outcome: 'refused', error: { code: 'COMMAND_UNSUPPORTED' } });
   });
 
-  it('no answer exits 3 and says the kiosk is offline, and how to see it return', async () => {
-    const r = await runConsole(['status', 'k2', '--timeout', '0.3']);
+  it('an offline kiosk exits 3 at once from its retained status, sends nothing, and says how to see it return', async () => {
+    // The longest --timeout there is: the answer must not wait for any of it (the test's own timeout
+    // would end it first). The audit-log test below checks that no command reached the broker for k2.
+    const r = await runConsole(['status', 'k2', '--timeout', '600']);
     expect(r.code).toBe(3);
+    expect(r.err).toBe('');
     expect(r.out).toBe(
-      'no answer from k2 in 0.3 s (it is offline); it takes commands only while connected: kioskpay console list shows when it is back\n',
+      'not sent to k2: it is offline; it takes commands only while connected: kioskpay console list shows when it is back\n',
     );
-    const json = await runConsole(['forward', 'k2', '--timeout', '0.2', '--json']);
+    for (const argv of [
+      ['forward', 'k2'],
+      ['stored', 'k2'],
+      ['policy', 'k2', '--mode', 'force-offline'],
+      ['message', 'k2', 'hi'],
+      ['test', 'k2', 'led'],
+      ['reload-catalog', 'k2'],
+    ]) {
+      const o = await runConsole([...argv, '--timeout', '600']);
+      expect(o.code, argv.join(' ')).toBe(3);
+      expect(o.out, argv.join(' ')).toMatch(/^not sent to k2: it is offline; /);
+    }
+    const json = await runConsole(['forward', 'k2', '--timeout', '600', '--json']);
     expect(json.code).toBe(3);
-    expect(JSON.parse(json.out)).toMatchObject({ kioskId: 'k2', outcome: 'timeout', timeoutMs: 200 });
+    expect(JSON.parse(json.out)).toEqual({
+      kioskId: 'k2',
+      command: 'forward',
+      id: null,
+      outcome: 'offline',
+      offlineSince: null,
+      message: 'not sent to k2: it is offline; it takes commands only while connected: kioskpay console list shows when it is back',
+    });
+  });
+
+  it('an online kiosk that does not answer exits 3 after --timeout, with how to wait longer', async () => {
+    kiosk.mute = true;
+    try {
+      const r = await runConsole(['reload-catalog', 'k1', '--timeout', '0.3']);
+      expect(r.code).toBe(3);
+      expect(r.out).toMatch(
+        /^no answer from k1 in 0\.3 s \(it was online at \d\d:\d\d [+-]\d\d:\d\d\); give it longer with --timeout S, or see what it is doing with kioskpay console watch k1\n$/,
+      );
+      const json = await runConsole(['forward', 'k1', '--timeout', '0.2', '--json']);
+      expect(json.code).toBe(3);
+      expect(JSON.parse(json.out)).toMatchObject({ kioskId: 'k1', command: 'forward', outcome: 'timeout', timeoutMs: 200 });
+    } finally {
+      kiosk.mute = false;
+    }
   });
 
   it('an unknown kiosk exits 2 at once with the nearest known ids, sending nothing', async () => {
@@ -360,7 +365,7 @@ describe('kioskpay console, one-shot', () => {
   });
 
   it('takes the login from a --login file', async () => {
-    const file = join(dir, 'login.json');
+    const file = join(system.dir, 'login.json');
     writeFileSync(file, JSON.stringify(system.technicianLogin));
     const stdout = new Capture();
     const code = await consoleCommand(['list', '--json', '--login', file], { env: {}, stdout, stderr: new Capture() });
@@ -388,7 +393,7 @@ describe('kioskpay console, one-shot', () => {
   });
 
   it('the server audit log holds every command and its ack', async () => {
-    const path = join(dir, 'server', 'audit.log');
+    const path = join(system.dir, 'server', 'audit.log');
     const sentIds = kiosk.received.map((c) => c.id);
     let records: Array<Record<string, unknown>> = [];
     for (let i = 0; i < 100; i++) {
@@ -414,15 +419,20 @@ describe('kioskpay console, one-shot', () => {
     expect(policy).toMatchObject({ kioskId: 'k1', by: system.technicianLogin.username, args: { policy: { mode: 'force-offline' } } });
     const refused = records.find((r) => r['kind'] === 'ack' && r['ok'] === false)!;
     expect(refused).toMatchObject({ name: 'test', error: { code: 'COMMAND_UNSUPPORTED' } });
-    // Commands to the offline k2 were never answered: recorded, with no ack. Unknown kiosks got none.
-    expect(records.some((r) => r['kind'] === 'command' && r['kioskId'] === 'k2')).toBe(true);
-    expect(records.filter((r) => !['k1', 'k2'].includes(r['kioskId'] as string))).toEqual([]);
+    // The commands k1 ignored were sent and recorded, with no ack. The offline k2 and unknown kiosks
+    // got none (the later k1 acks waited for above were published after them).
+    for (const c of kiosk.ignored) {
+      expect(records.filter((r) => r['kind'] === 'command' && r['id'] === c.id)).toHaveLength(1);
+      expect(records.filter((r) => r['kind'] === 'ack' && r['re'] === c.id)).toEqual([]);
+    }
+    expect(kiosk.ignored.length).toBe(2);
+    expect(records.filter((r) => r['kioskId'] !== 'k1')).toEqual([]);
   });
 });
 
 describe('kioskpay console, interactive', () => {
   it('runs lines from stdin, keeps them in the history file, and quits', async () => {
-    const history = join(dir, 'history');
+    const history = join(system.dir, 'history');
     writeFileSync(history, 'list\n');
     const stdin = new PassThrough();
     const run = runConsole(['--history', history], { stdin });
@@ -439,12 +449,13 @@ describe('kioskpay console, interactive', () => {
 
   it('says what is wrong with a bad line and carries on', async () => {
     const stdin = new PassThrough();
-    const run = runConsole(['--history', join(dir, 'history2')], { stdin });
-    stdin.end('policy k1 --mode sideways\nmessage k1 "unclosed\nstatus k9\nlist\n');
+    const run = runConsole(['--history', join(system.dir, 'history2')], { stdin });
+    stdin.end('policy k1 --mode sideways\nmessage k1 "unclosed\nstatus k9\nstatus k2\nlist\n');
     const r = await run;
     expect(r.code).toBe(0);
     expect(r.out).toContain('--mode must be one of prefer-online, require-online, force-offline');
     expect(r.out).toContain('unknown kiosk k9; did you mean k1 or k2? (list shows every kiosk)\n');
+    expect(r.out).toContain('not sent to k2: it is offline; it takes commands only while connected: list shows when it is back\n');
     expect(r.out).toContain('unclosed " quote');
     expect(r.out).toMatch(/\nk1\s+online/);
   });

@@ -42,7 +42,8 @@ const NOT_HERE: Record<string, string> = {
   'notes.md': 'a file a test writes into a temporary directory',
 };
 
-const REPO_PATH = /(?<![\w./@$-])((?:bin|shared|server|wallet|broker|device|test|docs|bench|deploy|\.ci)\/[A-Za-z0-9_./-]*[A-Za-z0-9_])/g;
+const REPO_PATH =
+  /(?<![\w./@$-])((?:bin|shared|server|wallet|broker|device|console|test|docs|bench|deploy|\.ci)\/[A-Za-z0-9_./-]*[A-Za-z0-9_])/g;
 const BARE_NAME = /(?<![\w./@$*{-])([A-Za-z0-9_][A-Za-z0-9_-]+\.(?:ts|md|mjs|py|sh|service|yaml))\b/g;
 const MD_LINK = /\]\((?!https?:|mailto:|#)([^)\s#]+)(?:#[^)]*)?\)/g;
 

@@ -1,13 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The server over the real broker: kiosk requests and replies, retained issuer keys, and a signed
 // revocation list that is re-published when a double spend revokes a credential.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt from 'mqtt';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSystem, type RunningSystem } from '../bin/system.ts';
 import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
 import { concatBytes, fromBase64url, utf8 } from '../shared/bytes.ts';
 import { makeOfflineCode } from '../shared/codes/offline-code.ts';
@@ -17,38 +11,25 @@ import { issuerKeysMessage, revocationsBody, revocationsMessage, type Revocation
 import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
 import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
+import { connectAs, startTestSystem, type TestSystem } from './system-kit.ts';
 
-let dir: string;
-let system: RunningSystem;
+let system: TestSystem;
 const uplinks: MqttUplink[] = [];
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-srv-mqtt-'));
-  system = await startSystem({
-    dataDir: join(dir, 'server'),
-    mqttPort: 0,
-    httpPort: 0,
-    kioskIds: ['k1', 'k2'],
-    log: pino({ level: 'silent' }),
-  });
+  system = await startTestSystem('srv-mqtt', ['k1', 'k2']);
   for (const k of system.kiosks) uplinks.push(await MqttUplink.connect({ ...k, requestTimeoutMs: 5000 }));
 });
 
 afterEach(async () => {
   await Promise.all(uplinks.splice(0).map((u) => u.close()));
   await system.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Subscribes as kiosk k1 to a retained topic and collects what arrives. */
 async function watch(topic: string) {
   const k = system.kiosks[0]!;
-  const client = await mqtt.connectAsync(k.url, {
-    protocolVersion: 4,
-    username: k.username,
-    password: k.password,
-    clientId: `kp-${k.username}-watch-${Math.random()}`,
-  });
+  const client = await connectAs(k, `watch-${Math.random()}`);
   const seen: Buffer[] = [];
   client.on('message', (_t, p) => seen.push(p));
   await client.subscribeAsync(topic, { qos: 1 });

@@ -23,6 +23,7 @@ import pg from 'pg';
 import { PgStore } from '../adapters/pg-store.ts';
 import { SqliteStore } from '../adapters/sqlite-store.ts';
 import type { Store } from '../ports/store.ts';
+import { issuanceAccountId } from '../domain/ids.ts';
 import { handleKioskPayload } from '../domain/kiosk-api.ts';
 import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../domain/wallets.ts';
 
@@ -42,6 +43,14 @@ function worldStore(seed: number, queuedUnitsMax: number): { store: Store; drop:
     },
   };
 }
+
+/** One stored offline payment as a kiosk forwards it in a settle batch, in JPY. */
+export const settleItem = (txId: string, code: string, value: number, capturedAt: number): SettleItem => ({
+  txId,
+  code,
+  amount: { value, currency: 'JPY' },
+  capturedAt,
+});
 
 export interface TestPhone {
   walletId: string;
@@ -95,6 +104,29 @@ export async function makeWorld(overrides: Record<string, unknown> = {}, seed = 
       const keys = naclEd25519.keyPairFromSeed(p.seed);
       p.credential = await issueCredential(ctx, p.walletId, keys.publicKey);
       return p.credential;
+    },
+    /** An enrolled phone with this balance that already holds an offline credential. */
+    async phoneWithCredential(balance = 20_000): Promise<TestPhone> {
+      const p = await world.phone(balance);
+      await world.credential(p);
+      return p;
+    },
+    /** Credits `accountId` from the issuance account straight in the store: a test's setup only, no domain rule applies. */
+    async credit(accountId: string, value: number, currency: Currency = 'JPY'): Promise<void> {
+      await ctx.store.unit(async (tx) => {
+        const issuance = issuanceAccountId(currency);
+        if (!(await tx.getAccount(issuance)))
+          await tx.createAccount({ id: issuance, kind: 'issuance', currency, balance: 0, createdAt: 0 });
+        await tx.transfer({
+          paymentId: null,
+          debitAccount: issuance,
+          creditAccount: accountId,
+          amount: value,
+          currency,
+          kind: 'topup',
+          at: 0,
+        });
+      });
     },
     async onlineCode(p: TestPhone): Promise<string> {
       return (await issueOnlineCode(ctx, p.walletId)).code;

@@ -3,47 +3,25 @@
 // status, forward (with stored offline payments), set policy, LED, buzzer and relay tests, each
 // acknowledged by the kiosk and the outputs visible on its screen's event stream; and the server's
 // audit log holds every command and its ack.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimKiosks } from '../../bin/sim-kiosks.ts';
-import { startSystem, type RunningSystem } from '../../bin/system.ts';
 import { SseReader } from '../../device/display/web/web-test-kit.ts';
 import type { RunningKiosk } from '../../device/kiosk/run-kiosk.ts';
-import { consoleCommand } from '../../server/console/main.ts';
 import { enrollWallet, issueCredential, topUp } from '../../server/domain/wallets.ts';
 import { fromBase64url } from '../../shared/bytes.ts';
 import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { money } from '../../shared/money.ts';
+import { runConsole as runConsoleAs } from '../console-kit.ts';
+import { startTestSystem, type TestSystem } from '../system-kit.ts';
 
-let dir: string;
-let system: RunningSystem;
+let system: TestSystem;
 let kiosks: RunningKiosk[];
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function runConsole(...argv: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const t = system.technicianLogin;
-  const code = await consoleCommand(argv, {
-    env: { KIOSKPAY_MQTT_URL: t.url, KIOSKPAY_MQTT_USERNAME: t.username, KIOSKPAY_MQTT_PASSWORD: t.password },
-    stdout,
-    stderr,
-    isTTY: false,
-  });
-  return { code, out: stdout.text, err: stderr.text };
-}
+const runConsole = (...argv: string[]) => runConsoleAs(system.technicianLogin, argv);
 
 async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -54,15 +32,8 @@ async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-console-sim-'));
-  system = await startSystem({
-    dataDir: join(dir, 'server'),
-    mqttPort: 0,
-    httpPort: 0,
-    kioskIds: ['kiosk-1', 'kiosk-2'],
-    log: pino({ level: 'silent' }),
-  });
-  kiosks = await startSimKiosks(system, { dataDir: join(dir, 'kiosks'), screenPort: 0, count: 2, log: pino({ level: 'silent' }) });
+  system = await startTestSystem('console-sim', ['kiosk-1', 'kiosk-2']);
+  kiosks = await startSimKiosks(system, { dataDir: join(system.dir, 'kiosks'), screenPort: 0, count: 2, log: pino({ level: 'silent' }) });
   await until('kiosks ready', () =>
     kiosks.every((k) => k.uplink.connected && k.kiosk.status().clock.trusted && k.kiosk.catalog !== undefined),
   );
@@ -71,7 +42,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const k of kiosks ?? []) await k.close();
   await system?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('kioskpay console with the simulated kiosks of npm start', () => {
@@ -152,7 +122,7 @@ describe('kioskpay console with the simulated kiosks of npm start', () => {
   }, 30_000);
 
   it("the server's audit log holds each command and its acknowledgement", async () => {
-    const audit = join(dir, 'server', 'audit.log');
+    const audit = join(system.dir, 'server', 'audit.log');
     await until('audit written', () => {
       try {
         return readFileSync(audit, 'utf8').includes('"test"');

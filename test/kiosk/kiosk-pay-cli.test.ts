@@ -3,36 +3,23 @@
 // server records what it sold, so the operator's sales by product list it; without --line the same
 // command still pays, not itemised.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type RunningSystem } from '../../bin/system.ts';
 import { enrollWallet, issueOnlineCode, topUp } from '../../server/domain/wallets.ts';
 import { money } from '../../shared/money.ts';
+import { startTestSystem, type TestSystem } from '../system-kit.ts';
 
 const run = promisify(execFile);
 const bin = new URL('../../bin/kioskpay.js', import.meta.url).pathname;
 
-let dir: string;
-let system: RunningSystem;
+let system: TestSystem;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-paycli-'));
-  system = await startSystem({
-    dataDir: join(dir, 'server'),
-    mqttPort: 0,
-    httpPort: 0,
-    kioskIds: ['kiosk-1'],
-    log: pino({ level: 'silent' }),
-  });
+  system = await startTestSystem('paycli', ['kiosk-1']);
 }, 30_000);
 
 afterAll(async () => {
   await system?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function kioskPay(...args: string[]): Promise<{ code: number; out: string }> {

@@ -5,13 +5,10 @@
 // screen called approved is settled, none is settled twice, and the ledger still sums to zero.
 // Real time and real processes: every wait is bounded, every child is killed in afterAll.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type RunningSystem } from '../../bin/system.ts';
 import { shopperAccountId } from '../../server/domain/ids.ts';
 import { enrollWallet, issueCredential, topUp } from '../../server/domain/wallets.ts';
 import { fromBase64url, toBase64url } from '../../shared/bytes.ts';
@@ -21,6 +18,7 @@ import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { nodeEd25519 } from '../../shared/crypto/ed25519-node.ts';
 import { money } from '../../shared/money.ts';
 import { seededRandom } from '../../shared/random.ts';
+import { startTestSystem, type TestSystem } from '../system-kit.ts';
 
 /** The credential id: bytes 0..8 of the credential as 16 hex characters (shared/codes/credential.ts). */
 function toHexId(credential: Uint8Array): string {
@@ -33,8 +31,7 @@ const bin = new URL('../../bin/kioskpay.js', import.meta.url).pathname;
 const ROUNDS = 6;
 const PRICE = 150;
 
-let dir: string;
-let system: RunningSystem;
+let system: TestSystem;
 let cfgPath: string;
 const children = new Set<ChildProcess>();
 
@@ -98,22 +95,16 @@ function kill(child: ChildProcess): Promise<void> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-sigkill-'));
-  system = await startSystem({
-    dataDir: join(dir, 'server'),
-    mqttPort: 0,
-    httpPort: 0,
-    kioskIds: ['kiosk-1'],
-    log: pino({ level: 'silent' }),
+  system = await startTestSystem('sigkill', ['kiosk-1'], {
     server: { limits: { daily: { amount: 1_000_000, count: 255 }, monthly: { amount: 1_000_000, count: 255 } } },
   });
   const login = system.kiosks[0]!;
-  cfgPath = join(dir, 'kiosk.json');
+  cfgPath = join(system.dir, 'kiosk.json');
   writeFileSync(
     cfgPath,
     JSON.stringify({
       kioskId: login.kioskId,
-      dataDir: join(dir, 'kiosk'),
+      dataDir: join(system.dir, 'kiosk'),
       sim: true,
       allowVolatileDataDir: true, // the temp dir may be tmpfs (Trixie's /tmp)
       mqtt: { url: login.url, username: login.username, password: login.password },
@@ -127,7 +118,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([...children].map(kill));
   await system?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('kiosk process killed with SIGKILL between scan and acknowledgement', () => {

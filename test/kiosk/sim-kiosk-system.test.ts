@@ -3,13 +3,10 @@
 // kiosk's web screen (the same HTTP controls its page uses): sell online, cut the kiosk's uplink with
 // the screen's switch, keep selling with offline codes, restore it, and see everything forwarded;
 // the operator's sales by product (and by slot for the vending kiosk) list what each sale sold.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimKiosks } from '../../bin/sim-kiosks.ts';
-import { startSystem, type RunningSystem } from '../../bin/system.ts';
 import type { RunningKiosk } from '../../device/kiosk/run-kiosk.ts';
 import { shopperAccountId } from '../../server/domain/ids.ts';
 import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../../server/domain/wallets.ts';
@@ -17,9 +14,9 @@ import { fromBase64url } from '../../shared/bytes.ts';
 import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { money } from '../../shared/money.ts';
+import { startTestSystem, type TestSystem } from '../system-kit.ts';
 
-let dir: string;
-let system: RunningSystem;
+let system: TestSystem;
 let kiosks: RunningKiosk[];
 type LogLine = { level: number; kioskId?: string; msg: string; fault?: string };
 /** The kiosks' log lines (pino, info and up). */
@@ -72,16 +69,9 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): P
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-simsys-'));
-  system = await startSystem({
-    dataDir: join(dir, 'server'),
-    mqttPort: 0,
-    httpPort: 0,
-    kioskIds: ['kiosk-1', 'kiosk-2'],
-    log: pino({ level: 'silent' }),
-  });
+  system = await startTestSystem('simsys', ['kiosk-1', 'kiosk-2']);
   kiosks = await startSimKiosks(system, {
-    dataDir: join(dir, 'kiosks'),
+    dataDir: join(system.dir, 'kiosks'),
     screenPort: 0,
     count: 2,
     log: pino({ level: 'info' }, { write: (line: string) => void kioskLog.push(JSON.parse(line) as LogLine) }),
@@ -91,7 +81,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const k of kiosks ?? []) await k.close();
   await system?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the simulated kiosk of npm start', () => {

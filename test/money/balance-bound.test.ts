@@ -4,7 +4,7 @@
 // a refund, an offline settlement. Before the bound, dev top-ups reached 5 x 10^12. A refused credit
 // is the typed BALANCE_LIMIT and leaves every balance as it was.
 import { afterEach, describe, expect, it } from 'vitest';
-import { merchantAccountId, shopperAccountId, issuanceAccountId } from '../../server/domain/ids.ts';
+import { merchantAccountId, shopperAccountId } from '../../server/domain/ids.ts';
 import { MONEY_MAX } from '../../shared/money.ts';
 import { startHttpEnv, type HttpEnv } from '../security/http-env.ts';
 
@@ -13,24 +13,6 @@ afterEach(async () => {
   await env?.close();
   env = undefined;
 });
-
-/** Credits `accountId` from the issuance account straight in the store (the test's setup only). */
-async function fill(e: HttpEnv, accountId: string, value: number): Promise<void> {
-  await e.w.ctx.store.unit(async (tx) => {
-    const issuance = issuanceAccountId('JPY');
-    if (!(await tx.getAccount(issuance)))
-      await tx.createAccount({ id: issuance, kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 0 });
-    await tx.transfer({
-      paymentId: null,
-      debitAccount: issuance,
-      creditAccount: accountId,
-      amount: value,
-      currency: 'JPY',
-      kind: 'topup',
-      at: 0,
-    });
-  });
-}
 
 describe('the balance bound on every credit (issue 12, finding 4)', () => {
   it('refuses a top-up over the HTTP API that would pass 10^12, and keeps the balance', async () => {
@@ -47,7 +29,7 @@ describe('the balance bound on every credit (issue 12, finding 4)', () => {
   it('declines a payment whose merchant credit would pass 10^12; the shopper keeps the money', async () => {
     env = await startHttpEnv();
     const p = await env.phone(5_000);
-    await fill(env, merchantAccountId('shop'), MONEY_MAX - 100);
+    await env.w.credit(merchantAccountId('shop'), MONEY_MAX - 100);
     // The refusal is a typed error reply (the payment unit rolled back whole), not an approval.
     const refused = await env.w.send('k1', {
       v: 1,
@@ -67,7 +49,7 @@ describe('the balance bound on every credit (issue 12, finding 4)', () => {
     env = await startHttpEnv();
     const p = await env.phone(MONEY_MAX);
     expect(await env.w.pay('k1', await env.w.onlineCode(p), 100, 'tx-refund')).toMatchObject({ status: 'approved' });
-    await fill(env, shopperAccountId(p.walletId), 100);
+    await env.w.credit(shopperAccountId(p.walletId), 100);
     const reply = await env.w.send('k1', { v: 1, type: 'void', id: 'v-1', txId: 'tx-refund' });
     expect(reply).toMatchObject({ code: 'BALANCE_LIMIT' });
     expect(await env.w.balance(shopperAccountId(p.walletId))).toBe(MONEY_MAX);
@@ -79,7 +61,7 @@ describe('the balance bound on every credit (issue 12, finding 4)', () => {
   it('declines an offline settlement item whose credit would take the merchant above 10^12', async () => {
     env = await startHttpEnv();
     const p = await env.phoneWithCredential(5_000);
-    await fill(env, merchantAccountId('shop'), MONEY_MAX);
+    await env.w.credit(merchantAccountId('shop'), MONEY_MAX);
     const code = env.w.offlineCode(p);
     const reply = await env.w.send('k1', {
       v: 1,

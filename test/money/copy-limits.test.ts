@@ -6,8 +6,7 @@
 // 3.6). The server's domain through its Store port, on a manual clock.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { merchantAccountId, shopperAccountId } from '../../server/domain/ids.ts';
-import { makeWorld, type TestPhone, type World } from '../../server/testing/world.ts';
-import type { SettleItem } from '../../shared/kiosk-messages.ts';
+import { makeWorld, settleItem, type World } from '../../server/testing/world.ts';
 import { CAPTURE_SLACK_MS, offlineLimitsLeft } from '../../wallet/core/offline-limits.ts';
 import type { ShownCode } from '../../wallet/core/wallet-state.ts';
 
@@ -25,26 +24,13 @@ async function remakeWorld(overrides: Record<string, unknown>): Promise<World> {
   return makeWorld(overrides);
 }
 
-const item = (txId: string, code: string, value: number, capturedAt: number): SettleItem => ({
-  txId,
-  code,
-  amount: { value, currency: 'JPY' },
-  capturedAt,
-});
-
-async function phoneWithCredential(balance: number): Promise<TestPhone> {
-  const p = await w.phone(balance);
-  await w.credential(p);
-  return p;
-}
-
 describe('codes the wallet lets its shopper show settle within the limits', () => {
   it('lets a copy that arrives first, claiming all the code allows, push no code the wallet allowed past the limits', async () => {
     // Three codes a day, ¥10,000. The wallet counts each code it shows at its signed cap until
     // history says what it cost (wallet/core/offline-limits.ts), so it shows A, B and C only because
     // their caps fit together. A copy of A claims A's whole cap and reaches the server first.
     w = await remakeWorld({ limits: { perPayment: 5_000, daily: { amount: 10_000, count: 3 }, monthly: { amount: 50_000, count: 10 } } });
-    const p = await phoneWithCredential(20_000);
+    const p = await w.phoneWithCredential(20_000);
     const at = w.clock.nowMs();
     const limits = p.credential!.limits;
     const shown: ShownCode[] = [];
@@ -57,11 +43,11 @@ describe('codes the wallet lets its shopper show settle within the limits', () =
     const b = show(2, 4_000, at + 60_000);
     const c = show(3, 4_000, at + 120_000);
     expect(offlineLimitsLeft(limits, [], at + 120_000, shown, 1).ok).toBe(false); // a fourth would not fit
-    expect((await w.settle('k3', [item('copy-a', a, 2_000, at + 30_000)])).items[0]!.status).toBe('settled');
-    const honest = await w.settle('k1', [item('b', b, 4_000, at + 60_000), item('c', c, 4_000, at + 120_000)]);
+    expect((await w.settle('k3', [settleItem('copy-a', a, 2_000, at + 30_000)])).items[0]!.status).toBe('settled');
+    const honest = await w.settle('k1', [settleItem('b', b, 4_000, at + 60_000), settleItem('c', c, 4_000, at + 120_000)]);
     expect(honest.items.map((i) => i.status)).toEqual(['settled', 'settled']);
     // The original (¥100, captured first) arrives last and displaces the copy.
-    expect((await w.settle('k2', [item('a', a, 100, at)])).items[0]!.status).toBe('settled');
+    expect((await w.settle('k2', [settleItem('a', a, 100, at)])).items[0]!.status).toBe('settled');
     expect(await w.balance(shopperAccountId(p.walletId))).toBe(20_000 - 100 - 8_000);
     expect(await w.balance(merchantAccountId('other'))).toBe(0);
   });
@@ -70,7 +56,7 @@ describe('codes the wallet lets its shopper show settle within the limits', () =
     // The phone has been offline all day (no history). Code X was taken 4 minutes after it was
     // shown (within the window), Y an hour later; Z is shown just over 24 h after X. The server
     // judges Z at its capture time and counts X at its capture time, so X is still in Z's day.
-    const p = await phoneWithCredential(20_000);
+    const p = await w.phoneWithCredential(20_000);
     const t = w.clock.nowMs();
     const limits = p.credential!.limits; // 2 a day
     const shown: ShownCode[] = [];
@@ -83,14 +69,15 @@ describe('codes the wallet lets its shopper show settle within the limits', () =
     const y = show(2, t + 3_600_000)!;
     const z = show(3, t + 86_400_000 + 60_000);
     w.clock.advance(86_400_000 + 2 * CAPTURE_SLACK_MS); // the kiosks forward the next day
-    const r = await w.settle('k1', [item('x', x, 500, t + 4 * 60_000), item('y', y, 500, t + 3_600_000)]);
+    const r = await w.settle('k1', [settleItem('x', x, 500, t + 4 * 60_000), settleItem('y', y, 500, t + 3_600_000)]);
     expect(r.items.map((i) => i.status)).toEqual(['settled', 'settled']);
     // Before the wallet kept X in its count for the window's slack, it showed Z, and Z was
     // declined OFFLINE_LIMIT_DAILY at settlement: the merchant's loss. Now it waits.
-    if (z !== undefined) expect((await w.settle('k2', [item('z', z, 500, t + 86_400_000 + 60_000)])).items[0]!.status).toBe('settled');
+    if (z !== undefined)
+      expect((await w.settle('k2', [settleItem('z', z, 500, t + 86_400_000 + 60_000)])).items[0]!.status).toBe('settled');
     expect(z).toBeUndefined();
     const later = show(3, t + 86_400_000 + 4 * 60_000 + CAPTURE_SLACK_MS + 1)!;
-    expect((await w.settle('k2', [item('z', later, 500, t + 86_400_000 + 4 * 60_000 + CAPTURE_SLACK_MS + 1)])).items[0]!.status).toBe(
+    expect((await w.settle('k2', [settleItem('z', later, 500, t + 86_400_000 + 4 * 60_000 + CAPTURE_SLACK_MS + 1)])).items[0]!.status).toBe(
       'settled',
     );
   });

@@ -4,40 +4,21 @@
 // broker and server on port 0; the flood is bounded (150 requests, under the broker's publish burst of 200: this is the server's own limit, which also guards a Mosquitto deployment). Before the limits, every
 // flooding request was handled (no RATE_LIMITED at all). A refusal carries the wait as a number
 // (retryAfterMs, one request's worth of the budget), valid by the shared reply schema.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type RunningSystem } from '../../bin/system.ts';
 import { errorReply } from '../../shared/kiosk-messages.ts';
 import { topics } from '../../shared/topics.ts';
+import { connectAs, startTestSystem, type TestSystem } from '../system-kit.ts';
 
 const WAIT_MS = 10_000;
-let dir: string;
-let system: RunningSystem;
+let system: TestSystem;
 type Reply = { re: string; type: string; code?: string; retryAfterMs?: number };
 const kiosks: { c: MqttClient; replies: Map<string, Reply> }[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-flood-'));
-  system = await startSystem({
-    dataDir: join(dir, 'server'),
-    mqttPort: 0,
-    httpPort: 0,
-    kioskIds: ['k1', 'k2'],
-    log: pino({ level: 'silent' }),
-    logLevel: 'silent',
-  });
+  system = await startTestSystem('flood', ['k1', 'k2']);
   for (const k of system.kiosks) {
-    const c = await mqtt.connectAsync(k.url, {
-      protocolVersion: 4,
-      username: k.username,
-      password: k.password,
-      clientId: `kp-${k.kioskId}-flood`,
-      reconnectPeriod: 0,
-    });
+    const c = await connectAs(k, 'flood');
     const replies = new Map<string, Reply>();
     c.on('message', (_t, p) => {
       const r = JSON.parse(p.toString()) as Reply;
@@ -51,7 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(kiosks.map((k) => k.c.endAsync(true)));
   await system?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function answered(k: (typeof kiosks)[number], ids: string[]): Promise<void> {

@@ -3,13 +3,8 @@
 // MQTT clients and fetch). Each case failed before: duplicate keys were read (the last one won),
 // any content type was parsed as JSON, only `Bearer ` with that spelling worked, a pay after a void
 // answered TX_CONFLICT, and the issuer keys were not served over HTTP.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type RunningSystem } from '../../bin/system.ts';
 import { enrollWallet, issueOnlineCode, topUp } from '../../server/domain/wallets.ts';
 import { ISSUER_KEYS_PATH, ISSUER_KEYS_SIGNING_PREFIX } from '../../server/http/issuer-keys-route.ts';
 import { concatBytes, fromBase64url, toBase64url, utf8 } from '../../shared/bytes.ts';
@@ -18,24 +13,17 @@ import { money } from '../../shared/money.ts';
 import { topics } from '../../shared/topics.ts';
 import { issuerKeysDocument } from '../../shared/wallet-messages.ts';
 import { WalletApiClient } from '../../wallet/core/api-client.ts';
+import { connectAs, startTestSystem, type TestSystem } from '../system-kit.ts';
 
 const WAIT_MS = 5_000;
-let dir: string;
-let system: RunningSystem;
+let system: TestSystem;
 let kiosk: MqttClient;
 const replies: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kp-strict-'));
-  system = await startSystem({ dataDir: join(dir, 'server'), mqttPort: 0, httpPort: 0, kioskIds: ['k1'], log: pino({ level: 'silent' }) });
+  system = await startTestSystem('strict', ['k1']);
   const k = system.kiosks[0]!;
-  kiosk = await mqtt.connectAsync(k.url, {
-    protocolVersion: 4,
-    username: k.username,
-    password: k.password,
-    clientId: `kp-${k.kioskId}-strict`,
-    reconnectPeriod: 0,
-  });
+  kiosk = await connectAs(k, 'strict');
   kiosk.on('message', (_t, p) => replies.push(JSON.parse(p.toString()) as Record<string, unknown>));
   await kiosk.subscribeAsync(topics.kioskReplies(k.kioskId), { qos: 1 });
 }, 20_000);
@@ -43,7 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await kiosk?.endAsync(true);
   await system?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Publishes `text` as k1's request and resolves with the reply whose `re` is `id`. */

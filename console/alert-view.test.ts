@@ -5,8 +5,8 @@
 import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import type { PublishedServerAlert, ServerAlertsMessage } from '../../shared/alert-messages.ts';
-import { topics } from '../../shared/topics.ts';
+import type { PublishedServerAlert, ServerAlertsMessage } from '../shared/alert-messages.ts';
+import { topics } from '../shared/topics.ts';
 import { formatAlertLine, formatAlerts } from './alert-format.ts';
 import { AlertView } from './alert-view.ts';
 

@@ -10,9 +10,9 @@ import {
   serverAlertsMessage,
   type PublishedServerAlert,
   type ServerAlertsMessage,
-} from '../../shared/alert-messages.ts';
-import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
-import { topics } from '../../shared/topics.ts';
+} from '../shared/alert-messages.ts';
+import { parseJsonMessage } from '../shared/kiosk-messages.ts';
+import { topics } from '../shared/topics.ts';
 
 const SEEN_MAX = 10_000;
 /** Lists kept that came between the first and follow(); later ones would repeat them anyway. */

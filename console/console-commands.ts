@@ -4,9 +4,9 @@
 // tab completion and docs/console.md. Parsing validates everything (kiosk ids, numbers, the policy
 // ranges of shared/kiosk-policy.ts) before anything is sent.
 import { parseArgs } from 'node:util';
-import { DISPLAY_MESSAGE_MAX } from '../../shared/kiosk-commands.ts';
-import { POLICY_MODES, exposureCapsSchema, type PolicyChange, type PolicyMode } from '../../shared/kiosk-policy.ts';
-import { isKioskId } from '../../shared/topics.ts';
+import { DISPLAY_MESSAGE_MAX } from '../shared/kiosk-commands.ts';
+import { POLICY_MODES, exposureCapsSchema, type PolicyChange, type PolicyMode } from '../shared/kiosk-policy.ts';
+import { isKioskId } from '../shared/topics.ts';
 import type { CommandBody } from './command-client.ts';
 import { nearest, orList } from './nearest.ts';
 

@@ -2,8 +2,8 @@
 // The server's alerts for people: time (local, as format.ts writes it), severity, kind, kiosk,
 // wallet, amount (integer minor units shown with formatMoney) and what happened. The texts passed
 // the shared schema, which refuses control characters, so they are printed as they are.
-import type { PublishedServerAlert } from '../../shared/alert-messages.ts';
-import { formatMoney } from '../../shared/money.ts';
+import type { PublishedServerAlert } from '../shared/alert-messages.ts';
+import { formatMoney } from '../shared/money.ts';
 import { formatTime, table } from './format.ts';
 
 const HEADER = ['TIME', 'SEVERITY', 'KIND', 'KIOSK', 'WALLET', 'AMOUNT', 'MESSAGE'];

@@ -3,7 +3,7 @@
 // being completed]). The first word completes to command names; a command's kiosk argument to the
 // kiosk ids known from the fleet's retained status; `test KIOSK ` to led/buzzer/relay; `--` to the
 // command's options; `--mode ` to the policy modes.
-import { POLICY_MODES } from '../../shared/kiosk-policy.ts';
+import { POLICY_MODES } from '../shared/kiosk-policy.ts';
 import { CONSOLE_COMMANDS, TEST_TARGETS } from './console-commands.ts';
 
 const OPTIONS: Readonly<Record<string, readonly string[]>> = {

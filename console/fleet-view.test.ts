@@ -5,10 +5,10 @@
 import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../shared/clock.ts';
-import { DEFAULT_KIOSK_POLICY } from '../../shared/kiosk-policy.ts';
-import { lastWill, type OnlineStatus } from '../../shared/kiosk-telemetry.ts';
-import { topics } from '../../shared/topics.ts';
+import { ManualClock } from '../shared/clock.ts';
+import { DEFAULT_KIOSK_POLICY } from '../shared/kiosk-policy.ts';
+import { lastWill, type OnlineStatus } from '../shared/kiosk-telemetry.ts';
+import { topics } from '../shared/topics.ts';
 import { FleetView } from './fleet-view.ts';
 import { formatFleet, lastSeenPhrase } from './format.ts';
 

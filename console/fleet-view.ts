@@ -5,10 +5,10 @@
 // none (a retained last will carries no time). Status messages that fail the shared schema are
 // counted and ignored. At most KIOSKS_MAX kiosks are kept (a limit on everything).
 import type { MqttClient } from 'mqtt';
-import type { Clock } from '../../shared/clock.ts';
-import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
-import { kioskStatusMessage, type KioskStatusMessage } from '../../shared/kiosk-telemetry.ts';
-import { parseKioskTopic, topics } from '../../shared/topics.ts';
+import type { Clock } from '../shared/clock.ts';
+import { parseJsonMessage } from '../shared/kiosk-messages.ts';
+import { kioskStatusMessage, type KioskStatusMessage } from '../shared/kiosk-telemetry.ts';
+import { parseKioskTopic, topics } from '../shared/topics.ts';
 
 export const KIOSKS_MAX = 10_000;
 /** Largest status payload looked at, in bytes. */

@@ -7,7 +7,7 @@ export const EXIT = Object.freeze({
   REFUSED: 1,
   /** Bad command line: unknown command, unknown kiosk (no retained status), missing or invalid argument, no usable login. */
   USAGE: 2,
-  /** Not connected to the broker, or no answer from the kiosk in time. */
+  /** No answer: the kiosk is offline (its retained status says so; nothing is sent), it did not answer in time, or not connected to the broker. */
   NO_ANSWER: 3,
 });
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -4,7 +4,7 @@
 // Ctrl-C, a lost connection or N new alerts. --json: the list as one object, then one object per
 // new alert. Exit 3 when no list came within --timeout (the server is not running, or not on
 // this broker) and the command does not follow.
-import type { PublishedServerAlert } from '../../shared/alert-messages.ts';
+import type { PublishedServerAlert } from '../shared/alert-messages.ts';
 import { AlertView } from './alert-view.ts';
 import { formatAlertLine, formatAlerts } from './alert-format.ts';
 import { EXIT, type ExitCode } from './exit-codes.ts';

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // `kioskpay console`: the technician console over MQTT. With a command it runs once and exits
-// (0 ok, 1 refused by the kiosk, 2 usage error or unknown kiosk, 3 timeout or not connected); without one it starts
+// (0 ok, 1 refused by the kiosk, 2 usage error or unknown kiosk, 3 kiosk offline, timeout or not connected); without one it starts
 // the REPL. See docs/console.md.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
-import { systemClock, type Clock } from '../../shared/clock.ts';
+import { systemClock, type Clock } from '../shared/clock.ts';
 import { CommandClient } from './command-client.ts';
 import { makeCompleter } from './completer.ts';
 import { COMMAND_OPTIONS, CONSOLE_COMMANDS, parseCommand, parseCommandWords, UsageError, type ConsoleAction } from './console-commands.ts';
@@ -26,8 +26,8 @@ const HELP = `Usage: kioskpay console [options] [COMMAND ...]
 
 The technician console over MQTT. Without a command it starts an interactive console (history,
 tab completion); with one it runs it and exits: 0 ok, 1 refused by the kiosk, 2 usage error
-(also an unknown kiosk: answered at once, with the nearest known ids), 3 no answer in time or
-not connected.
+(also an unknown kiosk: answered at once, with the nearest known ids), 3 no answer: the kiosk is
+offline (answered at once, nothing sent), it did not answer in time, or not connected.
 
 Commands:
 ${CONSOLE_COMMANDS.map((c) => `  ${c.usage}\n      ${c.help}`).join('\n')}

@@ -7,10 +7,10 @@
 // within the timeout settles it as `timeout` (the kiosk may still run it later, until expiresAt).
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import type { Clock } from '../../shared/clock.ts';
-import { COMMAND_TTL_DEFAULT_MS, commandReply, kioskCommand, type CommandAck, type KioskCommand } from '../../shared/kiosk-commands.ts';
-import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
-import { parseKioskTopic, topics } from '../../shared/topics.ts';
+import type { Clock } from '../shared/clock.ts';
+import { COMMAND_TTL_DEFAULT_MS, commandReply, kioskCommand, type CommandAck, type KioskCommand } from '../shared/kiosk-commands.ts';
+import { parseJsonMessage } from '../shared/kiosk-messages.ts';
+import { parseKioskTopic, topics } from '../shared/topics.ts';
 
 type Envelope = 'v' | 'type' | 'id' | 'expiresAt' | 'by';
 /** A command without its envelope: `{ name: 'test', target: 'led' }`. */

@@ -3,13 +3,13 @@
 // what happened to a command ("k1 acknowledged: policy is now force-offline", "k1 refused:
 // COMMAND_EXPIRED (...)", "no answer from k1 in 10 s (it is offline since 12:03)"). Times are shown
 // as local HH:MM (today) or YYYY-MM-DD HH:MM; --json output uses raw milliseconds instead.
-import { COMMAND_ERRORS, storedPaymentSchema, type CommandErrorCode, type StoredPayment } from '../../shared/kiosk-commands.ts';
-import { kioskPolicySchema, type KioskPolicy } from '../../shared/kiosk-policy.ts';
-import type { KioskEventMessage, OnlineStatus } from '../../shared/kiosk-telemetry.ts';
-import { formatMoney, isCurrency } from '../../shared/money.ts';
+import { COMMAND_ERRORS, storedPaymentSchema, type CommandErrorCode, type StoredPayment } from '../shared/kiosk-commands.ts';
+import { kioskPolicySchema, type KioskPolicy } from '../shared/kiosk-policy.ts';
+import type { KioskEventMessage, OnlineStatus } from '../shared/kiosk-telemetry.ts';
+import { formatMoney, isCurrency } from '../shared/money.ts';
 import type { CommandOutcome } from './command-client.ts';
 import type { SendVerb } from './console-commands.ts';
-import { offsetText } from '../../shared/time-zone.ts';
+import { offsetText } from '../shared/time-zone.ts';
 import type { FleetEntry } from './fleet-view.ts';
 import { orList } from './nearest.ts';
 
@@ -211,6 +211,11 @@ export function timeoutFix(kioskId: string, fleet: FleetEntry | undefined, cmd: 
   const longer = cmd === shellCommand ? 'give it longer with --timeout S' : 'start the console with --timeout S to wait longer';
   if (fleet?.status.state === 'offline') return `it takes commands only while connected: ${cmd('list')} shows when it is back`;
   return `${longer}, or see what it is doing with ${cmd(`watch ${kioskId}`)}`;
+}
+
+/** A command not sent because the kiosk's retained status is its last will: it would never see it. */
+export function notSentOfflineMessage(e: FleetEntry, nowMs: number, cmd: CommandWords): string {
+  return `not sent to ${e.kioskId}: ${lastSeenPhrase(e, nowMs)}; ${timeoutFix(e.kioskId, e, cmd)}`;
 }
 
 /**

@@ -2,15 +2,15 @@
 // Runs one parsed console action against a live session and says what happened, as text or (with
 // --json) one JSON object per result. Returns the exit code of a one-shot command (exit-codes.ts).
 import type { MqttClient } from 'mqtt';
-import type { Clock } from '../../shared/clock.ts';
-import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
-import { kioskEventMessage, onlineStatusSchema } from '../../shared/kiosk-telemetry.ts';
-import { parseKioskTopic, topics } from '../../shared/topics.ts';
+import type { Clock } from '../shared/clock.ts';
+import { parseJsonMessage } from '../shared/kiosk-messages.ts';
+import { kioskEventMessage, onlineStatusSchema } from '../shared/kiosk-telemetry.ts';
+import { parseKioskTopic, topics } from '../shared/topics.ts';
 import { runAlerts } from './alerts-command.ts';
 import type { CommandClient, CommandOutcome } from './command-client.ts';
 import { CONSOLE_COMMANDS, type ConsoleAction, type SendVerb } from './console-commands.ts';
 import { EXIT, type ExitCode } from './exit-codes.ts';
-import type { FleetView } from './fleet-view.ts';
+import type { FleetEntry, FleetView } from './fleet-view.ts';
 import {
   formatEvent,
   formatFleet,
@@ -19,6 +19,7 @@ import {
   formatStatus,
   formatStored,
   lastSeenPhrase,
+  notSentOfflineMessage,
   stateWord,
   storedItems,
   shellCommand,
@@ -59,6 +60,11 @@ export async function runAction(a: ConsoleAction, s: ConsoleSession, signal?: Ab
   // A kiosk no retained status names would never answer: say so at once, with the nearest ids.
   const kioskId = 'kioskId' in a ? a.kioskId : null;
   if (kioskId !== null && s.fleet.get(kioskId) === undefined) return unknownKiosk(kioskId, s);
+  // A kiosk whose status is its last will keeps no broker session: a command sent now would never reach it.
+  if (a.kind === 'status' || a.kind === 'send') {
+    const e = s.fleet.get(a.kioskId);
+    if (e?.status.state === 'offline') return offlineKiosk(e, a.kind === 'status' ? 'status' : a.body.name, s);
+  }
   switch (a.kind) {
     case 'help':
       return printHelp(a.topic, say);
@@ -114,6 +120,17 @@ function unknownKiosk(kioskId: string, s: ConsoleSession): ExitCode {
   if (s.cmd === shellCommand) s.err.write(`kioskpay console: ${message}\n`);
   else if (!s.json) s.out.write(`${message}\n`);
   return EXIT.USAGE;
+}
+
+/** Exit 3 at once, sending nothing, for a kiosk whose retained status says it is offline. */
+function offlineKiosk(e: FleetEntry, command: string, s: ConsoleSession): ExitCode {
+  const message = notSentOfflineMessage(e, s.clock.nowMs(), s.cmd);
+  if (s.json)
+    s.out.write(
+      JSON.stringify({ kioskId: e.kioskId, command, id: null, outcome: 'offline', offlineSince: e.offlineSinceMs, message }) + '\n',
+    );
+  else s.out.write(`${message}\n`);
+  return EXIT.NO_ANSWER;
 }
 
 /** `help` and `help COMMAND`; needs no broker. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CONSOLE_COMMANDS } from './console-commands.ts';
 import { EXIT } from './exit-codes.ts';
 
-const doc = readFileSync(new URL('../../docs/console.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../docs/console.md', import.meta.url), 'utf8');
 
 describe('docs/console.md', () => {
   it('has a section per command, each usage as in the code, and no other', () => {
