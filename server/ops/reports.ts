@@ -11,7 +11,7 @@ import type { CatalogItem, CatalogMessage } from '../../shared/catalog/catalog.t
 import { isValidGtin13 } from '../../shared/catalog/ean13.ts';
 import { KioskpayError } from '../../shared/errors.ts';
 import { CURRENCIES, MONEY_MAX, type Currency } from '../../shared/money.ts';
-import type { FoundPayment, OpsActionRow, SaleLineRow, SalesFilter, Store } from '../ports/store.ts';
+import type { FoundPayment, OpsActionRow, ProductMatch, SaleLineRow, SalesFilter, Store } from '../ports/store.ts';
 import { QUARTER_HOUR_MS } from '../ports/store.ts';
 import { TimeZone } from '../../shared/time-zone.ts';
 import { csvTable, type CsvExport } from './csv.ts';
@@ -211,15 +211,21 @@ const add = (s: Sum, g: { payments?: number; units?: number; amount?: number; re
   if (!Number.isSafeInteger(s.amount) || !Number.isSafeInteger(s.refunded)) throw new Error('sales total overflow');
 };
 
+/**
+ * The lines a product filter takes, as the product table groups them: a slot is its vending sales
+ * and the scans of its catalog product; a GTIN is its scans and the sales its slot reported by slot
+ * alone (store.ts ProductMatch).
+ */
+function productMatch(rc: ReportContext, p: ProductFilter | null): ProductMatch | null {
+  if (p === null) return null;
+  const { find } = lookup(rc);
+  if (p.gtin !== null) return { by: 'gtin', gtin: p.gtin, slot: find(p.gtin, null)?.slot ?? null };
+  return { by: 'slot', slot: p.slot, gtin: find(null, p.slot)?.gtin ?? null };
+}
+
 export async function salesReport(rc: ReportContext, q: SalesQuery): Promise<SalesReport> {
   const { range } = q;
-  const filter: SalesFilter = {
-    fromMs: range.fromMs,
-    toMs: range.toMs,
-    kioskId: q.kioskId,
-    gtin: q.product?.gtin ?? null,
-    slot: q.product?.slot ?? null,
-  };
+  const filter: SalesFilter = { fromMs: range.fromMs, toMs: range.toMs, kioskId: q.kioskId, product: productMatch(rc, q.product) };
   const itemised = q.product !== null;
   const [byKiosk, byProduct, byQuarter, refundsByKiosk, refundsByQuarter] = await rc.store.unit(async (tx) =>
     Promise.all([

@@ -592,7 +592,7 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
           await refund('p2', 50);
           await refund('p5', 500);
         });
-      const all: SalesFilter = { fromMs: 0, toMs: 3_000_000, kioskId: null, gtin: null, slot: null };
+      const all: SalesFilter = { fromMs: 0, toMs: 3_000_000, kioskId: null, product: null };
       const sorted = (groups: SalesGroup[]) => [...groups].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
       const g = (o: Partial<SalesGroup>): SalesGroup => ({
         kioskId: null,
@@ -656,13 +656,37 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         await shop(s);
         await seedSales(s);
         expect(await s.unit((tx) => tx.salesGroups({ ...all, kioskId: 'k2' }, 'product'))).toEqual([g({ slot: 1, units: 1, amount: 150 })]);
-        expect(await s.unit((tx) => tx.salesGroups({ ...all, gtin: '4901000000013' }, 'kiosk'))).toEqual([
+        const gtin = (code: string, slot: number | null = null): SalesFilter => ({ ...all, product: { by: 'gtin', gtin: code, slot } });
+        const slot = (n: number, code: string | null = null): SalesFilter => ({ ...all, product: { by: 'slot', slot: n, gtin: code } });
+        expect(await s.unit((tx) => tx.salesGroups(gtin('4901000000013'), 'kiosk'))).toEqual([g({ kioskId: 'k1', units: 2, amount: 200 })]);
+        expect(await s.unit((tx) => tx.salesGroups(slot(3), 'quarter-hour'))).toEqual([g({ quarter: 0, units: 1, amount: 200 })]);
+        expect(await s.unit((tx) => tx.salesGroups({ ...slot(3), kioskId: 'k2' }, 'kiosk'))).toEqual([]);
+      });
+
+      it("takes, for one slot, the scans of the slot's product too, and for one GTIN the sales of its slot named by slot alone", async () => {
+        const s = await store();
+        await shop(s);
+        await seedSales(s);
+        const byKiosk = async (f: SalesFilter) =>
+          [...(await s.unit((tx) => tx.salesGroups(f, 'kiosk')))].sort((a, b) => (a.kioskId! < b.kioskId! ? -1 : 1));
+        // Slot 1 holds ...013: k2 sold it from slot 1 (a line with the slot alone), k1 scanned it (the GTIN alone).
+        expect(await byKiosk({ ...all, product: { by: 'slot', slot: 1, gtin: '4901000000013' } })).toEqual([
           g({ kioskId: 'k1', units: 2, amount: 200 }),
+          g({ kioskId: 'k2', units: 1, amount: 150 }),
         ]);
-        expect(await s.unit((tx) => tx.salesGroups({ ...all, slot: 3 }, 'quarter-hour'))).toEqual([
-          g({ quarter: 0, units: 1, amount: 200 }),
+        expect(await byKiosk({ ...all, product: { by: 'gtin', gtin: '4901000000013', slot: 1 } })).toEqual([
+          g({ kioskId: 'k1', units: 2, amount: 200 }),
+          g({ kioskId: 'k2', units: 1, amount: 150 }),
         ]);
-        expect(await s.unit((tx) => tx.salesGroups({ ...all, slot: 3, kioskId: 'k2' }, 'kiosk'))).toEqual([]);
+        // A line that names another slot is that slot's sale, whatever its GTIN: slot 1 of ...020 does not take k1's line from slot 3.
+        expect(await byKiosk({ ...all, product: { by: 'slot', slot: 1, gtin: '4901000000020' } })).toEqual([
+          g({ kioskId: 'k2', units: 1, amount: 150 }),
+        ]);
+        // And a line that names another GTIN is that product's sale, whatever its slot.
+        expect(await byKiosk({ ...all, product: { by: 'gtin', gtin: '4901000000099', slot: 3 } })).toEqual([]);
+        expect(await byKiosk({ ...all, product: { by: 'gtin', gtin: '4901000000099', slot: 1 } })).toEqual([
+          g({ kioskId: 'k2', units: 1, amount: 150 }),
+        ]);
       });
 
       it('sums refunds of the sales a filter covers, per kiosk and per quarter hour, leaving out voided payments', async () => {
