@@ -4,7 +4,7 @@
 // filter passed as NULL has a type in both databases, and the collation for text order given by the
 // dialect. Amounts stay integer minor units; the caller passes the parameters in the order of
 // `params` below.
-import type { PaymentSearch, SalesFilter, SalesGrouping } from '../ports/store.ts';
+import type { HelpHandledRow, PaymentSearch, SalesFilter, SalesGrouping } from '../ports/store.ts';
 
 export type Dialect = 'sqlite' | 'pg';
 
@@ -78,6 +78,12 @@ export const searchPaymentsParams = (q: PaymentSearch, limit: number): unknown[]
   q.amount,
   limit,
 ];
+
+/** The Help requests operators marked handled (the audit log's other rows). */
+export const INSERT_HELP_HANDLED_SQL = `INSERT INTO help_handled (id, at, operator, kiosk_id, requested_at, presses) VALUES (?, ?, ?, ?, ?, ?)`;
+export const insertHelpHandledParams = (h: HelpHandledRow): unknown[] => [h.id, h.at, h.operator, h.kioskId, h.requestedAt, h.presses];
+export const listHelpHandledSql = (d: Dialect): string =>
+  `SELECT * FROM help_handled WHERE at >= ? AND at < ? ORDER BY at DESC, id${d === 'pg' ? ' COLLATE "C"' : ''} DESC LIMIT ?`;
 
 export const REFUNDED_SQL = `SELECT COALESCE(SUM(amount), 0) AS refunded FROM transfers WHERE payment_id = ? AND kind = 'refund'`;
 

@@ -307,18 +307,30 @@ describe('the transaction search', () => {
 });
 
 describe('the audit log', () => {
-  it('lists refunds and voids with who did them, newest first, and exports them', async () => {
+  it('lists refunds, voids and Help requests handled, with who did them, newest first, and exports them', async () => {
     const { tea, plain } = await twoDays();
+    w.clock.advance(60_000);
+    const handledAt = w.clock.nowMs();
+    await w.ctx.store.unit((tx) =>
+      tx.insertHelpHandled({ id: 'help_1', at: handledAt, operator: 'carol', kioskId: 'k2', requestedAt: handledAt - 90_000, presses: 2 }),
+    );
     const r = await auditLog(rc, new URLSearchParams({ from: '2026-11-28', to: '2026-11-30' }));
-    expect(r.items.map((a) => [a.operator, a.action, a.paymentId, a.amount.value, a.reason])).toEqual(
+    const rows = r.items.map((a) => [a.operator, a.action, a.paymentId, a.kioskId, a.amount?.value ?? null, a.reason]);
+    expect(rows[0]).toEqual(['carol', 'help-handled', null, 'k2', null, '']);
+    // The refund and the void were made in the same millisecond: their order is by id.
+    expect(rows.slice(1)).toEqual(
       expect.arrayContaining([
-        ['alice', 'refund', tea.paymentId, 100, 'one bottle leaked'],
-        ['bob', 'void', plain.paymentId, 500, 'charged twice'],
+        ['alice', 'refund', tea.paymentId, null, 100, 'one bottle leaked'],
+        ['bob', 'void', plain.paymentId, null, 500, 'charged twice'],
       ]),
     );
-    expect(r.items).toHaveLength(2);
-    expect(r.items[0]!.at).toBe('2026-11-30T00:16:00+09:00');
-    expect(r.csv.text.split('\r\n')[0]).toBe('at,operator,action,payment_id,currency,amount_minor_units,reason');
+    expect(rows).toHaveLength(3);
+    expect(r.items[0]).toMatchObject({ at: '2026-11-30T00:17:00+09:00', help: { requestedAt: '2026-11-30T00:15:30+09:00', presses: 2 } });
+    expect(r.items[1]!.at).toBe('2026-11-30T00:16:00+09:00');
+    const csv = r.csv.text.split('\r\n');
+    expect(r.csv.filename).toBe('audit-2026-11-28-to-2026-11-30.csv');
+    expect(csv[0]).toBe('at,operator,action,payment_id,kiosk,currency,amount_minor_units,reason,help_requested_at,presses');
+    expect(csv[1]).toBe('2026-11-30T00:17:00+09:00,carol,help-handled,,k2,,,,2026-11-30T00:15:30+09:00,2');
     expect(r.csv.text).toContain(',bob,void,');
   });
 });

@@ -7,7 +7,18 @@
 // racing to settle the same offline code.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MONEY_MAX, type Currency } from '../../shared/money.ts';
-import type { Account, CredentialRow, OpsActionRow, PaymentRow, PaymentSearch, SalesFilter, SalesGroup, Store, StoreTx } from './store.ts';
+import type {
+  Account,
+  CredentialRow,
+  HelpHandledRow,
+  OpsActionRow,
+  PaymentRow,
+  PaymentSearch,
+  SalesFilter,
+  SalesGroup,
+  Store,
+  StoreTx,
+} from './store.ts';
 
 /** One fresh, empty database for one test. */
 export interface StoreDatabase {
@@ -765,6 +776,33 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         expect(await list(11_000, 12_000, null)).toEqual(['a2']);
         expect(await list(0, 20_000, null, 1)).toEqual(['a3']);
         expect(await list(0, 1, 'p1')).toEqual(['a3', 'a1']);
+      });
+
+      it('records Help requests marked handled, and lists them newest first by time', async () => {
+        const s = await store();
+        const handled = (id: string, o: Partial<HelpHandledRow>): HelpHandledRow => ({
+          id,
+          at: 10_000,
+          operator: 'alice',
+          kioskId: 'k1',
+          requestedAt: 9_000,
+          presses: 1,
+          ...o,
+        });
+        await s.unit(async (tx) => {
+          await tx.insertHelpHandled(handled('h1', {}));
+          await tx.insertHelpHandled(handled('h2', { at: 11_000, operator: 'bob', kioskId: 'k2', requestedAt: 10_500, presses: 3 }));
+          await tx.insertHelpHandled(handled('h3', { at: 11_000 }));
+        });
+        await expect(s.unit((tx) => tx.insertHelpHandled(handled('h1', {})))).rejects.toThrow();
+        await expect(s.unit((tx) => tx.insertHelpHandled(handled('h4', { presses: 0 })))).rejects.toThrow();
+        const list = async (fromMs: number, toMs: number, limit = 10) => s.unit((tx) => tx.listHelpHandled({ fromMs, toMs }, limit));
+        expect((await list(0, 20_000)).map((h) => h.id)).toEqual(['h3', 'h2', 'h1']);
+        expect((await list(10_001, 20_000, 1)).map((h) => h.id)).toEqual(['h3']);
+        expect(await list(0, 10_000)).toEqual([]);
+        expect((await list(11_000, 11_001)).find((h) => h.id === 'h2')).toEqual(
+          handled('h2', { at: 11_000, operator: 'bob', kioskId: 'k2', requestedAt: 10_500, presses: 3 }),
+        );
       });
     });
 

@@ -194,6 +194,22 @@ export interface OpsActionRow {
   reason: string;
 }
 
+/**
+ * An operator marked a shopper's Help request handled: the operator audit log's other kind of row
+ * (the requests themselves live in the server's memory, server/ops/fleet-state.ts).
+ */
+export interface HelpHandledRow {
+  id: string;
+  at: number;
+  /** The operator login that did it. */
+  operator: string;
+  kioskId: string;
+  /** The request's latest press, by the server's clock. */
+  requestedAt: number;
+  /** Presses the request counted. */
+  presses: number;
+}
+
 /** Offline spending of one wallet in a time range: approved online-offline and settled payments. */
 export interface OfflineUsage {
   amount: number;
@@ -274,6 +290,9 @@ export interface StoreTx {
   getOpsActionByKey(requestKey: string): Promise<OpsActionRow | undefined>;
   /** Operator actions with `at` in [fromMs, toMs) (every action of the payment instead, when `paymentId` is set), newest first, at most `limit`. */
   listOpsActions(q: { fromMs: number; toMs: number; paymentId: string | null }, limit: number): Promise<OpsActionRow[]>;
+  insertHelpHandled(h: HelpHandledRow): Promise<void>;
+  /** Help requests marked handled with `at` in [fromMs, toMs), newest first (at, then id), at most `limit`. */
+  listHelpHandled(q: { fromMs: number; toMs: number }, limit: number): Promise<HelpHandledRow[]>;
 
   getKiosk(id: string): Promise<KioskRow | undefined>;
   upsertKiosk(k: KioskRow): Promise<void>;
