@@ -145,7 +145,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
     // What /ops reports by product: every approved sale itemised, none "Not itemised".
     const groups = await system.server.ctx.store.unit((tx) =>
-      tx.salesGroups({ fromMs: 0, toMs: clock.nowMs() + 1, kioskId: null, gtin: null, slot: null }, 'product'),
+      tx.salesGroups({ fromMs: 0, toMs: clock.nowMs() + 1, kioskId: null, product: null }, 'product'),
     );
     const units = groups.reduce((n, g) => n + g.units, 0);
     const expectedUnits = [lunch, snacks, drinks, juice].reduce((n, b) => n + b.lines.reduce((m, l) => m + l.qty, 0), 0);

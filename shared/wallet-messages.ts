@@ -81,6 +81,12 @@ export const paymentRecord = z.strictObject({
   reason: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]).optional(),
   /** For offline codes: credential id and counter (QR form) or time step (numeric form), so the phone can match its pending codes. */
   offline: z.strictObject({ credentialId: z.string(), counter: z.int() }).optional(),
+  /**
+   * What an operator has refunded of an approved or settled payment so far, when anything (up to
+   * all of `amount`): the shopper is charged `amount` less this (paymentCharge). The refunds are in
+   * the balance already. A voided payment carries none: nothing of it is charged.
+   */
+  refunded: amountSchema.optional(),
 });
 export const historyResponse = z.strictObject({ payments: z.array(paymentRecord) });
 
@@ -109,6 +115,12 @@ export type TimeSyncResponse = z.infer<typeof timeSyncResponse>;
 export type PaymentRecord = z.infer<typeof paymentRecord>;
 export type HistoryResponse = z.infer<typeof historyResponse>;
 export type IssuerKeysDocument = z.infer<typeof issuerKeysDocument>;
+
+/** What the shopper is charged for a payment now, in minor units: its amount less refunds, 0 unless approved or settled. */
+export function paymentCharge(p: PaymentRecord): number {
+  if (p.status !== 'approved' && p.status !== 'settled') return 0;
+  return p.amount.value - (p.refunded?.value ?? 0);
+}
 
 /** The routes, written once for server and clients. */
 export const walletRoutes = {

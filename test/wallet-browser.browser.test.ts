@@ -19,7 +19,9 @@ import { startSystem, type RunningSystem } from '../bin/system.ts';
 import type { RunningKiosk } from '../device/kiosk/run-kiosk.ts';
 import type { CatalogItem } from '../shared/catalog/catalog.ts';
 import { decodeCode } from '../shared/codes/decode.ts';
-import { formatMoney, type Money } from '../shared/money.ts';
+import { formatMoney, money, type Money } from '../shared/money.ts';
+import { shopperAccountId } from '../server/domain/ids.ts';
+import { operatorRefund } from '../server/domain/refunds.ts';
 import { BROWSER_BUILD_OPTIONS, buildWallet } from '../wallet/web/build.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -262,7 +264,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
     }
   });
 
-  it('enrolls, pays online, opens offline from the service worker, pays with an offline code the kiosk approves, and shows it confirmed once online', async () => {
+  it('enrolls, pays online, opens offline from the service worker, pays with an offline code the kiosk approves, shows it confirmed once online, and a partial refund with the balance holding it', async () => {
     const { context, page } = await enrolledPhone({}, true);
     try {
       await shot(page, 'home');
@@ -341,8 +343,41 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       expect(await confirmed.textContent()).toContain(formatMoney(water.price));
       expect(await confirmed.textContent()).toContain(system.kiosks[0]!.kioskId);
       expect(await page.locator('[data-pending]').count()).toBe(0);
-      expect(await page.locator('[data-kind="online"][data-status="approved"]').textContent()).toContain(formatMoney(tea.price));
+      const teaRow = page.locator('[data-kind="online"][data-status="approved"]');
+      expect(await teaRow.textContent()).toContain(formatMoney(tea.price));
+
+      // An operator gives back part of the online payment (docs/ops.md): history lists it at what it
+      // still charges, with the refund, and the balance on the top screen holds the refund.
+      const ctx = system.server.ctx;
+      const teaPaymentId = (await teaRow.getAttribute('data-payment'))!;
+      const account = async () => {
+        const wallet = (await ctx.store.unit((tx) => tx.getPayment(teaPaymentId)))!.walletId!;
+        return ctx.store.unit(async (tx) => (await tx.getAccount(shopperAccountId(wallet)))!.balance);
+      };
+      const before = await account();
+      const back = money(Math.ceil(tea.price.value / 3), tea.price.currency);
+      const refunded = await operatorRefund(ctx, {
+        paymentId: teaPaymentId,
+        action: 'refund',
+        amount: back.value,
+        reason: 'one bottle leaked',
+        operator: 'operator',
+        requestKey: 'wallet-browser-refund-1',
+      });
+      expect(refunded.shopperBalance.value).toBe(before + back.value);
+      await page.getByRole('button', { name: 'Back' }).click();
+      await screenIs(page, 'home');
+      await page.getByRole('button', { name: 'History' }).click();
+      await screenIs(page, 'history');
+      const partly = page.locator(`[data-payment="${teaPaymentId}"][data-refunded="${back.value}"]`);
+      await partly.waitFor({ timeout: UI_WAIT_MS });
+      expect(await partly.locator('.refund').textContent()).toBe(`Refunded ${formatMoney(back)} of ${formatMoney(tea.price)}`);
+      expect(await partly.locator('.amount').textContent()).toBe(formatMoney(money(tea.price.value - back.value, tea.price.currency)));
+      expect(await partly.locator('.tag.paid').count()).toBe(1);
       await shot(page, 'history');
+      await page.getByRole('button', { name: 'Back' }).click();
+      await screenIs(page, 'home');
+      expect(await page.locator('[data-balance]').textContent()).toBe(formatMoney(money(await account(), tea.price.currency)));
     } finally {
       await context.setOffline(false);
       await context.close();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// PostgreSQL schema, version 2: the same tables and constraints as the SQLite schema (sqlite-schema.ts).
+// PostgreSQL schema, version 3: the same tables and constraints as the SQLite schema (sqlite-schema.ts).
 // Amounts and times are BIGINT (minor units, Unix milliseconds); a CHECK keeps every balance and amount
 // a safe JavaScript integer, so reading one back can never lose precision. Uniqueness is what makes
 // double settlement impossible across replicas: one payment per (kiosk, txId), one use per
@@ -7,7 +7,8 @@
 // start together do not race on CREATE. A version-1 schema is upgraded in that same locked
 // transaction: PG_SCHEMA_V2 adds the operator dashboard's tables (sale lines, operators' refunds and
 // voids) and an index on payments(at); building that index holds writes to payments for its duration.
-export const PG_SCHEMA_VERSION = 2;
+// PG_SCHEMA_V3 adds the Help requests operators marked handled, to versions 1 (after V2) and 2 alike.
+export const PG_SCHEMA_VERSION = 3;
 
 /** Key of the advisory lock held while migrating (any fixed 64-bit number; "kioskpay"). */
 export const PG_MIGRATION_LOCK_KEY = 0x6b696f736b706179n;
@@ -66,4 +67,12 @@ CREATE TABLE IF NOT EXISTS ops_actions (
   currency TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ops_actions_payment ON ops_actions(payment_id);
 CREATE INDEX IF NOT EXISTS ops_actions_at ON ops_actions(at);
+`;
+
+/** What version 3 added to version 2. */
+export const PG_SCHEMA_V3 = `
+CREATE TABLE IF NOT EXISTS help_handled (
+  id TEXT PRIMARY KEY, at BIGINT NOT NULL, operator TEXT NOT NULL, kiosk_id TEXT NOT NULL,
+  requested_at BIGINT NOT NULL, presses BIGINT NOT NULL CHECK (presses >= 1));
+CREATE INDEX IF NOT EXISTS help_handled_at ON help_handled(at);
 `;

@@ -91,7 +91,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     await first.close();
     const second = db.open();
     try {
-      await expect(second.ready()).rejects.toThrow(/schema version 99 is not 2/);
+      await expect(second.ready()).rejects.toThrow(/schema version 99 is not 3/);
       await expect(second.unit((tx) => tx.getMeta('k'))).rejects.toThrow(/schema version 99/);
     } finally {
       await second.close();
@@ -99,27 +99,29 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     }
   });
 
-  it('upgrades a version-1 schema to version 2 once, keeping its rows', async () => {
+  it.each([
+    ['1', 'DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; DROP TABLE help_handled'],
+    ['2', 'DROP TABLE help_handled'],
+  ])('upgrades a version-%s schema to version 3 once, keeping its rows', async (version, lacks) => {
     const db = await freshSchema();
     const first = db.open();
     await first.unit((tx) => tx.createAccount({ id: 'a', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 }));
     await first.close();
-    // What a version-1 schema lacks.
+    // What an older schema lacks.
     const admin = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
     await admin.connect();
     try {
-      await admin.query(
-        `SET search_path = ${db.schema}; DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; UPDATE meta SET value = '1' WHERE key = 'schema_version'`,
-      );
+      await admin.query(`SET search_path = ${db.schema}; ${lacks}; UPDATE meta SET value = '${version}' WHERE key = 'schema_version'`);
     } finally {
       await admin.end();
     }
     const stores = [db.open(), db.open()];
     try {
       await Promise.all(stores.map((s) => s.ready()));
-      expect(await stores[0]!.unit((tx) => tx.getMeta('schema_version'))).toBe('2');
+      expect(await stores[0]!.unit((tx) => tx.getMeta('schema_version'))).toBe('3');
       expect((await stores[1]!.unit((tx) => tx.getAccount('a')))?.id).toBe('a');
       expect(await stores[1]!.unit((tx) => tx.getOpsActionByKey('k'))).toBeUndefined();
+      expect(await stores[1]!.unit((tx) => tx.listHelpHandled({ fromMs: 0, toMs: 1 }, 1))).toEqual([]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await db.dispose();

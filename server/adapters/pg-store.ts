@@ -29,9 +29,12 @@ import {
   salesGroupsSql,
   searchPaymentsParams,
   searchPaymentsSql,
+  INSERT_HELP_HANDLED_SQL,
+  insertHelpHandledParams,
+  listHelpHandledSql,
 } from './report-sql.ts';
 import { rowMappers, ns, s, type Row } from './row-mappers.ts';
-import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA, PG_SCHEMA_V2, PG_SCHEMA_VERSION } from './pg-schema.ts';
+import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA, PG_SCHEMA_V2, PG_SCHEMA_V3, PG_SCHEMA_VERSION } from './pg-schema.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 
 /** Units committed together at most; bounds the work one serialization failure throws away. */
@@ -155,14 +158,14 @@ export class PgStore implements Store {
       // deadlock with the units other replicas are running. The migration is one transaction, so a
       // schema is either complete (meta holds its version) or absent.
       const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('meta')::text AS t`);
-      if (exists.rows[0]?.t === null) await client.query(PG_SCHEMA + PG_SCHEMA_V2);
+      if (exists.rows[0]?.t === null) await client.query(PG_SCHEMA + PG_SCHEMA_V2 + PG_SCHEMA_V3);
       const r = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
       const version = r.rows[0]?.value;
       if (version === undefined)
         await client.query(`INSERT INTO meta (key, value) VALUES ('schema_version', $1)`, [String(PG_SCHEMA_VERSION)]);
-      else if (version === '1') {
-        // The one upgrade there is: version 1 gains version 2's tables, once, under the lock.
-        await client.query(PG_SCHEMA_V2);
+      else if (version === '1' || version === '2') {
+        // An older schema gains the newer versions' tables, once, under the lock.
+        await client.query(version === '1' ? PG_SCHEMA_V2 + PG_SCHEMA_V3 : PG_SCHEMA_V3);
         await client.query(`UPDATE meta SET value = $1 WHERE key = 'schema_version'`, [String(PG_SCHEMA_VERSION)]);
       } else if (Number(version) !== PG_SCHEMA_VERSION) throw new Error(`store schema version ${version} is not ${PG_SCHEMA_VERSION}`);
       await client.query('COMMIT');
@@ -359,6 +362,8 @@ const SQL = {
   insertAction: `INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   actionByKey: `SELECT * FROM ops_actions WHERE request_key = $1`,
   listActions: `SELECT * FROM ops_actions WHERE ((at >= $1 AND at < $2) OR $3::text IS NOT NULL) AND ($3::text IS NULL OR payment_id = $3) ORDER BY at DESC, id COLLATE "C" DESC LIMIT $4`,
+  insertHelpHandled: numbered(INSERT_HELP_HANDLED_SQL),
+  listHelpHandled: numbered(listHelpHandledSql('pg')),
   getKiosk: `SELECT * FROM kiosks WHERE id = $1`,
   upsertKiosk: `INSERT INTO kiosks (id, merchant_account, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET merchant_account = excluded.merchant_account`,
 } as const;
@@ -575,6 +580,12 @@ function pgTx(client: pg.PoolClient): StoreTx {
     async listOpsActions(query, limit) {
       return (await rows('listActions', [query.fromMs, query.toMs, query.paymentId, limit])).map(toAction);
     },
+    async insertHelpHandled(h) {
+      await run('insertHelpHandled', insertHelpHandledParams(h));
+    },
+    async listHelpHandled(query, limit) {
+      return (await rows('listHelpHandled', [query.fromMs, query.toMs, limit])).map(toHelpHandled);
+    },
     async getKiosk(id) {
       return one('getKiosk', toKiosk, [id]);
     },
@@ -591,7 +602,5 @@ function n(r: Row, k: string): number {
   if (!Number.isSafeInteger(x)) throw new Error(`column ${k} holds ${String(v)}, not a safe integer`);
   return x;
 }
-const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk, toLine, toSalesGroup, toRefundGroup, toAction } = rowMappers(
-  n,
-  (r, k) => r[k] === true,
-);
+const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk, toLine, toSalesGroup, toRefundGroup, toAction, toHelpHandled } =
+  rowMappers(n, (r, k) => r[k] === true);

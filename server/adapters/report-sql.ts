@@ -4,7 +4,7 @@
 // filter passed as NULL has a type in both databases, and the collation for text order given by the
 // dialect. Amounts stay integer minor units; the caller passes the parameters in the order of
 // `params` below.
-import type { PaymentSearch, SalesFilter, SalesGrouping } from '../ports/store.ts';
+import type { HelpHandledRow, PaymentSearch, SalesFilter, SalesGrouping } from '../ports/store.ts';
 
 export type Dialect = 'sqlite' | 'pg';
 
@@ -17,18 +17,28 @@ const KEY: Record<SalesGrouping, { select: string; group: string }> = {
   'quarter-hour': { select: `NULL AS kiosk_id, NULL AS gtin, NULL AS slot, p.at / 900000 AS quarter`, group: 'p.at / 900000' },
 };
 
-/** Sales of a filter per group: line amounts, or the payment's amount for a payment without lines. */
+/**
+ * Sales of a filter per group: line amounts, or the payment's amount for a payment without lines.
+ * A product filter (store.ts ProductMatch) takes the lines that name its key, and the lines that
+ * name no such key but the product's other one.
+ */
 export function salesGroupsSql(by: SalesGrouping): string {
   const k = KEY[by];
   return `SELECT ${k.select}, p.currency AS currency, COUNT(DISTINCT p.id) AS payments, COALESCE(SUM(l.qty), 0) AS units,
   SUM(CASE WHEN l.payment_id IS NULL THEN p.amount ELSE l.qty * l.unit_price END) AS amount
 FROM payments p LEFT JOIN payment_lines l ON l.payment_id = p.id
 WHERE p.at >= ? AND p.at < ? AND ${SOLD} AND ${KIOSK}
-  AND (CAST(? AS TEXT) IS NULL OR l.gtin = ?) AND (CAST(? AS BIGINT) IS NULL OR l.slot = ?)
+  AND (CAST(? AS TEXT) IS NULL OR l.gtin = ? OR (l.gtin IS NULL AND l.slot = CAST(? AS BIGINT)))
+  AND (CAST(? AS BIGINT) IS NULL OR l.slot = ? OR (l.slot IS NULL AND l.gtin = CAST(? AS TEXT)))
 GROUP BY ${k.group}, p.currency`;
 }
 
-export const salesGroupsParams = (f: SalesFilter): unknown[] => [f.fromMs, f.toMs, f.kioskId, f.kioskId, f.gtin, f.gtin, f.slot, f.slot];
+export function salesGroupsParams(f: SalesFilter): unknown[] {
+  const p = f.product;
+  const byGtin = p?.by === 'gtin' ? [p.gtin, p.gtin, p.slot] : [null, null, null];
+  const bySlot = p?.by === 'slot' ? [p.slot, p.slot, p.gtin] : [null, null, null];
+  return [f.fromMs, f.toMs, f.kioskId, f.kioskId, ...byGtin, ...bySlot];
+}
 
 /** Refund transfers of the payments a filter covers, per group. */
 export function refundGroupsSql(by: Exclude<SalesGrouping, 'product'>): string {
@@ -39,7 +49,7 @@ WHERE p.at >= ? AND p.at < ? AND ${SOLD} AND ${KIOSK}
 GROUP BY ${k.group}, p.currency`;
 }
 
-export const refundGroupsParams = (f: Omit<SalesFilter, 'gtin' | 'slot'>): unknown[] => [f.fromMs, f.toMs, f.kioskId, f.kioskId];
+export const refundGroupsParams = (f: Omit<SalesFilter, 'product'>): unknown[] => [f.fromMs, f.toMs, f.kioskId, f.kioskId];
 
 /** Payments matching a search, newest first, with what was refunded of each. */
 export function searchPaymentsSql(d: Dialect): string {
@@ -68,6 +78,12 @@ export const searchPaymentsParams = (q: PaymentSearch, limit: number): unknown[]
   q.amount,
   limit,
 ];
+
+/** The Help requests operators marked handled (the audit log's other rows). */
+export const INSERT_HELP_HANDLED_SQL = `INSERT INTO help_handled (id, at, operator, kiosk_id, requested_at, presses) VALUES (?, ?, ?, ?, ?, ?)`;
+export const insertHelpHandledParams = (h: HelpHandledRow): unknown[] => [h.id, h.at, h.operator, h.kioskId, h.requestedAt, h.presses];
+export const listHelpHandledSql = (d: Dialect): string =>
+  `SELECT * FROM help_handled WHERE at >= ? AND at < ? ORDER BY at DESC, id${d === 'pg' ? ' COLLATE "C"' : ''} DESC LIMIT ?`;
 
 export const REFUNDED_SQL = `SELECT COALESCE(SUM(amount), 0) AS refunded FROM transfers WHERE payment_id = ? AND kind = 'refund'`;
 

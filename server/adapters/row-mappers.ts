@@ -8,6 +8,7 @@ import type { Currency } from '../../shared/money.ts';
 import type {
   Account,
   CredentialRow,
+  HelpHandledRow,
   KioskRow,
   OnlineCodeRow,
   OpsActionRow,
@@ -111,6 +112,14 @@ export function rowMappers(n: (r: Row, k: string) => number, flag: (r: Row, k: s
       amount: n(r, 'amount'),
       currency: s(r, 'currency') as Currency,
       reason: s(r, 'reason'),
+    }),
+    toHelpHandled: (r: Row): HelpHandledRow => ({
+      id: s(r, 'id'),
+      at: n(r, 'at'),
+      operator: s(r, 'operator'),
+      kioskId: s(r, 'kiosk_id'),
+      requestedAt: n(r, 'requested_at'),
+      presses: n(r, 'presses'),
     }),
   };
 }

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// SQLite schema, version 2. Amounts are INTEGER minor units; times are INTEGER Unix milliseconds.
+// SQLite schema, version 3. Amounts are INTEGER minor units; times are INTEGER Unix milliseconds.
 // Version 2 added what the operator dashboard needs: the lines of a sale (payment_lines), the
-// operators' refunds and voids (ops_actions) and an index on payments(at). Every statement is
-// idempotent, so opening a version-1 database adds them (and the store then records version 2).
-export const SQLITE_SCHEMA_VERSION = 2;
+// operators' refunds and voids (ops_actions) and an index on payments(at); version 3 the Help
+// requests operators marked handled (help_handled). Every statement is idempotent, so opening an
+// older database adds them (and the store then records version 3).
+export const SQLITE_SCHEMA_VERSION = 3;
 /** Older versions the store upgrades in place when it opens them. */
-export const SQLITE_SCHEMA_UPGRADES_FROM: readonly number[] = [1];
+export const SQLITE_SCHEMA_UPGRADES_FROM: readonly number[] = [1, 2];
 
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -53,4 +54,8 @@ CREATE TABLE IF NOT EXISTS ops_actions (
   currency TEXT NOT NULL, reason TEXT NOT NULL) STRICT;
 CREATE INDEX IF NOT EXISTS ops_actions_payment ON ops_actions(payment_id);
 CREATE INDEX IF NOT EXISTS ops_actions_at ON ops_actions(at);
+CREATE TABLE IF NOT EXISTS help_handled (
+  id TEXT PRIMARY KEY, at INTEGER NOT NULL, operator TEXT NOT NULL, kiosk_id TEXT NOT NULL,
+  requested_at INTEGER NOT NULL, presses INTEGER NOT NULL CHECK (presses >= 1)) STRICT;
+CREATE INDEX IF NOT EXISTS help_handled_at ON help_handled(at);
 `;

@@ -110,24 +110,26 @@ describe('SqliteStore', () => {
     await s.close();
   });
 
-  it('upgrades a version-1 database in place to version 2, keeping its rows, and refuses an unknown version', async () => {
+  it.each([
+    ['1', `DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; DROP TABLE help_handled`],
+    ['2', `DROP TABLE help_handled`],
+  ])('upgrades a version-%s database in place to version 3, keeping its rows, and refuses an unknown version', async (version, lacks) => {
     const path = join(dir, 'ledger.sqlite');
     const s1 = new SqliteStore({ path });
     await s1.unit((tx) => tx.createAccount(account('a')));
     await s1.close();
-    // What a version-1 database lacks.
+    // What an older database lacks.
     const raw = new Database(path);
-    raw.exec(
-      `DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; UPDATE meta SET value = '1' WHERE key = 'schema_version'`,
-    );
+    raw.exec(`${lacks}; UPDATE meta SET value = '${version}' WHERE key = 'schema_version'`);
     raw.close();
     const s2 = new SqliteStore({ path });
-    expect(await s2.unit((tx) => tx.getMeta('schema_version'))).toBe('2');
+    expect(await s2.unit((tx) => tx.getMeta('schema_version'))).toBe('3');
     expect((await s2.unit((tx) => tx.getAccount('a')))?.id).toBe('a');
     expect(await s2.unit((tx) => tx.getOpsActionByKey('k'))).toBeUndefined();
+    expect(await s2.unit((tx) => tx.listHelpHandled({ fromMs: 0, toMs: 1 }, 1))).toEqual([]);
     await s2.unit((tx) => tx.setMeta('schema_version', '99'));
     await s2.close();
-    expect(() => new SqliteStore({ path })).toThrow(/schema version 99 is not 2/);
+    expect(() => new SqliteStore({ path })).toThrow(/schema version 99 is not 3/);
   });
 
   it('claims an offline use only once', async () => {

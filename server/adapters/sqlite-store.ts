@@ -23,6 +23,9 @@ import {
   salesGroupsSql,
   searchPaymentsParams,
   searchPaymentsSql,
+  INSERT_HELP_HANDLED_SQL,
+  insertHelpHandledParams,
+  listHelpHandledSql,
 } from './report-sql.ts';
 import { rowMappers, ns, s, type Row } from './row-mappers.ts';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_UPGRADES_FROM, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
@@ -229,6 +232,8 @@ function sqliteTx(db: Database.Database): StoreTx {
     listActions: st(
       `SELECT * FROM ops_actions WHERE ((at >= ? AND at < ?) OR CAST(? AS TEXT) IS NOT NULL) AND (CAST(? AS TEXT) IS NULL OR payment_id = ?) ORDER BY at DESC, id DESC LIMIT ?`,
     ),
+    insertHelpHandled: st(INSERT_HELP_HANDLED_SQL),
+    listHelpHandled: st(listHelpHandledSql('sqlite')),
     getKiosk: st(`SELECT * FROM kiosks WHERE id = ?`),
     upsertKiosk: st(
       `INSERT INTO kiosks (id, merchant_account, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET merchant_account = excluded.merchant_account`,
@@ -420,6 +425,12 @@ function sqliteTx(db: Database.Database): StoreTx {
     async listOpsActions(query, limit) {
       return (q.listActions.all(query.fromMs, query.toMs, query.paymentId, query.paymentId, query.paymentId, limit) as Row[]).map(toAction);
     },
+    async insertHelpHandled(h) {
+      q.insertHelpHandled.run(...insertHelpHandledParams(h));
+    },
+    async listHelpHandled(query, limit) {
+      return (q.listHelpHandled.all(query.fromMs, query.toMs, limit) as Row[]).map(toHelpHandled);
+    },
     async getKiosk(id) {
       return one(q.getKiosk, toKiosk, id);
     },
@@ -430,7 +441,5 @@ function sqliteTx(db: Database.Database): StoreTx {
 }
 
 const n = (r: Row, k: string) => Number(r[k]);
-const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk, toLine, toSalesGroup, toRefundGroup, toAction } = rowMappers(
-  n,
-  (r, k) => n(r, k) === 1,
-);
+const { toAccount, toWallet, toCode, toCredential, toPayment, toKiosk, toLine, toSalesGroup, toRefundGroup, toAction, toHelpHandled } =
+  rowMappers(n, (r, k) => n(r, k) === 1);

@@ -161,12 +161,23 @@ export async function issueCredential(ctx: ServerContext, walletId: string, phon
   });
 }
 
+/**
+ * The wallet's payments, newest first, each sale with what an operator refunded of it (read in the
+ * same unit as the payments, so the history and the balance agree).
+ */
 export async function paymentHistory(ctx: ServerContext, walletId: string, limit: number): Promise<PaymentRecord[]> {
-  const rows = await ctx.store.unit((tx) => tx.listPaymentsByWallet(walletId, limit));
-  return rows.filter((r) => r.kind !== null).map(toRecord);
+  return ctx.store.unit(async (tx) => {
+    const rows = (await tx.listPaymentsByWallet(walletId, limit)).filter((r) => r.kind !== null);
+    const out: PaymentRecord[] = [];
+    for (const p of rows) {
+      const sale = p.status === 'approved' || p.status === 'settled';
+      out.push(toRecord(p, sale ? await tx.refundedAmount(p.id) : 0));
+    }
+    return out;
+  });
 }
 
-function toRecord(p: PaymentRow): PaymentRecord {
+function toRecord(p: PaymentRow, refunded: number): PaymentRecord {
   const status: PaymentStatus = p.status;
   return {
     paymentId: p.id,
@@ -179,5 +190,6 @@ function toRecord(p: PaymentRow): PaymentRecord {
     ...(p.credentialId !== null && p.counter !== null && p.kind !== 'online'
       ? { offline: { credentialId: p.credentialId, counter: p.counter } }
       : {}),
+    ...(refunded > 0 ? { refunded: { value: refunded, currency: p.currency } } : {}),
   };
 }

@@ -4,7 +4,15 @@ import type { Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toBase64url } from '../../shared/bytes.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
-import { credentialResponse, enrollResponse, historyResponse, onlineCodeResponse, walletInfo } from '../../shared/wallet-messages.ts';
+import {
+  credentialResponse,
+  enrollResponse,
+  historyResponse,
+  onlineCodeResponse,
+  paymentCharge,
+  walletInfo,
+} from '../../shared/wallet-messages.ts';
+import { operatorRefund } from '../domain/refunds.ts';
 import { makeWorld, type World } from '../testing/world.ts';
 import { createWalletHttpServer } from './wallet-http.ts';
 
@@ -57,6 +65,39 @@ describe('wallet HTTP API', () => {
     const h = historyResponse.parse((await call('GET', '/v1/wallet/payments?limit=10', undefined, t)).body);
     expect(h.payments).toHaveLength(1);
     expect(h.payments[0]).toMatchObject({ status: 'approved', kind: 'online', kioskId: 'k1', amount: { value: 1_000 } });
+  });
+
+  it('lists what an operator refunded of each sale, and the balance holds the refund', async () => {
+    const e = enrollResponse.parse((await call('POST', '/v1/wallets', {})).body);
+    const t = e.token;
+    await call('POST', '/v1/wallet/topup', { amount: { value: 3_000, currency: 'JPY' } }, t);
+    const code = async () => onlineCodeResponse.parse((await call('POST', '/v1/wallet/codes', undefined, t)).body).code;
+    const kept = await w.pay('k1', await code(), 1_000);
+    const voided = await w.pay('k1', await code(), 500);
+    const untouched = await w.pay('k1', await code(), 200);
+    const refund = (paymentId: string, action: 'refund' | 'void', amount: number | null, key: string) =>
+      operatorRefund(w.ctx, { paymentId, action, amount, reason: 'test', operator: 'alice', requestKey: key.padEnd(16, '-') });
+    await refund(kept.paymentId!, 'refund', 300, 'a');
+    await refund(kept.paymentId!, 'refund', 50, 'b');
+    await refund(voided.paymentId!, 'refund', 100, 'c');
+    await refund(voided.paymentId!, 'void', null, 'd');
+    const h = historyResponse.parse((await call('GET', '/v1/wallet/payments', undefined, t)).body);
+    const byId = new Map(h.payments.map((p) => [p.paymentId, p]));
+    expect(byId.get(kept.paymentId!)).toMatchObject({
+      status: 'approved',
+      amount: { value: 1_000 },
+      refunded: { value: 350, currency: 'JPY' },
+    });
+    expect(paymentCharge(byId.get(kept.paymentId!)!)).toBe(650);
+    // A voided payment is charged nothing; it lists no refund of its own.
+    expect(byId.get(voided.paymentId!)).toMatchObject({ status: 'voided' });
+    expect(byId.get(voided.paymentId!)).not.toHaveProperty('refunded');
+    expect(paymentCharge(byId.get(voided.paymentId!)!)).toBe(0);
+    expect(byId.get(untouched.paymentId!)).not.toHaveProperty('refunded');
+    const charged = h.payments.reduce((sum, p) => sum + paymentCharge(p), 0);
+    const info = walletInfo.parse((await call('GET', '/v1/wallet', undefined, t)).body);
+    expect(charged).toBe(650 + 200);
+    expect(info.balance.value).toBe(3_000 - charged);
   });
 
   it('answers the four-timestamp time sync', async () => {

@@ -199,8 +199,8 @@ describe('fleet state', () => {
     help('k1');
     fleet.apply(topics.kioskEvents('k3'), ev({ kind: 'fault', fault: 'scanner', raised: true }));
     expect(fleet.snapshot().help).toEqual([
-      { kioskId: 'k1', at: T0 + 2 * MIN, count: 2 },
-      { kioskId: 'k2', at: T0 + MIN, count: 1 },
+      { kioskId: 'k1', at: T0 + 2 * MIN, count: 2, handled: null },
+      { kioskId: 'k2', at: T0 + MIN, count: 1, handled: null },
     ]);
     help('k1', false);
     expect(fleet.snapshot().help.map((h) => h.kioskId)).toEqual(['k2']);
@@ -209,7 +209,42 @@ describe('fleet state', () => {
     clock.advance(1);
     expect(fleet.snapshot().help).toEqual([]);
     help('k2');
-    expect(fleet.snapshot().help).toEqual([{ kioskId: 'k2', at: T0 + 31 * MIN, count: 1 }]);
+    expect(fleet.snapshot().help).toEqual([{ kioskId: 'k2', at: T0 + 31 * MIN, count: 1, handled: null }]);
+  });
+
+  it('marks a Help request handled: it stays listed until it expires, a press since the operator looked keeps it open, the next press opens a new one', () => {
+    const { fleet, clock } = world();
+    const help = (id: string) =>
+      fleet.apply(topics.kioskEvents(id), ev({ kind: 'fault', fault: 'help-requested', raised: true }, clock.nowMs()));
+    expect(fleet.markHelpHandled('k1', T0, 'alice', T0)).toBeUndefined();
+    help('k1');
+    clock.advance(MIN);
+    help('k1');
+    // The operator saw the first press only: the second keeps it open.
+    expect(fleet.markHelpHandled('k1', T0, 'alice', clock.nowMs())).toEqual({ kioskId: 'k1', at: T0 + MIN, count: 2, handled: null });
+    clock.advance(MIN);
+    const handled = { by: 'alice', at: T0 + 2 * MIN };
+    expect(fleet.markHelpHandled('k1', T0 + MIN, 'alice', T0 + 2 * MIN)).toEqual({ kioskId: 'k1', at: T0 + MIN, count: 2, handled });
+    // Handled once: a second operator changes nothing.
+    expect(fleet.markHelpHandled('k1', T0 + MIN, 'bob', T0 + 3 * MIN)?.handled).toEqual(handled);
+    expect(fleet.snapshot().help).toEqual([{ kioskId: 'k1', at: T0 + MIN, count: 2, handled }]);
+    // Its record could not be written: open again (only the marking at that time is undone).
+    fleet.reopenHelp('k1', T0 + 3 * MIN);
+    expect(fleet.helpRequest('k1')?.handled).toEqual(handled);
+    fleet.reopenHelp('k1', T0 + 2 * MIN);
+    expect(fleet.helpRequest('k1')?.handled).toBeNull();
+    fleet.markHelpHandled('k1', T0 + MIN, 'alice', T0 + 2 * MIN);
+    // The shopper presses again: a new request of one press, open.
+    clock.advance(MIN);
+    help('k1');
+    expect(fleet.helpRequest('k1')).toEqual({ kioskId: 'k1', at: T0 + 3 * MIN, count: 1, handled: null });
+    fleet.markHelpHandled('k1', T0 + 3 * MIN, 'bob', T0 + 3 * MIN);
+    // A handled request expires like an open one, 30 min after its latest press.
+    clock.advance(30 * MIN - 1);
+    expect(fleet.snapshot().help.map((h) => h.handled?.by)).toEqual(['bob']);
+    clock.advance(1);
+    expect(fleet.snapshot().help).toEqual([]);
+    expect(fleet.helpRequest('k1')).toBeUndefined();
   });
 
   it('ignores and counts garbage: wrong topics, bad JSON, wrong schema, oversize payloads', () => {

@@ -5,8 +5,9 @@
 // else is ignored and counted. Times named `...At` are the server's clock unless said otherwise.
 // An offline status keeps the kiosk's last known policy and queue: its stored payments are still
 // exposure while it is away. A shopper's Help button arrives as the event `fault` named
-// `help-requested`: it is listed as a Help request until `helpRequestMs` has passed (or the kiosk
-// clears it), newest first.
+// `help-requested`: it is listed as a Help request until `helpRequestMs` has passed since its latest
+// press (or the kiosk clears it), newest first. An operator may mark it handled: it stays listed,
+// saying by whom and when, and the next press opens a new request.
 import type { Clock } from '../../shared/clock.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { parseJsonMessage } from '../../shared/kiosk-messages.ts';
@@ -103,6 +104,8 @@ export interface HelpRequest {
   at: number;
   /** Presses since the request was first listed. */
   count: number;
+  /** Who marked it handled, and when (server clock); null while open. */
+  handled: { by: string; at: number } | null;
 }
 
 export interface FleetSnapshot {
@@ -112,7 +115,7 @@ export interface FleetSnapshot {
   /** Stored, unacknowledged offline payments across the fleet (last known), per currency. */
   exposure: Array<{ currency: Currency; amount: number; count: number }>;
   declines: DeclineCounts;
-  /** Open Help requests, newest first. */
+  /** Help requests, open and handled, newest first. */
   help: HelpRequest[];
   ignored: IgnoredCounts;
 }
@@ -191,15 +194,40 @@ export class FleetState {
     if (ev.kind === 'payment' && ev.outcome === 'declined') bump(this.#declines.checkout, ev.reason ?? 'UNSPECIFIED');
     if (ev.kind === 'settle-declined') bump(this.#declines.settlement, ev.reason);
     if (ev.kind === 'fault' && ev.fault === HELP_FAULT) {
-      const open = this.#openHelp(t.kioskId, now);
+      const listed = this.#listedHelp(t.kioskId, now);
       if (!ev.raised) this.#help.delete(t.kioskId);
       else {
-        // Newest first: a new press moves the kiosk to the end of the map.
+        // Newest first: a new press moves the kiosk to the end of the map. A press after the
+        // request was handled is a new request.
+        const open = listed?.handled === null ? listed : undefined;
         this.#help.delete(t.kioskId);
-        this.#help.set(t.kioskId, { kioskId: t.kioskId, at: now, count: (open?.count ?? 0) + 1 });
+        this.#help.set(t.kioskId, { kioskId: t.kioskId, at: now, count: (open?.count ?? 0) + 1, handled: null });
       }
     }
     return { applied: 'event', kioskId: t.kioskId, event: ev.kind };
+  }
+
+  /** The kiosk's Help request as listed now (open or handled), or undefined. */
+  helpRequest(kioskId: string): HelpRequest | undefined {
+    const h = this.#listedHelp(kioskId, this.#clock.nowMs());
+    return h && structuredClone(h);
+  }
+
+  /**
+   * Marks the kiosk's Help request handled by `by` at `at`, if it is still the one whose latest
+   * press was at `pressAt`: a press since then is a shopper still waiting, and stays open. Returns
+   * the request as it is now (undefined when none is listed).
+   */
+  markHelpHandled(kioskId: string, pressAt: number, by: string, at: number): HelpRequest | undefined {
+    const h = this.#listedHelp(kioskId, this.#clock.nowMs());
+    if (h && h.handled === null && h.at === pressAt) h.handled = { by, at };
+    return h && structuredClone(h);
+  }
+
+  /** Undoes markHelpHandled (its record could not be written): the request marked at `at` is open again. */
+  reopenHelp(kioskId: string, at: number): void {
+    const h = this.#help.get(kioskId);
+    if (h?.handled?.at === at) h.handled = null;
   }
 
   kiosk(kioskId: string): KioskView | undefined {
@@ -224,16 +252,16 @@ export class FleetState {
       exposure: [...exposure].sort(([a], [b]) => (a < b ? -1 : 1)).map(([currency, x]) => ({ currency, ...x })),
       declines: structuredClone(this.#declines),
       help: [...this.#help.keys()]
-        .map((id) => this.#openHelp(id, now))
+        .map((id) => this.#listedHelp(id, now))
         .filter((h): h is HelpRequest => h !== undefined)
         .reverse()
-        .map((h) => ({ ...h })),
+        .map((h) => structuredClone(h)),
       ignored: { ...this.#ignored },
     };
   }
 
-  /** The kiosk's Help request if it is still open at `now` (an expired one is forgotten). */
-  #openHelp(kioskId: string, now: number): HelpRequest | undefined {
+  /** The kiosk's Help request if it is still listed at `now` (an expired one is forgotten). */
+  #listedHelp(kioskId: string, now: number): HelpRequest | undefined {
     const h = this.#help.get(kioskId);
     if (h && now - h.at >= this.#o.helpRequestMs) {
       this.#help.delete(kioskId);

@@ -346,11 +346,87 @@ describe('operator dashboard HTTP', () => {
     const summary = await nextFrame(frames, (f) => f.event === 'summary' && f.data.includes('"help":[{'));
     expect(JSON.parse(summary.data)).toMatchObject({
       at: '2026-11-28T21:00:05+09:00',
-      help: [{ kioskId: 'k2', at: '2026-11-28T21:00:05+09:00', count: 1 }],
+      help: [{ kioskId: 'k2', at: '2026-11-28T21:00:05+09:00', count: 1, handled: null }],
     });
     ac.abort();
     const body = (await (await get('/ops/api/snapshot', cookie)).json()) as { fleet: { help: Array<{ kioskId: string }> } };
     expect(body.fleet.help.map((h) => h.kioskId)).toEqual(['k2']);
+  });
+
+  it('marks a Help request handled only with the CSRF token, pushes it handled to every dashboard, and audits it once', async () => {
+    const cookie = await login();
+    const csrf = /<meta name="kp-csrf" content="([A-Za-z0-9_-]{43})">/.exec(await (await get('/ops', cookie)).text())?.[1];
+    expect(csrf).toBeDefined();
+    const post = (headers: Record<string, string>, text = JSON.stringify({ kioskId: 'k2' })) =>
+      fetch(`${base}/ops/api/help/handled`, {
+        method: 'POST',
+        body: text,
+        headers: { cookie, 'content-type': 'application/json', ...headers },
+      });
+    const refused = async (r: Response, status: number, code: string) => {
+      expect(r.status).toBe(status);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe(code);
+    };
+    const press = () =>
+      ops.fleet.apply(
+        topics.kioskEvents('k2'),
+        JSON.stringify({ v: 1, type: 'event', at: w.clock.nowMs(), kind: 'fault', fault: 'help-requested', raised: true }),
+      );
+    await refused(await post({ 'x-csrf-token': csrf! }), 404, 'NOT_FOUND');
+    press();
+    w.clock.advance(10_000);
+    press();
+    const ac = new AbortController();
+    const frames = sseFrames((await fetch(`${base}/ops/events`, { headers: { cookie }, signal: ac.signal })).body!);
+    await nextFrame(frames, (f) => f.event === 'snapshot');
+    w.clock.advance(20_000);
+    await refused(await post({}), 403, 'CSRF_REFUSED');
+    await refused(await post({ 'x-csrf-token': csrf!, origin: 'http://evil.example' }), 403, 'CSRF_REFUSED');
+    await refused(await post({ 'x-csrf-token': csrf!, 'sec-fetch-site': 'cross-site' }), 403, 'CSRF_REFUSED');
+    await refused(await post({ 'x-csrf-token': csrf!, 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await refused(await post({ 'x-csrf-token': csrf! }, JSON.stringify({ kioskId: 'k2', operator: 'mallory' })), 400, 'MALFORMED_MESSAGE');
+    expect(ops.fleet.helpRequest('k2')?.handled).toBeNull();
+
+    const ok = await post({ 'x-csrf-token': csrf!, origin: base, 'sec-fetch-site': 'same-origin' });
+    expect(ok.status).toBe(200);
+    const handled = { by: 'ops', at: '2026-11-28T21:00:30+09:00' };
+    expect(await ok.json()).toEqual({
+      repeated: false,
+      request: { kioskId: 'k2', at: '2026-11-28T21:00:10+09:00', count: 2, handled },
+      record: {
+        id: expect.stringMatching(/^help_[0-9a-f]{24}$/),
+        at: handled.at,
+        operator: 'ops',
+        kioskId: 'k2',
+        requestedAt: '2026-11-28T21:00:10+09:00',
+        presses: 2,
+      },
+    });
+    // Every dashboard sees it handled, still listed.
+    const summary = await nextFrame(frames, (f) => f.event === 'summary' && f.data.includes('"handled":{'));
+    expect(JSON.parse(summary.data).help).toEqual([{ kioskId: 'k2', at: '2026-11-28T21:00:10+09:00', count: 2, handled }]);
+    ac.abort();
+    // A second click records nothing and says how it was handled.
+    expect(await (await post({ 'x-csrf-token': csrf! })).json()).toMatchObject({ repeated: true, record: null, request: { handled } });
+    const audit = (await (await get('/ops/api/audit', cookie)).json()) as { items: unknown[] };
+    expect(audit.items).toEqual([
+      {
+        id: expect.stringMatching(/^help_/),
+        at: handled.at,
+        operator: 'ops',
+        action: 'help-handled',
+        paymentId: null,
+        kioskId: 'k2',
+        amount: null,
+        reason: '',
+        help: { requestedAt: '2026-11-28T21:00:10+09:00', presses: 2 },
+      },
+    ]);
+    // The shopper presses again: a new request, open.
+    w.clock.advance(1_000);
+    press();
+    expect(ops.fleet.helpRequest('k2')).toMatchObject({ count: 1, handled: null });
+    expect((await fetch(`${base}/ops/api/help/handled`, { headers: { cookie } })).status).toBe(405);
   });
 
   it('ends the session on logout', async () => {

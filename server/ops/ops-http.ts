@@ -2,31 +2,35 @@
 // The /ops routes. Only the login page (GET and POST /ops/login) answers without a session;
 // everything else under /ops needs the session cookie: pages redirect to the login page, the API
 // and the event stream answer 401. POSTs must come from our own origin (the cookie is also
-// SameSite=Strict); the refund, which moves money, must also carry the session's CSRF token in the
-// `x-csrf-token` header and be JSON (a form on another site can send neither). Every body is
-// size-capped; every failure is a plain answer, never a stack trace.
+// SameSite=Strict); the actions an operator answers for (a refund or void, which moves money, and
+// marking a Help request handled) must also carry the session's CSRF token in the `x-csrf-token`
+// header and be JSON (a form on another site can send neither). Every body is size-capped; every
+// failure is a plain answer, never a stack trace.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ERRORS, KioskpayError } from '../../shared/errors.ts';
 import { parseStrictJson } from '../../shared/strict-json.ts';
 import { operatorRefund, type OperatorRefund, type OperatorRefundResult } from '../domain/refunds.ts';
+import { markHelpHandled } from './help-handling.ts';
 import type { ServerContext } from '../domain/context.ts';
 import type { TimeZone } from '../../shared/time-zone.ts';
 import type { FleetState } from './fleet-state.ts';
 import { OperatorAuth, type OperatorSession } from './operator-auth.ts';
 import type { OpsLive } from './ops-live.ts';
 import { dashboardPage, loginPage, type Page } from './ops-page.ts';
-import { moneyView, presentFleet } from './present.ts';
+import { moneyView, presentFleet, presentHelp } from './present.ts';
 import { auditLog, parseSalesQuery, parseTransactionQuery, salesReport, searchTransactions, type ReportContext } from './reports.ts';
 import type { LedgerSummary } from './sales-queries.ts';
 
 export const OPS_COOKIE = 'kp_ops';
 /** Largest login form accepted, in bytes. */
 export const LOGIN_BODY_BYTES_MAX = 4096;
-/** Largest refund request accepted, in bytes. */
-export const REFUND_BODY_BYTES_MAX = 4096;
+/** Largest refund or Help-handled request accepted, in bytes. */
+export const ACTION_BODY_BYTES_MAX = 4096;
 export const CSRF_HEADER = 'x-csrf-token';
+/** The routes that record an operator's action, each CSRF-protected. */
+const ACTION_PATHS = new Set(['/ops/api/refund', '/ops/api/help/handled']);
 
 /** POST /ops/api/refund: amount in minor units for a refund, null (or absent) for a void. */
 const refundBody = z.strictObject({
@@ -36,6 +40,9 @@ const refundBody = z.strictObject({
   reason: z.string().max(1000),
   requestKey: z.string().max(64),
 });
+
+/** POST /ops/api/help/handled: the kiosk whose Help request is handled. */
+const helpHandledBody = z.strictObject({ kioskId: z.string().min(1).max(64) });
 
 export interface OpsHttpOptions {
   auth: OperatorAuth;
@@ -89,7 +96,7 @@ async function route(o: OpsHttpOptions, req: IncomingMessage, res: ServerRespons
     return redirect(res, '/ops/login');
   }
   if (path === '/ops/api/snapshot' && method === 'GET') return json(res, 200, await snapshot(o, session));
-  if (path.startsWith('/ops/api/') && path !== '/ops/api/refund') {
+  if (path.startsWith('/ops/api/') && !ACTION_PATHS.has(path)) {
     const params = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     const view =
       path === '/ops/api/sales'
@@ -102,9 +109,9 @@ async function route(o: OpsHttpOptions, req: IncomingMessage, res: ServerRespons
     if (view && method === 'GET') return answer(res, view);
     if (view) return text(res, 405, 'method not allowed', { allow: 'GET' });
   }
-  if (path === '/ops/api/refund') {
+  if (ACTION_PATHS.has(path)) {
     if (method !== 'POST') return text(res, 405, 'method not allowed', { allow: 'POST' });
-    return answer(res, () => refund(o, session, req));
+    return answer(res, () => (path === '/ops/api/refund' ? refund(o, session, req) : helpHandled(o, session, req)));
   }
   if (path === '/ops/events' && method === 'GET') {
     if (!(await o.live.attach(req, res))) return text(res, 503, 'too many live dashboards; close one and retry', { 'retry-after': '10' });
@@ -131,40 +138,70 @@ async function answer(res: ServerResponse, view: () => Promise<unknown>): Promis
 }
 
 /**
- * POST /ops/api/refund. Refused (CSRF_REFUSED, 403) unless it comes from our own origin and carries
- * the session's CSRF token; the operator is the session's login, never a field of the body.
+ * The body of an operator's action, once it is known to be the operator's: refused (CSRF_REFUSED,
+ * 403) unless it comes from our own origin and carries the session's CSRF token, 415 unless JSON.
+ * The operator is always the session's login, never a field of the body.
  */
-async function refund(o: OpsHttpOptions, session: OperatorSession, req: IncomingMessage) {
+async function actionBody<T>(o: OpsHttpOptions, session: OperatorSession, req: IncomingMessage, schema: z.ZodType<T>): Promise<T> {
   const header = req.headers[CSRF_HEADER];
   const fetchSite = req.headers['sec-fetch-site'];
+  const path = (req.url ?? '').split('?')[0];
   if (
     !sameOrigin(req) ||
     (fetchSite !== undefined && fetchSite !== 'same-origin') ||
     !OperatorAuth.csrfMatches(session, typeof header === 'string' ? header : undefined)
   ) {
-    o.log.warn({ operator: session.username, origin: req.headers.origin, fetchSite }, 'refund refused: no CSRF token or another origin');
+    o.log.warn(
+      { operator: session.username, path, origin: req.headers.origin, fetchSite },
+      'action refused: no CSRF token or another origin',
+    );
     throw new KioskpayError('CSRF_REFUSED');
   }
   if ((req.headers['content-type'] ?? '').split(';')[0]!.trim() !== 'application/json') throw new KioskpayError('UNSUPPORTED_MEDIA_TYPE');
-  const text = await readBody(req, REFUND_BODY_BYTES_MAX);
-  if (text === undefined) throw new KioskpayError('MESSAGE_TOO_LARGE', `a refund request is at most ${REFUND_BODY_BYTES_MAX} bytes`);
-  let parsed: z.infer<typeof refundBody>;
+  const text = await readBody(req, ACTION_BODY_BYTES_MAX);
+  if (text === undefined) throw new KioskpayError('MESSAGE_TOO_LARGE', `an action request is at most ${ACTION_BODY_BYTES_MAX} bytes`);
+  let json: unknown;
   try {
-    const r = refundBody.safeParse(parseStrictJson(text));
-    if (!r.success)
-      throw new KioskpayError(
-        'MALFORMED_MESSAGE',
-        `${r.error.issues[0]?.path.join('.') || '(root)'}: ${r.error.issues[0]?.message ?? 'invalid'}`,
-      );
-    parsed = r.data;
+    json = parseStrictJson(text);
   } catch (e) {
     if (e instanceof KioskpayError) throw e;
     throw new KioskpayError('MALFORMED_MESSAGE', 'the body is not JSON');
   }
+  const r = schema.safeParse(json);
+  if (!r.success)
+    throw new KioskpayError(
+      'MALFORMED_MESSAGE',
+      `${r.error.issues[0]?.path.join('.') || '(root)'}: ${r.error.issues[0]?.message ?? 'invalid'}`,
+    );
+  return r.data;
+}
+
+/** POST /ops/api/refund: a refund or void (server/domain/refunds.ts). */
+async function refund(o: OpsHttpOptions, session: OperatorSession, req: IncomingMessage) {
+  const parsed = await actionBody(o, session, req, refundBody);
   const request: OperatorRefund = { ...parsed, amount: parsed.amount ?? null, operator: session.username };
   const r = await operatorRefund(o.ctx, request);
   if (!r.repeated) o.live.ledgerChanged(0);
   return refundView(o, r);
+}
+
+/** POST /ops/api/help/handled: the request as listed now, and the audit row (null when it was handled already). */
+async function helpHandled(o: OpsHttpOptions, session: OperatorSession, req: IncomingMessage) {
+  const { kioskId } = await actionBody(o, session, req, helpHandledBody);
+  const r = await markHelpHandled(o.ctx, o.fleet, kioskId, session.username);
+  if (r.record) o.live.fleetChanged();
+  return {
+    repeated: r.record === null,
+    request: presentHelp(r.request, o.tz),
+    record: r.record && {
+      id: r.record.id,
+      at: o.tz.iso(r.record.at),
+      operator: r.record.operator,
+      kioskId: r.record.kioskId,
+      requestedAt: o.tz.iso(r.record.requestedAt),
+      presses: r.record.presses,
+    },
+  };
 }
 
 function refundView(o: OpsHttpOptions, r: OperatorRefundResult) {

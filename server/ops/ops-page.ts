@@ -42,7 +42,7 @@ const dateInputs = (id: string) => `<label>From <input type="date" name="from" i
 <label>Kiosk <select name="kiosk" id="${id}-kiosk"><option value="">All kiosks</option></select></label>`;
 
 /**
- * The dashboard. The session's CSRF token is in a meta element for the script's refund requests;
+ * The dashboard. The session's CSRF token is in a meta element for the script's refunds and Help handling;
  * the time zone every time on the page is in is named in the header.
  */
 export function dashboardPage(operator: string, csrfToken: string, timeZoneLabel: string): Page {
@@ -50,7 +50,7 @@ export function dashboardPage(operator: string, csrfToken: string, timeZoneLabel
 <span>${escapeHtml(operator)}</span><form method="post" action="/ops/logout"><button type="submit">Log out</button></form></header>
 <main>
 <section class="wide"><h2>Fleet <small id="fleet-count"></small></h2><div id="fleet" class="grid"></div></section>
-<section><h2>Help requests <small id="help-count"></small></h2><ul id="help" class="alerts"></ul></section>
+<section id="help-section"><h2>Help requests <small id="help-count"></small></h2><ul id="help" class="alerts"></ul><p id="help-result" role="status"></p></section>
 <section><h2>Alerts</h2><ul id="alerts" class="alerts"></ul></section>
 <section class="wide" id="sales-section"><h2>Sales <small id="sales-range"></small></h2>
 <form id="sales-form" class="filters">${dateInputs('sales')}
@@ -75,7 +75,7 @@ export function dashboardPage(operator: string, csrfToken: string, timeZoneLabel
 <button type="submit" id="refund-submit">Confirm</button><button type="button" id="refund-cancel">Cancel</button></form>
 <p id="refund-result" role="status"></p>
 <table id="tx-table"></table></section>
-<section class="wide"><h2>Refunds and voids <small>audit log, last 7 days</small> <button type="button" class="export" data-export="audit">Export CSV</button></h2><table id="audit"></table></section>
+<section class="wide"><h2>Audit log <small>refunds, voids and Help requests handled, last 7 days</small> <button type="button" class="export" data-export="audit">Export CSV</button></h2><table id="audit"></table></section>
 <section><h2>Offline exposure <small>stored, not yet settled</small></h2><div id="exposure"></div></section>
 <section><h2>Stored offline payments received today</h2><div id="stored-summary"></div><table id="stored"></table></section>
 <section class="wide"><h2>Declines by reason</h2><div id="declines"></div></section>

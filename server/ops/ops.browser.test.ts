@@ -7,9 +7,11 @@
 // First test: the operator logs in, sees both kiosks online, a Help request arrives live, then one
 // kiosk's socket is destroyed so the broker publishes its will, and the page must show it offline
 // within a bounded wait; screenshots before and after are decoded and compared where the badge is.
-// Second test: the operator filters sales by date and product, exports the CSV (parsed here and
-// compared with the table on screen), finds a sale, refunds part of it and sees the shopper's new
-// balance and the audit row. With KIOSKPAY_SCREENSHOTS=1 the screenshots are also written to
+// Then the operator marks the Help request handled, and a second dashboard shows it handled (who,
+// when, how long ago) and its audit row, live. Second test: the operator filters sales by date and
+// product, then by slot (which takes the self-checkout's scans of the slot's product too), exports
+// the CSV (parsed here and compared with the table on screen), finds a sale, refunds part of it and
+// sees the shopper's new balance and the audit row. With KIOSKPAY_SCREENSHOTS=1 the screenshots are also written to
 // docs/images/ops-*.png for docs/ops.md.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -157,7 +159,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     await page.locator('body[data-live="on"]').waitFor({ timeout: UI_WAIT_MS });
   }
 
-  it('shows the live fleet and a Help request, and marks a kiosk offline when its connection dies', async () => {
+  it('shows the live fleet and a Help request, marks a kiosk offline when its connection dies, and the request handled on every dashboard', async () => {
     const { page, close } = await openPage();
 
     await page.goto(`${server!.httpUrl}/ops`);
@@ -175,8 +177,8 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     for (const id of KIOSKS) await page.locator(`.kiosk[data-kiosk-id="${id}"][data-link="online"]`).waitFor({ timeout: UI_WAIT_MS });
     await page.locator('body[data-live="on"]').waitFor({ timeout: UI_WAIT_MS });
     expect(await page.locator('#tz').textContent()).toBe('Times in Asia/Tokyo (UTC+09:00)');
-    // Today's sales, by default: the four approved payments of 2026-11-28, by hour and by kiosk.
-    await expect.poll(() => page.locator('#sales-totals').textContent(), { timeout: UI_WAIT_MS }).toContain('¥2,300');
+    // Today's sales, by default: the five approved payments of 2026-11-28, by hour and by kiosk.
+    await expect.poll(() => page.locator('#sales-totals').textContent(), { timeout: UI_WAIT_MS }).toContain('¥2,450');
     expect(await page.locator('#sales-range').textContent()).toContain(`${TODAY} · Asia/Tokyo (UTC+09:00)`);
     expect(await page.locator('#sales-time-title').textContent()).toBe('Per hour');
     expect(await page.locator('#chart-kiosk svg rect.bar').count()).toBeGreaterThanOrEqual(2);
@@ -220,7 +222,8 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     const help = page.locator('#help li[data-kiosk-id="k-beta"]');
     await help.waitFor({ timeout: UI_WAIT_MS });
     helpLatencyMs = Date.now() - pressed;
-    expect(await help.textContent()).toMatch(/^k-beta: a shopper pressed Help at 12:\d\d:\d\d \+09:00, \d+ s ago$/);
+    expect(await help.textContent()).toMatch(/^k-beta: a shopper pressed Help at 12:\d\d:\d\d \+09:00, \d+ s agoMark handled$/);
+    expect(await page.locator('#help-count').textContent()).toBe('1 open');
 
     const badge = page.locator('[data-testid="badge-k-beta"]');
     const box = (await badge.boundingBox())!;
@@ -249,23 +252,50 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     const alpha = (await page.locator('[data-testid="badge-k-alpha"]').boundingBox())!;
     expect(meanColour(after, alpha)).toEqual(meanColour(before, alpha));
 
+    // The operator goes to k-beta and marks the request handled; a second dashboard sees it live.
+    const other = await openPage();
+    await logIn(other.page);
+    const otherHelp = other.page.locator('#help li[data-kiosk-id="k-beta"]');
+    await otherHelp.locator('button[data-help-handled="k-beta"]').waitFor({ timeout: UI_WAIT_MS });
+    await help.locator('button[data-help-handled="k-beta"]').click();
+    await page.locator('#help li[data-kiosk-id="k-beta"][data-handled-by="operator"]').waitFor({ timeout: UI_WAIT_MS });
+    await other.page.locator('#help li[data-kiosk-id="k-beta"][data-handled-by="operator"]').waitFor({ timeout: UI_WAIT_MS });
+    for (const p of [page, other.page]) {
+      expect(await p.locator('#help li[data-kiosk-id="k-beta"]').textContent()).toMatch(
+        /^k-beta: a shopper pressed Help at 12:\d\d:\d\d \+09:00, \d+ s ago; handled by operator at 12:\d\d:\d\d \+09:00, \d+ s ago$/,
+      );
+      expect(await p.locator('#help-count').textContent()).toBe('1 handled');
+      expect(await p.locator('#help button').count()).toBe(0);
+      // The audit log names who handled it and when, on both dashboards.
+      const row = p.locator('#audit tr[data-action="help-handled"][data-kiosk-id="k-beta"]');
+      await row.waitFor({ timeout: UI_WAIT_MS });
+      const cells = await row.locator('td').evaluateAll((tds) => tds.map((td) => td.textContent));
+      expect(cells[0]).toMatch(new RegExp(`^${TODAY} 12:\\d\\d:\\d\\d \\+09:00$`));
+      expect(cells.slice(1, 5)).toEqual(['operator', 'Help handled', 'k-beta', '\u2014']);
+      expect(cells[5]).toMatch(/^a shopper pressed Help, the last at 12:\d\d:\d\d \+09:00$/);
+    }
+    const handled = await server!.ctx.store.unit((tx) => tx.listHelpHandled({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }, 10));
+    expect(handled.map((h) => [h.operator, h.kioskId, h.presses])).toEqual([['operator', 'k-beta', 1]]);
+    if (SHOTS) writeFileSync(join(repo, 'docs', 'images', 'ops-help-handled.png'), await other.page.locator('#help-section').screenshot());
+    await other.close();
+
     expect(pageErrors).toEqual([]);
     await close();
   }, 60_000);
 
-  it('filters sales by date and product, exports the CSV, and refunds a sale with the new balance and the audit row on screen', async () => {
+  it('filters sales by date, product and slot, exports the CSV, and refunds a sale with the new balance and the audit row on screen', async () => {
     const { page, close } = await openPage();
     await logIn(page);
-    await expect.poll(() => page.locator('#sales-totals').textContent(), { timeout: UI_WAIT_MS }).toContain('¥2,300');
+    await expect.poll(() => page.locator('#sales-totals').textContent(), { timeout: UI_WAIT_MS }).toContain('¥2,450');
 
-    // Green tea over yesterday and today: 2 bottles yesterday at k-alpha, 3 today.
+    // Green tea over yesterday and today: 2 bottles yesterday at k-alpha, 3 today, and 1 scanned at k-beta.
     await page.fill('#sales-from', YESTERDAY);
     await page.fill('#sales-to', TODAY);
     await page.selectOption('#sales-product', `gtin:${TEA}`);
     await page.click('#sales-form button[type=submit]');
     await expect.poll(() => page.locator('#sales-range').textContent(), { timeout: UI_WAIT_MS }).toContain(`Green tea 500ml (${TEA})`);
     expect(await page.locator('#sales-range').textContent()).toContain(`${YESTERDAY} to ${TODAY}`);
-    expect(await page.locator('#sales-totals').textContent()).toContain('¥750');
+    expect(await page.locator('#sales-totals').textContent()).toContain('¥900');
     expect(await page.locator('#sales-time-title').textContent()).toBe('Per day');
     expect(await page.locator('#chart-time svg rect.bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-label')))).toEqual([
       YESTERDAY,
@@ -277,7 +307,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     expect(byDay).toEqual([
       ['date', 'starts_at', 'currency', 'payments', 'units', 'amount_minor_units', 'refunded_minor_units', 'net_minor_units'],
       [YESTERDAY, `${YESTERDAY}T00:00:00+09:00`, 'JPY', '1', '2', '300', '', ''],
-      [TODAY, `${TODAY}T00:00:00+09:00`, 'JPY', '1', '3', '450', '', ''],
+      [TODAY, `${TODAY}T00:00:00+09:00`, 'JPY', '2', '4', '600', '', ''],
     ]);
     // The kiosk export holds exactly the rows of the kiosk table on screen.
     const byKiosk = parseCsv(await downloadCsv(page, 'sales-byKiosk', `sales-${YESTERDAY}-to-${TODAY}-gtin_${TEA}-by-kiosk.csv`));
@@ -287,7 +317,21 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard in headless Chromium', () =>
     expect(byKiosk.slice(1).map((r) => [r[0], r[4], r[5], r[6]])).toEqual(
       shown.map((r) => [r[0], r[1], r[2], String(Number(r[3]!.replace(/[¥,]/g, '')))]),
     );
-    expect(byKiosk.slice(1).map((r) => r[0])).toEqual(['k-alpha', 'k-beta']);
+    expect(byKiosk.slice(1).map((r) => [r[0], r[6]])).toEqual([
+      ['k-alpha', '750'],
+      ['k-beta', '150'],
+    ]);
+
+    // Slot 1, the tea's vending slot, takes the same sales: k-alpha's from the slot and k-beta's scan.
+    await page.selectOption('#sales-product', 'slot:1');
+    await page.selectOption('#sales-group', 'slot');
+    await page.click('#sales-form button[type=submit]');
+    await expect.poll(() => page.locator('#sales-range').textContent(), { timeout: UI_WAIT_MS }).toContain('Slot 1: Green tea 500ml');
+    expect(await page.locator('#sales-totals').textContent()).toContain('¥900');
+    expect(await page.locator('#sales-kiosks tr[data-kiosk-id="k-beta"]').textContent()).toContain('¥150');
+    expect(
+      await page.locator('#sales-products-table tr[data-product]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-product'))),
+    ).toEqual(['slot:1']);
     if (SHOTS) writeFileSync(join(repo, 'docs', 'images', 'ops-sales.png'), await page.locator('#sales-section').screenshot());
 
     // Find today's green tea sale and give back 100 of its 450.
@@ -464,8 +508,9 @@ interface Sales {
 
 /**
  * Two days of sales through the real domain, the kiosks listing what they sold. Yesterday: green
- * tea and a coffee. Today, ten minutes before the clock's start: green tea, an unlisted sale, juice
- * and coffee, a decline, and a stored payment settled when the uplink came back.
+ * tea and a coffee. Today, ten minutes before the clock's start: green tea from its slot, green tea
+ * scanned at the self-checkout, an unlisted sale, juice and coffee, a decline, and a stored payment
+ * settled when the uplink came back.
  */
 async function makeSales(s: RunningServer, shift: { ms: number }): Promise<Sales> {
   const ctx = s.ctx;
@@ -491,6 +536,7 @@ async function makeSales(s: RunningServer, shift: { ms: number }): Promise<Sales
   await pay('k-beta', shopper.walletId, 130, [{ slot: 3, qty: 1, unitPrice: yen(130) }]);
   shift.ms = -10 * 60_000;
   const tea = await pay('k-alpha', shopper.walletId, 450, [{ gtin: TEA, slot: 1, qty: 3, unitPrice: yen(150) }], 'tea-today');
+  await pay('k-beta', shopper.walletId, 150, [{ gtin: TEA, qty: 1, unitPrice: yen(150) }], 'tea-scanned'); // the self-checkout: no slot
   await pay('k-alpha', shopper.walletId, 1_000);
   await pay('k-beta', shopper.walletId, 300, [
     { slot: 6, qty: 1, unitPrice: yen(170) },

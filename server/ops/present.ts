@@ -49,7 +49,11 @@ export function presentKiosk(k: KioskView, tz: TimeZone): PresentedKiosk {
 }
 
 export type PresentedAlert = Omit<FleetAlert, 'since'> & { since: string };
-export type PresentedHelp = Omit<HelpRequest, 'at'> & { at: string };
+export type PresentedHelp = Omit<HelpRequest, 'at' | 'handled'> & { at: string; handled: { by: string; at: string } | null };
+
+export function presentHelp(h: HelpRequest, tz: TimeZone): PresentedHelp {
+  return { ...h, at: tz.iso(h.at), handled: h.handled && { by: h.handled.by, at: tz.iso(h.handled.at) } };
+}
 
 /** What changes besides the kiosks: alerts, exposure, live declines, Help requests. `at` is the server's now. */
 export interface PresentedSummary {
@@ -67,7 +71,7 @@ export function presentSummary(s: FleetSnapshot, tz: TimeZone): PresentedSummary
     alerts: s.alerts.map((a) => ({ ...a, since: tz.iso(a.since) })),
     exposure: s.exposure,
     declines: { since: tz.iso(s.declines.sinceMs), checkout: s.declines.checkout, settlement: s.declines.settlement },
-    help: s.help.map((h) => ({ ...h, at: tz.iso(h.at) })),
+    help: s.help.map((h) => presentHelp(h, tz)),
     ignored: s.ignored,
   };
 }

@@ -181,6 +181,30 @@ describe('the sales report', () => {
     expect(k2.totals[0]?.amount.value).toBe(450);
   });
 
+  it("finds a product's sales by slot or by GTIN whichever way the kiosk named it: vending by slot, self-checkout by scan", async () => {
+    await twoDays(); // k2 sold coffee from slot 3, naming the slot alone
+    const b = await w.phone(1_000);
+    await sell('k3', b, 260, [{ gtin: COFFEE, qty: 2, unitPrice: yen(130) }]); // a self-checkout scanned it twice, on the 30th
+    const range = { from: '2026-11-28', to: '2026-11-30' };
+    const sold = (r: Awaited<ReturnType<typeof sales>>) =>
+      r.byKiosk.filter((k) => k.payments > 0).map((k) => [k.kioskId, k.units, k.amount.value]);
+    const bySlot = await sales({ ...range, product: 'slot:3' });
+    const byGtin = await sales({ ...range, product: `gtin:${COFFEE}` });
+    for (const r of [bySlot, byGtin]) {
+      expect(sold(r)).toEqual([
+        ['k2', 1, 130],
+        ['k3', 2, 260],
+      ]);
+      expect(r.totals[0]).toMatchObject({ payments: 2, units: 3, amount: { value: 390 } });
+    }
+    // The same figures as the product's row of the unfiltered tables, by slot and by product.
+    const all = await sales({ ...range, group: 'slot' });
+    expect(all.byProduct.find((p) => p.key === 'slot:3')).toMatchObject({ payments: 2, units: 3, amount: { value: 390 } });
+    expect((await sales(range)).byProduct.find((p) => p.key === `gtin:${COFFEE}`)).toMatchObject({ units: 3, amount: { value: 390 } });
+    // Slot 1's green tea is not taken by the slot 3 filter, though k1's scans name no slot.
+    expect(bySlot.byProduct.map((p) => p.key)).toEqual([`gtin:${COFFEE}`]);
+  });
+
   it('shows one day per local hour, by default today', async () => {
     await twoDays();
     w.clock.advance(-(3 * HOUR + 10 * 60_000)); // back to 2026-11-29 21:06, "today"
@@ -283,18 +307,30 @@ describe('the transaction search', () => {
 });
 
 describe('the audit log', () => {
-  it('lists refunds and voids with who did them, newest first, and exports them', async () => {
+  it('lists refunds, voids and Help requests handled, with who did them, newest first, and exports them', async () => {
     const { tea, plain } = await twoDays();
+    w.clock.advance(60_000);
+    const handledAt = w.clock.nowMs();
+    await w.ctx.store.unit((tx) =>
+      tx.insertHelpHandled({ id: 'help_1', at: handledAt, operator: 'carol', kioskId: 'k2', requestedAt: handledAt - 90_000, presses: 2 }),
+    );
     const r = await auditLog(rc, new URLSearchParams({ from: '2026-11-28', to: '2026-11-30' }));
-    expect(r.items.map((a) => [a.operator, a.action, a.paymentId, a.amount.value, a.reason])).toEqual(
+    const rows = r.items.map((a) => [a.operator, a.action, a.paymentId, a.kioskId, a.amount?.value ?? null, a.reason]);
+    expect(rows[0]).toEqual(['carol', 'help-handled', null, 'k2', null, '']);
+    // The refund and the void were made in the same millisecond: their order is by id.
+    expect(rows.slice(1)).toEqual(
       expect.arrayContaining([
-        ['alice', 'refund', tea.paymentId, 100, 'one bottle leaked'],
-        ['bob', 'void', plain.paymentId, 500, 'charged twice'],
+        ['alice', 'refund', tea.paymentId, null, 100, 'one bottle leaked'],
+        ['bob', 'void', plain.paymentId, null, 500, 'charged twice'],
       ]),
     );
-    expect(r.items).toHaveLength(2);
-    expect(r.items[0]!.at).toBe('2026-11-30T00:16:00+09:00');
-    expect(r.csv.text.split('\r\n')[0]).toBe('at,operator,action,payment_id,currency,amount_minor_units,reason');
+    expect(rows).toHaveLength(3);
+    expect(r.items[0]).toMatchObject({ at: '2026-11-30T00:17:00+09:00', help: { requestedAt: '2026-11-30T00:15:30+09:00', presses: 2 } });
+    expect(r.items[1]!.at).toBe('2026-11-30T00:16:00+09:00');
+    const csv = r.csv.text.split('\r\n');
+    expect(r.csv.filename).toBe('audit-2026-11-28-to-2026-11-30.csv');
+    expect(csv[0]).toBe('at,operator,action,payment_id,kiosk,currency,amount_minor_units,reason,help_requested_at,presses');
+    expect(csv[1]).toBe('2026-11-30T00:17:00+09:00,carol,help-handled,,k2,,,,2026-11-30T00:15:30+09:00,2');
     expect(r.csv.text).toContain(',bob,void,');
   });
 });

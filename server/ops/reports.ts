@@ -11,7 +11,7 @@ import type { CatalogItem, CatalogMessage } from '../../shared/catalog/catalog.t
 import { isValidGtin13 } from '../../shared/catalog/ean13.ts';
 import { KioskpayError } from '../../shared/errors.ts';
 import { CURRENCIES, MONEY_MAX, type Currency } from '../../shared/money.ts';
-import type { FoundPayment, OpsActionRow, SaleLineRow, SalesFilter, Store } from '../ports/store.ts';
+import type { FoundPayment, OpsActionRow, ProductMatch, SaleLineRow, SalesFilter, Store } from '../ports/store.ts';
 import { QUARTER_HOUR_MS } from '../ports/store.ts';
 import { TimeZone } from '../../shared/time-zone.ts';
 import { csvTable, type CsvExport } from './csv.ts';
@@ -211,15 +211,21 @@ const add = (s: Sum, g: { payments?: number; units?: number; amount?: number; re
   if (!Number.isSafeInteger(s.amount) || !Number.isSafeInteger(s.refunded)) throw new Error('sales total overflow');
 };
 
+/**
+ * The lines a product filter takes, as the product table groups them: a slot is its vending sales
+ * and the scans of its catalog product; a GTIN is its scans and the sales its slot reported by slot
+ * alone (store.ts ProductMatch).
+ */
+function productMatch(rc: ReportContext, p: ProductFilter | null): ProductMatch | null {
+  if (p === null) return null;
+  const { find } = lookup(rc);
+  if (p.gtin !== null) return { by: 'gtin', gtin: p.gtin, slot: find(p.gtin, null)?.slot ?? null };
+  return { by: 'slot', slot: p.slot, gtin: find(null, p.slot)?.gtin ?? null };
+}
+
 export async function salesReport(rc: ReportContext, q: SalesQuery): Promise<SalesReport> {
   const { range } = q;
-  const filter: SalesFilter = {
-    fromMs: range.fromMs,
-    toMs: range.toMs,
-    kioskId: q.kioskId,
-    gtin: q.product?.gtin ?? null,
-    slot: q.product?.slot ?? null,
-  };
+  const filter: SalesFilter = { fromMs: range.fromMs, toMs: range.toMs, kioskId: q.kioskId, product: productMatch(rc, q.product) };
   const itemised = q.product !== null;
   const [byKiosk, byProduct, byQuarter, refundsByKiosk, refundsByQuarter] = await rc.store.unit(async (tx) =>
     Promise.all([
@@ -567,38 +573,92 @@ function transactionView(
 
 // ---- the audit log -----------------------------------------------------------------------------
 
+/**
+ * One row of the operators' audit log: a refund or void of a payment (with its amount and reason),
+ * or a shopper's Help request marked handled (with the kiosk, its latest press and how many).
+ */
+export interface AuditItem {
+  id: string;
+  at: string;
+  operator: string;
+  action: OpsActionRow['action'] | 'help-handled';
+  paymentId: string | null;
+  kioskId: string | null;
+  amount: MoneyView | null;
+  /** The operator's reason for a refund or void; empty for a Help request. */
+  reason: string;
+  help: { requestedAt: string; presses: number } | null;
+}
+
 export interface AuditView {
   from: string;
   to: string;
-  items: Array<{ id: string; at: string; operator: string; action: string; paymentId: string; amount: MoneyView; reason: string }>;
+  items: AuditItem[];
   truncated: boolean;
   csv: CsvExport;
 }
 
 export async function auditLog(rc: ReportContext, params: URLSearchParams): Promise<AuditView> {
   const range = parseRange(params, rc, REPORT_LIMITS.searchDaysDefault);
-  const rows: OpsActionRow[] = await rc.store.unit((tx) =>
-    tx.listOpsActions({ fromMs: range.fromMs, toMs: range.toMs, paymentId: null }, REPORT_LIMITS.auditRowsMax + 1),
+  const q = { fromMs: range.fromMs, toMs: range.toMs };
+  const [actions, handled] = await rc.store.unit((tx) =>
+    Promise.all([
+      tx.listOpsActions({ ...q, paymentId: null }, REPORT_LIMITS.auditRowsMax + 1),
+      tx.listHelpHandled(q, REPORT_LIMITS.auditRowsMax + 1),
+    ]),
   );
-  const items = rows.slice(0, REPORT_LIMITS.auditRowsMax).map((a) => ({
-    id: a.id,
-    at: rc.tz.iso(a.at),
-    operator: a.operator,
-    action: a.action,
-    paymentId: a.paymentId,
-    amount: moneyView(a.amount, a.currency),
-    reason: a.reason,
-  }));
+  const rows: Array<{ atMs: number; item: AuditItem }> = [
+    ...actions.map((a) => ({
+      atMs: a.at,
+      item: {
+        id: a.id,
+        at: rc.tz.iso(a.at),
+        operator: a.operator,
+        action: a.action,
+        paymentId: a.paymentId,
+        kioskId: null,
+        amount: moneyView(a.amount, a.currency),
+        reason: a.reason,
+        help: null,
+      },
+    })),
+    ...handled.map((h) => ({
+      atMs: h.at,
+      item: {
+        id: h.id,
+        at: rc.tz.iso(h.at),
+        operator: h.operator,
+        action: 'help-handled' as const,
+        paymentId: null,
+        kioskId: h.kioskId,
+        amount: null,
+        reason: '',
+        help: { requestedAt: rc.tz.iso(h.requestedAt), presses: h.presses },
+      },
+    })),
+  ].sort((a, b) => b.atMs - a.atMs || (a.item.id < b.item.id ? 1 : -1));
+  const items = rows.slice(0, REPORT_LIMITS.auditRowsMax).map((r) => r.item);
   return {
     from: range.from,
     to: range.to,
     items,
     truncated: rows.length > REPORT_LIMITS.auditRowsMax,
     csv: {
-      filename: `refunds-and-voids-${range.from}-to-${range.to}.csv`,
+      filename: `audit-${range.from}-to-${range.to}.csv`,
       text: csvTable(
-        ['at', 'operator', 'action', 'payment_id', 'currency', 'amount_minor_units', 'reason'],
-        items.map((a) => [a.at, a.operator, a.action, a.paymentId, a.amount.currency, a.amount.value, a.reason]),
+        ['at', 'operator', 'action', 'payment_id', 'kiosk', 'currency', 'amount_minor_units', 'reason', 'help_requested_at', 'presses'],
+        items.map((a) => [
+          a.at,
+          a.operator,
+          a.action,
+          a.paymentId,
+          a.kioskId,
+          a.amount?.currency ?? null,
+          a.amount?.value ?? null,
+          a.reason,
+          a.help?.requestedAt ?? null,
+          a.help?.presses ?? null,
+        ]),
       ),
     },
   };

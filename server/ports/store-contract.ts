@@ -7,7 +7,18 @@
 // racing to settle the same offline code.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MONEY_MAX, type Currency } from '../../shared/money.ts';
-import type { Account, CredentialRow, OpsActionRow, PaymentRow, PaymentSearch, SalesFilter, SalesGroup, Store, StoreTx } from './store.ts';
+import type {
+  Account,
+  CredentialRow,
+  HelpHandledRow,
+  OpsActionRow,
+  PaymentRow,
+  PaymentSearch,
+  SalesFilter,
+  SalesGroup,
+  Store,
+  StoreTx,
+} from './store.ts';
 
 /** One fresh, empty database for one test. */
 export interface StoreDatabase {
@@ -592,7 +603,7 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
           await refund('p2', 50);
           await refund('p5', 500);
         });
-      const all: SalesFilter = { fromMs: 0, toMs: 3_000_000, kioskId: null, gtin: null, slot: null };
+      const all: SalesFilter = { fromMs: 0, toMs: 3_000_000, kioskId: null, product: null };
       const sorted = (groups: SalesGroup[]) => [...groups].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
       const g = (o: Partial<SalesGroup>): SalesGroup => ({
         kioskId: null,
@@ -656,13 +667,37 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         await shop(s);
         await seedSales(s);
         expect(await s.unit((tx) => tx.salesGroups({ ...all, kioskId: 'k2' }, 'product'))).toEqual([g({ slot: 1, units: 1, amount: 150 })]);
-        expect(await s.unit((tx) => tx.salesGroups({ ...all, gtin: '4901000000013' }, 'kiosk'))).toEqual([
+        const gtin = (code: string, slot: number | null = null): SalesFilter => ({ ...all, product: { by: 'gtin', gtin: code, slot } });
+        const slot = (n: number, code: string | null = null): SalesFilter => ({ ...all, product: { by: 'slot', slot: n, gtin: code } });
+        expect(await s.unit((tx) => tx.salesGroups(gtin('4901000000013'), 'kiosk'))).toEqual([g({ kioskId: 'k1', units: 2, amount: 200 })]);
+        expect(await s.unit((tx) => tx.salesGroups(slot(3), 'quarter-hour'))).toEqual([g({ quarter: 0, units: 1, amount: 200 })]);
+        expect(await s.unit((tx) => tx.salesGroups({ ...slot(3), kioskId: 'k2' }, 'kiosk'))).toEqual([]);
+      });
+
+      it("takes, for one slot, the scans of the slot's product too, and for one GTIN the sales of its slot named by slot alone", async () => {
+        const s = await store();
+        await shop(s);
+        await seedSales(s);
+        const byKiosk = async (f: SalesFilter) =>
+          [...(await s.unit((tx) => tx.salesGroups(f, 'kiosk')))].sort((a, b) => (a.kioskId! < b.kioskId! ? -1 : 1));
+        // Slot 1 holds ...013: k2 sold it from slot 1 (a line with the slot alone), k1 scanned it (the GTIN alone).
+        expect(await byKiosk({ ...all, product: { by: 'slot', slot: 1, gtin: '4901000000013' } })).toEqual([
           g({ kioskId: 'k1', units: 2, amount: 200 }),
+          g({ kioskId: 'k2', units: 1, amount: 150 }),
         ]);
-        expect(await s.unit((tx) => tx.salesGroups({ ...all, slot: 3 }, 'quarter-hour'))).toEqual([
-          g({ quarter: 0, units: 1, amount: 200 }),
+        expect(await byKiosk({ ...all, product: { by: 'gtin', gtin: '4901000000013', slot: 1 } })).toEqual([
+          g({ kioskId: 'k1', units: 2, amount: 200 }),
+          g({ kioskId: 'k2', units: 1, amount: 150 }),
         ]);
-        expect(await s.unit((tx) => tx.salesGroups({ ...all, slot: 3, kioskId: 'k2' }, 'kiosk'))).toEqual([]);
+        // A line that names another slot is that slot's sale, whatever its GTIN: slot 1 of ...020 does not take k1's line from slot 3.
+        expect(await byKiosk({ ...all, product: { by: 'slot', slot: 1, gtin: '4901000000020' } })).toEqual([
+          g({ kioskId: 'k2', units: 1, amount: 150 }),
+        ]);
+        // And a line that names another GTIN is that product's sale, whatever its slot.
+        expect(await byKiosk({ ...all, product: { by: 'gtin', gtin: '4901000000099', slot: 3 } })).toEqual([]);
+        expect(await byKiosk({ ...all, product: { by: 'gtin', gtin: '4901000000099', slot: 1 } })).toEqual([
+          g({ kioskId: 'k2', units: 1, amount: 150 }),
+        ]);
       });
 
       it('sums refunds of the sales a filter covers, per kiosk and per quarter hour, leaving out voided payments', async () => {
@@ -741,6 +776,33 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         expect(await list(11_000, 12_000, null)).toEqual(['a2']);
         expect(await list(0, 20_000, null, 1)).toEqual(['a3']);
         expect(await list(0, 1, 'p1')).toEqual(['a3', 'a1']);
+      });
+
+      it('records Help requests marked handled, and lists them newest first by time', async () => {
+        const s = await store();
+        const handled = (id: string, o: Partial<HelpHandledRow>): HelpHandledRow => ({
+          id,
+          at: 10_000,
+          operator: 'alice',
+          kioskId: 'k1',
+          requestedAt: 9_000,
+          presses: 1,
+          ...o,
+        });
+        await s.unit(async (tx) => {
+          await tx.insertHelpHandled(handled('h1', {}));
+          await tx.insertHelpHandled(handled('h2', { at: 11_000, operator: 'bob', kioskId: 'k2', requestedAt: 10_500, presses: 3 }));
+          await tx.insertHelpHandled(handled('h3', { at: 11_000 }));
+        });
+        await expect(s.unit((tx) => tx.insertHelpHandled(handled('h1', {})))).rejects.toThrow();
+        await expect(s.unit((tx) => tx.insertHelpHandled(handled('h4', { presses: 0 })))).rejects.toThrow();
+        const list = async (fromMs: number, toMs: number, limit = 10) => s.unit((tx) => tx.listHelpHandled({ fromMs, toMs }, limit));
+        expect((await list(0, 20_000)).map((h) => h.id)).toEqual(['h3', 'h2', 'h1']);
+        expect((await list(10_001, 20_000, 1)).map((h) => h.id)).toEqual(['h3']);
+        expect(await list(0, 10_000)).toEqual([]);
+        expect((await list(11_000, 11_001)).find((h) => h.id === 'h2')).toEqual(
+          handled('h2', { at: 11_000, operator: 'bob', kioskId: 'k2', requestedAt: 10_500, presses: 3 }),
+        );
       });
     });
 

@@ -111,14 +111,22 @@ export interface SaleLineRow {
   unitPrice: number;
 }
 
+/**
+ * One product of a sales filter, as an operator names it: by GTIN or by vending slot, with the
+ * other key of the same catalog product (null when the catalog has none). A line is of it when it
+ * names the key, or names no such key and names the other one: so a filter for slot 3 takes the
+ * vending sales from slot 3 and the scans of slot 3's product at a self-checkout, and a filter for
+ * a GTIN takes that product's scans and the sales of its slot from a kiosk that sent only the slot.
+ */
+export type ProductMatch = { by: 'gtin'; gtin: string; slot: number | null } | { by: 'slot'; slot: number; gtin: string | null };
+
 /** Which payments a sales report covers: approved and settled ones with `at` in [fromMs, toMs), optionally of one kiosk or one product. */
 export interface SalesFilter {
   fromMs: number;
   toMs: number;
   kioskId: string | null;
-  /** Only lines of this product (GTIN), or of this slot; the amounts are then those lines' amounts. */
-  gtin: string | null;
-  slot: number | null;
+  /** Only lines of this product; the amounts are then those lines' amounts. */
+  product: ProductMatch | null;
 }
 
 /** Sales grouped per kiosk, per product (gtin, slot) or per quarter hour of server time (floor(at / 900_000)). */
@@ -184,6 +192,22 @@ export interface OpsActionRow {
   amount: number;
   currency: Currency;
   reason: string;
+}
+
+/**
+ * An operator marked a shopper's Help request handled: the operator audit log's other kind of row
+ * (the requests themselves live in the server's memory, server/ops/fleet-state.ts).
+ */
+export interface HelpHandledRow {
+  id: string;
+  at: number;
+  /** The operator login that did it. */
+  operator: string;
+  kioskId: string;
+  /** The request's latest press, by the server's clock. */
+  requestedAt: number;
+  /** Presses the request counted. */
+  presses: number;
 }
 
 /** Offline spending of one wallet in a time range: approved online-offline and settled payments. */
@@ -256,7 +280,7 @@ export interface StoreTx {
   /** Sales of the filter, grouped. */
   salesGroups(filter: SalesFilter, by: SalesGrouping): Promise<SalesGroup[]>;
   /** Refunds of the payments the filter covers (its product part ignored), grouped. */
-  refundGroups(filter: Omit<SalesFilter, 'gtin' | 'slot'>, by: Exclude<SalesGrouping, 'product'>): Promise<RefundGroup[]>;
+  refundGroups(filter: Omit<SalesFilter, 'product'>, by: Exclude<SalesGrouping, 'product'>): Promise<RefundGroup[]>;
   /** Payments matching the search, newest first (at, then id), at most `limit`. */
   searchPayments(q: PaymentSearch, limit: number): Promise<FoundPayment[]>;
   /** Sum of the ledger's refund transfers of a payment (0 when none). */
@@ -266,6 +290,9 @@ export interface StoreTx {
   getOpsActionByKey(requestKey: string): Promise<OpsActionRow | undefined>;
   /** Operator actions with `at` in [fromMs, toMs) (every action of the payment instead, when `paymentId` is set), newest first, at most `limit`. */
   listOpsActions(q: { fromMs: number; toMs: number; paymentId: string | null }, limit: number): Promise<OpsActionRow[]>;
+  insertHelpHandled(h: HelpHandledRow): Promise<void>;
+  /** Help requests marked handled with `at` in [fromMs, toMs), newest first (at, then id), at most `limit`. */
+  listHelpHandled(q: { fromMs: number; toMs: number }, limit: number): Promise<HelpHandledRow[]>;
 
   getKiosk(id: string): Promise<KioskRow | undefined>;
   upsertKiosk(k: KioskRow): Promise<void>;

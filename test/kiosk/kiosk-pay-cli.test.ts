@@ -55,7 +55,7 @@ describe('kioskpay kiosk pay --line', () => {
     expect(plain.code, plain.out).toBe(0);
 
     const groups = await ctx.store.unit((tx) =>
-      tx.salesGroups({ fromMs: 0, toMs: ctx.clock.nowMs() + 1, kioskId: null, gtin: null, slot: null }, 'product'),
+      tx.salesGroups({ fromMs: 0, toMs: ctx.clock.nowMs() + 1, kioskId: null, product: null }, 'product'),
     );
     const rows = groups
       .map((g) => ({ gtin: g.gtin, slot: g.slot, payments: g.payments, units: g.units, amount: g.amount }))

@@ -336,6 +336,10 @@ describe('kioskpay wallet', () => {
     expect(((await readState()) as { pending: unknown[] }).pending).toEqual([]);
     const text = await wallet('history');
     expect(text.out).toMatch(/settled\s+offline-qr\s+¥500\s+kiosk k1\s+\(code #1\)/);
+    // An operator gave back part of it: history says how much, and what is still charged.
+    fake.payments = [{ ...fake.payments[0]!, refunded: { value: 120, currency: 'JPY' } }];
+    expect((await wallet('history')).out).toMatch(/settled\s+offline-qr\s+¥500\s+kiosk k1\s+refunded ¥120, charged ¥380\s+\(code #1\)/);
+    expect(await walletJson('history')).toMatchObject({ payments: [{ paymentId: 'p1', refunded: { value: 120, currency: 'JPY' } }] });
   });
 
   it('counts every offline code it shows toward the rolling limits and refuses past them', async () => {

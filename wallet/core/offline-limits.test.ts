@@ -48,6 +48,11 @@ describe('offlineLimitsLeft (TEST_LIMITS: 5,000 per payment; 10,000 and 2 per da
     expect(offlineLimitsLeft(TEST_LIMITS, edge, T0)).toMatchObject({ daily: { amount: 100, count: 1 } });
   });
 
+  it('counts a refunded offline payment at what it was, as the server does: a refund gives back money, not allowance', () => {
+    const refunded = pay(3_000, T0 - 1_000, { refunded: { value: 2_000, currency: 'JPY' } });
+    expect(offlineLimitsLeft(TEST_LIMITS, [refunded], T0)).toMatchObject({ ok: true, daily: { amount: 3_000, count: 1 } });
+  });
+
   it('says the monthly amount is used up when nothing is left of it', () => {
     const payments = Array.from({ length: 9 }, (_, i) => pay(5_000 + (i === 0 ? 5_000 : 0), T0 - (i + 2) * OFFLINE_WINDOWS_MS.daily));
     expect(offlineLimitsLeft(TEST_LIMITS, payments, T0)).toMatchObject({ ok: false, window: 'monthly', by: 'amount' });

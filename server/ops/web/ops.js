@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The operator dashboard in the browser. Listens to /ops/events (a snapshot, then changes) for the
 // fleet, Help requests, alerts, exposure, stored payments and declines; asks /ops/api/sales,
-// /ops/api/transactions and /ops/api/audit for reports, and POSTs refunds to /ops/api/refund with
-// the session's CSRF token. Times come from the server as ISO 8601 with the deployment's offset and
+// /ops/api/transactions and /ops/api/audit for reports, and POSTs refunds to /ops/api/refund and
+// Help requests handled to /ops/api/help/handled with the session's CSRF token. Times come from the server as ISO 8601 with the deployment's offset and
 // are shown as local time with that offset; ages ("3 min ago") tick every second against the
 // server's clock. Every CSV export is the text the server sent with the rows on screen. Plain
 // script, no libraries; every value from the server goes into the page as text (textContent, SVG
@@ -191,17 +191,26 @@
     var s = state.summary;
     if (!s) return;
     var help = clear($('help'));
+    var open = 0;
     s.help.forEach(function (h) {
       var li = el(
         'li',
-        { class: 'critical', 'data-kiosk-id': h.kioskId },
+        { class: h.handled ? 'handled' : 'critical', 'data-kiosk-id': h.kioskId, 'data-handled-by': h.handled ? h.handled.by : null },
         h.kioskId + ': a shopper pressed Help' + (h.count > 1 ? ' (' + h.count + ' times)' : '') + ' at ' + timeOf(h.at) + ', ',
       );
       li.appendChild(ageEl('span', h.at, '', ' ago'));
+      if (h.handled) {
+        li.appendChild(document.createTextNode('; handled by ' + h.handled.by + ' at ' + timeOf(h.handled.at) + ', '));
+        li.appendChild(ageEl('span', h.handled.at, '', ' ago', { class: 'handled-age' }));
+      } else {
+        open += 1;
+        li.appendChild(el('button', { type: 'button', 'data-help-handled': h.kioskId }, 'Mark handled'));
+      }
       help.appendChild(li);
     });
     if (s.help.length === 0) help.appendChild(el('li', { class: 'empty' }, 'No open Help requests.'));
-    $('help-count').textContent = s.help.length ? s.help.length + ' open' : '';
+    var handled = s.help.length - open;
+    $('help-count').textContent = [open ? open + ' open' : '', handled ? handled + ' handled' : ''].filter(Boolean).join(', ');
     var list = clear($('alerts'));
     s.alerts.forEach(function (a) {
       var attrs = { class: a.severity, 'data-kind': a.kind, 'data-kiosk-id': a.kioskId };
@@ -640,6 +649,21 @@
     $('refund-amount').disabled = isVoid;
   }
 
+  /** POSTs an operator's action as JSON with the session's CSRF token; resolves with the answer, rejects with its message. */
+  function postAction(path, payload) {
+    return fetch(path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf, accept: 'application/json' },
+      body: JSON.stringify(payload),
+    }).then(function (resp) {
+      return resp.json().then(function (b) {
+        if (!resp.ok) throw new Error(b?.error ? b.error.message + ' (' + b.error.code + ')' : 'HTTP ' + resp.status);
+        return b;
+      });
+    });
+  }
+
   function submitRefund() {
     var r = state.refunding;
     if (!r) return;
@@ -660,18 +684,7 @@
       requestKey: r.requestKey,
     };
     $('refund-submit').disabled = true;
-    fetch('/ops/api/refund', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf, accept: 'application/json' },
-      body: JSON.stringify(payload),
-    })
-      .then(function (resp) {
-        return resp.json().then(function (b) {
-          if (!resp.ok) throw new Error(b?.error ? b.error.message + ' (' + b.error.code + ')' : 'HTTP ' + resp.status);
-          return b;
-        });
-      })
+    postAction('/ops/api/refund', payload)
       .then(
         function (b) {
           state.refunding = null;
@@ -718,6 +731,41 @@
     }
   }
 
+  // ---- Help requests handled ----------------------------------------------------------------------
+  function markHandled(kioskId, button) {
+    button.disabled = true;
+    $('help-result').className = '';
+    $('help-result').textContent = '';
+    postAction('/ops/api/help/handled', { kioskId: kioskId }).then(
+      function (b) {
+        // The stream brings the same to every dashboard; this one need not wait for it.
+        if (state.summary) {
+          state.summary.help = state.summary.help.map(function (h) {
+            return h.kioskId === b.request.kioskId ? b.request : h;
+          });
+          drawSummary();
+        }
+        loadAudit();
+      },
+      function (e) {
+        button.disabled = false;
+        $('help-result').className = 'bad';
+        $('help-result').textContent = 'Not marked: ' + e.message;
+      },
+    );
+  }
+  /** Which Help requests are handled, and when: the audit log is asked again when it changes. */
+  function handledKey(s) {
+    return (s?.help || [])
+      .filter(function (h) {
+        return h.handled;
+      })
+      .map(function (h) {
+        return h.kioskId + '@' + h.handled.at;
+      })
+      .join(' ');
+  }
+
   // ---- the audit log ------------------------------------------------------------------------------
   function loadAudit() {
     var to = state.ledger ? state.ledger.day : '';
@@ -734,11 +782,24 @@
     if (!r) return;
     table(
       $('audit'),
-      ['Time', 'Operator', 'Action', 'Payment', 'Amount', 'Reason'],
+      ['Time', 'Operator', 'Action', 'Payment or kiosk', 'Amount', 'Reason'],
       r.items.map(function (a) {
+        var help = a.help;
         return {
-          attrs: { 'data-action-id': a.id, 'data-payment-id': a.paymentId },
-          cells: [dateTimeOf(a.at), a.operator, a.action, a.paymentId, a.amount.text, a.reason],
+          attrs: { 'data-action-id': a.id, 'data-action': a.action, 'data-payment-id': a.paymentId, 'data-kiosk-id': a.kioskId },
+          cells: [
+            dateTimeOf(a.at),
+            a.operator,
+            help ? 'Help handled' : a.action,
+            a.paymentId || a.kioskId,
+            a.amount ? a.amount.text : '\u2014',
+            help
+              ? 'a shopper pressed Help' +
+                (help.presses > 1 ? ' (' + help.presses + ' times)' : '') +
+                ', the last at ' +
+                timeOf(help.requestedAt)
+              : a.reason,
+          ],
         };
       }),
       [4],
@@ -848,10 +909,13 @@
       drawFleet();
     });
     es.addEventListener('summary', function (e) {
+      var before = handledKey(state.summary);
       state.summary = JSON.parse(e.data);
       learnServerTime(state.summary.at);
       drawSummary();
       drawFleet();
+      // Another operator marked a Help request handled: the audit log has a new row.
+      if (handledKey(state.summary) !== before) loadAudit();
     });
     es.addEventListener('ledger', function (e) {
       onLedger(JSON.parse(e.data));
@@ -898,6 +962,7 @@
     var t = e.target;
     if (!(t instanceof Element)) return;
     if (t.hasAttribute('data-refund')) openRefund(t.getAttribute('data-refund'), t.getAttribute('data-action'));
+    if (t.hasAttribute('data-help-handled')) markHandled(t.getAttribute('data-help-handled'), t);
     if (t.hasAttribute('data-export')) {
       var csv = exportOf(t.getAttribute('data-export'));
       if (csv) download(csv);

@@ -2,6 +2,7 @@
 // `kioskpay wallet history`: payments as the server records them. Offline payments show up here once
 // a kiosk has forwarded them; the shopper gets no completion screen at the till (PayPay's behaviour).
 import { formatMoney } from '../../../shared/money.ts';
+import { paymentCharge } from '../../../shared/wallet-messages.ts';
 import { HISTORY_LIMIT_MAX } from '../../core/api-client.ts';
 import { correctedNowMs, reconcilePending } from '../../core/wallet-state.ts';
 import { STATE_OPTION_HELP, UsageError, apiFor, isoTime, printJson, requireEnrolled, stringOption, type Command } from '../command.ts';
@@ -13,7 +14,9 @@ export const historyCommand: Command = {
   help: `Usage: kioskpay wallet history [--limit N] [--json] [--state FILE] [--server URL]
 
 Lists the wallet's payments, newest first, and forgets the offline codes that the server has now
-seen. Offline codes that were shown but not yet seen are counted at the end.
+seen. A sale an operator refunded in part or in whole says what was refunded and what is still
+charged (the balance holds the refund already). Offline codes that were shown but not yet seen are
+counted at the end.
 
 Options:
   --limit N         at most N payments, 1..${HISTORY_LIMIT_MAX} (default 50)
@@ -46,6 +49,7 @@ ${STATE_OPTION_HELP}
         formatMoney(p.amount).padStart(12),
         `kiosk ${p.kioskId}`,
         p.reason ?? '',
+        p.refunded ? `refunded ${formatMoney(p.refunded)}, charged ${formatMoney({ ...p.amount, value: paymentCharge(p) })}` : '',
         p.offline ? `(code #${p.offline.counter})` : '',
       ]
         .filter((x) => x !== '')

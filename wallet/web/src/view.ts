@@ -3,7 +3,7 @@
 // parsed from strings is the code images' SVG, which our own code libraries produced. Texts come
 // from i18n.ts; <main data-screen> names the screen for tests and styles.
 import { formatMoney } from '../../../shared/money.ts';
-import type { PaymentRecord } from '../../../shared/wallet-messages.ts';
+import { paymentCharge, type PaymentRecord } from '../../../shared/wallet-messages.ts';
 import { offlineSessions, sessionPayment } from '../../core/offline-sessions.ts';
 import { groupDigits } from './code-images.ts';
 import { formatTime, translator, type MessageKey, type Translate } from './i18n.ts';
@@ -321,6 +321,8 @@ function paid(c: Ctx, p: PaymentRecord): Node[] {
 }
 
 function statusTag(c: Ctx, p: PaymentRecord): HTMLElement {
+  if ((p.status === 'approved' || p.status === 'settled') && paymentCharge(p) === 0)
+    return h('span', { class: 'tag refunded' }, c.t('statusRefunded'));
   if (p.status === 'approved' || p.status === 'settled') return h('span', { class: 'tag paid' }, c.t('statusPaid'));
   if (p.status === 'voided') return h('span', { class: 'tag declined' }, c.t('statusVoided'));
   return h('span', { class: 'tag declined' }, `${c.t('statusDeclined')}${p.reason ? ` · ${p.reason}` : ''}`);
@@ -346,17 +348,26 @@ function history(c: Ctx): Node[] {
     );
   }
   for (const p of m.payments) {
+    // A sale an operator refunded in part shows what it charges now, and what was refunded of what.
+    const charge = p.refunded ? formatMoney({ ...p.amount, value: paymentCharge(p) }) : formatMoney(p.amount);
     items.push(
       h(
         'li',
-        { 'data-payment': p.paymentId, 'data-status': p.status, 'data-kind': p.kind },
+        {
+          'data-payment': p.paymentId,
+          'data-status': p.status,
+          'data-kind': p.kind,
+          ...(p.refunded ? { 'data-refunded': String(p.refunded.value) } : {}),
+        },
         h(
           'div',
           { class: 'what' },
           h('span', {}, `${p.kioskId} · ${t(p.kind === 'online' ? 'kindOnline' : 'kindOffline')}`),
           h('span', { class: 'when' }, formatTime(m.lang, p.at, true)),
+          p.refunded &&
+            h('span', { class: 'refund' }, t('refundedNote', { refunded: formatMoney(p.refunded), amount: formatMoney(p.amount) })),
         ),
-        h('div', { class: 'what' }, h('span', { class: 'amount' }, formatMoney(p.amount)), statusTag(c, p)),
+        h('div', { class: 'what' }, h('span', { class: 'amount' }, charge), statusTag(c, p)),
       ),
     );
   }
