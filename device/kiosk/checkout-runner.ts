@@ -4,8 +4,8 @@
 // deadline. Every effect's outcome comes back as an event; nothing here decides a payment.
 //   sendPay              -> in-flight ledger (durable) -> uplink request (with the sale's lines) -> txAnswer | txError | paySendFailed
 //   sendStatus/Void      -> uplink request -> txAnswer | txError (timeouts: the machine's)
-//   precheckOffline      -> OfflineDesk.precheck -> precheckResult
-//   storeOffline         -> OfflineDesk.store (fsync'd, with the sale's lines) -> offlineStored | offlineStoreFailed
+//   precheckOffline      -> OfflineDesk.precheck -> precheckResult (with what it accepted, which the machine keeps)
+//   storeOffline         -> OfflineDesk.store of what was accepted (fsync'd, with the sale's lines) -> offlineStored | offlineStoreFailed
 //   discardOffline       -> OfflineDesk.discard (durable) -> offlineDiscarded;  voidLater -> the ledger's void list
 //   show/hint/offlineIndicator/beep/pulseRelay, and each payment's outcome -> CheckoutEvents;  log -> the logger
 import type { Logger } from 'pino';
@@ -134,21 +134,24 @@ export class CheckoutRunner {
       case 'pulseRelay':
         return d.events.pulseRelay(e.slot, e.onMs);
       case 'sendPay':
-        return this.#request('pay', e.txId, { type: 'pay', code: e.code, amount: e.amount, lines: e.lines });
+        d.desk.noteSentOnline(e.code);
+        return this.#request('pay', e.txId, { type: 'pay', code: e.code.text, amount: e.amount, lines: e.lines });
       case 'sendStatus':
         return this.#request('status', e.txId, { type: 'status' });
       case 'sendVoid':
         return this.#request('void', e.txId, { type: 'void' });
       case 'precheckOffline': {
-        const r = d.desk.precheck(e.txId, e.code, e.amount);
+        const r = d.desk.precheck(e.code, e.amount);
         if (!r.ok) d.log.info({ txId: e.txId, reason: r.reason, cause: r.cause }, 'offline pre-check declined');
-        // Delivered after this event's effects, like any other result.
+        // Delivered after this event's effects, like any other result; an acceptance travels in the machine's state to the store.
         return this.#later(
-          r.ok ? { type: 'precheckResult', txId: e.txId, ok: true } : { type: 'precheckResult', txId: e.txId, ok: false, reason: r.reason },
+          r.ok
+            ? { type: 'precheckResult', txId: e.txId, ok: true, payment: r.payment }
+            : { type: 'precheckResult', txId: e.txId, ok: false, reason: r.reason },
         );
       }
       case 'storeOffline':
-        d.desk.store(e.txId, e.code, e.amount, e.lines).then(
+        d.desk.store(e.txId, e.payment, e.lines).then(
           () => this.send({ type: 'offlineStored', txId: e.txId }),
           (err: unknown) => {
             d.log.error({ txId: e.txId, err: (err as Error).message }, 'offline payment could not be stored');
@@ -187,7 +190,6 @@ export class CheckoutRunner {
   ): void {
     const d = this.#d;
     const id = d.nextRequestId();
-    if (body.type === 'pay') d.desk.noteSentOnline(body.code);
     // A pay is recorded in flight before it is sent, so that a power loss cannot forget it.
     const req =
       body.type === 'pay'

@@ -4,13 +4,25 @@
 // statusAttemptsMax times; still nothing, or the server never saw it -> `void` the same txId, up to
 // voidAttemptsMax times; still nothing -> hand the txId to the shell to void later. The kiosk never
 // guesses an outcome and never re-sends a payment under a new txId.
-// Uplink down: an offline QR code is pre-checked locally, then written to the durable outbox, and
-// only then approved (the outbox entry is on disk before the screen says approved or a relay fires).
+// Uplink down: an offline QR code is pre-checked locally, then what the pre-check accepted (the
+// decoded code, the amount, the capture time; carried in the state) is written to the durable
+// outbox, and only then approved (the outbox entry is on disk before the screen says approved or a relay fires).
 // A write that does not finish in time is declined only once the kiosk has durably recorded that
 // its txId never settles (discarding).
 import type { ErrorCode } from '../../../shared/errors.ts';
 import type { TxStatus } from '../../../shared/kiosk-messages.ts';
-import { enterApproved, enterDeclined, enterIdle, log, routeCode, stale, stay, withLines, type AuthorisingState } from './outcomes.ts';
+import {
+  enterApproved,
+  enterDeclined,
+  enterIdle,
+  log,
+  precheckOffline,
+  routeCode,
+  stale,
+  stay,
+  withLines,
+  type AuthorisingState,
+} from './outcomes.ts';
 import type { AuthorisingStep, CheckoutContext, CheckoutEffect, CheckoutEvent, Transition } from './types.ts';
 
 function step(s: AuthorisingState, next: AuthorisingStep, tries: number, deadlineMs: number, ...effects: CheckoutEffect[]): Transition {
@@ -127,7 +139,7 @@ export function onAuthorisingResult(s: AuthorisingState, event: CheckoutEvent, n
       if (s.step !== 'paying') return stale(s, event);
       const offline = { ...s, uplinkOnline: false };
       const indicator: CheckoutEffect = { type: 'offlineIndicator', on: true };
-      const route = routeCode(s.attempt.codeKind, false, ctx.policyMode());
+      const route = routeCode(s.attempt.code.kind, false, ctx.policyMode());
       if (route !== 'precheck') return decline(offline, route === 'server' ? 'INTERNAL' : route, now, ctx, indicator);
       // `pay` never left the kiosk, so this txId is unused: the offline path may take it.
       const { txId, code, amount } = s.attempt;
@@ -136,22 +148,19 @@ export function onAuthorisingResult(s: AuthorisingState, event: CheckoutEvent, n
         effects: [
           indicator,
           { type: 'show', screen: { name: 'authorising', total: amount, offline: true } },
-          { type: 'precheckOffline', txId, code, amount },
+          precheckOffline(txId, code, amount),
         ],
       };
     }
     case 'precheckResult': {
       if (s.step !== 'prechecking') return stale(s, event);
       if (!event.ok) return decline(s, event.reason, now, ctx);
-      const { txId, code, amount, lines } = s.attempt;
-      return step(s, 'storing', 1, now + ctx.config.storeOfflineMs, {
-        type: 'storeOffline',
-        txId,
-        code,
-        amount,
-        capturedAtMs: ctx.clock.nowMs(),
-        ...withLines(lines),
-      });
+      // What the pre-check accepted is what is stored: carried in the state until the write is done.
+      const { txId, lines } = s.attempt;
+      return {
+        state: { ...s, step: 'storing', tries: 1, prechecked: event.payment, deadlineMs: now + ctx.config.storeOfflineMs },
+        effects: [{ type: 'storeOffline', txId, payment: event.payment, ...withLines(lines) }],
+      };
     }
     case 'offlineStored':
       return s.step === 'storing' ? enterApproved(s, now, ctx) : stale(s, event);
