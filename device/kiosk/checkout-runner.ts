@@ -11,6 +11,7 @@
 import type { Logger } from 'pino';
 import type { TimerHandle, Timers } from '../timers.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
+import { resultOfReply } from '../../shared/idempotent-retry.ts';
 import type { PayResult, ErrorReply, SaleLine } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import { deadlineOf, initialCheckoutState, reduce } from '../domain/checkout/machine.ts';
@@ -210,29 +211,31 @@ export class CheckoutRunner {
         : d.uplink.request({ v: 1, type: body.type, id, txId });
     (req as Promise<PayResult | ErrorReply>).then(
       (reply) => {
-        // A status or void refused unhandled (after the uplink's resends) answered nothing about the
-        // payment: as with no answer, the checkout decides on its timeout. A refused pay charged nothing.
-        if (reply.type === 'error' && reply.code === 'RATE_LIMITED' && kind !== 'pay') {
-          d.log.warn({ txId, kind }, 'request refused (rate limited); the checkout decides on its timeout');
+        // Read by the retry rule (shared/idempotent-retry.ts): a status or void refused unhandled
+        // (RATE_LIMITED after the uplink's resends) answered nothing, so the checkout decides on its timeout.
+        const result = resultOfReply(kind, reply);
+        if (result.kind === 'no-answer') {
+          d.log.warn({ txId, kind }, 'request not handled (rate limited); the checkout decides on its timeout');
           return;
         }
-        if (reply.type === 'error') {
-          this.send({ type: 'txError', txId, code: reply.code });
+        if (result.kind === 'refused') {
+          this.send({ type: 'txError', txId, code: result.code });
           return this.#done(txId);
         }
+        const answer = { type: 'txAnswer', answers: kind, txId, status: result.status, reason: result.reason } as const;
         // Approved: off the in-flight list (durably) before the screen says so, so that a power loss
         // after "approved" never voids a payment whose goods were handed out.
-        if (reply.status === 'approved') {
-          d.ledger.decided(reply.txId).then(
-            () => this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason }),
+        if (result.status === 'approved') {
+          d.ledger.decided(txId).then(
+            () => this.send(answer),
             (err: unknown) => {
               d.log.error({ txId, err: (err as Error).message }, 'could not record the approval; the checkout decides on its timeout');
             },
           );
           return;
         }
-        this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason });
-        if (reply.status !== 'unknown') this.#done(txId);
+        this.send(answer);
+        if (result.status !== 'unknown') this.#done(txId);
       },
       (err: unknown) => {
         // Not connected: nothing left the kiosk. Only `pay` reports it; status/void retry on their timeouts.

@@ -458,6 +458,16 @@ describe('checkout: authorising online', () => {
     expect(w.state.name).toBe('idle');
   });
 
+  it('hands the txId over to void later when the void is answered unknown: nothing was voided', () => {
+    const w = world();
+    const txId = toAuthorising(w);
+    w.advance(C.payAnswerMs);
+    w.send(answer(txId, 'unknown', 'status'));
+    const fx = w.send(answer(txId, 'unknown', 'void'));
+    expect(fx).toContainEqual({ type: 'voidLater', txId });
+    expect(w.state).toMatchObject({ name: 'declined', reason: 'INTERNAL' });
+  });
+
   it('treats an answer for another txId as stale', () => {
     const w = world();
     toAuthorising(w);
