@@ -98,6 +98,7 @@ export class Kiosk {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#p.runner.stop();
+    this.#p.faults.stop();
     this.#p.telemetry.stop();
     this.#p.view.stop();
     this.#p.clock.stop();

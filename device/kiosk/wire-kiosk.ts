@@ -186,8 +186,11 @@ export function wireKiosk(deps: KioskDeps, react: KioskReactions): KioskParts {
     onDeclined: (r) => telemetry.event({ kind: 'settle-declined', txId: r.txId, amount: r.amount, reason: r.reason as never }),
   });
 
-  // 7. faults
-  const faults = new KioskFaults({ runner, gpio: deps.hardware.gpio, view, telemetry }, broadcasts.catalog ? [] : ['catalog-unavailable']);
+  // 7. faults; a missing catalog is reported only when the checkout warns about it (after catalogWaitMs)
+  const faults = new KioskFaults(
+    { runner, gpio: deps.hardware.gpio, view, telemetry, timers, graceMs: { 'catalog-unavailable': checkoutConfig.catalogWaitMs } },
+    broadcasts.catalog ? [] : ['catalog-unavailable'],
+  );
 
   // 8. commands
   const commands = new CommandDesk(
