@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KioskRequest, KioskReply } from '../../shared/kiosk-messages.ts';
 import { UplinkOfflineError, UplinkTimeoutError } from '../uplink/uplink.ts';
-import { payOnline, type RequestUplink } from './online-payment.ts';
+import { payOnline, voidTx, type RequestUplink } from './online-payment.ts';
 
 /** A scripted uplink: each request type answers from a queue of replies or timeouts. */
 function scripted(script: Record<string, Array<'timeout' | ((r: KioskRequest) => KioskReply)>>) {
@@ -104,6 +104,19 @@ describe('online payment at the kiosk', () => {
     const { uplink, sent } = scripted({ pay: ['timeout'], status: [limited, result('approved')] });
     expect((await payOnline(uplink, payment, opts)).outcome).toBe('approved');
     expect(sent.map((s) => s.type)).toEqual(['pay', 'status', 'status']);
+  });
+
+  it('voids a pay answered unknown, as the kiosk does (the server never saw it)', async () => {
+    const { uplink, sent } = scripted({ pay: [result('unknown')], void: [result('voided')] });
+    expect((await payOnline(uplink, payment, opts)).outcome).toBe('voided');
+    expect(sent.map((s) => s.type)).toEqual(['pay', 'void']);
+  });
+
+  it('reports a void the server refused as indeterminate: nothing was voided, so the txId is kept', async () => {
+    const refused = (r: KioskRequest): KioskReply => ({ v: 1, type: 'error', re: r.id, code: 'INTERNAL', message: 'disk' });
+    const { uplink, sent } = scripted({ void: [refused] });
+    expect(await voidTx(uplink, 'tx-1', opts.nextId)).toEqual({ outcome: 'indeterminate' });
+    expect(sent.map((s) => s.type)).toEqual(['void']);
   });
 
   it('does not take a RATE_LIMITED void for done: tries again, then reports indeterminate', async () => {

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// The kiosk's online payment, as the protocol asks ([PROTO-IDEM-4]): send `pay` once; if no answer
-// comes in time, do not guess: ask `status` for the same txId; if the server never saw it (or still
-// cannot answer), `void` it so a late copy can never charge. Never re-send under a new txId.
-import type { KioskOperations, KioskReply, PayResult, SaleLine } from '../../shared/kiosk-messages.ts';
+// An online payment, or a void, with promises: what `kioskpay kiosk pay|void` and the demo run. Each
+// request's outcome goes through the idempotent-retry rule of shared/idempotent-retry.ts
+// ([PROTO-IDEM-4]), the rule the kiosk's checkout follows too: `pay` once; no answer in time ->
+// `status` of the same txId; the server never saw it, or still no answer -> `void` it so that a late
+// copy can never charge. Never a guess, never a new txId.
+import { assert } from '../../shared/assert.ts';
+import { nextOnlineStep, resultOfReply, type OnlineRequest, type RequestResult } from '../../shared/idempotent-retry.ts';
+import type { ErrorReply, KioskOperations, KioskReply, PayResult, SaleLine } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import { isUplinkError } from '../uplink/uplink.ts';
 
@@ -28,68 +32,67 @@ export interface OnlinePaymentOptions {
   followUpAttempts?: number;
 }
 
-const isTimeout = (e: unknown) => isUplinkError(e, 'timeout');
-/** A request refused before sending because the uplink is down (UplinkOfflineError). */
-const isOffline = (e: unknown) => isUplinkError(e, 'offline');
-/** A request the server refused without handling it (the uplink already resent it within its deadline). */
-const isRateLimited = (r: { type: string; code?: string }) => r.type === 'error' && r.code === 'RATE_LIMITED';
-/** After a timeout, a follow-up that was not sent (uplink dropped) is retried like one that timed out. */
-const isRetryable = (e: unknown) => isTimeout(e) || isOffline(e);
+type Payment = { txId: string; code: string; amount: Money; lines?: SaleLine[] | undefined };
 
 /** `lines`, when given, say what was sold (they should add up to `amount`; the server records them only then). */
-export async function payOnline(
-  uplink: RequestUplink,
-  p: { txId: string; code: string; amount: Money; lines?: SaleLine[] | undefined },
-  o: OnlinePaymentOptions,
-): Promise<OnlineOutcome> {
-  try {
-    return settleReply(
-      await uplink.request<'pay'>({
-        v: 1,
-        type: 'pay',
-        id: o.nextId(),
-        txId: p.txId,
-        code: p.code,
-        amount: p.amount,
-        ...(p.lines ? { lines: p.lines } : {}),
-      }),
-    );
-  } catch (e) {
-    if (isOffline(e)) return { outcome: 'not-sent' };
-    if (!isTimeout(e)) throw e;
-  }
-  const attempts = o.followUpAttempts ?? 3;
-  for (let i = 0; i < attempts; i++) {
-    try {
-      const r = await uplink.request<'status'>({ v: 1, type: 'status', id: o.nextId(), txId: p.txId });
-      // Refused unhandled: the payment's fate is still unknown, so ask again.
-      if (isRateLimited(r)) continue;
-      if (r.type === 'error') return { outcome: 'error', code: r.code, message: r.message };
-      if (r.status !== 'unknown') return settleReply(r);
-      break;
-    } catch (e) {
-      if (!isRetryable(e)) throw e;
-    }
-  }
-  return voidTx(uplink, p.txId, o.nextId, attempts);
+export function payOnline(uplink: RequestUplink, p: Payment, o: OnlinePaymentOptions): Promise<OnlineOutcome> {
+  return follow(uplink, p, 'pay', o);
 }
 
 /** Voids a txId (the shopper walked away, or its fate is unknown); retried on timeouts. */
-export async function voidTx(uplink: RequestUplink, txId: string, nextId: () => string, attempts = 3): Promise<OnlineOutcome> {
-  for (let i = 0; i < attempts; i++) {
-    try {
-      const r = await uplink.request<'void'>({ v: 1, type: 'void', id: nextId(), txId });
-      // Refused unhandled: not voided yet, so try again.
-      if (!isRateLimited(r)) return settleReply(r);
-    } catch (e) {
-      if (!isRetryable(e)) throw e;
-    }
-  }
-  return { outcome: 'indeterminate' };
+export function voidTx(uplink: RequestUplink, txId: string, nextId: () => string, attempts = 3): Promise<OnlineOutcome> {
+  return follow(uplink, { txId }, 'void', { nextId, followUpAttempts: attempts });
 }
 
-function settleReply(r: PayResult | Extract<KioskReply, { type: 'error' }>): OnlineOutcome {
-  if (r.type === 'error') return { outcome: 'error', code: r.code, message: r.message };
-  if (r.status === 'unknown') return { outcome: 'indeterminate' };
-  return { outcome: r.status, result: r };
+/** Sends `first`, then what the rule says next, until it says how the payment ended. */
+async function follow(
+  uplink: RequestUplink,
+  p: Payment | { txId: string },
+  first: OnlineRequest,
+  o: OnlinePaymentOptions,
+): Promise<OnlineOutcome> {
+  const attempts = o.followUpAttempts ?? 3;
+  const limits = { statusAttemptsMax: attempts, voidAttemptsMax: attempts };
+  let at = { request: first, attempt: 1 };
+  for (;;) {
+    const { result, reply } = await send(uplink, requestFor(at.request, p, o.nextId()));
+    const n = nextOnlineStep(at.request, at.attempt, result, limits);
+    if ('next' in n) {
+      at = { request: n.next, attempt: n.attempt };
+      continue;
+    }
+    switch (n.end) {
+      case 'approved':
+      case 'declined':
+      case 'voided':
+        return { outcome: n.end, result: reply as PayResult };
+      case 'refused':
+        return { outcome: 'error', code: n.code, message: (reply as ErrorReply).message };
+      case 'not-sent':
+        return { outcome: 'not-sent' };
+      case 'unresolved':
+        return { outcome: 'indeterminate' };
+    }
+  }
+}
+
+function requestFor(request: OnlineRequest, p: Payment | { txId: string }, id: string): KioskOperations[OnlineRequest]['request'] {
+  if (request !== 'pay') return { v: 1, type: request, id, txId: p.txId };
+  assert('code' in p, 'only a payment is paid');
+  return { v: 1, type: 'pay', id, txId: p.txId, code: p.code, amount: p.amount, ...(p.lines ? { lines: p.lines } : {}) };
+}
+
+/** One request: its reply as the rule reads it; a timeout is no answer, an uplink that is down sent nothing. */
+async function send(
+  uplink: RequestUplink,
+  req: KioskOperations[OnlineRequest]['request'],
+): Promise<{ result: RequestResult; reply?: PayResult | ErrorReply }> {
+  try {
+    const reply = (await uplink.request(req)) as PayResult | ErrorReply;
+    return { result: resultOfReply(req.type, reply), reply };
+  } catch (e) {
+    if (isUplinkError(e, 'offline')) return { result: { kind: 'not-sent' } };
+    if (isUplinkError(e, 'timeout')) return { result: { kind: 'no-answer' } };
+    throw e;
+  }
 }

@@ -4,13 +4,14 @@
 // deadline. Every effect's outcome comes back as an event; nothing here decides a payment.
 //   sendPay              -> in-flight ledger (durable) -> uplink request (with the sale's lines) -> txAnswer | txError | paySendFailed
 //   sendStatus/Void      -> uplink request -> txAnswer | txError (timeouts: the machine's)
-//   precheckOffline      -> OfflineDesk.precheck -> precheckResult
-//   storeOffline         -> OfflineDesk.store (fsync'd, with the sale's lines) -> offlineStored | offlineStoreFailed
+//   precheckOffline      -> OfflineDesk.precheck -> precheckResult (with what it accepted, which the machine keeps)
+//   storeOffline         -> OfflineDesk.store of what was accepted (fsync'd, with the sale's lines) -> offlineStored | offlineStoreFailed
 //   discardOffline       -> OfflineDesk.discard (durable) -> offlineDiscarded;  voidLater -> the ledger's void list
 //   show/hint/offlineIndicator/beep/pulseRelay, and each payment's outcome -> CheckoutEvents;  log -> the logger
 import type { Logger } from 'pino';
 import type { TimerHandle, Timers } from '../timers.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
+import { resultOfReply } from '../../shared/idempotent-retry.ts';
 import type { PayResult, ErrorReply, SaleLine } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
 import { deadlineOf, initialCheckoutState, reduce } from '../domain/checkout/machine.ts';
@@ -134,21 +135,24 @@ export class CheckoutRunner {
       case 'pulseRelay':
         return d.events.pulseRelay(e.slot, e.onMs);
       case 'sendPay':
-        return this.#request('pay', e.txId, { type: 'pay', code: e.code, amount: e.amount, lines: e.lines });
+        d.desk.noteSentOnline(e.code);
+        return this.#request('pay', e.txId, { type: 'pay', code: e.code.text, amount: e.amount, lines: e.lines });
       case 'sendStatus':
         return this.#request('status', e.txId, { type: 'status' });
       case 'sendVoid':
         return this.#request('void', e.txId, { type: 'void' });
       case 'precheckOffline': {
-        const r = d.desk.precheck(e.txId, e.code, e.amount);
+        const r = d.desk.precheck(e.code, e.amount);
         if (!r.ok) d.log.info({ txId: e.txId, reason: r.reason, cause: r.cause }, 'offline pre-check declined');
-        // Delivered after this event's effects, like any other result.
+        // Delivered after this event's effects, like any other result; an acceptance travels in the machine's state to the store.
         return this.#later(
-          r.ok ? { type: 'precheckResult', txId: e.txId, ok: true } : { type: 'precheckResult', txId: e.txId, ok: false, reason: r.reason },
+          r.ok
+            ? { type: 'precheckResult', txId: e.txId, ok: true, payment: r.payment }
+            : { type: 'precheckResult', txId: e.txId, ok: false, reason: r.reason },
         );
       }
       case 'storeOffline':
-        d.desk.store(e.txId, e.code, e.amount, e.lines).then(
+        d.desk.store(e.txId, e.payment, e.lines).then(
           () => this.send({ type: 'offlineStored', txId: e.txId }),
           (err: unknown) => {
             d.log.error({ txId: e.txId, err: (err as Error).message }, 'offline payment could not be stored');
@@ -187,7 +191,6 @@ export class CheckoutRunner {
   ): void {
     const d = this.#d;
     const id = d.nextRequestId();
-    if (body.type === 'pay') d.desk.noteSentOnline(body.code);
     // A pay is recorded in flight before it is sent, so that a power loss cannot forget it.
     const req =
       body.type === 'pay'
@@ -208,29 +211,31 @@ export class CheckoutRunner {
         : d.uplink.request({ v: 1, type: body.type, id, txId });
     (req as Promise<PayResult | ErrorReply>).then(
       (reply) => {
-        // A status or void refused unhandled (after the uplink's resends) answered nothing about the
-        // payment: as with no answer, the checkout decides on its timeout. A refused pay charged nothing.
-        if (reply.type === 'error' && reply.code === 'RATE_LIMITED' && kind !== 'pay') {
-          d.log.warn({ txId, kind }, 'request refused (rate limited); the checkout decides on its timeout');
+        // Read by the retry rule (shared/idempotent-retry.ts): a status or void refused unhandled
+        // (RATE_LIMITED after the uplink's resends) answered nothing, so the checkout decides on its timeout.
+        const result = resultOfReply(kind, reply);
+        if (result.kind === 'no-answer') {
+          d.log.warn({ txId, kind }, 'request not handled (rate limited); the checkout decides on its timeout');
           return;
         }
-        if (reply.type === 'error') {
-          this.send({ type: 'txError', txId, code: reply.code });
+        if (result.kind === 'refused') {
+          this.send({ type: 'txError', txId, code: result.code });
           return this.#done(txId);
         }
+        const answer = { type: 'txAnswer', answers: kind, txId, status: result.status, reason: result.reason } as const;
         // Approved: off the in-flight list (durably) before the screen says so, so that a power loss
         // after "approved" never voids a payment whose goods were handed out.
-        if (reply.status === 'approved') {
-          d.ledger.decided(reply.txId).then(
-            () => this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason }),
+        if (result.status === 'approved') {
+          d.ledger.decided(txId).then(
+            () => this.send(answer),
             (err: unknown) => {
               d.log.error({ txId, err: (err as Error).message }, 'could not record the approval; the checkout decides on its timeout');
             },
           );
           return;
         }
-        this.send({ type: 'txAnswer', answers: kind, txId: reply.txId, status: reply.status, reason: reply.reason });
-        if (reply.status !== 'unknown') this.#done(txId);
+        this.send(answer);
+        if (result.status !== 'unknown') this.#done(txId);
       },
       (err: unknown) => {
         // Not connected: nothing left the kiosk. Only `pay` reports it; status/void retry on their timeouts.

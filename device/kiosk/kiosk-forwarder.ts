@@ -5,6 +5,7 @@
 // (voidLater) voided once the uplink is back.
 import type { Logger } from 'pino';
 import type { TimerHandle } from '../timers.ts';
+import { nextOnlineStep, resultOfReply, type ReplyResult } from '../../shared/idempotent-retry.ts';
 import type { KioskEventMessage } from '../../shared/kiosk-telemetry.ts';
 import { CommandFailure } from './commands.ts';
 import type { TimerPort } from './checkout-runner.ts';
@@ -14,6 +15,9 @@ import type { KioskStateWriter } from './state-writer.ts';
 import { forwardOutbox, type ForwardReport } from '../outbox/forwarder.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import type { Uplink } from '../uplink/uplink.ts';
+
+/** A pending void is sent once per pass; the next pass (the retry timer, a reconnect) tries again. */
+const ONE_VOID_PER_PASS = { statusAttemptsMax: 1, voidAttemptsMax: 1 } as const;
 
 type ForwardEvent = Omit<Extract<KioskEventMessage, { kind: 'forward' }>, 'v' | 'type' | 'at' | 'kind'>;
 
@@ -145,23 +149,35 @@ export class KioskForwarder {
     return this.#voiding;
   }
 
+  /**
+   * One `void` per txId and pass, read by the idempotent-retry rule (shared/idempotent-retry.ts): a
+   * txId leaves the list once its void ended it (voided, declined, or approved for a settled
+   * payment); one whose void the server refused or answered unknown was not voided and stays. A
+   * void without an answer (a timeout, RATE_LIMITED) ends the pass: the next one tries again.
+   */
   async #voidPending(): Promise<void> {
     const d = this.#d;
     for (const txId of [...d.ledger.toVoid]) {
       if (!d.uplink.connected) return;
+      let result: ReplyResult;
       try {
-        const reply = await d.uplink.request({ v: 1, type: 'void', id: d.newId(), txId });
-        // Refused unhandled: the txId is not voided yet; keep it for the next try.
-        if (reply.type === 'error' && reply.code === 'RATE_LIMITED') {
-          d.log.warn({ txId }, 'pending void refused (rate limited); kept');
-          return;
-        }
-        d.log.info({ txId, answer: reply.type === 'error' ? reply.code : reply.status }, 'pending void answered');
-        await d.ledger.voided(txId);
+        result = resultOfReply('void', await d.uplink.request({ v: 1, type: 'void', id: d.newId(), txId }));
       } catch (e) {
         d.log.warn({ txId, err: (e as Error).message }, 'pending void not answered; kept');
         return;
       }
+      if (result.kind === 'no-answer') {
+        d.log.warn({ txId }, 'pending void not handled (rate limited); kept');
+        return;
+      }
+      const n = nextOnlineStep('void', 1, result, ONE_VOID_PER_PASS);
+      const answer = result.kind === 'refused' ? result.code : result.status;
+      if (!('end' in n) || n.end === 'unresolved') {
+        d.log.warn({ txId, answer }, 'pending void not done; kept');
+        continue;
+      }
+      d.log.info({ txId, answer }, 'pending void answered');
+      await d.ledger.voided(txId);
     }
   }
 

@@ -7,7 +7,7 @@ import type { TrustedTime } from '../domain/offline/trusted-clock.ts';
 import { FAULT_WORDS } from '../display/words.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import type { KioskConfig } from './config.ts';
-import type { KioskHardware } from './kiosk.ts';
+import type { KioskHardware } from './wire-kiosk.ts';
 import type { KioskState } from './kiosk-state.ts';
 
 export interface StatusInputs {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The kiosk's offline desk: the I/O around the pure pre-check (domain/offline/offline-precheck.ts).
 // It reads the trusted clock, the revocation cache, the outbox's exposure and the policy caps, runs
-// the pre-check, and writes an accepted payment to the durable outbox. The checkout machine only
-// says "approved" after store() resolved, i.e. after the entry is fsync'd ([flows 3]).
+// the pre-check, and writes an accepted payment to the durable outbox. It keeps nothing between the
+// two: precheck() answers what it accepted (the decoded code, the amount, the capture time), the
+// checkout machine carries that in its state, and store() writes exactly that. The machine only
+// says "approved" after store() resolved, i.e. after the entry is fsync'd.
 //
 // A store the machine gave up on (discard) must never settle, whatever its write does later or a
 // power loss does to it. discard() records the txId in the kiosk's durable list of discarded txIds
@@ -12,7 +14,8 @@
 // that fails is listed too (a failed write may still be on disk when the outbox is reopened).
 // A write that lands while the screen still says "please wait" and then power is lost is the only
 // way left to charge a shopper who was not told "approved" (outbox-store.ts: an interrupted append).
-import { decodeCode } from '../../shared/codes/decode.ts';
+import { assert } from '../../shared/assert.ts';
+import type { DecodedCode } from '../../shared/codes/decode.ts';
 import type { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
 import type { SaleLine } from '../../shared/kiosk-messages.ts';
 import type { KioskPolicy } from '../../shared/kiosk-policy.ts';
@@ -30,6 +33,7 @@ import type { TrustedTime } from '../domain/offline/trusted-clock.ts';
 import type { KioskOfflineCause } from '../domain/offline/offline-unavailable.ts';
 import { isOutboxError, type OutboxErrorCode, type OutboxStore } from '../outbox/outbox-store.ts';
 import { checkCredentialSpend, type SpendRecord } from '../domain/offline/credential-spend.ts';
+import type { PrecheckedPayment } from '../domain/checkout/types.ts';
 
 export interface OfflineDeskDeps {
   currency: Currency;
@@ -82,18 +86,12 @@ const REFUSALS: readonly OutboxErrorCode[] = ['OUTBOX_FULL', 'DUPLICATE_TX', 'CO
 /** Offline codes sent online that the desk remembers (memory only; the server is the last word). */
 export const SENT_ONLINE_REMEMBERED_MAX = 1_000;
 
-export type PrecheckAnswer = { ok: true } | { ok: false; reason: ErrorCode; cause?: KioskOfflineCause | undefined };
-
-interface Accepted {
-  credentialId: string;
-  counter: number;
-  capturedAtMs: number;
-}
+export type PrecheckAnswer =
+  | { ok: true; payment: PrecheckedPayment }
+  | { ok: false; reason: ErrorCode; cause?: KioskOfflineCause | undefined };
 
 export class OfflineDesk {
   readonly #d: OfflineDeskDeps;
-  /** Pre-checked, not yet stored: txId -> what the store needs. */
-  readonly #accepted = new Map<string, Accepted>();
   /** txIds whose append has not settled yet. */
   readonly #storing = new Set<string>();
   /** Offline QR codes this kiosk sent to the server online (credentialId:counter), most recent last. */
@@ -103,11 +101,11 @@ export class OfflineDesk {
     this.#d = deps;
   }
 
-  /** The pure pre-check against the current exposure; remembers an accepted code for store(). */
-  precheck(txId: string, code: string, amount: Money): PrecheckAnswer & { result: OfflinePrecheckResult } {
+  /** The pure pre-check against the current exposure; an accepted payment is what store() takes. */
+  precheck(code: DecodedCode, amount: Money): PrecheckAnswer & { result: OfflinePrecheckResult } {
     const d = this.#d;
     const result = precheckOfflineCode({
-      text: code,
+      code,
       amount,
       verifier: d.verifier,
       revocations: d.revocations,
@@ -118,18 +116,22 @@ export class OfflineDesk {
       policy: this.#policy(),
     });
     if (!result.ok) return { ok: false, reason: result.reason, cause: result.cause, result };
-    const over = this.#overLimits(code, result.credentialId, amount, result.capturedAtMs);
+    assert(code.kind === 'offline-qr', 'the pre-check accepts only an offline QR code');
+    const payment: PrecheckedPayment = {
+      code,
+      amount: { value: amount.value, currency: amount.currency },
+      capturedAtMs: result.capturedAtMs,
+    };
+    const over = this.#overLimits(payment);
     if (over) return { ok: false, reason: over, result: { ok: false, reason: over, shopperText: ERRORS[over].shopper } };
-    this.#accepted.set(txId, { credentialId: result.credentialId, counter: result.counter, capturedAtMs: result.capturedAtMs });
-    return { ok: true, result };
+    return { ok: true, payment, result };
   }
 
   /** The signed rolling limits against this kiosk's own stored payments from the same credential. */
-  #overLimits(code: string, credentialId: string, amount: Money, atMs: number): ErrorCode | undefined {
+  #overLimits({ code, amount, capturedAtMs }: PrecheckedPayment): ErrorCode | undefined {
     const spend = this.#d.spend;
-    const decoded = decodeCode(code);
-    if (!spend || !decoded.ok || decoded.code.kind !== 'offline-qr') return undefined;
-    return checkCredentialSpend(spend.records(), credentialId, decoded.code.credential.limits, amount, atMs);
+    if (!spend) return undefined;
+    return checkCredentialSpend(spend.records(), code.credential.credentialId, code.credential.limits, amount, capturedAtMs);
   }
 
   /**
@@ -172,29 +174,27 @@ export class OfflineDesk {
    * Remembers an offline QR code that went to the server online, so the same code is refused here
    * if the uplink drops and it is shown again (the outbox only knows codes it stored). Bounded.
    */
-  noteSentOnline(code: string): void {
-    const decoded = decodeCode(code);
-    if (!decoded.ok || decoded.code.kind !== 'offline-qr') return;
-    const key = `${decoded.code.credential.credentialId}:${decoded.code.counter}`;
+  noteSentOnline(code: DecodedCode): void {
+    if (code.kind !== 'offline-qr') return;
+    const key = `${code.credential.credentialId}:${code.counter}`;
     this.#sentOnline.delete(key);
     this.#sentOnline.add(key);
     if (this.#sentOnline.size > SENT_ONLINE_REMEMBERED_MAX) this.#sentOnline.delete(this.#sentOnline.values().next().value!);
   }
 
-  /** Appends the pre-checked payment, with what it sold (if listed), to the outbox; resolves once it is durable. */
-  async store(txId: string, code: string, amount: Money, lines?: readonly SaleLine[]): Promise<void> {
-    const a = this.#accepted.get(txId);
-    if (!a) throw new Error(`txId ${txId} was not pre-checked`);
-    this.#accepted.delete(txId);
+  /** Appends what precheck() accepted, with what it sold (if listed), to the outbox; resolves once it is durable. */
+  async store(txId: string, payment: PrecheckedPayment, lines?: readonly SaleLine[]): Promise<void> {
+    const { code, amount, capturedAtMs } = payment;
+    const credentialId = code.credential.credentialId;
     this.#storing.add(txId);
     try {
       await this.#d.outbox.append({
         txId,
-        code,
+        code: code.text,
         amount: { value: amount.value, currency: amount.currency },
-        capturedAt: a.capturedAtMs,
-        credentialId: a.credentialId,
-        counter: a.counter,
+        capturedAt: capturedAtMs,
+        credentialId,
+        counter: code.counter,
         ...(lines === undefined ? {} : { lines }),
       });
     } catch (e) {
@@ -207,12 +207,7 @@ export class OfflineDesk {
     // The machine gave up first: the entry leaves again (listed, so it is never sent meanwhile).
     if (this.#d.discarded.has(txId)) return this.#remove([txId]);
     // Kept beyond forwarding for the counters; until that write lands, the outbox entry counts.
-    this.#d.spend?.note({
-      txId,
-      credentialId: a.credentialId,
-      amount: { value: amount.value, currency: amount.currency },
-      capturedAt: a.capturedAtMs,
-    });
+    this.#d.spend?.note({ txId, credentialId, amount: { value: amount.value, currency: amount.currency }, capturedAt: capturedAtMs });
   }
 
   /**
@@ -220,7 +215,6 @@ export class OfflineDesk {
    * that is durable (the machine declines then). A write still pending removes its entry when it lands.
    */
   async discard(txId: string): Promise<void> {
-    this.#accepted.delete(txId);
     await this.#d.discarded.add(txId);
     if (!this.#storing.has(txId) && this.#d.outbox.list().some((e) => e.txId === txId)) void this.#remove([txId]).catch(() => undefined);
   }

@@ -3,6 +3,7 @@
 // (device/kiosk/offline-desk.ts) over an in-memory outbox, pinned to the world's issuer key, with a
 // revocation list the world's issuer signed. What the kiosk stores is what it will claim at
 // settlement, so a snapshot here is the server's ledger plus the kiosk's outbox.
+import { decodeCode } from '../../shared/codes/decode.ts';
 import { nodeEd25519 } from '../../shared/crypto/ed25519-node.ts';
 import { OfflineQrVerifier } from '../../shared/codes/offline-qr-verifier.ts';
 import { DEFAULT_KIOSK_POLICY, type KioskPolicy } from '../../shared/kiosk-policy.ts';
@@ -86,9 +87,12 @@ export async function startKioskEnv(): Promise<KioskEnv> {
     async scan(code, amount) {
       const txId = `${KIOSK_ID}-off-${++txSeq}`;
       const m = typeof amount === 'number' ? money(amount, w.config.currency) : amount;
-      const answer = desk.precheck(txId, code, m);
+      // Decoded once, as the kiosk's scan does; text that is no code never reaches the desk.
+      const decoded = decodeCode(code);
+      if (!decoded.ok) return decoded.reason;
+      const answer = desk.precheck(decoded.code, m);
       if (!answer.ok) return answer.cause ? `KIOSK_OFFLINE_UNAVAILABLE/${answer.cause}` : answer.reason;
-      await desk.store(txId, code, m);
+      await desk.store(txId, answer.payment);
       return 'ACCEPTED';
     },
     async snapshot() {

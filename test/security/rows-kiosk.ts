@@ -2,11 +2,19 @@
 // Matrix rows against the kiosk's offline pre-check, through the real offline desk: the kiosk's
 // uplink is down and it must decide alone. A declined code never reaches the outbox, so it can
 // never be claimed at settlement.
+import { decodeCode, type DecodedCode } from '../../shared/codes/decode.ts';
 import { CODE_TEXT_MAX } from '../../shared/schemas.ts';
 import { makeWorld } from '../../server/testing/world.ts';
 import type { KioskEnv } from './kiosk-env.ts';
 import type { AttackRow } from './matrix.ts';
 import { tamper } from './server-env.ts';
+
+/** A code as the kiosk decodes a scan. */
+function decoded(text: string): DecodedCode {
+  const d = decodeCode(text);
+  if (!d.ok) throw new Error(`not a code: ${d.detail}`);
+  return d.code;
+}
 
 export const kioskOfflineRows: AttackRow<KioskEnv>[] = [
   {
@@ -70,7 +78,7 @@ export const kioskOfflineRows: AttackRow<KioskEnv>[] = [
     async arrange(e) {
       const p = await e.phoneWithCredential();
       const code = e.w.offlineCode(p);
-      e.desk.noteSentOnline(code);
+      e.desk.noteSentOnline(decoded(code));
       await e.w.pay('k1', code, 1_000);
       return () => e.scan(code, 1_000);
     },

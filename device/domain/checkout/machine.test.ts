@@ -6,12 +6,16 @@ import { CHECKOUT_CONFIG_DEFAULTS as C } from './config.ts';
 import { FAULT_HELP } from './fault-help.ts';
 import { deadlineOf } from './machine.ts';
 import {
+  accepted,
   catalogOf,
+  decoded,
   GUM,
   NUMERIC_OFFLINE_CODE,
+  OFFLINE_QR,
   OFFLINE_QR_CODE,
   ofType,
   ONLINE_CODE,
+  prechecked,
   TEA,
   toAuthorising,
   toAwaitingCode,
@@ -146,7 +150,7 @@ describe('checkout: basket (self-checkout)', () => {
       {
         type: 'sendPay',
         txId: 'tx-1',
-        code: ONLINE_CODE,
+        code: decoded(ONLINE_CODE),
         amount: { value: 150, currency: 'JPY' },
         lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }],
       },
@@ -269,7 +273,7 @@ describe('checkout: awaiting a payment code', () => {
       {
         type: 'sendPay',
         txId: 'tx-1',
-        code: NUMERIC_OFFLINE_CODE,
+        code: decoded(NUMERIC_OFFLINE_CODE),
         amount: { value: 150, currency: 'JPY' },
         lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }],
       },
@@ -282,9 +286,9 @@ describe('checkout: awaiting a payment code', () => {
     const w = world({ online: false });
     toAwaitingCode(w);
     const fx = w.scan(OFFLINE_QR_CODE);
-    expect(w.state).toMatchObject({ name: 'authorising', step: 'prechecking', attempt: { txId: 'tx-1', codeKind: 'offline-qr' } });
+    expect(w.state).toMatchObject({ name: 'authorising', step: 'prechecking', attempt: { txId: 'tx-1', code: OFFLINE_QR } });
     expect(ofType(fx, 'precheckOffline')).toEqual([
-      { type: 'precheckOffline', txId: 'tx-1', code: OFFLINE_QR_CODE, amount: { value: 150, currency: 'JPY' } },
+      { type: 'precheckOffline', txId: 'tx-1', code: OFFLINE_QR, amount: { value: 150, currency: 'JPY' } },
     ]);
     expect(ofType(fx, 'sendPay')).toEqual([]);
   });
@@ -454,6 +458,16 @@ describe('checkout: authorising online', () => {
     expect(w.state.name).toBe('idle');
   });
 
+  it('hands the txId over to void later when the void is answered unknown: nothing was voided', () => {
+    const w = world();
+    const txId = toAuthorising(w);
+    w.advance(C.payAnswerMs);
+    w.send(answer(txId, 'unknown', 'status'));
+    const fx = w.send(answer(txId, 'unknown', 'void'));
+    expect(fx).toContainEqual({ type: 'voidLater', txId });
+    expect(w.state).toMatchObject({ name: 'declined', reason: 'INTERNAL' });
+  });
+
   it('treats an answer for another txId as stale', () => {
     const w = world();
     toAuthorising(w);
@@ -523,18 +537,16 @@ describe('checkout: authorising online', () => {
   it('lists what the basket sold on pay, and keeps the same lines for the offline path of the same txId', () => {
     const w = world();
     for (const gtin of [TEA.gtin, GUM.gtin, TEA.gtin]) w.scan(gtin);
-    const yen = (value: number) => ({ value, currency: 'JPY' });
+    const yen = (value: number) => ({ value, currency: 'JPY' }) as const;
     const lines = [
       { gtin: TEA.gtin, qty: 2, unitPrice: yen(150) },
       { gtin: GUM.gtin, qty: 1, unitPrice: yen(120) },
     ];
     const fx = w.scan(OFFLINE_QR_CODE);
-    expect(ofType(fx, 'sendPay')).toEqual([{ type: 'sendPay', txId: 'tx-1', code: OFFLINE_QR_CODE, amount: yen(420), lines }]);
+    expect(ofType(fx, 'sendPay')).toEqual([{ type: 'sendPay', txId: 'tx-1', code: OFFLINE_QR, amount: yen(420), lines }]);
     w.send({ type: 'paySendFailed', txId: 'tx-1' });
-    w.clock.advance(5);
-    expect(ofType(w.send({ type: 'precheckResult', txId: 'tx-1', ok: true }), 'storeOffline')).toEqual([
-      { type: 'storeOffline', txId: 'tx-1', code: OFFLINE_QR_CODE, amount: yen(420), capturedAtMs: WALL_T0_MS + 5, lines },
-    ]);
+    const payment = prechecked(yen(420), WALL_T0_MS + 5);
+    expect(ofType(w.send(accepted('tx-1', payment)), 'storeOffline')).toEqual([{ type: 'storeOffline', txId: 'tx-1', payment, lines }]);
   });
 
   it('names a vending sale by the GTIN and slot of the selection', () => {
@@ -556,11 +568,7 @@ describe('checkout: authorising online', () => {
   it('treats offline results as stale while paying online', () => {
     const w = world();
     const txId = toAuthorising(w);
-    for (const e of [
-      { type: 'precheckResult', txId, ok: true },
-      { type: 'offlineStored', txId },
-      { type: 'offlineStoreFailed', txId },
-    ] as const) {
+    for (const e of [accepted(txId), { type: 'offlineStored', txId }, { type: 'offlineStoreFailed', txId }] as const) {
       expect(w.send(e)).toEqual([expect.objectContaining({ event: 'stale-event' })]);
     }
     expect(w.state).toMatchObject({ step: 'paying' });
@@ -574,28 +582,23 @@ describe('checkout: authorising offline', () => {
     return { w, txId };
   }
 
-  it('stores a pre-checked payment with the wall-clock capture time before approving', () => {
+  it('stores exactly what the pre-check accepted (its capture time, not the wall clock at the store) before approving', () => {
     const { w, txId } = prechecking();
     w.clock.advance(700);
-    const fx = w.send({ type: 'precheckResult', txId, ok: true });
+    // The pre-check judged the code's window against its trusted clock's estimate, here 300 ms after T0.
+    const payment = prechecked({ value: 150, currency: 'JPY' }, WALL_T0_MS + 300);
+    const fx = w.send(accepted(txId, payment));
     expect(fx).toEqual([
-      {
-        type: 'storeOffline',
-        txId,
-        code: OFFLINE_QR_CODE,
-        amount: { value: 150, currency: 'JPY' },
-        capturedAtMs: WALL_T0_MS + 700,
-        lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }],
-      },
+      { type: 'storeOffline', txId, payment, lines: [{ gtin: TEA.gtin, qty: 1, unitPrice: { value: 150, currency: 'JPY' } }] },
     ]);
-    expect(w.state).toMatchObject({ name: 'authorising', step: 'storing', deadlineMs: 700 + C.storeOfflineMs });
+    expect(w.state).toMatchObject({ name: 'authorising', step: 'storing', prechecked: payment, deadlineMs: 700 + C.storeOfflineMs });
     w.send({ type: 'offlineStored', txId });
     expect(w.state.name).toBe('approved');
   });
 
   it('fires the relay only after the outbox entry is stored, in vending mode', () => {
     const { w, txId } = prechecking('vending');
-    const beforeStore = w.send({ type: 'precheckResult', txId, ok: true });
+    const beforeStore = w.send(accepted(txId));
     expect(ofType(beforeStore, 'pulseRelay')).toEqual([]);
     expect(ofType(beforeStore, 'beep')).toEqual([]);
     const fx = w.send({ type: 'offlineStored', txId });
@@ -622,7 +625,7 @@ describe('checkout: authorising offline', () => {
 
   it('declines with INTERNAL when the outbox write fails', () => {
     const { w, txId } = prechecking();
-    w.send({ type: 'precheckResult', txId, ok: true });
+    w.send(accepted(txId));
     const fx = w.send({ type: 'offlineStoreFailed', txId });
     expect(w.state).toMatchObject({ name: 'declined', reason: 'INTERNAL' });
     expect(fx).toContainEqual(expect.objectContaining({ type: 'log', level: 'error', event: 'store-failed' }));
@@ -630,7 +633,7 @@ describe('checkout: authorising offline', () => {
 
   it('discards the payment when the write does not finish within storeOfflineMs, and declines only once that is recorded', () => {
     const { w, txId } = prechecking();
-    w.send({ type: 'precheckResult', txId, ok: true });
+    w.send(accepted(txId));
     w.advance(C.storeOfflineMs - 1);
     expect(w.state).toMatchObject({ step: 'storing' });
     const fx = w.advance(1);
@@ -651,13 +654,13 @@ describe('checkout: authorising offline', () => {
     const { w, txId } = prechecking();
     w.send({ type: 'cancelPressed' });
     expect(w.state.name).toBe('idle');
-    expect(w.send({ type: 'precheckResult', txId, ok: true })).toEqual([expect.objectContaining({ event: 'stale-event' })]);
+    expect(w.send(accepted(txId))).toEqual([expect.objectContaining({ event: 'stale-event' })]);
     expect(ofType(w.allEffects(), 'storeOffline')).toEqual([]);
   });
 
   it('refuses to cancel while the payment is being stored', () => {
     const { w, txId } = prechecking();
-    w.send({ type: 'precheckResult', txId, ok: true });
+    w.send(accepted(txId));
     expect(w.send({ type: 'cancelPressed' })).toEqual([{ type: 'hint', hint: 'please-wait' }]);
     expect(w.state).toMatchObject({ step: 'storing' });
   });
@@ -666,8 +669,8 @@ describe('checkout: authorising offline', () => {
     const { w, txId } = prechecking();
     expect(w.send(answer(txId, 'approved'))).toEqual([expect.objectContaining({ event: 'stale-event' })]);
     expect(w.send({ type: 'txError', txId, code: 'INTERNAL' })).toEqual([expect.objectContaining({ event: 'stale-event' })]);
-    w.send({ type: 'precheckResult', txId, ok: true });
-    expect(w.send({ type: 'precheckResult', txId, ok: true })).toEqual([expect.objectContaining({ event: 'stale-event' })]);
+    w.send(accepted(txId));
+    expect(w.send(accepted(txId))).toEqual([expect.objectContaining({ event: 'stale-event' })]);
     expect(w.state).toMatchObject({ step: 'storing' });
   });
 });

@@ -42,7 +42,7 @@
 //                        paySendFailed (paying only) -> offline QR: prechecking, same txId; else declined(OFFLINE_FORM_REQUIRED)
 //   voiding              txAnswer to `void`: voided/declined -> declined (idle if cancelled); approved -> approved
 //                        answers to `pay`/`status` are stale (the void decides); txError -> voidLater + declined (idle if cancelled)
-//   prechecking          precheckResult ok -> storing (storeOffline); not ok -> declined(reason)
+//   prechecking          precheckResult ok -> storing (storeOffline of what it accepted, kept in the state); not ok -> declined(reason)
 //   storing              offlineStored -> approved/dispensing; offlineStoreFailed -> declined(INTERNAL)
 //   discarding           offlineDiscarded -> declined(INTERNAL); a late offlineStored is stale (the entry never settles)
 //

@@ -3,8 +3,9 @@
 // against the invariants that must hold whatever the shopper, the network or the hardware does.
 import { describe, expect, it } from 'vitest';
 import { linesMatchAmount } from '../../../shared/kiosk-messages.ts';
+import type { Money } from '../../../shared/money.ts';
 import type { CheckoutEvent } from './types.ts';
-import { NUMERIC_OFFLINE_CODE, OFFLINE_QR_CODE, ONLINE_CODE, TEA, GUM, world } from './test-world.ts';
+import { accepted, NUMERIC_OFFLINE_CODE, OFFLINE_QR_CODE, ONLINE_CODE, prechecked, TEA, GUM, world } from './test-world.ts';
 
 /** mulberry32: small, seeded, deterministic. */
 function rng(seed: number): () => number {
@@ -23,6 +24,8 @@ function randomEvent(r: () => number, w: ReturnType<typeof world>): CheckoutEven
   const s = w.state;
   const txId = s.name === 'authorising' && r() < 0.9 ? s.attempt.txId : pick(w.minted.length > 0 ? w.minted : ['tx-0']);
   const status = pick(['approved', 'declined', 'voided', 'unknown'] as const);
+  /** The pre-check accepts the amount of the attempt in flight (any other txId's result is stale). */
+  const amount: Money = s.name === 'authorising' ? s.attempt.amount : { value: 150, currency: 'JPY' };
   return pick<() => CheckoutEvent | { advanceMs: number }>([
     () => ({
       type: 'scan',
@@ -43,7 +46,7 @@ function randomEvent(r: () => number, w: ReturnType<typeof world>): CheckoutEven
     }),
     () => ({ type: 'txError', txId, code: 'INTERNAL' }),
     () => ({ type: 'paySendFailed', txId }),
-    () => (r() < 0.7 ? { type: 'precheckResult', txId, ok: true } : { type: 'precheckResult', txId, ok: false, reason: 'COUNTER_REUSED' }),
+    () => (r() < 0.7 ? accepted(txId, prechecked(amount)) : { type: 'precheckResult', txId, ok: false, reason: 'COUNTER_REUSED' }),
     () => ({ type: 'offlineStored', txId }),
     () => ({ type: 'offlineStoreFailed', txId }),
     () => ({ type: 'offlineDiscarded', txId }),
@@ -87,7 +90,8 @@ describe('checkout: random walk', () => {
           }
           if (f.type === 'sendPay' || f.type === 'storeOffline') {
             // Every sale says what it sold, and the lines add up to exactly what is charged.
-            expect(f.lines !== undefined && linesMatchAmount(f.lines, f.amount), `${where}: lines ${JSON.stringify(f.lines)}`).toBe(true);
+            const amount = f.type === 'sendPay' ? f.amount : f.payment.amount;
+            expect(f.lines !== undefined && linesMatchAmount(f.lines, amount), `${where}: lines ${JSON.stringify(f.lines)}`).toBe(true);
             if (mode === 'vending')
               expect(
                 f.lines?.every((l) => l.slot !== undefined),

@@ -6,6 +6,7 @@ import type { DecodedCode } from '../../../shared/codes/decode.ts';
 import { ERRORS, type ErrorCode } from '../../../shared/errors.ts';
 import type { SaleLine } from '../../../shared/kiosk-messages.ts';
 import type { PolicyMode } from '../../../shared/kiosk-policy.ts';
+import type { Money } from '../../../shared/money.ts';
 import { saleLinesOf, type Basket } from './basket.ts';
 import { relayOnMs } from './config.ts';
 import type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutState, Transition } from './types.ts';
@@ -83,7 +84,7 @@ export function startAuthorisation(
   if (route !== 'server' && route !== 'precheck') return enterDeclined(s, basket, declines, route, now, ctx);
   const txId = ctx.nextTxId();
   const lines = saleLinesOf(basket, ctx.mode === 'vending' ? 'slot' : 'scan');
-  const attempt = { txId, code: code.text, codeKind: code.kind, amount: basket.total, lines };
+  const attempt = { txId, code, amount: basket.total, lines };
   const online = route === 'server';
   const state: AuthorisingState = {
     ...common(s),
@@ -97,8 +98,8 @@ export function startAuthorisation(
     deadlineMs: now + (online ? ctx.config.payAnswerMs : ctx.config.precheckMs),
   };
   const request: CheckoutEffect = online
-    ? { type: 'sendPay', txId, code: code.text, amount: basket.total, ...withLines(lines) }
-    : { type: 'precheckOffline', txId, code: code.text, amount: basket.total };
+    ? { type: 'sendPay', txId, code, amount: basket.total, ...withLines(lines) }
+    : precheckOffline(txId, code, basket.total);
   return {
     state,
     effects: [
@@ -115,6 +116,12 @@ export function startAuthorisation(
       ...(lines === undefined ? [log('warn', 'sale-lines-omitted', { txId, items: basket.items.length })] : []),
     ],
   };
+}
+
+/** The local pre-check of a code routed to it (routeCode: only an offline QR code is). */
+export function precheckOffline(txId: string, code: DecodedCode, amount: Money): CheckoutEffect {
+  assert(code.kind === 'offline-qr', 'only an offline QR code is pre-checked');
+  return { type: 'precheckOffline', txId, code, amount };
 }
 
 /** `{ lines }` when the sale has lines, else nothing: an effect or request carries no empty `lines`. */

@@ -2,13 +2,15 @@
 // Test support for the checkout machine (not used by production code): a world with a ManualClock,
 // a counting txId source, a catalog, and helpers that drive the machine and collect its effects.
 import { ManualClock } from '../../../shared/clock.ts';
+import { decodeCode, type DecodedCode, type DecodedOfflineQr } from '../../../shared/codes/decode.ts';
 import { luhnCheckDigit } from '../../../shared/codes/luhn.ts';
 import { fixture } from '../../../shared/codes/test-fixtures.ts';
 import { parseCatalog, type Catalog } from '../../../shared/catalog/catalog.ts';
 import type { PolicyMode } from '../../../shared/kiosk-policy.ts';
+import type { Money } from '../../../shared/money.ts';
 import { makeCheckoutConfig, type CheckoutConfig } from './config.ts';
 import { initialCheckoutState, reduce } from './machine.ts';
-import type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutMode, CheckoutState } from './types.ts';
+import type { CheckoutContext, CheckoutEffect, CheckoutEvent, CheckoutMode, CheckoutState, PrecheckedPayment } from './types.ts';
 
 export const WALL_T0_MS = 1_700_000_000_000;
 
@@ -19,6 +21,26 @@ export const OFFLINE_QR_CODE = fixture().offlineCode;
 
 function withLuhn(body: string): string {
   return body + luhnCheckDigit(body);
+}
+
+/** A payment code as the scan decodes it (attempts and effects carry codes decoded). */
+export function decoded(text: string): DecodedCode {
+  const d = decodeCode(text);
+  if (!d.ok) throw new Error(`not a payment code: ${d.detail}`);
+  return d.code;
+}
+
+/** The offline QR code, decoded. */
+export const OFFLINE_QR = decoded(OFFLINE_QR_CODE) as DecodedOfflineQr;
+
+/** What the pre-check accepts for OFFLINE_QR_CODE at `amount` (150 JPY, a tea), captured at `capturedAtMs`. */
+export function prechecked(amount: Money = { value: 150, currency: 'JPY' }, capturedAtMs = WALL_T0_MS): PrecheckedPayment {
+  return { code: OFFLINE_QR, amount, capturedAtMs };
+}
+
+/** The pre-check's acceptance of the attempt `txId`. */
+export function accepted(txId: string, payment = prechecked()): CheckoutEvent {
+  return { type: 'precheckResult', txId, ok: true, payment };
 }
 
 export const TEA = { gtin: '4901234567894', name: 'Green tea', price: { value: 150, currency: 'JPY' }, slot: 1 };

@@ -6,7 +6,7 @@ import type { Clock } from '../../../shared/clock.ts';
 import type { ErrorCode } from '../../../shared/errors.ts';
 import type { SaleLine, TxStatus } from '../../../shared/kiosk-messages.ts';
 import type { Money } from '../../../shared/money.ts';
-import type { DecodedCode } from '../../../shared/codes/decode.ts';
+import type { DecodedCode, DecodedOfflineQr } from '../../../shared/codes/decode.ts';
 import type { Basket } from './basket.ts';
 import type { Catalog } from '../../../shared/catalog/catalog.ts';
 import type { PolicyMode } from '../../../shared/kiosk-policy.ts';
@@ -14,12 +14,11 @@ import type { CheckoutConfig } from './config.ts';
 
 export type CheckoutMode = 'self-checkout' | 'vending';
 export type FaultKind = 'scanner-unavailable' | 'display-unavailable' | 'relay-unavailable' | 'catalog-unavailable';
-export type CodeKind = DecodedCode['kind'];
 
 export interface CheckoutContext {
   readonly mode: CheckoutMode;
   readonly config: CheckoutConfig;
-  /** Monotonic time sets deadlines (for every event but `tick`, which carries its own time); wall time stamps offline captures. */
+  /** Monotonic time sets deadlines (for every event but `tick`, which carries its own time). */
   readonly clock: Clock;
   /** A fresh kiosk transaction id, never used before. */
   readonly nextTxId: () => string;
@@ -29,14 +28,25 @@ export interface CheckoutContext {
   readonly policyMode: () => PolicyMode;
 }
 
-/** One payment attempt. `code` is kept only while the attempt is in flight, and never logged. */
+/** One payment attempt. `code`, decoded once at the scan, is kept only while the attempt is in flight, and never logged. */
 export interface Attempt {
   readonly txId: string;
-  readonly code: string;
-  readonly codeKind: CodeKind;
+  readonly code: DecodedCode;
   readonly amount: Money;
   /** What the basket sold, adding up to `amount` (basket.ts saleLinesOf); absent when it cannot be listed. */
   readonly lines?: readonly SaleLine[] | undefined;
+}
+
+/**
+ * What the local pre-check accepted (the kiosk's offline desk, domain/offline/offline-precheck.ts):
+ * the outbox entry is written from exactly this, so the code is not decoded again and the capture
+ * time is the one the pre-check judged the code's time window against.
+ */
+export interface PrecheckedPayment {
+  readonly code: DecodedOfflineQr;
+  readonly amount: Money;
+  /** The settle item's capturedAt: the trusted clock's estimate at the check, Unix ms. */
+  readonly capturedAtMs: number;
 }
 
 /**
@@ -72,6 +82,8 @@ export type CheckoutState = Common &
         readonly tries: number;
         /** The shopper pressed cancel: a void that ends goes idle instead of offering a retry. */
         readonly cancelled: boolean;
+        /** Steps `storing` and `discarding`: what the pre-check accepted, being written (or given up on). */
+        readonly prechecked?: PrecheckedPayment | undefined;
         readonly deadlineMs: number;
       }
     | { readonly name: 'dispensing'; readonly txId: string; readonly slot: number; readonly total: Money; readonly deadlineMs: number }
@@ -112,7 +124,7 @@ export type CheckoutEvent =
   | { readonly type: 'txError'; readonly txId: string; readonly code: ErrorCode }
   /** `pay` was not sent because the uplink is down (OnlineOutcome 'not-sent'): nothing can have been charged. */
   | { readonly type: 'paySendFailed'; readonly txId: string }
-  | { readonly type: 'precheckResult'; readonly txId: string; readonly ok: true }
+  | { readonly type: 'precheckResult'; readonly txId: string; readonly ok: true; readonly payment: PrecheckedPayment }
   | { readonly type: 'precheckResult'; readonly txId: string; readonly ok: false; readonly reason: ErrorCode }
   /** The outbox entry is on disk and fsync'd. */
   | { readonly type: 'offlineStored'; readonly txId: string }
@@ -151,19 +163,19 @@ export type CheckoutEffect =
   /** Never longer than config.relayPulseMaxMs. */
   | { readonly type: 'pulseRelay'; readonly slot: number; readonly onMs: number }
   /** `lines`, when present, go on the `pay` request (they add up to `amount`). */
-  | { readonly type: 'sendPay'; readonly txId: string; readonly code: string; readonly amount: Money; readonly lines?: readonly SaleLine[] }
-  | { readonly type: 'sendStatus'; readonly txId: string }
-  | { readonly type: 'sendVoid'; readonly txId: string }
-  | { readonly type: 'precheckOffline'; readonly txId: string; readonly code: string; readonly amount: Money }
-  /** Write to the durable outbox (with the sale's lines, when present) and fsync, then answer offlineStored / offlineStoreFailed. */
   | {
-      readonly type: 'storeOffline';
+      readonly type: 'sendPay';
       readonly txId: string;
-      readonly code: string;
+      readonly code: DecodedCode;
       readonly amount: Money;
-      readonly capturedAtMs: number;
       readonly lines?: readonly SaleLine[];
     }
+  | { readonly type: 'sendStatus'; readonly txId: string }
+  | { readonly type: 'sendVoid'; readonly txId: string }
+  /** Run the local pre-check, then answer precheckResult (with what it accepted). */
+  | { readonly type: 'precheckOffline'; readonly txId: string; readonly code: DecodedOfflineQr; readonly amount: Money }
+  /** Write what the pre-check accepted (with the sale's lines, when present) to the durable outbox and fsync, then answer offlineStored / offlineStoreFailed. */
+  | { readonly type: 'storeOffline'; readonly txId: string; readonly payment: PrecheckedPayment; readonly lines?: readonly SaleLine[] }
   /**
    * The store did not answer in time: durably record that this txId never settles (whether or not
    * its write lands later), then answer offlineDiscarded. Repeated while no answer comes.

@@ -2,7 +2,9 @@
 // The kiosk's decision, alone, on a code scanned while its own uplink is down (the "double offline" flow,
 // "double offline"; docs/protocol.md 3.6). Pure: every input is a value or an in-memory object, the
 // caller does the I/O (and writes an accepted payment to the durable outbox, synced, BEFORE the
-// screen says approved). Steps, the first failure is the answer:
+// screen says approved). The code comes decoded: the kiosk decodes a scan once
+// (domain/checkout/classify-scan.ts) and carries that through the checkout. Steps, the first failure
+// is the answer:
 //   1. amount       the basket's amount is valid and in the kiosk's currency
 //   2. codeForm     only the QR offline form can be checked here            [PROTO-SETTLE-2]
 //   3. signatures   issuer over the credential, phone over the code (pinned issuer keys)
@@ -17,7 +19,7 @@
 import { assert } from '../../../shared/assert.ts';
 import type { OfflineQrVerifier } from '../../../shared/codes/offline-qr-verifier.ts';
 import { checkOfflineTerms } from '../../../shared/codes/offline-terms.ts';
-import { decodeCode, type DecodedOfflineQr } from '../../../shared/codes/decode.ts';
+import type { DecodedCode, DecodedOfflineQr } from '../../../shared/codes/decode.ts';
 import { ERRORS, type ErrorCode } from '../../../shared/errors.ts';
 import { DEFAULT_STALE_REVOCATIONS, DEFAULT_UNTRUSTED_CLOCK } from '../../../shared/kiosk-policy.ts';
 import { isValidAmount, type Money } from '../../../shared/money.ts';
@@ -102,8 +104,8 @@ export interface OfflineExposure {
 }
 
 export interface OfflinePrecheckInput {
-  /** Exactly what the scanner read. */
-  text: string;
+  /** The scanned code, decoded (shared/codes/decode.ts). */
+  code: DecodedCode;
   amount: Money;
   /** Built with the PINNED issuer keys and nodeEd25519. */
   verifier: Pick<OfflineQrVerifier, 'verify'>;
@@ -149,9 +151,9 @@ export function precheckOfflineCode(input: OfflinePrecheckInput): OfflinePrechec
   const policy = input.policy ?? OFFLINE_POLICY_DEFAULTS;
   const amountDecline = checkAmount(input.amount, policy);
   if (amountDecline) return amountDecline;
-  const form = checkCodeForm(input.text);
-  if (!form.ok) return form;
-  const code = form.code;
+  const code = input.code;
+  // Step 2: online and numeric codes need the server at the till [PROTO-SETTLE-2].
+  if (code.kind !== 'offline-qr') return decline('OFFLINE_FORM_REQUIRED');
   const signatures = input.verifier.verify(code);
   if (!signatures.ok) return decline(signatures.reason);
   const mode = offlineMode(input.time, input.revocations.ageOf(input.time), policy);
@@ -177,14 +179,6 @@ function checkAmount(amount: Money, policy: Readonly<OfflinePolicy>): Decline | 
   if (!isValidAmount(amount.value) || amount.value < 1) return decline('AMOUNT_INVALID');
   if (amount.currency !== policy.storedAmountMax.currency) return decline('CURRENCY_MISMATCH');
   return undefined;
-}
-
-/** Step 2. Online and numeric codes need the server at the till [PROTO-SETTLE-2]. */
-function checkCodeForm(text: string): { ok: true; code: DecodedOfflineQr } | Decline {
-  const decoded = decodeCode(text);
-  if (!decoded.ok) return decline('CODE_MALFORMED');
-  if (decoded.code.kind !== 'offline-qr') return decline('OFFLINE_FORM_REQUIRED');
-  return { ok: true, code: decoded.code };
 }
 
 /**
