@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// PostgreSQL schema, version 2: the same tables and constraints as the SQLite schema (sqlite-schema.ts).
+// PostgreSQL schema, version 3: the same tables and constraints as the SQLite schema (sqlite-schema.ts),
+// plus `postings`: credits to merchant accounts not yet added to their balance (pg-sql.ts).
 // Amounts and times are BIGINT (minor units, Unix milliseconds); a CHECK keeps every balance and amount
 // a safe JavaScript integer, so reading one back can never lose precision. Uniqueness is what makes
 // double settlement impossible across replicas: one payment per (kiosk, txId), one use per
@@ -7,7 +8,8 @@
 // start together do not race on CREATE. A version-1 schema is upgraded in that same locked
 // transaction: PG_SCHEMA_V2 adds the operator dashboard's tables (sale lines, operators' refunds and
 // voids) and an index on payments(at); building that index holds writes to payments for its duration.
-export const PG_SCHEMA_VERSION = 2;
+// Version 3 adds `postings`; an older schema gains what it lacks in the same way.
+export const PG_SCHEMA_VERSION = 3;
 
 /** Key of the advisory lock held while migrating (any fixed 64-bit number; "kioskpay"). */
 export const PG_MIGRATION_LOCK_KEY = 0x6b696f736b706179n;
@@ -67,3 +69,19 @@ CREATE TABLE IF NOT EXISTS ops_actions (
 CREATE INDEX IF NOT EXISTS ops_actions_payment ON ops_actions(payment_id);
 CREATE INDEX IF NOT EXISTS ops_actions_at ON ops_actions(at);
 `;
+
+/**
+ * What version 3 added: a merchant's credits as rows of their own, so payments into one merchant do
+ * not all update its balance row. A merchant's balance is `accounts.balance` plus its postings; the
+ * store moves postings into balances from time to time (pg-sql.ts ROLL_POSTINGS), one statement that
+ * changes no total.
+ */
+export const PG_SCHEMA_V3 = `
+CREATE TABLE IF NOT EXISTS postings (
+  id BIGSERIAL PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), currency TEXT NOT NULL,
+  amount BIGINT NOT NULL CHECK (amount > 0 AND amount <= ${SAFE}));
+CREATE INDEX IF NOT EXISTS postings_account ON postings(account_id) INCLUDE (amount);
+`;
+
+/** What each older version lacks, applied in order by the migration. */
+export const PG_UPGRADES: Readonly<Record<string, string>> = { '1': PG_SCHEMA_V2 + PG_SCHEMA_V3, '2': PG_SCHEMA_V3 };

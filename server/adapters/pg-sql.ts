@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+// The PostgreSQL store's statements, prepared once per connection (`PREPARE kp_<name>`) and run as
+// `EXECUTE kp_<name>(literals)` in batches (pg-batch.ts). Reads that decide a later write and must not
+// go stale under READ COMMITTED lock what they count first (lockWallet, lockPayment): the count then
+// runs as the next statement, with a snapshot taken after the lock was granted.
+import { MONEY_MAX } from '../../shared/money.ts';
+import { literal } from './pg-literal.ts';
+import { numbered, REFUNDED_SQL, refundGroupsSql, salesGroupsSql, searchPaymentsSql } from './report-sql.ts';
+
+/**
+ * A transfer in one statement: the debit (optionally only while the balance covers $5), then the
+ * credit: a shopper's or the issuance account's balance is updated (refused past the balance
+ * bound), a merchant's is not touched, a posting is appended instead (pg-schema.ts), so concurrent
+ * payments into one merchant never wait for each other. The answer tells which part failed.
+ * $1 amount, $2 debit, $3 credit, $4 currency, $5 funds the debit must still have (or NULL),
+ * $6 payment, $7 kind, $8 at.
+ */
+const TRANSFER = `WITH d AS (
+  UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND currency = $4 AND ($5::bigint IS NULL OR balance >= $5::bigint) RETURNING id),
+cr AS (SELECT id, kind, balance FROM accounts WHERE id = $3 AND currency = $4),
+c AS (
+  UPDATE accounts a SET balance = a.balance + $1 FROM cr
+  WHERE a.id = cr.id AND cr.kind <> 'merchant' AND a.balance <= ${MONEY_MAX}::bigint - $1 AND EXISTS (SELECT 1 FROM d) RETURNING a.id),
+p AS (
+  INSERT INTO postings (account_id, currency, amount) SELECT cr.id, $4, $1 FROM cr
+  WHERE cr.kind = 'merchant' AND EXISTS (SELECT 1 FROM d)
+    AND cr.balance + COALESCE((SELECT SUM(amount) FROM postings WHERE account_id = $3), 0) <= ${MONEY_MAX}::bigint - $1 RETURNING 1),
+t AS (
+  INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at)
+  SELECT $6, $2, $3, $1, $4, $7, $8 WHERE EXISTS (SELECT 1 FROM c) OR EXISTS (SELECT 1 FROM p) RETURNING 1)
+SELECT EXISTS (SELECT 1 FROM d) AS debited, EXISTS (SELECT 1 FROM t) AS credited, EXISTS (SELECT 1 FROM cr) AS credit_exists,
+  EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND currency = $4) AS debit_exists`;
+
+/** Moves up to $1 postings into their accounts' balances, in one statement (totals never change). */
+export const ROLL_POSTINGS = `WITH moved AS (
+  DELETE FROM postings WHERE id IN (SELECT id FROM postings ORDER BY id LIMIT $1) RETURNING account_id, amount),
+sums AS (SELECT account_id, SUM(amount) AS total FROM moved GROUP BY account_id)
+UPDATE accounts a SET balance = a.balance + s.total FROM sums s WHERE a.id = s.account_id`;
+
+export const SQL = {
+  getMeta: `SELECT value FROM meta WHERE key = $1`,
+  setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  casMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value IS NOT DISTINCT FROM $3::text`,
+  createAccount: `INSERT INTO accounts (id, kind, currency, balance, created_at) VALUES ($1, $2, $3, $4, $5)`,
+  getAccount: `SELECT a.id, a.kind, a.currency, a.created_at, a.balance + CASE WHEN a.kind = 'merchant' THEN COALESCE((SELECT SUM(p.amount) FROM postings p WHERE p.account_id = a.id), 0) ELSE 0 END AS balance FROM accounts a WHERE a.id = $1`,
+  totals: `SELECT currency, SUM(total) AS total FROM (SELECT currency, balance AS total FROM accounts UNION ALL SELECT currency, amount FROM postings) t GROUP BY currency ORDER BY currency COLLATE "C"`,
+  transfer: TRANSFER,
+  createWallet: `INSERT INTO wallets (id, account_id, token_hash, created_at, offline_blocked) VALUES ($1, $2, $3, $4, $5)`,
+  getWallet: `SELECT * FROM wallets WHERE id = $1`,
+  walletByToken: `SELECT * FROM wallets WHERE token_hash = $1`,
+  setBlocked: `UPDATE wallets SET offline_blocked = $1 WHERE id = $2`,
+  insertCode: `INSERT INTO online_codes (code_hash, wallet_id, issued_at, expires_at, used_by) VALUES ($1, $2, $3, $4, $5)`,
+  getCode: `SELECT * FROM online_codes WHERE code_hash = $1`,
+  useCode: `UPDATE online_codes SET used_by = $1 WHERE code_hash = $2`,
+  useUnusedCode: `UPDATE online_codes SET used_by = $1 WHERE code_hash = $2 AND used_by IS NULL`,
+  lockWallet: `SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE`,
+  lockPayment: `SELECT 1 FROM payments WHERE id = $1 FOR UPDATE`,
+  deleteExpired: `DELETE FROM online_codes WHERE expires_at < $1`,
+  countActive: `SELECT COUNT(*) AS n FROM online_codes WHERE wallet_id = $1 AND expires_at >= $2 AND used_by IS NULL`,
+  insertCredential: `INSERT INTO credentials (id, wallet_id, key_id, bytes, not_before, not_after, numeric_handle, numeric_secret, step_ms, issued_at, revoked_at, revoke_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+  getCredential: `SELECT * FROM credentials WHERE id = $1`,
+  credentialByHandle: `SELECT * FROM credentials WHERE numeric_handle = $1`,
+  revoke: `UPDATE credentials SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL`,
+  listRevoked: `SELECT id FROM credentials WHERE revoked_at IS NOT NULL AND not_after >= $1 ORDER BY id COLLATE "C"`,
+  claimUse: `INSERT INTO offline_uses (credential_id, form, counter, payment_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+  getUse: `SELECT payment_id FROM offline_uses WHERE credential_id = $1 AND form = $2 AND counter = $3`,
+  reassignUse: `UPDATE offline_uses SET payment_id = $4 WHERE credential_id = $1 AND form = $2 AND counter = $3`,
+  insertPayment: `INSERT INTO payments (id, kiosk_id, tx_id, kind, status, reason, amount, currency, wallet_id, merchant_account, credential_id, counter, at, request_hash, replay, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+  getPayment: `SELECT * FROM payments WHERE id = $1`,
+  paymentByTx: `SELECT * FROM payments WHERE kiosk_id = $1 AND tx_id = $2`,
+  updatePayment: `UPDATE payments SET status = $1, reason = $2, updated_at = $3 WHERE id = $4`,
+  paymentsByWallet: `SELECT * FROM payments WHERE wallet_id = $1 ORDER BY at DESC, created_at DESC LIMIT $2`,
+  offlineUsage: `SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS count FROM payments WHERE wallet_id = $1 AND at >= $2 AND kind IN ('offline-qr', 'offline-numeric') AND status IN ('approved', 'settled')`,
+  salesBuckets: `SELECT kiosk_id, currency, kind <> 'online' AS offline, (at - $1::bigint) / $3::bigint AS bucket, COUNT(*) AS count, SUM(amount) AS amount FROM payments WHERE at >= $1 AND at < $2 AND status IN ('approved', 'settled') GROUP BY kiosk_id, currency, offline, bucket ORDER BY kiosk_id COLLATE "C", currency COLLATE "C", offline, bucket`,
+  declineCounts: `SELECT reason, COUNT(*) AS count FROM payments WHERE at >= $1 AND at < $2 AND status = 'declined' GROUP BY reason ORDER BY count DESC, reason COLLATE "C" NULLS FIRST`,
+  storedPayments: `SELECT * FROM payments WHERE created_at >= $1 AND kind = 'offline-qr' AND (status = 'settled' OR (status = 'declined' AND created_at - at >= $2)) ORDER BY created_at DESC, id COLLATE "C" LIMIT $3`,
+  insertLines: `INSERT INTO payment_lines (payment_id, line_no, gtin, slot, qty, unit_price) SELECT $1, l.n, l.gtin, l.slot, l.qty, l.unit_price FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) AS l(n, gtin, slot, qty, unit_price)`,
+  listLines: `SELECT * FROM payment_lines WHERE payment_id = ANY($1::text[]) ORDER BY payment_id COLLATE "C", line_no`,
+  salesByKiosk: numbered(salesGroupsSql('kiosk')),
+  salesByProduct: numbered(salesGroupsSql('product')),
+  salesByQuarter: numbered(salesGroupsSql('quarter-hour')),
+  refundsByKiosk: numbered(refundGroupsSql('kiosk')),
+  refundsByQuarter: numbered(refundGroupsSql('quarter-hour')),
+  searchPayments: numbered(searchPaymentsSql('pg')),
+  refunded: numbered(REFUNDED_SQL),
+  insertAction: `INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  actionByKey: `SELECT * FROM ops_actions WHERE request_key = $1`,
+  listActions: `SELECT * FROM ops_actions WHERE ((at >= $1 AND at < $2) OR $3::text IS NOT NULL) AND ($3::text IS NULL OR payment_id = $3) ORDER BY at DESC, id COLLATE "C" DESC LIMIT $4`,
+  getKiosk: `SELECT * FROM kiosks WHERE id = $1`,
+  upsertKiosk: `INSERT INTO kiosks (id, merchant_account, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET merchant_account = excluded.merchant_account`,
+} as const;
+
+export type SqlName = keyof typeof SQL;
+
+/** Every statement, prepared: one simple query, sent once on each new connection. */
+export const PREPARE_ALL = Object.entries(SQL)
+  .map(([name, text]) => `PREPARE kp_${name} AS ${text}`)
+  .join(';\n');
+
+/** The text that runs a prepared statement with these values. */
+export function execute(name: SqlName, values: readonly unknown[]): string {
+  return values.length === 0 ? `EXECUTE kp_${name}` : `EXECUTE kp_${name}(${values.map(literal).join(', ')})`;
+}
