@@ -53,7 +53,7 @@ export class StatementBatcher {
       const r = (await this.#client.query(items.map((i) => i.text).join(';\n'))) as pg.QueryResult | pg.QueryResult[];
       const results = Array.isArray(r) ? r : [r];
       if (results.length !== items.length) throw new Error(`batch of ${items.length} statements returned ${results.length} results`);
-      items.forEach((item, i) => item.resolve(results[i]!));
+      for (const [i, item] of items.entries()) item.resolve(results[i]!);
     } catch (error) {
       for (const item of items) item.reject(error);
     } finally {
