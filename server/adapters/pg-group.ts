@@ -32,22 +32,16 @@ export interface UnitExec {
     derive?: (r: pg.QueryResult) => string[],
   ): Promise<pg.QueryResult>;
   /**
-   * A write whose answer the unit does not wait for: held until the unit's turn. `check` judges the
-   * answer (it throws to refuse it); `mapError` turns a database error into the unit's own.
+   * A write whose answer the unit does not wait for: held until the unit's turn. A write that must
+   * not silently do nothing raises in the database (pg-sql.ts `must`); `mapError` turns a database
+   * error into the unit's own.
    */
-  write(
-    name: SqlName,
-    values: readonly unknown[],
-    keys: readonly string[],
-    check?: Check,
-    mapError?: (e: unknown) => unknown,
-  ): Promise<void>;
+  write(name: SqlName, values: readonly unknown[], keys: readonly string[], mapError?: (e: unknown) => unknown): Promise<void>;
   /** A write whose answer the unit needs: the unit takes its turn first. */
   writeNow(name: SqlName, values: readonly unknown[], keys: readonly string[], mapError?: (e: unknown) => unknown): Promise<pg.QueryResult>;
   /** Fails the unit with `error` whatever it does next (a write of it went wrong). */
   fail(error: unknown): never;
 }
-export type Check = (r: pg.QueryResult) => void;
 
 /** Thrown into an attempt whose reads went stale; the group runs the unit again. */
 class Rerun extends Error {
@@ -60,7 +54,6 @@ interface Held {
   name: SqlName;
   values: readonly unknown[];
   keys: readonly string[];
-  check: Check | undefined;
   mapError: ((e: unknown) => unknown) | undefined;
 }
 
@@ -95,11 +88,19 @@ export class UnitGroup {
     this.#alone = size === 1;
   }
 
-  /** Runs the units; `failed` when the transaction holds a partial unit and must be rolled back. */
+  /**
+   * Runs the units; `failed` when the transaction holds a partial unit and must be rolled back. The
+   * last units' writes may still be on their way: see `written`.
+   */
   async run(fns: ReadonlyArray<(x: UnitExec) => Promise<unknown>>): Promise<{ outcomes: Outcome[] } | { failed: unknown }> {
     const outcomes = await Promise.all(fns.map((fn, i) => this.#unit(fn, i)));
-    await Promise.all(this.#checks);
     return this.#failure === undefined ? { outcomes } : { failed: this.#failure.error };
+  }
+
+  /** Resolves once every write sent has been answered: with the error that failed the group, if one did. */
+  async written(): Promise<{ error: unknown } | undefined> {
+    await Promise.all(this.#checks);
+    return this.#failure;
   }
 
   async #unit(fn: (x: UnitExec) => Promise<unknown>, index: number): Promise<Outcome> {
@@ -159,13 +160,7 @@ export class UnitGroup {
       a.wrote = true;
       this.#checks.push(
         this.#send(w.name, w.values, w.keys).then(
-          (r) => {
-            try {
-              w.check?.(r);
-            } catch (error) {
-              this.#fail(error);
-            }
-          },
+          () => {},
           (error: unknown) => this.#fail(w.mapError ? w.mapError(error) : error),
         ),
       );
@@ -202,26 +197,20 @@ export class UnitGroup {
         if (!a.serial) for (const k of keys) if (!a.reads.has(k)) a.reads.set(k, this.#versions.get(k) ?? 0);
         const r = await this.#batch.run(execute(name, values)).catch(failed);
         live();
-        if (!a.serial && derive)
-          for (const k of derive(r)) {
-            const v = this.#versions.get(k) ?? 0;
-            if (!a.reads.has(k)) a.reads.set(k, v > stamp ? -1 : v);
-          }
+        for (const k of derive?.(r) ?? []) {
+          const v = this.#versions.get(k) ?? 0;
+          if (!a.serial && !a.reads.has(k)) a.reads.set(k, v > stamp ? -1 : v);
+        }
         return r;
       },
-      write: async (name, values, keys, check, mapError) => {
+      write: async (name, values, keys, mapError) => {
         live();
         if (!a.serial) {
-          a.held.push({ name, values, keys, check, mapError });
+          a.held.push({ name, values, keys, mapError });
           return;
         }
         a.wrote = true;
-        const r = await this.#send(name, values, keys).catch((e: unknown) => failed(mapError ? mapError(e) : e));
-        try {
-          check?.(r);
-        } catch (error) {
-          failed(error);
-        }
+        await this.#send(name, values, keys).catch((e: unknown) => failed(mapError ? mapError(e) : e));
       },
       writeNow: async (name, values, keys, mapError) => {
         live();

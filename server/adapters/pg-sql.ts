@@ -8,13 +8,24 @@ import { literal } from './pg-literal.ts';
 import { numbered, REFUNDED_SQL, refundGroupsSql, salesGroupsSql, searchPaymentsSql } from './report-sql.ts';
 
 /**
+ * A write that must change a row: when it does not, the statement raises SQLSTATE KP001 with
+ * `reason` (pg-schema.ts kp_refuse), so the transaction is aborted and cannot commit without it.
+ */
+const must = (write: string, reason: string) =>
+  `WITH w AS (${write}) SELECT CASE WHEN EXISTS (SELECT 1 FROM w) THEN true ELSE kp_refuse('${reason}') END AS ok`;
+
+/** The wallet and shopper account behind a code or credential, read with it (pg-tx.ts serves them from there). */
+const WALLET_JSON = `row_to_json(pw) AS prefetched_wallet, row_to_json(pa) AS prefetched_account`;
+const WALLET_JOIN = `LEFT JOIN wallets pw ON pw.id = c.wallet_id LEFT JOIN accounts pa ON pa.id = pw.account_id AND pa.kind <> 'merchant'`;
+
+/**
  * A transfer in one statement: the debit (optionally only while the balance covers $5), then the
  * credit: a shopper's or the issuance account's balance is updated (refused past the balance
  * bound), a merchant's is not touched, a posting is appended instead (pg-schema.ts), so concurrent
  * payments into one merchant never wait for each other. A merchant's bound is checked against its
  * balance and postings only when its rolled-up balance is past half the bound: below that, adding up
  * its postings on every payment would cost more than the payment (docs/scaling.md says what that
- * trusts). The answer tells which part failed.
+ * trusts). A part that fails raises KP001 (refusal) naming it, so the transaction cannot commit it.
  * $1 amount, $2 debit, $3 credit, $4 currency, $5 funds the debit must still have (or NULL),
  * $6 payment, $7 kind, $8 at.
  */
@@ -32,8 +43,10 @@ p AS (
 t AS (
   INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at)
   SELECT $6, $2, $3, $1, $4, $7, $8 WHERE EXISTS (SELECT 1 FROM c) OR EXISTS (SELECT 1 FROM p) RETURNING 1)
-SELECT EXISTS (SELECT 1 FROM d) AS debited, EXISTS (SELECT 1 FROM t) AS credited, EXISTS (SELECT 1 FROM cr) AS credit_exists,
-  EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND currency = $4) AS debit_exists`;
+SELECT CASE
+  WHEN NOT EXISTS (SELECT 1 FROM d) THEN kp_refuse(CASE WHEN EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND currency = $4) THEN 'stale' ELSE 'no-debit' END)
+  WHEN NOT EXISTS (SELECT 1 FROM t) THEN kp_refuse(CASE WHEN EXISTS (SELECT 1 FROM cr) THEN 'limit' ELSE 'no-credit' END)
+  ELSE true END AS ok`;
 
 /** Moves up to $1 postings into their accounts' balances, in one statement (totals never change). */
 export const ROLL_POSTINGS = `WITH moved AS (
@@ -44,7 +57,10 @@ UPDATE accounts a SET balance = a.balance + s.total FROM sums s WHERE a.id = s.a
 export const SQL = {
   getMeta: `SELECT value FROM meta WHERE key = $1`,
   setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-  casMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value IS NOT DISTINCT FROM $3::text`,
+  casMeta: must(
+    `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value IS NOT DISTINCT FROM $3::text RETURNING 1`,
+    'stale',
+  ),
   createAccount: `INSERT INTO accounts (id, kind, currency, balance, created_at) VALUES ($1, $2, $3, $4, $5)`,
   getAccount: `SELECT a.id, a.kind, a.currency, a.created_at, a.balance + CASE WHEN a.kind = 'merchant' THEN COALESCE((SELECT SUM(p.amount) FROM postings p WHERE p.account_id = a.id), 0) ELSE 0 END AS balance FROM accounts a WHERE a.id = $1`,
   totals: `SELECT currency, SUM(total) AS total FROM (SELECT currency, balance AS total FROM accounts UNION ALL SELECT currency, amount FROM postings) t GROUP BY currency ORDER BY currency COLLATE "C"`,
@@ -54,21 +70,24 @@ export const SQL = {
   walletByToken: `SELECT * FROM wallets WHERE token_hash = $1`,
   setBlocked: `UPDATE wallets SET offline_blocked = $1 WHERE id = $2`,
   insertCode: `INSERT INTO online_codes (code_hash, wallet_id, issued_at, expires_at, used_by) VALUES ($1, $2, $3, $4, $5)`,
-  getCode: `SELECT * FROM online_codes WHERE code_hash = $1`,
+  getCode: `SELECT c.*, ${WALLET_JSON} FROM online_codes c ${WALLET_JOIN} WHERE c.code_hash = $1`,
   useCode: `UPDATE online_codes SET used_by = $1 WHERE code_hash = $2`,
-  useUnusedCode: `UPDATE online_codes SET used_by = $1 WHERE code_hash = $2 AND used_by IS NULL`,
+  useUnusedCode: must(`UPDATE online_codes SET used_by = $1 WHERE code_hash = $2 AND used_by IS NULL RETURNING 1`, 'stale'),
   lockWallet: `SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE`,
   lockPayment: `SELECT 1 FROM payments WHERE id = $1 FOR UPDATE`,
   deleteExpired: `DELETE FROM online_codes WHERE expires_at < $1`,
   countActive: `SELECT COUNT(*) AS n FROM online_codes WHERE wallet_id = $1 AND expires_at >= $2 AND used_by IS NULL`,
   insertCredential: `INSERT INTO credentials (id, wallet_id, key_id, bytes, not_before, not_after, numeric_handle, numeric_secret, step_ms, issued_at, revoked_at, revoke_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-  getCredential: `SELECT * FROM credentials WHERE id = $1`,
-  credentialByHandle: `SELECT * FROM credentials WHERE numeric_handle = $1`,
+  getCredential: `SELECT c.*, ${WALLET_JSON} FROM credentials c ${WALLET_JOIN} WHERE c.id = $1`,
+  credentialByHandle: `SELECT c.*, ${WALLET_JSON} FROM credentials c ${WALLET_JOIN} WHERE c.numeric_handle = $1`,
   revoke: `UPDATE credentials SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL`,
   listRevoked: `SELECT id FROM credentials WHERE revoked_at IS NOT NULL AND not_after >= $1 ORDER BY id COLLATE "C"`,
   claimUse: `INSERT INTO offline_uses (credential_id, form, counter, payment_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
   getUse: `SELECT payment_id FROM offline_uses WHERE credential_id = $1 AND form = $2 AND counter = $3`,
-  reassignUse: `UPDATE offline_uses SET payment_id = $4 WHERE credential_id = $1 AND form = $2 AND counter = $3`,
+  reassignUse: must(
+    `UPDATE offline_uses SET payment_id = $4 WHERE credential_id = $1 AND form = $2 AND counter = $3 RETURNING 1`,
+    'missing',
+  ),
   insertPayment: `INSERT INTO payments (id, kiosk_id, tx_id, kind, status, reason, amount, currency, wallet_id, merchant_account, credential_id, counter, at, request_hash, replay, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
   getPayment: `SELECT * FROM payments WHERE id = $1`,
   paymentByTx: `SELECT * FROM payments WHERE kiosk_id = $1 AND tx_id = $2`,

@@ -298,12 +298,12 @@ export class PgStore implements Store {
         await client.query(PREPARE_ALL);
         this.#prepared.add(client);
       }
-      // BEGIN goes out in the same round trip as the units' first statements.
-      const begun = batch.run('BEGIN ISOLATION LEVEL READ COMMITTED');
-      begun.catch(() => {}); // awaited below; its failure also fails the units' statements
+      // BEGIN goes out in the same round trip as the units' first statements. Its answer is not
+      // awaited: a failed batch rejects every statement in it, and if BEGIN itself failed, so did
+      // everything after it (and the COMMIT below).
+      batch.run('BEGIN ISOLATION LEVEL READ COMMITTED').catch(() => {});
       const units = new UnitGroup(batch, group.length);
       const r = await units.run(group.map((p) => (x) => p.fn(pgTx(x))));
-      await begun;
       this.counters.reruns += units.reruns;
       if ('failed' in r) {
         await rollback();
@@ -314,7 +314,16 @@ export class PgStore implements Store {
         await rollback();
         return this.#retryable(only.error) ? { kind: 'retry', error: only.error } : { kind: 'committed', outcomes: [only] };
       }
-      await batch.run('COMMIT');
+      // COMMIT goes out with the last units' writes. A write that failed aborted the transaction, so
+      // the COMMIT cannot keep a partial unit: it answers ROLLBACK, or is skipped with its batch.
+      const commit = batch.run('COMMIT');
+      commit.catch(() => {});
+      const failure = await units.written();
+      if (failure !== undefined) {
+        await rollback();
+        return { kind: 'split', retry: this.#retryable(failure.error) };
+      }
+      if ((await commit).command !== 'COMMIT') throw new Error('the transaction was rolled back at COMMIT');
       this.counters.groups++;
       this.counters.units += group.length;
       return { kind: 'committed', outcomes: r.outcomes };

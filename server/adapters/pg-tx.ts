@@ -59,7 +59,10 @@ const T = {
   ops: 'T:ops',
 };
 
-const isUniqueViolation = (e: unknown) => (e as { code?: unknown } | null)?.code === '23505';
+const sqlstate = (e: unknown) => (e as { code?: unknown } | null)?.code;
+/** The reason a conditional write refused (pg-sql.ts `must`, kp_refuse), or undefined for another error. */
+const refusal = (e: unknown) => (sqlstate(e) === 'KP001' ? (e as Error).message : undefined);
+const stale = (what: string, cause: unknown) => new StaleReadError(`${what} changed since this unit read it`, { cause });
 
 /** BIGINT, NUMERIC and COUNT arrive as strings: parsed, and refused unless a safe integer. */
 function n(r: Row, key: string): number {
@@ -78,8 +81,24 @@ export function pgTx(x: UnitExec): StoreTx {
   const absent = new Set<string>();
   const rows = (r: pg.QueryResult) => r.rows as Row[];
   const first = (r: pg.QueryResult) => rows(r)[0];
-  const staleIfAbsent = (key: string) => (e: unknown) =>
-    isUniqueViolation(e) && absent.has(key) ? new StaleReadError(`${key} was written by another transaction`, { cause: e }) : e;
+  const staleIfAbsent = (key: string) => (e: unknown) => (sqlstate(e) === '23505' && absent.has(key) ? stale(key, e) : e);
+  /** Wallets and shopper accounts read along with a code or credential, served from here until written. */
+  const prefetched = new Map<string, Row>();
+  const prefetch = (r: pg.QueryResult): string[] => {
+    const row = first(r);
+    const w = row?.['prefetched_wallet'] as Row | null | undefined;
+    const a = row?.['prefetched_account'] as Row | null | undefined;
+    const keys: string[] = [];
+    if (w) {
+      prefetched.set(k.wallet(s(w, 'id')), w);
+      keys.push(k.wallet(s(w, 'id')));
+    }
+    if (a) {
+      prefetched.set(k.acct(s(a, 'id')), a);
+      keys.push(k.acct(s(a, 'id')));
+    }
+    return keys;
+  };
   const one = async <V>(p: Promise<pg.QueryResult>, map: (r: Row) => V, absentKey?: string): Promise<V | undefined> => {
     const r = first(await p);
     if (r === undefined && absentKey !== undefined) absent.add(absentKey);
@@ -100,15 +119,14 @@ export function pgTx(x: UnitExec): StoreTx {
       if (!metaSeen.has(key)) return x.write('setMeta', [key, value], [k.meta(key)]);
       const seen = metaSeen.get(key);
       metaSeen.set(key, value);
-      return x.write('casMeta', [key, value, seen], [k.meta(key)], (r) => {
-        if (r.rowCount !== 1) throw new StaleReadError(`meta ${key} changed since this unit read it`);
-      });
+      return x.write('casMeta', [key, value, seen], [k.meta(key)], (e) => (refusal(e) ? stale(`meta ${key}`, e) : e));
     },
     async createAccount(a) {
       await x.write('createAccount', [a.id, a.kind, a.currency, a.balance, a.createdAt], [k.acct(a.id), T.accounts]);
     },
     async getAccount(id) {
-      const a = await one(x.read('getAccount', [id], [k.acct(id)]), m.toAccount);
+      const cached = prefetched.get(k.acct(id));
+      const a = cached ? m.toAccount(cached) : await one(x.read('getAccount', [id], [k.acct(id)]), m.toAccount);
       if (a) balances.set(id, a.balance);
       return a;
     },
@@ -120,16 +138,23 @@ export function pgTx(x: UnitExec): StoreTx {
       if (seen !== undefined) balances.set(t.debitAccount, seen - t.amount);
       const credited = balances.get(t.creditAccount);
       if (credited !== undefined) balances.set(t.creditAccount, credited + t.amount);
+      prefetched.delete(k.acct(t.debitAccount));
+      prefetched.delete(k.acct(t.creditAccount));
       const keys = [k.acct(t.debitAccount), k.acct(t.creditAccount), T.accounts, T.transfers];
       if (t.paymentId !== null) keys.push(k.refunds(t.paymentId));
-      await x.write('transfer', [t.amount, t.debitAccount, t.creditAccount, t.currency, funds, t.paymentId, t.kind, t.at], keys, (r) => {
-        const o = first(r)!;
-        if (o['debited'] !== true) {
-          if (o['debit_exists'] !== true) throw new Error(`no ${t.currency} account ${t.debitAccount}`);
-          throw new StaleReadError(`account ${t.debitAccount} no longer holds the ${t.amount} this unit saw`);
+      await x.write('transfer', [t.amount, t.debitAccount, t.creditAccount, t.currency, funds, t.paymentId, t.kind, t.at], keys, (e) => {
+        switch (refusal(e)) {
+          case 'no-debit':
+            return new Error(`no ${t.currency} account ${t.debitAccount}`);
+          case 'stale':
+            return stale(`the balance of ${t.debitAccount}`, e);
+          case 'no-credit':
+            return new Error(`no ${t.currency} account ${t.creditAccount}`);
+          case 'limit':
+            return balanceLimit(t);
+          default:
+            return e;
         }
-        if (o['credited'] !== true)
-          throw o['credit_exists'] === true ? balanceLimit(t) : new Error(`no ${t.currency} account ${t.creditAccount}`);
       });
     },
     async balanceTotals() {
@@ -145,7 +170,8 @@ export function pgTx(x: UnitExec): StoreTx {
       );
     },
     async getWallet(id) {
-      return one(x.read('getWallet', [id], [k.wallet(id)]), m.toWallet);
+      const cached = prefetched.get(k.wallet(id));
+      return cached ? m.toWallet(cached) : one(x.read('getWallet', [id], [k.wallet(id)]), m.toWallet);
     },
     async findWalletByTokenHash(hash) {
       return one(
@@ -154,6 +180,7 @@ export function pgTx(x: UnitExec): StoreTx {
       );
     },
     async setWalletOfflineBlocked(id, reason) {
+      prefetched.delete(k.wallet(id));
       await x.write('setBlocked', [reason, id], [k.wallet(id)]);
     },
     async insertOnlineCode(c) {
@@ -164,7 +191,7 @@ export function pgTx(x: UnitExec): StoreTx {
       );
     },
     async getOnlineCode(h) {
-      const c = await one(x.read('getCode', [h], [k.code(h), T.codesDeleted]), m.toCode);
+      const c = await one(x.read('getCode', [h], [k.code(h), T.codesDeleted], prefetch), m.toCode);
       if (c && c.usedBy === null) unusedCodes.add(h);
       return c;
     },
@@ -172,9 +199,7 @@ export function pgTx(x: UnitExec): StoreTx {
       const keys = [k.code(h), T.codesUsed];
       if (!unusedCodes.has(h)) return x.write('useCode', [paymentId, h], keys);
       unusedCodes.delete(h);
-      return x.write('useUnusedCode', [paymentId, h], keys, (r) => {
-        if (r.rowCount !== 1) throw new StaleReadError(`online code ${h} was used by another transaction`);
-      });
+      return x.write('useUnusedCode', [paymentId, h], keys, (e) => (refusal(e) ? stale(`online code ${h}`, e) : e));
     },
     async deleteExpiredOnlineCodes(before) {
       return (await x.writeNow('deleteExpired', [before], [T.codesDeleted])).rowCount ?? 0;
@@ -203,16 +228,15 @@ export function pgTx(x: UnitExec): StoreTx {
           c.revokeReason,
         ],
         [k.cred(c.id), k.handle(c.numericHandle), T.creds],
-        undefined,
         staleIfAbsent(k.handle(c.numericHandle)),
       );
     },
     async getCredential(id) {
-      return one(x.read('getCredential', [id], [k.cred(id)]), m.toCredential);
+      return one(x.read('getCredential', [id], [k.cred(id)], prefetch), m.toCredential);
     },
     async findCredentialByHandle(h) {
       return one(
-        x.read('credentialByHandle', [h], [k.handle(h)], (r) => rows(r).map((c) => k.cred(s(c, 'id')))),
+        x.read('credentialByHandle', [h], [k.handle(h)], (r) => [...rows(r).map((c) => k.cred(s(c, 'id'))), ...prefetch(r)]),
         m.toCredential,
         k.handle(h),
       );
@@ -235,9 +259,9 @@ export function pgTx(x: UnitExec): StoreTx {
       return one(x.read('getUse', [credentialId, form, counter], [key]), (r) => s(r, 'payment_id'), key);
     },
     async reassignOfflineUse(credentialId, form, counter, paymentId) {
-      await x.write('reassignUse', [credentialId, form, counter, paymentId], [k.use(credentialId, form, counter)], (r) => {
-        if (r.rowCount !== 1) throw new Error(`offline use ${credentialId}/${form}/${counter} does not exist`);
-      });
+      await x.write('reassignUse', [credentialId, form, counter, paymentId], [k.use(credentialId, form, counter)], (e) =>
+        refusal(e) ? new Error(`offline use ${credentialId}/${form}/${counter} does not exist`) : e,
+      );
     },
     async insertPayment(p: PaymentRow) {
       const txKey = k.tx(p.kioskId, p.txId);
@@ -265,7 +289,6 @@ export function pgTx(x: UnitExec): StoreTx {
           p.updatedAt,
         ],
         keys,
-        undefined,
         staleIfAbsent(txKey),
       );
     },
@@ -361,7 +384,6 @@ export function pgTx(x: UnitExec): StoreTx {
         'insertAction',
         [a.id, a.requestKey, a.requestHash, a.at, a.operator, a.action, a.paymentId, a.amount, a.currency, a.reason],
         [k.ops(a.requestKey), T.ops],
-        undefined,
         staleIfAbsent(k.ops(a.requestKey)),
       );
     },
