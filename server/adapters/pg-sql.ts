@@ -8,45 +8,36 @@ import { literal } from './pg-literal.ts';
 import { numbered, REFUNDED_SQL, refundGroupsSql, salesGroupsSql, searchPaymentsSql } from './report-sql.ts';
 
 /**
- * A write that must change a row: when it does not, the statement raises SQLSTATE KP001 with
- * `reason` (pg-schema.ts kp_refuse), so the transaction is aborted and cannot commit without it.
+ * A write that must change a row: when it does not, the statement raises SQLSTATE KP001 with the
+ * reason `reason` evaluates to (pg-schema.ts kp_refuse), so the transaction is aborted and cannot
+ * commit without it.
  */
 const must = (write: string, reason: string) =>
-  `WITH w AS (${write}) SELECT CASE WHEN EXISTS (SELECT 1 FROM w) THEN true ELSE kp_refuse('${reason}') END AS ok`;
+  `WITH w AS (${write} RETURNING 1) SELECT CASE WHEN EXISTS (SELECT 1 FROM w) THEN true ELSE kp_refuse(${reason}) END AS ok`;
 
 /** The wallet and shopper account behind a code or credential, read with it (pg-tx.ts serves them from there). */
 const WALLET_JSON = `row_to_json(pw) AS prefetched_wallet, row_to_json(pa) AS prefetched_account`;
 const WALLET_JOIN = `LEFT JOIN wallets pw ON pw.id = c.wallet_id LEFT JOIN accounts pa ON pa.id = pw.account_id AND pa.kind <> 'merchant'`;
 
-/**
- * A transfer in one statement: the debit (optionally only while the balance covers $5), then the
- * credit: a shopper's or the issuance account's balance is updated (refused past the balance
- * bound), a merchant's is not touched, a posting is appended instead (pg-schema.ts), so concurrent
- * payments into one merchant never wait for each other. A merchant's bound is checked against its
- * balance and postings only when its rolled-up balance is past half the bound: below that, adding up
- * its postings on every payment would cost more than the payment (docs/scaling.md says what that
- * trusts). A part that fails raises KP001 (refusal) naming it, so the transaction cannot commit it.
- * $1 amount, $2 debit, $3 credit, $4 currency, $5 funds the debit must still have (or NULL),
- * $6 payment, $7 kind, $8 at.
+/*
+ * A transfer is three statements: the debit, the credit, the record. The debit is one conditional
+ * UPDATE (while the balance covers $4, when set). A shopper's or the issuance account's credit updates
+ * its balance, refused past the balance bound; a merchant's appends a posting instead (pg-schema.ts),
+ * so concurrent payments into one merchant never wait for each other. A merchant's bound is checked
+ * against its balance and postings only when its rolled-up balance is past half the bound: below
+ * that, adding up its postings on every payment would cost more than the payment (docs/scaling.md
+ * says what that trusts). pg-tx.ts picks the credit by the account's kind when the unit has read it,
+ * else creditAny decides in the database. A part that fails refuses (KP001) naming why.
  */
-const TRANSFER = `WITH d AS (
-  UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND currency = $4 AND ($5::bigint IS NULL OR balance >= $5::bigint) RETURNING id),
-cr AS (SELECT id, kind, balance FROM accounts WHERE id = $3 AND currency = $4),
-c AS (
-  UPDATE accounts a SET balance = a.balance + $1 FROM cr
-  WHERE a.id = cr.id AND cr.kind <> 'merchant' AND a.balance <= ${MONEY_MAX}::bigint - $1 AND EXISTS (SELECT 1 FROM d) RETURNING a.id),
-p AS (
-  INSERT INTO postings (account_id, currency, amount) SELECT cr.id, $4, $1 FROM cr
-  WHERE cr.kind = 'merchant' AND EXISTS (SELECT 1 FROM d) AND CASE
-    WHEN cr.balance <= ${MONEY_MAX / 2}::bigint - $1 THEN true
-    ELSE cr.balance + COALESCE((SELECT SUM(amount) FROM postings WHERE account_id = $3), 0) <= ${MONEY_MAX}::bigint - $1 END RETURNING 1),
-t AS (
-  INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at)
-  SELECT $6, $2, $3, $1, $4, $7, $8 WHERE EXISTS (SELECT 1 FROM c) OR EXISTS (SELECT 1 FROM p) RETURNING 1)
-SELECT CASE
-  WHEN NOT EXISTS (SELECT 1 FROM d) THEN kp_refuse(CASE WHEN EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND currency = $4) THEN 'stale' ELSE 'no-debit' END)
-  WHEN NOT EXISTS (SELECT 1 FROM t) THEN kp_refuse(CASE WHEN EXISTS (SELECT 1 FROM cr) THEN 'limit' ELSE 'no-credit' END)
-  ELSE true END AS ok`;
+const ACCOUNT = `EXISTS (SELECT 1 FROM accounts WHERE id = $2::text AND currency = $3::text)`;
+const MERCHANT = `EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND kind = 'merchant')`;
+/** Why a credit of $1 to account $2 in currency $3 did not happen. */
+const CREDIT_REFUSED = `CASE WHEN NOT ${ACCOUNT} THEN 'no-credit' WHEN ${MERCHANT} = $4 THEN 'limit' ELSE 'kind' END`;
+const CREDIT_BALANCE = `UPDATE accounts SET balance = balance + $1 WHERE id = $2 AND currency = $3 AND kind <> 'merchant' AND balance <= ${MONEY_MAX}::bigint - $1`;
+const CREDIT_POSTING = `INSERT INTO postings (account_id, currency, amount) SELECT id, currency, $1::bigint FROM accounts
+  WHERE id = $2 AND currency = $3 AND kind = 'merchant' AND CASE
+    WHEN balance <= ${MONEY_MAX / 2}::bigint - $1 THEN true
+    ELSE balance + COALESCE((SELECT SUM(amount) FROM postings WHERE account_id = $2), 0) <= ${MONEY_MAX}::bigint - $1 END`;
 
 /** Moves up to $1 postings into their accounts' balances, in one statement (totals never change). */
 export const ROLL_POSTINGS = `WITH moved AS (
@@ -58,13 +49,22 @@ export const SQL = {
   getMeta: `SELECT value FROM meta WHERE key = $1`,
   setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
   casMeta: must(
-    `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value IS NOT DISTINCT FROM $3::text RETURNING 1`,
-    'stale',
+    `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value IS NOT DISTINCT FROM $3::text`,
+    `'stale'`,
   ),
   createAccount: `INSERT INTO accounts (id, kind, currency, balance, created_at) VALUES ($1, $2, $3, $4, $5)`,
   getAccount: `SELECT a.id, a.kind, a.currency, a.created_at, a.balance + CASE WHEN a.kind = 'merchant' THEN COALESCE((SELECT SUM(p.amount) FROM postings p WHERE p.account_id = a.id), 0) ELSE 0 END AS balance FROM accounts a WHERE a.id = $1`,
   totals: `SELECT currency, SUM(total) AS total FROM (SELECT currency, balance AS total FROM accounts UNION ALL SELECT currency, amount FROM postings) t GROUP BY currency ORDER BY currency COLLATE "C"`,
-  transfer: TRANSFER,
+  debit: must(
+    `UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND currency = $3 AND ($4::bigint IS NULL OR balance >= $4::bigint)`,
+    `CASE WHEN ${ACCOUNT} THEN 'stale' ELSE 'no-debit' END`,
+  ),
+  creditBalance: must(CREDIT_BALANCE, CREDIT_REFUSED.replace('$4', 'false')),
+  creditPosting: must(CREDIT_POSTING, CREDIT_REFUSED.replace('$4', 'true')),
+  creditAny: `WITH c AS (${CREDIT_BALANCE} RETURNING 1), p AS (${CREDIT_POSTING} RETURNING 1)
+SELECT CASE WHEN EXISTS (SELECT 1 FROM c) OR EXISTS (SELECT 1 FROM p) THEN true
+  ELSE kp_refuse(CASE WHEN NOT ${ACCOUNT} THEN 'no-credit' ELSE 'limit' END) END AS ok`,
+  recordTransfer: `INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   createWallet: `INSERT INTO wallets (id, account_id, token_hash, created_at, offline_blocked) VALUES ($1, $2, $3, $4, $5)`,
   getWallet: `SELECT * FROM wallets WHERE id = $1`,
   walletByToken: `SELECT * FROM wallets WHERE token_hash = $1`,
@@ -72,7 +72,7 @@ export const SQL = {
   insertCode: `INSERT INTO online_codes (code_hash, wallet_id, issued_at, expires_at, used_by) VALUES ($1, $2, $3, $4, $5)`,
   getCode: `SELECT c.*, ${WALLET_JSON} FROM online_codes c ${WALLET_JOIN} WHERE c.code_hash = $1`,
   useCode: `UPDATE online_codes SET used_by = $1 WHERE code_hash = $2`,
-  useUnusedCode: must(`UPDATE online_codes SET used_by = $1 WHERE code_hash = $2 AND used_by IS NULL RETURNING 1`, 'stale'),
+  useUnusedCode: must(`UPDATE online_codes SET used_by = $1 WHERE code_hash = $2 AND used_by IS NULL`, `'stale'`),
   lockWallet: `SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE`,
   lockPayment: `SELECT 1 FROM payments WHERE id = $1 FOR UPDATE`,
   deleteExpired: `DELETE FROM online_codes WHERE expires_at < $1`,
@@ -84,10 +84,7 @@ export const SQL = {
   listRevoked: `SELECT id FROM credentials WHERE revoked_at IS NOT NULL AND not_after >= $1 ORDER BY id COLLATE "C"`,
   claimUse: `INSERT INTO offline_uses (credential_id, form, counter, payment_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
   getUse: `SELECT payment_id FROM offline_uses WHERE credential_id = $1 AND form = $2 AND counter = $3`,
-  reassignUse: must(
-    `UPDATE offline_uses SET payment_id = $4 WHERE credential_id = $1 AND form = $2 AND counter = $3 RETURNING 1`,
-    'missing',
-  ),
+  reassignUse: must(`UPDATE offline_uses SET payment_id = $4 WHERE credential_id = $1 AND form = $2 AND counter = $3`, `'missing'`),
   insertPayment: `INSERT INTO payments (id, kiosk_id, tx_id, kind, status, reason, amount, currency, wallet_id, merchant_account, credential_id, counter, at, request_hash, replay, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
   getPayment: `SELECT * FROM payments WHERE id = $1`,
   paymentByTx: `SELECT * FROM payments WHERE kiosk_id = $1 AND tx_id = $2`,
@@ -109,7 +106,7 @@ export const SQL = {
   insertAction: `INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   actionByKey: `SELECT * FROM ops_actions WHERE request_key = $1`,
   listActions: `SELECT * FROM ops_actions WHERE ((at >= $1 AND at < $2) OR $3::text IS NOT NULL) AND ($3::text IS NULL OR payment_id = $3) ORDER BY at DESC, id COLLATE "C" DESC LIMIT $4`,
-  getKiosk: `SELECT * FROM kiosks WHERE id = $1`,
+  getKiosk: `SELECT k.*, a.kind AS merchant_kind FROM kiosks k LEFT JOIN accounts a ON a.id = k.merchant_account WHERE k.id = $1`,
   upsertKiosk: `INSERT INTO kiosks (id, merchant_account, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET merchant_account = excluded.merchant_account`,
 } as const;
 

@@ -77,6 +77,8 @@ export function pgTx(x: UnitExec): StoreTx {
   /** What this attempt read, for the guards above. */
   const metaSeen = new Map<string, string | null>();
   const balances = new Map<string, number>();
+  /** Kinds of the accounts this attempt read (a kiosk's merchant account comes with the kiosk). */
+  const kinds = new Map<string, string>();
   const unusedCodes = new Set<string>();
   const absent = new Set<string>();
   const rows = (r: pg.QueryResult) => r.rows as Row[];
@@ -127,7 +129,10 @@ export function pgTx(x: UnitExec): StoreTx {
     async getAccount(id) {
       const cached = prefetched.get(k.acct(id));
       const a = cached ? m.toAccount(cached) : await one(x.read('getAccount', [id], [k.acct(id)]), m.toAccount);
-      if (a) balances.set(id, a.balance);
+      if (a) {
+        balances.set(id, a.balance);
+        kinds.set(id, a.kind);
+      }
       return a;
     },
     async transfer(t: Transfer) {
@@ -140,22 +145,22 @@ export function pgTx(x: UnitExec): StoreTx {
       if (credited !== undefined) balances.set(t.creditAccount, credited + t.amount);
       prefetched.delete(k.acct(t.debitAccount));
       prefetched.delete(k.acct(t.creditAccount));
-      const keys = [k.acct(t.debitAccount), k.acct(t.creditAccount), T.accounts, T.transfers];
-      if (t.paymentId !== null) keys.push(k.refunds(t.paymentId));
-      await x.write('transfer', [t.amount, t.debitAccount, t.creditAccount, t.currency, funds, t.paymentId, t.kind, t.at], keys, (e) => {
-        switch (refusal(e)) {
-          case 'no-debit':
-            return new Error(`no ${t.currency} account ${t.debitAccount}`);
-          case 'stale':
-            return stale(`the balance of ${t.debitAccount}`, e);
-          case 'no-credit':
-            return new Error(`no ${t.currency} account ${t.creditAccount}`);
-          case 'limit':
-            return balanceLimit(t);
-          default:
-            return e;
-        }
+      const debitKeys = [k.acct(t.debitAccount), T.accounts];
+      await x.write('debit', [t.amount, t.debitAccount, t.currency, funds], debitKeys, (e) => {
+        const why = refusal(e);
+        if (why === 'no-debit') return new Error(`no ${t.currency} account ${t.debitAccount}`);
+        return why === 'stale' ? stale(`the balance of ${t.debitAccount}`, e) : e;
       });
+      const kind = kinds.get(t.creditAccount);
+      const credit = kind === undefined ? 'creditAny' : kind === 'merchant' ? 'creditPosting' : 'creditBalance';
+      await x.write(credit, [t.amount, t.creditAccount, t.currency], [k.acct(t.creditAccount), T.accounts], (e) => {
+        const why = refusal(e);
+        if (why === 'limit') return balanceLimit(t);
+        return why === undefined ? e : new Error(`no ${t.currency} account ${t.creditAccount}${why === 'kind' ? ' of that kind' : ''}`);
+      });
+      const keys = [T.transfers];
+      if (t.paymentId !== null) keys.push(k.refunds(t.paymentId));
+      await x.write('recordTransfer', [t.paymentId, t.debitAccount, t.creditAccount, t.amount, t.currency, t.kind, t.at], keys);
     },
     async balanceTotals() {
       const out = new Map<Currency, number>();
@@ -394,7 +399,10 @@ export function pgTx(x: UnitExec): StoreTx {
       return rows(await x.read('listActions', [query.fromMs, query.toMs, query.paymentId, limit], [T.ops])).map(m.toAction);
     },
     async getKiosk(id) {
-      return one(x.read('getKiosk', [id], [k.kiosk(id)]), m.toKiosk);
+      return one(x.read('getKiosk', [id], [k.kiosk(id)]), (r) => {
+        if (r['merchant_kind'] !== null) kinds.set(s(r, 'merchant_account'), s(r, 'merchant_kind'));
+        return m.toKiosk(r);
+      });
     },
     async upsertKiosk(kiosk) {
       await x.write('upsertKiosk', [kiosk.id, kiosk.merchantAccount, kiosk.createdAt], [k.kiosk(kiosk.id)]);
