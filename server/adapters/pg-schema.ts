@@ -74,12 +74,13 @@ CREATE INDEX IF NOT EXISTS ops_actions_at ON ops_actions(at);
  * What version 3 added: a merchant's credits as rows of their own, so payments into one merchant do
  * not all update its balance row. A merchant's balance is `accounts.balance` plus its postings; the
  * store moves postings into balances from time to time (pg-sql.ts ROLL_POSTINGS), one statement that
- * changes no total. And kp_refuse, which conditional writes call to abort their transaction with
+ * changes no total. A posting is only ever inserted by a statement that reads its account's row (a
+ * foreign key would check that again on every payment, and accounts are never deleted). And kp_refuse, which conditional writes call to abort their transaction with
  * SQLSTATE KP001 when the row they needed was not there (pg-sql.ts).
  */
 export const PG_SCHEMA_V3 = `
 CREATE TABLE IF NOT EXISTS postings (
-  id BIGSERIAL PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), currency TEXT NOT NULL,
+  id BIGSERIAL PRIMARY KEY, account_id TEXT NOT NULL, currency TEXT NOT NULL,
   amount BIGINT NOT NULL CHECK (amount > 0 AND amount <= ${SAFE}));
 CREATE INDEX IF NOT EXISTS postings_account ON postings(account_id) INCLUDE (amount);
 CREATE OR REPLACE FUNCTION kp_refuse(reason TEXT) RETURNS BOOLEAN LANGUAGE plpgsql AS $$

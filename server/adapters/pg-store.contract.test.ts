@@ -19,7 +19,8 @@ import { createContext, registerKiosks } from '../app.ts';
 import { parseServerConfig } from '../config.ts';
 import { merchantAccountId, shopperAccountId } from '../domain/ids.ts';
 import { settle } from '../domain/settlement.ts';
-import { enrollWallet, issueCredential, topUp } from '../domain/wallets.ts';
+import { pay } from '../domain/payments.ts';
+import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../domain/wallets.ts';
 import { storeContract } from '../ports/store-contract.ts';
 import { PgStore, StoreContentionError } from './pg-store.ts';
 
@@ -231,6 +232,52 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await db.dispose();
+    }
+  });
+
+  it('never takes a wallet below zero when four replicas debit it at once, and the ledger sums to zero', async () => {
+    const db = await freshSchema();
+    const dir = mkdtempSync(join(tmpdir(), 'kp-pg-debits-'));
+    const clock = new ManualClock(Date.UTC(2026, 10, 28, 12));
+    const kiosks = Array.from({ length: 8 }, (_, i) => ({ id: `k${i}`, merchant: i % 2 === 0 ? 'shop' : 'cafe' }));
+    const config = parseServerConfig({ dataDir: dir, topupEnabled: true, logLevel: 'silent', onlineCodesPerWalletMax: 100, kiosks });
+    // Four replicas: each its own store (pool) and randomness, one database and one issuer key file.
+    const replicas = [1, 2, 3, 4].map((seed) =>
+      createContext(config, { clock, random: seededRandom(seed), log: pino({ level: 'silent' }), store: db.open() }),
+    );
+    try {
+      for (const r of replicas) await registerKiosks(r);
+      const w = await enrollWallet(replicas[0]!, 'JPY');
+      await topUp(replicas[0]!, w.walletId, money(1_000, 'JPY'));
+      const codes: string[] = [];
+      for (let i = 0; i < 40; i++) codes.push((await issueOnlineCode(replicas[i % 4]!, w.walletId)).code);
+      // 40 payments of 100 JPY against a wallet holding 1,000, ten on each replica, all at once.
+      const results = await Promise.all(
+        codes.map((code, i) =>
+          pay(replicas[i % 4]!, `k${i % 8}`, {
+            v: 1,
+            type: 'pay',
+            id: `p${i}`,
+            txId: `t${i}`,
+            code,
+            amount: { value: 100, currency: 'JPY' },
+          }),
+        ),
+      );
+      const approved = results.filter((r) => r.status === 'approved');
+      expect(approved).toHaveLength(10);
+      expect(results.filter((r) => r.status === 'declined').map((r) => r.reason)).toEqual(Array(30).fill('INSUFFICIENT_FUNDS'));
+      const balance = (id: string) => replicas[1]!.store.unit(async (tx) => (await tx.getAccount(id))?.balance);
+      expect(await balance(shopperAccountId(w.walletId))).toBe(0);
+      expect((await balance(merchantAccountId('shop')))! + (await balance(merchantAccountId('cafe')))!).toBe(1_000);
+      expect(await replicas[2]!.store.unit((tx) => tx.balanceTotals())).toEqual(new Map([['JPY', 0]]));
+      // Each replica's ten units ran in one group and read the balance before any of them debited it:
+      // all but the first ran again after its debit (other replicas' debits are met by the conditional UPDATE).
+      expect(replicas.map((r) => (r.store as PgStore).counters.reruns).every((n) => n > 0)).toBe(true);
+    } finally {
+      await Promise.all(replicas.map((r) => r.store.close()));
+      await db.dispose();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
