@@ -357,15 +357,15 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
 /** A table of what each run's replicas did: shares, throughput per replica and per replica-core, retries. */
 function replicaTable(runs: readonly Measured[], cores: number): string {
   const lines = [
-    '| run | total /s | per replica /s | per replica-core /s | units per replica | serialization retries | stale reads | in-replica reruns |',
-    '|---|---|---|---|---|---|---|---|',
+    '| run | total /s | per replica /s | per replica-core /s | units per replica | units per transaction | serialization retries | stale reads | in-replica reruns |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of runs) {
     const rate = r.ops / r.seconds;
     const units = r.counters.map((c) => c.units);
     const sum = (f: (c: PgStoreCounters) => number) => r.counters.reduce((a, c) => a + f(c), 0);
     lines.push(
-      `| ${r.name} | ${rate.toFixed(0)} | ${(rate / r.replicas).toFixed(0)} | ${(rate / Math.min(r.replicas, cores)).toFixed(0)} | ${units.join(' / ')} | ${sum((c) => c.retries)} | ${sum((c) => c.staleReads)} | ${sum((c) => c.reruns)} |`,
+      `| ${r.name} | ${rate.toFixed(0)} | ${(rate / r.replicas).toFixed(0)} | ${(rate / Math.min(r.replicas, cores)).toFixed(0)} | ${units.join(' / ')} | ${(sum((c) => c.units) / Math.max(1, sum((c) => c.groups))).toFixed(1)} | ${sum((c) => c.retries)} | ${sum((c) => c.staleReads)} | ${sum((c) => c.reruns)} |`,
     );
   }
   return lines.join('\n');
