@@ -18,7 +18,7 @@
 // honest is in the statements (conditional writes, unique keys, row locks, pg-tx.ts).
 import type pg from 'pg';
 import type { StatementBatcher } from './pg-batch.ts';
-import { execute, type SqlName } from './pg-sql.ts';
+import type { SqlName } from './pg-sql.ts';
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -152,7 +152,7 @@ export class UnitGroup {
   #send(name: SqlName, values: readonly unknown[], keys: readonly string[]): Promise<pg.QueryResult> {
     const stamp = ++this.#clock;
     for (const k of keys) this.#versions.set(k, stamp);
-    return this.#batch.run(execute(name, values));
+    return this.#batch.run(name, values);
   }
 
   #flush(a: Attempt): void {
@@ -195,7 +195,7 @@ export class UnitGroup {
         if (!a.serial && a.held.length > 0) await this.#becomeSerial(a, index);
         const stamp = this.#clock;
         if (!a.serial) for (const k of keys) if (!a.reads.has(k)) a.reads.set(k, this.#versions.get(k) ?? 0);
-        const r = await this.#batch.run(execute(name, values)).catch(failed);
+        const r = await this.#batch.run(name, values).catch(failed);
         live();
         for (const k of derive?.(r) ?? []) {
           const v = this.#versions.get(k) ?? 0;

@@ -4,6 +4,7 @@
 // go stale under READ COMMITTED lock what they count first (lockWallet, lockPayment): the count then
 // runs as the next statement, with a snapshot taken after the lock was granted.
 import { MONEY_MAX } from '../../shared/money.ts';
+import { MANY } from './pg-coalesce.ts';
 import { literal } from './pg-literal.ts';
 import { numbered, REFUNDED_SQL, refundGroupsSql, salesGroupsSql, searchPaymentsSql } from './report-sql.ts';
 
@@ -112,10 +113,11 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM c) OR EXISTS (SELECT 1 FROM p) THEN true
 
 export type SqlName = keyof typeof SQL;
 
-/** Every statement, prepared: one simple query, sent once on each new connection. */
-export const PREPARE_ALL = Object.entries(SQL)
-  .map(([name, text]) => `PREPARE kp_${name} AS ${text}`)
-  .join(';\n');
+/** Every statement, and the merged forms of pg-coalesce.ts, prepared: one simple query, sent once on each new connection. */
+export const PREPARE_ALL = [
+  ...Object.entries(SQL).map(([name, text]) => `PREPARE kp_${name} AS ${text}`),
+  ...Object.entries(MANY).map(([name, many]) => `PREPARE kp_${name}_many AS ${many.sql}`),
+].join(';\n');
 
 /** The text that runs a prepared statement with these values. */
 export function execute(name: SqlName, values: readonly unknown[]): string {

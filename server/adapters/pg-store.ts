@@ -301,7 +301,7 @@ export class PgStore implements Store {
       // BEGIN goes out in the same round trip as the units' first statements. Its answer is not
       // awaited: a failed batch rejects every statement in it, and if BEGIN itself failed, so did
       // everything after it (and the COMMIT below).
-      batch.run('BEGIN ISOLATION LEVEL READ COMMITTED').catch(() => {});
+      batch.runText('BEGIN ISOLATION LEVEL READ COMMITTED').catch(() => {});
       const units = new UnitGroup(batch, group.length);
       const r = await units.run(group.map((p) => (x) => p.fn(pgTx(x))));
       this.counters.reruns += units.reruns;
@@ -316,7 +316,7 @@ export class PgStore implements Store {
       }
       // COMMIT goes out with the last units' writes. A write that failed aborted the transaction, so
       // the COMMIT cannot keep a partial unit: it answers ROLLBACK, or is skipped with its batch.
-      const commit = batch.run('COMMIT');
+      const commit = batch.runText('COMMIT');
       commit.catch(() => {});
       const failure = await units.written();
       if (failure !== undefined) {
