@@ -6,7 +6,7 @@
 import { MONEY_MAX } from '../../shared/money.ts';
 import { MANY } from './pg-coalesce.ts';
 import { literal } from './pg-literal.ts';
-import { numbered, REFUNDED_SQL, refundGroupsSql, salesGroupsSql, searchPaymentsSql } from './report-sql.ts';
+import { reportStatements } from './report-sql.ts';
 
 /**
  * A write that must change a row: when it does not, the statement raises SQLSTATE KP001 with the
@@ -97,13 +97,7 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM c) OR EXISTS (SELECT 1 FROM p) THEN true
   storedPayments: `SELECT * FROM payments WHERE created_at >= $1 AND kind = 'offline-qr' AND (status = 'settled' OR (status = 'declined' AND created_at - at >= $2)) ORDER BY created_at DESC, id COLLATE "C" LIMIT $3`,
   insertLines: `INSERT INTO payment_lines (payment_id, line_no, gtin, slot, qty, unit_price) SELECT $1, l.n, l.gtin, l.slot, l.qty, l.unit_price FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) AS l(n, gtin, slot, qty, unit_price)`,
   listLines: `SELECT * FROM payment_lines WHERE payment_id = ANY($1::text[]) ORDER BY payment_id COLLATE "C", line_no`,
-  salesByKiosk: numbered(salesGroupsSql('kiosk')),
-  salesByProduct: numbered(salesGroupsSql('product')),
-  salesByQuarter: numbered(salesGroupsSql('quarter-hour')),
-  refundsByKiosk: numbered(refundGroupsSql('kiosk')),
-  refundsByQuarter: numbered(refundGroupsSql('quarter-hour')),
-  searchPayments: numbered(searchPaymentsSql('pg')),
-  refunded: numbered(REFUNDED_SQL),
+  ...reportStatements('pg'),
   insertAction: `INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   actionByKey: `SELECT * FROM ops_actions WHERE request_key = $1`,
   listActions: `SELECT * FROM ops_actions WHERE ((at >= $1 AND at < $2) OR $3::text IS NOT NULL) AND ($3::text IS NULL OR payment_id = $3) ORDER BY at DESC, id COLLATE "C" DESC LIMIT $4`,

@@ -21,7 +21,7 @@ import type { OpsActionRow, PaymentRow, SaleLineRow, StoreTx, Transfer } from '.
 import { balanceLimit } from './balance-limit.ts';
 import type { UnitExec } from './pg-group.ts';
 import { refundGroupsParams, salesGroupsParams, searchPaymentsParams } from './report-sql.ts';
-import { ns, rowMappers, s, type Row } from './row-mappers.ts';
+import { credentialValues, ns, paymentValues, rowMappers, s, type Row } from './row-mappers.ts';
 
 /** Another replica committed, after this unit read, what the unit's write depended on: it runs again. */
 export class StaleReadError extends Error {
@@ -218,20 +218,7 @@ export function pgTx(x: UnitExec): StoreTx {
     async insertCredential(c) {
       await x.write(
         'insertCredential',
-        [
-          c.id,
-          c.walletId,
-          c.keyId,
-          c.bytes,
-          c.notBefore,
-          c.notAfter,
-          c.numericHandle,
-          c.numericSecret,
-          c.stepMs,
-          c.issuedAt,
-          c.revokedAt,
-          c.revokeReason,
-        ],
+        credentialValues(c),
         [k.cred(c.id), k.handle(c.numericHandle), T.creds],
         staleIfAbsent(k.handle(c.numericHandle)),
       );
@@ -274,25 +261,7 @@ export function pgTx(x: UnitExec): StoreTx {
       if (p.walletId !== null) keys.push(k.walletPays(p.walletId));
       await x.write(
         'insertPayment',
-        [
-          p.id,
-          p.kioskId,
-          p.txId,
-          p.kind,
-          p.status,
-          p.reason,
-          p.amount,
-          p.currency,
-          p.walletId,
-          p.merchantAccount,
-          p.credentialId,
-          p.counter,
-          p.at,
-          p.requestHash,
-          p.replay,
-          p.createdAt,
-          p.updatedAt,
-        ],
+        paymentValues(p, (b) => b),
         keys,
         staleIfAbsent(txKey),
       );
