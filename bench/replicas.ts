@@ -365,7 +365,13 @@ function replicaTable(runs: readonly Measured[], cores: number): string {
     const units = r.counters.map((c) => c.units);
     const sum = (f: (c: PgStoreCounters) => number) => r.counters.reduce((a, c) => a + f(c), 0);
     lines.push(
-      `| ${r.name} | ${rate.toFixed(0)} | ${(rate / r.replicas).toFixed(0)} | ${(rate / Math.min(r.replicas, cores)).toFixed(0)} | ${units.join(' / ')} | ${(sum((c) => c.units) / Math.max(1, sum((c) => c.groups))).toFixed(1)} | ${sum((c) => c.retries)} | ${sum((c) => c.staleReads)} | ${sum((c) => c.reruns)} |`,
+      `| ${r.name} | ${rate.toFixed(0)} | ${(rate / r.replicas).toFixed(0)} | ${(rate / Math.min(r.replicas, cores)).toFixed(0)} | ${units.join(' / ')} | ${(
+        sum((c) => c.units) /
+          Math.max(
+            1,
+            sum((c) => c.groups),
+          )
+      ).toFixed(1)} | ${sum((c) => c.retries)} | ${sum((c) => c.staleReads)} | ${sum((c) => c.reruns)} |`,
     );
   }
   return lines.join('\n');
