@@ -23,22 +23,29 @@ const WALLET_JOIN = `LEFT JOIN wallets pw ON pw.id = c.wallet_id LEFT JOIN accou
 /*
  * A transfer is three statements: the debit, the credit, the record. The debit is one conditional
  * UPDATE (while the balance covers $4, when set). A shopper's or the issuance account's credit updates
- * its balance, refused past the balance bound; a merchant's appends a posting instead (pg-schema.ts),
- * so concurrent payments into one merchant never wait for each other. A merchant's bound is checked
- * against its balance and postings only when its rolled-up balance is past half the bound: below
- * that, adding up its postings on every payment would cost more than the payment (docs/scaling.md
- * says what that trusts). pg-tx.ts picks the credit by the account's kind when the unit has read it,
- * else creditAny decides in the database. A part that fails refuses (KP001) naming why.
+ * its balance, refused past the balance bound. A merchant's credit of at most POSTING_MAX appends a
+ * posting instead (pg-schema.ts), so concurrent payments into one merchant never wait for each other;
+ * a larger one updates its balance row, checked exactly against balance and postings. A posting is
+ * checked against the balance and postings only when the rolled-up balance is past half the bound:
+ * below that, adding up the postings on every payment would cost more than the payment, and since
+ * every posting is small, passing the bound takes more than 5,000 of them to one merchant between
+ * two roll-ups (docs/scaling.md). pg-tx.ts picks the credit by the account's kind when the unit has
+ * read it, else creditAny decides in the database. A part that fails refuses (KP001) naming why.
  */
+/** The largest merchant credit that is a posting (minor units). */
+export const POSTING_MAX = 100_000_000;
 const ACCOUNT = `EXISTS (SELECT 1 FROM accounts WHERE id = $2::text AND currency = $3::text)`;
 const MERCHANT = `EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND kind = 'merchant')`;
 /** Why a credit of $1 to account $2 in currency $3 did not happen. */
 const CREDIT_REFUSED = `CASE WHEN NOT ${ACCOUNT} THEN 'no-credit' WHEN ${MERCHANT} = $4 THEN 'limit' ELSE 'kind' END`;
 const CREDIT_BALANCE = `UPDATE accounts SET balance = balance + $1 WHERE id = $2 AND currency = $3 AND kind <> 'merchant' AND balance <= ${MONEY_MAX}::bigint - $1`;
+const PENDING = `COALESCE((SELECT SUM(amount) FROM postings WHERE account_id = $2), 0)`;
 const CREDIT_POSTING = `INSERT INTO postings (account_id, currency, amount) SELECT id, currency, $1::bigint FROM accounts
-  WHERE id = $2 AND currency = $3 AND kind = 'merchant' AND CASE
+  WHERE id = $2 AND currency = $3 AND kind = 'merchant' AND $1::bigint <= ${POSTING_MAX} AND CASE
     WHEN balance <= ${MONEY_MAX / 2}::bigint - $1 THEN true
-    ELSE balance + COALESCE((SELECT SUM(amount) FROM postings WHERE account_id = $2), 0) <= ${MONEY_MAX}::bigint - $1 END`;
+    ELSE balance + ${PENDING} <= ${MONEY_MAX}::bigint - $1 END`;
+const CREDIT_MERCHANT = `UPDATE accounts SET balance = balance + $1 WHERE id = $2 AND currency = $3 AND kind = 'merchant'
+  AND $1::bigint > ${POSTING_MAX} AND balance + ${PENDING} <= ${MONEY_MAX}::bigint - $1`;
 
 /** Moves up to $1 postings into their accounts' balances, in one statement (totals never change). */
 export const ROLL_POSTINGS = `WITH moved AS (
@@ -62,8 +69,9 @@ export const SQL = {
   ),
   creditBalance: must(CREDIT_BALANCE, CREDIT_REFUSED.replace('$4', 'false')),
   creditPosting: must(CREDIT_POSTING, CREDIT_REFUSED.replace('$4', 'true')),
-  creditAny: `WITH c AS (${CREDIT_BALANCE} RETURNING 1), p AS (${CREDIT_POSTING} RETURNING 1)
-SELECT CASE WHEN EXISTS (SELECT 1 FROM c) OR EXISTS (SELECT 1 FROM p) THEN true
+  creditMerchant: must(CREDIT_MERCHANT, CREDIT_REFUSED.replace('$4', 'true')),
+  creditAny: `WITH c AS (${CREDIT_BALANCE} RETURNING 1), p AS (${CREDIT_POSTING} RETURNING 1), m AS (${CREDIT_MERCHANT} RETURNING 1)
+SELECT CASE WHEN EXISTS (SELECT 1 FROM c) OR EXISTS (SELECT 1 FROM p) OR EXISTS (SELECT 1 FROM m) THEN true
   ELSE kp_refuse(CASE WHEN NOT ${ACCOUNT} THEN 'no-credit' ELSE 'limit' END) END AS ok`,
   recordTransfer: `INSERT INTO transfers (payment_id, debit_account, credit_account, amount, currency, kind, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   createWallet: `INSERT INTO wallets (id, account_id, token_hash, created_at, offline_blocked) VALUES ($1, $2, $3, $4, $5)`,

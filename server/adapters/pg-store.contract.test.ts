@@ -13,7 +13,7 @@ import { fromBase64url } from '../../shared/bytes.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
-import { money } from '../../shared/money.ts';
+import { MONEY_MAX, money } from '../../shared/money.ts';
 import { seededRandom } from '../../shared/random.ts';
 import { createContext, registerKiosks } from '../app.ts';
 import { parseServerConfig } from '../config.ts';
@@ -231,6 +231,31 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
       expect(stores.map((s) => s.retries)).toEqual([0, 0, 0]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+      await db.dispose();
+    }
+  });
+
+  it('keeps a merchant under the balance bound exactly, whether its credits are postings or one large credit', async () => {
+    const db = await freshSchema();
+    // No roll-up during the test: the large credit stays out of postings, the small ones stay postings.
+    const s = new PgStore({ connectionString: TEST_DATABASE_URL, schema: db.schema, rollEveryMs: Infinity });
+    const credit = (amount: number) =>
+      s.unit((tx) =>
+        tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'm', amount, currency: 'JPY', kind: 'topup', at: 1 }),
+      );
+    try {
+      await s.unit(async (tx) => {
+        await tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 });
+        await tx.createAccount({ id: 'm', kind: 'merchant', currency: 'JPY', balance: 0, createdAt: 1 });
+      });
+      await credit(MONEY_MAX - 1_500);
+      await credit(1_000);
+      await expect(credit(1_000)).rejects.toMatchObject({ code: 'BALANCE_LIMIT' });
+      await credit(300);
+      expect(await s.unit(async (tx) => (await tx.getAccount('m'))?.balance)).toBe(MONEY_MAX - 200);
+      expect(await s.unit((tx) => tx.balanceTotals())).toEqual(new Map([['JPY', 0]]));
+    } finally {
+      await s.close();
       await db.dispose();
     }
   });

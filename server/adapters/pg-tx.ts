@@ -20,6 +20,7 @@ import type { Currency } from '../../shared/money.ts';
 import type { OpsActionRow, PaymentRow, SaleLineRow, StoreTx, Transfer } from '../ports/store.ts';
 import { balanceLimit } from './balance-limit.ts';
 import type { UnitExec } from './pg-group.ts';
+import { POSTING_MAX } from './pg-sql.ts';
 import { refundGroupsParams, salesGroupsParams, searchPaymentsParams } from './report-sql.ts';
 import { credentialValues, ns, paymentValues, rowMappers, s, type Row } from './row-mappers.ts';
 
@@ -152,7 +153,8 @@ export function pgTx(x: UnitExec): StoreTx {
         return why === 'stale' ? stale(`the balance of ${t.debitAccount}`, e) : e;
       });
       const kind = kinds.get(t.creditAccount);
-      const credit = kind === undefined ? 'creditAny' : kind === 'merchant' ? 'creditPosting' : 'creditBalance';
+      const merchant = t.amount <= POSTING_MAX ? 'creditPosting' : 'creditMerchant';
+      const credit = kind === undefined ? 'creditAny' : kind === 'merchant' ? merchant : 'creditBalance';
       await x.write(credit, [t.amount, t.creditAccount, t.currency], [k.acct(t.creditAccount), T.accounts], (e) => {
         const why = refusal(e);
         if (why === 'limit') return balanceLimit(t);
