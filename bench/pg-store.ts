@@ -2,7 +2,9 @@
 // Payments per second through the server domain (pay() with online one-time codes, no network) on the
 // SQLite ledger and on the PostgreSQL ledger, measured in the same run: SQLite is the baseline, so the
 // ratio says what moving the ledger to PostgreSQL costs on this machine. Also two replicas (two
-// PgStores, two pools) paying into the same merchant account, which is the hot row of the ledger.
+// PgStores, two pools) paying into the same merchant account (the ledger's hot row before issue 13:
+// now each credit is a posting of its own). Then what each PostgreSQL run cost in round trips and
+// statements per payment, how often units ran again, and the issue-13 target as a ratio.
 // Run: node --import tsx bench/pg-store.ts   (database: KP_BENCH_DATABASE_URL, else DATABASE_URL, else
 // postgres://postgres@127.0.0.1:5432/test; it works in a schema of its own and drops it afterwards).
 import { randomBytes } from 'node:crypto';
@@ -13,7 +15,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { money } from '../shared/money.ts';
 import { seededRandom } from '../shared/random.ts';
-import { PgStore } from '../server/adapters/pg-store.ts';
+import { PgStore, type PgStoreCounters } from '../server/adapters/pg-store.ts';
 import { SqliteStore } from '../server/adapters/sqlite-store.ts';
 import { createContext, registerKiosks } from '../server/app.ts';
 import { parseServerConfig } from '../server/config.ts';
@@ -89,7 +91,32 @@ async function withSchema<T>(fn: (schema: string) => Promise<T>): Promise<T> {
   }
 }
 
-/** The table rows: SQLite (baseline), PostgreSQL with one replica, and with two. */
+/** Round trips, statements and runs again per payment, summed over a run's stores. */
+function costLine(name: string, payments: number, counters: readonly PgStoreCounters[]): string {
+  const sum = (f: (c: PgStoreCounters) => number) => counters.reduce((a, c) => a + f(c), 0);
+  return `${name}: ${(sum((c) => c.roundTrips) / payments).toFixed(2)} round trips and ${(sum((c) => c.statements) / payments).toFixed(1)} statements per payment, ${(
+    sum((c) => c.units) /
+      Math.max(
+        1,
+        sum((c) => c.groups),
+      )
+  ).toFixed(
+    1,
+  )} units per transaction; ${sum((c) => c.retries)} serialization retries, ${sum((c) => c.staleReads)} stale reads, ${sum((c) => c.reruns)} in-replica reruns`;
+}
+
+/** The stores' counters from now on: call the result when the measured part is over. */
+const since = (stores: readonly PgStore[]) => {
+  const before = stores.map((st) => ({ ...st.counters }));
+  return (): PgStoreCounters[] =>
+    stores.map((st, i) => {
+      const c = { ...st.counters };
+      for (const k of Object.keys(c) as (keyof PgStoreCounters)[]) c[k] -= before[i]![k];
+      return c;
+    });
+};
+
+/** The table rows: SQLite (baseline), PostgreSQL with one replica, and with two; then costs and the target. */
 export async function pgStoreBench(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'kp-bench-pg-'));
   try {
@@ -97,26 +124,40 @@ export async function pgStoreBench(): Promise<string> {
     const sqlite = await payAll('online payments, SQLite ledger (baseline)', [sqliteCtx], await prepare(sqliteCtx));
     await sqliteCtx.store.close();
     const one = await withSchema(async (schema) => {
-      const ctx = context(join(dir, 'pg1'), new PgStore({ connectionString: DATABASE_URL, schema }), 2);
+      const store = new PgStore({ connectionString: DATABASE_URL, schema });
+      const ctx = context(join(dir, 'pg1'), store, 2);
       try {
-        return await payAll('online payments, PostgreSQL ledger, 1 replica', [ctx], await prepare(ctx));
+        const codes = await prepare(ctx);
+        const measured = since([store]);
+        const stats = await payAll('online payments, PostgreSQL ledger, 1 replica', [ctx], codes);
+        return { stats, cost: costLine('PostgreSQL, 1 replica', stats.ops, measured()) };
       } finally {
         await ctx.store.close();
       }
     });
     const two = await withSchema(async (schema) => {
-      const a = context(join(dir, 'pg2'), new PgStore({ connectionString: DATABASE_URL, schema, random: seededRandom(3) }), 3);
-      const b = context(join(dir, 'pg2'), new PgStore({ connectionString: DATABASE_URL, schema, random: seededRandom(4) }), 4);
+      const stores = [3, 4].map((seed) => new PgStore({ connectionString: DATABASE_URL, schema, random: seededRandom(seed) }));
+      const [a, b] = stores.map((st, i) => context(join(dir, 'pg2'), st, 3 + i));
       try {
-        const codes = await prepare(a);
-        const stats = await payAll('online payments, PostgreSQL ledger, 2 replicas', [a, b], codes);
-        const retries = (a.store as PgStore).retries + (b.store as PgStore).retries;
-        return { ...stats, name: `${stats.name} (${retries} retries)` };
+        const codes = await prepare(a!);
+        const measured = since(stores);
+        const stats = await payAll('online payments, PostgreSQL ledger, 2 replicas', [a!, b!], codes);
+        return { stats, cost: costLine('PostgreSQL, 2 replicas', stats.ops, measured()) };
       } finally {
-        await Promise.all([a.store.close(), b.store.close()]);
+        await Promise.all(stores.map((st) => st.close()));
       }
     });
-    return [HEADER, row(sqlite), row(one, sqlite), row(two, sqlite)].join('\n');
+    const ratio = one.stats.ops / one.stats.seconds / (sqlite.ops / sqlite.seconds);
+    return [
+      HEADER,
+      row(sqlite),
+      row(one.stats, sqlite),
+      row(two.stats, sqlite),
+      '',
+      one.cost,
+      two.cost,
+      `target: PostgreSQL/SQLite >= 50% for one replica: ${(ratio * 100).toFixed(0)}%: ${ratio >= 0.5 ? 'met' : 'not met'}`,
+    ].join('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Server replicas behind Mosquitto (issue 6, scale-out): closed-loop online payments per second with
-// 1, 2 and 4 server replicas sharing kiosk requests through one MQTT shared subscription
-// ($share/replicas/kp/v1/kiosk/+/req) and one PostgreSQL ledger, each ratio against 1 replica. Each
-// replica runs on its own thread (in production, its own process), the kiosks on the main thread.
+// Server replicas behind Mosquitto (issues 6 and 13, scale-out): closed-loop online payments per
+// second with 1, 2 and 4 server replicas sharing kiosk requests through one MQTT shared subscription
+// ($share/replicas/kp/v1/kiosk/+/req) and one PostgreSQL ledger, each ratio against 1 replica, with
+// each replica's share, the throughput per replica and per replica-core, and the transactions run
+// again (serialization failures and deadlocks; units whose read another replica made stale). Each
+// replica runs on its own thread (in production, its own process), the kiosks on the main thread;
+// where the machine has fewer cores than that, the output says so.
 // Also the harness test/replicas.test.ts uses: a Mosquitto on a free port with generated password and
 // ACL files, and a fresh PostgreSQL schema. Needs /usr/sbin/mosquitto and PostgreSQL
 // (KP_BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test).
@@ -11,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { availableParallelism, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -20,7 +23,7 @@ import pino from 'pino';
 import type { IdentityWithPassword } from '../broker/identities.ts';
 import { mosquittoAclFile, mosquittoConf, mosquittoPasswordFiles } from '../broker/mosquitto-config.ts';
 import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
-import { PgStore } from '../server/adapters/pg-store.ts';
+import { PgStore, type PgStoreCounters } from '../server/adapters/pg-store.ts';
 import { createContext, registerKiosks, startServer } from '../server/app.ts';
 import { parseServerConfig } from '../server/config.ts';
 import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
@@ -182,7 +185,8 @@ function replicaConfig(d: Omit<ReplicaWorkerData, 'self' | 'schema'>) {
 const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(require('node:worker_threads').workerData.self); })`;
 
 interface ReplicaThread {
-  close(): Promise<void>;
+  /** Stops the replica; resolves with its store's counters. */
+  close(): Promise<PgStoreCounters | undefined>;
 }
 
 function startReplicaThread(d: Omit<ReplicaWorkerData, 'self'>): Promise<ReplicaThread> {
@@ -197,11 +201,15 @@ function startReplicaThread(d: Omit<ReplicaWorkerData, 'self'>): Promise<Replica
       }
       resolve({
         close: () =>
-          new Promise<void>((done) => {
+          new Promise<PgStoreCounters | undefined>((done) => {
+            let counters: PgStoreCounters | undefined;
+            worker.on('message', (c: { counters?: PgStoreCounters }) => {
+              counters = c.counters ?? counters;
+            });
             const timer = setTimeout(() => void worker.terminate(), 10_000);
             worker.once('exit', () => {
               clearTimeout(timer);
-              done();
+              done(counters);
             });
             worker.postMessage('close');
           }),
@@ -218,7 +226,11 @@ if (!isMainThread && parentPort && (workerData as Partial<ReplicaWorkerData>).sc
     const server = await startServer(replicaConfig(d), { store });
     port.postMessage({ ready: true });
     port.on('message', (m) => {
-      if (m === 'close') void server.close().finally(() => port.close());
+      if (m === 'close')
+        void server.close().finally(() => {
+          port.postMessage({ counters: store.counters });
+          port.close();
+        });
     });
   } catch (e) {
     port.postMessage({ error: (e as Error).message });
@@ -228,8 +240,14 @@ if (!isMainThread && parentPort && (workerData as Partial<ReplicaWorkerData>).sc
 const silent = pino({ level: 'silent' });
 type Uplink = Awaited<ReturnType<typeof MqttUplink.connect>>;
 
+interface Measured extends RunStats {
+  replicas: number;
+  /** Each replica's store counters, in thread order. */
+  counters: PgStoreCounters[];
+}
+
 /** Closed-loop online payments through `replicas` replica threads; kiosks and wallets are fresh per run. */
-async function measure(replicas: number, kiosks: number, durationMs: number, merchants: Merchants): Promise<RunStats> {
+async function measure(replicas: number, kiosks: number, durationMs: number, merchants: Merchants): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'kioskpay-replicas-'));
   const { schema, drop } = freshSchema();
   const secret = () => randomBytes(12).toString('base64url');
@@ -241,6 +259,7 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
     ...kioskLogins,
   ]);
   const threads: ReplicaThread[] = [];
+  const counters: PgStoreCounters[] = [];
   const uplinks: Uplink[] = [];
   // The main thread's own context on the same ledger and issuer key: wallets and codes (not measured).
   const adminDir = join(dir, 'admin');
@@ -321,7 +340,10 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
     if ([...totals.values()].some((v) => v !== 0))
       throw new Error(`ledger does not sum to zero: ${JSON.stringify(Object.fromEntries(totals))}`);
     const into = merchants === 'one' ? '1 merchant' : `${kiosks} merchants`;
-    return { name: `online, ${kiosks} kiosks, ${into}, ${replicas} replica${replicas === 1 ? '' : 's'}`, ops, seconds, latenciesMs: lat };
+    await Promise.all(uplinks.splice(0).map((u) => u.close()));
+    for (const c of await Promise.all(threads.splice(0).map((t) => t.close()))) if (c) counters.push(c);
+    const name = `online, ${kiosks} kiosks, ${into}, ${replicas} replica${replicas === 1 ? '' : 's'}`;
+    return { name, ops, seconds, latenciesMs: lat, replicas, counters };
   } finally {
     await Promise.all(uplinks.map((u) => u.close()));
     await Promise.all(threads.map((t) => t.close()));
@@ -332,11 +354,50 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
   }
 }
 
+/** A table of what each run's replicas did: shares, throughput per replica and per replica-core, retries. */
+function replicaTable(runs: readonly Measured[], cores: number): string {
+  const lines = [
+    '| run | total /s | per replica /s | per replica-core /s | units per replica | units per transaction | serialization retries | stale reads | in-replica reruns |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of runs) {
+    const rate = r.ops / r.seconds;
+    const units = r.counters.map((c) => c.units);
+    const sum = (f: (c: PgStoreCounters) => number) => r.counters.reduce((a, c) => a + f(c), 0);
+    lines.push(
+      `| ${r.name} | ${rate.toFixed(0)} | ${(rate / r.replicas).toFixed(0)} | ${(rate / Math.min(r.replicas, cores)).toFixed(0)} | ${units.join(' / ')} | ${(
+        sum((c) => c.units) /
+          Math.max(
+            1,
+            sum((c) => c.groups),
+          )
+      ).toFixed(1)} | ${sum((c) => c.retries)} | ${sum((c) => c.staleReads)} | ${sum((c) => c.reruns)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The issue-13 targets for replicas, each as a ratio beside its baseline from the same run. */
+function replicaTargets(runs: readonly Measured[]): string[] {
+  const out: string[] = [];
+  const fifty = runs.filter((r) => !r.name.includes(' 1 merchant,'));
+  const one = fifty.find((r) => r.replicas === 1);
+  const four = fifty.find((r) => r.replicas === 4);
+  if (one && four) {
+    const ratio = four.ops / four.seconds / (one.ops / one.seconds);
+    out.push(
+      `target: 4 replicas >= 1 replica against many merchants: ${(four.ops / four.seconds).toFixed(0)}/s vs ${(one.ops / one.seconds).toFixed(0)}/s = ${(ratio * 100).toFixed(0)}% (target >= 100%): ${ratio >= 1 ? 'met' : 'not met'}`,
+    );
+  }
+  const retries = fifty.reduce((a, r) => a + r.counters.reduce((b, c) => b + c.retries, 0), 0);
+  out.push(`target: 0 serialization retries against many merchants: ${retries}: ${retries === 0 ? 'met' : 'not met'}`);
+  return out;
+}
+
 /**
  * Payments per second with 1, 2 and 4 replicas behind Mosquitto on PostgreSQL, as a table (ratio
- * against 1 replica): all kiosks paying one merchant (every payment credits the same account row,
- * so replicas conflict on it), then each kiosk its own merchant. A line saying why when Mosquitto
- * or PostgreSQL is absent.
+ * against 1 replica): all kiosks paying one merchant, then each kiosk its own merchant; then what
+ * each run's replicas did, and the targets. A line saying why when Mosquitto or PostgreSQL is absent.
  */
 export async function replicasBench(
   o: { kiosks?: number; durationMs?: number; counts?: readonly number[]; merchants?: readonly Merchants[] } = {},
@@ -346,15 +407,27 @@ export async function replicasBench(
   if (!existsSync(MOSQUITTO)) return `skipped: ${MOSQUITTO} is absent (apt-get install mosquitto)`;
   const unreachable = await probePostgres();
   if (unreachable !== undefined) return `skipped: ${unreachable}`;
+  const counts = o.counts ?? [1, 2, 4];
+  const cores = availableParallelism();
   const lines = [HEADER];
+  const runs: Measured[] = [];
   for (const merchants of o.merchants ?? (['one', 'per-kiosk'] as const)) {
     let base: RunStats | undefined;
-    for (const n of o.counts ?? [1, 2, 4]) {
+    for (const n of counts) {
       const s = await measure(n, kiosks, durationMs, merchants);
       base ??= s;
+      runs.push(s);
       lines.push(row(s, base));
     }
   }
+  const most = Math.max(...counts);
+  lines.push(
+    '',
+    `this machine has ${cores} core${cores === 1 ? '' : 's'}; the largest run has ${most} replica threads, PostgreSQL, Mosquitto and the kiosks' thread${most + 3 > cores ? ': fewer cores than processes, so replicas share cores (per replica-core = total / min(replicas, cores))' : ''}`,
+    replicaTable(runs, cores),
+    '',
+    ...replicaTargets(runs),
+  );
   return lines.join('\n');
 }
 

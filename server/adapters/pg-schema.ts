@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// PostgreSQL schema, version 3: the same tables and constraints as the SQLite schema (sqlite-schema.ts).
+// PostgreSQL schema, version 3: the same tables and constraints as the SQLite schema (sqlite-schema.ts),
+// plus `postings`: credits to merchant accounts not yet added to their balance (pg-sql.ts).
 // Amounts and times are BIGINT (minor units, Unix milliseconds); a CHECK keeps every balance and amount
 // a safe JavaScript integer, so reading one back can never lose precision. Uniqueness is what makes
 // double settlement impossible across replicas: one payment per (kiosk, txId), one use per
@@ -7,7 +8,8 @@
 // start together do not race on CREATE. A version-1 schema is upgraded in that same locked
 // transaction: PG_SCHEMA_V2 adds the operator dashboard's tables (sale lines, operators' refunds and
 // voids) and an index on payments(at); building that index holds writes to payments for its duration.
-// PG_SCHEMA_V3 adds the Help requests operators marked handled, to versions 1 (after V2) and 2 alike.
+// Version 3 adds the Help requests operators marked handled, and `postings`; an older schema gains
+// what it lacks in the same way.
 export const PG_SCHEMA_VERSION = 3;
 
 /** Key of the advisory lock held while migrating (any fixed 64-bit number; "kioskpay"). */
@@ -69,10 +71,26 @@ CREATE INDEX IF NOT EXISTS ops_actions_payment ON ops_actions(payment_id);
 CREATE INDEX IF NOT EXISTS ops_actions_at ON ops_actions(at);
 `;
 
-/** What version 3 added to version 2. */
+/**
+ * What version 3 added: the Help requests operators marked handled; a merchant's credits as rows of their own, so payments into one merchant do
+ * not all update its balance row. A merchant's balance is `accounts.balance` plus its postings; the
+ * store moves postings into balances from time to time (pg-sql.ts ROLL_POSTINGS), one statement that
+ * changes no total. A posting is only ever inserted by a statement that reads its account's row (a
+ * foreign key would check that again on every payment, and accounts are never deleted). And kp_refuse, which conditional writes call to abort their transaction with
+ * SQLSTATE KP001 when the row they needed was not there (pg-sql.ts).
+ */
 export const PG_SCHEMA_V3 = `
 CREATE TABLE IF NOT EXISTS help_handled (
   id TEXT PRIMARY KEY, at BIGINT NOT NULL, operator TEXT NOT NULL, kiosk_id TEXT NOT NULL,
   requested_at BIGINT NOT NULL, presses BIGINT NOT NULL CHECK (presses >= 1));
 CREATE INDEX IF NOT EXISTS help_handled_at ON help_handled(at);
+CREATE TABLE IF NOT EXISTS postings (
+  id BIGSERIAL PRIMARY KEY, account_id TEXT NOT NULL, currency TEXT NOT NULL,
+  amount BIGINT NOT NULL CHECK (amount > 0 AND amount <= ${SAFE}));
+CREATE INDEX IF NOT EXISTS postings_account ON postings(account_id) INCLUDE (amount);
+CREATE OR REPLACE FUNCTION kp_refuse(reason TEXT) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION USING ERRCODE = 'KP001', MESSAGE = reason; END $$;
 `;
+
+/** What each older version lacks, applied in order by the migration. */
+export const PG_UPGRADES: Readonly<Record<string, string>> = { '1': PG_SCHEMA_V2 + PG_SCHEMA_V3, '2': PG_SCHEMA_V3 };

@@ -87,6 +87,22 @@ export const listHelpHandledSql = (d: Dialect): string =>
 
 export const REFUNDED_SQL = `SELECT COALESCE(SUM(amount), 0) AS refunded FROM transfers WHERE payment_id = ? AND kind = 'refund'`;
 
+/** The report statements by name, in the dialect's placeholders: both adapters prepare these. */
+export function reportStatements(d: Dialect) {
+  const sql = (text: string) => (d === 'pg' ? numbered(text) : text);
+  return {
+    salesByKiosk: sql(salesGroupsSql('kiosk')),
+    salesByProduct: sql(salesGroupsSql('product')),
+    salesByQuarter: sql(salesGroupsSql('quarter-hour')),
+    refundsByKiosk: sql(refundGroupsSql('kiosk')),
+    refundsByQuarter: sql(refundGroupsSql('quarter-hour')),
+    searchPayments: sql(searchPaymentsSql(d)),
+    refunded: sql(REFUNDED_SQL),
+    insertHelpHandled: sql(INSERT_HELP_HANDLED_SQL),
+    listHelpHandled: sql(listHelpHandledSql(d)),
+  };
+}
+
 /** `?` placeholders to PostgreSQL's `$1, $2, ...` (no `?` appears in these statements otherwise). */
 export function numbered(sql: string): string {
   let i = 0;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Database rows to the Store port's types, shared by the SQLite and PostgreSQL adapters. The two
-// drivers differ only in how numbers and flags arrive (better-sqlite3: numbers and 0/1; pg: BIGINT
+// Database rows to the Store port's types and back, shared by the SQLite and PostgreSQL adapters. The
+// two drivers differ only in how numbers and flags arrive (better-sqlite3: numbers and 0/1; pg: BIGINT
 // as strings and booleans), so each adapter passes its own `n` and `flag`.
 import type { ErrorCode } from '../../shared/errors.ts';
 import type { PaymentKind } from '../../shared/kiosk-messages.ts';
@@ -123,3 +123,40 @@ export function rowMappers(n: (r: Row, k: string) => number, flag: (r: Row, k: s
     }),
   };
 }
+
+/** A payment's values in the order of the payments table's columns (`flag` writes the replay flag). */
+export const paymentValues = (p: PaymentRow, flag: (b: boolean) => unknown): unknown[] => [
+  p.id,
+  p.kioskId,
+  p.txId,
+  p.kind,
+  p.status,
+  p.reason,
+  p.amount,
+  p.currency,
+  p.walletId,
+  p.merchantAccount,
+  p.credentialId,
+  p.counter,
+  p.at,
+  p.requestHash,
+  flag(p.replay),
+  p.createdAt,
+  p.updatedAt,
+];
+
+/** A credential's values in the order of the credentials table's columns. */
+export const credentialValues = (c: CredentialRow): unknown[] => [
+  c.id,
+  c.walletId,
+  c.keyId,
+  c.bytes,
+  c.notBefore,
+  c.notAfter,
+  c.numericHandle,
+  c.numericSecret,
+  c.stepMs,
+  c.issuedAt,
+  c.revokedAt,
+  c.revokeReason,
+];

@@ -15,19 +15,8 @@ import type { ErrorCode } from '../../shared/errors.ts';
 import { MONEY_MAX, type Currency } from '../../shared/money.ts';
 import { balanceLimit } from './balance-limit.ts';
 import type { OpsActionRow, PaymentRow, SaleLineRow, Store, StoreTx, Transfer } from '../ports/store.ts';
-import {
-  REFUNDED_SQL,
-  refundGroupsParams,
-  refundGroupsSql,
-  salesGroupsParams,
-  salesGroupsSql,
-  searchPaymentsParams,
-  searchPaymentsSql,
-  INSERT_HELP_HANDLED_SQL,
-  insertHelpHandledParams,
-  listHelpHandledSql,
-} from './report-sql.ts';
-import { rowMappers, ns, s, type Row } from './row-mappers.ts';
+import { insertHelpHandledParams, refundGroupsParams, reportStatements, salesGroupsParams, searchPaymentsParams } from './report-sql.ts';
+import { credentialValues, paymentValues, rowMappers, ns, s, type Row } from './row-mappers.ts';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_UPGRADES_FROM, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 
@@ -167,6 +156,7 @@ function sqliteTx(db: Database.Database): StoreTx {
     const s = db.prepare<P>(sql);
     return s;
   };
+  const reports = reportStatements('sqlite');
   const q = {
     getMeta: st(`SELECT value FROM meta WHERE key = ?`),
     setMeta: st(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
@@ -218,13 +208,13 @@ function sqliteTx(db: Database.Database): StoreTx {
     ),
     insertLine: st(`INSERT INTO payment_lines (payment_id, line_no, gtin, slot, qty, unit_price) VALUES (?, ?, ?, ?, ?, ?)`),
     listLines: st(`SELECT * FROM payment_lines WHERE payment_id IN (SELECT value FROM json_each(?)) ORDER BY payment_id, line_no`),
-    salesByKiosk: st(salesGroupsSql('kiosk')),
-    salesByProduct: st(salesGroupsSql('product')),
-    salesByQuarter: st(salesGroupsSql('quarter-hour')),
-    refundsByKiosk: st(refundGroupsSql('kiosk')),
-    refundsByQuarter: st(refundGroupsSql('quarter-hour')),
-    searchPayments: st(searchPaymentsSql('sqlite')),
-    refunded: st(REFUNDED_SQL),
+    salesByKiosk: st(reports.salesByKiosk),
+    salesByProduct: st(reports.salesByProduct),
+    salesByQuarter: st(reports.salesByQuarter),
+    refundsByKiosk: st(reports.refundsByKiosk),
+    refundsByQuarter: st(reports.refundsByQuarter),
+    searchPayments: st(reports.searchPayments),
+    refunded: st(reports.refunded),
     insertAction: st(
       `INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
@@ -232,8 +222,8 @@ function sqliteTx(db: Database.Database): StoreTx {
     listActions: st(
       `SELECT * FROM ops_actions WHERE ((at >= ? AND at < ?) OR CAST(? AS TEXT) IS NOT NULL) AND (CAST(? AS TEXT) IS NULL OR payment_id = ?) ORDER BY at DESC, id DESC LIMIT ?`,
     ),
-    insertHelpHandled: st(INSERT_HELP_HANDLED_SQL),
-    listHelpHandled: st(listHelpHandledSql('sqlite')),
+    insertHelpHandled: st(reports.insertHelpHandled),
+    listHelpHandled: st(reports.listHelpHandled),
     getKiosk: st(`SELECT * FROM kiosks WHERE id = ?`),
     upsertKiosk: st(
       `INSERT INTO kiosks (id, merchant_account, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET merchant_account = excluded.merchant_account`,
@@ -297,20 +287,7 @@ function sqliteTx(db: Database.Database): StoreTx {
       return Number(q.countActive.pluck().get(walletId, now));
     },
     async insertCredential(c) {
-      q.insertCredential.run(
-        c.id,
-        c.walletId,
-        c.keyId,
-        c.bytes,
-        c.notBefore,
-        c.notAfter,
-        c.numericHandle,
-        c.numericSecret,
-        c.stepMs,
-        c.issuedAt,
-        c.revokedAt,
-        c.revokeReason,
-      );
+      q.insertCredential.run(...credentialValues(c));
     },
     async getCredential(id) {
       return one(q.getCredential, toCredential, id);
@@ -335,25 +312,7 @@ function sqliteTx(db: Database.Database): StoreTx {
         throw new Error(`offline use ${credentialId}/${form}/${counter} does not exist`);
     },
     async insertPayment(p: PaymentRow) {
-      q.insertPayment.run(
-        p.id,
-        p.kioskId,
-        p.txId,
-        p.kind,
-        p.status,
-        p.reason,
-        p.amount,
-        p.currency,
-        p.walletId,
-        p.merchantAccount,
-        p.credentialId,
-        p.counter,
-        p.at,
-        p.requestHash,
-        p.replay ? 1 : 0,
-        p.createdAt,
-        p.updatedAt,
-      );
+      q.insertPayment.run(...paymentValues(p, (b) => (b ? 1 : 0)));
     },
     async getPayment(id) {
       return one(q.getPayment, toPayment, id);
