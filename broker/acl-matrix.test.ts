@@ -10,6 +10,7 @@ import { startBroker, type RunningBroker } from './broker.ts';
 import { aclMatrixTests, type MatrixLogins } from './testing/acl-matrix.ts';
 import { disconnectWatcher } from './testing/disconnect-watcher.ts';
 import { testIdentities } from './testing/test-identities.ts';
+import { WAIT_MS, within } from '../shared/testing/wait.ts';
 
 const logins: MatrixLogins = {
   k1: { username: 'k1', password: 'pw-k1' },
@@ -44,18 +45,16 @@ describe('what only the embedded broker enforces', () => {
       password: logins[who].password,
       clientId: `kp-${logins[who].username}-${Math.random().toString(16).slice(2, 10)}`,
       reconnectPeriod: 0,
-      connectTimeout: 3_000,
+      connectTimeout: WAIT_MS,
       ...extra,
     });
-  const closedBy = (c: mqtt.MqttClient, act: () => void) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('not disconnected')), 3_000);
-      c.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      act();
+  const closedBy = (c: mqtt.MqttClient, act: () => void) => {
+    const closed = within(new Promise<void>((resolve) => c.once('close', () => resolve())), {
+      what: 'the broker to disconnect the client',
     });
+    act();
+    return closed;
+  };
 
   it('refuses a retained command, request, event or ack (the connection is closed)', async () => {
     const cases: [keyof MatrixLogins, string][] = [

@@ -10,8 +10,7 @@ import { topics } from '../shared/topics.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import type { IdentityTable } from './identities.ts';
 import { testIdentities } from './testing/test-identities.ts';
-
-const WAIT_MS = 2_000;
+import { WAIT_MS, within } from '../shared/testing/wait.ts';
 
 let identities: IdentityTable;
 beforeAll(async () => {
@@ -20,15 +19,6 @@ beforeAll(async () => {
 });
 
 const passwords: Record<string, string> = { k1: 'pw-k1', k2: 'pw-k2', server: 'pw-server', tech: 'pw-tech' };
-
-/** Rejects after `ms` so no test waits for ever. */
-function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 interface Received {
   topic: string;
@@ -79,7 +69,7 @@ async function connect(b: RunningBroker, username: string | undefined, extra: IC
       client.once('connect', () => resolve());
       client.once('error', reject);
     }),
-    `CONNACK for ${username ?? 'anonymous'}`,
+    { what: `CONNACK for ${username ?? 'anonymous'}` },
   );
   return client;
 }
@@ -104,7 +94,7 @@ function inbox(client: MqttClient) {
           };
           check();
         }),
-        what,
+        { what },
       );
     },
   };
@@ -122,7 +112,7 @@ async function subscribeCodes(client: MqttClient, filters: string[]): Promise<nu
 }
 
 function closed(client: MqttClient): Promise<void> {
-  return within(new Promise<void>((resolve) => client.once('close', () => resolve())), 'the connection to close');
+  return within(new Promise<void>((resolve) => client.once('close', () => resolve())), { what: 'the connection to close' });
 }
 
 async function connackError(b: RunningBroker, username: string | undefined, extra: IClientOptions = {}): Promise<number | undefined> {

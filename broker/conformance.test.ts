@@ -16,11 +16,8 @@ import {
   type RunningBroker,
 } from './broker.ts';
 import { identitiesFromPasswords, type IdentityTable } from './identities.ts';
+import { eventually, WAIT_MS, within } from '../shared/testing/wait.ts';
 import { CHEAP_SCRYPT } from './testing/test-identities.ts';
-
-const WAIT_MS = 2_000;
-/** How long "nothing else arrives" is watched for. */
-const SETTLE_MS = 300;
 
 let identities: IdentityTable;
 beforeAll(async () => {
@@ -43,16 +40,6 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
   await Promise.all(brokers.splice(0).map((b) => b.close()));
 });
-
-function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function broker(conformance = true): Promise<RunningBroker> {
   const b = await startBroker({ port: 0, identities, ...(conformance ? { conformance: PAHO_CONFORMANCE } : {}) });
@@ -81,7 +68,7 @@ async function connectFull(b: RunningBroker, username = 'paho', extra: IClientOp
       client.once('connect', (connack) => resolve(connack.sessionPresent));
       client.once('error', reject);
     }),
-    `CONNACK for ${username}`,
+    { what: `CONNACK for ${username}` },
   );
   return { client, sessionPresent };
 }
@@ -120,7 +107,7 @@ function inbox(client: MqttClient) {
           const check = () => (messages.length >= count ? resolve(messages) : waiters.push(check));
           check();
         }),
-        what,
+        { what },
       );
     },
   };
@@ -191,7 +178,7 @@ interface RawPacket {
 async function rawClient(b: RunningBroker) {
   const socket = tcpConnect(b.port, '127.0.0.1');
   sockets.push(socket);
-  await within(new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject)), 'TCP connect');
+  await within(new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject)), { what: 'TCP connect' });
   const packets: RawPacket[] = [];
   const waiters: Array<() => void> = [];
   let buffered = Buffer.alloc(0);
@@ -238,7 +225,7 @@ async function rawClient(b: RunningBroker) {
           };
           check();
         }),
-        what,
+        { what },
       );
     },
     destroy: () => socket.destroy(),
@@ -315,10 +302,14 @@ describe('conformance mode over MQTT 3.1.1', () => {
   it('retained messages: kept per topic for later subscribers, and cleared by an empty retained publish', async () => {
     const b = await broker();
     const pub = await connect(b);
+    // A live subscriber's copies are the barrier: the broker stores a retained message before routing it.
+    const live = await connect(b);
+    const liveBox = inbox(live);
+    await live.subscribeAsync('+/+', { qos: 2 });
     await pub.publishAsync('TopicA/B', 'qos 0', { qos: 0, retain: true });
     await pub.publishAsync('Topic/C', 'qos 1', { qos: 1, retain: true });
     await pub.publishAsync('TopicA/C', 'qos 2', { qos: 2, retain: true });
-    await sleep(50); // the QoS 0 one has no acknowledgement to wait for
+    await liveBox.atLeast(3, 'the three publishes, live');
     const sub = await connect(b);
     const box = inbox(sub);
     await sub.subscribeAsync('+/+', { qos: 2 });
@@ -327,11 +318,15 @@ describe('conformance mode over MQTT 3.1.1', () => {
     expect(got.every((m) => m.retain)).toBe(true);
 
     for (const t of ['TopicA/B', 'Topic/C', 'TopicA/C']) await pub.publishAsync(t, '', { qos: 1, retain: true });
+    // Barrier: a retained marker stored after the clearing publishes comes to a later subscriber;
+    // the cleared ones, stored before it, would have come first.
+    await pub.publishAsync('TopicA/M', 'marker', { qos: 1, retain: true });
+    await liveBox.atLeast(7, 'the clearing publishes and the marker, live');
     const later = await connect(b);
     const laterBox = inbox(later);
     await later.subscribeAsync('+/+', { qos: 2 });
-    await sleep(SETTLE_MS);
-    expect(laterBox.messages).toEqual([]);
+    await laterBox.atLeast(1, 'the retained marker');
+    expect(laterBox.messages.map((m) => `${m.topic}=${m.payload}`)).toEqual(['TopicA/M=marker']);
   });
 
   it('zero-length client id: CONNACK 2 without a clean session; with one, a unique id is assigned', async () => {
@@ -340,7 +335,7 @@ describe('conformance mode over MQTT 3.1.1', () => {
     unclean.write(connectPacket({ clientId: '', clean: false, keepalive: 10, username: 'paho', password: 'pw-paho' }));
     const [connack] = await unclean.waitFor(CONNACK, 1, 'CONNACK to an unclean empty client id');
     expect([...connack!.body]).toEqual([0, 2]);
-    await within(unclean.closed, 'the refused connection to close');
+    await within(unclean.closed, { what: 'the refused connection to close' });
 
     // Two clean ones at once: if they shared an id, the second would take over the first.
     const first = await rawClient(b);
@@ -367,11 +362,15 @@ describe('conformance mode over MQTT 3.1.1', () => {
     const a = await connect(b, 'paho', { clientId: 'paho-a', clean: false });
     await a.subscribeAsync('+/+', { qos: 2 });
     await a.endAsync();
+    // A live subscriber's copies are the barrier: the broker queues for offline sessions before routing.
+    const live = await connect(b);
+    const liveBox = inbox(live);
+    await live.subscribeAsync('+/+', { qos: 2 });
     const pub = await connect(b, 'paho', { clean: true });
     await pub.publishAsync('TopicA/B', 'qos 0', { qos: 0 });
     await pub.publishAsync('Topic/C', 'qos 1', { qos: 1 });
     await pub.publishAsync('TopicA/C', 'qos 2', { qos: 2 });
-    await sleep(50);
+    await liveBox.atLeast(3, 'the three publishes, live');
 
     const again = mqtt.connect(b.url, {
       protocolVersion: 4,
@@ -388,14 +387,20 @@ describe('conformance mode over MQTT 3.1.1', () => {
         again.once('connect', (c) => resolve(c.sessionPresent));
         again.once('error', reject);
       }),
-      'the reconnect',
+      { what: 'the reconnect' },
     );
     expect(sessionPresent).toBe(true);
-    await box.atLeast(2, 'the queued messages');
-    await sleep(SETTLE_MS);
-    const payloads = box.messages.map((m) => m.payload);
-    expect(payloads).toEqual(expect.arrayContaining(['qos 1', 'qos 2']));
-    expect(payloads.length === 2 || payloads.length === 3).toBe(true); // queueing QoS 0 is optional
+    const has = (payload: string) => box.messages.some((m) => m.payload === payload);
+    await eventually(() => has('qos 1') && has('qos 2'), { what: 'the queued QoS 1 and 2 messages' });
+    // Barrier: a live message published now arrives after any copy queued before it.
+    await pub.publishAsync('TopicA/B', 'marker', { qos: 2 });
+    await eventually(() => has('marker'), { what: 'the live marker' });
+    const queued = box.messages.map((m) => m.payload).filter((p) => p !== 'marker');
+    // Each once; queueing QoS 0 is optional.
+    expect([
+      ['qos 1', 'qos 2'],
+      ['qos 0', 'qos 1', 'qos 2'],
+    ]).toContainEqual(queued.sort());
   });
 
   it('overlapping subscriptions: one message at the highest QoS, or one per matching subscription', async () => {
@@ -404,9 +409,13 @@ describe('conformance mode over MQTT 3.1.1', () => {
     const box = inbox(client);
     await client.subscribeAsync({ 'TopicA/#': { qos: 2 }, 'TopicA/+': { qos: 1 } });
     await client.publishAsync('TopicA/C', 'overlapping topic filters', { qos: 2 });
-    await box.atLeast(1, 'the message');
-    await sleep(SETTLE_MS);
-    const qos = box.messages.map((m) => m.qos).sort();
+    // Barrier: a second message's copy arrives after every copy of the first.
+    await client.publishAsync('TopicA/C', 'marker', { qos: 2 });
+    await eventually(() => box.messages.some((m) => m.payload === 'marker'), { what: 'the marker' });
+    const qos = box.messages
+      .filter((m) => m.payload === 'overlapping topic filters')
+      .map((m) => m.qos)
+      .sort();
     expect([[2], [1, 2]]).toContainEqual(qos);
   });
 
@@ -429,7 +438,8 @@ describe('conformance mode over MQTT 3.1.1', () => {
       }),
     );
     expect([...(await silent.waitFor(CONNACK, 1, 'CONNACK'))[0]!.body]).toEqual([0, 0]);
-    await within(silent.closed, 'the broker to close the silent client', 4_000);
+    await within(silent.closed, { what: 'the broker to close the silent client' });
+    // A lower bound only: a loaded machine can make the close later, never earlier.
     const [will] = await box.atLeast(1, 'the will');
     expect(will).toMatchObject({ topic: '/TopicA', payload: 'keepalive expiry' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
@@ -481,11 +491,12 @@ describe('conformance mode over MQTT 3.1.1', () => {
     await client.subscribeAsync({ '+/+': { qos: 2 }, '#': { qos: 2 } });
     await client.publishAsync('$TopicA/B', 'dollar', { qos: 1 });
     await client.publishAsync('TopicA/B', 'plain', { qos: 1 });
-    await box.atLeast(1, 'the plain message');
-    await sleep(SETTLE_MS);
+    // Barrier: the last message arrives after anything published before it.
+    await client.publishAsync('TopicA/B', 'marker', { qos: 1 });
+    await eventually(() => box.messages.some((m) => m.payload === 'marker'), { what: 'the marker' });
     // One copy or one per matching filter (both are allowed), and nothing on $TopicA/B.
-    expect(box.messages.length).toBeGreaterThanOrEqual(1);
-    expect(box.messages.every((m) => m.topic === 'TopicA/B' && m.payload === 'plain')).toBe(true);
+    expect(box.messages.some((m) => m.payload === 'plain')).toBe(true);
+    expect(box.messages.every((m) => m.topic === 'TopicA/B')).toBe(true);
   });
 
   it('unsubscribe: no more messages on the filter unsubscribed, the others keep flowing', async () => {
@@ -496,9 +507,10 @@ describe('conformance mode over MQTT 3.1.1', () => {
     await sub.unsubscribeAsync('TopicA');
     const pub = await connect(b);
     for (const t of ['TopicA', 'TopicA/B', 'Topic/C']) await pub.publishAsync(t, '', { qos: 1 });
-    await box.atLeast(2, 'two messages');
-    await sleep(SETTLE_MS);
-    expect(box.messages.map((m) => m.topic).sort()).toEqual(['Topic/C', 'TopicA/B']);
+    // Barrier: the last message arrives after anything published before it.
+    await pub.publishAsync('Topic/C', 'marker', { qos: 1 });
+    await eventually(() => box.messages.some((m) => m.payload === 'marker'), { what: 'the marker' });
+    expect(box.messages.map((m) => `${m.topic}=${m.payload}`).sort()).toEqual(['Topic/C=', 'Topic/C=marker', 'TopicA/B=']);
   });
 });
 
@@ -516,7 +528,7 @@ describe('conformance mode stays confined to test identities', () => {
     expect(await connackCode(b, 'paho', { keepalive: 301 })).toBe(5);
     const k1 = await connect(b, 'k1', { keepalive: 300 });
     expect(await subscribeCodes(k1, { TopicA: { qos: 1 }, '#': { qos: 1 } })).toEqual([0x80, 0x80]);
-    const closed = within(new Promise<void>((resolve) => k1.once('close', () => resolve())), 'k1 to be closed');
+    const closed = within(new Promise<void>((resolve) => k1.once('close', () => resolve())), { what: 'k1 to be closed' });
     k1.publish('TopicA', 'x', { qos: 1 });
     await closed;
   });
@@ -528,12 +540,12 @@ describe('conformance mode stays confined to test identities', () => {
     await paho.subscribeAsync('#', { qos: 1 });
     const server = await connect(b, 'server');
     await server.publishAsync(topics.kioskReplies('k1'), 'secret reply', { qos: 1 });
+    // Barrier: the marker is sent after the broker acknowledged the reply, so routed after it.
     await paho.publishAsync('TopicA', 'marker', { qos: 1 });
     await box.atLeast(1, 'the marker');
-    await sleep(SETTLE_MS);
     expect(box.messages.map((m) => m.payload)).toEqual(['marker']);
 
-    const closed = within(new Promise<void>((resolve) => paho.once('close', () => resolve())), 'paho to be closed');
+    const closed = within(new Promise<void>((resolve) => paho.once('close', () => resolve())), { what: 'paho to be closed' });
     paho.publish(topics.kioskRequests('k1'), '{"forged":true}', { qos: 1 });
     await closed;
   });

@@ -13,8 +13,7 @@ import { addIdentity, IdentityAdminError, removeIdentity } from './identity-admi
 import { loadIdentities, verifyPassword } from './identities.ts';
 import { brokerCommand, reloadIdentities } from './main.ts';
 import { CHEAP_SCRYPT } from './testing/test-identities.ts';
-
-const WAIT_MS = 2_000;
+import { WAIT_MS, within } from '../shared/testing/wait.ts';
 
 function capture(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -27,14 +26,6 @@ function capture(): { stream: Writable; text: () => string } {
     }),
     text: () => chunks.join(''),
   };
-}
-
-function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 let dir: string;
@@ -66,7 +57,7 @@ async function connect(url: string, username: string, password: string): Promise
       client.once('connect', () => resolve());
       client.once('error', reject);
     }),
-    `CONNACK for ${username}`,
+    { what: `CONNACK for ${username}` },
   );
   return client;
 }
@@ -79,7 +70,7 @@ async function connackCode(url: string, username: string, password: string): Pro
 }
 
 function closed(client: MqttClient): Promise<void> {
-  return within(new Promise<void>((resolve) => client.once('close', () => resolve())), 'the connection to close');
+  return within(new Promise<void>((resolve) => client.once('close', () => resolve())), { what: 'the connection to close' });
 }
 
 describe('addIdentity / removeIdentity', () => {
@@ -264,7 +255,7 @@ describe('reloading identities', () => {
           };
           check();
         }),
-        `log "${msg}"`,
+        { what: `log "${msg}"` },
       );
     const shutdown = new AbortController();
     const running = brokerCommand(['--port', '0', '--identities', file], {

@@ -11,9 +11,10 @@ import { topics } from '../shared/topics.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { hashPassword, IdentityTable } from './identities.ts';
 import { wrongPasswordFlood } from './testing/wrong-password-flood.ts';
+import { WAIT_MS } from '../shared/testing/wait.ts';
 
 /** How long the kiosk may wait for its CONNACK: a bound on the wait, not a measured threshold. */
-const ADMIT_WAIT_MS = 5_000;
+const ADMIT_WAIT_MS = WAIT_MS;
 
 let broker: RunningBroker | undefined;
 const sockets: Socket[] = [];

@@ -13,9 +13,9 @@ import type { IdentityTable } from './identities.ts';
 import { BrokerPersistenceError, createRedisPersistence, redisOptionsFromUrl } from './persistence.ts';
 import { disconnectWatcher } from './testing/disconnect-watcher.ts';
 import { testIdentities } from './testing/test-identities.ts';
+import { eventually, WAIT_MS } from '../shared/testing/wait.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/0';
-const WAIT_MS = 3_000;
 
 async function redisReachable(): Promise<boolean> {
   const r = new Redis({
@@ -87,14 +87,10 @@ async function connect(b: RunningBroker, username: string, extra: IClientOptions
       reject(e);
     });
   });
-  const waitFor = async (pred: (m: { topic: string; payload: string; retain: boolean }) => boolean, what: string) => {
-    for (const end = Date.now() + WAIT_MS; Date.now() < end; ) {
-      const hit = seen.find(pred);
-      if (hit) return hit;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no ${what} within ${WAIT_MS} ms; saw ${JSON.stringify(seen)}`);
-  };
+  const waitFor = (pred: (m: { topic: string; payload: string; retain: boolean }) => boolean, what: string) =>
+    eventually(() => seen.find(pred), { what }).catch((e: Error) => {
+      throw new Error(`${e.message}; saw ${JSON.stringify(seen)}`);
+    });
   return { c, seen, sessionPresent, waitFor };
 }
 
@@ -188,10 +184,7 @@ describe.skipIf(!HAVE_REDIS)('broker persistence in Redis (skipped: no Redis on 
     await server.c.publishAsync(topics.kioskCommands('k1'), 'reboot please', { qos: 1 });
     // aedes acknowledges a publish (PUBACK) before the offline client's queue entry reaches Redis:
     // wait for the entry, as an orderly shutdown would, before stopping the broker.
-    for (const end = Date.now() + WAIT_MS; (await admin.keys(`${prefix}*outgoing:${clientId}*`)).length === 0; ) {
-      if (Date.now() > end) throw new Error('the queued message never reached Redis');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await eventually(async () => (await admin.keys(`${prefix}*outgoing:${clientId}*`)).length > 0, { what: 'the queued message in Redis' });
     await stop(first);
 
     // A new broker (on another port: the kiosk would reconnect by URL) with the same Redis.

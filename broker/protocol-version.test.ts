@@ -6,6 +6,7 @@ import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { testIdentities } from './testing/test-identities.ts';
+import { WAIT_MS } from '../shared/testing/wait.ts';
 
 let broker: RunningBroker;
 beforeAll(async () => {
@@ -33,8 +34,8 @@ function firstAnswer(packet: Buffer): Promise<Buffer> {
     let got = Buffer.alloc(0);
     const timer = setTimeout(() => {
       s.destroy();
-      reject(new Error(`no CONNACK within 3 s (got ${got.toString('hex')})`));
-    }, 3_000);
+      reject(new Error(`no CONNACK within ${WAIT_MS} ms (got ${got.toString('hex')})`));
+    }, WAIT_MS);
     s.on('data', (d: Buffer) => {
       got = Buffer.concat([got, d]);
       if (got.length >= 4) {

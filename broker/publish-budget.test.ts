@@ -8,8 +8,7 @@ import { topics } from '../shared/topics.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { PublishBudget } from './publish-budget.ts';
 import { testIdentities } from './testing/test-identities.ts';
-
-const WAIT_MS = 5_000;
+import { eventually, WAIT_MS } from '../shared/testing/wait.ts';
 
 describe('PublishBudget', () => {
   const limits = { perSec: 10, burst: 20, penaltyBaseMs: 1_000, penaltyMaxMs: 8_000 };
@@ -105,10 +104,7 @@ describe('the broker enforces the publish budget', () => {
         qos: 0,
       });
     await server.publishAsync(topics.kioskReplies('k2'), '{}', { qos: 1 });
-    for (const end = Date.now() + WAIT_MS; !seen.includes(topics.kioskRequests('k2')); ) {
-      if (Date.now() > end) throw new Error("the honest kiosk's request never reached the server");
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await eventually(() => seen.includes(topics.kioskRequests('k2')), { what: "the honest kiosk's request at the server" });
     expect(server.connected).toBe(true);
     // At most the burst and the rate over the flood's lifetime reached the server, not 1,000.
     expect(seen.filter((t) => t === topics.kioskRequests('k1')).length).toBeLessThan(1_000);

@@ -10,6 +10,7 @@ import type { IdentityTable } from './identities.ts';
 import { hasOpenssl, makeTestCertificates, type TestCertificates } from './testing/test-certificates.ts';
 import { testIdentities } from './testing/test-identities.ts';
 import { tlsServerOptions } from './tls.ts';
+import { WAIT_MS } from '../shared/testing/wait.ts';
 
 const HAVE_OPENSSL = hasOpenssl();
 
@@ -17,7 +18,6 @@ const HAVE_OPENSSL = hasOpenssl();
 function notConnack(e: unknown): boolean {
   return e instanceof Error && typeof (e as { code?: unknown }).code !== 'number';
 }
-const WAIT_MS = 3_000;
 
 describe.skipIf(!HAVE_OPENSSL)('the broker over TLS (skipped: the openssl CLI is needed to make test certificates)', () => {
   let certs: TestCertificates;

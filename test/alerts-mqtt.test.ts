@@ -16,9 +16,9 @@ import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
 import { startConsole } from './console-kit.ts';
 import { connectAs, startTestSystem, type TestSystem } from './system-kit.ts';
+import { eventually, WAIT_MS, within } from '../shared/testing/wait.ts';
 
 /** Bound on every wait for something to arrive over the network (not a measured threshold). */
-const WAIT_MS = 5_000;
 
 let system: TestSystem;
 const uplinks: MqttUplink[] = [];
@@ -38,16 +38,6 @@ afterEach(async () => {
 /** `kioskpay console ...argv` in-process as the technician. */
 const runConsole = (argv: string[]) => startConsole(system.technicianLogin, argv);
 
-/** Polls `fn` until it returns a value; bounded by WAIT_MS. */
-async function eventually<T>(fn: () => T | undefined, what: string): Promise<T> {
-  for (let waited = 0; waited < WAIT_MS; waited += 20) {
-    const v = fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no ${what} within ${WAIT_MS} ms`);
-}
-
 describe('alerts operators can act on (issue 12)', () => {
   it("turns a wrong-password flood into exactly one login-flood alert in the server's list", async () => {
     const ctx = system.server.ctx;
@@ -58,7 +48,7 @@ describe('alerts operators can act on (issue 12)', () => {
     expect(JSON.parse(before.stdout.text)).toMatchObject({ alerts: [] });
     // 64 wrong-password logins as k2, waited for until each got its CONNACK or was closed.
     await wrongPasswordFlood(system.broker.port, 64, 'k2', 'answered', sockets);
-    const flood = await eventually(() => ctx.alerts.since(0).find((a) => a.kind === 'login-flood'), 'login-flood alert');
+    const flood = await eventually(() => ctx.alerts.since(0).find((a) => a.kind === 'login-flood'), { what: 'login-flood alert' });
     // Barrier: a kiosk request after the flood; the broker relayed its alert before it.
     expect(await uplinks[0]!.request({ v: 1, type: 'time', id: 't1', t0: Date.now() })).toMatchObject({ type: 'time.result' });
     expect(ctx.alerts.since(0).filter((a) => a.kind === 'login-flood')).toHaveLength(1);
@@ -160,13 +150,7 @@ describe('alerts operators can act on (issue 12)', () => {
       { qos: 1, retain: true },
       () => {},
     );
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      closed,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('kiosk not disconnected')), WAIT_MS);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    await within(closed, { what: 'the broker to disconnect the kiosk' });
     kiosk.end(true);
     expect(seen.filter((topic) => topic === topics.serverAlerts)).toEqual([]);
 

@@ -24,10 +24,10 @@ import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.t
 import { issuerKeysMessage } from '../shared/kiosk-messages.ts';
 import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
+import { eventually, WAIT_MS } from '../shared/testing/wait.ts';
 
 const REDIS_URL = process.env['KP_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const secret = () => randomBytes(12).toString('base64url');
 
 async function probeRedis(): Promise<string | undefined> {
@@ -94,9 +94,8 @@ async function clusterBroker(identitiesFile: string, prefix: string): Promise<Cl
   void exit.then((code) => {
     exited = code;
   });
-  for (const end = Date.now() + 10_000; ; ) {
-    if (exited !== undefined) throw new Error(`broker exited with ${exited}: ${stderr}`);
-    const ok = await new Promise<boolean>((resolve) => {
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
       const s = createConnection({ host: '127.0.0.1', port });
       s.once('connect', () => {
         s.destroy();
@@ -104,10 +103,10 @@ async function clusterBroker(identitiesFile: string, prefix: string): Promise<Cl
       });
       s.once('error', () => resolve(false));
     });
-    if (ok) break;
-    if (Date.now() > end) throw new Error(`broker did not listen on ${port} within 10 s: ${stderr}`);
-    await sleep(50);
-  }
+  await eventually(async () => exited !== undefined || (await accepts()), { what: `the broker to listen on ${port}` }).catch((e: Error) => {
+    throw new Error(`${e.message}: ${stderr}`);
+  });
+  if (exited !== undefined) throw new Error(`broker exited with ${exited}: ${stderr}`);
   return {
     url: `mqtt://127.0.0.1:${port}`,
     stop: async () => {
@@ -160,7 +159,7 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
       kioskId: 'k1',
       username: 'k1',
       password: passwords.k1,
-      requestTimeoutMs: 5000,
+      requestTimeoutMs: WAIT_MS,
       logger: silent,
     });
   }, 40_000);
@@ -197,6 +196,23 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
 
   it('shows the retained issuer keys, published on B, to new subscribers on both brokers', async () => {
     const expected = server!.ctx.issuer.keysMessage(Date.now()).keys.map((k) => k.publicKey);
+    // Barrier: the server publishes its keys after connecting, so a first subscriber may get them
+    // live; once it has a copy, the broker has stored them (before routing them) for later ones.
+    const probe = await mqtt.connectAsync(b!.url, {
+      protocolVersion: 4,
+      username: 'tech',
+      password: passwords.tech,
+      clientId: `kp-tech-${secret()}`,
+      reconnectPeriod: 0,
+      connectTimeout: WAIT_MS,
+    });
+    clients.push(probe);
+    let probed = false;
+    probe.on('message', (topic) => {
+      probed ||= topic === topics.issuerKeys;
+    });
+    await probe.subscribeAsync(topics.issuerKeys, { qos: 1 });
+    await eventually(() => probed, { what: 'the issuer keys at a first subscriber on B' });
     for (const broker of [a!, b!]) {
       const c = await mqtt.connectAsync(broker.url, {
         protocolVersion: 4,
@@ -204,7 +220,7 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
         password: passwords.tech,
         clientId: `kp-tech-${secret()}`,
         reconnectPeriod: 0,
-        connectTimeout: 3000,
+        connectTimeout: WAIT_MS,
       });
       clients.push(c);
       const seen: { payload: Buffer; retain: boolean }[] = [];
@@ -212,8 +228,7 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
         if (topic === topics.issuerKeys) seen.push({ payload, retain: packet.retain });
       });
       await c.subscribeAsync(topics.issuerKeys, { qos: 1 });
-      for (const end = Date.now() + 5000; seen.length === 0 && Date.now() < end; ) await sleep(20);
-      expect(seen.length, `no retained keys on ${broker === a ? 'A' : 'B'}`).toBeGreaterThan(0);
+      await eventually(() => seen.length > 0, { what: `the retained keys on ${broker === a ? 'A' : 'B'}` });
       expect(seen[0]!.retain).toBe(true);
       expect(issuerKeysMessage.parse(JSON.parse(seen[0]!.payload.toString())).keys.map((k) => k.publicKey)).toEqual(expected);
     }
@@ -227,7 +242,7 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
       password: passwords.tech,
       clientId: `kp-tech-${secret()}`,
       reconnectPeriod: 0,
-      connectTimeout: 3000,
+      connectTimeout: WAIT_MS,
     });
     const k1 = await mqtt.connectAsync(a!.url, {
       protocolVersion: 4,
@@ -235,7 +250,7 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
       password: passwords.k1,
       clientId: `kp-k1-raw-${secret()}`,
       reconnectPeriod: 0,
-      connectTimeout: 3000,
+      connectTimeout: WAIT_MS,
     });
     clients.push(tech, k1);
     const marker = secret();
@@ -243,7 +258,7 @@ describe.skipIf(unreachable !== undefined)(`two brokers clustered on Redis (skip
     tech.on('message', (_t, payload) => seen.push(payload.toString()));
     await tech.subscribeAsync(topics.kioskEvents('k1'), { qos: 1 });
     await k1.publishAsync(topics.kioskEvents('k1'), JSON.stringify({ marker }), { qos: 1 });
-    for (const end = Date.now() + 5000; seen.length === 0 && Date.now() < end; ) await sleep(20);
+    await eventually(() => seen.length > 0, { what: "k1's event on the other broker" });
     expect(seen.map((s) => (JSON.parse(s) as { marker?: string }).marker)).toEqual([marker]);
   });
 });

@@ -13,6 +13,7 @@ import { loadCatalog } from '../server/catalog/catalog-file.ts';
 import { DEMO_CATALOG } from '../server/catalog/demo-catalog.ts';
 import { ServerCatalog } from '../server/catalog/server-catalog.ts';
 import { connectAs } from './system-kit.ts';
+import { eventually } from '../shared/testing/wait.ts';
 
 let dir: string;
 let system: RunningSystem | undefined;
@@ -38,11 +39,7 @@ async function subscribeCatalog(s: RunningSystem) {
   client.on('message', (_t, p, packet) => seen.push({ retain: packet.retain, catalog: catalogMessage.parse(JSON.parse(p.toString())) }));
   const granted = await client.subscribeAsync(topics.catalog, { qos: 1 });
   expect(granted[0]!.qos).toBe(1);
-  const next = async (n: number) => {
-    for (let i = 0; i < 200 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(seen.length).toBeGreaterThanOrEqual(n);
-    return seen[n - 1]!;
-  };
+  const next = (n: number) => eventually(() => seen[n - 1], { what: `catalog message ${n}` });
   return { next, close: () => client.endAsync() };
 }
 
@@ -95,6 +92,11 @@ describe('catalog publication', () => {
 
   it('publishes the demo catalog retained when no file is configured', async () => {
     system = await start();
+    // Barrier: the server publishes its catalog after connecting, so a first subscriber may get it
+    // live; once it has a copy, the broker has stored it (before routing it) for later subscribers.
+    const probe = await subscribeCatalog(system);
+    await probe.next(1);
+    await probe.close();
     const sub = await subscribeCatalog(system);
     const first = await sub.next(1);
     expect(first.retain).toBe(true);

@@ -3,9 +3,7 @@
 // waits for the exit code, startConsole() hands back the captures while it runs (`alerts --follow`).
 import { Writable } from 'node:stream';
 import { consoleCommand, type ConsoleDeps } from '../console/main.ts';
-
-/** Bound on waiting for output lines (a hang, not a speed). */
-const LINES_WAIT_MS = 5_000;
+import { WAIT_MS as LINES_WAIT_MS } from '../shared/testing/wait.ts';
 
 /** A stream that keeps what is written, and can wait for a number of lines. */
 export class Capture extends Writable {

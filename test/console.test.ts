@@ -17,6 +17,7 @@ import { topics } from '../shared/topics.ts';
 import { consoleCommand } from '../console/main.ts';
 import { Capture, runConsole as runConsoleAs, type ConsoleRunOptions } from './console-kit.ts';
 import { connectAs, startTestSystem, type TestSystem } from './system-kit.ts';
+import { eventually } from '../shared/testing/wait.ts';
 
 let system: TestSystem;
 let kiosk: FakeKiosk;
@@ -395,16 +396,19 @@ describe('kioskpay console, one-shot', () => {
   it('the server audit log holds every command and its ack', async () => {
     const path = join(system.dir, 'server', 'audit.log');
     const sentIds = kiosk.received.map((c) => c.id);
-    let records: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < 100; i++) {
-      records = readFileSync(path, 'utf8')
+    const read = () =>
+      readFileSync(path, 'utf8')
         .trim()
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>);
-      if (sentIds.every((id) => records.some((r) => r['kind'] === 'ack' && r['re'] === id))) break;
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    const records = await eventually(
+      () => {
+        const all = read();
+        return sentIds.every((id) => all.some((r) => r['kind'] === 'ack' && r['re'] === id)) && all;
+      },
+      { what: 'an ack in the audit log for every command sent' },
+    );
     for (const id of sentIds) {
       expect(
         records.filter((r) => r['kind'] === 'command' && r['id'] === id),

@@ -24,6 +24,7 @@ import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.t
 import { issuerKeysMessage, kioskReply } from '../shared/kiosk-messages.ts';
 import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
+import { eventually, WAIT_MS, within } from '../shared/testing/wait.ts';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const HAVE_MOSQUITTO = existsSync(MOSQUITTO);
@@ -48,10 +49,6 @@ let server: RunningServer | undefined;
 const uplinks: MqttUplink[] = [];
 const clients: MqttClient[] = [];
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
@@ -60,23 +57,26 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Resolves once the port accepts a TCP connection; rejects after timeoutMs or when Mosquitto exits. */
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (broker?.exitCode !== null) throw new Error(`mosquitto exited (${broker?.exitCode}):\n${brokerLog}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
+/** Whether the port accepts a TCP connection now. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
     });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`mosquitto did not listen on ${port} within ${timeoutMs} ms:\n${brokerLog}`);
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Resolves once the port accepts a TCP connection; rejects (with Mosquitto's log) after the bound or when Mosquitto exits. */
+async function waitForPort(port: number): Promise<void> {
+  await eventually(async () => broker?.exitCode !== null || (await accepts(port)), { what: `mosquitto to listen on ${port}` }).catch(
+    (e: Error) => {
+      throw new Error(`${e.message}:\n${brokerLog}`);
+    },
+  );
+  if (broker?.exitCode !== null) throw new Error(`mosquitto exited (${broker?.exitCode}):\n${brokerLog}`);
 }
 
 /** A raw MQTT 3.1.1 client logged in as one of IDS, collecting what arrives. */
@@ -87,16 +87,13 @@ async function client(id: IdentityWithPassword, clientId = `t-${id.username}-${s
     password: id.password,
     clientId,
     reconnectPeriod: 0,
-    connectTimeout: 3000,
+    connectTimeout: WAIT_MS,
   });
   clients.push(c);
   const seen: { topic: string; payload: Buffer; retain: boolean }[] = [];
   c.on('message', (topic, payload, packet) => seen.push({ topic, payload, retain: packet.retain }));
-  /** Polls until `pred` holds or timeoutMs passes; returns whether it held. */
-  const waitFor = async (pred: () => boolean, timeoutMs = 3000) => {
-    for (const end = Date.now() + timeoutMs; !pred() && Date.now() < end; ) await sleep(20);
-    return pred();
-  };
+  /** Resolves once `pred` holds; fails naming `what` after the bound. */
+  const waitFor = (pred: () => boolean, what: string) => eventually(pred, { what });
   return { c, seen, waitFor };
 }
 
@@ -142,8 +139,8 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     broker.stderr!.on('data', (d: Buffer) => {
       brokerLog += d.toString();
     });
-    await waitForPort(port, 5000);
-    await waitForPort(staffPort, 5000);
+    await waitForPort(port);
+    await waitForPort(staffPort);
 
     server = await startServer(
       parseServerConfig({
@@ -166,7 +163,11 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     // them, requests reach it.
     const tech = await client(IDS.tech);
     await tech.c.subscribeAsync(topics.issuerKeys, { qos: 1 });
-    expect(await tech.waitFor(() => tech.seen.length > 0, 5000), `no retained keys; broker log:\n${brokerLog}`).toBe(true);
+    await tech
+      .waitFor(() => tech.seen.length > 0, 'the retained issuer keys')
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; broker log:\n${brokerLog}`);
+      });
     await tech.c.endAsync();
 
     for (const k of [IDS.k1, IDS.k2])
@@ -176,8 +177,8 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
           kioskId: k.kioskId,
           username: k.username,
           password: k.password,
-          requestTimeoutMs: 3000,
-          connectTimeoutMs: 3000,
+          requestTimeoutMs: WAIT_MS,
+          connectTimeoutMs: WAIT_MS,
         }),
       );
   }, 20_000);
@@ -189,11 +190,10 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     if (broker && broker.exitCode === null) {
       const exited = new Promise<void>((resolve) => broker!.once('exit', () => resolve()));
       broker.kill('SIGTERM');
-      await Promise.race([exited, sleep(3000)]);
-      if (broker.exitCode === null && broker.signalCode === null) {
-        broker.kill('SIGKILL');
-        await Promise.race([exited, sleep(1000)]);
-      }
+      await within(exited, { what: 'mosquitto to stop on SIGTERM', timeoutMs: 3_000 }).catch(() => {
+        broker!.kill('SIGKILL');
+        return within(exited, { what: 'mosquitto to die on SIGKILL', timeoutMs: 3_000 });
+      });
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 10_000);
@@ -220,8 +220,12 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     const k1 = await client(IDS.k1, 'kioskpay-server');
     const server = await client(IDS.server, 'kioskpay-server-probe');
     await server.c.subscribeAsync(topics.kioskStatus('k1'), { qos: 1 });
-    // k1's id was replaced by its username: it cannot take the server's id, so both stay.
-    await sleep(300);
+    // k1's id was replaced by its username: it cannot take the server's id. Barrier: the real
+    // server (client id kioskpay-server) answers a request k1 sends after connecting, so k1's
+    // login did not kick it off, and k1 is still connected to read the answer.
+    await k1.c.subscribeAsync(topics.kioskReplies('k1'), { qos: 1 });
+    await k1.c.publishAsync(topics.kioskRequests('k1'), timeRequest('squat-1'), { qos: 1 });
+    await k1.waitFor(() => repliesTo(k1.seen, 'squat-1').length === 1, 'the reply to k1 after its login');
     expect(k1.c.connected && server.c.connected).toBe(true);
     const onStaff = mqtt.connectAsync(staffUrl, {
       protocolVersion: 4,
@@ -229,13 +233,12 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
       password: IDS.k1.password,
       clientId: 'kioskpay-server',
       reconnectPeriod: 0,
-      connectTimeout: 3000,
+      connectTimeout: WAIT_MS,
     });
     await expect(onStaff).rejects.toMatchObject({ code: 5 });
     // The server's own client still answers: a kiosk request is served.
-    await k1.c.subscribeAsync(topics.kioskReplies('k1'), { qos: 1 });
     await k1.c.publishAsync(topics.kioskRequests('k1'), timeRequest('after-squat'), { qos: 1 });
-    expect(await k1.waitFor(() => repliesTo(k1.seen, 'after-squat').length === 1)).toBe(true);
+    await k1.waitFor(() => repliesTo(k1.seen, 'after-squat').length === 1, 'the reply after the refused staff login');
   });
 
   it('delivers the retained issuer keys to a kiosk, and nobody else can overwrite them', async () => {
@@ -249,7 +252,7 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
 
     const kiosk = await client(IDS.k2);
     await kiosk.c.subscribeAsync(topics.issuerKeys, { qos: 1 });
-    expect(await kiosk.waitFor(() => kiosk.seen.length > 0)).toBe(true);
+    await kiosk.waitFor(() => kiosk.seen.length > 0, 'the retained issuer keys');
     const [msg] = kiosk.seen;
     expect(msg!.retain).toBe(true);
     const keys = issuerKeysMessage.parse(JSON.parse(msg!.payload.toString()));
@@ -269,10 +272,12 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     expect(k1.c.connected).toBe(true);
     // Control: k2's own request on the same topic is delivered and answered.
     await k2.c.publishAsync(topics.kioskRequests('k2'), timeRequest('own-1'), { qos: 1 });
-    expect(await k2.waitFor(() => repliesTo(k2.seen, 'own-1').length === 1)).toBe(true);
-    await sleep(500);
-    expect(repliesTo(k2.seen, 'forged-1')).toEqual([]);
+    await k2.waitFor(() => repliesTo(k2.seen, 'own-1').length === 1, 'the reply to its own request');
+    // Barrier: the spy, as the server reads, got k2's own request, which Mosquitto took in after
+    // acknowledging the forged one; the forged one was never delivered, so never answered.
+    await spy.waitFor(() => spy.seen.length > 0, "k2's own request at the spy");
     expect(spy.seen.map((m) => JSON.parse(m.payload.toString()).id)).toEqual(['own-1']);
+    expect(repliesTo(k2.seen, 'forged-1')).toEqual([]);
   });
 
   it('does not replay a request a kiosk published as retained to a restarted server', async () => {
@@ -280,13 +285,13 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     await k1.c.subscribeAsync(topics.kioskReplies('k1'), { qos: 1 });
     // Mosquitto's ACL cannot forbid the retain flag: the live request is answered once...
     await k1.c.publishAsync(topics.kioskRequests('k1'), timeRequest('retained-1'), { qos: 1, retain: true });
-    expect(await k1.waitFor(() => repliesTo(k1.seen, 'retained-1').length === 1)).toBe(true);
+    await k1.waitFor(() => repliesTo(k1.seen, 'retained-1').length === 1, 'the reply to the live request');
     // ...and a new server subscription receives it again with retain=1: the server must ignore it.
     const config = server!.ctx.config;
     await server!.close();
     server = await startServer(config);
     await k1.c.publishAsync(topics.kioskRequests('k1'), timeRequest('live-2'), { qos: 1 });
-    expect(await k1.waitFor(() => repliesTo(k1.seen, 'live-2').length === 1, 10_000)).toBe(true);
+    await k1.waitFor(() => repliesTo(k1.seen, 'live-2').length === 1, 'the restarted server to answer a live request');
     expect(repliesTo(k1.seen, 'retained-1')).toHaveLength(1);
     await k1.c.publishAsync(topics.kioskRequests('k1'), '', { qos: 1, retain: true });
   });
@@ -300,11 +305,14 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
     const k2 = await client(IDS.k2);
     await k2.c.subscribeAsync(topics.kioskReplies('k2'), { qos: 1 });
     await k2.c.publishAsync(topics.kioskRequests('k2'), timeRequest('own-2'), { qos: 1 });
-    expect(await k2.waitFor(() => repliesTo(k2.seen, 'own-2').length === 1)).toBe(true);
-    await sleep(300);
+    await k2.waitFor(() => repliesTo(k2.seen, 'own-2').length === 1, 'the reply to its own request');
+    // Barrier: k1's own reply, sent by the server after k2's, reaches k1 after any copy of k2's.
+    await k1.c.publishAsync(topics.kioskRequests('k1'), timeRequest('own-k1'), { qos: 1 });
+    await k1.waitFor(() => repliesTo(k1.seen, 'own-k1').length > 0, 'the reply to its own request');
     // k1 may receive the broadcasts its '#' covers (keys, revocations, catalog), nothing else.
     const broadcasts: string[] = [topics.issuerKeys, topics.revocations, topics.catalog];
-    expect(k1.seen.map((m) => m.topic).filter((t) => !broadcasts.includes(t))).toEqual([]);
+    expect(k1.seen.map((m) => m.topic).filter((t) => !broadcasts.includes(t) && t !== topics.kioskReplies('k1'))).toEqual([]);
+    expect(repliesTo(k1.seen, 'own-2')).toEqual([]);
   });
 
   describe('the ACL matrix of issue 5, with the generated acl file', () => {
@@ -317,10 +325,10 @@ describe.skipIf(!HAVE_MOSQUITTO)(`kioskpay against Mosquitto 2 (skipped when ${M
       protocolVersion: 4,
       clientId: `anon-${secret()}`,
       reconnectPeriod: 0,
-      connectTimeout: 3000,
+      connectTimeout: WAIT_MS,
     });
     await expect(anonymous).rejects.toMatchObject({ code: 5 });
-    const wrong = MqttUplink.connect({ url, kioskId: 'k1', username: 'k1', password: 'not-the-password', connectTimeoutMs: 3000 });
+    const wrong = MqttUplink.connect({ url, kioskId: 'k1', username: 'k1', password: 'not-the-password', connectTimeoutMs: WAIT_MS });
     await expect(wrong).rejects.toBeInstanceOf(UplinkConnectError);
     await expect(wrong).rejects.toMatchObject({ returnCode: 5 });
   });

@@ -12,6 +12,7 @@ import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
 import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
 import { connectAs, startTestSystem, type TestSystem } from './system-kit.ts';
+import { eventually } from '../shared/testing/wait.ts';
 
 let system: TestSystem;
 const uplinks: MqttUplink[] = [];
@@ -33,11 +34,9 @@ async function watch(topic: string) {
   const seen: Buffer[] = [];
   client.on('message', (_t, p) => seen.push(p));
   await client.subscribeAsync(topic, { qos: 1 });
-  const waitFor = async (n: number) => {
-    for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 50));
-    return seen;
-  };
-  return { seen, waitFor, close: () => client.endAsync() };
+  /** The first message that satisfies `pred` (the first of all by default). */
+  const next = (what: string, pred: (m: Buffer) => boolean = () => true) => eventually(() => seen.find(pred), { what });
+  return { next, close: () => client.endAsync() };
 }
 
 function verifyRevocations(m: RevocationsMessage, issuerKey: Uint8Array): boolean {
@@ -58,14 +57,14 @@ describe('server over MQTT', () => {
 
   it('publishes retained issuer keys and a signed revocation list, re-published after a double spend', async () => {
     const keys = await watch(topics.issuerKeys);
-    const [keyMsg] = await keys.waitFor(1);
-    const parsedKeys = issuerKeysMessage.parse(JSON.parse(keyMsg!.toString()));
+    const keyMsg = await keys.next('the retained issuer keys');
+    const parsedKeys = issuerKeysMessage.parse(JSON.parse(keyMsg.toString()));
     const issuerKey = fromBase64url(parsedKeys.keys[0]!.publicKey)!;
     await keys.close();
 
     const rev = await watch(topics.revocations);
-    const [first] = await rev.waitFor(1);
-    const firstMsg = revocationsMessage.parse(JSON.parse(first!.toString()));
+    const first = await rev.next('the retained revocation list');
+    const firstMsg = revocationsMessage.parse(JSON.parse(first.toString()));
     expect(verifyRevocations(firstMsg, issuerKey)).toBe(true);
     expect(
       verifyRevocations({ ...firstMsg, body: firstMsg.body.replace('"credentials":[]', '"credentials":["0000000000000000"]') }, issuerKey),
@@ -96,8 +95,9 @@ describe('server over MQTT', () => {
         items: [i === 0 ? { status: 'settled' } : { status: 'declined', reason: 'COUNTER_REUSED' }],
       });
     }
-    const all = await rev.waitFor(2);
-    const latest = revocationsMessage.parse(JSON.parse(all[all.length - 1]!.toString()));
+    // Waits for the list that revokes the credential, whatever else is re-published meanwhile.
+    const revokes = (m: Buffer) => revocationsMessage.parse(JSON.parse(m.toString())).body.includes(cred.credentialId);
+    const latest = revocationsMessage.parse(JSON.parse((await rev.next('the list revoking the credential', revokes)).toString()));
     expect(verifyRevocations(latest, issuerKey)).toBe(true);
     const body = revocationsBody.parse(JSON.parse(latest.body));
     expect(body.credentials).toEqual([cred.credentialId]);

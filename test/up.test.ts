@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseKioskConfig } from '../device/kiosk/config.ts';
 import { SseReader } from '../device/display/web/web-test-kit.ts';
+import { eventually } from '../shared/testing/wait.ts';
 
 const bin = new URL('../bin/kioskpay.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'kp-up-'));
@@ -39,16 +40,6 @@ function start(args: string[]): Proc {
   });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, out: () => out, err: () => err, exit };
-}
-
-async function until<T>(what: string, get: () => T | undefined | Promise<T | undefined>, ms = START_MS): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await Promise.resolve(get()).catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Stops a process (SIGINT, as Ctrl-C does) and waits for it; SIGKILL if it does not go. */
@@ -155,7 +146,10 @@ describe('kioskpay up', () => {
       ]);
       let done = false;
       try {
-        const banner = await until('the banner', () => (up.out().includes('Ctrl-C stops everything.') ? up.out() : undefined));
+        const banner = await eventually(() => (up.out().includes('Ctrl-C stops everything.') ? up.out() : undefined), {
+          what: 'the banner',
+          timeoutMs: START_MS,
+        });
         const api = /wallet API {2}(http:\/\/\S+)/.exec(banner)![1]!;
         const broker = /broker {6}(mqtt:\/\/\S+)/.exec(banner)![1]!;
         expect(banner).toContain(`complete kiosk configs in ${join(data, 'up')}/<kiosk>.json`);
@@ -181,18 +175,22 @@ describe('kioskpay up', () => {
         const kiosk = start(['kiosk', '--config', configPath!, '--sim', '--log-level', 'warn']);
         let sold = false;
         try {
-          const screen = await until(
-            'the kiosk screen',
-            () => /kiosk kiosk-2 screen: (http:\/\/\S+) \(simulated hardware\)/.exec(kiosk.out())?.[1],
-          );
+          const screen = await eventually(() => /kiosk kiosk-2 screen: (http:\/\/\S+) \(simulated hardware\)/.exec(kiosk.out())?.[1], {
+            what: 'the kiosk screen',
+            timeoutMs: START_MS,
+          });
           type View = { screen: { name: string }; offline: boolean };
           type Product = { name: string; slot?: number; price: { value: number; currency: string } };
-          await until('kiosk-2 online and idle', async () => {
-            const v = await json<View>(`${screen}/view`);
-            return v.screen.name === 'idle' && !v.offline ? true : undefined;
-          });
-          const product = await until('the catalog', async () =>
-            (await json<{ products: Product[] }>(`${screen}/sim/state`)).products.find((p) => p.slot === 1),
+          await eventually(
+            async () => {
+              const v = await json<View>(`${screen}/view`);
+              return v.screen.name === 'idle' && !v.offline ? true : undefined;
+            },
+            { what: 'kiosk-2 online and idle', timeoutMs: START_MS },
+          );
+          const product = await eventually(
+            async () => (await json<{ products: Product[] }>(`${screen}/sim/state`)).products.find((p) => p.slot === 1),
+            { what: 'the catalog', timeoutMs: START_MS },
           );
 
           const wallet = await json<{ token: string }>(`${api}/v1/wallets`, { method: 'POST', body: {} });
@@ -204,13 +202,17 @@ describe('kioskpay up', () => {
           const titles = await SseReader.open(screen);
           try {
             await json(`${screen}/sim/button`, { method: 'POST', body: { button: { slot: 1 } } });
-            await until('awaiting the code', async () =>
-              (await json<View>(`${screen}/view`)).screen.name === 'awaitingCode' ? true : undefined,
-            );
+            await eventually(async () => ((await json<View>(`${screen}/view`)).screen.name === 'awaitingCode' ? true : undefined), {
+              what: 'awaiting the code',
+              timeoutMs: START_MS,
+            });
             const { code } = await json<{ code: string }>(`${api}/v1/wallet/codes`, { method: 'POST', token: wallet.token, body: {} });
             await json(`${screen}/sim/scan`, { method: 'POST', body: { text: code } });
             const shown = () => titles.frames.map((f) => (f as { title: string }).title);
-            await until('"Thank you" on the screen', () => (shown().some((t) => t.startsWith('Thank you')) ? true : undefined));
+            await eventually(() => (shown().some((t) => t.startsWith('Thank you')) ? true : undefined), {
+              what: '"Thank you" on the screen',
+              timeoutMs: START_MS,
+            });
             const seen = shown();
             expect(seen.indexOf('Approved'), seen.join(' | ')).toBeGreaterThanOrEqual(0);
             expect(seen.indexOf('Approved'), seen.join(' | ')).toBeLessThan(seen.findIndex((t) => t.startsWith('Thank you')));

@@ -13,28 +13,19 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startBroker, type RunningBroker } from '../broker/broker.ts';
 import type { IdentityTable } from '../broker/identities.ts';
 import { testIdentities } from '../broker/testing/test-identities.ts';
+import { eventually, nextEvent, WAIT_MS, within } from '../shared/testing/wait.ts';
 import { kioskRequest, type KioskRequest, type PayRequest, type PayResult } from '../shared/kiosk-messages.ts';
 import { kioskIdOfRequestTopic, topics } from '../shared/topics.ts';
 import { SimLink } from '../device/kiosk/sim-link.ts';
 import { ManualTimers } from '../device/timers.ts';
-import { MqttUplink, type UplinkOptions } from '../device/uplink/mqtt-uplink.ts';
+import { MqttUplink, UPLINK_DEFAULTS, type UplinkOptions } from '../device/uplink/mqtt-uplink.ts';
 import { UplinkConnectError, UplinkOfflineError } from '../device/uplink/uplink.ts';
 import { uplinkContract, type ServerSide } from '../device/uplink/uplink-contract.ts';
-
-const WAIT_MS = 2_000;
 
 let identities: IdentityTable;
 beforeAll(async () => {
   identities = await testIdentities();
 });
-
-function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 const brokers: RunningBroker[] = [];
 const uplinks: MqttUplink[] = [];
@@ -65,7 +56,7 @@ function logSink(): { text: () => string; logger: pino.Logger } {
 }
 
 async function uplink(b: RunningBroker, extra: Partial<UplinkOptions> = {}): Promise<MqttUplink> {
-  const u = await MqttUplink.connect({ url: b.url, kioskId: 'k1', username: 'k1', password: 'pw-k1', requestTimeoutMs: 1_000, ...extra });
+  const u = await MqttUplink.connect({ url: b.url, kioskId: 'k1', username: 'k1', password: 'pw-k1', requestTimeoutMs: WAIT_MS, ...extra });
   uplinks.push(u);
   return u;
 }
@@ -161,14 +152,7 @@ uplinkContract('MqttUplink over the embedded broker', async (o) => {
     subscriptions: o.subscriptions,
     link,
   });
-  const next = (event: 'connected' | 'disconnected') =>
-    new Promise<void>((resolve) => {
-      const on = () => {
-        uplink.off(event, on);
-        resolve();
-      };
-      uplink.on(event, on);
-    });
+  const next = (event: 'connected' | 'disconnected') => nextEvent(uplink, event);
   return {
     uplink,
     timers,
@@ -204,7 +188,7 @@ describe('MqttUplink', () => {
       approved(req),
     ]);
     const u = await uplink(b, { logger });
-    expect(await within(u.request(pay('m1')), 'the valid reply')).toEqual(approved(pay('m1')));
+    expect(await within(u.request(pay('m1')), { what: 'the valid reply' })).toEqual(approved(pay('m1')));
     expect(text().match(/invalid reply dropped/g)).toHaveLength(3);
     expect(text().match(/reply does not answer its request/g)).toHaveLength(2);
     expect(text()).not.toContain('SECRET-CODE-TEXT');
@@ -219,7 +203,7 @@ describe('MqttUplink', () => {
       approved(req),
     ]);
     const u = await uplink(b);
-    expect(await within(u.request(pay('mine')), 'the reply')).toMatchObject({ re: 'mine', txId: 'tx-mine' });
+    expect(await within(u.request(pay('mine')), { what: 'the reply' })).toMatchObject({ re: 'mine', txId: 'tx-mine' });
   });
 
   it('sends a retry with the same txId as it is, without deduplicating', async () => {
@@ -248,19 +232,19 @@ describe('MqttUplink', () => {
     const u = await uplink(b);
     const events: string[] = [];
     u.on('connected', () => events.push('connected')).on('disconnected', () => events.push('disconnected'));
-    const down = within(new Promise<void>((resolve) => u.on('disconnected', resolve)), "'disconnected'");
+    const down = nextEvent(u, 'disconnected');
     await b.close();
     await down;
     expect(u.connected).toBe(false);
     await expect(u.request(pay('offline'))).rejects.toBeInstanceOf(UplinkOfflineError);
 
     const spy = vi.spyOn(net.Socket.prototype, 'setNoDelay');
-    const up = within(new Promise<void>((resolve) => u.on('connected', resolve)), "'connected' again", 3_000);
+    const up = nextEvent(u, 'connected', undefined, { what: "'connected' again" });
     const b2 = await broker(b.port);
     await responder(b2, (req) => [approved(req)]);
     await up;
     expect(events).toEqual(['disconnected', 'connected']);
-    expect(await within(u.request(pay('back')), 'the reply after reconnecting')).toMatchObject({ re: 'back' });
+    expect(await within(u.request(pay('back')), { what: 'the reply after reconnecting' })).toMatchObject({ re: 'back' });
     expect(spy.mock.contexts.some((s) => (s as net.Socket).remotePort === b2.port)).toBe(true);
   });
 
@@ -269,11 +253,11 @@ describe('MqttUplink', () => {
     await responder(b, (req) => [approved(req)]);
     const u = MqttUplink.open({ url: b.url, kioskId: 'k1', username: 'k1', password: 'pw-k1' });
     uplinks.push(u);
-    const up = within(new Promise<void>((resolve) => u.on('connected', resolve)), "'connected'");
+    const up = nextEvent(u, 'connected');
     expect(u.connected).toBe(false);
     await expect(u.request(pay('early'))).rejects.toBeInstanceOf(UplinkOfflineError);
     await up;
-    expect(await within(u.request(pay('later')), 'the reply')).toMatchObject({ re: 'later' });
+    expect(await within(u.request(pay('later')), { what: 'the reply' })).toMatchObject({ re: 'later' });
   });
 
   it('rejects connect() with UplinkConnectError when the broker refuses the password', async () => {
@@ -288,10 +272,16 @@ describe('MqttUplink', () => {
 
   it("rejects connect() when the ACL refuses the kiosk's reply subscription", async () => {
     const b = await broker();
-    const err = await MqttUplink.connect({ url: b.url, kioskId: 'k2', username: 'k1', password: 'pw-k1', connectTimeoutMs: 1_000 }).then(
+    // The connect timeout runs on manual timers: it passes once the broker's refusal is seen.
+    const timers = new ManualTimers();
+    const { text, logger } = logSink();
+    const connecting = MqttUplink.connect({ url: b.url, kioskId: 'k2', username: 'k1', password: 'pw-k1', timers, logger }).then(
       () => undefined,
       (e: unknown) => e,
     );
+    await eventually(() => text().includes('Identifier rejected'), { what: "the broker's CONNACK 2 in the uplink's log" });
+    timers.advance(UPLINK_DEFAULTS.connectTimeoutMs);
+    const err = await connecting;
     expect(err).toBeInstanceOf(UplinkConnectError);
     // Since client ids are bound to identities (issue 12), k1 is refused already at CONNECT: its
     // uplink for k2 asks for client id kp-k2-..., which is k2's (CONNACK 2), before it could
@@ -326,10 +316,23 @@ describe('MqttUplink', () => {
     const b = await broker();
     const url = b.url;
     await b.close();
-    const err = await MqttUplink.connect({ url, kioskId: 'k1', username: 'k1', password: 'pw-k1', connectTimeoutMs: 300 }).then(
+    const timers = new ManualTimers();
+    const { text, logger } = logSink();
+    const connecting = MqttUplink.connect({
+      url,
+      kioskId: 'k1',
+      username: 'k1',
+      password: 'pw-k1',
+      connectTimeoutMs: 300,
+      timers,
+      logger,
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );
+    await eventually(() => text().includes('ECONNREFUSED'), { what: "the refused connection in the uplink's log" });
+    timers.advance(300);
+    const err = await connecting;
     expect(err).toBeInstanceOf(UplinkConnectError);
     expect((err as Error).message).toMatch(/within 300 ms.*ECONNREFUSED/);
   });

@@ -23,6 +23,7 @@ import { formatMoney, money, type Money } from '../shared/money.ts';
 import { shopperAccountId } from '../server/domain/ids.ts';
 import { operatorRefund } from '../server/domain/refunds.ts';
 import { BROWSER_BUILD_OPTIONS, buildWallet } from '../wallet/web/build.ts';
+import { eventually } from '../shared/testing/wait.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -86,10 +87,13 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       ],
     });
     // Ready to sell: idle, uplink up, and the server's catalog received.
-    await until('the kiosk to be ready', async () => {
-      const v = await kioskView();
-      return v.screen.name === 'idle' && !v.offline && (kiosk.kiosk.catalog?.items().length ?? 0) >= 4;
-    });
+    await eventually(
+      async () => {
+        const v = await kioskView();
+        return v.screen.name === 'idle' && !v.offline && (kiosk.kiosk.catalog?.items().length ?? 0) >= 4;
+      },
+      { what: 'the kiosk to be ready', timeoutMs: UI_WAIT_MS },
+    );
   }, 60_000);
 
   afterEach(() => {
@@ -165,14 +169,6 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
     return p;
   }
 
-  async function until(what: string, cond: () => Promise<boolean>, ms = UI_WAIT_MS): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await cond().catch(() => false))) {
-      if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
   async function kioskView(): Promise<KioskScreen> {
     const r = await fetch(`${kioskUrl}/view`, { signal: AbortSignal.timeout(5_000) });
     if (!r.ok) throw new Error(`GET /view: HTTP ${r.status}`);
@@ -193,7 +189,8 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
     return answer;
   }
 
-  const untilKioskScreen = (name: string) => until(`the kiosk screen '${name}'`, async () => (await kioskView()).screen.name === name);
+  const untilKioskScreen = (name: string) =>
+    eventually(async () => (await kioskView()).screen.name === name, { what: `the kiosk screen '${name}'`, timeoutMs: UI_WAIT_MS });
 
   /** The kiosk's demo catalog (from the server): the online and the offline purchase differ in price. */
   function product(i: number): CatalogItem {
@@ -221,10 +218,13 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
   /** The kiosk's screen after a scanned code: 'approved' (for `item`'s price), or the test fails with its reason. */
   async function kioskApproved(item: CatalogItem): Promise<KioskScreen> {
     let v: KioskScreen | undefined;
-    await until('the kiosk to approve or decline', async () => {
-      v = await kioskView();
-      return v.screen.name === 'approved' || v.screen.name === 'declined';
-    });
+    await eventually(
+      async () => {
+        v = await kioskView();
+        return v.screen.name === 'approved' || v.screen.name === 'declined';
+      },
+      { what: 'the kiosk to approve or decline', timeoutMs: UI_WAIT_MS },
+    );
     if (v!.screen.name !== 'approved') throw new Error(`the kiosk declined: ${v!.screen.reason}`);
     expect(v!.screen.total).toEqual(item.price);
     return v!;
@@ -296,7 +296,7 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
       await shot(page, 'offline-code');
       // The kiosk loses its uplink too: it checks the offline code itself and stores the payment.
       await setKioskUplink(false);
-      await until('the kiosk to show it is offline', async () => (await kioskView()).offline);
+      await eventually(async () => (await kioskView()).offline, { what: 'the kiosk to show it is offline', timeoutMs: UI_WAIT_MS });
       const water = product(1);
       expect(water.price.value).not.toBe(tea.price.value);
       const offline = await kioskScansPhone(page, water);
@@ -325,13 +325,12 @@ describe.skipIf(!HAVE_CHROMIUM)('wallet web app in headless Chromium', () => {
 
       // The kiosk's uplink returns: it forwards the stored payment and the server settles it.
       await setKioskUplink(true);
-      await until(
-        'the kiosk to forward its stored payment',
+      await eventually(
         async () => {
           const v = await kioskView();
           return !v.offline && v.storedCount === 0;
         },
-        FORWARD_WAIT_MS,
+        { what: 'the kiosk to forward its stored payment', timeoutMs: FORWARD_WAIT_MS },
       );
 
       // Back online: the server's history confirms it (settled: stored by the kiosk, charged when

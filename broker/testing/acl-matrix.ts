@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
 import { topics } from '../../shared/topics.ts';
+import { WAIT_MS, within } from '../../shared/testing/wait.ts';
 
 /** How the broker under test refuses (see the top of this file). */
 export type DenialStyle = 'disconnect' | 'drop';
@@ -42,7 +43,6 @@ export interface MatrixTarget {
   readonly clientOptions?: mqtt.IClientOptions;
 }
 
-const WAIT_MS = 3_000;
 const tag = () => randomBytes(6).toString('hex');
 
 interface Seen {
@@ -144,13 +144,7 @@ export function aclMatrixTests(target: () => MatrixTarget): void {
     if (target().denial === 'disconnect') {
       const closed = new Promise<void>((resolve) => violator.c.once('close', () => resolve()));
       violator.c.publish(topic, payload, { qos: 1, retain }, () => {});
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        closed,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${who.username} publishing to ${topic} was not disconnected`)), WAIT_MS);
-        }),
-      ]).finally(() => clearTimeout(timer));
+      await within(closed, { what: `the broker to disconnect ${who.username} for publishing to ${topic}` });
     } else {
       await violator.c.publishAsync(topic, payload, { qos: 1, retain });
       expect(violator.c.connected).toBe(true);

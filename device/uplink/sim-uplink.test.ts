@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { kioskRequest, type KioskRequest } from '../../shared/kiosk-messages.ts';
 import { topics } from '../../shared/topics.ts';
+import { nextEvent, turns } from '../../shared/testing/wait.ts';
 import { ManualTimers, type Timers } from '../timers.ts';
 import { SimNetwork, SimUplink } from './sim-uplink.ts';
 import { uplinkContract, type ServerSide } from './uplink-contract.ts';
@@ -11,15 +12,8 @@ import { uplinkContract, type ServerSide } from './uplink-contract.ts';
 /** Network deliveries on the event loop, in order. */
 const eventLoop: Pick<Timers, 'setTimeout'> = { setTimeout: (fn) => setImmediate(fn) };
 
-function once(uplink: SimUplink, event: 'connected' | 'disconnected'): Promise<void> {
-  return new Promise((resolve) => {
-    const on = () => {
-      uplink.off(event, on);
-      resolve();
-    };
-    uplink.on(event, on);
-  });
-}
+/** The uplink's next 'connected' or 'disconnected' (bounded). */
+const once = (uplink: SimUplink, event: 'connected' | 'disconnected') => nextEvent(uplink, event);
 
 uplinkContract('SimUplink', async (o) => {
   const timers = new ManualTimers();
@@ -84,7 +78,7 @@ describe('SimUplink beyond the contract', () => {
     });
     network.detach();
     timers.advance(10_000);
-    await new Promise<void>((r) => setImmediate(r));
+    await turns();
     expect(settled).toBe(false);
     expect(events).toEqual([]);
     expect(uplink.connected).toBe(false);
@@ -102,9 +96,9 @@ describe('SimUplink beyond the contract', () => {
     const seen: Array<[string, boolean]> = [];
     uplink.on('message', (_topic, payload, retained) => seen.push([payload.toString(), retained]));
     network.attach(uplink, 0);
-    await new Promise<void>((r) => setImmediate(r));
+    await turns();
     network.broadcast(topics.catalog, 'c2');
-    for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+    await turns();
     expect(seen).toEqual([
       ['c1', true],
       ['c2', false],

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KioskReply, KioskRequest, PayRequest, PayResult } from '../../shared/kiosk-messages.ts';
 import { topics } from '../../shared/topics.ts';
+import { eventually, turns, WAIT_MS } from '../../shared/testing/wait.ts';
 import type { ManualTimers } from '../timers.ts';
 import { isUplinkError, UplinkClosedError, UplinkOfflineError, UplinkTimeoutError, type Uplink, type UplinkErrorCode } from './uplink.ts';
 
@@ -48,9 +49,6 @@ export interface UplinkUnderTest {
   dispose(): Promise<void>;
 }
 
-/** The bound on any real wait: messages crossing the network, a reconnection (MQTT.js retries every second). */
-export const CONTRACT_WAIT_MS = 10_000;
-
 const amount = { value: 500, currency: 'JPY' as const };
 const pay = (id: string, txId = `tx-${id}`): PayRequest => ({ v: 1, type: 'pay', id, txId, code: '31000000000000000000', amount });
 const approved = (req: KioskRequest): PayResult => ({
@@ -69,20 +67,6 @@ const rateLimited = (req: KioskRequest, retryAfterMs: number): KioskReply => ({
   message: 'slow down',
   retryAfterMs,
 });
-
-/** Resolves once `cond()` holds, polling on the event loop; fails with `what` after CONTRACT_WAIT_MS. */
-export async function eventually(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + CONTRACT_WAIT_MS;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`not within ${CONTRACT_WAIT_MS} ms: ${what}`);
-    await new Promise<void>((r) => setTimeout(r, 5));
-  }
-}
-
-/** Lets every callback already queued on the event loop run (messages in flight on loopback arrive). */
-async function turns(n = 20): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
-}
 
 /** What a promise came to, without waiting for it. */
 function track<T>(p: Promise<T>): { settled: () => boolean; result: Promise<{ value?: T; error?: unknown }> } {
@@ -131,7 +115,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
           expect(uplink.pendingRequests).toBe(0);
           expect(timers.pending).toBe(0);
         }),
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
 
     it(
@@ -151,7 +135,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
             });
           },
         ),
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
 
     it(
@@ -173,7 +157,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
           },
         );
       },
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
 
     it(
@@ -194,7 +178,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
             expect(server.received).toHaveLength(1);
           },
         ),
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
 
     it(
@@ -207,7 +191,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
           },
           async ({ uplink, timers, server }) => {
             const slow = track(uplink.request(pay('slow')));
-            await eventually(() => server.received.length === 1, 'the request reaching the server');
+            await eventually(() => server.received.length === 1, { what: 'the request reaching the server' });
             timers.advance(2_999);
             await turns();
             expect(slow.settled()).toBe(false);
@@ -224,7 +208,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
             expect(await uplink.request(pay('after'))).toMatchObject({ re: 'after' });
           },
         ),
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
 
     it(
@@ -238,9 +222,14 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
           async ({ uplink, timers, server }) => {
             const paying = uplink.request(pay('rl'));
             // The refusal arrived: its deadline is gone, the backoff wait (jitter 0) remains.
-            await eventually(() => server.received.length === 1 && uplink.pendingRequests === 0 && timers.pending === 1, 'the refusal');
+            await eventually(() => server.received.length === 1 && uplink.pendingRequests === 0 && timers.pending === 1, {
+              what: 'the refusal',
+            });
             timers.advance(299);
             await turns();
+            // Barrier: a message published now reaches the server after any resend sent before it.
+            await uplink.publish(topics.kioskEvents('k1'), '{"marker":1}');
+            await eventually(() => server.published.length === 1, { what: 'the marker published after 299 ms' });
             expect(server.received).toHaveLength(1);
             timers.advance(1);
             expect(await paying).toEqual(approved(pay('rl')));
@@ -248,7 +237,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
           },
         );
       },
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
 
     it(
@@ -272,7 +261,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
           expect(server.received).toEqual([pay('back')]);
           expect(events).toEqual(['disconnected', 'connected']);
         }),
-      CONTRACT_WAIT_MS * 3,
+      WAIT_MS * 3,
     );
 
     it(
@@ -286,14 +275,14 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
           async (under) => {
             const { uplink, timers, server } = under;
             const waiting = track(uplink.request(pay('cut')));
-            await eventually(() => server.received.length === 1, 'the request reaching the server');
+            await eventually(() => server.received.length === 1, { what: 'the request reaching the server' });
             await under.cut();
             expect(waiting.settled()).toBe(false);
             timers.advance(2_000);
             expectUplinkError((await waiting.result).error, 'timeout');
           },
         ),
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
 
     it(
@@ -303,10 +292,10 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
         await using({ subscriptions: [topics.catalog] }, async (under) => {
           under.uplink.on('message', (topic, payload, retained) => seen.push({ topic, payload: payload.toString(), retained }));
           await under.server.retain(topics.catalog, '{"version":7}');
-          await eventually(() => seen.length === 1, 'the broadcast');
+          await eventually(() => seen.length === 1, { what: 'the broadcast' });
           await under.cut();
           await under.restore();
-          await eventually(() => seen.length === 2, 'the retained broadcast after reconnecting');
+          await eventually(() => seen.length === 2, { what: 'the retained broadcast after reconnecting' });
           expect(seen.map((m) => [m.topic, m.payload])).toEqual([
             [topics.catalog, '{"version":7}'],
             [topics.catalog, '{"version":7}'],
@@ -314,7 +303,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
           expect(seen[1]!.retained).toBe(true);
         });
       },
-      CONTRACT_WAIT_MS * 3,
+      WAIT_MS * 3,
     );
 
     it(
@@ -322,10 +311,10 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
       () =>
         using({}, async ({ uplink, server }) => {
           await uplink.publish(topics.kioskEvents('k1'), '{"n":1}');
-          await eventually(() => server.published.length === 1, 'the published message');
+          await eventually(() => server.published.length === 1, { what: 'the published message' });
           expect(server.published).toEqual([{ topic: topics.kioskEvents('k1'), payload: '{"n":1}' }]);
         }),
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
 
     it(
@@ -339,7 +328,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
             const events: string[] = [];
             uplink.on('disconnected', () => events.push('disconnected'));
             const pending = track(uplink.request(pay('p1')));
-            await eventually(() => server.received.length === 1, 'the request reaching the server');
+            await eventually(() => server.received.length === 1, { what: 'the request reaching the server' });
             await uplink.close();
             const { error } = await pending.result;
             expect(error).toBeInstanceOf(UplinkClosedError);
@@ -354,7 +343,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
             expect(events).toEqual(['disconnected']);
           },
         ),
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
 
     it(
@@ -366,14 +355,16 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
           },
           async ({ uplink, timers, server }) => {
             const paying = track(uplink.request(pay('rl')));
-            await eventually(() => server.received.length === 1 && uplink.pendingRequests === 0 && timers.pending === 1, 'the refusal');
+            await eventually(() => server.received.length === 1 && uplink.pendingRequests === 0 && timers.pending === 1, {
+              what: 'the refusal',
+            });
             await uplink.close();
             expectUplinkError((await paying.result).error, 'closed');
             expect(timers.pending).toBe(0);
             expect(server.received).toHaveLength(1);
           },
         ),
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
 
     it(
@@ -396,7 +387,7 @@ export function uplinkContract(name: string, make: (o: UplinkContractOptions) =>
             expectUplinkError((await first.result).error, 'closed');
           },
         ),
-      CONTRACT_WAIT_MS * 2,
+      WAIT_MS * 2,
     );
   });
 }

@@ -17,26 +17,19 @@ import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { money } from '../../shared/money.ts';
 import { runConsole as runConsoleAs } from '../console-kit.ts';
 import { startTestSystem, type TestSystem } from '../system-kit.ts';
+import { eventually } from '../../shared/testing/wait.ts';
 
 let system: TestSystem;
 let kiosks: RunningKiosk[];
 
 const runConsole = (...argv: string[]) => runConsoleAs(system.technicianLogin, argv);
 
-async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 beforeAll(async () => {
   system = await startTestSystem('console-sim', ['kiosk-1', 'kiosk-2']);
   kiosks = await startSimKiosks(system, { dataDir: join(system.dir, 'kiosks'), screenPort: 0, count: 2, log: pino({ level: 'silent' }) });
-  await until('kiosks ready', () =>
-    kiosks.every((k) => k.uplink.connected && k.kiosk.status().clock.trusted && k.kiosk.catalog !== undefined),
-  );
+  await eventually(() => kiosks.every((k) => k.uplink.connected && k.kiosk.status().clock.trusted && k.kiosk.catalog !== undefined), {
+    what: 'kiosks ready',
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -75,7 +68,7 @@ describe('kioskpay console with the simulated kiosks of npm start', () => {
     k.sim!.scan(gtin);
     k.sim!.press('pay');
     k.sim!.scan(makeOfflineCode({ credential, timestampMs: Date.now(), counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519));
-    await until('stored', () => k.kiosk.status().queue.count === 1);
+    await eventually(() => k.kiosk.status().queue.count === 1, { what: 'stored' });
     const r = await runConsole('forward', 'kiosk-1', '--json');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/"settled":1/);
@@ -123,13 +116,16 @@ describe('kioskpay console with the simulated kiosks of npm start', () => {
 
   it("the server's audit log holds each command and its acknowledgement", async () => {
     const audit = join(system.dir, 'server', 'audit.log');
-    await until('audit written', () => {
-      try {
-        return readFileSync(audit, 'utf8').includes('"test"');
-      } catch {
-        return false;
-      }
-    });
+    await eventually(
+      () => {
+        try {
+          return readFileSync(audit, 'utf8').includes('"test"');
+        } catch {
+          return false;
+        }
+      },
+      { what: 'audit written' },
+    );
     const lines = readFileSync(audit, 'utf8')
       .trim()
       .split('\n')

@@ -6,6 +6,7 @@ import { shopperAccountId } from '../../server/domain/ids.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { topics } from '../../shared/topics.ts';
 import { kioskStatusMessage } from '../../shared/kiosk-telemetry.ts';
+import { eventually } from '../../shared/testing/wait.ts';
 import { startHarness, TEA, type Harness } from './kiosk-harness.ts';
 
 let h: Harness | undefined;
@@ -90,10 +91,18 @@ describe('kiosk: technician commands', () => {
       await again.until(() => again.kiosk.checkoutState === 'approved', 'approved');
       // No pay request: stored locally. (The start-up forwarding may already have sent it in a settle.)
       expect(again.uplink.requestTypes.slice(before)).not.toContain('pay');
-      // ...and it is forwarded on the next run.
-      const fwd = command(again, { name: 'forward' });
-      const fwdAck = await ackOf(again, fwd);
-      // The start-up forwarding (after the clock sync) may have settled it first; either way it is settled once.
+      // ...and it is forwarded on the next run. The kiosk's own forwarding (after the clock sync)
+      // may be running when the command arrives, which refuses it as busy: ask again until a run is
+      // the command's own. Either way the payment is settled once.
+      const fwdAck = await eventually(
+        async () => {
+          const ack = await ackOf(again, command(again, { name: 'forward' }));
+          if (ack['ok'] === true) return ack;
+          expect(ack).toMatchObject({ error: { code: 'COMMAND_BUSY' } });
+          return undefined;
+        },
+        { what: 'a forward command not refused as busy', intervalMs: 50 },
+      );
       expect(fwdAck).toMatchObject({ ok: true, result: { end: 'drained' } });
       expect(again.uplink.requestTypes.filter((t) => t === 'settle').length).toBeGreaterThanOrEqual(1);
       expect(again.outbox.stats().count).toBe(0);

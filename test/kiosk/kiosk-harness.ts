@@ -26,6 +26,7 @@ import { FileOutbox, type FileOutboxOptions } from '../../device/outbox/file-out
 import { UplinkOfflineError } from '../../device/uplink/uplink.ts';
 import { buildRevocations } from '../../server/domain/revocations.ts';
 import { makeWorld, type World } from '../../server/testing/world.ts';
+import { eventually, turns } from '../../shared/testing/wait.ts';
 
 export const DEMO_CATALOG = {
   v: 1,
@@ -194,9 +195,7 @@ export async function startHarness(o: HarnessOptions = {}) {
   });
   kiosk.start();
   /** Lets promise chains (fsync'd writes, server answers) run. */
-  const flush = async (rounds = 20) => {
-    for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
-  };
+  const flush = turns;
   const h = {
     world,
     kiosk,
@@ -225,12 +224,8 @@ export async function startHarness(o: HarnessOptions = {}) {
       await flush();
     },
     /** Waits (real time, bounded) until the condition holds. */
-    async until(cond: () => boolean, what: string, ms = 5_000) {
-      const end = Date.now() + ms;
-      while (!cond()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await new Promise<void>((r) => setTimeout(r, 5));
-      }
+    async until(cond: () => boolean, what: string) {
+      await eventually(cond, { what });
     },
     async deliverBroadcasts() {
       uplink.deliver(topics.catalog, DEMO_CATALOG);

@@ -3,6 +3,7 @@
 // which rejects with GpioClosedError. That is shutdown, not a relay fault: nothing may be left as an
 // unhandled rejection (which ends a Node process).
 import { afterEach, describe, expect, it } from 'vitest';
+import { turns } from '../../shared/testing/wait.ts';
 import { startHarness, type Harness } from './kiosk-harness.ts';
 
 let h: Harness | undefined;
@@ -27,9 +28,10 @@ describe('a kiosk stopped during a relay pulse', () => {
     await h.until(() => h!.kiosk.checkoutState === 'dispensing', 'dispensing');
     await h.stop(); // the pulse is still running: the GPIO closes under it
     h = undefined;
-    // Let every pending callback and rejection run before looking.
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setTimeout(r, 20));
+    // The GPIO, its pulse and the kiosk's timers are in-process fakes: the rejection and its
+    // handling are promise callbacks, and Node reports an unhandled one after the turn it was
+    // made in. Turns of the event loop, not time, let every one of them run before looking.
+    await turns();
     expect(unhandled.map((e) => (e as Error).stack)).toEqual([]);
   });
 });

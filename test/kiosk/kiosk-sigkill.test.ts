@@ -19,6 +19,7 @@ import { nodeEd25519 } from '../../shared/crypto/ed25519-node.ts';
 import { money } from '../../shared/money.ts';
 import { seededRandom } from '../../shared/random.ts';
 import { startTestSystem, type TestSystem } from '../system-kit.ts';
+import { eventually } from '../../shared/testing/wait.ts';
 
 /** The credential id: bytes 0..8 of the credential as 16 hex characters (shared/codes/credential.ts). */
 function toHexId(credential: Uint8Array): string {
@@ -30,6 +31,8 @@ function toHexId(credential: Uint8Array): string {
 const bin = new URL('../../bin/kioskpay.js', import.meta.url).pathname;
 const ROUNDS = 6;
 const PRICE = 150;
+/** The bound on waiting for a kiosk process to be ready, offline or drained. */
+const READY_MS = 15_000;
 
 let system: TestSystem;
 let cfgPath: string;
@@ -48,16 +51,6 @@ async function post(url: string, path: string, body: unknown): Promise<void> {
 async function view(url: string): Promise<{ screen: { name: string }; storedCount: number; offline: boolean }> {
   const r = await fetch(url + '/view', { signal: AbortSignal.timeout(5_000) });
   return (await r.json()) as never;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Starts the kiosk program and resolves with its screen URL once it is connected and has its catalog. */
@@ -79,10 +72,13 @@ async function startKiosk(): Promise<{ child: ChildProcess; url: string }> {
     child.once('exit', (code) => reject(new Error(`kiosk exited early with ${code}`)));
   });
   // Ready to sell: online (status synced) and out of the catalog fault.
-  await until('kiosk ready', async () => {
-    const v = await view(url);
-    return !v.offline && v.screen.name === 'idle' ? true : undefined;
-  });
+  await eventually(
+    async () => {
+      const v = await view(url);
+      return !v.offline && v.screen.name === 'idle' ? true : undefined;
+    },
+    { what: 'kiosk ready', timeoutMs: READY_MS },
+  );
   return { child, url };
 }
 
@@ -135,7 +131,7 @@ describe('kiosk process killed with SIGKILL between scan and acknowledgement', (
     for (let round = 0; round < ROUNDS; round++) {
       const { child, url } = await startKiosk();
       await post(url, '/sim/uplink', { up: false });
-      await until('offline', async () => ((await view(url)).offline ? true : undefined));
+      await eventually(async () => ((await view(url)).offline ? true : undefined), { what: 'offline', timeoutMs: READY_MS });
       await post(url, '/sim/scan', { text: '4901000000013' });
       await post(url, '/sim/button', { button: 'pay' });
       const code = makeOfflineCode(
@@ -159,10 +155,16 @@ describe('kiosk process killed with SIGKILL between scan and acknowledgement', (
         await new Promise((r) => setTimeout(r, Math.floor((random.bytes(1)[0]! / 256) * 30)));
         await kill(second.child);
         const third = await startKiosk();
-        await until('outbox drained', async () => ((await view(third.url)).storedCount === 0 ? true : undefined));
+        await eventually(async () => ((await view(third.url)).storedCount === 0 ? true : undefined), {
+          what: 'outbox drained',
+          timeoutMs: READY_MS,
+        });
         await kill(third.child);
       } else {
-        await until('outbox drained', async () => ((await view(second.url)).storedCount === 0 ? true : undefined));
+        await eventually(async () => ((await view(second.url)).storedCount === 0 ? true : undefined), {
+          what: 'outbox drained',
+          timeoutMs: READY_MS,
+        });
         await kill(second.child);
       }
     }

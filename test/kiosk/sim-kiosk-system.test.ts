@@ -15,6 +15,7 @@ import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { money } from '../../shared/money.ts';
 import { startTestSystem, type TestSystem } from '../system-kit.ts';
+import { eventually } from '../../shared/testing/wait.ts';
 
 let system: TestSystem;
 let kiosks: RunningKiosk[];
@@ -60,14 +61,6 @@ async function salesByProduct(
   return report.byProduct.map((p) => ({ label: p.label, payments: p.payments, units: p.units, amount: p.amount.value }));
 }
 
-async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 beforeAll(async () => {
   system = await startTestSystem('simsys', ['kiosk-1', 'kiosk-2']);
   kiosks = await startSimKiosks(system, {
@@ -85,7 +78,8 @@ afterAll(async () => {
 
 describe('the simulated kiosk of npm start', () => {
   it('starts with an empty data directory without a catalog warning: it waits for the retained one', async () => {
-    for (const k of kiosks) await until(`${k.kiosk.status().mode} kiosk has the catalog`, async () => k.kiosk.catalog !== undefined);
+    for (const k of kiosks)
+      await eventually(async () => k.kiosk.catalog !== undefined, { what: `${k.kiosk.status().mode} kiosk has the catalog` });
     const mine = (id: string) => kioskLog.filter((l) => l.kioskId === id);
     for (const id of ['kiosk-1', 'kiosk-2']) {
       const msgs = mine(id).map((l) => l.msg);
@@ -108,7 +102,7 @@ describe('the simulated kiosk of npm start', () => {
     const [k] = kiosks;
     const url = k!.webUrl!;
     expect(k!.sim).toBeDefined();
-    await until('kiosk ready', async () => (await view(url)).screen.name === 'idle' && !(await view(url)).offline);
+    await eventually(async () => (await view(url)).screen.name === 'idle' && !(await view(url)).offline, { what: 'kiosk ready' });
     const ctx = system.server.ctx;
     const w = await enrollWallet(ctx);
     await topUp(ctx, w.walletId, money(10_000));
@@ -117,7 +111,7 @@ describe('the simulated kiosk of npm start', () => {
     await post(url, '/sim/scan', { text: '4901000000013' });
     await post(url, '/sim/button', { button: 'pay' });
     await post(url, '/sim/scan', { text: (await issueOnlineCode(ctx, w.walletId)).code });
-    await until('online approval', async () => (await view(url)).screen.name === 'approved');
+    await eventually(async () => (await view(url)).screen.name === 'approved', { what: 'online approval' });
     const afterOnline = await ctx.store.unit(async (tx) => (await tx.getAccount(shopperAccountId(w.walletId)))!.balance);
     expect(afterOnline).toBe(10_000 - 150);
     // The kiosk said what it sold: the operator sees it by product.
@@ -128,23 +122,26 @@ describe('the simulated kiosk of npm start', () => {
     const phone = naclEd25519.keyPairFromSeed(new Uint8Array(32).fill(4));
     const credential = fromBase64url((await issueCredential(ctx, w.walletId, phone.publicKey)).credential)!;
     await post(url, '/sim/uplink', { up: false });
-    await until('offline indicator', async () => (await view(url)).offline);
+    await eventually(async () => (await view(url)).offline, { what: 'offline indicator' });
     await post(url, '/sim/scan', { text: '4901000000013' });
     await post(url, '/sim/button', { button: 'pay' });
     await post(url, '/sim/scan', {
       text: makeOfflineCode({ credential, timestampMs: Date.now(), counter: 1, phoneSecretKey: phone.secretKey }, naclEd25519),
     });
-    await until('offline approval', async () => (await view(url)).screen.name === 'approved');
+    await eventually(async () => (await view(url)).screen.name === 'approved', { what: 'offline approval' });
     expect((await view(url)).storedCount).toBe(1);
     // The server has not seen it yet.
     expect(await ctx.store.unit(async (tx) => (await tx.getAccount(shopperAccountId(w.walletId)))!.balance)).toBe(afterOnline);
 
     // Restore: forwarded and settled.
     await post(url, '/sim/uplink', { up: true });
-    await until('forwarded', async () => (await view(url)).storedCount === 0 && !(await view(url)).offline, 15_000);
-    await until(
-      'settled',
+    await eventually(async () => (await view(url)).storedCount === 0 && !(await view(url)).offline, {
+      what: 'forwarded',
+      timeoutMs: 15_000,
+    });
+    await eventually(
       async () => (await ctx.store.unit(async (tx) => (await tx.getAccount(shopperAccountId(w.walletId)))!.balance)) < afterOnline,
+      { what: 'settled' },
     );
     const totals = await ctx.store.unit((tx) => tx.balanceTotals());
     expect([...totals.values()].every((t) => t === 0)).toBe(true);
@@ -154,21 +151,21 @@ describe('the simulated kiosk of npm start', () => {
 
   it('the second simulated kiosk is a vending machine: a slot button starts the sale, reported by its slot', async () => {
     const url = kiosks[1]!.webUrl!;
-    await until('kiosk ready', async () => (await view(url)).screen.name === 'idle' && !(await view(url)).offline);
+    await eventually(async () => (await view(url)).screen.name === 'idle' && !(await view(url)).offline, { what: 'kiosk ready' });
     await post(url, '/sim/button', { button: { slot: 1 } });
-    await until('awaiting code', async () => (await view(url)).screen.name === 'awaitingCode');
+    await eventually(async () => (await view(url)).screen.name === 'awaitingCode', { what: 'awaiting code' });
     await post(url, '/sim/button', { button: 'cancel' });
-    await until('idle again', async () => (await view(url)).screen.name === 'idle');
+    await eventually(async () => (await view(url)).screen.name === 'idle', { what: 'idle again' });
 
     const ctx = system.server.ctx;
     const w = await enrollWallet(ctx);
     await topUp(ctx, w.walletId, money(1_000));
     await post(url, '/sim/button', { button: { slot: 2 } });
-    await until('awaiting code', async () => (await view(url)).screen.name === 'awaitingCode');
+    await eventually(async () => (await view(url)).screen.name === 'awaitingCode', { what: 'awaiting code' });
     await post(url, '/sim/scan', { text: (await issueOnlineCode(ctx, w.walletId)).code });
-    await until('paid', async () => ['dispensing', 'approved'].includes((await view(url)).screen.name));
+    await eventually(async () => ['dispensing', 'approved'].includes((await view(url)).screen.name), { what: 'paid' });
     expect(await salesByProduct('slot', 'kiosk-2')).toEqual([{ label: 'Slot 2: Mineral water 500ml', payments: 1, units: 1, amount: 110 }]);
     // The relay pulse is over once the screen says approved (the kiosk is closed after this test).
-    await until('approved after dispensing', async () => (await view(url)).screen.name === 'approved');
+    await eventually(async () => (await view(url)).screen.name === 'approved', { what: 'approved after dispensing' });
   }, 30_000);
 });

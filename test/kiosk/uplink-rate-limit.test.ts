@@ -14,22 +14,14 @@ import { ManualTimers } from '../../device/timers.ts';
 import { MqttUplink } from '../../device/uplink/mqtt-uplink.ts';
 import type { KioskReply, KioskRequest } from '../../shared/kiosk-messages.ts';
 import { topics } from '../../shared/topics.ts';
+import { eventually } from '../../shared/testing/wait.ts';
 
 const silent = pino({ level: 'silent' });
-const WAIT_MS = 5_000;
 let broker: RunningBroker;
 let server: MqttClient;
 const seen: KioskRequest[] = [];
 /** The scripted server's answers, in order; approval once the script is used up. */
 const script: Array<(r: KioskRequest) => KioskReply> = [];
-
-/** Polls (real time, bounded) until `ok()` holds. */
-async function until(ok: () => boolean, what: string): Promise<void> {
-  for (const end = Date.now() + WAIT_MS; !ok(); ) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${WAIT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 beforeAll(async () => {
   const identities = await identitiesFromPasswords(
@@ -84,7 +76,7 @@ describe('the uplink and a RATE_LIMITED reply', () => {
         { nextId: () => `c${++n}` },
       );
       // The refusal arrived: its request's deadline timer is gone, the backoff wait remains.
-      await until(() => seen.length === 1 && uplink.pendingRequests === 0 && timers.pending === 1, 'the refusal');
+      await eventually(() => seen.length === 1 && uplink.pendingRequests === 0 && timers.pending === 1, { what: 'the refusal' });
       timers.advance(299);
       expect(timers.pending).toBe(1); // still waiting: nothing resent yet
       timers.advance(1);

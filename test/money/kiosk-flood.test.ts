@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorReply } from '../../shared/kiosk-messages.ts';
 import { topics } from '../../shared/topics.ts';
 import { connectAs, startTestSystem, type TestSystem } from '../system-kit.ts';
+import { eventually } from '../../shared/testing/wait.ts';
 
-const WAIT_MS = 10_000;
 let system: TestSystem;
 type Reply = { re: string; type: string; code?: string; retryAfterMs?: number };
 const kiosks: { c: MqttClient; replies: Map<string, Reply> }[] = [];
@@ -35,11 +35,9 @@ afterAll(async () => {
 });
 
 async function answered(k: (typeof kiosks)[number], ids: string[]): Promise<void> {
-  for (const end = Date.now() + WAIT_MS; ids.some((id) => !k.replies.has(id)); ) {
-    if (Date.now() > end)
-      throw new Error(`${ids.filter((id) => !k.replies.has(id)).length} of ${ids.length} requests unanswered after ${WAIT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await eventually(() => ids.every((id) => k.replies.has(id)), { what: `answers to ${ids.length} requests` }).catch((e: Error) => {
+    throw new Error(`${e.message}: ${ids.filter((id) => !k.replies.has(id)).length} unanswered`);
+  });
 }
 
 describe('per-kiosk request limits', () => {

@@ -14,8 +14,8 @@ import { topics } from '../../shared/topics.ts';
 import { issuerKeysDocument } from '../../shared/wallet-messages.ts';
 import { WalletApiClient } from '../../wallet/core/api-client.ts';
 import { connectAs, startTestSystem, type TestSystem } from '../system-kit.ts';
+import { eventually } from '../../shared/testing/wait.ts';
 
-const WAIT_MS = 5_000;
 let system: TestSystem;
 let kiosk: MqttClient;
 const replies: Record<string, unknown>[] = [];
@@ -37,12 +37,7 @@ afterAll(async () => {
 async function ask(text: string, id: string | null): Promise<Record<string, unknown>> {
   const from = replies.length;
   await kiosk.publishAsync(topics.kioskRequests('k1'), text, { qos: 1 });
-  for (const end = Date.now() + WAIT_MS; Date.now() < end; ) {
-    const r = replies.slice(from).find((m) => m['re'] === id);
-    if (r) return r;
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  throw new Error(`no reply to ${id} within ${WAIT_MS} ms`);
+  return eventually(() => replies.slice(from).find((m) => m['re'] === id), { what: `the reply to ${id}` });
 }
 
 const http = (path: string, init: RequestInit = {}) => fetch(`${system.server.httpUrl}${path}`, init);

@@ -15,12 +15,11 @@ import { parseServerConfig } from '../../server/config.ts';
 import { issuanceAccountId, merchantAccountId, shopperAccountId } from '../../server/domain/ids.ts';
 import { enrollWallet, issueOnlineCode, topUp } from '../../server/domain/wallets.ts';
 import { money } from '../../shared/money.ts';
+import { WAIT_MS } from '../../shared/testing/wait.ts';
 import { topics } from '../../shared/topics.ts';
 import { ledgerSnapshot, type LedgerSnapshot } from './ledger-snapshot.ts';
 import type { AttackEnv } from './matrix.ts';
 
-/** Longest wait for anything on the network. */
-export const WAIT_MS = 5_000;
 /** Cheap scrypt for test logins (the lower bound the broker accepts). */
 const TEST_SCRYPT = { N: 1024, r: 8, p: 1, saltBytes: 16, keyBytes: 32 };
 
@@ -36,7 +35,10 @@ export interface TestClient {
   readonly seen: Seen[];
   /** Resolves with the first message (seen or to come) matching `pred`; rejects after WAIT_MS. */
   waitFor(pred: (m: Seen) => boolean, what: string): Promise<Seen>;
-  /** True once the broker closed the connection, within WAIT_MS; false if it stayed open. */
+  /**
+   * True once the broker closed the connection; false if it stayed open WAIT_MS. The one wait here
+   * that ends in an answer, not a failure: only a broker that fails to close lets it run out.
+   */
   closedByBroker(): Promise<boolean>;
 }
 

@@ -33,7 +33,9 @@ describe('systemTimers', () => {
     systemTimers.after(0, () => fired.push('run'));
     systemTimers.after(0, () => fired.push('cancelled'))();
     expect(fired).toEqual([]);
-    await new Promise((r) => setTimeout(r, 5));
+    // Barrier: timers of the same delay fire in the order they were set, so a later one proves the
+    // cancelled one's turn has passed.
+    await new Promise<void>((r) => systemTimers.after(0, r));
     expect(fired).toEqual(['run']);
   });
 });

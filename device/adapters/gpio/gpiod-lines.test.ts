@@ -20,8 +20,9 @@ import {
 } from './gpiod-lines.ts';
 import { linesContract } from './lines-contract.ts';
 import type { Level } from './lines.ts';
+import { WAIT_MS } from '../../../shared/testing/wait.ts';
 
-const POLL = { timeout: 5000, interval: 20 };
+const POLL = { timeout: WAIT_MS, interval: 20 };
 
 /** Resolves once a live gpiomon holds `bcm` (edges before that are lost, as on a real Pi). */
 async function watching(tools: FakeGpiodTools, bcm: number): Promise<void> {
@@ -245,7 +246,7 @@ describe('GpiodLines on Raspberry Pi OS', () => {
     const errors: unknown[] = [];
     const lines = new GpiodLines({ version: 1, chip: 'gpiochip0', gpioset: '/nonexistent/gpioset', onError: (e) => errors.push(e) });
     lines.output(17);
-    await expect.poll(() => errors.length).toBeGreaterThan(0);
+    await expect.poll(() => errors.length, POLL).toBeGreaterThan(0);
     expect(String(errors[0])).toMatch(/ENOENT/);
     await lines.close();
   });

@@ -3,6 +3,7 @@
 // tools), in the style of MQTT.js abstractStoreTest. The failure semantics are on GpioLines (lines.ts).
 import { describe, expect, it } from 'vitest';
 import { GpioLineError, type GpioLines, type Level } from './lines.ts';
+import { turns, WAIT_MS } from '../../../shared/testing/wait.ts';
 
 export interface LinesUnderTest {
   lines: GpioLines;
@@ -23,7 +24,7 @@ export interface LinesUnderTest {
   cleanup?(): Promise<void>;
 }
 
-const POLL = { timeout: 3000, interval: 10 };
+const POLL = { timeout: WAIT_MS, interval: 10 };
 const PULL_UP = { bias: 'pull-up' } as const;
 
 export function linesContract(name: string, make: () => Promise<LinesUnderTest>): void {
@@ -127,7 +128,9 @@ export function linesContract(name: string, make: () => Promise<LinesUnderTest>)
         expect(() => u.lines.output(4)).toThrow(/closed/);
         expect(() => u.lines.input(4, 'both')).toThrow(/closed/);
         await u.drive(22, 0).catch(() => {});
-        await new Promise((r) => setTimeout(r, 30));
+        // Nothing is left to deliver an edge (released: no watcher, no child process, no claim);
+        // the in-process backends would deliver within turns of the event loop, so look after them.
+        await turns();
         expect(got).toEqual([]);
       }),
     );

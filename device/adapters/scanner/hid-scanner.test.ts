@@ -9,7 +9,8 @@ import { HidScanner } from './hid-scanner.ts';
 import { EV_KEY, EV_SYN, KEY_PRESS, KEY_RELEASE, KEY_REPEAT, encodeInputEvent } from './input-event.ts';
 import { aimForSymbology } from './line-framer.ts';
 import { ManualTimers } from './manual-timers.ts';
-import { nextEvent, scannerContract, settle } from './scanner-contract.ts';
+import { turns } from '../../../shared/testing/wait.ts';
+import { nextEvent, scannerContract } from './scanner-contract.ts';
 import type { Scan } from './scanner.ts';
 import { KEY } from './us-keymap.ts';
 
@@ -144,7 +145,7 @@ describe('HidScanner', () => {
     const all = Buffer.concat([rec(2, 1), rec(2, 0), rec(3, 1), rec(3, 0), rec(KEY.ENTER, 1), rec(KEY.ENTER, 0)]);
     dev.bytes(all.subarray(0, 21));
     await dev.drained();
-    await settle();
+    await turns();
     dev.bytes(all.subarray(21));
     expect((await scan)[0].text).toBe('12');
     await scanner.stop();
@@ -188,7 +189,7 @@ describe('HidScanner', () => {
     scanner.start();
     await nextEvent(scanner, 'status', (s) => s === 'ready');
     dev.vanish(); // the writer stays open: the reader sees nothing
-    await settle();
+    await turns();
     expect(scanner.status).toBe('ready');
     const gone = nextEvent(scanner, 'status', (s) => s === 'unavailable');
     timers.fireAll(); // watchdog interval

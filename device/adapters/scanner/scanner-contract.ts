@@ -3,6 +3,7 @@
 // sim-scanner.test.ts), in the style of MQTT.js abstractStoreTest. See scanner.ts for the
 // failure semantics checked here.
 import { describe, expect, it } from 'vitest';
+import { nextEvent as sharedNextEvent, turns, type WaitOptions } from '../../../shared/testing/wait.ts';
 import type { Scanner, ScannerEvents } from './scanner.ts';
 
 export interface ScannerUnderTest {
@@ -21,31 +22,14 @@ export interface ScannerUnderTest {
   dispose?(): void;
 }
 
-/** Resolves with the next event `event` matching `pred`; rejects after `ms` real milliseconds (a bound for a loaded machine, not a timing claim). */
+/** The shared nextEvent, typed by the scanner's events (bounded by WAIT_MS of real time). */
 export function nextEvent<E extends keyof ScannerEvents>(
   scanner: Scanner,
   event: E,
-  pred: (...args: ScannerEvents[E]) => boolean = () => true,
-  ms = 10_000,
+  pred?: (...args: ScannerEvents[E]) => boolean,
+  o?: Partial<WaitOptions>,
 ): Promise<ScannerEvents[E]> {
-  return new Promise((resolve, reject) => {
-    const listener = (...args: ScannerEvents[E]) => {
-      if (!pred(...args)) return;
-      clearTimeout(timer);
-      scanner.off(event, listener);
-      resolve(args);
-    };
-    const timer = setTimeout(() => {
-      scanner.off(event, listener);
-      reject(new Error(`timed out waiting for '${event}'`));
-    }, ms);
-    scanner.on(event, listener);
-  });
-}
-
-/** Lets promise callbacks and nextTicks run (no timers). */
-export async function settle(rounds = 20): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
+  return sharedNextEvent<ScannerEvents, E>(scanner, event, pred, o);
 }
 
 function record(scanner: Scanner): { events: string[] } {
@@ -80,7 +64,7 @@ export function scannerContract(name: string, make: () => ScannerUnderTest | Pro
       t.scanner.start();
       t.scanner.start();
       await nextEvent(t.scanner, 'status');
-      await settle();
+      await turns();
       expect(events).toEqual(['status:ready']);
       await t.scanner.stop();
       t.dispose?.();
@@ -122,7 +106,7 @@ export function scannerContract(name: string, make: () => ScannerUnderTest | Pro
       // Backoff elapses a few times while the cable is out: no flapping.
       for (let i = 0; i < 3; i++) {
         t.elapse();
-        await settle();
+        await turns();
       }
       expect(t.scanner.status).toBe('unavailable');
 
@@ -159,16 +143,16 @@ export function scannerContract(name: string, make: () => ScannerUnderTest | Pro
       const { events } = record(t.scanner);
       t.replug();
       t.elapse();
-      await settle();
+      await turns();
       t.sendScan('ignored');
-      await settle();
+      await turns();
       expect(events).toEqual([]);
 
       t.scanner.start();
       await nextEvent(t.scanner, 'status', (s) => s === 'ready');
       await t.scanner.stop();
       expect(t.pendingTimers()).toBe(0);
-      await settle();
+      await turns();
       expect(events).toEqual(['status:ready']);
       t.dispose?.();
     });
@@ -180,7 +164,7 @@ export function scannerContract(name: string, make: () => ScannerUnderTest | Pro
       await t.scanner.stop();
       const { events } = record(t.scanner);
       t.sendScan('late');
-      await settle();
+      await turns();
       expect(events).toEqual([]);
       expect(t.pendingTimers()).toBe(0);
       t.dispose?.();

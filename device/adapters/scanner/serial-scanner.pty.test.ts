@@ -10,8 +10,6 @@ import type { ScannerStatus } from './scanner.ts';
 import { SerialScanner } from './serial-scanner.ts';
 import { SocatPty } from './socat-pty.ts';
 
-const WAIT_MS = 10_000;
-
 // Both layers alone must notice: our read (watchdog off) and the node watchdog on top.
 describe.each([
   { name: 'read fix alone', watch: false as const },
@@ -57,8 +55,8 @@ describe.each([
   }
   async function waitStatus(s: ScannerStatus, why: string): Promise<void> {
     if (scanner.status === s) return;
-    await nextEvent(scanner, 'status', (x) => x === s, WAIT_MS).catch(() => {
-      throw new Error(`no '${s}' within ${WAIT_MS} ms ${why} (status is ${scanner.status})`);
+    await nextEvent(scanner, 'status', (x) => x === s, { what: `'${s}' ${why}` }).catch((e: Error) => {
+      throw new Error(`${e.message} (status is ${scanner.status})`);
     });
   }
 
@@ -85,7 +83,7 @@ describe.each([
     await plugIn();
     scanner.start();
     await waitStatus('ready', 'at first');
-    const first = nextEvent(scanner, 'scan', () => true, WAIT_MS);
+    const first = nextEvent(scanner, 'scan');
     send(']Q1KP1.abc');
     expect((await first)[0]).toEqual({ text: 'KP1.abc', symbology: 'qr', aimId: ']Q1' });
     send('just before the hang-up');
@@ -93,9 +91,9 @@ describe.each([
     await waitStatus('unavailable', 'after the hang-up');
     await plugIn();
     await waitStatus('ready', 'after the node came back');
-    const scan = nextEvent(scanner, 'scan', (s) => s.text === 'second', WAIT_MS);
+    const scan = nextEvent(scanner, 'scan', (s) => s.text === 'second', { what: "the rescanned 'second'" });
     // The open may still flush the tty's input just after 'ready' (a loaded machine stretches that
-    // moment); a person rescans, and so does the test, until the scan arrives or WAIT_MS passes.
+    // moment); a person rescans, and so does the test, until the scan arrives or the wait's bound passes.
     send('second');
     const rescan = setInterval(() => send('second'), 500);
     try {

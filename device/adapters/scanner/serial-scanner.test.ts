@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../shared/random.ts';
 import { aimForSymbology } from './line-framer.ts';
 import { ManualTimers } from './manual-timers.ts';
-import { nextEvent, scannerContract, settle } from './scanner-contract.ts';
+import { turns } from '../../../shared/testing/wait.ts';
+import { nextEvent, scannerContract } from './scanner-contract.ts';
 import type { Scan } from './scanner.ts';
 import { SerialScanner } from './serial-scanner.ts';
 import { UnplugBinding } from './unplug-binding.ts';
@@ -104,9 +105,9 @@ describe('SerialScanner over MockBinding', () => {
 
     const done = nextEvent(scanner, 'scan', (s) => s.text === '4901234567894');
     port.emitData(']Q1KP1.');
-    await settle();
+    await turns();
     port.emitData('abc\r');
-    await settle();
+    await turns();
     port.emitData('\n]E04901234567894\r\n');
     await done;
     expect(scans).toEqual([
@@ -128,7 +129,7 @@ describe('SerialScanner over MockBinding', () => {
     await nextEvent(scanner, 'status', (s) => s === 'ready');
     const rnd = seededRandom(7);
     for (let i = 0; i < 20; i++) opened[0]!.emitData(Buffer.from(rnd.bytes(500)));
-    await settle();
+    await turns();
     const ok = nextEvent(scanner, 'scan', (s) => s.text === 'ok');
     opened[0]!.emitData('\rok\r');
     await ok;
@@ -146,7 +147,7 @@ describe('SerialScanner over MockBinding', () => {
     await nextEvent(scanner, 'status', (s) => s === 'unavailable');
     for (let i = 0; i < 6; i++) {
       expect(timers.fireAll()).toBe(1);
-      await settle();
+      await turns();
     }
     expect(timers.delays).toEqual([100, 200, 400, 800, 1_000, 1_000, 1_000]);
     MockBinding.createPort(PATH, { echo: false, record: true });
@@ -167,7 +168,7 @@ describe('SerialScanner over UnplugBinding: reconnect details', () => {
     binding.unplug(PATH);
     await nextEvent(scanner, 'status', (s) => s === 'unavailable');
     timers.fireAll(); // attempt fails: still unplugged
-    await settle();
+    await turns();
     binding.replug(PATH);
     timers.fireAll();
     await nextEvent(scanner, 'status', (s) => s === 'ready');
@@ -187,7 +188,7 @@ describe('SerialScanner over UnplugBinding: reconnect details', () => {
     scanner.start();
     await nextEvent(scanner, 'status', (s) => s === 'ready');
     binding.emitData(PATH, 'KP1.ab');
-    await settle();
+    await turns();
     binding.hangUp(PATH, 'zero');
     await nextEvent(scanner, 'status', (s) => s === 'unavailable');
     binding.replug(PATH);
@@ -224,7 +225,7 @@ describe('SerialScanner over UnplugBinding: reconnect details', () => {
     scanner.on('status', (s) => events.push(s));
     scanner.start();
     await scanner.stop();
-    await settle();
+    await turns();
     expect(events).toEqual([]);
     expect(binding.stats(PATH).isOpen).toBe(false);
     expect(timers.pending).toBe(0);

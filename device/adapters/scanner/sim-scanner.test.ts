@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
-import { nextEvent, scannerContract, settle } from './scanner-contract.ts';
+import { turns } from '../../../shared/testing/wait.ts';
+import { nextEvent, scannerContract } from './scanner-contract.ts';
 import { SimScanner } from './sim-scanner.ts';
 
 scannerContract('SimScanner', () => {
@@ -63,7 +64,7 @@ describe('SimScanner controls', () => {
     await nextEvent(s, 'status');
     s.emitBytes(']Q1KP1.partial');
     s.unplug();
-    await settle();
+    await turns();
     expect(drops).toEqual([{ length: 14, reason: 'incomplete' }]);
     await s.stop();
   });

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { money } from '../../../shared/money.ts';
 import { createWebDisplay, type WebDisplay } from './web-display.ts';
 import { basketOf, basketView, FakeSimControls, idleView, ManualTimers, OUTPUTS_OFF, postJson, SseReader } from './web-test-kit.ts';
+import { eventually } from '../../../shared/testing/wait.ts';
 
 const PUSH_MS = 33;
 const HEARTBEAT_MS = 15_000;
@@ -98,11 +99,9 @@ describe('the kiosk web screen', () => {
     expect(third.status).toBe(503);
     expect(await third.json()).toMatchObject({ ok: false, error: { code: 'TOO_MANY_CLIENTS' } });
     a.close();
-    const deadline = Date.now() + 5_000;
-    while (((await (await fetch(`${d.url}/healthz`)).json()) as { clients: number }).clients !== 1) {
-      if (Date.now() > deadline) throw new Error('the closed stream was never released');
-      await new Promise((res) => setTimeout(res, 10));
-    }
+    await eventually(async () => ((await (await fetch(`${d.url}/healthz`)).json()) as { clients: number }).clients === 1, {
+      what: 'the closed stream to be released',
+    });
     const again = await events(d);
     d.render(idleView());
     expect(await again.frame(0)).toMatchObject({ screen: 'idle' });

@@ -13,6 +13,7 @@ import type { WalletState, WalletStateStore } from '../../core/wallet-state.ts';
 import { T0, issueTestCredential } from '../../testing/fixtures.ts';
 import type { WalletCache } from './idb-state-store.ts';
 import { WalletApp } from './wallet-app.ts';
+import { turns } from '../../../shared/testing/wait.ts';
 
 /** The phone's clock is this far behind the server's. */
 const SERVER_AHEAD_MS = 90_000;
@@ -110,9 +111,7 @@ function fakeServer(clock: ManualClock) {
 }
 
 /** Lets every pending promise chain run (no real time passes). */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
-}
+const settle = () => turns(50);
 
 function world() {
   const clock = new ManualClock(T0);

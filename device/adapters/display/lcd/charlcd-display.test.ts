@@ -15,20 +15,12 @@ import { lcdContract } from './lcd-contract.ts';
 import { lcdLines } from './lcd-lines.ts';
 import { blankLines } from './lcd-screen.ts';
 import { SCREENS, viewOf } from './lcd-test-views.ts';
+import { eventually } from '../../../../shared/testing/wait.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** Waits in real time (bounded) for the pipe and the thread pool; fails with `what` on timeout. */
-async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise<void>((r) => setTimeout(r, 2));
-  }
-}
 
 interface Rig {
   lcd: CharlcdDisplay;
@@ -53,12 +45,12 @@ async function rig(o: { plugged?: boolean; leftover?: string[] } = {}): Promise<
   const flush = async () => {
     for (let round = 0; round < 5; round++) {
       timers.advance(CHARLCD_DEFAULTS.drawIntervalMs);
-      await until(() => delivered() || lcd.state !== 'ready', 'the LCD writes to reach the device');
+      await eventually(() => delivered() || lcd.state !== 'ready', { what: 'the LCD writes to reach the device' });
       await new Promise<void>((r) => setImmediate(r));
       if (delivered()) return;
     }
   };
-  if (o.plugged) await until(() => lcd.state === 'ready' && delivered(), 'the LCD to be ready');
+  if (o.plugged) await eventually(() => lcd.state === 'ready' && delivered(), { what: 'the LCD to be ready' });
   return { lcd, fifo, timers, flush };
 }
 
@@ -71,17 +63,17 @@ lcdContract('CharlcdDisplay (/dev/lcd on a named pipe, kernel charlcd model)', a
     connect: async () => {
       r.fifo.plugIn();
       r.timers.advance(CHARLCD_DEFAULTS.retryInitialMs);
-      await until(() => r.lcd.state === 'ready', 'the LCD to be ready');
+      await eventually(() => r.lcd.state === 'ready', { what: 'the LCD to be ready' });
     },
     fail: async () => {
       r.fifo.unplug();
       r.timers.advance(CHARLCD_DEFAULTS.probeIntervalMs);
-      await until(() => r.lcd.state === 'fault', 'the LCD to notice the device is gone');
+      await eventually(() => r.lcd.state === 'fault', { what: 'the LCD to notice the device is gone' });
     },
     recover: async () => {
       r.fifo.plugIn();
       r.timers.advance(CHARLCD_DEFAULTS.retryMaxMs);
-      await until(() => r.lcd.state === 'ready', 'the LCD to be ready again');
+      await eventually(() => r.lcd.state === 'ready', { what: 'the LCD to be ready again' });
     },
   };
 });
@@ -121,13 +113,13 @@ describe('CharlcdDisplay on /dev/lcd', () => {
     expect(lcd.state).toBe('fault');
     expect(lcd.failures).toBe(1);
     timers.advance(CHARLCD_DEFAULTS.retryInitialMs);
-    await until(() => lcd.failures === 2, 'the second attempt');
+    await eventually(() => lcd.failures === 2, { what: 'the second attempt' });
     timers.advance(CHARLCD_DEFAULTS.retryInitialMs * 2); // the backoff doubled
-    await until(() => lcd.failures === 3, 'the third attempt');
+    await eventually(() => lcd.failures === 3, { what: 'the third attempt' });
     expect(existsSync(fifo.path)).toBe(false);
     fifo.plugIn();
     timers.advance(CHARLCD_DEFAULTS.retryInitialMs * 4);
-    await until(() => lcd.state === 'ready', 'the LCD to be ready');
+    await eventually(() => lcd.state === 'ready', { what: 'the LCD to be ready' });
     expect(lcd.failures).toBe(0);
   });
 
@@ -148,14 +140,14 @@ describe('CharlcdDisplay on /dev/lcd', () => {
     fifo.unplug();
     lcd.render(viewOf(SCREENS.approved));
     timers.advance(CHARLCD_DEFAULTS.drawIntervalMs);
-    await until(() => lcd.state === 'fault', 'the failed write to make a fault');
+    await eventually(() => lcd.state === 'fault', { what: 'the failed write to make a fault' });
     const fresh = new FifoCharlcd(fifo.path, 20, 4, ['stale']);
     fresh.plugIn();
     cleanups.push(async () => fresh.close());
     timers.advance(CHARLCD_DEFAULTS.retryInitialMs);
-    await until(() => lcd.state === 'ready', 'the LCD to be ready again');
+    await eventually(() => lcd.state === 'ready', { what: 'the LCD to be ready again' });
     timers.advance(CHARLCD_DEFAULTS.drawIntervalMs);
-    await until(() => !lcd.busy && fresh.received === lcd.bytesWritten - fifo.received, 'the redraw');
+    await eventually(() => !lcd.busy && fresh.received === lcd.bytesWritten - fifo.received, { what: 'the redraw' });
     expect(fresh.model.glass()).toEqual(lcdLines(viewOf(SCREENS.approved)));
   });
 });

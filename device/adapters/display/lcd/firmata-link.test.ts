@@ -10,13 +10,10 @@ import { Hd44780Model } from './hd44780-model.ts';
 import { createLcdDisplay, LCD_DEFAULTS } from './lcd-display.ts';
 import { lcdLines } from './lcd-lines.ts';
 import { SCREENS, viewOf } from './lcd-test-views.ts';
+import { turns } from '../../../../shared/testing/wait.ts';
 
 const PATH = '/dev/serial/by-id/usb-Arduino_Uno_LCD-if00';
 const PINS = 20;
-
-async function settle(rounds = 20): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
-}
 
 function includes(haystack: Buffer, needle: number[], from = 0): boolean {
   return haystack.indexOf(Buffer.from(needle), from) >= 0;
@@ -44,11 +41,11 @@ async function arduinoHandshake(binding: UnplugBinding): Promise<boolean> {
     let rounds = 0;
     while (!includes(port.recording, query)) {
       if (++rounds > 200) return false;
-      await settle(1);
+      await turns(1);
     }
     port.emitData(Buffer.from(answer));
   }
-  await settle();
+  await turns();
   return true;
 }
 
@@ -79,7 +76,7 @@ describe('LcdDisplay over Firmata on serialport 13', () => {
     const view = viewOf(SCREENS.awaitingCode, { offline: true });
     lcd.render(view); // before ready: kept
     expect(await arduinoHandshake(binding)).toBe(true);
-    await settle();
+    await turns();
     expect(lcd.health).toBe('ok');
     const model = new Hd44780Model();
     expect(decodeI2cWrites(port!.recording, model, 0x27)).toBeGreaterThan(100);
@@ -99,21 +96,21 @@ describe('LcdDisplay over Firmata on serialport 13', () => {
     const timers = new ManualTimers();
     const lcd = await createLcdDisplay({ serialPath: PATH, binding, timers });
     expect(await arduinoHandshake(binding)).toBe(true);
-    await settle();
+    await turns();
     expect(lcd.health).toBe('ok');
     binding.unplug(PATH);
-    await settle();
+    await turns();
     expect(lcd.health).toBe('fault');
     timers.advance(LCD_DEFAULTS.retryInitialMs);
-    await settle();
+    await turns();
     expect(binding.stats(PATH).failedOpens).toBe(1);
     binding.replug(PATH);
     timers.advance(2 * LCD_DEFAULTS.retryInitialMs);
-    await settle();
+    await turns();
     expect(binding.stats(PATH).opens).toBe(2);
     lcd.render(viewOf(SCREENS.idle));
     expect(await arduinoHandshake(binding)).toBe(true);
-    await settle();
+    await turns();
     expect(lcd.health).toBe('ok');
     const model = new Hd44780Model();
     decodeI2cWrites(binding.portOf(PATH)!.recording, model, 0x27);

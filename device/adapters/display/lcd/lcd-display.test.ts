@@ -12,6 +12,7 @@ import { createLcdDisplay, LCD_DEFAULTS, LcdOptionsError, type LcdDisplay, type 
 import { lcdLines } from './lcd-lines.ts';
 import { blankLines } from './lcd-screen.ts';
 import { SCREENS, viewOf } from './lcd-test-views.ts';
+import { turns } from '../../../../shared/testing/wait.ts';
 
 const require = createRequire(import.meta.url);
 interface MockIo extends EventEmitter {
@@ -23,10 +24,6 @@ const { Firmata: MockFirmata } = require('mock-firmata') as { Firmata: new () =>
 const { Board } = require('johnny-five') as { Board: { cache: unknown[] } };
 
 const BACKPACK = 0x27; // johnny-five's default address for a PCF8574 backpack
-
-async function settle(rounds = 20): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
-}
 
 /** A mock Firmata IO whose I2C writes land on `model`. */
 function mockIo(model: Hd44780Model, address = BACKPACK): MockIo {
@@ -62,9 +59,9 @@ async function world(opts: Partial<LcdDisplayOptions> = {}): Promise<World> {
     released: 0,
     current: () => ios[ios.length - 1]!,
     flush: async () => {
-      await settle();
+      await turns();
       timers.advance(LCD_DEFAULTS.drawIntervalMs);
-      await settle();
+      await turns();
     },
   } as World;
   const openIo = (): IoConnection => {
@@ -84,17 +81,17 @@ lcdContract('LcdDisplay (johnny-five over mock-firmata)', async () => {
     flush: w.flush,
     connect: async () => {
       ready(w.current());
-      await settle();
+      await turns();
     },
     fail: async () => {
       w.current().emit('error', new Error('device reports an I/O error'));
-      await settle();
+      await turns();
     },
     recover: async () => {
       w.timers.advance(LCD_DEFAULTS.retryInitialMs);
-      await settle();
+      await turns();
       ready(w.current());
-      await settle();
+      await turns();
     },
   };
 });
@@ -105,10 +102,10 @@ describe('LcdDisplay over mock-firmata', () => {
     const io = mockIo(model);
     const lcd = await createLcdDisplay({ io, timers: new ManualTimers() });
     ready(io);
-    await settle();
+    await turns();
     const view = viewOf(SCREENS.awaitingCode, { offline: true, storedCount: 3 });
     lcd.render(view);
-    await settle();
+    await turns();
     expect(model.glass()).toEqual(['Pay ¥1,200          ', 'Scan your payment   ', 'code.               ', '3 stored     OFFLINE']);
     expect(model.glass()).toEqual(lcdLines(view));
     expect(model.backlight).toBe(true);
@@ -120,9 +117,9 @@ describe('LcdDisplay over mock-firmata', () => {
     const io = mockIo(model, 0x3f);
     const lcd = await createLcdDisplay({ io, address: 0x3f, timers: new ManualTimers() });
     ready(io);
-    await settle();
+    await turns();
     lcd.render(viewOf(SCREENS.idle));
-    await settle();
+    await turns();
     expect(model.glass()[0]).toBe('Welcome             ');
     await lcd.close();
   });
@@ -130,7 +127,7 @@ describe('LcdDisplay over mock-firmata', () => {
   it('rewrites only the cells of rows that changed', async () => {
     const w = await world();
     ready(w.current());
-    await settle();
+    await turns();
     w.lcd.render(viewOf(SCREENS.basket));
     await w.flush();
     w.model.resetCounts();
@@ -148,16 +145,16 @@ describe('LcdDisplay over mock-firmata', () => {
   it('draws at most once per interval; renders in between are coalesced', async () => {
     const w = await world();
     ready(w.current());
-    await settle();
+    await turns();
     w.lcd.render(viewOf(SCREENS.idle));
-    await settle(); // first draw: at once
+    await turns(); // first draw: at once
     w.model.resetCounts();
     w.lcd.render(viewOf(SCREENS.basket));
     w.lcd.render(viewOf(SCREENS.awaitingCode));
-    await settle();
+    await turns();
     expect(w.model.charsWritten).toEqual([0, 0, 0, 0]); // inside the interval: nothing yet
     w.timers.advance(LCD_DEFAULTS.drawIntervalMs);
-    await settle();
+    await turns();
     expect(w.model.glass()).toEqual(lcdLines(viewOf(SCREENS.awaitingCode)));
     await w.lcd.close();
   });
@@ -166,7 +163,7 @@ describe('LcdDisplay over mock-firmata', () => {
     const w = await world();
     const io = w.current();
     ready(io);
-    await settle();
+    await turns();
     io.pending = LCD_DEFAULTS.pendingWritesMax + 1;
     w.lcd.render(viewOf(SCREENS.idle));
     await w.flush();
@@ -184,7 +181,7 @@ describe('LcdDisplay over mock-firmata', () => {
     io.name = 'Firmata'; // johnny-five skips its SIGINT handler for an IO named "Mock"
     const lcd = await createLcdDisplay({ io, timers: new ManualTimers() });
     ready(io);
-    await settle();
+    await turns();
     expect(lcd.health).toBe('ok');
     expect(process.listenerCount('SIGINT')).toBe(before);
     await lcd.close();
@@ -195,11 +192,11 @@ describe('LcdDisplay over mock-firmata', () => {
     const io = mockIo(new Hd44780Model());
     const lcd = await createLcdDisplay({ io, timers });
     ready(io);
-    await settle();
+    await turns();
     expect(lcd.health).toBe('ok');
     io.emit('error', new Error('write EIO'));
     io.emit('error', new Error('again'));
-    await settle();
+    await turns();
     expect(lcd.health).toBe('fault');
     expect(lcd.state).toBe('fault');
     expect(lcd.failures).toBe(1);
@@ -210,26 +207,26 @@ describe('LcdDisplay over mock-firmata', () => {
   it('a close or unplug of the IO is a fault, and the next attempt opens a new IO after a backoff', async () => {
     const w = await world();
     ready(w.current());
-    await settle();
+    await turns();
     w.current().emit('close');
-    await settle();
+    await turns();
     expect(w.lcd.health).toBe('fault');
     expect(w.released).toBe(1);
     w.timers.advance(LCD_DEFAULTS.retryInitialMs - 1);
-    await settle();
+    await turns();
     expect(w.ios).toHaveLength(1);
     w.timers.advance(1);
-    await settle();
+    await turns();
     expect(w.ios).toHaveLength(2);
     expect(w.lcd.state).toBe('connecting');
     w.current().emit('disconnect');
-    await settle();
+    await turns();
     expect(w.lcd.failures).toBe(2);
     w.timers.advance(2 * LCD_DEFAULTS.retryInitialMs); // doubled
-    await settle();
+    await turns();
     expect(w.ios).toHaveLength(3);
     ready(w.current());
-    await settle();
+    await turns();
     expect(w.lcd.health).toBe('ok');
     expect(w.lcd.failures).toBe(0);
     await w.lcd.close();
@@ -253,7 +250,7 @@ describe('LcdDisplay over mock-firmata', () => {
       const before = attempts;
       while (attempts === before) {
         timers.advance(1);
-        await settle(2);
+        await turns(2);
       }
       at.push(timers.now());
     }
@@ -265,11 +262,11 @@ describe('LcdDisplay over mock-firmata', () => {
   it('a board that never gets ready times out, is released and retried', async () => {
     const w = await world({ readyTimeoutMs: 5_000 });
     w.timers.advance(5_000);
-    await settle();
+    await turns();
     expect(w.lcd.health).toBe('fault');
     expect(w.released).toBe(1);
     w.timers.advance(LCD_DEFAULTS.retryInitialMs);
-    await settle();
+    await turns();
     expect(w.ios).toHaveLength(2);
     await w.lcd.close();
   });
@@ -279,11 +276,11 @@ describe('LcdDisplay over mock-firmata', () => {
     const w = await world();
     for (let i = 0; i < 5; i++) {
       ready(w.current());
-      await settle();
+      await turns();
       w.current().emit('error', new Error('unplugged'));
-      await settle();
+      await turns();
       w.timers.advance(LCD_DEFAULTS.retryInitialMs);
-      await settle();
+      await turns();
     }
     expect(w.ios).toHaveLength(6);
     expect(Board.cache.length).toBeLessThanOrEqual(before + 1);
@@ -294,9 +291,9 @@ describe('LcdDisplay over mock-firmata', () => {
   it('close clears the LCD, releases the IO once, cancels every timer, and is idempotent', async () => {
     const w = await world();
     ready(w.current());
-    await settle();
+    await turns();
     w.lcd.render(viewOf(SCREENS.idle));
-    await settle();
+    await turns();
     w.lcd.render(viewOf(SCREENS.basket)); // a draw is pending on the interval
     await Promise.all([w.lcd.close(), w.lcd.close()]);
     await w.lcd.close();
@@ -312,7 +309,7 @@ describe('LcdDisplay over mock-firmata', () => {
     await w.lcd.close();
     expect(w.timers.pending).toBe(0);
     ready(w.ios[0]!); // late ready of the abandoned IO
-    await settle();
+    await turns();
     expect(w.lcd.health).toBe('fault');
   });
 
