@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Store contract against the PostgreSQL adapter. Each test gets its own schema (kp_test_<random>)
 // in the database named by KP_TEST_DATABASE_URL (default: database `test` on 127.0.0.1:5432), dropped
-// afterwards. When PostgreSQL is unreachable the suite fails under CI and is skipped elsewhere.
-import { randomBytes } from 'node:crypto';
+// afterwards (server/testing/pg-test-db.ts). When PostgreSQL is unreachable the suite fails under CI
+// and is skipped elsewhere.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,52 +22,12 @@ import { settle } from '../domain/settlement.ts';
 import { pay } from '../domain/payments.ts';
 import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../domain/wallets.ts';
 import { storeContract } from '../ports/store-contract.ts';
+import { freshSchema, probePostgres, TEST_DATABASE_URL } from '../testing/pg-test-db.ts';
+import { requirePostgres } from '../testing/require-postgres.ts';
 import { PgStore, StoreContentionError } from './pg-store.ts';
 
-const TEST_DATABASE_URL = process.env['KP_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function probe(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (err) {
-    return `PostgreSQL at ${TEST_DATABASE_URL.replace(/\/\/[^@]*@/, '//')} is unreachable (${(err as Error).message})`;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-/** A fresh schema, and stores on it; dispose drops it. */
-async function freshSchema() {
-  const schema = `kp_test_${randomBytes(6).toString('hex')}`;
-  let seed = 1;
-  return {
-    schema,
-    open: () => new PgStore({ connectionString: TEST_DATABASE_URL, schema, random: seededRandom(seed++) }),
-    dispose: async () => {
-      const admin = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
-      await admin.connect();
-      try {
-        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await admin.end();
-      }
-    },
-  };
-}
-
-const unreachable = await probe();
-if (unreachable !== undefined && process.env['CI']) {
-  describe('PgStore', () => {
-    it('reaches PostgreSQL (required in CI)', () => {
-      throw new Error(unreachable);
-    });
-  });
-} else if (unreachable !== undefined) {
-  console.warn(`Skipping the PostgreSQL store contract: ${unreachable}. Set KP_TEST_DATABASE_URL, or CI=1 to make this a failure.`);
-}
+const unreachable = await probePostgres();
+requirePostgres(unreachable, 'PgStore');
 
 storeContract('PgStore', freshSchema, { replicasOverlap: true, ...(unreachable === undefined ? {} : { skip: unreachable }) });
 
