@@ -169,6 +169,11 @@ export class UnitGroup {
 
   async #becomeSerial(a: Attempt, index: number): Promise<void> {
     if (!(await this.#turn(index))) throw this.#failure!.error;
+    // A unit may have two statements in flight (a lock and the read behind it): the first to get here
+    // takes the turn for both. Validating again would find the unit's own writes newer than its reads
+    // and run it again inside the transaction that already holds those writes.
+    if (a.serial) return;
+    if (a.doomed) throw new Rerun();
     if (!this.#valid(a)) {
       this.reruns++;
       a.doomed = true;

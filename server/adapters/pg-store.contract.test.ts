@@ -165,6 +165,38 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     }
   });
 
+  it('runs a unit of a group once when it reads with two statements in flight after writing', async () => {
+    // Found by the simulation on PostgreSQL (seed 20, 40 steps): a settlement that displaced a later
+    // copy wrote its charge, then counted the copy's refunds (lockThen: a lock and a read at once).
+    // Both statements took the unit's turn; the second found the unit's own writes newer than its
+    // reads and ran the unit again, inside the transaction that already held the first attempt's
+    // writes. Here the second attempt moved the money again.
+    const db = await freshSchema();
+    const s = db.open();
+    try {
+      await s.unit(async (tx) => {
+        await tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 });
+        await tx.createAccount({ id: 'b', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 });
+      });
+      let runs = 0;
+      const [moved] = await Promise.all([
+        s.unit(async (tx) => {
+          runs++;
+          await tx.getAccount('a');
+          await tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 5, currency: 'JPY', kind: 'topup', at: 1 });
+          return tx.refundedAmount('p');
+        }),
+        s.unit((tx) => tx.getMeta('k')),
+      ]);
+      expect(moved).toBe(0);
+      expect(await s.unit(async (tx) => (await tx.getAccount('b'))?.balance)).toBe(5);
+      expect(runs).toBe(1);
+    } finally {
+      await s.close();
+      await db.dispose();
+    }
+  });
+
   it('lets replicas credit one merchant at once without waiting or retrying, and rolls the postings into its balance', async () => {
     const db = await freshSchema();
     const stores = [0, 1, 2].map(
