@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 // The simulator's command line: `npm run sim -- --seeds 10000`, or replay one seed exactly with
-// `npm run sim -- --seed 1234 --verbose`. Prints each failing seed with its violations, the end of
-// its trace, and the command that replays it; exits 1 if any seed failed.
+// `npm run sim -- --seed 1234 --verbose`; `--pg` keeps the server's ledger in PostgreSQL (a fresh
+// schema per seed, dropped after it). Prints each failing seed with its violations, the end of its
+// trace, and the command that replays it; exits 1 if any seed failed.
 import { parseArgs } from 'node:util';
+import { TEST_DATABASE_URL } from '../../server/testing/pg-test-db.ts';
 import { forgetfulDispatcher } from './broken-dispatcher.ts';
 import { runSimulation, type SimResult } from './simulator.ts';
 
-const HELP = `usage: npm run sim -- [--seeds N] [--first S] [--seed S] [--steps K] [--verbose]
+const HELP = `usage: npm run sim -- [--seeds N] [--first S] [--seed S] [--steps K] [--verbose] [--pg]
   --seeds N   run N seeds (default 1000), starting at --first (default: a random start, printed)
   --seed S    run exactly one seed (replay)
   --steps K   scheduler steps per seed (default 300)
   --verbose   print every trace line
-  --broken-idempotency  run against a server that forgets pay/settle txIds (the mutation check)`;
+  --broken-idempotency  run against a server that forgets pay/settle txIds (the mutation check)
+  --pg        the server's ledger on PostgreSQL (KP_TEST_DATABASE_URL, default
+              postgres://postgres@127.0.0.1:5432/test), a fresh schema per seed`;
 
 function int(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -20,12 +24,12 @@ function int(name: string, text: string | undefined, fallback: number): number {
   return n;
 }
 
-function printFailure(r: SimResult, steps: number, broken: boolean): void {
+function printFailure(r: SimResult, steps: number, flags: string): void {
   console.log(`\nFAILED seed ${r.seed}:`);
   for (const v of r.violations) console.log(`  ${v}`);
   console.log('  last events:');
   for (const line of r.trace.slice(-25)) console.log(`    ${line}`);
-  console.log(`  replay: npm run sim -- --seed ${r.seed} --steps ${steps}${broken ? ' --broken-idempotency' : ''} --verbose`);
+  console.log(`  replay: npm run sim -- --seed ${r.seed} --steps ${steps}${flags} --verbose`);
 }
 
 async function main(): Promise<number> {
@@ -37,6 +41,7 @@ async function main(): Promise<number> {
       steps: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       'broken-idempotency': { type: 'boolean', default: false },
+      pg: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -51,8 +56,13 @@ async function main(): Promise<number> {
   const count = single === undefined ? int('seeds', values.seeds, 1_000) : 1;
   // The start seed is the only thing not derived from a seed; it is printed so a run can be repeated.
   const first = single ?? int('first', values.first, Math.floor(Math.random() * 2 ** 31));
+  const databaseUrl = values.pg ? TEST_DATABASE_URL : undefined;
+  const flags = `${values['broken-idempotency'] ? ' --broken-idempotency' : ''}${values.pg ? ' --pg' : ''}`;
+  const on = databaseUrl === undefined ? '' : ` on PostgreSQL at ${databaseUrl.replace(/\/\/[^@]*@/, '//')}`;
   console.log(
-    single === undefined ? `running ${count} seeds from ${first}, ${steps} steps each` : `replaying seed ${single}, ${steps} steps`,
+    single === undefined
+      ? `running ${count} seeds from ${first}, ${steps} steps each${on}`
+      : `replaying seed ${single}, ${steps} steps${on}`,
   );
   const started = performance.now();
   let failed = 0;
@@ -64,11 +74,12 @@ async function main(): Promise<number> {
       steps,
       ...(verbose ? { onTrace: (l: string) => console.log(l) } : {}),
       ...(values['broken-idempotency'] ? { dispatcher: forgetfulDispatcher() } : {}),
+      ...(databaseUrl === undefined ? {} : { databaseUrl }),
     });
     for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
     if (!r.ok) {
       failed++;
-      printFailure(r, steps, values['broken-idempotency'] ?? false);
+      printFailure(r, steps, flags);
     }
     if (single !== undefined) {
       console.log(`seed ${seed}: ${r.ok ? 'ok' : 'FAILED'} (trace digest ${r.digest})`);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The payment server in the simulator: the REAL domain (createContext, handleKioskPayload, wallets,
-// settlement, revocations) on SQLite in memory and the simulation's clock and seeded randomness.
+// settlement, revocations) on SQLite in memory (or PostgreSQL, sim-ledger.ts) and the simulation's
+// clock and seeded randomness.
 // A restart rebuilds the context around the same store and data folder (the issuer key file is
 // read back): committed data survives, requests that reach the server while it is down are lost.
 // The dispatcher can be replaced, so a test can run the simulator against a deliberately broken one.
@@ -15,10 +16,10 @@ import type { KioskReply } from '../../shared/kiosk-messages.ts';
 import type { Random } from '../../shared/random.ts';
 import { createContext, registerKiosks } from '../../server/app.ts';
 import { parseServerConfig, type ServerConfig } from '../../server/config.ts';
-import { SqliteStore } from '../../server/adapters/sqlite-store.ts';
 import type { ServerContext } from '../../server/domain/context.ts';
 import { handleKioskPayload } from '../../server/domain/kiosk-api.ts';
 import { buildRevocations } from '../../server/domain/revocations.ts';
+import { SimLedger } from './sim-ledger.ts';
 
 /** The server's kiosk dispatcher; handleKioskPayload unless a test breaks it on purpose. */
 export type Dispatcher = (ctx: ServerContext, kioskId: string, payload: Uint8Array) => Promise<KioskReply>;
@@ -30,12 +31,16 @@ export interface SimServerOptions {
   /** Offline limits signed into credentials (JPY minor units, counts). */
   limits: { perPayment: number; daily: { amount: number; count: number }; monthly: { amount: number; count: number } };
   dispatcher?: Dispatcher;
+  /** The ledger on PostgreSQL at this URL, in a fresh schema; SQLite in memory when unset. */
+  databaseUrl?: string;
+  /** The run's seed (picks how often PostgreSQL rolls postings into balances). */
+  seed?: number;
 }
 
 export class SimServer {
   readonly clock: ManualClock;
   readonly config: ServerConfig;
-  readonly store: SqliteStore;
+  readonly store: SimLedger;
   readonly #dir: string;
   readonly #random: Random;
   readonly #dispatch: Dispatcher;
@@ -46,7 +51,7 @@ export class SimServer {
   handled = 0;
   lostWhileDown = 0;
 
-  private constructor(o: SimServerOptions, dir: string, clock: ManualClock, config: ServerConfig, store: SqliteStore) {
+  private constructor(o: SimServerOptions, dir: string, clock: ManualClock, config: ServerConfig, store: SimLedger) {
     this.#dir = dir;
     this.clock = clock;
     this.config = config;
@@ -57,11 +62,17 @@ export class SimServer {
   }
 
   static async start(o: SimServerOptions): Promise<SimServer> {
+    const ledger = await SimLedger.open(o.seed ?? 0, o.databaseUrl);
     // The issuer key file is fsync'd once per seed: on tmpfs that costs nothing.
     const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'kp-sim-'));
     const config = parseServerConfig({ dataDir: dir, topupEnabled: true, logLevel: 'silent', kiosks: o.kiosks, limits: o.limits });
-    const s = new SimServer(o, dir, new ManualClock(o.startMs), config, new SqliteStore({ path: ':memory:' }));
-    await registerKiosks(s.#ctx);
+    const s = new SimServer(o, dir, new ManualClock(o.startMs), config, ledger);
+    try {
+      await registerKiosks(s.#ctx);
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
     return s;
   }
 
@@ -107,8 +118,11 @@ export class SimServer {
   }
 
   async close(): Promise<void> {
-    await this.store.close();
-    rmSync(this.#dir, { recursive: true, force: true });
+    try {
+      await this.store.close();
+    } finally {
+      rmSync(this.#dir, { recursive: true, force: true });
+    }
   }
 
   #context(): ServerContext {

@@ -27,6 +27,8 @@ export interface SimOptions {
   dispatcher?: Dispatcher;
   /** Called with each trace line as it happens (--verbose). */
   onTrace?: (line: string) => void;
+  /** The server's ledger on PostgreSQL at this URL, in a fresh schema dropped afterwards (sim-ledger.ts); SQLite in memory when unset. */
+  databaseUrl?: string;
 }
 
 export interface SimResult {
@@ -87,6 +89,7 @@ class Simulation {
       random: seededRandom(root.fork().int(2 ** 31)),
       limits: sc.limits,
       ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+      ...(o.databaseUrl === undefined ? {} : { databaseUrl: o.databaseUrl, seed: o.seed }),
       kiosks: [...ids.map((id, i) => ({ id, merchant: i % 2 === 0 ? 'shop' : 'other' })), DISHONEST_KIOSK],
     });
     const world = new SimTimers(T0);
@@ -120,10 +123,15 @@ class Simulation {
     }
     const phoneRng = root.fork();
     const phones: SimPhone[] = [];
-    for (let i = 0; i < sc.phones; i++) {
-      const p = await SimPhone.enroll(server.ctx, phoneRng, phoneRng.pick([500, 2_000, 5_000, 20_000]));
-      await p.renewCredential(server.ctx);
-      phones.push(p);
+    try {
+      for (let i = 0; i < sc.phones; i++) {
+        const p = await SimPhone.enroll(server.ctx, phoneRng, phoneRng.pick([500, 2_000, 5_000, 20_000]));
+        await p.renewCredential(server.ctx);
+        phones.push(p);
+      }
+    } catch (e) {
+      await server.close(); // run() never gets to close it (the ledger may be a PostgreSQL schema)
+      throw e;
     }
     self = new Simulation(
       o,
@@ -171,6 +179,7 @@ class Simulation {
     this.#count('serverRestarts', this.server.restarts);
     this.#count('dishonestClaims', this.dishonest.claims);
     this.#count('floodMessages', this.dishonest.floodMessages);
+    for (const [k, n] of Object.entries(this.server.store.counters())) this.#count(k, n);
     if (report) {
       this.#count('charged', report.charged);
       this.#count('settledOffline', report.settledOffline);
@@ -209,9 +218,16 @@ class Simulation {
     for (const k of this.kiosks) k.advanceTo(t);
   }
 
-  /** Lets every promise chain run (all work in the simulation is microtasks on top of timers). */
+  /**
+   * Lets every promise chain run (all work in the simulation is microtasks on top of timers, and
+   * the ledger's units: on PostgreSQL those wait for a socket, so the drain waits for them too).
+   */
   async #drain(): Promise<void> {
-    await new Promise<void>((r) => setImmediate(r));
+    for (;;) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (!this.server.store.busy) break;
+      await this.server.store.idle();
+    }
     if (this.server.takeRevoked()) await this.#publishRevocations();
   }
 
