@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The processes of the chaos test, each the real program a deployment runs: `kioskpay broker`
 // (identities file), `kioskpay server --config` (SQLite ledger in a data dir that outlives every
-// restart) and N × `kioskpay kiosk run --config --sim` (web screen on port 0, its URL read from the
-// line the program prints). The broker's and the server's ports are fixed for the whole run, chosen
-// free at the start, so a restarted process is found where the others look for it.
+// restart, or PostgreSQL given a DATABASE_URL) and N × `kioskpay kiosk run --config --sim` (web
+// screen on port 0, its URL read from the line the program prints). The broker's and the server's
+// ports are fixed for the whole run, chosen free at the start, so a restarted process is found where
+// the others look for it.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -66,11 +67,19 @@ export class ChaosCluster {
   readonly #identities: string;
   readonly #serverConfig: string;
   readonly #serverPassword: string;
+  readonly #databaseUrl: string | undefined;
   readonly technician: { username: string; password: string };
   /** Every process started, per component, for the summary. */
   readonly starts = { broker: 0, server: 0, kiosk: 0 };
 
-  private constructor(o: { dir: string; brokerPort: number; httpPort: number; kiosks: KioskSlot[]; logins: ClusterLogins }) {
+  private constructor(o: {
+    dir: string;
+    brokerPort: number;
+    httpPort: number;
+    kiosks: KioskSlot[];
+    logins: ClusterLogins;
+    databaseUrl: string | undefined;
+  }) {
     this.kiosks = o.kiosks;
     this.brokerUrl = `mqtt://127.0.0.1:${o.brokerPort}`;
     this.httpUrl = `http://127.0.0.1:${o.httpPort}`;
@@ -78,15 +87,17 @@ export class ChaosCluster {
     this.#serverConfig = join(o.dir, 'server.json');
     this.ledgerPath = join(o.dir, 'server', 'ledger.sqlite');
     this.#serverPassword = o.logins.serverPassword;
+    this.#databaseUrl = o.databaseUrl;
     this.technician = o.logins.technician;
   }
 
   /**
    * Writes every file the processes need: broker identities (scrypt hashes, via the same code as
    * `kioskpay broker add-identity`), the issuer key (so kiosks can pin its public key before the
-   * server first starts), the server config and one config per kiosk.
+   * server first starts), the server config and one config per kiosk. With `databaseUrl` the server
+   * keeps its ledger in PostgreSQL there (its DATABASE_URL).
    */
-  static async create(dir: string, kioskCount: number, random: Random): Promise<ChaosCluster> {
+  static async create(dir: string, kioskCount: number, random: Random, o: { databaseUrl?: string } = {}): Promise<ChaosCluster> {
     const [brokerPort, httpPort] = [await freePort(), await freePort()];
     const secret = () => randomBytes(18).toString('base64url');
     const logins: ClusterLogins = { serverPassword: secret(), technician: { username: 'technician', password: secret() } };
@@ -146,7 +157,7 @@ export class ChaosCluster {
       );
       kiosks.push({ index, kioskId, configPath, dataDir, proc: undefined, url: undefined, uplinkUp: true, busy: false, restarting: false });
     }
-    return new ChaosCluster({ dir, brokerPort, httpPort, kiosks, logins });
+    return new ChaosCluster({ dir, brokerPort, httpPort, kiosks, logins, databaseUrl: o.databaseUrl });
   }
 
   get brokerUp(): boolean {
@@ -179,6 +190,7 @@ export class ChaosCluster {
     const p = ManagedProcess.start('server', process.execPath, [BIN, 'server', '--config', this.#serverConfig], {
       ...process.env,
       KIOSKPAY_MQTT_PASSWORD: this.#serverPassword,
+      ...(this.#databaseUrl === undefined ? {} : { DATABASE_URL: this.#databaseUrl }),
     });
     this.server = p;
     this.starts.server++;

@@ -41,6 +41,8 @@ export interface ChaosOptions {
   /** A fault every faultGapMinMs + [0, faultGapSpreadMs) ms. */
   faultGapMinMs: number;
   faultGapSpreadMs: number;
+  /** Shares of the faults in percent: kiosk kills, uplink cuts, server kills; broker kills are the rest. Default 35, 35, 15. */
+  faultMix?: readonly [kiosk: number, uplink: number, server: number];
   log: (line: string) => void;
 }
 
@@ -144,9 +146,10 @@ export class ChaosDriver {
       await sleep(this.o.faultGapMinMs + this.rng.int(this.o.faultGapSpreadMs));
       if (Date.now() >= this.#stopAt) return;
       const roll = this.rng.int(100);
-      if (roll < 35) this.#killKiosk();
-      else if (roll < 70) await this.#cutUplink();
-      else if (roll < 85) this.#killServer();
+      const [kiosk, uplink, server] = this.o.faultMix ?? [35, 35, 15];
+      if (roll < kiosk) this.#killKiosk();
+      else if (roll < kiosk + uplink) await this.#cutUplink();
+      else if (roll < kiosk + uplink + server) this.#killServer();
       else this.#killBroker();
     }
   }

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// What must hold after the chaos, read from the server's SQLite ledger (opened read-only once the
-// server is stopped) and from every kiosk's stores. Each broken rule is one line in `violations`,
-// naming the code, kiosk or account, so a failing run says what went wrong without a debugger.
+// What must hold after the chaos, read from the server's ledger once the server is stopped (SQLite
+// opened read-only here; PostgreSQL in pg-ledger.ts, its balances through the store) and from every
+// kiosk's stores. Each broken rule is one line in `violations`, naming the code, kiosk or account, so
+// a failing run says what went wrong without a debugger.
 import Database from 'better-sqlite3';
 import { merchantAccountId, shopperAccountId } from '../../server/domain/ids.ts';
 import type { Attempt } from './chaos-driver.ts';
 import type { KioskStores } from './kiosk-stores.ts';
 
-interface PaymentRow {
+export interface PaymentRow {
   id: string;
   kiosk_id: string;
   tx_id: string;
@@ -39,8 +40,32 @@ export interface ChaosFacts {
   declineReasons: Record<string, number>;
 }
 
-export interface InvariantInput {
-  ledgerPath: string;
+/** What the checker reads of the server's ledger. */
+export interface LedgerSnapshot {
+  /** Each account's balance (the store's: on PostgreSQL a merchant's includes postings not yet rolled in). */
+  balances: ReadonlyMap<string, number>;
+  /** Balances summed per currency (the store's balanceTotals). */
+  totals: ReadonlyMap<string, number>;
+  /** Each account's net from the transfer log: what it was credited minus what it was debited. */
+  nets: ReadonlyMap<string, number>;
+  payments: readonly PaymentRow[];
+  /** The online code hash each payment used. */
+  codeOfPayment: ReadonlyMap<string, string>;
+  /** Credentials revoked. */
+  revoked: ReadonlyArray<{ id: string; revoke_reason: string | null }>;
+}
+
+/** The ledger's rows the checker lists, in SQL both databases run (numbers come back as text from PostgreSQL). */
+export const LEDGER_SQL = {
+  nets: `SELECT a.id AS id,
+      COALESCE((SELECT SUM(amount) FROM transfers WHERE credit_account = a.id), 0) - COALESCE((SELECT SUM(amount) FROM transfers WHERE debit_account = a.id), 0) AS net
+      FROM accounts a`,
+  payments: 'SELECT id, kiosk_id, tx_id, kind, status, reason, amount, wallet_id, credential_id, counter, replay FROM payments',
+  codes: 'SELECT code_hash, used_by FROM online_codes WHERE used_by IS NOT NULL',
+  revoked: 'SELECT id, revoke_reason FROM credentials WHERE revoked_at IS NOT NULL',
+} as const;
+
+export interface CheckInput {
   attempts: readonly Attempt[];
   /** Each shopper's wallet and what it was topped up with. */
   wallets: ReadonlyArray<{ walletId: string; topup: number }>;
@@ -50,47 +75,51 @@ export interface InvariantInput {
   kiosks: ReadonlyMap<string, KioskStores>;
 }
 
+export interface InvariantInput extends CheckInput {
+  /** The server's SQLite ledger. */
+  ledgerPath: string;
+}
+
+/** The invariants on the server's SQLite ledger, opened read-only. */
 export function checkInvariants(i: InvariantInput): { violations: string[]; facts: ChaosFacts } {
   const db = new Database(i.ledgerPath, { readonly: true, fileMustExist: true });
   try {
-    return check(db, i);
+    return checkLedger(readSqlite(db), i);
   } finally {
     db.close();
   }
 }
 
-function check(db: Database.Database, i: InvariantInput): { violations: string[]; facts: ChaosFacts } {
+/** SQLite has no postings: the balance column is the balance. */
+function readSqlite(db: Database.Database): LedgerSnapshot {
+  const all = <T>(sql: string) => db.prepare(sql).all() as T[];
+  return {
+    balances: new Map(all<{ id: string; balance: number }>('SELECT id, balance FROM accounts').map((r) => [r.id, r.balance])),
+    totals: new Map(
+      all<{ currency: string; total: number }>('SELECT currency, SUM(balance) AS total FROM accounts GROUP BY currency').map((r) => [
+        r.currency,
+        r.total,
+      ]),
+    ),
+    nets: new Map(all<{ id: string; net: number }>(LEDGER_SQL.nets).map((r) => [r.id, r.net])),
+    payments: all<PaymentRow>(LEDGER_SQL.payments),
+    codeOfPayment: new Map(all<{ code_hash: string; used_by: string }>(LEDGER_SQL.codes).map((r) => [r.used_by, r.code_hash])),
+    revoked: all<{ id: string; revoke_reason: string | null }>(LEDGER_SQL.revoked),
+  };
+}
+
+export function checkLedger(ledger: LedgerSnapshot, i: CheckInput): { violations: string[]; facts: ChaosFacts } {
   const v: string[] = [];
-  const balances = new Map(
-    (db.prepare('SELECT id, balance FROM accounts').all() as Array<{ id: string; balance: number }>).map((r) => [r.id, r.balance]),
-  );
+  const { balances, payments, codeOfPayment } = ledger;
 
   // 1. The ledger sums to zero per currency, and every balance is the sum of its transfers.
-  for (const r of db.prepare('SELECT currency, SUM(balance) AS total FROM accounts GROUP BY currency').all() as Array<{
-    currency: string;
-    total: number;
-  }>) {
-    if (r.total !== 0) v.push(`ledger: ${r.currency} balances sum to ${r.total}, not 0`);
+  for (const [currency, total] of ledger.totals) if (total !== 0) v.push(`ledger: ${currency} balances sum to ${total}, not 0`);
+  for (const [id, balance] of balances) {
+    const net = ledger.nets.get(id) ?? 0;
+    if (balance !== net) v.push(`ledger: account ${id} holds ${balance} but its transfers net ${net}`);
   }
-  const moved = db
-    .prepare(`SELECT a.id AS id, a.balance AS balance,
-      COALESCE((SELECT SUM(amount) FROM transfers WHERE credit_account = a.id), 0) - COALESCE((SELECT SUM(amount) FROM transfers WHERE debit_account = a.id), 0) AS net
-      FROM accounts a`)
-    .all() as Array<{ id: string; balance: number; net: number }>;
-  for (const r of moved) if (r.balance !== r.net) v.push(`ledger: account ${r.id} holds ${r.balance} but its transfers net ${r.net}`);
 
   // 2. Every charge belongs to exactly one presented code, and no code is charged twice.
-  const payments = db
-    .prepare('SELECT id, kiosk_id, tx_id, kind, status, reason, amount, wallet_id, credential_id, counter, replay FROM payments')
-    .all() as PaymentRow[];
-  const codeOfPayment = new Map(
-    (
-      db.prepare('SELECT code_hash, used_by FROM online_codes WHERE used_by IS NOT NULL').all() as Array<{
-        code_hash: string;
-        used_by: string;
-      }>
-    ).map((r) => [r.used_by, r.code_hash]),
-  );
   const presented = new Map(i.attempts.map((a) => [a.key, a]));
   if (presented.size !== i.attempts.length)
     v.push(`test: ${i.attempts.length - presented.size} codes were presented twice (the test must present each once)`);
@@ -110,10 +139,7 @@ function check(db: Database.Database, i: InvariantInput): { violations: string[]
       v.push(`code ${key.slice(0, 24)} charged ${list.length} times: ${list.map((p) => `${p.kiosk_id}/${p.tx_id}`).join(', ')}`);
     if (!presented.has(key)) v.push(`code ${key.slice(0, 24)} charged (${list[0]!.kiosk_id}) but never presented`);
   }
-  for (const r of db.prepare('SELECT id, revoke_reason FROM credentials WHERE revoked_at IS NOT NULL').all() as Array<{
-    id: string;
-    revoke_reason: string | null;
-  }>) {
+  for (const r of ledger.revoked) {
     v.push(`credential ${r.id} was revoked (${r.revoke_reason ?? 'no reason'}): a code was settled twice`);
   }
 
