@@ -19,9 +19,9 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** One WAL frame: a 4 KiB page and its 24-byte header. */
-const FRAME = 4096 + 24;
-/** A value of about two pages, so each unit writes a few frames. */
+/** One WAL frame: a page (2 KiB in a new store) and its 24-byte header. */
+const FRAME = 2048 + 24;
+/** A value of about three pages, so each unit writes a few frames. */
 const value = (i: number) => `${i}:`.padEnd(6000, 'x');
 
 describe('SqliteStore WAL checkpoints', () => {

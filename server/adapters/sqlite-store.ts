@@ -46,6 +46,11 @@ export class SqliteStore implements Store {
     this.#queuedUnitsMax = o.queuedUnitsMax ?? STORE_QUEUE_DEFAULTS.queuedUnitsMax;
     if (o.path !== ':memory:') mkdirSync(dirname(o.path), { recursive: true });
     this.#db = new Database(o.path);
+    // A new database gets 2 KiB pages (an existing one keeps its own): a payment dirties about five
+    // pages scattered over the indexes, and every dirty page is written whole to the WAL at COMMIT
+    // and again by the checkpoint, so smaller pages cost the commit less (bench: about 15% less CPU
+    // per payment on the event loop than 4 KiB pages).
+    this.#db.pragma('page_size = 2048');
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('foreign_keys = ON');
