@@ -15,15 +15,18 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     ...real,
     open: async (...args: Parameters<typeof real.open>) => {
       const handle = await real.open(...args);
-      const sync = handle.sync.bind(handle);
-      handle.sync = async () => {
-        if (disk) {
-          events.push('fsync started');
-          await disk;
-        }
-        await sync();
-        events.push(`fsync ${String(args[0]).endsWith('-wal') ? 'wal' : 'other'}`);
-      };
+      // fsync or fdatasync: either makes the written data durable.
+      for (const method of ['sync', 'datasync'] as const) {
+        const sync = handle[method].bind(handle);
+        handle[method] = async () => {
+          if (disk) {
+            events.push('fsync started');
+            await disk;
+          }
+          await sync();
+          events.push(`fsync ${String(args[0]).endsWith('-wal') ? 'wal' : 'other'}`);
+        };
+      }
       return handle;
     },
   };
