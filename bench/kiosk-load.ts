@@ -73,20 +73,22 @@ export function startKioskLoad(logins: readonly KioskLogin[], codes: CodeSource,
 }
 
 /**
- * Closed-loop runs of a and b in alternating one-second slices, for durationMs each: a change in the
- * machine's load (other processes) then falls on both alike, and their ratio stays comparable.
+ * Runs of a and b in alternating one-second slices (closed or open loop), for durationMs each: a
+ * change in the machine's load (other processes) then falls on both alike. Each merged run keeps
+ * its slices' rates, so the ratio can be taken pair by pair (sliceRatios).
  */
 export async function alternating(
   a: { load: KioskLoad; name: string },
   b: { load: KioskLoad; name: string },
+  run: { kind: 'closed' } | { kind: 'open'; ratePerS: number },
   durationMs: number,
 ): Promise<[RunStats, RunStats]> {
   const as: RunStats[] = [];
   const bs: RunStats[] = [];
   for (let left = durationMs; left > 0; left -= 1000) {
     const sliceMs = Math.min(1000, left);
-    as.push(await a.load.run({ kind: 'closed', name: a.name, durationMs: sliceMs }));
-    bs.push(await b.load.run({ kind: 'closed', name: b.name, durationMs: sliceMs }));
+    as.push(await a.load.run({ ...run, name: a.name, durationMs: sliceMs }));
+    bs.push(await b.load.run({ ...run, name: b.name, durationMs: sliceMs }));
   }
   return [mergeRuns(a.name, as), mergeRuns(b.name, bs)];
 }
