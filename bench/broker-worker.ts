@@ -4,7 +4,10 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { BrokerOptions, RunningBroker } from '../broker/broker.ts';
 
-export type BrokerHandle = Pick<RunningBroker, 'port' | 'url' | 'close'>;
+export type BrokerHandle = Pick<RunningBroker, 'port' | 'url' | 'close'> & {
+  /** The broker thread's id (Linux), for the bench's CPU by thread. */
+  threadId?: string;
+};
 
 /** Worker entry as plain JS: it registers tsx itself, then loads this TypeScript file. */
 const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(require('node:worker_threads').workerData.self); })`;
@@ -16,10 +19,11 @@ export function startBrokerInWorker(o: Pick<BrokerOptions, 'port' | 'host' | 'id
   });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
-    worker.once('message', (m: { port: number; url: string }) =>
+    worker.once('message', (m: { port: number; url: string; threadId?: string }) =>
       resolve({
         port: m.port,
         url: m.url,
+        ...(m.threadId ? { threadId: m.threadId } : {}),
         close: () =>
           new Promise<void>((done) => {
             worker.once('exit', () => done());
@@ -35,7 +39,8 @@ if (!isMainThread && parentPort) {
   const port = parentPort;
   const { port: listenPort, host, identities, limits } = workerData as BrokerOptions;
   const broker = await startBroker({ port: listenPort, ...(host ? { host } : {}), identities, ...(limits ? { limits } : {}) });
-  port.postMessage({ port: broker.port, url: broker.url });
+  const { threadId } = await import('./thread-cpu.ts');
+  port.postMessage({ port: broker.port, url: broker.url, threadId: threadId() });
   port.on('message', (m) => {
     if (m === 'close') void broker.close().then(() => port.close());
   });

@@ -247,6 +247,9 @@ export const revocationsBody = z.strictObject({
 });
 export type RevocationsBody = z.infer<typeof revocationsBody>;
 
+/** One decoder for every payload (not fatal: invalid UTF-8 becomes U+FFFD, as before). */
+const utf8 = new TextDecoder();
+
 /** Parses a raw MQTT payload into a typed value, or says precisely why it cannot. */
 export function parseJsonMessage<T>(
   schema: z.ZodType<T>,
@@ -259,7 +262,7 @@ export function parseJsonMessage<T>(
   if (size > maxBytes) return { ok: false, code: 'MESSAGE_TOO_LARGE', message: `payload of ${size} bytes exceeds ${maxBytes}`, id: null };
   let json: unknown;
   try {
-    json = parseStrictJson(typeof payload === 'string' ? payload : new TextDecoder().decode(payload));
+    json = parseStrictJson(typeof payload === 'string' ? payload : utf8.decode(payload));
   } catch (e) {
     return {
       ok: false,

@@ -7,11 +7,31 @@ export interface Random {
   bytes(n: number): Uint8Array;
 }
 
+/**
+ * Small requests are served from 4 KiB of CSPRNG output fetched at once: the server mints a random
+ * id for every payment, and one getRandomValues call costs far more than copying 12 bytes. Bytes
+ * handed out are zeroed in the pool, so it never holds a copy of what it gave.
+ */
+const POOL_BYTES = 4096;
+const POOLED_MAX = 256;
+let pool = new Uint8Array(0);
+let used = 0;
+
 export const cryptoRandom: Random = {
   bytes(n) {
     const out = new Uint8Array(n);
-    // getRandomValues fills at most 65,536 bytes per call.
-    for (let i = 0; i < n; i += 65_536) globalThis.crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65_536)));
+    if (n > POOLED_MAX) {
+      // getRandomValues fills at most 65,536 bytes per call.
+      for (let i = 0; i < n; i += 65_536) globalThis.crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65_536)));
+      return out;
+    }
+    if (used + n > pool.length) {
+      pool = globalThis.crypto.getRandomValues(new Uint8Array(POOL_BYTES));
+      used = 0;
+    }
+    out.set(pool.subarray(used, used + n));
+    pool.fill(0, used, used + n);
+    used += n;
     return out;
   },
 };

@@ -141,6 +141,28 @@ describe('SqliteStore', () => {
     await s.close();
   });
 
+  it('creates a new database with 2 KiB pages, and opens one made with 4 KiB pages as it is', async () => {
+    const fresh = new SqliteStore({ path: join(dir, 'new.sqlite') });
+    await fresh.unit((tx) => tx.createAccount(account('a')));
+    await fresh.close();
+    const old = new Database(join(dir, 'old.sqlite'));
+    old.pragma('page_size = 4096');
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE earlier (x INTEGER)');
+    old.close();
+    const reopened = new SqliteStore({ path: join(dir, 'old.sqlite') });
+    await reopened.unit((tx) => tx.createAccount(account('b')));
+    expect(await reopened.unit(async (tx) => (await tx.getAccount('b'))?.id)).toBe('b');
+    await reopened.close();
+    const pageSize = (file: string) => {
+      const db = new Database(join(dir, file), { readonly: true });
+      const size = db.pragma('page_size', { simple: true });
+      db.close();
+      return size;
+    };
+    expect([pageSize('new.sqlite'), pageSize('old.sqlite')]).toEqual([2048, 4096]);
+  });
+
   it('survives SIGKILL in the middle of a stream of transfers with every balance consistent', async () => {
     const path = join(dir, 'crash.sqlite');
     const script = `

@@ -3,13 +3,11 @@
 // promise resolves: after COMMIT the store fsyncs the WAL file itself, on libuv's thread pool, so the
 // event loop keeps serving MQTT and HTTP during the flush (SQLite's own synchronous=FULL would fsync
 // inside COMMIT and block it). SQLite runs with synchronous=NORMAL, which in WAL mode keeps the
-// database consistent on power loss; our fsync before answering adds the durability of FULL.
-// Units are queued and committed in groups (one fsync for all the units that arrived while the
-// previous group was committing): each unit gets its own SAVEPOINT, so one failing unit rolls back
-// alone.
+// database consistent on power loss; our fsync before answering adds the durability of FULL. Units
+// are committed in groups, pipelined with the fsync, and WAL checkpoints run on a worker thread
+// (sqlite-group-commit.ts).
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { MONEY_MAX, type Currency } from '../../shared/money.ts';
@@ -19,42 +17,34 @@ import { insertHelpHandledParams, refundGroupsParams, reportStatements, salesGro
 import { credentialValues, paymentValues, rowMappers, ns, s, type Row } from './row-mappers.ts';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_UPGRADES_FROM, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
-
-/** Units committed together at most; bounds the time one group holds the write lock. */
-const GROUP_UNITS_MAX = 256;
-
-interface Pending {
-  fn: (tx: StoreTx) => Promise<unknown>;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
+import { GroupCommit, type CheckpointPolicy } from './sqlite-group-commit.ts';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests that do not test durability. */
   path: string;
   /** Units waiting at most; more are refused with StoreBusyError (ports/store-busy.ts). */
   queuedUnitsMax?: number;
+  /** When WAL checkpoints run; for tests. */
+  checkpoints?: CheckpointPolicy;
 }
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
-  readonly #tx: StoreTx;
-  readonly #control: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
-  #queue: Pending[] = [];
+  readonly #commits: GroupCommit;
   readonly #queuedUnitsMax: number;
-  #draining = false;
   #closed = false;
-  /** The WAL file, opened after the first commit; null for an in-memory database. */
-  readonly #walPath: string | null;
-  #wal: FileHandle | undefined;
 
   constructor(o: SqliteStoreOptions) {
     this.#queuedUnitsMax = o.queuedUnitsMax ?? STORE_QUEUE_DEFAULTS.queuedUnitsMax;
     if (o.path !== ':memory:') mkdirSync(dirname(o.path), { recursive: true });
     this.#db = new Database(o.path);
+    // A new database gets 2 KiB pages (an existing one keeps its own): a payment dirties about five
+    // pages scattered over the indexes, and every dirty page is written whole to the WAL at COMMIT
+    // and again by the checkpoint, so smaller pages cost the commit less (bench: about 15% less CPU
+    // per payment on the event loop than 4 KiB pages).
+    this.#db.pragma('page_size = 2048');
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
-    this.#walPath = o.path === ':memory:' ? null : `${o.path}-wal`;
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SQLITE_SCHEMA);
@@ -65,88 +55,24 @@ export class SqliteStore implements Store {
     else if (SQLITE_SCHEMA_UPGRADES_FROM.includes(Number(version)))
       this.#db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SQLITE_SCHEMA_VERSION));
     else if (Number(version) !== SQLITE_SCHEMA_VERSION) throw new Error(`store schema version ${version} is not ${SQLITE_SCHEMA_VERSION}`);
-    this.#tx = sqliteTx(this.#db);
-    // Prepared once: exec() would compile these on every unit.
-    this.#control = {
-      begin: this.#db.prepare('BEGIN IMMEDIATE'),
-      commit: this.#db.prepare('COMMIT'),
-      savepoint: this.#db.prepare('SAVEPOINT unit'),
-      release: this.#db.prepare('RELEASE unit'),
-      rollbackTo: this.#db.prepare('ROLLBACK TO unit'),
-    };
+    this.#commits = new GroupCommit({
+      db: this.#db,
+      tx: sqliteTx(this.#db),
+      path: o.path === ':memory:' ? null : o.path,
+      ...(o.checkpoints ? { checkpoints: o.checkpoints } : {}),
+    });
   }
 
   unit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('store is closed'));
-    const busy = storeBusy(this.#queue.length, this.#queuedUnitsMax);
+    const busy = storeBusy(this.#commits.queued, this.#queuedUnitsMax);
     if (busy) return Promise.reject(busy);
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#draining) void this.#drain();
-    });
-  }
-
-  async #drain(): Promise<void> {
-    this.#draining = true;
-    try {
-      while (this.#queue.length > 0) {
-        const group = this.#queue.splice(0, GROUP_UNITS_MAX);
-        await this.#commitGroup(group);
-      }
-    } finally {
-      this.#draining = false;
-    }
-  }
-
-  async #commitGroup(group: Pending[]): Promise<void> {
-    const db = this.#db;
-    const c = this.#control;
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    try {
-      c.begin.run();
-    } catch (error) {
-      // Another process held the write lock past busy_timeout: fail these units rather than leave them pending.
-      for (const p of group) p.reject(error);
-      return;
-    }
-    for (const p of group) {
-      c.savepoint.run();
-      try {
-        const value = await p.fn(this.#tx);
-        c.release.run();
-        outcomes.push({ ok: true, value });
-      } catch (error) {
-        c.rollbackTo.run();
-        c.release.run();
-        outcomes.push({ ok: false, error });
-      }
-    }
-    try {
-      c.commit.run();
-      await this.#syncWal();
-    } catch (error) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      for (const p of group) p.reject(error);
-      return;
-    }
-    group.forEach((p, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) p.resolve(o.value);
-      else p.reject(o.error);
-    });
-  }
-
-  /** Makes every committed WAL frame durable. SQLite keeps the WAL file (same inode) while open. */
-  async #syncWal(): Promise<void> {
-    if (this.#walPath === null) return;
-    this.#wal ??= await open(this.#walPath, 'r');
-    await this.#wal.sync();
+    return this.#commits.unit(fn);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#draining) await new Promise((r) => setImmediate(r));
-    await this.#wal?.close();
+    await this.#commits.close();
     this.#db.close();
   }
 }

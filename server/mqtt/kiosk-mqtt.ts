@@ -9,7 +9,7 @@ import type { ServerCatalog } from '../catalog/server-catalog.ts';
 import type { ServerContext } from '../domain/context.ts';
 import { handleKioskPayload } from '../domain/kiosk-api.ts';
 import { RateLimiter } from '../http/rate-limiter.ts';
-import { kioskRequest, parseJsonMessage, type ErrorReply } from '../../shared/kiosk-messages.ts';
+import { kioskRequest, parseJsonMessage, type ErrorReply, type KioskReply } from '../../shared/kiosk-messages.ts';
 import { KioskpayError } from '../../shared/errors.ts';
 import { buildRevocations } from '../domain/revocations.ts';
 import type { AuditLog } from '../fleet/audit-log.ts';
@@ -98,6 +98,10 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
     return undefined;
   };
 
+  /** Publishes a reply on the kiosk's reply topic. */
+  const answer = (kioskId: string, reply: KioskReply) =>
+    client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify(reply), { qos: 1 });
+
   client.on('message', (topic, payload, packet) => {
     if (topic === topics.brokerAlerts) {
       raiseBrokerAlert(ctx, payload, packet.retain, log);
@@ -138,7 +142,7 @@ export async function startKioskMqtt(ctx: ServerContext, parts: KioskMqttParts =
     }
     inFlight.set(kioskId, (inFlight.get(kioskId) ?? 0) + 1);
     void handleKioskPayload(ctx, kioskId, payload)
-      .then((reply) => client.publishAsync(topics.kioskReplies(kioskId), JSON.stringify(reply), { qos: 1 }))
+      .then((reply) => answer(kioskId, reply))
       .catch((err: unknown) => log.error({ err, kioskId }, 'could not answer kiosk'))
       .finally(() => {
         const n = (inFlight.get(kioskId) ?? 1) - 1;

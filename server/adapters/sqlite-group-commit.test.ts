@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+// WAL checkpoints run on the worker, not in a COMMIT of the store's connection, and the WAL starts
+// over once it has grown past its bound, so it stays bounded under a steady stream of commits.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StoreTx } from '../ports/store.ts';
+import { GroupCommit } from './sqlite-group-commit.ts';
+import { SqliteStore } from './sqlite-store.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kp-ckpt-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** One WAL frame: a page (2 KiB in a new store) and its 24-byte header. */
+const FRAME = 2048 + 24;
+/** A value of about three pages, so each unit writes a few frames. */
+const value = (i: number) => `${i}:`.padEnd(6000, 'x');
+
+describe('SqliteStore WAL checkpoints', () => {
+  it('keeps the WAL bounded under back-to-back commits, and every committed unit readable after a reopen', async () => {
+    const path = join(dir, 'w.sqlite');
+    const checkpoints = { everyMs: 0, restartFrames: 40, forceRestartFrames: 120 };
+    const s = new SqliteStore({ path, checkpoints });
+    const units = 300;
+    // Each awaited before the next: no quiet moment, so only the forced restart can start the WAL over.
+    for (let i = 0; i < units; i++) await s.unit((tx) => tx.setMeta(`k${i}`, value(i)));
+    // Written without restarts, the WAL would hold every page of every unit (about 3 frames each).
+    const walBytes = statSync(`${path}-wal`).size;
+    expect(walBytes).toBeLessThan((units * 3 * FRAME) / 2);
+    // The worker copied the pages into the database file (the store's own connection never checkpoints).
+    expect(statSync(path).size).toBeGreaterThan((units * 6000) / 2);
+    await s.close();
+    const db = new Database(path, { readonly: true });
+    const rows = db.prepare(`SELECT COUNT(*) FROM meta WHERE key LIKE 'k%'`).pluck().get();
+    expect(rows).toBe(units);
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'k299'`).pluck().get()).toBe(value(299));
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+
+  it('lets a process that awaits close() of a file store run to its end and exit: the checkpoint worker neither keeps it alive nor lets it stop early', async () => {
+    const path = join(dir, 'c.sqlite');
+    const script = `
+      import { SqliteStore } from ${JSON.stringify(new URL('./sqlite-store.ts', import.meta.url).pathname)};
+      const s = new SqliteStore({ path: ${JSON.stringify(path)} });
+      for (let i = 0; i < 20; i++) await s.unit((tx) => tx.setMeta('k' + i, 'v'));
+      await s.close();
+      process.stdout.write('closed');`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the child did not exit within 20 s')), 20_000);
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    // Exit code 13 would mean the event loop ran empty while close() was still waiting.
+    expect({ code, out }).toEqual({ code: 0, out: 'closed' });
+  });
+
+  it('starts the WAL over at a quiet moment once past its bound', async () => {
+    const path = join(dir, 'q.sqlite');
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+    const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+    // The units here write through the connection itself; the store's statements are not needed.
+    const commits = new GroupCommit({
+      db,
+      tx: {} as StoreTx,
+      path,
+      checkpoints: { everyMs: 0, restartFrames: 20, forceRestartFrames: 1_000_000 },
+    });
+    const burst = (from: number) =>
+      Promise.all(Array.from({ length: 20 }, (_, i) => commits.unit(async () => void insert.run(from + i, value(i)))));
+    await burst(0);
+    // Nothing is queued now: the next background checkpoint sees the WAL past its bound and restarts it.
+    for (let i = 0; i < 400 && commits.checkpoints.restarts === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(commits.checkpoints.restarts, 'a restarting checkpoint within 2 s of going quiet').toBe(1);
+    const walBytes = statSync(`${path}-wal`).size;
+    // The next burst writes the WAL from its start again: the file does not grow.
+    await burst(100);
+    expect(statSync(`${path}-wal`).size).toBeLessThanOrEqual(walBytes);
+    await commits.close();
+    expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(40);
+    db.close();
+  });
+});
