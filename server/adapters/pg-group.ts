@@ -66,6 +66,8 @@ class Attempt {
   doomed = false;
   /** A write of this attempt failed: whatever the unit does next, it has failed. */
   poison: { error: unknown } | undefined;
+  /** The attempt taking its turn in the middle of the unit (#becomeSerial). */
+  turn: Promise<void> | undefined;
   constructor(serial: boolean) {
     this.serial = serial;
   }
@@ -167,13 +169,20 @@ export class UnitGroup {
     }
   }
 
-  async #becomeSerial(a: Attempt, index: number): Promise<void> {
+  /**
+   * Takes the unit's turn once per attempt. A unit may have two statements in flight (a lock and the
+   * read behind it) that both need the turn: they share it. Taken twice, the second would wait in
+   * the place of the first, which then never woke (the group hung), or would validate again and find
+   * the unit's own writes newer than its reads, and run the unit again inside the transaction that
+   * already held those writes.
+   */
+  #becomeSerial(a: Attempt, index: number): Promise<void> {
+    a.turn ??= this.#takeTurn(a, index);
+    return a.turn;
+  }
+
+  async #takeTurn(a: Attempt, index: number): Promise<void> {
     if (!(await this.#turn(index))) throw this.#failure!.error;
-    // A unit may have two statements in flight (a lock and the read behind it): the first to get here
-    // takes the turn for both. Validating again would find the unit's own writes newer than its reads
-    // and run it again inside the transaction that already holds those writes.
-    if (a.serial) return;
-    if (a.doomed) throw new Rerun();
     if (!this.#valid(a)) {
       this.reruns++;
       a.doomed = true;

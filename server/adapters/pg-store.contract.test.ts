@@ -14,6 +14,7 @@ import { ManualClock } from '../../shared/clock.ts';
 import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { MONEY_MAX, money } from '../../shared/money.ts';
+import { within } from '../../shared/testing/wait.ts';
 import { seededRandom } from '../../shared/random.ts';
 import { createContext, registerKiosks } from '../app.ts';
 import { parseServerConfig } from '../config.ts';
@@ -191,6 +192,37 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
       expect(moved).toBe(0);
       expect(await s.unit(async (tx) => (await tx.getAccount('b'))?.balance)).toBe(5);
       expect(runs).toBe(1);
+    } finally {
+      await s.close();
+      await db.dispose();
+    }
+  });
+
+  it('finishes a group whose later unit reads with two statements in flight after writing, while an earlier unit still runs', async () => {
+    // Found by the simulation on PostgreSQL (seed 5080, 300 steps): the second unit of a settle batch
+    // counted a copy's refunds while the first still ran. Both statements waited for the unit's turn
+    // in one slot; the second took the first's place, the first never woke, and the group (and every
+    // unit queued behind it) never finished.
+    const db = await freshSchema();
+    const s = db.open();
+    try {
+      await s.unit(async (tx) => {
+        await tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 });
+        await tx.createAccount({ id: 'b', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 });
+      });
+      const both = Promise.all([
+        s.unit(async (tx) => {
+          for (const key of ['k1', 'k2', 'k3', 'k4']) await tx.getMeta(key);
+          return 'read';
+        }),
+        s.unit(async (tx) => {
+          await tx.getAccount('a');
+          await tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 5, currency: 'JPY', kind: 'topup', at: 1 });
+          return tx.refundedAmount('p');
+        }),
+      ]);
+      expect(await within(both, { what: 'the group of two units to finish' })).toEqual(['read', 0]);
+      expect(await s.unit(async (tx) => (await tx.getAccount('b'))?.balance)).toBe(5);
     } finally {
       await s.close();
       await db.dispose();

@@ -8,6 +8,7 @@ import { PgStore } from '../../server/adapters/pg-store.ts';
 import { SqliteStore } from '../../server/adapters/sqlite-store.ts';
 import type { Store, StoreTx } from '../../server/ports/store.ts';
 import { freshSchema, type FreshSchema } from '../../server/testing/pg-test-db.ts';
+import { within } from '../../shared/testing/wait.ts';
 
 /**
  * How often the PostgreSQL store rolls merchant postings into balances, by seed: after every group,
@@ -15,6 +16,11 @@ import { freshSchema, type FreshSchema } from '../../server/testing/pg-test-db.t
  * the balances).
  */
 const ROLL_EVERY_MS = [0, 250, Infinity] as const;
+/**
+ * How long, in real time, units may stay in flight before the run fails as a hung ledger (a unit of
+ * the PostgreSQL store gives up within its statement timeouts and retries, far sooner).
+ */
+const LEDGER_ANSWER_MS = 60_000;
 
 export class SimLedger implements Store {
   #inFlight = 0;
@@ -56,9 +62,11 @@ export class SimLedger implements Store {
     return this.#inFlight > 0;
   }
 
-  /** Resolves once no unit is in flight. */
+  /** Resolves once no unit is in flight; rejects if the ledger leaves one unanswered (it hung). */
   idle(): Promise<void> {
-    return this.#inFlight === 0 ? Promise.resolve() : new Promise((r) => this.#waiting.push(r));
+    if (this.#inFlight === 0) return Promise.resolve();
+    const what = `the ledger to answer its ${this.#inFlight} units in flight`;
+    return within(new Promise<void>((r) => this.#waiting.push(r)), { what, timeoutMs: LEDGER_ANSWER_MS });
   }
 
   /** The PostgreSQL store's counters (rolls of postings, units run again), prefixed `pg.`; none for SQLite. */
@@ -69,8 +77,12 @@ export class SimLedger implements Store {
   }
 
   async close(): Promise<void> {
+    // After idle() gave up on a hung unit (the run has failed saying so), closing the store would wait
+    // for that unit for ever: only the schema is dropped, once PostgreSQL ends the idle transaction.
+    const hung = this.#inFlight > 0;
     try {
-      await this.inner.close();
+      if (hung) void this.inner.close();
+      else await this.inner.close();
     } finally {
       await this.db?.dispose();
     }
