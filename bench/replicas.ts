@@ -26,6 +26,7 @@ import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
 import { PgStore, type PgStoreCounters } from '../server/adapters/pg-store.ts';
 import { createContext, registerKiosks, startServer } from '../server/app.ts';
 import { parseServerConfig } from '../server/config.ts';
+import { probePostgres as probe } from '../server/testing/pg-test-db.ts';
 import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
 import { money } from '../shared/money.ts';
 import { HEADER, row, type RunStats } from './stats.ts';
@@ -46,19 +47,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Why PostgreSQL cannot be used (undefined when it answers). */
-export async function probePostgres(url: string = DATABASE_URL): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (err) {
-    return `PostgreSQL at ${url.replace(/\/\/[^@]*@/, '//')} is unreachable (${(err as Error).message})`;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+/** Why PostgreSQL at `url` cannot be used (undefined when it answers); the test kit's probe, on this bench's URL. */
+export const probePostgres = (url: string = DATABASE_URL): Promise<string | undefined> => probe(url);
 
 /** A fresh schema name for one run; drop() removes it and everything in it. */
 export function freshSchema(url: string = DATABASE_URL): { schema: string; drop(): Promise<void> } {
