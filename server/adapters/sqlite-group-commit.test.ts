@@ -2,7 +2,7 @@
 // WAL checkpoints run on the worker, not in a COMMIT of the store's connection, and the WAL starts
 // over once it has grown past its bound, so it stays bounded under a steady stream of commits.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,29 +19,39 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** One WAL frame: a page (2 KiB in a new store) and its 24-byte header. */
-const FRAME = 2048 + 24;
 /** A value of about three pages, so each unit writes a few frames. */
 const value = (i: number) => `${i}:`.padEnd(6000, 'x');
 
 describe('SqliteStore WAL checkpoints', () => {
-  it('keeps the WAL bounded under back-to-back commits, and every committed unit readable after a reopen', async () => {
+  it('starts the WAL over again and again under back-to-back commits, and every committed unit is readable after a reopen', async () => {
     const path = join(dir, 'w.sqlite');
     const checkpoints = { everyMs: 0, restartFrames: 40, forceRestartFrames: 120 };
     const s = new SqliteStore({ path, checkpoints });
-    const units = 300;
-    // Each awaited before the next: no quiet moment, so only the forced restart can start the WAL over.
-    for (let i = 0; i < units; i++) await s.unit((tx) => tx.setMeta(`k${i}`, value(i)));
-    // Written without restarts, the WAL would hold every page of every unit (about 3 frames each).
-    const walBytes = statSync(`${path}-wal`).size;
-    expect(walBytes).toBeLessThan((units * 3 * FRAME) / 2);
-    // The worker copied the pages into the database file (the store's own connection never checkpoints).
-    expect(statSync(path).size).toBeGreaterThan((units * 6000) / 2);
+    // Each unit awaited before the next: no quiet moment, so only the forced restart can start the
+    // WAL over. How many frames pass before it does depends on how fast the worker's checkpoints
+    // report (one checkpoint's lag, longer on a loaded machine), so the test counts restarts rather
+    // than bytes: the WAL that restarts again and again is the bounded one. The cap only fails a
+    // mechanism that never restarts (about 40 units a restart when it works).
+    const restarts = () => s.checkpointStats().restarts;
+    let units = 0;
+    while (restarts() < 3 && units < 3_000) {
+      await s.unit((tx) => tx.setMeta(`k${units}`, value(units)));
+      units++;
+    }
+    expect(restarts(), `forced WAL restarts within ${units} back-to-back units`).toBeGreaterThanOrEqual(3);
+    // SQLite counts each start-over in the WAL header (bytes 12-15, the checkpoint sequence).
+    const header = readFileSync(`${path}-wal`).subarray(0, 32);
+    expect(header.readUInt32BE(12), "the WAL header's checkpoint sequence").toBeGreaterThanOrEqual(2);
     await s.close();
     const db = new Database(path, { readonly: true });
     const rows = db.prepare(`SELECT COUNT(*) FROM meta WHERE key LIKE 'k%'`).pluck().get();
     expect(rows).toBe(units);
-    expect(db.prepare(`SELECT value FROM meta WHERE key = 'k299'`).pluck().get()).toBe(value(299));
+    expect(
+      db
+        .prepare(`SELECT value FROM meta WHERE key = ?`)
+        .pluck()
+        .get(`k${units - 1}`),
+    ).toBe(value(units - 1));
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
   });

@@ -70,6 +70,11 @@ export class SqliteStore implements Store {
     return this.#commits.unit(fn);
   }
 
+  /** WAL checkpoints the worker ran, and how many started the WAL over (for tests and the bench). */
+  checkpointStats(): { run: number; restarts: number } {
+    return { ...this.#commits.checkpoints };
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     await this.#commits.close();
