@@ -44,6 +44,23 @@ function privateKeyObject(seed: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
+/**
+ * Private KeyObjects of the secret keys that signed before, keyed by the secret key's own array (a
+ * signer signs again and again with one key, and importing it plus checking its public half costs
+ * about three signatures). Weak: the entry goes when the caller drops the key. A copy of the bytes
+ * it was made from guards against a caller that changed the array since.
+ */
+const signingKeys = new WeakMap<Uint8Array, { bytes: Uint8Array; key: KeyObject }>();
+
+function signingKey(secretKey: Uint8Array): KeyObject {
+  const hit = signingKeys.get(secretKey);
+  if (hit && bytesEqual(hit.bytes, secretKey)) return hit.key;
+  const key = privateKeyObject(secretKey.subarray(0, ED25519_SEED_BYTES));
+  assert(bytesEqual(publicKeyOf(key), secretKey.subarray(ED25519_SEED_BYTES)), 'Ed25519 secret key: public half does not match the seed');
+  signingKeys.set(secretKey, { bytes: secretKey.slice(), key });
+  return key;
+}
+
 function publicKeyOf(privateKey: KeyObject): Uint8Array {
   const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
   const pub = typeof jwk.x === 'string' ? fromBase64url(jwk.x) : undefined;
@@ -82,11 +99,7 @@ export const nodeEd25519: Ed25519 = {
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
     assert(message instanceof Uint8Array, 'message must be a Uint8Array');
     assert(secretKey instanceof Uint8Array && secretKey.length === ED25519_SECRET_KEY_BYTES, 'Ed25519 secret key must be 64 bytes');
-    const seed = secretKey.subarray(0, ED25519_SEED_BYTES);
-    const claimedPublic = secretKey.subarray(ED25519_SEED_BYTES);
-    const key = privateKeyObject(seed);
-    assert(bytesEqual(publicKeyOf(key), claimedPublic), 'Ed25519 secret key: public half does not match the seed');
-    return new Uint8Array(cryptoSign(null, message, key));
+    return new Uint8Array(cryptoSign(null, message, signingKey(secretKey)));
   },
 
   verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
