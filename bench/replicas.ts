@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { availableParallelism, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,7 @@ import { probePostgres as probe } from '../server/testing/pg-test-db.ts';
 import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
 import { money } from '../shared/money.ts';
 import { HEADER, row, type RunStats } from './stats.ts';
+import { freePort } from '../test/free-port.ts';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const DATABASE_URL =
@@ -38,14 +39,6 @@ export const DATABASE_URL =
 export const SHARE_GROUP = 'replicas';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 /** Why PostgreSQL at `url` cannot be used (undefined when it answers); the test kit's probe, on this bench's URL. */
 export const probePostgres = (url: string = DATABASE_URL): Promise<string | undefined> => probe(url);

@@ -7,7 +7,7 @@
 // without it locally, a failure under CI.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -25,6 +25,7 @@ import { issuerKeysMessage } from '../shared/kiosk-messages.ts';
 import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
 import { eventually, WAIT_MS } from '../shared/testing/wait.ts';
+import { freePort } from './free-port.ts';
 
 const REDIS_URL = process.env['KP_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
@@ -42,14 +43,6 @@ async function probeRedis(): Promise<string | undefined> {
   } finally {
     r.disconnect();
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 const unreachable = await probeRedis();

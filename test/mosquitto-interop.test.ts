@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -25,6 +25,7 @@ import { issuerKeysMessage, kioskReply } from '../shared/kiosk-messages.ts';
 import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
 import { eventually, WAIT_MS, within } from '../shared/testing/wait.ts';
+import { freePort } from './free-port.ts';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const HAVE_MOSQUITTO = existsSync(MOSQUITTO);
@@ -48,14 +49,6 @@ let staffUrl: string;
 let server: RunningServer | undefined;
 const uplinks: MqttUplink[] = [];
 const clients: MqttClient[] = [];
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 /** Whether the port accepts a TCP connection now. */
 function accepts(port: number): Promise<boolean> {

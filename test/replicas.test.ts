@@ -41,6 +41,7 @@ import type { KioskOperations } from '../shared/kiosk-messages.ts';
 import { nodeEd25519 } from '../shared/crypto/ed25519-node.ts';
 import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
+import { eventually, within } from '../shared/testing/wait.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const silent = pino({ level: 'silent' });
@@ -116,6 +117,8 @@ async function relay(brokerPort: number): Promise<{ port: number; cut(): void; r
 
 interface Replica {
   server: RunningServer;
+  /** Closes the replica once (the test may close it before the cleanup does). */
+  close: () => Promise<void>;
   count: UnitCount;
   relay: Awaited<ReturnType<typeof relay>>;
 }
@@ -188,15 +191,18 @@ async function world(kioskIds: string[], requestTimeoutMs: number) {
         store: countingStore(new PgStore({ connectionString: DATABASE_URL, schema }), count),
         log: silent,
       });
+      let closing: Promise<void> | undefined;
+      const close = () => (closing ??= server.close());
       // A replica cut off from the broker cannot finish a clean MQTT close: let it reconnect first.
       cleanups.push(async () => {
         r.restore();
-        await Promise.race([server.close(), sleep(5000)]);
+        await within(close(), { what: `replica ${name} to close`, timeoutMs: 5000 }).catch(() => {});
       });
-      replicas.push({ server, count, relay: r });
+      replicas.push({ server, close, count, relay: r });
     }
-    for (const end = Date.now() + 10_000; keyPublications < replicas.length && Date.now() < end; ) await sleep(20);
-    expect(keyPublications, `replicas did not subscribe; broker log:\n${broker.log()}`).toBeGreaterThanOrEqual(replicas.length);
+    await eventually(() => keyPublications >= replicas.length, { what: 'every replica to subscribe' }).catch((e: Error) => {
+      throw new Error(`${e.message}; broker log:\n${broker.log()}`);
+    });
 
     // Per kiosk: its uplink, whose log records every reply it receives (matched or dropped). On
     // Mosquitto a kiosk has one connection: its client id is its kiosk id.
@@ -311,10 +317,14 @@ describe.skipIf(missing !== undefined)(`server replicas behind Mosquitto on Post
     );
     expect(sent).toHaveLength(kioskIds.length * (ONLINE + BATCHES));
 
-    // Every request answered exactly once (a duplicate would arrive within moments of the first).
-    for (const end = Date.now() + 3000; [...w.replies.values()].reduce((a, b) => a + b, 0) < sent.length && Date.now() < end; )
-      await sleep(20);
-    await sleep(300);
+    // Every request answered exactly once. The barrier behind which no duplicate can still be on its
+    // way: the replicas close (each publishes what it started, then disconnects), then each kiosk
+    // makes a round trip to the broker (a SUBACK), which Mosquitto queues behind every message it
+    // already holds for that kiosk.
+    const answered = () => [...w.replies.values()].reduce((a, b) => a + b, 0);
+    await eventually(() => answered() >= sent.length, { what: `replies to all ${sent.length} requests` });
+    for (const r of w.replicas) await r.close();
+    await Promise.all(w.uplinks.map((u, k) => u.resubscribe(topics.kioskCommands(kioskIds[k]!))));
     expect(Object.fromEntries(w.replies)).toEqual(Object.fromEntries(sent.map((s) => [s, 1])));
     // Both replicas took a share of the kiosk requests.
     const handled = w.replicas.map((r, i) => r.count.units - unitsBefore[i]!);

@@ -36,6 +36,7 @@ import { fromBase64url, toBase64url } from '../../shared/bytes.ts';
 import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { money } from '../../shared/money.ts';
+import { eventually } from '../../shared/testing/wait.ts';
 import { ManagedProcess, killAllManaged } from '../chaos/managed-process.ts';
 import { startFakeButtons, type FakeButtons } from './fake-buttons.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
@@ -58,13 +59,9 @@ function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   return fn().finally(() => timings.push(`${name} ${((Date.now() - t0) / 1000).toFixed(1)} s`));
 }
 
-async function until(what: string, cond: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The shared bounded poll, with this test's longer bound (qemu runs the kiosk about ten times slower). */
+const until = (what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<unknown> =>
+  eventually(cond, { what, timeoutMs, intervalMs: 50 });
 
 async function view(): Promise<{ screen: { name: string }; storedCount: number; offline: boolean }> {
   return (await (await fetch(kioskUrl + '/view', { signal: AbortSignal.timeout(5_000) })).json()) as never;

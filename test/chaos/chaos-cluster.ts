@@ -7,7 +7,6 @@
 // the others look for it.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { addIdentity } from '../../broker/identity-admin.ts';
 import { loadOrCreateIssuerKey } from '../../server/adapters/issuer-key-file.ts';
@@ -16,6 +15,7 @@ import { toBase64url } from '../../shared/bytes.ts';
 import { nodeEd25519 } from '../../shared/crypto/ed25519-node.ts';
 import type { Random } from '../../shared/random.ts';
 import { ManagedProcess } from './managed-process.ts';
+import { freePort } from '../free-port.ts';
 
 const BIN = new URL('../../bin/kioskpay.js', import.meta.url).pathname;
 /** Bounds on a process becoming ready; tsx start-up on a busy 2-core machine takes a few seconds. */
@@ -23,18 +23,6 @@ const BROKER_READY_MS = 20_000;
 const SERVER_READY_MS = 30_000;
 const KIOSK_READY_MS = 40_000;
 export const MERCHANT = 'chaos-shop';
-
-/** A free TCP port on 127.0.0.1: listen on 0, read the port, close (the process started next reuses it). */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 /** One kiosk's place in the cluster; `proc` and `url` change with every restart. */
 export interface KioskSlot {
