@@ -8,14 +8,16 @@ import { TEST_DATABASE_URL } from '../../server/testing/pg-test-db.ts';
 import { forgetfulDispatcher } from './broken-dispatcher.ts';
 import { runSimulation, type SimResult } from './simulator.ts';
 
-const HELP = `usage: npm run sim -- [--seeds N] [--first S] [--seed S] [--steps K] [--verbose] [--pg]
+const HELP = `usage: npm run sim -- [--seeds N] [--first S] [--seed S] [--steps K] [--verbose] [--pg] [--replicas R]
   --seeds N   run N seeds (default 1000), starting at --first (default: a random start, printed)
   --seed S    run exactly one seed (replay)
   --steps K   scheduler steps per seed (default 300)
   --verbose   print every trace line
   --broken-idempotency  run against a server that forgets pay/settle txIds (the mutation check)
   --pg        the server's ledger on PostgreSQL (KP_TEST_DATABASE_URL, default
-              postgres://postgres@127.0.0.1:5432/test), a fresh schema per seed`;
+              postgres://postgres@127.0.0.1:5432/test), a fresh schema per seed
+  --replicas R  R server processes on the one ledger (default 1); on PostgreSQL each has its own
+              store and connections, and some requests reach two replicas at once`;
 
 function int(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -42,6 +44,7 @@ async function main(): Promise<number> {
       verbose: { type: 'boolean', default: false },
       'broken-idempotency': { type: 'boolean', default: false },
       pg: { type: 'boolean', default: false },
+      replicas: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -57,8 +60,10 @@ async function main(): Promise<number> {
   // The start seed is the only thing not derived from a seed; it is printed so a run can be repeated.
   const first = single ?? int('first', values.first, Math.floor(Math.random() * 2 ** 31));
   const databaseUrl = values.pg ? TEST_DATABASE_URL : undefined;
-  const flags = `${values['broken-idempotency'] ? ' --broken-idempotency' : ''}${values.pg ? ' --pg' : ''}`;
-  const on = databaseUrl === undefined ? '' : ` on PostgreSQL at ${databaseUrl.replace(/\/\/[^@]*@/, '//')}`;
+  const replicas = int('replicas', values.replicas, 1);
+  if (replicas < 1) throw new Error('--replicas must be at least 1');
+  const flags = `${values['broken-idempotency'] ? ' --broken-idempotency' : ''}${values.pg ? ' --pg' : ''}${replicas > 1 ? ` --replicas ${replicas}` : ''}`;
+  const on = `${databaseUrl === undefined ? '' : ` on PostgreSQL at ${databaseUrl.replace(/\/\/[^@]*@/, '//')}`}${replicas > 1 ? `, ${replicas} server replicas` : ''}`;
   console.log(
     single === undefined
       ? `running ${count} seeds from ${first}, ${steps} steps each${on}`
@@ -75,6 +80,7 @@ async function main(): Promise<number> {
       ...(verbose ? { onTrace: (l: string) => console.log(l) } : {}),
       ...(values['broken-idempotency'] ? { dispatcher: forgetfulDispatcher() } : {}),
       ...(databaseUrl === undefined ? {} : { databaseUrl }),
+      ...(replicas > 1 ? { replicas } : {}),
     });
     for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
     if (!r.ok) {

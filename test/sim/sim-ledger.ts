@@ -29,20 +29,39 @@ export class SimLedger implements Store {
   private constructor(
     readonly inner: Store,
     readonly db: FreshSchema | undefined,
+    /** This ledger's close() drops the schema (the first replica's does; the others' only close their store). */
+    readonly ownsSchema: boolean,
   ) {}
 
   static async open(seed: number, databaseUrl: string | undefined): Promise<SimLedger> {
-    if (databaseUrl === undefined) return new SimLedger(new SqliteStore({ path: ':memory:' }), undefined);
+    if (databaseUrl === undefined) return new SimLedger(new SqliteStore({ path: ':memory:' }), undefined, true);
     const db = await freshSchema({ url: databaseUrl, prefix: 'kp_sim' });
+    try {
+      return await SimLedger.#onSchema(db, seed, true);
+    } catch (e) {
+      await db.dispose().catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
+   * The ledger of another server replica: on PostgreSQL a store of its own (its own connections,
+   * its own rolls of postings) on the same schema, as replicas in production share one database; on
+   * SQLite in memory the same ledger (one database is one connection there).
+   */
+  static async replicaOf(first: SimLedger, seed: number): Promise<SimLedger> {
+    return first.db === undefined ? first : SimLedger.#onSchema(first.db, seed, false);
+  }
+
+  static async #onSchema(db: FreshSchema, seed: number, ownsSchema: boolean): Promise<SimLedger> {
     const store = db.open({ rollEveryMs: ROLL_EVERY_MS[seed % ROLL_EVERY_MS.length]! });
     try {
       await store.ready();
     } catch (e) {
       await store.close();
-      await db.dispose().catch(() => {});
       throw e;
     }
-    return new SimLedger(store, db);
+    return new SimLedger(store, db, ownsSchema);
   }
 
   /** Which ledger, for the summary. */
@@ -84,7 +103,7 @@ export class SimLedger implements Store {
       if (hung) void this.inner.close();
       else await this.inner.close();
     } finally {
-      await this.db?.dispose();
+      if (this.ownsSchema) await this.db?.dispose();
     }
   }
 }

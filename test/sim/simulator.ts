@@ -29,6 +29,8 @@ export interface SimOptions {
   onTrace?: (line: string) => void;
   /** The server's ledger on PostgreSQL at this URL, in a fresh schema dropped afterwards (sim-ledger.ts); SQLite in memory when unset. */
   databaseUrl?: string;
+  /** Server replicas sharing the ledger (sim-server.ts; default 1). */
+  replicas?: number;
 }
 
 export interface SimResult {
@@ -89,7 +91,9 @@ class Simulation {
       random: seededRandom(root.fork().int(2 ** 31)),
       limits: sc.limits,
       ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
-      ...(o.databaseUrl === undefined ? {} : { databaseUrl: o.databaseUrl, seed: o.seed }),
+      seed: o.seed,
+      ...(o.databaseUrl === undefined ? {} : { databaseUrl: o.databaseUrl }),
+      ...(o.replicas === undefined ? {} : { replicas: o.replicas }),
       kiosks: [...ids.map((id, i) => ({ id, merchant: i % 2 === 0 ? 'shop' : 'other' })), DISHONEST_KIOSK],
     });
     const world = new SimTimers(T0);
@@ -177,9 +181,10 @@ class Simulation {
       this.#count('tornWrites', k.disk.tornWrites);
     }
     this.#count('serverRestarts', this.server.restarts);
+    if (this.server.races > 0) this.#count('replicaRaces', this.server.races);
     this.#count('dishonestClaims', this.dishonest.claims);
     this.#count('floodMessages', this.dishonest.floodMessages);
-    for (const [k, n] of Object.entries(this.server.store.counters())) this.#count(k, n);
+    for (const [k, n] of Object.entries(this.server.ledgerCounters())) this.#count(k, n);
     if (report) {
       this.#count('charged', report.charged);
       this.#count('settledOffline', report.settledOffline);
@@ -225,8 +230,8 @@ class Simulation {
   async #drain(): Promise<void> {
     for (;;) {
       await new Promise<void>((r) => setImmediate(r));
-      if (!this.server.store.busy) break;
-      await this.server.store.idle();
+      if (!this.server.ledgerBusy) break;
+      await this.server.ledgerIdle();
     }
     if (this.server.takeRevoked()) await this.#publishRevocations();
   }
@@ -325,9 +330,9 @@ class Simulation {
         return this.#powerLoss(k);
       case 'serverRestart': {
         const downMs = r.between(200, 5_000);
-        this.#note(`server restarts (down ${downMs} ms)`);
-        this.server.stop();
-        this.world.setTimeout(() => this.server.restart(), downMs);
+        const which = this.server.stop();
+        this.#note(`server${(this.o.replicas ?? 1) > 1 ? ` replica ${which}` : ''} restarts (down ${downMs} ms)`);
+        this.world.setTimeout(() => this.server.restart(which), downMs);
         return;
       }
       case 'brokerRestart': {
@@ -462,7 +467,7 @@ class Simulation {
   async #heal(): Promise<void> {
     this.#note('heal: faults off, server and links up, kiosks on');
     this.#healing = true;
-    if (!this.server.up) this.server.restart();
+    this.server.restartAll();
     for (const l of this.links) l.restore(this.rng.between(100, 1_000));
     await this.#advance(130_000);
     for (const k of this.kiosks) {
