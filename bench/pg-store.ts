@@ -1,17 +1,6 @@
-// SPDX-License-Identifier: Apache-2.0
-// Payments per second through the server domain (pay() with online one-time codes, no network) on the
-// SQLite ledger and on the PostgreSQL ledger, measured in the same run: SQLite is the baseline, so the
-// ratio says what moving the ledger to PostgreSQL costs on this machine. Also two replicas (two
-// PgStores, two pools) paying into the same merchant account (the ledger's hot row before issue 13:
-// now each credit is a posting of its own). Then what each PostgreSQL run cost in round trips and
-// statements per payment, how often units ran again, and the issue-13 target as a ratio.
-// Run: node --import tsx bench/pg-store.ts   (database: KP_BENCH_DATABASE_URL, else DATABASE_URL, else
-// postgres://postgres@127.0.0.1:5432/test; it works in a schema of its own and drops it afterwards).
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import pino from 'pino';
 import { money } from '../shared/money.ts';
 import { seededRandom } from '../shared/random.ts';
@@ -23,6 +12,7 @@ import { pay } from '../server/domain/payments.ts';
 import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
 import type { Store } from '../server/ports/store.ts';
 import { HEADER, row, type RunStats } from './stats.ts';
+import { freshSchema } from '../server/testing/pg-test-db.ts';
 
 const LANES = 50;
 const PAYMENTS_PER_LANE = Number(process.env['BENCH_PG_PAYMENTS_PER_LANE'] ?? 60);
@@ -81,13 +71,11 @@ async function payAll(name: string, ctxs: Ctx[], codes: string[][]): Promise<Run
 }
 
 async function withSchema<T>(fn: (schema: string) => Promise<T>): Promise<T> {
-  const schema = `kp_bench_${randomBytes(6).toString('hex')}`;
+  const db = freshSchema({ url: DATABASE_URL, prefix: 'kp_bench' });
   try {
-    return await fn(schema);
+    return await fn(db.schema);
   } finally {
-    const admin = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3_000 });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => admin.end());
+    await db.dispose();
   }
 }
 

@@ -18,7 +18,6 @@ import { availableParallelism, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import pg from 'pg';
 import pino from 'pino';
 import type { IdentityWithPassword } from '../broker/identities.ts';
 import { mosquittoAclFile, mosquittoConf, mosquittoPasswordFiles } from '../broker/mosquitto-config.ts';
@@ -26,7 +25,7 @@ import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
 import { PgStore, type PgStoreCounters } from '../server/adapters/pg-store.ts';
 import { createContext, registerKiosks, startServer } from '../server/app.ts';
 import { parseServerConfig } from '../server/config.ts';
-import { probePostgres as probe } from '../server/testing/pg-test-db.ts';
+import { freshSchema as kitSchema, probePostgres as probe } from '../server/testing/pg-test-db.ts';
 import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
 import { money } from '../shared/money.ts';
 import { HEADER, row, type RunStats } from './stats.ts';
@@ -43,21 +42,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Why PostgreSQL at `url` cannot be used (undefined when it answers); the test kit's probe, on this bench's URL. */
 export const probePostgres = (url: string = DATABASE_URL): Promise<string | undefined> => probe(url);
 
-/** A fresh schema name for one run; drop() removes it and everything in it. */
+/** A fresh schema for one run (the test kit's); drop() removes it and everything in it. */
 export function freshSchema(url: string = DATABASE_URL): { schema: string; drop(): Promise<void> } {
-  const schema = `kp_rep_${randomBytes(6).toString('hex')}`;
-  return {
-    schema,
-    async drop() {
-      const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
-      await admin.connect();
-      try {
-        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await admin.end();
-      }
-    },
-  };
+  const db = kitSchema({ url, prefix: 'kp_rep' });
+  return { schema: db.schema, drop: () => db.dispose() };
 }
 
 /** `url`/`port`: the kiosks' listener; `staffUrl`/`staffPort`: the server's, technicians' and operators'. */

@@ -30,11 +30,11 @@ import { PgStore, StoreContentionError } from './pg-store.ts';
 const unreachable = await probePostgres();
 requirePostgres(unreachable, 'PgStore');
 
-storeContract('PgStore', freshSchema, { replicasOverlap: true, ...(unreachable === undefined ? {} : { skip: unreachable }) });
+storeContract('PgStore', async () => freshSchema(), { replicasOverlap: true, ...(unreachable === undefined ? {} : { skip: unreachable }) });
 
 describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   it('migrates idempotently: replicas starting together share one schema', async () => {
-    const db = await freshSchema();
+    const db = freshSchema();
     const stores = [db.open(), db.open(), db.open()];
     try {
       await Promise.all(stores.map((s) => s.ready()));
@@ -47,7 +47,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   });
 
   it('refuses a database whose schema is of another version', async () => {
-    const db = await freshSchema();
+    const db = freshSchema();
     const first = db.open();
     await first.unit((tx) => tx.setMeta('schema_version', '99'));
     await first.close();
@@ -65,7 +65,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     ['1', 'DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; DROP TABLE help_handled; DROP TABLE postings'],
     ['2', 'DROP TABLE help_handled; DROP TABLE postings'],
   ])('upgrades a version-%s schema to version 3 once, keeping its rows', async (version, lacks) => {
-    const db = await freshSchema();
+    const db = freshSchema();
     const first = db.open();
     await first.unit((tx) => tx.createAccount({ id: 'a', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 }));
     await first.close();
@@ -102,7 +102,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   });
 
   it('refuses to store an amount past the safe integer range', async () => {
-    const db = await freshSchema();
+    const db = freshSchema();
     const s = db.open();
     try {
       await s.unit(async (tx) => {
@@ -123,7 +123,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   });
 
   it('runs a unit again when another replica changed what it read, with seeded backoff, and gives up after its bound', async () => {
-    const db = await freshSchema();
+    const db = freshSchema();
     const waits: number[] = [];
     const a = new PgStore({
       connectionString: TEST_DATABASE_URL,
@@ -172,7 +172,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     // Both statements took the unit's turn; the second found the unit's own writes newer than its
     // reads and ran the unit again, inside the transaction that already held the first attempt's
     // writes. Here the second attempt moved the money again.
-    const db = await freshSchema();
+    const db = freshSchema();
     const s = db.open();
     try {
       await s.unit(async (tx) => {
@@ -203,7 +203,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     // counted a copy's refunds while the first still ran. Both statements waited for the unit's turn
     // in one slot; the second took the first's place, the first never woke, and the group (and every
     // unit queued behind it) never finished.
-    const db = await freshSchema();
+    const db = freshSchema();
     const s = db.open();
     try {
       await s.unit(async (tx) => {
@@ -230,7 +230,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   });
 
   it('lets replicas credit one merchant at once without waiting or retrying, and rolls the postings into its balance', async () => {
-    const db = await freshSchema();
+    const db = freshSchema();
     const stores = [0, 1, 2].map(
       (i) =>
         new PgStore({
@@ -262,7 +262,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   });
 
   it('keeps a merchant under the balance bound exactly, whether its credits are postings or one large credit', async () => {
-    const db = await freshSchema();
+    const db = freshSchema();
     // No roll-up during the test: the large credit stays out of postings, the small ones stay postings.
     const s = new PgStore({ connectionString: TEST_DATABASE_URL, schema: db.schema, rollEveryMs: Infinity });
     const credit = (amount: number) =>
@@ -287,7 +287,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   });
 
   it('never takes a wallet below zero when four replicas debit it at once, and the ledger sums to zero', async () => {
-    const db = await freshSchema();
+    const db = freshSchema();
     const dir = mkdtempSync(join(tmpdir(), 'kp-pg-debits-'));
     const clock = new ManualClock(Date.UTC(2026, 10, 28, 12));
     const kiosks = Array.from({ length: 8 }, (_, i) => ({ id: `k${i}`, merchant: i % 2 === 0 ? 'shop' : 'cafe' }));
@@ -333,7 +333,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   });
 
   it('settles through the domain exactly once when two server replicas get the same offline payments at once', async () => {
-    const db = await freshSchema();
+    const db = freshSchema();
     const dir = mkdtempSync(join(tmpdir(), 'kp-pg-replicas-'));
     const clock = new ManualClock(Date.UTC(2026, 10, 28, 12));
     const config = parseServerConfig({

@@ -23,6 +23,7 @@ import { UnitGroup, type Outcome } from './pg-group.ts';
 import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA, PG_SCHEMA_V2, PG_SCHEMA_V3, PG_SCHEMA_VERSION, PG_UPGRADES } from './pg-schema.ts';
 import { PREPARE_ALL, ROLL_POSTINGS } from './pg-sql.ts';
 import { pgTx, StaleReadError } from './pg-tx.ts';
+import { sessionOptions } from './pg-session-options.ts';
 
 /** Units run together at most; bounds the work one failed unit makes the others redo. */
 const GROUP_UNITS_MAX = 64;
@@ -137,15 +138,17 @@ export class PgStore implements Store {
     if (o.schema !== undefined && !SCHEMA_NAME.test(o.schema)) throw new Error(`invalid schema name ${JSON.stringify(o.schema)}`);
     const statementTimeoutMs = o.statementTimeoutMs ?? 10_000;
     this.#queuedUnitsMax = o.queuedUnitsMax ?? STORE_QUEUE_DEFAULTS.queuedUnitsMax;
+    const session = sessionOptions(o.connectionString, o.schema);
     this.#pool = new pg.Pool({
-      connectionString: o.connectionString,
+      connectionString: session.connectionString,
       max: o.poolSize ?? 2,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 5_000,
       statement_timeout: statementTimeoutMs,
       query_timeout: statementTimeoutMs + 1_000,
       idle_in_transaction_session_timeout: statementTimeoutMs * 3,
-      // Prepared statements keep one generic plan: planning the transfer afresh on every payment costs more than running it.
-      options: `-c plan_cache_mode=force_generic_plan${o.schema === undefined ? '' : ` -c search_path=${o.schema}`}`,
+      // Prepared statements keep one generic plan (planning the transfer afresh on every payment costs
+      // more than running it), and the schema; merged with the URL's own settings.
+      options: session.options,
     });
     this.#onError = o.onError ?? (() => {});
     this.#pool.on('error', this.#onError);

@@ -35,7 +35,7 @@ export interface FreshSchema {
 }
 
 /** A fresh schema (`<prefix>_<random>`) in the database at `url`; nothing is created until a store opens it. */
-export async function freshSchema(o: { url?: string; prefix?: string } = {}): Promise<FreshSchema> {
+export function freshSchema(o: { url?: string; prefix?: string } = {}): FreshSchema {
   const url = o.url ?? TEST_DATABASE_URL;
   const schema = `${o.prefix ?? 'kp_test'}_${randomBytes(6).toString('hex')}`;
   const withPath = new URL(url);

@@ -18,9 +18,7 @@ import { seededRandom } from '../../shared/random.ts';
 import type { CredentialResponse } from '../../shared/wallet-messages.ts';
 import { parseServerConfig } from '../config.ts';
 import { createContext, registerKiosks } from '../app.ts';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { PgStore } from '../adapters/pg-store.ts';
+import { freshSchema } from './pg-test-db.ts';
 import { SqliteStore } from '../adapters/sqlite-store.ts';
 import type { Store } from '../ports/store.ts';
 import { issuanceAccountId } from '../domain/ids.ts';
@@ -33,15 +31,8 @@ export const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 function worldStore(seed: number, queuedUnitsMax: number): { store: Store; drop: () => Promise<void> } {
   const url = process.env['KP_WORLD_DATABASE_URL'];
   if (!url) return { store: new SqliteStore({ path: ':memory:', queuedUnitsMax }), drop: async () => {} };
-  const schema = `kp_world_${randomBytes(6).toString('hex')}`;
-  return {
-    store: new PgStore({ connectionString: url, schema, random: seededRandom(seed), queuedUnitsMax }),
-    drop: async () => {
-      const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
-      await admin.connect();
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => admin.end());
-    },
-  };
+  const db = freshSchema({ url, prefix: 'kp_world' });
+  return { store: db.open({ random: seededRandom(seed), queuedUnitsMax }), drop: () => db.dispose() };
 }
 
 /** One stored offline payment as a kiosk forwards it in a settle batch, in JPY. */

@@ -15,7 +15,7 @@ const reachable = requirePostgres(await probePostgres(), SUITE);
 
 describe.skipIf(!reachable)(SUITE, () => {
   it('counts postings not yet rolled in, and names a posting no transfer explains', async () => {
-    const db = await freshSchema({ prefix: 'kp_chaos' });
+    const db = freshSchema({ prefix: 'kp_chaos' });
     const store = db.open({ rollEveryMs: Infinity });
     const admin = new pg.Client({ connectionString: db.url });
     const input = {

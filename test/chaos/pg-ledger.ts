@@ -11,7 +11,7 @@ import type { ChaosLedger } from './chaos-scenario.ts';
 import { checkLedger, LEDGER_SQL, type LedgerSnapshot, type PaymentRow } from './invariants.ts';
 
 export async function pgChaosLedger(url: string): Promise<ChaosLedger> {
-  const db = await freshSchema({ url, prefix: 'kp_chaos' });
+  const db = freshSchema({ url, prefix: 'kp_chaos' });
   const store = db.open();
   try {
     await store.ready();

@@ -35,7 +35,7 @@ export class SimLedger implements Store {
 
   static async open(seed: number, databaseUrl: string | undefined): Promise<SimLedger> {
     if (databaseUrl === undefined) return new SimLedger(new SqliteStore({ path: ':memory:' }), undefined, true);
-    const db = await freshSchema({ url: databaseUrl, prefix: 'kp_sim' });
+    const db = freshSchema({ url: databaseUrl, prefix: 'kp_sim' });
     try {
       return await SimLedger.#onSchema(db, seed, true);
     } catch (e) {
