@@ -352,6 +352,12 @@ export function pgTx(x: UnitExec): StoreTx {
         refunded: n(r, 'refunded'),
       }));
     },
+    async walletHistory(walletId, limit) {
+      return rows(await x.read('walletHistory', [walletId, limit], [k.walletPays(walletId), T.paymentsUpdated, T.transfers])).map((r) => ({
+        ...m.toPayment(r),
+        refunded: n(r, 'refunded'),
+      }));
+    },
     async refundedAmount(paymentId) {
       const r = await lockThen('lockPayment', paymentId, () => x.read('refunded', [paymentId], [k.refunds(paymentId)]));
       return n(first(r)!, 'refunded');

@@ -146,6 +146,7 @@ function sqliteTx(db: Database.Database): StoreTx {
     refundsByQuarter: st(reports.refundsByQuarter),
     searchPayments: st(reports.searchPayments),
     refunded: st(reports.refunded),
+    walletHistory: st(reports.walletHistory),
     insertAction: st(
       `INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
@@ -305,6 +306,9 @@ function sqliteTx(db: Database.Database): StoreTx {
     },
     async refundedAmount(paymentId) {
       return n(q.refunded.get(paymentId) as Row, 'refunded');
+    },
+    async walletHistory(walletId, limit) {
+      return (q.walletHistory.all(walletId, limit) as Row[]).map((r) => ({ ...toPayment(r), refunded: n(r, 'refunded') }));
     },
     async insertOpsAction(a: OpsActionRow) {
       q.insertAction.run(a.id, a.requestKey, a.requestHash, a.at, a.operator, a.action, a.paymentId, a.amount, a.currency, a.reason);

@@ -166,15 +166,8 @@ export async function issueCredential(ctx: ServerContext, walletId: string, phon
  * same unit as the payments, so the history and the balance agree).
  */
 export async function paymentHistory(ctx: ServerContext, walletId: string, limit: number): Promise<PaymentRecord[]> {
-  return ctx.store.unit(async (tx) => {
-    const rows = (await tx.listPaymentsByWallet(walletId, limit)).filter((r) => r.kind !== null);
-    const out: PaymentRecord[] = [];
-    for (const p of rows) {
-      const sale = p.status === 'approved' || p.status === 'settled';
-      out.push(toRecord(p, sale ? await tx.refundedAmount(p.id) : 0));
-    }
-    return out;
-  });
+  const rows = await ctx.store.unit((tx) => tx.walletHistory(walletId, limit));
+  return rows.map((p) => toRecord(p, p.status === 'approved' || p.status === 'settled' ? p.refunded : 0));
 }
 
 function toRecord(p: PaymentRow, refunded: number): PaymentRecord {

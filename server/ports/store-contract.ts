@@ -740,6 +740,28 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         });
       });
 
+      it("lists a wallet's payments newest first, each with what was refunded of it, in one read", async () => {
+        const s = await store();
+        await shop(s);
+        await seedSales(s);
+        const history = (walletId: string, limit: number) =>
+          s.unit(async (tx) => (await tx.walletHistory(walletId, limit)).map((p) => [p.id, p.refunded]));
+        expect(await history('w1', 10)).toEqual([
+          ['p7', 0],
+          ['p3', 0],
+          ['p5', 500],
+          ['p4', 0],
+          ['p2', 50],
+          ['p1', 120],
+        ]);
+        expect(await history('w1', 2)).toEqual([
+          ['p7', 0],
+          ['p3', 0],
+        ]);
+        expect(await history('w2', 10)).toEqual([['p6', 0]]);
+        expect(await history('nobody', 10)).toEqual([]);
+      });
+
       it('records operator actions once per request key, and lists them newest first by time or by payment', async () => {
         const s = await store();
         await shop(s);

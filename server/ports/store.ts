@@ -283,8 +283,10 @@ export interface StoreTx {
   refundGroups(filter: Omit<SalesFilter, 'product'>, by: Exclude<SalesGrouping, 'product'>): Promise<RefundGroup[]>;
   /** Payments matching the search, newest first (at, then id), at most `limit`. */
   searchPayments(q: PaymentSearch, limit: number): Promise<FoundPayment[]>;
-  /** Sum of the ledger's refund transfers of a payment (0 when none). */
+  /** Sum of the ledger's refund transfers of a payment (0 when none); locks the payment on PostgreSQL (a refund counts on it). */
   refundedAmount(paymentId: string): Promise<number>;
+  /** A wallet's payments (tombstones of voids left out), newest first, each with what was refunded of it: one read, no lock. */
+  walletHistory(walletId: string, limit: number): Promise<FoundPayment[]>;
 
   insertOpsAction(a: OpsActionRow): Promise<void>;
   getOpsActionByKey(requestKey: string): Promise<OpsActionRow | undefined>;
