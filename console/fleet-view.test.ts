@@ -10,7 +10,7 @@ import { DEFAULT_KIOSK_POLICY } from '../shared/kiosk-policy.ts';
 import { lastWill, type OnlineStatus } from '../shared/kiosk-telemetry.ts';
 import { topics } from '../shared/topics.ts';
 import { FleetView } from './fleet-view.ts';
-import { formatFleet, lastSeenPhrase } from './format.ts';
+import { formatFleet, formatStatus, lastSeenPhrase } from './format.ts';
 
 const T0 = new Date(2026, 10, 28, 12, 0, 0).getTime();
 
@@ -73,5 +73,17 @@ describe('FleetView', () => {
     clock.advance(61_000);
     expect(formatFleet(fleet.list(), clock.nowMs())).toMatch(/\nk1\s+stale\s/);
     expect(lastSeenPhrase(fleet.get('k1'), clock.nowMs())).toBe('its last status is from 12:00 +00:00');
+  });
+});
+
+describe('formatStatus', () => {
+  it('names the payments the kiosk still has to void, and says nothing of them when there are none or the kiosk does not say', () => {
+    const queueLine = (queue: Partial<OnlineStatus['queue']>) =>
+      formatStatus('k1', { ...online(T0), queue: { ...online(T0).queue, ...queue } }, T0)
+        .split('\n')
+        .find((l) => l.trimStart().startsWith('queue'));
+    expect(queueLine({ voidsPending: 2 })).toMatch(/, 0 declined kept, 2 to void$/);
+    expect(queueLine({ voidsPending: 0 })).toMatch(/, 0 declined kept$/);
+    expect(queueLine({})).toMatch(/, 0 declined kept$/);
   });
 });

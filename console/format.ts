@@ -108,7 +108,7 @@ export function formatStatus(kioskId: string, s: OnlineStatus, nowMs: number): s
   const lines = [
     `${kioskId}: ${isStale(s, nowMs) ? 'stale' : 'online'}, ${s.mode}, checkout ${s.checkout}, firmware ${s.firmware}`,
     `  policy    ${formatPolicy(s.policy)}`,
-    `  queue     ${q.count} stored, ${formatMoney(q.amount)}${q.oldestCapturedAt === null ? '' : `, oldest ${formatTime(q.oldestCapturedAt, nowMs)}`}, ${q.declined} declined kept${q.forwarding ? `, forwarding ${q.forwarding.done}/${q.forwarding.total}` : ''}`,
+    `  queue     ${q.count} stored, ${formatMoney(q.amount)}${q.oldestCapturedAt === null ? '' : `, oldest ${formatTime(q.oldestCapturedAt, nowMs)}`}, ${q.declined} declined kept${q.forwarding ? `, forwarding ${q.forwarding.done}/${q.forwarding.total}` : ''}${q.voidsPending ? `, ${q.voidsPending} to void` : ''}`,
     `  clock     ${c.trusted ? 'trusted' : 'NOT trusted'}${c.offsetMs === null ? '' : `, offset ${c.offsetMs} ms`}${c.uncertaintyMs === null ? '' : ` ±${c.uncertaintyMs} ms`}, last sync ${c.lastSyncAt === null ? 'never' : formatTime(c.lastSyncAt, nowMs)}`,
     `  health    scanner ${s.health.scanner}, gpio ${s.health.gpio}, display ${s.health.display}`,
     `  faults    ${s.faults.length === 0 ? 'none' : s.faults.join('; ')}`,

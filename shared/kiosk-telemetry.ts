@@ -42,6 +42,12 @@ export const queueSummarySchema = z.strictObject({
   declined: z.int().min(0),
   /** Forwarding in progress: done of total in this run; null when idle. */
   forwarding: z.strictObject({ done: z.int().min(0), total: z.int().min(0) }).nullable(),
+  /**
+   * Online payments the kiosk gave up on without an answer, still to be voided when the server
+   * answers (the shopper may have been charged for goods not handed out until then). Absent from
+   * kiosks older than this field.
+   */
+  voidsPending: z.int().min(0).optional(),
 });
 export type QueueSummary = z.infer<typeof queueSummarySchema>;
 

@@ -26,6 +26,8 @@ export interface InflightLedgerDeps {
   log: Logger;
   /** A txId was durably queued to be voided: void it now if the uplink is up. */
   onVoidQueued: () => void;
+  /** The list to void grew or shrank (the status reports its length). */
+  onVoidsChanged?: () => void;
 }
 
 /** `list` with `txId` last (and only once), and what fell off past `max`. */
@@ -81,13 +83,15 @@ export class InflightLedger implements InflightRecords {
       voidLater: this.#bounded(s.voidLater, txId, VOID_LATER_MAX, 'to void'),
       inflight: s.inflight.filter((t) => t !== txId),
     }));
+    this.#d.onVoidsChanged?.();
     // Queued in memory either way; voided now only once durable, else with the next connection.
     if (saved) this.#d.onVoidQueued();
   }
 
   /** The server answered the void of `txId`: it leaves the list. Resolves once durable. */
-  voided(txId: string): Promise<void> {
-    return this.#d.state.update('payment voided', (s) => ({ ...s, voidLater: s.voidLater.filter((t) => t !== txId) }));
+  async voided(txId: string): Promise<void> {
+    await this.#d.state.update('payment voided', (s) => ({ ...s, voidLater: s.voidLater.filter((t) => t !== txId) }));
+    this.#d.onVoidsChanged?.();
   }
 
   #bounded(list: readonly string[], txId: string, max: number, what: string): string[] {

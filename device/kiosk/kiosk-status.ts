@@ -54,6 +54,7 @@ export function kioskStatus(i: StatusInputs): Omit<OnlineStatus, 'seq'> {
       oldestCapturedAt: stats.oldestCapturedAt,
       declined: i.state.declined.length,
       forwarding: i.forwarding ?? null,
+      voidsPending: i.state.voidLater.length,
     },
     clock: {
       trusted: t.trusted && t.uncertaintyMs <= cfg.offline.clockUncertaintyMaxMs,

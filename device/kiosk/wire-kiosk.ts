@@ -142,7 +142,12 @@ export function wireKiosk(deps: KioskDeps, react: KioskReactions): KioskParts {
     revocationFreshAgeMs: cfg.offline.revocationMaxAgeMs,
     ...deskRecords(state, outbox),
   });
-  const ledger = new InflightLedger({ state, log, onVoidQueued: () => forwarder.voidSoon() });
+  const ledger = new InflightLedger({
+    state,
+    log,
+    onVoidQueued: () => forwarder.voidSoon(),
+    onVoidsChanged: () => telemetry.changed(),
+  });
   ledger.recoverInterrupted();
   const runner = new CheckoutRunner({
     ctx: {

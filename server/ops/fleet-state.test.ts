@@ -5,7 +5,7 @@ import { DEFAULT_KIOSK_POLICY } from '../../shared/kiosk-policy.ts';
 import { lastWill, type KioskEventMessage, type OnlineStatus } from '../../shared/kiosk-telemetry.ts';
 import { topics } from '../../shared/topics.ts';
 import { TimeZone } from '../../shared/time-zone.ts';
-import { FleetState } from './fleet-state.ts';
+import { FleetState, VOIDS_PENDING_ALERT_MS } from './fleet-state.ts';
 
 const T0 = Date.UTC(2026, 10, 28, 3, 0, 0); // 12:00 in +09:00
 const JST = TimeZone.parse('Asia/Tokyo');
@@ -115,6 +115,33 @@ describe('fleet state', () => {
     expect(fleet.snapshot().alerts.map((a) => a.kind)).toEqual(['queue-near-cap']);
     status('k1', online({ policy: { ...DEFAULT_KIOSK_POLICY, caps }, queue: q(1, 8_000) }));
     expect(fleet.snapshot().alerts.map((a) => a.kind)).toEqual(['queue-near-cap']);
+  });
+
+  it('alerts on payments a kiosk still has to void only once they have waited five minutes, and clears with them', () => {
+    const { fleet, status, clock } = world();
+    const q = (voidsPending?: number) => ({
+      count: 0,
+      amount: { value: 0, currency: 'JPY' as const },
+      oldestCapturedAt: null,
+      declined: 0,
+      forwarding: null,
+      ...(voidsPending === undefined ? {} : { voidsPending }),
+    });
+    // A kiosk older than the field, and one with nothing to void.
+    status('k1', online({ queue: q() }));
+    clock.advance(VOIDS_PENDING_ALERT_MS);
+    status('k1', online({ queue: q(0) }));
+    expect(fleet.snapshot().alerts).toEqual([]);
+    const since = clock.nowMs();
+    status('k1', online({ queue: q(2) }));
+    clock.advance(VOIDS_PENDING_ALERT_MS - 1);
+    status('k1', online({ queue: q(1) }));
+    expect(fleet.snapshot().alerts).toEqual([]);
+    clock.advance(1);
+    expect(fleet.snapshot().alerts).toMatchObject([{ kind: 'voids-pending', kioskId: 'k1', severity: 'warning', since }]);
+    expect(fleet.snapshot().alerts[0]!.message).toMatch(/^k1 has 1 online payment to void for 5 min/);
+    status('k1', online({ queue: q(0) }));
+    expect(fleet.snapshot().alerts).toEqual([]);
   });
 
   it('alerts on an untrusted clock and on faults, with the time they started', () => {

@@ -68,7 +68,13 @@ export interface KioskView {
   heartbeatMs: number | null;
 }
 
-export type AlertKind = 'offline' | 'queue-near-cap' | 'clock-untrusted' | 'stale' | 'faults' | ServerAlertKind;
+/**
+ * A kiosk voids what it gave up on as soon as the server answers (usually within seconds of its
+ * uplink coming back); only voids still pending after this long are an operator's business.
+ */
+export const VOIDS_PENDING_ALERT_MS = 5 * 60_000;
+
+export type AlertKind = 'offline' | 'queue-near-cap' | 'voids-pending' | 'clock-untrusted' | 'stale' | 'faults' | ServerAlertKind;
 export interface FleetAlert {
   kind: AlertKind;
   /** Empty for a server alert that names no kiosk. */
@@ -144,6 +150,8 @@ interface Entry {
   /** When the clock became untrusted, the queue passed its threshold, faults appeared. */
   untrustedSince: number | null;
   queueHighSince: number | null;
+  /** Since when the kiosk has had payments to void (voidsPending above 0). */
+  voidsSince: number | null;
   faultsSince: number | null;
 }
 
@@ -301,6 +309,7 @@ export class FleetState {
       },
       untrustedSince: null,
       queueHighSince: null,
+      voidsSince: null,
       faultsSince: null,
     };
     this.#kiosks.set(kioskId, e);
@@ -333,6 +342,7 @@ export class FleetState {
     });
     e.untrustedSince = s.clock.trusted ? null : (e.untrustedSince ?? now);
     e.queueHighSince = queueNearCap(s.queue, s.policy) ? (e.queueHighSince ?? now) : null;
+    e.voidsSince = (s.queue.voidsPending ?? 0) > 0 ? (e.voidsSince ?? now) : null;
     e.faultsSince = s.faults.length > 0 ? (e.faultsSince ?? now) : null;
   }
 
@@ -377,6 +387,16 @@ export class FleetState {
         severity: 'warning',
         since: e.queueHighSince,
         message: `${id} holds ${v.queue.count} of ${c.storedCountMax} stored payments, ${formatMoney(v.queue.amount)} of ${formatMoney({ value: c.storedAmountMax, currency: v.queue.amount.currency })}`,
+      });
+    }
+    if (e.voidsSince !== null && now - e.voidsSince >= VOIDS_PENDING_ALERT_MS && v.queue) {
+      const n = v.queue.voidsPending ?? 0;
+      out.push({
+        kind: 'voids-pending',
+        kioskId: id,
+        severity: 'warning',
+        since: e.voidsSince,
+        message: `${id} has ${n} online payment${n === 1 ? '' : 's'} to void for ${minutes(now - e.voidsSince)}: until the server answers, a shopper may be charged for goods not handed out`,
       });
     }
     if (v.link === 'online' && e.untrustedSince !== null) {

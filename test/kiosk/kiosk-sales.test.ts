@@ -172,9 +172,18 @@ describe('kiosk: payments interrupted by a power loss', () => {
     const txId = k.state.state.inflight[0]!;
     const { dir, world } = k;
     await k.stop(); // power loss: the process is gone, its state file stays
-    const again = await startHarness({ world, dir });
+    // It boots with the uplink down: the interrupted payment waits to be voided, and says so.
+    const again = await startHarness({ world, dir, offline: true });
+    const voidsPending = () => again.uplink.messages('status').map((m) => (m['queue'] as { voidsPending?: number }).voidsPending);
     try {
+      expect(again.state.state.voidLater).toEqual([txId]);
+      await again.restore();
+      // The status the kiosk publishes as the uplink returns, before it sends the void.
+      expect(voidsPending()[0]).toBe(1);
       await again.until(() => again.state.state.voidLater.length === 0 && again.state.state.inflight.length === 0, 'void sent');
+      // Then a status with nothing left to void (published within the status interval).
+      await again.advance(1_000);
+      expect(voidsPending().at(-1)).toBe(0);
       const status = await world.send('k1', { v: 1, type: 'status', id: 'st-1', txId });
       expect(status).toMatchObject({ type: 'pay.result', status: 'voided' });
       expect(await world.balance(shopperAccountId(phone.walletId))).toBe(1_000);
