@@ -113,7 +113,7 @@ describe('kiosk: an offline store the checkout gave up on never settles', () => 
     dirs.push(disk);
     cpSync(h.dir, disk, { recursive: true });
     gate.releaseAll();
-    await h.stop();
+    await h.close();
     opened.splice(opened.indexOf(h), 1);
 
     // The premise, read from the copied file itself (the next start may sweep it at once).

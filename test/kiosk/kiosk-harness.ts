@@ -138,10 +138,18 @@ export interface HarnessOptions {
   stateWriteStep?: DurableJsonOptions['onStep'];
 }
 
+/**
+ * Folders harnesses made. A harness started on one of them (the same kiosk after a restart) owns it
+ * too: the first was only stopped, so whichever closes removes it; a folder a test made is the test's.
+ */
+const harnessDirs = new Set<string>();
+
 export async function startHarness(o: HarnessOptions = {}) {
   const world = o.world ?? (await makeWorld());
-  const ownsDir = o.dir === undefined;
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'kp-kiosk-'));
+  const ownsDir = o.dir === undefined || harnessDirs.has(o.dir);
+  if (ownsDir) harnessDirs.add(dir);
+  let stopping: Promise<void> | undefined;
   const kioskId = 'k1';
   const keys = [...world.ctx.issuer.publicKeys()].map(([keyId, key]) => ({ keyId, publicKey: toBase64url(key) }));
   const config = parseKioskConfig({
@@ -240,17 +248,24 @@ export async function startHarness(o: HarnessOptions = {}) {
       uplink.setConnected(true);
       await flush(40);
     },
-    async stop() {
-      await kiosk.stop();
-      await gpio.close();
-      await scanner.stop();
-      await state.close();
-      await outbox.close();
+    /** Stops the kiosk and closes its files (a power cut); once, however often called. */
+    stop() {
+      stopping ??= (async () => {
+        await kiosk.stop();
+        await gpio.close();
+        await scanner.stop();
+        await state.close();
+        await outbox.close();
+      })();
+      return stopping;
     },
     async close() {
       await h.stop();
       if (!o.world) await world.close();
-      if (ownsDir) rmSync(dir, { recursive: true, force: true });
+      if (ownsDir) {
+        rmSync(dir, { recursive: true, force: true });
+        harnessDirs.delete(dir);
+      }
     },
   };
   await flush();

@@ -13,7 +13,7 @@ const onUnhandled = (e: unknown) => {
 };
 afterEach(async () => {
   process.off('unhandledRejection', onUnhandled);
-  await h?.stop();
+  await h?.close();
   h = undefined;
 });
 
@@ -26,8 +26,7 @@ describe('a kiosk stopped during a relay pulse', () => {
     await h.flush();
     await h.scan(await h.world.onlineCode(phone));
     await h.until(() => h!.kiosk.checkoutState === 'dispensing', 'dispensing');
-    await h.stop(); // the pulse is still running: the GPIO closes under it
-    h = undefined;
+    await h.stop(); // the pulse is still running: the GPIO closes under it (afterEach removes its folder)
     // The GPIO, its pulse and the kiosk's timers are in-process fakes: the rejection and its
     // handling are promise callbacks, and Node reports an unhandled one after the turn it was
     // made in. Turns of the event loop, not time, let every one of them run before looking.
