@@ -25,7 +25,7 @@ import { MqttUplink } from '../device/uplink/mqtt-uplink.ts';
 import { PgStore, type PgStoreCounters } from '../server/adapters/pg-store.ts';
 import { createContext, registerKiosks, startServer } from '../server/app.ts';
 import { parseServerConfig } from '../server/config.ts';
-import { freshSchema as kitSchema, probePostgres as probe } from '../server/testing/pg-test-db.ts';
+import { freshSchema, probePostgres as probe } from '../server/testing/pg-test-db.ts';
 import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
 import { money } from '../shared/money.ts';
 import { HEADER, row, type RunStats } from './stats.ts';
@@ -44,12 +44,6 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Why PostgreSQL at `url` cannot be used (undefined when it answers); the test kit's probe, on this bench's URL. */
 export const probePostgres = (url: string = DATABASE_URL): Promise<string | undefined> => probe(url);
-
-/** A fresh schema for one run (the test kit's); drop() removes it and everything in it. */
-export function freshSchema(url: string = DATABASE_URL): { schema: string; drop(): Promise<void> } {
-  const db = kitSchema({ url, prefix: 'kp_rep' });
-  return { schema: db.schema, drop: () => db.dispose() };
-}
 
 /** `url`/`port`: the kiosks' listener; `staffUrl`/`staffPort`: the server's, technicians' and operators'. */
 export interface Mosquitto {
@@ -223,7 +217,7 @@ interface Measured extends RunStats {
 /** Closed-loop online payments through `replicas` replica threads; kiosks and wallets are fresh per run. */
 async function measure(replicas: number, kiosks: number, durationMs: number, merchants: Merchants): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'kioskpay-replicas-'));
-  const { schema, drop } = freshSchema();
+  const { schema, dispose: drop } = freshSchema({ url: DATABASE_URL, prefix: 'kp_rep' });
   const secret = () => randomBytes(12).toString('base64url');
   const serverPassword = secret();
   const kioskIds = Array.from({ length: kiosks }, (_, i) => `r${i}`);

@@ -21,7 +21,6 @@ import {
   DATABASE_URL,
   MOSQUITTO,
   SHARE_GROUP,
-  freshSchema,
   probePostgres,
   startMosquitto,
   type Mosquitto,
@@ -42,6 +41,7 @@ import { nodeEd25519 } from '../shared/crypto/ed25519-node.ts';
 import { money } from '../shared/money.ts';
 import { topics } from '../shared/topics.ts';
 import { eventually, within } from '../shared/testing/wait.ts';
+import { freshSchema } from '../server/testing/pg-test-db.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const silent = pino({ level: 'silent' });
@@ -126,7 +126,7 @@ interface Replica {
 /** Mosquitto, an admin context on a fresh schema (wallets, ledger checks), two replicas and the kiosks' uplinks. */
 async function world(kioskIds: string[], requestTimeoutMs: number) {
   const dir = mkdtempSync(join(tmpdir(), 'kp-replicas-'));
-  const { schema, drop } = freshSchema();
+  const { schema, dispose: drop } = freshSchema({ url: DATABASE_URL, prefix: 'kp_rep' });
   const serverPassword = secret();
   const kiosks = kioskIds.map((id) => ({ username: id, password: secret(), role: 'kiosk' as const, kioskId: id }));
   const tech = { username: 'tech', password: secret(), role: 'technician' as const };

@@ -98,7 +98,6 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM c) OR EXISTS (SELECT 1 FROM p) OR EXISTS 
   getPayment: `SELECT * FROM payments WHERE id = $1`,
   paymentByTx: `SELECT * FROM payments WHERE kiosk_id = $1 AND tx_id = $2`,
   updatePayment: `UPDATE payments SET status = $1, reason = $2, updated_at = $3 WHERE id = $4`,
-  paymentsByWallet: `SELECT * FROM payments WHERE wallet_id = $1 ORDER BY at DESC, created_at DESC LIMIT $2`,
   offlineUsage: `SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS count FROM payments WHERE wallet_id = $1 AND at >= $2 AND kind IN ('offline-qr', 'offline-numeric') AND status IN ('approved', 'settled')`,
   salesBuckets: `SELECT kiosk_id, currency, kind <> 'online' AS offline, (at - $1::bigint) / $3::bigint AS bucket, COUNT(*) AS count, SUM(amount) AS amount FROM payments WHERE at >= $1 AND at < $2 AND status IN ('approved', 'settled') GROUP BY kiosk_id, currency, offline, bucket ORDER BY kiosk_id COLLATE "C", currency COLLATE "C", offline, bucket`,
   declineCounts: `SELECT reason, COUNT(*) AS count FROM payments WHERE at >= $1 AND at < $2 AND status = 'declined' GROUP BY reason ORDER BY count DESC, reason COLLATE "C" NULLS FIRST`,

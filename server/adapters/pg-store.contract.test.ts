@@ -23,6 +23,7 @@ import { settle } from '../domain/settlement.ts';
 import { pay } from '../domain/payments.ts';
 import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../domain/wallets.ts';
 import { storeContract } from '../ports/store-contract.ts';
+import type { StoreTx } from '../ports/store.ts';
 import { freshSchema, probePostgres, TEST_DATABASE_URL } from '../testing/pg-test-db.ts';
 import { requirePostgres } from '../testing/require-postgres.ts';
 import { PgStore, StoreContentionError } from './pg-store.ts';
@@ -31,6 +32,29 @@ const unreachable = await probePostgres();
 requirePostgres(unreachable, 'PgStore');
 
 storeContract('PgStore', async () => freshSchema(), { replicasOverlap: true, ...(unreachable === undefined ? {} : { skip: unreachable }) });
+
+/** A store on a fresh schema with accounts a (issuance) and b (shopper) at 0, for `body`; the schema is dropped afterwards. */
+async function onAccountsAB(body: (s: PgStore) => Promise<void>): Promise<void> {
+  const db = freshSchema();
+  const s = db.open();
+  try {
+    await s.unit(async (tx) => {
+      await tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 });
+      await tx.createAccount({ id: 'b', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 });
+    });
+    await body(s);
+  } finally {
+    await s.close();
+    await db.dispose();
+  }
+}
+
+/** A unit that writes, then reads with two statements in flight (a lock and a read): moves 5 from a to b, returns the refunds of 'p'. */
+async function moveThenCountRefunds(tx: StoreTx): Promise<number> {
+  await tx.getAccount('a');
+  await tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 5, currency: 'JPY', kind: 'topup', at: 1 });
+  return tx.refundedAmount('p');
+}
 
 describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   it('migrates idempotently: replicas starting together share one schema', async () => {
@@ -172,30 +196,19 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     // Both statements took the unit's turn; the second found the unit's own writes newer than its
     // reads and ran the unit again, inside the transaction that already held the first attempt's
     // writes. Here the second attempt moved the money again.
-    const db = freshSchema();
-    const s = db.open();
-    try {
-      await s.unit(async (tx) => {
-        await tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 });
-        await tx.createAccount({ id: 'b', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 });
-      });
+    await onAccountsAB(async (s) => {
       let runs = 0;
       const [moved] = await Promise.all([
-        s.unit(async (tx) => {
+        s.unit((tx) => {
           runs++;
-          await tx.getAccount('a');
-          await tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 5, currency: 'JPY', kind: 'topup', at: 1 });
-          return tx.refundedAmount('p');
+          return moveThenCountRefunds(tx);
         }),
         s.unit((tx) => tx.getMeta('k')),
       ]);
       expect(moved).toBe(0);
       expect(await s.unit(async (tx) => (await tx.getAccount('b'))?.balance)).toBe(5);
       expect(runs).toBe(1);
-    } finally {
-      await s.close();
-      await db.dispose();
-    }
+    });
   });
 
   it('finishes a group whose later unit reads with two statements in flight after writing, while an earlier unit still runs', async () => {
@@ -203,30 +216,17 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     // counted a copy's refunds while the first still ran. Both statements waited for the unit's turn
     // in one slot; the second took the first's place, the first never woke, and the group (and every
     // unit queued behind it) never finished.
-    const db = freshSchema();
-    const s = db.open();
-    try {
-      await s.unit(async (tx) => {
-        await tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 });
-        await tx.createAccount({ id: 'b', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 });
-      });
+    await onAccountsAB(async (s) => {
       const both = Promise.all([
         s.unit(async (tx) => {
           for (const key of ['k1', 'k2', 'k3', 'k4']) await tx.getMeta(key);
           return 'read';
         }),
-        s.unit(async (tx) => {
-          await tx.getAccount('a');
-          await tx.transfer({ paymentId: null, debitAccount: 'a', creditAccount: 'b', amount: 5, currency: 'JPY', kind: 'topup', at: 1 });
-          return tx.refundedAmount('p');
-        }),
+        s.unit(moveThenCountRefunds),
       ]);
       expect(await within(both, { what: 'the group of two units to finish' })).toEqual(['read', 0]);
       expect(await s.unit(async (tx) => (await tx.getAccount('b'))?.balance)).toBe(5);
-    } finally {
-      await s.close();
-      await db.dispose();
-    }
+    });
   });
 
   it('lets replicas credit one merchant at once without waiting or retrying, and rolls the postings into its balance', async () => {

@@ -284,7 +284,12 @@ export function pgTx(x: UnitExec): StoreTx {
       await x.write('updatePayment', [status, reason, at, id], [k.pay(id), T.payments, T.paymentsUpdated]);
     },
     async listPaymentsByWallet(walletId, limit) {
-      return rows(await x.read('paymentsByWallet', [walletId, limit], [k.walletPays(walletId), T.paymentsUpdated])).map(m.toPayment);
+      return rows(await x.read('paymentsByWallet', [walletId, limit], [k.walletPays(walletId), T.paymentsUpdated, T.transfers])).map(
+        (r) => ({
+          ...m.toPayment(r),
+          refunded: n(r, 'refunded'),
+        }),
+      );
     },
     async offlineUsage(walletId, since) {
       const r = await lockThen('lockWallet', walletId, () =>
@@ -348,12 +353,6 @@ export function pgTx(x: UnitExec): StoreTx {
     },
     async searchPayments(query, limit) {
       return rows(await x.read('searchPayments', searchPaymentsParams(query, limit), [T.payments, T.transfers])).map((r) => ({
-        ...m.toPayment(r),
-        refunded: n(r, 'refunded'),
-      }));
-    },
-    async walletHistory(walletId, limit) {
-      return rows(await x.read('walletHistory', [walletId, limit], [k.walletPays(walletId), T.paymentsUpdated, T.transfers])).map((r) => ({
         ...m.toPayment(r),
         refunded: n(r, 'refunded'),
       }));

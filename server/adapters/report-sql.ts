@@ -85,10 +85,10 @@ export const insertHelpHandledParams = (h: HelpHandledRow): unknown[] => [h.id, 
 export const listHelpHandledSql = (d: Dialect): string =>
   `SELECT * FROM help_handled WHERE at >= ? AND at < ? ORDER BY at DESC, id${d === 'pg' ? ' COLLATE "C"' : ''} DESC LIMIT ?`;
 
-/** A wallet's payments, newest first, with what was refunded of each (the wallet's history). */
-export const WALLET_HISTORY_SQL = `SELECT p.*, COALESCE((SELECT SUM(t.amount) FROM transfers t WHERE t.payment_id = p.id AND t.kind = 'refund'), 0) AS refunded
+/** A wallet's payments, newest first, with what was refunded of each. */
+export const PAYMENTS_BY_WALLET_SQL = `SELECT p.*, COALESCE((SELECT SUM(t.amount) FROM transfers t WHERE t.payment_id = p.id AND t.kind = 'refund'), 0) AS refunded
 FROM payments p
-WHERE p.wallet_id = ? AND p.kind IS NOT NULL
+WHERE p.wallet_id = ?
 ORDER BY p.at DESC, p.created_at DESC
 LIMIT ?`;
 
@@ -105,7 +105,7 @@ export function reportStatements(d: Dialect) {
     refundsByQuarter: sql(refundGroupsSql('quarter-hour')),
     searchPayments: sql(searchPaymentsSql(d)),
     refunded: sql(REFUNDED_SQL),
-    walletHistory: sql(WALLET_HISTORY_SQL),
+    paymentsByWallet: sql(PAYMENTS_BY_WALLET_SQL),
     insertHelpHandled: sql(INSERT_HELP_HANDLED_SQL),
     listHelpHandled: sql(listHelpHandledSql(d)),
   };

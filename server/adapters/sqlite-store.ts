@@ -124,7 +124,6 @@ function sqliteTx(db: Database.Database): StoreTx {
     getPayment: st(`SELECT * FROM payments WHERE id = ?`),
     paymentByTx: st(`SELECT * FROM payments WHERE kiosk_id = ? AND tx_id = ?`),
     updatePayment: st(`UPDATE payments SET status = ?, reason = ?, updated_at = ? WHERE id = ?`),
-    paymentsByWallet: st(`SELECT * FROM payments WHERE wallet_id = ? ORDER BY at DESC, created_at DESC LIMIT ?`),
     offlineUsage: st(
       `SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS count FROM payments WHERE wallet_id = ? AND at >= ? AND kind IN ('offline-qr', 'offline-numeric') AND status IN ('approved', 'settled')`,
     ),
@@ -146,7 +145,7 @@ function sqliteTx(db: Database.Database): StoreTx {
     refundsByQuarter: st(reports.refundsByQuarter),
     searchPayments: st(reports.searchPayments),
     refunded: st(reports.refunded),
-    walletHistory: st(reports.walletHistory),
+    paymentsByWallet: st(reports.paymentsByWallet),
     insertAction: st(
       `INSERT INTO ops_actions (id, request_key, request_hash, at, operator, action, payment_id, amount, currency, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
@@ -256,7 +255,7 @@ function sqliteTx(db: Database.Database): StoreTx {
       q.updatePayment.run(status, reason, at, id);
     },
     async listPaymentsByWallet(walletId, limit) {
-      return (q.paymentsByWallet.all(walletId, limit) as Row[]).map(toPayment);
+      return (q.paymentsByWallet.all(walletId, limit) as Row[]).map((r) => ({ ...toPayment(r), refunded: n(r, 'refunded') }));
     },
     async offlineUsage(walletId, since) {
       const r = q.offlineUsage.get(walletId, since) as Row;
@@ -306,9 +305,6 @@ function sqliteTx(db: Database.Database): StoreTx {
     },
     async refundedAmount(paymentId) {
       return n(q.refunded.get(paymentId) as Row, 'refunded');
-    },
-    async walletHistory(walletId, limit) {
-      return (q.walletHistory.all(walletId, limit) as Row[]).map((r) => ({ ...toPayment(r), refunded: n(r, 'refunded') }));
     },
     async insertOpsAction(a: OpsActionRow) {
       q.insertAction.run(a.id, a.requestKey, a.requestHash, a.at, a.operator, a.action, a.paymentId, a.amount, a.currency, a.reason);

@@ -166,8 +166,8 @@ export async function issueCredential(ctx: ServerContext, walletId: string, phon
  * same unit as the payments, so the history and the balance agree).
  */
 export async function paymentHistory(ctx: ServerContext, walletId: string, limit: number): Promise<PaymentRecord[]> {
-  const rows = await ctx.store.unit((tx) => tx.walletHistory(walletId, limit));
-  return rows.map((p) => toRecord(p, p.status === 'approved' || p.status === 'settled' ? p.refunded : 0));
+  const rows = await ctx.store.unit((tx) => tx.listPaymentsByWallet(walletId, limit));
+  return rows.filter((p) => p.kind !== null).map((p) => toRecord(p, p.status === 'approved' || p.status === 'settled' ? p.refunded : 0));
 }
 
 function toRecord(p: PaymentRow, refunded: number): PaymentRecord {

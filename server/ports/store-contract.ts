@@ -745,7 +745,7 @@ export function storeContract(name: string, makeDatabase: () => Promise<StoreDat
         await shop(s);
         await seedSales(s);
         const history = (walletId: string, limit: number) =>
-          s.unit(async (tx) => (await tx.walletHistory(walletId, limit)).map((p) => [p.id, p.refunded]));
+          s.unit(async (tx) => (await tx.listPaymentsByWallet(walletId, limit)).map((p) => [p.id, p.refunded]));
         expect(await history('w1', 10)).toEqual([
           ['p7', 0],
           ['p3', 0],

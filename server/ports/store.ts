@@ -256,7 +256,8 @@ export interface StoreTx {
   getPayment(id: string): Promise<PaymentRow | undefined>;
   getPaymentByTx(kioskId: string, txId: string): Promise<PaymentRow | undefined>;
   updatePayment(id: string, status: PaymentStatus, reason: ErrorCode | null, at: number): Promise<void>;
-  listPaymentsByWallet(walletId: string, limit: number): Promise<PaymentRow[]>;
+  /** A wallet's payments, newest first (at, then creation), at most `limit`, each with what was refunded of it: one read, no lock. */
+  listPaymentsByWallet(walletId: string, limit: number): Promise<FoundPayment[]>;
   offlineUsage(walletId: string, sinceMs: number): Promise<OfflineUsage>;
 
   /**
@@ -285,8 +286,6 @@ export interface StoreTx {
   searchPayments(q: PaymentSearch, limit: number): Promise<FoundPayment[]>;
   /** Sum of the ledger's refund transfers of a payment (0 when none); locks the payment on PostgreSQL (a refund counts on it). */
   refundedAmount(paymentId: string): Promise<number>;
-  /** A wallet's payments (tombstones of voids left out), newest first, each with what was refunded of it: one read, no lock. */
-  walletHistory(walletId: string, limit: number): Promise<FoundPayment[]>;
 
   insertOpsAction(a: OpsActionRow): Promise<void>;
   getOpsActionByKey(requestKey: string): Promise<OpsActionRow | undefined>;

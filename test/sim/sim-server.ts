@@ -66,6 +66,8 @@ export class SimServer {
   readonly #random: Random;
   readonly #dispatch: Dispatcher;
   readonly #replicas: Replica[] = [];
+  /** The replicas' ledgers, each once (on SQLite they share one), the first one's first. */
+  readonly #ledgers: SimLedger[] = [];
   /** Which replica takes a request; only drawn from with two or more up (one replica draws nothing). */
   readonly #route: SimRandom;
   restarts = 0;
@@ -97,6 +99,7 @@ export class SimServer {
         const r: Replica = { index: i, ledger, ctx: undefined as never, up: true, revoked: false };
         r.ctx = s.#context(r);
         s.#replicas.push(r);
+        if (!s.#ledgers.includes(ledger)) s.#ledgers.push(ledger);
       }
       await registerKiosks(s.ctx);
     } catch (e) {
@@ -173,11 +176,6 @@ export class SimServer {
     return buildRevocations(this.ctx);
   }
 
-  /** The ledgers of the replicas, each once (on SQLite they share one). */
-  get #ledgers(): SimLedger[] {
-    return [...new Set(this.#replicas.map((r) => r.ledger))];
-  }
-
   /** A unit is in flight on some replica's ledger. */
   get ledgerBusy(): boolean {
     return this.#ledgers.some((l) => l.busy);
@@ -198,7 +196,7 @@ export class SimServer {
   async close(): Promise<void> {
     try {
       // The first ledger drops the PostgreSQL schema: the others close before it.
-      for (const l of this.#ledgers.reverse()) await l.close();
+      for (const l of [...this.#ledgers].reverse()) await l.close();
     } finally {
       rmSync(this.#dir, { recursive: true, force: true });
     }
