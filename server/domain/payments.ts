@@ -17,7 +17,7 @@ import {
   type TxStatus,
 } from '../../shared/kiosk-messages.ts';
 import type { Money } from '../../shared/money.ts';
-import type { CredentialRow, KioskRow, PaymentRow, StoreTx } from '../ports/store.ts';
+import type { CredentialRow, KioskRow, OnlineCodeRow, PaymentRow, StoreTx } from '../ports/store.ts';
 import type { ServerContext } from './context.ts';
 import { merchantAccountId, newId, requestHash, sha256Hex } from './ids.ts';
 import { checkRollingLimits } from './offline-spend.ts';
@@ -49,9 +49,16 @@ export async function pay(ctx: ServerContext, kioskId: string, req: PayRequest):
   const signature =
     decoded.ok && decoded.code.kind === 'offline-qr' ? await ctx.offlineVerifier.verifyAsync(decoded.code) : { ok: true as const };
   const hash = requestHash(req.code, req.amount.value, req.amount.currency);
+  const onlineHash = decoded.ok && decoded.code.kind === 'online' ? sha256Hex(decoded.code.text) : undefined;
   return ctx.store.unit(async (tx) => {
-    const kiosk = await requireKiosk(tx, kioskId);
-    const existing = await tx.getPaymentByTx(kioskId, req.txId);
+    // The three lookups do not depend on each other, so they are asked at once: a store that batches
+    // (PostgreSQL) answers them in one round trip. The code is not looked up while guesses are locked out.
+    const kioskRead = requireKiosk(tx, kioskId);
+    const existingRead = settledLater(tx.getPaymentByTx(kioskId, req.txId));
+    const codeRead =
+      onlineHash !== undefined && !ctx.guessLimits.locked(kioskId, null) ? settledLater(tx.getOnlineCode(onlineHash)) : undefined;
+    const kiosk = await kioskRead;
+    const existing = await existingRead;
     // A voided txId can never charge: a late or altered pay for it is declined TX_VOIDED (protocol 3.4).
     if (existing)
       return replyFor(
@@ -63,7 +70,16 @@ export async function pay(ctx: ServerContext, kioskId: string, req: PayRequest):
     let d: Decision;
     if (!decoded.ok) d = decline('CODE_MALFORMED', null);
     else if (!signature.ok) d = decline(signature.reason, decoded.code.kind);
-    else d = await authorize(ctx, tx, kioskId, decoded.code, req.amount, now);
+    else
+      d = await authorize(
+        ctx,
+        tx,
+        kioskId,
+        decoded.code,
+        req.amount,
+        now,
+        onlineHash === undefined ? undefined : { hash: onlineHash, read: codeRead },
+      );
     const row = await record(ctx, tx, kiosk, req.txId, hash, req.amount, d, now, 'approved', false, req.lines);
     return replyFor(req.id, row);
   });
@@ -76,10 +92,14 @@ async function authorize(
   code: DecodedCode,
   amount: Money,
   now: number,
+  /** The online code's hash, and its row if it was already asked for. */
+  online?: { hash: string; read: Promise<OnlineCodeRow | undefined> | undefined },
 ): Promise<Decision> {
   switch (code.kind) {
-    case 'online':
-      return guarded(ctx, kioskId, null, () => authorizeOnline(ctx, tx, code.text, amount, now));
+    case 'online': {
+      const hash = online?.hash ?? sha256Hex(code.text);
+      return guarded(ctx, kioskId, null, () => authorizeOnline(tx, hash, amount, now, online?.read));
+    }
     case 'offline-qr':
       return authorizeOfflineQr(ctx, tx, code, amount, now);
     case 'offline-numeric':
@@ -122,9 +142,14 @@ async function guarded(ctx: ServerContext, kioskId: string, handle: string | nul
 }
 
 /** [PROTO-ONLINE] exists, unused, unexpired, same currency, funds suffice; consumed on approval. */
-async function authorizeOnline(_ctx: ServerContext, tx: StoreTx, text: string, amount: Money, now: number): Promise<Decision> {
-  const codeHash = sha256Hex(text);
-  const code = await tx.getOnlineCode(codeHash);
+async function authorizeOnline(
+  tx: StoreTx,
+  codeHash: string,
+  amount: Money,
+  now: number,
+  read: Promise<OnlineCodeRow | undefined> | undefined,
+): Promise<Decision> {
+  const code = await (read ?? tx.getOnlineCode(codeHash));
   if (!code) return decline('CODE_UNKNOWN', 'online');
   if (code.usedBy !== null) return decline('CODE_USED', 'online', { walletId: code.walletId });
   if (now > code.expiresAt) return decline('CODE_EXPIRED', 'online', { walletId: code.walletId });
@@ -287,6 +312,12 @@ export async function record(
     await d.consume(tx, row.id);
   }
   return row;
+}
+
+/** A read started before it is awaited: if the unit ends first (it threw), its failure is not unhandled. */
+function settledLater<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => {});
+  return read;
 }
 
 export async function requireKiosk(tx: StoreTx, kioskId: string): Promise<KioskRow> {
