@@ -21,7 +21,7 @@ import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 import { StatementBatcher } from './pg-batch.ts';
 import { UnitGroup, type Outcome } from './pg-group.ts';
 import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA, PG_SCHEMA_V2, PG_SCHEMA_V3, PG_SCHEMA_VERSION, PG_UPGRADES } from './pg-schema.ts';
-import { PREPARE_ALL, ROLL_POSTINGS } from './pg-sql.ts';
+import { PLAN_MANY, PREPARE_ALL, ROLL_POSTINGS } from './pg-sql.ts';
 import { pgTx, StaleReadError } from './pg-tx.ts';
 import { sessionOptions } from './pg-session-options.ts';
 
@@ -299,6 +299,7 @@ export class PgStore implements Store {
     try {
       if (!this.#prepared.has(client)) {
         await client.query(PREPARE_ALL);
+        await client.query(PLAN_MANY);
         this.#prepared.add(client);
       }
       // BEGIN goes out in the same round trip as the units' first statements. Its answer is not
