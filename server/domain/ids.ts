@@ -6,6 +6,14 @@ import type { Random } from '../../shared/random.ts';
 import type { Currency } from '../../shared/money.ts';
 
 export const newId = (prefix: string, random: Random) => `${prefix}_${toHex(random.bytes(12))}`;
+/**
+ * A payment's id: its creation time (ms, 12 hex digits) and then 80 random bits. Ids made one after
+ * another sort one after another, so a group of new payments adds its keys to the last page of every
+ * index on a payment id (the ledger's primary key, transfers by payment) instead of to as many random
+ * pages; with random ids each payment dirtied pages of its own, all written at COMMIT, which cost the
+ * SQLite ledger a fifth of its time. Still unguessable; the time it shows is the payment's own `at`.
+ */
+export const newPaymentId = (nowMs: number, random: Random) => `pay_${nowMs.toString(16).padStart(12, '0')}${toHex(random.bytes(10))}`;
 /** node:crypto's one-shot hash (Node 20.12 and later) where there is one: a third of the cost of createHash for short texts. */
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 export const sha256Hex = oneShot

@@ -19,7 +19,7 @@ import {
 import type { Money } from '../../shared/money.ts';
 import type { CredentialRow, KioskRow, OnlineCodeRow, PaymentRow, StoreTx } from '../ports/store.ts';
 import type { ServerContext } from './context.ts';
-import { merchantAccountId, newId, requestHash, sha256Hex } from './ids.ts';
+import { merchantAccountId, newPaymentId, requestHash, sha256Hex } from './ids.ts';
 import { checkRollingLimits } from './offline-spend.ts';
 import { creditBack, refundable } from './refunds.ts';
 
@@ -272,7 +272,7 @@ export async function record(
 ): Promise<PaymentRow> {
   const now = ctx.clock.nowMs();
   const row: PaymentRow = {
-    id: newId('pay', ctx.random),
+    id: newPaymentId(now, ctx.random),
     kioskId: kiosk.id,
     txId,
     kind: d.kind,
@@ -366,7 +366,7 @@ export async function voidTx(ctx: ServerContext, kioskId: string, re: string, tx
     const p = await tx.getPaymentByTx(kioskId, txId);
     if (!p) {
       const row: PaymentRow = {
-        id: newId('pay', ctx.random),
+        id: newPaymentId(now, ctx.random),
         kioskId,
         txId,
         kind: null,
