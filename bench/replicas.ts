@@ -33,6 +33,8 @@ import { freePort } from '../test/free-port.ts';
 
 /** Payments a second the pre-issued codes suffice for, over the whole run (all kiosks together). */
 const CODES_PER_SECOND = 2_500;
+/** Closed-loop payments before each measured run (V8 compiles each replica thread's hot paths meanwhile). */
+const WARM_UP_MS = 2_000;
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const DATABASE_URL =
@@ -127,7 +129,16 @@ interface ReplicaWorkerData {
 export type Merchants = 'one' | 'per-kiosk';
 
 /** Limits high enough that the bench measures throughput, not the offline/online code limits. */
+/**
+ * Each bench kiosk pays 20-100 times a second, far more than a till. The server's per-kiosk budget
+ * (20 requests a second) is exactly 1,000 a second over 50 kiosks, and each replica keeps its own, so
+ * with it in place the bench measured RATE_LIMITED waits: one replica held at 1,000/s, R replicas at R
+ * times that. It is lifted here as in bench/run.ts; bench/fairness.ts measures what it is for.
+ */
 export const BENCH_SERVER_CONFIG = Object.freeze({
+  kioskRequestsPerSec: 1_000_000,
+  kioskRequestBurst: 1_000_000,
+  kioskInFlightMax: 1_000_000,
   topupEnabled: true,
   onlineCodesPerWalletMax: 1_000_000,
   limits: { perPayment: 100_000, daily: { amount: 1_000_000_000, count: 255 }, monthly: { amount: 1_000_000_000, count: 255 } },
@@ -265,8 +276,8 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
         }),
       );
     }
-    // Codes for up to CODES_PER_SECOND payments a second (and the warm-up); a kiosk whose codes run out stops early (reported).
-    const perKiosk = Math.ceil(((durationMs / 1000) * CODES_PER_SECOND) / kiosks) + 50;
+    // Codes for up to CODES_PER_SECOND payments a second, warm-up included; a kiosk whose codes run out stops early (reported).
+    const perKiosk = Math.ceil((((durationMs + WARM_UP_MS) / 1000) * CODES_PER_SECOND) / kiosks);
     const codes = await Promise.all(
       kioskIds.map(async () => {
         const w = await enrollWallet(admin);
@@ -288,27 +299,33 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
       const r = await u.request<'pay'>({ v: 1, type: 'pay', id: `p${++tx}`, txId: `b${tx}`, code, amount: money(100) });
       if (r.type !== 'pay.result' || r.status !== 'approved') throw new Error(`payment not approved: ${JSON.stringify(r)}`);
     };
-    // Warm-up (not measured): every replica subscribed, connected to PostgreSQL and through its first payments.
-    for (let round = 0; round < 3; round++) await Promise.all(uplinks.map((u, k) => payOnce(u, k)));
-    const lat: number[] = [];
-    let ops = 0;
     let ranOut = 0;
-    const start = performance.now();
-    const end = start + durationMs;
-    await Promise.all(
-      uplinks.map(async (u, k) => {
-        while (performance.now() < end) {
-          if (codes[k]!.length === 0) {
-            ranOut++;
-            break;
+    /** Every kiosk pays, one payment after another, for `ms`; the latencies, and when it began. */
+    const closedLoop = async (ms: number) => {
+      const lat: number[] = [];
+      const start = performance.now();
+      const end = start + ms;
+      await Promise.all(
+        uplinks.map(async (u, k) => {
+          while (performance.now() < end) {
+            if (codes[k]!.length === 0) {
+              ranOut++;
+              break;
+            }
+            const t = performance.now();
+            await payOnce(u, k);
+            lat.push(performance.now() - t);
           }
-          const t = performance.now();
-          await payOnce(u, k);
-          lat.push(performance.now() - t);
-          ops++;
-        }
-      }),
-    );
+        }),
+      );
+      return { lat, start };
+    };
+    // Warm-up, not measured, as long with 4 replicas as with 1: each replica thread compiles its hot
+    // paths only after it has run them often, and with R replicas each runs them R times less often.
+    await closedLoop(WARM_UP_MS);
+    ranOut = 0;
+    const { lat, start } = await closedLoop(durationMs);
+    const ops = lat.length;
     const seconds = (performance.now() - start) / 1000;
     const totals = await admin.store.unit((t) => t.balanceTotals());
     if ([...totals.values()].some((v) => v !== 0))
