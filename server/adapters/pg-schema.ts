@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// PostgreSQL schema, version 3: the same tables and constraints as the SQLite schema (sqlite-schema.ts),
-// plus `postings`: credits to merchant accounts not yet added to their balance (pg-sql.ts).
+// PostgreSQL schema, version 4: the same tables and constraints as the SQLite schema (sqlite-schema.ts)
+// but the foreign keys of `transfers`, plus `postings`: credits to merchant accounts not yet added to their balance (pg-sql.ts).
 // Amounts and times are BIGINT (minor units, Unix milliseconds); a CHECK keeps every balance and amount
 // a safe JavaScript integer, so reading one back can never lose precision. Uniqueness is what makes
 // double settlement impossible across replicas: one payment per (kiosk, txId), one use per
@@ -8,9 +8,10 @@
 // start together do not race on CREATE. A version-1 schema is upgraded in that same locked
 // transaction: PG_SCHEMA_V2 adds the operator dashboard's tables (sale lines, operators' refunds and
 // voids) and an index on payments(at); building that index holds writes to payments for its duration.
-// Version 3 adds the Help requests operators marked handled, and `postings`; an older schema gains
-// what it lacks in the same way.
-export const PG_SCHEMA_VERSION = 3;
+// Version 3 adds the Help requests operators marked handled, and `postings`; version 4 drops the
+// foreign keys of `transfers` (PG_SCHEMA_V4 says why). An older schema gains what it lacks in the
+// same way.
+export const PG_SCHEMA_VERSION = 4;
 
 /** Key of the advisory lock held while migrating (any fixed 64-bit number; "kioskpay"). */
 export const PG_MIGRATION_LOCK_KEY = 0x6b696f736b706179n;
@@ -92,5 +93,24 @@ CREATE OR REPLACE FUNCTION kp_refuse(reason TEXT) RETURNS BOOLEAN LANGUAGE plpgs
 BEGIN RAISE EXCEPTION USING ERRCODE = 'KP001', MESSAGE = reason; END $$;
 `;
 
+/**
+ * What version 4 changed: `transfers` no longer names its accounts by foreign key. A transfer row is
+ * only ever inserted by the unit that has just debited one of its accounts and credited the other,
+ * each by a conditional write that refuses (KP001) unless it found its row, and accounts are never
+ * deleted; the keys checked that again on every payment, two lookups, and each took a KEY SHARE lock
+ * on the merchant's account row that every concurrent transaction paying that merchant shared: the
+ * one row every payment touched. `postings` never had one, for the same reason.
+ */
+export const PG_SCHEMA_V4 = `
+ALTER TABLE transfers DROP CONSTRAINT IF EXISTS transfers_debit_account_fkey, DROP CONSTRAINT IF EXISTS transfers_credit_account_fkey;
+`;
+
+/** The whole schema of this version, for an empty one. */
+export const PG_SCHEMA_ALL = PG_SCHEMA + PG_SCHEMA_V2 + PG_SCHEMA_V3 + PG_SCHEMA_V4;
+
 /** What each older version lacks, applied in order by the migration. */
-export const PG_UPGRADES: Readonly<Record<string, string>> = { '1': PG_SCHEMA_V2 + PG_SCHEMA_V3, '2': PG_SCHEMA_V3 };
+export const PG_UPGRADES: Readonly<Record<string, string>> = {
+  '1': PG_SCHEMA_V2 + PG_SCHEMA_V3 + PG_SCHEMA_V4,
+  '2': PG_SCHEMA_V3 + PG_SCHEMA_V4,
+  '3': PG_SCHEMA_V4,
+};

@@ -120,33 +120,6 @@ export const PREPARE_ALL = [
   ...Object.entries(MANY).map(([name, many]) => `PREPARE kp_${name}_many AS ${many.sql}`),
 ].join(';\n');
 
-/**
- * Builds the generic plans of the merged statements, each run once over empty arrays, with sequential
- * scans and hash and merge joins priced out, in a transaction that changes nothing. A connection keeps
- * a generic plan until PostgreSQL invalidates it (a schema change, fresh statistics), and the planner
- * prices a join against the table's size at the time: a store that opens on a young database, or on
- * one whose statistics are stale, would otherwise keep scanning all of `payments` or `accounts` per
- * group for as long as the connection lives, a cost that grows with every payment. Built this way,
- * every merged statement walks the unique indexes from its arrays (pg-plans.test.ts checks each plan).
- */
-export const PLAN_MANY = [
-  'BEGIN',
-  'SET LOCAL enable_seqscan = off',
-  'SET LOCAL enable_hashjoin = off',
-  'SET LOCAL enable_mergejoin = off',
-  'SET LOCAL enable_bitmapscan = off',
-  'SET LOCAL enable_material = off',
-  'SET LOCAL enable_memoize = off',
-  ...Object.entries(MANY).map(([name, many]) => `EXECUTE kp_${name}_many(${emptyArrays(many.sql)})`),
-  'ROLLBACK',
-].join(';\n');
-
-/** `'{}'` for each parameter of a merged statement (every one is an array). */
-export function emptyArrays(sql: string): string {
-  const count = Math.max(...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-  return Array.from({ length: count }, () => `'{}'`).join(', ');
-}
-
 /** The text that runs a prepared statement with these values. */
 export function execute(name: SqlName, values: readonly unknown[]): string {
   return values.length === 0 ? `EXECUTE kp_${name}` : `EXECUTE kp_${name}(${values.map(literal).join(', ')})`;

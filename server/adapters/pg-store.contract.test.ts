@@ -77,7 +77,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     await first.close();
     const second = db.open();
     try {
-      await expect(second.ready()).rejects.toThrow(/schema version 99 is not 3/);
+      await expect(second.ready()).rejects.toThrow(/schema version 99 is not 4/);
       await expect(second.unit((tx) => tx.getMeta('k'))).rejects.toThrow(/schema version 99/);
     } finally {
       await second.close();
@@ -85,10 +85,29 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     }
   });
 
+  /** Foreign keys left on `transfers` in `schema` (version 4 has none). */
+  const foreignKeysOfTransfers = async (schema: string): Promise<number> => {
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
+    await admin.connect();
+    try {
+      const r = await admin.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'`,
+        [`${schema}.transfers`],
+      );
+      return Number(r.rows[0]!.n);
+    } finally {
+      await admin.end();
+    }
+  };
+
   it.each([
     ['1', 'DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; DROP TABLE help_handled; DROP TABLE postings'],
     ['2', 'DROP TABLE help_handled; DROP TABLE postings'],
-  ])('upgrades a version-%s schema to version 3 once, keeping its rows', async (version, lacks) => {
+    [
+      '3',
+      'ALTER TABLE transfers ADD FOREIGN KEY (debit_account) REFERENCES accounts(id), ADD FOREIGN KEY (credit_account) REFERENCES accounts(id)',
+    ],
+  ])('upgrades a version-%s schema to version 4 once, keeping its rows', async (version, lacks) => {
     const db = freshSchema();
     const first = db.open();
     await first.unit((tx) => tx.createAccount({ id: 'a', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 }));
@@ -104,10 +123,11 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     const stores = [db.open(), db.open()];
     try {
       await Promise.all(stores.map((s) => s.ready()));
-      expect(await stores[0]!.unit((tx) => tx.getMeta('schema_version'))).toBe('3');
+      expect(await stores[0]!.unit((tx) => tx.getMeta('schema_version'))).toBe('4');
       expect((await stores[1]!.unit((tx) => tx.getAccount('a')))?.id).toBe('a');
       expect(await stores[1]!.unit((tx) => tx.getOpsActionByKey('k'))).toBeUndefined();
       expect(await stores[1]!.unit((tx) => tx.listHelpHandled({ fromMs: 0, toMs: 1 }, 1))).toEqual([]);
+      expect(await foreignKeysOfTransfers(db.schema)).toBe(0);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await db.dispose();

@@ -20,8 +20,8 @@ import type { Store, StoreTx } from '../ports/store.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 import { StatementBatcher } from './pg-batch.ts';
 import { UnitGroup, type Outcome } from './pg-group.ts';
-import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA, PG_SCHEMA_V2, PG_SCHEMA_V3, PG_SCHEMA_VERSION, PG_UPGRADES } from './pg-schema.ts';
-import { PLAN_MANY, PREPARE_ALL, ROLL_POSTINGS } from './pg-sql.ts';
+import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA_ALL, PG_SCHEMA_VERSION, PG_UPGRADES } from './pg-schema.ts';
+import { PREPARE_ALL, ROLL_POSTINGS } from './pg-sql.ts';
 import { pgTx, StaleReadError } from './pg-tx.ts';
 import { sessionOptions } from './pg-session-options.ts';
 
@@ -183,7 +183,7 @@ export class PgStore implements Store {
       // table, and would deadlock with the units other replicas are running. The migration is one
       // transaction, so a schema is either complete (meta holds its version) or absent.
       const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('meta')::text AS t`);
-      if (exists.rows[0]?.t === null) await client.query(PG_SCHEMA + PG_SCHEMA_V2 + PG_SCHEMA_V3);
+      if (exists.rows[0]?.t === null) await client.query(PG_SCHEMA_ALL);
       const r = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
       const version = r.rows[0]?.value;
       const upgrade = version === undefined ? undefined : PG_UPGRADES[version];
@@ -299,7 +299,6 @@ export class PgStore implements Store {
     try {
       if (!this.#prepared.has(client)) {
         await client.query(PREPARE_ALL);
-        await client.query(PLAN_MANY);
         this.#prepared.add(client);
       }
       // BEGIN goes out in the same round trip as the units' first statements. Its answer is not
