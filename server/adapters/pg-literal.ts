@@ -5,20 +5,15 @@
 // statement's parameter type, exactly as it would a parameter sent as text: strings quoted (doubling
 // quotes and backslashes), integers refused unless safe, bytes as hex, arrays in array syntax.
 
-/** A string as a PostgreSQL string constant (the same rule as node-postgres' escapeLiteral). */
+/**
+ * A string as a PostgreSQL string constant (the same rule as node-postgres' escapeLiteral). Native
+ * searches and replaces: the array literals of a merged statement run to kilobytes, and walking them
+ * a character at a time was a tenth of the store's time in Node.
+ */
 export function quote(text: string): string {
   if (text.includes('\0')) throw new Error('a string holding NUL cannot be stored');
-  let backslash = false;
-  let out = "'";
-  for (const c of text) {
-    if (c === "'") out += "''";
-    else if (c === '\\') {
-      out += '\\\\';
-      backslash = true;
-    } else out += c;
-  }
-  out += "'";
-  return backslash ? ` E${out}` : out;
+  const quoted = text.includes("'") ? text.replaceAll("'", "''") : text;
+  return text.includes('\\') ? ` E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
 }
 
 function scalar(v: unknown): string {
@@ -33,10 +28,14 @@ function scalar(v: unknown): string {
   throw new Error(`cannot send a ${typeof v} to PostgreSQL`);
 }
 
+const NEEDS_ESCAPE = /[\\"]/;
+const ESCAPED = /[\\"]/g;
+
 /** One element of an array literal: NULL, or double-quoted with `"` and `\` escaped. */
 function element(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
-  return `"${scalar(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  const text = scalar(v);
+  return `"${NEEDS_ESCAPE.test(text) ? text.replace(ESCAPED, '\\$&') : text}"`;
 }
 
 /** A value as a literal of unknown type, which the statement's parameter type then gives a meaning. */
