@@ -61,14 +61,14 @@ export function targetLine(what: string, seen: string, target: string, met: bool
 }
 
 /** The throughput target: the median of the slice-by-slice ratios, their spread, and the ratio of the totals. */
-export function ratioSeen(s: RunStats, baseline: RunStats): { ratio: number; seen: string } {
+export function ratioSeen(s: RunStats, baseline: RunStats, pairs = 'one-second pairs'): { ratio: number; seen: string } {
   const ratios = sliceRatios(s, baseline);
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   const ratio = median(ratios);
   return {
     ratio,
     seen:
-      `${pct(ratio)} (median of ${ratios.length} one-second pairs, ${pct(ratios[0]!)}-${pct(ratios[ratios.length - 1]!)}; ` +
+      `${pct(ratio)} (median of ${ratios.length} ${pairs}, ${pct(ratios[0]!)}-${pct(ratios[ratios.length - 1]!)}; ` +
       `totals ${rate(s).toFixed(0)}/s beside ${rate(baseline).toFixed(0)}/s, ${pct(rate(s) / rate(baseline))})`,
   };
 }
