@@ -97,6 +97,26 @@ describe.skipIf(unreachable !== undefined)('the payment path planned on an empty
     for (const [name, found] of planned) expect({ name, found }).toEqual({ name, found: [] });
   });
 
+  it('compiles nothing with JIT: a scan priced out would otherwise be compiled on every execution', async () => {
+    const jitUsed = async (options: string) => {
+      const client = new pg.Client({ connectionString: sessionOptions(TEST_DATABASE_URL, undefined).connectionString, options });
+      await client.connect();
+      try {
+        await client.query(PREPARE_ALL);
+        const available = (await client.query<{ a: boolean }>('SELECT pg_jit_available() AS a')).rows[0]!.a;
+        const r = await client.query<{ 'QUERY PLAN': [{ JIT?: unknown }] }>('EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE kp_listRevoked(0)');
+        return { available, used: r.rows[0]!['QUERY PLAN'][0].JIT !== undefined };
+      } finally {
+        await client.end();
+      }
+    };
+    const store = sessionOptions(TEST_DATABASE_URL, db.schema).options;
+    expect((await jitUsed(store)).used).toBe(false);
+    // Where this PostgreSQL has JIT at all, the same settings without jit=off compile the scan.
+    const without = await jitUsed(store.replace('-c jit=off', ''));
+    expect(without.used).toBe(without.available);
+  });
+
   it('with only generic plans, as before: the merged reads and the debit scan their tables whole', async () => {
     const planned = await wideNodes(`-c plan_cache_mode=force_generic_plan -c search_path=${db.schema}`);
     expect(planned.get('paymentByTx_many')).toContain('Seq Scan on payments');

@@ -11,21 +11,21 @@ describe('sessionOptions', () => {
     expect(s).toEqual({
       connectionString: 'postgres://u@db:5432/pay?sslmode=disable',
       options:
-        '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off -c work_mem=5MB -c search_path=kp_a',
+        '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off -c jit=off -c work_mem=5MB -c search_path=kp_a',
     });
   });
 
   it("puts the store's schema last (it wins over a search_path in the URL) and the URL's plan_cache_mode after the default", () => {
     const s = sessionOptions('postgres://db/pay?options=-c%20search_path%3Dother%20-c%20plan_cache_mode%3Dauto', 'kp_b');
     expect(s.options).toBe(
-      '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off -c search_path=other -c plan_cache_mode=auto -c search_path=kp_b',
+      '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off -c jit=off -c search_path=other -c plan_cache_mode=auto -c search_path=kp_b',
     );
   });
 
   it('leaves a URL without options, or a string that is not a URL, as it is', () => {
     expect(sessionOptions('postgres://db/pay', undefined)).toEqual({
       connectionString: 'postgres://db/pay',
-      options: '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off',
+      options: '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off -c jit=off',
     });
     expect(sessionOptions('/var/run/postgresql pay', undefined).connectionString).toBe('/var/run/postgresql pay');
   });

@@ -22,13 +22,16 @@ export interface SessionOptions {
  * serve a whole group over arrays were planned to scan all of `payments`, `accounts` or the unused
  * codes, once per group, for as long as the connection lived, a cost that grows with every payment.
  * Every statement of the payment path reaches its rows through a unique index; the rest (reports,
- * totals) still scan where no index serves. pg-plans.test.ts checks the plans.
+ * totals) still scan where no index serves. pg-plans.test.ts checks the plans. And no JIT: a scan
+ * priced out still runs where nothing else serves, and its price, far past jit_above_cost, had
+ * PostgreSQL compile the statement with LLVM on every execution (40 ms for a query of a millisecond).
  */
 const PLANNER = [
   setting('plan_cache_mode', 'force_generic_plan'),
   setting('enable_seqscan', 'off'),
   setting('enable_hashjoin', 'off'),
   setting('enable_mergejoin', 'off'),
+  setting('jit', 'off'),
 ];
 
 /**
