@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// SQLite schema, version 3. Amounts are INTEGER minor units; times are INTEGER Unix milliseconds.
+// SQLite schema, version 4. Amounts are INTEGER minor units; times are INTEGER Unix milliseconds.
 // Version 2 added what the operator dashboard needs: the lines of a sale (payment_lines), the
 // operators' refunds and voids (ops_actions) and an index on payments(at); version 3 the Help
-// requests operators marked handled (help_handled). Every statement is idempotent, so opening an
-// older database adds them (and the store then records version 3).
-export const SQLITE_SCHEMA_VERSION = 3;
+// requests operators marked handled (help_handled); version 4 indexes a wallet's online codes
+// whether used or not (online_codes_wallet), so that using a code changes its row and no index
+// page. The partial index it replaces (WHERE used_by IS NULL) lost an entry at every payment, on a
+// leaf page of its own: a third of the WAL pages a payment wrote. Counting a wallet's unused codes
+// (at issue, not at payment) now reads their rows. Every statement is idempotent, so opening an
+// older database brings it up to date (and the store then records version 4).
+export const SQLITE_SCHEMA_VERSION = 4;
 /** Older versions the store upgrades in place when it opens them. */
-export const SQLITE_SCHEMA_UPGRADES_FROM: readonly number[] = [1, 2];
+export const SQLITE_SCHEMA_UPGRADES_FROM: readonly number[] = [1, 2, 3];
 
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -24,7 +28,8 @@ CREATE TABLE IF NOT EXISTS wallets (
 CREATE TABLE IF NOT EXISTS online_codes (
   code_hash TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   used_by TEXT) STRICT;
-CREATE INDEX IF NOT EXISTS online_codes_active ON online_codes(wallet_id, expires_at) WHERE used_by IS NULL;
+DROP INDEX IF EXISTS online_codes_active;
+CREATE INDEX IF NOT EXISTS online_codes_wallet ON online_codes(wallet_id, expires_at);
 CREATE TABLE IF NOT EXISTS credentials (
   id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, key_id INTEGER NOT NULL, bytes BLOB NOT NULL,
   not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, numeric_handle TEXT NOT NULL UNIQUE,

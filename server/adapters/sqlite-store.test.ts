@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -113,7 +113,8 @@ describe('SqliteStore', () => {
   it.each([
     ['1', `DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; DROP TABLE help_handled`],
     ['2', `DROP TABLE help_handled`],
-  ])('upgrades a version-%s database in place to version 3, keeping its rows, and refuses an unknown version', async (version, lacks) => {
+    ['3', `DROP INDEX online_codes_wallet; CREATE INDEX online_codes_active ON online_codes(wallet_id, expires_at) WHERE used_by IS NULL`],
+  ])('upgrades a version-%s database in place to version 4, keeping its rows, and refuses an unknown version', async (version, lacks) => {
     const path = join(dir, 'ledger.sqlite');
     const s1 = new SqliteStore({ path });
     await s1.unit((tx) => tx.createAccount(account('a')));
@@ -123,13 +124,52 @@ describe('SqliteStore', () => {
     raw.exec(`${lacks}; UPDATE meta SET value = '${version}' WHERE key = 'schema_version'`);
     raw.close();
     const s2 = new SqliteStore({ path });
-    expect(await s2.unit((tx) => tx.getMeta('schema_version'))).toBe('3');
+    expect(await s2.unit((tx) => tx.getMeta('schema_version'))).toBe('4');
     expect((await s2.unit((tx) => tx.getAccount('a')))?.id).toBe('a');
     expect(await s2.unit((tx) => tx.getOpsActionByKey('k'))).toBeUndefined();
     expect(await s2.unit((tx) => tx.listHelpHandled({ fromMs: 0, toMs: 1 }, 1))).toEqual([]);
     await s2.unit((tx) => tx.setMeta('schema_version', '99'));
     await s2.close();
-    expect(() => new SqliteStore({ path })).toThrow(/schema version 99 is not 3/);
+    expect(() => new SqliteStore({ path })).toThrow(/schema version 99 is not 4/);
+    const raw2 = new Database(path, { readonly: true });
+    const indexes = raw2
+      .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'online_codes' AND sql IS NOT NULL`)
+      .pluck()
+      .all();
+    raw2.close();
+    expect(indexes).toEqual(['online_codes_wallet']);
+  });
+
+  it('writes no index page when a payment uses an online code, and still counts the unused codes of a wallet', async () => {
+    const path = join(dir, 'ledger.sqlite');
+    // No checkpoint: every page a commit writes stays in the WAL, to be read back below.
+    const s = new SqliteStore({ path, checkpoints: { everyMs: 1e9, restartFrames: 1e9, forceRestartFrames: 2e9 } });
+    const hash = (i: number) => `h${String(i).padStart(60, '0')}`;
+    for (let batch = 0; batch < 10; batch++)
+      await s.unit(async (tx) => {
+        for (let i = batch * 100; i < batch * 100 + 100; i++)
+          await tx.insertOnlineCode({ codeHash: hash(i), walletId: `w${i % 7}`, issuedAt: i, expiresAt: 10_000 + i, usedBy: null });
+      });
+    const walBefore = statSync(`${path}-wal`).size;
+    await s.unit((tx) => tx.markOnlineCodeUsed(hash(500), 'pay_1'));
+    const wal = readFileSync(`${path}-wal`);
+    expect(await s.unit((tx) => tx.countActiveOnlineCodes('w3', 10_000))).toBe(142);
+    expect(await s.unit((tx) => tx.countActiveOnlineCodes('w3', 10_990))).toBe(2);
+    await s.close();
+    // WAL frames: a 32-byte header, then each page behind a 24-byte frame header that starts with its page number.
+    const frame = 24 + 2048;
+    const pages = new Set<number>();
+    for (let at = walBefore; at + frame <= wal.length; at += frame) pages.add(wal.readUInt32BE(at));
+    const raw = new Database(path, { readonly: true });
+    const owners =
+      pages.size === 0
+        ? []
+        : raw
+            .prepare(`SELECT DISTINCT name FROM dbstat WHERE pageno IN (${[...pages].join(',')})`)
+            .pluck()
+            .all();
+    raw.close();
+    expect(owners).toEqual(['online_codes']);
   });
 
   it('claims an offline use only once', async () => {
