@@ -64,6 +64,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
       await Promise.all(stores.map((s) => s.ready()));
       await stores[0]!.unit((tx) => tx.setMeta('k', 'v'));
       expect(await stores[2]!.unit((tx) => tx.getMeta('k'))).toBe('v');
+      expect(await shapeOf(db.schema)).toEqual(CURRENT_SHAPE);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await db.dispose();
@@ -77,7 +78,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     await first.close();
     const second = db.open();
     try {
-      await expect(second.ready()).rejects.toThrow(/schema version 99 is not 4/);
+      await expect(second.ready()).rejects.toThrow(/schema version 99 is not 5/);
       await expect(second.unit((tx) => tx.getMeta('k'))).rejects.toThrow(/schema version 99/);
     } finally {
       await second.close();
@@ -85,19 +86,34 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     }
   });
 
-  /** Foreign keys left on `transfers` in `schema` (version 4 has none). */
-  const foreignKeysOfTransfers = async (schema: string): Promise<number> => {
+  /** What versions 4 and 5 changed in `schema`: the foreign keys of transfers (none), online_codes' indexes and options. */
+  const shapeOf = async (schema: string) => {
     const admin = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
     await admin.connect();
     try {
-      const r = await admin.query<{ n: string }>(
+      const fks = await admin.query<{ n: string }>(
         `SELECT count(*) AS n FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'`,
         [`${schema}.transfers`],
       );
-      return Number(r.rows[0]!.n);
+      const codes = await admin.query<{ indexes: string[]; options: string[] | null }>(
+        `SELECT array(SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = c.oid ORDER BY 1) AS indexes, c.reloptions AS options
+           FROM pg_class c WHERE c.oid = $1::regclass`,
+        [`${schema}.online_codes`],
+      );
+      const { indexes, options } = codes.rows[0]!;
+      return {
+        transferForeignKeys: Number(fks.rows[0]!.n),
+        onlineCodeIndexes: indexes.map((i) => i.replace(`${schema}.`, '')),
+        onlineCodeOptions: options,
+      };
     } finally {
       await admin.end();
     }
+  };
+  const CURRENT_SHAPE = {
+    transferForeignKeys: 0,
+    onlineCodeIndexes: ['online_codes_pkey', 'online_codes_wallet'],
+    onlineCodeOptions: ['fillfactor=50'],
   };
 
   it.each([
@@ -107,7 +123,11 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
       '3',
       'ALTER TABLE transfers ADD FOREIGN KEY (debit_account) REFERENCES accounts(id), ADD FOREIGN KEY (credit_account) REFERENCES accounts(id)',
     ],
-  ])('upgrades a version-%s schema to version 4 once, keeping its rows', async (version, lacks) => {
+    [
+      '4',
+      'DROP INDEX online_codes_wallet; CREATE INDEX online_codes_active ON online_codes(wallet_id, expires_at) WHERE used_by IS NULL; ALTER TABLE online_codes RESET (fillfactor)',
+    ],
+  ])('upgrades a version-%s schema to version 5 once, keeping its rows', async (version, lacks) => {
     const db = freshSchema();
     const first = db.open();
     await first.unit((tx) => tx.createAccount({ id: 'a', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 }));
@@ -123,11 +143,11 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     const stores = [db.open(), db.open()];
     try {
       await Promise.all(stores.map((s) => s.ready()));
-      expect(await stores[0]!.unit((tx) => tx.getMeta('schema_version'))).toBe('4');
+      expect(await stores[0]!.unit((tx) => tx.getMeta('schema_version'))).toBe('5');
       expect((await stores[1]!.unit((tx) => tx.getAccount('a')))?.id).toBe('a');
       expect(await stores[1]!.unit((tx) => tx.getOpsActionByKey('k'))).toBeUndefined();
       expect(await stores[1]!.unit((tx) => tx.listHelpHandled({ fromMs: 0, toMs: 1 }, 1))).toEqual([]);
-      expect(await foreignKeysOfTransfers(db.schema)).toBe(0);
+      expect(await shapeOf(db.schema)).toEqual(CURRENT_SHAPE);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await db.dispose();
