@@ -29,6 +29,8 @@ import { freshSchema, probePostgres as probe } from '../server/testing/pg-test-d
 import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
 import { money } from '../shared/money.ts';
 import { HEADER, row, type RunStats } from './stats.ts';
+import { processThreads, threadId, threadsSince } from './thread-cpu.ts';
+import { cpuByName, processesNamed } from './process-cpu.ts';
 import { freePort } from '../test/free-port.ts';
 
 /** Payments a second the pre-issued codes suffice for, over the whole run (all kiosks together). */
@@ -164,6 +166,8 @@ function replicaConfig(d: Omit<ReplicaWorkerData, 'self' | 'schema'>) {
 const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(require('node:worker_threads').workerData.self); })`;
 
 interface ReplicaThread {
+  /** The replica's thread id (Linux), for its CPU time. */
+  tid: string | undefined;
   /** Stops the replica; resolves with its store's counters. */
   close(): Promise<PgStoreCounters | undefined>;
 }
@@ -172,13 +176,14 @@ function startReplicaThread(d: Omit<ReplicaWorkerData, 'self'>): Promise<Replica
   const worker = new Worker(BOOT, { eval: true, workerData: { ...d, self: import.meta.url } satisfies ReplicaWorkerData });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
-    worker.once('message', (m: { ready: true } | { error: string }) => {
+    worker.once('message', (m: { ready: true; tid: string | undefined } | { error: string }) => {
       if ('error' in m) {
         void worker.terminate();
         reject(new Error(`replica ${d.clientId} did not start: ${m.error}`));
         return;
       }
       resolve({
+        tid: m.tid,
         close: () =>
           new Promise<PgStoreCounters | undefined>((done) => {
             let counters: PgStoreCounters | undefined;
@@ -203,7 +208,7 @@ if (!isMainThread && parentPort && (workerData as Partial<ReplicaWorkerData>).sc
   try {
     const store = new PgStore({ connectionString: d.databaseUrl, schema: d.schema });
     const server = await startServer(replicaConfig(d), { store });
-    port.postMessage({ ready: true });
+    port.postMessage({ ready: true, tid: threadId() });
     port.on('message', (m) => {
       if (m === 'close')
         void server.close().finally(() => {
@@ -223,6 +228,17 @@ interface Measured extends RunStats {
   replicas: number;
   /** Each replica's store counters, in thread order. */
   counters: PgStoreCounters[];
+  /** CPU µs per payment during the measured seconds, by where it ran (Linux only). */
+  perPayment: CpuPerPayment | undefined;
+}
+
+interface CpuPerPayment {
+  replicas: number;
+  kiosks: number;
+  /** This process's other threads: V8's (garbage collection, compilers) and libuv's. */
+  otherThreads: number;
+  postgres: number;
+  mosquitto: number;
 }
 
 /** Closed-loop online payments through `replicas` replica threads; kiosks and wallets are fresh per run. */
@@ -324,9 +340,17 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
     // paths only after it has run them often, and with R replicas each runs them R times less often.
     await closedLoop(WARM_UP_MS);
     ranOut = 0;
+    const threadsBefore = processThreads();
+    const othersBefore = processesNamed(['postgres', 'mosquitto']);
     const { lat, start } = await closedLoop(durationMs);
     const ops = lat.length;
     const seconds = (performance.now() - start) / 1000;
+    const perPayment = cpuPerPayment(
+      threadsSince(threadsBefore),
+      cpuByName(othersBefore, processesNamed(['postgres', 'mosquitto'])),
+      threads,
+      ops,
+    );
     const totals = await admin.store.unit((t) => t.balanceTotals());
     if ([...totals.values()].some((v) => v !== 0))
       throw new Error(`ledger does not sum to zero: ${JSON.stringify(Object.fromEntries(totals))}`);
@@ -335,7 +359,7 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
     for (const c of await Promise.all(threads.splice(0).map((t) => t.close()))) if (c) counters.push(c);
     const early = ranOut === 0 ? '' : ` (${ranOut} kiosks used up their codes early)`;
     const name = `online, ${kiosks} kiosks, ${into}, ${replicas} replica${replicas === 1 ? '' : 's'}${early}`;
-    return { name, ops, seconds, latenciesMs: lat, replicas, counters };
+    return { name, ops, seconds, latenciesMs: lat, replicas, counters, perPayment };
   } finally {
     await Promise.all(uplinks.map((u) => u.close()));
     await Promise.all(threads.map((t) => t.close()));
@@ -344,6 +368,50 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
     await drop().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The measured seconds' CPU, per payment: the replica threads, the kiosks (this thread), this process's other threads, PostgreSQL, Mosquitto. */
+function cpuPerPayment(
+  threads: ReturnType<typeof threadsSince>,
+  others: Map<string, number>,
+  replicas: readonly ReplicaThread[],
+  payments: number,
+): CpuPerPayment | undefined {
+  const self = threadId();
+  if (self === undefined || threads.size === 0 || payments === 0) return undefined;
+  const replicaTids = new Set(replicas.map((r) => r.tid));
+  let onReplicas = 0;
+  let onOthers = 0;
+  for (const [tid, t] of threads) {
+    if (replicaTids.has(tid)) onReplicas += t.runMs;
+    else if (tid !== self) onOthers += t.runMs;
+  }
+  const us = (ms: number) => Math.round((ms * 1000) / payments);
+  return {
+    replicas: us(onReplicas),
+    kiosks: us(threads.get(self)?.runMs ?? 0),
+    otherThreads: us(onOthers),
+    postgres: us(others.get('postgres') ?? 0),
+    mosquitto: us(others.get('mosquitto') ?? 0),
+  };
+}
+
+/** CPU µs per payment of each run, by where it ran; the machine's cores used. */
+function cpuTable(runs: readonly Measured[]): string {
+  const lines = [
+    '| run | replica threads | kiosks (bench thread) | other threads (V8, libuv) | PostgreSQL | Mosquitto | total | cores busy |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of runs) {
+    const c = r.perPayment;
+    if (!c) continue;
+    const total = c.replicas + c.kiosks + c.otherThreads + c.postgres + c.mosquitto;
+    const busy = (total * r.ops) / r.seconds / 1e6;
+    lines.push(
+      `| ${r.name} | ${c.replicas} | ${c.kiosks} | ${c.otherThreads} | ${c.postgres} | ${c.mosquitto} | ${total} | ${busy.toFixed(2)} |`,
+    );
+  }
+  return lines.length === 2 ? '' : `CPU µs per payment, measured seconds only (Linux scheduler statistics):\n${lines.join('\n')}`;
 }
 
 /** A table of what each run's replicas did: shares, throughput per replica and per replica-core, retries. */
@@ -417,6 +485,8 @@ export async function replicasBench(
     '',
     `this machine has ${cores} core${cores === 1 ? '' : 's'}; the largest run has ${most} replica threads, PostgreSQL, Mosquitto and the kiosks' thread${most + 3 > cores ? ': fewer cores than processes, so replicas share cores (per replica-core = total / min(replicas, cores))' : ''}`,
     replicaTable(runs, cores),
+    '',
+    cpuTable(runs),
     '',
     ...replicaTargets(runs),
   );
