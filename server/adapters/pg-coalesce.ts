@@ -88,12 +88,9 @@ export const MANY: Partial<Record<SqlName, Many>> = {
   },
   useUnusedCode: {
     kind: 'write',
-    // `(used_by IS NULL) IS TRUE`, not `used_by IS NULL`: the plain form matches the partial index of
-    // unused codes, which the planner then scans whole instead of looking each code up by its hash.
-    // The two are true of the same rows.
     row: (v) => `code:${String(v[1])}`,
     sql: all(
-      `UPDATE online_codes c SET used_by = q.p FROM unnest($1::text[], $2::text[]) q(p, h) WHERE c.code_hash = q.h AND (c.used_by IS NULL) IS TRUE`,
+      `UPDATE online_codes c SET used_by = q.p FROM unnest($1::text[], $2::text[]) q(p, h) WHERE c.code_hash = q.h AND c.used_by IS NULL`,
       '$1::text[]',
     ),
   },

@@ -161,13 +161,10 @@ describe('SqliteStore', () => {
     const pages = new Set<number>();
     for (let at = walBefore; at + frame <= wal.length; at += frame) pages.add(wal.readUInt32BE(at));
     const raw = new Database(path, { readonly: true });
-    const owners =
-      pages.size === 0
-        ? []
-        : raw
-            .prepare(`SELECT DISTINCT name FROM dbstat WHERE pageno IN (${[...pages].join(',')})`)
-            .pluck()
-            .all();
+    const owners = raw
+      .prepare(`SELECT DISTINCT name FROM dbstat WHERE pageno IN (${[...pages].join(',')})`)
+      .pluck()
+      .all();
     raw.close();
     expect(owners).toEqual(['online_codes']);
   });
