@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The chaos itself, for a bounded time: shoppers pay at random kiosks while faults are injected at
 // random moments (SIGKILL and restart of a kiosk, the server or the broker; a kiosk's uplink cut and
-// later restored through its screen's switch). Every choice comes from one seeded generator; the
-// moments are real time, so a run is reproducible in its choices, not to the millisecond.
+// later restored through its screen's switch). Every choice comes from a seeded generator, the
+// shoppers' and the faults' from streams of their own: the moments are real time, and with one
+// stream the shoppers' pace would decide which draws the faults got (kiosk kills 0, 4 and 6 for one
+// seed). A run is reproducible in its choices, not to the millisecond.
 import { DEMO_CATALOG } from '../../server/catalog/demo-catalog.ts';
 import type { Random } from '../../shared/random.ts';
 import type { ChaosCluster, KioskSlot } from './chaos-cluster.ts';
@@ -69,7 +71,10 @@ export class ChaosDriver {
   constructor(
     private readonly cluster: ChaosCluster,
     private readonly shoppers: Shopper[],
+    /** The shoppers' choices: kiosk, shopper, product, which code. */
     private readonly rng: Rng,
+    /** The faults' choices: kind, target, how long it stays down. */
+    private readonly faultRng: Rng,
     private readonly o: ChaosOptions,
   ) {}
 
@@ -143,9 +148,9 @@ export class ChaosDriver {
 
   async #faultLoop(): Promise<void> {
     for (;;) {
-      await sleep(this.o.faultGapMinMs + this.rng.int(this.o.faultGapSpreadMs));
+      await sleep(this.o.faultGapMinMs + this.faultRng.int(this.o.faultGapSpreadMs));
       if (Date.now() >= this.#stopAt) return;
-      const roll = this.rng.int(100);
+      const roll = this.faultRng.int(100);
       const [kiosk, uplink, server] = this.o.faultMix ?? [35, 35, 15];
       if (roll < kiosk) this.#killKiosk();
       else if (roll < kiosk + uplink) await this.#cutUplink();
@@ -156,13 +161,13 @@ export class ChaosDriver {
 
   #pickKiosk(): KioskSlot | undefined {
     const up = this.cluster.kiosks.filter((k) => !k.restarting && k.proc?.alive && k.url !== undefined);
-    return up.length === 0 ? undefined : up[this.rng.int(up.length)];
+    return up.length === 0 ? undefined : up[this.faultRng.int(up.length)];
   }
 
   #killKiosk(): void {
     const slot = this.#pickKiosk();
     if (!slot) return;
-    const downMs = 200 + this.rng.int(2_000);
+    const downMs = 200 + this.faultRng.int(2_000);
     slot.restarting = true;
     this.faults.kioskKills++;
     this.#later(async () => {
@@ -181,7 +186,7 @@ export class ChaosDriver {
     if (!slot?.uplinkUp || slot.url === undefined) return;
     const url = slot.url;
     const proc = slot.proc;
-    const cutMs = 2_000 + this.rng.int(6_000);
+    const cutMs = 2_000 + this.faultRng.int(6_000);
     try {
       await post(url, '/sim/uplink', { up: false });
     } catch {
@@ -202,7 +207,7 @@ export class ChaosDriver {
     if (this.#serverRestarting || !this.cluster.serverUp) return;
     this.#serverRestarting = true;
     this.faults.serverKills++;
-    const downMs = 300 + this.rng.int(2_500);
+    const downMs = 300 + this.faultRng.int(2_500);
     this.#later(async () => {
       try {
         await this.cluster.server?.kill();
@@ -218,7 +223,7 @@ export class ChaosDriver {
     if (this.#brokerRestarting || !this.cluster.brokerUp) return;
     this.#brokerRestarting = true;
     this.faults.brokerKills++;
-    const downMs = 300 + this.rng.int(2_500);
+    const downMs = 300 + this.faultRng.int(2_500);
     this.#later(async () => {
       try {
         await this.cluster.broker?.kill();

@@ -80,7 +80,7 @@ export function chaosSuite(name: string, o: ChaosScenario): void {
 
     it(`heals to a consistent ledger and empty kiosk stores (seed ${o.seed}, ${KIOSKS} kiosks, ${o.chaosMs} ms)`, async () => {
       const started = Date.now();
-      const driver = new ChaosDriver(cluster, shoppers, seededRandom(o.seed ^ 0x5eed), {
+      const driver = new ChaosDriver(cluster, shoppers, seededRandom(o.seed ^ 0x5eed), seededRandom(o.seed ^ 0xfa17), {
         durationMs: o.chaosMs,
         concurrentShoppers: 4,
         faultGapMinMs: 600,
