@@ -230,6 +230,20 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     }
   });
 
+  it('starts a group smaller than half the last one only after a moment, so units arriving meanwhile share it', async () => {
+    // With four replicas each one's groups shrank to 5 units, and every group costs its round trips
+    // and a COMMIT: a lone unit after a group of ten waits (at most LINGER_MS) for the next four.
+    await onAccountsAB(async (s) => {
+      const read = () => s.unit((tx) => tx.getMeta('k'));
+      await Promise.all(Array.from({ length: 10 }, read));
+      const before = { ...s.counters };
+      const next = new Promise<unknown>((resolve) => setImmediate(() => resolve(Promise.all(Array.from({ length: 4 }, read)))));
+      await Promise.all([read(), next]);
+      expect(s.counters.groups - before.groups).toBe(1);
+      expect(s.counters.units - before.units).toBe(5);
+    });
+  });
+
   it('runs a unit of a group once when it reads with two statements in flight after writing', async () => {
     // Found by the simulation on PostgreSQL (seed 20, 40 steps): a settlement that displaced a later
     // copy wrote its charge, then counted the copy's refunds (lockThen: a lock and a read at once).

@@ -27,6 +27,15 @@ import { sessionOptions } from './pg-session-options.ts';
 
 /** Units run together at most; bounds the work one failed unit makes the others redo. */
 const GROUP_UNITS_MAX = 64;
+/**
+ * Under load, a group about to start with fewer than LINGER_UNITS units waits this long at most for
+ * more (ms). Every group costs its round trips and a COMMIT in PostgreSQL whatever its size; when
+ * replicas share the requests, each replica's groups shrink (24 units with one replica of the bench,
+ * 5 with four) and that fixed cost per payment grows. "Under load": the last group had more than one
+ * unit; at a trickle nothing waits.
+ */
+const LINGER_MS = 1;
+const LINGER_UNITS = 16;
 /** Key of the advisory lock a replica holds while it rolls postings into balances. */
 const ROLL_LOCK_KEY = '7596553802335907186';
 /** Postings moved by one roll, at most. */
@@ -119,6 +128,10 @@ export class PgStore implements Store {
   #queue: Pending[] = [];
   readonly #queuedUnitsMax: number;
   #draining: Promise<void> | undefined;
+  /** Units of the group that ran last (LINGER_MS). */
+  #lastGroupUnits = 0;
+  /** Ends a linger early, once the queue holds LINGER_UNITS. */
+  #gathered: (() => void) | undefined;
   #rolling: Promise<void> | undefined;
   #lastRoll = performance.now();
   #lastVacuum = performance.now();
@@ -208,6 +221,7 @@ export class PgStore implements Store {
     if (busy) return Promise.reject(busy);
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (this.#gathered && this.#queue.length >= LINGER_UNITS) this.#gathered();
       this.#draining ??= this.#drain();
     });
   }
@@ -216,7 +230,10 @@ export class PgStore implements Store {
     try {
       await this.#ready;
       while (this.#queue.length > 0) {
-        await this.#runGroup(this.#queue.splice(0, GROUP_UNITS_MAX));
+        if (this.#queue.length < LINGER_UNITS && this.#lastGroupUnits > 1 && !this.#closed) await this.#linger();
+        const group = this.#queue.splice(0, GROUP_UNITS_MAX);
+        this.#lastGroupUnits = group.length;
+        await this.#runGroup(group);
         if (this.#rolling === undefined && performance.now() - this.#lastRoll >= this.#rollEveryMs && !this.#closed)
           this.#rolling = this.#roll().finally(() => {
             this.#rolling = undefined;
@@ -228,6 +245,19 @@ export class PgStore implements Store {
     } finally {
       this.#draining = undefined;
     }
+  }
+
+  /** Waits LINGER_MS at most, less if the queue reaches LINGER_UNITS meanwhile. */
+  #linger(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#gathered = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, LINGER_MS);
+      this.#gathered = done;
+    });
   }
 
   /** Commits a group, or, when it could not commit whole, each of its units on its own with retries. */
@@ -381,6 +411,7 @@ export class PgStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#gathered?.();
     while (this.#draining) await this.#draining;
     await this.#rolling;
     await this.#pool.end();
