@@ -5,7 +5,8 @@
 // each replica's share, the throughput per replica and per replica-core, and the transactions run
 // again (serialization failures and deadlocks; units whose read another replica made stale). Each
 // replica runs on its own thread (in production, its own process), the kiosks on the main thread;
-// where the machine has fewer cores than that, the output says so.
+// where the machine has fewer cores than that, the output says so. The setups compared run side by
+// side and are measured in one-second slices in turn, as the echo and the payments in bench/run.ts.
 // Also the harness test/replicas.test.ts uses: a Mosquitto on a free port with generated password and
 // ACL files, and a fresh PostgreSQL schema. Needs /usr/sbin/mosquitto and PostgreSQL
 // (KP_BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test).
@@ -28,15 +29,22 @@ import { parseServerConfig } from '../server/config.ts';
 import { freshSchema, probePostgres as probe } from '../server/testing/pg-test-db.ts';
 import { enrollWallet, issueOnlineCode, topUp } from '../server/domain/wallets.ts';
 import { money } from '../shared/money.ts';
-import { HEADER, row, type RunStats } from './stats.ts';
+import { HEADER, mergeRuns, ratioSeen, row, targetLine, type RunStats } from './stats.ts';
 import { processThreads, threadId, threadsSince } from './thread-cpu.ts';
 import { cpuByName, processesNamed } from './process-cpu.ts';
 import { freePort } from '../test/free-port.ts';
 
 /** Payments a second the pre-issued codes suffice for, over the whole run (all kiosks together). */
-const CODES_PER_SECOND = 4_000;
-/** Closed-loop payments before each measured run (V8 compiles each replica thread's hot paths meanwhile). */
-const WARM_UP_MS = 2_000;
+const CODES_PER_SECOND = 8_000;
+/**
+ * Closed-loop payments before the measured slices, per replica: V8 compiles a replica thread's hot
+ * paths only after it has run them often, and with R replicas each runs them R times less often, so
+ * R replicas warm up R times as long (with the same 2 s, four replicas' threads were still compiling
+ * in the measured seconds: V8's helper threads 120 µs a payment instead of 19).
+ */
+const WARM_UP_MS_PER_REPLICA = 2_000;
+/** One measured slice of each setup in turn, so a change in the machine's load falls on all alike. */
+const SLICE_MS = 1_000;
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const DATABASE_URL =
@@ -241,8 +249,29 @@ interface CpuPerPayment {
   mosquitto: number;
 }
 
-/** Closed-loop online payments through `replicas` replica threads; kiosks and wallets are fresh per run. */
-async function measure(replicas: number, kiosks: number, durationMs: number, merchants: Merchants): Promise<Measured> {
+/** CPU ms of one world's measured slices, by where it ran. */
+interface CpuMs {
+  replicas: number;
+  kiosks: number;
+  otherThreads: number;
+  postgres: number;
+  mosquitto: number;
+}
+
+/**
+ * One setup under test, kept running while the others take their turns: its own Mosquitto, PostgreSQL
+ * schema, `replicas` replica threads, kiosks and wallets. `slice` runs the closed loop for a while and
+ * adds its CPU to the world's; `close` stops everything and returns the merged measurement.
+ */
+interface World {
+  readonly replicas: number;
+  warm(ms: number): Promise<void>;
+  slice(ms: number): Promise<RunStats>;
+  close(): Promise<Measured>;
+}
+
+/** Starts a world of `replicas` replica threads, with codes for `paymentsMax` payments. */
+async function openWorld(replicas: number, kiosks: number, merchants: Merchants, paymentsMax: number): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'kioskpay-replicas-'));
   const { schema, dispose: drop } = freshSchema({ url: DATABASE_URL, prefix: 'kp_rep' });
   const secret = () => randomBytes(12).toString('base64url');
@@ -254,7 +283,6 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
     ...kioskLogins,
   ]);
   const threads: ReplicaThread[] = [];
-  const counters: PgStoreCounters[] = [];
   const uplinks: Uplink[] = [];
   // The main thread's own context on the same ledger and issuer key: wallets and codes (not measured).
   const adminDir = join(dir, 'admin');
@@ -273,6 +301,17 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
       log: silent,
     },
   );
+  const shutDown = async () => {
+    await Promise.all(uplinks.splice(0).map((u) => u.close()));
+    const counters: PgStoreCounters[] = [];
+    for (const c of await Promise.all(threads.splice(0).map((t) => t.close()))) if (c) counters.push(c);
+    await admin.store.close();
+    await broker.close();
+    await drop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    return counters;
+  };
+  let codes: string[][];
   try {
     await registerKiosks(admin);
     for (let i = 0; i < replicas; i++) {
@@ -292,9 +331,9 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
         }),
       );
     }
-    // Codes for up to CODES_PER_SECOND payments a second, warm-up included; a kiosk whose codes run out stops early (reported).
-    const perKiosk = Math.ceil((((durationMs + WARM_UP_MS) / 1000) * CODES_PER_SECOND) / kiosks);
-    const codes = await Promise.all(
+    // A kiosk whose codes run out stops early (reported).
+    const perKiosk = Math.ceil(paymentsMax / kiosks);
+    codes = await Promise.all(
       kioskIds.map(async () => {
         const w = await enrollWallet(admin);
         await topUp(admin, w.walletId, money(1_000_000_000));
@@ -308,91 +347,96 @@ async function measure(replicas: number, kiosks: number, durationMs: number, mer
       uplinks.push(
         await MqttUplink.connect({ url: broker.url, kioskId: k.kioskId, username: k.username, password: k.password, logger: silent }),
       );
-    let tx = 0;
-    const payOnce = async (u: Uplink, k: number) => {
-      const code = codes[k]!.pop();
-      if (!code) throw new Error('bench ran out of pre-issued codes');
-      const r = await u.request<'pay'>({ v: 1, type: 'pay', id: `p${++tx}`, txId: `b${tx}`, code, amount: money(100) });
-      if (r.type !== 'pay.result' || r.status !== 'approved') throw new Error(`payment not approved: ${JSON.stringify(r)}`);
-    };
-    let ranOut = 0;
-    /** Every kiosk pays, one payment after another, for `ms`; the latencies, and when it began. */
-    const closedLoop = async (ms: number) => {
-      const lat: number[] = [];
-      const start = performance.now();
-      const end = start + ms;
-      await Promise.all(
-        uplinks.map(async (u, k) => {
-          while (performance.now() < end) {
-            if (codes[k]!.length === 0) {
-              ranOut++;
-              break;
-            }
-            const t = performance.now();
-            await payOnce(u, k);
-            lat.push(performance.now() - t);
-          }
-        }),
-      );
-      return { lat, start };
-    };
-    // Warm-up, not measured, as long with 4 replicas as with 1: each replica thread compiles its hot
-    // paths only after it has run them often, and with R replicas each runs them R times less often.
-    await closedLoop(WARM_UP_MS);
-    ranOut = 0;
-    const threadsBefore = processThreads();
-    const othersBefore = processesNamed(['postgres', 'mosquitto']);
-    const { lat, start } = await closedLoop(durationMs);
-    const ops = lat.length;
-    const seconds = (performance.now() - start) / 1000;
-    const perPayment = cpuPerPayment(
-      threadsSince(threadsBefore),
-      cpuByName(othersBefore, processesNamed(['postgres', 'mosquitto'])),
-      threads,
-      ops,
-    );
-    const totals = await admin.store.unit((t) => t.balanceTotals());
-    if ([...totals.values()].some((v) => v !== 0))
-      throw new Error(`ledger does not sum to zero: ${JSON.stringify(Object.fromEntries(totals))}`);
-    const into = merchants === 'one' ? '1 merchant' : `${kiosks} merchants`;
-    await Promise.all(uplinks.splice(0).map((u) => u.close()));
-    for (const c of await Promise.all(threads.splice(0).map((t) => t.close()))) if (c) counters.push(c);
-    const early = ranOut === 0 ? '' : ` (${ranOut} kiosks used up their codes early)`;
-    const name = `online, ${kiosks} kiosks, ${into}, ${replicas} replica${replicas === 1 ? '' : 's'}${early}`;
-    return { name, ops, seconds, latenciesMs: lat, replicas, counters, perPayment };
-  } finally {
-    await Promise.all(uplinks.map((u) => u.close()));
-    await Promise.all(threads.map((t) => t.close()));
-    await admin.store.close();
-    await broker.close();
-    await drop().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    await shutDown();
+    throw e;
   }
+  let tx = 0;
+  let ranOut = 0;
+  const payOnce = async (u: Uplink, k: number) => {
+    const code = codes[k]!.pop();
+    if (!code) throw new Error('bench ran out of pre-issued codes');
+    const r = await u.request<'pay'>({ v: 1, type: 'pay', id: `p${++tx}`, txId: `b${tx}`, code, amount: money(100) });
+    if (r.type !== 'pay.result' || r.status !== 'approved') throw new Error(`payment not approved: ${JSON.stringify(r)}`);
+  };
+  /** Every kiosk pays, one payment after another, for `ms`. */
+  const closedLoop = async (ms: number): Promise<RunStats> => {
+    const lat: number[] = [];
+    const start = performance.now();
+    const end = start + ms;
+    await Promise.all(
+      uplinks.map(async (u, k) => {
+        while (performance.now() < end) {
+          if (codes[k]!.length === 0) {
+            ranOut++;
+            break;
+          }
+          const t = performance.now();
+          await payOnce(u, k);
+          lat.push(performance.now() - t);
+        }
+      }),
+    );
+    return { name: '', ops: lat.length, seconds: (performance.now() - start) / 1000, latenciesMs: lat };
+  };
+  const slices: RunStats[] = [];
+  const cpu: CpuMs = { replicas: 0, kiosks: 0, otherThreads: 0, postgres: 0, mosquitto: 0 };
+  return {
+    replicas,
+    warm: async (ms) => {
+      await closedLoop(ms);
+      ranOut = 0;
+    },
+    slice: async (ms) => {
+      const threadsBefore = processThreads();
+      const othersBefore = processesNamed(['postgres', 'mosquitto']);
+      const s = await closedLoop(ms);
+      addCpu(cpu, threadsSince(threadsBefore), cpuByName(othersBefore, processesNamed(['postgres', 'mosquitto'])), threads);
+      slices.push(s);
+      return s;
+    },
+    close: async () => {
+      const totals = await admin.store.unit((t) => t.balanceTotals());
+      if ([...totals.values()].some((v) => v !== 0))
+        throw new Error(`ledger does not sum to zero: ${JSON.stringify(Object.fromEntries(totals))}`);
+      const counters = await shutDown();
+      const into = merchants === 'one' ? '1 merchant' : `${kiosks} merchants`;
+      const early = ranOut === 0 ? '' : ` (${ranOut} kiosks used up their codes early)`;
+      const name = `online, ${kiosks} kiosks, ${into}, ${replicas} replica${replicas === 1 ? '' : 's'}${early}`;
+      const merged = mergeRuns(name, slices);
+      return { ...merged, replicas, counters, perPayment: perPayment(cpu, merged.ops) };
+    },
+  };
 }
 
-/** The measured seconds' CPU, per payment: the replica threads, the kiosks (this thread), this process's other threads, PostgreSQL, Mosquitto. */
-function cpuPerPayment(
+/** Adds one slice's CPU to `to`: the replica threads, the kiosks (this thread), this process's other threads, PostgreSQL, Mosquitto. */
+function addCpu(
+  to: CpuMs,
   threads: ReturnType<typeof threadsSince>,
   others: Map<string, number>,
   replicas: readonly ReplicaThread[],
-  payments: number,
-): CpuPerPayment | undefined {
+): void {
   const self = threadId();
-  if (self === undefined || threads.size === 0 || payments === 0) return undefined;
   const replicaTids = new Set(replicas.map((r) => r.tid));
-  let onReplicas = 0;
-  let onOthers = 0;
   for (const [tid, t] of threads) {
-    if (replicaTids.has(tid)) onReplicas += t.runMs;
-    else if (tid !== self) onOthers += t.runMs;
+    if (replicaTids.has(tid)) to.replicas += t.runMs;
+    else if (tid === self) to.kiosks += t.runMs;
+    else to.otherThreads += t.runMs;
   }
+  to.postgres += others.get('postgres') ?? 0;
+  to.mosquitto += others.get('mosquitto') ?? 0;
+}
+
+/** CPU µs per payment from the world's measured slices; undefined where Linux's statistics are absent. */
+function perPayment(cpu: CpuMs, payments: number): CpuPerPayment | undefined {
+  if (threadId() === undefined || payments === 0 || cpu.kiosks === 0) return undefined;
   const us = (ms: number) => Math.round((ms * 1000) / payments);
   return {
-    replicas: us(onReplicas),
-    kiosks: us(threads.get(self)?.runMs ?? 0),
-    otherThreads: us(onOthers),
-    postgres: us(others.get('postgres') ?? 0),
-    mosquitto: us(others.get('mosquitto') ?? 0),
+    replicas: us(cpu.replicas),
+    kiosks: us(cpu.kiosks),
+    otherThreads: us(cpu.otherThreads),
+    postgres: us(cpu.postgres),
+    mosquitto: us(cpu.mosquitto),
   };
 }
 
@@ -444,20 +488,21 @@ function replicaTargets(runs: readonly Measured[]): string[] {
   const one = fifty.find((r) => r.replicas === 1);
   const four = fifty.find((r) => r.replicas === 4);
   if (one && four) {
-    const ratio = four.ops / four.seconds / (one.ops / one.seconds);
-    out.push(
-      `target: 4 replicas >= 1 replica against many merchants: ${(four.ops / four.seconds).toFixed(0)}/s vs ${(one.ops / one.seconds).toFixed(0)}/s = ${(ratio * 100).toFixed(0)}% (target >= 100%): ${ratio >= 1 ? 'met' : 'not met'}`,
-    );
+    const { ratio, seen } = ratioSeen(four, one, 'one-second slices run in turn');
+    out.push(targetLine('4 replicas beside 1, many merchants', seen, '>= 100%', ratio >= 1));
   }
   const retries = fifty.reduce((a, r) => a + r.counters.reduce((b, c) => b + c.retries, 0), 0);
-  out.push(`target: 0 serialization retries against many merchants: ${retries}: ${retries === 0 ? 'met' : 'not met'}`);
+  out.push(targetLine('serialization retries, many merchants', String(retries), '0', retries === 0));
   return out;
 }
 
 /**
  * Payments per second with 1, 2 and 4 replicas behind Mosquitto on PostgreSQL, as a table (ratio
  * against 1 replica): all kiosks paying one merchant, then each kiosk its own merchant; then what
- * each run's replicas did, and the targets. A line saying why when Mosquitto or PostgreSQL is absent.
+ * each run's replicas did, and the targets. The setups of one kind run side by side, each warmed up,
+ * then measured in one-second slices in turn (the order reversed every round), and each ratio is the
+ * median of the slice-by-slice ratios: on a shared VM the rate of one setup moved 4,400-6,800/s
+ * between runs a minute apart. A line saying why when Mosquitto or PostgreSQL is absent.
  */
 export async function replicasBench(
   o: { kiosks?: number; durationMs?: number; counts?: readonly number[]; merchants?: readonly Merchants[] } = {},
@@ -472,12 +517,23 @@ export async function replicasBench(
   const lines = [HEADER];
   const runs: Measured[] = [];
   for (const merchants of o.merchants ?? (['one', 'per-kiosk'] as const)) {
-    let base: RunStats | undefined;
-    for (const n of counts) {
-      const s = await measure(n, kiosks, durationMs, merchants);
-      base ??= s;
-      runs.push(s);
-      lines.push(row(s, base));
+    const worlds: World[] = [];
+    try {
+      for (const n of counts) {
+        const warmMs = WARM_UP_MS_PER_REPLICA * n;
+        worlds.push(await openWorld(n, kiosks, merchants, Math.ceil(((warmMs + durationMs) / 1000) * CODES_PER_SECOND)));
+      }
+      for (const w of worlds) await w.warm(WARM_UP_MS_PER_REPLICA * w.replicas);
+      for (let round = 0, left = durationMs; left > 0; round++, left -= SLICE_MS)
+        for (const w of round % 2 === 0 ? worlds : [...worlds].reverse()) await w.slice(Math.min(SLICE_MS, left));
+    } finally {
+      const measured: Measured[] = [];
+      for (const w of worlds.splice(0)) measured.push(await w.close());
+      const base = measured[0];
+      for (const m of measured) {
+        runs.push(m);
+        lines.push(row(m, base));
+      }
     }
   }
   const most = Math.max(...counts);
