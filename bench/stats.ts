@@ -91,14 +91,15 @@ export const HEADER = `| ${'run'.padEnd(46)} | ${'throughput'.padStart(10)} | ${
 export function mergeRuns(name: string, slices: readonly RunStats[]): RunStats {
   const add = (a: ThreadTimes, b: ThreadTimes): ThreadTimes => ({ runMs: a.runMs + b.runMs, waitMs: a.waitMs + b.waitMs });
   const cpus = slices.map((s) => s.cpu);
-  const cpu = cpus.length > 0 && cpus.every((c) => c !== undefined)
-    ? cpus.reduce((a, c) => ({
-        main: add(a.main, c.main),
-        kiosks: add(a.kiosks, c.kiosks),
-        broker: add(a.broker, c.broker),
-        otherMs: a.otherMs + c.otherMs,
-      }))
-    : undefined;
+  const cpu =
+    cpus.length > 0 && cpus.every((c) => c !== undefined)
+      ? cpus.reduce((a, c) => ({
+          main: add(a.main, c.main),
+          kiosks: add(a.kiosks, c.kiosks),
+          broker: add(a.broker, c.broker),
+          otherMs: a.otherMs + c.otherMs,
+        }))
+      : undefined;
   return {
     name,
     ops: slices.reduce((a, s) => a + s.ops, 0),

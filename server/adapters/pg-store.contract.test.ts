@@ -230,7 +230,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     }
   });
 
-  it('starts a group smaller than half the last one only after a moment, so units arriving meanwhile share it', async () => {
+  it('under load, starts a small group only after a moment, so units arriving meanwhile share it', async () => {
     // With four replicas each one's groups shrank to 5 units, and every group costs its round trips
     // and a COMMIT: a lone unit after a group of ten waits (at most LINGER_MS) for the next four.
     await onAccountsAB(async (s) => {
