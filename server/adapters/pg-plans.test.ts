@@ -50,6 +50,8 @@ const PAYMENT_PATH: readonly SqlName[] = [
   'creditPosting',
   'recordTransfer',
   'useUnusedCode',
+  // Not on the payment path: the operators' list of stored payments, which read every payment before schema 6.
+  'storedPayments',
 ];
 const statements = [
   ...Object.entries(MANY).map(([name, many]) => ({ name: `${name}_many`, args: Array(parameters(many.sql)).fill(`'{}'`) })),

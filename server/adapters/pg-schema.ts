@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// PostgreSQL schema, version 5: the same tables and constraints as the SQLite schema (sqlite-schema.ts)
+// PostgreSQL schema, version 6: the same tables and constraints as the SQLite schema (sqlite-schema.ts)
 // but the foreign keys of `transfers`, plus `postings`: credits to merchant accounts not yet added to their balance (pg-sql.ts).
 // Amounts and times are BIGINT (minor units, Unix milliseconds); a CHECK keeps every balance and amount
 // a safe JavaScript integer, so reading one back can never lose precision. Uniqueness is what makes
@@ -10,9 +10,10 @@
 // voids) and an index on payments(at); building that index holds writes to payments for its duration.
 // Version 3 adds the Help requests operators marked handled, and `postings`; version 4 drops the
 // foreign keys of `transfers` (PG_SCHEMA_V4 says why); version 5 indexes a wallet's online codes
-// whether used or not, and leaves room in their pages (PG_SCHEMA_V5). An older schema gains what it
+// whether used or not, and leaves room in their pages (PG_SCHEMA_V5); version 6 indexes the
+// offline-QR payments by when they reached the ledger (PG_SCHEMA_V6). An older schema gains what it
 // lacks in the same way.
-export const PG_SCHEMA_VERSION = 5;
+export const PG_SCHEMA_VERSION = 6;
 
 /** Key of the advisory lock held while migrating (any fixed 64-bit number; "kioskpay"). */
 export const PG_MIGRATION_LOCK_KEY = 0x6b696f736b706179n;
@@ -121,13 +122,23 @@ CREATE INDEX IF NOT EXISTS online_codes_wallet ON online_codes(wallet_id, expire
 ALTER TABLE online_codes SET (fillfactor = 50);
 `;
 
+/**
+ * What version 6 added: the offline-QR payments indexed by when they reached the ledger, for the
+ * operators' list of stored payments (pg-sql.ts `storedPayments`), which read every payment. Partial,
+ * so an online payment adds no entry; building it holds writes to payments for its duration.
+ */
+export const PG_SCHEMA_V6 = `
+CREATE INDEX IF NOT EXISTS payments_offline_created ON payments(created_at) WHERE kind = 'offline-qr';
+`;
+
 /** The whole schema of this version, for an empty one. */
-export const PG_SCHEMA_ALL = PG_SCHEMA + PG_SCHEMA_V2 + PG_SCHEMA_V3 + PG_SCHEMA_V4 + PG_SCHEMA_V5;
+export const PG_SCHEMA_ALL = PG_SCHEMA + PG_SCHEMA_V2 + PG_SCHEMA_V3 + PG_SCHEMA_V4 + PG_SCHEMA_V5 + PG_SCHEMA_V6;
 
 /** What each older version lacks, applied in order by the migration. */
 export const PG_UPGRADES: Readonly<Record<string, string>> = {
-  '1': PG_SCHEMA_V2 + PG_SCHEMA_V3 + PG_SCHEMA_V4 + PG_SCHEMA_V5,
-  '2': PG_SCHEMA_V3 + PG_SCHEMA_V4 + PG_SCHEMA_V5,
-  '3': PG_SCHEMA_V4 + PG_SCHEMA_V5,
-  '4': PG_SCHEMA_V5,
+  '1': PG_SCHEMA_V2 + PG_SCHEMA_V3 + PG_SCHEMA_V4 + PG_SCHEMA_V5 + PG_SCHEMA_V6,
+  '2': PG_SCHEMA_V3 + PG_SCHEMA_V4 + PG_SCHEMA_V5 + PG_SCHEMA_V6,
+  '3': PG_SCHEMA_V4 + PG_SCHEMA_V5 + PG_SCHEMA_V6,
+  '4': PG_SCHEMA_V5 + PG_SCHEMA_V6,
+  '5': PG_SCHEMA_V6,
 };

@@ -78,7 +78,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     await first.close();
     const second = db.open();
     try {
-      await expect(second.ready()).rejects.toThrow(/schema version 99 is not 5/);
+      await expect(second.ready()).rejects.toThrow(/schema version 99 is not 6/);
       await expect(second.unit((tx) => tx.getMeta('k'))).rejects.toThrow(/schema version 99/);
     } finally {
       await second.close();
@@ -86,7 +86,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     }
   });
 
-  /** What versions 4 and 5 changed in `schema`: the foreign keys of transfers (none), online_codes' indexes and options. */
+  /** What versions 4 to 6 changed in `schema`: the foreign keys of transfers (none), online_codes' indexes and options, payments' indexes. */
   const shapeOf = async (schema: string) => {
     const admin = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
     await admin.connect();
@@ -100,11 +100,16 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
            FROM pg_class c WHERE c.oid = $1::regclass`,
         [`${schema}.online_codes`],
       );
+      const payments = await admin.query<{ indexes: string[] }>(
+        `SELECT array(SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = $1::regclass ORDER BY 1) AS indexes`,
+        [`${schema}.payments`],
+      );
       const { indexes, options } = codes.rows[0]!;
       return {
         transferForeignKeys: Number(fks.rows[0]!.n),
         onlineCodeIndexes: indexes.map((i) => i.replace(`${schema}.`, '')),
         onlineCodeOptions: options,
+        paymentIndexes: payments.rows[0]!.indexes.map((i) => i.replace(`${schema}.`, '')),
       };
     } finally {
       await admin.end();
@@ -114,6 +119,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     transferForeignKeys: 0,
     onlineCodeIndexes: ['online_codes_pkey', 'online_codes_wallet'],
     onlineCodeOptions: ['fillfactor=50'],
+    paymentIndexes: ['payments_at', 'payments_kiosk_id_tx_id_key', 'payments_offline_created', 'payments_pkey', 'payments_wallet'],
   };
 
   it.each([
@@ -127,7 +133,8 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
       '4',
       'DROP INDEX online_codes_wallet; CREATE INDEX online_codes_active ON online_codes(wallet_id, expires_at) WHERE used_by IS NULL; ALTER TABLE online_codes RESET (fillfactor)',
     ],
-  ])('upgrades a version-%s schema to version 5 once, keeping its rows', async (version, lacks) => {
+    ['5', 'DROP INDEX payments_offline_created'],
+  ])('upgrades a version-%s schema to version 6 once, keeping its rows', async (version, lacks) => {
     const db = freshSchema();
     const first = db.open();
     await first.unit((tx) => tx.createAccount({ id: 'a', kind: 'shopper', currency: 'JPY', balance: 0, createdAt: 1 }));
@@ -143,7 +150,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     const stores = [db.open(), db.open()];
     try {
       await Promise.all(stores.map((s) => s.ready()));
-      expect(await stores[0]!.unit((tx) => tx.getMeta('schema_version'))).toBe('5');
+      expect(await stores[0]!.unit((tx) => tx.getMeta('schema_version'))).toBe('6');
       expect((await stores[1]!.unit((tx) => tx.getAccount('a')))?.id).toBe('a');
       expect(await stores[1]!.unit((tx) => tx.getOpsActionByKey('k'))).toBeUndefined();
       expect(await stores[1]!.unit((tx) => tx.listHelpHandled({ fromMs: 0, toMs: 1 }, 1))).toEqual([]);

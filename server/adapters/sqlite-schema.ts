@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-// SQLite schema, version 4. Amounts are INTEGER minor units; times are INTEGER Unix milliseconds.
+// SQLite schema, version 5. Amounts are INTEGER minor units; times are INTEGER Unix milliseconds.
 // Version 2 added what the operator dashboard needs: the lines of a sale (payment_lines), the
 // operators' refunds and voids (ops_actions) and an index on payments(at); version 3 the Help
 // requests operators marked handled (help_handled); version 4 indexes a wallet's online codes
 // whether used or not (online_codes_wallet), so that using a code changes its row and no index
 // page. The partial index it replaces (WHERE used_by IS NULL) lost an entry at every payment, on a
 // leaf page of its own: a third of the WAL pages a payment wrote. Counting a wallet's unused codes
-// (at issue, not at payment) now reads their rows. Every statement is idempotent, so opening an
-// older database brings it up to date (and the store then records version 4).
-export const SQLITE_SCHEMA_VERSION = 4;
+// (at issue, not at payment) now reads their rows. Version 5 indexes the offline-QR payments by
+// when they reached the ledger (payments_offline_created, partial: an online payment adds no entry),
+// for the operators' list of stored payments, which scanned every payment. Every statement is
+// idempotent, so opening an older database brings it up to date (and the store then records
+// version 5).
+export const SQLITE_SCHEMA_VERSION = 5;
 /** Older versions the store upgrades in place when it opens them. */
-export const SQLITE_SCHEMA_UPGRADES_FROM: readonly number[] = [1, 2, 3];
+export const SQLITE_SCHEMA_UPGRADES_FROM: readonly number[] = [1, 2, 3, 4];
 
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -47,6 +50,7 @@ CREATE TABLE IF NOT EXISTS payments (
 CREATE INDEX IF NOT EXISTS payments_wallet ON payments(wallet_id, at);
 CREATE TABLE IF NOT EXISTS kiosks (id TEXT PRIMARY KEY, merchant_account TEXT NOT NULL, created_at INTEGER NOT NULL) STRICT;
 CREATE INDEX IF NOT EXISTS payments_at ON payments(at);
+CREATE INDEX IF NOT EXISTS payments_offline_created ON payments(created_at) WHERE kind = 'offline-qr';
 CREATE TABLE IF NOT EXISTS payment_lines (
   payment_id TEXT NOT NULL REFERENCES payments(id), line_no INTEGER NOT NULL, gtin TEXT, slot INTEGER,
   qty INTEGER NOT NULL CHECK (qty > 0), unit_price INTEGER NOT NULL CHECK (unit_price > 0),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { STORE_QUEUE_DEFAULTS, StoreBusyError } from '../ports/store-busy.ts';
-import { SqliteStore } from './sqlite-store.ts';
+import { SqliteStore, STORED_PAYMENTS_SQL } from './sqlite-store.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -114,7 +114,8 @@ describe('SqliteStore', () => {
     ['1', `DROP TABLE payment_lines; DROP TABLE ops_actions; DROP INDEX payments_at; DROP TABLE help_handled`],
     ['2', `DROP TABLE help_handled`],
     ['3', `DROP INDEX online_codes_wallet; CREATE INDEX online_codes_active ON online_codes(wallet_id, expires_at) WHERE used_by IS NULL`],
-  ])('upgrades a version-%s database in place to version 4, keeping its rows, and refuses an unknown version', async (version, lacks) => {
+    ['4', `DROP INDEX payments_offline_created`],
+  ])('upgrades a version-%s database in place to version 5, keeping its rows, and refuses an unknown version', async (version, lacks) => {
     const path = join(dir, 'ledger.sqlite');
     const s1 = new SqliteStore({ path });
     await s1.unit((tx) => tx.createAccount(account('a')));
@@ -124,20 +125,26 @@ describe('SqliteStore', () => {
     raw.exec(`${lacks}; UPDATE meta SET value = '${version}' WHERE key = 'schema_version'`);
     raw.close();
     const s2 = new SqliteStore({ path });
-    expect(await s2.unit((tx) => tx.getMeta('schema_version'))).toBe('4');
+    expect(await s2.unit((tx) => tx.getMeta('schema_version'))).toBe('5');
     expect((await s2.unit((tx) => tx.getAccount('a')))?.id).toBe('a');
     expect(await s2.unit((tx) => tx.getOpsActionByKey('k'))).toBeUndefined();
     expect(await s2.unit((tx) => tx.listHelpHandled({ fromMs: 0, toMs: 1 }, 1))).toEqual([]);
     await s2.unit((tx) => tx.setMeta('schema_version', '99'));
     await s2.close();
-    expect(() => new SqliteStore({ path })).toThrow(/schema version 99 is not 4/);
+    expect(() => new SqliteStore({ path })).toThrow(/schema version 99 is not 5/);
     const raw2 = new Database(path, { readonly: true });
     const indexes = raw2
       .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'online_codes' AND sql IS NOT NULL`)
       .pluck()
       .all();
+    // The operators' list of stored payments walks the offline payments' index, not every payment.
+    const plan = raw2
+      .prepare(`EXPLAIN QUERY PLAN ${STORED_PAYMENTS_SQL}`)
+      .all(0, 0, 10)
+      .map((r) => (r as { detail: string }).detail);
     raw2.close();
     expect(indexes).toEqual(['online_codes_wallet']);
+    expect(plan.join('; ')).toMatch(/USING INDEX payments_offline_created/);
   });
 
   it('writes no index page when a payment uses an online code, and still counts the unused codes of a wallet', async () => {

@@ -28,6 +28,9 @@ export interface SqliteStoreOptions {
   checkpoints?: CheckpointPolicy;
 }
 
+/** The offline-QR payments that reached the ledger since a time, newest first (the operators' stored payments); walks payments_offline_created. */
+export const STORED_PAYMENTS_SQL = `SELECT * FROM payments WHERE created_at >= ? AND kind = 'offline-qr' AND (status = 'settled' OR (status = 'declined' AND created_at - at >= ?)) ORDER BY created_at DESC, id LIMIT ?`;
+
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #commits: GroupCommit;
@@ -133,9 +136,7 @@ function sqliteTx(db: Database.Database): StoreTx {
     declineCounts: st(
       `SELECT reason, COUNT(*) AS count FROM payments WHERE at >= ? AND at < ? AND status = 'declined' GROUP BY reason ORDER BY count DESC, reason`,
     ),
-    storedPayments: st(
-      `SELECT * FROM payments WHERE created_at >= ? AND kind = 'offline-qr' AND (status = 'settled' OR (status = 'declined' AND created_at - at >= ?)) ORDER BY created_at DESC, id LIMIT ?`,
-    ),
+    storedPayments: st(STORED_PAYMENTS_SQL),
     insertLine: st(`INSERT INTO payment_lines (payment_id, line_no, gtin, slot, qty, unit_price) VALUES (?, ?, ?, ?, ?, ?)`),
     listLines: st(`SELECT * FROM payment_lines WHERE payment_id IN (SELECT value FROM json_each(?)) ORDER BY payment_id, line_no`),
     salesByKiosk: st(reports.salesByKiosk),
