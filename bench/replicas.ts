@@ -237,22 +237,14 @@ interface Measured extends RunStats {
   /** Each replica's store counters, in thread order. */
   counters: PgStoreCounters[];
   /** CPU µs per payment during the measured seconds, by where it ran (Linux only). */
-  perPayment: CpuPerPayment | undefined;
+  perPayment: CpuParts | undefined;
 }
 
-interface CpuPerPayment {
+/** CPU by where it ran: ms over a world's measured slices, or µs per payment. */
+interface CpuParts {
   replicas: number;
   kiosks: number;
   /** This process's other threads: V8's (garbage collection, compilers) and libuv's. */
-  otherThreads: number;
-  postgres: number;
-  mosquitto: number;
-}
-
-/** CPU ms of one world's measured slices, by where it ran. */
-interface CpuMs {
-  replicas: number;
-  kiosks: number;
   otherThreads: number;
   postgres: number;
   mosquitto: number;
@@ -266,7 +258,7 @@ interface CpuMs {
 interface World {
   readonly replicas: number;
   warm(ms: number): Promise<void>;
-  slice(ms: number): Promise<RunStats>;
+  slice(ms: number): Promise<void>;
   close(): Promise<Measured>;
 }
 
@@ -380,7 +372,7 @@ async function openWorld(replicas: number, kiosks: number, merchants: Merchants,
     return { name: '', ops: lat.length, seconds: (performance.now() - start) / 1000, latenciesMs: lat };
   };
   const slices: RunStats[] = [];
-  const cpu: CpuMs = { replicas: 0, kiosks: 0, otherThreads: 0, postgres: 0, mosquitto: 0 };
+  const cpu: CpuParts = { replicas: 0, kiosks: 0, otherThreads: 0, postgres: 0, mosquitto: 0 };
   return {
     replicas,
     warm: async (ms) => {
@@ -393,7 +385,6 @@ async function openWorld(replicas: number, kiosks: number, merchants: Merchants,
       const s = await closedLoop(ms);
       addCpu(cpu, threadsSince(threadsBefore), cpuByName(othersBefore, processesNamed(['postgres', 'mosquitto'])), threads);
       slices.push(s);
-      return s;
     },
     close: async () => {
       const totals = await admin.store.unit((t) => t.balanceTotals());
@@ -411,7 +402,7 @@ async function openWorld(replicas: number, kiosks: number, merchants: Merchants,
 
 /** Adds one slice's CPU to `to`: the replica threads, the kiosks (this thread), this process's other threads, PostgreSQL, Mosquitto. */
 function addCpu(
-  to: CpuMs,
+  to: CpuParts,
   threads: ReturnType<typeof threadsSince>,
   others: Map<string, number>,
   replicas: readonly ReplicaThread[],
@@ -428,7 +419,7 @@ function addCpu(
 }
 
 /** CPU µs per payment from the world's measured slices; undefined where Linux's statistics are absent. */
-function perPayment(cpu: CpuMs, payments: number): CpuPerPayment | undefined {
+function perPayment(cpu: CpuParts, payments: number): CpuParts | undefined {
   if (threadId() === undefined || payments === 0 || cpu.kiosks === 0) return undefined;
   const us = (ms: number) => Math.round((ms * 1000) / payments);
   return {

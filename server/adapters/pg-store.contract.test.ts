@@ -251,6 +251,17 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     });
   });
 
+  it('at a trickle, starts a lone unit at once: after a group of one, nothing waits for company', async () => {
+    await onAccountsAB(async (s) => {
+      const read = () => s.unit((tx) => tx.getMeta('k'));
+      await read();
+      const before = { ...s.counters };
+      const next = new Promise<unknown>((resolve) => setImmediate(() => resolve(Promise.all(Array.from({ length: 4 }, read)))));
+      await Promise.all([read(), next]);
+      expect(s.counters.groups - before.groups).toBe(2);
+    });
+  });
+
   it('runs a unit of a group once when it reads with two statements in flight after writing', async () => {
     // Found by the simulation on PostgreSQL (seed 20, 40 steps): a settlement that displaced a later
     // copy wrote its charge, then counted the copy's refunds (lockThen: a lock and a read at once).
