@@ -97,7 +97,7 @@ function costLine(name: string, payments: number, counters: readonly PgStoreCoun
       )
   ).toFixed(
     1,
-  )} units per transaction; ${sum((c) => c.retries)} serialization retries, ${sum((c) => c.staleReads)} stale reads, ${sum((c) => c.reruns)} in-replica reruns`;
+  )} units per transaction, ${sum((c) => c.overlapped)} of ${sum((c) => c.groups)} started while the one ahead was in flight; ${sum((c) => c.retries)} serialization retries, ${sum((c) => c.staleReads)} stale reads, ${sum((c) => c.reruns)} in-replica reruns`;
 }
 
 /** The stores' counters from now on: call the result when the measured part is over. */

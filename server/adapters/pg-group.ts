@@ -14,6 +14,15 @@
 // transaction (a failed write, or a unit that threw after writing) fails the whole group; the store
 // then runs its units again, each in a transaction of its own (pg-store.ts).
 //
+// A group may start while the group before it is still in flight on another connection (pg-store.ts
+// runs two at once: one's reads while PostgreSQL works on the other's writes and COMMIT). Its units
+// then come after all of that group's, as if the two were one: no unit takes its turn before the
+// earlier group has finished (committed, or run again unit by unit), and a read made before then
+// that touched a key the earlier group wrote is stale, whenever the write happened (the read could
+// not see an uncommitted write of another transaction), so the unit runs again at its turn. Until
+// then a unit holds no lock: its reads are plain SELECTs and its writes are held, and a read that
+// locks (pg-tx.ts lockThen) waits for the earlier group first, which could otherwise wait for it.
+//
 // This orders units of one replica. Units of other replicas are other transactions: what keeps them
 // honest is in the statements (conditional writes, unique keys, row locks, pg-tx.ts).
 import type pg from 'pg';
@@ -41,6 +50,38 @@ export interface UnitExec {
   writeNow(name: SqlName, values: readonly unknown[], keys: readonly string[], mapError?: (e: unknown) => unknown): Promise<pg.QueryResult>;
   /** Fails the unit with `error` whatever it does next (a write of it went wrong). */
   fail(error: unknown): never;
+  /** Resolves once the group before this one has finished; a read that takes a lock waits for it. */
+  earlierDone(): Promise<void>;
+}
+
+/**
+ * One group's run as the next group sees it: the keys its attempts wrote, and whether it has
+ * finished (committed, or its units run again alone and settled).
+ */
+export class GroupTrack {
+  readonly written = new Set<string>();
+  done = false;
+  readonly finished: Promise<void>;
+  /** Resolves when the group's COMMIT has gone out (or it finished): the next group may start. */
+  readonly committing: Promise<void>;
+  #finish!: () => void;
+  #commit!: () => void;
+  constructor() {
+    this.finished = new Promise((r) => {
+      this.#finish = r;
+    });
+    this.committing = new Promise((r) => {
+      this.#commit = r;
+    });
+  }
+  commitSent(): void {
+    this.#commit();
+  }
+  finish(): void {
+    this.done = true;
+    this.#commit();
+    this.#finish();
+  }
 }
 
 /** Thrown into an attempt whose reads went stale; the group runs the unit again. */
@@ -59,6 +100,8 @@ interface Held {
 
 class Attempt {
   readonly reads = new Map<string, number>();
+  /** Keys read before the earlier group finished: stale if it wrote any of them. */
+  readonly early = new Set<string>();
   readonly held: Held[] = [];
   /** Runs at the head: statements go out at once, nothing is validated. */
   serial: boolean;
@@ -76,6 +119,8 @@ class Attempt {
 export class UnitGroup {
   readonly #batch: StatementBatcher;
   readonly #alone: boolean;
+  readonly #own: GroupTrack | undefined;
+  readonly #earlier: GroupTrack | undefined;
   #clock = 0;
   readonly #versions = new Map<string, number>();
   #head = 0;
@@ -85,9 +130,22 @@ export class UnitGroup {
   /** Attempts run again because an earlier unit of the group wrote what they had read. */
   reruns = 0;
 
-  constructor(batch: StatementBatcher, size: number) {
+  /**
+   * `own` collects the keys this group writes for the group after it; `earlier` is the group still in
+   * flight before this one, if any (never for a group of one unit, whose unit runs serially at once).
+   */
+  constructor(batch: StatementBatcher, size: number, tracks: { own?: GroupTrack; earlier?: GroupTrack | undefined } = {}) {
     this.#batch = batch;
     this.#alone = size === 1;
+    if (this.#alone && tracks.earlier && !tracks.earlier.done)
+      throw new Error('a group of one cannot start before the group ahead of it finishes');
+    this.#own = tracks.own;
+    this.#earlier = tracks.earlier;
+  }
+
+  /** The earlier group is still in flight: what is read now cannot see its writes. */
+  #blind(): boolean {
+    return this.#earlier !== undefined && !this.#earlier.done;
   }
 
   /**
@@ -134,14 +192,16 @@ export class UnitGroup {
     }
   }
 
-  /** Resolves true when every earlier unit is done, false when the group failed meanwhile. */
+  /** Resolves true when every earlier unit (of this group and the one before) is done, false when the group failed meanwhile. */
   async #turn(index: number): Promise<boolean> {
+    if (this.#blind()) await this.#earlier!.finished;
     if (this.#head < index && this.#failure === undefined) await new Promise<void>((r) => this.#waiting.set(index, r));
     return this.#failure === undefined;
   }
 
   #valid(a: Attempt): boolean {
     for (const [key, seen] of a.reads) if ((this.#versions.get(key) ?? 0) !== seen) return false;
+    for (const key of a.early) if (this.#earlier!.written.has(key)) return false;
     return true;
   }
 
@@ -153,7 +213,10 @@ export class UnitGroup {
   /** Sends a write; later readers of its keys see a new version. */
   #send(name: SqlName, values: readonly unknown[], keys: readonly string[]): Promise<pg.QueryResult> {
     const stamp = ++this.#clock;
-    for (const k of keys) this.#versions.set(k, stamp);
+    for (const k of keys) {
+      this.#versions.set(k, stamp);
+      this.#own?.written.add(k);
+    }
     return this.#batch.run(name, values);
   }
 
@@ -208,12 +271,15 @@ export class UnitGroup {
         live();
         if (!a.serial && a.held.length > 0) await this.#becomeSerial(a, index);
         const stamp = this.#clock;
+        const blind = !a.serial && this.#blind();
         if (!a.serial) for (const k of keys) if (!a.reads.has(k)) a.reads.set(k, this.#versions.get(k) ?? 0);
+        if (blind) for (const k of keys) a.early.add(k);
         const r = await this.#batch.run(name, values).catch(failed);
         live();
         for (const k of derive?.(r) ?? []) {
           const v = this.#versions.get(k) ?? 0;
           if (!a.serial && !a.reads.has(k)) a.reads.set(k, v > stamp ? -1 : v);
+          if (blind) a.early.add(k);
         }
         return r;
       },
@@ -233,6 +299,9 @@ export class UnitGroup {
         return this.#send(name, values, keys).catch((e: unknown) => failed(mapError ? mapError(e) : e));
       },
       fail: failed,
+      earlierDone: async () => {
+        if (this.#blind()) await this.#earlier!.finished;
+      },
     };
   }
 }

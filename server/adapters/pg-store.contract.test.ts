@@ -262,6 +262,56 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     });
   });
 
+  it('runs the next group while one commits, and a unit that read what the group ahead wrote runs again after it', async () => {
+    // Eight units at once on an idle store start as two groups of four, the second running its reads
+    // while the first is in flight on another connection. Each unit adds one to a counter it read.
+    // A unit of the second group read the counter before the first group committed: if it went on
+    // with that read, its compare-and-set would find the value changed (a stale read, the unit and its
+    // group run again unit by unit). It must instead run again in its group, after the first.
+    await onAccountsAB(async (s) => {
+      await s.unit((tx) => tx.setMeta('n', '0'));
+      const bump = () =>
+        s.unit(async (tx) => {
+          const n = Number(await tx.getMeta('n'));
+          await tx.setMeta('n', String(n + 1));
+          return n;
+        });
+      // The first round opens the second connection, whose set-up outlasts the first group.
+      expect(await Promise.all(Array.from({ length: 8 }, bump))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      const before = { ...s.counters };
+      expect(await Promise.all(Array.from({ length: 8 }, bump))).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
+      expect(s.counters.overlapped - before.overlapped).toBe(1);
+      expect(s.counters.groups - before.groups).toBe(2);
+      expect(s.counters.staleReads - before.staleReads).toBe(0);
+      expect(s.counters.reruns - before.reruns).toBeGreaterThanOrEqual(4);
+      expect(await s.unit((tx) => tx.getMeta('n'))).toBe('16');
+    });
+  });
+
+  it('orders the next group after every unit of the group ahead, when that group had to run again unit by unit', async () => {
+    // The first group fails as a whole (one unit creates an account that exists; the database refuses
+    // it only at the write), so its units run again alone. The second group was already reading: its
+    // unit must see what the first group's other unit wrote in that second run.
+    await onAccountsAB(async (s) => {
+      // Both connections open first (see above).
+      await Promise.all(Array.from({ length: 8 }, () => s.unit((tx) => tx.getMeta('k'))));
+      const units = [
+        s.unit((tx) => tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 })),
+        s.unit((tx) => tx.setMeta('x', 'from the first group')),
+        ...Array.from({ length: 2 }, () => s.unit((tx) => tx.getMeta('k'))),
+        s.unit(async (tx) => {
+          const x = await tx.getMeta('x');
+          await tx.setMeta('y', x ?? 'nothing');
+        }),
+        ...Array.from({ length: 3 }, () => s.unit((tx) => tx.getMeta('k'))),
+      ];
+      const settled = await Promise.allSettled(units);
+      expect(settled.map((r) => r.status)).toEqual(['rejected', ...Array(7).fill('fulfilled')]);
+      expect(await s.unit((tx) => tx.getMeta('y'))).toBe('from the first group');
+      expect(s.counters.overlapped).toBeGreaterThanOrEqual(1);
+    });
+  });
+
   it('runs a unit of a group once when it reads with two statements in flight after writing', async () => {
     // Found by the simulation on PostgreSQL (seed 20, 40 steps): a settlement that displaced a later
     // copy wrote its charge, then counted the copy's refunds (lockThen: a lock and a read at once).

@@ -5,7 +5,12 @@
 //
 // A group is one READ COMMITTED transaction on one connection in which its units run at the same
 // time, their statements batched into shared round trips, ordered by optimistic validation in
-// submission order (pg-group.ts). If the transaction would hold a partial unit (a write failed, or a
+// submission order (pg-group.ts). Two groups are in flight at once: once a group's COMMIT has gone
+// out, the next starts on another connection and runs its reads while PostgreSQL writes and syncs
+// the first; its units take their turns only after the first has finished, and run again if they
+// read what it wrote (pg-group.ts). Without that, Node and PostgreSQL wait for each other, and on two
+// cores one of them sits idle. A group of one unit does not overlap: it starts after the one ahead
+// finishes. If the transaction would hold a partial unit (a write failed, or a
 // unit threw after writing), it is rolled back and its units run again one transaction each, so the
 // failing unit fails alone. Against other replicas, no unit takes a lock that every payment needs:
 // merchant credits are appended as postings instead of updating one balance row, the wallet debit is
@@ -19,7 +24,7 @@ import { cryptoRandom, type Random } from '../../shared/random.ts';
 import type { Store, StoreTx } from '../ports/store.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 import { StatementBatcher } from './pg-batch.ts';
-import { UnitGroup, type Outcome } from './pg-group.ts';
+import { GroupTrack, UnitGroup, type Outcome } from './pg-group.ts';
 import { PG_MIGRATION_LOCK_KEY, PG_SCHEMA_ALL, PG_SCHEMA_VERSION, PG_UPGRADES } from './pg-schema.ts';
 import { PREPARE_ALL, ROLL_POSTINGS } from './pg-sql.ts';
 import { pgTx, StaleReadError } from './pg-tx.ts';
@@ -27,6 +32,8 @@ import { sessionOptions } from './pg-session-options.ts';
 
 /** Units run together at most; bounds the work one failed unit makes the others redo. */
 const GROUP_UNITS_MAX = 64;
+/** A queue of at least twice this many, with no group in flight, starts as two groups. */
+const SEED_UNITS_MIN = 4;
 /**
  * Under load, a group about to start with fewer than LINGER_UNITS units waits this long at most for
  * more (ms). Every group costs its round trips and a COMMIT in PostgreSQL whatever its size; when
@@ -50,7 +57,10 @@ export interface PgStoreOptions {
   connectionString: string;
   /** Schema for the tables, created if missing; default: the role's search_path (usually public). */
   schema?: string;
-  /** Connections in the pool: one runs the groups, one rolls postings; more cover broken ones. */
+  /**
+   * Connections in the pool: two run groups (one's reads while the other commits), one rolls
+   * postings. With fewer than three, a group starts only after the one ahead has finished.
+   */
   poolSize?: number;
   /** Attempts after the first, per unit, after a stale read or a deadlock. */
   retriesMax?: number;
@@ -105,6 +115,8 @@ export interface PgStoreCounters {
   reruns: number;
   /** Groups committed, units in them, round trips (batches) and statements sent. */
   groups: number;
+  /** Groups started while the group ahead was still in flight. */
+  overlapped: number;
   units: number;
   roundTrips: number;
   statements: number;
@@ -125,6 +137,8 @@ export class PgStore implements Store {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #onError: (err: Error) => void;
   readonly #prepared = new WeakSet<pg.PoolClient>();
+  /** Two groups may be in flight (the pool has a connection for each, and one for the roll). */
+  readonly #overlap: boolean;
   #queue: Pending[] = [];
   readonly #queuedUnitsMax: number;
   #draining: Promise<void> | undefined;
@@ -141,6 +155,7 @@ export class PgStore implements Store {
     staleReads: 0,
     reruns: 0,
     groups: 0,
+    overlapped: 0,
     units: 0,
     roundTrips: 0,
     statements: 0,
@@ -152,9 +167,11 @@ export class PgStore implements Store {
     const statementTimeoutMs = o.statementTimeoutMs ?? 10_000;
     this.#queuedUnitsMax = o.queuedUnitsMax ?? STORE_QUEUE_DEFAULTS.queuedUnitsMax;
     const session = sessionOptions(o.connectionString, o.schema);
+    const poolSize = o.poolSize ?? 3;
+    this.#overlap = poolSize >= 3;
     this.#pool = new pg.Pool({
       connectionString: session.connectionString,
-      max: o.poolSize ?? 2,
+      max: poolSize,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 5_000,
       statement_timeout: statementTimeoutMs,
       query_timeout: statementTimeoutMs + 1_000,
@@ -229,15 +246,40 @@ export class PgStore implements Store {
   async #drain(): Promise<void> {
     try {
       await this.#ready;
-      while (this.#queue.length > 0) {
-        if (this.#queue.length < LINGER_UNITS && this.#lastGroupUnits > 1 && !this.#closed) await this.#linger();
-        const group = this.#queue.splice(0, GROUP_UNITS_MAX);
+      /** The group in flight, if any. */
+      let ahead: GroupTrack | undefined;
+      for (;;) {
+        if (this.#queue.length === 0) {
+          // Units may arrive while the last group finishes (its callers go on before it is marked done).
+          if (ahead === undefined) break;
+          await ahead.finished;
+          ahead = undefined;
+          this.#maybeRoll();
+          continue;
+        }
+        // No waiting for company while a group is in flight: this one's reads would no longer overlap it.
+        const inFlight = ahead !== undefined && !ahead.done;
+        if (this.#queue.length < LINGER_UNITS && this.#lastGroupUnits > 1 && !inFlight && !this.#closed) await this.#linger();
+        // With nothing in flight, a long queue is cut in two, so that the second half can run its
+        // reads while the first commits; from then on each group's callers refill the queue.
+        const seed = ahead === undefined && this.#overlap && this.#queue.length >= 2 * SEED_UNITS_MIN;
+        const group = this.#queue.splice(0, seed ? Math.ceil(this.#queue.length / 2) : GROUP_UNITS_MAX);
         this.#lastGroupUnits = group.length;
-        await this.#runGroup(group);
-        if (this.#rolling === undefined && performance.now() - this.#lastRoll >= this.#rollEveryMs && !this.#closed)
-          this.#rolling = this.#roll().finally(() => {
-            this.#rolling = undefined;
-          });
+        // A unit of a group of one runs serially from its first statement: it must see all before it.
+        if (ahead && (!this.#overlap || group.length === 1)) await ahead.finished;
+        const track = new GroupTrack();
+        const earlier = ahead?.done === false ? ahead : undefined;
+        if (earlier) this.counters.overlapped++;
+        void this.#runGroup(group, 0, track, earlier)
+          .catch((error: unknown) => {
+            for (const p of group) p.reject(error);
+          })
+          .finally(() => track.finish());
+        // The next group starts once this one's COMMIT is out and the one ahead has finished.
+        await track.committing;
+        await ahead?.finished;
+        ahead = track;
+        this.#maybeRoll();
       }
     } catch (error) {
       // Only the migration can fail here (#runGroup settles every unit itself).
@@ -245,6 +287,13 @@ export class PgStore implements Store {
     } finally {
       this.#draining = undefined;
     }
+  }
+
+  #maybeRoll(): void {
+    if (this.#rolling === undefined && performance.now() - this.#lastRoll >= this.#rollEveryMs && !this.#closed)
+      this.#rolling = this.#roll().finally(() => {
+        this.#rolling = undefined;
+      });
   }
 
   /** Waits LINGER_MS at most, less if the queue reaches LINGER_UNITS meanwhile. */
@@ -260,10 +309,18 @@ export class PgStore implements Store {
     });
   }
 
-  /** Commits a group, or, when it could not commit whole, each of its units on its own with retries. */
-  async #runGroup(group: Pending[], firstAttempt = 0): Promise<void> {
+  /**
+   * Commits a group, or, when it could not commit whole, each of its units on its own with retries.
+   * `track` collects what it writes; `earlier` is the group still in flight ahead of it.
+   */
+  async #runGroup(group: Pending[], firstAttempt: number, track: GroupTrack, earlier?: GroupTrack): Promise<void> {
     for (let attempt = firstAttempt; ; attempt++) {
-      const a = await this.#attempt(group);
+      const a = await this.#attempt(group, track, earlier);
+      // Whatever runs next for these units runs alone and serially: not before the group ahead is done.
+      if (a.kind !== 'committed' && a.kind !== 'failed' && earlier) {
+        await earlier.finished;
+        earlier = undefined;
+      }
       if (a.kind === 'committed') {
         group.forEach((p, i) => {
           const o = a.outcomes[i]!;
@@ -277,7 +334,7 @@ export class PgStore implements Store {
         return;
       }
       if (a.kind === 'split') {
-        for (const p of group) await this.#runGroup([p], a.retry ? attempt + 1 : attempt);
+        for (const p of group) await this.#runGroup([p], a.retry ? attempt + 1 : attempt, track);
         return;
       }
       if (attempt >= this.#retriesMax) {
@@ -308,7 +365,7 @@ export class PgStore implements Store {
     return false;
   }
 
-  async #attempt(group: Pending[]): Promise<Attempt> {
+  async #attempt(group: Pending[], track: GroupTrack, earlier: GroupTrack | undefined): Promise<Attempt> {
     let client: pg.PoolClient;
     try {
       client = await this.#pool.connect();
@@ -335,7 +392,7 @@ export class PgStore implements Store {
       // awaited: a failed batch rejects every statement in it, and if BEGIN itself failed, so did
       // everything after it (and the COMMIT below).
       batch.runText('BEGIN ISOLATION LEVEL READ COMMITTED').catch(() => {});
-      const units = new UnitGroup(batch, group.length);
+      const units = new UnitGroup(batch, group.length, { own: track, earlier });
       const r = await units.run(group.map((p) => (x) => p.fn(pgTx(x))));
       this.counters.reruns += units.reruns;
       if ('failed' in r) {
@@ -351,6 +408,7 @@ export class PgStore implements Store {
       // the COMMIT cannot keep a partial unit: it answers ROLLBACK, or is skipped with its batch.
       const commit = batch.runText('COMMIT');
       commit.catch(() => {});
+      track.commitSent();
       const failure = await units.written();
       if (failure !== undefined) {
         await rollback();

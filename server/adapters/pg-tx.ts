@@ -110,6 +110,8 @@ export function pgTx(x: UnitExec): StoreTx {
   };
   const lockThen = async (lock: 'lockWallet' | 'lockPayment', id: string, read: () => Promise<pg.QueryResult>) => {
     // Both statements go out in one batch; the second's snapshot is taken once the lock is granted.
+    // Not before the group ahead has finished: it may be about to write the row locked here.
+    await x.earlierDone();
     const [, r] = await Promise.all([x.read(lock, [id], []), read()]);
     return r;
   };
