@@ -263,8 +263,8 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
   });
 
   it('runs the next group while one commits, and a unit that read what the group ahead wrote runs again after it', async () => {
-    // Eight units at once on an idle store start as two groups of four, the second running its reads
-    // while the first is in flight on another connection. Each unit adds one to a counter it read.
+    // Sixteen units at once on an idle store start as two groups of eight, the second running its
+    // reads while the first is in flight on another connection. Each unit adds one to a counter it read.
     // A unit of the second group read the counter before the first group committed: if it went on
     // with that read, its compare-and-set would find the value changed (a stale read, the unit and its
     // group run again unit by unit). It must instead run again in its group, after the first.
@@ -277,14 +277,15 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
           return n;
         });
       // The first round opens the second connection, whose set-up outlasts the first group.
-      expect(await Promise.all(Array.from({ length: 8 }, bump))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      const round = () => Promise.all(Array.from({ length: 16 }, bump));
+      expect(await round()).toEqual(Array.from({ length: 16 }, (_, i) => i));
       const before = { ...s.counters };
-      expect(await Promise.all(Array.from({ length: 8 }, bump))).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
+      expect(await round()).toEqual(Array.from({ length: 16 }, (_, i) => 16 + i));
       expect(s.counters.overlapped - before.overlapped).toBe(1);
       expect(s.counters.groups - before.groups).toBe(2);
       expect(s.counters.staleReads - before.staleReads).toBe(0);
-      expect(s.counters.reruns - before.reruns).toBeGreaterThanOrEqual(4);
-      expect(await s.unit((tx) => tx.getMeta('n'))).toBe('16');
+      expect(s.counters.reruns - before.reruns).toBeGreaterThanOrEqual(8);
+      expect(await s.unit((tx) => tx.getMeta('n'))).toBe('32');
     });
   });
 
@@ -294,19 +295,20 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     // unit must see what the first group's other unit wrote in that second run.
     await onAccountsAB(async (s) => {
       // Both connections open first (see above).
-      await Promise.all(Array.from({ length: 8 }, () => s.unit((tx) => tx.getMeta('k'))));
+      const reads = (n: number) => Array.from({ length: n }, () => s.unit((tx) => tx.getMeta('k')));
+      await Promise.all(reads(16));
       const units = [
         s.unit((tx) => tx.createAccount({ id: 'a', kind: 'issuance', currency: 'JPY', balance: 0, createdAt: 1 })),
         s.unit((tx) => tx.setMeta('x', 'from the first group')),
-        ...Array.from({ length: 2 }, () => s.unit((tx) => tx.getMeta('k'))),
+        ...reads(6),
         s.unit(async (tx) => {
           const x = await tx.getMeta('x');
           await tx.setMeta('y', x ?? 'nothing');
         }),
-        ...Array.from({ length: 3 }, () => s.unit((tx) => tx.getMeta('k'))),
+        ...reads(7),
       ];
       const settled = await Promise.allSettled(units);
-      expect(settled.map((r) => r.status)).toEqual(['rejected', ...Array(7).fill('fulfilled')]);
+      expect(settled.map((r) => r.status)).toEqual(['rejected', ...Array(15).fill('fulfilled')]);
       expect(await s.unit((tx) => tx.getMeta('y'))).toBe('from the first group');
       expect(s.counters.overlapped).toBeGreaterThanOrEqual(1);
     });

@@ -32,8 +32,11 @@ import { sessionOptions } from './pg-session-options.ts';
 
 /** Units run together at most; bounds the work one failed unit makes the others redo. */
 const GROUP_UNITS_MAX = 64;
-/** A queue of at least twice this many, with no group in flight, starts as two groups. */
-const SEED_UNITS_MIN = 4;
+/**
+ * A group starts beside the one in flight only with at least this many units; with nothing in
+ * flight, a queue of twice this many starts as two groups.
+ */
+const OVERLAP_UNITS_MIN = 8;
 /**
  * Under load, a group about to start with fewer than LINGER_UNITS units waits this long at most for
  * more (ms). Every group costs its round trips and a COMMIT in PostgreSQL whatever its size; when
@@ -257,16 +260,21 @@ export class PgStore implements Store {
           this.#maybeRoll();
           continue;
         }
+        // A few units wait for the group in flight instead of starting beside it: a group costs its
+        // round trips and COMMIT whatever its size, and many small ones cost more than they overlap.
+        if (ahead && !ahead.done && (!this.#overlap || this.#queue.length < OVERLAP_UNITS_MIN)) {
+          await ahead.finished;
+          ahead = undefined;
+          continue;
+        }
         // No waiting for company while a group is in flight: this one's reads would no longer overlap it.
         const inFlight = ahead !== undefined && !ahead.done;
         if (this.#queue.length < LINGER_UNITS && this.#lastGroupUnits > 1 && !inFlight && !this.#closed) await this.#linger();
         // With nothing in flight, a long queue is cut in two, so that the second half can run its
         // reads while the first commits; from then on each group's callers refill the queue.
-        const seed = ahead === undefined && this.#overlap && this.#queue.length >= 2 * SEED_UNITS_MIN;
+        const seed = !inFlight && this.#overlap && this.#queue.length >= 2 * OVERLAP_UNITS_MIN;
         const group = this.#queue.splice(0, seed ? Math.ceil(this.#queue.length / 2) : GROUP_UNITS_MAX);
         this.#lastGroupUnits = group.length;
-        // A unit of a group of one runs serially from its first statement: it must see all before it.
-        if (ahead && (!this.#overlap || group.length === 1)) await ahead.finished;
         const track = new GroupTrack();
         const earlier = ahead?.done === false ? ahead : undefined;
         if (earlier) this.counters.overlapped++;
