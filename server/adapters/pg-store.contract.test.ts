@@ -290,6 +290,30 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
     });
   });
 
+  it('starts a few units after the group in flight, not beside it, and overlaps nothing with a pool of two connections', async () => {
+    // Every group costs its round trips and COMMIT: four units queued behind a group of ten wait for
+    // it. And a replica needs a connection for each of two groups and one for the roll: with two, a
+    // long queue is not cut in two, and no group starts beside another.
+    await onAccountsAB(async (s) => {
+      const read = () => s.unit((tx) => tx.getMeta('k'));
+      const before = { ...s.counters };
+      const late = new Promise<unknown>((resolve) => setImmediate(() => resolve(Promise.all(Array.from({ length: 4 }, read)))));
+      await Promise.all([...Array.from({ length: 10 }, read), late]);
+      expect(s.counters.groups - before.groups).toBe(2);
+      expect(s.counters.overlapped - before.overlapped).toBe(0);
+    });
+    const db = freshSchema();
+    const small = db.open({ poolSize: 2 });
+    try {
+      for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: 16 }, () => small.unit((tx) => tx.getMeta('k'))));
+      expect(small.counters.groups).toBe(2);
+      expect(small.counters.overlapped).toBe(0);
+    } finally {
+      await small.close();
+      await db.dispose();
+    }
+  });
+
   it('orders the next group after every unit of the group ahead, when that group had to run again unit by unit', async () => {
     // The first group fails as a whole (one unit creates an account that exists; the database refuses
     // it only at the write), so its units run again alone. The second group was already reading: its

@@ -9,8 +9,8 @@
 // out, the next starts on another connection and runs its reads while PostgreSQL writes and syncs
 // the first; its units take their turns only after the first has finished, and run again if they
 // read what it wrote (pg-group.ts). Without that, Node and PostgreSQL wait for each other, and on two
-// cores one of them sits idle. A group of one unit does not overlap: it starts after the one ahead
-// finishes. If the transaction would hold a partial unit (a write failed, or a
+// cores one of them sits idle. A group of fewer than OVERLAP_UNITS_MIN units does not overlap: it
+// starts after the one ahead finishes. If the transaction would hold a partial unit (a write failed, or a
 // unit threw after writing), it is rolled back and its units run again one transaction each, so the
 // failing unit fails alone. Against other replicas, no unit takes a lock that every payment needs:
 // merchant credits are appended as postings instead of updating one balance row, the wallet debit is
@@ -276,7 +276,7 @@ export class PgStore implements Store {
         const group = this.#queue.splice(0, seed ? Math.ceil(this.#queue.length / 2) : GROUP_UNITS_MAX);
         this.#lastGroupUnits = group.length;
         const track = new GroupTrack();
-        const earlier = ahead?.done === false ? ahead : undefined;
+        const earlier = inFlight ? ahead : undefined;
         if (earlier) this.counters.overlapped++;
         void this.#runGroup(group, 0, track, earlier)
           .catch((error: unknown) => {
