@@ -9,7 +9,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoreTx } from '../ports/store.ts';
 import { eventually } from '../../shared/testing/wait.ts';
-import { GroupCommit } from './sqlite-group-commit.ts';
+import { GroupCommit, type Checkpointer } from './sqlite-group-commit.ts';
+import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
 let dir: string;
@@ -19,6 +20,15 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** A database in WAL mode with one table, and its insert (units that write through the connection itself). */
+function walTable(name: string) {
+  const path = join(dir, name);
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+  return { path, db, insert: db.prepare('INSERT INTO t (k, v) VALUES (?, ?)') };
+}
 
 /** A value of about three pages, so each unit writes a few frames. */
 const value = (i: number) => `${i}:`.padEnd(6000, 'x');
@@ -84,11 +94,7 @@ describe('SqliteStore WAL checkpoints', () => {
   });
 
   it('starts the WAL over at a quiet moment once past its bound', async () => {
-    const path = join(dir, 'q.sqlite');
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
-    const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+    const { path, db, insert } = walTable('q.sqlite');
     // The units here write through the connection itself; the store's statements are not needed.
     const commits = new GroupCommit({
       db,
@@ -108,6 +114,71 @@ describe('SqliteStore WAL checkpoints', () => {
     expect(statSync(`${path}-wal`).size).toBeLessThanOrEqual(walBytes);
     await commits.close();
     expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(40);
+    db.close();
+  });
+
+  it('restarts the WAL in two passes: units go on committing while the first copies the WAL, and wait only for the second, which copies what they wrote', async () => {
+    const { path, db, insert } = walTable('t.sqlite');
+    // The second checkpoint (the first is the background one after the first burst) is held after
+    // it has copied, as a slow disk would hold it: a restart in one pass holds every unit with it.
+    const real = new SqliteCheckpointer(path);
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let calls = 0;
+    let copied!: () => void;
+    const firstPassCopied = new Promise<void>((r) => {
+      copied = r;
+    });
+    const held: Checkpointer = {
+      checkpoint: async () => {
+        const n = ++calls;
+        const r = await real.checkpoint();
+        if (n === 2) {
+          copied();
+          await released;
+        }
+        return r;
+      },
+      close: () => real.close(),
+    };
+    // One background checkpoint only (the next would be a minute later), so the restart's passes are
+    // all that copy; past 20 frames the restart starts at the next unit, quiet moment or not.
+    const commits = new GroupCommit({
+      db,
+      tx: {} as StoreTx,
+      path,
+      checkpoints: { everyMs: 60_000, restartFrames: 20, forceRestartFrames: 20 },
+      checkpointer: held,
+    });
+    const burst = (from: number) =>
+      Promise.all(Array.from({ length: 20 }, (_, i) => commits.unit(async () => void insert.run(from + i, value(i)))));
+    try {
+      await burst(0);
+      await eventually(() => commits.checkpoints.run >= 1, { what: 'the background checkpoint after the first burst' });
+      // One more unit starts the restart; the second burst is sent once its first pass has copied.
+      const starter = commits.unit(async () => void insert.run(99, 'x'));
+      await firstPassCopied;
+      const whileCopying = await Promise.race([
+        Promise.all([starter, burst(100)]).then(() => 'committed'),
+        new Promise<string>((r) => setTimeout(() => r('held'), 5_000).unref()),
+      ]);
+      expect(calls, 'checkpoints started: the background one, and the restart').toBe(2);
+      expect(whileCopying, 'units sent while the WAL is being copied for a restart').toBe('committed');
+      expect(commits.checkpoints.restarts).toBe(0);
+    } finally {
+      release();
+    }
+    await eventually(() => commits.checkpoints.restarts > 0, { what: "the restart's second pass" });
+    expect(commits.checkpoints.restarts).toBe(1);
+    // The second pass copied the second burst's frames, which the first pass had not seen.
+    expect(commits.checkpoints.framesCopiedWaiting).toBeGreaterThan(0);
+    const walBytes = statSync(`${path}-wal`).size;
+    await burst(200);
+    expect(statSync(`${path}-wal`).size, 'the WAL after a restart is written from its start').toBeLessThanOrEqual(walBytes);
+    await commits.close();
+    expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(61);
     db.close();
   });
 });

@@ -74,7 +74,7 @@ export class SqliteStore implements Store {
   }
 
   /** WAL checkpoints the worker ran, and how many started the WAL over (for tests and the bench). */
-  checkpointStats(): { run: number; restarts: number } {
+  checkpointStats(): { run: number; restarts: number; framesCopiedWaiting: number } {
     return { ...this.#commits.checkpoints };
   }
 
