@@ -54,7 +54,16 @@ export async function registerKiosks(ctx: ServerContext): Promise<void> {
 /** The ledger, chosen once: PostgreSQL when a database URL is configured, else SQLite in the data dir. */
 function openStore(config: ServerConfig, log: Logger): Store {
   if (config.databaseUrl === undefined)
-    return new SqliteStore({ path: join(config.dataDir, 'ledger.sqlite'), queuedUnitsMax: config.storeQueuedUnitsMax });
+    return new SqliteStore({
+      path: join(config.dataDir, 'ledger.sqlite'),
+      queuedUnitsMax: config.storeQueuedUnitsMax,
+      // A failed WAL sync leaves commits whose fate only the disk knows: stop answering at all, and
+      // let the supervisor start the server again on what the disk holds (exit code 74, EX_IOERR).
+      onFatal: (err) => {
+        log.fatal({ err: err.message }, 'ledger stopped: a WAL sync failed; exiting');
+        process.exit(74);
+      },
+    });
   return new PgStore({
     connectionString: config.databaseUrl,
     queuedUnitsMax: config.storeQueuedUnitsMax,

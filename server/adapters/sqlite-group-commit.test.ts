@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoreTx } from '../ports/store.ts';
 import { eventually } from '../../shared/testing/wait.ts';
-import { GroupCommit, type Checkpointer } from './sqlite-group-commit.ts';
+import { GroupCommit, StoreStoppedError, type Checkpointer } from './sqlite-group-commit.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
@@ -117,7 +117,7 @@ describe('SqliteStore WAL checkpoints', () => {
     db.close();
   });
 
-  it('restarts the WAL in two passes: units go on committing while the first copies the WAL, and wait only for the second, which copies what they wrote', async () => {
+  it('restarts the WAL in two passes: units go on committing while the first copies the WAL, and the WAL starts over after the second', async () => {
     const { path, db, insert } = walTable('t.sqlite');
     // The second checkpoint (the first is the background one after the first burst) is held after
     // it has copied, as a slow disk would hold it: a restart in one pass holds every unit with it.
@@ -172,13 +172,59 @@ describe('SqliteStore WAL checkpoints', () => {
     }
     await eventually(() => commits.checkpoints.restarts > 0, { what: "the restart's second pass" });
     expect(commits.checkpoints.restarts).toBe(1);
-    // The second pass copied the second burst's frames, which the first pass had not seen.
-    expect(commits.checkpoints.framesCopiedWaiting).toBeGreaterThan(0);
     const walBytes = statSync(`${path}-wal`).size;
     await burst(200);
     expect(statSync(`${path}-wal`).size, 'the WAL after a restart is written from its start').toBeLessThanOrEqual(walBytes);
     await commits.close();
     expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(61);
+    db.close();
+  });
+
+  it('stops at a failed WAL sync: that commit gets no answer, units run meanwhile are rolled back and refused, later ones are refused without running, and the owner is told once', async () => {
+    const { path, db, insert } = walTable('f.sqlite');
+    let syncs = 0;
+    let fail!: () => void;
+    const failing = new Promise<void>((r) => {
+      fail = r;
+    });
+    const fatal: StoreStoppedError[] = [];
+    const commits = new GroupCommit({
+      db,
+      tx: {} as StoreTx,
+      path,
+      // The second sync hangs until the test lets it fail, as a disk that reports EIO late would.
+      datasync: async (wal) => {
+        if (++syncs !== 2) return wal.datasync();
+        await failing;
+        throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      },
+      onFatal: (e) => fatal.push(e),
+    });
+    await commits.unit(async () => void insert.run(1, 'durable'));
+    let answered = false;
+    void commits
+      .unit(async () => void insert.run(2, 'fate unknown'))
+      .then(
+        () => (answered = true),
+        () => (answered = true),
+      );
+    await eventually(() => syncs === 2, { what: 'the second commit syncing' });
+    // Run while the failing sync is in flight, into the transaction that stays open meanwhile.
+    const meanwhile = commits.unit(async () => void insert.run(3, 'run meanwhile'));
+    await eventually(() => db.inTransaction, { what: 'the unit run while the sync is in flight' });
+    fail();
+    await expect(meanwhile).rejects.toBeInstanceOf(StoreStoppedError);
+    let ran = false;
+    await expect(
+      commits.unit(async () => {
+        ran = true;
+      }),
+    ).rejects.toThrow(/WAL sync failed .*EIO/);
+    expect(ran, 'a unit after the failure runs').toBe(false);
+    expect(answered, 'the commit whose sync failed was answered').toBe(false);
+    expect(fatal).toHaveLength(1);
+    await commits.close();
+    expect(db.prepare('SELECT k FROM t ORDER BY k').pluck().all(), 'rows: the unit run meanwhile was rolled back').toEqual([1, 2]);
     db.close();
   });
 });

@@ -65,6 +65,26 @@ export interface GroupCommitOptions {
   checkpoints?: CheckpointPolicy;
   /** Runs the checkpoints; default a worker of its own on `path` (a wrapper in tests). */
   checkpointer?: Checkpointer;
+  /** Makes the WAL durable; default fdatasync (one that fails, in tests). */
+  datasync?: (wal: FileHandle) => Promise<void>;
+  /** Told once when the store stops because a WAL sync failed (StoreStoppedError); the server exits. */
+  onFatal?: (error: StoreStoppedError) => void;
+}
+
+/**
+ * The store stopped: a WAL sync failed, so a commit may not be on disk, and nothing after it can be
+ * made durable with certainty (after a failed fsync, Linux may drop the pages it could not write and
+ * report the next fsync clean). Every unit from then on is refused before it runs; only a restart,
+ * which reads back what the disk holds, goes on.
+ */
+export class StoreStoppedError extends Error {
+  override readonly name = 'StoreStoppedError';
+  constructor(options: { cause: unknown }) {
+    super(
+      `the ledger stopped: a WAL sync failed (${String(options.cause)}), so what was committed may not be on disk; restart the server`,
+      options,
+    );
+  }
 }
 
 /** What runs the WAL checkpoints: one at a time, each a PASSIVE checkpoint of everything committed. */
@@ -87,6 +107,10 @@ export class GroupCommit {
   #open: Batch | undefined;
   /** A COMMIT's fsync is in flight. */
   #syncing = false;
+  /** A WAL sync failed: every unit is refused. */
+  #stopped: StoreStoppedError | undefined;
+  readonly #datasync: (wal: FileHandle) => Promise<void>;
+  readonly #onFatal: ((error: StoreStoppedError) => void) | undefined;
   /** The WAL file, opened after the first commit. */
   #wal: FileHandle | undefined;
   #checkpointer: Checkpointer | undefined;
@@ -96,8 +120,6 @@ export class GroupCommit {
   #restartCopying = false;
   /** The first pass is done: at the next point between two transactions, the second pass runs. */
   #restartReady = false;
-  /** WAL frames in the database file after the first pass. */
-  #copiedBeforeRestart = 0;
   /** A restart's second pass is running: no transaction may begin. */
   #restarting = false;
   /** WAL frames at the last checkpoint. */
@@ -112,6 +134,8 @@ export class GroupCommit {
     this.#path = o.path;
     this.#policy = o.checkpoints ?? CHECKPOINT_DEFAULTS;
     this.#restartAt = this.#policy.restartFrames;
+    this.#datasync = o.datasync ?? ((wal) => wal.datasync());
+    this.#onFatal = o.onFatal;
     // Prepared once: exec() would compile these on every unit.
     this.#control = {
       begin: o.db.prepare('BEGIN IMMEDIATE'),
@@ -126,11 +150,8 @@ export class GroupCommit {
     }
   }
 
-  /**
-   * Checkpoints the worker ran, how many of them started the WAL over, and the frames the restarts'
-   * second passes copied while units waited (for tests and the bench).
-   */
-  readonly checkpoints = { run: 0, restarts: 0, framesCopiedWaiting: 0 };
+  /** Checkpoints the worker ran, and how many of them started the WAL over (for tests and the bench). */
+  readonly checkpoints = { run: 0, restarts: 0 };
 
   /** Units waiting to run (not those already run and waiting for their commit). */
   get queued(): number {
@@ -139,6 +160,7 @@ export class GroupCommit {
 
   /** Runs fn in the next transaction; resolves with its value once that transaction is on disk. */
   unit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.#stopped) return Promise.reject(this.#stopped);
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       this.#pump();
@@ -158,6 +180,7 @@ export class GroupCommit {
    */
   #pump(): void {
     if (this.#running || this.#restarting) return;
+    if (this.#stopped) return this.#refuseAll(this.#stopped);
     if (this.#restartReady && this.#open === undefined) return this.#restartWal();
     const room = (this.#open?.units.length ?? 0) < GROUP_UNITS_MAX;
     const overdue = this.#restartAt + this.#policy.forceRestartFrames - this.#policy.restartFrames;
@@ -220,8 +243,13 @@ export class GroupCommit {
             if (o.ok) p.resolve(o.value);
             else p.reject(o.error);
           }),
+        // The batch's units get no answer at all: their COMMIT is in SQLite but may not be on disk,
+        // so "done" could be false and "failed, nothing written" could be false too. A kiosk that
+        // hears nothing asks again after the restart, which answers from what the disk holds.
         (error: unknown) => {
-          for (const p of batch.units) p.reject(error);
+          if (this.#stopped) return;
+          this.#stopped = new StoreStoppedError({ cause: error });
+          this.#onFatal?.(this.#stopped);
         },
       )
       .finally(() => {
@@ -240,13 +268,21 @@ export class GroupCommit {
   async #syncWal(): Promise<void> {
     if (this.#path === null) return;
     this.#wal ??= await open(`${this.#path}-wal`, 'r');
-    await this.#wal.datasync();
+    await this.#datasync(this.#wal);
+  }
+
+  /** After a failed sync: the open transaction (units run since) is rolled back, and its units and the queued ones refused. */
+  #refuseAll(error: StoreStoppedError): void {
+    const open = this.#open;
+    this.#open = undefined;
+    if (open && this.#db.inTransaction) this.#db.exec('ROLLBACK');
+    for (const p of [...(open?.units ?? []), ...this.#queue.splice(0)]) p.reject(error);
   }
 
   /** Starts a PASSIVE checkpoint on the worker, unless one ran less than everyMs ago. */
   #checkpointInBackground(): void {
     const cp = this.#checkpointer;
-    if (!cp || this.#checkpointing || this.#closing) return;
+    if (!cp || this.#checkpointing || this.#closing || this.#stopped) return;
     this.#checkpointing = true;
     const started = performance.now();
     cp.checkpoint()
@@ -267,14 +303,13 @@ export class GroupCommit {
   /** A restart's first pass: a checkpoint that copies what the WAL holds now, while units go on. */
   #copyBeforeRestart(): void {
     const cp = this.#checkpointer;
-    if (!cp || this.#closing || this.#restartCopying || this.#restartReady) return;
+    if (!cp || this.#closing || this.#restartCopying || this.#restartReady || this.#stopped) return;
     this.#restartCopying = true;
     cp.checkpoint()
       .then(
         (r) => {
           this.checkpoints.run++;
           this.#walFrames = r.walFrames;
-          this.#copiedBeforeRestart = r.checkpointedFrames;
           this.#restartReady = true;
         },
         (error: unknown) => this.#checkpointsFailed(error),
@@ -300,7 +335,6 @@ export class GroupCommit {
         (r) => {
           const complete = r.checkpointedFrames === r.walFrames;
           this.checkpoints.run++;
-          this.checkpoints.framesCopiedWaiting += Math.max(0, r.checkpointedFrames - this.#copiedBeforeRestart);
           if (complete) this.checkpoints.restarts++;
           this.#walFrames = complete ? 0 : r.walFrames;
           // A reader of another process can keep frames in use: then the WAL goes on, and this is tried again past another bound.

@@ -17,7 +17,7 @@ import { insertHelpHandledParams, refundGroupsParams, reportStatements, salesGro
 import { credentialValues, paymentValues, rowMappers, ns, s, type Row } from './row-mappers.ts';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_UPGRADES_FROM, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
-import { GroupCommit, type CheckpointPolicy } from './sqlite-group-commit.ts';
+import { GroupCommit, type CheckpointPolicy, type StoreStoppedError } from './sqlite-group-commit.ts';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests that do not test durability. */
@@ -26,6 +26,8 @@ export interface SqliteStoreOptions {
   queuedUnitsMax?: number;
   /** When WAL checkpoints run; for tests. */
   checkpoints?: CheckpointPolicy;
+  /** Told once if the store stops because a WAL sync failed (sqlite-group-commit.ts); the server exits. */
+  onFatal?: (error: StoreStoppedError) => void;
 }
 
 /** The offline-QR payments that reached the ledger since a time, newest first (the operators' stored payments); walks payments_offline_created. */
@@ -63,6 +65,7 @@ export class SqliteStore implements Store {
       tx: sqliteTx(this.#db),
       path: o.path === ':memory:' ? null : o.path,
       ...(o.checkpoints ? { checkpoints: o.checkpoints } : {}),
+      ...(o.onFatal ? { onFatal: o.onFatal } : {}),
     });
   }
 
@@ -74,7 +77,7 @@ export class SqliteStore implements Store {
   }
 
   /** WAL checkpoints the worker ran, and how many started the WAL over (for tests and the bench). */
-  checkpointStats(): { run: number; restarts: number; framesCopiedWaiting: number } {
+  checkpointStats(): { run: number; restarts: number } {
     return { ...this.#commits.checkpoints };
   }
 
