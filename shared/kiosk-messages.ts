@@ -103,7 +103,7 @@ export type SettleItem = z.infer<typeof settleItem>;
 
 // ---- server -> kiosk ----------------------------------------------------------------------------
 
-/** The state of a kiosk transaction. `unknown`: the server never saw this txId. */
+/** The state of a kiosk transaction. `unknown`: the server never saw this txId, or (to a pay) its ledger cannot tell whether it committed. */
 export const txStatusSchema = z.enum(['approved', 'declined', 'voided', 'unknown']);
 export type TxStatus = z.infer<typeof txStatusSchema>;
 

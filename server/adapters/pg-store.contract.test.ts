@@ -14,7 +14,7 @@ import { ManualClock } from '../../shared/clock.ts';
 import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
 import { naclEd25519 } from '../../shared/crypto/ed25519-nacl.ts';
 import { MONEY_MAX, money } from '../../shared/money.ts';
-import { within } from '../../shared/testing/wait.ts';
+import { eventually, within } from '../../shared/testing/wait.ts';
 import { seededRandom } from '../../shared/random.ts';
 import { createContext, registerKiosks } from '../app.ts';
 import { parseServerConfig } from '../config.ts';
@@ -23,7 +23,7 @@ import { settle } from '../domain/settlement.ts';
 import { pay } from '../domain/payments.ts';
 import { enrollWallet, issueCredential, issueOnlineCode, topUp } from '../domain/wallets.ts';
 import { storeContract } from '../ports/store-contract.ts';
-import type { StoreTx } from '../ports/store.ts';
+import { CommitUnknownError, type StoreTx } from '../ports/store.ts';
 import { freshSchema, probePostgres, TEST_DATABASE_URL } from '../testing/pg-test-db.ts';
 import { requirePostgres } from '../testing/require-postgres.ts';
 import { PgStore, StoreContentionError } from './pg-store.ts';
@@ -58,6 +58,40 @@ async function moveThenCountRefunds(tx: StoreTx): Promise<number> {
 }
 
 describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
+  it('says the outcome is unknown when its connection breaks while the COMMIT is in flight, not that the unit failed', async () => {
+    const db = freshSchema();
+    const s = db.open();
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      await s.ready();
+      // A constraint trigger checked at COMMIT that sleeps, so the COMMIT is in flight long enough to cut its connection.
+      await admin.query(
+        `CREATE FUNCTION ${db.schema}.slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$`,
+      );
+      await admin.query(
+        `CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT OR UPDATE ON ${db.schema}.meta DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${db.schema}.slow_commit()`,
+      );
+      const unit = s.unit((tx) => tx.setMeta('k', 'v'));
+      unit.catch(() => {});
+      const pid = await eventually(
+        async () =>
+          (
+            await admin.query<{ pid: number }>(
+              `SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query ILIKE '%commit%' AND pid <> pg_backend_pid()`,
+            )
+          ).rows[0]?.pid,
+        { what: 'the COMMIT waiting in its trigger' },
+      );
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await expect(within(unit, { what: 'the unit whose COMMIT was cut' })).rejects.toBeInstanceOf(CommitUnknownError);
+    } finally {
+      await admin.end();
+      await s.close();
+      await db.dispose();
+    }
+  });
+
   it('migrates idempotently: replicas starting together share one schema', async () => {
     const db = freshSchema();
     const stores = [db.open(), db.open(), db.open()];

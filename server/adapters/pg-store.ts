@@ -21,7 +21,7 @@
 // Postings are rolled into balances in the background, by one replica at a time.
 import pg from 'pg';
 import { cryptoRandom, type Random } from '../../shared/random.ts';
-import type { Store, StoreTx } from '../ports/store.ts';
+import { CommitUnknownError, type Store, type StoreTx } from '../ports/store.ts';
 import { STORE_QUEUE_DEFAULTS, storeBusy } from '../ports/store-busy.ts';
 import { StatementBatcher } from './pg-batch.ts';
 import { GroupTrack, UnitGroup, type Outcome } from './pg-group.ts';
@@ -391,6 +391,8 @@ export class PgStore implements Store {
         broken ??= e;
       });
     const batch = new StatementBatcher(client);
+    /** The COMMIT is on its way: from here, an error that is not PostgreSQL's own answer leaves the outcome unknown. */
+    let commitOut = false;
     try {
       if (!this.#prepared.has(client)) {
         await client.query(PREPARE_ALL);
@@ -416,17 +418,28 @@ export class PgStore implements Store {
       // the COMMIT cannot keep a partial unit: it answers ROLLBACK, or is skipped with its batch.
       const commit = batch.runText('COMMIT');
       commit.catch(() => {});
+      commitOut = true;
       track.commitSent();
       const failure = await units.written();
       if (failure !== undefined) {
         await rollback();
         return { kind: 'split', retry: this.#retryable(failure.error) };
       }
-      if ((await commit).command !== 'COMMIT') throw new Error('the transaction was rolled back at COMMIT');
+      if ((await commit).command !== 'COMMIT') {
+        commitOut = false; // PostgreSQL answered: nothing was committed.
+        throw new Error('the transaction was rolled back at COMMIT');
+      }
       this.counters.groups++;
       this.counters.units += group.length;
       return { kind: 'committed', outcomes: r.outcomes };
     } catch (error) {
+      // After the COMMIT went out, only PostgreSQL's ERROR answer (the transaction aborted, the session
+      // goes on) says nothing was committed. A broken connection, a timed-out wait or a FATAL (the
+      // backend ended: terminated, shut down, crashed) leaves it unknown.
+      if (commitOut && !(error instanceof pg.DatabaseError && error.severity === 'ERROR')) {
+        if (broken === undefined) await rollback();
+        return { kind: 'failed', error: new CommitUnknownError({ cause: error }) };
+      }
       if (broken === undefined) await rollback();
       if (group.length > 1 && broken === undefined) return { kind: 'split', retry: this.#retryable(error) };
       return this.#retryable(error) ? { kind: 'retry', error } : { kind: 'failed', error };

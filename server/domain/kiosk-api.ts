@@ -4,6 +4,7 @@
 import { KioskpayError } from '../../shared/errors.ts';
 import { kioskRequest, parseJsonMessage, type KioskReply, type KioskRequest } from '../../shared/kiosk-messages.ts';
 import type { ServerContext } from './context.ts';
+import { CommitUnknownError } from '../ports/store.ts';
 import { pay, status, voidTx } from './payments.ts';
 import { settle } from './settlement.ts';
 
@@ -18,6 +19,9 @@ export async function handleKioskPayload(ctx: ServerContext, kioskId: string, pa
     // The code's details (a wait for RATE_LIMITED) travel with it (shared/errors.ts ErrorDetails).
     if (e instanceof KioskpayError) return { v: 1, type: 'error', re: req.id, ...e.toWire() };
     ctx.log.error({ err: e, kioskId, type: req.type }, 'kiosk request failed');
+    // An error reply tells the kiosk nothing was charged; when the ledger cannot tell, `unknown` makes it void the txId.
+    if (e instanceof CommitUnknownError && req.type === 'pay')
+      return { v: 1, type: 'pay.result', re: req.id, txId: req.txId, status: 'unknown' };
     return { v: 1, type: 'error', re: req.id, code: 'INTERNAL', message: 'internal error; nothing was charged by this request' };
   }
 }

@@ -7,6 +7,7 @@ import { makeOfflineCode } from '../../shared/codes/offline-code.ts';
 import { kioskReply, SETTLE_ITEMS_MAX } from '../../shared/kiosk-messages.ts';
 import { merchantAccountId, shopperAccountId, issuanceAccountId } from './ids.ts';
 import { tamperCode } from '../../shared/codes/test-fixtures.ts';
+import { CommitUnknownError } from '../ports/store.ts';
 
 let w: World;
 beforeEach(async () => {
@@ -366,5 +367,22 @@ describe('a full store queue', () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe('a store that cannot tell whether the payment committed', () => {
+  it('answers the pay `unknown` (the kiosk voids it), not an error that says nothing was charged; other requests get the error', async () => {
+    const p = await w.phone(10_000);
+    const code = await w.onlineCode(p);
+    const store = w.ctx.store as { unit: (fn: never) => Promise<unknown> };
+    store.unit = () => Promise.reject(new CommitUnknownError({ cause: new Error('Connection terminated unexpectedly') }));
+    expect(await w.pay('k1', code, 100, 'tx-lost')).toEqual({
+      v: 1,
+      type: 'pay.result',
+      re: expect.any(String),
+      txId: 'tx-lost',
+      status: 'unknown',
+    });
+    expect(await w.send('k1', { v: 1, type: 'status', id: 's-1', txId: 'tx-lost' })).toMatchObject({ type: 'error', code: 'INTERNAL' });
   });
 });

@@ -309,3 +309,15 @@ export interface Store {
   unit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/**
+ * A unit's COMMIT went out and its answer never came (the connection broke, or the wait for it
+ * ended): the unit may or may not be in the ledger. A caller must not say "nothing happened": a
+ * kiosk's pay is answered `unknown` (the kiosk then voids it, and the void settles it either way).
+ */
+export class CommitUnknownError extends Error {
+  override readonly name = 'CommitUnknownError';
+  constructor(options: { cause: unknown }) {
+    super(`the store's COMMIT was sent but its answer was lost (${String(options.cause)}); the unit may or may not be committed`, options);
+  }
+}
