@@ -35,10 +35,14 @@ describe('the idempotent-retry rule of online payments', () => {
     expect(nextOnlineStep('pay', 1, notSent, limits)).toEqual({ end: 'not-sent' });
   });
 
-  it('takes an error reply to pay or status as the server refusing the request itself', () => {
+  it('takes an error reply to pay as the server refusing the pay itself: nothing was charged', () => {
     expect(nextOnlineStep('pay', 1, refused('RATE_LIMITED'), limits)).toEqual({ end: 'refused', code: 'RATE_LIMITED' });
     expect(nextOnlineStep('pay', 1, refused('TX_CONFLICT'), limits)).toEqual({ end: 'refused', code: 'TX_CONFLICT' });
-    expect(nextOnlineStep('status', 2, refused('UNKNOWN_KIOSK'), limits)).toEqual({ end: 'refused', code: 'UNKNOWN_KIOSK' });
+  });
+
+  it('voids after an error reply to status: the refusal says nothing about the unanswered pay, which may have charged', () => {
+    expect(nextOnlineStep('status', 2, refused('UNKNOWN_KIOSK'), limits)).toEqual({ next: 'void', attempt: 1 });
+    expect(nextOnlineStep('status', 1, refused('INTERNAL'), limits)).toEqual({ next: 'void', attempt: 1 });
   });
 
   it('voids a txId the server never saw, so that a late copy of the pay can never charge', () => {

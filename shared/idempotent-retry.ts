@@ -16,7 +16,7 @@
 //   status   approved, declined or voided                that outcome
 //            unknown                                     void, attempt 1
 //            no answer, not sent, or RATE_LIMITED        status again up to statusAttemptsMax, then void
-//            another error reply                         refused
+//            another error reply                         void, attempt 1 (the refusal says nothing about the pay)
 //   void     approved, declined or voided                that outcome (approved: a settled offline payment, not voidable)
 //            no answer, not sent, or RATE_LIMITED        void again up to voidAttemptsMax, then unresolved
 //            unknown, or another error reply             unresolved: nothing was voided
@@ -71,6 +71,9 @@ export function nextOnlineStep(request: OnlineRequest, attempt: number, result: 
     case 'answer':
       return afterAnswer(request, result.status, result.reason);
     case 'refused':
+      // A refused `status` says nothing about the `pay` it asks after, which may have charged: only a
+      // void settles that (refunded, or a tombstone). A refused `pay` was not taken: nothing was charged.
+      if (request === 'status') return { next: 'void', attempt: 1 };
       return request === 'void' ? { end: 'unresolved' } : { end: 'refused', code: result.code };
     case 'not-sent':
       if (request === 'pay') return { end: 'not-sent' };
