@@ -71,10 +71,10 @@ export function nextOnlineStep(request: OnlineRequest, attempt: number, result: 
     case 'answer':
       return afterAnswer(request, result.status, result.reason);
     case 'refused':
-      // A refused `status` says nothing about the `pay` it asks after, which may have charged: only a
-      // void settles that (refunded, or a tombstone). A refused `pay` was not taken: nothing was charged.
-      if (request === 'status') return { next: 'void', attempt: 1 };
-      return request === 'void' ? { end: 'unresolved' } : { end: 'refused', code: result.code };
+      // A refused `pay` was not taken: nothing was charged. A refused `status` says nothing about the
+      // `pay` it asks after, which may have charged: only a void settles that (refund or tombstone).
+      if (request === 'pay') return { end: 'refused', code: result.code };
+      return request === 'status' ? { next: 'void', attempt: 1 } : { end: 'unresolved' };
     case 'not-sent':
       if (request === 'pay') return { end: 'not-sent' };
       return askAgain(request, attempt, limits);

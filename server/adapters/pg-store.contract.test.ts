@@ -57,21 +57,45 @@ async function moveThenCountRefunds(tx: StoreTx): Promise<number> {
   return tx.refundedAmount('p');
 }
 
+/**
+ * A store on a fresh schema whose `meta` table has a constraint trigger run at COMMIT with the
+ * given PL/pgSQL statements, and an admin connection, for `body`; the schema is dropped afterwards.
+ */
+async function withCommitTrigger(statements: string, body: (s: PgStore, admin: pg.Client) => Promise<void>): Promise<void> {
+  const db = freshSchema();
+  const s = db.open();
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  try {
+    await s.ready();
+    await admin.query(
+      `CREATE FUNCTION ${db.schema}.at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${statements} RETURN NULL; END $$`,
+    );
+    await admin.query(
+      `CREATE CONSTRAINT TRIGGER at_commit AFTER INSERT OR UPDATE ON ${db.schema}.meta DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${db.schema}.at_commit()`,
+    );
+    await body(s, admin);
+  } finally {
+    await admin.end();
+    await s.close();
+    await db.dispose();
+  }
+}
+
 describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
+  it("takes PostgreSQL's ERROR at COMMIT as nothing committed, not as an unknown outcome: the group splits and the other unit commits", async () => {
+    // The trigger refuses one key at COMMIT.
+    await withCommitTrigger(`IF NEW.key = 'bad' THEN RAISE EXCEPTION 'refused at commit'; END IF;`, async (s) => {
+      const [good, bad] = await Promise.allSettled([s.unit((tx) => tx.setMeta('good', 'v')), s.unit((tx) => tx.setMeta('bad', 'v'))]);
+      expect(good.status).toBe('fulfilled');
+      expect(bad.status === 'rejected' && bad.reason).toBeInstanceOf(pg.DatabaseError);
+      expect(await s.unit((tx) => Promise.all([tx.getMeta('good'), tx.getMeta('bad')]))).toEqual(['v', undefined]);
+    });
+  });
+
   it('says the outcome is unknown when its connection breaks while the COMMIT is in flight, not that the unit failed', async () => {
-    const db = freshSchema();
-    const s = db.open();
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    try {
-      await s.ready();
-      // A constraint trigger checked at COMMIT that sleeps, so the COMMIT is in flight long enough to cut its connection.
-      await admin.query(
-        `CREATE FUNCTION ${db.schema}.slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$`,
-      );
-      await admin.query(
-        `CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT OR UPDATE ON ${db.schema}.meta DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${db.schema}.slow_commit()`,
-      );
+    // The trigger sleeps, so the COMMIT is in flight long enough to cut its connection.
+    await withCommitTrigger('PERFORM pg_sleep(30);', async (s, admin) => {
       const unit = s.unit((tx) => tx.setMeta('k', 'v'));
       unit.catch(() => {});
       const pid = await eventually(
@@ -85,11 +109,7 @@ describe.skipIf(unreachable !== undefined)('PgStore on PostgreSQL', () => {
       );
       await admin.query('SELECT pg_terminate_backend($1)', [pid]);
       await expect(within(unit, { what: 'the unit whose COMMIT was cut' })).rejects.toBeInstanceOf(CommitUnknownError);
-    } finally {
-      await admin.end();
-      await s.close();
-      await db.dispose();
-    }
+    });
   });
 
   it('migrates idempotently: replicas starting together share one schema', async () => {

@@ -433,14 +433,12 @@ export class PgStore implements Store {
       this.counters.units += group.length;
       return { kind: 'committed', outcomes: r.outcomes };
     } catch (error) {
+      if (broken === undefined) await rollback();
       // After the COMMIT went out, only PostgreSQL's ERROR answer (the transaction aborted, the session
       // goes on) says nothing was committed. A broken connection, a timed-out wait or a FATAL (the
       // backend ended: terminated, shut down, crashed) leaves it unknown.
-      if (commitOut && !(error instanceof pg.DatabaseError && error.severity === 'ERROR')) {
-        if (broken === undefined) await rollback();
+      if (commitOut && !(error instanceof pg.DatabaseError && error.severity === 'ERROR'))
         return { kind: 'failed', error: new CommitUnknownError({ cause: error }) };
-      }
-      if (broken === undefined) await rollback();
       if (group.length > 1 && broken === undefined) return { kind: 'split', retry: this.#retryable(error) };
       return this.#retryable(error) ? { kind: 'retry', error } : { kind: 'failed', error };
     } finally {
